@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Idempotent: make .venv with the PyPI torch wheel (libtorch for tch) and the
+# .libtorch symlink that .cargo/config.toml points LIBTORCH at.
+# tch =0.24.0 targets PyTorch 2.11.0 and torch-sys checks no version on the
+# LIBTORCH route, so the version is pinned here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TORCH_VERSION=2.11.0
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+have=$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+if [ "$have" != "$TORCH_VERSION" ]; then
+  echo "setup-libtorch: installing torch==$TORCH_VERSION into .venv (about 4.6 GB, once)"
+  .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+if [ "${WITH_TRANSFORMERS:-0}" = 1 ]; then
+  # Reference side only: golden fixtures (tests/golden/make_golden.py) and bench/.
+  .venv/bin/python -c 'import transformers' 2>/dev/null ||
+    .venv/bin/pip install -q --disable-pip-version-check "transformers>=4.50" safetensors
+fi
+site=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')
+ln -sfn "$site" .libtorch
+echo "setup-libtorch: torch $TORCH_VERSION at $site (linked as .libtorch)"

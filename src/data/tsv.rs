@@ -1,0 +1,1 @@
+//! GoEmotions TSV reader (placeholder: being written).

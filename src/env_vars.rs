@@ -1,0 +1,32 @@
+//! Every environment variable hecjob reads, in one place (uv's env_vars.rs style).
+//! Add a constant here rather than spelling a name inline elsewhere.
+
+/// Base URL of the GoEmotions files (a mirror); overrides the pinned GitHub URL.
+pub const HECJOB_DATA_URL: &str = "HECJOB_DATA_URL";
+/// Directory of the real GoEmotions data for tests and benchmarks.
+pub const GOEMOTIONS_DIR: &str = "GOEMOTIONS_DIR";
+/// Hugging Face hub cache directory (highest priority).
+pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
+/// Hugging Face home; the hub cache is `$HF_HOME/hub`.
+pub const HF_HOME: &str = "HF_HOME";
+/// Legacy cache variable the HEC tutorial exports; honoured as a hub cache.
+pub const TRANSFORMERS_CACHE: &str = "TRANSFORMERS_CACHE";
+/// Hub mirror base URL (default https://huggingface.co).
+pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
+/// `1` forbids network access for model downloads.
+pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
+/// Grid Engine array task id, set in each task of an array job.
+pub const SGE_TASK_ID: &str = "SGE_TASK_ID";
+/// Grid Engine job id.
+pub const JOB_ID: &str = "JOB_ID";
+/// Home directory (default hub cache location).
+pub const HOME: &str = "HOME";
+/// Per-job temporary directory set by Grid Engine.
+pub const TMPDIR: &str = "TMPDIR";
+/// Where the project's own Grid Engine (scripts/sge-local.sh) lives.
+pub const SGE_ROOT: &str = "SGE_ROOT";
+
+/// Read a variable, treating an empty value as unset.
+pub fn get(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}

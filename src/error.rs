@@ -1,0 +1,95 @@
+//! One error type for the whole tool, and the exit code each kind maps to.
+//!
+//! Exit codes (documented in the README, "Exit codes"):
+//! | code | meaning |
+//! |---|---|
+//! | 0  | success |
+//! | 1  | internal error (a bug: please report) |
+//! | 2  | bad command line or bad experiment config |
+//! | 3  | bad input data or model files (file:line says where) |
+//! | 4  | I/O error on a local file |
+//! | 5  | network / download failure |
+//! | 6  | the scheduler (qsub/qstat/qacct) failed or refused |
+//! | 7  | training failed (NaN loss, no usable GPU, …) |
+//! | 99 | interrupted after writing a checkpoint: Grid Engine reschedules the task |
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Command-line misuse not caught by clap.
+    #[error("{0}")]
+    Usage(String),
+    /// The experiment config: syntax, unknown keys, types or semantics.
+    /// The message already carries file:line:column or the YAML key path.
+    #[error("{0}")]
+    Config(String),
+    /// Input files: TSV rows, emotions.txt, model files. Message carries file:line.
+    #[error("{0}")]
+    Data(String),
+    #[error("{context}: {path}: {source}")]
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Network(String),
+    #[error("{0}")]
+    Scheduler(String),
+    #[error("{0}")]
+    Training(String),
+    /// A checkpoint was written because of SIGINT/SIGTERM/SIGUSR2; the task can resume.
+    #[error("{0}")]
+    Interrupted(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Internal(_) => 1,
+            Error::Usage(_) | Error::Config(_) => 2,
+            Error::Data(_) => 3,
+            Error::Io { .. } => 4,
+            Error::Network(_) => 5,
+            Error::Scheduler(_) => 6,
+            Error::Training(_) => 7,
+            Error::Interrupted(_) => 99,
+        }
+    }
+
+    /// Wrap an I/O error with what we were doing and on which path.
+    pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            context,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+#[cfg(feature = "torch")]
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Training(format!("libtorch: {e}"))
+    }
+}
+
+impl From<tera::Error> for Error {
+    fn from(e: tera::Error) -> Self {
+        // tera hides the useful part in the source chain.
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        Error::Config(format!("template error: {msg}"))
+    }
+}

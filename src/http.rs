@@ -1,0 +1,1 @@
+//! Shared HTTP download: timeouts, retries with backoff, atomic writes (placeholder: being written).

@@ -1,0 +1,32 @@
+//! hecjob: YAML experiment → Grid Engine job scripts → tch training worker.
+//!
+//! Orchestration (always built): `config` → `plan` → `render` → `scheduler`.
+//! Data and model files (always built, so the download job runs on a light binary):
+//! `data`, `hub`, `http`. Worker (feature `torch`): `model`, `train`, `monitor`.
+//! `metrics` and `report` are pure Rust so reports work on a login node.
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod env_vars;
+pub mod error;
+pub mod fsutil;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod plan;
+pub mod progress;
+pub mod render;
+pub mod report;
+pub mod scheduler;
+pub mod shell;
+pub mod table4;
+
+#[cfg(feature = "torch")]
+pub mod model;
+#[cfg(feature = "torch")]
+pub mod monitor;
+#[cfg(feature = "torch")]
+pub mod train;
+
+pub use error::{Error, Result};

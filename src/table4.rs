@@ -1,0 +1,85 @@
+//! The GoEmotions paper's Table 4 (Demszky et al., ACL 2020): BERT-base on the
+//! test set at threshold 0.3. Embedded so reports can stand beside it offline.
+//! Rows follow emotions.txt order (neutral last), not the paper's alphabetical order.
+
+/// (emotion, precision, recall, f1)
+pub const PAPER_TABLE4: [(&str, f64, f64, f64); 28] = [
+    ("admiration", 0.53, 0.83, 0.65),
+    ("amusement", 0.70, 0.94, 0.80),
+    ("anger", 0.36, 0.66, 0.47),
+    ("annoyance", 0.24, 0.63, 0.34),
+    ("approval", 0.26, 0.57, 0.36),
+    ("caring", 0.30, 0.56, 0.39),
+    ("confusion", 0.24, 0.76, 0.37),
+    ("curiosity", 0.40, 0.84, 0.54),
+    ("desire", 0.43, 0.59, 0.49),
+    ("disappointment", 0.19, 0.52, 0.28),
+    ("disapproval", 0.29, 0.61, 0.39),
+    ("disgust", 0.34, 0.66, 0.45),
+    ("embarrassment", 0.39, 0.49, 0.43),
+    ("excitement", 0.26, 0.52, 0.34),
+    ("fear", 0.46, 0.85, 0.60),
+    ("gratitude", 0.79, 0.95, 0.86),
+    ("grief", 0.00, 0.00, 0.00),
+    ("joy", 0.39, 0.73, 0.51),
+    ("love", 0.68, 0.92, 0.78),
+    ("nervousness", 0.28, 0.48, 0.35),
+    ("optimism", 0.41, 0.69, 0.51),
+    ("pride", 0.67, 0.25, 0.36),
+    ("realization", 0.16, 0.29, 0.21),
+    ("relief", 0.50, 0.09, 0.15),
+    ("remorse", 0.53, 0.88, 0.66),
+    ("sadness", 0.38, 0.71, 0.49),
+    ("surprise", 0.40, 0.66, 0.50),
+    ("neutral", 0.56, 0.84, 0.68),
+];
+
+/// The paper's macro-average row (precision, recall, f1).
+pub const PAPER_MACRO: (f64, f64, f64) = (0.40, 0.63, 0.46);
+
+/// The paper's (precision, recall, f1) for an emotion name.
+pub fn paper_row(emotion: &str) -> Option<(f64, f64, f64)> {
+    PAPER_TABLE4
+        .iter()
+        .find(|r| r.0 == emotion)
+        .map(|r| (r.1, r.2, r.3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macro_row_is_the_column_mean() {
+        let n = PAPER_TABLE4.len() as f64;
+        let p: f64 = PAPER_TABLE4.iter().map(|r| r.1).sum::<f64>() / n;
+        let r: f64 = PAPER_TABLE4.iter().map(|r| r.2).sum::<f64>() / n;
+        let f: f64 = PAPER_TABLE4.iter().map(|r| r.3).sum::<f64>() / n;
+        assert!((p - PAPER_MACRO.0).abs() < 0.005, "{p}");
+        assert!((r - PAPER_MACRO.1).abs() < 0.005, "{r}");
+        assert!((f - PAPER_MACRO.2).abs() < 0.005, "{f}");
+    }
+
+    /// The shared reference file, when present, agrees with the embedded copy.
+    #[test]
+    fn matches_reference_tsv() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/goemotions_table4.tsv");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            eprintln!("skipped: {} not present", path.display());
+            return;
+        };
+        let mut seen = 0;
+        for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let vals: Vec<f64> = f[1..4].iter().map(|v| v.parse().unwrap()).collect();
+            if f[0] == "macro-average" {
+                assert_eq!((vals[0], vals[1], vals[2]), PAPER_MACRO);
+            } else if let Some(row) = paper_row(f[0]) {
+                assert_eq!(row, (vals[0], vals[1], vals[2]), "{}", f[0]);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 28);
+    }
+}
