@@ -10,3 +10,8 @@ pub struct DownloadModelArgs {
 pub fn run(_args: &DownloadModelArgs) -> Result<()> {
     Err(Error::Internal("download-model is not implemented yet".into()))
 }
+
+/// Placeholder until the hub module lands: local directories only.
+pub fn resolve_model_dir(name: &str, _revision: Option<&str>) -> Result<std::path::PathBuf> {
+    Err(Error::Data(format!("model `{name}` not found: run `hecjob download-model {name}`")))
+}

@@ -79,7 +79,8 @@ pub fn evaluate(
     let mut counts = vec![Counts::default(); labels.len()];
     for (p, g) in probs.iter().zip(gold) {
         for (j, c) in counts.iter_mut().enumerate() {
-            let predicted = f64::from(p[j]) > thresholds[j];
+            // Compared in f32, as torch compares a float32 tensor with 0.3.
+            let predicted = p[j] > thresholds[j] as f32;
             let actual = g.contains(&j);
             match (predicted, actual) {
                 (true, true) => c.tp += 1,
@@ -128,7 +129,7 @@ pub fn tune_thresholds(probs: &[Vec<f32>], gold: &[Vec<usize>], n_labels: usize)
             for &t in &grid {
                 let mut c = Counts::default();
                 for (p, g) in probs.iter().zip(gold) {
-                    let predicted = f64::from(p[j]) > t;
+                    let predicted = p[j] > t as f32;
                     let actual = g.contains(&j);
                     match (predicted, actual) {
                         (true, true) => c.tp += 1,

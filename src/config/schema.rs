@@ -259,6 +259,19 @@ pub struct Train {
     pub tune_thresholds: bool,
     /// Log the training loss every N batches (tutorial: 100).
     pub log_every: u32,
+    /// `linear`: warmup then linear decay to 0 (BERT); `constant` (the tutorial).
+    pub lr_schedule: LrSchedule,
+    /// Batch texts of similar length (sorted within shuffled chunks) to cut
+    /// padding; `false` pads random batches as the tutorial does.
+    pub length_buckets: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    #[default]
+    Linear,
+    Constant,
 }
 
 impl Default for Train {
@@ -278,6 +291,8 @@ impl Default for Train {
             device: DeviceChoice::Auto,
             tune_thresholds: false,
             log_every: 100,
+            lr_schedule: LrSchedule::Linear,
+            length_buckets: true,
         }
     }
 }
@@ -298,6 +313,8 @@ pub const TRAIN_KEYS: &[&str] = &[
     "device",
     "tune_thresholds",
     "log_every",
+    "lr_schedule",
+    "length_buckets",
 ];
 
 impl Jobs {

@@ -1,0 +1,96 @@
+//! The encoder's shape, read from a Hugging Face `config.json`.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    Bert,
+    Roberta,
+}
+
+impl Architecture {
+    /// The weight-name prefix HF's *ForSequenceClassification checkpoints use.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Architecture::Bert => "bert",
+            Architecture::Roberta => "roberta",
+        }
+    }
+}
+
+/// The fields of HF's BertConfig / RobertaConfig that the forward pass needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderConfig {
+    pub model_type: Architecture,
+    pub vocab_size: i64,
+    pub hidden_size: i64,
+    pub num_hidden_layers: i64,
+    pub num_attention_heads: i64,
+    pub intermediate_size: i64,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    pub max_position_embeddings: i64,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: i64,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub pad_token_id: i64,
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+}
+
+fn default_act() -> String {
+    "gelu".into()
+}
+fn default_type_vocab() -> i64 {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+
+impl EncoderConfig {
+    pub fn from_file(path: &Path) -> Result<EncoderConfig> {
+        let text = crate::fsutil::read_to_string(path, "reading model config")?;
+        let raw: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Data(format!("{}:{}: not valid JSON: {e}", path.display(), e.line())))?;
+        let kind = raw.get("model_type").and_then(|v| v.as_str()).unwrap_or("");
+        if !matches!(kind, "bert" | "roberta") {
+            return Err(Error::Data(format!(
+                "{}: model_type `{kind}` is not supported; expected `bert` (BERT, MiniLM) or `roberta`",
+                path.display()
+            )));
+        }
+        let cfg: EncoderConfig = serde_json::from_value(raw)
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        if cfg.hidden_size % cfg.num_attention_heads != 0 {
+            return Err(Error::Data(format!(
+                "{}: hidden_size {} is not a multiple of num_attention_heads {}",
+                path.display(),
+                cfg.hidden_size,
+                cfg.num_attention_heads
+            )));
+        }
+        if !matches!(cfg.hidden_act.as_str(), "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu") {
+            return Err(Error::Data(format!(
+                "{}: hidden_act `{}` is not supported (gelu, gelu_new, relu)",
+                path.display(),
+                cfg.hidden_act
+            )));
+        }
+        Ok(cfg)
+    }
+
+    pub fn head_dim(&self) -> i64 {
+        self.hidden_size / self.num_attention_heads
+    }
+}

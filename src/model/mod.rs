@@ -1,0 +1,8 @@
+//! The model: encoder config, the BERT/RoBERTa forward pass, weight loading,
+//! tokenization, and a trained model directory (save / load).
+
+pub mod bert;
+pub mod config;
+pub mod saved;
+pub mod tokenize;
+pub mod weights;

@@ -1,0 +1,169 @@
+//! A model on disk: a pretrained encoder to fine-tune, or a hecjob-trained
+//! classifier directory (`model.safetensors`, `config.json`, `tokenizer.json`,
+//! `labels.txt`, `hecjob.json`) that `predict`/`evaluate` reload.
+
+use super::bert::Classifier;
+use super::config::EncoderConfig;
+use super::tokenize::TextEncoder;
+use super::weights::{self, Head};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{nn::VarStore, Device};
+
+/// Inference settings saved beside a trained model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HecjobMeta {
+    pub hecjob_version: String,
+    pub base_model: String,
+    pub max_length: usize,
+    pub threshold: f64,
+    /// Per-label thresholds tuned on dev (when --tune-thresholds was used).
+    pub tuned_thresholds: Option<Vec<f64>>,
+    pub dropout: f64,
+    pub epoch: u32,
+}
+
+pub struct LoadedModel {
+    pub vs: VarStore,
+    pub model: Classifier,
+    pub encoder: TextEncoder,
+    pub labels: Vec<String>,
+    pub config: EncoderConfig,
+    /// Raw config.json, kept to write it back with the labels added.
+    pub raw_config: serde_json::Value,
+    pub meta: Option<HecjobMeta>,
+}
+
+/// Resolve a model name: a local directory with config.json, else the HF cache.
+pub fn resolve(name: &str, revision: Option<&str>) -> Result<PathBuf> {
+    let p = Path::new(name);
+    if p.join("config.json").is_file() {
+        return Ok(p.to_path_buf());
+    }
+    crate::hub::resolve_model_dir(name, revision)
+}
+
+fn read_raw_config(dir: &Path) -> Result<(EncoderConfig, serde_json::Value)> {
+    let path = dir.join("config.json");
+    if !path.is_file() {
+        return Err(Error::Data(format!("{}: no config.json; is this a model directory?", dir.display())));
+    }
+    let cfg = EncoderConfig::from_file(&path)?;
+    let raw = serde_json::from_str(&crate::fsutil::read_to_string(&path, "reading model config")?)
+        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    Ok((cfg, raw))
+}
+
+fn weights_file(dir: &Path) -> Result<PathBuf> {
+    let p = dir.join("model.safetensors");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::Data(format!(
+            "{}: no model.safetensors (hecjob reads safetensors weights only; pytorch_model.bin is not supported)",
+            dir.display()
+        )))
+    }
+}
+
+impl LoadedModel {
+    /// A pretrained encoder with a fresh head for `labels`.
+    pub fn pretrained(dir: &Path, labels: &[String], dropout: f64, max_length: usize, device: Device) -> Result<LoadedModel> {
+        let (config, raw_config) = read_raw_config(dir)?;
+        let encoder = TextEncoder::from_dir(dir, max_length)?;
+        let vs = VarStore::new(device);
+        let model = Classifier::new(&vs.root(), &config, labels.len() as i64, dropout);
+        let random = weights::load(&vs, &weights_file(dir)?, config.model_type, Head::InitIfMissing)?;
+        if random.iter().any(|n| n.contains(".pooler.")) {
+            eprintln!("note: {} has no pooler weights; the pooler starts from random init", dir.display());
+        }
+        Ok(LoadedModel {
+            vs,
+            model,
+            encoder,
+            labels: labels.to_vec(),
+            config,
+            raw_config,
+            meta: None,
+        })
+    }
+
+    /// A classifier saved by hecjob (`save`).
+    pub fn trained(dir: &Path, device: Device) -> Result<LoadedModel> {
+        let (config, raw_config) = read_raw_config(dir)?;
+        let meta_path = dir.join("hecjob.json");
+        let meta: HecjobMeta = serde_json::from_str(&crate::fsutil::read_to_string(&meta_path, "reading model metadata")?)
+            .map_err(|e| Error::Data(format!("{}: {e}", meta_path.display())))?;
+        let labels_path = dir.join("labels.txt");
+        let labels: Vec<String> = crate::fsutil::read_to_string(&labels_path, "reading labels")?
+            .lines()
+            .map(str::to_string)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let encoder = TextEncoder::from_dir(dir, meta.max_length)?;
+        let vs = VarStore::new(device);
+        let model = Classifier::new(&vs.root(), &config, labels.len() as i64, meta.dropout);
+        weights::load(&vs, &weights_file(dir)?, config.model_type, Head::Required)?;
+        Ok(LoadedModel {
+            vs,
+            model,
+            encoder,
+            labels,
+            config,
+            raw_config,
+            meta: Some(meta),
+        })
+    }
+
+    /// Write the model directory atomically file by file: weights (HF names,
+    /// loadable as BertForSequenceClassification), config.json with the labels,
+    /// tokenizer.json, labels.txt, hecjob.json.
+    pub fn save(&self, dir: &Path, meta: &HecjobMeta) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
+        save_weights(&self.vs, &dir.join("model.safetensors"))?;
+        let mut cfg = self.raw_config.clone();
+        if let Some(obj) = cfg.as_object_mut() {
+            let arch = match self.config.model_type {
+                super::config::Architecture::Bert => "BertForSequenceClassification",
+                super::config::Architecture::Roberta => "RobertaModel",
+            };
+            obj.insert("architectures".into(), serde_json::json!([arch]));
+            obj.insert("problem_type".into(), "multi_label_classification".into());
+            let id2label: serde_json::Map<String, serde_json::Value> =
+                self.labels.iter().enumerate().map(|(i, l)| (i.to_string(), l.clone().into())).collect();
+            let label2id: serde_json::Map<String, serde_json::Value> =
+                self.labels.iter().enumerate().map(|(i, l)| (l.clone(), i.into())).collect();
+            obj.insert("id2label".into(), id2label.into());
+            obj.insert("label2id".into(), label2id.into());
+        }
+        let json = serde_json::to_string_pretty(&cfg).expect("json");
+        crate::fsutil::write_atomic(&dir.join("config.json"), json.as_bytes())?;
+        self.encoder.save(dir)?;
+        crate::fsutil::write_atomic(&dir.join("labels.txt"), (self.labels.join("\n") + "\n").as_bytes())?;
+        let meta_json = serde_json::to_string_pretty(meta).expect("json");
+        crate::fsutil::write_atomic(&dir.join("hecjob.json"), meta_json.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// Save a VarStore as safetensors atomically (tch writes in place otherwise).
+pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".hecjob-tmp-")
+        .suffix(".safetensors")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("creating temp file", dir, e))?;
+    let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    // Weights are always stored fp32 on the CPU, whatever the training precision.
+    let vars: Vec<(String, tch::Tensor)> = vars
+        .into_iter()
+        .map(|(n, t)| (n, t.detach().to_kind(tch::Kind::Float).to_device(Device::Cpu).contiguous()))
+        .collect();
+    tch::Tensor::write_safetensors(&vars, tmp.path())
+        .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))?;
+    tmp.persist(path).map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,278 @@
+//! `hecjob train` (the tutorial's bert_model.py interface, or `--config --task`
+//! as train.com calls it), `hecjob predict`, `hecjob evaluate`.
+
+use super::trainer::{self, DataFiles, RunSpec};
+use crate::config::{self, DeviceChoice, LrSchedule, Optimizer, Precision, Train};
+use crate::error::{Error, Result};
+use crate::model::saved::LoadedModel;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Tutorial form:  hecjob train TRAIN DEV TEST LABELS SAVE_PATH [--cuda] [--learning-rate 5e-5] [--batch-size 16]\n\
+Config form:    hecjob train --config jobs/<experiment>/config.yaml --task $SGE_TASK_ID")]
+pub struct TrainArgs {
+    /// train.tsv
+    #[arg(required_unless_present = "config")]
+    pub train: Option<PathBuf>,
+    /// dev.tsv
+    #[arg(required_unless_present = "config")]
+    pub dev: Option<PathBuf>,
+    /// test.tsv
+    #[arg(required_unless_present = "config")]
+    pub test: Option<PathBuf>,
+    /// emotions.txt (label names, one per line)
+    #[arg(required_unless_present = "config")]
+    pub labels: Option<PathBuf>,
+    /// Directory to save the model, metrics.json and checkpoints in.
+    #[arg(required_unless_present = "config")]
+    pub save_path: Option<PathBuf>,
+
+    /// Experiment config (the train job's resolved config.yaml).
+    #[arg(long, conflicts_with_all = ["train", "cuda", "learning_rate", "batch_size", "transformer_model"], requires = "task")]
+    pub config: Option<PathBuf>,
+    /// Sweep task id (1-based; train.com passes $SGE_TASK_ID).
+    #[arg(long)]
+    pub task: Option<u32>,
+
+    /// Train on the GPU (an error if none is usable; without it, the CPU).
+    #[arg(long)]
+    pub cuda: bool,
+    #[arg(long, default_value_t = 5e-5)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: u32,
+    /// Hub name or local directory.
+    #[arg(long, default_value = "bert-base-uncased")]
+    pub transformer_model: String,
+    #[arg(long, default_value_t = 4)]
+    pub epochs: u32,
+    #[arg(long, default_value_t = 128)]
+    pub max_length: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0.3)]
+    pub threshold: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub warmup_ratio: f64,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: PrecisionArg,
+    /// Also pick per-label thresholds on dev and report test both ways.
+    #[arg(long)]
+    pub tune_thresholds: bool,
+    /// Continue from SAVE_PATH/checkpoint (config mode always does).
+    #[arg(long)]
+    pub resume: bool,
+    /// The tutorial's exact recipe: fp32, plain Adam, constant lr, dropout 0.5,
+    /// random (unbucketed) batches, 1 epoch unless --epochs is given.
+    #[arg(long)]
+    pub tutorial_recipe: bool,
+    /// Stop each epoch after N steps (quick tries, benchmarks).
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// Use only the first N training examples.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Skip dev/test evaluation (benchmarks).
+    #[arg(long)]
+    pub no_eval: bool,
+    /// Log the loss every N batches.
+    #[arg(long, default_value_t = 100)]
+    pub log_every: u32,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PrecisionArg {
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
+    let need = |o: &Option<PathBuf>, what: &str| {
+        o.clone()
+            .ok_or_else(|| Error::Usage(format!("missing {what} (or use --config FILE --task N)")))
+    };
+    let mut params = Train {
+        learning_rate: a.learning_rate,
+        batch_size: a.batch_size,
+        epochs: a.epochs,
+        max_length: a.max_length,
+        seed: a.seed,
+        threshold: a.threshold,
+        dropout: a.dropout,
+        warmup_ratio: a.warmup_ratio,
+        precision: match a.precision {
+            PrecisionArg::Auto => Precision::Auto,
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        },
+        device: if a.cuda { DeviceChoice::Cuda } else { DeviceChoice::Cpu },
+        tune_thresholds: a.tune_thresholds,
+        log_every: a.log_every,
+        ..Train::default()
+    };
+    if a.tutorial_recipe {
+        params.precision = Precision::Fp32;
+        params.optimizer = Optimizer::Adam;
+        params.weight_decay = 0.0;
+        params.warmup_ratio = 0.0;
+        params.lr_schedule = LrSchedule::Constant;
+        params.dropout = 0.5;
+        params.length_buckets = false;
+        params.max_length = 512;
+        if !std::env::args().any(|x| x == "--epochs") {
+            params.epochs = 1;
+        }
+    }
+    let mut problems = config::validate::Problems::default();
+    config::validate::check_train(&mut problems, "train", &params);
+    if let Some(p) = problems.0.first() {
+        return Err(Error::Usage(format!("--{}: {}", p.path.trim_start_matches("train.").replace('_', "-"), p.message)));
+    }
+    Ok(RunSpec {
+        data: DataFiles {
+            train: need(&a.train, "TRAIN")?,
+            dev: need(&a.dev, "DEV")?,
+            test: need(&a.test, "TEST")?,
+            labels: need(&a.labels, "LABELS")?,
+        },
+        save_dir: need(&a.save_path, "SAVE_PATH")?,
+        model: a.transformer_model.clone(),
+        revision: None,
+        params,
+        resume: a.resume,
+        experiment: None,
+        task: None,
+        swept: Default::default(),
+        max_steps_per_epoch: a.max_steps,
+        train_limit: a.train_limit,
+        skip_eval: a.no_eval,
+        print_table: true,
+    })
+}
+
+/// The spec of one sweep task of a config (what train.com runs).
+pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
+    let loaded = config::load(Some(path))?;
+    let t = loaded.task(task)?;
+    let c = &loaded.config;
+    let swept = t
+        .swept
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null)))
+        .collect();
+    Ok(RunSpec {
+        data: DataFiles::in_dir(&c.data_dir()?),
+        save_dir: c.task_output_dir(task)?,
+        model: c.model.name.clone(),
+        revision: c.model.revision.clone(),
+        params: t.train.clone(),
+        resume: true,
+        experiment: Some(c.experiment.name.clone()),
+        task: Some(task),
+        swept,
+        max_steps_per_epoch: None,
+        train_limit: None,
+        skip_eval: false,
+        print_table: true,
+    })
+}
+
+pub fn run_train(a: &TrainArgs) -> Result<()> {
+    let spec = match (&a.config, a.task) {
+        (Some(cfg), Some(task)) => {
+            let mut s = spec_from_config(cfg, task)?;
+            s.max_steps_per_epoch = a.max_steps;
+            s.train_limit = a.train_limit;
+            s
+        }
+        _ => spec_from_args(a)?,
+    };
+    trainer::run(&spec).map(|_| ())
+}
+
+fn device(cuda: bool) -> Result<tch::Device> {
+    trainer::choose_device(if cuda { DeviceChoice::Cuda } else { DeviceChoice::Cpu })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// A model directory saved by `hecjob train`.
+    pub model: PathBuf,
+    /// Texts to classify.
+    #[arg(required = true)]
+    pub texts: Vec<String>,
+    /// Probability above which a label is predicted (default: the model's own).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Show the K most probable labels instead of those above the threshold.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub cuda: bool,
+}
+
+pub fn run_predict(a: &PredictArgs) -> Result<()> {
+    let dev = device(a.cuda)?;
+    let lm = LoadedModel::trained(&a.model, dev)?;
+    let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
+    let ids = lm.encoder.encode_all(&texts)?;
+    let probs = super::batches::predict_probs(&lm.model, &ids, lm.config.pad_token_id, 64, dev);
+    let meta = lm.meta.as_ref();
+    let thresholds: Vec<f64> = match (a.threshold, meta.and_then(|m| m.tuned_thresholds.clone())) {
+        (Some(t), _) => vec![t; lm.labels.len()],
+        (None, Some(tuned)) => tuned,
+        (None, None) => vec![meta.map_or(0.3, |m| m.threshold); lm.labels.len()],
+    };
+    let mut out = Vec::new();
+    for (text, p) in a.texts.iter().zip(&probs) {
+        let mut ranked: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();
+        ranked.sort_by(|x, y| y.1.total_cmp(&x.1));
+        let chosen: Vec<(usize, f32)> = match a.top_k {
+            Some(k) => ranked.into_iter().take(k).collect(),
+            None => ranked.into_iter().filter(|(j, pr)| f64::from(*pr) > thresholds[*j]).collect(),
+        };
+        let labels: Vec<serde_json::Value> = chosen
+            .iter()
+            .map(|(j, pr)| serde_json::json!({"label": lm.labels[*j], "probability": pr}))
+            .collect();
+        if a.json {
+            out.push(serde_json::json!({"text": text, "labels": labels}));
+        } else {
+            let shown: Vec<String> = chosen.iter().map(|(j, pr)| format!("{} {:.3}", lm.labels[*j], pr)).collect();
+            println!("{text}\n  → {}", if shown.is_empty() { "(no label above the threshold)".into() } else { shown.join(", ") });
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvaluateArgs {
+    /// A model directory saved by `hecjob train`.
+    pub model: PathBuf,
+    /// A GoEmotions TSV split (e.g. test.tsv).
+    pub tsv: PathBuf,
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub cuda: bool,
+}
+
+pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
+    let eval = trainer::evaluate_saved(&a.model, &a.tsv, a.threshold, device(a.cuda)?)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&eval).expect("json"));
+    } else {
+        print!("{}", crate::metrics::format_table4(&eval, &format!("Table 4 — {}", a.tsv.display())));
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! The training worker (`hecjob train`), and `predict` / `evaluate`.
+
+pub mod batches;
+pub mod checkpoint;
+pub mod cli;
+pub mod optim;
+pub mod trainer;

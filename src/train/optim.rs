@@ -1,0 +1,221 @@
+//! Adam / AdamW over ONE flat parameter buffer.
+//!
+//! Every trainable variable is re-pointed (`set_data`) at a view into a single
+//! contiguous tensor, and gradients come back from `run_backward` already
+//! separate from `.grad` (so nothing needs zeroing). One step is then a handful
+//! of element-wise kernels over all parameters at once, instead of ~6 kernels
+//! per parameter tensor (≈200 tensors in BERT-base): on a GPU at batch 16 the
+//! launch count, not the FLOPs, is the wall. The state (moments, step) is plain
+//! tensors, so checkpoints can save and restore it exactly.
+
+use crate::config::Optimizer;
+use crate::error::{Error, Result};
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+pub struct FlatAdam {
+    /// The variables, in a fixed order (sorted by name).
+    pub params: Vec<Tensor>,
+    pub names: Vec<String>,
+    flat: Tensor,
+    /// 1 where weight decay applies (weights), 0 for biases and LayerNorm.
+    decay_mask: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    pub step: i64,
+    pub kind: Optimizer,
+    pub weight_decay: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+}
+
+impl FlatAdam {
+    /// Takes the trainable variables of `vs` (by name, sorted).
+    pub fn new(vs: &tch::nn::VarStore, kind: Optimizer, weight_decay: f64) -> FlatAdam {
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        let device = vs.device();
+        let total: i64 = vars.iter().map(|(_, t)| t.numel() as i64).sum();
+        let flat = Tensor::zeros([total], (Kind::Float, device));
+        let decay_mask = Tensor::zeros([total], (Kind::Float, device));
+        let mut off = 0i64;
+        let mut params = Vec::with_capacity(vars.len());
+        let mut names = Vec::with_capacity(vars.len());
+        tch::no_grad(|| {
+            for (name, mut var) in vars {
+                let n = var.numel() as i64;
+                let mut view = flat.narrow(0, off, n).view(var.size().as_slice());
+                view.copy_(&var);
+                var.set_data(&view);
+                // BERT's recipe: no weight decay on biases and LayerNorm weights.
+                if !(name.ends_with(".bias") || name.contains("LayerNorm")) {
+                    let _ = decay_mask.narrow(0, off, n).fill_(1.0);
+                }
+                off += n;
+                params.push(var);
+                names.push(name);
+            }
+        });
+        FlatAdam {
+            params,
+            names,
+            exp_avg: flat.zeros_like(),
+            exp_avg_sq: flat.zeros_like(),
+            flat,
+            decay_mask,
+            step: 0,
+            kind,
+            weight_decay,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+
+    pub fn numel(&self) -> i64 {
+        self.flat.numel() as i64
+    }
+
+    /// Gradients of `loss` w.r.t. every parameter, flattened in parameter order.
+    pub fn backward(&self, loss: &Tensor) -> Tensor {
+        let grads = Tensor::run_backward(&[loss], &self.params, false, false);
+        Tensor::flatten_dense_tensors(&grads)
+    }
+
+    /// One Adam(W) step with learning rate `lr` (torch.optim semantics: bias
+    /// correction, eps outside the sqrt; Adam adds L2 to the gradient, AdamW
+    /// decays the weights directly).
+    pub fn step(&mut self, grad: &Tensor, lr: f64) {
+        tch::no_grad(|| {
+            self.step += 1;
+            let t = self.step as i32;
+            let mut grad = grad.to_kind(Kind::Float);
+            if self.weight_decay > 0.0 {
+                match self.kind {
+                    Optimizer::Adamw => {
+                        let decay = &self.flat * &self.decay_mask * (-lr * self.weight_decay);
+                        let _ = self.flat.g_add_(&decay);
+                    }
+                    Optimizer::Adam => {
+                        grad = grad + &self.flat * &self.decay_mask * self.weight_decay;
+                    }
+                }
+            }
+            let bc1 = 1.0 - self.beta1.powi(t);
+            let bc2 = 1.0 - self.beta2.powi(t);
+            // m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g²
+            let _ = self.exp_avg.lerp_(&grad, 1.0 - self.beta1);
+            let _ = self.exp_avg_sq.g_mul_scalar_(self.beta2);
+            let _ = self.exp_avg_sq.addcmul_(&(&grad * (1.0 - self.beta2)), &grad);
+            let denom = (self.exp_avg_sq.sqrt() / bc2.sqrt()) + self.eps;
+            let update = &self.exp_avg * (-lr / bc1);
+            let _ = self.flat.addcdiv_(&update, &denom);
+        });
+    }
+
+    /// Save the moments and step (the parameters are saved with the model).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let step = Tensor::from_slice(&[self.step]);
+        let tensors = [
+            ("exp_avg", self.exp_avg.to_device(Device::Cpu)),
+            ("exp_avg_sq", self.exp_avg_sq.to_device(Device::Cpu)),
+            ("step", step),
+        ];
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".hecjob-tmp-")
+            .suffix(".safetensors")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("creating temp file", dir, e))?;
+        Tensor::write_safetensors(&tensors, tmp.path())
+            .map_err(|e| Error::Training(format!("{}: saving optimizer state: {e}", path.display())))?;
+        tmp.persist(path).map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+        Ok(())
+    }
+
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let tensors = Tensor::read_safetensors(path)
+            .map_err(|e| Error::Training(format!("{}: reading optimizer state: {e}", path.display())))?;
+        let device = self.flat.device();
+        for (name, t) in tensors {
+            match name.as_str() {
+                "exp_avg" | "exp_avg_sq" if t.numel() as i64 != self.numel() => {
+                    return Err(Error::Training(format!(
+                        "{}: optimizer state is for {} parameters, the model has {}",
+                        path.display(),
+                        t.numel(),
+                        self.numel()
+                    )))
+                }
+                "exp_avg" => tch::no_grad(|| self.exp_avg.copy_(&t.to_device(device))),
+                "exp_avg_sq" => tch::no_grad(|| self.exp_avg_sq.copy_(&t.to_device(device))),
+                "step" => self.step = t.int64_value(&[0]),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Linear warmup to `base` over `warmup` steps, then linear decay to 0 at
+/// `total` (transformers' get_linear_schedule_with_warmup); constant when
+/// `decay` is false and warmup is 0.
+pub fn learning_rate(base: f64, step: u64, warmup: u64, total: u64, decay: bool) -> f64 {
+    if step < warmup {
+        return base * (step + 1) as f64 / warmup as f64;
+    }
+    if !decay {
+        return base;
+    }
+    let remaining = total.saturating_sub(step) as f64;
+    let span = total.saturating_sub(warmup).max(1) as f64;
+    base * (remaining / span).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_shape() {
+        assert!((learning_rate(1.0, 0, 10, 100, true) - 0.1).abs() < 1e-12);
+        assert!((learning_rate(1.0, 9, 10, 100, true) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(1.0, 55, 10, 100, true) - 0.5).abs() < 1e-12);
+        assert_eq!(learning_rate(1.0, 100, 10, 100, true), 0.0);
+        assert_eq!(learning_rate(0.5, 70, 0, 100, false), 0.5);
+    }
+
+    /// The flat step matches torch.optim.AdamW's update rule written out per element.
+    #[test]
+    fn matches_reference_adamw() {
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var("w", &[3], tch::nn::Init::Const(1.0));
+        let b = vs.root().var("x.bias", &[2], tch::nn::Init::Const(-1.0));
+        let mut opt = FlatAdam::new(&vs, Optimizer::Adamw, 0.1);
+        let g = Tensor::from_slice(&[0.5f32, -0.25, 1.0, 2.0, 0.0]);
+        let (lr, b1, b2, eps, wd) = (0.01f64, 0.9f64, 0.999f64, 1e-8f64, 0.1f64);
+        // Names sort "w" < "x.bias": w occupies 0..3, the bias (no decay) 3..5.
+        let mut p = vec![1.0f64, 1.0, 1.0, -1.0, -1.0];
+        let gv = [0.5f64, -0.25, 1.0, 2.0, 0.0];
+        let decays = [true, true, true, false, false];
+        let (mut m, mut v) = (vec![0.0; 5], vec![0.0; 5]);
+        for t in 1..=3 {
+            opt.step(&g, lr);
+            for i in 0..5 {
+                if decays[i] {
+                    p[i] -= lr * wd * p[i];
+                }
+                m[i] = b1 * m[i] + (1.0 - b1) * gv[i];
+                v[i] = b2 * v[i] + (1.0 - b2) * gv[i] * gv[i];
+                let mh = m[i] / (1.0 - b1.powi(t));
+                let vh = (v[i] / (1.0 - b2.powi(t))).sqrt();
+                p[i] -= lr * mh / (vh + eps);
+            }
+        }
+        let got: Vec<f32> = Vec::<f32>::try_from(&Tensor::cat(&[w.view([-1]), b.view([-1])], 0)).unwrap();
+        for i in 0..5 {
+            assert!((f64::from(got[i]) - p[i]).abs() < 1e-6, "{i}: {} vs {}", got[i], p[i]);
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! The training run: data → tokens → epochs (train, dev macro-F1, checkpoint)
+//! → best epoch on test → Table 4, metrics.json and the saved model.
+
+use super::batches::{epoch_batches, make_batch, predict_probs, Rng};
+use super::checkpoint::{Checkpoint, CheckpointState};
+use super::optim::{learning_rate, FlatAdam};
+use crate::config::{DeviceChoice, LrSchedule, Precision, Train};
+use crate::data::tsv;
+use crate::error::{Error, Result};
+use crate::metrics::{self, EpochRecord, Evaluation, LossPoint, RunMetrics};
+use crate::model::saved::{HecjobMeta, LoadedModel};
+use crate::model::weights::{self, Head};
+use crate::monitor::{human_bytes, Monitor};
+use crate::progress::Progress;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// The four GoEmotions files.
+#[derive(Debug, Clone)]
+pub struct DataFiles {
+    pub train: PathBuf,
+    pub dev: PathBuf,
+    pub test: PathBuf,
+    pub labels: PathBuf,
+}
+
+impl DataFiles {
+    pub fn in_dir(dir: &Path) -> DataFiles {
+        DataFiles {
+            train: dir.join("train.tsv"),
+            dev: dir.join("dev.tsv"),
+            test: dir.join("test.tsv"),
+            labels: dir.join("emotions.txt"),
+        }
+    }
+}
+
+/// Everything one run needs, from the tutorial's flags or a config task.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    pub data: DataFiles,
+    pub save_dir: PathBuf,
+    pub model: String,
+    pub revision: Option<String>,
+    pub params: Train,
+    /// Continue from `save_dir/checkpoint` when there is one.
+    pub resume: bool,
+    pub experiment: Option<String>,
+    pub task: Option<u32>,
+    pub swept: serde_json::Map<String, serde_json::Value>,
+    /// Stop each epoch after this many steps (benchmarks, smoke tests).
+    pub max_steps_per_epoch: Option<u64>,
+    /// Use only the first N training examples (tests, quick tries).
+    pub train_limit: Option<usize>,
+    /// Skip dev/test evaluation (benchmarks).
+    pub skip_eval: bool,
+    /// Print Table 4 at the end.
+    pub print_table: bool,
+}
+
+/// Which signal asked us to stop (0: none).
+static STOP_SIGNAL: AtomicUsize = AtomicUsize::new(0);
+
+fn install_signal_handlers() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
+    for sig in [SIGINT, SIGTERM, SIGUSR2] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            signal_hook::low_level::register(sig, move || {
+                STOP_SIGNAL.store(sig as usize, Ordering::SeqCst);
+            })
+        }
+        .map_err(|e| Error::Internal(format!("installing signal handler: {e}")))?;
+    }
+    Ok(())
+}
+
+fn signal_name(sig: usize) -> &'static str {
+    match sig as i32 {
+        signal_hook::consts::SIGINT => "SIGINT",
+        signal_hook::consts::SIGTERM => "SIGTERM",
+        signal_hook::consts::SIGUSR2 => "SIGUSR2 (Grid Engine's time-limit warning)",
+        _ => "a signal",
+    }
+}
+
+pub fn choose_device(choice: DeviceChoice) -> Result<Device> {
+    match choice {
+        DeviceChoice::Cpu => Ok(Device::Cpu),
+        DeviceChoice::Auto => Ok(Device::cuda_if_available()),
+        DeviceChoice::Cuda => {
+            if tch::Cuda::is_available() {
+                Ok(Device::Cuda(0))
+            } else {
+                Err(Error::Training(
+                    "--cuda (device: cuda) was asked for but libtorch sees no usable GPU: on the HEC, submit to the GPU \
+                     cluster (switch-gpu, a GPU queue, -l ngpus=1); check nvidia-smi and that LD_LIBRARY_PATH reaches \
+                     the CUDA libtorch. Use device: cpu to train on the CPU deliberately."
+                        .into(),
+                ))
+            }
+        }
+    }
+}
+
+fn compute_kind(p: Precision, device: Device) -> Option<Kind> {
+    match (p, device) {
+        (Precision::Fp32, _) | (_, Device::Cpu) => None,
+        (Precision::Bf16, _) | (Precision::Auto, _) => Some(Kind::BFloat16),
+    }
+}
+
+struct Encoded {
+    ids: Vec<Vec<i64>>,
+    labels: Vec<Vec<usize>>,
+}
+
+fn encode(model: &LoadedModel, examples: &[tsv::Example]) -> Result<Encoded> {
+    let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+    Ok(Encoded {
+        ids: model.encoder.encode_all(&texts)?,
+        labels: examples.iter().map(|e| e.labels.clone()).collect(),
+    })
+}
+
+fn params_json(t: &Train) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(t) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn write_metrics(save_dir: &Path, m: &RunMetrics) -> Result<()> {
+    let json = serde_json::to_string_pretty(m).expect("json");
+    crate::fsutil::write_atomic(&save_dir.join("metrics.json"), json.as_bytes())
+}
+
+/// Train, evaluate, save. Returns the final metrics (also in metrics.json).
+pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
+    let t_start = Instant::now();
+    let p = &spec.params;
+    let device = choose_device(p.device)?;
+    let kind = compute_kind(p.precision, device);
+    if let Device::Cuda(_) = device {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
+    println!(
+        "hecjob train: model {} on {:?}{}, batch {}, lr {:e}, {} epoch{}",
+        spec.model,
+        device,
+        if kind.is_some() { " (bf16 autocast, fp32 master weights)" } else { " (fp32)" },
+        p.batch_size,
+        p.learning_rate,
+        p.epochs,
+        if p.epochs == 1 { "" } else { "s" }
+    );
+
+    let labels = tsv::read_emotions(&spec.data.labels)?;
+    let mut train_ex = tsv::read_split(&spec.data.train, labels.len())?;
+    if let Some(n) = spec.train_limit {
+        train_ex.truncate(n);
+    }
+    let (dev_ex, test_ex) = if spec.skip_eval {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            tsv::read_split(&spec.data.dev, labels.len())?,
+            tsv::read_split(&spec.data.test, labels.len())?,
+        )
+    };
+    if train_ex.is_empty() {
+        return Err(Error::Data(format!("{}: no training examples", spec.data.train.display())));
+    }
+
+    tch::manual_seed(p.seed as i64);
+    let model_dir = crate::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
+    let mut lm = LoadedModel::pretrained(&model_dir, &labels, p.dropout, p.max_length as usize, device)?;
+    lm.model.encoder.compute_kind = kind;
+    let pad_id = lm.config.pad_token_id;
+
+    let t_tok = Instant::now();
+    let train = encode(&lm, &train_ex)?;
+    let dev = encode(&lm, &dev_ex)?;
+    let test = encode(&lm, &test_ex)?;
+    println!(
+        "tokenized {} / {} / {} texts in {:.1} s",
+        train.ids.len(),
+        dev.ids.len(),
+        test.ids.len(),
+        t_tok.elapsed().as_secs_f64()
+    );
+
+    let mut opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
+    let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
+    let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
+    let steps_per_epoch = spec.max_steps_per_epoch.map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
+    let total_steps = steps_per_epoch * u64::from(p.epochs);
+    let warmup = (p.warmup_ratio * total_steps as f64).round() as u64;
+    let decay = p.lr_schedule == LrSchedule::Linear;
+
+    std::fs::create_dir_all(&spec.save_dir).map_err(|e| Error::io("creating output directory", &spec.save_dir, e))?;
+    let ckpt = Checkpoint::in_run(&spec.save_dir);
+    let mut metrics = RunMetrics {
+        schema_version: metrics::METRICS_SCHEMA_VERSION,
+        hecjob_version: env!("CARGO_PKG_VERSION").into(),
+        status: "running".into(),
+        experiment: spec.experiment.clone(),
+        task: spec.task,
+        swept: spec.swept.clone(),
+        params: params_json(p),
+        model: spec.model.clone(),
+        device: format!("{device:?}"),
+        labels: labels.clone(),
+        epochs: Vec::new(),
+        best_epoch: None,
+        test: None,
+        test_tuned: None,
+        loss_log: Vec::new(),
+        memory: Default::default(),
+        total_seconds: 0.0,
+        save_seconds: None,
+        message: None,
+    };
+    let mut start_epoch = 1u32;
+    let mut global_step = 0u64;
+    let mut best_dev_f1 = f64::NEG_INFINITY;
+    if spec.resume && ckpt.exists() {
+        let state = ckpt.read_state()?;
+        weights::load(&lm.vs, &ckpt.model_path(), lm.config.model_type, Head::Required)?;
+        opt.load(&ckpt.optimizer_path())?;
+        start_epoch = state.epochs_done + 1;
+        global_step = state.global_step;
+        best_dev_f1 = state.best_dev_f1;
+        metrics.epochs = state.metrics.epochs;
+        metrics.loss_log = state.metrics.loss_log;
+        metrics.best_epoch = state.metrics.best_epoch;
+        println!("resuming from {} after epoch {}", ckpt.dir.display(), state.epochs_done);
+    }
+
+    install_signal_handlers()?;
+    let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
+    let log_every = u64::from(p.log_every.max(1));
+
+    for epoch in start_epoch..=p.epochs {
+        // Seeds per epoch: dropout masks and batch order depend only on (seed,
+        // epoch), so a run resumed at an epoch boundary equals an uninterrupted one.
+        tch::manual_seed(p.seed as i64 + i64::from(epoch));
+        let mut rng = Rng::new(p.seed, u64::from(epoch));
+        let batches = epoch_batches(&lengths, p.batch_size as usize, p.length_buckets, &mut rng);
+        let t_epoch = Instant::now();
+        let mut progress = Progress::new(&format!("epoch {epoch}/{}", p.epochs), steps_per_epoch, Duration::from_secs(30));
+        // Loss sums stay on the device: reading a value forces a sync, so we
+        // read only when logging.
+        let mut epoch_loss = Tensor::zeros([], (Kind::Float, device));
+        let mut window_loss = Tensor::zeros([], (Kind::Float, device));
+        let mut steps_done = 0u64;
+        for (bi, idx) in batches.iter().take(steps_per_epoch as usize).enumerate() {
+            let sig = STOP_SIGNAL.load(Ordering::SeqCst);
+            if sig != 0 {
+                progress.finish();
+                return Err(interrupted(spec, &mut metrics, monitor, t_start, sig, epoch, &ckpt));
+            }
+            let batch = make_batch(&train.ids, &train.labels, idx, pad_id, labels.len(), device);
+            let logits = lm.model.forward_t(&batch.ids, &batch.mask, true);
+            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&batch.targets, None, None, Reduction::Mean);
+            let grad = opt.backward(&loss);
+            let lr = learning_rate(p.learning_rate, global_step, warmup, total_steps, decay);
+            opt.step(&grad, lr);
+            global_step += 1;
+            steps_done += 1;
+            tch::no_grad(|| {
+                let l = loss.detach();
+                let _ = epoch_loss.g_add_(&l);
+                let _ = window_loss.g_add_(&l);
+            });
+            let batch_no = bi as u64 + 1;
+            if batch_no % log_every == 0 {
+                let avg = window_loss.double_value(&[]) / log_every as f64;
+                let _ = window_loss.zero_();
+                check_finite(avg, global_step, lr)?;
+                progress.println(&format!("loss at batch {batch_no}: {avg:.4}"));
+                metrics.loss_log.push(LossPoint {
+                    step: global_step,
+                    epoch,
+                    loss: avg,
+                });
+            }
+            progress.inc(1, || format!("lr {lr:.2e}"));
+        }
+        progress.finish();
+        let train_loss = epoch_loss.double_value(&[]) / steps_done.max(1) as f64;
+        check_finite(train_loss, global_step, p.learning_rate)?;
+        let seconds = t_epoch.elapsed().as_secs_f64();
+        let dev_eval = if spec.skip_eval {
+            None
+        } else {
+            let probs = predict_probs(&lm.model, &dev.ids, pad_id, 128, device);
+            Some(metrics::evaluate(&probs, &dev.labels, &labels, &vec![p.threshold; labels.len()]))
+        };
+        let dev_f1 = dev_eval.as_ref().map_or(f64::NAN, |e| e.macro_avg.f1);
+        println!(
+            "epoch {epoch}: average loss {train_loss:.4}, {seconds:.1} s ({:.1} steps/s), dev macro-F1 {dev_f1:.4}",
+            steps_done as f64 / seconds
+        );
+        metrics.epochs.push(EpochRecord {
+            epoch,
+            train_loss,
+            seconds,
+            steps: steps_done,
+            steps_per_second: steps_done as f64 / seconds,
+            dev: dev_eval,
+        });
+        // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
+        if spec.skip_eval || dev_f1 > best_dev_f1 {
+            best_dev_f1 = if spec.skip_eval { f64::NEG_INFINITY } else { dev_f1 };
+            metrics.best_epoch = Some(epoch);
+            let t_save = Instant::now();
+            lm.save(&spec.save_dir, &meta(spec, epoch, None))?;
+            let s = t_save.elapsed().as_secs_f64();
+            metrics.save_seconds = Some(s);
+            println!("saved epoch {epoch} to {} in {s:.1} s", spec.save_dir.display());
+        }
+        metrics.memory = monitor.snapshot();
+        metrics.total_seconds = t_start.elapsed().as_secs_f64();
+        write_metrics(&spec.save_dir, &metrics)?;
+        if epoch < p.epochs {
+            std::fs::create_dir_all(&ckpt.dir).map_err(|e| Error::io("creating checkpoint", &ckpt.dir, e))?;
+            crate::model::saved::save_weights(&lm.vs, &ckpt.model_path())?;
+            opt.save(&ckpt.optimizer_path())?;
+            ckpt.write_state(&CheckpointState {
+                epochs_done: epoch,
+                global_step,
+                best_dev_f1,
+                metrics: metrics.clone(),
+            })?;
+        }
+    }
+
+    if !spec.skip_eval {
+        // Evaluate the best epoch, not the last.
+        let best = LoadedModel::trained(&spec.save_dir, device)?;
+        let mut best_model = best.model;
+        best_model.encoder.compute_kind = kind;
+        let test_probs = predict_probs(&best_model, &test.ids, pad_id, 128, device);
+        let thresholds = vec![p.threshold; labels.len()];
+        let test_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &thresholds);
+        if spec.print_table {
+            print!(
+                "{}",
+                metrics::format_table4(
+                    &test_eval,
+                    &format!(
+                        "Table 4 — test set, threshold {}, best epoch {} (paper: BERT-base, Demszky et al. 2020)",
+                        p.threshold,
+                        metrics.best_epoch.unwrap_or(0)
+                    )
+                )
+            );
+        }
+        metrics.test = Some(test_eval);
+        if p.tune_thresholds {
+            let dev_probs = predict_probs(&best_model, &dev.ids, pad_id, 128, device);
+            let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
+            let tuned_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &tuned);
+            if spec.print_table {
+                print!("{}", metrics::format_table4(&tuned_eval, "Table 4 — test set, per-label thresholds tuned on dev"));
+            }
+            metrics.test_tuned = Some(tuned_eval);
+            let best_epoch = metrics.best_epoch.unwrap_or(p.epochs);
+            let m = meta(spec, best_epoch, Some(tuned));
+            let json = serde_json::to_string_pretty(&m).expect("json");
+            crate::fsutil::write_atomic(&spec.save_dir.join("hecjob.json"), json.as_bytes())?;
+        }
+    }
+    metrics.memory = monitor.finish();
+    metrics.status = "finished".into();
+    metrics.total_seconds = t_start.elapsed().as_secs_f64();
+    write_metrics(&spec.save_dir, &metrics)?;
+    ckpt.remove();
+    print_memory(&metrics);
+    println!("done in {:.1} s; metrics in {}", metrics.total_seconds, spec.save_dir.join("metrics.json").display());
+    Ok(metrics)
+}
+
+fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> HecjobMeta {
+    HecjobMeta {
+        hecjob_version: env!("CARGO_PKG_VERSION").into(),
+        base_model: spec.model.clone(),
+        max_length: spec.params.max_length as usize,
+        threshold: spec.params.threshold,
+        tuned_thresholds: tuned,
+        dropout: spec.params.dropout,
+        epoch,
+    }
+}
+
+fn check_finite(loss: f64, step: u64, lr: f64) -> Result<()> {
+    if loss.is_finite() {
+        return Ok(());
+    }
+    Err(Error::Training(format!(
+        "the training loss became {loss} by step {step} (learning rate {lr:e}): training diverged. \
+         Try a smaller learning_rate (e.g. 2e-5), warmup_ratio 0.1, or precision: fp32."
+    )))
+}
+
+fn interrupted(
+    spec: &RunSpec,
+    metrics: &mut RunMetrics,
+    monitor: Monitor,
+    t_start: Instant,
+    sig: usize,
+    epoch: u32,
+    ckpt: &Checkpoint,
+) -> Error {
+    metrics.status = "interrupted".into();
+    metrics.memory = monitor.finish();
+    metrics.total_seconds = t_start.elapsed().as_secs_f64();
+    let resume_note = if ckpt.exists() {
+        format!("the checkpoint after epoch {} is in {}", epoch - 1, ckpt.dir.display())
+    } else {
+        "no epoch had finished yet, so the task restarts from the beginning".to_string()
+    };
+    let msg = format!(
+        "{} during epoch {epoch}: stopped; {resume_note}. Run again with --resume (a Grid Engine task is rescheduled and resumes by itself).",
+        signal_name(sig)
+    );
+    metrics.message = Some(msg.clone());
+    if let Err(e) = write_metrics(&spec.save_dir, metrics) {
+        eprintln!("warning: could not write metrics.json: {e}");
+    }
+    Error::Interrupted(msg)
+}
+
+fn print_memory(m: &RunMetrics) {
+    let mem = &m.memory;
+    match (mem.gpu_available, mem.peak_gpu_device_used_bytes) {
+        (true, Some(dev)) => println!(
+            "peak GPU memory (NVML{}): device {}, this process {}",
+            mem.gpu_name.as_deref().map(|n| format!(", {n}")).unwrap_or_default(),
+            human_bytes(dev),
+            mem.peak_gpu_process_used_bytes.map_or("not reported".to_string(), human_bytes)
+        ),
+        _ => println!(
+            "peak GPU memory: not available ({})",
+            mem.gpu_unavailable_reason.as_deref().unwrap_or("no samples")
+        ),
+    }
+    if let Some(rss) = mem.peak_rss_bytes {
+        println!("peak RAM (RSS, sysinfo): {}", human_bytes(rss));
+    }
+}
+
+/// Test-time evaluation of a saved model on one TSV split.
+pub fn evaluate_saved(model_dir: &Path, tsv_path: &Path, threshold: Option<f64>, device: Device) -> Result<Evaluation> {
+    let lm = LoadedModel::trained(model_dir, device)?;
+    let examples = tsv::read_split(tsv_path, lm.labels.len())?;
+    let enc = encode(&lm, &examples)?;
+    let probs = predict_probs(&lm.model, &enc.ids, lm.config.pad_token_id, 128, device);
+    let t = threshold.unwrap_or_else(|| lm.meta.as_ref().map_or(0.3, |m| m.threshold));
+    Ok(metrics::evaluate(&probs, &enc.labels, &lm.labels, &vec![t; lm.labels.len()]))
+}
