@@ -62,7 +62,12 @@ impl Grid {
         let w = self.widths();
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.line(&self.headers, &w, "  ").trim_end());
-        let rule: Vec<String> = w.iter().map(|&n| "-".repeat(n)).collect();
+        // The unnamed mark column gets no rule, so `*` stands alone.
+        let rule: Vec<String> = w
+            .iter()
+            .zip(&self.headers)
+            .map(|(&n, h)| if h.is_empty() { " ".repeat(n) } else { "-".repeat(n) })
+            .collect();
         let _ = writeln!(out, "{}", rule.join("  "));
         for r in &self.rows {
             let _ = writeln!(out, "{}", self.line(r, &w, "  ").trim_end());
@@ -122,9 +127,18 @@ pub fn human_duration(s: f64) -> String {
 }
 
 /// A swept value as it would be written in the config: strings unquoted.
+/// Small floats (learning rates) in scientific notation, as configs write them.
 pub fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if x != 0.0 && x.abs() < 1e-3 {
+                format!("{x:e}")
+            } else {
+                n.to_string()
+            }
+        }
         other => other.to_string(),
     }
 }
@@ -252,7 +266,15 @@ fn comparison_grid(c: &Comparison) -> Grid {
     align.extend([Align::Right; 10]);
     let line = |e: &EmotionRow| {
         let two = |x: f64| format!("{x:.2}");
-        let signed = |x: f64| format!("{x:+.2}");
+        // Round before signing, so a tiny negative difference reads 0.00, not -0.00.
+        let signed = |x: f64| {
+            let r = (x * 100.0).round() / 100.0;
+            if r == 0.0 {
+                "0.00".to_string()
+            } else {
+                format!("{r:+.2}")
+            }
+        };
         vec![
             e.emotion.clone(),
             two(e.ours.precision),

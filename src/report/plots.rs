@@ -161,7 +161,7 @@ fn write_figure(dir: &Path, stem: &str, fig: &impl Figure) -> Result<Vec<PathBuf
         root.present().map_err(|e| draw_error(err(e)))?;
     }
     let svg_path = dir.join(format!("{stem}.svg"));
-    write_atomic(&svg_path, svg.as_bytes())?;
+    write_shared(&svg_path, svg.as_bytes())?;
 
     let (pw, ph) = (
         (f64::from(w) * PNG_SCALE) as u32,
@@ -174,8 +174,21 @@ fn write_figure(dir: &Path, stem: &str, fig: &impl Figure) -> Result<Vec<PathBuf
         root.present().map_err(|e| draw_error(err(e)))?;
     }
     let png_path = dir.join(format!("{stem}.png"));
-    write_atomic(&png_path, &encode_png(&rgb, pw, ph)?)?;
+    write_shared(&png_path, &encode_png(&rgb, pw, ph)?)?;
     Ok(vec![svg_path, png_path])
+}
+
+/// Atomic write, then world-readable: figures are for sharing (write_atomic's
+/// temp file is private, 0600).
+fn write_shared(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io("setting permissions", path, e))?;
+    }
+    Ok(())
 }
 
 fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
@@ -211,7 +224,9 @@ fn titled<DB: DrawingBackend>(
     k: f64,
 ) -> std::result::Result<DrawingArea<DB, Shift>, String> {
     root.fill(&WHITE).map_err(err)?;
-    root.titled(title, (FONT, 24.0 * k).into_font().color(&BLACK))
+    // Breathing room above the title; the chart margins handle the other sides.
+    root.margin(px(10.0, k), 0, 0, 0)
+        .titled(title, (FONT, 24.0 * k).into_font().color(&BLACK))
         .map_err(err)
 }
 
@@ -675,6 +690,7 @@ impl Figure for MemoryFigure<'_> {
             .label_style((FONT, 15.0 * k))
             .light_line_style(WHITE)
             .bold_line_style(GRID.stroke_width(pxu(1.0, k)))
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| format!("{y:.1}"))
             .draw()
             .map_err(err)?;
