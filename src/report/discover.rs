@@ -127,7 +127,7 @@ fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
     let tasks = file
         .tasks
         .into_iter()
-        .map(|t| match expand_vars(&t.output_dir, |k| crate::env_vars::get(k)) {
+        .map(|t| match expand_vars(&t.output_dir, crate::env_vars::get) {
             Ok(p) => TaskSource {
                 id: t.id,
                 swept: t.swept,
@@ -171,8 +171,8 @@ fn read_train_job_id(path: &Path) -> Result<Option<String>> {
         return Ok(None);
     }
     let text = crate::fsutil::read_to_string(path, "reading submission record")?;
-    let v: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     let id = v
         .get("jobs")
         .and_then(Value::as_array)
@@ -276,7 +276,10 @@ mod tests {
             expand_vars("$global_storage/models/x/task-1", env).unwrap(),
             "/gs/u/models/x/task-1"
         );
-        assert_eq!(expand_vars("${HOME}/a$HOME", env).unwrap(), "/home/u/a/home/u");
+        assert_eq!(
+            expand_vars("${HOME}/a$HOME", env).unwrap(),
+            "/home/u/a/home/u"
+        );
         assert_eq!(expand_vars("plain/dir", env).unwrap(), "plain/dir");
         assert_eq!(expand_vars("cost$", env).unwrap(), "cost$");
     }

@@ -24,6 +24,8 @@ pub fn ensure_registered() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Internal("the embedded plot font could not be loaded".into()))
+        Err(Error::Internal(
+            "the embedded plot font could not be loaded".into(),
+        ))
     }
 }

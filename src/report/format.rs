@@ -4,11 +4,11 @@
 //! are for programs: raw numbers (bytes, seconds), empty/null for unknown.
 
 use super::compare::{Comparison, EmotionRow};
+use super::plots::Plots;
 use super::row::Row;
 use super::Report;
 use serde_json::{json, Value};
 use std::fmt::Write;
-use super::plots::Plots;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -66,7 +66,13 @@ impl Grid {
         let rule: Vec<String> = w
             .iter()
             .zip(&self.headers)
-            .map(|(&n, h)| if h.is_empty() { " ".repeat(n) } else { "-".repeat(n) })
+            .map(|(&n, h)| {
+                if h.is_empty() {
+                    " ".repeat(n)
+                } else {
+                    "-".repeat(n)
+                }
+            })
             .collect();
         let _ = writeln!(out, "{}", rule.join("  "));
         for r in &self.rows {
@@ -451,10 +457,7 @@ fn csv(report: &Report) -> String {
             .join(",")
     );
     for r in &report.rows {
-        let mut c: Vec<String> = vec![
-            if r.best { "1" } else { "0" }.into(),
-            r.task.to_string(),
-        ];
+        let mut c: Vec<String> = vec![if r.best { "1" } else { "0" }.into(), r.task.to_string()];
         c.extend(
             report
                 .swept_keys

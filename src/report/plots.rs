@@ -9,8 +9,8 @@
 //! factor `k` for sizes (fonts, strokes, margins), so the PNG is drawn at a
 //! higher resolution with the same layout as the SVG.
 
-use super::format::swept_text;
 use super::font;
+use super::format::swept_text;
 use super::Report;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
@@ -78,7 +78,8 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Plots> {
     if tasks.iter().any(|t| !t.run.loss_log.is_empty()) {
         out.files.extend(write_figure(dir, "loss", &loss)?);
     } else {
-        out.skipped.push("loss: no run has logged a training loss yet".into());
+        out.skipped
+            .push("loss: no run has logged a training loss yet".into());
     }
 
     let dev = DevF1Figure { tasks: &tasks };
@@ -88,7 +89,8 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Plots> {
     {
         out.files.extend(write_figure(dir, "dev_f1", &dev)?);
     } else {
-        out.skipped.push("dev_f1: no run has a dev evaluation yet".into());
+        out.skipped
+            .push("dev_f1: no run has a dev evaluation yet".into());
     }
 
     match &report.comparison {
@@ -142,10 +144,7 @@ fn plotted_tasks(report: &Report) -> Vec<PlotTask<'_>> {
             if r.best {
                 label.push_str(" (best)");
             }
-            Some(PlotTask {
-                label,
-                run,
-            })
+            Some(PlotTask { label, run })
         })
         .collect()
 }
@@ -267,7 +266,11 @@ fn draw_legend<DB: DrawingBackend>(
     let x_text = px(8.0, k) + swatch + px(8.0, k);
     let max_text = w as i32 - x_text - px(6.0, k);
     let fits = ((h as i32 - top) / line_h).max(1) as usize;
-    let shown = if entries.len() > fits { fits - 1 } else { entries.len() };
+    let shown = if entries.len() > fits {
+        fits - 1
+    } else {
+        entries.len()
+    };
     for (i, e) in entries.iter().take(shown).enumerate() {
         let y = top + i as i32 * line_h;
         let x0 = px(8.0, k);
@@ -378,13 +381,19 @@ impl Figure for LossFigure<'_> {
         let (plot, legend) = split_legend(&area, &entries, k);
         let points = self.tasks.iter().flat_map(|t| t.run.loss_log.iter());
         let (max_step, max_loss) = points.fold((0u64, 0f64), |(s, l), p| {
-            (s.max(p.step), if p.loss.is_finite() { l.max(p.loss) } else { l })
+            (
+                s.max(p.step),
+                if p.loss.is_finite() { l.max(p.loss) } else { l },
+            )
         });
         let mut chart = ChartBuilder::on(&plot)
             .margin(px(12.0, k))
             .x_label_area_size(px(56.0, k))
             .y_label_area_size(px(78.0, k))
-            .build_cartesian_2d(0f64..upper(max_step as f64, 1.0), 0f64..upper(max_loss, 0.1))
+            .build_cartesian_2d(
+                0f64..upper(max_step as f64, 1.0),
+                0f64..upper(max_loss, 0.1),
+            )
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -512,10 +521,7 @@ impl Figure for DevF1Figure<'_> {
                 .draw_series(LineSeries::new(pts.clone(), c.stroke_width(pxu(2.5, k))))
                 .map_err(err)?;
             chart
-                .draw_series(
-                    pts.iter()
-                        .map(|&p| Circle::new(p, pxu(4.0, k), c.filled())),
-                )
+                .draw_series(pts.iter().map(|&p| Circle::new(p, pxu(4.0, k), c.filled())))
                 .map_err(err)?;
         }
         draw_legend(&legend, &entries, k)
@@ -613,7 +619,10 @@ impl Figure for EmotionFigure {
             let (_, py) = chart.backend_coord(&(0.0, y));
             plot.draw(&Text::new(
                 name.clone(),
-                (x_range.start - px(8.0, k) - plot.get_base_pixel().0, py - plot.get_base_pixel().1),
+                (
+                    x_range.start - px(8.0, k) - plot.get_base_pixel().0,
+                    py - plot.get_base_pixel().1,
+                ),
                 label_style.clone(),
             ))
             .map_err(err)?;
@@ -647,12 +656,22 @@ impl Figure for MemoryFigure<'_> {
             ("seconds", 1.0)
         };
         type Get = fn(&crate::metrics::MemorySample) -> Option<u64>;
+        /// (legend label, points (time, GiB), colour)
+        type Series<'s> = (&'s str, Vec<(f64, f64)>, RGBColor);
         let kinds: [(&str, Get, RGBColor); 3] = [
-            ("GPU memory, this process", |s| s.gpu_process_used_bytes, PALETTE[0]),
-            ("GPU memory, whole device", |s| s.gpu_device_used_bytes, PALETTE[1]),
+            (
+                "GPU memory, this process",
+                |s| s.gpu_process_used_bytes,
+                PALETTE[0],
+            ),
+            (
+                "GPU memory, whole device",
+                |s| s.gpu_device_used_bytes,
+                PALETTE[1],
+            ),
             ("resident set size (RSS)", |s| s.rss_bytes, PALETTE[4]),
         ];
-        let series: Vec<(&str, Vec<(f64, f64)>, RGBColor)> = kinds
+        let series: Vec<Series> = kinds
             .iter()
             .map(|(name, get, c)| {
                 let pts = samples
@@ -661,7 +680,7 @@ impl Figure for MemoryFigure<'_> {
                     .collect();
                 (*name, pts, *c)
             })
-            .filter(|(_, p, _): &(&str, Vec<(f64, f64)>, RGBColor)| !p.is_empty())
+            .filter(|(_, p, _): &Series| !p.is_empty())
             .collect();
         let entries: Vec<LegendEntry> = series
             .iter()
