@@ -774,3 +774,52 @@ fn demo_sweep() {
     )
     .unwrap();
 }
+
+/// A tiny smoke run (as CI trains): one logged loss, one epoch, a few seconds
+/// of CPU-only memory samples. Every plot is still drawn and readable.
+#[test]
+fn plots_for_a_tiny_cpu_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut m = RunBuilder::new(1, 5e-5, 16).build();
+    m.epochs.truncate(1);
+    m.best_epoch = Some(1);
+    m.loss_log.truncate(1);
+    m.memory = MemoryRecord {
+        gpu_available: false,
+        gpu_unavailable_reason: Some("NVML: driver not loaded".into()),
+        peak_rss_bytes: Some(900 << 20),
+        samples: (0..4)
+            .map(|i| MemorySample {
+                t: f64::from(i),
+                gpu_device_used_bytes: None,
+                gpu_process_used_bytes: None,
+                rss_bytes: Some((800 + 30 * i as u64) << 20),
+            })
+            .collect(),
+        ..MemoryRecord::default()
+    };
+    write_metrics(&tmp.path().join("task-1"), &m);
+    let r = report::build(&tmp.path().join("task-1"), &no_qacct()).unwrap();
+    assert_eq!(r.rows[0].peak_gpu_bytes, None);
+    let out = tmp.path().join("plots");
+    let p = plots::write_all(&r, &out).unwrap();
+    assert_eq!(p.files.len(), 8, "{:?}", p.skipped);
+    let loss = std::fs::read_to_string(out.join("loss.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&loss).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count(),
+        1,
+        "a single loss point is marked"
+    );
+    let mem = std::fs::read_to_string(out.join("memory.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&mem).unwrap();
+    let texts = svg_texts(&doc);
+    assert!(texts
+        .iter()
+        .any(|t| t == "time since training started (seconds)"));
+    assert!(!texts.iter().any(|t| t.starts_with("GPU memory")));
+    let table = format::render(&r, format::Format::Table, &plots::Plots::default());
+    assert!(table.contains("900 MiB"), "{table}");
+}

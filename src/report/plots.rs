@@ -15,6 +15,7 @@ use super::Report;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::metrics::RunMetrics;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -341,6 +342,22 @@ fn fit_text<DB: DrawingBackend>(
     "…".into()
 }
 
+/// A line through one or two points is invisible or looks like a glitch (tiny
+/// test runs): mark the points themselves.
+fn draw_markers_if_sparse<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    pts: &[(f64, f64)],
+    c: RGBColor,
+    k: f64,
+) -> DrawResult {
+    if pts.len() <= 2 {
+        chart
+            .draw_series(pts.iter().map(|&p| Circle::new(p, pxu(4.0, k), c.filled())))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
@@ -411,16 +428,20 @@ impl Figure for LossFigure<'_> {
             if t.run.loss_log.is_empty() {
                 continue;
             }
+            let pts: Vec<(f64, f64)> = t
+                .run
+                .loss_log
+                .iter()
+                .filter(|p| p.loss.is_finite())
+                .map(|p| (p.step as f64, p.loss))
+                .collect();
             chart
                 .draw_series(LineSeries::new(
-                    t.run
-                        .loss_log
-                        .iter()
-                        .filter(|p| p.loss.is_finite())
-                        .map(|p| (p.step as f64, p.loss)),
+                    pts.clone(),
                     color(i).stroke_width(pxu(2.0, k)),
                 ))
                 .map_err(err)?;
+            draw_markers_if_sparse(&mut chart, &pts, color(i), k)?;
         }
         draw_legend(&legend, &entries, k)
     }
@@ -695,11 +716,20 @@ impl Figure for MemoryFigure<'_> {
             .iter()
             .flat_map(|(_, p, _)| p.iter().map(|q| q.1))
             .fold(0.0, f64::max);
+        let x_max = upper(span / div, 1.0);
+        // Whole units unless the run is too short for them to tell ticks apart.
+        let time_label = move |x: &f64| {
+            if x_max >= 10.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.1}")
+            }
+        };
         let mut chart = ChartBuilder::on(&plot)
             .margin(px(12.0, k))
             .x_label_area_size(px(56.0, k))
             .y_label_area_size(px(78.0, k))
-            .build_cartesian_2d(0f64..upper(span / div, 1.0), 0f64..upper(y_max, 0.5))
+            .build_cartesian_2d(0f64..x_max, 0f64..upper(y_max, 0.5))
             .map_err(err)?;
         chart
             .configure_mesh()
@@ -709,7 +739,7 @@ impl Figure for MemoryFigure<'_> {
             .label_style((FONT, 15.0 * k))
             .light_line_style(WHITE)
             .bold_line_style(GRID.stroke_width(pxu(1.0, k)))
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&time_label)
             .y_label_formatter(&|y| format!("{y:.1}"))
             .draw()
             .map_err(err)?;
@@ -717,6 +747,7 @@ impl Figure for MemoryFigure<'_> {
             chart
                 .draw_series(LineSeries::new(pts.clone(), c.stroke_width(pxu(2.0, k))))
                 .map_err(err)?;
+            draw_markers_if_sparse(&mut chart, pts, *c, k)?;
         }
         draw_legend(&legend, &entries, k)
     }
