@@ -40,6 +40,9 @@ pub struct ReportArgs {
     /// Show only the first N rows after sorting.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+    /// table and markdown for people (the best run marked `*`, then its Table 4
+    /// comparison); csv (one line per task, raw bytes/seconds) and json
+    /// (everything, incl. Table 4 and plot paths) for programs.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Where to write the plots (default: DIR/report).
