@@ -1,0 +1,315 @@
+//! Which kind of directory `hecjob report DIR` was given, and where each sweep
+//! task's `metrics.json` is expected.
+//!
+//! Three layouts are accepted, tried in this order:
+//! 1. a rendered jobs directory (`tasks.json`, maybe `submission.json`): the task
+//!    list is authoritative, so tasks that never wrote metrics still get a row;
+//! 2. an output root with `task-<N>/` directories;
+//! 3. a single task directory holding `metrics.json`.
+
+use crate::error::{Error, Result};
+use crate::metrics::RunMetrics;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    JobsDir,
+    OutputRoot,
+    TaskDir,
+}
+
+/// One sweep task as discovered, before its metrics are read.
+#[derive(Debug, Clone)]
+pub struct TaskSource {
+    pub id: u32,
+    /// Swept values from tasks.json; empty for the other layouts (filled from metrics).
+    pub swept: Map<String, Value>,
+    /// The task's output directory, when it could be resolved.
+    pub dir: Option<PathBuf>,
+    /// Why `dir` could not be resolved (e.g. an unset variable in `output_dir`).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub layout: Layout,
+    pub experiment: Option<String>,
+    pub tasks: Vec<TaskSource>,
+    /// Grid Engine job id of the train array job (from submission.json).
+    pub train_job_id: Option<String>,
+}
+
+/// What reading one `metrics.json` gave.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    Metrics(Box<RunMetrics>),
+    /// No metrics.json (yet).
+    Absent,
+    /// Present but not a RunMetrics; the reason says why.
+    Unreadable(String),
+}
+
+pub fn discover(dir: &Path) -> Result<Discovered> {
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "report: {} is not a directory",
+            dir.display()
+        )));
+    }
+    let tasks_json = dir.join("tasks.json");
+    if tasks_json.is_file() {
+        return discover_jobs_dir(dir, &tasks_json);
+    }
+    let task_dirs = task_subdirs(dir)?;
+    if !task_dirs.is_empty() {
+        return Ok(Discovered {
+            layout: Layout::OutputRoot,
+            experiment: None,
+            tasks: task_dirs
+                .into_iter()
+                .map(|(id, d)| TaskSource {
+                    id,
+                    swept: Map::new(),
+                    dir: Some(d),
+                    problem: None,
+                })
+                .collect(),
+            train_job_id: None,
+        });
+    }
+    if dir.join("metrics.json").is_file() {
+        // The id comes from metrics.json when it says; the directory name otherwise.
+        let id = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(parse_task_dir_name)
+            .unwrap_or(1);
+        return Ok(Discovered {
+            layout: Layout::TaskDir,
+            experiment: None,
+            tasks: vec![TaskSource {
+                id,
+                swept: Map::new(),
+                dir: Some(dir.to_path_buf()),
+                problem: None,
+            }],
+            train_job_id: None,
+        });
+    }
+    Err(Error::Usage(format!(
+        "report: {} is none of: a jobs directory (no tasks.json), an output root \
+         (no task-<N>/ directories), a task directory (no metrics.json)",
+        dir.display()
+    )))
+}
+
+#[derive(Deserialize)]
+struct TasksFile {
+    experiment: Option<String>,
+    tasks: Vec<TaskEntry>,
+}
+
+#[derive(Deserialize)]
+struct TaskEntry {
+    id: u32,
+    #[serde(default)]
+    swept: Map<String, Value>,
+    output_dir: String,
+}
+
+fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
+    let text = crate::fsutil::read_to_string(tasks_json, "reading tasks list")?;
+    let file: TasksFile = serde_json::from_str(&text)
+        .map_err(|e| Error::Data(format!("{}: {e}", tasks_json.display())))?;
+    let tasks = file
+        .tasks
+        .into_iter()
+        .map(|t| match expand_vars(&t.output_dir, crate::env_vars::get) {
+            Ok(p) => TaskSource {
+                id: t.id,
+                swept: t.swept,
+                dir: Some(resolve_relative(dir, Path::new(&p))),
+                problem: None,
+            },
+            Err(e) => TaskSource {
+                id: t.id,
+                swept: t.swept,
+                dir: None,
+                problem: Some(e),
+            },
+        })
+        .collect();
+    Ok(Discovered {
+        layout: Layout::JobsDir,
+        experiment: file.experiment,
+        tasks,
+        train_job_id: read_train_job_id(&dir.join("submission.json"))?,
+    })
+}
+
+/// A relative `output_dir` is taken from the current directory (where the job
+/// scripts were rendered and run from); failing that, from the jobs directory.
+fn resolve_relative(jobs_dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() || p.exists() {
+        return p.to_path_buf();
+    }
+    let beside = jobs_dir.join(p);
+    if beside.exists() {
+        beside
+    } else {
+        p.to_path_buf()
+    }
+}
+
+/// The train job's id from submission.json; `None` when not submitted.
+/// An array job id as `qsub -terse` prints it (`9.1-3:1`) is cut to `9`.
+fn read_train_job_id(path: &Path) -> Result<Option<String>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = crate::fsutil::read_to_string(path, "reading submission record")?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    let id = v
+        .get("jobs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|j| j.get("kind").and_then(Value::as_str) == Some("train"))
+        .filter_map(|j| match j.get("job_id") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        })
+        .next_back();
+    Ok(id.map(|s| s.split('.').next().unwrap_or(&s).trim().to_string()))
+}
+
+/// `task-<N>` subdirectories, sorted by N.
+fn task_subdirs(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("listing", dir, e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("listing", dir, e))?;
+        let name = entry.file_name();
+        if let Some(id) = name.to_str().and_then(parse_task_dir_name) {
+            if entry.path().is_dir() {
+                out.push((id, entry.path()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn parse_task_dir_name(name: &str) -> Option<u32> {
+    name.strip_prefix("task-")?.parse().ok()
+}
+
+/// Expand `$VAR` and `${VAR}` references. An unset variable is an error that
+/// names it, so the row says why its metrics cannot be found.
+pub fn expand_vars(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced
+                .find('}')
+                .ok_or_else(|| format!("unclosed ${{ in output_dir {s:?}"))?;
+            (&braced[..end], &braced[end + 1..])
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        if name.is_empty() {
+            // A lone `$` is kept literally.
+            out.push('$');
+            rest = after;
+            continue;
+        }
+        let value = lookup(name).ok_or_else(|| {
+            format!("output_dir {s:?} uses ${name}, which is not set in this environment")
+        })?;
+        out.push_str(&value);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Read one task's metrics.json. Never fails: an unreadable file is a row state.
+pub fn load_metrics(task_dir: &Path) -> Loaded {
+    let path = task_dir.join("metrics.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Absent,
+        Err(e) => return Loaded::Unreadable(e.to_string()),
+    };
+    match serde_json::from_str::<RunMetrics>(&text) {
+        Ok(m) => Loaded::Metrics(Box::new(m)),
+        Err(e) => Loaded::Unreadable(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "global_storage" => Some("/gs/u".into()),
+            "HOME" => Some("/home/u".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn expands_both_forms_anywhere() {
+        assert_eq!(
+            expand_vars("$global_storage/models/x/task-1", env).unwrap(),
+            "/gs/u/models/x/task-1"
+        );
+        assert_eq!(
+            expand_vars("${HOME}/a$HOME", env).unwrap(),
+            "/home/u/a/home/u"
+        );
+        assert_eq!(expand_vars("plain/dir", env).unwrap(), "plain/dir");
+        assert_eq!(expand_vars("cost$", env).unwrap(), "cost$");
+    }
+
+    #[test]
+    fn unset_variable_is_named() {
+        let e = expand_vars("$nope/task-1", env).unwrap_err();
+        assert!(e.contains("$nope"), "{e}");
+        assert!(expand_vars("${HOME", env).is_err());
+    }
+
+    #[test]
+    fn task_dir_names() {
+        assert_eq!(parse_task_dir_name("task-12"), Some(12));
+        assert_eq!(parse_task_dir_name("task-x"), None);
+        assert_eq!(parse_task_dir_name("report"), None);
+    }
+
+    #[test]
+    fn train_job_id_from_submission() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("submission.json");
+        std::fs::write(
+            &p,
+            r#"{"jobs":[{"kind":"install","name":"i","job_id":"7"},
+                {"kind":"train","name":"t","job_id":"9.1-3:1"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(read_train_job_id(&p).unwrap().as_deref(), Some("9"));
+        std::fs::write(&p, r#"{"jobs":[{"kind":"train","job_id":12}]}"#).unwrap();
+        assert_eq!(read_train_job_id(&p).unwrap().as_deref(), Some("12"));
+    }
+}

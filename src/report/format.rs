@@ -1,0 +1,506 @@
+//! Rendering a [`Report`] as a text table, CSV, JSON or Markdown.
+//!
+//! Text and Markdown are for people: rounded scores, GiB, h:mm:ss. CSV and JSON
+//! are for programs: raw numbers (bytes, seconds), empty/null for unknown.
+
+use super::compare::{Comparison, EmotionRow};
+use super::plots::Plots;
+use super::row::Row;
+use super::Report;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// A grid of cells with per-column alignment, printable as text or Markdown.
+struct Grid {
+    headers: Vec<String>,
+    align: Vec<Align>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    fn widths(&self) -> Vec<usize> {
+        let mut w: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate() {
+                w[i] = w[i].max(c.chars().count());
+            }
+        }
+        w
+    }
+
+    fn pad(cell: &str, width: usize, align: Align) -> String {
+        match align {
+            Align::Left => format!("{cell:<width$}"),
+            Align::Right => format!("{cell:>width$}"),
+        }
+    }
+
+    fn line(&self, cells: &[String], widths: &[usize], sep: &str) -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Self::pad(c, widths[i], self.align[i]))
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
+    fn to_text(&self) -> String {
+        let w = self.widths();
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", self.line(&self.headers, &w, "  ").trim_end());
+        // The unnamed mark column gets no rule, so `*` stands alone.
+        let rule: Vec<String> = w
+            .iter()
+            .zip(&self.headers)
+            .map(|(&n, h)| {
+                if h.is_empty() {
+                    " ".repeat(n)
+                } else {
+                    "-".repeat(n)
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", rule.join("  "));
+        for r in &self.rows {
+            let _ = writeln!(out, "{}", self.line(r, &w, "  ").trim_end());
+        }
+        out
+    }
+
+    fn to_markdown(&self) -> String {
+        let esc = |s: &String| s.replace('|', "\\|");
+        let w: Vec<usize> = self.widths().iter().map(|&n| n.max(3)).collect();
+        let mut out = String::new();
+        let cells = |r: &[String]| -> Vec<String> { r.iter().map(esc).collect() };
+        let _ = writeln!(out, "| {} |", self.line(&cells(&self.headers), &w, " | "));
+        let rule: Vec<String> = w
+            .iter()
+            .zip(&self.align)
+            .map(|(&n, a)| match a {
+                Align::Left => format!(":{}", "-".repeat(n - 1)),
+                Align::Right => format!("{}:", "-".repeat(n - 1)),
+            })
+            .collect();
+        let _ = writeln!(out, "| {} |", rule.join(" | "));
+        for r in &self.rows {
+            let _ = writeln!(out, "| {} |", self.line(&cells(r), &w, " | "));
+        }
+        out
+    }
+}
+
+// --- human-readable values -------------------------------------------------
+
+const DASH: &str = "-";
+
+fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map(f).unwrap_or_else(|| DASH.to_string())
+}
+
+fn score(v: Option<f64>) -> String {
+    opt(v, |x| format!("{x:.4}"))
+}
+
+/// Bytes in binary units, as nvidia-smi and Grid Engine count them.
+pub fn human_bytes(b: u64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    const MIB: f64 = 1024.0 * 1024.0;
+    let b = b as f64;
+    if b >= GIB {
+        format!("{:.2} GiB", b / GIB)
+    } else {
+        format!("{:.0} MiB", b / MIB)
+    }
+}
+
+pub fn human_duration(s: f64) -> String {
+    let s = s.round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// A swept value as it would be written in the config: strings unquoted.
+/// Small floats (learning rates) in scientific notation, as configs write them.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if x != 0.0 && x.abs() < 1e-3 {
+                format!("{x:e}")
+            } else {
+                n.to_string()
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `learning_rate=5e-5, batch_size=16`, for legends and headings.
+pub fn swept_text(row: &Row) -> String {
+    row.swept
+        .iter()
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn epochs_text(r: &Row) -> String {
+    match r.epochs_planned {
+        Some(p) => format!("{}/{p}", r.epochs_done),
+        None => r.epochs_done.to_string(),
+    }
+}
+
+// --- the sweep table ---------------------------------------------------------
+
+fn rows_grid(report: &Report) -> Grid {
+    let mut headers: Vec<String> = vec!["".into(), "task".into()];
+    headers.extend(report.swept_keys.iter().cloned());
+    headers.extend(
+        [
+            "status",
+            "epochs",
+            "best dev F1",
+            "@epoch",
+            "test P",
+            "test R",
+            "test F1",
+            "s/epoch",
+            "peak GPU",
+            "peak RSS",
+            "maxvmem",
+            "wallclock",
+        ]
+        .map(String::from),
+    );
+    let mut align = vec![Align::Left, Align::Right];
+    align.extend(report.swept_keys.iter().map(|_| Align::Right));
+    align.push(Align::Left);
+    align.extend([Align::Right; 11]);
+    let rows = report
+        .rows
+        .iter()
+        .map(|r| {
+            let mut c = vec![
+                if r.best { "*".into() } else { String::new() },
+                r.task.to_string(),
+            ];
+            c.extend(
+                report
+                    .swept_keys
+                    .iter()
+                    .map(|k| r.swept.get(k).map_or(DASH.into(), value_text)),
+            );
+            c.extend([
+                r.status.to_string(),
+                epochs_text(r),
+                score(r.best_dev_f1),
+                opt(r.best_dev_epoch, |e| e.to_string()),
+                score(r.test_precision),
+                score(r.test_recall),
+                score(r.test_f1),
+                opt(r.seconds_per_epoch, |s| format!("{s:.1}")),
+                opt(r.peak_gpu_bytes, human_bytes),
+                opt(r.peak_rss_bytes, human_bytes),
+                opt(r.maxvmem_bytes, human_bytes),
+                opt(r.wallclock_seconds, human_duration),
+            ]);
+            c
+        })
+        .collect();
+    Grid {
+        headers,
+        align,
+        rows,
+    }
+}
+
+fn notes(report: &Report) -> String {
+    let mut out = String::new();
+    for r in report.rows.iter().filter(|r| r.note.is_some()) {
+        let _ = writeln!(
+            out,
+            "task {}: {} ({})",
+            r.task,
+            r.status,
+            r.note.as_deref().unwrap_or_default()
+        );
+    }
+    match report.best {
+        Some(t) => {
+            let _ = writeln!(
+                out,
+                "* best: task {t} by {}",
+                match report.sort.best_by() {
+                    super::SortKey::DevF1 => "best dev macro-F1",
+                    super::SortKey::TestPrecision => "test macro precision",
+                    super::SortKey::TestRecall => "test macro recall",
+                    _ => "test macro-F1",
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(out, "no run has a score to pick the best by yet");
+        }
+    }
+    out
+}
+
+// --- Table 4 -----------------------------------------------------------------
+
+fn comparison_grid(c: &Comparison) -> Grid {
+    let headers = [
+        "emotion", "P", "R", "F1", "support", "paper P", "paper R", "paper F1", "ΔP", "ΔR", "ΔF1",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut align = vec![Align::Left];
+    align.extend([Align::Right; 10]);
+    let line = |e: &EmotionRow| {
+        let two = |x: f64| format!("{x:.2}");
+        // Round before signing, so a tiny negative difference reads 0.00, not -0.00.
+        let signed = |x: f64| {
+            let r = (x * 100.0).round() / 100.0;
+            if r == 0.0 {
+                "0.00".to_string()
+            } else {
+                format!("{r:+.2}")
+            }
+        };
+        vec![
+            e.emotion.clone(),
+            two(e.ours.precision),
+            two(e.ours.recall),
+            two(e.ours.f1),
+            e.support.to_string(),
+            opt(e.paper.as_ref().map(|p| p.precision), two),
+            opt(e.paper.as_ref().map(|p| p.recall), two),
+            opt(e.paper.as_ref().map(|p| p.f1), two),
+            opt(e.delta.as_ref().map(|d| d.precision), signed),
+            opt(e.delta.as_ref().map(|d| d.recall), signed),
+            opt(e.delta.as_ref().map(|d| d.f1), signed),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = c.rows.iter().map(line).collect();
+    rows.push(line(&c.macro_row));
+    Grid {
+        headers,
+        align,
+        rows,
+    }
+}
+
+fn comparison_heading(report: &Report, c: &Comparison) -> String {
+    let swept = report
+        .best_row
+        .as_ref()
+        .filter(|r| r.task == c.task)
+        .map(swept_text)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!(" ({s})"))
+        .unwrap_or_default();
+    format!(
+        "Best run, task {}{swept}: test set ({} examples) vs. the paper's Table 4 \
+         (BERT-base, threshold 0.3)",
+        c.task, c.examples
+    )
+}
+
+fn comparison_missing(report: &Report) -> Option<String> {
+    match (report.best, &report.comparison) {
+        (Some(t), None) => Some(format!(
+            "Table 4 comparison: task {t} has no test evaluation yet"
+        )),
+        _ => None,
+    }
+}
+
+// --- entry points ------------------------------------------------------------
+
+pub fn render(report: &Report, format: Format, plots: &Plots) -> String {
+    match format {
+        Format::Table => text(report, plots),
+        Format::Markdown => markdown(report, plots),
+        Format::Csv => csv(report),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&to_json(report, plots))
+                .expect("report JSON is always serialisable");
+            s.push('\n');
+            s
+        }
+    }
+}
+
+fn title(report: &Report) -> String {
+    let n = report.rows.len();
+    let total = report.total_tasks;
+    let shown = if n < total {
+        format!("top {n} of {total} tasks")
+    } else {
+        format!("{total} tasks")
+    };
+    match &report.experiment {
+        Some(e) => format!("Experiment {e}: {shown}, sorted by {}", sort_name(report)),
+        None => format!("{shown}, sorted by {}", sort_name(report)),
+    }
+}
+
+fn sort_name(report: &Report) -> &'static str {
+    report.sort.name()
+}
+
+fn text(report: &Report, plots: &Plots) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n", title(report));
+    out.push_str(&rows_grid(report).to_text());
+    out.push('\n');
+    out.push_str(&notes(report));
+    if let Some(c) = &report.comparison {
+        let _ = writeln!(out, "\n{}\n", comparison_heading(report, c));
+        out.push_str(&comparison_grid(c).to_text());
+    } else if let Some(m) = comparison_missing(report) {
+        let _ = writeln!(out, "\n{m}");
+    }
+    if !plots.files.is_empty() || !plots.skipped.is_empty() {
+        let _ = writeln!(out, "\nplots:");
+        for p in &plots.files {
+            let _ = writeln!(out, "  {}", p.display());
+        }
+        for s in &plots.skipped {
+            let _ = writeln!(out, "  not drawn: {s}");
+        }
+    }
+    out
+}
+
+fn markdown(report: &Report, plots: &Plots) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## {}\n", title(report));
+    out.push_str(&rows_grid(report).to_markdown());
+    out.push('\n');
+    for line in notes(report).lines() {
+        let _ = writeln!(out, "- {}", line.trim_start_matches("* "));
+    }
+    if let Some(c) = &report.comparison {
+        let _ = writeln!(out, "\n### {}\n", comparison_heading(report, c));
+        out.push_str(&comparison_grid(c).to_markdown());
+    } else if let Some(m) = comparison_missing(report) {
+        let _ = writeln!(out, "\n{m}");
+    }
+    if !plots.files.is_empty() || !plots.skipped.is_empty() {
+        let _ = writeln!(out, "\n### Plots\n");
+        for p in &plots.files {
+            let _ = writeln!(out, "- `{}`", p.display());
+        }
+        for s in &plots.skipped {
+            let _ = writeln!(out, "- not drawn: {s}");
+        }
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One line per task, raw units; the Table 4 comparison is in the JSON output.
+fn csv(report: &Report) -> String {
+    let mut headers: Vec<String> = vec!["best".into(), "task".into()];
+    headers.extend(report.swept_keys.iter().cloned());
+    headers.extend(
+        [
+            "status",
+            "note",
+            "epochs_done",
+            "epochs_planned",
+            "best_dev_f1",
+            "best_dev_epoch",
+            "test_precision",
+            "test_recall",
+            "test_f1",
+            "seconds_per_epoch",
+            "peak_gpu_bytes",
+            "peak_rss_bytes",
+            "maxvmem_bytes",
+            "wallclock_seconds",
+            "exit_status",
+        ]
+        .map(String::from),
+    );
+    let o = |v: Option<String>| v.unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        headers
+            .iter()
+            .map(|h| csv_field(h))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for r in &report.rows {
+        let mut c: Vec<String> = vec![if r.best { "1" } else { "0" }.into(), r.task.to_string()];
+        c.extend(
+            report
+                .swept_keys
+                .iter()
+                .map(|k| r.swept.get(k).map(value_text).unwrap_or_default()),
+        );
+        c.extend([
+            r.status.to_string(),
+            o(r.note.clone()),
+            r.epochs_done.to_string(),
+            o(r.epochs_planned.map(|v| v.to_string())),
+            o(r.best_dev_f1.map(|v| v.to_string())),
+            o(r.best_dev_epoch.map(|v| v.to_string())),
+            o(r.test_precision.map(|v| v.to_string())),
+            o(r.test_recall.map(|v| v.to_string())),
+            o(r.test_f1.map(|v| v.to_string())),
+            o(r.seconds_per_epoch.map(|v| v.to_string())),
+            o(r.peak_gpu_bytes.map(|v| v.to_string())),
+            o(r.peak_rss_bytes.map(|v| v.to_string())),
+            o(r.maxvmem_bytes.map(|v| v.to_string())),
+            o(r.wallclock_seconds.map(|v| v.to_string())),
+            o(r.exit_status.map(|v| v.to_string())),
+        ]);
+        let _ = writeln!(
+            out,
+            "{}",
+            c.iter().map(|s| csv_field(s)).collect::<Vec<_>>().join(",")
+        );
+    }
+    out
+}
+
+pub fn to_json(report: &Report, plots: &Plots) -> Value {
+    json!({
+        "experiment": report.experiment,
+        "layout": report.layout,
+        "sort": report.sort,
+        "total_tasks": report.total_tasks,
+        "best_task": report.best,
+        "swept_keys": report.swept_keys,
+        "rows": report.rows,
+        "table4": report.comparison,
+        "plots": plots.files,
+        "plots_skipped": plots.skipped,
+    })
+}

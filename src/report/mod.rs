@@ -1,0 +1,225 @@
+//! `hecjob report`: compare the tasks of a sweep, pick the best, stand it beside
+//! the paper's Table 4, and plot.
+//!
+//! [`build`] reads what is on disk (never failing on incomplete sweeps: a
+//! missing, running, failed or garbled task is a row state), [`format::render`]
+//! prints it, [`plots::write_all`] draws it. `run` is the CLI glue.
+//!
+//! Modules, one concern each: `discover` (which directory, where the metrics
+//! are), `qacct` (Grid Engine accounting), `row` (one summary row, sorting),
+//! `compare` (Table 4), `format` (table/csv/json/markdown), `plots` + `font`.
+
+pub mod compare;
+pub mod discover;
+pub mod font;
+pub mod format;
+pub mod plots;
+pub mod qacct;
+pub mod row;
+
+pub use compare::Comparison;
+pub use discover::Layout;
+pub use format::Format;
+pub use row::{Row, SortKey, Status};
+
+use crate::error::{Error, Result};
+use crate::metrics::RunMetrics;
+use discover::Loaded;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A rendered jobs directory (with tasks.json), an output root (with
+    /// task-<N>/ directories) or a single task directory. Default: the current
+    /// directory.
+    pub dir: Option<PathBuf>,
+    /// Order rows by this metric (scores high first, costs low first).
+    #[arg(long, value_enum, default_value = "test_f1")]
+    pub sort: SortKey,
+    /// Show only the first N rows after sorting.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// table and markdown for people (the best run marked `*`, then its Table 4
+    /// comparison); csv (one line per task, raw bytes/seconds) and json
+    /// (everything, incl. Table 4 and plot paths) for programs.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Where to write the plots (default: DIR/report).
+    #[arg(long, value_name = "DIR")]
+    pub plots_dir: Option<PathBuf>,
+    /// Do not draw plots.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// The qacct program for Grid Engine's maxvmem and wallclock of submitted runs.
+    #[arg(long, value_name = "PROGRAM", default_value = "qacct")]
+    pub qacct: PathBuf,
+    /// Do not ask Grid Engine's accounting.
+    #[arg(long)]
+    pub no_qacct: bool,
+}
+
+/// What [`build`] needs besides the directory.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub sort: SortKey,
+    pub top: Option<usize>,
+    /// `None`: do not run qacct.
+    pub qacct: Option<PathBuf>,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            sort: SortKey::TestF1,
+            top: None,
+            qacct: Some(PathBuf::from("qacct")),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub dir: PathBuf,
+    pub layout: Layout,
+    pub experiment: Option<String>,
+    /// Swept parameter names, in the order they first appear.
+    pub swept_keys: Vec<String>,
+    pub sort: SortKey,
+    /// Tasks before `--top`.
+    pub total_tasks: usize,
+    /// Sorted, cut to `--top`.
+    pub rows: Vec<Row>,
+    /// Task id of the best run, over all tasks (not only the shown rows).
+    pub best: Option<u32>,
+    /// The best run's row, even when `--top` cut it from `rows`.
+    pub best_row: Option<Row>,
+    /// Parsed metrics of the shown rows and of the best run, by task id.
+    pub runs: BTreeMap<u32, RunMetrics>,
+    /// The best run's test scores beside the paper's Table 4.
+    pub comparison: Option<Comparison>,
+    /// Whether Grid Engine accounting was found for the train job.
+    pub accounting_found: bool,
+}
+
+impl Report {
+    pub fn best_metrics(&self) -> Option<&RunMetrics> {
+        self.best.and_then(|t| self.runs.get(&t))
+    }
+
+    pub fn row(&self, task: u32) -> Option<&Row> {
+        self.rows.iter().find(|r| r.task == task)
+    }
+}
+
+/// Read a sweep's state from `dir` (any of the three layouts) into a [`Report`].
+/// Errors only when `dir` is not a recognisable directory or its tasks.json /
+/// submission.json are malformed; per-task problems become row states.
+pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
+    if opts.top == Some(0) {
+        return Err(Error::Usage("--top must be at least 1".into()));
+    }
+    let found = discover::discover(dir)?;
+    let accounting = match (&found.train_job_id, &opts.qacct) {
+        (Some(id), Some(program)) => qacct::query(program, id),
+        _ => None,
+    };
+    let submitted = found.train_job_id.is_some();
+
+    let mut rows = Vec::with_capacity(found.tasks.len());
+    let mut runs = BTreeMap::new();
+    let mut experiment = found.experiment.clone();
+    for t in &found.tasks {
+        let loaded = match &t.dir {
+            Some(d) => discover::load_metrics(d),
+            None => Loaded::Absent,
+        };
+        // A lone task directory knows its id only from its metrics.
+        let id = match (&loaded, found.layout) {
+            (Loaded::Metrics(m), Layout::TaskDir) => m.task.unwrap_or(t.id),
+            _ => t.id,
+        };
+        let acct = accounting.as_ref().and_then(|a| a.get(&id));
+        rows.push(Row::new(
+            id,
+            t.swept.clone(),
+            &loaded,
+            t.problem.as_deref(),
+            submitted,
+            acct,
+        ));
+        if let Loaded::Metrics(m) = loaded {
+            if experiment.is_none() {
+                experiment = m.experiment.clone();
+            }
+            runs.insert(id, *m);
+        }
+    }
+
+    let mut swept_keys: Vec<String> = Vec::new();
+    for r in &rows {
+        for k in r.swept.keys() {
+            if !swept_keys.contains(k) {
+                swept_keys.push(k.clone());
+            }
+        }
+    }
+
+    let best = opts.sort.pick_best(&rows);
+    for r in &mut rows {
+        r.best = Some(r.task) == best;
+    }
+    let best_row = rows.iter().find(|r| r.best).cloned();
+    rows.sort_by(|a, b| opts.sort.compare(a, b));
+    let total_tasks = rows.len();
+    if let Some(n) = opts.top {
+        rows.truncate(n);
+    }
+    runs.retain(|id, _| Some(*id) == best || rows.iter().any(|r| r.task == *id));
+
+    let comparison = best.and_then(|t| {
+        runs.get(&t)
+            .and_then(|m| m.test.as_ref())
+            .map(|test| compare::compare(t, test))
+    });
+
+    Ok(Report {
+        dir: dir.to_path_buf(),
+        layout: found.layout,
+        experiment,
+        swept_keys,
+        sort: opts.sort,
+        total_tasks,
+        rows,
+        best,
+        best_row,
+        runs,
+        comparison,
+        accounting_found: accounting.is_some(),
+    })
+}
+
+pub fn run(a: &ReportArgs) -> Result<()> {
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
+    };
+    let opts = ReportOptions {
+        sort: a.sort,
+        top: a.top,
+        qacct: (!a.no_qacct).then(|| a.qacct.clone()),
+    };
+    let report = build(&dir, &opts)?;
+    let plots = if a.no_plots {
+        plots::Plots::default()
+    } else {
+        let plots_dir = a.plots_dir.clone().unwrap_or_else(|| dir.join("report"));
+        plots::write_all(&report, &plots_dir)?
+    };
+    let out = format::render(&report, a.format, &plots);
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .map_err(|e| Error::io("writing", "<stdout>", e))?;
+    Ok(())
+}

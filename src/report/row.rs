@@ -1,0 +1,308 @@
+//! One summary row per sweep task, computed from its metrics.json (if any) and
+//! Grid Engine accounting (if any); and the orderings `--sort` offers.
+
+use super::discover::Loaded;
+use super::qacct::Accounting;
+use crate::metrics::RunMetrics;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// The state a row shows. The first four come from metrics.json's `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Finished,
+    Interrupted,
+    Failed,
+    /// Submitted, no metrics.json and no accounting record yet.
+    Pending,
+    /// No metrics.json although the task should have one (not submitted, or
+    /// accounting says it ended, or its output_dir cannot be resolved).
+    Missing,
+    /// metrics.json exists but could not be parsed; the row's note says why.
+    Unreadable,
+    /// A status string this version does not know, shown verbatim.
+    Other(String),
+}
+
+impl Status {
+    fn from_metrics(s: &str) -> Self {
+        match s {
+            "running" => Status::Running,
+            "finished" => Status::Finished,
+            "interrupted" => Status::Interrupted,
+            "failed" => Status::Failed,
+            other => Status::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Running => "running",
+            Status::Finished => "finished",
+            Status::Interrupted => "interrupted",
+            Status::Failed => "failed",
+            Status::Pending => "pending",
+            Status::Missing => "missing",
+            Status::Unreadable => "unreadable",
+            Status::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub task: u32,
+    /// Whether this is the best run of the sweep (see `Report::best`).
+    pub best: bool,
+    pub swept: Map<String, Value>,
+    pub status: Status,
+    /// Why the task failed, why metrics are unreadable or missing, etc.
+    pub note: Option<String>,
+    pub epochs_done: u32,
+    /// The configured number of epochs, from the run's params.
+    pub epochs_planned: Option<u32>,
+    pub best_dev_f1: Option<f64>,
+    pub best_dev_epoch: Option<u32>,
+    pub test_precision: Option<f64>,
+    pub test_recall: Option<f64>,
+    pub test_f1: Option<f64>,
+    pub seconds_per_epoch: Option<f64>,
+    /// Peak GPU memory used by the training process (NVML), bytes.
+    pub peak_gpu_bytes: Option<u64>,
+    pub peak_rss_bytes: Option<u64>,
+    /// Grid Engine's maxvmem (max over attempts), bytes.
+    pub maxvmem_bytes: Option<u64>,
+    /// Grid Engine's ru_wallclock (summed over attempts), seconds.
+    pub wallclock_seconds: Option<f64>,
+    pub exit_status: Option<i64>,
+}
+
+impl Row {
+    /// A row from what was found on disk. `swept` is the task list's (jobs dir)
+    /// or empty, in which case the run's own `swept` is used.
+    pub fn new(
+        task: u32,
+        swept: Map<String, Value>,
+        loaded: &Loaded,
+        problem: Option<&str>,
+        submitted: bool,
+        acct: Option<&Accounting>,
+    ) -> Row {
+        let mut row = Row {
+            task,
+            best: false,
+            swept,
+            status: Status::Missing,
+            note: problem.map(str::to_string),
+            epochs_done: 0,
+            epochs_planned: None,
+            best_dev_f1: None,
+            best_dev_epoch: None,
+            test_precision: None,
+            test_recall: None,
+            test_f1: None,
+            seconds_per_epoch: None,
+            peak_gpu_bytes: None,
+            peak_rss_bytes: None,
+            maxvmem_bytes: acct.and_then(|a| a.maxvmem_bytes),
+            wallclock_seconds: acct.and_then(|a| a.wallclock_seconds),
+            exit_status: acct.and_then(|a| a.exit_status),
+        };
+        match loaded {
+            Loaded::Metrics(m) => row.fill_from(m),
+            Loaded::Unreadable(reason) => {
+                row.status = Status::Unreadable;
+                row.note = Some(format!("metrics.json: {reason}"));
+            }
+            Loaded::Absent if problem.is_some() => {}
+            Loaded::Absent => match acct {
+                // Accounting has a record but there are no metrics: the job ran
+                // and died before its first write (bad env, OOM at load, …).
+                Some(a) => {
+                    row.status = Status::Missing;
+                    row.note = Some(format!(
+                        "no metrics.json; Grid Engine: exit_status {}, failed {}",
+                        a.exit_status.map_or("?".into(), |e| e.to_string()),
+                        a.failed.as_deref().unwrap_or("?")
+                    ));
+                }
+                None if submitted => row.status = Status::Pending,
+                None => {
+                    row.status = Status::Missing;
+                    row.note = Some("no metrics.json".into());
+                }
+            },
+        }
+        row
+    }
+
+    fn fill_from(&mut self, m: &RunMetrics) {
+        self.status = Status::from_metrics(&m.status);
+        self.note = m.message.clone();
+        if self.swept.is_empty() {
+            self.swept = m.swept.clone();
+        }
+        self.epochs_done = m.epochs.len() as u32;
+        self.epochs_planned = ["epochs", "num_epochs", "num_train_epochs"]
+            .iter()
+            .find_map(|k| m.params.get(*k).and_then(Value::as_u64))
+            .map(|n| n as u32);
+        if let Some((epoch, f1)) = best_dev(m) {
+            self.best_dev_epoch = Some(epoch);
+            self.best_dev_f1 = Some(f1);
+        }
+        if let Some(t) = &m.test {
+            self.test_precision = Some(t.macro_avg.precision);
+            self.test_recall = Some(t.macro_avg.recall);
+            self.test_f1 = Some(t.macro_avg.f1);
+        }
+        if !m.epochs.is_empty() {
+            let total: f64 = m.epochs.iter().map(|e| e.seconds).sum();
+            self.seconds_per_epoch = Some(total / m.epochs.len() as f64);
+        }
+        // The recorded peak is sampled faster than the kept samples; fall back
+        // to the samples for runs that died before writing the peak.
+        self.peak_gpu_bytes = m.memory.peak_gpu_process_used_bytes.or_else(|| {
+            m.memory
+                .samples
+                .iter()
+                .filter_map(|s| s.gpu_process_used_bytes)
+                .max()
+        });
+        self.peak_rss_bytes = m
+            .memory
+            .peak_rss_bytes
+            .or_else(|| m.memory.samples.iter().filter_map(|s| s.rss_bytes).max());
+    }
+}
+
+/// The epoch the run selected (`best_epoch`) with its dev macro-F1; when the run
+/// has not chosen yet, the epoch with the highest dev macro-F1 (earliest on ties).
+pub fn best_dev(m: &RunMetrics) -> Option<(u32, f64)> {
+    let dev_f1 = |epoch: u32| {
+        m.epochs
+            .iter()
+            .find(|e| e.epoch == epoch)
+            .and_then(|e| e.dev.as_ref())
+            .map(|d| d.macro_avg.f1)
+    };
+    if let Some(e) = m.best_epoch {
+        if let Some(f) = dev_f1(e) {
+            return Some((e, f));
+        }
+    }
+    m.epochs
+        .iter()
+        .filter_map(|e| e.dev.as_ref().map(|d| (e.epoch, d.macro_avg.f1)))
+        .fold(None, |best: Option<(u32, f64)>, (e, f)| match best {
+            Some((_, bf)) if bf >= f => best,
+            _ => Some((e, f)),
+        })
+}
+
+/// What `--sort` orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[value(name = "test_f1", alias = "test-f1")]
+    TestF1,
+    #[value(name = "dev_f1", alias = "dev-f1")]
+    DevF1,
+    #[value(name = "test_precision", alias = "test-precision")]
+    TestPrecision,
+    #[value(name = "test_recall", alias = "test-recall")]
+    TestRecall,
+    #[value(name = "seconds_per_epoch", alias = "seconds-per-epoch")]
+    SecondsPerEpoch,
+    #[value(name = "peak_gpu", alias = "peak-gpu")]
+    PeakGpu,
+    #[value(name = "task")]
+    Task,
+}
+
+impl SortKey {
+    /// The name `--sort` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::TestF1 => "test_f1",
+            SortKey::DevF1 => "dev_f1",
+            SortKey::TestPrecision => "test_precision",
+            SortKey::TestRecall => "test_recall",
+            SortKey::SecondsPerEpoch => "seconds_per_epoch",
+            SortKey::PeakGpu => "peak_gpu",
+            SortKey::Task => "task",
+        }
+    }
+
+    fn value(self, r: &Row) -> Option<f64> {
+        match self {
+            SortKey::TestF1 => r.test_f1,
+            SortKey::DevF1 => r.best_dev_f1,
+            SortKey::TestPrecision => r.test_precision,
+            SortKey::TestRecall => r.test_recall,
+            SortKey::SecondsPerEpoch => r.seconds_per_epoch,
+            SortKey::PeakGpu => r.peak_gpu_bytes.map(|b| b as f64),
+            SortKey::Task => Some(f64::from(r.task)),
+        }
+    }
+
+    /// Scores sort high first; costs (time, memory) and task ids low first.
+    fn higher_first(self) -> bool {
+        matches!(
+            self,
+            SortKey::TestF1 | SortKey::DevF1 | SortKey::TestPrecision | SortKey::TestRecall
+        )
+    }
+
+    /// The score that picks the best run. Sorting by a cost or by task id does
+    /// not change which run is best: that stays test macro-F1.
+    pub fn best_by(self) -> SortKey {
+        if self.higher_first() {
+            self
+        } else {
+            SortKey::TestF1
+        }
+    }
+
+    /// Order rows: rows without a value last, ties by task id.
+    pub fn compare(self, a: &Row, b: &Row) -> Ordering {
+        let by_value = match (self.value(a), self.value(b)) {
+            (Some(x), Some(y)) => {
+                let o = x.total_cmp(&y);
+                if self.higher_first() {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        by_value.then(a.task.cmp(&b.task))
+    }
+
+    /// The best row under this key's `best_by` score, if any row has that score.
+    pub fn pick_best(self, rows: &[Row]) -> Option<u32> {
+        let key = self.best_by();
+        rows.iter()
+            .filter(|r| key.value(r).is_some())
+            .min_by(|a, b| key.compare(a, b))
+            .map(|r| r.task)
+    }
+}

@@ -1,0 +1,825 @@
+//! `hecjob report` on sweep directories built from realistic `RunMetrics`:
+//! table/csv/json/markdown snapshots, incomplete sweeps, Grid Engine accounting,
+//! and the plots (valid SVG with one line per task, decodable PNG with text).
+
+use hecjob::metrics::{
+    EpochRecord, Evaluation, LabelScore, LossPoint, MemoryRecord, MemorySample, Prf, RunMetrics,
+    METRICS_SCHEMA_VERSION,
+};
+use hecjob::report::{self, format, plots, Layout, ReportOptions, SortKey, Status};
+use hecjob::table4::PAPER_TABLE4;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// GoEmotions test-set gold counts per label (emotions.txt order).
+const TEST_SUPPORT: [u64; 28] = [
+    504, 264, 198, 320, 351, 135, 153, 284, 83, 151, 267, 123, 37, 103, 78, 352, 6, 161, 238, 23,
+    186, 16, 145, 11, 56, 156, 141, 1787,
+];
+const TRAIN_EXAMPLES: u64 = 43_410;
+const GIB: u64 = 1 << 30;
+
+/// A realistic training run: what `hecjob train` writes for one sweep task.
+struct RunBuilder {
+    task: u32,
+    learning_rate: f64,
+    batch_size: u64,
+    epochs_planned: u32,
+    epochs_done: u32,
+    status: &'static str,
+    /// Shifts every per-emotion score: the run's quality relative to the paper.
+    offset: f64,
+    message: Option<String>,
+}
+
+impl RunBuilder {
+    fn new(task: u32, learning_rate: f64, batch_size: u64) -> Self {
+        RunBuilder {
+            task,
+            learning_rate,
+            batch_size,
+            epochs_planned: 4,
+            epochs_done: 4,
+            status: "finished",
+            offset: 0.0,
+            message: None,
+        }
+    }
+
+    fn offset(mut self, o: f64) -> Self {
+        self.offset = o;
+        self
+    }
+
+    fn running(mut self, done: u32) -> Self {
+        self.status = "running";
+        self.epochs_done = done;
+        self
+    }
+
+    fn failed(mut self, done: u32, msg: &str) -> Self {
+        self.status = "failed";
+        self.epochs_done = done;
+        self.message = Some(msg.into());
+        self
+    }
+
+    /// Per-emotion scores: the paper's P/R moved by `shift`, F1 from P and R,
+    /// the macro row as the column mean (as `metrics::evaluate` computes them).
+    fn evaluation(&self, shift: f64, examples: u64) -> Evaluation {
+        let per_label: Vec<LabelScore> = PAPER_TABLE4
+            .iter()
+            .zip(TEST_SUPPORT)
+            .enumerate()
+            .map(|(i, (&(label, p, r, _), support))| {
+                // Rare labels move less than frequent ones, as in real runs.
+                let s = if support < 40 { shift / 3.0 } else { shift };
+                let wiggle = ((i as f64 * 1.7).sin()) * 0.01;
+                let precision = (p + s + wiggle).clamp(0.0, 1.0);
+                let recall = (r + s / 2.0 - wiggle).clamp(0.0, 1.0);
+                let f1 = if precision + recall > 0.0 {
+                    2.0 * precision * recall / (precision + recall)
+                } else {
+                    0.0
+                };
+                LabelScore {
+                    label: label.to_string(),
+                    precision: round4(precision),
+                    recall: round4(recall),
+                    f1: round4(f1),
+                    support,
+                    threshold: 0.3,
+                }
+            })
+            .collect();
+        let n = per_label.len() as f64;
+        let macro_avg = Prf {
+            precision: round4(per_label.iter().map(|l| l.precision).sum::<f64>() / n),
+            recall: round4(per_label.iter().map(|l| l.recall).sum::<f64>() / n),
+            f1: round4(per_label.iter().map(|l| l.f1).sum::<f64>() / n),
+        };
+        Evaluation {
+            per_label,
+            macro_avg,
+            examples,
+        }
+    }
+
+    fn build(&self) -> RunMetrics {
+        let steps_per_epoch = TRAIN_EXAMPLES.div_ceil(self.batch_size);
+        let log_every = 200;
+        let seconds_per_epoch = 180.0 + 4000.0 / self.batch_size as f64 + f64::from(self.task);
+        let epochs: Vec<EpochRecord> = (1..=self.epochs_done)
+            .map(|e| {
+                // Dev F1 climbs, then flattens; the last epoch is slightly worse.
+                let climb = [-0.08, -0.03, 0.0, -0.01][(e as usize - 1).min(3)];
+                EpochRecord {
+                    epoch: e,
+                    train_loss: round4(0.16 / f64::from(e) + 0.05),
+                    seconds: seconds_per_epoch + f64::from(e),
+                    steps: steps_per_epoch,
+                    steps_per_second: round4(steps_per_epoch as f64 / seconds_per_epoch),
+                    dev: Some(self.evaluation(self.offset + climb, 5426)),
+                }
+            })
+            .collect();
+        let total_steps = steps_per_epoch * u64::from(self.epochs_done)
+            + if self.status == "running" {
+                steps_per_epoch / 2
+            } else {
+                0
+            };
+        let loss_log: Vec<LossPoint> = (1..=total_steps / log_every)
+            .map(|i| {
+                let step = i * log_every;
+                let x = step as f64 / (800.0 * (self.learning_rate / 5e-5));
+                LossPoint {
+                    step,
+                    epoch: (step / steps_per_epoch + 1) as u32,
+                    loss: round4(0.62 * (-x).exp() + 0.07 + 0.01 * (step as f64 / 300.0).sin()),
+                }
+            })
+            .collect();
+        let total_seconds = seconds_per_epoch * f64::from(self.epochs_done) + 40.0;
+        let gpu_peak = 3 * GIB + self.batch_size * 180 * (1 << 20);
+        let samples: Vec<MemorySample> = (0..=(total_seconds / 30.0) as u64)
+            .map(|i| {
+                let t = i as f64 * 30.0;
+                // Model load, then the first batches allocate the working set.
+                let ramp = (t / 90.0).min(1.0);
+                let process = (gpu_peak as f64 * (0.35 + 0.65 * ramp)) as u64;
+                MemorySample {
+                    t,
+                    gpu_device_used_bytes: Some(process + 420 * (1 << 20)),
+                    gpu_process_used_bytes: Some(process),
+                    rss_bytes: Some((2.4 * GIB as f64 + 0.3 * GIB as f64 * ramp) as u64),
+                }
+            })
+            .collect();
+        let best_epoch = epochs
+            .iter()
+            .max_by(|a, b| {
+                let f = |e: &EpochRecord| e.dev.as_ref().unwrap().macro_avg.f1;
+                f(a).total_cmp(&f(b)).then(b.epoch.cmp(&a.epoch))
+            })
+            .map(|e| e.epoch);
+        let mut swept = Map::new();
+        swept.insert("learning_rate".into(), json!(self.learning_rate));
+        swept.insert("batch_size".into(), json!(self.batch_size));
+        let params = json!({
+            "model": "bert-base-cased",
+            "epochs": self.epochs_planned,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "max_seq_length": 128,
+            "threshold": 0.3,
+            "log_every": log_every,
+            "seed": 42,
+        });
+        RunMetrics {
+            schema_version: METRICS_SCHEMA_VERSION,
+            hecjob_version: "0.1.0".into(),
+            status: self.status.into(),
+            experiment: Some("lr-bs-sweep".into()),
+            task: Some(self.task),
+            swept,
+            params: params.as_object().unwrap().clone(),
+            model: "bert-base-cased".into(),
+            device: "cuda:0".into(),
+            labels: PAPER_TABLE4.iter().map(|r| r.0.to_string()).collect(),
+            epochs,
+            best_epoch: if self.status == "finished" {
+                best_epoch
+            } else {
+                None
+            },
+            test: (self.status == "finished").then(|| self.evaluation(self.offset, 5427)),
+            test_tuned: None,
+            loss_log,
+            memory: MemoryRecord {
+                gpu_available: true,
+                gpu_unavailable_reason: None,
+                gpu_name: Some("NVIDIA A100-SXM4-40GB".into()),
+                peak_gpu_device_used_bytes: Some(gpu_peak + 420 * (1 << 20)),
+                peak_gpu_process_used_bytes: Some(gpu_peak),
+                peak_rss_bytes: Some(2 * GIB + 700 * (1 << 20)),
+                samples,
+            },
+            total_seconds,
+            save_seconds: (self.status == "finished").then_some(3.5),
+            message: self.message.clone(),
+        }
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+fn write_metrics(task_dir: &Path, m: &RunMetrics) {
+    std::fs::create_dir_all(task_dir).unwrap();
+    std::fs::write(
+        task_dir.join("metrics.json"),
+        serde_json::to_string_pretty(m).unwrap(),
+    )
+    .unwrap();
+}
+
+/// A rendered jobs directory for a 6-task sweep whose outputs live under
+/// `$HECJOB_TEST_STORAGE`-style paths (absolute here), in every state a sweep
+/// can be in: finished ×3, running, failed, garbage metrics, never started.
+struct Sweep {
+    _tmp: tempfile::TempDir,
+    jobs: std::path::PathBuf,
+    outputs: std::path::PathBuf,
+}
+
+fn sweep() -> Sweep {
+    let tmp = tempfile::tempdir().unwrap();
+    let jobs = tmp.path().join("jobs/lr-bs-sweep");
+    let outputs = tmp.path().join("storage/models/go-emotions/lr-bs-sweep");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let grid = [
+        (2e-5, 16),
+        (5e-5, 16),
+        (2e-5, 32),
+        (5e-5, 32),
+        (3e-5, 16),
+        (3e-5, 32),
+    ];
+    let tasks: Vec<Value> = grid
+        .iter()
+        .enumerate()
+        .map(|(i, (lr, bs))| {
+            json!({
+                "id": i + 1,
+                "swept": {"learning_rate": lr, "batch_size": bs},
+                "output_dir": outputs.join(format!("task-{}", i + 1)),
+            })
+        })
+        .collect();
+    std::fs::write(
+        jobs.join("tasks.json"),
+        serde_json::to_string_pretty(&json!({"experiment": "lr-bs-sweep", "tasks": tasks}))
+            .unwrap(),
+    )
+    .unwrap();
+    let t = |n: u32| outputs.join(format!("task-{n}"));
+    write_metrics(&t(1), &RunBuilder::new(1, 2e-5, 16).offset(0.02).build());
+    write_metrics(&t(2), &RunBuilder::new(2, 5e-5, 16).offset(0.05).build());
+    write_metrics(&t(3), &RunBuilder::new(3, 2e-5, 32).offset(-0.01).build());
+    write_metrics(
+        &t(4),
+        &RunBuilder::new(4, 5e-5, 32).offset(0.09).running(2).build(),
+    );
+    write_metrics(
+        &t(5),
+        &RunBuilder::new(5, 3e-5, 16)
+            .failed(1, "CUDA out of memory. Tried to allocate 1.50 GiB")
+            .build(),
+    );
+    // Task 6 was cut off mid-write by a full disk.
+    std::fs::create_dir_all(t(6)).unwrap();
+    std::fs::write(
+        t(6).join("metrics.json"),
+        r#"{"schema_version": 1, "status": "runn"#,
+    )
+    .unwrap();
+    Sweep {
+        _tmp: tmp,
+        jobs,
+        outputs,
+    }
+}
+
+fn no_qacct() -> ReportOptions {
+    ReportOptions {
+        qacct: None,
+        ..ReportOptions::default()
+    }
+}
+
+/// Replace the temp dir in outputs so snapshots are stable.
+fn scrub(s: &str, sw: &Sweep) -> String {
+    s.replace(&sw._tmp.path().display().to_string(), "<tmp>")
+}
+
+#[test]
+fn table_snapshot() {
+    let sw = sweep();
+    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
+    let out = format::render(&r, format::Format::Table, &plots::Plots::default());
+    insta::assert_snapshot!(scrub(&out, &sw));
+}
+
+#[test]
+fn csv_snapshot() {
+    let sw = sweep();
+    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
+    insta::assert_snapshot!(format::render(
+        &r,
+        format::Format::Csv,
+        &plots::Plots::default()
+    ));
+}
+
+#[test]
+fn markdown_snapshot() {
+    let sw = sweep();
+    let opts = ReportOptions {
+        top: Some(3),
+        ..no_qacct()
+    };
+    let r = report::build(&sw.jobs, &opts).unwrap();
+    insta::assert_snapshot!(format::render(
+        &r,
+        format::Format::Markdown,
+        &plots::Plots::default()
+    ));
+}
+
+#[test]
+fn json_snapshot_and_shape() {
+    let sw = sweep();
+    let opts = ReportOptions {
+        sort: SortKey::DevF1,
+        top: Some(2),
+        ..no_qacct()
+    };
+    let r = report::build(&sw.jobs, &opts).unwrap();
+    let out = format::render(&r, format::Format::Json, &plots::Plots::default());
+    let v: Value = serde_json::from_str(&out).unwrap();
+    // Dev F1 picks the running task 4 (best dev so far), which has no test yet.
+    assert_eq!(v["best_task"], 4);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(v["total_tasks"], 6);
+    assert!(v["table4"].is_null());
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn incomplete_sweep_rows_have_their_state() {
+    let sw = sweep();
+    // A 7th task listed but never started: add it to tasks.json.
+    let path = sw.jobs.join("tasks.json");
+    let mut tasks: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    tasks["tasks"].as_array_mut().unwrap().push(json!({
+        "id": 7, "swept": {"learning_rate": 1e-5, "batch_size": 16},
+        "output_dir": sw.outputs.join("task-7"),
+    }));
+    std::fs::write(&path, tasks.to_string()).unwrap();
+
+    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
+    let state = |t: u32| r.row(t).unwrap().status.clone();
+    assert_eq!(state(1), Status::Finished);
+    assert_eq!(state(4), Status::Running);
+    assert_eq!(state(5), Status::Failed);
+    assert_eq!(state(6), Status::Unreadable);
+    assert_eq!(state(7), Status::Missing);
+    let running = r.row(4).unwrap();
+    assert_eq!((running.epochs_done, running.epochs_planned), (2, Some(4)));
+    assert!(running.test_f1.is_none() && running.best_dev_f1.is_some());
+    assert!(r
+        .row(5)
+        .unwrap()
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("out of memory"));
+    assert!(r.row(6).unwrap().note.as_deref().unwrap().contains("EOF"));
+    // Best by test F1 is the finished task with the largest offset.
+    assert_eq!(r.best, Some(2));
+    assert_eq!(r.rows[0].task, 2);
+    assert!(r.rows[0].best);
+    let c = r.comparison.as_ref().unwrap();
+    assert_eq!((c.task, c.rows.len()), (2, 28));
+    let admiration = &c.rows[0];
+    let d = admiration.delta.as_ref().unwrap();
+    assert!((d.f1 - (admiration.ours.f1 - 0.65)).abs() < 1e-12);
+}
+
+#[test]
+fn sort_by_cost_keeps_best_by_test_f1() {
+    let sw = sweep();
+    let opts = ReportOptions {
+        sort: SortKey::SecondsPerEpoch,
+        ..no_qacct()
+    };
+    let r = report::build(&sw.jobs, &opts).unwrap();
+    let spe: Vec<f64> = r.rows.iter().filter_map(|r| r.seconds_per_epoch).collect();
+    assert!(spe.windows(2).all(|w| w[0] <= w[1]), "{spe:?}");
+    assert_eq!(r.best, Some(2));
+    // Rows without the metric go last.
+    assert_eq!(r.rows.last().unwrap().status, Status::Unreadable);
+
+    let by_task = report::build(
+        &sw.jobs,
+        &ReportOptions {
+            sort: SortKey::Task,
+            ..no_qacct()
+        },
+    )
+    .unwrap();
+    let ids: Vec<u32> = by_task.rows.iter().map(|r| r.task).collect();
+    assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn top_zero_is_a_usage_error() {
+    let sw = sweep();
+    let e = report::build(
+        &sw.jobs,
+        &ReportOptions {
+            top: Some(0),
+            ..no_qacct()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+}
+
+#[test]
+fn output_root_and_single_task_dir() {
+    let sw = sweep();
+    let root = report::build(&sw.outputs, &no_qacct()).unwrap();
+    assert_eq!(root.layout, Layout::OutputRoot);
+    assert_eq!(root.total_tasks, 6);
+    // Swept values come from each run's metrics when there is no tasks.json.
+    assert_eq!(root.swept_keys, ["learning_rate", "batch_size"]);
+    assert_eq!(root.experiment.as_deref(), Some("lr-bs-sweep"));
+    assert_eq!(root.best, Some(2));
+
+    let one = report::build(&sw.outputs.join("task-3"), &no_qacct()).unwrap();
+    assert_eq!(one.layout, Layout::TaskDir);
+    assert_eq!(one.rows.len(), 1);
+    assert_eq!(one.rows[0].task, 3);
+    assert_eq!(one.best, Some(3));
+
+    let empty = tempfile::tempdir().unwrap();
+    let e = report::build(empty.path(), &no_qacct()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("tasks.json"), "{e}");
+}
+
+#[test]
+fn output_dir_variables_are_expanded_or_reported() {
+    let sw = sweep();
+    let storage = sw._tmp.path().join("storage");
+    // Both forms; the variable name is unique to this test (tests share the environment).
+    std::env::set_var("HECJOB_REPORT_TEST_STORAGE", &storage);
+    let tasks = json!({"experiment": "lr-bs-sweep", "tasks": [
+        {"id": 1, "swept": {"learning_rate": 2e-5}, "output_dir": "$HECJOB_REPORT_TEST_STORAGE/models/go-emotions/lr-bs-sweep/task-1"},
+        {"id": 2, "swept": {"learning_rate": 5e-5}, "output_dir": "${HECJOB_REPORT_TEST_STORAGE}/models/go-emotions/lr-bs-sweep/task-2"},
+        {"id": 3, "swept": {"learning_rate": 2e-5}, "output_dir": "$HECJOB_REPORT_TEST_UNSET_VAR/task-3"},
+    ]});
+    std::fs::write(sw.jobs.join("tasks.json"), tasks.to_string()).unwrap();
+    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
+    assert_eq!(r.row(1).unwrap().status, Status::Finished);
+    assert_eq!(r.row(2).unwrap().status, Status::Finished);
+    let three = r.row(3).unwrap();
+    assert_eq!(three.status, Status::Missing);
+    assert!(three
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("$HECJOB_REPORT_TEST_UNSET_VAR"));
+}
+
+/// qacct output in Son of Grid Engine 8.1.9's format (captured from a real
+/// `qacct -j` of an array job, values changed): task 1 twice (rescheduled after
+/// exit 99, then finished), task 2, task 7 (ran, wrote no metrics).
+const QACCT_OUTPUT: &str = include_str!("fixtures/qacct_array.txt");
+
+fn fake_qacct(dir: &Path) -> std::path::PathBuf {
+    let fixture = dir.join("qacct.out");
+    std::fs::write(&fixture, QACCT_OUTPUT).unwrap();
+    let script = dir.join("qacct");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = -j ] && [ \"$2\" = 4242 ] || {{ echo \"error: job id $2 not found\" >&2; exit 1; }}\ncat '{}'\n",
+            fixture.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn grid_engine_accounting_from_submission() {
+    let sw = sweep();
+    // Task 7 ran (accounting has it) and task 8 has not started yet.
+    let path = sw.jobs.join("tasks.json");
+    let mut tasks: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for id in [7, 8] {
+        tasks["tasks"].as_array_mut().unwrap().push(json!({
+            "id": id, "swept": {"learning_rate": 1e-5, "batch_size": 64},
+            "output_dir": sw.outputs.join(format!("task-{id}")),
+        }));
+    }
+    std::fs::write(&path, tasks.to_string()).unwrap();
+    std::fs::write(
+        sw.jobs.join("submission.json"),
+        json!({"experiment": "lr-bs-sweep", "jobs": [
+            {"kind": "install", "name": "lr-bs-sweep-install", "job_id": "4240"},
+            {"kind": "download", "name": "lr-bs-sweep-download", "job_id": "4241"},
+            {"kind": "train", "name": "lr-bs-sweep-train", "job_id": "4242.1-8:1"},
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let opts = ReportOptions {
+        qacct: Some(fake_qacct(bin.path())),
+        ..ReportOptions::default()
+    };
+    let r = report::build(&sw.jobs, &opts).unwrap();
+    assert!(r.accounting_found);
+    let one = r.row(1).unwrap();
+    // Two attempts: wallclock summed, maxvmem the larger.
+    assert_eq!(one.wallclock_seconds, Some(900.0 + 1012.0));
+    assert_eq!(one.maxvmem_bytes, Some((12.5 * GIB as f64) as u64));
+    assert_eq!(one.exit_status, Some(0));
+    assert_eq!(r.row(2).unwrap().maxvmem_bytes, Some(11_811_160_064));
+    let seven = r.row(7).unwrap();
+    assert_eq!(seven.status, Status::Missing);
+    assert!(seven.note.as_deref().unwrap().contains("exit_status 1"));
+    assert_eq!(r.row(8).unwrap().status, Status::Pending);
+    assert_eq!(r.row(3).unwrap().maxvmem_bytes, None);
+
+    let table = format::render(&r, format::Format::Table, &plots::Plots::default());
+    assert!(table.contains("12.50 GiB"), "{table}");
+    assert!(table.contains("0:31:52"), "{table}");
+
+    // Absent qacct or an unknown job: "-", not an error.
+    let opts = ReportOptions {
+        qacct: Some("/nonexistent/qacct".into()),
+        ..ReportOptions::default()
+    };
+    let r = report::build(&sw.jobs, &opts).unwrap();
+    assert!(!r.accounting_found);
+    assert_eq!(r.row(1).unwrap().maxvmem_bytes, None);
+    assert_eq!(r.row(8).unwrap().status, Status::Pending);
+}
+
+// --- plots ---------------------------------------------------------------------
+
+fn svg_texts(doc: &roxmltree::Document) -> Vec<String> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default().trim().to_string())
+        .collect()
+}
+
+fn png_info(path: &Path) -> (u32, u32, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn plots_are_valid_svg_and_png() {
+    let sw = sweep();
+    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let p = plots::write_all(&r, out.path()).unwrap();
+    let names: Vec<String> = p
+        .files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "loss.svg",
+            "loss.png",
+            "dev_f1.svg",
+            "dev_f1.png",
+            "emotion_f1.svg",
+            "emotion_f1.png",
+            "memory.svg",
+            "memory.png"
+        ]
+    );
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+
+    // Loss: tasks 1-5 have metrics (4 finished/running/failed with loss logs).
+    let loss = std::fs::read_to_string(out.path().join("loss.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&loss).unwrap();
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts = svg_texts(&doc);
+    let legend: Vec<&String> = texts.iter().filter(|t| t.starts_with("task ")).collect();
+    assert_eq!(legend.len(), 5, "{legend:?}");
+    assert!(legend
+        .iter()
+        .any(|t| t.as_str() == "task 2: learning_rate=5e-5, batch_size=16 (best)"));
+    assert!(texts.iter().any(|t| t == "Training loss per logged step"));
+    assert!(texts.iter().any(|t| t.starts_with("global step")));
+    // One data line per task (stroke width 2, in the task's colour), and one
+    // legend swatch of the same colour (width 3); axes and ticks are black.
+    let strokes = |width: &str| -> Vec<String> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+            .filter(|n| n.attribute("stroke") != Some("#000000"))
+            .filter(|n| n.attribute("stroke-width") == Some(width))
+            .map(|n| n.attribute("stroke").unwrap().to_string())
+            .collect()
+    };
+    let (lines, swatches) = (strokes("2"), strokes("3"));
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    let distinct: std::collections::BTreeSet<_> = lines.iter().collect();
+    assert_eq!(distinct.len(), 5, "each task has its own colour");
+    assert_eq!(
+        distinct,
+        swatches.iter().collect(),
+        "legend swatches match the lines"
+    );
+
+    let dev = std::fs::read_to_string(out.path().join("dev_f1.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&dev).unwrap();
+    let texts = svg_texts(&doc);
+    assert!(texts
+        .iter()
+        .any(|t| t.starts_with("paper, test macro-F1 (0.46)")));
+    assert_eq!(texts.iter().filter(|t| t.starts_with("task ")).count(), 5);
+
+    let emo = std::fs::read_to_string(out.path().join("emotion_f1.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&emo).unwrap();
+    let texts = svg_texts(&doc);
+    for (emotion, ..) in PAPER_TABLE4 {
+        assert!(
+            texts.iter().any(|t| t == emotion),
+            "label {emotion} missing"
+        );
+    }
+    // 28 × (ours + paper) bars + 2 legend swatches (+ background rectangles).
+    let rects = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+    assert!(rects >= 58, "{rects}");
+
+    let mem = std::fs::read_to_string(out.path().join("memory.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&mem).unwrap();
+    let texts = svg_texts(&doc);
+    assert!(texts.iter().any(|t| t == "memory used (GiB)"));
+    assert!(texts.iter().any(|t| t == "resident set size (RSS)"));
+
+    for (stem, w, h) in [
+        ("loss", 1800, 1050),
+        ("dev_f1", 1800, 1050),
+        ("memory", 1800, 1050),
+        ("emotion_f1", 1650, (160 + 30 * 28) * 3 / 2),
+    ] {
+        let (pw, ph, pixels) = png_info(&out.path().join(format!("{stem}.png")));
+        assert_eq!((pw, ph), (w, h), "{stem}");
+        // Text and axes are drawn: a real share of dark pixels, far from all white.
+        let dark = pixels
+            .chunks(3)
+            .filter(|p| p.iter().map(|&c| u32::from(c)).sum::<u32>() < 200)
+            .count();
+        assert!(dark > 2_000, "{stem}: only {dark} dark pixels");
+    }
+}
+
+#[test]
+fn plots_skip_what_has_no_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let task = tmp.path().join("task-1");
+    let mut m = RunBuilder::new(1, 5e-5, 16).running(0).build();
+    m.loss_log.clear();
+    m.memory.samples.clear();
+    write_metrics(&task, &m);
+    let r = report::build(tmp.path(), &no_qacct()).unwrap();
+    let out = tmp.path().join("plots");
+    let p = plots::write_all(&r, &out).unwrap();
+    assert!(p.files.is_empty(), "{:?}", p.files);
+    assert_eq!(p.skipped.len(), 4, "{:?}", p.skipped);
+}
+
+#[test]
+fn cli_prints_table_and_plot_paths() {
+    let sw = sweep();
+    let exe = env!("CARGO_BIN_EXE_hecjob");
+    let out = std::process::Command::new(exe)
+        .args(["report", "--no-qacct", "--top", "4"])
+        .arg(&sw.jobs)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("top 4 of 6 tasks"), "{stdout}");
+    let png = sw.jobs.join("report/emotion_f1.png");
+    assert!(stdout.contains(&png.display().to_string()), "{stdout}");
+    assert!(png.is_file());
+
+    let out = std::process::Command::new(exe)
+        .args([
+            "report",
+            "--no-plots",
+            "--format",
+            "csv",
+            "--sort",
+            "peak_gpu",
+        ])
+        .arg(&sw.jobs)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.lines().count(), 7);
+    assert!(!csv.contains("plots"));
+
+    let missing = sw._tmp.path().join("nope");
+    let out = std::process::Command::new(exe)
+        .arg("report")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
+}
+
+/// Writes the test sweep to `$HECJOB_REPORT_DEMO_DIR` to look at by hand:
+/// `HECJOB_REPORT_DEMO_DIR=/tmp/demo cargo test --test report -- --ignored demo`,
+/// then `hecjob report /tmp/demo/jobs/lr-bs-sweep`.
+#[test]
+#[ignore]
+fn demo_sweep() {
+    let Ok(dest) = std::env::var("HECJOB_REPORT_DEMO_DIR") else {
+        return;
+    };
+    let sw = sweep();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", sw._tmp.path().display()))
+        .arg(&dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // tasks.json names the temp dir: point it at the copy.
+    let tasks = Path::new(&dest).join("jobs/lr-bs-sweep/tasks.json");
+    let text = std::fs::read_to_string(&tasks).unwrap();
+    std::fs::write(
+        &tasks,
+        text.replace(&sw._tmp.path().display().to_string(), &dest),
+    )
+    .unwrap();
+}
+
+/// A tiny smoke run (as CI trains): one logged loss, one epoch, a few seconds
+/// of CPU-only memory samples. Every plot is still drawn and readable.
+#[test]
+fn plots_for_a_tiny_cpu_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut m = RunBuilder::new(1, 5e-5, 16).build();
+    m.epochs.truncate(1);
+    m.best_epoch = Some(1);
+    m.loss_log.truncate(1);
+    m.memory = MemoryRecord {
+        gpu_available: false,
+        gpu_unavailable_reason: Some("NVML: driver not loaded".into()),
+        peak_rss_bytes: Some(900 << 20),
+        samples: (0..4)
+            .map(|i| MemorySample {
+                t: f64::from(i),
+                gpu_device_used_bytes: None,
+                gpu_process_used_bytes: None,
+                rss_bytes: Some((800 + 30 * i as u64) << 20),
+            })
+            .collect(),
+        ..MemoryRecord::default()
+    };
+    write_metrics(&tmp.path().join("task-1"), &m);
+    let r = report::build(&tmp.path().join("task-1"), &no_qacct()).unwrap();
+    assert_eq!(r.rows[0].peak_gpu_bytes, None);
+    let out = tmp.path().join("plots");
+    let p = plots::write_all(&r, &out).unwrap();
+    assert_eq!(p.files.len(), 8, "{:?}", p.skipped);
+    let loss = std::fs::read_to_string(out.join("loss.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&loss).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count(),
+        1,
+        "a single loss point is marked"
+    );
+    let mem = std::fs::read_to_string(out.join("memory.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&mem).unwrap();
+    let texts = svg_texts(&doc);
+    assert!(texts
+        .iter()
+        .any(|t| t == "time since training started (seconds)"));
+    assert!(!texts.iter().any(|t| t.starts_with("GPU memory")));
+    let table = format::render(&r, format::Format::Table, &plots::Plots::default());
+    assert!(table.contains("900 MiB"), "{table}");
+}
