@@ -12,6 +12,8 @@
 #    "client IP resolved to host name localhost";
 #  * the global config (min_uid 0, login_shells none, accounting_flush_time 0) is set
 #    BEFORE execd starts: changed later it puts the queues into state E;
+#  * load_report_time 5 s: a task that exits 99 is rescheduled only once execd has
+#    reported the previous run cleaned up (with the default 40 s, ~1 min per restart);
 #  * load_thresholds NONE: the default threshold stalls jobs on a busy 2-core box;
 #  * daemons are stopped through qconf and waited on by pid, never killed by name.
 #
@@ -154,7 +156,7 @@ configure_global() {
     qconf -sconf global >"$dir/global"
     cp "$dir/global" "$dir/global.before"
     set_keys "$dir/global" \
-        "min_uid=0" "min_gid=0" "login_shells=none" \
+        "min_uid=0" "min_gid=0" "login_shells=none" "load_report_time=00:00:05" \
         "reporting_params=accounting=true reporting=false flush_time=00:00:15 joblog=false sharelog=00:00:00 accounting_flush_time=00:00:00"
     if ! cmp -s "$dir/global" "$dir/global.before"; then
         execd_alive && log "warning: changing the global config while execd runs; queues may go to state E (qmod -cq '*')"
