@@ -1,0 +1,41 @@
+//! `hecjob validate`: check a config and show its tasks.
+
+use crate::error::Result;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Experiment config (YAML). Without it, the embedded default.
+    pub config: Option<PathBuf>,
+    /// Print the resolved config (every default spelled out).
+    #[arg(long)]
+    pub resolved: bool,
+}
+
+pub fn run_validate(a: &ValidateArgs) -> Result<()> {
+    let loaded = super::load(a.config.as_deref())?;
+    if a.resolved {
+        print!("{}", loaded.to_yaml());
+        return Ok(());
+    }
+    let c = &loaded.config;
+    println!(
+        "{}: valid — experiment `{}`, model {}, {} task{}",
+        loaded.source,
+        c.experiment.name,
+        c.model.name,
+        loaded.tasks.len(),
+        if loaded.tasks.len() == 1 { "" } else { "s" }
+    );
+    if !c.sweep.is_empty() {
+        for t in &loaded.tasks {
+            let vals: Vec<String> = t
+                .swept
+                .iter()
+                .map(|(k, v)| format!("{k}={}", super::sweep::show(v)))
+                .collect();
+            println!("  task {:>3}: {}", t.id, vals.join(" "));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! The experiment config: parse YAML (with line:column errors and "did you mean"
+//! for unknown keys), apply defaults, validate, expand the sweep.
+//!
+//! Entry point: [`load`]. What comes out is a [`LoadedConfig`]: valid by
+//! construction, with its sweep tasks.
+
+pub mod cli;
+mod locate;
+pub mod schema;
+pub mod sweep;
+pub mod validate;
+
+pub use schema::*;
+pub use sweep::Task;
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The default experiment (`configs/goemotions.yaml`), embedded so
+/// `hecjob render` works with no file.
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/goemotions.yaml");
+pub const DEFAULT_CONFIG_NAME: &str = "configs/goemotions.yaml (embedded)";
+
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub tasks: Vec<Task>,
+    /// Where it came from, for messages and the rendered scripts' headers.
+    pub source: String,
+}
+
+/// Load `path`, or the embedded default when `None`.
+pub fn load(path: Option<&Path>) -> Result<LoadedConfig> {
+    match path {
+        None => load_str(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::Config(format!(
+                    "{}: no such config file (run `hecjob render` with no file for the embedded default, or see configs/)",
+                    p.display()
+                )),
+                _ => Error::io("reading config", p, e),
+            })?;
+            load_str(&text, &p.display().to_string())
+        }
+    }
+}
+
+pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
+    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(Error::Config(format!(
+            "{source}: the file is empty; expected at least\n  experiment:\n    name: my-experiment"
+        )));
+    }
+    let mut config: Config =
+        serde_yaml_ng::from_str(text).map_err(|e| Error::Config(parse_error(&e, source)))?;
+    config.cluster.jobs.fill_defaults();
+    let lines = locate::KeyLines::scan(text);
+    let mut problems = validate::check(&config);
+    let tasks = sweep::expand(&config.train, &config.sweep, &mut problems);
+    if !problems.0.is_empty() {
+        let mut msg = format!(
+            "{source}: {} problem{} in the config:",
+            problems.0.len(),
+            if problems.0.len() == 1 { "" } else { "s" }
+        );
+        for pr in &problems.0 {
+            let at = lines
+                .line_of(&pr.path)
+                .map(|l| format!("{source}:{l}: "))
+                .unwrap_or_default();
+            msg.push_str(&format!("\n  {at}{}: {}", pr.path, pr.message));
+        }
+        return Err(Error::Config(msg));
+    }
+    Ok(LoadedConfig {
+        config,
+        tasks,
+        source: source.to_string(),
+    })
+}
+
+/// `file:line:column: message`, plus the nearest valid key for unknown ones.
+fn parse_error(e: &serde_yaml_ng::Error, source: &str) -> String {
+    let raw = e.to_string();
+    // serde_yaml_ng appends " at line L column C"; we put the position first.
+    let msg = match raw.find(" at line ") {
+        Some(i) => raw[..i].to_string(),
+        None => raw.clone(),
+    };
+    let at = match e.location() {
+        Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
+        None => source.to_string(),
+    };
+    let hint = unknown_key_hint(&msg).unwrap_or_default();
+    format!("{at}: {msg}{hint}")
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown
+/// variant"), suggest the nearest expected name.
+fn unknown_key_hint(msg: &str) -> Option<String> {
+    let rest = msg
+        .split("unknown field `")
+        .nth(1)
+        .or_else(|| msg.split("unknown variant `").nth(1))?;
+    let (bad, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    nearest(bad, &candidates).map(|s| format!("; did you mean `{s}`?"))
+}
+
+/// The candidate closest to `s`, if any is reasonably close.
+pub fn nearest<'a>(s: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&s.to_lowercase(), &c.to_lowercase()), *c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+impl LoadedConfig {
+    pub fn task(&self, id: u32) -> Result<&Task> {
+        self.tasks.iter().find(|t| t.id == id).ok_or_else(|| {
+            Error::Usage(format!(
+                "task {id} does not exist: {} has tasks 1..={}",
+                self.source,
+                self.tasks.len()
+            ))
+        })
+    }
+
+    /// The resolved config as YAML: every default spelled out.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(&self.config).expect("config serialises")
+    }
+}
+
+/// A config path (absolute, or relative to `storage_root`) as the scripts write
+/// it: storage-relative paths become `$STORAGE/...` in the shell.
+pub fn storage_relative(path: &str) -> Option<&str> {
+    if path.starts_with('/') {
+        None
+    } else {
+        Some(path)
+    }
+}
+
+/// Resolve a config path on this machine, expanding the storage root's
+/// environment variable (on a compute node: `$global_storage`).
+pub fn resolve_path(storage_root: &str, path: &str) -> Result<PathBuf> {
+    if path.starts_with('/') {
+        return Ok(PathBuf::from(path));
+    }
+    let root = match crate::shell::var_reference(storage_root) {
+        Some(var) => std::env::var(var).map_err(|_| {
+            Error::Config(format!(
+                "cluster.storage_root is `{storage_root}` but ${var} is not set here; \
+                 set it (export {var}=/path) or use an absolute storage_root"
+            ))
+        })?,
+        None => storage_root.to_string(),
+    };
+    Ok(Path::new(&root).join(path))
+}
+
+impl Config {
+    pub fn data_dir(&self) -> Result<PathBuf> {
+        resolve_path(&self.cluster.storage_root, &self.paths.data_dir)
+    }
+    pub fn model_cache(&self) -> Result<PathBuf> {
+        resolve_path(&self.cluster.storage_root, &self.paths.model_cache)
+    }
+    /// `<output_dir>/<experiment>/task-<id>` on this machine.
+    pub fn task_output_dir(&self, task: u32) -> Result<PathBuf> {
+        Ok(resolve_path(&self.cluster.storage_root, &self.paths.output_dir)?
+            .join(&self.experiment.name)
+            .join(format!("task-{task}")))
+    }
+}

@@ -1,0 +1,320 @@
+//! The experiment config schema: what a YAML file may say, and the defaults.
+//! Defaults follow the GoEmotions paper and the HEC tutorial (see README).
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub experiment: Experiment,
+    #[serde(default)]
+    pub cluster: Cluster,
+    #[serde(default)]
+    pub install: Install,
+    #[serde(default)]
+    pub paths: Paths,
+    #[serde(default)]
+    pub data: Data,
+    #[serde(default)]
+    pub model: Model,
+    #[serde(default)]
+    pub train: Train,
+    /// Train key → list of values; the cartesian product, first key outermost.
+    #[serde(default)]
+    pub sweep: IndexMap<String, Vec<serde_yaml_ng::Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Names the job directory, the Grid Engine jobs (`<name>-train`) and outputs.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerKind {
+    #[default]
+    Sge,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cluster {
+    pub scheduler: SchedulerKind,
+    /// Queue for the install and download jobs (HEC: serial).
+    pub cpu_queue: String,
+    /// Queue for the train job (HEC: short, 12 h).
+    pub gpu_queue: String,
+    /// Root of the paths below: an environment variable reference such as
+    /// `$global_storage` (expanded on the compute node) or an absolute path.
+    pub storage_root: String,
+    /// Environment modules to `module add` in every job (HEC: none needed for hecjob).
+    pub modules: Vec<String>,
+    /// Shell lines run at the start of every job, after the modules. This is the
+    /// one field that is shell code by design; each entry must be a single line.
+    pub setup: Vec<String>,
+    /// Cap on array tasks running at once (`#$ -tc`).
+    pub max_concurrent_tasks: Option<u32>,
+    pub jobs: Jobs,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            scheduler: SchedulerKind::Sge,
+            cpu_queue: "serial".into(),
+            gpu_queue: "short".into(),
+            storage_root: "$global_storage".into(),
+            modules: Vec::new(),
+            setup: Vec::new(),
+            max_concurrent_tasks: None,
+            jobs: Jobs::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jobs {
+    pub install: JobResources,
+    pub download: JobResources,
+    pub train: JobResources,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs {
+            install: JobResources {
+                h_vmem: Some("4G".into()),
+                h_rt: Some("01:00:00".into()),
+                ..JobResources::default()
+            },
+            download: JobResources {
+                h_vmem: Some("4G".into()),
+                h_rt: Some("01:00:00".into()),
+                ..JobResources::default()
+            },
+            train: JobResources {
+                h_vmem: Some("40G".into()),
+                h_rt: Some("02:00:00".into()),
+                ncpus: Some(4),
+                ngpus: Some(1),
+                ..JobResources::default()
+            },
+        }
+    }
+}
+
+/// Grid Engine resources of one job. Unset fields are left to the site default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobResources {
+    /// Overrides `cpu_queue`/`gpu_queue` for this job.
+    pub queue: Option<String>,
+    /// Memory limit per slot, e.g. `4G` (`-l h_vmem`).
+    pub h_vmem: Option<String>,
+    /// Wall-clock limit `HH:MM:SS` (`-l h_rt`); the job is killed past it.
+    pub h_rt: Option<String>,
+    /// `-l ncpus=N` as on the HEC.
+    pub ncpus: Option<u32>,
+    /// `-l ngpus=N`; only the train job may ask for GPUs.
+    pub ngpus: Option<u32>,
+    /// Raw extra directives, written as `#$ <directive>`, e.g. `-M me@lancaster.ac.uk`.
+    pub extra_directives: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InstallFrom {
+    /// `cargo install --path <source>` with libtorch from the PyPI torch wheel.
+    #[default]
+    Source,
+    /// Copy a prebuilt hecjob binary (`install.binary`); no torch install.
+    Binary,
+}
+
+/// How the install job puts hecjob and libtorch under `$storage_root/hecjob`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Install {
+    pub from: InstallFrom,
+    /// hecjob source checkout, relative to the job directory (jobs/<experiment>/).
+    pub source: String,
+    /// Prebuilt binary to copy when `from: binary`.
+    pub binary: Option<String>,
+    /// The PyPI torch version libtorch comes from (tch 0.24 needs 2.11.0).
+    pub torch_version: String,
+}
+
+impl Default for Install {
+    fn default() -> Self {
+        Install {
+            from: InstallFrom::Source,
+            source: "../..".into(),
+            binary: None,
+            torch_version: "2.11.0".into(),
+        }
+    }
+}
+
+/// Paths, each absolute or relative to `cluster.storage_root`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Paths {
+    pub data_dir: String,
+    /// Exported as HF_HOME (hub cache `$HF_HOME/hub`) and TRANSFORMERS_CACHE.
+    pub model_cache: String,
+    /// Each task writes to `<output_dir>/<experiment>/task-<N>/`.
+    pub output_dir: String,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            data_dir: "data/go-emotions".into(),
+            model_cache: "huggingface_transformer_models_cache".into(),
+            output_dir: "models/go-emotions".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Data {
+    /// Mirror for the GoEmotions files (default: the tutorial's pinned GitHub URL).
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Model {
+    /// A hub name (bert-base-uncased, roberta-base, sentence-transformers/all-MiniLM-L6-v2)
+    /// or a local directory holding config.json, tokenizer.json and model.safetensors.
+    pub name: String,
+    pub revision: Option<String>,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model {
+            name: "bert-base-uncased".into(),
+            revision: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    Adam,
+    #[default]
+    Adamw,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// bf16 autocast on CUDA with fp32 master weights; fp32 on CPU.
+    #[default]
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// CUDA when available, else CPU.
+    #[default]
+    Auto,
+    Cuda,
+    Cpu,
+}
+
+/// Training hyper-parameters. Every key may be swept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Train {
+    pub learning_rate: f64,
+    pub batch_size: u32,
+    pub epochs: u32,
+    /// Tokens per text after truncation (the paper: 50; GoEmotions texts are short).
+    pub max_length: u32,
+    pub seed: u64,
+    /// A label is predicted when its probability is above this (Table 4: 0.3).
+    pub threshold: f64,
+    /// Dropout on the pooled output (paper 0.1; tutorial 0.5).
+    pub dropout: f64,
+    /// Fraction of steps with linear warmup, then linear decay to 0 (paper 0.1).
+    pub warmup_ratio: f64,
+    pub weight_decay: f64,
+    pub optimizer: Optimizer,
+    pub precision: Precision,
+    pub device: DeviceChoice,
+    /// Also pick per-label thresholds on dev and report test both ways.
+    pub tune_thresholds: bool,
+    /// Log the training loss every N batches (tutorial: 100).
+    pub log_every: u32,
+}
+
+impl Default for Train {
+    fn default() -> Self {
+        Train {
+            learning_rate: 5e-5,
+            batch_size: 16,
+            epochs: 4,
+            max_length: 128,
+            seed: 42,
+            threshold: 0.3,
+            dropout: 0.1,
+            warmup_ratio: 0.1,
+            weight_decay: 0.01,
+            optimizer: Optimizer::Adamw,
+            precision: Precision::Auto,
+            device: DeviceChoice::Auto,
+            tune_thresholds: false,
+            log_every: 100,
+        }
+    }
+}
+
+/// The keys of `train`, for sweep validation and suggestions.
+pub const TRAIN_KEYS: &[&str] = &[
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "max_length",
+    "seed",
+    "threshold",
+    "dropout",
+    "warmup_ratio",
+    "weight_decay",
+    "optimizer",
+    "precision",
+    "device",
+    "tune_thresholds",
+    "log_every",
+];
+
+impl Jobs {
+    /// A job block in the YAML replaces only the keys it names: the rest keep
+    /// the defaults above (so `train: {h_rt: "04:00:00"}` still asks for a GPU).
+    /// `ngpus: 0` asks for none.
+    pub fn fill_defaults(&mut self) {
+        let d = Jobs::default();
+        for (job, def) in [
+            (&mut self.install, d.install),
+            (&mut self.download, d.download),
+            (&mut self.train, d.train),
+        ] {
+            job.h_vmem = job.h_vmem.take().or(def.h_vmem);
+            job.h_rt = job.h_rt.take().or(def.h_rt);
+            job.ncpus = job.ncpus.or(def.ncpus);
+            job.ngpus = job.ngpus.or(def.ngpus);
+        }
+    }
+}

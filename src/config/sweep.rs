@@ -1,0 +1,108 @@
+//! Sweep expansion: `sweep: {key: [v1, v2], …}` over `train` keys → the cartesian
+//! product in a stable order (first key outermost, values in the order written),
+//! task ids 1..=N as Grid Engine's `$SGE_TASK_ID` numbers them.
+
+use super::schema::{Train, TRAIN_KEYS};
+use super::validate::{check_train, Problems};
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_yaml_ng::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// 1-based, as `$SGE_TASK_ID`.
+    pub id: u32,
+    /// The swept keys and this task's values (empty without a sweep).
+    pub swept: IndexMap<String, Value>,
+    /// The full training parameters of this task.
+    pub train: Train,
+}
+
+/// Grid Engine caps array jobs (max_aj_tasks, 75,000 by default); far below that
+/// a sweep is surely a typo.
+pub const MAX_TASKS: usize = 10_000;
+
+pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Problems) -> Vec<Task> {
+    let mut ok = true;
+    for (key, values) in sweep {
+        let path = format!("sweep.{key}");
+        if !TRAIN_KEYS.contains(&key.as_str()) {
+            let hint = super::nearest(key, TRAIN_KEYS)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            p.push(&path, format!("`{key}` is not a train key{hint} (sweepable: {})", TRAIN_KEYS.join(", ")));
+            ok = false;
+            continue;
+        }
+        if values.is_empty() {
+            p.push(&path, "an empty list would make no tasks; give at least one value or remove the key");
+            ok = false;
+        }
+        for (i, v) in values.iter().enumerate() {
+            if values[..i].contains(v) {
+                p.push(format!("{path}[{i}]"), format!("duplicate value {} (each value once)", show(v)));
+                ok = false;
+            }
+            let mut probe = Problems::default();
+            match with_value(base, key, v) {
+                Ok(t) => check_train(&mut probe, &format!("{path}[{i}]"), &t),
+                Err(e) => probe.push(format!("{path}[{i}]"), format!("{}: {e}", show(v))),
+            }
+            // Re-home the paths: the check reports `sweep.key[i].key`.
+            for pr in probe.0 {
+                let clean = pr.path.replace(&format!("[{i}].{key}"), &format!("[{i}]"));
+                p.push(clean, pr.message);
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return Vec::new();
+    }
+    let total: usize = sweep.values().map(Vec::len).product();
+    if total > MAX_TASKS {
+        p.push("sweep", format!("{total} tasks is more than {MAX_TASKS}; is a list too long?"));
+        return Vec::new();
+    }
+    let mut tasks = Vec::with_capacity(total);
+    let keys: Vec<&String> = sweep.keys().collect();
+    let mut idx = vec![0usize; keys.len()];
+    for n in 0..total {
+        let mut swept = IndexMap::new();
+        let mut train = base.clone();
+        for (k, key) in keys.iter().enumerate() {
+            let v = &sweep[*key][idx[k]];
+            train = with_value(&train, key, v).expect("checked above");
+            swept.insert((*key).clone(), v.clone());
+        }
+        tasks.push(Task {
+            id: (n + 1) as u32,
+            swept,
+            train,
+        });
+        // Odometer: the last key turns fastest.
+        for k in (0..keys.len()).rev() {
+            idx[k] += 1;
+            if idx[k] < sweep[keys[k]].len() {
+                break;
+            }
+            idx[k] = 0;
+        }
+    }
+    tasks
+}
+
+/// `base` with `key` set to `value`, type-checked by serde.
+fn with_value(base: &Train, key: &str, value: &Value) -> Result<Train, serde_yaml_ng::Error> {
+    let mut map = serde_yaml_ng::to_value(base)?;
+    if let Value::Mapping(m) = &mut map {
+        m.insert(Value::String(key.to_string()), value.clone());
+    }
+    serde_yaml_ng::from_value(map)
+}
+
+pub fn show(v: &Value) -> String {
+    serde_yaml_ng::to_string(v)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| format!("{v:?}"))
+}

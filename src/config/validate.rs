@@ -1,0 +1,279 @@
+//! Semantic checks after the YAML parsed: every problem with its key path,
+//! what was expected, and (where it helps) what to write instead.
+//!
+//! The strict patterns here are also the shell-safety boundary: values that are
+//! written unquoted into `#$` directive lines (queues, resources, directives) must
+//! match them; everything else is shell-quoted by the renderer.
+
+use super::schema::*;
+
+/// One problem: the YAML key path and the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+}
+
+fn no_control_chars(p: &mut Problems, path: &str, v: &str) -> bool {
+    if v.chars().any(char::is_control) {
+        p.push(
+            path,
+            "must be a single line without control characters (newlines would break the job script)",
+        );
+        return false;
+    }
+    true
+}
+
+/// Grid Engine job names: no `/ : @ \ * ?` or whitespace (qsub(1)); we also
+/// require a leading letter because `-hold_jid 123abc` would read as a job id.
+pub fn is_job_name(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic())
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+fn is_queue(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-@*,".contains(c))
+}
+
+fn is_memory(s: &str) -> bool {
+    let digits = s.trim_end_matches(['K', 'k', 'M', 'm', 'G', 'g', 'T', 't']);
+    (s.len() - digits.len()) <= 1
+        && !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.chars().filter(|&c| c == '.').count() <= 1
+        && digits.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// `HH:MM:SS` with minutes and seconds below 60 (hours may exceed 24).
+pub fn is_hms(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    parts.len() == 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts[1].len() == 2
+        && parts[2].len() == 2
+        && parts[1] < "60"
+        && parts[2] < "60"
+}
+
+fn is_module(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.+/-".contains(c))
+}
+
+/// A hub model id (`org/name` or `name`).
+pub fn is_hub_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('/').collect();
+    (1..=2).contains(&parts.len())
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && !p.starts_with('.')
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        })
+}
+
+/// A model named by path rather than hub id.
+pub fn is_local_model(s: &str) -> bool {
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.starts_with("~/")
+}
+
+/// Directives hecjob writes itself; a duplicate would silently win or clash.
+const RESERVED_DIRECTIVES: &[&str] = &["-N", "-o", "-e", "-t", "-tc", "-S", "-cwd", "-hold_jid"];
+
+fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool) {
+    if let Some(q) = &r.queue {
+        if !is_queue(q) {
+            p.push(format!("{path}.queue"), format!("`{q}` is not a queue name (letters, digits, _ . - @)"));
+        }
+    }
+    if let Some(m) = &r.h_vmem {
+        if !is_memory(m) {
+            p.push(format!("{path}.h_vmem"), format!("expected memory like 4G or 512M, got `{m}`"));
+        }
+    }
+    if let Some(t) = &r.h_rt {
+        if !is_hms(t) {
+            p.push(format!("{path}.h_rt"), format!("expected HH:MM:SS (e.g. 00:25:00), got `{t}`"));
+        }
+    }
+    if r.ncpus == Some(0) {
+        p.push(format!("{path}.ncpus"), "must be at least 1 (or leave it out)");
+    }
+    if let Some(g) = r.ngpus {
+        if cpu_job && g > 0 {
+            p.push(
+                format!("{path}.ngpus"),
+                "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs",
+            );
+        }
+    }
+    for (i, d) in r.extra_directives.iter().enumerate() {
+        let dp = format!("{path}.extra_directives[{i}]");
+        if !no_control_chars(p, &dp, d) {
+            continue;
+        }
+        let flag = d.split_whitespace().next().unwrap_or("");
+        let flag_ok = flag.len() > 1
+            && flag.starts_with('-')
+            && flag[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !flag_ok {
+            p.push(&dp, format!("expected a qsub option such as `-M me@example.org`, got `{d}`"));
+        } else if RESERVED_DIRECTIVES.contains(&flag) {
+            p.push(&dp, format!("`{flag}` is set by hecjob itself; use the config key for it instead"));
+        }
+    }
+}
+
+pub fn check(cfg: &Config) -> Problems {
+    let mut p = Problems::default();
+    let name = &cfg.experiment.name;
+    if !is_job_name(name) {
+        p.push(
+            "experiment.name",
+            format!(
+                "`{name}` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)"
+            ),
+        );
+    }
+    if let Some(d) = &cfg.experiment.description {
+        no_control_chars(&mut p, "experiment.description", d);
+    }
+
+    let c = &cfg.cluster;
+    for (key, q) in [("cluster.cpu_queue", &c.cpu_queue), ("cluster.gpu_queue", &c.gpu_queue)] {
+        if !is_queue(q) {
+            p.push(key, format!("`{q}` is not a queue name (letters, digits, _ . - @)"));
+        }
+    }
+    if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
+        && crate::shell::var_reference(&c.storage_root).is_none()
+        && !c.storage_root.starts_with('/')
+    {
+        p.push(
+            "cluster.storage_root",
+            format!(
+                "expected an environment variable such as `$global_storage` or an absolute path, got `{}`",
+                c.storage_root
+            ),
+        );
+    }
+    for (i, m) in c.modules.iter().enumerate() {
+        if !is_module(m) {
+            p.push(format!("cluster.modules[{i}]"), format!("`{m}` is not a module name (e.g. anaconda3/wmlce)"));
+        }
+    }
+    for (i, s) in c.setup.iter().enumerate() {
+        no_control_chars(&mut p, &format!("cluster.setup[{i}]"), s);
+    }
+    if c.max_concurrent_tasks == Some(0) {
+        p.push("cluster.max_concurrent_tasks", "must be at least 1 (or leave it out for no cap)");
+    }
+    check_resources(&mut p, "cluster.jobs.install", &c.jobs.install, true);
+    check_resources(&mut p, "cluster.jobs.download", &c.jobs.download, true);
+    check_resources(&mut p, "cluster.jobs.train", &c.jobs.train, false);
+
+    let inst = &cfg.install;
+    no_control_chars(&mut p, "install.source", &inst.source);
+    match (&inst.from, &inst.binary) {
+        (InstallFrom::Binary, None) => {
+            p.push("install.binary", "`from: binary` needs the path of a prebuilt hecjob binary")
+        }
+        (_, Some(b)) => {
+            no_control_chars(&mut p, "install.binary", b);
+        }
+        _ => {}
+    }
+    let tv = &inst.torch_version;
+    if tv.split('.').count() != 3 || !tv.split('.').all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit())) {
+        p.push("install.torch_version", format!("expected a version like 2.11.0, got `{tv}`"));
+    }
+
+    for (key, v) in [
+        ("paths.data_dir", &cfg.paths.data_dir),
+        ("paths.model_cache", &cfg.paths.model_cache),
+        ("paths.output_dir", &cfg.paths.output_dir),
+    ] {
+        if v.is_empty() {
+            p.push(key, "must not be empty");
+        } else {
+            no_control_chars(&mut p, key, v);
+        }
+    }
+    if let Some(u) = &cfg.data.base_url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            p.push("data.base_url", format!("expected an http(s) URL without spaces, got `{u}`"));
+        }
+    }
+
+    let m = &cfg.model;
+    if !is_hub_id(&m.name) && !is_local_model(&m.name) {
+        p.push(
+            "model.name",
+            format!(
+                "`{}` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./, ../ or ~/)",
+                m.name
+            ),
+        );
+    } else {
+        no_control_chars(&mut p, "model.name", &m.name);
+    }
+    if let Some(r) = &m.revision {
+        if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)) {
+            p.push("model.revision", format!("expected a branch, tag or commit hash, got `{r}`"));
+        }
+    }
+    check_train(&mut p, "train", &cfg.train);
+    p
+}
+
+pub fn check_train(p: &mut Problems, path: &str, t: &Train) {
+    let k = |key: &str| format!("{path}.{key}");
+    if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+        p.push(k("learning_rate"), format!("must be > 0 (e.g. 5e-5), got {}", t.learning_rate));
+    } else if t.learning_rate >= 1.0 {
+        p.push(k("learning_rate"), format!("must be < 1 for fine-tuning (e.g. 5e-5), got {}", t.learning_rate));
+    }
+    if t.batch_size < 1 {
+        p.push(k("batch_size"), "must be at least 1 (the paper used 16)");
+    }
+    if t.epochs < 1 {
+        p.push(k("epochs"), "must be at least 1 (the paper used 4)");
+    }
+    if !(2..=512).contains(&t.max_length) {
+        p.push(k("max_length"), format!("must be between 2 and 512 tokens, got {}", t.max_length));
+    }
+    if !(t.threshold > 0.0 && t.threshold < 1.0) {
+        p.push(k("threshold"), format!("must be between 0 and 1 exclusive (Table 4 uses 0.3), got {}", t.threshold));
+    }
+    if !(0.0..1.0).contains(&t.dropout) {
+        p.push(k("dropout"), format!("must be in [0, 1), got {}", t.dropout));
+    }
+    if !(0.0..=1.0).contains(&t.warmup_ratio) {
+        p.push(k("warmup_ratio"), format!("must be in [0, 1], got {}", t.warmup_ratio));
+    }
+    if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+        p.push(k("weight_decay"), format!("must be >= 0, got {}", t.weight_decay));
+    }
+    if t.log_every < 1 {
+        p.push(k("log_every"), "must be at least 1");
+    }
+}
