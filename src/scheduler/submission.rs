@@ -147,6 +147,13 @@ pub fn submit_chain(
 }
 
 fn roll_back(exec: &mut dyn Executor, done: &[SubmittedJob], stage: &str, e: Error) -> Error {
+    if exec.name() == "local" {
+        // The local executor runs each job inside submit: nothing is queued to undo.
+        return annotate(
+            e,
+            &format!("stopped at {stage}: the jobs after it were not run"),
+        );
+    }
     if done.is_empty() {
         return annotate(e, &format!("submitting {stage}: nothing was queued"));
     }
