@@ -23,6 +23,22 @@ pub const JOB_ID: &str = "JOB_ID";
 pub const HOME: &str = "HOME";
 /// Per-job temporary directory set by Grid Engine.
 pub const TMPDIR: &str = "TMPDIR";
+/// First, last and step of the array job's task range (`undefined` outside arrays).
+pub const SGE_TASK_FIRST: &str = "SGE_TASK_FIRST";
+pub const SGE_TASK_LAST: &str = "SGE_TASK_LAST";
+pub const SGE_TASK_STEPSIZE: &str = "SGE_TASK_STEPSIZE";
+/// Grid Engine job name (`-N`).
+pub const JOB_NAME: &str = "JOB_NAME";
+/// `1` when Grid Engine runs a task again after it exited 99 (or its host failed).
+pub const RESTARTED: &str = "RESTARTED";
+/// Slots granted to the job.
+pub const NSLOTS: &str = "NSLOTS";
+/// The directory qsub was run in.
+pub const SGE_O_WORKDIR: &str = "SGE_O_WORKDIR";
+/// Per-job temporary directory (Grid Engine sets TMP as well as TMPDIR).
+pub const TMP: &str = "TMP";
+/// User name: Grid Engine's `$USER` pseudo variable in -o/-e paths.
+pub const USER: &str = "USER";
 /// Where the project's own Grid Engine (scripts/sge-local.sh) lives.
 pub const SGE_ROOT: &str = "SGE_ROOT";
 

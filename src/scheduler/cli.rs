@@ -1,26 +1,377 @@
-//! `submit`, `status`, `run --local` (placeholder: being written).
+//! `hecjob submit`, `hecjob status`, `hecjob run --local`.
+
+use super::dry_run::DryRun;
+use super::executor::Executor;
+use super::local::Local;
+use super::qstat::QstatSnapshot;
+use super::sge::GridEngine;
+use super::status::{collect, JobStatus, TaskState, TrackedJob};
+use super::submission::{submit_chain, StageJob, SubmissionRecord, SubmittedJob, RECORD_FILE};
 use crate::error::{Error, Result};
-use std::path::PathBuf;
+use crate::plan::JobKind;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct SubmitArgs {
+    /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
     pub config: Option<PathBuf>,
-}
-#[derive(Debug, clap::Args)]
-pub struct StatusArgs {
-    pub run: Option<PathBuf>,
-}
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    pub config: Option<PathBuf>,
+    /// Submit only these jobs, still in install → download → train order and
+    /// chained among themselves (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
+    pub only: Vec<JobKind>,
+    /// Render the scripts and print the exact qsub command lines; submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Job directory (default: jobs/<experiment>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not pass `-w e` (by default qsub refuses at once a job no queue can ever
+    /// run, instead of leaving it pending forever).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
-pub fn run_submit(_a: &SubmitArgs) -> Result<()> {
-    Err(Error::Internal("submit is not implemented yet".into()))
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The job directory holding submission.json, or the file itself
+    /// (default: the newest jobs/*/submission.json).
+    pub run: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh every SECS seconds until every task has finished.
+    #[arg(long, value_name = "SECS")]
+    pub watch: Option<u64>,
 }
-pub fn run_status(_a: &StatusArgs) -> Result<()> {
-    Err(Error::Internal("status is not implemented yet".into()))
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
+    pub config: Option<PathBuf>,
+    /// Run the rendered scripts here with bash, one after the other, as Grid Engine
+    /// would (environment, log files, exit 99 re-runs the task).
+    #[arg(long)]
+    pub local: bool,
+    /// Run only these jobs (comma-separated: install,download,train).
+    #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
+    pub only: Vec<JobKind>,
+    /// Job directory (default: jobs/<experiment>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
-pub fn run_run(_a: &RunArgs) -> Result<()> {
-    Err(Error::Internal("run is not implemented yet".into()))
+
+fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
+    JobKind::parse(s.trim()).ok_or_else(|| {
+        format!("unknown job {s:?}: expected install, download or train (comma-separated)")
+    })
+}
+
+/// Render the config into its job directory and list the stages to submit.
+fn render_stages(
+    config: Option<&Path>,
+    out: Option<&Path>,
+    only: &[JobKind],
+) -> Result<(PathBuf, Vec<StageJob>)> {
+    let loaded = crate::config::load(config)?;
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| crate::render::default_out_dir(&loaded));
+    let rendered = crate::render::render(&loaded, &dir, None)?;
+    rendered.write()?;
+    // Absolute, so the record and the qsub working directory do not depend on
+    // where hecjob was started.
+    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?;
+    let stages = rendered
+        .plan
+        .jobs
+        .iter()
+        .filter(|j| only.is_empty() || only.contains(&j.kind))
+        .map(|j| StageJob {
+            stage: j.kind.as_str().to_string(),
+            script: dir.join(&j.script),
+            options: Vec::new(),
+        })
+        .collect();
+    Ok((dir, stages))
+}
+
+pub fn run_submit(a: &SubmitArgs) -> Result<()> {
+    let (dir, mut stages) = render_stages(a.config.as_deref(), a.out.as_deref(), &a.only)?;
+    if !a.no_verify {
+        for s in &mut stages {
+            s.options.extend(["-w".to_string(), "e".to_string()]);
+        }
+    }
+    let mut exec: Box<dyn Executor> = if a.dry_run {
+        Box::new(DryRun::new())
+    } else {
+        Box::new(GridEngine::new()?)
+    };
+    let jobs = submit_chain(exec.as_mut(), &dir, &stages)?;
+    if a.dry_run {
+        println!(
+            "# dry run: scripts written to {}; nothing submitted.",
+            dir.display()
+        );
+        println!("# Job ids below are placeholders; each job is held on the one before.");
+        println!("cd {}", crate::shell::quote(&dir.display().to_string()));
+        for j in &jobs {
+            println!("{}    # {} → job {}", j.command.shell(), j.stage, j.id);
+        }
+        return Ok(());
+    }
+    let config = match &a.config {
+        Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
+        None => None,
+    };
+    let record = SubmissionRecord::new(exec.name(), config, &dir, jobs);
+    let path = record.write(&dir)?;
+    print_submitted(&record.jobs);
+    println!("record: {}", path.display());
+    println!(
+        "follow with: hecjob status {}",
+        crate::shell::quote(&dir.display().to_string())
+    );
+    Ok(())
+}
+
+fn print_submitted(jobs: &[SubmittedJob]) {
+    for j in jobs {
+        let tasks =
+            j.id.tasks
+                .map(|t| format!(" tasks {t}"))
+                .unwrap_or_default();
+        let hold = if j.hold.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", held on {}",
+                j.hold
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        println!(
+            "submitted {:<9} job {}{tasks} ({}{hold})",
+            j.stage, j.id, j.name
+        );
+    }
+}
+
+pub fn run_run(a: &RunArgs) -> Result<()> {
+    if !a.local {
+        return Err(Error::Usage(
+            "`hecjob run` runs the scripts on this machine and needs --local; \
+             to use Grid Engine, run `hecjob submit`"
+                .into(),
+        ));
+    }
+    let (dir, stages) = render_stages(a.config.as_deref(), a.out.as_deref(), &a.only)?;
+    let mut exec = Local::new();
+    let jobs = submit_chain(&mut exec, &dir, &stages)?;
+    for j in &jobs {
+        println!("finished {:<9} job {} ({})", j.stage, j.id, j.name);
+    }
+    println!("logs: {}", dir.join(crate::plan::LOG_DIR).display());
+    Ok(())
+}
+
+/// The newest `jobs/*/submission.json` under the current directory.
+fn newest_record() -> Result<PathBuf> {
+    let jobs = Path::new("jobs");
+    let newest = std::fs::read_dir(jobs)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join(RECORD_FILE))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max();
+    newest.map(|(_, p)| p).ok_or_else(|| {
+        Error::Usage(
+            "no jobs/*/submission.json here: pass the job directory that `hecjob submit` \
+             printed (hecjob status jobs/<experiment>)"
+                .into(),
+        )
+    })
+}
+
+pub fn run_status(a: &StatusArgs) -> Result<()> {
+    let path = match &a.run {
+        Some(p) => p.clone(),
+        None => newest_record()?,
+    };
+    let record = SubmissionRecord::load(&path)?;
+    if record.executor != "sge" {
+        return Err(Error::Usage(format!(
+            "{}: this record is from a `{}` submission; only Grid Engine jobs have a status",
+            path.display(),
+            record.executor
+        )));
+    }
+    let tracked: Vec<TrackedJob> = record
+        .jobs
+        .iter()
+        .map(|j| TrackedJob {
+            stage: j.stage.clone(),
+            name: j.name.clone(),
+            id: j.id,
+        })
+        .collect();
+    loop {
+        let st = query(&tracked)?;
+        if a.json {
+            let json = serde_json::to_string_pretty(&st)
+                .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
+            println!("{json}");
+        } else {
+            if a.watch.is_some() {
+                println!("--- {} ---", path.display());
+            }
+            print!("{}", table(&st));
+        }
+        let done = st.iter().all(JobStatus::all_finished);
+        match a.watch {
+            Some(secs) if !done => std::thread::sleep(Duration::from_secs(secs.max(1))),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// One qstat call for all jobs, one qacct call per job that qstat no longer lists.
+pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
+    let snapshot = QstatSnapshot::query()?;
+    collect(jobs, &snapshot, super::qacct::query)
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The status table: one row per job, or per task for array jobs.
+pub fn table(st: &[JobStatus]) -> String {
+    let mut rows = vec![[
+        "STAGE",
+        "JOB",
+        "TASK",
+        "STATE",
+        "EXIT",
+        "GE_FAILED",
+        "WALLCLOCK",
+        "MAXVMEM",
+        "RUNS",
+        "NAME",
+    ]
+    .map(String::from)];
+    for j in st {
+        for t in &j.tasks {
+            let run = t.last_run.as_ref();
+            let state = match (&t.code, t.state) {
+                (Some(code), s) => format!("{} ({code})", s.as_str()),
+                (None, s) => s.as_str().to_string(),
+            };
+            let failed = run
+                .filter(|r| r.failed != 0)
+                .map(|r| format!("{} {}", r.failed, r.failed_reason))
+                .unwrap_or_else(|| run.map(|_| "0".into()).unwrap_or_else(|| "-".into()));
+            rows.push([
+                j.stage.clone(),
+                j.id.number.to_string(),
+                t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                state,
+                run.map(|r| r.exit_status.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                failed,
+                run.map(|r| format!("{:.0} s", r.wallclock_s))
+                    .unwrap_or_else(|| "-".into()),
+                run.map(|r| human_bytes(r.maxvmem_bytes))
+                    .unwrap_or_else(|| "-".into()),
+                t.runs.to_string(),
+                j.name.clone(),
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    let unknown = st
+        .iter()
+        .flat_map(|j| &j.tasks)
+        .filter(|t| t.state == TaskState::Unknown)
+        .count();
+    if unknown > 0 {
+        out.push_str(&format!(
+            "{unknown} task(s) unknown: neither qstat nor qacct lists them yet \
+             (accounting can lag a few seconds; or the ids belong to another cluster)\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        s: SubmitArgs,
+    }
+
+    #[test]
+    fn only_parses_a_comma_list() {
+        let t = T::try_parse_from(["x", "--only", "download,train", "--dry-run"]).unwrap();
+        assert_eq!(t.s.only, vec![JobKind::Download, JobKind::Train]);
+        let e = T::try_parse_from(["x", "--only", "trian"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("install, download or train"), "{e}");
+    }
+
+    #[test]
+    fn table_rows() {
+        let recs = super::super::qacct::parse(
+            &std::fs::read_to_string(format!(
+                "{}/tests/data/sge/qacct_failed.txt",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "n".into(),
+            id: super::super::JobId::single(5),
+        }];
+        let st = collect(&jobs, &QstatSnapshot::default(), |_| Ok(recs.clone())).unwrap();
+        let t = table(&st);
+        assert!(t.contains("failed"), "{t}");
+        assert!(t.contains("37 qmaster enforced"), "{t}");
+        assert!(t.contains("99"), "{t}");
+    }
 }

@@ -1,2 +1,24 @@
-//! Executors for the rendered jobs: Grid Engine, local, dry-run (placeholder: being written).
+//! Executors for the rendered jobs and what Grid Engine says about them.
+//!
+//! * [`executor`]: the [`Executor`] trait (submit a script with options, arguments and a
+//!   hold list; get a [`JobId`] back) with three back ends: [`sge::GridEngine`]
+//!   (`qsub -terse`), [`local::Local`] (bash, in order, Grid Engine's environment and
+//!   log names) and [`dry_run::DryRun`] (records the exact command lines).
+//! * [`submission`]: the install → download → train chain, all or nothing, and its
+//!   `submission.json` record.
+//! * [`qstat`], [`qacct`], [`status`]: job and task states for `hecjob status`.
+//! * [`directives`]: the `#$` lines of a script; [`job_id`]: `qsub -terse` ids.
 pub mod cli;
+pub mod directives;
+pub mod dry_run;
+pub mod executor;
+pub mod job_id;
+pub mod local;
+pub mod qacct;
+pub mod qstat;
+pub mod sge;
+pub mod status;
+pub mod submission;
+
+pub use executor::{CommandLine, Executor, JobRequest};
+pub use job_id::{JobId, TaskRange};

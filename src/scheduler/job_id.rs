@@ -1,0 +1,156 @@
+//! Job ids and array task ranges, as `qsub -terse` prints them (`20`, `9.1-3:1`).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An array job's task range `first-last:step` (Grid Engine's `-t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRange {
+    pub first: u32,
+    pub last: u32,
+    pub step: u32,
+}
+
+impl TaskRange {
+    /// Parse `n`, `n-m` or `n-m:s` (the `-t` syntax and the tail of `qsub -terse`).
+    pub fn parse(s: &str) -> Option<TaskRange> {
+        let s = s.trim();
+        let (range, step) = match s.split_once(':') {
+            Some((r, st)) => (r, st.parse().ok()?),
+            None => (s, 1),
+        };
+        let (first, last) = match range.split_once('-') {
+            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            None => {
+                let n = range.parse().ok()?;
+                (n, n)
+            }
+        };
+        (first >= 1 && last >= first && step >= 1).then_some(TaskRange { first, last, step })
+    }
+
+    pub fn tasks(&self) -> impl Iterator<Item = u32> {
+        (self.first..=self.last).step_by(self.step as usize)
+    }
+}
+
+impl fmt::Display for TaskRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}:{}", self.first, self.last, self.step)
+    }
+}
+
+/// What a submission returned: the job number and, for an array job, its tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobId {
+    pub number: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<TaskRange>,
+}
+
+impl JobId {
+    pub fn single(number: u64) -> JobId {
+        JobId {
+            number,
+            tasks: None,
+        }
+    }
+}
+
+impl fmt::Display for JobId {
+    /// The bare number: what `-hold_jid`, `qdel` and `qacct -j` take.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.number)
+    }
+}
+
+/// Parse `qsub -terse` stdout. Grid Engine may print warnings on earlier lines, so
+/// the id is the last line that parses as one; the number is the part before the
+/// first `.`, the array range (if any) the part after it.
+pub fn parse_terse(stdout: &str) -> Result<JobId> {
+    stdout
+        .lines()
+        .rev()
+        .find_map(parse_terse_line)
+        .ok_or_else(|| {
+            Error::Scheduler(format!(
+                "could not find a job id in qsub's output (expected `20` or `9.1-3:1`): {:?}",
+                stdout.trim()
+            ))
+        })
+}
+
+fn parse_terse_line(line: &str) -> Option<JobId> {
+    let line = line.trim();
+    let (num, rest) = match line.split_once('.') {
+        Some((n, r)) => (n, Some(r)),
+        None => (line, None),
+    };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number = num.parse().ok()?;
+    let tasks = match rest {
+        Some(r) => Some(TaskRange::parse(r)?),
+        None => None,
+    };
+    Some(JobId { number, tasks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_array_ids() {
+        assert_eq!(parse_terse("20\n").unwrap(), JobId::single(20));
+        let a = parse_terse("9.1-3:1\n").unwrap();
+        assert_eq!(a.number, 9);
+        assert_eq!(
+            a.tasks,
+            Some(TaskRange {
+                first: 1,
+                last: 3,
+                step: 1
+            })
+        );
+        assert_eq!(a.to_string(), "9");
+        assert_eq!(a.tasks.unwrap().tasks().collect::<Vec<_>>(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn warnings_before_the_id() {
+        let out =
+            "warning: no suitable queues right now\nWARNING: something 12 else\n  431.2-10:4 \n";
+        let id = parse_terse(out).unwrap();
+        assert_eq!(id.number, 431);
+        assert_eq!(
+            id.tasks.unwrap().tasks().collect::<Vec<_>>(),
+            vec![2, 6, 10]
+        );
+    }
+
+    #[test]
+    fn no_id_is_an_error() {
+        let e = parse_terse("Your job has been submitted\n").unwrap_err();
+        assert!(e.to_string().contains("could not find a job id"), "{e}");
+        assert!(parse_terse("").is_err());
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(
+            TaskRange::parse("4"),
+            Some(TaskRange {
+                first: 4,
+                last: 4,
+                step: 1
+            })
+        );
+        assert_eq!(TaskRange::parse("0-3"), None);
+        assert_eq!(TaskRange::parse("5-3"), None);
+        assert_eq!(TaskRange::parse("1-3:0"), None);
+        assert_eq!(TaskRange::parse("1-5:2").unwrap().to_string(), "1-5:2");
+    }
+}

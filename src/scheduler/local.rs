@@ -1,0 +1,342 @@
+//! The local back end: runs each job script with bash, here and now, in submission
+//! order, with the environment and log files Grid Engine would give it. Holds are
+//! met by construction (an earlier job has finished before the next one starts).
+//!
+//! What it copies from Grid Engine:
+//! * `JOB_ID`, `JOB_NAME`, `SGE_TASK_ID`/`SGE_TASK_FIRST`/`SGE_TASK_LAST`/
+//!   `SGE_TASK_STEPSIZE` (`undefined` outside array jobs, as Grid Engine sets them),
+//!   `RESTARTED`, `NSLOTS`, `SGE_O_WORKDIR`, a fresh `TMPDIR` per task;
+//! * logs `<name>.o<jobid>` / `<name>.e<jobid>` (`.<taskid>` appended for array tasks)
+//!   in the `-o`/`-e` directory, opened for appending, `-j y` merging stderr;
+//! * a missing log directory is an error (Grid Engine puts such a job in state Eqw);
+//! * exit status 99 re-runs the task with `RESTARTED=1` (Grid Engine reschedules it),
+//!   at most `max_restarts` times.
+
+use super::directives::Directives;
+use super::executor::{file_name, CommandLine, Executor, JobRequest};
+use super::job_id::JobId;
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub struct Local {
+    next: u64,
+    commands: Vec<CommandLine>,
+    /// Re-runs allowed per task after exit status 99.
+    pub max_restarts: u32,
+    /// Print one line per task started/finished on stderr.
+    pub verbose: bool,
+}
+
+impl Default for Local {
+    fn default() -> Self {
+        Local {
+            next: 1,
+            commands: Vec::new(),
+            max_restarts: 3,
+            verbose: true,
+        }
+    }
+}
+
+impl Local {
+    pub fn new() -> Local {
+        Local::default()
+    }
+
+    /// Start numbering jobs at `first` (ids name the log files).
+    pub fn with_first_id(first: u64) -> Local {
+        Local {
+            next: first,
+            ..Local::default()
+        }
+    }
+}
+
+/// Where one stream of one task goes.
+fn log_path(
+    spec: Option<&str>,
+    stream: char,
+    name: &str,
+    id: u64,
+    task: Option<u32>,
+    cwd: &Path,
+) -> PathBuf {
+    let file = match task {
+        Some(t) => format!("{name}.{stream}{id}.{t}"),
+        None => format!("{name}.{stream}{id}"),
+    };
+    let Some(spec) = spec else {
+        return cwd.join(file);
+    };
+    let task_str = task
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "undefined".into());
+    // Grid Engine's pseudo variables in -o/-e paths.
+    let expanded = spec
+        .replace("$JOB_ID", &id.to_string())
+        .replace("$TASK_ID", &task_str)
+        .replace("$JOB_NAME", name)
+        .replace(
+            "$HOME",
+            &crate::env_vars::get(crate::env_vars::HOME).unwrap_or_default(),
+        )
+        .replace(
+            "$USER",
+            &crate::env_vars::get(crate::env_vars::USER).unwrap_or_default(),
+        );
+    let p = cwd.join(&expanded);
+    if expanded.ends_with('/') || p.is_dir() {
+        p.join(file)
+    } else {
+        p
+    }
+}
+
+fn open_log(path: &Path, name: &str) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        if !dir.is_dir() {
+            return Err(Error::Scheduler(format!(
+                "job {name:?}: log directory {} does not exist (Grid Engine would put the job \
+                 in error state Eqw); create it or change the script's -o/-e",
+                dir.display()
+            )));
+        }
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io("opening job log", path, e))
+}
+
+impl Local {
+    fn run_task(
+        &mut self,
+        job: &JobRequest,
+        d: &Directives,
+        name: &str,
+        id: u64,
+        task: Option<u32>,
+        cwd: &Path,
+    ) -> Result<()> {
+        let out_path = log_path(d.stdout.as_deref(), 'o', name, id, task, cwd);
+        let err_path = if d.join {
+            out_path.clone()
+        } else {
+            log_path(d.stderr.as_deref(), 'e', name, id, task, cwd)
+        };
+        let undefined = || "undefined".to_string();
+        let (first, last, step) = match d.tasks {
+            Some(r) => (r.first.to_string(), r.last.to_string(), r.step.to_string()),
+            None => (undefined(), undefined(), undefined()),
+        };
+        let label = match task {
+            Some(t) => format!("{name} (job {id}, task {t})"),
+            None => format!("{name} (job {id})"),
+        };
+        let mut restarts = 0;
+        loop {
+            let stdout = open_log(&out_path, name)?;
+            let stderr = if d.join {
+                stdout
+                    .try_clone()
+                    .map_err(|e| Error::io("opening job log", &out_path, e))?
+            } else {
+                open_log(&err_path, name)?
+            };
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!("{id}.{}.local.", task.unwrap_or(1)))
+                .tempdir()
+                .map_err(|e| Error::io("creating TMPDIR", std::env::temp_dir(), e))?;
+            if self.verbose {
+                eprintln!("running {label} → {}", out_path.display());
+            }
+            let mut cmd = Command::new("bash");
+            cmd.arg(job.script_path())
+                .args(&job.args)
+                .current_dir(cwd)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(stderr)
+                .env(crate::env_vars::JOB_ID, id.to_string())
+                .env(crate::env_vars::JOB_NAME, name)
+                .env(
+                    crate::env_vars::SGE_TASK_ID,
+                    task.map(|t| t.to_string()).unwrap_or_else(undefined),
+                )
+                .env(crate::env_vars::SGE_TASK_FIRST, &first)
+                .env(crate::env_vars::SGE_TASK_LAST, &last)
+                .env(crate::env_vars::SGE_TASK_STEPSIZE, &step)
+                .env(
+                    crate::env_vars::RESTARTED,
+                    if restarts > 0 { "1" } else { "0" },
+                )
+                .env(crate::env_vars::NSLOTS, "1")
+                .env(crate::env_vars::SGE_O_WORKDIR, &job.workdir)
+                .env(crate::env_vars::TMPDIR, tmp.path())
+                .env(crate::env_vars::TMP, tmp.path());
+            let status = cmd
+                .status()
+                .map_err(|e| Error::io("running bash on job script", &job.script, e))?;
+            match status.code() {
+                Some(0) => return Ok(()),
+                Some(99) if restarts < self.max_restarts => {
+                    restarts += 1;
+                    eprintln!("{label} exited 99 (checkpointed): running it again, as Grid Engine would reschedule it (restart {restarts} of at most {})", self.max_restarts);
+                }
+                code => {
+                    let how = match code {
+                        Some(c) => format!("exited with status {c}"),
+                        None => "was killed by a signal".to_string(),
+                    };
+                    return Err(Error::Scheduler(format!(
+                        "local run: {label} {how}; see {}{}",
+                        out_path.display(),
+                        if err_path != out_path {
+                            format!(" and {}", err_path.display())
+                        } else {
+                            String::new()
+                        }
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl Executor for Local {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn submit(&mut self, job: &JobRequest) -> Result<JobId> {
+        let mut d = Directives::from_file(&job.script_path())?;
+        d.apply_options(&job.options)
+            .map_err(|e| Error::Usage(format!("submission options: {e}")))?;
+        let id = self.next;
+        self.next += 1;
+        let name = d.name.clone().unwrap_or_else(|| file_name(&job.script));
+        // Grid Engine runs a job in $HOME unless -cwd or -wd says otherwise.
+        let cwd = if let Some(wd) = &d.wd {
+            job.workdir.join(wd)
+        } else if d.cwd {
+            job.workdir.clone()
+        } else {
+            crate::env_vars::get(crate::env_vars::HOME)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| job.workdir.clone())
+        };
+        let mut argv = vec!["bash".to_string(), job.script_path().display().to_string()];
+        argv.extend(job.args.iter().cloned());
+        self.commands.push(CommandLine {
+            argv,
+            cwd: cwd.clone(),
+        });
+        match d.tasks {
+            Some(range) => {
+                for t in range.tasks() {
+                    self.run_task(job, &d, &name, id, Some(t), &cwd)?;
+                }
+            }
+            None => self.run_task(job, &d, &name, id, None, &cwd)?,
+        }
+        Ok(JobId {
+            number: id,
+            tasks: d.tasks,
+        })
+    }
+
+    fn cancel(&mut self, _ids: &[JobId]) -> Result<()> {
+        // Jobs run to completion inside submit: nothing is left queued.
+        Ok(())
+    }
+
+    fn commands(&self) -> &[CommandLine] {
+        &self.commands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_names_follow_grid_engine() {
+        let cwd = Path::new("/w");
+        assert_eq!(
+            log_path(None, 'o', "job", 7, None, cwd),
+            PathBuf::from("/w/job.o7")
+        );
+        assert_eq!(
+            log_path(Some("logs/"), 'e', "job", 7, Some(3), cwd),
+            PathBuf::from("/w/logs/job.e7.3")
+        );
+        assert_eq!(
+            log_path(
+                Some("out.$JOB_ID.$TASK_ID.log"),
+                'o',
+                "job",
+                7,
+                Some(3),
+                cwd
+            ),
+            PathBuf::from("/w/out.7.3.log")
+        );
+    }
+
+    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn runs_array_tasks_in_order_with_grid_engine_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("logs")).unwrap();
+        let s = script(
+            dir.path(),
+            "a.com",
+            "#$ -N arr\n#$ -cwd\n#$ -o logs/ -e logs/\n#$ -t 1-3\n\
+             echo \"$JOB_ID $JOB_NAME $SGE_TASK_ID $SGE_TASK_FIRST $SGE_TASK_LAST\"\n\
+             test -d \"$TMPDIR\" && echo tmp-ok\necho err >&2\necho $SGE_TASK_ID >> order.txt\n",
+        );
+        let mut ex = Local::with_first_id(40);
+        ex.verbose = false;
+        let id = ex.submit(&JobRequest::new(&s, dir.path())).unwrap();
+        assert_eq!(id.number, 40);
+        let o2 = std::fs::read_to_string(dir.path().join("logs/arr.o40.2")).unwrap();
+        assert_eq!(o2, "40 arr 2 1 3\ntmp-ok\n");
+        let e3 = std::fs::read_to_string(dir.path().join("logs/arr.e40.3")).unwrap();
+        assert_eq!(e3, "err\n");
+        let order = std::fs::read_to_string(dir.path().join("order.txt")).unwrap();
+        assert_eq!(order, "1\n2\n3\n");
+    }
+
+    #[test]
+    fn exit_99_reruns_and_failures_name_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = script(
+            dir.path(),
+            "r.com",
+            "#$ -N resume\n#$ -cwd\n#$ -j y\n\
+             if [ -f state ]; then echo \"resumed RESTARTED=$RESTARTED task=$SGE_TASK_ID\"; exit 0; fi\n\
+             touch state; exit 99\n",
+        );
+        let mut ex = Local::new();
+        ex.verbose = false;
+        ex.submit(&JobRequest::new(&s, dir.path())).unwrap();
+        let log = std::fs::read_to_string(dir.path().join("resume.o1")).unwrap();
+        assert_eq!(log, "resumed RESTARTED=1 task=undefined\n");
+
+        let f = script(dir.path(), "f.com", "#$ -cwd\n#$ -o nolog/\nexit 3\n");
+        let e = ex.submit(&JobRequest::new(&f, dir.path())).unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        let f = script(dir.path(), "g.com", "#$ -cwd\nexit 3\n");
+        let e = ex.submit(&JobRequest::new(&f, dir.path())).unwrap_err();
+        assert!(e.to_string().contains("exited with status 3"), "{e}");
+        assert!(e.to_string().contains("g.com.o3"), "{e}");
+    }
+}

@@ -1,0 +1,202 @@
+//! `qacct -j ID`: accounting records of finished jobs, one per task run. A task
+//! that exited 99 and was rescheduled has one record per run (the first with
+//! `failed 25 : rescheduling`).
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::process::Command;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AcctRecord {
+    pub job: u64,
+    /// None for a non-array job (`taskid undefined`).
+    pub task: Option<u32>,
+    pub name: String,
+    pub queue: String,
+    pub host: String,
+    /// Grid Engine's failure code (0: the job ran; 25: rescheduled; 37: limit enforced…).
+    pub failed: u32,
+    /// The text after the failure code, e.g. `rescheduling`.
+    pub failed_reason: String,
+    pub exit_status: i32,
+    pub wallclock_s: f64,
+    pub cpu_s: f64,
+    /// Peak virtual memory in bytes (0 for jobs shorter than about a second).
+    pub maxvmem_bytes: u64,
+    pub start_time: String,
+    pub end_time: String,
+}
+
+impl AcctRecord {
+    pub fn succeeded(&self) -> bool {
+        self.failed == 0 && self.exit_status == 0
+    }
+}
+
+/// Run `qacct -j ID`. A job that accounting does not know (yet) gives no records,
+/// not an error: the caller decides it is "unknown".
+pub fn query(job: u64) -> Result<Vec<AcctRecord>> {
+    let qacct = super::sge::client("qacct")?;
+    let out = Command::new(&qacct)
+        .args(["-j", &job.to_string()])
+        .output()
+        .map_err(|e| Error::io("running qacct", &qacct, e))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.success() {
+        return parse(&stdout);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // "error: job id 7 not found"; a fresh cluster has no accounting file at all yet.
+    if stderr.contains("not found") || stderr.contains("No such file") {
+        return Ok(Vec::new());
+    }
+    Err(Error::Scheduler(format!(
+        "qacct -j {job} failed (exit status {}): {}",
+        out.status.code().unwrap_or(-1),
+        stderr.trim()
+    )))
+}
+
+pub fn parse(text: &str) -> Result<Vec<AcctRecord>> {
+    let mut records = Vec::new();
+    let mut cur: Option<AcctRecord> = None;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("=====") {
+            records.extend(cur.take());
+            cur = Some(AcctRecord::default());
+            continue;
+        }
+        let Some((key, value)) = line.split_once(char::is_whitespace) else {
+            continue;
+        };
+        let value = value.trim();
+        let rec = cur.get_or_insert_with(AcctRecord::default);
+        let bad = |what: &str| {
+            Error::Scheduler(format!(
+                "qacct output line {}: cannot read {what} from {value:?}",
+                i + 1
+            ))
+        };
+        match key {
+            "qname" => rec.queue = value.into(),
+            "hostname" => rec.host = value.into(),
+            "jobname" => rec.name = value.into(),
+            "jobnumber" => rec.job = value.parse().map_err(|_| bad("jobnumber"))?,
+            "taskid" => rec.task = value.parse().ok(),
+            "failed" => {
+                let (code, reason) = value.split_once(':').unwrap_or((value, ""));
+                rec.failed = code.trim().parse().map_err(|_| bad("failed"))?;
+                rec.failed_reason = reason.trim().into();
+            }
+            "exit_status" => {
+                let first = value.split_whitespace().next().unwrap_or("");
+                rec.exit_status = first.parse().map_err(|_| bad("exit_status"))?;
+            }
+            "ru_wallclock" => {
+                rec.wallclock_s = parse_seconds(value).ok_or_else(|| bad("ru_wallclock"))?
+            }
+            "cpu" => rec.cpu_s = parse_seconds(value).ok_or_else(|| bad("cpu"))?,
+            "maxvmem" => rec.maxvmem_bytes = parse_bytes(value).ok_or_else(|| bad("maxvmem"))?,
+            "start_time" => rec.start_time = value.into(),
+            "end_time" => rec.end_time = value.into(),
+            _ => {}
+        }
+    }
+    records.extend(cur.filter(|r| r.job != 0));
+    Ok(records)
+}
+
+/// `20s`, `0.005s`, `20`, `20.5` or `hh:mm:ss`.
+pub fn parse_seconds(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.contains(':') {
+        let mut total = 0.0;
+        for part in s.split(':') {
+            total = total * 60.0 + part.parse::<f64>().ok()?;
+        }
+        return Some(total);
+    }
+    s.strip_suffix('s').unwrap_or(s).parse().ok()
+}
+
+/// `4.988MB`, `0.000B`, `4.391KB`, `16.5G`, `5231616` → bytes (Grid Engine uses
+/// binary multiples: K = 1024).
+pub fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_uppercase().trim_end_matches('B') {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((num * mult).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/data/sge/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn array_job_records() {
+        let r = parse(&data("qacct_array.txt")).unwrap();
+        assert_eq!(r.len(), 6);
+        let mut tasks: Vec<_> = r.iter().map(|x| x.task.unwrap()).collect();
+        tasks.sort();
+        assert_eq!(tasks, vec![1, 2, 3, 4, 5, 6]);
+        for x in &r {
+            assert_eq!(x.job, 9);
+            assert_eq!(x.name, "arr");
+            assert!(x.succeeded());
+            assert_eq!(x.wallclock_s, 20.0);
+            assert!(x.maxvmem_bytes > 4 * 1024 * 1024, "{}", x.maxvmem_bytes);
+        }
+    }
+
+    #[test]
+    fn limit_failure_and_reschedule() {
+        let r = parse(&data("qacct_failed.txt")).unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].failed, r[0].exit_status), (37, 99));
+        assert_eq!(
+            r[0].failed_reason,
+            "qmaster enforced h_rt, h_cpu, or h_vmem limit"
+        );
+        assert_eq!(r[0].task, None);
+        assert!(!r[0].succeeded());
+
+        let r = parse(&data("qacct_resched.txt")).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].failed, r[0].failed_reason.as_str()),
+            (25, "rescheduling")
+        );
+        assert!(r[1].succeeded());
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_bytes("4.000KB"), Some(4096));
+        assert_eq!(parse_bytes("0.000B"), Some(0));
+        assert_eq!(parse_bytes("1.5G"), Some(1610612736));
+        assert_eq!(parse_bytes("17728274432"), Some(17728274432));
+        assert_eq!(parse_bytes("3 parsecs"), None);
+        assert_eq!(parse_seconds("20s"), Some(20.0));
+        assert_eq!(parse_seconds("0.005s"), Some(0.005));
+        assert_eq!(parse_seconds("01:02:03"), Some(3723.0));
+    }
+}
