@@ -150,6 +150,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         train_limit: a.train_limit,
         skip_eval: a.no_eval,
         print_table: true,
+        raise_signal_at_step: None,
     })
 }
 
@@ -177,6 +178,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         train_limit: None,
         skip_eval: false,
         print_table: true,
+        raise_signal_at_step: None,
     })
 }
 

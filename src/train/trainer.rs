@@ -58,6 +58,9 @@ pub struct RunSpec {
     pub skip_eval: bool,
     /// Print Table 4 at the end.
     pub print_table: bool,
+    /// Raise SIGUSR1 at this global step (tests of the interrupt/resume path
+    /// through the real signal handler).
+    pub raise_signal_at_step: Option<u64>,
 }
 
 /// Which signal asked us to stop (0: none).
@@ -242,6 +245,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     }
 
     install_signal_handlers()?;
+    STOP_SIGNAL.store(0, Ordering::SeqCst);
     let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
     let log_every = u64::from(p.log_every.max(1));
 
@@ -259,6 +263,9 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         let mut window_loss = Tensor::zeros([], (Kind::Float, device));
         let mut steps_done = 0u64;
         for (bi, idx) in batches.iter().take(steps_per_epoch as usize).enumerate() {
+            if spec.raise_signal_at_step == Some(global_step) {
+                let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
+            }
             let sig = STOP_SIGNAL.load(Ordering::SeqCst);
             if sig != 0 {
                 progress.finish();

@@ -1,0 +1,173 @@
+//! Real tch training on the CPU: a tiny random BERT (tests/fixtures/golden/tiny-bert,
+//! MiniLM's vocabulary) on a few hundred real GoEmotions examples.
+#![cfg(feature = "torch")]
+
+mod common;
+
+use hecjob::config::{DeviceChoice, Train};
+use hecjob::model::saved::LoadedModel;
+use hecjob::train::trainer::{self, DataFiles, RunSpec};
+use std::path::Path;
+use std::sync::Mutex;
+use tch::{Device, Tensor};
+
+/// Signals are process-wide: one run at a time in this test binary, or the
+/// resume test's SIGUSR1 would stop a neighbour's run too.
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A small copy of the data: 320 train, 120 dev, 120 test lines.
+fn small_data(dir: &Path) -> Option<DataFiles> {
+    let src = common::goemotions_dir()?;
+    common::head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), 320);
+    common::head_tsv(&src.join("dev.tsv"), &dir.join("dev.tsv"), 120);
+    common::head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), 120);
+    std::fs::copy(src.join("emotions.txt"), dir.join("emotions.txt")).unwrap();
+    Some(DataFiles::in_dir(dir))
+}
+
+fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
+    RunSpec {
+        data: data.clone(),
+        save_dir: save.to_path_buf(),
+        model: common::fixture("golden/tiny-bert").display().to_string(),
+        revision: None,
+        params: Train {
+            learning_rate: 3e-3,
+            batch_size: 16,
+            epochs,
+            max_length: 32,
+            warmup_ratio: 0.0,
+            device: DeviceChoice::Cpu,
+            log_every: 5,
+            ..Train::default()
+        },
+        resume: true,
+        experiment: None,
+        task: None,
+        swept: Default::default(),
+        max_steps_per_epoch: None,
+        train_limit: None,
+        skip_eval: false,
+        print_table: false,
+        raise_signal_at_step: None,
+    }
+}
+
+fn weights(dir: &Path) -> Vec<(String, Tensor)> {
+    let mut v = Tensor::read_safetensors(dir.join("model.safetensors")).unwrap();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+#[test]
+fn loss_falls_and_the_saved_model_reloads_exactly() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else { return };
+    let save = tmp.path().join("run");
+    let m = trainer::run(&spec(&data, &save, 3)).unwrap();
+    assert_eq!(m.status, "finished");
+    assert_eq!(m.epochs.len(), 3);
+    let first = m.epochs[0].train_loss;
+    let last = m.epochs[2].train_loss;
+    assert!(last < first * 0.8, "loss did not fall: {first} → {last}");
+    assert!(m.loss_log.len() >= 3 * 4, "loss logged every 5 batches: {}", m.loss_log.len());
+    let test = m.test.as_ref().expect("test evaluation");
+    assert_eq!(test.per_label.len(), 28);
+    assert_eq!(test.examples, 120);
+    // Reloading the saved model gives the same test evaluation, number for number.
+    let again = trainer::evaluate_saved(&save, &data.test, None, Device::Cpu).unwrap();
+    assert_eq!(&again, test);
+    // And a second reload gives bit-identical logits.
+    let a = LoadedModel::trained(&save, Device::Cpu).unwrap();
+    let b = LoadedModel::trained(&save, Device::Cpu).unwrap();
+    let ids = Tensor::from_slice(&[101i64, 2023, 2003, 2307, 102]).view([1, 5]);
+    let mask = ids.ones_like();
+    let la = tch::no_grad(|| a.model.forward_t(&ids, &mask, false));
+    let lb = tch::no_grad(|| b.model.forward_t(&ids, &mask, false));
+    assert!(la.equal(&lb));
+    for f in ["model.safetensors", "config.json", "tokenizer.json", "labels.txt", "hecjob.json", "metrics.json"] {
+        assert!(save.join(f).is_file(), "{f} missing");
+    }
+    assert!(!save.join("checkpoint").exists(), "checkpoint is removed after a finished run");
+    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(save.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["id2label"]["27"], "neutral");
+}
+
+#[test]
+fn a_resumed_run_equals_an_uninterrupted_one() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else { return };
+    let straight = tmp.path().join("straight");
+    let a = trainer::run(&spec(&data, &straight, 2)).unwrap();
+
+    let resumed = tmp.path().join("resumed");
+    let mut s = spec(&data, &resumed, 2);
+    // 320 examples / 16 = 20 steps per epoch: interrupt in the middle of epoch 2.
+    s.raise_signal_at_step = Some(27);
+    let err = trainer::run(&s).unwrap_err();
+    assert_eq!(err.exit_code(), 99, "{err}");
+    assert!(err.to_string().contains("SIGUSR1"), "{err}");
+    let partial: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(resumed.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(partial["status"], "interrupted");
+    assert_eq!(partial["epochs"].as_array().unwrap().len(), 1, "epoch 1 is kept");
+    assert!(resumed.join("checkpoint/state.json").is_file());
+
+    s.raise_signal_at_step = None;
+    let b = trainer::run(&s).unwrap();
+    assert_eq!(b.epochs.len(), 2);
+    assert_eq!(a.epochs[1].train_loss, b.epochs[1].train_loss, "epoch 2 loss");
+    assert_eq!(a.test, b.test, "test evaluation");
+    for ((na, ta), (nb, tb)) in weights(&straight).iter().zip(weights(&resumed).iter()) {
+        assert_eq!(na, nb);
+        assert!(ta.equal(tb), "{na} differs after resume");
+    }
+}
+
+#[test]
+fn cuda_without_a_gpu_is_a_clear_error() {
+    if tch::Cuda::is_available() {
+        eprintln!("SKIPPED: this machine has a GPU");
+        return;
+    }
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = DataFiles::in_dir(tmp.path());
+    let mut s = spec(&data, tmp.path(), 1);
+    s.params.device = DeviceChoice::Cuda;
+    let err = trainer::run(&s).unwrap_err();
+    assert_eq!(err.exit_code(), 7);
+    assert!(err.to_string().contains("no usable GPU"), "{err}");
+}
+
+#[test]
+fn a_nan_loss_stops_with_the_step_and_a_hint() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else { return };
+    // A checkpoint whose classifier bias is NaN: the very first loss is NaN.
+    let model = tmp.path().join("nan-model");
+    std::fs::create_dir_all(&model).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(common::fixture("golden/tiny-bert").join(f), model.join(f)).unwrap();
+    }
+    let tensors: Vec<(String, Tensor)> = Tensor::read_safetensors(common::fixture("golden/tiny-bert/model.safetensors"))
+        .unwrap()
+        .into_iter()
+        .map(|(n, t)| if n == "classifier.bias" { (n, t.fill(f64::NAN)) } else { (n, t) })
+        .collect();
+    Tensor::write_safetensors(&tensors, model.join("model.safetensors")).unwrap();
+    let mut s = spec(&data, &tmp.path().join("run"), 1);
+    s.model = model.display().to_string();
+    let e = trainer::run(&s).unwrap_err();
+    assert_eq!(e.exit_code(), 7, "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("NaN by step 5"), "{msg}");
+    assert!(msg.contains("smaller learning_rate"), "{msg}");
+}
