@@ -84,7 +84,7 @@ fn parse_secs(name: &str, v: &str) -> Result<Duration> {
 }
 
 /// One file to fetch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DownloadRequest<'a> {
     pub url: &'a str,
     /// Final path; the data is streamed into `<dest>.incomplete` first.
@@ -98,6 +98,24 @@ pub struct DownloadRequest<'a> {
     pub label: &'a str,
     /// Bearer token (the hub's `HF_TOKEN`).
     pub bearer: Option<&'a str>,
+    /// Extra check of the complete `<dest>.incomplete` before the rename; an
+    /// `Err(problem)` discards the file and fails with [`FetchError::Invalid`].
+    pub verify: Option<&'a dyn Fn(&Path) -> std::result::Result<(), String>>,
+}
+
+impl<'a> DownloadRequest<'a> {
+    /// A plain download of `url` to `dest`: no checksum, no resume.
+    pub fn new(url: &'a str, dest: &'a Path, label: &'a str) -> Self {
+        DownloadRequest {
+            url,
+            dest,
+            sha256: None,
+            resume: false,
+            label,
+            bearer: None,
+            verify: None,
+        }
+    }
 }
 
 /// What a finished download produced.
@@ -156,6 +174,11 @@ pub enum FetchError {
         expected: String,
         got: String,
         bytes: u64,
+    },
+    /// The caller's [`DownloadRequest::verify`] rejected the file.
+    Invalid {
+        url: String,
+        problem: String,
     },
     Io(Error),
 }
@@ -234,6 +257,9 @@ impl fmt::Display for FetchError {
                 "{url}: sha256 mismatch: expected {expected}, got {got} ({bytes} bytes); \
                  the file was not kept"
             ),
+            FetchError::Invalid { url, problem } => {
+                write!(f, "{url}: {problem}; the file was not kept")
+            }
             FetchError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -496,6 +522,15 @@ impl Http {
                     expected: want.to_ascii_lowercase(),
                     got: sha256,
                     bytes: done,
+                }));
+            }
+        }
+        if let Some(verify) = req.verify {
+            if let Err(problem) = verify(partial) {
+                remove_partial(partial)?;
+                return Err(Attempt::Fatal(FetchError::Invalid {
+                    url: url.into(),
+                    problem,
                 }));
             }
         }
