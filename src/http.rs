@@ -399,7 +399,14 @@ impl Http {
         fs::create_dir_all(dir)
             .map_err(|e| FetchError::Io(Error::io("creating directory", dir, e)))?;
         let partial = partial_path(req.dest);
-        let got = self.with_retries(|| self.attempt(req, &partial))?;
+        let got = self
+            .with_retries(|| self.attempt(req, &partial))
+            .inspect_err(|_| {
+                // Keep a partial file only where a later run can resume it.
+                if !req.resume {
+                    let _ = fs::remove_file(&partial);
+                }
+            })?;
         fs::rename(&partial, req.dest).map_err(|e| {
             FetchError::Io(Error::io("renaming the finished download onto", req.dest, e))
         })?;
