@@ -334,7 +334,7 @@ impl Http {
                         .saturating_mul(1 << (attempt - 1).min(16))
                         .min(Duration::from_secs(30));
                     eprintln!(
-                        "warning: {} ; retrying in {:.1} s (retry {} of {})",
+                        "warning: {}\n  retrying in {:.1} s (retry {} of {})",
                         e.set_attempts(attempt),
                         wait.as_secs_f64(),
                         attempt,

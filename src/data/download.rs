@@ -101,9 +101,10 @@ pub fn download_files(
             match check(&path, spec, n_labels) {
                 Ok(()) => {
                     println!(
-                        "{}: present, sha256 and {} rows ok; skipped",
+                        "{}: present, sha256 and {} {} ok; skipped",
                         spec.name,
-                        thousands(spec.rows)
+                        thousands(spec.rows),
+                        unit(spec)
                     );
                     outcomes.push(Outcome::Skipped);
                     continue;
@@ -133,9 +134,10 @@ pub fn download_files(
             e.into_error(&hint)
         })?;
         println!(
-            "{}: downloaded {} rows ({} bytes), sha256 ok",
+            "{}: downloaded {} {} ({} bytes), sha256 ok",
             spec.name,
             thousands(spec.rows),
+            unit(spec),
             got.bytes
         );
         outcomes.push(match previous {
@@ -163,7 +165,7 @@ pub fn check(path: &Path, spec: &FileSpec, n_labels: usize) -> Result<(), String
     if sha != spec.sha256 {
         problems.push(format!("sha256 is {sha}, expected {}", spec.sha256));
     }
-    let unit = if spec.name.ends_with(".txt") { "names" } else { "rows" };
+    let unit = unit(spec);
     match rows {
         Ok(n) if n == spec.rows => {}
         Ok(n) => problems.push(format!(
@@ -177,6 +179,14 @@ pub fn check(path: &Path, spec: &FileSpec, n_labels: usize) -> Result<(), String
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+fn unit(spec: &FileSpec) -> &'static str {
+    if spec.name.ends_with(".txt") {
+        "names"
+    } else {
+        "rows"
     }
 }
 
