@@ -376,6 +376,8 @@ impl ModelDownload<'_> {
             }
         }
         let commit = self.commit.clone().unwrap_or_else(|| self.url_rev.clone());
+        // Fetch at the commit the HEAD named, not at a branch that may have moved since.
+        let url = self.url(file);
         // LFS files answer with a redirect whose X-Linked-Etag is the sha256.
         let etag = head
             .header("x-linked-etag")
