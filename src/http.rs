@@ -83,6 +83,9 @@ fn parse_secs(name: &str, v: &str) -> Result<Duration> {
     }
 }
 
+/// A check of a finished download: `Err(problem)` rejects it.
+pub type Verify<'a> = dyn Fn(&Path) -> std::result::Result<(), String> + 'a;
+
 /// One file to fetch.
 #[derive(Clone)]
 pub struct DownloadRequest<'a> {
@@ -100,7 +103,7 @@ pub struct DownloadRequest<'a> {
     pub bearer: Option<&'a str>,
     /// Extra check of the complete `<dest>.incomplete` before the rename; an
     /// `Err(problem)` discards the file and fails with [`FetchError::Invalid`].
-    pub verify: Option<&'a dyn Fn(&Path) -> std::result::Result<(), String>>,
+    pub verify: Option<&'a Verify<'a>>,
 }
 
 impl<'a> DownloadRequest<'a> {
@@ -353,7 +356,9 @@ impl Http {
     pub fn head(&self, url: &str, bearer: Option<&str>) -> Result<HeadInfo, FetchError> {
         self.with_retries(|| {
             let mut current = reqwest::Url::parse(url).map_err(|e| {
-                Attempt::Fatal(FetchError::Io(Error::Usage(format!("bad URL {url:?}: {e}"))))
+                Attempt::Fatal(FetchError::Io(Error::Usage(format!(
+                    "bad URL {url:?}: {e}"
+                ))))
             })?;
             for _ in 0..10 {
                 let mut rb = self.no_redirect.head(current.clone());
@@ -408,7 +413,11 @@ impl Http {
                 }
             })?;
         fs::rename(&partial, req.dest).map_err(|e| {
-            FetchError::Io(Error::io("renaming the finished download onto", req.dest, e))
+            FetchError::Io(Error::io(
+                "renaming the finished download onto",
+                req.dest,
+                e,
+            ))
         })?;
         Ok(got)
     }
@@ -464,7 +473,8 @@ impl Http {
         let mut hasher = Sha256::new();
         let mut file = if start > 0 {
             let mut f = File::open(partial).map_err(|e| io("reading the partial download", e))?;
-            std::io::copy(&mut f, &mut hasher).map_err(|e| io("reading the partial download", e))?;
+            std::io::copy(&mut f, &mut hasher)
+                .map_err(|e| io("reading the partial download", e))?;
             OpenOptions::new()
                 .append(true)
                 .open(partial)
@@ -490,7 +500,10 @@ impl Http {
                     if is_timeout_io(&e) {
                         return Err(Attempt::Retry(FetchError::Timeout {
                             url: url.into(),
-                            cause: format!("no data for {:?} after {done} bytes", self.opts.read_timeout),
+                            cause: format!(
+                                "no data for {:?} after {done} bytes",
+                                self.opts.read_timeout
+                            ),
                             attempts: 0,
                         }));
                     }
@@ -595,7 +608,9 @@ fn transport_error(url: &str, e: &reqwest::Error) -> Attempt {
             attempts: 0,
         })
     } else if e.is_builder() {
-        Attempt::Fatal(FetchError::Io(Error::Usage(format!("bad URL {url:?}: {cause}"))))
+        Attempt::Fatal(FetchError::Io(Error::Usage(format!(
+            "bad URL {url:?}: {cause}"
+        ))))
     } else {
         Attempt::Retry(FetchError::Unreachable {
             url: url.into(),

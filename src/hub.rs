@@ -107,7 +107,9 @@ fn check_name(name: &str) -> Result<()> {
 
 fn check_revision(rev: &str) -> Result<()> {
     let ok = !rev.is_empty()
-        && rev.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+        && rev
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
         && rev
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
@@ -218,7 +220,12 @@ pub fn run(args: &DownloadModelArgs) -> Result<()> {
     } else {
         download_model(&Http::from_env()?, &env, &args.name, &args.revision)?
     };
-    println!("model {} ({}) ready in {}", args.name, args.revision, dir.display());
+    println!(
+        "model {} ({}) ready in {}",
+        args.name,
+        args.revision,
+        dir.display()
+    );
     Ok(())
 }
 
@@ -302,7 +309,12 @@ pub fn download_model(http: &Http, env: &HubEnv, name: &str, revision: &str) -> 
         ));
     }
     dl.fetch("model.safetensors")?.ok_or_else(|| {
-        not_found(env, name, revision, "model.safetensors (hecjob loads safetensors weights only)")
+        not_found(
+            env,
+            name,
+            revision,
+            "model.safetensors (hecjob loads safetensors weights only)",
+        )
     })?;
     for f in OPTIONAL {
         dl.fetch(f)?;
@@ -496,8 +508,14 @@ mod tests {
             ("HOME", "/h"),
         ];
         assert_eq!(cache_dir_from(lookup(&all)).unwrap(), PathBuf::from("/a"));
-        assert_eq!(cache_dir_from(lookup(&all[1..])).unwrap(), PathBuf::from("/b/hub"));
-        assert_eq!(cache_dir_from(lookup(&all[2..])).unwrap(), PathBuf::from("/c"));
+        assert_eq!(
+            cache_dir_from(lookup(&all[1..])).unwrap(),
+            PathBuf::from("/b/hub")
+        );
+        assert_eq!(
+            cache_dir_from(lookup(&all[2..])).unwrap(),
+            PathBuf::from("/c")
+        );
         assert_eq!(
             cache_dir_from(lookup(&all[3..])).unwrap(),
             PathBuf::from("/h/.cache/huggingface/hub")
@@ -552,12 +570,14 @@ mod tests {
         );
         let e = resolve_model_dir_in(d.path(), "roberta-base", None).unwrap_err();
         assert!(
-            e.to_string().contains("run `hecjob download-model roberta-base` first"),
+            e.to_string()
+                .contains("run `hecjob download-model roberta-base` first"),
             "{e}"
         );
         let e = resolve_model_dir_in(d.path(), "roberta-base", Some("v2")).unwrap_err();
         assert!(
-            e.to_string().contains("`hecjob download-model roberta-base --revision v2`"),
+            e.to_string()
+                .contains("`hecjob download-model roberta-base --revision v2`"),
             "{e}"
         );
     }

@@ -21,7 +21,11 @@ fn http() -> Http {
 /// A tiny GoEmotions-shaped data set, served at /data/<file>.
 fn generated(srv: &TestServer) -> Vec<FileSpec> {
     let files: [(&str, &str, usize); 4] = [
-        ("train.tsv", "a\t0\tt1\n\"q \"\"x\"\"\"\t1,2\tt2\nc\t2\tt3\n", 3),
+        (
+            "train.tsv",
+            "a\t0\tt1\n\"q \"\"x\"\"\"\t1,2\tt2\nc\t2\tt3\n",
+            3,
+        ),
         ("dev.tsv", "d\t1\td1\n", 1),
         ("test.tsv", "e\t0,1\te1\nf\t2\te2\n", 2),
         ("emotions.txt", "joy\nanger\nneutral", 3),
@@ -29,7 +33,10 @@ fn generated(srv: &TestServer) -> Vec<FileSpec> {
     files
         .iter()
         .map(|(name, body, rows)| {
-            srv.route(&format!("/data/{name}"), Route::ok(body.as_bytes().to_vec()));
+            srv.route(
+                &format!("/data/{name}"),
+                Route::ok(body.as_bytes().to_vec()),
+            );
             FileSpec {
                 name: name.to_string(),
                 sha256: support::sha256(body.as_bytes()),
@@ -63,14 +70,20 @@ fn downloads_then_skips_then_replaces_a_damaged_file() {
     let out = download_files(&http(), dir.path(), &base, &specs).unwrap();
     match &out[1] {
         Outcome::Replaced(why) => {
-            assert!(why.contains(&format!("expected {}", specs[1].sha256)), "{why}");
+            assert!(
+                why.contains(&format!("expected {}", specs[1].sha256)),
+                "{why}"
+            );
             assert!(why.contains("2 rows, expected 1"), "{why}");
         }
         other => panic!("dev.tsv: {other:?}"),
     }
     assert_eq!(out[0], Outcome::Skipped);
     assert_eq!(srv.hits("GET", "/data/dev.tsv").len(), 2);
-    assert_eq!(std::fs::read_to_string(dir.path().join("dev.tsv")).unwrap(), "d\t1\td1\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("dev.tsv")).unwrap(),
+        "d\t1\td1\n"
+    );
 }
 
 #[test]
@@ -83,8 +96,14 @@ fn served_file_with_wrong_content_is_not_kept() {
     let msg = err.to_string();
     assert_eq!(err.exit_code(), 5, "{msg}");
     assert!(msg.contains("/data/test.tsv"), "{msg}");
-    assert!(msg.contains(&format!("sha256 is {}", support::sha256(b"e\t0,1\te1\n"))), "{msg}");
-    assert!(msg.contains(&format!("expected {}", specs[2].sha256)), "{msg}");
+    assert!(
+        msg.contains(&format!("sha256 is {}", support::sha256(b"e\t0,1\te1\n"))),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("expected {}", specs[2].sha256)),
+        "{msg}"
+    );
     assert!(msg.contains("1 rows, expected 2"), "{msg}");
     assert!(!dir.path().join("test.tsv").exists());
     assert!(!dir.path().join("test.tsv.incomplete").exists());
@@ -144,10 +163,20 @@ fn cli_404_and_unreachable_say_what_to_do() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(err.contains(&srv.url("/nothing-here/train.tsv")) && err.contains("404"), "{err}");
-    assert!(err.contains("copy them into") && err.contains("HECJOB_DATA_URL"), "{err}");
+    assert!(
+        err.contains(&srv.url("/nothing-here/train.tsv")) && err.contains("404"),
+        "{err}"
+    );
+    assert!(
+        err.contains("copy them into") && err.contains("HECJOB_DATA_URL"),
+        "{err}"
+    );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/x");
     let out = hecjob()
         .arg("download-data")
@@ -157,8 +186,14 @@ fn cli_404_and_unreachable_say_what_to_do() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(err.contains(&format!("cannot download {url}/train.tsv")), "{err}");
-    assert!(err.contains("no internet access") && err.contains("--base-url"), "{err}");
+    assert!(
+        err.contains(&format!("cannot download {url}/train.tsv")),
+        "{err}"
+    );
+    assert!(
+        err.contains("no internet access") && err.contains("--base-url"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -183,8 +218,15 @@ fn cli_downloads_the_real_files_from_a_local_mirror() {
     };
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("train.tsv: downloaded 43,410 rows"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("train.tsv: downloaded 43,410 rows"),
+        "{stdout}"
+    );
     for s in goemotions_files() {
         assert_eq!(
             std::fs::read(dir.path().join(&s.name)).unwrap(),
@@ -194,6 +236,9 @@ fn cli_downloads_the_real_files_from_a_local_mirror() {
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(stdout.contains("emotions.txt: present, sha256 and 28 names ok; skipped"), "{stdout}");
+    assert!(
+        stdout.contains("emotions.txt: present, sha256 and 28 names ok; skipped"),
+        "{stdout}"
+    );
     assert_eq!(srv.requests().len(), 4);
 }

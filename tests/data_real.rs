@@ -17,7 +17,12 @@ fn plain_rows(path: &Path) -> Vec<(String, Vec<usize>, String)> {
         .map(|l| {
             let mut it = l.rsplitn(3, '\t');
             let id = it.next().unwrap().to_string();
-            let labels = it.next().unwrap().split(',').map(|x| x.parse().unwrap()).collect();
+            let labels = it
+                .next()
+                .unwrap()
+                .split(',')
+                .map(|x| x.parse().unwrap())
+                .collect();
             (it.next().unwrap().to_string(), labels, id)
         })
         .collect()
@@ -33,10 +38,16 @@ fn real_files_load_with_the_expected_counts() {
     assert_eq!(ds.labels[0], "admiration");
     assert_eq!(ds.labels[26], "surprise");
     assert_eq!(ds.labels[27], "neutral");
-    assert_eq!((ds.train.len(), ds.dev.len(), ds.test.len()), (43_410, 5_426, 5_427));
+    assert_eq!(
+        (ds.train.len(), ds.dev.len(), ds.test.len()),
+        (43_410, 5_426, 5_427)
+    );
     assert_eq!(ds.train[0].id, "eebbqej");
     assert_eq!(ds.train[0].labels, vec![27]);
-    assert_eq!(ds.train[0].text, "My favourite food is anything I didn't have to cook myself.");
+    assert_eq!(
+        ds.train[0].text,
+        "My favourite food is anything I didn't have to cook myself."
+    );
 }
 
 #[test]
@@ -64,14 +75,16 @@ fn quoted_text_fields_are_unquoted_like_python_csv() {
                 assert!(!raw.starts_with('"'), "{raw}");
             }
         }
-        assert_eq!(differing, want, "{split}: lines whose text depends on CSV quoting");
+        assert_eq!(
+            differing, want,
+            "{split}: lines whose text depends on CSV quoting"
+        );
     }
 }
 
 #[test]
 fn embedded_checksums_match_sha256sums_and_files() {
-    let Some(dir) = support::goemotions_dir("embedded_checksums_match_sha256sums_and_files")
-    else {
+    let Some(dir) = support::goemotions_dir("embedded_checksums_match_sha256sums_and_files") else {
         return;
     };
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
@@ -81,8 +94,18 @@ fn embedded_checksums_match_sha256sums_and_files() {
         .map(|(h, n)| (n.trim(), h.trim()))
         .collect();
     for spec in goemotions_files() {
-        assert_eq!(sums.get(spec.name.as_str()), Some(&spec.sha256.as_str()), "{}", spec.name);
-        assert_eq!(check(&dir.join(&spec.name), &spec, 28), Ok(()), "{}", spec.name);
+        assert_eq!(
+            sums.get(spec.name.as_str()),
+            Some(&spec.sha256.as_str()),
+            "{}",
+            spec.name
+        );
+        assert_eq!(
+            check(&dir.join(&spec.name), &spec, 28),
+            Ok(()),
+            "{}",
+            spec.name
+        );
     }
 }
 
@@ -98,13 +121,24 @@ fn analysis_matches_an_independent_recount() {
         assert_eq!(s.texts, rows.len());
         for (id, l) in s.labels.iter().enumerate() {
             let raw = rows.iter().filter(|r| r.1.contains(&id)).count();
-            let multi = rows.iter().filter(|r| r.1.contains(&id) && r.1.len() > 1).count();
-            assert_eq!((l.raw_count, l.multi_count), (raw, multi), "{split} {}", l.name);
+            let multi = rows
+                .iter()
+                .filter(|r| r.1.contains(&id) && r.1.len() > 1)
+                .count();
+            assert_eq!(
+                (l.raw_count, l.multi_count),
+                (raw, multi),
+                "{split} {}",
+                l.name
+            );
         }
         let neutral = s.neutral.as_ref().unwrap();
         let with_n: Vec<_> = rows.iter().filter(|r| r.1.contains(&27)).collect();
         assert_eq!(neutral.texts, with_n.len());
-        assert_eq!(neutral.with_other, with_n.iter().filter(|r| r.1.len() > 1).count());
+        assert_eq!(
+            neutral.with_other,
+            with_n.iter().filter(|r| r.1.len() > 1).count()
+        );
         let hist_total: usize = s.labels_per_text.values().sum();
         assert_eq!(hist_total, rows.len());
         for (k, v) in &s.labels_per_text {
@@ -119,8 +153,14 @@ fn analysis_matches_an_independent_recount() {
     // The README: neutral is with another label for at least 9.8 % of its texts.
     assert_eq!(pct2(train.labels[27].pct_multi().unwrap()), "9.82");
     let text = render_text(&stats);
-    assert!(text.starts_with("Split: train\nadmiration, 4130, 9.51%, 34.38%\n"), "{text}");
-    assert!(text.contains("\nneutral, 14219, 32.76%, 9.82%\nText count: 43410\n"), "{text}");
+    assert!(
+        text.starts_with("Split: train\nadmiration, 4130, 9.51%, 34.38%\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nneutral, 14219, 32.76%, 9.82%\nText count: 43410\n"),
+        "{text}"
+    );
     assert!(text.contains("\nText count: 5426\n") && text.contains("\nText count: 5427\n"));
     // Analysing one split alone gives the same numbers.
     assert_eq!(analyze_split("dev", &ds.labels, &ds.dev), stats[1]);

@@ -50,7 +50,7 @@ fn full_download_with_checksum() {
     assert_eq!(got.bytes, data.len() as u64);
     assert_eq!(got.sha256, sha);
     assert_eq!(std::fs::read(&dest).unwrap(), data);
-    assert_dir_holds(&dest.parent().unwrap(), &["f.bin"]);
+    assert_dir_holds(dest.parent().unwrap(), &["f.bin"]);
 }
 
 #[test]
@@ -70,7 +70,10 @@ fn wrong_checksum_keeps_nothing() {
     let msg = err.to_string();
     assert!(matches!(err, FetchError::Checksum { .. }), "{msg}");
     assert!(msg.contains(&format!("expected {want}")), "{msg}");
-    assert!(msg.contains(&support::sha256(b"not what you expected")), "{msg}");
+    assert!(
+        msg.contains(&support::sha256(b"not what you expected")),
+        "{msg}"
+    );
     assert_dir_holds(dir.path(), &[]);
     // A mismatch is not a transient failure: one request only.
     assert_eq!(srv.hits("GET", "/f.bin").len(), 1);
@@ -129,7 +132,10 @@ fn server_errors_give_up_after_the_retries() {
         .download(&DownloadRequest::new(&url, &dest, "f"))
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("HTTP 500") && msg.contains("after 3 attempts"), "{msg}");
+    assert!(
+        msg.contains("HTTP 500") && msg.contains("after 3 attempts"),
+        "{msg}"
+    );
     assert_eq!(srv.hits("GET", "/f").len(), 3);
     assert_dir_holds(dir.path(), &[]);
 }
@@ -230,7 +236,10 @@ fn existing_partial_file_is_resumed() {
         })
         .unwrap();
     assert_eq!(got.resumed_from, 30_000);
-    assert_eq!(srv.hits("GET", "/f")[0].header("range"), Some("bytes=30000-"));
+    assert_eq!(
+        srv.hits("GET", "/f")[0].header("range"),
+        Some("bytes=30000-")
+    );
     assert_eq!(std::fs::read(&dest).unwrap(), data);
     assert_dir_holds(dir.path(), &["f"]);
 }
@@ -279,9 +288,16 @@ fn too_slow_server_times_out() {
         .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, FetchError::Timeout { .. }), "{msg}");
-    assert!(msg.contains("timed out") && msg.contains("HECJOB_HTTP_TIMEOUT"), "{msg}");
+    assert!(
+        msg.contains("timed out") && msg.contains("HECJOB_HTTP_TIMEOUT"),
+        "{msg}"
+    );
     // Two attempts of 0.4 s each, not the server's 3 s.
-    assert!(t.elapsed() < Duration::from_millis(2_500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2_500),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(srv.hits("GET", "/slow").len(), 2);
     assert_dir_holds(dir.path(), &[]);
 }
@@ -304,7 +320,10 @@ fn unreachable_server_names_the_url_and_hint() {
     let e = err.into_error("copy the files in by hand");
     assert_eq!(e.exit_code(), 5);
     let msg = e.to_string();
-    assert!(msg.contains(&url) && msg.contains("after 2 attempts"), "{msg}");
+    assert!(
+        msg.contains(&url) && msg.contains("after 2 attempts"),
+        "{msg}"
+    );
     assert!(msg.contains("hint: copy the files in by hand"), "{msg}");
 }
 

@@ -240,7 +240,10 @@ pub fn render_csv(stats: &[SplitStats]) -> String {
 
 /// The two-decimal string as a JSON number, so JSON shows what the text shows.
 fn num2(x: f64) -> serde_json::Value {
-    pct2(x).parse::<f64>().map(|v| json!(v)).unwrap_or(serde_json::Value::Null)
+    pct2(x)
+        .parse::<f64>()
+        .map(|v| json!(v))
+        .unwrap_or(serde_json::Value::Null)
 }
 
 pub fn render_json(stats: &[SplitStats]) -> String {
@@ -313,7 +316,11 @@ mod tests {
     }
 
     fn ex(labels: &[usize], id: &str) -> Example {
-        Example { text: "t".into(), labels: labels.to_vec(), id: id.into() }
+        Example {
+            text: "t".into(),
+            labels: labels.to_vec(),
+            id: id.into(),
+        }
     }
 
     #[test]
@@ -346,7 +353,10 @@ mod tests {
         assert!(csv.contains("\ntrain,unused,0,0.00,,8\n"), "{csv}");
         let j: serde_json::Value = serde_json::from_str(&render_json(&[s])).unwrap();
         assert_eq!(j["splits"][0]["labels"][1]["pct_multi"], json!(66.67));
-        assert_eq!(j["splits"][0]["labels"][2]["pct_multi"], serde_json::Value::Null);
+        assert_eq!(
+            j["splits"][0]["labels"][2]["pct_multi"],
+            serde_json::Value::Null
+        );
         assert_eq!(j["splits"][0]["neutral"]["with_other"], json!(2));
     }
 }

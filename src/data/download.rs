@@ -35,10 +35,26 @@ pub struct FileSpec {
 /// The GoEmotions files at the pinned commit (sha256 as in SHA256SUMS).
 pub fn goemotions_files() -> Vec<FileSpec> {
     [
-        ("train.tsv", "1c254a142be5c00e80d819b9ae1bbd36d94b2eeb8f4b1271846508d57e57d9c5", 43_410),
-        ("dev.tsv", "575489c079c9de1097062a01738f998590d6b7ead66dd1c9fd1d2ba01fd8bc62", 5_426),
-        ("test.tsv", "0587b2dd8b27b97352adbfc3fb083d46005c8946657fdc2b1ca8b1cc7f1f8be4", 5_427),
-        ("emotions.txt", "45c3ef86782d2a4d7fedcd6d8c111aa0d0e94720689bd164fac94fefb4495a89", 28),
+        (
+            "train.tsv",
+            "1c254a142be5c00e80d819b9ae1bbd36d94b2eeb8f4b1271846508d57e57d9c5",
+            43_410,
+        ),
+        (
+            "dev.tsv",
+            "575489c079c9de1097062a01738f998590d6b7ead66dd1c9fd1d2ba01fd8bc62",
+            5_426,
+        ),
+        (
+            "test.tsv",
+            "0587b2dd8b27b97352adbfc3fb083d46005c8946657fdc2b1ca8b1cc7f1f8be4",
+            5_427,
+        ),
+        (
+            "emotions.txt",
+            "45c3ef86782d2a4d7fedcd6d8c111aa0d0e94720689bd164fac94fefb4495a89",
+            28,
+        ),
     ]
     .into_iter()
     .map(|(name, sha256, rows)| FileSpec {
@@ -222,10 +238,24 @@ mod tests {
         let p = dir.path().join("train.tsv");
         std::fs::write(&p, "a\t1\tx\nb\t2\ty\n").unwrap();
         let sha = http::sha256_file(&p).unwrap();
-        let ok = FileSpec { name: "train.tsv".into(), sha256: sha.clone(), rows: 2 };
+        let ok = FileSpec {
+            name: "train.tsv".into(),
+            sha256: sha.clone(),
+            rows: 2,
+        };
         assert_eq!(check(&p, &ok, 28), Ok(()));
-        let bad = FileSpec { name: "train.tsv".into(), sha256: "00".repeat(32), rows: 3 };
+        let bad = FileSpec {
+            name: "train.tsv".into(),
+            sha256: "00".repeat(32),
+            rows: 3,
+        };
         let e = check(&p, &bad, 28).unwrap_err();
-        assert_eq!(e, format!("sha256 is {sha}, expected {}; 2 rows, expected 3", "00".repeat(32)));
+        assert_eq!(
+            e,
+            format!(
+                "sha256 is {sha}, expected {}; 2 rows, expected 3",
+                "00".repeat(32)
+            )
+        );
     }
 }

@@ -63,7 +63,9 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
             Error::Data(format!(
                 "{}: no such file; run `hecjob download-data {}` first",
                 path.display(),
-                path.parent().map(|p| p.display().to_string()).unwrap_or_else(|| ".".into())
+                path.parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| ".".into())
             ))
         } else {
             Error::io("reading", path, e)
@@ -324,8 +326,16 @@ mod tests {
         assert_eq!(
             ex,
             vec![
-                Example { text: "hello there".into(), labels: vec![27], id: "id1".into() },
-                Example { text: "bye".into(), labels: vec![2, 3], id: "id2".into() },
+                Example {
+                    text: "hello there".into(),
+                    labels: vec![27],
+                    id: "id1".into()
+                },
+                Example {
+                    text: "bye".into(),
+                    labels: vec![2, 3],
+                    id: "id2".into()
+                },
             ]
         );
         // No final newline is fine too.
@@ -337,8 +347,14 @@ mod tests {
     fn quoting_as_python_csv() {
         // Values checked against Python 3: list(csv.reader(io.StringIO(s), delimiter='\t')).
         let cases = [
-            ("\"Three words, \"\"Dude.\"\" \"\t1\ta", "Three words, \"Dude.\" "),
-            ("\"\"\"We need more.\"\" \"\"OK.\"\"\"\t1\ta", "\"We need more.\" \"OK.\""),
+            (
+                "\"Three words, \"\"Dude.\"\" \"\t1\ta",
+                "Three words, \"Dude.\" ",
+            ),
+            (
+                "\"\"\"We need more.\"\" \"\"OK.\"\"\"\t1\ta",
+                "\"We need more.\" \"OK.\"",
+            ),
             ("say \"hi\" now\t1\ta", "say \"hi\" now"),
             ("\"a\"b c\t1\ta", "ab c"),
             ("\"tab\tinside\"\t1\ta", "tab\tinside"),
@@ -377,7 +393,10 @@ mod tests {
         ];
         for (input, want) in cases {
             let e = err(input);
-            assert!(e.starts_with(want), "input {input:?}\n got: {e}\nwant: {want}");
+            assert!(
+                e.starts_with(want),
+                "input {input:?}\n got: {e}\nwant: {want}"
+            );
         }
     }
 
@@ -387,7 +406,10 @@ mod tests {
         assert_eq!(names, ["admiration", "amusement", "neutral"]);
         assert_eq!(parse_emotions(b"a\nb\n", "e.txt").unwrap().len(), 2);
         let e = parse_emotions(b"a\na", "e.txt").unwrap_err().to_string();
-        assert!(e.starts_with("e.txt:2: emotion \"a\" already named on line 1"), "{e}");
+        assert!(
+            e.starts_with("e.txt:2: emotion \"a\" already named on line 1"),
+            "{e}"
+        );
         let e = parse_emotions(b"a\r\nb", "e.txt").unwrap_err().to_string();
         assert!(e.starts_with("e.txt:1: line ends with CRLF"), "{e}");
         assert!(parse_emotions(b"", "e.txt").is_err());
@@ -396,6 +418,10 @@ mod tests {
     #[test]
     fn missing_file_says_what_to_run() {
         let e = read_split(Path::new("/nonexistent-dir/train.tsv"), 28).unwrap_err();
-        assert!(e.to_string().contains("hecjob download-data /nonexistent-dir"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("hecjob download-data /nonexistent-dir"),
+            "{e}"
+        );
     }
 }
