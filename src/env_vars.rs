@@ -3,6 +3,13 @@
 
 /// Base URL of the GoEmotions files (a mirror); overrides the pinned GitHub URL.
 pub const HECJOB_DATA_URL: &str = "HECJOB_DATA_URL";
+/// Read (idle) timeout for downloads, in seconds (default 30): how long a
+/// stalled connection may stay silent before the attempt is retried.
+pub const HECJOB_HTTP_TIMEOUT: &str = "HECJOB_HTTP_TIMEOUT";
+/// Connect timeout for downloads, in seconds (default 10).
+pub const HECJOB_HTTP_CONNECT_TIMEOUT: &str = "HECJOB_HTTP_CONNECT_TIMEOUT";
+/// How many times a download is retried after a transient failure (default 4).
+pub const HECJOB_HTTP_RETRIES: &str = "HECJOB_HTTP_RETRIES";
 /// Directory of the real GoEmotions data for tests and benchmarks.
 pub const GOEMOTIONS_DIR: &str = "GOEMOTIONS_DIR";
 /// Hugging Face hub cache directory (highest priority).
@@ -13,6 +20,8 @@ pub const HF_HOME: &str = "HF_HOME";
 pub const TRANSFORMERS_CACHE: &str = "TRANSFORMERS_CACHE";
 /// Hub mirror base URL (default https://huggingface.co).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
+/// Access token for gated or private models (sent as a Bearer token to the hub only).
+pub const HF_TOKEN: &str = "HF_TOKEN";
 /// `1` forbids network access for model downloads.
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
 /// Grid Engine array task id, set in each task of an array job.

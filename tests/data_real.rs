@@ -1,0 +1,167 @@
+//! The loader and the analysis on the real GoEmotions files (env GOEMOTIONS_DIR),
+//! checked against counts recomputed here independently of the library.
+mod support;
+
+use hecjob::data::analysis::{analyze, analyze_split, pct2, render_text};
+use hecjob::data::download::{check, goemotions_files};
+use hecjob::data::tsv::{read_split, Dataset};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Rows as a plain tab split sees them: (raw text field, label ids, id).
+/// GoEmotions texts contain no tabs, so the label and id columns are the last two.
+fn plain_rows(path: &Path) -> Vec<(String, Vec<usize>, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut it = l.rsplitn(3, '\t');
+            let id = it.next().unwrap().to_string();
+            let labels = it
+                .next()
+                .unwrap()
+                .split(',')
+                .map(|x| x.parse().unwrap())
+                .collect();
+            (it.next().unwrap().to_string(), labels, id)
+        })
+        .collect()
+}
+
+#[test]
+fn real_files_load_with_the_expected_counts() {
+    let Some(dir) = support::goemotions_dir("real_files_load_with_the_expected_counts") else {
+        return;
+    };
+    let ds = Dataset::load(&dir).unwrap();
+    assert_eq!(ds.labels.len(), 28);
+    assert_eq!(ds.labels[0], "admiration");
+    assert_eq!(ds.labels[26], "surprise");
+    assert_eq!(ds.labels[27], "neutral");
+    assert_eq!(
+        (ds.train.len(), ds.dev.len(), ds.test.len()),
+        (43_410, 5_426, 5_427)
+    );
+    assert_eq!(ds.train[0].id, "eebbqej");
+    assert_eq!(ds.train[0].labels, vec![27]);
+    assert_eq!(
+        ds.train[0].text,
+        "My favourite food is anything I didn't have to cook myself."
+    );
+}
+
+#[test]
+fn quoted_text_fields_are_unquoted_like_python_csv() {
+    let Some(dir) = support::goemotions_dir("quoted_text_fields_are_unquoted_like_python_csv")
+    else {
+        return;
+    };
+    for (split, want) in [("train", 1_097), ("dev", 137), ("test", 149)] {
+        let path = dir.join(format!("{split}.tsv"));
+        let parsed = read_split(&path, 28).unwrap();
+        let plain = plain_rows(&path);
+        assert_eq!(parsed.len(), plain.len());
+        let mut differing = 0;
+        for (ex, (raw, labels, id)) in parsed.iter().zip(&plain) {
+            assert_eq!(&ex.labels, labels);
+            assert_eq!(&ex.id, id);
+            if ex.text != *raw {
+                differing += 1;
+                // Independent unquoting: strip the outer quotes, undouble the inner ones.
+                assert!(raw.starts_with('"') && raw.ends_with('"'), "{raw}");
+                let inner = &raw[1..raw.len() - 1];
+                assert_eq!(ex.text, inner.replace("\"\"", "\""), "{split} {id}");
+            } else {
+                assert!(!raw.starts_with('"'), "{raw}");
+            }
+        }
+        assert_eq!(
+            differing, want,
+            "{split}: lines whose text depends on CSV quoting"
+        );
+    }
+}
+
+#[test]
+fn embedded_checksums_match_sha256sums_and_files() {
+    let Some(dir) = support::goemotions_dir("embedded_checksums_match_sha256sums_and_files") else {
+        return;
+    };
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let sums: HashMap<&str, &str> = sums
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(h, n)| (n.trim(), h.trim()))
+        .collect();
+    for spec in goemotions_files() {
+        assert_eq!(
+            sums.get(spec.name.as_str()),
+            Some(&spec.sha256.as_str()),
+            "{}",
+            spec.name
+        );
+        assert_eq!(
+            check(&dir.join(&spec.name), &spec, 28),
+            Ok(()),
+            "{}",
+            spec.name
+        );
+    }
+}
+
+#[test]
+fn analysis_matches_an_independent_recount() {
+    let Some(dir) = support::goemotions_dir("analysis_matches_an_independent_recount") else {
+        return;
+    };
+    let ds = Dataset::load(&dir).unwrap();
+    let stats = analyze(&ds);
+    for (s, split) in stats.iter().zip(["train", "dev", "test"]) {
+        let rows = plain_rows(&dir.join(format!("{split}.tsv")));
+        assert_eq!(s.texts, rows.len());
+        for (id, l) in s.labels.iter().enumerate() {
+            let raw = rows.iter().filter(|r| r.1.contains(&id)).count();
+            let multi = rows
+                .iter()
+                .filter(|r| r.1.contains(&id) && r.1.len() > 1)
+                .count();
+            assert_eq!(
+                (l.raw_count, l.multi_count),
+                (raw, multi),
+                "{split} {}",
+                l.name
+            );
+        }
+        let neutral = s.neutral.as_ref().unwrap();
+        let with_n: Vec<_> = rows.iter().filter(|r| r.1.contains(&27)).collect();
+        assert_eq!(neutral.texts, with_n.len());
+        assert_eq!(
+            neutral.with_other,
+            with_n.iter().filter(|r| r.1.len() > 1).count()
+        );
+        let hist_total: usize = s.labels_per_text.values().sum();
+        assert_eq!(hist_total, rows.len());
+        for (k, v) in &s.labels_per_text {
+            assert_eq!(*v, rows.iter().filter(|r| r.1.len() == *k).count());
+        }
+    }
+    // Spot checks (values from the tutorial's data_analysis.py method, run by hand).
+    let train = &stats[0];
+    assert_eq!(train.labels[0].raw_count, 4_130);
+    assert_eq!(pct2(train.labels[0].pct_of_texts(train.texts)), "9.51");
+    assert_eq!(train.labels[27].raw_count, 14_219);
+    // The README: neutral is with another label for at least 9.8 % of its texts.
+    assert_eq!(pct2(train.labels[27].pct_multi().unwrap()), "9.82");
+    let text = render_text(&stats);
+    assert!(
+        text.starts_with("Split: train\nadmiration, 4130, 9.51%, 34.38%\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nneutral, 14219, 32.76%, 9.82%\nText count: 43410\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nText count: 5426\n") && text.contains("\nText count: 5427\n"));
+    // Analysing one split alone gives the same numbers.
+    assert_eq!(analyze_split("dev", &ds.labels, &ds.dev), stats[1]);
+}

@@ -1,0 +1,423 @@
+//! `hecjob download-model` against a real HTTP server on 127.0.0.1 that
+//! answers like the hub: X-Repo-Commit, ETag, LFS redirects with X-Linked-Etag.
+mod support;
+
+use hecjob::hub::resolve_model_dir_in;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::server::{Route, TestServer};
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+struct File {
+    name: &'static str,
+    body: Vec<u8>,
+    /// Served like an LFS file: a redirect to /cdn/<sha256> with X-Linked-Etag.
+    lfs: bool,
+}
+
+fn tiny_model() -> Vec<File> {
+    vec![
+        File {
+            name: "config.json",
+            body: b"{\"model_type\": \"bert\"}".to_vec(),
+            lfs: false,
+        },
+        File {
+            name: "tokenizer.json",
+            body: b"{\"version\": \"1.0\"}".to_vec(),
+            lfs: false,
+        },
+        File {
+            name: "tokenizer_config.json",
+            body: b"{}".to_vec(),
+            lfs: false,
+        },
+        File {
+            name: "model.safetensors",
+            body: bytes(300_000, 7),
+            lfs: true,
+        },
+    ]
+}
+
+/// Serve `files` for `name` at revision main and at COMMIT, like the hub.
+fn serve(srv: &TestServer, name: &str, files: &[File], hub_headers: bool) {
+    for f in files {
+        let sha = support::sha256(&f.body);
+        for rev in ["main", COMMIT] {
+            let path = format!("/{name}/resolve/{rev}/{}", f.name);
+            let mut route = if f.lfs && hub_headers {
+                srv.route(&format!("/cdn/{sha}"), Route::ok(f.body.clone()));
+                Route::redirect(srv.url(&format!("/cdn/{sha}")))
+                    .header("X-Linked-Etag", &format!("\"{sha}\""))
+                    .header("X-Linked-Size", &f.body.len().to_string())
+            } else if hub_headers {
+                // Regular files: a git-blob-like 40-hex ETag.
+                Route::ok(f.body.clone()).header("ETag", &format!("\"{}\"", &sha[..40]))
+            } else {
+                Route::ok(f.body.clone())
+            };
+            if hub_headers {
+                route = route.header("X-Repo-Commit", COMMIT);
+            }
+            srv.route(&path, route);
+        }
+    }
+}
+
+fn hecjob(cache: &Path, endpoint: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hecjob"));
+    for v in [
+        "HF_HOME",
+        "TRANSFORMERS_CACHE",
+        "HF_HUB_OFFLINE",
+        "HF_TOKEN",
+    ] {
+        c.env_remove(v);
+    }
+    c.env("HF_HUB_CACHE", cache)
+        .env("HF_ENDPOINT", endpoint)
+        .env("HECJOB_HTTP_RETRIES", "2")
+        .env("HECJOB_HTTP_TIMEOUT", "5");
+    c
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn repo(cache: &Path) -> PathBuf {
+    cache.join("models--acme--tiny-bert")
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn closed_port_url() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", l.local_addr().unwrap())
+}
+
+#[test]
+fn downloads_into_the_hf_layout_resumes_reuses_and_works_offline() {
+    let srv = TestServer::start();
+    let files = tiny_model();
+    serve(&srv, "acme/tiny-bert", &files, true);
+    let weights_sha = support::sha256(&files[3].body);
+    // The first transfer of the weights breaks off at 100,000 bytes.
+    srv.route(
+        &format!("/cdn/{weights_sha}"),
+        Route {
+            truncate_first: 1,
+            truncate_at: 100_000,
+            ..Route::ok(files[3].body.clone())
+        },
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let stdout = ok(&hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap());
+    assert!(
+        stdout.contains("model.safetensors: downloaded 300000 bytes (resumed at byte 100000)"),
+        "{stdout}"
+    );
+
+    let snap = repo(&cache).join("snapshots").join(COMMIT);
+    assert_eq!(
+        names_in(&snap),
+        [
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "tokenizer_config.json"
+        ]
+    );
+    for f in &files {
+        let link = snap.join(f.name);
+        let sha = support::sha256(&f.body);
+        let blob = if f.lfs {
+            sha.clone()
+        } else {
+            sha[..40].to_string()
+        };
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            Path::new("../../blobs").join(&blob),
+            "{}",
+            f.name
+        );
+        assert_eq!(std::fs::read(&link).unwrap(), f.body, "{}", f.name);
+    }
+    assert_eq!(
+        std::fs::read_to_string(repo(&cache).join("refs/main")).unwrap(),
+        COMMIT
+    );
+    assert!(names_in(&repo(&cache).join("blobs"))
+        .iter()
+        .all(|n| !n.contains("incomplete")));
+    // The retry continued where the cut-off transfer stopped.
+    let cdn = srv.hits("GET", &format!("/cdn/{weights_sha}"));
+    assert_eq!(cdn.len(), 2);
+    assert_eq!(cdn[0].header("range"), None);
+    assert_eq!(cdn[1].header("range"), Some("bytes=100000-"));
+    // Once the commit is known, every file is fetched at that commit.
+    let gets: Vec<_> = srv
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/resolve/"))
+        .collect();
+    assert!(
+        gets.iter().skip(1).all(|r| r.path.contains(COMMIT)),
+        "{gets:?}"
+    );
+    // The absent optional file is not an error.
+    assert_eq!(
+        srv.hits(
+            "HEAD",
+            &format!("/acme/tiny-bert/resolve/{COMMIT}/special_tokens_map.json")
+        )
+        .len(),
+        1
+    );
+
+    for rev in [None, Some("main"), Some(COMMIT)] {
+        assert_eq!(
+            resolve_model_dir_in(&cache, "acme/tiny-bert", rev).unwrap(),
+            snap
+        );
+    }
+
+    // Again: everything is in the cache, nothing is downloaded.
+    let before = srv.requests().iter().filter(|r| r.method == "GET").count();
+    let stdout = ok(&hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap());
+    assert!(
+        stdout.contains("model.safetensors: already in the cache"),
+        "{stdout}"
+    );
+    assert_eq!(
+        srv.requests().iter().filter(|r| r.method == "GET").count(),
+        before
+    );
+
+    // Offline: no network at all (the endpoint is a closed port), the cache serves.
+    let n = srv.requests().len();
+    let stdout = ok(&hecjob(&cache, &closed_port_url())
+        .env("HF_HUB_OFFLINE", "1")
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap());
+    assert!(stdout.contains(&snap.display().to_string()), "{stdout}");
+    assert_eq!(srv.requests().len(), n);
+}
+
+#[test]
+fn a_partial_blob_left_by_an_interrupted_run_is_resumed() {
+    let srv = TestServer::start();
+    let files = tiny_model();
+    serve(&srv, "acme/tiny-bert", &files, true);
+    let sha = support::sha256(&files[3].body);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let blobs = repo(&cache).join("blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(
+        blobs.join(format!("{sha}.incomplete")),
+        &files[3].body[..40_000],
+    )
+    .unwrap();
+    ok(&hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap());
+    let cdn = srv.hits("GET", &format!("/cdn/{sha}"));
+    assert_eq!(cdn.len(), 1);
+    assert_eq!(cdn[0].header("range"), Some("bytes=40000-"));
+    assert_eq!(std::fs::read(blobs.join(&sha)).unwrap(), files[3].body);
+}
+
+#[test]
+fn offline_without_the_model_fails_clearly() {
+    let srv = TestServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let out = hecjob(&cache, &srv.base())
+        .env("HF_HUB_OFFLINE", "1")
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("HF_HUB_OFFLINE=1 forbids downloads"), "{err}");
+    assert!(
+        err.contains("run `hecjob download-model acme/tiny-bert`"),
+        "{err}"
+    );
+    assert!(srv.requests().is_empty());
+    let e = resolve_model_dir_in(&cache, "acme/tiny-bert", None).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("run `hecjob download-model acme/tiny-bert` first"),
+        "{e}"
+    );
+}
+
+#[test]
+fn plain_mirror_without_hub_headers_and_vocab_txt_tokenizer() {
+    let srv = TestServer::start();
+    let files = vec![
+        File {
+            name: "config.json",
+            body: b"{}".to_vec(),
+            lfs: false,
+        },
+        File {
+            name: "vocab.txt",
+            body: b"[PAD]\n[UNK]\n".to_vec(),
+            lfs: false,
+        },
+        File {
+            name: "model.safetensors",
+            body: bytes(5_000, 3),
+            lfs: false,
+        },
+    ];
+    serve(&srv, "acme/tiny-bert", &files, false);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    ok(&hecjob(&cache, &format!("{}/", srv.base()))
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap());
+    // No commit header: the snapshot is named after the revision, no refs file.
+    let snap = repo(&cache).join("snapshots/main");
+    assert_eq!(
+        names_in(&snap),
+        ["config.json", "model.safetensors", "vocab.txt"]
+    );
+    assert!(!repo(&cache).join("refs").exists());
+    // No ETag: blobs are named by their sha256.
+    let weights = std::fs::read_link(snap.join("model.safetensors")).unwrap();
+    assert_eq!(
+        weights,
+        Path::new("../../blobs").join(support::sha256(&files[2].body))
+    );
+    assert_eq!(
+        resolve_model_dir_in(&cache, "acme/tiny-bert", None).unwrap(),
+        snap
+    );
+    // tokenizer.json was asked for first, and its absence was fine.
+    assert_eq!(
+        srv.hits("HEAD", "/acme/tiny-bert/resolve/main/tokenizer.json")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn renamed_repo_redirects_are_followed() {
+    let srv = TestServer::start();
+    let files = tiny_model();
+    serve(&srv, "google-bert/bert-base-uncased", &files, true);
+    for f in &files {
+        for rev in ["main", COMMIT] {
+            srv.route(
+                &format!("/bert-base-uncased/resolve/{rev}/{}", f.name),
+                Route::redirect(format!(
+                    "/google-bert/bert-base-uncased/resolve/{rev}/{}",
+                    f.name
+                )),
+            );
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    ok(&hecjob(&cache, &srv.base())
+        .args(["download-model", "bert-base-uncased"])
+        .output()
+        .unwrap());
+    let snap = cache
+        .join("models--bert-base-uncased/snapshots")
+        .join(COMMIT);
+    assert_eq!(
+        std::fs::read(snap.join("model.safetensors")).unwrap(),
+        files[3].body
+    );
+    assert_eq!(
+        resolve_model_dir_in(&cache, "bert-base-uncased", None).unwrap(),
+        snap
+    );
+}
+
+#[test]
+fn weights_with_the_wrong_sha256_are_not_kept() {
+    let srv = TestServer::start();
+    let files = tiny_model();
+    serve(&srv, "acme/tiny-bert", &files, true);
+    let sha = support::sha256(&files[3].body);
+    srv.route(&format!("/cdn/{sha}"), Route::ok(bytes(300_000, 99)));
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let out = hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains(&format!("sha256 mismatch: expected {sha}")),
+        "{err}"
+    );
+    assert!(names_in(&repo(&cache).join("blobs"))
+        .iter()
+        .all(|n| !n.starts_with(&sha)));
+    assert!(!repo(&cache)
+        .join("snapshots")
+        .join(COMMIT)
+        .join("model.safetensors")
+        .exists());
+}
+
+#[test]
+fn unknown_model_says_so() {
+    let srv = TestServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hecjob(&tmp.path().join("c"), &srv.base())
+        .args(["download-model", "acme/nope"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("acme/nope (revision main) has no config.json"),
+        "{err}"
+    );
+    // 404 is final: asked once.
+    assert_eq!(srv.requests().len(), 1);
+}
