@@ -53,6 +53,7 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
         train_limit: None,
         skip_eval: false,
         print_table: false,
+        random_init: false,
         raise_signal_at_step: None,
     }
 }

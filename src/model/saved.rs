@@ -70,13 +70,28 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
 impl LoadedModel {
     /// A pretrained encoder with a fresh head for `labels`.
     pub fn pretrained(dir: &Path, labels: &[String], dropout: f64, max_length: usize, device: Device) -> Result<LoadedModel> {
+        Self::new_for_training(dir, labels, dropout, max_length, device, false)
+    }
+
+    /// `random_init`: ignore any weights and start from tch's initialisation
+    /// (benchmarks of a model shape with only config.json and tokenizer.json).
+    pub fn new_for_training(
+        dir: &Path,
+        labels: &[String],
+        dropout: f64,
+        max_length: usize,
+        device: Device,
+        random_init: bool,
+    ) -> Result<LoadedModel> {
         let (config, raw_config) = read_raw_config(dir)?;
         let encoder = TextEncoder::from_dir(dir, max_length)?;
         let vs = VarStore::new(device);
         let model = Classifier::new(&vs.root(), &config, labels.len() as i64, dropout);
-        let random = weights::load(&vs, &weights_file(dir)?, config.model_type, Head::InitIfMissing)?;
-        if random.iter().any(|n| n.contains(".pooler.")) {
-            eprintln!("note: {} has no pooler weights; the pooler starts from random init", dir.display());
+        if !random_init {
+            let random = weights::load(&vs, &weights_file(dir)?, config.model_type, Head::InitIfMissing)?;
+            if random.iter().any(|n| n.contains(".pooler.")) {
+                eprintln!("note: {} has no pooler weights; the pooler starts from random init", dir.display());
+            }
         }
         Ok(LoadedModel {
             vs,

@@ -80,6 +80,10 @@ pub struct TrainArgs {
     /// Log the loss every N batches.
     #[arg(long, default_value_t = 100)]
     pub log_every: u32,
+    /// Start from random weights: the model directory needs only config.json and
+    /// tokenizer.json (benchmarks of a model shape).
+    #[arg(long)]
+    pub random_init: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -150,6 +154,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         train_limit: a.train_limit,
         skip_eval: a.no_eval,
         print_table: true,
+        random_init: a.random_init,
         raise_signal_at_step: None,
     })
 }
@@ -178,6 +183,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         train_limit: None,
         skip_eval: false,
         print_table: true,
+        random_init: false,
         raise_signal_at_step: None,
     })
 }

@@ -58,6 +58,8 @@ pub struct RunSpec {
     pub skip_eval: bool,
     /// Print Table 4 at the end.
     pub print_table: bool,
+    /// Start from random weights (benchmarks of a model shape).
+    pub random_init: bool,
     /// Raise SIGUSR1 at this global step (tests of the interrupt/resume path
     /// through the real signal handler).
     pub raise_signal_at_step: Option<u64>,
@@ -181,7 +183,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
 
     tch::manual_seed(p.seed as i64);
     let model_dir = crate::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
-    let mut lm = LoadedModel::pretrained(&model_dir, &labels, p.dropout, p.max_length as usize, device)?;
+    let mut lm = LoadedModel::new_for_training(&model_dir, &labels, p.dropout, p.max_length as usize, device, spec.random_init)?;
     lm.model.encoder.compute_kind = kind;
     let pad_id = lm.config.pad_token_id;
 
