@@ -165,6 +165,44 @@ def evaluate(model, tok, path: Path, args, device) -> dict:
             "n": len(texts)}
 
 
+class NvmlPeak:
+    """Peak GPU memory of this process as NVML sees it (what hecjob's monitor
+    reads), sampled every 0.2 s; so both sides of a benchmark use one yardstick."""
+
+    def __init__(self):
+        import threading
+        self.peak_process = None
+        self.peak_device = None
+        self._stop = threading.Event()
+        try:
+            import pynvml
+            pynvml.nvmlInit()
+            self._nvml = pynvml
+            self._handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+        except Exception:  # no NVML: leave the peaks as None
+            self._nvml = None
+            return
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import os
+        pid = os.getpid()
+        while not self._stop.is_set():
+            try:
+                used = self._nvml.nvmlDeviceGetMemoryInfo(self._handle).used
+                self.peak_device = max(self.peak_device or 0, used)
+                for p in self._nvml.nvmlDeviceGetComputeRunningProcesses(self._handle):
+                    if p.pid == pid and p.usedGpuMemory:
+                        self.peak_process = max(self.peak_process or 0, p.usedGpuMemory)
+            except Exception:
+                pass
+            self._stop.wait(0.2)
+
+    def stop(self):
+        self._stop.set()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", required=True, type=Path, help="GoEmotions train.tsv")
@@ -199,6 +237,7 @@ def main() -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
+    nvml = NvmlPeak() if device.type == "cuda" else None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda but torch.cuda.is_available() is false")
 
@@ -256,6 +295,8 @@ def main() -> None:
             break
     sync(device)
     t_end = time.perf_counter()
+    if nvml:
+        nvml.stop()
     loss_vals = torch.stack(losses).float().cpu() if losses else torch.zeros(0)
     timed = max(step - WARMUP_STEPS, 0)
     seconds = (t_end - t_start) if t_start is not None else 0.0
@@ -282,6 +323,8 @@ def main() -> None:
         "load_seconds": round(load_seconds, 3),
         "total_train_seconds": round(t_end - t_epoch0, 4),
         "peak_gpu_mem_bytes": int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None,
+        "nvml_peak_process_bytes": nvml.peak_process if nvml else None,
+        "nvml_peak_device_bytes": nvml.peak_device if nvml else None,
         "peak_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024,
         "avg_loss": float(loss_vals.mean()) if len(loss_vals) else None,
         "first_loss": float(loss_vals[0]) if len(loss_vals) else None,

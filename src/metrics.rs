@@ -189,6 +189,9 @@ pub fn format_table4(eval: &Evaluation, title: &str) -> String {
 // metrics.json: written by `hecjob train` (atomically, after every epoch and at
 // the end), read by `hecjob report`.
 
+/// Steps excluded from `EpochRecord::timed_seconds` (the HF peer excludes as many).
+pub const WARMUP_STEPS: u64 = 3;
+
 /// Bump when a field changes meaning.
 pub const METRICS_SCHEMA_VERSION: u32 = 1;
 
@@ -231,6 +234,10 @@ pub struct EpochRecord {
     pub seconds: f64,
     pub steps: u64,
     pub steps_per_second: f64,
+    /// Seconds of the steps after the first `WARMUP_STEPS` (cuDNN autotuning and
+    /// allocator growth happen there), for like-for-like benchmark rates.
+    #[serde(default)]
+    pub timed_seconds: Option<f64>,
     pub dev: Option<Evaluation>,
 }
 

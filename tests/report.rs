@@ -119,6 +119,7 @@ impl RunBuilder {
                     seconds: seconds_per_epoch + f64::from(e),
                     steps: steps_per_epoch,
                     steps_per_second: round4(steps_per_epoch as f64 / seconds_per_epoch),
+                    timed_seconds: None,
                     dev: Some(self.evaluation(self.offset + climb, 5426)),
                 }
             })

