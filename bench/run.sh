@@ -30,18 +30,20 @@ TRAIN=("$D/train.tsv" "$D/dev.tsv" "$D/test.tsv" "$D/emotions.txt")
 BERT_BASE="$OUT/bert-base-shape"
 mkdir -p "$BERT_BASE"
 cp bench/models/bert-base/config.json "$BERT_BASE/"
-cp "$MINILM_DIR/tokenizer.json" "$BERT_BASE/"
+for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do
+  if [ -f "$MINILM_DIR/$f" ]; then cp "$MINILM_DIR/$f" "$BERT_BASE/"; fi
+done
 
 peer() { # name, args...
   local name=$1; shift
   echo "== peer  $name: hf_reference.py $*" >&2
-  "$PY" bench/hf_reference.py --train "$D/train.tsv" "$@" > "$OUT/$name.json" 2> "$OUT/$name.log" ||
+  timeout "${RUN_TIMEOUT:-900}" "$PY" bench/hf_reference.py --train "$D/train.tsv" "$@" > "$OUT/$name.json" 2> "$OUT/$name.log" ||
     echo "   (failed: see $OUT/$name.log)" >&2
 }
 ours() { # name, args...
   local name=$1; shift
   echo "== hecjob $name: hecjob train ... $*" >&2
-  "$HECJOB" train "${TRAIN[@]}" "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1 ||
+  timeout "${RUN_TIMEOUT:-900}" "$HECJOB" train "${TRAIN[@]}" "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1 ||
     echo "   (failed: see $OUT/$name.log)" >&2
 }
 
@@ -57,16 +59,17 @@ cpu)
 gpu)
   STEPS=${STEPS:-600}
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" || true
-  peer  bert-base-peer --random-init bert-base --tokenizer "$BERT_BASE" --device cuda --max-steps "$STEPS"
+  # Most telling first: a lease can end before the list does.
   ours  bert-base-hecjob --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval
-  ours  bert-base-hecjob-fp32 --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --precision fp32 --max-steps "$STEPS"
-  ours  bert-base-hecjob-tutorial --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --tutorial-recipe --max-steps "$STEPS"
-  peer  minilm-peer --model "$MINILM_DIR" --device cuda --max-steps "$STEPS"
+  peer  bert-base-peer --random-init bert-base --tokenizer "$BERT_BASE" --device cuda --max-steps "$STEPS"
   ours  minilm-hecjob --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval
+  peer  minilm-peer --model "$MINILM_DIR" --device cuda --max-steps "$STEPS"
   if [ "${SKIP_QUALITY:-0}" != 1 ]; then
     ours minilm-quality-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision bf16
     ours minilm-quality-fp32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision fp32
   fi
+  ours  bert-base-hecjob-fp32 --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --precision fp32 --max-steps "$STEPS"
+  ours  bert-base-hecjob-tutorial --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --tutorial-recipe --max-steps "$STEPS"
   ;;
 *) echo "usage: bench/run.sh cpu|gpu" >&2; exit 2 ;;
 esac
