@@ -31,5 +31,5 @@ finish() {
 }
 trap finish EXIT
 HECJOB=$W/hecjob PYTHON=python3 GOEMOTIONS_DIR=$D MINILM_DIR=$W/minilm BENCH_OUT=$W/bench \
-  RUN_TIMEOUT=${RUN_TIMEOUT:-150} timeout "${TOTAL_TIMEOUT:-470}" bench/run.sh gpu > /dev/null
+  RUN_TIMEOUT=${RUN_TIMEOUT:-150} timeout "${TOTAL_TIMEOUT:-470}" bench/run.sh "${BENCH_MODE:-gpu}" > /dev/null
 grep -h -E "peak|epoch [0-9]+:|macro-average" "$W"/bench/*.log | head -60

@@ -71,6 +71,18 @@ gpu)
   ours  bert-base-hecjob-fp32 --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --precision fp32 --max-steps "$STEPS"
   ours  bert-base-hecjob-tutorial --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --tutorial-recipe --max-steps "$STEPS"
   ;;
-*) echo "usage: bench/run.sh cpu|gpu" >&2; exit 2 ;;
+gpu-levers)
+  # One lever at a time on the same machine: precision (fp32 / TF32 / bf16) for
+  # both model shapes, and the TF32 default's quality against the fp32 run.
+  STEPS=${STEPS:-600}
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" || true
+  for prec in tf32 fp32 bf16; do
+    ours bert-base-$prec --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --precision $prec --max-steps "$STEPS"
+  done
+  ours  minilm-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval --precision tf32
+  ours  minilm-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval --precision bf16 --max-steps "$STEPS"
+  ours  minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision tf32
+  ;;
+*) echo "usage: bench/run.sh cpu|gpu|gpu-levers" >&2; exit 2 ;;
 esac
 "$PY" bench/compare.py "$OUT" | tee "$OUT/summary.md"

@@ -55,3 +55,7 @@ pub const SGE_ROOT: &str = "SGE_ROOT";
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// Set (not read) by hecjob for `precision: tf32`/`auto` on CUDA: libtorch then
+/// lets cuBLAS use TF32 tensor cores for fp32 matmuls.
+pub const TORCH_ALLOW_TF32_CUBLAS_OVERRIDE: &str = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";

@@ -222,10 +222,16 @@ pub enum Optimizer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
-    /// bf16 autocast on CUDA with fp32 master weights; fp32 on CPU.
+    /// The fastest setting measured to keep quality (BENCHMARKS.md): TF32
+    /// tensor-core matmuls on CUDA, fp32 on the CPU.
     #[default]
     Auto,
+    /// Plain fp32 everywhere (the tutorial's exact numerics).
     Fp32,
+    /// fp32 weights and activations, matmuls on TF32 tensor cores (CUDA).
+    Tf32,
+    /// bf16 matmuls and attention with fp32 master weights, LayerNorms and
+    /// residual stream (what torch.autocast does).
     Bf16,
 }
 

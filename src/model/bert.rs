@@ -130,9 +130,12 @@ impl Layer {
     fn forward_t(&self, x: &Tensor, mask: &Tensor, train: bool, kind: Option<Kind>) -> Tensor {
         let (b, s, h) = x.size3().expect("hidden is [batch, seq, hidden]");
         let split = |t: Tensor| t.view([b, s, self.heads, self.head_dim]).transpose(1, 2);
-        let q = split(dense(&self.query, x, kind));
-        let k = split(dense(&self.key, x, kind));
-        let v = split(dense(&self.value, x, kind));
+        // Cast the input once for the three projections (to_kind is free when
+        // the dtype already matches).
+        let xc = kind.map_or_else(|| x.shallow_clone(), |k| x.to_kind(k));
+        let q = split(dense(&self.query, &xc, kind));
+        let k = split(dense(&self.key, &xc, kind));
+        let v = split(dense(&self.value, &xc, kind));
         // SDPA picks a fused kernel (flash / memory-efficient) on CUDA and the
         // math path on CPU; scale defaults to 1/sqrt(head_dim) as in HF.
         let dropout = if train { self.attn_dropout } else { 0.0 };

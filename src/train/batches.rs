@@ -5,7 +5,7 @@
 //! chunks of 50 batches, each chunk sorted by length and split into batches, and
 //! the batches shuffled again: still random, but with little padding.
 
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// A deterministic shuffle source (splitmix64): the order depends only on the
 /// seed and epoch, so a resumed run sees the same batches as an uninterrupted one.
@@ -59,43 +59,81 @@ pub struct Batch {
     pub tokens: usize,
 }
 
-pub fn make_batch(
-    ids: &[Vec<i64>],
-    labels: &[Vec<usize>],
-    idx: &[usize],
-    pad_id: i64,
-    n_labels: usize,
+/// Host → device staging. A batch (ids, mask and multi-hot targets) travels as
+/// ONE int64 transfer from page-locked memory, so the copy is asynchronous and
+/// the host never waits for the GPU. Page-locked buffers are allocated once and
+/// used in turn: the host runs at most about one step ahead of the GPU (each
+/// step queues ~1,000 kernels, the launch queue's depth), so a buffer reused
+/// `RING` batches later has long been copied.
+pub struct Stager {
     device: Device,
-) -> Batch {
-    let longest = idx.iter().map(|&i| ids[i].len()).max().unwrap_or(1).max(1);
-    let b = idx.len();
-    let mut flat_ids = vec![pad_id; b * longest];
-    let mut flat_mask = vec![0i64; b * longest];
-    let mut flat_targets = vec![0f32; b * n_labels];
-    let mut tokens = 0;
-    for (row, &i) in idx.iter().enumerate() {
-        let t = &ids[i];
-        flat_ids[row * longest..row * longest + t.len()].copy_from_slice(t);
-        flat_mask[row * longest..row * longest + t.len()].fill(1);
-        tokens += t.len();
-        for &l in &labels[i] {
-            flat_targets[row * n_labels + l] = 1.0;
+    ring: Vec<Tensor>,
+    next: usize,
+    host: Vec<i64>,
+}
+
+const RING: usize = 8;
+
+impl Stager {
+    pub fn new(device: Device) -> Stager {
+        Stager {
+            device,
+            ring: Vec::new(),
+            next: 0,
+            host: Vec::new(),
         }
     }
-    let shape = [b as i64, longest as i64];
-    let to_dev = |t: Tensor| {
-        if device == Device::Cpu {
-            t
-        } else {
-            // Pinned host memory lets the copy run asynchronously.
-            t.pin_memory(device).to_device_(device, t.kind(), true, false)
+
+    pub fn batch(&mut self, ids: &[Vec<i64>], labels: &[Vec<usize>], idx: &[usize], pad_id: i64, n_labels: usize) -> Batch {
+        let longest = idx.iter().map(|&i| ids[i].len()).max().unwrap_or(1).max(1);
+        let b = idx.len();
+        let (n_ids, n_targets) = (b * longest, b * n_labels);
+        let h = &mut self.host;
+        h.clear();
+        h.resize(2 * n_ids + n_targets, 0);
+        let mut tokens = 0;
+        for (row, &i) in idx.iter().enumerate() {
+            let t = &ids[i];
+            let at = row * longest;
+            h[at..at + t.len()].copy_from_slice(t);
+            h[at + t.len()..at + longest].fill(pad_id);
+            h[n_ids + at..n_ids + at + t.len()].fill(1);
+            tokens += t.len();
+            for &l in &labels[i] {
+                h[2 * n_ids + row * n_labels + l] = 1;
+            }
         }
-    };
-    Batch {
-        ids: to_dev(Tensor::from_slice(&flat_ids).view(shape)),
-        mask: to_dev(Tensor::from_slice(&flat_mask).view(shape)),
-        targets: to_dev(Tensor::from_slice(&flat_targets).view([b as i64, n_labels as i64])),
-        tokens,
+        let staged = Tensor::from_slice(h.as_slice());
+        let on_device = match self.device {
+            Device::Cpu => staged,
+            device => {
+                let need = h.len() as i64;
+                let slot = self.next % RING;
+                self.next += 1;
+                if self.ring.len() <= slot || self.ring[slot].numel() < h.len() {
+                    let cap = (need * 2).max(1 << 16);
+                    let buf = Tensor::empty([cap], (Kind::Int64, Device::Cpu)).pin_memory(device);
+                    if self.ring.len() <= slot {
+                        self.ring.push(buf);
+                    } else {
+                        self.ring[slot] = buf;
+                    }
+                }
+                let mut dst = self.ring[slot].narrow(0, 0, need);
+                dst.copy_(&staged);
+                dst.to_device_(device, Kind::Int64, true, false)
+            }
+        };
+        let shape = [b as i64, longest as i64];
+        Batch {
+            ids: on_device.narrow(0, 0, n_ids as i64).view(shape),
+            mask: on_device.narrow(0, n_ids as i64, n_ids as i64).view(shape),
+            targets: on_device
+                .narrow(0, 2 * n_ids as i64, n_targets as i64)
+                .view([b as i64, n_labels as i64])
+                .to_kind(Kind::Float),
+            tokens,
+        }
     }
 }
 
@@ -113,9 +151,10 @@ pub fn predict_probs(
     let n_labels = model.num_labels as usize;
     let mut out = vec![Vec::new(); ids.len()];
     let no_labels: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    let mut stager = Stager::new(device);
     tch::no_grad(|| {
         for chunk in order.chunks(batch_size) {
-            let batch = make_batch(ids, &no_labels, chunk, pad_id, n_labels, device);
+            let batch = stager.batch(ids, &no_labels, chunk, pad_id, n_labels);
             let probs = model
                 .forward_t(&batch.ids, &batch.mask, false)
                 .sigmoid()
@@ -169,7 +208,7 @@ mod tests {
     fn batch_is_padded_to_longest() {
         let ids = vec![vec![1, 2, 3], vec![4]];
         let labels = vec![vec![0, 2], vec![1]];
-        let b = make_batch(&ids, &labels, &[1, 0], 9, 3, Device::Cpu);
+        let b = Stager::new(Device::Cpu).batch(&ids, &labels, &[1, 0], 9, 3);
         assert_eq!(b.ids.size(), vec![2, 3]);
         assert_eq!(Vec::<i64>::try_from(&b.ids.view([-1])).unwrap(), vec![4, 9, 9, 1, 2, 3]);
         assert_eq!(Vec::<i64>::try_from(&b.mask.view([-1])).unwrap(), vec![1, 0, 0, 1, 1, 1]);

@@ -90,6 +90,7 @@ pub struct TrainArgs {
 pub enum PrecisionArg {
     Auto,
     Fp32,
+    Tf32,
     Bf16,
 }
 
@@ -110,6 +111,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         precision: match a.precision {
             PrecisionArg::Auto => Precision::Auto,
             PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Tf32 => Precision::Tf32,
             PrecisionArg::Bf16 => Precision::Bf16,
         },
         device: if a.cuda { DeviceChoice::Cuda } else { DeviceChoice::Cpu },

@@ -1,7 +1,7 @@
 //! The training run: data → tokens → epochs (train, dev macro-F1, checkpoint)
 //! → best epoch on test → Table 4, metrics.json and the saved model.
 
-use super::batches::{epoch_batches, make_batch, predict_probs, Rng};
+use super::batches::{epoch_batches, predict_probs, Rng, Stager};
 use super::checkpoint::{Checkpoint, CheckpointState};
 use super::optim::{learning_rate, FlatAdam};
 use crate::config::{DeviceChoice, LrSchedule, Precision, Train};
@@ -114,9 +114,20 @@ pub fn choose_device(choice: DeviceChoice) -> Result<Device> {
 
 fn compute_kind(p: Precision, device: Device) -> Option<Kind> {
     match (p, device) {
-        (Precision::Fp32, _) | (_, Device::Cpu) => None,
-        (Precision::Bf16, _) | (Precision::Auto, _) => Some(Kind::BFloat16),
+        (Precision::Bf16, Device::Cuda(_)) => Some(Kind::BFloat16),
+        _ => None,
     }
+}
+
+/// TF32 for cuBLAS matmuls. libtorch reads this override once, at its first
+/// matmul, so it must be set before any CUDA work (tch has no setter for
+/// torch.backends.cuda.matmul.allow_tf32).
+fn enable_tf32(p: Precision, device: Device) -> bool {
+    let on = matches!((p, device), (Precision::Tf32 | Precision::Auto, Device::Cuda(_)));
+    if on {
+        std::env::set_var(crate::env_vars::TORCH_ALLOW_TF32_CUBLAS_OVERRIDE, "1");
+    }
+    on
 }
 
 struct Encoded {
@@ -150,6 +161,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     let p = &spec.params;
     let device = choose_device(p.device)?;
     let kind = compute_kind(p.precision, device);
+    let tf32 = enable_tf32(p.precision, device);
     if let Device::Cuda(_) = device {
         tch::Cuda::cudnn_set_benchmark(true);
     }
@@ -157,7 +169,13 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         "hecjob train: model {} on {:?}{}, batch {}, lr {:e}, {} epoch{}",
         spec.model,
         device,
-        if kind.is_some() { " (bf16 autocast, fp32 master weights)" } else { " (fp32)" },
+        if kind.is_some() {
+            " (bf16 autocast, fp32 master weights)"
+        } else if tf32 {
+            " (fp32, TF32 matmuls)"
+        } else {
+            " (fp32)"
+        },
         p.batch_size,
         p.learning_rate,
         p.epochs,
@@ -250,6 +268,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     STOP_SIGNAL.store(0, Ordering::SeqCst);
     let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
     let log_every = u64::from(p.log_every.max(1));
+    let mut stager = Stager::new(device);
 
     for epoch in start_epoch..=p.epochs {
         // Seeds per epoch: dropout masks and batch order depend only on (seed,
@@ -274,7 +293,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
                 progress.finish();
                 return Err(interrupted(spec, &mut metrics, monitor, t_start, sig, epoch, &ckpt));
             }
-            let batch = make_batch(&train.ids, &train.labels, idx, pad_id, labels.len(), device);
+            let batch = stager.batch(&train.ids, &train.labels, idx, pad_id, labels.len());
             let logits = lm.model.forward_t(&batch.ids, &batch.mask, true);
             let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&batch.targets, None, None, Reduction::Mean);
             let grad = opt.backward(&loss);
