@@ -448,8 +448,29 @@ case!(
     one(
         4,
         "model.name",
-        "`bert base` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./, ../ or ~/)"
+        "`bert base` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)"
     )
+);
+case!(
+    model_path_with_tilde,
+    with("model:\n  name: ~/models/bert\n"),
+    one(
+        4,
+        "model.name",
+        "`~/models/bert`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…"
+    )
+);
+case!(
+    install_source_and_data_dir_with_tilde,
+    with("install:\n  source: ~/hecjob\npaths:\n  data_dir: ~/data\n"),
+    "bad.yaml: 2 problems in the config:\n  \
+     bad.yaml:4: install.source: `~/hecjob`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…\n  \
+     bad.yaml:6: paths.data_dir: `~/data`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…"
+);
+case!(
+    newline_in_an_echoed_value_is_escaped,
+    with("model:\n  revision: \"main\\ntouch PWNED\"\n"),
+    one(4, "model.revision", "expected a branch, tag or commit hash, got `main\\ntouch PWNED`")
 );
 case!(
     model_revision_with_semicolon,
