@@ -470,7 +470,11 @@ case!(
 case!(
     newline_in_an_echoed_value_is_escaped,
     with("model:\n  revision: \"main\\ntouch PWNED\"\n"),
-    one(4, "model.revision", "expected a branch, tag or commit hash, got `main\\ntouch PWNED`")
+    one(
+        4,
+        "model.revision",
+        "expected a branch, tag or commit hash, got `main\\ntouch PWNED`"
+    )
 );
 case!(
     model_revision_with_semicolon,

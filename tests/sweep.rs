@@ -113,9 +113,11 @@ fn ids_are_one_to_n_and_tasks_differ_only_in_swept_keys() {
     let ids: Vec<u32> = l.tasks.iter().map(|t| t.id).collect();
     assert_eq!(ids, (1..=12).collect::<Vec<_>>());
     for t in &l.tasks {
-        let mut expected = Train::default();
-        expected.batch_size = [8, 16, 32, 64][(t.id as usize - 1) / 3];
-        expected.epochs = [1, 2, 3][(t.id as usize - 1) % 3];
+        let expected = Train {
+            batch_size: [8, 16, 32, 64][(t.id as usize - 1) / 3],
+            epochs: [1, 2, 3][(t.id as usize - 1) % 3],
+            ..Train::default()
+        };
         assert_eq!(t.train, expected, "task {}", t.id);
     }
     // The lead's lookup by $SGE_TASK_ID.

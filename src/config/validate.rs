@@ -233,10 +233,8 @@ pub fn check(cfg: &Config) -> Problems {
         (InstallFrom::Binary, None) => {
             p.push("install.binary", "`from: binary` needs the path of a prebuilt hecjob binary")
         }
-        (_, Some(b)) => {
-            if no_control_chars(&mut p, "install.binary", b) {
-                no_tilde(&mut p, "install.binary", b);
-            }
+        (_, Some(b)) if no_control_chars(&mut p, "install.binary", b) => {
+            no_tilde(&mut p, "install.binary", b);
         }
         _ => {}
     }
