@@ -53,7 +53,7 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
         )));
     }
     let mut config: Config =
-        serde_yaml_ng::from_str(text).map_err(|e| Error::Config(parse_error(&e, source)))?;
+        serde_yaml_ng::from_str(text).map_err(|e| Error::Config(parse_error(&e, source, text)))?;
     config.cluster.jobs.fill_defaults();
     let lines = locate::KeyLines::scan(text);
     let mut problems = validate::check(&config);
@@ -81,24 +81,54 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
 }
 
 /// `file:line:column: message`, plus the nearest valid key for unknown ones.
-fn parse_error(e: &serde_yaml_ng::Error, source: &str) -> String {
+fn parse_error(e: &serde_yaml_ng::Error, source: &str, text: &str) -> String {
     let raw = e.to_string();
-    // serde_yaml_ng appends " at line L column C"; we put the position first.
-    let msg = match raw.find(" at line ") {
-        Some(i) => raw[..i].to_string(),
+    // serde_yaml_ng appends " at line L column C" (the position, which we put
+    // first); a YAML syntax error may go on with ", while parsing X at line L
+    // column C" — where the construct began, worth keeping.
+    let msg = match e.location() {
+        Some(l) => raw.replacen(&format!(" at line {} column {}", l.line(), l.column()), "", 1),
         None => raw.clone(),
     };
+    let msg = humanize_types(&msg);
     let at = match e.location() {
         Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
         None => source.to_string(),
     };
-    let hint = unknown_key_hint(&msg).unwrap_or_default();
+    let mut hint = unknown_key_hint(&msg).unwrap_or_default();
+    let tab_line = e
+        .location()
+        .and_then(|l| text.lines().nth(l.line().saturating_sub(1)))
+        .is_some_and(|line| line.contains('\t'));
+    if tab_line && msg.contains("cannot start any token") {
+        hint.push_str(" (a tab: YAML indents with spaces only)");
+    }
     format!("{at}: {msg}{hint}")
+}
+
+/// serde names Rust types ("expected u32", "expected struct Train"); say what
+/// to write in YAML instead.
+pub fn humanize_types(msg: &str) -> String {
+    let mut m = msg.to_string();
+    for (rust, yaml) in [
+        ("expected u32", "expected a whole number >= 0"),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected f64", "expected a number"),
+    ] {
+        m = m.replace(rust, yaml);
+    }
+    if let Some(i) = m.find("expected struct ") {
+        let end = m[i + 16..]
+            .find(|c: char| !c.is_alphanumeric())
+            .map_or(m.len(), |j| i + 16 + j);
+        m.replace_range(i..end, "expected a mapping of keys");
+    }
+    m
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown
 /// variant"), suggest the nearest expected name.
-fn unknown_key_hint(msg: &str) -> Option<String> {
+pub(crate) fn unknown_key_hint(msg: &str) -> Option<String> {
     let rest = msg
         .split("unknown field `")
         .nth(1)

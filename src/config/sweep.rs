@@ -39,20 +39,29 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
             ok = false;
         }
         for (i, v) in values.iter().enumerate() {
-            if values[..i].contains(v) {
-                p.push(format!("{path}[{i}]"), format!("duplicate value {} (each value once)", show(v)));
+            let at = format!("{path}[{i}]");
+            if let Some(j) = values[..i].iter().position(|w| w == v) {
+                p.push(&at, format!("duplicate value {}: equal to {path}[{j}]; list each value once", show(v)));
                 ok = false;
             }
-            let mut probe = Problems::default();
             match with_value(base, key, v) {
-                Ok(t) => check_train(&mut probe, &format!("{path}[{i}]"), &t),
-                Err(e) => probe.push(format!("{path}[{i}]"), format!("{}: {e}", show(v))),
-            }
-            // Re-home the paths: the check reports `sweep.key[i].key`.
-            for pr in probe.0 {
-                let clean = pr.path.replace(&format!("[{i}].{key}"), &format!("[{i}]"));
-                p.push(clean, pr.message);
-                ok = false;
+                Ok(t) => {
+                    // Only this key's problems: the rest of `train` is reported
+                    // once, under `train.*`, not again for every sweep value.
+                    let mut probe = Problems::default();
+                    check_train(&mut probe, &at, &t);
+                    let own = format!("{at}.{key}");
+                    for pr in probe.0.into_iter().filter(|pr| pr.path == own) {
+                        p.push(&at, pr.message);
+                        ok = false;
+                    }
+                }
+                Err(e) => {
+                    let msg = super::humanize_types(&e.to_string());
+                    let hint = super::unknown_key_hint(&msg).unwrap_or_default();
+                    p.push(&at, format!("{msg}{hint}"));
+                    ok = false;
+                }
             }
         }
     }

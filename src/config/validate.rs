@@ -93,7 +93,28 @@ pub fn is_hub_id(s: &str) -> bool {
 
 /// A model named by path rather than hub id.
 pub fn is_local_model(s: &str) -> bool {
-    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.starts_with("~/")
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../")
+}
+
+/// `s` for a message: control characters escaped (`\n`), so a bad value with a
+/// newline does not break the message's own lines.
+pub fn lit(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { c.escape_default().collect() } else { c.to_string() })
+        .collect()
+}
+
+/// Paths are shell-quoted in the scripts and used as written by hecjob, so a
+/// leading `~` would be a directory named `~`, never the home directory.
+fn no_tilde(p: &mut Problems, path: &str, v: &str) -> bool {
+    if v.starts_with('~') {
+        p.push(
+            path,
+            format!("`{}`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…", lit(v)),
+        );
+        return false;
+    }
+    true
 }
 
 /// Directives hecjob writes itself; a duplicate would silently win or clash.
@@ -102,22 +123,22 @@ const RESERVED_DIRECTIVES: &[&str] = &["-N", "-o", "-e", "-t", "-tc", "-S", "-cw
 fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool) {
     if let Some(q) = &r.queue {
         if !is_queue(q) {
-            p.push(format!("{path}.queue"), format!("`{q}` is not a queue name (letters, digits, _ . - @)"));
+            p.push(format!("{path}.queue"), format!("`{}` is not a queue name (letters, digits, _ . - @)", lit(q)));
         }
     }
     if let Some(m) = &r.h_vmem {
         if !is_memory(m) {
-            p.push(format!("{path}.h_vmem"), format!("expected memory like 4G or 512M, got `{m}`"));
+            p.push(format!("{path}.h_vmem"), format!("expected memory like 4G or 512M, got `{}`", lit(m)));
         }
     }
     if let Some(t) = &r.h_rt {
         if !is_hms(t) {
-            p.push(format!("{path}.h_rt"), format!("expected HH:MM:SS (e.g. 00:25:00), got `{t}`"));
+            p.push(format!("{path}.h_rt"), format!("expected HH:MM:SS (e.g. 00:25:00), got `{}`", lit(t)));
         }
     }
     if let Some(t) = &r.s_rt {
         if !is_hms(t) {
-            p.push(format!("{path}.s_rt"), format!("expected HH:MM:SS (e.g. 00:23:00), got `{t}`"));
+            p.push(format!("{path}.s_rt"), format!("expected HH:MM:SS (e.g. 00:23:00), got `{}`", lit(t)));
         } else if let (Some(s), Some(h)) = (parse_hms(t), r.h_rt.as_deref().and_then(parse_hms)) {
             if s >= h {
                 p.push(
@@ -148,7 +169,7 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
             && flag.starts_with('-')
             && flag[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !flag_ok {
-            p.push(&dp, format!("expected a qsub option such as `-M me@example.org`, got `{d}`"));
+            p.push(&dp, format!("expected a qsub option such as `-M me@example.org`, got `{}`", lit(d)));
         } else if RESERVED_DIRECTIVES.contains(&flag) {
             p.push(&dp, format!("`{flag}` is set by hecjob itself; use the config key for it instead"));
         }
@@ -162,7 +183,8 @@ pub fn check(cfg: &Config) -> Problems {
         p.push(
             "experiment.name",
             format!(
-                "`{name}` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)"
+                "`{}` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)",
+                lit(name)
             ),
         );
     }
@@ -173,7 +195,7 @@ pub fn check(cfg: &Config) -> Problems {
     let c = &cfg.cluster;
     for (key, q) in [("cluster.cpu_queue", &c.cpu_queue), ("cluster.gpu_queue", &c.gpu_queue)] {
         if !is_queue(q) {
-            p.push(key, format!("`{q}` is not a queue name (letters, digits, _ . - @)"));
+            p.push(key, format!("`{}` is not a queue name (letters, digits, _ . - @)", lit(q)));
         }
     }
     if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
@@ -184,13 +206,13 @@ pub fn check(cfg: &Config) -> Problems {
             "cluster.storage_root",
             format!(
                 "expected an environment variable such as `$global_storage` or an absolute path, got `{}`",
-                c.storage_root
+                lit(&c.storage_root)
             ),
         );
     }
     for (i, m) in c.modules.iter().enumerate() {
         if !is_module(m) {
-            p.push(format!("cluster.modules[{i}]"), format!("`{m}` is not a module name (e.g. anaconda3/wmlce)"));
+            p.push(format!("cluster.modules[{i}]"), format!("`{}` is not a module name (e.g. anaconda3/wmlce)", lit(m)));
         }
     }
     for (i, s) in c.setup.iter().enumerate() {
@@ -204,19 +226,21 @@ pub fn check(cfg: &Config) -> Problems {
     check_resources(&mut p, "cluster.jobs.train", &c.jobs.train, false);
 
     let inst = &cfg.install;
-    no_control_chars(&mut p, "install.source", &inst.source);
+    if no_control_chars(&mut p, "install.source", &inst.source) {
+        no_tilde(&mut p, "install.source", &inst.source);
+    }
     match (&inst.from, &inst.binary) {
         (InstallFrom::Binary, None) => {
             p.push("install.binary", "`from: binary` needs the path of a prebuilt hecjob binary")
         }
-        (_, Some(b)) => {
-            no_control_chars(&mut p, "install.binary", b);
+        (_, Some(b)) if no_control_chars(&mut p, "install.binary", b) => {
+            no_tilde(&mut p, "install.binary", b);
         }
         _ => {}
     }
     let tv = &inst.torch_version;
     if tv.split('.').count() != 3 || !tv.split('.').all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit())) {
-        p.push("install.torch_version", format!("expected a version like 2.11.0, got `{tv}`"));
+        p.push("install.torch_version", format!("expected a version like 2.11.0, got `{}`", lit(tv)));
     }
 
     for (key, v) in [
@@ -226,23 +250,25 @@ pub fn check(cfg: &Config) -> Problems {
     ] {
         if v.is_empty() {
             p.push(key, "must not be empty");
-        } else {
-            no_control_chars(&mut p, key, v);
+        } else if no_control_chars(&mut p, key, v) {
+            no_tilde(&mut p, key, v);
         }
     }
     if let Some(u) = &cfg.data.base_url {
         if !(u.starts_with("http://") || u.starts_with("https://")) || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            p.push("data.base_url", format!("expected an http(s) URL without spaces, got `{u}`"));
+            p.push("data.base_url", format!("expected an http(s) URL without spaces, got `{}`", lit(u)));
         }
     }
 
     let m = &cfg.model;
-    if !is_hub_id(&m.name) && !is_local_model(&m.name) {
+    if m.name.starts_with('~') {
+        no_tilde(&mut p, "model.name", &m.name);
+    } else if !is_hub_id(&m.name) && !is_local_model(&m.name) {
         p.push(
             "model.name",
             format!(
-                "`{}` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./, ../ or ~/)",
-                m.name
+                "`{}` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)",
+                lit(&m.name)
             ),
         );
     } else {
@@ -250,7 +276,7 @@ pub fn check(cfg: &Config) -> Problems {
     }
     if let Some(r) = &m.revision {
         if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)) {
-            p.push("model.revision", format!("expected a branch, tag or commit hash, got `{r}`"));
+            p.push("model.revision", format!("expected a branch, tag or commit hash, got `{}`", lit(r)));
         }
     }
     check_train(&mut p, "train", &cfg.train);

@@ -1,0 +1,686 @@
+//! Bad experiment configs: each is refused with its exact, full message —
+//! `file:line:column` for YAML syntax, unknown keys (with the nearest valid key)
+//! and type errors; `file:line: key.path: message` for semantic problems, all of
+//! them at once — and exit code 2 through the binary.
+
+use hecjob::config::{self, load_str, TRAIN_KEYS};
+use std::process::Command;
+
+const SRC: &str = "bad.yaml";
+const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`";
+const TOP_LIST: &str =
+    "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
+const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `jobs`";
+const JOB_LIST: &str = "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `extra_directives`";
+
+fn err(yaml: &str) -> String {
+    match load_str(yaml, SRC) {
+        Ok(l) => panic!("accepted a bad config ({} tasks):\n{yaml}", l.tasks.len()),
+        Err(e) => {
+            assert_eq!(e.exit_code(), 2, "{e}");
+            e.to_string()
+        }
+    }
+}
+
+/// One semantic problem: the whole message `load` gives for it.
+fn one(line: usize, path: &str, message: &str) -> String {
+    format!("{SRC}: 1 problem in the config:\n  {SRC}:{line}: {path}: {message}")
+}
+
+/// A config whose only content beyond a valid `experiment` is `rest`.
+fn with(rest: &str) -> String {
+    format!("experiment:\n  name: e\n{rest}")
+}
+
+macro_rules! case {
+    ($name:ident, $yaml:expr, $expected:expr) => {
+        #[test]
+        fn $name() {
+            let yaml: String = $yaml.into();
+            let expected: String = $expected.into();
+            assert_eq!(err(&yaml), expected, "config:\n{yaml}");
+        }
+    };
+}
+
+// ---- YAML syntax: file:line:column, and where the construct began ----
+
+case!(
+    syntax_bad_indentation,
+    "experiment:\n  name: e\n train: 1\n",
+    "bad.yaml:3:2: did not find expected key, while parsing a block mapping"
+);
+case!(
+    syntax_unterminated_quote,
+    "experiment:\n  name: \"e\n",
+    "bad.yaml:3:1: found unexpected end of stream, while scanning a quoted scalar at line 2 column 9"
+);
+case!(
+    syntax_unclosed_flow_mapping,
+    "experiment: {name: e\n",
+    "bad.yaml:2:1: did not find expected ',' or '}', while parsing a flow mapping at line 1 column 13"
+);
+case!(
+    syntax_tab_indentation,
+    "experiment:\n\tname: e\n",
+    "bad.yaml:2:1: found character that cannot start any token, while scanning for the next token (a tab: YAML indents with spaces only)"
+);
+case!(
+    syntax_colon_in_plain_value,
+    "experiment:\n  name: e\n  description: a: b\n",
+    "bad.yaml:3:17: mapping values are not allowed in this context"
+);
+case!(
+    duplicate_key,
+    "experiment:\n  name: e\n  name: f\n",
+    "bad.yaml:2:3: experiment: duplicate field `name`"
+);
+
+// ---- empty or not a mapping ----
+
+case!(
+    empty_file,
+    "",
+    "bad.yaml: the file is empty; expected at least\n  experiment:\n    name: my-experiment"
+);
+case!(
+    only_comments,
+    "# nothing yet\n\n   \n",
+    "bad.yaml: the file is empty; expected at least\n  experiment:\n    name: my-experiment"
+);
+case!(
+    top_level_list,
+    "- experiment\n- train\n",
+    "bad.yaml:1:1: invalid type: sequence, expected a mapping of keys"
+);
+case!(
+    section_is_a_scalar,
+    with("train: 5\n"),
+    "bad.yaml:3:8: train: invalid type: integer `5`, expected a mapping of keys"
+);
+
+// ---- missing keys ----
+
+case!(
+    missing_experiment_name,
+    "experiment:\n  description: no name\n",
+    "bad.yaml:2:3: experiment: missing field `name`"
+);
+case!(
+    missing_experiment,
+    "train:\n  epochs: 2\n",
+    "bad.yaml:1:1: missing field `experiment`"
+);
+
+// ---- unknown keys at several levels, with the nearest valid key ----
+
+case!(
+    unknown_top_level_key,
+    "experimnt:\n  name: e\n",
+    format!("bad.yaml:1:1: unknown field `experimnt`, expected one of {TOP_LIST}; did you mean `experiment`?")
+);
+case!(
+    unknown_train_key,
+    with("train:\n  learnig_rate: 1e-5\n"),
+    format!("bad.yaml:4:3: train: unknown field `learnig_rate`, expected one of {TRAIN_LIST}; did you mean `learning_rate`?")
+);
+case!(
+    unknown_cluster_key,
+    with("cluster:\n  gpu_queu: short\n"),
+    format!("bad.yaml:4:3: cluster: unknown field `gpu_queu`, expected one of {CLUSTER_LIST}; did you mean `gpu_queue`?")
+);
+case!(
+    unknown_job_name,
+    with("cluster:\n  jobs:\n    trian: {h_rt: \"01:00:00\"}\n"),
+    "bad.yaml:5:5: cluster.jobs: unknown field `trian`, expected one of `install`, `download`, `train`; did you mean `train`?"
+);
+case!(
+    unknown_job_resource,
+    with("cluster:\n  jobs:\n    train:\n      h_vmen: 4G\n"),
+    format!("bad.yaml:6:7: cluster.jobs.train: unknown field `h_vmen`, expected one of {JOB_LIST}; did you mean `h_vmem`?")
+);
+case!(
+    unknown_key_far_from_any,
+    with("zzzzqqq: 1\n"),
+    format!("bad.yaml:3:1: unknown field `zzzzqqq`, expected one of {TOP_LIST}")
+);
+case!(
+    unknown_enum_variant_with_suggestion,
+    with("train:\n  optimizer: adamm\n"),
+    "bad.yaml:4:14: train.optimizer: unknown variant `adamm`, expected `adam` or `adamw`; did you mean `adam`?"
+);
+case!(
+    unknown_scheduler,
+    with("cluster:\n  scheduler: slurm\n"),
+    "bad.yaml:4:14: cluster.scheduler: unknown variant `slurm`, expected `sge`"
+);
+
+// ---- types ----
+
+case!(
+    string_for_batch_size,
+    with("train:\n  batch_size: sixteen\n"),
+    "bad.yaml:4:15: train.batch_size: invalid type: string \"sixteen\", expected a whole number >= 0"
+);
+case!(
+    negative_batch_size,
+    with("train:\n  batch_size: -1\n"),
+    "bad.yaml:4:15: train.batch_size: invalid type: integer `-1`, expected a whole number >= 0"
+);
+case!(
+    list_for_learning_rate,
+    with("train:\n  learning_rate: [1e-5, 2e-5]\n"),
+    "bad.yaml:4:18: train.learning_rate: invalid type: sequence, expected a number"
+);
+case!(
+    string_for_bool,
+    with("train:\n  tune_thresholds: maybe\n"),
+    "bad.yaml:4:20: train.tune_thresholds: invalid type: string \"maybe\", expected a boolean"
+);
+case!(
+    list_for_model_name,
+    with("model:\n  name: [a]\n"),
+    "bad.yaml:4:9: model.name: invalid type: sequence, expected a string"
+);
+case!(
+    sweep_not_a_list,
+    with("sweep:\n  batch_size: 16\n"),
+    "bad.yaml:4:15: sweep.batch_size: invalid type: integer `16`, expected a sequence"
+);
+
+// ---- semantics: key path and line ----
+
+case!(
+    learning_rate_zero,
+    with("train:\n  learning_rate: 0\n"),
+    one(4, "train.learning_rate", "must be > 0 (e.g. 5e-5), got 0")
+);
+case!(
+    learning_rate_negative,
+    with("train:\n  learning_rate: -1e-5\n"),
+    one(
+        4,
+        "train.learning_rate",
+        "must be > 0 (e.g. 5e-5), got -0.00001"
+    )
+);
+case!(
+    learning_rate_one,
+    with("train:\n  learning_rate: 1.0\n"),
+    one(
+        4,
+        "train.learning_rate",
+        "must be < 1 for fine-tuning (e.g. 5e-5), got 1"
+    )
+);
+case!(
+    batch_size_zero,
+    with("train:\n  epochs: 3\n  batch_size: 0\n"),
+    one(
+        5,
+        "train.batch_size",
+        "must be at least 1 (the paper used 16)"
+    )
+);
+case!(
+    epochs_zero,
+    with("train:\n  epochs: 0\n"),
+    one(4, "train.epochs", "must be at least 1 (the paper used 4)")
+);
+case!(
+    threshold_zero,
+    with("train:\n  threshold: 0\n"),
+    one(
+        4,
+        "train.threshold",
+        "must be between 0 and 1 exclusive (Table 4 uses 0.3), got 0"
+    )
+);
+case!(
+    threshold_above_one,
+    with("train:\n  threshold: 1.5\n"),
+    one(
+        4,
+        "train.threshold",
+        "must be between 0 and 1 exclusive (Table 4 uses 0.3), got 1.5"
+    )
+);
+case!(
+    dropout_one,
+    with("train:\n  dropout: 1\n"),
+    one(4, "train.dropout", "must be in [0, 1), got 1")
+);
+case!(
+    max_length_too_long,
+    with("train:\n  max_length: 1024\n"),
+    one(
+        4,
+        "train.max_length",
+        "must be between 2 and 512 tokens, got 1024"
+    )
+);
+case!(
+    h_rt_without_hours,
+    with("cluster:\n  jobs:\n    train:\n      h_rt: \"25:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.h_rt",
+        "expected HH:MM:SS (e.g. 00:25:00), got `25:00`"
+    )
+);
+case!(
+    h_rt_61_minutes,
+    with("cluster:\n  jobs:\n    train:\n      h_rt: \"00:61:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.h_rt",
+        "expected HH:MM:SS (e.g. 00:25:00), got `00:61:00`"
+    )
+);
+case!(
+    h_vmem_lots,
+    with("cluster:\n  jobs:\n    download:\n      h_vmem: lots\n"),
+    one(
+        6,
+        "cluster.jobs.download.h_vmem",
+        "expected memory like 4G or 512M, got `lots`"
+    )
+);
+case!(
+    s_rt_not_below_h_rt,
+    with("cluster:\n  jobs:\n    train:\n      h_rt: \"01:00:00\"\n      s_rt: \"01:00:00\"\n"),
+    one(
+        7,
+        "cluster.jobs.train.s_rt",
+        "the soft limit 01:00:00 must be below h_rt 01:00:00 so the task can checkpoint before the kill"
+    )
+);
+case!(
+    ngpus_on_install,
+    with("cluster:\n  jobs:\n    install:\n      ngpus: 1\n"),
+    one(
+        6,
+        "cluster.jobs.install.ngpus",
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs"
+    )
+);
+case!(
+    ngpus_on_download,
+    with("cluster:\n  jobs:\n    download: {ngpus: 2}\n"),
+    one(
+        5,
+        "cluster.jobs.download.ngpus",
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs"
+    )
+);
+case!(
+    ncpus_zero,
+    with("cluster:\n  jobs:\n    train: {ncpus: 0}\n"),
+    one(
+        5,
+        "cluster.jobs.train.ncpus",
+        "must be at least 1 (or leave it out)"
+    )
+);
+case!(
+    job_name_leading_digit,
+    "experiment:\n  name: 1abc\n",
+    one(2, "experiment.name", "`1abc` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)")
+);
+case!(
+    job_name_with_space,
+    "experiment:\n  name: my job\n",
+    one(2, "experiment.name", "`my job` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)")
+);
+case!(
+    job_name_with_slash,
+    "experiment:\n  name: a/b\n",
+    one(2, "experiment.name", "`a/b` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)")
+);
+case!(
+    queue_with_space,
+    with("cluster:\n  gpu_queue: short queue\n"),
+    one(
+        4,
+        "cluster.gpu_queue",
+        "`short queue` is not a queue name (letters, digits, _ . - @)"
+    )
+);
+case!(
+    job_queue_with_semicolon,
+    with("cluster:\n  jobs:\n    train:\n      queue: \"gpu; rm\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.queue",
+        "`gpu; rm` is not a queue name (letters, digits, _ . - @)"
+    )
+);
+case!(
+    storage_root_relative,
+    with("cluster:\n  storage_root: scratch/me\n"),
+    one(
+        4,
+        "cluster.storage_root",
+        "expected an environment variable such as `$global_storage` or an absolute path, got `scratch/me`"
+    )
+);
+case!(
+    storage_root_variable_with_suffix,
+    with("cluster:\n  storage_root: $HOME/x\n"),
+    one(
+        4,
+        "cluster.storage_root",
+        "expected an environment variable such as `$global_storage` or an absolute path, got `$HOME/x`"
+    )
+);
+case!(
+    module_with_semicolon,
+    with("cluster:\n  modules:\n    - cuda/12\n    - \"cuda; rm -rf ~\"\n"),
+    one(
+        4,
+        "cluster.modules[1]",
+        "`cuda; rm -rf ~` is not a module name (e.g. anaconda3/wmlce)"
+    )
+);
+case!(
+    setup_line_with_newline,
+    with("cluster:\n  setup:\n    - \"echo a\\nrm -rf /tmp/x\"\n"),
+    one(
+        4,
+        "cluster.setup[0]",
+        "must be a single line without control characters (newlines would break the job script)"
+    )
+);
+case!(
+    max_concurrent_zero,
+    with("cluster:\n  max_concurrent_tasks: 0\n"),
+    one(
+        4,
+        "cluster.max_concurrent_tasks",
+        "must be at least 1 (or leave it out for no cap)"
+    )
+);
+case!(
+    extra_directive_reserved,
+    with("cluster:\n  jobs:\n    train:\n      extra_directives: [\"-N other\"]\n"),
+    one(
+        6,
+        "cluster.jobs.train.extra_directives[0]",
+        "`-N` is set by hecjob itself; use the config key for it instead"
+    )
+);
+case!(
+    extra_directive_without_dash,
+    with("cluster:\n  jobs:\n    train:\n      extra_directives:\n        - \"M me@lancaster.ac.uk\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.extra_directives[0]",
+        "expected a qsub option such as `-M me@example.org`, got `M me@lancaster.ac.uk`"
+    )
+);
+case!(
+    install_binary_missing,
+    with("install:\n  from: binary\n"),
+    one(
+        3,
+        "install.binary",
+        "`from: binary` needs the path of a prebuilt hecjob binary"
+    )
+);
+case!(
+    torch_version_not_a_version,
+    with("install:\n  torch_version: latest\n"),
+    one(
+        4,
+        "install.torch_version",
+        "expected a version like 2.11.0, got `latest`"
+    )
+);
+case!(
+    empty_path,
+    with("paths:\n  data_dir: \"\"\n"),
+    one(4, "paths.data_dir", "must not be empty")
+);
+case!(
+    model_neither_hub_id_nor_path,
+    with("model:\n  name: \"bert base\"\n"),
+    one(
+        4,
+        "model.name",
+        "`bert base` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)"
+    )
+);
+case!(
+    model_path_with_tilde,
+    with("model:\n  name: ~/models/bert\n"),
+    one(
+        4,
+        "model.name",
+        "`~/models/bert`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…"
+    )
+);
+case!(
+    install_source_and_data_dir_with_tilde,
+    with("install:\n  source: ~/hecjob\npaths:\n  data_dir: ~/data\n"),
+    "bad.yaml: 2 problems in the config:\n  \
+     bad.yaml:4: install.source: `~/hecjob`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…\n  \
+     bad.yaml:6: paths.data_dir: `~/data`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…"
+);
+case!(
+    newline_in_an_echoed_value_is_escaped,
+    with("model:\n  revision: \"main\\ntouch PWNED\"\n"),
+    one(
+        4,
+        "model.revision",
+        "expected a branch, tag or commit hash, got `main\\ntouch PWNED`"
+    )
+);
+case!(
+    model_revision_with_semicolon,
+    with("model:\n  revision: \"main; x\"\n"),
+    one(
+        4,
+        "model.revision",
+        "expected a branch, tag or commit hash, got `main; x`"
+    )
+);
+case!(
+    base_url_not_http,
+    with("data:\n  base_url: ftp://example.org/data\n"),
+    one(
+        4,
+        "data.base_url",
+        "expected an http(s) URL without spaces, got `ftp://example.org/data`"
+    )
+);
+
+// ---- sweep ----
+
+case!(
+    sweep_unknown_key,
+    with("sweep:\n  learnin_rate: [1e-5]\n"),
+    one(
+        4,
+        "sweep.learnin_rate",
+        &format!(
+            "`learnin_rate` is not a train key; did you mean `learning_rate`? (sweepable: {})",
+            TRAIN_KEYS.join(", ")
+        )
+    )
+);
+case!(
+    sweep_empty_list,
+    with("sweep:\n  batch_size: []\n"),
+    one(
+        4,
+        "sweep.batch_size",
+        "an empty list would make no tasks; give at least one value or remove the key"
+    )
+);
+case!(
+    sweep_duplicate_value_spelled_differently,
+    with("sweep:\n  learning_rate: [5e-5, 3e-5, 0.00005]\n"),
+    one(
+        4,
+        "sweep.learning_rate[2]",
+        "duplicate value 0.00005: equal to sweep.learning_rate[0]; list each value once"
+    )
+);
+case!(
+    sweep_value_of_wrong_type,
+    with("sweep:\n  batch_size: [16, big]\n"),
+    one(
+        4,
+        "sweep.batch_size[1]",
+        "invalid type: string \"big\", expected a whole number >= 0"
+    )
+);
+case!(
+    sweep_value_unknown_variant,
+    with("sweep:\n  optimizer: [adam, adamm]\n"),
+    one(
+        4,
+        "sweep.optimizer[1]",
+        "unknown variant `adamm`, expected `adam` or `adamw`; did you mean `adam`?"
+    )
+);
+case!(
+    sweep_value_out_of_range,
+    with("train:\n  epochs: 2\nsweep:\n  epochs: [1, 2]\n  learning_rate: [1e-5, 2]\n"),
+    one(
+        7,
+        "sweep.learning_rate[1]",
+        "must be < 1 for fine-tuning (e.g. 5e-5), got 2"
+    )
+);
+
+#[test]
+fn several_problems_are_all_reported_once_each() {
+    let yaml = "experiment:\n  name: 1abc\n\
+                cluster:\n  gpu_queue: \"a b\"\n  jobs:\n    install: {ngpus: 1}\n\
+                train:\n  learning_rate: 0\n  batch_size: 0\n\
+                sweep:\n  epochs: [1, 1]\n  threshold: [0.3, 1.5]\n";
+    assert_eq!(
+        err(yaml),
+        "bad.yaml: 7 problems in the config:\n  \
+         bad.yaml:2: experiment.name: `1abc` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)\n  \
+         bad.yaml:4: cluster.gpu_queue: `a b` is not a queue name (letters, digits, _ . - @)\n  \
+         bad.yaml:6: cluster.jobs.install.ngpus: this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs\n  \
+         bad.yaml:8: train.learning_rate: must be > 0 (e.g. 5e-5), got 0\n  \
+         bad.yaml:9: train.batch_size: must be at least 1 (the paper used 16)\n  \
+         bad.yaml:11: sweep.epochs[1]: duplicate value 1: equal to sweep.epochs[0]; list each value once\n  \
+         bad.yaml:12: sweep.threshold[1]: must be between 0 and 1 exclusive (Table 4 uses 0.3), got 1.5"
+    );
+}
+
+#[test]
+fn flow_style_problems_fall_back_to_the_enclosing_key_line() {
+    // locate.rs scans block mappings; a key inside `{…}` gets its parent's line.
+    let yaml =
+        "experiment: {name: e}\ncluster:\n  jobs:\n    train: {h_rt: \"2h\", h_vmem: \"x\"}\n";
+    assert_eq!(
+        err(yaml),
+        "bad.yaml: 2 problems in the config:\n  \
+         bad.yaml:4: cluster.jobs.train.h_vmem: expected memory like 4G or 512M, got `x`\n  \
+         bad.yaml:4: cluster.jobs.train.h_rt: expected HH:MM:SS (e.g. 00:25:00), got `2h`"
+    );
+}
+
+#[test]
+fn nearest_key_suggestion() {
+    assert_eq!(
+        config::nearest("learnig_rate", TRAIN_KEYS),
+        Some("learning_rate")
+    );
+    assert_eq!(
+        config::nearest("Batch_Size", TRAIN_KEYS),
+        Some("batch_size")
+    );
+    assert_eq!(config::nearest("epoch", TRAIN_KEYS), Some("epochs"));
+    assert_eq!(config::nearest("warmup", TRAIN_KEYS), Some("warmup_ratio"));
+    assert_eq!(
+        config::nearest("gpu_queu", &["cpu_queue", "gpu_queue", "jobs"]),
+        Some("gpu_queue")
+    );
+    assert_eq!(config::nearest("zzzzqqq", TRAIN_KEYS), None);
+    assert_eq!(config::nearest("x", &[]), None);
+}
+
+#[test]
+fn missing_file_is_a_config_error() {
+    let e = config::load(Some(std::path::Path::new("/nonexistent/bad.yaml"))).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        e.to_string(),
+        "/nonexistent/bad.yaml: no such config file (run `hecjob render` with no file for the embedded default, or see configs/)"
+    );
+}
+
+#[test]
+fn the_shipped_configs_are_valid() {
+    // The other side of every case above: the real configs load.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, tasks) in [("goemotions", 1), ("sweep", 6), ("local", 1)] {
+        let l = config::load(Some(&root.join(format!("configs/{name}.yaml")))).unwrap();
+        assert_eq!(l.tasks.len(), tasks, "{name}");
+    }
+    assert_eq!(
+        config::load(None).unwrap().config.experiment.name,
+        "goemotions-bert"
+    );
+}
+
+fn hecjob(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn binary_exits_2_with_the_message_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("semantic.yaml", with("train:\n  learning_rate: 0\n")),
+        ("syntax.yaml", "experiment:\n  name: \"e\n".to_string()),
+        ("unknown.yaml", with("train:\n  learnig_rate: 1e-5\n")),
+        ("empty.yaml", String::new()),
+    ];
+    for (file, yaml) in &cases {
+        std::fs::write(tmp.path().join(file), yaml).unwrap();
+        let expected = load_str(yaml, file).unwrap_err().to_string();
+        for sub in ["validate", "render"] {
+            let out = hecjob(tmp.path(), &[sub, file]);
+            assert_eq!(out.status.code(), Some(2), "{sub} {file}");
+            assert_eq!(
+                String::from_utf8(out.stderr).unwrap(),
+                format!("error: {expected}\n"),
+                "{sub} {file}"
+            );
+            assert!(out.stdout.is_empty(), "{sub} {file}");
+        }
+    }
+    // Nothing was rendered for the refused configs.
+    assert!(!tmp.path().join("jobs").exists());
+    let out = hecjob(tmp.path(), &["validate", "missing.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: missing.yaml: no such config file (run `hecjob render` with no file for the embedded default, or see configs/)\n"
+    );
+    // And a valid config exits 0 through the same path.
+    std::fs::write(tmp.path().join("good.yaml"), with("")).unwrap();
+    let out = hecjob(tmp.path(), &["validate", "good.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "good.yaml: valid — experiment `e`, model bert-base-uncased, 1 task\n"
+    );
+}

@@ -1,0 +1,282 @@
+//! Rendered job scripts of the three shipped configs: insta snapshots of every
+//! file, `bash -n` on each script, byte-identical re-rendering, and
+//! `render --dry-run` through the binary (writes nothing, prints the chain).
+
+use hecjob::config::{self, LoadedConfig};
+use hecjob::render::{self, Rendered};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CONFIGS: [&str; 3] = ["goemotions", "sweep", "local"];
+const FILES: [&str; 6] = [
+    "install.com",
+    "download.com",
+    "train.com",
+    "config.yaml",
+    "tasks.tsv",
+    "tasks.json",
+];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Load a shipped config with a fixed `source` so the headers are the same on
+/// every machine.
+fn load_shipped(name: &str) -> LoadedConfig {
+    let path = repo().join(format!("configs/{name}.yaml"));
+    let mut loaded = config::load(Some(&path)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    loaded.source = format!("configs/{name}.yaml");
+    loaded
+}
+
+fn render_shipped(name: &str) -> Rendered {
+    let loaded = load_shipped(name);
+    let out = render::default_out_dir(&loaded);
+    render::render(&loaded, &out, None).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The version appears in headers; keep it out of the snapshots.
+fn redact(s: &str) -> String {
+    s.replace(
+        concat!("hecjob ", env!("CARGO_PKG_VERSION")),
+        "hecjob [VERSION]",
+    )
+}
+
+fn bash_n(name: &str, script: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, script).unwrap();
+    let out = Command::new("bash").arg("-n").arg(&p).output().unwrap();
+    assert!(
+        out.status.success(),
+        "bash -n {name} failed:\n{}\n--- script ---\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_rendered_file_matches_its_snapshot() {
+    for name in CONFIGS {
+        let r = render_shipped(name);
+        let names: Vec<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, FILES, "{name}: rendered file list");
+        for f in &r.files {
+            assert_eq!(f.executable, f.name.ends_with(".com"), "{name}/{}", f.name);
+            insta::assert_snapshot!(format!("{name}__{}", f.name), redact(&f.content));
+        }
+    }
+}
+
+#[test]
+fn every_script_passes_bash_n() {
+    for name in CONFIGS {
+        let r = render_shipped(name);
+        for f in r.files.iter().filter(|f| f.executable) {
+            assert!(f.content.starts_with("#!/bin/bash\n"), "{name}/{}", f.name);
+            bash_n(&f.name, &f.content);
+        }
+    }
+}
+
+#[test]
+fn bash_n_catches_a_broken_script() {
+    // The check above must be able to fail: an unterminated quote is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("broken.com");
+    std::fs::write(&p, "#!/bin/bash\necho 'unterminated\n").unwrap();
+    assert!(!Command::new("bash")
+        .arg("-n")
+        .arg(&p)
+        .output()
+        .unwrap()
+        .status
+        .success());
+}
+
+#[test]
+fn rendering_twice_is_byte_identical() {
+    for name in CONFIGS {
+        let a = render_shipped(name);
+        let b = render_shipped(name);
+        assert_eq!(a.files, b.files, "{name}");
+        assert_eq!(a.qsub_chain(), b.qsub_chain(), "{name}");
+        // And loading afresh from the resolved config.yaml renders the same scripts:
+        // the resolved file is a faithful, complete config.
+        let resolved = a.files.iter().find(|f| f.name == "config.yaml").unwrap();
+        let mut again =
+            config::load_str(&resolved.content, &format!("configs/{name}.yaml")).unwrap();
+        again.source = format!("configs/{name}.yaml");
+        let c = render::render(&again, &a.dir, None).unwrap();
+        assert_eq!(
+            a.files, c.files,
+            "{name}: re-rendered from its resolved config.yaml"
+        );
+    }
+}
+
+#[test]
+fn directives_and_chain_of_the_sweep() {
+    let r = render_shipped("sweep");
+    let train = r.file("train.com").unwrap();
+    for d in [
+        "#$ -N goemotions-sweep-train\n",
+        "#$ -q short\n",
+        "#$ -l ngpus=1\n",
+        "#$ -t 1-6\n",
+        "#$ -tc 3\n",
+        "#$ -notify\n",
+        "#$ -l s_rt=01:50:00\n",
+    ] {
+        assert!(train.content.contains(d), "train.com lacks {d:?}");
+    }
+    let install = r.file("install.com").unwrap();
+    assert!(install.content.contains("#$ -q serial\n"));
+    assert!(
+        !install.content.contains("ngpus"),
+        "install must not ask for a GPU"
+    );
+    assert!(
+        !install.content.contains("#$ -t "),
+        "install is not an array job"
+    );
+    assert_eq!(
+        r.qsub_chain(),
+        [
+            "cd jobs/goemotions-sweep",
+            "mkdir -p logs",
+            "INSTALL_ID=$(qsub -terse install.com)",
+            "DOWNLOAD_ID=$(qsub -terse -hold_jid \"$INSTALL_ID\" download.com)",
+            "TRAIN_ID=$(qsub -terse -hold_jid \"$DOWNLOAD_ID\" train.com | cut -d. -f1)",
+        ]
+    );
+}
+
+fn hecjob(cwd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn dry_run_writes_nothing_and_prints_the_chain() {
+    for name in CONFIGS {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = format!("{name}.yaml");
+        std::fs::copy(repo().join("configs").join(&cfg), tmp.path().join(&cfg)).unwrap();
+        let before: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+
+        // With --out, and with the default jobs/<experiment>.
+        let out = hecjob(tmp.path(), &["render", "--dry-run", "--out", "out", &cfg]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let def = hecjob(tmp.path(), &["render", "--dry-run", &cfg]);
+        assert!(
+            def.status.success(),
+            "{}",
+            String::from_utf8_lossy(&def.stderr)
+        );
+        let def_stdout = String::from_utf8(def.stdout).unwrap();
+
+        assert!(
+            !tmp.path().join("out").exists(),
+            "{name}: --dry-run created the out dir"
+        );
+        assert!(
+            !tmp.path().join("jobs").exists(),
+            "{name}: --dry-run created jobs/"
+        );
+        let after: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(before, after, "{name}: --dry-run wrote something");
+
+        assert!(stdout.contains("# dry run: nothing written."), "{name}");
+        assert!(
+            stdout.contains("\n  cd out\n  mkdir -p logs\n"),
+            "{name}:\n{stdout}"
+        );
+        assert!(stdout.contains("\n  INSTALL_ID=$(qsub -terse install.com)\n"));
+        assert!(stdout
+            .contains("\n  DOWNLOAD_ID=$(qsub -terse -hold_jid \"$INSTALL_ID\" download.com)\n"));
+        assert!(stdout.contains(
+            "\n  TRAIN_ID=$(qsub -terse -hold_jid \"$DOWNLOAD_ID\" train.com | cut -d. -f1)\n"
+        ));
+        // The scripts it prints are the library's, file by file.
+        let mut loaded = config::load(Some(&tmp.path().join(&cfg))).unwrap();
+        loaded.source = cfg.clone();
+        let r = render::render(&loaded, Path::new("out"), None).unwrap();
+        for f in &r.files {
+            let block = format!("==> out/{} <==\n{}", f.name, f.content);
+            assert!(
+                stdout.contains(&block),
+                "{name}: dry run lacks {} as rendered",
+                f.name
+            );
+        }
+        let exp = &loaded.config.experiment.name;
+        assert!(def_stdout.contains(&format!("==> jobs/{exp}/train.com <==\n")));
+        assert!(def_stdout.contains(&format!("\n  cd jobs/{exp}\n")));
+        if name == "sweep" {
+            insta::assert_snapshot!("sweep__dry_run_stdout", redact(&stdout));
+        }
+    }
+}
+
+#[test]
+fn render_writes_the_same_files_as_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("configs/sweep.yaml"),
+        tmp.path().join("sweep.yaml"),
+    )
+    .unwrap();
+    let out = hecjob(tmp.path(), &["render", "--out", "out", "sweep.yaml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut loaded = config::load(Some(&tmp.path().join("sweep.yaml"))).unwrap();
+    loaded.source = "sweep.yaml".into();
+    let r = render::render(&loaded, Path::new("out"), None).unwrap();
+    let mut written: Vec<String> = std::fs::read_dir(tmp.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = FILES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["logs".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(written, expected);
+    assert!(tmp.path().join("out/logs").is_dir());
+    for f in &r.files {
+        let p = tmp.path().join("out").join(&f.name);
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            f.content,
+            "{}",
+            f.name
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o111 != 0, f.executable, "{}: mode {mode:o}", f.name);
+        }
+    }
+}
