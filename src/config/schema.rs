@@ -274,6 +274,8 @@ pub struct Train {
     /// Batch texts of similar length (sorted within shuffled chunks) to cut
     /// padding; `false` pads random batches as the tutorial does.
     pub length_buckets: bool,
+    /// Train on the first N examples only (quick tries of a whole pipeline).
+    pub max_train_examples: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -303,6 +305,7 @@ impl Default for Train {
             log_every: 100,
             lr_schedule: LrSchedule::Linear,
             length_buckets: true,
+            max_train_examples: None,
         }
     }
 }
@@ -325,6 +328,7 @@ pub const TRAIN_KEYS: &[&str] = &[
     "log_every",
     "lr_schedule",
     "length_buckets",
+    "max_train_examples",
 ];
 
 impl Jobs {

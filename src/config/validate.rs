@@ -311,6 +311,9 @@ pub fn check_train(p: &mut Problems, path: &str, t: &Train) {
     if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
         p.push(k("weight_decay"), format!("must be >= 0, got {}", t.weight_decay));
     }
+    if t.max_train_examples == Some(0) {
+        p.push(k("max_train_examples"), "must be at least 1 (or leave it out to use every example)");
+    }
     if t.log_every < 1 {
         p.push(k("log_every"), "must be at least 1");
     }

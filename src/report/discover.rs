@@ -164,28 +164,19 @@ fn resolve_relative(jobs_dir: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// The train job's id from submission.json; `None` when not submitted.
-/// An array job id as `qsub -terse` prints it (`9.1-3:1`) is cut to `9`.
+/// The train job's id from submission.json (written by `hecjob submit`);
+/// `None` when not submitted.
 fn read_train_job_id(path: &Path) -> Result<Option<String>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let text = crate::fsutil::read_to_string(path, "reading submission record")?;
-    let v: Value =
-        serde_json::from_str(&text).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-    let id = v
-        .get("jobs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|j| j.get("kind").and_then(Value::as_str) == Some("train"))
-        .filter_map(|j| match j.get("job_id") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        })
-        .next_back();
-    Ok(id.map(|s| s.split('.').next().unwrap_or(&s).trim().to_string()))
+    let record = crate::scheduler::submission::SubmissionRecord::load(path)?;
+    Ok(record
+        .jobs
+        .iter()
+        .rev()
+        .find(|j| j.stage == "train")
+        .map(|j| j.id.number.to_string()))
 }
 
 /// `task-<N>` subdirectories, sorted by N.
@@ -296,20 +287,5 @@ mod tests {
         assert_eq!(parse_task_dir_name("task-12"), Some(12));
         assert_eq!(parse_task_dir_name("task-x"), None);
         assert_eq!(parse_task_dir_name("report"), None);
-    }
-
-    #[test]
-    fn train_job_id_from_submission() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("submission.json");
-        std::fs::write(
-            &p,
-            r#"{"jobs":[{"kind":"install","name":"i","job_id":"7"},
-                {"kind":"train","name":"t","job_id":"9.1-3:1"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(read_train_job_id(&p).unwrap().as_deref(), Some("9"));
-        std::fs::write(&p, r#"{"jobs":[{"kind":"train","job_id":12}]}"#).unwrap();
-        assert_eq!(read_train_job_id(&p).unwrap().as_deref(), Some("12"));
     }
 }

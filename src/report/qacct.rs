@@ -37,89 +37,27 @@ pub fn query(program: &Path, job_id: &str) -> Option<ByTask> {
 }
 
 pub fn parse(text: &str) -> ByTask {
+    // One parser for qacct's output: the scheduler's.
+    let records = crate::scheduler::qacct::parse(text).unwrap_or_default();
     let mut by_task = ByTask::new();
-    for block in text.split("\n=").map(|b| b.trim_start_matches('=')) {
-        let mut fields: BTreeMap<&str, &str> = BTreeMap::new();
-        for line in block.lines() {
-            let line = line.trim_end();
-            if let Some((k, v)) = line.split_once(char::is_whitespace) {
-                fields.insert(k, v.trim());
-            }
-        }
-        if !fields.contains_key("jobnumber") && !fields.contains_key("taskid") {
-            continue;
-        }
-        let task = match fields.get("taskid").copied() {
-            None | Some("undefined") => 1,
-            Some(t) => match t.parse() {
-                Ok(n) => n,
-                Err(_) => continue,
-            },
-        };
-        let acc = by_task.entry(task).or_default();
+    for r in records {
+        let acc = by_task.entry(r.task.unwrap_or(1)).or_default();
         acc.attempts += 1;
-        if let Some(v) = fields.get("maxvmem").and_then(|v| parse_bytes(v)) {
-            acc.maxvmem_bytes = Some(acc.maxvmem_bytes.map_or(v, |m| m.max(v)));
-        }
-        if let Some(v) = fields.get("ru_wallclock").and_then(|v| parse_seconds(v)) {
-            acc.wallclock_seconds = Some(acc.wallclock_seconds.unwrap_or(0.0) + v);
-        }
-        if let Some(v) = fields.get("exit_status").and_then(|v| v.parse().ok()) {
-            acc.exit_status = Some(v);
-        }
-        if let Some(v) = fields.get("failed") {
-            acc.failed = Some(v.split_whitespace().collect::<Vec<_>>().join(" "));
-        }
+        acc.maxvmem_bytes = Some(acc.maxvmem_bytes.map_or(r.maxvmem_bytes, |m| m.max(r.maxvmem_bytes)));
+        acc.wallclock_seconds = Some(acc.wallclock_seconds.unwrap_or(0.0) + r.wallclock_s);
+        acc.exit_status = Some(i64::from(r.exit_status));
+        acc.failed = Some(if r.failed_reason.is_empty() {
+            r.failed.to_string()
+        } else {
+            format!("{} : {}", r.failed, r.failed_reason)
+        });
     }
     by_task
-}
-
-/// qacct memory values: `4.949MB`, `0.000B`, `1.234G`, `567.000M`, `123456`.
-/// Grid Engine's K/M/G are powers of 1024.
-pub fn parse_bytes(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match unit.trim().to_ascii_uppercase().trim_end_matches('B') {
-        "" => 1.0,
-        "K" => 1024.0,
-        "M" => 1024.0 * 1024.0,
-        "G" => 1024.0 * 1024.0 * 1024.0,
-        "T" => 1024.0f64.powi(4),
-        _ => return None,
-    };
-    Some((n * mult).round() as u64)
-}
-
-/// `30s` (Son of Grid Engine) or `30` / `30.5` (older releases).
-pub fn parse_seconds(s: &str) -> Option<f64> {
-    s.trim().trim_end_matches('s').parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn memory_units() {
-        assert_eq!(parse_bytes("0.000B"), Some(0));
-        assert_eq!(parse_bytes("4.949MB"), Some(5_189_403));
-        assert_eq!(parse_bytes("1.5G"), Some(1_610_612_736));
-        assert_eq!(parse_bytes("567.000M"), Some(594_542_592));
-        assert_eq!(parse_bytes("2.000KB"), Some(2048));
-        assert_eq!(parse_bytes("123456"), Some(123_456));
-        assert_eq!(parse_bytes("lots"), None);
-    }
-
-    #[test]
-    fn seconds() {
-        assert_eq!(parse_seconds("30s"), Some(30.0));
-        assert_eq!(parse_seconds("12.5"), Some(12.5));
-        assert_eq!(parse_seconds("undefined"), None);
-    }
 
     #[test]
     fn missing_program_is_none() {

@@ -182,7 +182,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         task: Some(task),
         swept,
         max_steps_per_epoch: None,
-        train_limit: None,
+        train_limit: t.train.max_train_examples.map(|n| n as usize),
         skip_eval: false,
         print_table: true,
         random_init: false,
@@ -195,7 +195,7 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
         (Some(cfg), Some(task)) => {
             let mut s = spec_from_config(cfg, task)?;
             s.max_steps_per_epoch = a.max_steps;
-            s.train_limit = a.train_limit;
+            s.train_limit = a.train_limit.or(s.train_limit);
             s
         }
         _ => spec_from_args(a)?,

@@ -1,0 +1,182 @@
+//! The whole pipeline on the live Grid Engine (scripts/sge-local.sh up): a
+//! rendered 2×2 sweep of a tiny BERT runs install → download → train, with the
+//! data and the model served from 127.0.0.1 in the hub's URL layout; status
+//! reports every task finished with accounting figures; the report reads the
+//! real run directories. Skipped (visibly) without qsub or the data.
+#![cfg(feature = "torch")]
+
+mod common;
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::server::{Route, TestServer};
+
+fn have_qsub() -> bool {
+    let ok = Command::new("qsub").arg("-help").output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        eprintln!("SKIPPED: no qsub on PATH (start a cluster with scripts/sge-local.sh up)");
+    }
+    ok
+}
+
+fn hecjob(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hecjob")).args(args).output().unwrap()
+}
+
+/// qacct's `Thu Nov 26 06:02:41 2026` as seconds since the year 2000 (enough to order).
+fn qacct_time(s: &str) -> i64 {
+    let f: Vec<&str> = s.split_whitespace().collect();
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| *m == f[1])
+        .unwrap() as i64;
+    let day: i64 = f[2].parse().unwrap();
+    let hms: Vec<i64> = f[3].split(':').map(|x| x.parse().unwrap()).collect();
+    let year: i64 = f[4].parse().unwrap();
+    (((year - 2000) * 12 + month) * 31 + day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]
+}
+
+fn serve(srv: &TestServer, data: &Path) {
+    for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"] {
+        srv.route(&format!("/data/{f}"), Route::ok(std::fs::read(data.join(f)).unwrap()));
+    }
+    let model = common::fixture("golden/tiny-bert");
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        srv.route(
+            &format!("/acme/tiny-bert/resolve/main/{f}"),
+            Route::ok(std::fs::read(model.join(f)).unwrap()),
+        );
+    }
+}
+
+#[test]
+fn a_sweep_runs_end_to_end_on_grid_engine() {
+    if !have_qsub() {
+        return;
+    }
+    let Some(data) = common::goemotions_dir() else { return };
+    let srv = TestServer::start();
+    serve(&srv, &data);
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    let config = format!(
+        r#"experiment:
+  name: e2e-sweep
+cluster:
+  cpu_queue: serial
+  gpu_queue: short
+  storage_root: {storage}
+  setup:
+    - export HF_ENDPOINT={base}
+  jobs:
+    install:  {{ h_vmem: 4G, h_rt: "00:10:00" }}
+    download: {{ h_vmem: 4G, h_rt: "00:10:00" }}
+    train:    {{ h_vmem: 16G, h_rt: "00:10:00", ncpus: 1, ngpus: 1 }}
+install:
+  from: binary
+  binary: {bin}
+data:
+  base_url: {base}/data
+model:
+  name: acme/tiny-bert
+train:
+  epochs: 1
+  max_length: 32
+  max_train_examples: 160
+  warmup_ratio: 0.0
+  device: cpu
+  log_every: 5
+sweep:
+  learning_rate: [0.001, 0.003]
+  batch_size: [16, 32]
+"#,
+        storage = storage.display(),
+        base = srv.base(),
+        bin = env!("CARGO_BIN_EXE_hecjob"),
+    );
+    let cfg_path = tmp.path().join("e2e.yaml");
+    std::fs::write(&cfg_path, config).unwrap();
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&["submit", cfg_path.to_str().unwrap(), "--out", jobs.to_str().unwrap()]);
+    assert!(out.status.success(), "submit failed:\n{}", String::from_utf8_lossy(&out.stderr));
+
+    // Follow with `hecjob status --json` until every task has finished.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
+        assert!(out.status.success(), "status failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let states: Vec<String> = st
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|j| j["tasks"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap().to_string()))
+            .collect();
+        if states.iter().all(|s| s == "done" || s == "failed") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "the sweep did not finish in time: {states:?}");
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    let logs = std::fs::read_dir(jobs.join("logs"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| format!("--- {}\n{}", e.path().display(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let jobs_st = status.as_array().unwrap();
+    assert_eq!(jobs_st.len(), 3, "{status:#}");
+    let stage = |name: &str| jobs_st.iter().find(|j| j["stage"] == name).unwrap();
+    for j in jobs_st {
+        for t in j["tasks"].as_array().unwrap() {
+            assert_eq!(t["state"], "done", "{} task {}: {t:#}\n{logs}", j["stage"], t["task"]);
+            let acct = &t["last_run"];
+            assert_eq!(acct["exit_status"], 0, "{acct:#}");
+            assert!(acct["wallclock_s"].as_f64().unwrap() >= 0.0);
+        }
+    }
+    let train = stage("train");
+    assert_eq!(train["tasks"].as_array().unwrap().len(), 4, "one array task per sweep point");
+    // The holds: every train task started after the download job ended.
+    let download_end = qacct_time(stage("download")["tasks"][0]["last_run"]["end_time"].as_str().unwrap());
+    for t in train["tasks"].as_array().unwrap() {
+        let start = qacct_time(t["last_run"]["start_time"].as_str().unwrap());
+        assert!(start >= download_end, "task {} started before the download ended", t["task"]);
+        assert!(t["last_run"]["maxvmem_bytes"].as_u64().unwrap() > 0, "maxvmem recorded");
+    }
+    // Every task trained with its own swept values and wrote its metrics.
+    for task in 1..=4 {
+        let dir = storage.join(format!("models/go-emotions/e2e-sweep/task-{task}"));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(m["status"], "finished");
+        assert_eq!(m["task"], task);
+        let (lr, bs) = [(0.001, 16), (0.001, 32), (0.003, 16), (0.003, 32)][task as usize - 1];
+        assert_eq!(m["params"]["learning_rate"], lr);
+        assert_eq!(m["params"]["batch_size"], bs);
+        assert_eq!(m["test"]["examples"], 5427);
+        assert!(dir.join("model.safetensors").is_file());
+    }
+    // The data was fetched from the server and verified, the model came in hub layout.
+    assert!(storage.join("data/go-emotions/train.tsv").is_file());
+    assert!(!srv.hits("GET", "/acme/tiny-bert/resolve/main/model.safetensors").is_empty());
+
+    // The sweep report reads the real run directories and Grid Engine's accounting.
+    let report = hecjob::report::build(&jobs, &hecjob::report::ReportOptions::default()).unwrap();
+    assert_eq!(report.rows.len(), 4);
+    assert!(report.best.is_some());
+    for row in &report.rows {
+        assert_eq!(row.epochs_done, 1);
+        assert!(row.test_f1.is_some(), "task {} has a test F1", row.task);
+        assert!(row.maxvmem_bytes.is_some(), "task {} has qacct maxvmem", row.task);
+    }
+    let out = hecjob(&["report", jobs.to_str().unwrap(), "--plots-dir", tmp.path().join("plots").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("learning_rate") && text.contains("macro-average"), "{text}");
+    assert!(tmp.path().join("plots/loss.svg").is_file() && tmp.path().join("plots/loss.png").is_file());
+}
