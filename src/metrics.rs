@@ -180,7 +180,15 @@ pub fn format_table4(eval: &Evaluation, title: &str) -> String {
     let _ = writeln!(
         out,
         "{:<15} {:>6.2} {:>6.2} {:>6.2} {:>7}   {:>6.2} {:>6.2} {:>6.2} {:>+7.2}",
-        "macro-average", m.precision, m.recall, m.f1, eval.examples, pp, pr, pf, m.f1 - pf
+        "macro-average",
+        m.precision,
+        m.recall,
+        m.f1,
+        eval.examples,
+        pp,
+        pr,
+        pf,
+        m.f1 - pf
     );
     out
 }
@@ -301,7 +309,11 @@ mod tests {
         assert!((l0.f1 - 0.4).abs() < 1e-12);
         assert_eq!(l0.support, 2);
         assert_eq!(
-            (e.per_label[1].precision, e.per_label[1].recall, e.per_label[1].f1),
+            (
+                e.per_label[1].precision,
+                e.per_label[1].recall,
+                e.per_label[1].f1
+            ),
             (0.0, 0.0, 0.0)
         );
         assert_eq!(e.per_label[1].support, 1);

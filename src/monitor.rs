@@ -60,10 +60,12 @@ impl Gpu {
         let dev = self.nvml.device_by_index(self.index).ok()?;
         let used = dev.memory_info().ok()?.used;
         let mine = dev.running_compute_processes().ok().and_then(|ps| {
-            ps.iter().find(|p| p.pid == pid).and_then(|p| match p.used_gpu_memory {
-                nvml_wrapper::enums::device::UsedGpuMemory::Used(b) => Some(b),
-                nvml_wrapper::enums::device::UsedGpuMemory::Unavailable => None,
-            })
+            ps.iter()
+                .find(|p| p.pid == pid)
+                .and_then(|p| match p.used_gpu_memory {
+                    nvml_wrapper::enums::device::UsedGpuMemory::Used(b) => Some(b),
+                    nvml_wrapper::enums::device::UsedGpuMemory::Unavailable => None,
+                })
         });
         Some((used, mine))
     }
@@ -97,7 +99,8 @@ impl Monitor {
                     match &gpu {
                         Ok(g) => {
                             r.gpu_available = true;
-                            r.gpu_name = g.nvml.device_by_index(g.index).and_then(|d| d.name()).ok();
+                            r.gpu_name =
+                                g.nvml.device_by_index(g.index).and_then(|d| d.name()).ok();
                         }
                         Err(why) => r.gpu_unavailable_reason = Some(why.clone()),
                     }
@@ -118,7 +121,8 @@ impl Monitor {
                     {
                         let mut r = record2.lock().unwrap();
                         r.peak_gpu_device_used_bytes = max_opt(r.peak_gpu_device_used_bytes, dev);
-                        r.peak_gpu_process_used_bytes = max_opt(r.peak_gpu_process_used_bytes, mine);
+                        r.peak_gpu_process_used_bytes =
+                            max_opt(r.peak_gpu_process_used_bytes, mine);
                         r.peak_rss_bytes = max_opt(r.peak_rss_bytes, rss);
                         if n % every == 0 {
                             r.samples.push(MemorySample {
@@ -129,7 +133,8 @@ impl Monitor {
                             });
                             if r.samples.len() >= MAX_SAMPLES {
                                 // Thin to every other sample and sample half as often.
-                                let kept: Vec<MemorySample> = r.samples.iter().step_by(2).cloned().collect();
+                                let kept: Vec<MemorySample> =
+                                    r.samples.iter().step_by(2).cloned().collect();
                                 r.samples = kept;
                                 every *= 2;
                             }
@@ -205,8 +210,15 @@ mod tests {
         let r = m.finish();
         assert!(big.iter().map(|&b| b as u64).sum::<u64>() == 50_000_000);
         assert!(!r.gpu_available);
-        assert_eq!(r.gpu_unavailable_reason.as_deref(), Some("training on the CPU"));
-        assert!(r.peak_rss_bytes.unwrap() > 50_000_000, "{:?}", r.peak_rss_bytes);
+        assert_eq!(
+            r.gpu_unavailable_reason.as_deref(),
+            Some("training on the CPU")
+        );
+        assert!(
+            r.peak_rss_bytes.unwrap() > 50_000_000,
+            "{:?}",
+            r.peak_rss_bytes
+        );
         assert!(r.samples.len() >= 2);
     }
 

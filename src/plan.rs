@@ -75,17 +75,18 @@ impl Plan {
     pub fn new(loaded: &LoadedConfig) -> Plan {
         let c = &loaded.config;
         let exp = &c.experiment.name;
-        let job = |kind: JobKind, queue: &str, res: &JobResources, after, description: &str| PlannedJob {
-            kind,
-            name: format!("{exp}-{}", kind.as_str()),
-            script: kind.script().to_string(),
-            queue: res.queue.clone().unwrap_or_else(|| queue.to_string()),
-            resources: res.clone(),
-            array: None,
-            after,
-            notify: false,
-            description: description.to_string(),
-        };
+        let job =
+            |kind: JobKind, queue: &str, res: &JobResources, after, description: &str| PlannedJob {
+                kind,
+                name: format!("{exp}-{}", kind.as_str()),
+                script: kind.script().to_string(),
+                queue: res.queue.clone().unwrap_or_else(|| queue.to_string()),
+                resources: res.clone(),
+                array: None,
+                after,
+                notify: false,
+                description: description.to_string(),
+            };
         let mut train = job(
             JobKind::Train,
             &c.cluster.gpu_queue,
@@ -122,7 +123,10 @@ impl Plan {
     }
 
     pub fn job(&self, kind: JobKind) -> &PlannedJob {
-        self.jobs.iter().find(|j| j.kind == kind).expect("every kind is planned")
+        self.jobs
+            .iter()
+            .find(|j| j.kind == kind)
+            .expect("every kind is planned")
     }
 }
 

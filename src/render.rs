@@ -13,9 +13,18 @@ use std::path::{Path, PathBuf};
 
 const EMBEDDED: &[(&str, &str)] = &[
     ("_header.tera", include_str!("../templates/_header.tera")),
-    ("install.com.tera", include_str!("../templates/install.com.tera")),
-    ("download.com.tera", include_str!("../templates/download.com.tera")),
-    ("train.com.tera", include_str!("../templates/train.com.tera")),
+    (
+        "install.com.tera",
+        include_str!("../templates/install.com.tera"),
+    ),
+    (
+        "download.com.tera",
+        include_str!("../templates/download.com.tera"),
+    ),
+    (
+        "train.com.tera",
+        include_str!("../templates/train.com.tera"),
+    ),
 ];
 
 #[derive(Debug, clap::Args)]
@@ -62,7 +71,10 @@ fn engine(templates: Option<&Path>) -> Result<tera::Tera> {
         .collect();
     if let Some(dir) = templates {
         if !dir.is_dir() {
-            return Err(Error::Usage(format!("--templates {}: not a directory", dir.display())));
+            return Err(Error::Usage(format!(
+                "--templates {}: not a directory",
+                dir.display()
+            )));
         }
         for (name, text) in sources.iter_mut() {
             let p = dir.join(&*name);
@@ -72,13 +84,16 @@ fn engine(templates: Option<&Path>) -> Result<tera::Tera> {
         }
     }
     t.add_raw_templates(sources)?;
-    t.register_filter("shq", |v: &tera::Value, _: &std::collections::HashMap<String, tera::Value>| {
-        let s = match v {
-            tera::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        Ok(tera::Value::String(shell::quote(&s)))
-    });
+    t.register_filter(
+        "shq",
+        |v: &tera::Value, _: &std::collections::HashMap<String, tera::Value>| {
+            let s = match v {
+                tera::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Ok(tera::Value::String(shell::quote(&s)))
+        },
+    );
     Ok(t)
 }
 
@@ -103,7 +118,9 @@ fn storage_line(root: &str) -> String {
 /// Control characters never reach a comment line (a newline there would start a
 /// new command).
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
@@ -122,7 +139,10 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         ctx.insert("storage_line", &storage_line(&c.cluster.storage_root));
         ctx.insert("install", &c.install);
         ctx.insert("model", &c.model);
-        ctx.insert("model_is_hub", &!config::validate::is_local_model(&c.model.name));
+        ctx.insert(
+            "model_is_hub",
+            &!config::validate::is_local_model(&c.model.name),
+        );
         ctx.insert("data_dir", &path_expr(&c.paths.data_dir));
         ctx.insert("model_cache", &path_expr(&c.paths.model_cache));
         ctx.insert("output_dir", &path_expr(&c.paths.output_dir));
@@ -202,7 +222,12 @@ fn tasks_json(loaded: &LoadedConfig) -> String {
             let swept: serde_json::Map<String, serde_json::Value> = t
                 .swept
                 .iter()
-                .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null)))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                    )
+                })
                 .collect();
             serde_json::json!({
                 "id": t.id,
@@ -253,8 +278,16 @@ impl Rendered {
                 .map(|a| format!(" -hold_jid \"${}\"", var(a)))
                 .unwrap_or_default();
             // Arrays print `ID.1-N:1`; the id is the part before the dot.
-            let cut = if job.array.is_some() { " | cut -d. -f1" } else { "" };
-            lines.push(format!("{}=$(qsub -terse{hold} {}{cut})", var(job.kind), job.script));
+            let cut = if job.array.is_some() {
+                " | cut -d. -f1"
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "{}=$(qsub -terse{hold} {}{cut})",
+                var(job.kind),
+                job.script
+            ));
         }
         lines
     }
@@ -280,12 +313,22 @@ pub fn run(a: &RenderArgs) -> Result<()> {
             "wrote {} ({} task{}):",
             dir.display(),
             rendered.plan.tasks.len(),
-            if rendered.plan.tasks.len() == 1 { "" } else { "s" }
+            if rendered.plan.tasks.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
         for f in &rendered.files {
             println!("  {}", dir.join(&f.name).display());
         }
-        println!("submit with `hecjob submit{}`, or by hand:", a.config.as_ref().map(|c| format!(" {}", c.display())).unwrap_or_default());
+        println!(
+            "submit with `hecjob submit{}`, or by hand:",
+            a.config
+                .as_ref()
+                .map(|c| format!(" {}", c.display()))
+                .unwrap_or_default()
+        );
     }
     for line in rendered.qsub_chain() {
         println!("  {line}");

@@ -9,8 +9,7 @@
 /// `'` written as `'\''`.
 pub fn quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
     if safe {
         return s.to_string();

@@ -17,7 +17,10 @@ fn labels(n: usize) -> Vec<String> {
 fn golden(dir: &Path) -> (serde_json::Value, std::collections::HashMap<String, Tensor>) {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("golden.json")).unwrap()).unwrap();
-    let tensors = Tensor::read_safetensors(dir.join("golden.safetensors")).unwrap().into_iter().collect();
+    let tensors = Tensor::read_safetensors(dir.join("golden.safetensors"))
+        .unwrap()
+        .into_iter()
+        .collect();
     (json, tensors)
 }
 
@@ -31,18 +34,31 @@ fn check(model_dir: &Path, golden_dir: &Path) {
     let max_length = json["max_length"].as_u64().unwrap() as usize;
     let lm = LoadedModel::pretrained(model_dir, &labels(28), 0.1, max_length, Device::Cpu).unwrap();
     let pad = lm.config.pad_token_id;
-    let texts: Vec<String> = json["texts"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = json["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
     let mut checked = 0;
     for (name, batch) in json["batches"].as_object().unwrap() {
-        let ids: Vec<usize> = batch["text_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        let ids: Vec<usize> = batch["text_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         let batch_texts: Vec<&str> = ids.iter().map(|&i| texts[i].as_str()).collect();
         let enc = lm.encoder.encode_all(&batch_texts).unwrap();
         let longest = enc.iter().map(Vec::len).max().unwrap();
         let mut flat = Vec::new();
         let mut mask = Vec::new();
         for row in &enc {
-            flat.extend(row.iter().copied().chain(std::iter::repeat(pad).take(longest - row.len())));
-            mask.extend(std::iter::repeat(1i64).take(row.len()).chain(std::iter::repeat(0).take(longest - row.len())));
+            let padding = longest - row.len();
+            flat.extend(row.iter().copied().chain(std::iter::repeat_n(pad, padding)));
+            mask.extend(
+                std::iter::repeat_n(1i64, row.len()).chain(std::iter::repeat_n(0, padding)),
+            );
         }
         let shape = [enc.len() as i64, longest as i64];
         let input_ids = Tensor::from_slice(&flat).view(shape);
@@ -52,14 +68,21 @@ fn check(model_dir: &Path, golden_dir: &Path) {
             "{name}: token ids differ from HF:\n ours {input_ids}\n HF   {}",
             g[&format!("{name}.input_ids")]
         );
-        assert!(attention.equal(&g[&format!("{name}.attention_mask")]), "{name}: attention mask differs");
-        let (hidden, pooled) = tch::no_grad(|| lm.model.encoder.forward_t(&input_ids, &attention, false));
+        assert!(
+            attention.equal(&g[&format!("{name}.attention_mask")]),
+            "{name}: attention mask differs"
+        );
+        let (hidden, pooled) =
+            tch::no_grad(|| lm.model.encoder.forward_t(&input_ids, &attention, false));
         let gh = &g[&format!("{name}.last_hidden_state")];
         let d_all = max_abs(&hidden, gh);
         // Real tokens only: pad positions are computed but meaningless.
         let m = attention.unsqueeze(-1).to_kind(Kind::Float);
         let d_real = max_abs(&(&hidden * &m), &(gh * &m));
-        assert!(d_real <= TOL && d_all <= TOL, "{name}: hidden states differ by {d_real:e} (real tokens), {d_all:e} (all)");
+        assert!(
+            d_real <= TOL && d_all <= TOL,
+            "{name}: hidden states differ by {d_real:e} (real tokens), {d_all:e} (all)"
+        );
         let d_pool = max_abs(&pooled, &g[&format!("{name}.pooler_output")]);
         assert!(d_pool <= TOL, "{name}: pooled output differs by {d_pool:e}");
         if let Some(gl) = g.get(&format!("{name}.logits")) {
@@ -69,7 +92,12 @@ fn check(model_dir: &Path, golden_dir: &Path) {
         }
         if let Some(gloss) = g.get(&format!("{name}.loss")) {
             let logits = tch::no_grad(|| lm.model.forward_t(&input_ids, &attention, false));
-            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&g[&format!("{name}.labels")], None, None, tch::Reduction::Mean);
+            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
+                &g[&format!("{name}.labels")],
+                None,
+                None,
+                tch::Reduction::Mean,
+            );
             let d = max_abs(&loss.view([1]), gloss);
             assert!(d <= TOL, "{name}: loss differs by {d:e}");
         }
@@ -96,7 +124,13 @@ fn tiny_bert_with_old_gamma_beta_names_matches() {
     let renamed: Vec<(String, Tensor)> = Tensor::read_safetensors(src.join("model.safetensors"))
         .unwrap()
         .into_iter()
-        .map(|(n, t)| (n.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta"), t))
+        .map(|(n, t)| {
+            (
+                n.replace("LayerNorm.weight", "LayerNorm.gamma")
+                    .replace("LayerNorm.bias", "LayerNorm.beta"),
+                t,
+            )
+        })
         .collect();
     assert!(renamed.iter().any(|(n, _)| n.ends_with("LayerNorm.gamma")));
     Tensor::write_safetensors(&renamed, tmp.path().join("model.safetensors")).unwrap();
@@ -111,12 +145,17 @@ fn tiny_roberta_matches_transformers() {
 
 #[test]
 fn tiny_roberta_with_prefix_matches() {
-    check(&common::fixture("golden/tiny-roberta-prefixed"), &common::fixture("golden/tiny-roberta"));
+    check(
+        &common::fixture("golden/tiny-roberta-prefixed"),
+        &common::fixture("golden/tiny-roberta"),
+    );
 }
 
 #[test]
 fn real_minilm_matches_transformers() {
-    let Some(dir) = common::minilm_dir() else { return };
+    let Some(dir) = common::minilm_dir() else {
+        return;
+    };
     check(&dir, &common::fixture("golden/minilm"));
 }
 
@@ -137,7 +176,10 @@ fn classifier_label_count_mismatch_is_a_clear_error() {
     };
     lm.save(tmp.path(), &meta).unwrap();
     std::fs::write(tmp.path().join("labels.txt"), "a\nb\nc\n").unwrap();
-    let err = LoadedModel::trained(tmp.path(), Device::Cpu).err().expect("must fail").to_string();
+    let err = LoadedModel::trained(tmp.path(), Device::Cpu)
+        .err()
+        .expect("must fail")
+        .to_string();
     assert!(err.contains("label count does not match"), "{err}");
 }
 
@@ -147,5 +189,8 @@ fn cuda_is_linked() {
     // --as-needed would otherwise drop it and CUDA would read as unavailable on a GPU.
     let _ = tch::Cuda::is_available();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    assert!(maps.contains("libtorch_cuda.so"), "libtorch_cuda.so is not linked: see build.rs");
+    assert!(
+        maps.contains("libtorch_cuda.so"),
+        "libtorch_cuda.so is not linked: see build.rs"
+    );
 }

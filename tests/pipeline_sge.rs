@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 use support::server::{Route, TestServer};
 
 fn have_qsub() -> bool {
-    let ok = Command::new("qsub").arg("-help").output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new("qsub")
+        .arg("-help")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !ok {
         eprintln!("SKIPPED: no qsub on PATH (start a cluster with scripts/sge-local.sh up)");
     }
@@ -22,16 +26,21 @@ fn have_qsub() -> bool {
 }
 
 fn hecjob(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hecjob")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// qacct's `Thu Nov 26 06:02:41 2026` as seconds since the year 2000 (enough to order).
 fn qacct_time(s: &str) -> i64 {
     let f: Vec<&str> = s.split_whitespace().collect();
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == f[1])
-        .unwrap() as i64;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == f[1])
+    .unwrap() as i64;
     let day: i64 = f[2].parse().unwrap();
     let hms: Vec<i64> = f[3].split(':').map(|x| x.parse().unwrap()).collect();
     let year: i64 = f[4].parse().unwrap();
@@ -40,7 +49,10 @@ fn qacct_time(s: &str) -> i64 {
 
 fn serve(srv: &TestServer, data: &Path) {
     for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"] {
-        srv.route(&format!("/data/{f}"), Route::ok(std::fs::read(data.join(f)).unwrap()));
+        srv.route(
+            &format!("/data/{f}"),
+            Route::ok(std::fs::read(data.join(f)).unwrap()),
+        );
     }
     let model = common::fixture("golden/tiny-bert");
     for f in ["config.json", "tokenizer.json", "model.safetensors"] {
@@ -56,7 +68,9 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     if !have_qsub() {
         return;
     }
-    let Some(data) = common::goemotions_dir() else { return };
+    let Some(data) = common::goemotions_dir() else {
+        return;
+    };
     let srv = TestServer::start();
     serve(&srv, &data);
     let tmp = tempfile::tempdir().unwrap();
@@ -99,31 +113,59 @@ sweep:
     let cfg_path = tmp.path().join("e2e.yaml");
     std::fs::write(&cfg_path, config).unwrap();
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&["submit", cfg_path.to_str().unwrap(), "--out", jobs.to_str().unwrap()]);
-    assert!(out.status.success(), "submit failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let out = hecjob(&[
+        "submit",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "submit failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Follow with `hecjob status --json` until every task has finished.
     let deadline = Instant::now() + Duration::from_secs(600);
     let status = loop {
         let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
-        assert!(out.status.success(), "status failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "status failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let states: Vec<String> = st
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|j| j["tasks"].as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap().to_string()))
+            .flat_map(|j| {
+                j["tasks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["state"].as_str().unwrap().to_string())
+            })
             .collect();
         if states.iter().all(|s| s == "done" || s == "failed") {
             break st;
         }
-        assert!(Instant::now() < deadline, "the sweep did not finish in time: {states:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the sweep did not finish in time: {states:?}"
+        );
         std::thread::sleep(Duration::from_secs(2));
     };
     let logs = std::fs::read_dir(jobs.join("logs"))
         .map(|rd| {
             rd.flatten()
-                .map(|e| format!("--- {}\n{}", e.path().display(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+                .map(|e| {
+                    format!(
+                        "--- {}\n{}",
+                        e.path().display(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         })
@@ -133,26 +175,46 @@ sweep:
     let stage = |name: &str| jobs_st.iter().find(|j| j["stage"] == name).unwrap();
     for j in jobs_st {
         for t in j["tasks"].as_array().unwrap() {
-            assert_eq!(t["state"], "done", "{} task {}: {t:#}\n{logs}", j["stage"], t["task"]);
+            assert_eq!(
+                t["state"], "done",
+                "{} task {}: {t:#}\n{logs}",
+                j["stage"], t["task"]
+            );
             let acct = &t["last_run"];
             assert_eq!(acct["exit_status"], 0, "{acct:#}");
             assert!(acct["wallclock_s"].as_f64().unwrap() >= 0.0);
         }
     }
     let train = stage("train");
-    assert_eq!(train["tasks"].as_array().unwrap().len(), 4, "one array task per sweep point");
+    assert_eq!(
+        train["tasks"].as_array().unwrap().len(),
+        4,
+        "one array task per sweep point"
+    );
     // The holds: every train task started after the download job ended.
-    let download_end = qacct_time(stage("download")["tasks"][0]["last_run"]["end_time"].as_str().unwrap());
+    let download_end = qacct_time(
+        stage("download")["tasks"][0]["last_run"]["end_time"]
+            .as_str()
+            .unwrap(),
+    );
     for t in train["tasks"].as_array().unwrap() {
         let start = qacct_time(t["last_run"]["start_time"].as_str().unwrap());
-        assert!(start >= download_end, "task {} started before the download ended", t["task"]);
-        assert!(t["last_run"]["maxvmem_bytes"].as_u64().unwrap() > 0, "maxvmem recorded");
+        assert!(
+            start >= download_end,
+            "task {} started before the download ended",
+            t["task"]
+        );
+        assert!(
+            t["last_run"]["maxvmem_bytes"].as_u64().unwrap() > 0,
+            "maxvmem recorded"
+        );
     }
     // Every task trained with its own swept values and wrote its metrics.
     for task in 1..=4 {
         let dir = storage.join(format!("models/go-emotions/e2e-sweep/task-{task}"));
         let m: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap())
+                .unwrap();
         assert_eq!(m["status"], "finished");
         assert_eq!(m["task"], task);
         let (lr, bs) = [(0.001, 16), (0.001, 32), (0.003, 16), (0.003, 32)][task as usize - 1];
@@ -163,7 +225,9 @@ sweep:
     }
     // The data was fetched from the server and verified, the model came in hub layout.
     assert!(storage.join("data/go-emotions/train.tsv").is_file());
-    assert!(!srv.hits("GET", "/acme/tiny-bert/resolve/main/model.safetensors").is_empty());
+    assert!(!srv
+        .hits("GET", "/acme/tiny-bert/resolve/main/model.safetensors")
+        .is_empty());
 
     // The sweep report reads the real run directories and Grid Engine's accounting.
     let report = hecjob::report::build(&jobs, &hecjob::report::ReportOptions::default()).unwrap();
@@ -172,11 +236,29 @@ sweep:
     for row in &report.rows {
         assert_eq!(row.epochs_done, 1);
         assert!(row.test_f1.is_some(), "task {} has a test F1", row.task);
-        assert!(row.maxvmem_bytes.is_some(), "task {} has qacct maxvmem", row.task);
+        assert!(
+            row.maxvmem_bytes.is_some(),
+            "task {} has qacct maxvmem",
+            row.task
+        );
     }
-    let out = hecjob(&["report", jobs.to_str().unwrap(), "--plots-dir", tmp.path().join("plots").to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hecjob(&[
+        "report",
+        jobs.to_str().unwrap(),
+        "--plots-dir",
+        tmp.path().join("plots").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("learning_rate") && text.contains("macro-average"), "{text}");
-    assert!(tmp.path().join("plots/loss.svg").is_file() && tmp.path().join("plots/loss.png").is_file());
+    assert!(
+        text.contains("learning_rate") && text.contains("macro-average"),
+        "{text}"
+    );
+    assert!(
+        tmp.path().join("plots/loss.svg").is_file() && tmp.path().join("plots/loss.png").is_file()
+    );
 }

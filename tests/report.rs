@@ -522,19 +522,38 @@ fn grid_engine_accounting_from_submission() {
     }
     std::fs::write(&path, tasks.to_string()).unwrap();
     // The record `hecjob submit` writes.
-    use hecjob::scheduler::{executor::CommandLine, job_id::JobId, submission::{SubmissionRecord, SubmittedJob}};
+    use hecjob::scheduler::{
+        executor::CommandLine,
+        job_id::JobId,
+        submission::{SubmissionRecord, SubmittedJob},
+    };
     let job = |stage: &str, number: u64| SubmittedJob {
         stage: stage.into(),
         name: format!("lr-bs-sweep-{stage}"),
         script: format!("{stage}.com").into(),
         sha256: "0".repeat(64),
-        id: JobId { number, tasks: None },
+        id: JobId {
+            number,
+            tasks: None,
+        },
         hold: Vec::new(),
-        command: CommandLine { argv: vec!["qsub".into()], cwd: sw.jobs.clone() },
+        command: CommandLine {
+            argv: vec!["qsub".into()],
+            cwd: sw.jobs.clone(),
+        },
     };
-    SubmissionRecord::new("sge", None, &sw.jobs, vec![job("install", 4240), job("download", 4241), job("train", 4242)])
-        .write(&sw.jobs)
-        .unwrap();
+    SubmissionRecord::new(
+        "sge",
+        None,
+        &sw.jobs,
+        vec![
+            job("install", 4240),
+            job("download", 4241),
+            job("train", 4242),
+        ],
+    )
+    .write(&sw.jobs)
+    .unwrap();
     let bin = tempfile::tempdir().unwrap();
     let opts = ReportOptions {
         qacct: Some(fake_qacct(bin.path())),

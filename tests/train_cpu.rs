@@ -68,7 +68,9 @@ fn weights(dir: &Path) -> Vec<(String, Tensor)> {
 fn loss_falls_and_the_saved_model_reloads_exactly() {
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let Some(data) = small_data(tmp.path()) else { return };
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
     let save = tmp.path().join("run");
     let m = trainer::run(&spec(&data, &save, 3)).unwrap();
     assert_eq!(m.status, "finished");
@@ -76,7 +78,11 @@ fn loss_falls_and_the_saved_model_reloads_exactly() {
     let first = m.epochs[0].train_loss;
     let last = m.epochs[2].train_loss;
     assert!(last < first * 0.8, "loss did not fall: {first} → {last}");
-    assert!(m.loss_log.len() >= 3 * 4, "loss logged every 5 batches: {}", m.loss_log.len());
+    assert!(
+        m.loss_log.len() >= 3 * 4,
+        "loss logged every 5 batches: {}",
+        m.loss_log.len()
+    );
     let test = m.test.as_ref().expect("test evaluation");
     assert_eq!(test.per_label.len(), 28);
     assert_eq!(test.examples, 120);
@@ -91,11 +97,22 @@ fn loss_falls_and_the_saved_model_reloads_exactly() {
     let la = tch::no_grad(|| a.model.forward_t(&ids, &mask, false));
     let lb = tch::no_grad(|| b.model.forward_t(&ids, &mask, false));
     assert!(la.equal(&lb));
-    for f in ["model.safetensors", "config.json", "tokenizer.json", "labels.txt", "hecjob.json", "metrics.json"] {
+    for f in [
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "labels.txt",
+        "hecjob.json",
+        "metrics.json",
+    ] {
         assert!(save.join(f).is_file(), "{f} missing");
     }
-    assert!(!save.join("checkpoint").exists(), "checkpoint is removed after a finished run");
-    let cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(save.join("config.json")).unwrap()).unwrap();
+    assert!(
+        !save.join("checkpoint").exists(),
+        "checkpoint is removed after a finished run"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["id2label"]["27"], "neutral");
 }
 
@@ -103,7 +120,9 @@ fn loss_falls_and_the_saved_model_reloads_exactly() {
 fn a_resumed_run_equals_an_uninterrupted_one() {
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let Some(data) = small_data(tmp.path()) else { return };
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
     let straight = tmp.path().join("straight");
     let a = trainer::run(&spec(&data, &straight, 2)).unwrap();
 
@@ -115,15 +134,23 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     assert_eq!(err.exit_code(), 99, "{err}");
     assert!(err.to_string().contains("SIGUSR1"), "{err}");
     let partial: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(resumed.join("metrics.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(resumed.join("metrics.json")).unwrap())
+            .unwrap();
     assert_eq!(partial["status"], "interrupted");
-    assert_eq!(partial["epochs"].as_array().unwrap().len(), 1, "epoch 1 is kept");
+    assert_eq!(
+        partial["epochs"].as_array().unwrap().len(),
+        1,
+        "epoch 1 is kept"
+    );
     assert!(resumed.join("checkpoint/state.json").is_file());
 
     s.raise_signal_at_step = None;
     let b = trainer::run(&s).unwrap();
     assert_eq!(b.epochs.len(), 2);
-    assert_eq!(a.epochs[1].train_loss, b.epochs[1].train_loss, "epoch 2 loss");
+    assert_eq!(
+        a.epochs[1].train_loss, b.epochs[1].train_loss,
+        "epoch 2 loss"
+    );
     assert_eq!(a.test, b.test, "test evaluation");
     for ((na, ta), (nb, tb)) in weights(&straight).iter().zip(weights(&resumed).iter()) {
         assert_eq!(na, nb);
@@ -151,18 +178,27 @@ fn cuda_without_a_gpu_is_a_clear_error() {
 fn a_nan_loss_stops_with_the_step_and_a_hint() {
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
-    let Some(data) = small_data(tmp.path()) else { return };
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
     // A checkpoint whose classifier bias is NaN: the very first loss is NaN.
     let model = tmp.path().join("nan-model");
     std::fs::create_dir_all(&model).unwrap();
     for f in ["config.json", "tokenizer.json"] {
         std::fs::copy(common::fixture("golden/tiny-bert").join(f), model.join(f)).unwrap();
     }
-    let tensors: Vec<(String, Tensor)> = Tensor::read_safetensors(common::fixture("golden/tiny-bert/model.safetensors"))
-        .unwrap()
-        .into_iter()
-        .map(|(n, t)| if n == "classifier.bias" { (n, t.fill(f64::NAN)) } else { (n, t) })
-        .collect();
+    let tensors: Vec<(String, Tensor)> =
+        Tensor::read_safetensors(common::fixture("golden/tiny-bert/model.safetensors"))
+            .unwrap()
+            .into_iter()
+            .map(|(n, t)| {
+                if n == "classifier.bias" {
+                    (n, t.fill(f64::NAN))
+                } else {
+                    (n, t)
+                }
+            })
+            .collect();
     Tensor::write_safetensors(&tensors, model.join("model.safetensors")).unwrap();
     let mut s = spec(&data, &tmp.path().join("run"), 1);
     s.model = model.display().to_string();

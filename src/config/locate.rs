@@ -25,7 +25,9 @@ impl KeyLines {
             let Some(colon) = trimmed.find(':') else {
                 continue;
             };
-            let key = trimmed[..colon].trim().trim_matches(|c| c == '"' || c == '\'');
+            let key = trimmed[..colon]
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'');
             if key.is_empty() || key.contains(' ') {
                 continue;
             }

@@ -47,7 +47,11 @@ pub fn load(path: Option<&Path>) -> Result<LoadedConfig> {
 }
 
 pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Err(Error::Config(format!(
             "{source}: the file is empty; expected at least\n  experiment:\n    name: my-experiment"
         )));
@@ -87,7 +91,11 @@ fn parse_error(e: &serde_yaml_ng::Error, source: &str, text: &str) -> String {
     // first); a YAML syntax error may go on with ", while parsing X at line L
     // column C" — where the construct began, worth keeping.
     let msg = match e.location() {
-        Some(l) => raw.replacen(&format!(" at line {} column {}", l.line(), l.column()), "", 1),
+        Some(l) => raw.replacen(
+            &format!(" at line {} column {}", l.line(), l.column()),
+            "",
+            1,
+        ),
         None => raw.clone(),
     };
     let msg = humanize_types(&msg);
@@ -142,7 +150,12 @@ pub(crate) fn unknown_key_hint(msg: &str) -> Option<String> {
 pub fn nearest<'a>(s: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (strsim::jaro_winkler(&s.to_lowercase(), &c.to_lowercase()), *c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&s.to_lowercase(), &c.to_lowercase()),
+                *c,
+            )
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
@@ -202,8 +215,10 @@ impl Config {
     }
     /// `<output_dir>/<experiment>/task-<id>` on this machine.
     pub fn task_output_dir(&self, task: u32) -> Result<PathBuf> {
-        Ok(resolve_path(&self.cluster.storage_root, &self.paths.output_dir)?
-            .join(&self.experiment.name)
-            .join(format!("task-{task}")))
+        Ok(
+            resolve_path(&self.cluster.storage_root, &self.paths.output_dir)?
+                .join(&self.experiment.name)
+                .join(format!("task-{task}")),
+        )
     }
 }

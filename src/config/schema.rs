@@ -349,17 +349,25 @@ impl Jobs {
         }
         // Only the train job checkpoints, so only it gets a soft limit by default.
         if self.train.s_rt.is_none() {
-            self.train.s_rt = self.train.h_rt.as_deref().and_then(parse_hms).and_then(|h| {
-                let margin = (h / 10).clamp(60, 600);
-                (h >= 2 * margin).then(|| format_hms(h - margin))
-            });
+            self.train.s_rt = self
+                .train
+                .h_rt
+                .as_deref()
+                .and_then(parse_hms)
+                .and_then(|h| {
+                    let margin = (h / 10).clamp(60, 600);
+                    (h >= 2 * margin).then(|| format_hms(h - margin))
+                });
         }
     }
 }
 
 /// Seconds in `HH:MM:SS`.
 pub fn parse_hms(s: &str) -> Option<u64> {
-    let p: Vec<u64> = s.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let p: Vec<u64> = s
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     match p.as_slice() {
         [h, m, s] => Some(h * 3600 + m * 60 + s),
         _ => None,

@@ -30,18 +30,33 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
             let hint = super::nearest(key, TRAIN_KEYS)
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            p.push(&path, format!("`{key}` is not a train key{hint} (sweepable: {})", TRAIN_KEYS.join(", ")));
+            p.push(
+                &path,
+                format!(
+                    "`{key}` is not a train key{hint} (sweepable: {})",
+                    TRAIN_KEYS.join(", ")
+                ),
+            );
             ok = false;
             continue;
         }
         if values.is_empty() {
-            p.push(&path, "an empty list would make no tasks; give at least one value or remove the key");
+            p.push(
+                &path,
+                "an empty list would make no tasks; give at least one value or remove the key",
+            );
             ok = false;
         }
         for (i, v) in values.iter().enumerate() {
             let at = format!("{path}[{i}]");
             if let Some(j) = values[..i].iter().position(|w| w == v) {
-                p.push(&at, format!("duplicate value {}: equal to {path}[{j}]; list each value once", show(v)));
+                p.push(
+                    &at,
+                    format!(
+                        "duplicate value {}: equal to {path}[{j}]; list each value once",
+                        show(v)
+                    ),
+                );
                 ok = false;
             }
             match with_value(base, key, v) {
@@ -70,7 +85,10 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
     }
     let total: usize = sweep.values().map(Vec::len).product();
     if total > MAX_TASKS {
-        p.push("sweep", format!("{total} tasks is more than {MAX_TASKS}; is a list too long?"));
+        p.push(
+            "sweep",
+            format!("{total} tasks is more than {MAX_TASKS}; is a list too long?"),
+        );
         return Vec::new();
     }
     let mut tasks = Vec::with_capacity(total);

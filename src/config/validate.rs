@@ -66,7 +66,9 @@ fn is_memory(s: &str) -> bool {
 pub fn is_hms(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
     parts.len() == 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         && parts[1].len() == 2
         && parts[2].len() == 2
         && parts[1] < "60"
@@ -100,7 +102,13 @@ pub fn is_local_model(s: &str) -> bool {
 /// newline does not break the message's own lines.
 pub fn lit(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { c.escape_default().collect() } else { c.to_string() })
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 
@@ -123,22 +131,37 @@ const RESERVED_DIRECTIVES: &[&str] = &["-N", "-o", "-e", "-t", "-tc", "-S", "-cw
 fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool) {
     if let Some(q) = &r.queue {
         if !is_queue(q) {
-            p.push(format!("{path}.queue"), format!("`{}` is not a queue name (letters, digits, _ . - @)", lit(q)));
+            p.push(
+                format!("{path}.queue"),
+                format!(
+                    "`{}` is not a queue name (letters, digits, _ . - @)",
+                    lit(q)
+                ),
+            );
         }
     }
     if let Some(m) = &r.h_vmem {
         if !is_memory(m) {
-            p.push(format!("{path}.h_vmem"), format!("expected memory like 4G or 512M, got `{}`", lit(m)));
+            p.push(
+                format!("{path}.h_vmem"),
+                format!("expected memory like 4G or 512M, got `{}`", lit(m)),
+            );
         }
     }
     if let Some(t) = &r.h_rt {
         if !is_hms(t) {
-            p.push(format!("{path}.h_rt"), format!("expected HH:MM:SS (e.g. 00:25:00), got `{}`", lit(t)));
+            p.push(
+                format!("{path}.h_rt"),
+                format!("expected HH:MM:SS (e.g. 00:25:00), got `{}`", lit(t)),
+            );
         }
     }
     if let Some(t) = &r.s_rt {
         if !is_hms(t) {
-            p.push(format!("{path}.s_rt"), format!("expected HH:MM:SS (e.g. 00:23:00), got `{}`", lit(t)));
+            p.push(
+                format!("{path}.s_rt"),
+                format!("expected HH:MM:SS (e.g. 00:23:00), got `{}`", lit(t)),
+            );
         } else if let (Some(s), Some(h)) = (parse_hms(t), r.h_rt.as_deref().and_then(parse_hms)) {
             if s >= h {
                 p.push(
@@ -149,7 +172,10 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
         }
     }
     if r.ncpus == Some(0) {
-        p.push(format!("{path}.ncpus"), "must be at least 1 (or leave it out)");
+        p.push(
+            format!("{path}.ncpus"),
+            "must be at least 1 (or leave it out)",
+        );
     }
     if let Some(g) = r.ngpus {
         if cpu_job && g > 0 {
@@ -167,11 +193,22 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
         let flag = d.split_whitespace().next().unwrap_or("");
         let flag_ok = flag.len() > 1
             && flag.starts_with('-')
-            && flag[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            && flag[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !flag_ok {
-            p.push(&dp, format!("expected a qsub option such as `-M me@example.org`, got `{}`", lit(d)));
+            p.push(
+                &dp,
+                format!(
+                    "expected a qsub option such as `-M me@example.org`, got `{}`",
+                    lit(d)
+                ),
+            );
         } else if RESERVED_DIRECTIVES.contains(&flag) {
-            p.push(&dp, format!("`{flag}` is set by hecjob itself; use the config key for it instead"));
+            p.push(
+                &dp,
+                format!("`{flag}` is set by hecjob itself; use the config key for it instead"),
+            );
         }
     }
 }
@@ -193,9 +230,18 @@ pub fn check(cfg: &Config) -> Problems {
     }
 
     let c = &cfg.cluster;
-    for (key, q) in [("cluster.cpu_queue", &c.cpu_queue), ("cluster.gpu_queue", &c.gpu_queue)] {
+    for (key, q) in [
+        ("cluster.cpu_queue", &c.cpu_queue),
+        ("cluster.gpu_queue", &c.gpu_queue),
+    ] {
         if !is_queue(q) {
-            p.push(key, format!("`{}` is not a queue name (letters, digits, _ . - @)", lit(q)));
+            p.push(
+                key,
+                format!(
+                    "`{}` is not a queue name (letters, digits, _ . - @)",
+                    lit(q)
+                ),
+            );
         }
     }
     if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
@@ -212,14 +258,20 @@ pub fn check(cfg: &Config) -> Problems {
     }
     for (i, m) in c.modules.iter().enumerate() {
         if !is_module(m) {
-            p.push(format!("cluster.modules[{i}]"), format!("`{}` is not a module name (e.g. anaconda3/wmlce)", lit(m)));
+            p.push(
+                format!("cluster.modules[{i}]"),
+                format!("`{}` is not a module name (e.g. anaconda3/wmlce)", lit(m)),
+            );
         }
     }
     for (i, s) in c.setup.iter().enumerate() {
         no_control_chars(&mut p, &format!("cluster.setup[{i}]"), s);
     }
     if c.max_concurrent_tasks == Some(0) {
-        p.push("cluster.max_concurrent_tasks", "must be at least 1 (or leave it out for no cap)");
+        p.push(
+            "cluster.max_concurrent_tasks",
+            "must be at least 1 (or leave it out for no cap)",
+        );
     }
     check_resources(&mut p, "cluster.jobs.install", &c.jobs.install, true);
     check_resources(&mut p, "cluster.jobs.download", &c.jobs.download, true);
@@ -230,17 +282,25 @@ pub fn check(cfg: &Config) -> Problems {
         no_tilde(&mut p, "install.source", &inst.source);
     }
     match (&inst.from, &inst.binary) {
-        (InstallFrom::Binary, None) => {
-            p.push("install.binary", "`from: binary` needs the path of a prebuilt hecjob binary")
-        }
+        (InstallFrom::Binary, None) => p.push(
+            "install.binary",
+            "`from: binary` needs the path of a prebuilt hecjob binary",
+        ),
         (_, Some(b)) if no_control_chars(&mut p, "install.binary", b) => {
             no_tilde(&mut p, "install.binary", b);
         }
         _ => {}
     }
     let tv = &inst.torch_version;
-    if tv.split('.').count() != 3 || !tv.split('.').all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit())) {
-        p.push("install.torch_version", format!("expected a version like 2.11.0, got `{}`", lit(tv)));
+    if tv.split('.').count() != 3
+        || !tv
+            .split('.')
+            .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
+    {
+        p.push(
+            "install.torch_version",
+            format!("expected a version like 2.11.0, got `{}`", lit(tv)),
+        );
     }
 
     for (key, v) in [
@@ -255,8 +315,13 @@ pub fn check(cfg: &Config) -> Problems {
         }
     }
     if let Some(u) = &cfg.data.base_url {
-        if !(u.starts_with("http://") || u.starts_with("https://")) || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            p.push("data.base_url", format!("expected an http(s) URL without spaces, got `{}`", lit(u)));
+        if !(u.starts_with("http://") || u.starts_with("https://"))
+            || u.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            p.push(
+                "data.base_url",
+                format!("expected an http(s) URL without spaces, got `{}`", lit(u)),
+            );
         }
     }
 
@@ -275,8 +340,15 @@ pub fn check(cfg: &Config) -> Problems {
         no_control_chars(&mut p, "model.name", &m.name);
     }
     if let Some(r) = &m.revision {
-        if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c)) {
-            p.push("model.revision", format!("expected a branch, tag or commit hash, got `{}`", lit(r)));
+        if r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+        {
+            p.push(
+                "model.revision",
+                format!("expected a branch, tag or commit hash, got `{}`", lit(r)),
+            );
         }
     }
     check_train(&mut p, "train", &cfg.train);
@@ -286,9 +358,18 @@ pub fn check(cfg: &Config) -> Problems {
 pub fn check_train(p: &mut Problems, path: &str, t: &Train) {
     let k = |key: &str| format!("{path}.{key}");
     if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
-        p.push(k("learning_rate"), format!("must be > 0 (e.g. 5e-5), got {}", t.learning_rate));
+        p.push(
+            k("learning_rate"),
+            format!("must be > 0 (e.g. 5e-5), got {}", t.learning_rate),
+        );
     } else if t.learning_rate >= 1.0 {
-        p.push(k("learning_rate"), format!("must be < 1 for fine-tuning (e.g. 5e-5), got {}", t.learning_rate));
+        p.push(
+            k("learning_rate"),
+            format!(
+                "must be < 1 for fine-tuning (e.g. 5e-5), got {}",
+                t.learning_rate
+            ),
+        );
     }
     if t.batch_size < 1 {
         p.push(k("batch_size"), "must be at least 1 (the paper used 16)");
@@ -297,22 +378,43 @@ pub fn check_train(p: &mut Problems, path: &str, t: &Train) {
         p.push(k("epochs"), "must be at least 1 (the paper used 4)");
     }
     if !(2..=512).contains(&t.max_length) {
-        p.push(k("max_length"), format!("must be between 2 and 512 tokens, got {}", t.max_length));
+        p.push(
+            k("max_length"),
+            format!("must be between 2 and 512 tokens, got {}", t.max_length),
+        );
     }
     if !(t.threshold > 0.0 && t.threshold < 1.0) {
-        p.push(k("threshold"), format!("must be between 0 and 1 exclusive (Table 4 uses 0.3), got {}", t.threshold));
+        p.push(
+            k("threshold"),
+            format!(
+                "must be between 0 and 1 exclusive (Table 4 uses 0.3), got {}",
+                t.threshold
+            ),
+        );
     }
     if !(0.0..1.0).contains(&t.dropout) {
-        p.push(k("dropout"), format!("must be in [0, 1), got {}", t.dropout));
+        p.push(
+            k("dropout"),
+            format!("must be in [0, 1), got {}", t.dropout),
+        );
     }
     if !(0.0..=1.0).contains(&t.warmup_ratio) {
-        p.push(k("warmup_ratio"), format!("must be in [0, 1], got {}", t.warmup_ratio));
+        p.push(
+            k("warmup_ratio"),
+            format!("must be in [0, 1], got {}", t.warmup_ratio),
+        );
     }
     if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
-        p.push(k("weight_decay"), format!("must be >= 0, got {}", t.weight_decay));
+        p.push(
+            k("weight_decay"),
+            format!("must be >= 0, got {}", t.weight_decay),
+        );
     }
     if t.max_train_examples == Some(0) {
-        p.push(k("max_train_examples"), "must be at least 1 (or leave it out to use every example)");
+        p.push(
+            k("max_train_examples"),
+            "must be at least 1 (or leave it out to use every example)",
+        );
     }
     if t.log_every < 1 {
         p.push(k("log_every"), "must be at least 1");

@@ -15,7 +15,9 @@ use tch::{Kind, Tensor};
 fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
     match kind {
         None => l.forward(x),
-        Some(k) => x.to_kind(k).linear(&l.ws.to_kind(k), l.bs.as_ref().map(|b| b.to_kind(k))),
+        Some(k) => x
+            .to_kind(k)
+            .linear(&l.ws.to_kind(k), l.bs.as_ref().map(|b| b.to_kind(k))),
     }
 }
 
@@ -45,8 +47,18 @@ impl Embeddings {
         let e = nn::EmbeddingConfig::default();
         Embeddings {
             word: nn::embedding(&p / "word_embeddings", c.vocab_size, c.hidden_size, e),
-            position: nn::embedding(&p / "position_embeddings", c.max_position_embeddings, c.hidden_size, e),
-            token_type: nn::embedding(&p / "token_type_embeddings", c.type_vocab_size, c.hidden_size, e),
+            position: nn::embedding(
+                &p / "position_embeddings",
+                c.max_position_embeddings,
+                c.hidden_size,
+                e,
+            ),
+            token_type: nn::embedding(
+                &p / "token_type_embeddings",
+                c.type_vocab_size,
+                c.hidden_size,
+                e,
+            ),
             layer_norm: layer_norm(&p / "LayerNorm", c.hidden_size, c.layer_norm_eps),
             dropout: c.hidden_dropout_prob,
             arch: c.model_type,
@@ -58,7 +70,9 @@ impl Embeddings {
         let (_, seq) = input_ids.size2().expect("input_ids is [batch, seq]");
         let position_ids = match self.arch {
             // 0..seq for every row.
-            Architecture::Bert => Tensor::arange(seq, (Kind::Int64, input_ids.device())).unsqueeze(0),
+            Architecture::Bert => {
+                Tensor::arange(seq, (Kind::Int64, input_ids.device())).unsqueeze(0)
+            }
             // RoBERTa counts positions from padding_idx + 1 and gives padding
             // tokens the padding index (HF create_position_ids_from_input_ids).
             Architecture::Roberta => {
@@ -139,7 +153,16 @@ impl Layer {
         // SDPA picks a fused kernel (flash / memory-efficient) on CUDA and the
         // math path on CPU; scale defaults to 1/sqrt(head_dim) as in HF.
         let dropout = if train { self.attn_dropout } else { 0.0 };
-        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), dropout, false, None, false);
+        let ctx = Tensor::scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            Some(mask),
+            dropout,
+            false,
+            None,
+            false,
+        );
         let ctx = ctx.transpose(1, 2).contiguous().view([b, s, h]);
         let attn = dense(&self.attn_out, &ctx, kind).dropout(self.hidden_dropout, train);
         let x = self.attn_norm.forward(&(attn + x).to_kind(Kind::Float));
@@ -173,14 +196,24 @@ impl Encoder {
         Encoder {
             embeddings: Embeddings::new(&p / "embeddings", config),
             layers,
-            pooler: nn::linear(&p / "pooler" / "dense", config.hidden_size, config.hidden_size, Default::default()),
+            pooler: nn::linear(
+                &p / "pooler" / "dense",
+                config.hidden_size,
+                config.hidden_size,
+                Default::default(),
+            ),
             config: config.clone(),
             compute_kind: None,
         }
     }
 
     /// (last hidden state [batch, seq, hidden], pooled output [batch, hidden]).
-    pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> (Tensor, Tensor) {
+    pub fn forward_t(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+        train: bool,
+    ) -> (Tensor, Tensor) {
         let (b, s) = input_ids.size2().expect("input_ids is [batch, seq]");
         let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
         let mut x = self.embeddings.forward_t(input_ids, train);
@@ -204,7 +237,12 @@ impl Classifier {
     /// Variables at `root / <bert|roberta>` and `root / "classifier"`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
         let encoder = Encoder::new(root / config.model_type.prefix(), config);
-        let head = nn::linear(root / "classifier", config.hidden_size, num_labels, Default::default());
+        let head = nn::linear(
+            root / "classifier",
+            config.hidden_size,
+            num_labels,
+            Default::default(),
+        );
         Classifier {
             encoder,
             head,
@@ -216,6 +254,11 @@ impl Classifier {
     /// Logits [batch, labels], fp32 whatever the compute dtype.
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
         let (_, pooled) = self.encoder.forward_t(input_ids, attention_mask, train);
-        dense(&self.head, &pooled.dropout(self.dropout, train), self.encoder.compute_kind).to_kind(Kind::Float)
+        dense(
+            &self.head,
+            &pooled.dropout(self.dropout, train),
+            self.encoder.compute_kind,
+        )
+        .to_kind(Kind::Float)
     }
 }

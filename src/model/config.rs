@@ -61,8 +61,13 @@ fn default_dropout() -> f64 {
 impl EncoderConfig {
     pub fn from_file(path: &Path) -> Result<EncoderConfig> {
         let text = crate::fsutil::read_to_string(path, "reading model config")?;
-        let raw: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::Data(format!("{}:{}: not valid JSON: {e}", path.display(), e.line())))?;
+        let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Error::Data(format!(
+                "{}:{}: not valid JSON: {e}",
+                path.display(),
+                e.line()
+            ))
+        })?;
         let kind = raw.get("model_type").and_then(|v| v.as_str()).unwrap_or("");
         if !matches!(kind, "bert" | "roberta") {
             return Err(Error::Data(format!(
@@ -80,7 +85,10 @@ impl EncoderConfig {
                 cfg.num_attention_heads
             )));
         }
-        if !matches!(cfg.hidden_act.as_str(), "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu") {
+        if !matches!(
+            cfg.hidden_act.as_str(),
+            "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"
+        ) {
             return Err(Error::Data(format!(
                 "{}: hidden_act `{}` is not supported (gelu, gelu_new, relu)",
                 path.display(),

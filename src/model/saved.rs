@@ -47,11 +47,17 @@ pub fn resolve(name: &str, revision: Option<&str>) -> Result<PathBuf> {
 fn read_raw_config(dir: &Path) -> Result<(EncoderConfig, serde_json::Value)> {
     let path = dir.join("config.json");
     if !path.is_file() {
-        return Err(Error::Data(format!("{}: no config.json; is this a model directory?", dir.display())));
+        return Err(Error::Data(format!(
+            "{}: no config.json; is this a model directory?",
+            dir.display()
+        )));
     }
     let cfg = EncoderConfig::from_file(&path)?;
-    let raw = serde_json::from_str(&crate::fsutil::read_to_string(&path, "reading model config")?)
-        .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+    let raw = serde_json::from_str(&crate::fsutil::read_to_string(
+        &path,
+        "reading model config",
+    )?)
+    .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
     Ok((cfg, raw))
 }
 
@@ -69,7 +75,13 @@ fn weights_file(dir: &Path) -> Result<PathBuf> {
 
 impl LoadedModel {
     /// A pretrained encoder with a fresh head for `labels`.
-    pub fn pretrained(dir: &Path, labels: &[String], dropout: f64, max_length: usize, device: Device) -> Result<LoadedModel> {
+    pub fn pretrained(
+        dir: &Path,
+        labels: &[String],
+        dropout: f64,
+        max_length: usize,
+        device: Device,
+    ) -> Result<LoadedModel> {
         Self::new_for_training(dir, labels, dropout, max_length, device, false)
     }
 
@@ -88,9 +100,17 @@ impl LoadedModel {
         let vs = VarStore::new(device);
         let model = Classifier::new(&vs.root(), &config, labels.len() as i64, dropout);
         if !random_init {
-            let random = weights::load(&vs, &weights_file(dir)?, config.model_type, Head::InitIfMissing)?;
+            let random = weights::load(
+                &vs,
+                &weights_file(dir)?,
+                config.model_type,
+                Head::InitIfMissing,
+            )?;
             if random.iter().any(|n| n.contains(".pooler.")) {
-                eprintln!("note: {} has no pooler weights; the pooler starts from random init", dir.display());
+                eprintln!(
+                    "note: {} has no pooler weights; the pooler starts from random init",
+                    dir.display()
+                );
             }
         }
         Ok(LoadedModel {
@@ -108,8 +128,11 @@ impl LoadedModel {
     pub fn trained(dir: &Path, device: Device) -> Result<LoadedModel> {
         let (config, raw_config) = read_raw_config(dir)?;
         let meta_path = dir.join("hecjob.json");
-        let meta: HecjobMeta = serde_json::from_str(&crate::fsutil::read_to_string(&meta_path, "reading model metadata")?)
-            .map_err(|e| Error::Data(format!("{}: {e}", meta_path.display())))?;
+        let meta: HecjobMeta = serde_json::from_str(&crate::fsutil::read_to_string(
+            &meta_path,
+            "reading model metadata",
+        )?)
+        .map_err(|e| Error::Data(format!("{}: {e}", meta_path.display())))?;
         let labels_path = dir.join("labels.txt");
         let labels: Vec<String> = crate::fsutil::read_to_string(&labels_path, "reading labels")?
             .lines()
@@ -145,17 +168,28 @@ impl LoadedModel {
             };
             obj.insert("architectures".into(), serde_json::json!([arch]));
             obj.insert("problem_type".into(), "multi_label_classification".into());
-            let id2label: serde_json::Map<String, serde_json::Value> =
-                self.labels.iter().enumerate().map(|(i, l)| (i.to_string(), l.clone().into())).collect();
-            let label2id: serde_json::Map<String, serde_json::Value> =
-                self.labels.iter().enumerate().map(|(i, l)| (l.clone(), i.into())).collect();
+            let id2label: serde_json::Map<String, serde_json::Value> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i.to_string(), l.clone().into()))
+                .collect();
+            let label2id: serde_json::Map<String, serde_json::Value> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), i.into()))
+                .collect();
             obj.insert("id2label".into(), id2label.into());
             obj.insert("label2id".into(), label2id.into());
         }
         let json = serde_json::to_string_pretty(&cfg).expect("json");
         crate::fsutil::write_atomic(&dir.join("config.json"), json.as_bytes())?;
         self.encoder.save(dir)?;
-        crate::fsutil::write_atomic(&dir.join("labels.txt"), (self.labels.join("\n") + "\n").as_bytes())?;
+        crate::fsutil::write_atomic(
+            &dir.join("labels.txt"),
+            (self.labels.join("\n") + "\n").as_bytes(),
+        )?;
         let meta_json = serde_json::to_string_pretty(meta).expect("json");
         crate::fsutil::write_atomic(&dir.join("hecjob.json"), meta_json.as_bytes())?;
         Ok(())
@@ -175,10 +209,19 @@ pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
     // Weights are always stored fp32 on the CPU, whatever the training precision.
     let vars: Vec<(String, tch::Tensor)> = vars
         .into_iter()
-        .map(|(n, t)| (n, t.detach().to_kind(tch::Kind::Float).to_device(Device::Cpu).contiguous()))
+        .map(|(n, t)| {
+            (
+                n,
+                t.detach()
+                    .to_kind(tch::Kind::Float)
+                    .to_device(Device::Cpu)
+                    .contiguous(),
+            )
+        })
         .collect();
     tch::Tensor::write_safetensors(&vars, tmp.path())
         .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))?;
-    tmp.persist(path).map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
     Ok(())
 }

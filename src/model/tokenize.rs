@@ -30,7 +30,10 @@ impl TextEncoder {
             }))
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         tokenizer.with_padding(None);
-        Ok(TextEncoder { tokenizer, max_length })
+        Ok(TextEncoder {
+            tokenizer,
+            max_length,
+        })
     }
 
     /// Token ids with special tokens ([CLS] … [SEP] / <s> … </s>), truncated.

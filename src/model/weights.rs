@@ -33,7 +33,9 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
         }
     }
     // Buffers and heads we don't use (position_ids, MLM/NSP heads).
-    if !(rest.starts_with("embeddings.") || rest.starts_with("encoder.") || rest.starts_with("pooler."))
+    if !(rest.starts_with("embeddings.")
+        || rest.starts_with("encoder.")
+        || rest.starts_with("pooler."))
         || rest.ends_with("position_ids")
     {
         return None;
@@ -82,9 +84,16 @@ pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Resul
                             var.size()
                         )
                     } else {
-                        format!("shape {:?} in the file, {:?} expected from config.json", t.size(), var.size())
+                        format!(
+                            "shape {:?} in the file, {:?} expected from config.json",
+                            t.size(),
+                            var.size()
+                        )
                     };
-                    return Err(Error::Data(format!("{}: tensor `{name}`: {what}", path.display())));
+                    return Err(Error::Data(format!(
+                        "{}: tensor `{name}`: {what}",
+                        path.display()
+                    )));
                 }
                 None if optional => random_init.push(name.clone()),
                 None => missing.push(name.clone()),
@@ -113,12 +122,27 @@ mod tests {
     #[test]
     fn names_map() {
         let b = Architecture::Bert;
-        assert_eq!(canonical_name("bert.encoder.layer.0.attention.self.query.weight", b).unwrap(), "bert.encoder.layer.0.attention.self.query.weight");
-        assert_eq!(canonical_name("encoder.layer.0.output.LayerNorm.gamma", b).unwrap(), "bert.encoder.layer.0.output.LayerNorm.weight");
-        assert_eq!(canonical_name("embeddings.LayerNorm.beta", b).unwrap(), "bert.embeddings.LayerNorm.bias");
-        assert_eq!(canonical_name("classifier.weight", b).unwrap(), "classifier.weight");
+        assert_eq!(
+            canonical_name("bert.encoder.layer.0.attention.self.query.weight", b).unwrap(),
+            "bert.encoder.layer.0.attention.self.query.weight"
+        );
+        assert_eq!(
+            canonical_name("encoder.layer.0.output.LayerNorm.gamma", b).unwrap(),
+            "bert.encoder.layer.0.output.LayerNorm.weight"
+        );
+        assert_eq!(
+            canonical_name("embeddings.LayerNorm.beta", b).unwrap(),
+            "bert.embeddings.LayerNorm.bias"
+        );
+        assert_eq!(
+            canonical_name("classifier.weight", b).unwrap(),
+            "classifier.weight"
+        );
         assert_eq!(canonical_name("bert.embeddings.position_ids", b), None);
         assert_eq!(canonical_name("cls.predictions.bias", b), None);
-        assert_eq!(canonical_name("roberta.pooler.dense.bias", Architecture::Roberta).unwrap(), "roberta.pooler.dense.bias");
+        assert_eq!(
+            canonical_name("roberta.pooler.dense.bias", Architecture::Roberta).unwrap(),
+            "roberta.pooler.dense.bias"
+        );
     }
 }

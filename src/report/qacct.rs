@@ -43,7 +43,10 @@ pub fn parse(text: &str) -> ByTask {
     for r in records {
         let acc = by_task.entry(r.task.unwrap_or(1)).or_default();
         acc.attempts += 1;
-        acc.maxvmem_bytes = Some(acc.maxvmem_bytes.map_or(r.maxvmem_bytes, |m| m.max(r.maxvmem_bytes)));
+        acc.maxvmem_bytes = Some(
+            acc.maxvmem_bytes
+                .map_or(r.maxvmem_bytes, |m| m.max(r.maxvmem_bytes)),
+        );
         acc.wallclock_seconds = Some(acc.wallclock_seconds.unwrap_or(0.0) + r.wallclock_s);
         acc.exit_status = Some(i64::from(r.exit_status));
         acc.failed = Some(if r.failed_reason.is_empty() {

@@ -33,7 +33,12 @@ impl Rng {
 }
 
 /// Indices of each batch for one epoch.
-pub fn epoch_batches(lengths: &[usize], batch_size: usize, buckets: bool, rng: &mut Rng) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    lengths: &[usize],
+    batch_size: usize,
+    buckets: bool,
+    rng: &mut Rng,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     rng.shuffle(&mut order);
     if !buckets {
@@ -84,7 +89,14 @@ impl Stager {
         }
     }
 
-    pub fn batch(&mut self, ids: &[Vec<i64>], labels: &[Vec<usize>], idx: &[usize], pad_id: i64, n_labels: usize) -> Batch {
+    pub fn batch(
+        &mut self,
+        ids: &[Vec<i64>],
+        labels: &[Vec<usize>],
+        idx: &[usize],
+        pad_id: i64,
+        n_labels: usize,
+    ) -> Batch {
         let longest = idx.iter().map(|&i| ids[i].len()).max().unwrap_or(1).max(1);
         let b = idx.len();
         let (n_ids, n_targets) = (b * longest, b * n_labels);
@@ -160,7 +172,8 @@ pub fn predict_probs(
                 .sigmoid()
                 .to_device(Device::Cpu)
                 .contiguous();
-            let flat: Vec<f32> = Vec::<f32>::try_from(&probs.view([-1])).expect("f32 probabilities");
+            let flat: Vec<f32> =
+                Vec::<f32>::try_from(&probs.view([-1])).expect("f32 probabilities");
             for (row, &i) in chunk.iter().enumerate() {
                 out[i] = flat[row * n_labels..(row + 1) * n_labels].to_vec();
             }
@@ -210,8 +223,17 @@ mod tests {
         let labels = vec![vec![0, 2], vec![1]];
         let b = Stager::new(Device::Cpu).batch(&ids, &labels, &[1, 0], 9, 3);
         assert_eq!(b.ids.size(), vec![2, 3]);
-        assert_eq!(Vec::<i64>::try_from(&b.ids.view([-1])).unwrap(), vec![4, 9, 9, 1, 2, 3]);
-        assert_eq!(Vec::<i64>::try_from(&b.mask.view([-1])).unwrap(), vec![1, 0, 0, 1, 1, 1]);
-        assert_eq!(Vec::<f32>::try_from(&b.targets.view([-1])).unwrap(), vec![0., 1., 0., 1., 0., 1.]);
+        assert_eq!(
+            Vec::<i64>::try_from(&b.ids.view([-1])).unwrap(),
+            vec![4, 9, 9, 1, 2, 3]
+        );
+        assert_eq!(
+            Vec::<i64>::try_from(&b.mask.view([-1])).unwrap(),
+            vec![1, 0, 0, 1, 1, 1]
+        );
+        assert_eq!(
+            Vec::<f32>::try_from(&b.targets.view([-1])).unwrap(),
+            vec![0., 1., 0., 1., 0., 1.]
+        );
     }
 }

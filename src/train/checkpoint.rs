@@ -50,8 +50,14 @@ impl Checkpoint {
 
     pub fn read_state(&self) -> Result<CheckpointState> {
         let p = self.state_path();
-        serde_json::from_str(&crate::fsutil::read_to_string(&p, "reading checkpoint")?)
-            .map_err(|e| Error::Training(format!("{}: unreadable checkpoint ({e}); delete the folder to start over", p.display())))
+        serde_json::from_str(&crate::fsutil::read_to_string(&p, "reading checkpoint")?).map_err(
+            |e| {
+                Error::Training(format!(
+                    "{}: unreadable checkpoint ({e}); delete the folder to start over",
+                    p.display()
+                ))
+            },
+        )
     }
 
     pub fn remove(&self) {

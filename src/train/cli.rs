@@ -8,8 +8,10 @@ use crate::model::saved::LoadedModel;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Tutorial form:  hecjob train TRAIN DEV TEST LABELS SAVE_PATH [--cuda] [--learning-rate 5e-5] [--batch-size 16]\n\
-Config form:    hecjob train --config jobs/<experiment>/config.yaml --task $SGE_TASK_ID")]
+#[command(
+    after_help = "Tutorial form:  hecjob train TRAIN DEV TEST LABELS SAVE_PATH [--cuda] [--learning-rate 5e-5] [--batch-size 16]\n\
+Config form:    hecjob train --config jobs/<experiment>/config.yaml --task $SGE_TASK_ID"
+)]
 pub struct TrainArgs {
     /// train.tsv
     #[arg(required_unless_present = "config")]
@@ -114,7 +116,11 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
             PrecisionArg::Tf32 => Precision::Tf32,
             PrecisionArg::Bf16 => Precision::Bf16,
         },
-        device: if a.cuda { DeviceChoice::Cuda } else { DeviceChoice::Cpu },
+        device: if a.cuda {
+            DeviceChoice::Cuda
+        } else {
+            DeviceChoice::Cpu
+        },
         tune_thresholds: a.tune_thresholds,
         log_every: a.log_every,
         ..Train::default()
@@ -135,7 +141,11 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
     let mut problems = config::validate::Problems::default();
     config::validate::check_train(&mut problems, "train", &params);
     if let Some(p) = problems.0.first() {
-        return Err(Error::Usage(format!("--{}: {}", p.path.trim_start_matches("train.").replace('_', "-"), p.message)));
+        return Err(Error::Usage(format!(
+            "--{}: {}",
+            p.path.trim_start_matches("train.").replace('_', "-"),
+            p.message
+        )));
     }
     Ok(RunSpec {
         data: DataFiles {
@@ -169,7 +179,12 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
     let swept = t
         .swept
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+            )
+        })
         .collect();
     Ok(RunSpec {
         data: DataFiles::in_dir(&c.data_dir()?),
@@ -204,7 +219,11 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
 }
 
 fn device(cuda: bool) -> Result<tch::Device> {
-    trainer::choose_device(if cuda { DeviceChoice::Cuda } else { DeviceChoice::Cpu })
+    trainer::choose_device(if cuda {
+        DeviceChoice::Cuda
+    } else {
+        DeviceChoice::Cpu
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -244,7 +263,10 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
         ranked.sort_by(|x, y| y.1.total_cmp(&x.1));
         let chosen: Vec<(usize, f32)> = match a.top_k {
             Some(k) => ranked.into_iter().take(k).collect(),
-            None => ranked.into_iter().filter(|(j, pr)| f64::from(*pr) > thresholds[*j]).collect(),
+            None => ranked
+                .into_iter()
+                .filter(|(j, pr)| f64::from(*pr) > thresholds[*j])
+                .collect(),
         };
         let labels: Vec<serde_json::Value> = chosen
             .iter()
@@ -253,8 +275,18 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
         if a.json {
             out.push(serde_json::json!({"text": text, "labels": labels}));
         } else {
-            let shown: Vec<String> = chosen.iter().map(|(j, pr)| format!("{} {:.3}", lm.labels[*j], pr)).collect();
-            println!("{text}\n  → {}", if shown.is_empty() { "(no label above the threshold)".into() } else { shown.join(", ") });
+            let shown: Vec<String> = chosen
+                .iter()
+                .map(|(j, pr)| format!("{} {:.3}", lm.labels[*j], pr))
+                .collect();
+            println!(
+                "{text}\n  → {}",
+                if shown.is_empty() {
+                    "(no label above the threshold)".into()
+                } else {
+                    shown.join(", ")
+                }
+            );
         }
     }
     if a.json {
@@ -282,7 +314,10 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&eval).expect("json"));
     } else {
-        print!("{}", crate::metrics::format_table4(&eval, &format!("Table 4 — {}", a.tsv.display())));
+        print!(
+            "{}",
+            crate::metrics::format_table4(&eval, &format!("Table 4 — {}", a.tsv.display()))
+        );
     }
     Ok(())
 }

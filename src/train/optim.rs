@@ -47,7 +47,11 @@ impl FlatAdam {
         vars.sort_by(|a, b| (!decays(&a.0), &a.0).cmp(&(!decays(&b.0), &b.0)));
         let device = vs.device();
         let total: i64 = vars.iter().map(|(_, t)| t.numel() as i64).sum();
-        let n_decay: i64 = vars.iter().filter(|(n, _)| decays(n)).map(|(_, t)| t.numel() as i64).sum();
+        let n_decay: i64 = vars
+            .iter()
+            .filter(|(n, _)| decays(n))
+            .map(|(_, t)| t.numel() as i64)
+            .sum();
         let flat = Tensor::zeros([total], (Kind::Float, device));
         let mut off = 0i64;
         let mut params = Vec::with_capacity(vars.len());
@@ -145,15 +149,18 @@ impl FlatAdam {
             .suffix(".safetensors")
             .tempfile_in(dir)
             .map_err(|e| Error::io("creating temp file", dir, e))?;
-        Tensor::write_safetensors(&tensors, tmp.path())
-            .map_err(|e| Error::Training(format!("{}: saving optimizer state: {e}", path.display())))?;
-        tmp.persist(path).map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+        Tensor::write_safetensors(&tensors, tmp.path()).map_err(|e| {
+            Error::Training(format!("{}: saving optimizer state: {e}", path.display()))
+        })?;
+        tmp.persist(path)
+            .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
         Ok(())
     }
 
     pub fn load(&mut self, path: &Path) -> Result<()> {
-        let tensors = Tensor::read_safetensors(path)
-            .map_err(|e| Error::Training(format!("{}: reading optimizer state: {e}", path.display())))?;
+        let tensors = Tensor::read_safetensors(path).map_err(|e| {
+            Error::Training(format!("{}: reading optimizer state: {e}", path.display()))
+        })?;
         let device = self.flat.device();
         for (name, t) in tensors {
             match name.as_str() {
@@ -213,7 +220,7 @@ mod tests {
         let g = Tensor::from_slice(&[0.5f32, -0.25, 1.0, 2.0, 0.0]);
         let (lr, b1, b2, eps, wd) = (0.01f64, 0.9f64, 0.999f64, 1e-8f64, 0.1f64);
         // Decayed weights first: w occupies 0..3, the bias (no decay) 3..5.
-        let mut p = vec![1.0f64, 1.0, 1.0, -1.0, -1.0];
+        let mut p = [1.0f64, 1.0, 1.0, -1.0, -1.0];
         let gv = [0.5f64, -0.25, 1.0, 2.0, 0.0];
         let decays = [true, true, true, false, false];
         let (mut m, mut v) = (vec![0.0; 5], vec![0.0; 5]);
@@ -230,9 +237,15 @@ mod tests {
                 p[i] -= lr * mh / (vh + eps);
             }
         }
-        let got: Vec<f32> = Vec::<f32>::try_from(&Tensor::cat(&[w.view([-1]), b.view([-1])], 0)).unwrap();
+        let got: Vec<f32> =
+            Vec::<f32>::try_from(&Tensor::cat(&[w.view([-1]), b.view([-1])], 0)).unwrap();
         for i in 0..5 {
-            assert!((f64::from(got[i]) - p[i]).abs() < 1e-6, "{i}: {} vs {}", got[i], p[i]);
+            assert!(
+                (f64::from(got[i]) - p[i]).abs() < 1e-6,
+                "{i}: {} vs {}",
+                got[i],
+                p[i]
+            );
         }
     }
 }

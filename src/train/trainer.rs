@@ -123,7 +123,10 @@ fn compute_kind(p: Precision, device: Device) -> Option<Kind> {
 /// matmul, so it must be set before any CUDA work (tch has no setter for
 /// torch.backends.cuda.matmul.allow_tf32).
 fn enable_tf32(p: Precision, device: Device) -> bool {
-    let on = matches!((p, device), (Precision::Tf32 | Precision::Auto, Device::Cuda(_)));
+    let on = matches!(
+        (p, device),
+        (Precision::Tf32 | Precision::Auto, Device::Cuda(_))
+    );
     if on {
         std::env::set_var(crate::env_vars::TORCH_ALLOW_TF32_CUBLAS_OVERRIDE, "1");
     }
@@ -196,12 +199,22 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         )
     };
     if train_ex.is_empty() {
-        return Err(Error::Data(format!("{}: no training examples", spec.data.train.display())));
+        return Err(Error::Data(format!(
+            "{}: no training examples",
+            spec.data.train.display()
+        )));
     }
 
     tch::manual_seed(p.seed as i64);
     let model_dir = crate::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
-    let mut lm = LoadedModel::new_for_training(&model_dir, &labels, p.dropout, p.max_length as usize, device, spec.random_init)?;
+    let mut lm = LoadedModel::new_for_training(
+        &model_dir,
+        &labels,
+        p.dropout,
+        p.max_length as usize,
+        device,
+        spec.random_init,
+    )?;
     lm.model.encoder.compute_kind = kind;
     let pad_id = lm.config.pad_token_id;
 
@@ -220,12 +233,15 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     let mut opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
     let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
     let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
-    let steps_per_epoch = spec.max_steps_per_epoch.map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
+    let steps_per_epoch = spec
+        .max_steps_per_epoch
+        .map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
     let total_steps = steps_per_epoch * u64::from(p.epochs);
     let warmup = (p.warmup_ratio * total_steps as f64).round() as u64;
     let decay = p.lr_schedule == LrSchedule::Linear;
 
-    std::fs::create_dir_all(&spec.save_dir).map_err(|e| Error::io("creating output directory", &spec.save_dir, e))?;
+    std::fs::create_dir_all(&spec.save_dir)
+        .map_err(|e| Error::io("creating output directory", &spec.save_dir, e))?;
     let ckpt = Checkpoint::in_run(&spec.save_dir);
     let mut metrics = RunMetrics {
         schema_version: metrics::METRICS_SCHEMA_VERSION,
@@ -253,7 +269,12 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     let mut best_dev_f1 = f64::NEG_INFINITY;
     if spec.resume && ckpt.exists() {
         let state = ckpt.read_state()?;
-        weights::load(&lm.vs, &ckpt.model_path(), lm.config.model_type, Head::Required)?;
+        weights::load(
+            &lm.vs,
+            &ckpt.model_path(),
+            lm.config.model_type,
+            Head::Required,
+        )?;
         opt.load(&ckpt.optimizer_path())?;
         start_epoch = state.epochs_done + 1;
         global_step = state.global_step;
@@ -261,7 +282,11 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         metrics.epochs = state.metrics.epochs;
         metrics.loss_log = state.metrics.loss_log;
         metrics.best_epoch = state.metrics.best_epoch;
-        println!("resuming from {} after epoch {}", ckpt.dir.display(), state.epochs_done);
+        println!(
+            "resuming from {} after epoch {}",
+            ckpt.dir.display(),
+            state.epochs_done
+        );
     }
 
     install_signal_handlers()?;
@@ -277,7 +302,11 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         let mut rng = Rng::new(p.seed, u64::from(epoch));
         let batches = epoch_batches(&lengths, p.batch_size as usize, p.length_buckets, &mut rng);
         let t_epoch = Instant::now();
-        let mut progress = Progress::new(&format!("epoch {epoch}/{}", p.epochs), steps_per_epoch, Duration::from_secs(30));
+        let mut progress = Progress::new(
+            &format!("epoch {epoch}/{}", p.epochs),
+            steps_per_epoch,
+            Duration::from_secs(30),
+        );
         // Loss sums stay on the device: reading a value forces a sync, so we
         // read only when logging.
         let mut epoch_loss = Tensor::zeros([], (Kind::Float, device));
@@ -291,11 +320,24 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
             let sig = STOP_SIGNAL.load(Ordering::SeqCst);
             if sig != 0 {
                 progress.finish();
-                return Err(interrupted(spec, &mut metrics, monitor, t_start, sig, epoch, &ckpt));
+                return Err(interrupted(
+                    spec,
+                    &mut metrics,
+                    monitor,
+                    t_start,
+                    sig,
+                    epoch,
+                    &ckpt,
+                ));
             }
             let batch = stager.batch(&train.ids, &train.labels, idx, pad_id, labels.len());
             let logits = lm.model.forward_t(&batch.ids, &batch.mask, true);
-            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&batch.targets, None, None, Reduction::Mean);
+            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
+                &batch.targets,
+                None,
+                None,
+                Reduction::Mean,
+            );
             let grad = opt.backward(&loss);
             let lr = learning_rate(p.learning_rate, global_step, warmup, total_steps, decay);
             opt.step(&grad, lr);
@@ -333,7 +375,12 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
             None
         } else {
             let probs = predict_probs(&lm.model, &dev.ids, pad_id, 128, device);
-            Some(metrics::evaluate(&probs, &dev.labels, &labels, &vec![p.threshold; labels.len()]))
+            Some(metrics::evaluate(
+                &probs,
+                &dev.labels,
+                &labels,
+                &vec![p.threshold; labels.len()],
+            ))
         };
         let dev_f1 = dev_eval.as_ref().map_or(f64::NAN, |e| e.macro_avg.f1);
         println!(
@@ -351,19 +398,27 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         });
         // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
         if spec.skip_eval || dev_f1 > best_dev_f1 {
-            best_dev_f1 = if spec.skip_eval { f64::NEG_INFINITY } else { dev_f1 };
+            best_dev_f1 = if spec.skip_eval {
+                f64::NEG_INFINITY
+            } else {
+                dev_f1
+            };
             metrics.best_epoch = Some(epoch);
             let t_save = Instant::now();
             lm.save(&spec.save_dir, &meta(spec, epoch, None))?;
             let s = t_save.elapsed().as_secs_f64();
             metrics.save_seconds = Some(s);
-            println!("saved epoch {epoch} to {} in {s:.1} s", spec.save_dir.display());
+            println!(
+                "saved epoch {epoch} to {} in {s:.1} s",
+                spec.save_dir.display()
+            );
         }
         metrics.memory = monitor.snapshot();
         metrics.total_seconds = t_start.elapsed().as_secs_f64();
         write_metrics(&spec.save_dir, &metrics)?;
         if epoch < p.epochs {
-            std::fs::create_dir_all(&ckpt.dir).map_err(|e| Error::io("creating checkpoint", &ckpt.dir, e))?;
+            std::fs::create_dir_all(&ckpt.dir)
+                .map_err(|e| Error::io("creating checkpoint", &ckpt.dir, e))?;
             crate::model::saved::save_weights(&lm.vs, &ckpt.model_path())?;
             opt.save(&ckpt.optimizer_path())?;
             ckpt.write_state(&CheckpointState {
@@ -402,7 +457,13 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
             let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
             let tuned_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &tuned);
             if spec.print_table {
-                print!("{}", metrics::format_table4(&tuned_eval, "Table 4 — test set, per-label thresholds tuned on dev"));
+                print!(
+                    "{}",
+                    metrics::format_table4(
+                        &tuned_eval,
+                        "Table 4 — test set, per-label thresholds tuned on dev"
+                    )
+                );
             }
             metrics.test_tuned = Some(tuned_eval);
             let best_epoch = metrics.best_epoch.unwrap_or(p.epochs);
@@ -417,7 +478,11 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     write_metrics(&spec.save_dir, &metrics)?;
     ckpt.remove();
     print_memory(&metrics);
-    println!("done in {:.1} s; metrics in {}", metrics.total_seconds, spec.save_dir.join("metrics.json").display());
+    println!(
+        "done in {:.1} s; metrics in {}",
+        metrics.total_seconds,
+        spec.save_dir.join("metrics.json").display()
+    );
     Ok(metrics)
 }
 
@@ -462,7 +527,11 @@ fn interrupted(
     metrics.memory = monitor.finish();
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
     let resume_note = if ckpt.exists() {
-        format!("the checkpoint after epoch {} is in {}", epoch - 1, ckpt.dir.display())
+        format!(
+            "the checkpoint after epoch {} is in {}",
+            epoch - 1,
+            ckpt.dir.display()
+        )
     } else {
         "no epoch had finished yet, so the task restarts from the beginning".to_string()
     };
@@ -482,13 +551,19 @@ fn print_memory(m: &RunMetrics) {
     match (mem.gpu_available, mem.peak_gpu_device_used_bytes) {
         (true, Some(dev)) => println!(
             "peak GPU memory (NVML{}): device {}, this process {}",
-            mem.gpu_name.as_deref().map(|n| format!(", {n}")).unwrap_or_default(),
+            mem.gpu_name
+                .as_deref()
+                .map(|n| format!(", {n}"))
+                .unwrap_or_default(),
             human_bytes(dev),
-            mem.peak_gpu_process_used_bytes.map_or("not reported".to_string(), human_bytes)
+            mem.peak_gpu_process_used_bytes
+                .map_or("not reported".to_string(), human_bytes)
         ),
         _ => println!(
             "peak GPU memory: not available ({})",
-            mem.gpu_unavailable_reason.as_deref().unwrap_or("no samples")
+            mem.gpu_unavailable_reason
+                .as_deref()
+                .unwrap_or("no samples")
         ),
     }
     if let Some(rss) = mem.peak_rss_bytes {
@@ -497,11 +572,21 @@ fn print_memory(m: &RunMetrics) {
 }
 
 /// Test-time evaluation of a saved model on one TSV split.
-pub fn evaluate_saved(model_dir: &Path, tsv_path: &Path, threshold: Option<f64>, device: Device) -> Result<Evaluation> {
+pub fn evaluate_saved(
+    model_dir: &Path,
+    tsv_path: &Path,
+    threshold: Option<f64>,
+    device: Device,
+) -> Result<Evaluation> {
     let lm = LoadedModel::trained(model_dir, device)?;
     let examples = tsv::read_split(tsv_path, lm.labels.len())?;
     let enc = encode(&lm, &examples)?;
     let probs = predict_probs(&lm.model, &enc.ids, lm.config.pad_token_id, 128, device);
     let t = threshold.unwrap_or_else(|| lm.meta.as_ref().map_or(0.3, |m| m.threshold));
-    Ok(metrics::evaluate(&probs, &enc.labels, &lm.labels, &vec![t; lm.labels.len()]))
+    Ok(metrics::evaluate(
+        &probs,
+        &enc.labels,
+        &lm.labels,
+        &vec![t; lm.labels.len()],
+    ))
 }

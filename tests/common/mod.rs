@@ -14,7 +14,10 @@ pub fn goemotions_dir() -> Option<PathBuf> {
         std::env::var("GOEMOTIONS_DIR").ok().map(PathBuf::from),
         Some(repo().join("../shared/data/goemotions")),
     ];
-    let found = candidates.into_iter().flatten().find(|p| p.join("train.tsv").is_file());
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("train.tsv").is_file());
     if found.is_none() {
         eprintln!("SKIPPED: set GOEMOTIONS_DIR to the GoEmotions data to run this test");
     }
