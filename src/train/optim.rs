@@ -25,9 +25,10 @@ pub struct FlatAdam {
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
     /// Reused every step: fresh 100 MB+ buffers per step would cost more than the
-    /// arithmetic (allocation and page faults, on the CPU above all).
+    /// arithmetic (allocation and page faults, on the CPU above all). Once the
+    /// moments are updated the gradient is spent, so the step also uses this
+    /// buffer as its scratch space.
     grad_buf: Tensor,
-    scratch: Tensor,
     pub step: i64,
     pub kind: Optimizer,
     pub weight_decay: f64,
@@ -73,7 +74,6 @@ impl FlatAdam {
             exp_avg: flat.zeros_like(),
             exp_avg_sq: flat.zeros_like(),
             grad_buf: flat.zeros_like(),
-            scratch: flat.zeros_like(),
             flat,
             n_decay,
             step: 0,
@@ -100,6 +100,7 @@ impl FlatAdam {
     /// One Adam(W) step with learning rate `lr` (torch.optim semantics: bias
     /// correction, eps outside the sqrt; Adam adds L2 to the gradient, AdamW
     /// decays the weights directly). Nine in-place passes, no allocation.
+    /// `grad` (the buffer `backward` returned) is overwritten.
     pub fn step(&mut self, grad: &Tensor, lr: f64) {
         tch::no_grad(|| {
             self.step += 1;
@@ -123,15 +124,17 @@ impl FlatAdam {
             let bc2 = 1.0 - self.beta2.powi(t);
             // m ← β1·m + (1−β1)·g ; v ← β2·v + (1−β2)·g²
             let _ = self.exp_avg.lerp_(&grad, 1.0 - self.beta1);
-            let _ = grad.mul_out(&self.scratch, &grad);
-            let _ = self.exp_avg_sq.lerp_(&self.scratch, 1.0 - self.beta2);
+            // From here on `grad` is scratch: g², then the update.
+            let mut scratch = grad;
+            let _ = scratch.g_mul_(&scratch.shallow_clone());
+            let _ = self.exp_avg_sq.lerp_(&scratch, 1.0 - self.beta2);
             // p ← p − lr/bc1 · m / (√v/√bc2 + ε)
             //   = p − (lr·√bc2/bc1) · m / (√v + ε·√bc2)
-            let _ = self.exp_avg_sq.sqrt_out(&self.scratch);
-            let _ = self.scratch.g_add_scalar_(self.eps * bc2.sqrt());
-            let _ = self.exp_avg.div_out(&self.scratch, &self.scratch);
-            let _ = self.scratch.g_mul_scalar_(-lr * bc2.sqrt() / bc1);
-            let _ = self.flat.g_add_(&self.scratch);
+            let _ = self.exp_avg_sq.sqrt_out(&scratch);
+            let _ = scratch.g_add_scalar_(self.eps * bc2.sqrt());
+            let _ = self.exp_avg.div_out(&scratch, &scratch);
+            let _ = scratch.g_mul_scalar_(-lr * bc2.sqrt() / bc1);
+            let _ = self.flat.g_add_(&scratch);
         });
     }
 
@@ -215,7 +218,7 @@ mod tests {
     fn matches_reference_adamw() {
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let w = vs.root().var("w", &[3], tch::nn::Init::Const(1.0));
-        let b = vs.root().var("x.bias", &[2], tch::nn::Init::Const(-1.0));
+        let b = (vs.root() / "x").var("bias", &[2], tch::nn::Init::Const(-1.0));
         let mut opt = FlatAdam::new(&vs, Optimizer::Adamw, 0.1);
         let g = Tensor::from_slice(&[0.5f32, -0.25, 1.0, 2.0, 0.0]);
         let (lr, b1, b2, eps, wd) = (0.01f64, 0.9f64, 0.999f64, 1e-8f64, 0.1f64);
@@ -225,7 +228,7 @@ mod tests {
         let decays = [true, true, true, false, false];
         let (mut m, mut v) = (vec![0.0; 5], vec![0.0; 5]);
         for t in 1..=3 {
-            opt.step(&g, lr);
+            opt.step(&g.copy(), lr); // step overwrites its gradient buffer
             for i in 0..5 {
                 if decays[i] {
                     p[i] -= lr * wd * p[i];
