@@ -7,7 +7,7 @@ use hecjob::config::{self, load_str, TRAIN_KEYS};
 use std::process::Command;
 
 const SRC: &str = "bad.yaml";
-const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`";
+const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`";
 const TOP_LIST: &str =
     "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
 const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `jobs`";

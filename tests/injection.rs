@@ -863,7 +863,6 @@ fn the_cli_accepts_what_the_scripts_run() {
 }
 
 #[test]
-#[ignore = "download-data has no --base-url and download-model no --revision yet (src/data/download.rs, src/hub.rs are placeholders)"]
 fn the_cli_accepts_base_url_and_revision() {
     let cfg = json!({
         "experiment": {"name": "cli"},

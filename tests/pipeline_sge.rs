@@ -1,4 +1,5 @@
-//! The whole pipeline on the live Grid Engine (scripts/sge-local.sh up): a
+//! The whole pipeline, on the live Grid Engine (scripts/sge-local.sh up) and
+//! with the local executor. On Grid Engine: a
 //! rendered 2×2 sweep of a tiny BERT runs install → download → train, with the
 //! data and the model served from 127.0.0.1 in the hub's URL layout; status
 //! reports every task finished with accounting figures; the report reads the
@@ -63,19 +64,9 @@ fn serve(srv: &TestServer, data: &Path) {
     }
 }
 
-#[test]
-fn a_sweep_runs_end_to_end_on_grid_engine() {
-    if !have_qsub() {
-        return;
-    }
-    let Some(data) = common::goemotions_dir() else {
-        return;
-    };
-    let srv = TestServer::start();
-    serve(&srv, &data);
-    let tmp = tempfile::tempdir().unwrap();
-    let storage = tmp.path().join("storage");
-    let config = format!(
+/// A 2×2 sweep of the tiny BERT fixture, data and model from `base`.
+fn sweep_config(storage: &Path, base: &str) -> String {
+    format!(
         r#"experiment:
   name: e2e-sweep
 cluster:
@@ -107,9 +98,24 @@ sweep:
   batch_size: [16, 32]
 "#,
         storage = storage.display(),
-        base = srv.base(),
+        base = base,
         bin = env!("CARGO_BIN_EXE_hecjob"),
-    );
+    )
+}
+
+#[test]
+fn a_sweep_runs_end_to_end_on_grid_engine() {
+    if !have_qsub() {
+        return;
+    }
+    let Some(data) = common::goemotions_dir() else {
+        return;
+    };
+    let srv = TestServer::start();
+    serve(&srv, &data);
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    let config = sweep_config(&storage, &srv.base());
     let cfg_path = tmp.path().join("e2e.yaml");
     std::fs::write(&cfg_path, config).unwrap();
     let jobs = tmp.path().join("jobs");
@@ -204,9 +210,11 @@ sweep:
             "task {} started before the download ended",
             t["task"]
         );
+        // Present for every task (execd samples it periodically, so a task of a few
+        // seconds may read 0).
         assert!(
-            t["last_run"]["maxvmem_bytes"].as_u64().unwrap() > 0,
-            "maxvmem recorded"
+            t["last_run"]["maxvmem_bytes"].is_u64(),
+            "maxvmem recorded: {t:#}"
         );
     }
     // Every task trained with its own swept values and wrote its metrics.
@@ -261,4 +269,99 @@ sweep:
     assert!(
         tmp.path().join("plots/loss.svg").is_file() && tmp.path().join("plots/loss.png").is_file()
     );
+}
+
+/// The same rendered scripts without a scheduler: `hecjob run --local` runs
+/// install, download and the four array tasks with bash, as Grid Engine would;
+/// then `predict` uses a trained task's model.
+#[test]
+fn the_same_sweep_runs_locally_without_a_scheduler() {
+    let Some(data) = common::goemotions_dir() else {
+        return;
+    };
+    let srv = TestServer::start();
+    serve(&srv, &data);
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    let cfg_path = tmp.path().join("e2e.yaml");
+    std::fs::write(&cfg_path, sweep_config(&storage, &srv.base())).unwrap();
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "run",
+        "--local",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    let logs: Vec<String> = std::fs::read_dir(jobs.join("logs"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "run --local failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Logs are named as Grid Engine names them: <name>.o<job>[.<task>].
+    assert!(
+        logs.iter().any(|l| l.starts_with("e2e-sweep-download.o")),
+        "{logs:?}"
+    );
+    assert_eq!(
+        logs.iter()
+            .filter(|l| l.starts_with("e2e-sweep-train.o"))
+            .count(),
+        4,
+        "{logs:?}"
+    );
+    for task in 1..=4 {
+        let m = storage.join(format!(
+            "models/go-emotions/e2e-sweep/task-{task}/metrics.json"
+        ));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(m).unwrap()).unwrap();
+        assert_eq!(m["status"], "finished", "task {task}");
+    }
+    let model = storage.join("models/go-emotions/e2e-sweep/task-1");
+    let out = hecjob(&[
+        "predict",
+        model.to_str().unwrap(),
+        "I love this so much!",
+        "what?",
+        "--top-k",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p.as_array().unwrap().len(), 2);
+    let labels = p[0]["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 3);
+    let probs: Vec<f64> = labels
+        .iter()
+        .map(|l| l["probability"].as_f64().unwrap())
+        .collect();
+    assert!(
+        probs.windows(2).all(|w| w[0] >= w[1]) && probs.iter().all(|&x| (0.0..=1.0).contains(&x)),
+        "{probs:?}"
+    );
+    let out = hecjob(&[
+        "evaluate",
+        model.to_str().unwrap(),
+        data.join("dev.tsv").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("macro-average"));
 }
