@@ -219,19 +219,9 @@ fn tasks_json(loaded: &LoadedConfig) -> String {
         .tasks
         .iter()
         .map(|t| {
-            let swept: serde_json::Map<String, serde_json::Value> = t
-                .swept
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-                    )
-                })
-                .collect();
             serde_json::json!({
                 "id": t.id,
-                "swept": swept,
+                "swept": t.swept_json(),
                 "output_dir": task_output_expr(loaded, t.id),
             })
         })

@@ -18,6 +18,21 @@ pub struct Task {
     pub train: Train,
 }
 
+impl Task {
+    /// The swept values as JSON (tasks.json, metrics.json).
+    pub fn swept_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.swept
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                )
+            })
+            .collect()
+    }
+}
+
 /// Grid Engine caps array jobs (max_aj_tasks, 75,000 by default); far below that
 /// a sweep is surely a typo.
 pub const MAX_TASKS: usize = 10_000;

@@ -196,14 +196,8 @@ impl LoadedModel {
     }
 }
 
-/// Save a VarStore as safetensors atomically (tch writes in place otherwise).
+/// Save a VarStore as safetensors: fp32, on the CPU, sorted by name.
 pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".hecjob-tmp-")
-        .suffix(".safetensors")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("creating temp file", dir, e))?;
     let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     // Weights are always stored fp32 on the CPU, whatever the training precision.
@@ -219,7 +213,22 @@ pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
             )
         })
         .collect();
-    tch::Tensor::write_safetensors(&vars, tmp.path())
+    write_safetensors_atomic(path, &vars)
+}
+
+/// Write tensors as safetensors through a temp file + rename (tch writes in
+/// place, which an interruption would leave half-written).
+pub fn write_safetensors_atomic(
+    path: &Path,
+    tensors: &[(impl AsRef<str>, tch::Tensor)],
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".hecjob-tmp-")
+        .suffix(".safetensors")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("creating temp file", dir, e))?;
+    tch::Tensor::write_safetensors(tensors, tmp.path())
         .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))?;
     tmp.persist(path)
         .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;

@@ -22,3 +22,10 @@ pub mod submission;
 
 pub use executor::{CommandLine, Executor, JobRequest};
 pub use job_id::{JobId, TaskRange};
+
+/// Scheduler output captured from Son of Grid Engine 8.1.9 (tests/data/sge/).
+#[cfg(test)]
+pub(crate) fn captured(name: &str) -> String {
+    let path = format!("{}/tests/data/sge/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

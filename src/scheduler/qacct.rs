@@ -143,13 +143,7 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn data(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/sge/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::scheduler::captured as data;
 
     #[test]
     fn array_job_records() {

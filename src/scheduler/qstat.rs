@@ -136,13 +136,7 @@ fn parse_task_list(s: &str) -> Option<Vec<u32>> {
 mod tests {
     use super::*;
 
-    fn data(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/sge/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::scheduler::captured as data;
 
     #[test]
     fn running_array_tasks_held_and_error_jobs() {

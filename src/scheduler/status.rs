@@ -172,13 +172,7 @@ mod tests {
     use super::*;
     use crate::scheduler::job_id::TaskRange;
 
-    fn data(name: &str) -> String {
-        std::fs::read_to_string(format!(
-            "{}/tests/data/sge/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::scheduler::captured as data;
 
     #[test]
     fn combines_qstat_and_qacct() {

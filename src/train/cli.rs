@@ -176,16 +176,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
     let loaded = config::load(Some(path))?;
     let t = loaded.task(task)?;
     let c = &loaded.config;
-    let swept = t
-        .swept
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-            )
-        })
-        .collect();
+    let swept = t.swept_json();
     Ok(RunSpec {
         data: DataFiles::in_dir(&c.data_dir()?),
         save_dir: c.task_output_dir(task)?,

@@ -146,17 +146,8 @@ impl FlatAdam {
             ("exp_avg_sq", self.exp_avg_sq.to_device(Device::Cpu)),
             ("step", step),
         ];
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(".hecjob-tmp-")
-            .suffix(".safetensors")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io("creating temp file", dir, e))?;
-        Tensor::write_safetensors(&tensors, tmp.path()).map_err(|e| {
-            Error::Training(format!("{}: saving optimizer state: {e}", path.display()))
-        })?;
-        tmp.persist(path)
-            .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+        crate::model::saved::write_safetensors_atomic(path, &tensors)
+            .map_err(|e| Error::Training(format!("saving optimizer state: {e}")))?;
         Ok(())
     }
 
