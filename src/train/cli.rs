@@ -46,8 +46,9 @@ pub struct TrainArgs {
     /// Hub name or local directory.
     #[arg(long, default_value = "bert-base-uncased")]
     pub transformer_model: String,
-    #[arg(long, default_value_t = 4)]
-    pub epochs: u32,
+    /// Epochs [default: 4; 1 with --tutorial-recipe]
+    #[arg(long)]
+    pub epochs: Option<u32>,
     #[arg(long, default_value_t = 128)]
     pub max_length: u32,
     #[arg(long, default_value_t = 42)]
@@ -104,7 +105,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
     let mut params = Train {
         learning_rate: a.learning_rate,
         batch_size: a.batch_size,
-        epochs: a.epochs,
+        epochs: a.epochs.unwrap_or(if a.tutorial_recipe { 1 } else { 4 }),
         max_length: a.max_length,
         seed: a.seed,
         threshold: a.threshold,
@@ -134,9 +135,6 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         params.dropout = 0.5;
         params.length_buckets = false;
         params.max_length = 512;
-        if !std::env::args().any(|x| x == "--epochs") {
-            params.epochs = 1;
-        }
     }
     let mut problems = config::validate::Problems::default();
     config::validate::check_train(&mut problems, "train", &params);
