@@ -93,6 +93,7 @@ train:
   warmup_ratio: 0.0
   device: cpu
   log_every: 5
+  tune_thresholds: true
 sweep:
   learning_rate: [0.001, 0.003]
   batch_size: [16, 32]
@@ -325,6 +326,11 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
         let m: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(m).unwrap()).unwrap();
         assert_eq!(m["status"], "finished", "task {task}");
+        assert_eq!(
+            m["test_tuned"]["per_label"].as_array().unwrap().len(),
+            28,
+            "task {task}"
+        );
     }
     let model = storage.join("models/go-emotions/e2e-sweep/task-1");
     let out = hecjob(&[

@@ -320,6 +320,16 @@ fn comparison_heading(report: &Report, c: &Comparison) -> String {
     )
 }
 
+/// The best run's test scores with per-label thresholds tuned on dev, when the
+/// run was trained with `tune_thresholds`.
+fn tuned_line(report: &Report) -> Option<String> {
+    let m = report.best_metrics()?.test_tuned.as_ref()?.macro_avg;
+    Some(format!(
+        "With per-label thresholds tuned on dev: test macro P {:.4}, R {:.4}, F1 {:.4}",
+        m.precision, m.recall, m.f1
+    ))
+}
+
 fn comparison_missing(report: &Report) -> Option<String> {
     match (report.best, &report.comparison) {
         (Some(t), None) => Some(format!(
@@ -372,6 +382,9 @@ fn text(report: &Report, plots: &Plots) -> String {
     if let Some(c) = &report.comparison {
         let _ = writeln!(out, "\n{}\n", comparison_heading(report, c));
         out.push_str(&comparison_grid(c).to_text());
+        if let Some(t) = tuned_line(report) {
+            let _ = writeln!(out, "\n{t}");
+        }
     } else if let Some(m) = comparison_missing(report) {
         let _ = writeln!(out, "\n{m}");
     }
