@@ -7,8 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TORCH_VERSION=2.11.0
 PY=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
+# A venv whose pip does not run (e.g. made by a python3 without ensurepip) is
+# remade rather than trusted.
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv
+  if ! "$PY" -m venv .venv; then
+    rm -rf .venv
+    if command -v apt-get >/dev/null; then
+      echo "setup-libtorch: $PY cannot make a venv; installing python3-venv" >&2
+      apt-get update -q && apt-get install -y -q python3-venv
+      "$PY" -m venv .venv
+    else
+      echo "setup-libtorch: $PY -m venv failed; install your distribution's python3-venv" >&2
+      exit 1
+    fi
+  fi
 fi
 have=$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
 if [ "$have" != "$TORCH_VERSION" ]; then

@@ -90,6 +90,10 @@ install_packages() {
         own_policy=1
     fi
     local rc=0
+    # A fresh image may ship empty package lists ("Unable to locate package").
+    if ! apt-cache show gridengine-master >/dev/null 2>&1; then
+        apt-get update -q >/tmp/sge-local-apt.log 2>&1 || true
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         gridengine-master gridengine-exec gridengine-client mailutils >/tmp/sge-local-apt.log 2>&1 || rc=$?
     [[ $own_policy == 1 ]] && rm -f /usr/sbin/policy-rc.d

@@ -18,8 +18,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io("writing", path, e))?;
+    make_shareable(tmp.as_file(), path)?;
     tmp.persist(path)
         .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
+    Ok(())
+}
+
+/// Temp files are created 0600; results on shared cluster storage (metrics,
+/// models, the HF cache, scripts) must be readable by the group, as a plain
+/// write would leave them.
+pub fn make_shareable(file: &std::fs::File, path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io("setting permissions", path, e))?;
+    }
+    let _ = (file, path);
     Ok(())
 }
 
@@ -55,5 +70,11 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644, "readable by the group, like a plain write");
+        }
     }
 }

@@ -402,6 +402,15 @@ case!(
     )
 );
 case!(
+    extra_directive_reserved_after_another_option,
+    with("cluster:\n  jobs:\n    train:\n      extra_directives: [\"-m ea -o /elsewhere\"]\n"),
+    one(
+        6,
+        "cluster.jobs.train.extra_directives[0]",
+        "`-o` is set by hecjob itself; use the config key for it instead"
+    )
+);
+case!(
     extra_directive_reserved,
     with("cluster:\n  jobs:\n    train:\n      extra_directives: [\"-N other\"]\n"),
     one(

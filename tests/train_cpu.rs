@@ -142,7 +142,19 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
         1,
         "epoch 1 is kept"
     );
-    assert!(resumed.join("checkpoint/state.json").is_file());
+    assert!(resumed.join("checkpoint/latest").is_file());
+    assert!(resumed.join("checkpoint/epoch-1/state.json").is_file());
+
+    // A restarted attempt that is interrupted again before finishing any epoch
+    // must fail (exit 7), not ask Grid Engine for yet another reschedule.
+    s.raise_signal_at_step = Some(25);
+    let err = trainer::run(&s).unwrap_err();
+    assert_eq!(err.exit_code(), 7, "{err}");
+    assert!(err.to_string().contains("Raise h_rt"), "{err}");
+    let failed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(resumed.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(failed["status"], "failed");
 
     s.raise_signal_at_step = None;
     let b = trainer::run(&s).unwrap();

@@ -196,18 +196,20 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
             && flag[1..]
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        // qsub reads every option on a `#$` line, so look at every word, not
+        // only the first: `-m ea -o /x` would silently replace hecjob's -o.
+        let reserved = d
+            .split_whitespace()
+            .find(|w| RESERVED_DIRECTIVES.contains(w));
         if !flag_ok {
             p.push(
                 &dp,
-                format!(
-                    "expected a qsub option such as `-M me@example.org`, got `{}`",
-                    lit(d)
-                ),
+                format!("expected a qsub option such as `-M me@example.org`, got `{d}`"),
             );
-        } else if RESERVED_DIRECTIVES.contains(&flag) {
+        } else if let Some(r) = reserved {
             p.push(
                 &dp,
-                format!("`{flag}` is set by hecjob itself; use the config key for it instead"),
+                format!("`{r}` is set by hecjob itself; use the config key for it instead"),
             );
         }
     }

@@ -77,6 +77,16 @@ impl EncoderConfig {
         }
         let cfg: EncoderConfig = serde_json::from_value(raw)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        if cfg.num_attention_heads < 1
+            || cfg.hidden_size < 1
+            || cfg.vocab_size < 1
+            || cfg.max_position_embeddings < 1
+        {
+            return Err(Error::Data(format!(
+                "{}: num_attention_heads, hidden_size, vocab_size and max_position_embeddings must be positive",
+                path.display()
+            )));
+        }
         if cfg.hidden_size % cfg.num_attention_heads != 0 {
             return Err(Error::Data(format!(
                 "{}: hidden_size {} is not a multiple of num_attention_heads {}",
@@ -96,6 +106,15 @@ impl EncoderConfig {
             )));
         }
         Ok(cfg)
+    }
+
+    /// The longest input the position embeddings cover (RoBERTa numbers
+    /// positions from padding_idx + 1, so it loses pad_token_id + 1 of them).
+    pub fn max_tokens(&self) -> i64 {
+        match self.model_type {
+            Architecture::Bert => self.max_position_embeddings,
+            Architecture::Roberta => self.max_position_embeddings - self.pad_token_id - 1,
+        }
     }
 
     pub fn head_dim(&self) -> i64 {

@@ -96,6 +96,13 @@ impl LoadedModel {
         random_init: bool,
     ) -> Result<LoadedModel> {
         let (config, raw_config) = read_raw_config(dir)?;
+        if max_length as i64 > config.max_tokens() {
+            return Err(Error::Usage(format!(
+                "max_length {max_length} is longer than {} can take ({} tokens); lower train.max_length / --max-length",
+                dir.display(),
+                config.max_tokens()
+            )));
+        }
         let encoder = TextEncoder::from_dir(dir, max_length)?;
         let vs = VarStore::new(device);
         let model = Classifier::new(&vs.root(), &config, labels.len() as i64, dropout);
@@ -230,6 +237,7 @@ pub fn write_safetensors_atomic(
         .map_err(|e| Error::io("creating temp file", dir, e))?;
     tch::Tensor::write_safetensors(tensors, tmp.path())
         .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))?;
+    crate::fsutil::make_shareable(tmp.as_file(), path)?;
     tmp.persist(path)
         .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
     Ok(())

@@ -161,7 +161,7 @@ fn write_figure(dir: &Path, stem: &str, fig: &impl Figure) -> Result<Vec<PathBuf
         root.present().map_err(|e| draw_error(err(e)))?;
     }
     let svg_path = dir.join(format!("{stem}.svg"));
-    write_shared(&svg_path, svg.as_bytes())?;
+    write_atomic(&svg_path, svg.as_bytes())?;
 
     let (pw, ph) = (
         (f64::from(w) * PNG_SCALE) as u32,
@@ -174,21 +174,8 @@ fn write_figure(dir: &Path, stem: &str, fig: &impl Figure) -> Result<Vec<PathBuf
         root.present().map_err(|e| draw_error(err(e)))?;
     }
     let png_path = dir.join(format!("{stem}.png"));
-    write_shared(&png_path, &encode_png(&rgb, pw, ph)?)?;
+    write_atomic(&png_path, &encode_png(&rgb, pw, ph)?)?;
     Ok(vec![svg_path, png_path])
-}
-
-/// Atomic write, then world-readable: figures are for sharing (write_atomic's
-/// temp file is private, 0600).
-fn write_shared(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io("setting permissions", path, e))?;
-    }
-    Ok(())
 }
 
 fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {

@@ -6,8 +6,9 @@ use super::job_id::TaskRange;
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// Options that take no argument; every other option takes one (`-pe` takes two).
-const FLAGS: &[&str] = &["-cwd", "-notify", "-V", "-h", "-terse", "-now"];
+/// Options that take no argument; every other option takes one (`-pe` takes
+/// two, `-now y|n` one).
+const FLAGS: &[&str] = &["-cwd", "-notify", "-V", "-h", "-terse", "-clear", "-verify"];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directives {

@@ -66,10 +66,10 @@ pub struct Batch {
 
 /// Host → device staging. A batch (ids, mask and multi-hot targets) travels as
 /// ONE int64 transfer from page-locked memory, so the copy is asynchronous and
-/// the host never waits for the GPU. Page-locked buffers are allocated once and
-/// used in turn: the host runs at most about one step ahead of the GPU (each
-/// step queues ~1,000 kernels, the launch queue's depth), so a buffer reused
-/// `RING` batches later has long been copied.
+/// the host does not wait for the GPU. Page-locked buffers are allocated once and
+/// used in turn. Before the ring wraps around, the host waits for the device
+/// once (every `RING` batches), so no buffer is overwritten while an earlier
+/// copy from it may still be pending.
 pub struct Stager {
     device: Device,
     ring: Vec<Tensor>,
@@ -77,7 +77,7 @@ pub struct Stager {
     host: Vec<i64>,
 }
 
-const RING: usize = 8;
+const RING: usize = 32;
 
 impl Stager {
     pub fn new(device: Device) -> Stager {
@@ -121,6 +121,11 @@ impl Stager {
             device => {
                 let need = h.len() as i64;
                 let slot = self.next % RING;
+                if slot == 0 && self.next > 0 {
+                    if let Device::Cuda(i) = device {
+                        tch::Cuda::synchronize(i as i64);
+                    }
+                }
                 self.next += 1;
                 if self.ring.len() <= slot || self.ring[slot].numel() < h.len() {
                     let cap = (need * 2).max(1 << 16);

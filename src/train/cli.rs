@@ -68,7 +68,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// The tutorial's exact recipe: fp32, plain Adam, constant lr, dropout 0.5,
-    /// random (unbucketed) batches, 1 epoch unless --epochs is given.
+    /// random (unbucketed) batches, 1 epoch unless --epochs is given. (The
+    /// tutorial never truncates; GoEmotions texts stay far below --max-length 128.)
     #[arg(long)]
     pub tutorial_recipe: bool,
     /// Stop each epoch after N steps (quick tries, benchmarks).
@@ -134,7 +135,6 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         params.lr_schedule = LrSchedule::Constant;
         params.dropout = 0.5;
         params.length_buckets = false;
-        params.max_length = 512;
     }
     let mut problems = config::validate::Problems::default();
     config::validate::check_train(&mut problems, "train", &params);

@@ -159,7 +159,35 @@ fn write_metrics(save_dir: &Path, m: &RunMetrics) -> Result<()> {
 }
 
 /// Train, evaluate, save. Returns the final metrics (also in metrics.json).
+/// A run that fails leaves `status: failed` and the reason in metrics.json.
 pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
+    let result = run_inner(spec);
+    if let Err(e) = &result {
+        if !matches!(e, Error::Interrupted(_)) {
+            mark_failed(&spec.save_dir, &e.to_string());
+        }
+    }
+    result
+}
+
+/// Patch an existing metrics.json to `failed` (a run that failed before its
+/// first epoch has none; the scheduler's record tells that story).
+fn mark_failed(save_dir: &Path, message: &str) {
+    let path = save_dir.join("metrics.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text) {
+        v["status"] = "failed".into();
+        v["message"] = message.into();
+        let json = serde_json::to_string_pretty(&v).expect("json");
+        if let Err(e) = crate::fsutil::write_atomic(&path, json.as_bytes()) {
+            eprintln!("warning: could not mark {} failed: {e}", path.display());
+        }
+    }
+}
+
+fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     let t_start = Instant::now();
     let p = &spec.params;
     let device = choose_device(p.device)?;
@@ -267,27 +295,40 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     let mut start_epoch = 1u32;
     let mut global_step = 0u64;
     let mut best_dev_f1 = f64::NEG_INFINITY;
+    let mut resumed = false;
     if spec.resume && ckpt.exists() {
-        let state = ckpt.read_state()?;
-        weights::load(
-            &lm.vs,
-            &ckpt.model_path(),
-            lm.config.model_type,
-            Head::Required,
-        )?;
-        opt.load(&ckpt.optimizer_path())?;
-        start_epoch = state.epochs_done + 1;
-        global_step = state.global_step;
-        best_dev_f1 = state.best_dev_f1;
-        metrics.epochs = state.metrics.epochs;
-        metrics.loss_log = state.metrics.loss_log;
-        metrics.best_epoch = state.metrics.best_epoch;
-        println!(
-            "resuming from {} after epoch {}",
-            ckpt.dir.display(),
-            state.epochs_done
-        );
+        let (state, dir) = ckpt.read()?;
+        if state.metrics.params != metrics.params || state.metrics.model != metrics.model {
+            println!(
+                "note: {} was written by a run with other parameters or another model; starting over",
+                ckpt.dir.display()
+            );
+            ckpt.remove();
+        } else {
+            resumed = true;
+            weights::load(
+                &lm.vs,
+                &dir.join("model.safetensors"),
+                lm.config.model_type,
+                Head::Required,
+            )?;
+            opt.load(&dir.join("optimizer.safetensors"))?;
+            start_epoch = state.epochs_done + 1;
+            global_step = state.global_step;
+            best_dev_f1 = state.best_dev_f1;
+            metrics.epochs = state.metrics.epochs;
+            metrics.loss_log = state.metrics.loss_log;
+            metrics.best_epoch = state.metrics.best_epoch;
+            println!(
+                "resuming from {} after epoch {}",
+                dir.display(),
+                state.epochs_done
+            );
+        }
     }
+    let restarted =
+        resumed || crate::env_vars::get(crate::env_vars::RESTARTED).as_deref() == Some("1");
+    let first_epoch_of_attempt = start_epoch;
 
     install_signal_handlers()?;
     STOP_SIGNAL.store(0, Ordering::SeqCst);
@@ -300,6 +341,10 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         // epoch), so a run resumed at an epoch boundary equals an uninterrupted one.
         tch::manual_seed(p.seed as i64 + i64::from(epoch));
         let mut rng = Rng::new(p.seed, u64::from(epoch));
+        let attempt = Attempt {
+            restarted,
+            finished_an_epoch: epoch > first_epoch_of_attempt,
+        };
         let batches = epoch_batches(&lengths, p.batch_size as usize, p.length_buckets, &mut rng);
         let t_epoch = Instant::now();
         let mut progress = Progress::new(
@@ -328,6 +373,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
                     sig,
                     epoch,
                     &ckpt,
+                    attempt,
                 ));
             }
             let batch = stager.batch(&train.ids, &train.labels, idx, pad_id, labels.len());
@@ -417,16 +463,18 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
         metrics.total_seconds = t_start.elapsed().as_secs_f64();
         write_metrics(&spec.save_dir, &metrics)?;
         if epoch < p.epochs {
-            std::fs::create_dir_all(&ckpt.dir)
-                .map_err(|e| Error::io("creating checkpoint", &ckpt.dir, e))?;
-            crate::model::saved::save_weights(&lm.vs, &ckpt.model_path())?;
-            opt.save(&ckpt.optimizer_path())?;
-            ckpt.write_state(&CheckpointState {
-                epochs_done: epoch,
-                global_step,
-                best_dev_f1,
-                metrics: metrics.clone(),
-            })?;
+            let dir = ckpt.begin(epoch)?;
+            crate::model::saved::save_weights(&lm.vs, &dir.join("model.safetensors"))?;
+            opt.save(&dir.join("optimizer.safetensors"))?;
+            ckpt.commit(
+                epoch,
+                &CheckpointState {
+                    epochs_done: epoch,
+                    global_step,
+                    best_dev_f1,
+                    metrics: metrics.clone(),
+                },
+            )?;
         }
     }
 
@@ -514,6 +562,15 @@ fn check_finite(loss: f64, step: u64, lr: f64) -> Result<()> {
     )))
 }
 
+/// What this attempt (one process) achieved, for the requeue decision.
+#[derive(Clone, Copy)]
+struct Attempt {
+    /// A rescheduled or resumed task (Grid Engine sets RESTARTED=1).
+    restarted: bool,
+    finished_an_epoch: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn interrupted(
     spec: &RunSpec,
     metrics: &mut RunMetrics,
@@ -522,11 +579,12 @@ fn interrupted(
     sig: usize,
     epoch: u32,
     ckpt: &Checkpoint,
+    attempt: Attempt,
 ) -> Error {
     metrics.status = "interrupted".into();
     metrics.memory = monitor.finish();
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
-    let resume_note = if ckpt.exists() {
+    let resume_note = if ckpt.exists() && epoch > 1 {
         format!(
             "the checkpoint after epoch {} is in {}",
             epoch - 1,
@@ -539,6 +597,22 @@ fn interrupted(
         "{} during epoch {epoch}: stopped; {resume_note}. Run again with --resume (a Grid Engine task is rescheduled and resumes by itself).",
         signal_name(sig)
     );
+    // A restarted attempt that again finished no epoch would be rescheduled
+    // forever, each time burning the whole time limit: fail instead.
+    let no_progress = attempt.restarted && !attempt.finished_an_epoch;
+    if no_progress {
+        metrics.status = "failed".into();
+        let msg = format!(
+            "{} during epoch {epoch}, and this restarted attempt finished no epoch: one epoch takes longer than \
+             the time to the soft limit. Raise h_rt (and s_rt) in cluster.jobs.train, or lower max_train_examples.",
+            signal_name(sig)
+        );
+        metrics.message = Some(msg.clone());
+        if let Err(e) = write_metrics(&spec.save_dir, metrics) {
+            eprintln!("warning: could not write metrics.json: {e}");
+        }
+        return Error::Training(msg);
+    }
     metrics.message = Some(msg.clone());
     if let Err(e) = write_metrics(&spec.save_dir, metrics) {
         eprintln!("warning: could not write metrics.json: {e}");
