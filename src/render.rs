@@ -148,6 +148,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         ctx.insert("output_dir", &path_expr(&c.paths.output_dir));
         ctx.insert("data_base_url", &c.data.base_url);
         ctx.insert("task_count", &plan.tasks.len());
+        ctx.insert("config_sha256", &config::body_sha256(&loaded.to_yaml()));
         let content = tera.render(&format!("{}.tera", job.script), &ctx)?;
         files.push(RenderedFile {
             name: job.script.clone(),

@@ -504,9 +504,20 @@ fn render_and_run(
     let calls = s.take_calls();
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["module", "hecjob"]);
+    // The last argument is the sha256 of the config body the job was rendered with.
+    let sha =
+        hecjob::config::body_sha256(&std::fs::read_to_string(s.job.join("config.yaml")).unwrap());
     assert_eq!(
         calls[1].argv,
-        argv(&["train", "--config", "config.yaml", "--task", "3"])
+        argv(&[
+            "train",
+            "--config",
+            "config.yaml",
+            "--task",
+            "3",
+            "--config-sha256",
+            &sha
+        ])
     );
     assert_eq!(calls[1].env["HF_HOME"], hf_home);
     assert_eq!(calls[1].env["HF_HUB_OFFLINE"], "1");

@@ -220,3 +220,43 @@ fn a_nan_loss_stops_with_the_step_and_a_hint() {
     assert!(msg.contains("NaN by step 5"), "{msg}");
     assert!(msg.contains("smaller learning_rate"), "{msg}");
 }
+
+#[test]
+fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let loaded = hecjob::config::load(Some(&common::repo().join("configs/sweep.yaml"))).unwrap();
+    let rendered = hecjob::render::render(&loaded, tmp.path(), None).unwrap();
+    rendered.write().unwrap();
+    let script = std::fs::read_to_string(tmp.path().join("train.com")).unwrap();
+    let sha = script
+        .split("--config-sha256 ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+    let cfg = tmp.path().join("config.yaml");
+    assert_eq!(
+        hecjob::config::body_sha256(&std::fs::read_to_string(&cfg).unwrap()),
+        sha
+    );
+    // Re-rendered with another learning rate while the tasks wait in the queue.
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("0.00002", "0.00001");
+    std::fs::write(&cfg, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--task",
+            "1",
+            "--config-sha256",
+            &sha,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("changed since this job was rendered"), "{err}");
+}

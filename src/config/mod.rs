@@ -178,6 +178,21 @@ impl LoadedConfig {
     }
 }
 
+/// sha256 of a rendered config.yaml's body (its leading comment lines, which
+/// name the hecjob version, excluded). train.com carries the value it was
+/// rendered with, so a task never trains a config re-rendered after it was queued.
+pub fn body_sha256(text: &str) -> String {
+    use sha2::Digest;
+    let body: String = text
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    crate::http::hex(&sha2::Sha256::digest(body.as_bytes()))
+}
+
+impl LoadedConfig {}
+
 /// A config path (absolute, or relative to `storage_root`) as the scripts write
 /// it: storage-relative paths become `$STORAGE/...` in the shell.
 pub fn storage_relative(path: &str) -> Option<&str> {

@@ -35,6 +35,10 @@ pub struct TrainArgs {
     /// Sweep task id (1-based; train.com passes $SGE_TASK_ID).
     #[arg(long)]
     pub task: Option<u32>,
+    /// Refuse to run unless the config's body has this sha256 (train.com passes
+    /// the value it was rendered with).
+    #[arg(long, requires = "config", value_name = "HEX")]
+    pub config_sha256: Option<String>,
 
     /// Train on the GPU (an error if none is usable; without it, the CPU).
     #[arg(long)]
@@ -197,6 +201,17 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
 pub fn run_train(a: &TrainArgs) -> Result<()> {
     let spec = match (&a.config, a.task) {
         (Some(cfg), Some(task)) => {
+            if let Some(want) = &a.config_sha256 {
+                let text = crate::fsutil::read_to_string(cfg, "reading config")?;
+                let got = config::body_sha256(&text);
+                if &got != want {
+                    return Err(Error::Config(format!(
+                        "{}: changed since this job was rendered (sha256 {got}, the job expects {want}): \
+                         it was re-rendered while tasks were queued. Resubmit, or render into another --out.",
+                        cfg.display()
+                    )));
+                }
+            }
             let mut s = spec_from_config(cfg, task)?;
             s.max_steps_per_epoch = a.max_steps;
             s.train_limit = a.train_limit.or(s.train_limit);
