@@ -154,7 +154,11 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
                     .map(|t| t["state"].as_str().unwrap().to_string())
             })
             .collect();
-        if states.iter().all(|s| s == "done" || s == "failed") {
+        // Settled: finished, or stuck behind a job in error state (its log is printed below).
+        if states
+            .iter()
+            .all(|s| matches!(s.as_str(), "done" | "failed" | "error" | "held"))
+        {
             break st;
         }
         assert!(

@@ -350,11 +350,13 @@ fn json_snapshot_and_shape() {
     let r = report::build(&sw.jobs, &opts).unwrap();
     let out = format::render(&r, format::Format::Json, &plots::Plots::default());
     let v: Value = serde_json::from_str(&out).unwrap();
-    // Dev F1 picks the running task 4 (best dev so far), which has no test yet.
-    assert_eq!(v["best_task"], 4);
+    // The running task 4 leads on dev but has no test yet: the best is the
+    // finished run with the highest dev F1, task 2, with its Table 4.
+    assert_eq!(v["best_task"], 2);
     assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(v["rows"][0]["task"], 4);
     assert_eq!(v["total_tasks"], 6);
-    assert!(v["table4"].is_null());
+    assert!(!v["table4"].is_null());
     insta::assert_snapshot!(out);
 }
 
@@ -388,10 +390,12 @@ fn incomplete_sweep_rows_have_their_state() {
         .unwrap()
         .contains("out of memory"));
     assert!(r.row(6).unwrap().note.as_deref().unwrap().contains("EOF"));
-    // Best by test F1 is the finished task with the largest offset.
+    // Sorted by dev F1 the running task 4 comes first, but the best run (by dev
+    // F1, among finished runs) is task 2.
     assert_eq!(r.best, Some(2));
-    assert_eq!(r.rows[0].task, 2);
-    assert!(r.rows[0].best);
+    assert_eq!(r.rows[0].task, 4);
+    assert!(!r.rows[0].best);
+    assert!(r.row(2).unwrap().best);
     let c = r.comparison.as_ref().unwrap();
     assert_eq!((c.task, c.rows.len()), (2, 28));
     let admiration = &c.rows[0];
@@ -400,7 +404,7 @@ fn incomplete_sweep_rows_have_their_state() {
 }
 
 #[test]
-fn sort_by_cost_keeps_best_by_test_f1() {
+fn sort_by_cost_keeps_best_by_dev_f1() {
     let sw = sweep();
     let opts = ReportOptions {
         sort: SortKey::SecondsPerEpoch,

@@ -270,12 +270,13 @@ impl SortKey {
     }
 
     /// The score that picks the best run. Sorting by a cost or by task id does
-    /// not change which run is best: that stays test macro-F1.
+    /// not change which run is best: that stays dev macro-F1 (choosing by the
+    /// test set would bias the comparison with the paper that follows).
     pub fn best_by(self) -> SortKey {
         if self.higher_first() {
             self
         } else {
-            SortKey::TestF1
+            SortKey::DevF1
         }
     }
 
@@ -298,11 +299,17 @@ impl SortKey {
     }
 
     /// The best row under this key's `best_by` score, if any row has that score.
+    /// The best run among those with a test evaluation (finished runs): a
+    /// run still training may lead on dev but has nothing to set beside the
+    /// paper yet. Falls back to every run with a value when none has finished.
     pub fn pick_best(self, rows: &[Row]) -> Option<u32> {
         let key = self.best_by();
-        rows.iter()
-            .filter(|r| key.value(r).is_some())
-            .min_by(|a, b| key.compare(a, b))
-            .map(|r| r.task)
+        let best = |finished_only: bool| {
+            rows.iter()
+                .filter(|r| key.value(r).is_some() && (!finished_only || r.test_f1.is_some()))
+                .min_by(|a, b| key.compare(a, b))
+                .map(|r| r.task)
+        };
+        best(true).or_else(|| best(false))
     }
 }

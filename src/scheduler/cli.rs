@@ -233,7 +233,25 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             }
             print!("{}", table(&st));
         }
-        let done = st.iter().all(JobStatus::all_finished);
+        // Also stop when nothing can move on by itself: a job in error state
+        // (e.g. an install that exited 100) keeps the jobs after it held forever.
+        let states: Vec<TaskState> = st
+            .iter()
+            .flat_map(|j| j.tasks.iter().map(|t| t.state))
+            .collect();
+        let settled = states.iter().all(|s| {
+            matches!(
+                s,
+                TaskState::Done | TaskState::Failed | TaskState::Error | TaskState::Held
+            )
+        });
+        let done = st.iter().all(JobStatus::all_finished) || settled;
+        if settled && states.contains(&TaskState::Error) && !a.json {
+            println!(
+                "a job is in error state and the jobs after it stay held: read its log in logs/, \
+                 then `qmod -cj ID` to retry it or `qdel` the chain"
+            );
+        }
         match a.watch {
             Some(secs) if !done => std::thread::sleep(Duration::from_secs(secs.max(1))),
             _ => return Ok(()),
