@@ -21,6 +21,11 @@ fn have_qsub() -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
+        // .ci/run starts the cluster; without it under CI this test must not pass quietly.
+        assert!(
+            std::env::var("CI").is_err(),
+            "no qsub on PATH under CI: scripts/sge-local.sh up did not run"
+        );
         eprintln!("SKIPPED: no qsub on PATH (start a cluster with scripts/sge-local.sh up)");
     }
     ok

