@@ -143,13 +143,21 @@ impl Layer {
     /// matmuls and attention run in `kind` when set.
     fn forward_t(&self, x: &Tensor, mask: &Tensor, train: bool, kind: Option<Kind>) -> Tensor {
         let (b, s, h) = x.size3().expect("hidden is [batch, seq, hidden]");
-        let split = |t: Tensor| t.view([b, s, self.heads, self.head_dim]).transpose(1, 2);
-        // Cast the input once for the three projections (to_kind is free when
-        // the dtype already matches).
-        let xc = kind.map_or_else(|| x.shallow_clone(), |k| x.to_kind(k));
-        let q = split(dense(&self.query, &xc, kind));
-        let k = split(dense(&self.key, &xc, kind));
-        let v = split(dense(&self.value, &xc, kind));
+        // Q, K and V in ONE matmul over the concatenated weights: fewer, larger
+        // kernels (forward and backward) than three projections. The weights
+        // stay three HF-named variables; the concatenation is part of the graph.
+        let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
+        let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
+            (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
+            _ => None,
+        };
+        let qkv = match kind {
+            None => x.linear(&w, bias.as_ref()),
+            Some(k) => x.to_kind(k).linear(&w.to_kind(k), bias.map(|b| b.to_kind(k))),
+        };
+        // [b, s, 3·h] → three [b, heads, s, head_dim] views.
+        let qkv = qkv.view([b, s, 3, self.heads, self.head_dim]).permute([2, 0, 3, 1, 4]);
+        let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
         // SDPA picks a fused kernel (flash / memory-efficient) on CUDA and the
         // math path on CPU; scale defaults to 1/sqrt(head_dim) as in HF.
         let dropout = if train { self.attn_dropout } else { 0.0 };
