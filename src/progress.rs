@@ -41,10 +41,6 @@ impl Progress {
         }
     }
 
-    pub fn is_terminal(&self) -> bool {
-        self.bar.is_some()
-    }
-
     /// Advance by `n`; `msg` is shown on the bar or in the periodic line.
     pub fn inc(&mut self, n: u64, msg: impl FnOnce() -> String) {
         self.done += n;

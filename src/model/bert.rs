@@ -153,10 +153,14 @@ impl Layer {
         };
         let qkv = match kind {
             None => x.linear(&w, bias.as_ref()),
-            Some(k) => x.to_kind(k).linear(&w.to_kind(k), bias.map(|b| b.to_kind(k))),
+            Some(k) => x
+                .to_kind(k)
+                .linear(&w.to_kind(k), bias.map(|b| b.to_kind(k))),
         };
         // [b, s, 3·h] → three [b, heads, s, head_dim] views.
-        let qkv = qkv.view([b, s, 3, self.heads, self.head_dim]).permute([2, 0, 3, 1, 4]);
+        let qkv = qkv
+            .view([b, s, 3, self.heads, self.head_dim])
+            .permute([2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
         // SDPA picks a fused kernel (flash / memory-efficient) on CUDA and the
         // math path on CPU; scale defaults to 1/sqrt(head_dim) as in HF.

@@ -61,7 +61,6 @@ pub struct Batch {
     pub ids: Tensor,
     pub mask: Tensor,
     pub targets: Tensor,
-    pub tokens: usize,
 }
 
 /// Host → device staging. A batch (ids, mask and multi-hot targets) travels as
@@ -103,14 +102,12 @@ impl Stager {
         let h = &mut self.host;
         h.clear();
         h.resize(2 * n_ids + n_targets, 0);
-        let mut tokens = 0;
         for (row, &i) in idx.iter().enumerate() {
             let t = &ids[i];
             let at = row * longest;
             h[at..at + t.len()].copy_from_slice(t);
             h[at + t.len()..at + longest].fill(pad_id);
             h[n_ids + at..n_ids + at + t.len()].fill(1);
-            tokens += t.len();
             for &l in &labels[i] {
                 h[2 * n_ids + row * n_labels + l] = 1;
             }
@@ -149,7 +146,6 @@ impl Stager {
                 .narrow(0, 2 * n_ids as i64, n_targets as i64)
                 .view([b as i64, n_labels as i64])
                 .to_kind(Kind::Float),
-            tokens,
         }
     }
 }

@@ -479,46 +479,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     }
 
     if !spec.skip_eval {
-        // Evaluate the best epoch, not the last.
-        let best = LoadedModel::trained(&spec.save_dir, device)?;
-        let mut best_model = best.model;
-        best_model.encoder.compute_kind = kind;
-        let test_probs = predict_probs(&best_model, &test.ids, pad_id, 128, device);
-        let thresholds = vec![p.threshold; labels.len()];
-        let test_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &thresholds);
-        if spec.print_table {
-            print!(
-                "{}",
-                metrics::format_table4(
-                    &test_eval,
-                    &format!(
-                        "Table 4 — test set, threshold {}, best epoch {} (paper: BERT-base, Demszky et al. 2020)",
-                        p.threshold,
-                        metrics.best_epoch.unwrap_or(0)
-                    )
-                )
-            );
-        }
-        metrics.test = Some(test_eval);
-        if p.tune_thresholds {
-            let dev_probs = predict_probs(&best_model, &dev.ids, pad_id, 128, device);
-            let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
-            let tuned_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &tuned);
-            if spec.print_table {
-                print!(
-                    "{}",
-                    metrics::format_table4(
-                        &tuned_eval,
-                        "Table 4 — test set, per-label thresholds tuned on dev"
-                    )
-                );
-            }
-            metrics.test_tuned = Some(tuned_eval);
-            let best_epoch = metrics.best_epoch.unwrap_or(p.epochs);
-            let m = meta(spec, best_epoch, Some(tuned));
-            let json = serde_json::to_string_pretty(&m).expect("json");
-            crate::fsutil::write_atomic(&spec.save_dir.join("hecjob.json"), json.as_bytes())?;
-        }
+        evaluate_best(spec, kind, device, pad_id, &dev, &test, &mut metrics)?;
     }
     metrics.memory = monitor.finish();
     metrics.status = "finished".into();
@@ -532,6 +493,63 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         spec.save_dir.join("metrics.json").display()
     );
     Ok(metrics)
+}
+
+/// Test evaluation of the best epoch (reloaded from the saved model, not the
+/// weights of the last epoch): Table 4 at the threshold, and with per-label
+/// thresholds tuned on dev when asked.
+fn evaluate_best(
+    spec: &RunSpec,
+    kind: Option<Kind>,
+    device: Device,
+    pad_id: i64,
+    dev: &Encoded,
+    test: &Encoded,
+    run: &mut RunMetrics,
+) -> Result<()> {
+    let p = &spec.params;
+    let labels = run.labels.clone();
+    // Evaluate the best epoch, not the last.
+    let best = LoadedModel::trained(&spec.save_dir, device)?;
+    let mut best_model = best.model;
+    best_model.encoder.compute_kind = kind;
+    let test_probs = predict_probs(&best_model, &test.ids, pad_id, 128, device);
+    let thresholds = vec![p.threshold; labels.len()];
+    let test_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &thresholds);
+    if spec.print_table {
+        print!(
+            "{}",
+            metrics::format_table4(
+                &test_eval,
+                &format!(
+                    "Table 4 — test set, threshold {}, best epoch {} (paper: BERT-base, Demszky et al. 2020)",
+                    p.threshold,
+                    run.best_epoch.unwrap_or(0)
+                )
+            )
+        );
+    }
+    run.test = Some(test_eval);
+    if p.tune_thresholds {
+        let dev_probs = predict_probs(&best_model, &dev.ids, pad_id, 128, device);
+        let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
+        let tuned_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &tuned);
+        if spec.print_table {
+            print!(
+                "{}",
+                metrics::format_table4(
+                    &tuned_eval,
+                    "Table 4 — test set, per-label thresholds tuned on dev"
+                )
+            );
+        }
+        run.test_tuned = Some(tuned_eval);
+        let best_epoch = run.best_epoch.unwrap_or(p.epochs);
+        let m = meta(spec, best_epoch, Some(tuned));
+        let json = serde_json::to_string_pretty(&m).expect("json");
+        crate::fsutil::write_atomic(&spec.save_dir.join("hecjob.json"), json.as_bytes())?;
+    }
+    Ok(())
 }
 
 fn sync(device: Device) {
