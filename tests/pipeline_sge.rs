@@ -69,6 +69,32 @@ fn serve(srv: &TestServer, data: &Path) {
     }
 }
 
+/// A served model and data, a scratch folder and the sweep config in it.
+struct Setup {
+    srv: TestServer,
+    tmp: tempfile::TempDir,
+    storage: std::path::PathBuf,
+    cfg_path: std::path::PathBuf,
+    data: std::path::PathBuf,
+}
+
+fn setup() -> Option<Setup> {
+    let data = common::goemotions_dir()?;
+    let srv = TestServer::start();
+    serve(&srv, &data);
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    let cfg_path = tmp.path().join("e2e.yaml");
+    std::fs::write(&cfg_path, sweep_config(&storage, &srv.base())).unwrap();
+    Some(Setup {
+        srv,
+        tmp,
+        storage,
+        cfg_path,
+        data,
+    })
+}
+
 /// A 2×2 sweep of the tiny BERT fixture, data and model from `base`.
 fn sweep_config(storage: &Path, base: &str) -> String {
     format!(
@@ -114,16 +140,16 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     if !have_qsub() {
         return;
     }
-    let Some(data) = common::goemotions_dir() else {
+    let Some(Setup {
+        srv,
+        tmp,
+        storage,
+        cfg_path,
+        data: _,
+    }) = setup()
+    else {
         return;
     };
-    let srv = TestServer::start();
-    serve(&srv, &data);
-    let tmp = tempfile::tempdir().unwrap();
-    let storage = tmp.path().join("storage");
-    let config = sweep_config(&storage, &srv.base());
-    let cfg_path = tmp.path().join("e2e.yaml");
-    std::fs::write(&cfg_path, config).unwrap();
     let jobs = tmp.path().join("jobs");
     let out = hecjob(&[
         "submit",
@@ -286,15 +312,17 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
 /// then `predict` uses a trained task's model.
 #[test]
 fn the_same_sweep_runs_locally_without_a_scheduler() {
-    let Some(data) = common::goemotions_dir() else {
+    // `srv: _srv` keeps the server alive (a field left to `..` would be dropped here).
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        storage,
+        cfg_path,
+        data,
+    }) = setup()
+    else {
         return;
     };
-    let srv = TestServer::start();
-    serve(&srv, &data);
-    let tmp = tempfile::tempdir().unwrap();
-    let storage = tmp.path().join("storage");
-    let cfg_path = tmp.path().join("e2e.yaml");
-    std::fs::write(&cfg_path, sweep_config(&storage, &srv.base())).unwrap();
     let jobs = tmp.path().join("jobs");
     let out = hecjob(&[
         "run",
