@@ -108,8 +108,10 @@ fn path_expr(path: &str) -> String {
 
 fn storage_line(root: &str) -> String {
     match shell::var_reference(root) {
+        // An explicit exit 100 (not `${VAR:?}`, which exits 1 past the ERR
+        // trap) keeps the chained jobs held when the variable is missing.
         Some(var) => format!(
-            "STORAGE=\"${{{var}:?\\${var} is not set: set it or change cluster.storage_root in the config}}\""
+            "if [ -z \"${{{var}:-}}\" ]; then\n    echo \"hecjob: \\${var} is not set: set it or change cluster.storage_root in the config\" >&2\n    exit 100\nfi\nSTORAGE=\"${var}\""
         ),
         None => format!("STORAGE={}", shell::quote(root)),
     }
