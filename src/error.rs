@@ -11,7 +11,7 @@
 //! | 5  | network / download failure |
 //! | 6  | the scheduler (qsub/qstat/qacct) failed or refused |
 //! | 7  | training failed (NaN loss, no usable GPU, …) |
-//! | 99 | interrupted after writing a checkpoint: Grid Engine reschedules the task |
+//! | 99 | stopped by a signal: resumes from the last end-of-epoch checkpoint, if any (Grid Engine reschedules the task) |
 
 use std::path::PathBuf;
 
@@ -42,7 +42,8 @@ pub enum Error {
     Scheduler(String),
     #[error("{0}")]
     Training(String),
-    /// A checkpoint was written because of SIGINT/SIGTERM/SIGUSR2; the task can resume.
+    /// Stopped by SIGINT/SIGTERM/SIGUSR1/SIGUSR2; the task resumes from its last
+    /// end-of-epoch checkpoint (if an epoch had finished).
     #[error("{0}")]
     Interrupted(String),
     #[error("internal error: {0}")]

@@ -260,3 +260,30 @@ fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("changed since this job was rendered"), "{err}");
 }
+
+#[test]
+fn a_checkpoint_from_other_parameters_is_not_resumed() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    let mut s = spec(&data, &save, 2);
+    s.raise_signal_at_step = Some(27);
+    assert_eq!(trainer::run(&s).unwrap_err().exit_code(), 99);
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
+    let first_epoch_loss = first["epochs"][0]["train_loss"].as_f64().unwrap();
+
+    // Resubmitted with another learning rate: epoch 1 is trained again, not taken over.
+    s.raise_signal_at_step = None;
+    s.params.learning_rate = 1e-3;
+    let m = trainer::run(&s).unwrap();
+    assert_eq!(m.epochs.len(), 2);
+    assert_eq!(m.params["learning_rate"], 1e-3);
+    assert_ne!(
+        m.epochs[0].train_loss, first_epoch_loss,
+        "epoch 1 was retrained with the new rate"
+    );
+}

@@ -146,6 +146,16 @@ impl LoadedModel {
             .map(str::to_string)
             .filter(|l| !l.is_empty())
             .collect();
+        if let Some(t) = &meta.tuned_thresholds {
+            if t.len() != labels.len() {
+                return Err(Error::Data(format!(
+                    "{}: {} tuned thresholds for {} labels in labels.txt",
+                    meta_path.display(),
+                    t.len(),
+                    labels.len()
+                )));
+            }
+        }
         let encoder = TextEncoder::from_dir(dir, meta.max_length)?;
         let vs = VarStore::new(device);
         let model = Classifier::new(&vs.root(), &config, labels.len() as i64, meta.dropout);
@@ -159,6 +169,20 @@ impl LoadedModel {
             raw_config,
             meta: Some(meta),
         })
+    }
+
+    /// Per-label decision thresholds: `threshold` for every label when given,
+    /// else the ones tuned on dev at training time, else the training threshold.
+    pub fn thresholds(&self, threshold: Option<f64>) -> Vec<f64> {
+        let n = self.labels.len();
+        match (threshold, self.meta.as_ref()) {
+            (Some(t), _) => vec![t; n],
+            (None, Some(m)) => m
+                .tuned_thresholds
+                .clone()
+                .unwrap_or_else(|| vec![m.threshold; n]),
+            (None, None) => vec![0.3; n],
+        }
     }
 
     /// Write the model directory atomically file by file: weights (HF names,

@@ -179,12 +179,19 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
     let t = loaded.task(task)?;
     let c = &loaded.config;
     let swept = t.swept_json();
+    let mut params = t.train.clone();
+    // A job that asked Grid Engine for a GPU must not fall back to the CPU
+    // quietly (a driver/libtorch mismatch would otherwise train for hours on
+    // the CPU): `auto` means `cuda` there, and a missing GPU is an error.
+    if params.device == DeviceChoice::Auto && c.cluster.jobs.train.ngpus.unwrap_or(0) > 0 {
+        params.device = DeviceChoice::Cuda;
+    }
     Ok(RunSpec {
         data: DataFiles::in_dir(&c.data_dir()?),
         save_dir: c.task_output_dir(task)?,
         model: c.model.name.clone(),
         revision: c.model.revision.clone(),
-        params: t.train.clone(),
+        params,
         resume: true,
         experiment: Some(c.experiment.name.clone()),
         task: Some(task),
@@ -237,7 +244,8 @@ pub struct PredictArgs {
     /// Texts to classify.
     #[arg(required = true)]
     pub texts: Vec<String>,
-    /// Probability above which a label is predicted (default: the model's own).
+    /// Probability above which a label is predicted (default: the model's
+    /// per-label thresholds tuned on dev if it has them, else its training threshold).
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Show the K most probable labels instead of those above the threshold.
@@ -255,12 +263,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
     let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
     let ids = lm.encoder.encode_all(&texts)?;
     let probs = super::batches::predict_probs(&lm.model, &ids, lm.config.pad_token_id, 64, dev);
-    let meta = lm.meta.as_ref();
-    let thresholds: Vec<f64> = match (a.threshold, meta.and_then(|m| m.tuned_thresholds.clone())) {
-        (Some(t), _) => vec![t; lm.labels.len()],
-        (None, Some(tuned)) => tuned,
-        (None, None) => vec![meta.map_or(0.3, |m| m.threshold); lm.labels.len()],
-    };
+    let thresholds = lm.thresholds(a.threshold);
     let mut out = Vec::new();
     for (text, p) in a.texts.iter().zip(&probs) {
         let mut ranked: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();
@@ -305,6 +308,8 @@ pub struct EvaluateArgs {
     pub model: PathBuf,
     /// A GoEmotions TSV split (e.g. test.tsv).
     pub tsv: PathBuf,
+    /// One threshold for every label (default: as `predict`: the tuned ones, else
+    /// the training threshold).
     #[arg(long)]
     pub threshold: Option<f64>,
     #[arg(long)]

@@ -106,17 +106,18 @@ impl FlatAdam {
             self.step += 1;
             let t = self.step as i32;
             let mut grad = grad.shallow_clone();
-            if self.weight_decay > 0.0 && self.n_decay > 0 {
-                let mut decayed = self.flat.narrow(0, 0, self.n_decay);
+            if self.weight_decay > 0.0 {
                 match self.kind {
-                    Optimizer::Adamw => {
+                    // AdamW as BERT trains it: decoupled decay, not on biases
+                    // and LayerNorm weights.
+                    Optimizer::Adamw if self.n_decay > 0 => {
+                        let mut decayed = self.flat.narrow(0, 0, self.n_decay);
                         let _ = decayed.g_mul_scalar_(1.0 - lr * self.weight_decay);
                     }
+                    Optimizer::Adamw => {}
+                    // torch.optim.Adam: L2 added to every gradient (grad is our own buffer).
                     Optimizer::Adam => {
-                        // g ← g + wd·p on the decayed slice (grad is our own buffer).
-                        let mut g = grad.narrow(0, 0, self.n_decay);
-                        let _ = g.g_add_(&(&decayed * self.weight_decay));
-                        grad = grad.shallow_clone();
+                        let _ = grad.g_add_(&(&self.flat * self.weight_decay));
                     }
                 }
             }
@@ -181,7 +182,8 @@ impl FlatAdam {
 /// `decay` is false and warmup is 0.
 pub fn learning_rate(base: f64, step: u64, warmup: u64, total: u64, decay: bool) -> f64 {
     if step < warmup {
-        return base * (step + 1) as f64 / warmup as f64;
+        // transformers: the first step runs at lr 0, full lr is reached at `warmup`.
+        return base * step as f64 / warmup as f64;
     }
     if !decay {
         return base;
@@ -197,8 +199,9 @@ mod tests {
 
     #[test]
     fn schedule_shape() {
-        assert!((learning_rate(1.0, 0, 10, 100, true) - 0.1).abs() < 1e-12);
-        assert!((learning_rate(1.0, 9, 10, 100, true) - 1.0).abs() < 1e-12);
+        assert_eq!(learning_rate(1.0, 0, 10, 100, true), 0.0);
+        assert!((learning_rate(1.0, 5, 10, 100, true) - 0.5).abs() < 1e-12);
+        assert!((learning_rate(1.0, 10, 10, 100, true) - 1.0).abs() < 1e-12);
         assert!((learning_rate(1.0, 55, 10, 100, true) - 0.5).abs() < 1e-12);
         assert_eq!(learning_rate(1.0, 100, 10, 100, true), 0.0);
         assert_eq!(learning_rate(0.5, 70, 0, 100, false), 0.5);

@@ -65,7 +65,12 @@ pub struct RunSpec {
     pub raise_signal_at_step: Option<u64>,
 }
 
-/// Which signal asked us to stop (0: none).
+const NO_DEV_F1: f64 = -1.0;
+
+/// Which signal asked us to stop (0: none). Checked before every batch, so a
+/// signal during an epoch's evaluation or checkpoint takes effect at the first
+/// batch of the next epoch, once that checkpoint is complete. After the last
+/// epoch the run finishes its test evaluation (seconds) rather than stopping.
 static STOP_SIGNAL: AtomicUsize = AtomicUsize::new(0);
 
 fn install_signal_handlers() -> Result<()> {
@@ -146,11 +151,20 @@ fn encode(model: &LoadedModel, examples: &[tsv::Example]) -> Result<Encoded> {
     })
 }
 
-fn params_json(t: &Train) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(t) {
+/// Every parameter that shapes the run, including the limits given on the
+/// command line: a checkpoint is resumed only when all of them match.
+fn params_json(spec: &RunSpec) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = match serde_json::to_value(&spec.params) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
+    };
+    if let Some(n) = spec.max_steps_per_epoch {
+        m.insert("max_steps_per_epoch".into(), n.into());
     }
+    if let Some(n) = spec.train_limit {
+        m.insert("train_limit".into(), n.into());
+    }
+    m
 }
 
 fn write_metrics(save_dir: &Path, m: &RunMetrics) -> Result<()> {
@@ -188,8 +202,20 @@ fn mark_failed(save_dir: &Path, message: &str) {
 }
 
 fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
+    // First of all, so a signal during model loading or tokenization is
+    // caught too (the default action would kill the task with no exit 99).
+    STOP_SIGNAL.store(0, Ordering::SeqCst);
+    install_signal_handlers()?;
     let t_start = Instant::now();
     let p = &spec.params;
+    // Use the cores Grid Engine granted, not every core of a shared node.
+    if let Some(n) =
+        crate::env_vars::get(crate::env_vars::NSLOTS).and_then(|v| v.parse::<i32>().ok())
+    {
+        if n > 0 {
+            tch::set_num_threads(n);
+        }
+    }
     let device = choose_device(p.device)?;
     let kind = compute_kind(p.precision, device);
     let tf32 = enable_tf32(p.precision, device);
@@ -278,7 +304,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         experiment: spec.experiment.clone(),
         task: spec.task,
         swept: spec.swept.clone(),
-        params: params_json(p),
+        params: params_json(spec),
         model: spec.model.clone(),
         device: format!("{device:?}"),
         labels: labels.clone(),
@@ -294,7 +320,8 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     };
     let mut start_epoch = 1u32;
     let mut global_step = 0u64;
-    let mut best_dev_f1 = f64::NEG_INFINITY;
+    // F1 lies in [0, 1]; -1 means "none yet" and survives JSON (infinities do not).
+    let mut best_dev_f1 = NO_DEV_F1;
     let mut resumed = false;
     if spec.resume && ckpt.exists() {
         let (state, dir) = ckpt.read()?;
@@ -330,8 +357,6 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         resumed || crate::env_vars::get(crate::env_vars::RESTARTED).as_deref() == Some("1");
     let first_epoch_of_attempt = start_epoch;
 
-    install_signal_handlers()?;
-    STOP_SIGNAL.store(0, Ordering::SeqCst);
     let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
     let log_every = u64::from(p.log_every.max(1));
     let mut stager = Stager::new(device);
@@ -444,11 +469,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         });
         // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
         if spec.skip_eval || dev_f1 > best_dev_f1 {
-            best_dev_f1 = if spec.skip_eval {
-                f64::NEG_INFINITY
-            } else {
-                dev_f1
-            };
+            best_dev_f1 = if spec.skip_eval { NO_DEV_F1 } else { dev_f1 };
             metrics.best_epoch = Some(epoch);
             let t_save = Instant::now();
             lm.save(&spec.save_dir, &meta(spec, epoch, None))?;
@@ -674,11 +695,10 @@ pub fn evaluate_saved(
     let examples = tsv::read_split(tsv_path, lm.labels.len())?;
     let enc = encode(&lm, &examples)?;
     let probs = predict_probs(&lm.model, &enc.ids, lm.config.pad_token_id, 128, device);
-    let t = threshold.unwrap_or_else(|| lm.meta.as_ref().map_or(0.3, |m| m.threshold));
     Ok(metrics::evaluate(
         &probs,
         &enc.labels,
         &lm.labels,
-        &vec![t; lm.labels.len()],
+        &lm.thresholds(threshold),
     ))
 }
