@@ -79,13 +79,18 @@ struct Setup {
 }
 
 fn setup() -> Option<Setup> {
+    setup_with(|c| c)
+}
+
+/// As `setup`, with the sweep config edited by `edit`.
+fn setup_with(edit: impl Fn(String) -> String) -> Option<Setup> {
     let data = common::goemotions_dir()?;
     let srv = TestServer::start();
     serve(&srv, &data);
     let tmp = tempfile::tempdir().unwrap();
     let storage = tmp.path().join("storage");
     let cfg_path = tmp.path().join("e2e.yaml");
-    std::fs::write(&cfg_path, sweep_config(&storage, &srv.base())).unwrap();
+    std::fs::write(&cfg_path, edit(sweep_config(&storage, &srv.base()))).unwrap();
     Some(Setup {
         srv,
         tmp,
@@ -407,4 +412,123 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("macro-average"));
+}
+
+/// The pid of the worker training in `job_dir` (its working directory), if running.
+fn worker_pid(job_dir: &Path) -> Option<String> {
+    let job_dir = job_dir.canonicalize().ok()?;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        pid.parse::<u32>().ok()?;
+        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        let is_worker = cmd.contains("train\0--config\0config.yaml");
+        let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+        (is_worker && cwd == job_dir).then_some(pid)
+    })
+}
+
+/// Requeue on the live cluster with the real worker: SIGUSR1 (what Grid Engine
+/// sends at s_rt) during epoch 2 → the worker exits 99 → Grid Engine reschedules
+/// the task → the new run resumes from the epoch-1 checkpoint and finishes.
+#[test]
+fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
+    if !have_qsub() {
+        return;
+    }
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        storage,
+        cfg_path,
+        data: _,
+    }) = setup_with(|c| {
+        let c = c[..c.find("sweep:").unwrap()].to_string();
+        c.replace("name: e2e-sweep", "name: e2e-requeue")
+            .replace("epochs: 1", "epochs: 2")
+            .replace("max_train_examples: 160", "max_train_examples: 4000")
+            .replace("tune_thresholds: true", "log_every: 50")
+            .replace("  log_every: 5\n", "")
+    })
+    else {
+        return;
+    };
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "submit",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "submit failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let task = storage.join("models/go-emotions/e2e-requeue/task-1");
+
+    // Wait for the epoch-1 checkpoint, then signal the worker during epoch 2.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let pid = loop {
+        if task.join("checkpoint/latest").is_file() {
+            if let Some(pid) = worker_pid(&jobs) {
+                break pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "no epoch-1 checkpoint in time");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let kill = Command::new("kill").args(["-USR1", &pid]).status().unwrap();
+    assert!(kill.success());
+
+    let status = loop {
+        let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
+        let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let train = st
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["stage"] == "train")
+            .unwrap()
+            .clone();
+        let state = train["tasks"][0]["state"].as_str().unwrap().to_string();
+        if matches!(state.as_str(), "done" | "failed" | "error") {
+            break train;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the requeued task did not finish: {state}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let log: String = std::fs::read_dir(jobs.join("logs"))
+        .unwrap()
+        .flatten()
+        // Both streams: the interruption is reported on stderr (.e file).
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("e2e-requeue-train.")
+        })
+        .map(|e| {
+            format!(
+                "--- {}\n{}",
+                e.file_name().to_string_lossy(),
+                std::fs::read_to_string(e.path()).unwrap_or_default()
+            )
+        })
+        .collect();
+    let t = &status["tasks"][0];
+    assert_eq!(t["state"], "done", "{t:#}\n{log}");
+    assert_eq!(
+        t["runs"], 2,
+        "one interrupted run and one resumed run: {t:#}\n{log}"
+    );
+    assert!(log.contains("SIGUSR1"), "{log}");
+    assert!(log.contains("resuming from"), "{log}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(task.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "finished");
+    assert_eq!(m["epochs"].as_array().unwrap().len(), 2);
+    assert!(!task.join("checkpoint").exists());
 }
