@@ -155,18 +155,7 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     else {
         return;
     };
-    let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "submit failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let jobs = submit(&cfg_path, &tmp.path().join("jobs"));
 
     // Follow with `hecjob status --json` until every task has finished.
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -414,6 +403,22 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("macro-average"));
 }
 
+/// `hecjob submit CONFIG --out JOBS`, which must succeed; returns JOBS.
+fn submit(cfg_path: &Path, jobs: &Path) -> std::path::PathBuf {
+    let out = hecjob(&[
+        "submit",
+        cfg_path.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "submit failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    jobs.to_path_buf()
+}
+
 /// The pid of the worker training in `job_dir` (its working directory), if running.
 fn worker_pid(job_dir: &Path) -> Option<String> {
     let job_dir = job_dir.canonicalize().ok()?;
@@ -453,18 +458,7 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
     else {
         return;
     };
-    let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "submit failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let jobs = submit(&cfg_path, &tmp.path().join("jobs"));
     let task = storage.join("models/go-emotions/e2e-requeue/task-1");
 
     // Wait for the epoch-1 checkpoint, then signal the worker during epoch 2.
