@@ -1,4 +1,5 @@
-//! Link libtorch so that the binary finds it at run time and keeps libtorch_cuda.
+//! Link libtorch so that the binary finds it at run time and keeps libtorch_cuda,
+//! and compile the one C++ binding tch lacks (csrc/fused_adam.cpp).
 //!
 //! torch-sys puts an rpath only on its own C++ compile, and rustc links with
 //! `--as-needed`, which silently drops libtorch_cuda (nothing references it by
@@ -7,7 +8,9 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=csrc/fused_adam.cpp");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     if std::env::var_os("CARGO_FEATURE_TORCH").is_none() {
         return;
     }
@@ -15,9 +18,33 @@ fn main() {
         println!("cargo:warning=DEP_TCH_LIBTORCH_LIB not set; run scripts/setup-libtorch.sh");
         return;
     };
+    compile_shim(&lib_dir);
     println!("cargo:rustc-link-arg=-Wl,-rpath,{lib_dir}");
     println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
     println!("cargo:rustc-link-arg=-L{lib_dir}");
     println!("cargo:rustc-link-arg=-ltorch");
     println!("cargo:rustc-link-arg=-ltorch_cuda");
 }
+
+/// The headers sit beside the libraries (`<torch>/lib`, `<torch>/include`) in
+/// both the PyPI wheel and the libtorch zip; the ABI flag follows torch-sys's
+/// default so the two C++ objects agree.
+#[cfg(feature = "torch")]
+fn compile_shim(lib_dir: &str) {
+    let root = std::path::Path::new(lib_dir)
+        .parent()
+        .expect("libtorch lib dir has a parent");
+    let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
+    cc::Build::new()
+        .cpp(true)
+        .file("csrc/fused_adam.cpp")
+        .include(root.join("include"))
+        .flag("-std=c++17")
+        .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
+        .flag("-DGLOG_USE_GLOG_EXPORT")
+        .warnings(false)
+        .compile("hecjob_fused_adam");
+}
+
+#[cfg(not(feature = "torch"))]
+fn compile_shim(_: &str) {}

@@ -409,9 +409,10 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
                 None,
                 Reduction::Mean,
             );
-            let grad = opt.backward(&loss);
+            let grads = opt.backward(&loss)?;
             let lr = learning_rate(p.learning_rate, global_step, warmup, total_steps, decay);
-            opt.step(&grad, lr);
+            opt.step(&grads, lr)?;
+            drop(grads);
             global_step += 1;
             steps_done += 1;
             if steps_done == metrics::WARMUP_STEPS {
