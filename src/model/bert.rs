@@ -21,6 +21,15 @@ fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
     }
 }
 
+/// Back to fp32 for the residual stream and LayerNorm; skipped (not even a
+/// dispatcher call) when everything already is fp32.
+fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
+    match kind {
+        Some(_) => x.to_kind(Kind::Float),
+        None => x,
+    }
+}
+
 struct Embeddings {
     word: nn::Embedding,
     position: nn::Embedding,
@@ -68,23 +77,22 @@ impl Embeddings {
 
     fn forward_t(&self, input_ids: &Tensor, train: bool) -> Tensor {
         let (_, seq) = input_ids.size2().expect("input_ids is [batch, seq]");
-        let position_ids = match self.arch {
-            // 0..seq for every row.
-            Architecture::Bert => {
-                Tensor::arange(seq, (Kind::Int64, input_ids.device())).unsqueeze(0)
-            }
+        let words = self.word.forward(input_ids);
+        // Every token has type 0 (one segment per text; RoBERTa has one type
+        // only), so the type embedding is row 0 broadcast: a view, where a
+        // lookup would cost an index tensor and a scatter in the backward.
+        let token_type = self.token_type.ws.select(0, 0);
+        let x = match self.arch {
+            // Positions 0..seq for every row: the first `seq` rows, again a view.
+            Architecture::Bert => words + self.position.ws.narrow(0, 0, seq) + token_type,
             // RoBERTa counts positions from padding_idx + 1 and gives padding
             // tokens the padding index (HF create_position_ids_from_input_ids).
             Architecture::Roberta => {
                 let mask = input_ids.ne(self.pad_id).to_kind(Kind::Int64);
-                mask.cumsum(1, Kind::Int64) * &mask + self.pad_id
+                let position_ids = mask.cumsum(1, Kind::Int64) * &mask + self.pad_id;
+                words + self.position.forward(&position_ids) + token_type
             }
         };
-        // Every token has type 0: one segment per text (RoBERTa has one type only).
-        let token_type_ids = input_ids.zeros_like();
-        let x = self.word.forward(input_ids)
-            + self.position.forward(&position_ids)
-            + self.token_type.forward(&token_type_ids);
         self.layer_norm.forward(&x).dropout(self.dropout, train)
     }
 }
@@ -138,7 +146,8 @@ impl Layer {
         }
     }
 
-    /// `mask`: boolean [batch, 1, 1, seq], true where a key may be attended to.
+    /// `mask`: additive [batch, 1, 1, seq] in the compute dtype, 0 where a key
+    /// may be attended to and -inf where it is padding.
     /// LayerNorms and the residual stream stay fp32 (as under torch autocast);
     /// matmuls and attention run in `kind` when set.
     fn forward_t(&self, x: &Tensor, mask: &Tensor, train: bool, kind: Option<Kind>) -> Tensor {
@@ -177,7 +186,7 @@ impl Layer {
         );
         let ctx = ctx.transpose(1, 2).contiguous().view([b, s, h]);
         let attn = dense(&self.attn_out, &ctx, kind).dropout(self.hidden_dropout, train);
-        let x = self.attn_norm.forward(&(attn + x).to_kind(Kind::Float));
+        let x = self.attn_norm.forward(&to_fp32(attn + x, kind));
         let inter = dense(&self.intermediate, &x, kind);
         let inter = match self.act {
             Activation::GeluErf => inter.gelu("none"),
@@ -185,7 +194,7 @@ impl Layer {
             Activation::Relu => inter.relu(),
         };
         let out = dense(&self.output, &inter, kind).dropout(self.hidden_dropout, train);
-        self.out_norm.forward(&(out + x).to_kind(Kind::Float))
+        self.out_norm.forward(&to_fp32(out + x, kind))
     }
 }
 
@@ -227,7 +236,11 @@ impl Encoder {
         train: bool,
     ) -> (Tensor, Tensor) {
         let (b, s) = input_ids.size2().expect("input_ids is [batch, seq]");
-        let mask = attention_mask.to_kind(Kind::Bool).view([b, 1, 1, s]);
+        // Built once here, not per layer: SDPA would convert a boolean mask to
+        // this additive form in every layer (-inf, as its conversion does).
+        let kind = self.compute_kind.unwrap_or(Kind::Float);
+        let mask = Tensor::zeros([b, 1, 1, s], (kind, input_ids.device()))
+            .masked_fill(&attention_mask.eq(0).view([b, 1, 1, s]), f64::NEG_INFINITY);
         let mut x = self.embeddings.forward_t(input_ids, train);
         for layer in &self.layers {
             x = layer.forward_t(&x, &mask, train, self.compute_kind);
@@ -266,11 +279,10 @@ impl Classifier {
     /// Logits [batch, labels], fp32 whatever the compute dtype.
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
         let (_, pooled) = self.encoder.forward_t(input_ids, attention_mask, train);
-        dense(
-            &self.head,
-            &pooled.dropout(self.dropout, train),
-            self.encoder.compute_kind,
+        let kind = self.encoder.compute_kind;
+        to_fp32(
+            dense(&self.head, &pooled.dropout(self.dropout, train), kind),
+            kind,
         )
-        .to_kind(Kind::Float)
     }
 }
