@@ -17,7 +17,7 @@
 # STEPS, THREADS (CPU threads for both sides), SKIP_QUALITY=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODE=${1:?usage: bench/run.sh cpu|overhead|gpu|gpu-levers}
+MODE=${1:?usage: bench/run.sh cpu|overhead|gpu|gpu-levers|gpu-next}
 HECJOB=${HECJOB:-target/release/hecjob}
 PY=${PYTHON:-.venv/bin/python}
 DATA=${GOEMOTIONS_DIR:-../shared/data/goemotions}
@@ -95,6 +95,20 @@ gpu-levers)
   ours  minilm-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval --precision bf16 --max-steps "$STEPS"
   ours  minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision tf32
   ;;
-*) echo "usage: bench/run.sh cpu|overhead|gpu|gpu-levers" >&2; exit 2 ;;
+gpu-next)
+  # For the next lease: what changed since the last one (fused Adam, embedding
+  # views, one additive mask) at the defaults, the peer beside it on the same
+  # machine, and the allocator lever for the memory goal.
+  STEPS=${STEPS:-600}
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$OUT/gpu.txt" || true
+  ours  bert-base-hecjob --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --max-steps "$STEPS"
+  peer  bert-base-peer --random-init bert-base --tokenizer "$BERT_BASE" --device cuda --max-steps "$STEPS"
+  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True \
+    ours bert-base-hecjob-expandable --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --max-steps "$STEPS"
+  ours  minilm-hecjob --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval
+  peer  minilm-peer --model "$MINILM_DIR" --device cuda --max-steps "$STEPS"
+  ours  minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4
+  ;;
+*) echo "usage: bench/run.sh cpu|overhead|gpu|gpu-levers|gpu-next" >&2; exit 2 ;;
 esac
 "$PY" bench/compare.py "$OUT" | tee "$OUT/summary.md"

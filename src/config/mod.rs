@@ -174,8 +174,44 @@ impl LoadedConfig {
 
     /// The resolved config as YAML: every default spelled out.
     pub fn to_yaml(&self) -> String {
-        serde_yaml_ng::to_string(&self.config).expect("config serialises")
+        quote_sexagesimal(&serde_yaml_ng::to_string(&self.config).expect("config serialises"))
     }
+}
+
+/// Double-quotes plain scalars such as `01:00:00`: a string in YAML 1.2 (what
+/// hecjob reads), but a base-60 integer (3600) to YAML 1.1 readers such as
+/// PyYAML, which a user may point at the rendered config.yaml.
+fn quote_sexagesimal(yaml: &str) -> String {
+    let mut out = String::with_capacity(yaml.len() + 16);
+    for line in yaml.lines() {
+        let value_at = if let Some(rest) = line.trim_start().strip_prefix("- ") {
+            line.len() - rest.len()
+        } else {
+            line.find(": ").map_or(line.len(), |i| i + 2)
+        };
+        let (head, value) = line.split_at(value_at);
+        if is_sexagesimal(value) {
+            out.push_str(&format!("{head}\"{value}\""));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// YAML 1.1's base-60 numbers: digits, then one or more `:` groups of digits.
+fn is_sexagesimal(s: &str) -> bool {
+    let mut parts = s.split(':');
+    let first_ok = parts
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let rest: Vec<&str> = parts.collect();
+    first_ok
+        && !rest.is_empty()
+        && rest
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// sha256 of a rendered config.yaml's body (its leading comment lines, which
@@ -235,5 +271,23 @@ impl Config {
                 .join(&self.experiment.name)
                 .join(format!("task-{task}")),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_60_lookalikes_are_quoted_and_nothing_else_is() {
+        let yaml = "a:\n  h_rt: 01:00:00\n  s_rt: null\n  name: bert\n  url: http://x:80/y\nl:\n- 12:30\n- 1e-5\n";
+        let quoted = quote_sexagesimal(yaml);
+        assert_eq!(
+            quoted,
+            "a:\n  h_rt: \"01:00:00\"\n  s_rt: null\n  name: bert\n  url: http://x:80/y\nl:\n- \"12:30\"\n- 1e-5\n"
+        );
+        assert!(!is_sexagesimal("1:2:"));
+        assert!(!is_sexagesimal("12:345"));
+        assert!(!is_sexagesimal(":30"));
     }
 }
