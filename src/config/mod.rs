@@ -183,13 +183,27 @@ impl LoadedConfig {
 /// PyYAML, which a user may point at the rendered config.yaml.
 fn quote_sexagesimal(yaml: &str) -> String {
     let mut out = String::with_capacity(yaml.len() + 16);
+    // Inside a block scalar (`|`, `>`), lines are string content: left alone.
+    let mut block_parent_indent: Option<usize> = None;
     for line in yaml.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(parent) = block_parent_indent {
+            if line.trim().is_empty() || indent > parent {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            block_parent_indent = None;
+        }
         let value_at = if let Some(rest) = line.trim_start().strip_prefix("- ") {
             line.len() - rest.len()
         } else {
             line.find(": ").map_or(line.len(), |i| i + 2)
         };
         let (head, value) = line.split_at(value_at);
+        if value.starts_with('|') || value.starts_with('>') {
+            block_parent_indent = Some(indent);
+        }
         if is_sexagesimal(value) {
             out.push_str(&format!("{head}\"{value}\""));
         } else {
@@ -286,8 +300,29 @@ mod tests {
             quoted,
             "a:\n  h_rt: \"01:00:00\"\n  s_rt: null\n  name: bert\n  url: http://x:80/y\nl:\n- \"12:30\"\n- 1e-5\n"
         );
+        // Block scalar content is string content, whatever it looks like.
+        let block = "setup: |-\n  a: 01:00\n\n  12:30\nafter: 02:00\n";
+        assert_eq!(
+            quote_sexagesimal(block),
+            "setup: |-\n  a: 01:00\n\n  12:30\nafter: \"02:00\"\n"
+        );
         assert!(!is_sexagesimal("1:2:"));
         assert!(!is_sexagesimal("12:345"));
         assert!(!is_sexagesimal(":30"));
+    }
+
+    /// The rendered config.yaml reads back as the same config, base-60
+    /// lookalikes in lists and inside longer strings included.
+    #[test]
+    fn resolved_yaml_round_trips() {
+        let mut loaded = load_str(DEFAULT_CONFIG, "default").unwrap();
+        loaded.config.cluster.setup = vec!["12:30".into(), "echo a: 01:00:00".into()];
+        let yaml = loaded.to_yaml();
+        assert!(
+            yaml.contains("h_rt: \"") && yaml.contains("- \"12:30\""),
+            "{yaml}"
+        );
+        let back = load_str(&yaml, "rendered").unwrap();
+        assert_eq!(back.config, loaded.config);
     }
 }
