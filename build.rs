@@ -27,13 +27,19 @@ fn main() {
 }
 
 /// The headers sit beside the libraries (`<torch>/lib`, `<torch>/include`) in
-/// both the PyPI wheel and the libtorch zip; the ABI flag follows torch-sys's
-/// default so the two C++ objects agree.
+/// both the PyPI wheel and the libtorch zip, unless `LIBTORCH_INCLUDE` names
+/// their root (as torch-sys reads it); the ABI flag follows torch-sys's
+/// default so the two C++ objects agree (a mismatch fails at link time).
 #[cfg(feature = "torch")]
 fn compile_shim(lib_dir: &str) {
-    let root = std::path::Path::new(lib_dir)
-        .parent()
-        .expect("libtorch lib dir has a parent");
+    println!("cargo:rerun-if-env-changed=LIBTORCH_INCLUDE");
+    let root = match std::env::var_os("LIBTORCH_INCLUDE") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::Path::new(lib_dir)
+            .parent()
+            .expect("libtorch lib dir has a parent")
+            .to_path_buf(),
+    };
     let abi = std::env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".to_owned());
     cc::Build::new()
         .cpp(true)

@@ -10,6 +10,7 @@
 #include <ATen/ops/_fused_adam.h>
 #include <ATen/ops/_fused_adamw.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <sstream>
@@ -22,6 +23,13 @@ std::vector<at::Tensor> gather(const at::Tensor* const* handles, size_t n) {
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) out.push_back(*handles[i]);
   return out;
+}
+// Returned when the message itself cannot be copied: NULL would read as success.
+char kOutOfMemory[] = "fused Adam failed, and copying its message ran out of memory";
+
+char* copy_message(const char* what) {
+  char* copy = strdup(what);
+  return copy != nullptr ? copy : kOutOfMemory;
 }
 }  // namespace
 
@@ -50,8 +58,15 @@ extern "C" char* hecjob_fused_adam(const at::Tensor* const* params,
           g[i].device() != p[i].device()) {
         std::ostringstream msg;
         msg << "gradient " << i << " does not match its parameter (parameter "
-            << p[i].sizes() << ", gradient "
-            << (g[i].defined() ? g[i].sizes() : at::IntArrayRef{}) << ")";
+            << p[i].sizes() << " " << p[i].scalar_type() << " on "
+            << p[i].device() << ", gradient ";
+        if (g[i].defined()) {
+          msg << g[i].sizes() << " " << g[i].scalar_type() << " on "
+              << g[i].device();
+        } else {
+          msg << "undefined";
+        }
+        msg << ")";
         throw std::invalid_argument(msg.str());
       }
       // Both kernels index the lists element for element; autograd's
@@ -71,10 +86,12 @@ extern "C" char* hecjob_fused_adam(const at::Tensor* const* params,
     }
     return nullptr;
   } catch (const std::exception& e) {
-    return strdup(e.what());
+    return copy_message(e.what());
   } catch (...) {
-    return strdup("unknown C++ exception in _fused_adam_");
+    return copy_message("unknown C++ exception in _fused_adam_");
   }
 }
 
-extern "C" void hecjob_free_error(char* message) { free(message); }
+extern "C" void hecjob_free_error(char* message) {
+  if (message != kOutOfMemory) free(message);
+}

@@ -178,9 +178,9 @@ impl LoadedConfig {
     }
 }
 
-/// Double-quotes plain scalars such as `01:00:00`: a string in YAML 1.2 (what
-/// hecjob reads), but a base-60 integer (3600) to YAML 1.1 readers such as
-/// PyYAML, which a user may point at the rendered config.yaml.
+/// Double-quotes plain scalars such as `10:00:00` or `1:30`: strings in YAML
+/// 1.2 (what hecjob reads), but base-60 numbers (36000, 90) to YAML 1.1 readers
+/// such as PyYAML, which a user may point at the rendered config.yaml.
 fn quote_sexagesimal(yaml: &str) -> String {
     let mut out = String::with_capacity(yaml.len() + 16);
     // Inside a block scalar (`|`, `>`), lines are string content: left alone.
@@ -214,18 +214,25 @@ fn quote_sexagesimal(yaml: &str) -> String {
     out
 }
 
-/// YAML 1.1's base-60 numbers: digits, then one or more `:` groups of digits.
+/// YAML 1.1's base-60 numbers: an optional sign, digits (and `_`), one or more
+/// `:` groups of one or two digits, and for floats a `.` fraction. A leading
+/// zero (`01:00:00`) is a string to PyYAML but quoted anyway: harmless.
 fn is_sexagesimal(s: &str) -> bool {
-    let mut parts = s.split(':');
-    let first_ok = parts
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (whole, fraction) = match unsigned.rsplit_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    let mut groups = whole.split(':');
+    let head_ok = groups
         .next()
-        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let rest: Vec<&str> = parts.collect();
-    first_ok
+        .is_some_and(|p| digits(&p.replace('_', "")) && !p.starts_with('_'));
+    let rest: Vec<&str> = groups.collect();
+    head_ok
         && !rest.is_empty()
-        && rest
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+        && rest.iter().all(|p| p.len() <= 2 && digits(p))
+        && fraction.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit() || b == b'_'))
 }
 
 /// sha256 of a rendered config.yaml's body (its leading comment lines, which
@@ -306,7 +313,12 @@ mod tests {
             quote_sexagesimal(block),
             "setup: |-\n  a: 01:00\n\n  12:30\nafter: \"02:00\"\n"
         );
+        for number in ["-1:30", "+1:30", "1:30.5", "1_0:30", "190:20:30"] {
+            assert!(is_sexagesimal(number), "{number}");
+        }
         assert!(!is_sexagesimal("1:2:"));
+        assert!(!is_sexagesimal("1.5"));
+        assert!(!is_sexagesimal("a:30"));
         assert!(!is_sexagesimal("12:345"));
         assert!(!is_sexagesimal(":30"));
     }

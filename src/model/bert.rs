@@ -21,6 +21,16 @@ fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
     }
 }
 
+/// The most negative finite value of a float dtype (torch.finfo(kind).min).
+fn lowest(kind: Kind) -> f64 {
+    match kind {
+        Kind::Half => -65504.0,
+        Kind::BFloat16 => -3.389_531_389_251_535_5e38,
+        Kind::Double => f64::MIN,
+        _ => f64::from(f32::MIN),
+    }
+}
+
 /// Back to fp32 for the residual stream and LayerNorm; skipped (not even a
 /// dispatcher call) when everything already is fp32.
 fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
@@ -147,7 +157,7 @@ impl Layer {
     }
 
     /// `mask`: additive [batch, 1, 1, seq] in the compute dtype, 0 where a key
-    /// may be attended to and -inf where it is padding.
+    /// may be attended to and the dtype's lowest finite value where it is padding.
     /// LayerNorms and the residual stream stay fp32 (as under torch autocast);
     /// matmuls and attention run in `kind` when set.
     fn forward_t(&self, x: &Tensor, mask: &Tensor, train: bool, kind: Option<Kind>) -> Tensor {
@@ -237,10 +247,13 @@ impl Encoder {
     ) -> (Tensor, Tensor) {
         let (b, s) = input_ids.size2().expect("input_ids is [batch, seq]");
         // Built once here, not per layer: SDPA would convert a boolean mask to
-        // this additive form in every layer (-inf, as its conversion does).
+        // an additive one in every layer. The fill is the dtype's most negative
+        // FINITE value, as in HF (softmax gives those keys exactly 0 either
+        // way): -inf reaching cuDNN's bf16 attention is what PyTorch's own
+        // boolean-mask conversion avoids.
         let kind = self.compute_kind.unwrap_or(Kind::Float);
         let mask = Tensor::zeros([b, 1, 1, s], (kind, input_ids.device()))
-            .masked_fill(&attention_mask.eq(0).view([b, 1, 1, s]), f64::NEG_INFINITY);
+            .masked_fill(&attention_mask.eq(0).view([b, 1, 1, s]), lowest(kind));
         let mut x = self.embeddings.forward_t(input_ids, train);
         for layer in &self.layers {
             x = layer.forward_t(&x, &mask, train, self.compute_kind);

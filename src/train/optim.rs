@@ -136,23 +136,28 @@ impl FlatAdam {
     /// One Adam(W) step with learning rate `lr`, torch.optim semantics (bias
     /// correction, eps outside the sqrt; Adam adds L2 to the gradient, AdamW
     /// decays the weights directly, and only the weight matrices). `grads` may
-    /// be overwritten.
+    /// be overwritten. An error leaves the state unusable (AdamW's first group
+    /// may be updated already): it ends the run, whose last checkpoint stays.
     pub fn step(&mut self, grads: &[Tensor], lr: f64) -> Result<()> {
         assert_eq!(grads.len(), self.params.len(), "one gradient per parameter");
-        self.step += 1;
-        let _ = tch::no_grad(|| self.step_tensor.fill_(self.step as f64));
-        let split = self.n_decay_params;
-        match self.kind {
-            // AdamW as BERT trains it: decoupled decay, not on biases and LayerNorm weights.
-            Optimizer::Adamw => {
-                self.fused(0..split, grads, lr, self.weight_decay, true)?;
-                self.fused(split..self.params.len(), grads, lr, 0.0, true)
+        let next = self.step + 1;
+        tch::no_grad(|| -> Result<()> {
+            let _ = self.step_tensor.fill_(next as f64);
+            let split = self.n_decay_params;
+            match self.kind {
+                // AdamW as BERT trains it: decoupled decay, not on biases and LayerNorm weights.
+                Optimizer::Adamw => {
+                    self.fused(0..split, grads, lr, self.weight_decay, true)?;
+                    self.fused(split..self.params.len(), grads, lr, 0.0, true)
+                }
+                // torch.optim.Adam: L2 added to every gradient.
+                Optimizer::Adam => {
+                    self.fused(0..self.params.len(), grads, lr, self.weight_decay, false)
+                }
             }
-            // torch.optim.Adam: L2 added to every gradient.
-            Optimizer::Adam => {
-                self.fused(0..self.params.len(), grads, lr, self.weight_decay, false)
-            }
-        }
+        })?;
+        self.step = next;
+        Ok(())
     }
 
     fn fused(
