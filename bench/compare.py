@@ -47,6 +47,8 @@ def ours_row(name, m):
         "rss": mem.get("peak_rss_bytes"),
         "f1": (test.get("macro_avg") or {}).get("f1"),
         "epochs": len(m["epochs"]),
+        # share of the epoch's steps the host spent waiting for the GPU (near 0: launch-bound)
+        "wait": e["gpu_wait_seconds"] / e["seconds"] if e.get("gpu_wait_seconds") is not None else None,
     }
 
 
@@ -65,18 +67,19 @@ def main(out):
     peers = {r["name"].split("-")[0]: r for r in rows if r.get("side") == "HF transformers"}
     gpu = (out / "gpu.txt").read_text().strip() if (out / "gpu.txt").exists() else "CPU"
     print(f"# {out.name}: {gpu}\n")
-    print("| run | side | steps | steps/s | s/epoch | peak GPU (NVML, process) | peak RSS | test macro-F1 | speed vs peer |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| run | side | steps | steps/s | s/epoch | peak GPU (NVML, process) | peak RSS | test macro-F1 | speed vs peer | host waited for GPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "rate" not in r:
-            print(f"| {r['name']} | {r['side']} | | | | | | | |")
+            print(f"| {r['name']} | {r['side']} | | | | | | | | |")
             continue
         peer = peers.get(r["name"].split("-")[0])
         ratio = f"{r['rate'] / peer['rate']:.2f}×" if peer and peer.get("rate") and r.get("rate") and r is not peer else ""
         f1 = f"{r['f1']:.3f}" if r.get("f1") is not None else "-"
         es = f"{r['epoch_s']:.1f} ({r['epoch_kind']})" if r.get("epoch_s") else "-"
         rate = f"{r['rate']:.2f}" if r.get("rate") else "-"
-        print(f"| {r['name']} | {r['side']} | {r['steps']} | {rate} | {es} | {gb(r.get('gpu'))} | {gb(r.get('rss'))} | {f1} | {ratio} |")
+        wait = f"{r['wait'] * 100:.0f} %" if r.get("wait") is not None else "-"
+        print(f"| {r['name']} | {r['side']} | {r['steps']} | {rate} | {es} | {gb(r.get('gpu'))} | {gb(r.get('rss'))} | {f1} | {ratio} | {wait} |")
 
 
 if __name__ == "__main__":

@@ -246,6 +246,10 @@ pub struct EpochRecord {
     /// allocator growth happen there), for like-for-like benchmark rates.
     #[serde(default)]
     pub timed_seconds: Option<f64>,
+    /// On a GPU: seconds the host waited for the device during the epoch's
+    /// steps. Near zero means the step is bound by kernel launches.
+    #[serde(default)]
+    pub gpu_wait_seconds: Option<f64>,
     pub dev: Option<Evaluation>,
 }
 

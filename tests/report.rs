@@ -120,6 +120,7 @@ impl RunBuilder {
                     steps: steps_per_epoch,
                     steps_per_second: round4(steps_per_epoch as f64 / seconds_per_epoch),
                     timed_seconds: None,
+                    gpu_wait_seconds: None,
                     dev: Some(self.evaluation(self.offset + climb, 5426)),
                 }
             })

@@ -5,6 +5,7 @@
 //! chunks of 50 batches, each chunk sorted by length and split into batches, and
 //! the batches shuffled again: still random, but with little padding.
 
+use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
 /// A deterministic shuffle source (splitmix64): the order depends only on the
@@ -74,6 +75,9 @@ pub struct Stager {
     ring: Vec<Tensor>,
     next: usize,
     host: Vec<i64>,
+    /// Time spent in those waits: near zero when the host is the bottleneck
+    /// (kernel launches), large when the GPU is.
+    waited: Duration,
 }
 
 const RING: usize = 32;
@@ -85,7 +89,13 @@ impl Stager {
             ring: Vec::new(),
             next: 0,
             host: Vec::new(),
+            waited: Duration::ZERO,
         }
+    }
+
+    /// Time the host waited for the device since the last call.
+    pub fn take_waited(&mut self) -> Duration {
+        std::mem::take(&mut self.waited)
     }
 
     pub fn batch(
@@ -120,7 +130,9 @@ impl Stager {
                 let slot = self.next % RING;
                 if slot == 0 && self.next > 0 {
                     if let Device::Cuda(i) = device {
+                        let t = Instant::now();
                         tch::Cuda::synchronize(i as i64);
+                        self.waited += t.elapsed();
                     }
                 }
                 self.next += 1;

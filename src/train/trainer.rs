@@ -383,6 +383,10 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         let mut window_loss = Tensor::zeros([], (Kind::Float, device));
         let mut steps_done = 0u64;
         let mut t_timed: Option<Instant> = None;
+        // Host time spent waiting for the device this epoch (ring wraps and
+        // loss reads): the share says which side bounds a GPU step.
+        let _ = stager.take_waited();
+        let mut waited = Duration::ZERO;
         for (bi, idx) in batches.iter().take(steps_per_epoch as usize).enumerate() {
             if spec.raise_signal_at_step == Some(global_step) {
                 let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
@@ -426,7 +430,9 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             });
             let batch_no = bi as u64 + 1;
             if batch_no % log_every == 0 {
+                let t_read = Instant::now();
                 let avg = window_loss.double_value(&[]) / log_every as f64;
+                waited += t_read.elapsed();
                 let _ = window_loss.zero_();
                 check_finite(avg, global_step, lr)?;
                 progress.println(&format!("loss at batch {batch_no}: {avg:.4}"));
@@ -459,6 +465,11 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             "epoch {epoch}: average loss {train_loss:.4}, {seconds:.1} s ({:.1} steps/s), dev macro-F1 {dev_f1:.4}",
             steps_done as f64 / seconds
         );
+        let gpu_wait_seconds = (device != Device::Cpu).then(|| {
+            let w = (waited + stager.take_waited()).as_secs_f64();
+            println!("{}", gpu_wait_line(epoch, w, seconds));
+            w
+        });
         metrics.epochs.push(EpochRecord {
             epoch,
             train_loss,
@@ -466,6 +477,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             steps: steps_done,
             steps_per_second: steps_done as f64 / seconds,
             timed_seconds,
+            gpu_wait_seconds,
             dev: dev_eval,
         });
         // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
@@ -592,6 +604,21 @@ fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> HecjobMeta {
     }
 }
 
+/// Whether the host or the GPU bounded the epoch's training steps, from the
+/// share of time the host spent waiting for the device.
+fn gpu_wait_line(epoch: u32, waited: f64, seconds: f64) -> String {
+    let share = waited / seconds.max(1e-9);
+    let bound = if share < 0.1 {
+        "the host bounds the step (kernel launches), not the GPU"
+    } else {
+        "the GPU bounds the step"
+    };
+    format!(
+        "epoch {epoch}: the host waited for the GPU {waited:.1} s ({:.0} % of the training steps): {bound}",
+        share * 100.0
+    )
+}
+
 fn check_finite(loss: f64, step: u64, lr: f64) -> Result<()> {
     if loss.is_finite() {
         return Ok(());
@@ -702,4 +729,23 @@ pub fn evaluate_saved(
         &lm.labels,
         &lm.thresholds(threshold),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gpu_wait_line;
+
+    #[test]
+    fn the_wait_share_names_the_bound() {
+        let host = gpu_wait_line(1, 0.5, 50.0);
+        assert!(
+            host.contains("0.5 s (1 %") && host.contains("kernel launches"),
+            "{host}"
+        );
+        let gpu = gpu_wait_line(2, 20.0, 50.0);
+        assert!(
+            gpu.contains("(40 %") && gpu.contains("the GPU bounds"),
+            "{gpu}"
+        );
+    }
 }
