@@ -107,7 +107,9 @@ gpu-next)
     ours bert-base-hecjob-expandable --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --max-steps "$STEPS"
   ours  minilm-hecjob --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval
   peer  minilm-peer --model "$MINILM_DIR" --device cuda --max-steps "$STEPS"
-  ours  minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4
+  # 4 epochs with dev evaluation take ~2 min on an H200: longer than gpu-check's per-run default.
+  RUN_TIMEOUT=${QUALITY_TIMEOUT:-240} \
+    ours minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4
   ;;
 *) echo "usage: bench/run.sh cpu|overhead|gpu|gpu-levers|gpu-next" >&2; exit 2 ;;
 esac
