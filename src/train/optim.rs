@@ -1,13 +1,14 @@
-//! Adam / AdamW through libtorch's fused kernel, over ONE flat parameter buffer.
+//! Adam / AdamW through libtorch's fused kernel, with the moments in ONE flat
+//! buffer each.
 //!
-//! Every trainable variable is re-pointed (`set_data`) at a view into a single
-//! contiguous tensor, and so are the two moments. A step is one call into
-//! `_fused_adam_` / `_fused_adamw_` (csrc/fused_adam.cpp; tch has no binding):
-//! on CUDA a few multi-tensor kernels that read each parameter, gradient and
-//! moment once; on the CPU one vectorised loop. The gradients are the tensors
-//! autograd returned, passed as a list, so there is no gradient buffer to
-//! gather into (0.44 GB less for BERT-base) and nothing to zero. The state
-//! (moments, step) is plain tensors, so checkpoints save and restore it exactly.
+//! A step is one call into `_fused_adam_` / `_fused_adamw_`
+//! (csrc/fused_adam.cpp; tch has no binding): on CUDA a few multi-tensor
+//! kernels that read each parameter, gradient and moment once; on the CPU one
+//! vectorised loop. The parameters stay the VarStore's tensors, the moments are
+//! views into two flat buffers, and the gradients are the tensors autograd
+//! returned, passed as a list: no gradient buffer to gather into (0.44 GB less
+//! for BERT-base) and nothing to zero. The state (moments, step) is plain
+//! tensors, so checkpoints save and restore it exactly.
 
 use crate::config::Optimizer;
 use crate::error::{Error, Result};
@@ -39,7 +40,6 @@ pub struct FlatAdam {
     /// weights, each group sorted by name.
     pub params: Vec<Tensor>,
     pub names: Vec<String>,
-    flat: Tensor,
     /// `params[..n_decay_params]` get weight decay (BERT's recipe: not biases
     /// or LayerNorm weights).
     n_decay_params: usize,
@@ -87,17 +87,9 @@ impl FlatAdam {
         let device = vs.device();
         let total: i64 = vars.iter().map(|(_, t)| t.numel() as i64).sum();
         let n_decay_params = vars.iter().filter(|(n, _)| decays(n)).count();
-        let flat = Tensor::zeros([total], (Kind::Float, device));
-        let (names, mut params): (Vec<String>, Vec<Tensor>) = vars.into_iter().unzip();
-        let param_views = views_like(&flat, &params);
-        tch::no_grad(|| {
-            for (var, mut view) in params.iter_mut().zip(param_views) {
-                view.copy_(var);
-                var.set_data(&view);
-            }
-        });
-        let exp_avg = flat.zeros_like();
-        let exp_avg_sq = flat.zeros_like();
+        let (names, params): (Vec<String>, Vec<Tensor>) = vars.into_iter().unzip();
+        let exp_avg = Tensor::zeros([total], (Kind::Float, device));
+        let exp_avg_sq = exp_avg.zeros_like();
         FlatAdam {
             exp_avg_views: views_like(&exp_avg, &params),
             exp_avg_sq_views: views_like(&exp_avg_sq, &params),
@@ -106,7 +98,6 @@ impl FlatAdam {
             exp_avg,
             exp_avg_sq,
             step_tensor: Tensor::zeros([], (Kind::Float, device)),
-            flat,
             n_decay_params,
             step: 0,
             kind,
@@ -118,7 +109,7 @@ impl FlatAdam {
     }
 
     pub fn numel(&self) -> i64 {
-        self.flat.numel() as i64
+        self.exp_avg.numel() as i64
     }
 
     /// Gradients of `loss` w.r.t. every parameter, in `params` order.
@@ -219,7 +210,7 @@ impl FlatAdam {
         let tensors = Tensor::read_safetensors(path).map_err(|e| {
             Error::Training(format!("{}: reading optimizer state: {e}", path.display()))
         })?;
-        let device = self.flat.device();
+        let device = self.exp_avg.device();
         for (name, t) in tensors {
             match name.as_str() {
                 "exp_avg" | "exp_avg_sq" if t.numel() as i64 != self.numel() => {

@@ -416,7 +416,6 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             let grads = opt.backward(&loss)?;
             let lr = learning_rate(p.learning_rate, global_step, warmup, total_steps, decay);
             opt.step(&grads, lr)?;
-            drop(grads);
             global_step += 1;
             steps_done += 1;
             if steps_done == metrics::WARMUP_STEPS {
