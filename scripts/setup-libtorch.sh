@@ -25,6 +25,19 @@ if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
 fi
 have=$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
 if [ "$have" != "$TORCH_VERSION" ]; then
+  # The wheel and its CUDA libraries unpack to about 4.6 GB, and pip needs room
+  # for the download beside it: say so up front instead of failing halfway
+  # through with pip's "No space left on device" and a half-built venv.
+  need_kb=$((7 * 1024 * 1024))
+  for dir in .venv "${TMPDIR:-/tmp}"; do
+    free_kb=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+    if [ -n "$free_kb" ] && [ "$free_kb" -lt "$need_kb" ]; then
+      echo "setup-libtorch: $((free_kb / 1024)) MB free where $dir lives ($(df -P "$dir" | awk 'NR == 2 { print $6 }'));" \
+        "installing torch==$TORCH_VERSION needs about $((need_kb / 1024 / 1024)) GB." \
+        "Free some space (old clones' target/ and .venv/ are the usual culprits) or set TMPDIR, then rerun." >&2
+      exit 1
+    fi
+  done
   echo "setup-libtorch: installing torch==$TORCH_VERSION into .venv (about 4.6 GB, once)"
   .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
 fi
