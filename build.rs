@@ -4,7 +4,7 @@
 //! torch-sys puts an rpath only on its own C++ compile, and rustc links with
 //! `--as-needed`, which silently drops libtorch_cuda (nothing references it by
 //! symbol): CUDA then reads as unavailable on a GPU machine. So we add the rpath
-//! ourselves and force `-ltorch` (which pulls libtorch_cuda) under `--no-as-needed`.
+//! ourselves and force `-ltorch` and `-ltorch_cuda` under `--no-as-needed`.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

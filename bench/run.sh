@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh cpu|gpu — hecjob's tch worker and the HF transformers peer
+# bench/run.sh cpu|overhead|gpu|gpu-levers|gpu-next — hecjob's tch worker and the HF transformers peer
 # (bench/hf_reference.py, the tutorial's recipe) on the same data, model shape,
 # batch size and device, in one invocation; then bench/compare.py prints
 # steps/s, seconds per epoch, peak memory and the ratios.
@@ -14,7 +14,8 @@
 #        transformers exist (the GPU machines here).
 #
 # Environment: HECJOB (binary), PYTHON, GOEMOTIONS_DIR, MINILM_DIR, BENCH_OUT,
-# STEPS, THREADS (CPU threads for both sides), SKIP_QUALITY=1.
+# STEPS, THREADS (CPU threads for both sides), SKIP_QUALITY=1, RUN_TIMEOUT (per
+# run, default 900 s), QUALITY_TIMEOUT (the 4-epoch quality runs, default 240 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=${1:?usage: bench/run.sh cpu|overhead|gpu|gpu-levers|gpu-next}
@@ -77,8 +78,10 @@ gpu)
   ours  minilm-hecjob --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval
   peer  minilm-peer --model "$MINILM_DIR" --device cuda --max-steps "$STEPS"
   if [ "${SKIP_QUALITY:-0}" != 1 ]; then
-    ours minilm-quality-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision bf16
-    ours minilm-quality-fp32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision fp32
+    RUN_TIMEOUT=${QUALITY_TIMEOUT:-240} \
+      ours minilm-quality-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision bf16
+    RUN_TIMEOUT=${QUALITY_TIMEOUT:-240} \
+      ours minilm-quality-fp32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision fp32
   fi
   ours  bert-base-hecjob-fp32 --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --precision fp32 --max-steps "$STEPS"
   ours  bert-base-hecjob-tutorial --cuda --transformer-model "$BERT_BASE" --random-init --epochs 1 --no-eval --tutorial-recipe --max-steps "$STEPS"
@@ -93,7 +96,8 @@ gpu-levers)
   done
   ours  minilm-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval --precision tf32
   ours  minilm-bf16 --cuda --transformer-model "$MINILM_DIR" --epochs 1 --no-eval --precision bf16 --max-steps "$STEPS"
-  ours  minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision tf32
+  RUN_TIMEOUT=${QUALITY_TIMEOUT:-240} \
+    ours minilm-quality-tf32 --cuda --transformer-model "$MINILM_DIR" --epochs 4 --precision tf32
   ;;
 gpu-next)
   # For the next lease: what changed since the last one (fused Adam, embedding

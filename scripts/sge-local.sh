@@ -176,19 +176,19 @@ configure_scheduler() {
     cmp -s "$dir/sched" "$dir/sched.before" || qc -Msconf "$dir/sched"
 }
 
+# Consumables like the HEC's: a job's `-l ngpus=1 -l ncpus=4` is booked against the
+# host's capacity (complex_values below); requests are per slot.
+CONSUMABLES=(ngpus ncpus)
+
 configure_complexes() {
-    local dir=$1 changed=0
+    local dir=$1 changed=0 c
     qconf -sc >"$dir/complexes"
-    # Consumables like the HEC's: a job's `-l ngpus=1 -l ncpus=4` is booked against the
-    # host's capacity (complex_values below); requests are per slot.
-    if ! grep -qE '^ngpus[[:space:]]' "$dir/complexes"; then
-        echo 'ngpus ngpus INT <= YES YES 0 0' >>"$dir/complexes"
-        changed=1
-    fi
-    if ! grep -qE '^ncpus[[:space:]]' "$dir/complexes"; then
-        echo 'ncpus ncpus INT <= YES YES 0 0' >>"$dir/complexes"
-        changed=1
-    fi
+    for c in "${CONSUMABLES[@]}"; do
+        if ! grep -qE "^$c[[:space:]]" "$dir/complexes"; then
+            echo "$c $c INT <= YES YES 0 0" >>"$dir/complexes"
+            changed=1
+        fi
+    done
     [[ $changed == 0 ]] || qc -Mc "$dir/complexes"
 }
 
@@ -290,10 +290,10 @@ EOF
 }
 
 configured() {
-    local q
+    local q c complexes
     for q in "${QUEUES[@]}"; do qconf -sq "$q" >/dev/null 2>&1 || return 1; done
-    qconf -sc 2>/dev/null | grep -qE '^ngpus[[:space:]]' || return 1
-    qconf -sc 2>/dev/null | grep -qE '^ncpus[[:space:]]' || return 1
+    complexes=$(qconf -sc 2>/dev/null) || return 1
+    for c in "${CONSUMABLES[@]}"; do grep -qE "^$c[[:space:]]" <<<"$complexes" || return 1; done
     qconf -ss 2>/dev/null | grep -qx "$HOST" || return 1
 }
 

@@ -48,8 +48,12 @@ pub const SGE_O_WORKDIR: &str = "SGE_O_WORKDIR";
 pub const TMP: &str = "TMP";
 /// User name: Grid Engine's `$USER` pseudo variable in -o/-e paths.
 pub const USER: &str = "USER";
-/// Where the project's own Grid Engine (scripts/sge-local.sh) lives.
-pub const SGE_ROOT: &str = "SGE_ROOT";
+
+/// Where `qsub`, `qstat` and `qacct` are looked up.
+pub const PATH: &str = "PATH";
+/// The GPUs this process may use; the first is the one NVML reports on.
+pub const CUDA_VISIBLE_DEVICES: &str = "CUDA_VISIBLE_DEVICES";
+// Also read: the variable that `cluster.storage_root` names (e.g. `$global_storage`).
 
 /// Read a variable, treating an empty value as unset.
 pub fn get(name: &str) -> Option<String> {

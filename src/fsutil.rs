@@ -6,6 +6,19 @@ use std::io::Write;
 use std::path::Path;
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace_atomic(path, "", |tmp| {
+        tmp.write_all(bytes)
+            .map_err(|e| Error::io("writing", path, e))
+    })
+}
+
+/// Create or replace `path` with what `fill` writes into a temp file beside it
+/// (named `.hecjob-tmp-*<suffix>`), synced to disk before the rename.
+pub fn replace_atomic(
+    path: &Path,
+    suffix: &str,
+    fill: impl FnOnce(&mut tempfile::NamedTempFile) -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -13,10 +26,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".hecjob-tmp-")
+        .suffix(suffix)
         .tempfile_in(dir)
         .map_err(|e| Error::io("creating temp file", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
+    fill(&mut tmp)?;
+    tmp.as_file()
+        .sync_all()
         .map_err(|e| Error::io("writing", path, e))?;
     make_shareable(tmp.as_file(), path)?;
     tmp.persist(path)
@@ -27,7 +42,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Temp files are created 0600; results on shared cluster storage (metrics,
 /// models, the HF cache, scripts) must be readable by the group, as a plain
 /// write would leave them.
-pub fn make_shareable(file: &std::fs::File, path: &Path) -> Result<()> {
+fn make_shareable(file: &std::fs::File, path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

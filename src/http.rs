@@ -128,8 +128,6 @@ pub struct Downloaded {
     pub sha256: String,
     /// Bytes already on disk that a `Range` request continued from (0 if none).
     pub resumed_from: u64,
-    /// Headers of the response that delivered the data.
-    pub headers: HeaderMap,
 }
 
 /// Headers of a `HEAD` request (after following same-host redirects).
@@ -314,10 +312,6 @@ impl Http {
         Http::new(HttpOptions::from_env()?)
     }
 
-    pub fn options(&self) -> &HttpOptions {
-        &self.opts
-    }
-
     fn with_retries<T>(
         &self,
         mut once: impl FnMut() -> Result<T, Attempt>,
@@ -378,12 +372,9 @@ impl Http {
                             continue;
                         }
                     }
-                    return Ok(HeadInfo {
-                        status: status.as_u16(),
-                        headers: resp.headers().clone(),
-                    });
+                } else {
+                    check_status(url, status)?;
                 }
-                check_status(url, status)?;
                 return Ok(HeadInfo {
                     status: status.as_u16(),
                     headers: resp.headers().clone(),
@@ -558,7 +549,6 @@ impl Http {
             bytes: done,
             sha256,
             resumed_from: start,
-            headers: resp.headers().clone(),
         })
     }
 }
@@ -643,7 +633,7 @@ fn is_timeout_io(e: &std::io::Error) -> bool {
 
 /// reqwest's top-level message hides the cause ("error sending request"):
 /// join the whole source chain.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+fn error_chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {
@@ -664,6 +654,11 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// Hex sha256 of bytes in memory.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// sha256 of a file on disk, streamed.

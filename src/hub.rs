@@ -282,7 +282,7 @@ pub fn download_model(http: &Http, env: &HubEnv, name: &str, revision: &str) -> 
         name,
         repo: repo_dir(&env.cache, name),
         url_rev: revision.to_string(),
-        commit: None,
+        pinned: false,
     };
     dl.fetch("config.json")?
         .ok_or_else(|| not_found(env, name, revision, "config.json"))?;
@@ -319,12 +319,11 @@ pub fn download_model(http: &Http, env: &HubEnv, name: &str, revision: &str) -> 
     for f in OPTIONAL {
         dl.fetch(f)?;
     }
-    let commit = dl.commit.clone().unwrap_or_else(|| revision.to_string());
-    if commit != revision {
+    if dl.url_rev != revision {
         let r = dl.repo.join("refs").join(revision);
-        crate::fsutil::write_atomic(&r, commit.as_bytes())?;
+        crate::fsutil::write_atomic(&r, dl.url_rev.as_bytes())?;
     }
-    Ok(dl.repo.join("snapshots").join(commit))
+    Ok(dl.repo.join("snapshots").join(&dl.url_rev))
 }
 
 fn not_found(env: &HubEnv, name: &str, revision: &str, what: &str) -> Error {
@@ -341,10 +340,12 @@ struct ModelDownload<'a> {
     env: &'a HubEnv,
     name: &'a str,
     repo: PathBuf,
-    /// The revision in URLs: the commit once the first answer names it, so
-    /// every file comes from the same commit even if the branch moves.
+    /// The revision in URLs and the snapshot directory's name: the commit once
+    /// the first answer names it, so every file comes from the same commit even
+    /// if the branch moves.
     url_rev: String,
-    commit: Option<String>,
+    /// Whether `url_rev` is that commit yet.
+    pinned: bool,
 }
 
 impl ModelDownload<'_> {
@@ -379,15 +380,14 @@ impl ModelDownload<'_> {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e.into_error(&self.hint())),
         };
-        if self.commit.is_none() {
+        if !self.pinned {
             if let Some(c) = head.header("x-repo-commit").map(str::trim) {
                 if is_commit_hash(c) {
-                    self.commit = Some(c.to_ascii_lowercase());
                     self.url_rev = c.to_ascii_lowercase();
+                    self.pinned = true;
                 }
             }
         }
-        let commit = self.commit.clone().unwrap_or_else(|| self.url_rev.clone());
         // Fetch at the commit the HEAD named, not at a branch that may have moved since.
         let url = self.url(file);
         // LFS files answer with a redirect whose X-Linked-Etag is the sha256.
@@ -412,7 +412,7 @@ impl ModelDownload<'_> {
             }
             None => {
                 // No ETag (a plain mirror): name the blob by its sha256 afterwards.
-                let tmp = blobs.join(format!(".download-{commit}-{file}"));
+                let tmp = blobs.join(format!(".download-{}-{file}", self.url_rev));
                 let got = self.download(&url, &tmp, None, &label)?;
                 let dest = blobs.join(&got.sha256);
                 std::fs::rename(&tmp, &dest)
@@ -420,7 +420,7 @@ impl ModelDownload<'_> {
                 dest
             }
         };
-        let link = self.repo.join("snapshots").join(&commit).join(file);
+        let link = self.repo.join("snapshots").join(&self.url_rev).join(file);
         let blob_name = blob.file_name().unwrap_or_default();
         link_blob(&link, &Path::new("../../blobs").join(blob_name), &blob)?;
         Ok(Some(link))

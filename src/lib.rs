@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod csv;
 pub mod data;
 pub mod env_vars;
 pub mod error;

@@ -27,6 +27,16 @@ pub struct LabelScore {
     pub threshold: f64,
 }
 
+impl LabelScore {
+    pub fn scores(&self) -> Prf {
+        Prf {
+            precision: self.precision,
+            recall: self.recall,
+            f1: self.f1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub per_label: Vec<LabelScore>,
@@ -40,6 +50,17 @@ struct Counts {
     tp: u64,
     fp: u64,
     fn_: u64,
+}
+
+impl Counts {
+    fn add(&mut self, predicted: bool, actual: bool) {
+        match (predicted, actual) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fp += 1,
+            (false, true) => self.fn_ += 1,
+            (false, false) => {}
+        }
+    }
 }
 
 fn prf(c: Counts) -> Prf {
@@ -80,14 +101,7 @@ pub fn evaluate(
     for (p, g) in probs.iter().zip(gold) {
         for (j, c) in counts.iter_mut().enumerate() {
             // Compared in f32, as torch compares a float32 tensor with 0.3.
-            let predicted = p[j] > thresholds[j] as f32;
-            let actual = g.contains(&j);
-            match (predicted, actual) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fp += 1,
-                (false, true) => c.fn_ += 1,
-                (false, false) => {}
-            }
+            c.add(p[j] > thresholds[j] as f32, g.contains(&j));
         }
     }
     let per_label: Vec<LabelScore> = counts
@@ -129,14 +143,7 @@ pub fn tune_thresholds(probs: &[Vec<f32>], gold: &[Vec<usize>], n_labels: usize)
             for &t in &grid {
                 let mut c = Counts::default();
                 for (p, g) in probs.iter().zip(gold) {
-                    let predicted = p[j] > t as f32;
-                    let actual = g.contains(&j);
-                    match (predicted, actual) {
-                        (true, true) => c.tp += 1,
-                        (true, false) => c.fp += 1,
-                        (false, true) => c.fn_ += 1,
-                        _ => {}
-                    }
+                    c.add(p[j] > t as f32, g.contains(&j));
                 }
                 let f = prf(c).f1;
                 if f > best.1 + 1e-12 {
@@ -158,37 +165,36 @@ pub fn format_table4(eval: &Evaluation, title: &str) -> String {
         "{:<15} {:>6} {:>6} {:>6} {:>7}   {:>6} {:>6} {:>6} {:>7}",
         "emotion", "P", "R", "F1", "support", "paperP", "paperR", "paperF", "ΔF1"
     );
-    for s in &eval.per_label {
-        let paper = crate::table4::paper_row(&s.label);
+    // A label the paper lacks shows NaN in its columns.
+    let mut line = |label: &str, ours: Prf, support: u64, paper: Option<(f64, f64, f64)>| {
         let (pp, pr, pf) = paper.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         let _ = writeln!(
             out,
             "{:<15} {:>6.2} {:>6.2} {:>6.2} {:>7}   {:>6.2} {:>6.2} {:>6.2} {:>+7.2}",
-            s.label,
-            s.precision,
-            s.recall,
-            s.f1,
-            s.support,
+            label,
+            ours.precision,
+            ours.recall,
+            ours.f1,
+            support,
             pp,
             pr,
             pf,
-            s.f1 - pf
+            ours.f1 - pf
+        );
+    };
+    for s in &eval.per_label {
+        line(
+            &s.label,
+            s.scores(),
+            s.support,
+            crate::table4::paper_row(&s.label),
         );
     }
-    let (pp, pr, pf) = crate::table4::PAPER_MACRO;
-    let m = eval.macro_avg;
-    let _ = writeln!(
-        out,
-        "{:<15} {:>6.2} {:>6.2} {:>6.2} {:>7}   {:>6.2} {:>6.2} {:>6.2} {:>+7.2}",
+    line(
         "macro-average",
-        m.precision,
-        m.recall,
-        m.f1,
+        eval.macro_avg,
         eval.examples,
-        pp,
-        pr,
-        pf,
-        m.f1 - pf
+        Some(crate::table4::PAPER_MACRO),
     );
     out
 }

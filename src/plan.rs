@@ -121,18 +121,14 @@ impl Plan {
             tasks: loaded.tasks.clone(),
         }
     }
-
-    pub fn job(&self, kind: JobKind) -> &PlannedJob {
-        self.jobs
-            .iter()
-            .find(|j| j.kind == kind)
-            .expect("every kind is planned")
-    }
 }
 
 impl PlannedJob {
     /// The `#$` directives, in a fixed order. Every value here was validated
-    /// against a strict pattern (config::validate), so none needs quoting.
+    /// against a strict pattern (config::validate), so none needs quoting;
+    /// `extra_directives` only pass a shape check (one line, a `-flag` first,
+    /// no option hecjob writes itself), which is enough: `#$` lines are
+    /// comments to bash.
     pub fn directives(&self) -> Vec<String> {
         let mut d = vec![
             "-S /bin/bash".to_string(),

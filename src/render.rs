@@ -129,28 +129,31 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     let plan = Plan::new(loaded);
     let c = &loaded.config;
     let tera = engine(templates)?;
+    let yaml = loaded.to_yaml();
+    // What every script shares; each job adds its own name and directives.
+    let mut common = tera::Context::new();
+    common.insert("version", env!("CARGO_PKG_VERSION"));
+    common.insert("source", &one_line(&loaded.source));
+    common.insert("modules", &c.cluster.modules);
+    common.insert("setup", &c.cluster.setup);
+    common.insert("storage_line", &storage_line(&c.cluster.storage_root));
+    common.insert("install", &c.install);
+    common.insert("model", &c.model);
+    common.insert(
+        "model_is_hub",
+        &!config::validate::is_local_model(&c.model.name),
+    );
+    common.insert("data_dir", &path_expr(&c.paths.data_dir));
+    common.insert("model_cache", &path_expr(&c.paths.model_cache));
+    common.insert("output_dir", &path_expr(&c.paths.output_dir));
+    common.insert("data_base_url", &c.data.base_url);
+    common.insert("task_count", &plan.tasks.len());
+    common.insert("config_sha256", &config::body_sha256(&yaml));
     let mut files = Vec::new();
     for job in &plan.jobs {
-        let mut ctx = tera::Context::new();
-        ctx.insert("version", env!("CARGO_PKG_VERSION"));
-        ctx.insert("source", &one_line(&loaded.source));
+        let mut ctx = common.clone();
         ctx.insert("job", job);
         ctx.insert("directives", &job.directives());
-        ctx.insert("modules", &c.cluster.modules);
-        ctx.insert("setup", &c.cluster.setup);
-        ctx.insert("storage_line", &storage_line(&c.cluster.storage_root));
-        ctx.insert("install", &c.install);
-        ctx.insert("model", &c.model);
-        ctx.insert(
-            "model_is_hub",
-            &!config::validate::is_local_model(&c.model.name),
-        );
-        ctx.insert("data_dir", &path_expr(&c.paths.data_dir));
-        ctx.insert("model_cache", &path_expr(&c.paths.model_cache));
-        ctx.insert("output_dir", &path_expr(&c.paths.output_dir));
-        ctx.insert("data_base_url", &c.data.base_url);
-        ctx.insert("task_count", &plan.tasks.len());
-        ctx.insert("config_sha256", &config::body_sha256(&loaded.to_yaml()));
         let content = tera.render(&format!("{}.tera", job.script), &ctx)?;
         files.push(RenderedFile {
             name: job.script.clone(),
@@ -164,7 +167,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
             "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by $SGE_TASK_ID.\n{}",
             env!("CARGO_PKG_VERSION"),
             one_line(&loaded.source),
-            loaded.to_yaml()
+            yaml
         ),
         executable: false,
     });
@@ -209,10 +212,9 @@ fn tasks_tsv(loaded: &LoadedConfig) -> String {
 /// The task's output directory as the config writes it (storage root unexpanded).
 pub fn task_output_expr(loaded: &LoadedConfig, task: u32) -> String {
     let c = &loaded.config;
-    let base = if c.paths.output_dir.starts_with('/') {
-        c.paths.output_dir.clone()
-    } else {
-        format!("{}/{}", c.cluster.storage_root, c.paths.output_dir)
+    let base = match config::storage_relative(&c.paths.output_dir) {
+        Some(rel) => format!("{}/{rel}", c.cluster.storage_root),
+        None => c.paths.output_dir.clone(),
     };
     format!("{base}/{}/task-{task}", c.experiment.name)
 }

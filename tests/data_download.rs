@@ -198,8 +198,7 @@ fn cli_404_and_unreachable_say_what_to_do() {
 
 #[test]
 fn cli_downloads_the_real_files_from_a_local_mirror() {
-    let Some(real) = support::goemotions_dir("cli_downloads_the_real_files_from_a_local_mirror")
-    else {
+    let Some(real) = support::goemotions_dir() else {
         return;
     };
     let srv = TestServer::start();

@@ -30,7 +30,7 @@ fn plain_rows(path: &Path) -> Vec<(String, Vec<usize>, String)> {
 
 #[test]
 fn real_files_load_with_the_expected_counts() {
-    let Some(dir) = support::goemotions_dir("real_files_load_with_the_expected_counts") else {
+    let Some(dir) = support::goemotions_dir() else {
         return;
     };
     let ds = Dataset::load(&dir).unwrap();
@@ -52,8 +52,7 @@ fn real_files_load_with_the_expected_counts() {
 
 #[test]
 fn quoted_text_fields_are_unquoted_like_python_csv() {
-    let Some(dir) = support::goemotions_dir("quoted_text_fields_are_unquoted_like_python_csv")
-    else {
+    let Some(dir) = support::goemotions_dir() else {
         return;
     };
     for (split, want) in [("train", 1_097), ("dev", 137), ("test", 149)] {
@@ -84,7 +83,7 @@ fn quoted_text_fields_are_unquoted_like_python_csv() {
 
 #[test]
 fn embedded_checksums_match_sha256sums_and_files() {
-    let Some(dir) = support::goemotions_dir("embedded_checksums_match_sha256sums_and_files") else {
+    let Some(dir) = support::goemotions_dir() else {
         return;
     };
     let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
@@ -111,7 +110,7 @@ fn embedded_checksums_match_sha256sums_and_files() {
 
 #[test]
 fn analysis_matches_an_independent_recount() {
-    let Some(dir) = support::goemotions_dir("analysis_matches_an_independent_recount") else {
+    let Some(dir) = support::goemotions_dir() else {
         return;
     };
     let ds = Dataset::load(&dir).unwrap();

@@ -265,8 +265,14 @@ fn server_ignoring_range_restarts_cleanly() {
             ..DownloadRequest::new(&url, &dest, "f")
         })
         .unwrap();
+    // It asked to resume, got the whole body back, and started over cleanly.
+    assert_eq!(
+        srv.hits("GET", "/f")[0].header("range"),
+        Some("bytes=30000-")
+    );
     assert_eq!(got.resumed_from, 0);
     assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_dir_holds(dir.path(), &["f"]);
 }
 
 #[test]

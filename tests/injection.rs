@@ -171,6 +171,18 @@ impl Scratch {
     }
 
     /// The calls recorded so far, in order; clears the log.
+    /// Run a script that must succeed; the commands it ran, in order.
+    fn run_ok(&self, name: &str, env: &[(&str, &str)]) -> Vec<Call> {
+        let out = self.run_script(name, env);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.take_calls()
+    }
+
     fn take_calls(&self) -> Vec<Call> {
         let mut names: Vec<String> = std::fs::read_dir(&self.log)
             .unwrap()
@@ -404,14 +416,7 @@ fn render_and_run(
     };
 
     // install.com
-    let out = s.run_script("install.com", env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "install.com: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let calls = s.take_calls();
+    let calls = s.run_ok("install.com", env);
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(calls[0].argv, argv(&["add", "cuda/12.1"]));
     if from == "source" {
@@ -468,14 +473,7 @@ fn render_and_run(
     calls.iter().for_each(base_env);
 
     // download.com
-    let out = s.run_script("download.com", env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "download.com: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let calls = s.take_calls();
+    let calls = s.run_ok("download.com", env);
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["module", "hecjob"]);
     assert_eq!(
@@ -494,14 +492,7 @@ fn render_and_run(
     // train.com
     let mut train_env = env.to_vec();
     train_env.push(("SGE_TASK_ID", "3"));
-    let out = s.run_script("train.com", &train_env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "train.com: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let calls = s.take_calls();
+    let calls = s.run_ok("train.com", &train_env);
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["module", "hecjob"]);
     // The last argument is the sha256 of the config body the job was rendered with.
@@ -839,20 +830,14 @@ fn hecjob_calls_parse(cfg: Value) -> Vec<String> {
         &["download.com"]
     };
     for script in scripts {
-        let out = s.run_script(
+        let calls = s.run_ok(
             script,
             &[
                 ("HECJOB_TEST_STORAGE", storage.to_str().unwrap()),
                 ("SGE_TASK_ID", "1"),
             ],
         );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{script}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        for c in s.take_calls().into_iter().filter(|c| c.name == "hecjob") {
+        for c in calls.into_iter().filter(|c| c.name == "hecjob") {
             seen += 1;
             let args = std::iter::once("hecjob".to_string()).chain(c.argv.iter().cloned());
             if let Err(e) = hecjob::cli::Cli::try_parse_from(args) {

@@ -2,7 +2,7 @@
 //! Goldens come from tests/golden/make_golden.py (transformers 5.24, fp32 CPU).
 #![cfg(feature = "torch")]
 
-mod common;
+mod support;
 
 use hecjob::model::saved::LoadedModel;
 use std::path::Path;
@@ -108,7 +108,7 @@ fn check(model_dir: &Path, golden_dir: &Path) {
 
 #[test]
 fn tiny_bert_matches_transformers() {
-    let d = common::fixture("golden/tiny-bert");
+    let d = support::fixture("golden/tiny-bert");
     check(&d, &d);
 }
 
@@ -116,7 +116,7 @@ fn tiny_bert_matches_transformers() {
 fn tiny_bert_with_old_gamma_beta_names_matches() {
     // The same tensors under TF-era names (LayerNorm.gamma / .beta), written here
     // rather than committed twice.
-    let src = common::fixture("golden/tiny-bert");
+    let src = support::fixture("golden/tiny-bert");
     let tmp = tempfile::tempdir().unwrap();
     for f in ["config.json", "tokenizer.json"] {
         std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
@@ -139,30 +139,30 @@ fn tiny_bert_with_old_gamma_beta_names_matches() {
 
 #[test]
 fn tiny_roberta_matches_transformers() {
-    let d = common::fixture("golden/tiny-roberta");
+    let d = support::fixture("golden/tiny-roberta");
     check(&d, &d);
 }
 
 #[test]
 fn tiny_roberta_with_prefix_matches() {
     check(
-        &common::fixture("golden/tiny-roberta-prefixed"),
-        &common::fixture("golden/tiny-roberta"),
+        &support::fixture("golden/tiny-roberta-prefixed"),
+        &support::fixture("golden/tiny-roberta"),
     );
 }
 
 #[test]
 fn real_minilm_matches_transformers() {
-    let Some(dir) = common::minilm_dir() else {
+    let Some(dir) = support::minilm_dir() else {
         return;
     };
-    check(&dir, &common::fixture("golden/minilm"));
+    check(&dir, &support::fixture("golden/minilm"));
 }
 
 #[test]
 fn classifier_label_count_mismatch_is_a_clear_error() {
     // A trained tiny-bert has a 28-label head; asking for 3 labels must fail clearly.
-    let d = common::fixture("golden/tiny-bert");
+    let d = support::fixture("golden/tiny-bert");
     let tmp = tempfile::tempdir().unwrap();
     let lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 16, Device::Cpu).unwrap();
     let meta = hecjob::model::saved::HecjobMeta {

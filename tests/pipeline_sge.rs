@@ -6,30 +6,12 @@
 //! real run directories. Skipped (visibly) without qsub or the data.
 #![cfg(feature = "torch")]
 
-mod common;
 mod support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::server::{Route, TestServer};
-
-fn have_qsub() -> bool {
-    let ok = Command::new("qsub")
-        .arg("-help")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        // .ci/run starts the cluster; without it under CI this test must not pass quietly.
-        assert!(
-            std::env::var("CI").is_err(),
-            "no qsub on PATH under CI: scripts/sge-local.sh up did not run"
-        );
-        eprintln!("SKIPPED: no qsub on PATH (start a cluster with scripts/sge-local.sh up)");
-    }
-    ok
-}
 
 fn hecjob(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_hecjob"))
@@ -60,7 +42,7 @@ fn serve(srv: &TestServer, data: &Path) {
             Route::ok(std::fs::read(data.join(f)).unwrap()),
         );
     }
-    let model = common::fixture("golden/tiny-bert");
+    let model = support::fixture("golden/tiny-bert");
     for f in ["config.json", "tokenizer.json", "model.safetensors"] {
         srv.route(
             &format!("/acme/tiny-bert/resolve/main/{f}"),
@@ -84,7 +66,7 @@ fn setup() -> Option<Setup> {
 
 /// As `setup`, with the sweep config edited by `edit`.
 fn setup_with(edit: impl Fn(String) -> String) -> Option<Setup> {
-    let data = common::goemotions_dir()?;
+    let data = support::goemotions_dir()?;
     let srv = TestServer::start();
     serve(&srv, &data);
     let tmp = tempfile::tempdir().unwrap();
@@ -142,7 +124,7 @@ sweep:
 
 #[test]
 fn a_sweep_runs_end_to_end_on_grid_engine() {
-    if !have_qsub() {
+    if !support::have_qsub() {
         return;
     }
     let Some(Setup {
@@ -438,7 +420,7 @@ fn worker_pid(job_dir: &Path) -> Option<String> {
 /// the task → the new run resumes from the epoch-1 checkpoint and finishes.
 #[test]
 fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
-    if !have_qsub() {
+    if !support::have_qsub() {
         return;
     }
     let Some(Setup {

@@ -1,25 +1,18 @@
 //! Live tests against a real Grid Engine (scripts/sge-local.sh up; CI starts it).
-//! Each test is skipped, with a message on stderr, when `qsub` is not on PATH.
+//! Each test is skipped, with a message on stderr, when `qsub` does not answer
+//! (and fails instead under CI, where the cluster must be up).
 //! No test assumes job ids or asserts timings: the deadlines below only stop a
 //! stuck test from hanging forever.
 
+mod support;
+
 use hecjob::scheduler::executor::{Executor, JobRequest};
-use hecjob::scheduler::sge::{find_on_path, GridEngine};
+use hecjob::scheduler::sge::GridEngine;
 use hecjob::scheduler::status::{JobStatus, TaskState, TrackedJob};
 use hecjob::scheduler::submission::{submit_chain, StageJob, SubmissionRecord};
 use hecjob::scheduler::{cli, qstat::QstatSnapshot, JobId};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn cluster() -> bool {
-    if find_on_path("qsub").is_none() {
-        eprintln!(
-            "SKIPPED: qsub is not on PATH; start a local Grid Engine with `scripts/sge-local.sh up`"
-        );
-        return false;
-    }
-    true
-}
 
 /// A name no other test run shares (holds by name and qstat lookups stay ours).
 fn unique(prefix: &str) -> String {
@@ -70,7 +63,7 @@ fn tracked(stage: &str, name: &str, id: JobId) -> TrackedJob {
 
 #[test]
 fn chained_submission_honours_holds_and_status_has_accounting() {
-    if !cluster() {
+    if !support::have_qsub() {
         return;
     }
     let dir = workdir();
@@ -160,7 +153,7 @@ fn chained_submission_honours_holds_and_status_has_accounting() {
 
 #[test]
 fn refused_second_submission_leaves_nothing_queued() {
-    if !cluster() {
+    if !support::have_qsub() {
         return;
     }
     let dir = workdir();
@@ -200,7 +193,7 @@ fn refused_second_submission_leaves_nothing_queued() {
 
 #[test]
 fn no_suitable_queue_is_refused_at_submit_with_w_e() {
-    if !cluster() {
+    if !support::have_qsub() {
         return;
     }
     let dir = workdir();
@@ -230,7 +223,7 @@ fn no_suitable_queue_is_refused_at_submit_with_w_e() {
 /// checkpoint.
 #[test]
 fn checkpoint_and_exit_99_at_soft_limit_is_rescheduled() {
-    if !cluster() {
+    if !support::have_qsub() {
         return;
     }
     let dir = workdir();
@@ -266,7 +259,7 @@ echo "never signalled"; exit 1"#,
 /// limit is marked failed 37 and NOT rescheduled, even if it exits 99.
 #[test]
 fn exit_99_after_hard_limit_warning_is_not_rescheduled() {
-    if !cluster() {
+    if !support::have_qsub() {
         return;
     }
     let dir = workdir();
@@ -311,7 +304,7 @@ fn wait_finished_after_restart(jobs: &[TrackedJob]) -> Vec<JobStatus> {
 
 #[test]
 fn submit_cli_writes_record_and_status_reads_it() {
-    if !cluster() {
+    if !support::have_qsub() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -220,13 +220,13 @@ fn too_many_tasks_is_refused() {
         err,
         "big.yaml: 1 problem in the config:\n  big.yaml:2: sweep: 10100 tasks is more than 10000; is a list too long?"
     );
-    // Exactly at the cap is fine.
-    let b: Vec<String> = (1..=99).map(|i| i.to_string()).collect();
-    let a: Vec<String> = (1..=101).map(|i| i.to_string()).collect();
+    // Exactly at the cap (100 × 100 = MAX_TASKS) is fine.
+    let b: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
+    let a: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
     let yaml = format!(
         "experiment: {{name: s}}\nsweep:\n  seed: [{}]\n  log_every: [{}]\n",
         a.join(", "),
         b.join(", ")
     );
-    assert_eq!(load_str(&yaml, "ok.yaml").unwrap().tasks.len(), 9999);
+    assert_eq!(load_str(&yaml, "ok.yaml").unwrap().tasks.len(), 10_000);
 }

@@ -2,7 +2,7 @@
 //! MiniLM's vocabulary) on a few hundred real GoEmotions examples.
 #![cfg(feature = "torch")]
 
-mod common;
+mod support;
 
 use hecjob::config::{DeviceChoice, Train};
 use hecjob::model::saved::LoadedModel;
@@ -21,10 +21,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// A small copy of the data: 320 train, 120 dev, 120 test lines.
 fn small_data(dir: &Path) -> Option<DataFiles> {
-    let src = common::goemotions_dir()?;
-    common::head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), 320);
-    common::head_tsv(&src.join("dev.tsv"), &dir.join("dev.tsv"), 120);
-    common::head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), 120);
+    let src = support::goemotions_dir()?;
+    support::head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), 320);
+    support::head_tsv(&src.join("dev.tsv"), &dir.join("dev.tsv"), 120);
+    support::head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), 120);
     std::fs::copy(src.join("emotions.txt"), dir.join("emotions.txt")).unwrap();
     Some(DataFiles::in_dir(dir))
 }
@@ -33,7 +33,7 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
     RunSpec {
         data: data.clone(),
         save_dir: save.to_path_buf(),
-        model: common::fixture("golden/tiny-bert").display().to_string(),
+        model: support::fixture("golden/tiny-bert").display().to_string(),
         revision: None,
         params: Train {
             learning_rate: 3e-3,
@@ -164,7 +164,9 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
         "epoch 2 loss"
     );
     assert_eq!(a.test, b.test, "test evaluation");
-    for ((na, ta), (nb, tb)) in weights(&straight).iter().zip(weights(&resumed).iter()) {
+    let (straight_w, resumed_w) = (weights(&straight), weights(&resumed));
+    assert_eq!(straight_w.len(), resumed_w.len());
+    for ((na, ta), (nb, tb)) in straight_w.iter().zip(resumed_w.iter()) {
         assert_eq!(na, nb);
         assert!(ta.equal(tb), "{na} differs after resume");
     }
@@ -197,10 +199,10 @@ fn a_nan_loss_stops_with_the_step_and_a_hint() {
     let model = tmp.path().join("nan-model");
     std::fs::create_dir_all(&model).unwrap();
     for f in ["config.json", "tokenizer.json"] {
-        std::fs::copy(common::fixture("golden/tiny-bert").join(f), model.join(f)).unwrap();
+        std::fs::copy(support::fixture("golden/tiny-bert").join(f), model.join(f)).unwrap();
     }
     let tensors: Vec<(String, Tensor)> =
-        Tensor::read_safetensors(common::fixture("golden/tiny-bert/model.safetensors"))
+        Tensor::read_safetensors(support::fixture("golden/tiny-bert/model.safetensors"))
             .unwrap()
             .into_iter()
             .map(|(n, t)| {
@@ -224,7 +226,7 @@ fn a_nan_loss_stops_with_the_step_and_a_hint() {
 #[test]
 fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
     let tmp = tempfile::tempdir().unwrap();
-    let loaded = hecjob::config::load(Some(&common::repo().join("configs/sweep.yaml"))).unwrap();
+    let loaded = hecjob::config::load(Some(&support::repo().join("configs/sweep.yaml"))).unwrap();
     let rendered = hecjob::render::render(&loaded, tmp.path(), None).unwrap();
     rendered.write().unwrap();
     let script = std::fs::read_to_string(tmp.path().join("train.com")).unwrap();

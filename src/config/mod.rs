@@ -47,10 +47,9 @@ pub fn load(path: Option<&Path>) -> Result<LoadedConfig> {
 }
 
 pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
-    if text.trim().is_empty()
-        || text
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
     {
         return Err(Error::Config(format!(
             "{source}: the file is empty; expected at least\n  experiment:\n    name: my-experiment"
@@ -239,16 +238,13 @@ fn is_sexagesimal(s: &str) -> bool {
 /// name the hecjob version, excluded). train.com carries the value it was
 /// rendered with, so a task never trains a config re-rendered after it was queued.
 pub fn body_sha256(text: &str) -> String {
-    use sha2::Digest;
     let body: String = text
         .lines()
         .skip_while(|l| l.starts_with('#'))
         .flat_map(|l| [l, "\n"])
         .collect();
-    crate::http::hex(&sha2::Sha256::digest(body.as_bytes()))
+    crate::http::sha256_hex(body.as_bytes())
 }
-
-impl LoadedConfig {}
 
 /// A config path (absolute, or relative to `storage_root`) as the scripts write
 /// it: storage-relative paths become `$STORAGE/...` in the shell.
@@ -281,9 +277,6 @@ pub fn resolve_path(storage_root: &str, path: &str) -> Result<PathBuf> {
 impl Config {
     pub fn data_dir(&self) -> Result<PathBuf> {
         resolve_path(&self.cluster.storage_root, &self.paths.data_dir)
-    }
-    pub fn model_cache(&self) -> Result<PathBuf> {
-        resolve_path(&self.cluster.storage_root, &self.paths.model_cache)
     }
     /// `<output_dir>/<experiment>/task-<id>` on this machine.
     pub fn task_output_dir(&self, task: u32) -> Result<PathBuf> {

@@ -170,7 +170,7 @@ impl Default for Install {
 #[serde(deny_unknown_fields, default)]
 pub struct Paths {
     pub data_dir: String,
-    /// Exported as HF_HOME (hub cache `$HF_HOME/hub`) and TRANSFORMERS_CACHE.
+    /// Exported as HF_HOME; HF_HUB_CACHE and TRANSFORMERS_CACHE are `$HF_HOME/hub`.
     pub model_cache: String,
     /// Each task writes to `<output_dir>/<experiment>/task-<N>/`.
     pub output_dir: String,

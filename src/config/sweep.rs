@@ -109,14 +109,17 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
     let mut tasks = Vec::with_capacity(total);
     let keys: Vec<&String> = sweep.keys().collect();
     let mut idx = vec![0usize; keys.len()];
+    // One YAML round trip per task (not per key): at up to MAX_TASKS tasks it adds up.
+    let base_map = serde_yaml_ng::to_value(base).expect("Train serializes");
     for n in 0..total {
         let mut swept = IndexMap::new();
-        let mut train = base.clone();
+        let mut map = base_map.clone();
         for (k, key) in keys.iter().enumerate() {
             let v = &sweep[*key][idx[k]];
-            train = with_value(&train, key, v).expect("checked above");
+            set_key(&mut map, key, v);
             swept.insert((*key).clone(), v.clone());
         }
+        let train = serde_yaml_ng::from_value(map).expect("each value checked above");
         tasks.push(Task {
             id: (n + 1) as u32,
             swept,
@@ -137,10 +140,15 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
 /// `base` with `key` set to `value`, type-checked by serde.
 fn with_value(base: &Train, key: &str, value: &Value) -> Result<Train, serde_yaml_ng::Error> {
     let mut map = serde_yaml_ng::to_value(base)?;
-    if let Value::Mapping(m) = &mut map {
+    set_key(&mut map, key, value);
+    serde_yaml_ng::from_value(map)
+}
+
+/// Set `key` in a serialized `Train` (always a mapping).
+fn set_key(map: &mut Value, key: &str, value: &Value) {
+    if let Value::Mapping(m) = map {
         m.insert(Value::String(key.to_string()), value.clone());
     }
-    serde_yaml_ng::from_value(map)
 }
 
 pub fn show(v: &Value) -> String {

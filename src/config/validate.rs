@@ -2,8 +2,9 @@
 //! what was expected, and (where it helps) what to write instead.
 //!
 //! The strict patterns here are also the shell-safety boundary: values that are
-//! written unquoted into `#$` directive lines (queues, resources, directives) must
-//! match them; everything else is shell-quoted by the renderer.
+//! written unquoted into `#$` directive lines (queues, resources) must match
+//! them; `extra_directives` get a shape check (`#$` lines are comments to bash);
+//! everything else is shell-quoted by the renderer.
 
 use super::schema::*;
 
@@ -51,6 +52,18 @@ fn is_queue(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-@*,".contains(c))
+}
+
+fn check_queue(p: &mut Problems, key: String, q: &str) {
+    if !is_queue(q) {
+        p.push(
+            key,
+            format!(
+                "`{}` is not a queue name (letters, digits, _ . - @)",
+                lit(q)
+            ),
+        );
+    }
 }
 
 fn is_memory(s: &str) -> bool {
@@ -130,15 +143,7 @@ const RESERVED_DIRECTIVES: &[&str] = &["-N", "-o", "-e", "-t", "-tc", "-S", "-cw
 
 fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool) {
     if let Some(q) = &r.queue {
-        if !is_queue(q) {
-            p.push(
-                format!("{path}.queue"),
-                format!(
-                    "`{}` is not a queue name (letters, digits, _ . - @)",
-                    lit(q)
-                ),
-            );
-        }
+        check_queue(p, format!("{path}.queue"), q);
     }
     if let Some(m) = &r.h_vmem {
         if !is_memory(m) {
@@ -236,15 +241,7 @@ pub fn check(cfg: &Config) -> Problems {
         ("cluster.cpu_queue", &c.cpu_queue),
         ("cluster.gpu_queue", &c.gpu_queue),
     ] {
-        if !is_queue(q) {
-            p.push(
-                key,
-                format!(
-                    "`{}` is not a queue name (letters, digits, _ . - @)",
-                    lit(q)
-                ),
-            );
-        }
+        check_queue(&mut p, key.to_string(), q);
     }
     if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
         && crate::shell::var_reference(&c.storage_root).is_none()

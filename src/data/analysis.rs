@@ -6,6 +6,7 @@
 //! does the same (both round the exact decimal expansion of the f64), and
 //! `x` is computed in the same order, `count / total * 100`, so the digits match.
 
+use crate::csv;
 use crate::data::tsv::{Dataset, Example, SPLITS};
 use crate::error::Result;
 use serde_json::json;
@@ -211,14 +212,6 @@ pub fn render_text(stats: &[SplitStats]) -> String {
     o
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 pub fn render_csv(stats: &[SplitStats]) -> String {
     let mut o = String::from("split,label,raw_count,pct_of_texts,pct_multi,texts\n");
     for s in stats {
@@ -226,8 +219,8 @@ pub fn render_csv(stats: &[SplitStats]) -> String {
             let _ = writeln!(
                 o,
                 "{},{},{},{},{},{}",
-                csv_field(&s.split),
-                csv_field(&l.name),
+                csv::field(&s.split),
+                csv::field(&l.name),
                 l.raw_count,
                 pct2(l.pct_of_texts(s.texts)),
                 l.pct_multi().map(pct2).unwrap_or_default(),

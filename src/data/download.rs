@@ -168,10 +168,7 @@ pub fn download_files(
 /// difference found, expected vs got.
 pub fn check(path: &Path, spec: &FileSpec, n_labels: usize) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let sha = {
-        use sha2::Digest;
-        http::hex(&sha2::Sha256::digest(&bytes))
-    };
+    let sha = http::sha256_hex(&bytes);
     let rows = if spec.name.ends_with(".txt") {
         tsv::parse_emotions(&bytes, &spec.name).map(|n| n.len())
     } else {

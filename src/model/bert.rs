@@ -13,11 +13,14 @@ use tch::{Kind, Tensor};
 /// A linear layer, computed in `kind` when set (bf16 autocast): input, weight
 /// and bias are cast, so gradients flow back to the fp32 master weights.
 fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
+    linear_in(x, &l.ws, l.bs.as_ref(), kind)
+}
+
+/// `x·wᵀ + b`, in `kind` when set (see [`dense`]).
+fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> Tensor {
     match kind {
-        None => l.forward(x),
-        Some(k) => x
-            .to_kind(k)
-            .linear(&l.ws.to_kind(k), l.bs.as_ref().map(|b| b.to_kind(k))),
+        None => x.linear(w, b),
+        Some(k) => x.to_kind(k).linear(&w.to_kind(k), b.map(|b| b.to_kind(k))),
     }
 }
 
@@ -170,12 +173,7 @@ impl Layer {
             (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
             _ => None,
         };
-        let qkv = match kind {
-            None => x.linear(&w, bias.as_ref()),
-            Some(k) => x
-                .to_kind(k)
-                .linear(&w.to_kind(k), bias.map(|b| b.to_kind(k))),
-        };
+        let qkv = linear_in(x, &w, bias.as_ref(), kind);
         // [b, s, 3·h] → three [b, heads, s, head_dim] views.
         let qkv = qkv
             .view([b, s, 3, self.heads, self.head_dim])
@@ -213,7 +211,6 @@ pub struct Encoder {
     embeddings: Embeddings,
     layers: Vec<Layer>,
     pooler: nn::Linear,
-    pub config: EncoderConfig,
     /// Compute dtype for matmuls and attention (None: the weights' fp32).
     pub compute_kind: Option<Kind>,
 }
@@ -233,7 +230,6 @@ impl Encoder {
                 config.hidden_size,
                 Default::default(),
             ),
-            config: config.clone(),
             compute_kind: None,
         }
     }

@@ -59,7 +59,9 @@ fn default_dropout() -> f64 {
 }
 
 impl EncoderConfig {
-    pub fn from_file(path: &Path) -> Result<EncoderConfig> {
+    /// The checked config and the file's JSON as read (a saved model keeps it
+    /// whole, keys hecjob does not use included).
+    pub fn from_file(path: &Path) -> Result<(EncoderConfig, serde_json::Value)> {
         let text = crate::fsutil::read_to_string(path, "reading model config")?;
         let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::Data(format!(
@@ -75,7 +77,7 @@ impl EncoderConfig {
                 path.display()
             )));
         }
-        let cfg: EncoderConfig = serde_json::from_value(raw)
+        let cfg: EncoderConfig = serde_json::from_value(raw.clone())
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         if cfg.num_attention_heads < 1
             || cfg.hidden_size < 1
@@ -105,7 +107,7 @@ impl EncoderConfig {
                 cfg.hidden_act
             )));
         }
-        Ok(cfg)
+        Ok((cfg, raw))
     }
 
     /// The longest input the position embeddings cover (RoBERTa numbers

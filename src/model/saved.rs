@@ -52,13 +52,7 @@ fn read_raw_config(dir: &Path) -> Result<(EncoderConfig, serde_json::Value)> {
             dir.display()
         )));
     }
-    let cfg = EncoderConfig::from_file(&path)?;
-    let raw = serde_json::from_str(&crate::fsutil::read_to_string(
-        &path,
-        "reading model config",
-    )?)
-    .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-    Ok((cfg, raw))
+    EncoderConfig::from_file(&path)
 }
 
 fn weights_file(dir: &Path) -> Result<PathBuf> {
@@ -253,16 +247,8 @@ pub fn write_safetensors_atomic(
     path: &Path,
     tensors: &[(impl AsRef<str>, tch::Tensor)],
 ) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".hecjob-tmp-")
-        .suffix(".safetensors")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("creating temp file", dir, e))?;
-    tch::Tensor::write_safetensors(tensors, tmp.path())
-        .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))?;
-    crate::fsutil::make_shareable(tmp.as_file(), path)?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("renaming temp file onto", path, e.error))?;
-    Ok(())
+    crate::fsutil::replace_atomic(path, ".safetensors", |tmp| {
+        tch::Tensor::write_safetensors(tensors, tmp.path())
+            .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))
+    })
 }

@@ -9,7 +9,6 @@ use tokenizers::{Tokenizer, TruncationParams};
 
 pub struct TextEncoder {
     tokenizer: Tokenizer,
-    pub max_length: usize,
 }
 
 impl TextEncoder {
@@ -30,10 +29,7 @@ impl TextEncoder {
             }))
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         tokenizer.with_padding(None);
-        Ok(TextEncoder {
-            tokenizer,
-            max_length,
-        })
+        Ok(TextEncoder { tokenizer })
     }
 
     /// Token ids with special tokens ([CLS] … [SEP] / <s> … </s>), truncated.

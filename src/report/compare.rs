@@ -1,25 +1,18 @@
 //! The best run's per-emotion test scores beside the paper's Table 4.
 
-use crate::metrics::Evaluation;
+use crate::metrics::{Evaluation, Prf};
 use crate::table4::{paper_row, PAPER_MACRO};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Scores {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct EmotionRow {
     pub emotion: String,
-    pub ours: Scores,
+    pub ours: Prf,
     pub support: u64,
     /// `None` for a label the paper does not have.
-    pub paper: Option<Scores>,
+    pub paper: Option<Prf>,
     /// ours − paper, when the paper has the label.
-    pub delta: Option<Scores>,
+    pub delta: Option<Prf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,25 +25,22 @@ pub struct Comparison {
     pub macro_row: EmotionRow,
 }
 
-fn scores((p, r, f): (f64, f64, f64)) -> Scores {
-    Scores {
-        precision: p,
-        recall: r,
-        f1: f,
-    }
-}
-
-fn row(emotion: &str, ours: Scores, support: u64, paper: Option<(f64, f64, f64)>) -> EmotionRow {
-    let delta = paper.map(|(p, r, f)| Scores {
-        precision: ours.precision - p,
-        recall: ours.recall - r,
-        f1: ours.f1 - f,
+fn row(emotion: &str, ours: Prf, support: u64, paper: Option<(f64, f64, f64)>) -> EmotionRow {
+    let paper = paper.map(|(precision, recall, f1)| Prf {
+        precision,
+        recall,
+        f1,
+    });
+    let delta = paper.map(|p| Prf {
+        precision: ours.precision - p.precision,
+        recall: ours.recall - p.recall,
+        f1: ours.f1 - p.f1,
     });
     EmotionRow {
         emotion: emotion.to_string(),
         ours,
         support,
-        paper: paper.map(scores),
+        paper,
         delta,
     }
 }
@@ -60,23 +50,15 @@ pub fn compare(task: u32, test: &Evaluation) -> Comparison {
     let rows = test
         .per_label
         .iter()
-        .map(|s| {
-            row(
-                &s.label,
-                scores((s.precision, s.recall, s.f1)),
-                s.support,
-                paper_row(&s.label),
-            )
-        })
+        .map(|s| row(&s.label, s.scores(), s.support, paper_row(&s.label)))
         .collect();
-    let m = test.macro_avg;
     Comparison {
         task,
         examples: test.examples,
         rows,
         macro_row: row(
             "macro-average",
-            scores((m.precision, m.recall, m.f1)),
+            test.macro_avg,
             test.examples,
             Some(PAPER_MACRO),
         ),

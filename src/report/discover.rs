@@ -39,7 +39,7 @@ pub struct Discovered {
     pub experiment: Option<String>,
     pub tasks: Vec<TaskSource>,
     /// Grid Engine job id of the train array job (from submission.json).
-    pub train_job_id: Option<String>,
+    pub train_job_id: Option<u64>,
 }
 
 /// What reading one `metrics.json` gave.
@@ -166,7 +166,7 @@ fn resolve_relative(jobs_dir: &Path, p: &Path) -> PathBuf {
 
 /// The train job's id from submission.json (written by `hecjob submit`);
 /// `None` when not submitted.
-fn read_train_job_id(path: &Path) -> Result<Option<String>> {
+fn read_train_job_id(path: &Path) -> Result<Option<u64>> {
     if !path.is_file() {
         return Ok(None);
     }
@@ -176,7 +176,7 @@ fn read_train_job_id(path: &Path) -> Result<Option<String>> {
         .iter()
         .rev()
         .find(|j| j.stage == "train")
-        .map(|j| j.id.number.to_string()))
+        .map(|j| j.id.number))
 }
 
 /// `task-<N>` subdirectories, sorted by N.

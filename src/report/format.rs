@@ -7,6 +7,7 @@ use super::compare::{Comparison, EmotionRow};
 use super::plots::Plots;
 use super::row::Row;
 use super::Report;
+use crate::csv;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -308,7 +309,6 @@ fn comparison_heading(report: &Report, c: &Comparison) -> String {
     let swept = report
         .best_row
         .as_ref()
-        .filter(|r| r.task == c.task)
         .map(swept_text)
         .filter(|s| !s.is_empty())
         .map(|s| format!(" ({s})"))
@@ -364,13 +364,9 @@ fn title(report: &Report) -> String {
         format!("{total} tasks")
     };
     match &report.experiment {
-        Some(e) => format!("Experiment {e}: {shown}, sorted by {}", sort_name(report)),
-        None => format!("{shown}, sorted by {}", sort_name(report)),
+        Some(e) => format!("Experiment {e}: {shown}, sorted by {}", report.sort.name()),
+        None => format!("{shown}, sorted by {}", report.sort.name()),
     }
-}
-
-fn sort_name(report: &Report) -> &'static str {
-    report.sort.name()
 }
 
 fn text(report: &Report, plots: &Plots) -> String {
@@ -426,14 +422,6 @@ fn markdown(report: &Report, plots: &Plots) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// One line per task, raw units; the Table 4 comparison is in the JSON output.
 fn csv(report: &Report) -> String {
     let mut headers: Vec<String> = vec!["best".into(), "task".into()];
@@ -465,7 +453,7 @@ fn csv(report: &Report) -> String {
         "{}",
         headers
             .iter()
-            .map(|h| csv_field(h))
+            .map(|h| csv::field(h))
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -497,7 +485,10 @@ fn csv(report: &Report) -> String {
         let _ = writeln!(
             out,
             "{}",
-            c.iter().map(|s| csv_field(s)).collect::<Vec<_>>().join(",")
+            c.iter()
+                .map(|s| csv::field(s))
+                .collect::<Vec<_>>()
+                .join(",")
         );
     }
     out

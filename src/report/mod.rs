@@ -34,9 +34,9 @@ pub struct ReportArgs {
     /// task-<N>/ directories) or a single task directory. Default: the current
     /// directory.
     pub dir: Option<PathBuf>,
-    /// Order rows by this metric (scores high first, costs low first).
-    /// Sort by (and pick the best run by, for scores). Default: dev macro-F1, so
-    /// the run set beside the paper is chosen without looking at the test set.
+    /// Order rows by this metric (scores high first, costs low first); a score
+    /// also picks the best run. Default: dev macro-F1, so the run set beside the
+    /// paper is chosen without looking at the test set.
     #[arg(long, value_enum, default_value = "dev_f1")]
     pub sort: SortKey,
     /// Show only the first N rows after sorting.
@@ -122,7 +122,7 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
         return Err(Error::Usage("--top must be at least 1".into()));
     }
     let found = discover::discover(dir)?;
-    let accounting = match (&found.train_job_id, &opts.qacct) {
+    let accounting = match (found.train_job_id, &opts.qacct) {
         (Some(id), Some(program)) => qacct::query(program, id),
         _ => None,
     };

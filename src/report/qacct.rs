@@ -5,44 +5,36 @@
 //! blocks: its wallclock is the sum over attempts, its maxvmem the maximum, and its
 //! exit status that of the last attempt.
 
+use crate::scheduler::qacct::{query_with, AcctRecord};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accounting {
     pub maxvmem_bytes: Option<u64>,
     pub wallclock_seconds: Option<f64>,
     pub exit_status: Option<i64>,
-    /// `failed` as qacct prints it: `0`, or `25  : rescheduling`.
+    /// `failed` as `code : reason` (`0`, or `25 : rescheduling`), from the last attempt.
     pub failed: Option<String>,
-    /// How many accounting records (attempts) the task has.
-    pub attempts: u32,
 }
 
 /// Per-task accounting keyed by task id. A non-array job (`taskid undefined`)
 /// is filed under task 1.
 pub type ByTask = BTreeMap<u32, Accounting>;
 
-/// Run `program -j job_id` and parse it. `None` when qacct is not installed,
-/// fails (e.g. "job id N not found"), or prints nothing usable: the report then
-/// shows "-" for these columns rather than failing.
-pub fn query(program: &Path, job_id: &str) -> Option<ByTask> {
-    let out = Command::new(program).arg("-j").arg(job_id).output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let parsed = parse(&String::from_utf8_lossy(&out.stdout));
-    (!parsed.is_empty()).then_some(parsed)
+/// Run `program -j job_id` through the scheduler's qacct client. `None` when
+/// qacct is not installed, fails (e.g. "job id N not found"), or prints nothing
+/// usable: the report then shows "-" for these columns rather than failing.
+pub fn query(program: &Path, job_id: u64) -> Option<ByTask> {
+    let records = query_with(program, job_id).ok()?;
+    let by_task = by_task(records);
+    (!by_task.is_empty()).then_some(by_task)
 }
 
-pub fn parse(text: &str) -> ByTask {
-    // One parser for qacct's output: the scheduler's.
-    let records = crate::scheduler::qacct::parse(text).unwrap_or_default();
+fn by_task(records: Vec<AcctRecord>) -> ByTask {
     let mut by_task = ByTask::new();
     for r in records {
         let acc = by_task.entry(r.task.unwrap_or(1)).or_default();
-        acc.attempts += 1;
         acc.maxvmem_bytes = Some(
             acc.maxvmem_bytes
                 .map_or(r.maxvmem_bytes, |m| m.max(r.maxvmem_bytes)),
@@ -64,6 +56,6 @@ mod tests {
 
     #[test]
     fn missing_program_is_none() {
-        assert!(query(Path::new("/nonexistent/qacct"), "1").is_none());
+        assert!(query(Path::new("/nonexistent/qacct"), 1).is_none());
     }
 }

@@ -158,9 +158,10 @@ impl Row {
             self.swept = m.swept.clone();
         }
         self.epochs_done = m.epochs.len() as u32;
-        self.epochs_planned = ["epochs", "num_epochs", "num_train_epochs"]
-            .iter()
-            .find_map(|k| m.params.get(*k).and_then(Value::as_u64))
+        self.epochs_planned = m
+            .params
+            .get("epochs")
+            .and_then(Value::as_u64)
             .map(|n| n as u32);
         if let Some((epoch, f1)) = best_dev(m) {
             self.best_dev_epoch = Some(epoch);
@@ -175,19 +176,9 @@ impl Row {
             let total: f64 = m.epochs.iter().map(|e| e.seconds).sum();
             self.seconds_per_epoch = Some(total / m.epochs.len() as f64);
         }
-        // The recorded peak is sampled faster than the kept samples; fall back
-        // to the samples for runs that died before writing the peak.
-        self.peak_gpu_bytes = m.memory.peak_gpu_process_used_bytes.or_else(|| {
-            m.memory
-                .samples
-                .iter()
-                .filter_map(|s| s.gpu_process_used_bytes)
-                .max()
-        });
-        self.peak_rss_bytes = m
-            .memory
-            .peak_rss_bytes
-            .or_else(|| m.memory.samples.iter().filter_map(|s| s.rss_bytes).max());
+        // The monitor updates the peaks with every sample it takes, kept or not.
+        self.peak_gpu_bytes = m.memory.peak_gpu_process_used_bytes;
+        self.peak_rss_bytes = m.memory.peak_rss_bytes;
     }
 }
 

@@ -10,6 +10,17 @@ use std::path::Path;
 /// two, `-now y|n` one).
 const FLAGS: &[&str] = &["-cwd", "-notify", "-V", "-h", "-terse", "-clear", "-verify"];
 
+/// How many arguments follow an option: none for a flag, two for `-pe`.
+fn arg_count(opt: &str) -> usize {
+    if FLAGS.contains(&opt) {
+        0
+    } else if opt == "-pe" {
+        2
+    } else {
+        1
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directives {
     pub name: Option<String>,
@@ -48,11 +59,7 @@ impl Directives {
                     "line {line}: expected an option after `#$`, found {opt:?}"
                 ));
             }
-            let nargs = match opt.as_str() {
-                o if FLAGS.contains(&o) => 0,
-                "-pe" => 2,
-                _ => 1,
-            };
+            let nargs = arg_count(&opt);
             let mut args = Vec::with_capacity(nargs);
             for _ in 0..nargs {
                 match it.next() {
@@ -72,12 +79,10 @@ impl Directives {
     pub fn apply_options(&mut self, options: &[String]) -> std::result::Result<(), String> {
         let mut it = options.iter();
         while let Some(opt) = it.next() {
-            let nargs = match opt.as_str() {
-                o if FLAGS.contains(&o) => 0,
-                "-pe" => 2,
-                o if o.starts_with('-') => 1,
-                _ => return Err(format!("expected an option, found {opt:?}")),
-            };
+            if !opt.starts_with('-') {
+                return Err(format!("expected an option, found {opt:?}"));
+            }
+            let nargs = arg_count(opt);
             let args: Vec<String> = it.by_ref().take(nargs).cloned().collect();
             if args.len() != nargs {
                 return Err(format!("option {opt} needs an argument"));

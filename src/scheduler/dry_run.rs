@@ -1,11 +1,10 @@
 //! The dry-run back end: records the exact `qsub` command lines, submits nothing.
 //! Job ids are placeholders (1, 2, 3, …) so the `-hold_jid` chain is visible.
 
-use super::directives::Directives;
 use super::executor::{CommandLine, Executor, JobRequest};
 use super::job_id::JobId;
 use super::sge::GridEngine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Default)]
 pub struct DryRun {
@@ -26,9 +25,7 @@ impl Executor for DryRun {
 
     fn submit(&mut self, job: &JobRequest) -> Result<JobId> {
         // Parse the directives anyway: a script qsub would reject fails here too.
-        let mut d = Directives::from_file(&job.script_path())?;
-        d.apply_options(&job.options)
-            .map_err(|e| Error::Usage(format!("submission options: {e}")))?;
+        let d = job.directives()?;
         self.commands.push(GridEngine::command_line(job));
         self.next += 1;
         Ok(JobId {

@@ -2,8 +2,9 @@
 //! interface to put a job script in front of Grid Engine, run it here, or only
 //! record what would be run.
 
+use super::directives::Directives;
 use super::job_id::JobId;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,15 @@ impl JobRequest {
         self.workdir.join(&self.script)
     }
 
+    /// The script's `#$` directives with the submission options applied on top,
+    /// as qsub combines them: a script or option qsub would reject fails here too.
+    pub fn directives(&self) -> Result<Directives> {
+        let mut d = Directives::from_file(&self.script_path())?;
+        d.apply_options(&self.options)
+            .map_err(|e| Error::Usage(format!("submission options: {e}")))?;
+        Ok(d)
+    }
+
     /// The job's name as Grid Engine would show it: `-N` from the options or the
     /// script, else the script's file name.
     pub fn display_name(&self) -> String {
@@ -61,7 +71,7 @@ impl JobRequest {
             .map(|w| w[1].clone());
         from_options
             .or_else(|| {
-                super::directives::Directives::from_file(&self.script_path())
+                Directives::from_file(&self.script_path())
                     .ok()
                     .and_then(|d| d.name)
             })
@@ -100,6 +110,12 @@ pub trait Executor {
 
     /// Submit (or run, or record) one job; returns its id.
     fn submit(&mut self, job: &JobRequest) -> Result<JobId>;
+
+    /// Whether `submit` runs the job to its end (the local executor): then a
+    /// failed chain has nothing queued to undo.
+    fn runs_in_submit(&self) -> bool {
+        false
+    }
 
     /// Remove jobs this executor submitted (used to undo a half-submitted chain).
     fn cancel(&mut self, ids: &[JobId]) -> Result<()>;

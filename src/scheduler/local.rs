@@ -211,10 +211,12 @@ impl Executor for Local {
         "local"
     }
 
+    fn runs_in_submit(&self) -> bool {
+        true
+    }
+
     fn submit(&mut self, job: &JobRequest) -> Result<JobId> {
-        let mut d = Directives::from_file(&job.script_path())?;
-        d.apply_options(&job.options)
-            .map_err(|e| Error::Usage(format!("submission options: {e}")))?;
+        let d = job.directives()?;
         let id = self.next;
         self.next += 1;
         let name = d.name.clone().unwrap_or_else(|| file_name(&job.script));

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::process::Command;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,11 +37,15 @@ impl AcctRecord {
 /// Run `qacct -j ID`. A job that accounting does not know (yet) gives no records,
 /// not an error: the caller decides it is "unknown".
 pub fn query(job: u64) -> Result<Vec<AcctRecord>> {
-    let qacct = super::sge::client("qacct")?;
-    let out = Command::new(&qacct)
+    query_with(&super::sge::client("qacct")?, job)
+}
+
+/// [`query`] through a given qacct program (`hecjob report --qacct PATH`).
+pub fn query_with(qacct: &Path, job: u64) -> Result<Vec<AcctRecord>> {
+    let out = Command::new(qacct)
         .args(["-j", &job.to_string()])
         .output()
-        .map_err(|e| Error::io("running qacct", &qacct, e))?;
+        .map_err(|e| Error::io("running qacct", qacct, e))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if out.status.success() {
         return parse(&stdout);

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 /// Search PATH for an executable, as a shell would.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os(crate::env_vars::PATH)?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|p| is_executable(p))

@@ -2,11 +2,10 @@
 //! before, and the record of what was submitted (`submission.json`). A chain is
 //! all or nothing: if one submission is refused, the jobs already queued are removed.
 
-use super::executor::{file_name, CommandLine, Executor, JobRequest};
+use super::executor::{CommandLine, Executor, JobRequest};
 use super::job_id::JobId;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The record's file name inside the rendered job directory.
@@ -96,14 +95,6 @@ impl SubmissionRecord {
     }
 }
 
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("reading job script", path, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 /// Submit the stages in order, each held on the previous one, from `job_dir`.
 /// On a refusal, removes what this chain queued and returns the scheduler's message.
 pub fn submit_chain(
@@ -121,7 +112,7 @@ pub fn submit_chain(
         let hold: Vec<JobId> = done.last().map(|j| vec![j.id]).unwrap_or_default();
         let mut req = JobRequest::new(script.clone(), job_dir).hold_on(&hold);
         req.options = stage.options.clone();
-        let sha256 = sha256_file(&stage.script)?;
+        let sha256 = crate::http::sha256_file(&stage.script)?;
         let name = req.display_name();
         match exec.submit(&req) {
             Ok(id) => {
@@ -147,8 +138,7 @@ pub fn submit_chain(
 }
 
 fn roll_back(exec: &mut dyn Executor, done: &[SubmittedJob], stage: &str, e: Error) -> Error {
-    if exec.name() == "local" {
-        // The local executor runs each job inside submit: nothing is queued to undo.
+    if exec.runs_in_submit() {
         return annotate(
             e,
             &format!("stopped at {stage}: the jobs after it were not run"),
@@ -191,16 +181,17 @@ fn annotate(e: Error, note: &str) -> Error {
     }
 }
 
-/// The stage name a rendered script stands for (`install.com` → `install`).
-pub fn stage_of(script: &Path) -> String {
-    let n = file_name(script);
-    n.strip_suffix(".com").unwrap_or(&n).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scheduler::dry_run::DryRun;
+    use crate::scheduler::executor::file_name;
+
+    /// The stage name a rendered script stands for (`install.com` → `install`).
+    fn stage_of(script: &Path) -> String {
+        let n = file_name(script);
+        n.strip_suffix(".com").unwrap_or(&n).to_string()
+    }
 
     #[test]
     fn dry_run_chain_and_record_round_trip() {

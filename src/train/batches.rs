@@ -129,11 +129,9 @@ impl Stager {
                 let need = h.len() as i64;
                 let slot = self.next % RING;
                 if slot == 0 && self.next > 0 {
-                    if let Device::Cuda(i) = device {
-                        let t = Instant::now();
-                        tch::Cuda::synchronize(i as i64);
-                        self.waited += t.elapsed();
-                    }
+                    let t = Instant::now();
+                    sync(device);
+                    self.waited += t.elapsed();
                 }
                 self.next += 1;
                 if self.ring.len() <= slot || self.ring[slot].numel() < h.len() {
@@ -159,6 +157,13 @@ impl Stager {
                 .view([b as i64, n_labels as i64])
                 .to_kind(Kind::Float),
         }
+    }
+}
+
+/// Wait until the GPU has finished all queued work (nothing to wait for on the CPU).
+pub fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
     }
 }
 

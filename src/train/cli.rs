@@ -122,11 +122,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
             PrecisionArg::Tf32 => Precision::Tf32,
             PrecisionArg::Bf16 => Precision::Bf16,
         },
-        device: if a.cuda {
-            DeviceChoice::Cuda
-        } else {
-            DeviceChoice::Cpu
-        },
+        device: device_choice(a.cuda),
         tune_thresholds: a.tune_thresholds,
         log_every: a.log_every,
         ..Train::default()
@@ -229,12 +225,17 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
     trainer::run(&spec).map(|_| ())
 }
 
-fn device(cuda: bool) -> Result<tch::Device> {
-    trainer::choose_device(if cuda {
+/// `--cuda` asks for the GPU (an error without one); otherwise the CPU.
+fn device_choice(cuda: bool) -> DeviceChoice {
+    if cuda {
         DeviceChoice::Cuda
     } else {
         DeviceChoice::Cpu
-    })
+    }
+}
+
+fn device(cuda: bool) -> Result<tch::Device> {
+    trainer::choose_device(device_choice(cuda))
 }
 
 #[derive(Debug, clap::Args)]
@@ -251,8 +252,10 @@ pub struct PredictArgs {
     /// Show the K most probable labels instead of those above the threshold.
     #[arg(long)]
     pub top_k: Option<usize>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Run the model on the GPU (an error if none is usable).
     #[arg(long)]
     pub cuda: bool,
 }
@@ -312,8 +315,10 @@ pub struct EvaluateArgs {
     /// the training threshold).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Run the model on the GPU (an error if none is usable).
     #[arg(long)]
     pub cuda: bool,
 }

