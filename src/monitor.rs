@@ -1,5 +1,6 @@
 //! Memory records while training: GPU memory through NVML (the device's used
-//! memory and this process's), RAM through sysinfo (this process's RSS).
+//! memory and this process's, the card's total), GPU utilization and energy
+//! through NVML, RAM through sysinfo (this process's RSS).
 //!
 //! A background thread samples every `interval`; peaks are over all samples.
 //! tch exposes no CUDA allocator statistics, so NVML is the source of GPU figures.
@@ -17,7 +18,54 @@ const MAX_SAMPLES: usize = 2000;
 pub struct Monitor {
     stop: Arc<AtomicBool>,
     record: Arc<Mutex<MemoryRecord>>,
+    /// The newest sample, kept or not (the record's samples are thinned).
+    latest: Arc<Mutex<Option<MemorySample>>>,
     handle: Option<JoinHandle<()>>,
+}
+
+/// Running figures over a GPU's samples that are not peaks: the mean
+/// utilization and the energy counter's rise since the first reading.
+#[derive(Debug, Default)]
+struct GpuTotals {
+    util_sum: f64,
+    util_n: u64,
+    energy_first_mj: Option<u64>,
+    energy_last_mj: Option<u64>,
+}
+
+impl GpuTotals {
+    fn add(&mut self, util: Option<u32>, energy_mj: Option<u64>) {
+        if let Some(u) = util {
+            self.util_sum += f64::from(u);
+            self.util_n += 1;
+        }
+        if let Some(e) = energy_mj {
+            self.energy_first_mj.get_or_insert(e);
+            self.energy_last_mj = Some(e);
+        }
+    }
+
+    fn mean_utilization(&self) -> Option<f64> {
+        (self.util_n > 0).then(|| self.util_sum / self.util_n as f64)
+    }
+
+    /// Joules between the first and the last reading (the counter is in mJ
+    /// since the driver loaded, so only the difference means anything).
+    fn energy_joules(&self) -> Option<f64> {
+        match (self.energy_first_mj, self.energy_last_mj) {
+            (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1000.0),
+            _ => None,
+        }
+    }
+}
+
+/// One GPU reading.
+#[derive(Debug, Default)]
+struct GpuSample {
+    device_used: Option<u64>,
+    process_used: Option<u64>,
+    utilization: Option<u32>,
+    energy_mj: Option<u64>,
 }
 
 struct Gpu {
@@ -55,11 +103,27 @@ impl Gpu {
         Ok(Gpu { nvml, index })
     }
 
-    /// (device used bytes, this process's used bytes if listed).
-    fn sample(&self, pid: u32) -> Option<(u64, Option<u64>)> {
+    /// The card's name and total memory.
+    fn describe(&self) -> (Option<String>, Option<u64>) {
+        match self.nvml.device_by_index(self.index) {
+            Ok(d) => (d.name().ok(), d.memory_info().ok().map(|m| m.total)),
+            Err(_) => (None, None),
+        }
+    }
+
+    /// Whether the card has an energy counter (Volta and newer), and if not why.
+    fn energy_reason(&self) -> Option<String> {
         let dev = self.nvml.device_by_index(self.index).ok()?;
-        let used = dev.memory_info().ok()?.used;
-        let mine = dev.running_compute_processes().ok().and_then(|ps| {
+        dev.total_energy_consumption()
+            .err()
+            .map(|e| format!("NVML reports no energy counter for this GPU ({e})"))
+    }
+
+    fn sample(&self, pid: u32) -> GpuSample {
+        let Ok(dev) = self.nvml.device_by_index(self.index) else {
+            return GpuSample::default();
+        };
+        let process_used = dev.running_compute_processes().ok().and_then(|ps| {
             ps.iter()
                 .find(|p| p.pid == pid)
                 .and_then(|p| match p.used_gpu_memory {
@@ -67,7 +131,12 @@ impl Gpu {
                     nvml_wrapper::enums::device::UsedGpuMemory::Unavailable => None,
                 })
         });
-        Some((used, mine))
+        GpuSample {
+            device_used: dev.memory_info().ok().map(|m| m.used),
+            process_used,
+            utilization: dev.utilization_rates().ok().map(|u| u.gpu),
+            energy_mj: dev.total_energy_consumption().ok(),
+        }
     }
 }
 
@@ -85,7 +154,8 @@ impl Monitor {
     pub fn start(interval: Duration, want_gpu: bool) -> Monitor {
         let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(MemoryRecord::default()));
-        let (stop2, record2) = (stop.clone(), record.clone());
+        let latest = Arc::new(Mutex::new(None));
+        let (stop2, record2, latest2) = (stop.clone(), record.clone(), latest.clone());
         let handle = std::thread::Builder::new()
             .name("hecjob-monitor".into())
             .spawn(move || {
@@ -99,8 +169,8 @@ impl Monitor {
                     match &gpu {
                         Ok(g) => {
                             r.gpu_available = true;
-                            r.gpu_name =
-                                g.nvml.device_by_index(g.index).and_then(|d| d.name()).ok();
+                            (r.gpu_name, r.gpu_total_bytes) = g.describe();
+                            r.gpu_energy_unavailable_reason = g.energy_reason();
                         }
                         Err(why) => r.gpu_unavailable_reason = Some(why.clone()),
                     }
@@ -112,25 +182,33 @@ impl Monitor {
                 let t0 = Instant::now();
                 let mut every = 1usize;
                 let mut n = 0usize;
+                let mut totals = GpuTotals::default();
                 loop {
-                    let (dev, mine) = match &gpu {
-                        Ok(g) => g.sample(pid).map_or((None, None), |(d, m)| (Some(d), m)),
-                        Err(_) => (None, None),
+                    let g = match &gpu {
+                        Ok(g) => g.sample(pid),
+                        Err(_) => GpuSample::default(),
                     };
+                    totals.add(g.utilization, g.energy_mj);
                     let rss = sys.as_mut().and_then(|s| rss_bytes(s, spid));
+                    let sample = MemorySample {
+                        t: t0.elapsed().as_secs_f64(),
+                        gpu_device_used_bytes: g.device_used,
+                        gpu_process_used_bytes: g.process_used,
+                        rss_bytes: rss,
+                        gpu_utilization_percent: g.utilization,
+                    };
+                    *latest2.lock().unwrap() = Some(sample.clone());
                     {
                         let mut r = record2.lock().unwrap();
-                        r.peak_gpu_device_used_bytes = max_opt(r.peak_gpu_device_used_bytes, dev);
+                        r.peak_gpu_device_used_bytes =
+                            max_opt(r.peak_gpu_device_used_bytes, g.device_used);
                         r.peak_gpu_process_used_bytes =
-                            max_opt(r.peak_gpu_process_used_bytes, mine);
+                            max_opt(r.peak_gpu_process_used_bytes, g.process_used);
                         r.peak_rss_bytes = max_opt(r.peak_rss_bytes, rss);
+                        r.gpu_utilization_avg_percent = totals.mean_utilization();
+                        r.gpu_energy_joules = totals.energy_joules();
                         if n % every == 0 {
-                            r.samples.push(MemorySample {
-                                t: t0.elapsed().as_secs_f64(),
-                                gpu_device_used_bytes: dev,
-                                gpu_process_used_bytes: mine,
-                                rss_bytes: rss,
-                            });
+                            r.samples.push(sample);
                             if r.samples.len() >= MAX_SAMPLES {
                                 // Thin to every other sample and sample half as often.
                                 let kept: Vec<MemorySample> =
@@ -155,8 +233,14 @@ impl Monitor {
         Monitor {
             stop,
             record,
+            latest,
             handle: Some(handle),
         }
+    }
+
+    /// The newest sample (for logging memory beside the loss).
+    pub fn latest(&self) -> Option<MemorySample> {
+        self.latest.lock().unwrap().clone()
     }
 
     /// The record so far (peaks and samples).
@@ -224,6 +308,26 @@ mod tests {
             "peak {peak} vs baseline {baseline}"
         );
         assert!(r.samples.len() >= 2);
+        assert!(r
+            .samples
+            .iter()
+            .all(|s| s.gpu_utilization_percent.is_none()));
+        assert_eq!(r.gpu_utilization_avg_percent, None);
+        assert_eq!(r.gpu_energy_joules, None);
+    }
+
+    #[test]
+    fn gpu_totals_mean_and_energy_difference() {
+        let mut t = GpuTotals::default();
+        assert_eq!((t.mean_utilization(), t.energy_joules()), (None, None));
+        t.add(Some(90), Some(1_000_000));
+        t.add(None, None);
+        t.add(Some(60), Some(1_250_500));
+        assert_eq!(t.mean_utilization(), Some(75.0));
+        assert_eq!(t.energy_joules(), Some(250.5));
+        // A counter that went backwards (driver reload) gives no figure rather than a wrong one.
+        t.add(None, Some(10));
+        assert_eq!(t.energy_joules(), None);
     }
 
     #[test]

@@ -155,6 +155,7 @@ impl RunBuilder {
                     gpu_device_used_bytes: Some(process + 420 * (1 << 20)),
                     gpu_process_used_bytes: Some(process),
                     rss_bytes: Some((2.4 * GIB as f64 + 0.3 * GIB as f64 * ramp) as u64),
+                    gpu_utilization_percent: Some((40.0 + 50.0 * ramp) as u32),
                 }
             })
             .collect();
@@ -205,6 +206,10 @@ impl RunBuilder {
                 peak_gpu_device_used_bytes: Some(gpu_peak + 420 * (1 << 20)),
                 peak_gpu_process_used_bytes: Some(gpu_peak),
                 peak_rss_bytes: Some(2 * GIB + 700 * (1 << 20)),
+                gpu_total_bytes: Some(42_505_273_344),
+                gpu_utilization_avg_percent: Some(81.5),
+                gpu_energy_joules: Some(210.0 * total_seconds),
+                gpu_energy_unavailable_reason: None,
                 samples,
             },
             total_seconds,
@@ -823,6 +828,7 @@ fn plots_for_a_tiny_cpu_run() {
                 gpu_device_used_bytes: None,
                 gpu_process_used_bytes: None,
                 rss_bytes: Some((800 + 30 * i as u64) << 20),
+                ..MemorySample::default()
             })
             .collect(),
         ..MemoryRecord::default()

@@ -4,4 +4,5 @@ pub mod batches;
 pub mod checkpoint;
 pub mod cli;
 pub mod optim;
+pub mod runlog;
 pub mod trainer;

@@ -4,6 +4,7 @@
 use super::batches::{epoch_batches, predict_probs, sync, Rng, Stager};
 use super::checkpoint::{Checkpoint, CheckpointState};
 use super::optim::{learning_rate, FlatAdam};
+use super::runlog::RunLog;
 use crate::config::{DeviceChoice, LrSchedule, Precision, Train};
 use crate::data::tsv;
 use crate::error::{Error, Result};
@@ -361,6 +362,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
 
     let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
     let log_every = u64::from(p.log_every.max(1));
+    let mut runlog = RunLog::start(&spec.save_dir, p.epochs, total_steps, global_step);
     let mut stager = Stager::new(device);
 
     for epoch in start_epoch..=p.epochs {
@@ -442,6 +444,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
                     epoch,
                     loss: avg,
                 });
+                runlog.step(global_step, epoch, avg, lr, monitor.latest());
             }
             progress.inc(1, || format!("lr {lr:.2e}"));
         }
@@ -450,6 +453,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         let timed_seconds = t_timed.map(|t| t.elapsed().as_secs_f64());
         check_finite(train_loss, global_step, p.learning_rate)?;
         let seconds = t_epoch.elapsed().as_secs_f64();
+        runlog.evaluating(global_step, epoch);
         let dev_eval = if spec.skip_eval {
             None
         } else {
@@ -481,6 +485,12 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             gpu_wait_seconds,
             dev: dev_eval,
         });
+        runlog.epoch(
+            global_step,
+            epoch,
+            train_loss,
+            dev_f1.is_finite().then_some(dev_f1),
+        );
         // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
         if spec.skip_eval || dev_f1 > best_dev_f1 {
             best_dev_f1 = if spec.skip_eval { NO_DEV_F1 } else { dev_f1 };
