@@ -11,6 +11,8 @@ use hecjob::table4::PAPER_TABLE4;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
+mod support;
+
 /// GoEmotions test-set gold counts per label (emotions.txt order).
 const TEST_SUPPORT: [u64; 28] = [
     504, 264, 198, 320, 351, 135, 153, 284, 83, 151, 267, 123, 37, 103, 78, 352, 6, 161, 238, 23,
@@ -857,4 +859,139 @@ fn plots_for_a_tiny_cpu_run() {
     assert!(!texts.iter().any(|t| t.starts_with("GPU memory")));
     let table = format::render(&r, format::Format::Table, &plots::Plots::default());
     assert!(table.contains("900 MiB"), "{table}");
+}
+
+/// The order a click on a header gives: rows with a value by it (ascending or
+/// descending), rows without one after them in their previous order.
+fn sorted_tasks(
+    rows: &[report::Row],
+    before: &[u32],
+    key: fn(&report::Row) -> Option<f64>,
+    asc: bool,
+) -> Vec<String> {
+    let by_task = |t: u32| rows.iter().find(|r| r.task == t).unwrap();
+    let mut with: Vec<u32> = before
+        .iter()
+        .copied()
+        .filter(|t| key(by_task(*t)).is_some())
+        .collect();
+    with.sort_by(|a, b| {
+        let o = key(by_task(*a))
+            .unwrap()
+            .total_cmp(&key(by_task(*b)).unwrap());
+        if asc {
+            o
+        } else {
+            o.reverse()
+        }
+    });
+    with.extend(
+        before
+            .iter()
+            .copied()
+            .filter(|t| key(by_task(*t)).is_none()),
+    );
+    with.iter().map(|t| t.to_string()).collect()
+}
+
+/// report.html opened as a person would: in a real headless Chromium at a
+/// laptop's size, no console errors and nothing fetched, the best run marked,
+/// each task's state shown, and a click on "test F1" re-sorting the table
+/// (again: the other way). The screenshot and the printed PDF are kept in
+/// target/tmp/report-browser/ to look at.
+#[test]
+fn html_report_in_a_real_browser() {
+    let Some(chromium) = support::browser::chromium() else {
+        return;
+    };
+    let sw = sweep();
+    let exe = env!("CARGO_BIN_EXE_hecjob");
+    let out = std::process::Command::new(exe)
+        .args(["report", "--no-qacct", "--no-plots"])
+        .arg(&sw.jobs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = sw.jobs.join("report/report.html");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&page.display().to_string()));
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: no external script, style, image or link.
+    for bad in ["<link", " src=", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(bad), "report.html has {bad}");
+    }
+    assert_eq!(html.matches("<tr data-task=").count(), 6);
+    assert_eq!(
+        html.matches("<tr data-task=\"2\" class=\"best\">").count(),
+        1
+    );
+    for state in ["finished", "running", "failed", "unreadable"] {
+        assert!(
+            html.contains(&format!("\">{state}</span>")),
+            "state {state} not shown"
+        );
+    }
+    assert!(html.contains("CUDA out of memory"));
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-browser");
+    let r = support::browser::open_and_click(&chromium, &page, &shots, "sweep-table", "test F1");
+    assert_eq!(r["errors"], json!([]), "console errors: {r}");
+    assert_eq!(r["external_requests"], json!([]), "{r}");
+    assert_eq!(r["title"], "hecjob report: lr-bs-sweep");
+
+    let rep = report::build(&sw.jobs, &no_qacct()).unwrap();
+    let before: Vec<u32> = rep.rows.iter().map(|r| r.task).collect();
+    let shown: Vec<String> = before.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        r["order_before"],
+        json!(shown),
+        "the page starts in the report's order"
+    );
+    let asc = sorted_tasks(&rep.rows, &before, |r| r.test_f1, true);
+    assert_eq!(r["order_after_click_1"], json!(asc));
+    assert_eq!(r["aria_sort_after_click_1"], "ascending");
+    let after1: Vec<u32> = asc.iter().map(|t| t.parse().unwrap()).collect();
+    let desc = sorted_tasks(&rep.rows, &after1, |r| r.test_f1, false);
+    assert_eq!(r["order_after_click_2"], json!(desc));
+    assert_ne!(
+        r["order_after_click_1"], r["order_before"],
+        "the click must change the order"
+    );
+
+    let (w, h, _) = png_info(&shots.join("report.png"));
+    assert_eq!(w, 1366);
+    assert!(h > 768, "the full page, not only the first screen: {h}");
+    assert!(std::fs::read(shots.join("report.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
+}
+
+/// The browser harness itself: a page that logs an error, throws and asks
+/// for an image from elsewhere must be reported on all three counts.
+#[test]
+fn browser_harness_sees_errors_and_requests() {
+    let Some(chromium) = support::browser::chromium() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("bad.html");
+    std::fs::write(
+        &page,
+        "<!DOCTYPE html><html><head><title>bad</title></head><body>\
+         <table id=\"t\"><thead><tr><th>x</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>\
+         <img src=\"http://127.0.0.1:9/pixel.png\">\
+         <script>console.error('broken on purpose'); undefinedFunction();</script></body></html>",
+    )
+    .unwrap();
+    let r = support::browser::open_and_click(&chromium, &page, tmp.path(), "t", "x");
+    let errors = r["errors"].to_string();
+    assert!(errors.contains("broken on purpose"), "{r}");
+    assert!(errors.contains("undefinedFunction"), "{r}");
+    assert!(
+        r["external_requests"].to_string().contains("127.0.0.1:9"),
+        "{r}"
+    );
 }

@@ -13,9 +13,11 @@ pub mod compare;
 pub mod discover;
 pub mod font;
 pub mod format;
+pub mod html;
 pub mod plots;
 pub mod qacct;
 pub mod row;
+pub mod svg;
 
 pub use compare::Comparison;
 pub use discover::Layout;
@@ -53,6 +55,9 @@ pub struct ReportArgs {
     /// Do not draw plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// Do not write report.html (by default written beside the plots).
+    #[arg(long)]
+    pub no_html: bool,
     /// The qacct program for Grid Engine's maxvmem and wallclock of submitted runs.
     #[arg(long, value_name = "PROGRAM", default_value = "qacct")]
     pub qacct: PathBuf,
@@ -201,6 +206,18 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
     })
 }
 
+/// The config beside the tasks (a jobs directory's rendered `config.yaml`).
+pub fn html_extras(report: &Report) -> html::Extras {
+    let config_path = report.dir.join("config.yaml");
+    let config = std::fs::read_to_string(&config_path)
+        .ok()
+        .map(|t| (config_path.display().to_string(), t));
+    html::Extras {
+        config,
+        efficiency_html: None,
+    }
+}
+
 pub fn run(a: &ReportArgs) -> Result<()> {
     let dir = match &a.dir {
         Some(d) => d.clone(),
@@ -212,12 +229,17 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         qacct: (!a.no_qacct).then(|| a.qacct.clone()),
     };
     let report = build(&dir, &opts)?;
-    let plots = if a.no_plots {
+    let plots_dir = a.plots_dir.clone().unwrap_or_else(|| dir.join("report"));
+    let mut plots = if a.no_plots {
         plots::Plots::default()
     } else {
-        let plots_dir = a.plots_dir.clone().unwrap_or_else(|| dir.join("report"));
         plots::write_all(&report, &plots_dir)?
     };
+    if !a.no_html {
+        let path = plots_dir.join("report.html");
+        html::write(&report, &html_extras(&report), &path)?;
+        plots.files.push(path);
+    }
     let out = format::render(&report, a.format, &plots);
     use std::io::Write;
     std::io::stdout()
