@@ -5,6 +5,7 @@
 //! `data`, `hub`, `http`. Worker (feature `torch`): `model`, `train`, `monitor`.
 //! `metrics` and `report` are pure Rust so reports work on a login node.
 
+pub mod asha;
 pub mod cli;
 pub mod config;
 pub mod csv;

@@ -189,7 +189,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
 }
 
 fn tasks_tsv(loaded: &LoadedConfig) -> String {
-    let keys: Vec<&String> = loaded.config.sweep.keys().collect();
+    let keys: Vec<&String> = loaded.search.keys.keys().collect();
     let mut s = String::from("task");
     for k in &keys {
         s.push('\t');

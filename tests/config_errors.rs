@@ -186,7 +186,11 @@ case!(
 case!(
     sweep_not_a_list,
     with("sweep:\n  batch_size: 16\n"),
-    "bad.yaml:4:15: sweep.batch_size: invalid type: integer `16`, expected a sequence"
+    one(
+        4,
+        "sweep.batch_size",
+        "expected a list of values (e.g. [16, 32]) or one distribution such as {int_uniform: [lo, hi]}, got 16"
+    )
 );
 
 // ---- semantics: key path and line ----
@@ -561,6 +565,228 @@ case!(
         7,
         "sweep.learning_rate[1]",
         "must be < 1 for fine-tuning (e.g. 5e-5), got 2"
+    )
+);
+
+// ---- search spaces (method: random) and early stopping ----
+
+/// A random sweep whose only swept key is `key_line` (at line 6).
+fn random(key_line: &str) -> String {
+    with(&format!(
+        "sweep:\n  method: random\n  samples: 4\n  {key_line}\n"
+    ))
+}
+
+case!(
+    random_without_samples,
+    with("sweep:\n  method: random\n  learning_rate: {log_uniform: [1.0e-5, 1.0e-3]}\n"),
+    one(
+        4,
+        "sweep.method",
+        "`method: random` needs `samples: N`, the number of points to draw (tasks 1..N)"
+    )
+);
+case!(
+    random_zero_samples,
+    with("sweep:\n  method: random\n  samples: 0\n  learning_rate: [1.0e-5]\n"),
+    one(
+        5,
+        "sweep.samples",
+        "0 samples would make no tasks; draw at least 1"
+    )
+);
+case!(
+    random_absurd_samples,
+    with("sweep:\n  method: random\n  samples: 1000000\n  learning_rate: [1.0e-5]\n"),
+    one(
+        5,
+        "sweep.samples",
+        "1000000 samples is more than 10000 tasks; is it a typo?"
+    )
+);
+case!(
+    random_samples_not_a_number,
+    with("sweep:\n  method: random\n  samples: many\n  learning_rate: [1.0e-5]\n"),
+    one(
+        5,
+        "sweep.samples",
+        "expected a whole number of points to draw (e.g. 20), got many"
+    )
+);
+case!(
+    random_with_nothing_to_draw,
+    with("sweep:\n  method: random\n  samples: 3\n"),
+    one(
+        4,
+        "sweep.method",
+        "`method: random` needs at least one train key to draw, e.g. learning_rate: {log_uniform: [1.0e-5, 1.0e-4]}"
+    )
+);
+case!(
+    samples_in_a_grid,
+    with("sweep:\n  samples: 5\n  learning_rate: [1.0e-5]\n"),
+    one(
+        4,
+        "sweep.samples",
+        "a grid runs every combination of the lists; `samples` needs `method: random`"
+    )
+);
+case!(
+    sampling_seed_in_a_grid,
+    with("sweep:\n  seed: 3\n  batch_size: [16]\n"),
+    one(
+        4,
+        "sweep.seed",
+        "a single number is the sampling seed of `method: random`, which a grid does not use; to sweep train.seed give a list (seed: [1, 2, 3])"
+    )
+);
+case!(
+    unknown_method,
+    with("sweep:\n  method: bayes\n  learning_rate: [1.0e-5]\n"),
+    one(
+        4,
+        "sweep.method",
+        "expected `grid` (every combination) or `random` (`samples` points drawn at random), got bayes"
+    )
+);
+case!(
+    distribution_in_a_grid,
+    with("sweep:\n  learning_rate: {log_uniform: [1.0e-5, 1.0e-3]}\n"),
+    one(
+        4,
+        "sweep.learning_rate",
+        "a distribution is drawn at random: set `sweep.method: random` and `samples: N`, or give a list of values for the grid"
+    )
+);
+case!(
+    log_range_through_zero,
+    random("learning_rate: {log_uniform: [0, 1.0e-3]}"),
+    one(
+        6,
+        "sweep.learning_rate.log_uniform",
+        "a log-uniform range must lie above 0 (log of 0 is undefined); e.g. [1.0e-6, 1.0e-3], or use uniform"
+    )
+);
+case!(
+    empty_range,
+    random("dropout: {uniform: [0.3, 0.1]}"),
+    one(
+        6,
+        "sweep.dropout.uniform",
+        "the range is empty: lo 0.3 must be below hi 0.1"
+    )
+);
+case!(
+    int_range_of_one_value,
+    random("batch_size: {int_uniform: [16, 16]}"),
+    one(
+        6,
+        "sweep.batch_size.int_uniform",
+        "the range is empty or a single value: lo 16 must be below hi 16 (for one value, give a list: [16])"
+    )
+);
+case!(
+    range_not_two_numbers,
+    random("dropout: {uniform: [0.1]}"),
+    one(
+        6,
+        "sweep.dropout.uniform",
+        "expected [lo, hi] (two numbers), got [0.1]"
+    )
+);
+case!(
+    range_end_invalid_for_the_key,
+    random("dropout: {uniform: [0.0, 1.5]}"),
+    one(6, "sweep.dropout", "hi 1.5: must be in [0, 1), got 1.5")
+);
+case!(
+    numbers_on_a_named_key,
+    random("optimizer: {uniform: [0, 1]}"),
+    one(
+        6,
+        "sweep.optimizer.uniform",
+        "`optimizer` takes named values, not numbers: give a list or choice: [...]"
+    )
+);
+case!(
+    real_distribution_on_a_whole_number_key,
+    random("batch_size: {log_uniform: [8, 64]}"),
+    one(
+        6,
+        "sweep.batch_size.log_uniform",
+        "`log_uniform` draws real numbers but `batch_size` is a whole number: use int_uniform: [lo, hi] or a list"
+    )
+);
+case!(
+    whole_numbers_on_a_real_key,
+    random("learning_rate: {int_uniform: [1, 2]}"),
+    one(
+        6,
+        "sweep.learning_rate.int_uniform",
+        "`int_uniform` draws whole numbers but `learning_rate` is a real number: use uniform or log_uniform"
+    )
+);
+case!(
+    unknown_distribution,
+    random("learning_rate: {loguniform: [1.0e-5, 1.0e-3]}"),
+    one(
+        6,
+        "sweep.learning_rate",
+        "`loguniform` is not a distribution; did you mean `log_uniform`? (expected one of log_uniform, uniform, int_uniform, choice)"
+    )
+);
+case!(
+    two_distributions_for_one_key,
+    random("dropout: {uniform: [0.0, 0.1], choice: [0.2]}"),
+    one(
+        6,
+        "sweep.dropout",
+        "expected exactly one distribution (log_uniform, uniform, int_uniform, choice), got 2 keys"
+    )
+);
+case!(
+    choice_value_checked_like_a_list,
+    random("optimizer: {choice: [adam, adamm]}"),
+    one(
+        6,
+        "sweep.optimizer[1]",
+        "unknown variant `adamm`, expected `adam` or `adamw`; did you mean `adam`?"
+    )
+);
+case!(
+    early_stop_unknown_key,
+    with("sweep:\n  learning_rate: [1.0e-5]\n  early_stop: {min_epoch: 1}\n"),
+    one(
+        5,
+        "sweep.early_stop",
+        "unknown field `min_epoch`, expected one of `rule`, `metric`, `min_epochs`, `reduction_factor`; did you mean `min_epochs`?"
+    )
+);
+case!(
+    early_stop_unknown_metric,
+    with("sweep:\n  learning_rate: [1.0e-5]\n  early_stop: {metric: test_f1}\n"),
+    one(
+        5,
+        "sweep.early_stop",
+        "unknown variant `test_f1`, expected `dev_macro_f1`"
+    )
+);
+case!(
+    early_stop_without_a_rung,
+    with("train:\n  epochs: 2\nsweep:\n  learning_rate: [1.0e-5]\n  early_stop: {min_epochs: 2}\n"),
+    one(
+        7,
+        "sweep.early_stop.min_epochs",
+        "2 is not below train.epochs (2): there would be no rung, so nothing could stop early; lower min_epochs or train longer"
+    )
+);
+case!(
+    early_stop_reduction_factor_one,
+    with("sweep:\n  learning_rate: [1.0e-5]\n  early_stop: {reduction_factor: 1}\n"),
+    one(
+        5,
+        "sweep.early_stop.reduction_factor",
+        "must be at least 2 (the top 1/η go on at each rung), got 1"
     )
 );
 

@@ -27,7 +27,7 @@ pub fn run_validate(a: &ValidateArgs) -> Result<()> {
         loaded.tasks.len(),
         if loaded.tasks.len() == 1 { "" } else { "s" }
     );
-    if !c.sweep.is_empty() {
+    if !loaded.search.keys.is_empty() {
         for t in &loaded.tasks {
             let vals: Vec<String> = t
                 .swept

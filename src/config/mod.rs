@@ -6,7 +6,9 @@
 
 pub mod cli;
 mod locate;
+pub mod prng;
 pub mod schema;
+pub mod search;
 pub mod sweep;
 pub mod validate;
 
@@ -25,6 +27,8 @@ pub const DEFAULT_CONFIG_NAME: &str = "configs/goemotions.yaml (embedded)";
 pub struct LoadedConfig {
     pub config: Config,
     pub tasks: Vec<Task>,
+    /// The parsed `sweep:` section (method, keys, early stopping).
+    pub search: search::SearchSpace,
     /// Where it came from, for messages and the rendered scripts' headers.
     pub source: String,
 }
@@ -60,7 +64,7 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
     config.cluster.jobs.fill_defaults();
     let lines = locate::KeyLines::scan(text);
     let mut problems = validate::check(&config);
-    let tasks = sweep::expand(&config.train, &config.sweep, &mut problems);
+    let (search, tasks) = search::tasks(&config.train, &config.sweep, &mut problems);
     if !problems.0.is_empty() {
         let mut msg = format!(
             "{source}: {} problem{} in the config:",
@@ -79,6 +83,7 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
     Ok(LoadedConfig {
         config,
         tasks,
+        search,
         source: source.to_string(),
     })
 }

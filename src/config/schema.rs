@@ -20,9 +20,12 @@ pub struct Config {
     pub model: Model,
     #[serde(default)]
     pub train: Train,
-    /// Train key → list of values; the cartesian product, first key outermost.
+    /// The search space (config::search): train key → list (grid, the cartesian
+    /// product, first key outermost) or distribution (`method: random`), and the
+    /// settings `method`, `samples`, `seed`, `early_stop`. Kept as written here
+    /// and checked by config::search, which reports problems by key path.
     #[serde(default)]
-    pub sweep: IndexMap<String, Vec<serde_yaml_ng::Value>>,
+    pub sweep: IndexMap<String, serde_yaml_ng::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
