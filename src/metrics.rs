@@ -213,7 +213,7 @@ pub const METRICS_SCHEMA_VERSION: u32 = 1;
 pub struct RunMetrics {
     pub schema_version: u32,
     pub hecjob_version: String,
-    /// running | finished | interrupted | failed
+    /// running | finished | stopped_early | interrupted | failed
     pub status: String,
     pub experiment: Option<String>,
     /// Sweep task id (1-based), when run from a config.
@@ -239,6 +239,15 @@ pub struct RunMetrics {
     pub save_seconds: Option<f64>,
     /// Set when status is failed or interrupted.
     pub message: Option<String>,
+    /// Early stopping (`sweep.early_stop`): this task's decision at each rung
+    /// it reached, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rungs: Vec<crate::asha::Decision>,
+    /// With status `stopped_early`: the rung decision that stopped the task
+    /// (its rank among the results compared there). Its best epoch's model is
+    /// kept and evaluated on test like a finished run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<crate::asha::Decision>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -217,6 +217,8 @@ impl RunBuilder {
             total_seconds,
             save_seconds: (self.status == "finished").then_some(3.5),
             message: self.message.clone(),
+            rungs: Vec::new(),
+            stopped_early: None,
         }
     }
 }

@@ -88,6 +88,7 @@ fn tensorboard_reads_what_the_run_recorded() {
         print_table: false,
         random_init: false,
         raise_signal_at_step: None,
+        early_stop: None,
     };
     let m = trainer::run(&spec).unwrap();
 

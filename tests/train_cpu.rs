@@ -55,6 +55,7 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
         print_table: false,
         random_init: false,
         raise_signal_at_step: None,
+        early_stop: None,
     }
 }
 

@@ -375,6 +375,9 @@ fn text(report: &Report, plots: &Plots) -> String {
     out.push_str(&rows_grid(report).to_text());
     out.push('\n');
     out.push_str(&notes(report));
+    if let Some(es) = &report.early_stop {
+        let _ = write!(out, "\n{}", super::rungs::text(es));
+    }
     if let Some(c) = &report.comparison {
         let _ = writeln!(out, "\n{}\n", comparison_heading(report, c));
         out.push_str(&comparison_grid(c).to_text());
@@ -403,6 +406,9 @@ fn markdown(report: &Report, plots: &Plots) -> String {
     out.push('\n');
     for line in notes(report).lines() {
         let _ = writeln!(out, "- {}", line.trim_start_matches("* "));
+    }
+    if let Some(es) = &report.early_stop {
+        let _ = write!(out, "\n```\n{}```\n", super::rungs::text(es));
     }
     if let Some(c) = &report.comparison {
         let _ = writeln!(out, "\n### {}\n", comparison_heading(report, c));
@@ -495,7 +501,7 @@ fn csv(report: &Report) -> String {
 }
 
 pub fn to_json(report: &Report, plots: &Plots) -> Value {
-    json!({
+    let mut v = json!({
         "experiment": report.experiment,
         "layout": report.layout,
         "sort": report.sort,
@@ -506,5 +512,10 @@ pub fn to_json(report: &Report, plots: &Plots) -> Value {
         "table4": report.comparison,
         "plots": plots.files,
         "plots_skipped": plots.skipped,
-    })
+    });
+    // Only sweeps that stopped tasks early have rungs to show.
+    if let Some(es) = &report.early_stop {
+        v["early_stop"] = json!(es);
+    }
+    v
 }

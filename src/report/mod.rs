@@ -17,6 +17,7 @@ pub mod html;
 pub mod plots;
 pub mod qacct;
 pub mod row;
+pub mod rungs;
 pub mod svg;
 
 pub use compare::Comparison;
@@ -107,6 +108,9 @@ pub struct Report {
     pub comparison: Option<Comparison>,
     /// Whether Grid Engine accounting was found for the train job.
     pub accounting_found: bool,
+    /// Rungs and epochs spent, when the sweep stopped tasks early (over every
+    /// task, not only the shown rows).
+    pub early_stop: Option<rungs::EarlyStopSummary>,
 }
 
 impl Report {
@@ -179,6 +183,7 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
     let best_row = rows.iter().find(|r| r.best).cloned();
     rows.sort_by(|a, b| opts.sort.compare(a, b));
     let total_tasks = rows.len();
+    let early_stop = rungs::summarize(&rows, &runs);
     if let Some(n) = opts.top {
         rows.truncate(n);
     }
@@ -203,6 +208,7 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
         runs,
         comparison,
         accounting_found: accounting.is_some(),
+        early_stop,
     })
 }
 

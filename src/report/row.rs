@@ -14,6 +14,8 @@ use std::fmt;
 pub enum Status {
     Running,
     Finished,
+    /// Stopped by `sweep.early_stop` at a rung; its best epoch was evaluated.
+    StoppedEarly,
     Interrupted,
     Failed,
     /// Submitted, no metrics.json and no accounting record yet.
@@ -32,6 +34,7 @@ impl Status {
         match s {
             "running" => Status::Running,
             "finished" => Status::Finished,
+            "stopped_early" => Status::StoppedEarly,
             "interrupted" => Status::Interrupted,
             "failed" => Status::Failed,
             other => Status::Other(other.to_string()),
@@ -42,6 +45,7 @@ impl Status {
         match self {
             Status::Running => "running",
             Status::Finished => "finished",
+            Status::StoppedEarly => "stopped_early",
             Status::Interrupted => "interrupted",
             Status::Failed => "failed",
             Status::Pending => "pending",
@@ -90,6 +94,9 @@ pub struct Row {
     /// Grid Engine's ru_wallclock (summed over attempts), seconds.
     pub wallclock_seconds: Option<f64>,
     pub exit_status: Option<i64>,
+    /// The rung decision that stopped the task (`sweep.early_stop`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<crate::asha::Decision>,
 }
 
 impl Row {
@@ -122,6 +129,7 @@ impl Row {
             maxvmem_bytes: acct.and_then(|a| a.maxvmem_bytes),
             wallclock_seconds: acct.and_then(|a| a.wallclock_seconds),
             exit_status: acct.and_then(|a| a.exit_status),
+            stopped_early: None,
         };
         match loaded {
             Loaded::Metrics(m) => row.fill_from(m),
@@ -154,6 +162,13 @@ impl Row {
     fn fill_from(&mut self, m: &RunMetrics) {
         self.status = Status::from_metrics(&m.status);
         self.note = m.message.clone();
+        if let Some(d) = &m.stopped_early {
+            self.stopped_early = Some(d.clone());
+            self.note = Some(format!(
+                "stopped at rung {} (epoch {}): {} {:.4} ranked {} of {} recorded there, the top {} went on",
+                d.rung, d.epoch, d.metric, d.value, d.rank, d.compared, d.kept
+            ));
+        }
         if self.swept.is_empty() {
             self.swept = m.swept.clone();
         }

@@ -166,6 +166,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         print_table: true,
         random_init: a.random_init,
         raise_signal_at_step: None,
+        early_stop: None,
     })
 }
 
@@ -175,6 +176,23 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
     let t = loaded.task(task)?;
     let c = &loaded.config;
     let swept = t.swept_json();
+    // The rung records live beside config.yaml, in the job directory every
+    // task of the array shares.
+    let early_stop = match loaded.search.early_stop {
+        Some(rule) => {
+            let text = crate::fsutil::read_to_string(path, "reading config")?;
+            let job_dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            Some(trainer::EarlyStopSpec {
+                job_dir,
+                config_sha256: config::body_sha256(&text),
+                rule,
+            })
+        }
+        None => None,
+    };
     let mut params = t.train.clone();
     // A job that asked Grid Engine for a GPU must not fall back to the CPU
     // quietly (a driver/libtorch mismatch would otherwise train for hours on
@@ -198,6 +216,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         print_table: true,
         random_init: false,
         raise_signal_at_step: None,
+        early_stop,
     })
 }
 

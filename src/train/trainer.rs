@@ -64,6 +64,18 @@ pub struct RunSpec {
     /// Raise SIGUSR1 at this global step (tests of the interrupt/resume path
     /// through the real signal handler).
     pub raise_signal_at_step: Option<u64>,
+    /// Early stopping of a sweep task (`sweep.early_stop`), if configured.
+    pub early_stop: Option<EarlyStopSpec>,
+}
+
+/// Where a sweep task records its rung results and how it judges them.
+#[derive(Debug, Clone)]
+pub struct EarlyStopSpec {
+    /// The job directory (its `rungs/` folder is shared by the array's tasks).
+    pub job_dir: PathBuf,
+    /// sha256 of the config body: records of another render are not compared.
+    pub config_sha256: String,
+    pub rule: crate::config::search::EarlyStop,
 }
 
 const NO_DEV_F1: f64 = -1.0;
@@ -320,6 +332,8 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         total_seconds: 0.0,
         save_seconds: None,
         message: None,
+        rungs: Vec::new(),
+        stopped_early: None,
     };
     let mut start_epoch = 1u32;
     let mut global_step = 0u64;
@@ -349,6 +363,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             metrics.epochs = state.metrics.epochs;
             metrics.loss_log = state.metrics.loss_log;
             metrics.best_epoch = state.metrics.best_epoch;
+            metrics.rungs = state.metrics.rungs;
             println!(
                 "resuming from {} after epoch {}",
                 dir.display(),
@@ -507,6 +522,14 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         metrics.memory = monitor.snapshot();
         metrics.total_seconds = t_start.elapsed().as_secs_f64();
         write_metrics(&spec.save_dir, &metrics)?;
+        if let Some(d) = rung_check(spec, epoch, dev_f1)? {
+            let stop = !d.continues;
+            metrics.rungs.push(d.clone());
+            if stop {
+                metrics.stopped_early = Some(d);
+                break;
+            }
+        }
         if epoch < p.epochs {
             let dir = ckpt.begin(epoch)?;
             crate::model::saved::save_weights(&lm.vs, &dir.join("model.safetensors"))?;
@@ -527,7 +550,12 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         evaluate_best(spec, kind, device, pad_id, &dev, &test, &mut metrics)?;
     }
     metrics.memory = monitor.finish();
-    metrics.status = "finished".into();
+    metrics.status = if metrics.stopped_early.is_some() {
+        "stopped_early"
+    } else {
+        "finished"
+    }
+    .into();
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
     write_metrics(&spec.save_dir, &metrics)?;
     ckpt.remove();
@@ -538,6 +566,44 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         spec.save_dir.join("metrics.json").display()
     );
     Ok(metrics)
+}
+
+/// At the end of an epoch that is a rung of `sweep.early_stop`: record this
+/// task's dev macro-F1 there (once, even across a requeue), compare it with the
+/// results recorded so far, and say whether to go on (asha module).
+fn rung_check(spec: &RunSpec, epoch: u32, dev_f1: f64) -> Result<Option<crate::asha::Decision>> {
+    let (Some(es), Some(task)) = (&spec.early_stop, spec.task) else {
+        return Ok(None);
+    };
+    let r = &es.rule;
+    let rungs = crate::asha::rungs(r.min_epochs, r.reduction_factor, spec.params.epochs);
+    let Some(k) = rungs.iter().position(|&e| e == epoch) else {
+        return Ok(None);
+    };
+    let store = crate::asha::store::RungStore::new(&es.job_dir, &es.config_sha256);
+    let d = store.check(
+        task,
+        k as u32 + 1,
+        epoch,
+        r.metric.as_str(),
+        dev_f1,
+        r.reduction_factor,
+    )?;
+    println!(
+        "rung {} (epoch {epoch}): {} {:.4} ranks {} of {} recorded so far; the top {} go on: {}",
+        d.rung,
+        d.metric,
+        d.value,
+        d.rank,
+        d.compared,
+        d.kept,
+        if d.continues {
+            "continuing"
+        } else {
+            "stopping early (the best epoch's model is kept)"
+        }
+    );
+    Ok(Some(d))
 }
 
 /// Test evaluation of the best epoch (reloaded from the saved model, not the
