@@ -17,6 +17,7 @@ pub mod local;
 pub mod qacct;
 pub mod qstat;
 pub mod sge;
+pub mod slurm;
 pub mod status;
 pub mod submission;
 

@@ -1,0 +1,199 @@
+//! Slurm's job states, as `squeue %T` and `sacct State` print them (long names;
+//! `CANCELLED by 0` carries who cancelled), and array task specs (`3`, `[3-4%2]`).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    Pending,
+    Configuring,
+    Running,
+    Completing,
+    Suspended,
+    Stopped,
+    Signaling,
+    StageOut,
+    Resizing,
+    Completed,
+    Cancelled,
+    Failed,
+    Timeout,
+    NodeFail,
+    Preempted,
+    OutOfMemory,
+    BootFail,
+    Deadline,
+    /// This run ended and the job went back to the queue (`scontrol requeue`).
+    Requeued,
+    RequeueHold,
+    RequeueFed,
+    SpecialExit,
+    Revoked,
+    /// A state this version does not know, kept as printed.
+    Other(String),
+}
+
+impl JobState {
+    pub fn parse(s: &str) -> JobState {
+        // `CANCELLED by 0`, `CANCELLED+` (sacct truncates long names with `+`).
+        let word = s
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('+');
+        match word {
+            "PENDING" | "PD" => JobState::Pending,
+            "CONFIGURING" | "CF" => JobState::Configuring,
+            "RUNNING" | "R" => JobState::Running,
+            "COMPLETING" | "CG" => JobState::Completing,
+            "SUSPENDED" | "S" => JobState::Suspended,
+            "STOPPED" | "ST" => JobState::Stopped,
+            "SIGNALING" | "SI" => JobState::Signaling,
+            "STAGE_OUT" | "SO" => JobState::StageOut,
+            "RESIZING" | "RS" => JobState::Resizing,
+            "COMPLETED" | "CD" => JobState::Completed,
+            "CANCELLED" | "CA" => JobState::Cancelled,
+            "FAILED" | "F" => JobState::Failed,
+            "TIMEOUT" | "TO" => JobState::Timeout,
+            "NODE_FAIL" | "NF" => JobState::NodeFail,
+            "PREEMPTED" | "PR" => JobState::Preempted,
+            "OUT_OF_MEMORY" | "OOM" => JobState::OutOfMemory,
+            "BOOT_FAIL" | "BF" => JobState::BootFail,
+            "DEADLINE" | "DL" => JobState::Deadline,
+            "REQUEUED" | "RQ" => JobState::Requeued,
+            "REQUEUE_HOLD" | "RH" => JobState::RequeueHold,
+            "REQUEUE_FED" | "RF" => JobState::RequeueFed,
+            "SPECIAL_EXIT" | "SE" => JobState::SpecialExit,
+            "REVOKED" | "RV" => JobState::Revoked,
+            _ => JobState::Other(s.trim().to_string()),
+        }
+    }
+
+    /// The job is done with this run for good: it will not run again by itself.
+    /// (REQUEUED is not final: the job waits to run again.)
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            JobState::Completed
+                | JobState::Cancelled
+                | JobState::Failed
+                | JobState::Timeout
+                | JobState::NodeFail
+                | JobState::Preempted
+                | JobState::OutOfMemory
+                | JobState::BootFail
+                | JobState::Deadline
+                | JobState::SpecialExit
+                | JobState::Revoked
+        )
+    }
+
+    /// Waiting to start (again).
+    pub fn is_waiting(&self) -> bool {
+        matches!(
+            self,
+            JobState::Pending
+                | JobState::Requeued
+                | JobState::RequeueHold
+                | JobState::RequeueFed
+                | JobState::Configuring
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobState::Pending => "PENDING",
+            JobState::Configuring => "CONFIGURING",
+            JobState::Running => "RUNNING",
+            JobState::Completing => "COMPLETING",
+            JobState::Suspended => "SUSPENDED",
+            JobState::Stopped => "STOPPED",
+            JobState::Signaling => "SIGNALING",
+            JobState::StageOut => "STAGE_OUT",
+            JobState::Resizing => "RESIZING",
+            JobState::Completed => "COMPLETED",
+            JobState::Cancelled => "CANCELLED",
+            JobState::Failed => "FAILED",
+            JobState::Timeout => "TIMEOUT",
+            JobState::NodeFail => "NODE_FAIL",
+            JobState::Preempted => "PREEMPTED",
+            JobState::OutOfMemory => "OUT_OF_MEMORY",
+            JobState::BootFail => "BOOT_FAIL",
+            JobState::Deadline => "DEADLINE",
+            JobState::Requeued => "REQUEUED",
+            JobState::RequeueHold => "REQUEUE_HOLD",
+            JobState::RequeueFed => "REQUEUE_FED",
+            JobState::SpecialExit => "SPECIAL_EXIT",
+            JobState::Revoked => "REVOKED",
+            JobState::Other(s) => s,
+        }
+    }
+}
+
+/// The task ids of an array task spec as squeue `%K` and sacct `JobID` print them:
+/// `3`, `3-4`, `[3-4%2]`, `1,3,5-7`, `1-7:2`. None for anything else (`N/A` included).
+pub fn expand_tasks(spec: &str) -> Option<Vec<u32>> {
+    let s = spec.trim();
+    let s = s
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(s);
+    // `%2` is the concurrency cap, not part of the set.
+    let s = s.split_once('%').map_or(s, |(set, _)| set);
+    if s.is_empty() {
+        return None;
+    }
+    let mut tasks = Vec::new();
+    for part in s.split(',') {
+        let (range, step) = match part.split_once(':') {
+            Some((r, st)) => (r, st.parse::<u32>().ok().filter(|&x| x > 0)?),
+            None => (part, 1),
+        };
+        let (first, last) = match range.split_once('-') {
+            Some((a, b)) => (a.parse::<u32>().ok()?, b.parse::<u32>().ok()?),
+            None => {
+                let n = range.parse::<u32>().ok()?;
+                (n, n)
+            }
+        };
+        if last < first || last - first > 1_000_000 {
+            return None;
+        }
+        tasks.extend((first..=last).step_by(step as usize));
+    }
+    Some(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states() {
+        assert_eq!(JobState::parse("CANCELLED by 0"), JobState::Cancelled);
+        assert_eq!(JobState::parse("CANCELLED+"), JobState::Cancelled);
+        assert_eq!(JobState::parse("OUT_OF_MEMORY"), JobState::OutOfMemory);
+        assert_eq!(JobState::parse("PD"), JobState::Pending);
+        assert_eq!(
+            JobState::parse("FUTURE_STATE"),
+            JobState::Other("FUTURE_STATE".into())
+        );
+        assert!(JobState::Timeout.is_final());
+        assert!(!JobState::Requeued.is_final());
+        assert!(JobState::Requeued.is_waiting());
+        assert_eq!(JobState::parse("REQUEUED").as_str(), "REQUEUED");
+    }
+
+    #[test]
+    fn task_specs() {
+        assert_eq!(expand_tasks("3"), Some(vec![3]));
+        assert_eq!(expand_tasks("[3-4%2]"), Some(vec![3, 4]));
+        assert_eq!(expand_tasks("3-4%2"), Some(vec![3, 4]));
+        assert_eq!(expand_tasks("1,3,5-7"), Some(vec![1, 3, 5, 6, 7]));
+        assert_eq!(expand_tasks("1-7:2"), Some(vec![1, 3, 5, 7]));
+        for bad in ["N/A", "", "4-3", "a", "1-", "1:0", "[]"] {
+            assert_eq!(expand_tasks(bad), None, "{bad:?}");
+        }
+    }
+}
