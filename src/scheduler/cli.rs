@@ -59,6 +59,10 @@ pub struct RunArgs {
     /// Job directory (default: jobs/<experiment>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run up to K array tasks at once (at most the config's max_concurrent_tasks),
+    /// each with its own CUDA_VISIBLE_DEVICES (slot i: the i-th inherited device, or i).
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: u32,
 }
 
 fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
@@ -171,6 +175,7 @@ pub fn run_run(a: &RunArgs) -> Result<()> {
     }
     let (dir, stages) = render_stages(a.config.as_deref(), a.out.as_deref(), &a.only)?;
     let mut exec = Local::new();
+    exec.jobs = a.jobs as usize;
     let jobs = submit_chain(&mut exec, &dir, &stages)?;
     for j in &jobs {
         println!("finished {:<9} job {} ({})", j.stage, j.id, j.name);

@@ -11,6 +11,12 @@
 //! * a missing log directory is an error (Grid Engine puts such a job in state Eqw);
 //! * exit status 99 re-runs the task with `RESTARTED=1` (Grid Engine reschedules it),
 //!   at most `max_restarts` times.
+//!
+//! With `jobs` > 1 (`run --local --jobs K`), up to K array tasks run at once (never
+//! more than the script's `-tc`), lowest ids first as they free up, each with its
+//! own `CUDA_VISIBLE_DEVICES`: slot i gets the i-th device of the inherited list, or
+//! device i when none is set. The first failure starts no further task, lets the
+//! running ones end, and is the error reported.
 
 use super::directives::Directives;
 use super::executor::{file_name, CommandLine, Executor, JobRequest};
@@ -27,6 +33,8 @@ pub struct Local {
     pub max_restarts: u32,
     /// Print one line per task started/finished on stderr.
     pub verbose: bool,
+    /// Array tasks run at once (`run --local --jobs K`).
+    pub jobs: usize,
 }
 
 impl Default for Local {
@@ -36,6 +44,7 @@ impl Default for Local {
             commands: Vec::new(),
             max_restarts: 3,
             verbose: true,
+            jobs: 1,
         }
     }
 }
@@ -111,15 +120,94 @@ fn open_log(path: &Path, name: &str) -> Result<File> {
         .map_err(|e| Error::io("opening job log", path, e))
 }
 
+/// The device a parallel slot's task sees: the slot-th entry of the inherited
+/// CUDA_VISIBLE_DEVICES (wrapping), or the slot number itself.
+fn device_for_slot(inherited: Option<&str>, slot: usize) -> String {
+    let list: Vec<&str> = inherited
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if list.is_empty() {
+        slot.to_string()
+    } else {
+        list[slot % list.len()].to_string()
+    }
+}
+
+/// The script's `-tc` cap on concurrent array tasks, if any.
+fn task_concurrency(d: &Directives) -> Option<usize> {
+    d.all
+        .iter()
+        .rev()
+        .find(|(opt, _)| opt == "-tc")
+        .and_then(|(_, args)| args.first())
+        .and_then(|v| v.parse().ok())
+}
+
 impl Local {
+    /// Every task of an array job, `self.jobs` at a time.
+    fn run_array(
+        &self,
+        job: &JobRequest,
+        d: &Directives,
+        name: &str,
+        id: u64,
+        tasks: Vec<u32>,
+        cwd: &Path,
+    ) -> Result<()> {
+        let width = self
+            .jobs
+            .min(task_concurrency(d).unwrap_or(usize::MAX))
+            .min(tasks.len())
+            .max(1);
+        if width == 1 {
+            for t in tasks {
+                self.run_task(job, d, name, id, Some(t), cwd, None)?;
+            }
+            return Ok(());
+        }
+        let inherited = crate::env_vars::get(crate::env_vars::CUDA_VISIBLE_DEVICES);
+        let queue = std::sync::Mutex::new(tasks.into_iter());
+        let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
+        std::thread::scope(|scope| {
+            for slot in 0..width {
+                let device = device_for_slot(inherited.as_deref(), slot);
+                let (queue, failure) = (&queue, &failure);
+                scope.spawn(move || loop {
+                    if failure.lock().map_or(true, |f| f.is_some()) {
+                        return;
+                    }
+                    let Some(t) = queue.lock().ok().and_then(|mut q| q.next()) else {
+                        return;
+                    };
+                    if let Err(e) = self.run_task(job, d, name, id, Some(t), cwd, Some(&device)) {
+                        if let Ok(mut f) = failure.lock() {
+                            f.get_or_insert(e);
+                        }
+                        return;
+                    }
+                });
+            }
+        });
+        match failure.into_inner() {
+            Ok(Some(e)) => Err(e),
+            Ok(None) => Ok(()),
+            Err(_) => Err(Error::Internal("a local task runner panicked".into())),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn run_task(
-        &mut self,
+        &self,
         job: &JobRequest,
         d: &Directives,
         name: &str,
         id: u64,
         task: Option<u32>,
         cwd: &Path,
+        device: Option<&str>,
     ) -> Result<()> {
         let out_path = log_path(d.stdout.as_deref(), 'o', name, id, task, cwd);
         let err_path = if d.join {
@@ -177,6 +265,9 @@ impl Local {
                 .env(crate::env_vars::SGE_O_WORKDIR, &job.workdir)
                 .env(crate::env_vars::TMPDIR, tmp.path())
                 .env(crate::env_vars::TMP, tmp.path());
+            if let Some(dev) = device {
+                cmd.env(crate::env_vars::CUDA_VISIBLE_DEVICES, dev);
+            }
             let status = cmd
                 .status()
                 .map_err(|e| Error::io("running bash on job script", &job.script, e))?;
@@ -238,11 +329,9 @@ impl Executor for Local {
         });
         match d.tasks {
             Some(range) => {
-                for t in range.tasks() {
-                    self.run_task(job, &d, &name, id, Some(t), &cwd)?;
-                }
+                self.run_array(job, &d, &name, id, range.tasks().collect(), &cwd)?;
             }
-            None => self.run_task(job, &d, &name, id, None, &cwd)?,
+            None => self.run_task(job, &d, &name, id, None, &cwd, None)?,
         }
         Ok(JobId {
             number: id,
@@ -340,5 +429,66 @@ mod tests {
         let e = ex.submit(&JobRequest::new(&f, dir.path())).unwrap_err();
         assert!(e.to_string().contains("exited with status 3"), "{e}");
         assert!(e.to_string().contains("g.com.o3"), "{e}");
+    }
+
+    /// `--jobs 2`: two tasks of an array run at the same time (each waits for
+    /// the other to have started, which only concurrency allows), each with its
+    /// own device; `-tc 1` in the script still runs them one at a time.
+    #[test]
+    fn jobs_run_array_tasks_at_once_with_their_own_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = "#$ -N par\n#$ -cwd\n#$ -j y\n#$ -t 1-3\n\
+             echo \"$CUDA_VISIBLE_DEVICES\" > dev.$SGE_TASK_ID\n\
+             touch started.$SGE_TASK_ID\n\
+             if [ $SGE_TASK_ID -le 2 ]; then other=$((3 - SGE_TASK_ID)); \
+             for i in $(seq 300); do [ -f started.$other ] && exit 0; sleep 0.1; done; exit 3; fi\n";
+        let s = script(dir.path(), "p.com", body);
+        let mut ex = Local::new();
+        ex.verbose = false;
+        ex.jobs = 2;
+        ex.submit(&JobRequest::new(&s, dir.path())).unwrap();
+        let dev = |t: u32| std::fs::read_to_string(dir.path().join(format!("dev.{t}"))).unwrap();
+        let inherited = crate::env_vars::get(crate::env_vars::CUDA_VISIBLE_DEVICES);
+        let mut got = vec![dev(1), dev(2)];
+        got.sort();
+        let mut want: Vec<String> = (0..2)
+            .map(|i| format!("{}\n", device_for_slot(inherited.as_deref(), i)))
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(dir.path().join("started.3").is_file(), "task 3 ran too");
+
+        // The script's -tc caps the width: task 1 then waits for a task 2 that
+        // cannot start, and fails.
+        let capped = script(
+            dir.path(),
+            "c.com",
+            &body
+                .replace("-t 1-3", "-t 1-3\n#$ -tc 1")
+                .replace("seq 300", "seq 3"),
+        );
+        for f in ["started.1", "started.2", "started.3"] {
+            std::fs::remove_file(dir.path().join(f)).unwrap();
+        }
+        let e = ex
+            .submit(&JobRequest::new(&capped, dir.path()))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("task 1) exited with status 3"),
+            "{e}"
+        );
+        assert!(
+            !dir.path().join("started.2").exists(),
+            "no task starts after a failure"
+        );
+    }
+
+    #[test]
+    fn slots_take_the_inherited_devices_in_turn() {
+        assert_eq!(device_for_slot(None, 1), "1");
+        assert_eq!(device_for_slot(Some(""), 0), "0");
+        assert_eq!(device_for_slot(Some("2,3"), 0), "2");
+        assert_eq!(device_for_slot(Some("2, 3"), 1), "3");
+        assert_eq!(device_for_slot(Some("2,3"), 2), "2");
     }
 }
