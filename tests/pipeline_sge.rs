@@ -262,6 +262,50 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
             row.task
         );
     }
+    // Efficiency from the live scheduler's accounting and the real runs: the
+    // requests of sweep_config against what Grid Engine and the worker measured.
+    let eff = hecjob::report::efficiency_of(&report);
+    for t in &eff.tasks {
+        assert_eq!(t.requested_memory_bytes, Some(16 << 30), "task {}", t.task);
+        assert_eq!(t.requested_seconds, Some(600.0));
+        assert_eq!((t.requested_cpus, t.requested_gpus), (Some(1), Some(1)));
+        assert!(t.scheduler_peak_memory_bytes.unwrap() > 20 << 20, "{t:?}");
+        assert!(t.worker_peak_rss_bytes.unwrap() > 20 << 20, "{t:?}");
+        assert_eq!(t.elapsed_source, Some("scheduler"));
+        let elapsed = t.elapsed_seconds.unwrap();
+        assert!(elapsed > 0.0 && elapsed <= 600.0, "{elapsed}");
+        assert!(t.cpu_seconds.unwrap() > 0.0, "{t:?}");
+        assert!(t.cores_used.unwrap() > 0.0);
+        // Trained on the CPU (train.device: cpu) while asking for a GPU: flagged.
+        assert!(
+            t.warnings
+                .iter()
+                .any(|w| w.contains("asked for 1 GPU but trained on")),
+            "{:?}",
+            t.warnings
+        );
+        assert!(
+            t.missing
+                .iter()
+                .any(|m| m.contains("GPU figures: training on the CPU")),
+            "{:?}",
+            t.missing
+        );
+    }
+    let s = &eff.suggestion;
+    assert!(
+        s.memory.is_some() && s.time.is_some() && s.cpus.is_some(),
+        "{s:?}"
+    );
+    assert!(s.yaml.as_deref().unwrap().contains("ngpus: 1"));
+    // `status` shows the same for the finished tasks.
+    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Efficiency") && text.contains("Next time") && text.contains("16.00 GiB"),
+        "{text}"
+    );
+
     let out = hecjob(&[
         "report",
         jobs.to_str().unwrap(),
@@ -278,6 +322,11 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
         text.contains("learning_rate") && text.contains("macro-average"),
         "{text}"
     );
+    assert!(
+        text.contains("Efficiency") && text.contains("Next time") && text.contains("16.00 GiB"),
+        "{text}"
+    );
+    assert!(tmp.path().join("plots/report.html").is_file());
     assert!(
         tmp.path().join("plots/loss.svg").is_file() && tmp.path().join("plots/loss.png").is_file()
     );
@@ -454,7 +503,19 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
         assert!(Instant::now() < deadline, "no epoch-1 checkpoint in time");
         std::thread::sleep(Duration::from_millis(100));
     };
+    // While it trains, `status` shows where it is, from the worker's progress.json
+    // (epoch 1 has finished, so its dev macro-F1 is there; the pace gives an estimate).
+    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let live = String::from_utf8_lossy(&out.stdout).into_owned();
     let kill = Command::new("kill").args(["-USR1", &pid]).status().unwrap();
+    assert!(
+        live.contains("running train tasks:") && live.contains("task 1: epoch "),
+        "{live}"
+    );
+    assert!(
+        live.contains("dev macro-F1") && live.contains("left (updated"),
+        "{live}"
+    );
     assert!(kill.success());
 
     let status = loop {

@@ -587,6 +587,8 @@ fn grid_engine_accounting_from_submission() {
     assert_eq!(r.row(8).unwrap().status, Status::Pending);
     assert_eq!(r.row(3).unwrap().maxvmem_bytes, None);
 
+    efficiency_from_accounting_and_gpu_records(&sw, &opts);
+
     let table = format::render(&r, format::Format::Table, &plots::Plots::default());
     assert!(table.contains("12.50 GiB"), "{table}");
     assert!(table.contains("0:31:52"), "{table}");
@@ -600,6 +602,102 @@ fn grid_engine_accounting_from_submission() {
     assert!(!r.accounting_found);
     assert_eq!(r.row(1).unwrap().maxvmem_bytes, None);
     assert_eq!(r.row(8).unwrap().status, Status::Pending);
+}
+
+/// Requests from the rendered config.yaml, Grid Engine's accounting (the
+/// captured qacct output) and the worker's GPU records (the A100 fixture runs
+/// above): per-task figures, sweep totals, the suggestion, what is missing.
+fn efficiency_from_accounting_and_gpu_records(sw: &Sweep, opts: &ReportOptions) {
+    std::fs::write(
+        sw.jobs.join("config.yaml"),
+        "experiment:\n  name: lr-bs-sweep\ncluster:\n  jobs:\n    train: { h_vmem: 40G, h_rt: \"02:00:00\", ncpus: 4, ngpus: 1 }\n",
+    )
+    .unwrap();
+    let r = report::build(&sw.jobs, opts).unwrap();
+    let e = report::efficiency_of(&r);
+    let t1 = e.tasks.iter().find(|t| t.task == 1).unwrap();
+    assert_eq!(t1.requested_memory_bytes, Some(40 * GIB));
+    assert_eq!(
+        t1.scheduler_peak_memory_bytes,
+        Some((12.5 * GIB as f64) as u64)
+    );
+    assert_eq!(t1.worker_peak_rss_bytes, Some(2 * GIB + 700 * (1 << 20)));
+    assert!((t1.memory_used_share.unwrap() - 12.5 / 40.0).abs() < 1e-9);
+    // Two attempts of task 1: 900 s + 1012 s, CPU 0.008 s each.
+    assert_eq!(
+        (t1.elapsed_seconds, t1.elapsed_source),
+        (Some(1912.0), Some("scheduler"))
+    );
+    assert!((t1.time_used_share.unwrap() - 1912.0 / 7200.0).abs() < 1e-9);
+    assert_eq!(t1.requested_cpus, Some(4));
+    assert!((t1.cpu_seconds.unwrap() - 0.016).abs() < 1e-9);
+    assert!(t1.cpu_efficiency.unwrap() < 0.01);
+    assert!(
+        t1.warnings
+            .iter()
+            .any(|w| w.contains("CPUs asked for busy")),
+        "{:?}",
+        t1.warnings
+    );
+    assert_eq!(t1.gpu_name.as_deref(), Some("NVIDIA A100-SXM4-40GB"));
+    assert_eq!(t1.gpu_total_bytes, Some(42_505_273_344));
+    assert_eq!(t1.gpu_peak_bytes, Some(3 * GIB + 16 * 180 * (1 << 20)));
+    assert_eq!(t1.gpu_utilization_avg_percent, Some(81.5));
+    assert!((t1.gpu_hours.unwrap() - 1912.0 / 3600.0).abs() < 1e-9);
+    assert!(t1.gpu_energy_joules.unwrap() > 0.0);
+    // Task 3 finished but accounting has no record of it: the worker's clock, and why.
+    let t3 = e.tasks.iter().find(|t| t.task == 3).unwrap();
+    assert_eq!(t3.elapsed_source, Some("worker"));
+    assert!(
+        t3.missing
+            .iter()
+            .any(|m| m.contains("qacct") && m.contains("no record of task 3")),
+        "{:?}",
+        t3.missing
+    );
+    // The garbled task has no worker records, and says so.
+    let t6 = e.tasks.iter().find(|t| t.task == 6).unwrap();
+    assert!(t6
+        .missing
+        .iter()
+        .any(|m| m.contains("no readable metrics.json")));
+
+    // Next time: 12.5 GiB peak +20 % → 16G; 1912 s +25 % +10 min → 50 min; a
+    // fraction of one core busy → 1 CPU; 8.6 GiB of GPU memory +20 % → a V100.
+    let s = &e.suggestion;
+    assert_eq!(s.memory.as_deref(), Some("16G"));
+    assert_eq!(s.time.as_deref(), Some("00:50:00"));
+    assert_eq!(s.cpus, Some(1));
+    assert_eq!(s.gpu_type.map(|g| g.name), Some("V100"));
+    assert_eq!(
+        s.yaml.as_deref(),
+        Some(
+            "cluster:\n  jobs:\n    train: { h_vmem: 16G, h_rt: \"00:50:00\", ncpus: 1, ngpus: 1 }"
+        )
+    );
+    let total_gpu_h: f64 = e.tasks.iter().filter_map(|t| t.gpu_hours).sum();
+    assert!((e.totals.gpu_hours.unwrap() - total_gpu_h).abs() < 1e-9);
+    assert_eq!(e.totals.gpu_utilization_avg_percent, Some(81.5));
+
+    // The same figures in the text, JSON and HTML outputs.
+    let text = report::efficiency_format::text(&e);
+    for want in [
+        "40.00 GiB",
+        "12.50 GiB",
+        "31 %",
+        "NVIDIA A100-SXM4-40GB",
+        "82 %",
+        "h_vmem: 16G",
+        "--gres=gpu:tesla_v100-pcie-32gb:1",
+        "Missing figures:",
+    ] {
+        assert!(text.contains(want), "{want} not in:\n{text}");
+    }
+    let json = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["suggestion"]["memory"], "16G");
+    assert_eq!(json["tasks"][0]["requested_cpus"], 4);
+    let html = report::efficiency_format::html(&e);
+    assert!(html.contains("id=\"efficiency-table\"") && html.contains("h_vmem: 16G"));
 }
 
 // --- plots ---------------------------------------------------------------------
@@ -925,7 +1023,9 @@ fn html_report_in_a_real_browser() {
     for bad in ["<link", " src=", "href=\"http", "@import", "url("] {
         assert!(!html.contains(bad), "report.html has {bad}");
     }
-    assert_eq!(html.matches("<tr data-task=").count(), 6);
+    let sweep_table = html.split("id=\"curves\"").next().unwrap();
+    assert_eq!(sweep_table.matches("<tr data-task=").count(), 6);
+    assert!(html.contains("id=\"efficiency-table\""));
     assert_eq!(
         html.matches("<tr data-task=\"2\" class=\"best\">").count(),
         1
@@ -996,4 +1096,74 @@ fn browser_harness_sees_errors_and_requests() {
         r["external_requests"].to_string().contains("127.0.0.1:9"),
         "{r}"
     );
+}
+
+/// Runs made with the tutorial interface (`hecjob train … models/run-a`):
+/// no tasks.json, no task ids, any folder names. `report models/` and
+/// `report models/run-a models/run-b` compare them, named by folder, with
+/// the parameters that differ as columns.
+#[test]
+fn any_folders_of_runs_are_compared_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    for (name, lr, offset) in [
+        ("run-a", 5e-5, 0.01),
+        ("run-b", 2e-5, 0.04),
+        ("baseline", 3e-5, -0.02),
+    ] {
+        let mut m = RunBuilder::new(1, lr, 16).offset(offset).build();
+        m.task = None;
+        m.experiment = None;
+        m.swept = Map::new();
+        write_metrics(&models.join(name), &m);
+    }
+    // Not a run: no metrics.json.
+    std::fs::create_dir_all(models.join("notes")).unwrap();
+
+    let r = report::build(&models, &no_qacct()).unwrap();
+    assert_eq!(r.layout, Layout::Runs);
+    let names: Vec<&str> = r.rows.iter().map(|r| r.name.as_deref().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["run-b", "run-a", "baseline"],
+        "by dev F1, best first"
+    );
+    assert_eq!(r.best_row.as_ref().unwrap().name.as_deref(), Some("run-b"));
+    assert_eq!(r.swept_keys, ["learning_rate"], "only what differs");
+
+    let exe = env!("CARGO_BIN_EXE_hecjob");
+    let out = std::process::Command::new(exe)
+        .args(["report", "--no-qacct", "--no-plots"])
+        .arg(models.join("run-a"))
+        .arg(models.join("baseline"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("* best: run-a by best dev macro-F1"),
+        "{text}"
+    );
+    assert!(text.contains("Best run, run-a (learning_rate="), "{text}");
+    assert!(!text.contains("run-b"), "{text}");
+    // Written beside the runs (their common folder).
+    let html = std::fs::read_to_string(models.join("report/report.html")).unwrap();
+    assert!(
+        html.contains("<th tabindex=\"0\" aria-sort=\"descending\">best dev F1</th>")
+            || html.contains(">run</th>"),
+        "{html}"
+    );
+    assert!(html.contains("best run: <b>run-a</b>"));
+
+    // A tutorial run on its own is named by its folder too.
+    let one = report::build(&models.join("baseline"), &no_qacct()).unwrap();
+    assert_eq!(one.rows[0].name.as_deref(), Some("baseline"));
+
+    // A folder with no runs says what it looked for.
+    let e = report::build(&models.join("notes"), &no_qacct()).unwrap_err();
+    assert!(e.to_string().contains("folder of runs"), "{e}");
 }

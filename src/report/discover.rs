@@ -1,11 +1,17 @@
 //! Which kind of directory `hecjob report DIR` was given, and where each sweep
 //! task's `metrics.json` is expected.
 //!
-//! Three layouts are accepted, tried in this order:
+//! Four layouts are accepted, tried in this order:
 //! 1. a rendered jobs directory (`tasks.json`, maybe `submission.json`): the task
 //!    list is authoritative, so tasks that never wrote metrics still get a row;
 //! 2. an output root with `task-<N>/` directories;
-//! 3. a single task directory holding `metrics.json`.
+//! 3. a single task directory holding `metrics.json`;
+//! 4. a folder of runs: any subdirectories holding `metrics.json` (runs made
+//!    with the tutorial interface, `hecjob train … models/run-a`), each named
+//!    by its folder.
+//!
+//! Several directories ([`discover_many`]) are runs side by side: each is a run
+//! or a folder of runs (any layout above), every run named by its folder.
 
 use crate::error::{Error, Result};
 use crate::metrics::RunMetrics;
@@ -19,12 +25,16 @@ pub enum Layout {
     JobsDir,
     OutputRoot,
     TaskDir,
+    /// Runs named by their folders (a folder of runs, or several directories).
+    Runs,
 }
 
 /// One sweep task as discovered, before its metrics are read.
 #[derive(Debug, Clone)]
 pub struct TaskSource {
     pub id: u32,
+    /// The run's folder name, for runs that are not sweep tasks.
+    pub name: Option<String>,
     /// Swept values from tasks.json; empty for the other layouts (filled from metrics).
     pub swept: Map<String, Value>,
     /// The task's output directory, when it could be resolved.
@@ -72,6 +82,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
                 .into_iter()
                 .map(|(id, d)| TaskSource {
                     id,
+                    name: None,
                     swept: Map::new(),
                     dir: Some(d),
                     problem: None,
@@ -92,6 +103,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
             experiment: None,
             tasks: vec![TaskSource {
                 id,
+                name: None,
                 swept: Map::new(),
                 dir: Some(dir.to_path_buf()),
                 problem: None,
@@ -99,11 +111,89 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
             train_job_id: None,
         });
     }
+    let runs = run_subdirs(dir)?;
+    if !runs.is_empty() {
+        return Ok(Discovered {
+            layout: Layout::Runs,
+            experiment: None,
+            tasks: named(runs),
+            train_job_id: None,
+        });
+    }
     Err(Error::Usage(format!(
         "report: {} is none of: a jobs directory (no tasks.json), an output root \
-         (no task-<N>/ directories), a task directory (no metrics.json)",
+         (no task-<N>/ directories), a run directory (no metrics.json), a folder of runs \
+         (no subdirectory holds a metrics.json). Give the directory that `hecjob train` \
+         wrote to, or the folder holding such directories.",
         dir.display()
     )))
+}
+
+/// Several directories, each a run or a folder of runs: one report over all
+/// their runs, ids 1.. in the order given, each named by its folder (with its
+/// parent's name too where two folders share a name).
+pub fn discover_many(dirs: &[PathBuf]) -> Result<Discovered> {
+    if let [one] = dirs {
+        return discover(one);
+    }
+    let mut runs: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        let found = discover(d)?;
+        runs.extend(found.tasks.into_iter().filter_map(|t| t.dir));
+    }
+    Ok(Discovered {
+        layout: Layout::Runs,
+        experiment: None,
+        tasks: named(runs),
+        train_job_id: None,
+    })
+}
+
+fn folder_name(p: &Path, with_parent: bool) -> String {
+    let name = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    match (with_parent, p.parent()) {
+        (true, Some(parent)) if parent.file_name().is_some() => {
+            format!("{}/{}", name(parent), name(p))
+        }
+        _ => name(p),
+    }
+}
+
+fn named(dirs: Vec<PathBuf>) -> Vec<TaskSource> {
+    let short: Vec<String> = dirs.iter().map(|d| folder_name(d, false)).collect();
+    dirs.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let clash = short.iter().filter(|s| **s == short[i]).count() > 1;
+            TaskSource {
+                id: i as u32 + 1,
+                name: Some(folder_name(d, clash)),
+                swept: Map::new(),
+                dir: Some(d.clone()),
+                problem: None,
+            }
+        })
+        .collect()
+}
+
+/// Subdirectories holding a metrics.json, sorted by name.
+fn run_subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("listing", dir, e))?;
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("listing", dir, e))?;
+        let p = entry.path();
+        if p.is_dir() && p.join("metrics.json").is_file() {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -130,12 +220,14 @@ fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
         .map(|t| match expand_vars(&t.output_dir, crate::env_vars::get) {
             Ok(p) => TaskSource {
                 id: t.id,
+                name: None,
                 swept: t.swept,
                 dir: Some(resolve_relative(dir, Path::new(&p))),
                 problem: None,
             },
             Err(e) => TaskSource {
                 id: t.id,
+                name: None,
                 swept: t.swept,
                 dir: None,
                 problem: Some(e),

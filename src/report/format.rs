@@ -169,7 +169,12 @@ fn epochs_text(r: &Row) -> String {
 // --- the sweep table ---------------------------------------------------------
 
 fn rows_grid(report: &Report) -> Grid {
-    let mut headers: Vec<String> = vec!["".into(), "task".into()];
+    let first = if report.layout == super::Layout::Runs {
+        "run"
+    } else {
+        "task"
+    };
+    let mut headers: Vec<String> = vec!["".into(), first.into()];
     headers.extend(report.swept_keys.iter().cloned());
     headers.extend(
         [
@@ -196,10 +201,7 @@ fn rows_grid(report: &Report) -> Grid {
         .rows
         .iter()
         .map(|r| {
-            let mut c = vec![
-                if r.best { "*".into() } else { String::new() },
-                r.task.to_string(),
-            ];
+            let mut c = vec![if r.best { "*".into() } else { String::new() }, r.key()];
             c.extend(
                 report
                     .swept_keys
@@ -235,17 +237,18 @@ fn notes(report: &Report) -> String {
     for r in report.rows.iter().filter(|r| r.note.is_some()) {
         let _ = writeln!(
             out,
-            "task {}: {} ({})",
-            r.task,
+            "{}: {} ({})",
+            r.label(),
             r.status,
             r.note.as_deref().unwrap_or_default()
         );
     }
-    match report.best {
-        Some(t) => {
+    match &report.best_row {
+        Some(b) => {
             let _ = writeln!(
                 out,
-                "* best: task {t} by {}",
+                "* best: {} by {}",
+                b.label(),
                 match report.sort.best_by() {
                     super::SortKey::DevF1 => "best dev macro-F1",
                     super::SortKey::TestPrecision => "test macro precision",
@@ -313,10 +316,14 @@ fn comparison_heading(report: &Report, c: &Comparison) -> String {
         .filter(|s| !s.is_empty())
         .map(|s| format!(" ({s})"))
         .unwrap_or_default();
+    let who = report
+        .best_row
+        .as_ref()
+        .map_or_else(|| format!("task {}", c.task), Row::label);
     format!(
-        "Best run, task {}{swept}: test set ({} examples) vs. the paper's Table 4 \
+        "Best run, {who}{swept}: test set ({} examples) vs. the paper's Table 4 \
          (BERT-base, threshold 0.3)",
-        c.task, c.examples
+        c.examples
     )
 }
 
@@ -358,10 +365,15 @@ pub fn render(report: &Report, format: Format, plots: &Plots) -> String {
 fn title(report: &Report) -> String {
     let n = report.rows.len();
     let total = report.total_tasks;
-    let shown = if n < total {
-        format!("top {n} of {total} tasks")
+    let what = if report.layout == super::Layout::Runs {
+        "runs"
     } else {
-        format!("{total} tasks")
+        "tasks"
+    };
+    let shown = if n < total {
+        format!("top {n} of {total} {what}")
+    } else {
+        format!("{total} {what}")
     };
     match &report.experiment {
         Some(e) => format!("Experiment {e}: {shown}, sorted by {}", report.sort.name()),

@@ -143,18 +143,24 @@ fn sweep_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &str>) 
         SortKey::TestRecall => "test macro recall",
         _ => "test macro-F1",
     };
-    match report.best {
-        Some(t) => {
+    match &report.best_row {
+        Some(b) => {
             let _ = write!(
                 o,
-                "<p><span class=\"star\">★</span> best run: <b>task {t}</b> by {best_by}. \
-                 Click a column header to sort.</p>"
+                "<p><span class=\"star\">★</span> best run: <b>{}</b> by {best_by}. \
+                 Click a column header to sort.</p>",
+                esc(&b.label())
             );
         }
         None => o.push_str("<p>No run has a score to pick the best by yet.</p>"),
     }
     // (header, sort key name when it matches --sort)
-    let mut headers: Vec<(String, Option<&str>)> = vec![("task".into(), Some("task"))];
+    let first = if report.layout == super::Layout::Runs {
+        "run"
+    } else {
+        "task"
+    };
+    let mut headers: Vec<(String, Option<&str>)> = vec![(first.into(), Some("task"))];
     headers.extend(report.swept_keys.iter().map(|k| (k.clone(), None)));
     headers.extend([
         ("state".into(), None),
@@ -205,7 +211,7 @@ fn sweep_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &str>) 
                     o,
                     "<td class=\"num\" data-v=\"{}\"><span class=\"sw\" style=\"background:{sw}\"></span>{}{}</td>",
                     r.task,
-                    r.task,
+                    esc(&r.key()),
                     if r.best { " <span class=\"star\" title=\"best run\">★</span>" } else { "" }
                 );
                 continue;
@@ -241,8 +247,8 @@ fn sweep_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &str>) 
         for r in notes {
             let _ = write!(
                 o,
-                "<li>task {} ({}): {}</li>",
-                r.task,
+                "<li>{} ({}): {}</li>",
+                esc(&r.label()),
                 esc(r.status.as_str()),
                 esc(r.note.as_deref().unwrap_or_default())
             );
@@ -305,9 +311,9 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
     let label = |r: &Row| {
         let s = swept_text(r);
         if s.is_empty() {
-            format!("task {}", r.task)
+            r.label()
         } else {
-            format!("task {} ({s})", r.task)
+            format!("{} ({s})", r.label())
         }
     };
     let mut loss = Vec::new();
@@ -412,11 +418,15 @@ fn table4_section(o: &mut String, report: &Report) {
         .filter(|s| !s.is_empty())
         .map(|s| format!(" ({s})"))
         .unwrap_or_default();
+    let who = report
+        .best_row
+        .as_ref()
+        .map_or_else(|| format!("task {}", c.task), Row::label);
     let _ = write!(
         o,
-        "<p>Task {}{}: test set, {} examples, threshold as configured; the paper: \
+        "<p>Best run, {}{}: test set, {} examples, threshold as configured; the paper: \
          BERT-base, threshold 0.3 (Demszky et al., ACL 2020).</p>",
-        c.task,
+        esc(&who),
         esc(&swept),
         c.examples
     );
@@ -595,7 +605,8 @@ table.params th{background:none;font-weight:500;color:var(--muted);position:stat
   thead th{position:static}section{break-inside:auto}figure,tr,.card{break-inside:avoid}
   h2{break-after:avoid}.charts{grid-template-columns:1fr 1fr}
   tr.best td{background:none}tr.best td:first-child{outline:2px solid #c98a00}
-  th,td{padding:2px 5px}table.sweep{font-size:8pt}table.sweep th,table.sweep td{padding:1px 3px}
+  th,td{padding:2px 5px}table.sweep,table.eff{font-size:7.5pt}table.sweep th,table.sweep td,table.eff th,table.eff td{padding:1px 3px}
+  table.eff th{white-space:normal}.eff-grid{grid-template-columns:repeat(4,1fr)}
 }
 "#;
 

@@ -11,6 +11,8 @@
 
 pub mod compare;
 pub mod discover;
+pub mod efficiency;
+pub mod efficiency_format;
 pub mod font;
 pub mod format;
 pub mod html;
@@ -18,6 +20,7 @@ pub mod plots;
 pub mod qacct;
 pub mod row;
 pub mod rungs;
+pub mod status_view;
 pub mod svg;
 
 pub use compare::Comparison;
@@ -34,9 +37,12 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// A rendered jobs directory (with tasks.json), an output root (with
-    /// task-<N>/ directories) or a single task directory. Default: the current
-    /// directory.
-    pub dir: Option<PathBuf>,
+    /// task-<N>/ directories), a run directory (metrics.json), or a folder of
+    /// runs (`models/` holding `hecjob train` outputs). Several directories are
+    /// compared side by side, each run named by its folder. Default: the
+    /// current directory.
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
     /// Order rows by this metric (scores high first, costs low first); a score
     /// also picks the best run. Default: dev macro-F1, so the run set beside the
     /// paper is chosen without looking at the test set.
@@ -111,6 +117,10 @@ pub struct Report {
     /// Rungs and epochs spent, when the sweep stopped tasks early (over every
     /// task, not only the shown rows).
     pub early_stop: Option<rungs::EarlyStopSummary>,
+    /// The scheduler's accounting per task (shown rows and the best run).
+    pub accounting: BTreeMap<u32, qacct::Accounting>,
+    /// Where the accounting came from, or why there is none.
+    pub accounting_note: String,
 }
 
 impl Report {
@@ -127,15 +137,55 @@ impl Report {
 /// Errors only when `dir` is not a recognisable directory or its tasks.json /
 /// submission.json are malformed; per-task problems become row states.
 pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
+    build_many(&[dir.to_path_buf()], opts)
+}
+
+/// The directory the report is about: the one given, or the deepest folder
+/// holding all of several.
+fn common_dir(dirs: &[PathBuf]) -> PathBuf {
+    let mut it = dirs.iter();
+    let Some(first) = it.next() else {
+        return PathBuf::from(".");
+    };
+    if dirs.len() == 1 {
+        return first.clone();
+    }
+    let abs = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    let mut common = abs(first);
+    for d in it {
+        let d = abs(d);
+        while !d.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
+    }
+    common
+}
+
+/// [`build`] over several directories of runs (see `discover::discover_many`).
+pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     if opts.top == Some(0) {
         return Err(Error::Usage("--top must be at least 1".into()));
     }
-    let found = discover::discover(dir)?;
+    let dir = common_dir(dirs);
+    let dir = dir.as_path();
+    let found = discover::discover_many(dirs)?;
     let accounting = match (found.train_job_id, &opts.qacct) {
         (Some(id), Some(program)) => qacct::query(program, id),
         _ => None,
     };
     let submitted = found.train_job_id.is_some();
+    let accounting_found = accounting.is_some();
+    let accounting_note = match (found.train_job_id, &opts.qacct, &accounting) {
+        (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
+        (Some(_), None, _) => "not asked (--no-qacct)".to_string(),
+        (Some(id), Some(p), None) => format!(
+            "`{} -j {id}` gave no record (the job has not finished, or accounting is not readable from here)",
+            p.display()
+        ),
+        (Some(id), Some(p), Some(_)) => format!("`{} -j {id}`", p.display()),
+    };
 
     let mut rows = Vec::with_capacity(found.tasks.len());
     let mut runs = BTreeMap::new();
@@ -151,14 +201,26 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
             _ => t.id,
         };
         let acct = accounting.as_ref().and_then(|a| a.get(&id));
-        rows.push(Row::new(
+        let mut row = Row::new(
             id,
             t.swept.clone(),
             &loaded,
             t.problem.as_deref(),
             submitted,
             acct,
-        ));
+        );
+        row.name = t.name.clone();
+        // A run made with the tutorial interface is no sweep task: its folder names it.
+        if let (Loaded::Metrics(m), Layout::TaskDir) = (&loaded, found.layout) {
+            if m.task.is_none() {
+                row.name = t
+                    .dir
+                    .as_deref()
+                    .and_then(|d| d.file_name())
+                    .map(|n| n.to_string_lossy().into_owned());
+            }
+        }
+        rows.push(row);
         if let Loaded::Metrics(m) = loaded {
             if experiment.is_none() {
                 experiment = m.experiment.clone();
@@ -167,6 +229,9 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
         }
     }
 
+    if found.layout == Layout::Runs && rows.iter().all(|r| r.swept.is_empty()) {
+        differing_params(&mut rows, &runs);
+    }
     let mut swept_keys: Vec<String> = Vec::new();
     for r in &rows {
         for k in r.swept.keys() {
@@ -188,6 +253,8 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
         rows.truncate(n);
     }
     runs.retain(|id, _| Some(*id) == best || rows.iter().any(|r| r.task == *id));
+    let mut accounting = accounting.unwrap_or_default();
+    accounting.retain(|id, _| rows.iter().any(|r| r.task == *id));
 
     let comparison = best.and_then(|t| {
         runs.get(&t)
@@ -207,9 +274,46 @@ pub fn build(dir: &Path, opts: &ReportOptions) -> Result<Report> {
         best_row,
         runs,
         comparison,
-        accounting_found: accounting.is_some(),
+        accounting_found,
         early_stop,
+        accounting,
+        accounting_note,
     })
+}
+
+/// The train job's requests from the rendered `config.yaml` beside the tasks;
+/// `Err` says why they are unknown.
+pub fn requests_of(report: &Report) -> std::result::Result<efficiency::Requests, String> {
+    let path = report.dir.join("config.yaml");
+    if !path.is_file() {
+        return Err(format!(
+            "no rendered config.yaml in {} (report a jobs directory to compare with the requests)",
+            report.dir.display()
+        ));
+    }
+    let loaded = crate::config::load(Some(&path)).map_err(|e| e.to_string())?;
+    Ok(efficiency::Requests::from_job(
+        &loaded.config.cluster.jobs.train,
+        &path.display().to_string(),
+    ))
+}
+
+/// Efficiency of the report's tasks against the rendered requests.
+pub fn efficiency_of(report: &Report) -> efficiency::Efficiency {
+    match requests_of(report) {
+        Ok(r) => efficiency::compute(report, Some(&r)),
+        Err(why) => {
+            let mut e = efficiency::compute(report, None);
+            for t in &mut e.tasks {
+                for m in &mut t.missing {
+                    if m.starts_with("requests:") {
+                        *m = format!("requests: {why}");
+                    }
+                }
+            }
+            e
+        }
+    }
 }
 
 /// The config beside the tasks (a jobs directory's rendered `config.yaml`).
@@ -224,29 +328,84 @@ pub fn html_extras(report: &Report) -> html::Extras {
     }
 }
 
+/// Runs that are not one sweep's tasks differ in whatever their users
+/// changed: those parameters become the table's "swept" columns.
+fn differing_params(rows: &mut [Row], runs: &BTreeMap<u32, RunMetrics>) {
+    let mut keys: Vec<&String> = Vec::new();
+    for m in runs.values() {
+        for k in m.params.keys() {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    let differ: Vec<String> = keys
+        .into_iter()
+        .filter(|k| {
+            let mut vals = runs.values().map(|m| m.params.get(*k));
+            let first = vals.next().flatten();
+            runs.len() > 1 && vals.any(|v| v != first)
+        })
+        .cloned()
+        .collect();
+    for r in rows.iter_mut() {
+        if let Some(m) = runs.get(&r.task) {
+            for k in &differ {
+                if let Some(v) = m.params.get(k) {
+                    r.swept.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+}
+
 pub fn run(a: &ReportArgs) -> Result<()> {
-    let dir = match &a.dir {
-        Some(d) => d.clone(),
-        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
+    let dirs = if a.dirs.is_empty() {
+        vec![std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?]
+    } else {
+        a.dirs.clone()
     };
+    let dir = common_dir(&dirs);
     let opts = ReportOptions {
         sort: a.sort,
         top: a.top,
         qacct: (!a.no_qacct).then(|| a.qacct.clone()),
     };
-    let report = build(&dir, &opts)?;
+    let report = build_many(&dirs, &opts)?;
     let plots_dir = a.plots_dir.clone().unwrap_or_else(|| dir.join("report"));
     let mut plots = if a.no_plots {
         plots::Plots::default()
     } else {
         plots::write_all(&report, &plots_dir)?
     };
+    let eff = efficiency_of(&report);
     if !a.no_html {
         let path = plots_dir.join("report.html");
-        html::write(&report, &html_extras(&report), &path)?;
+        let mut extras = html_extras(&report);
+        extras.efficiency_html = Some(efficiency_format::html(&eff));
+        html::write(&report, &extras, &path)?;
         plots.files.push(path);
     }
-    let out = format::render(&report, a.format, &plots);
+    let out = match a.format {
+        Format::Json => {
+            let mut v = format::to_json(&report, &plots);
+            v["efficiency"] = serde_json::to_value(&eff).expect("efficiency serializes");
+            let mut s = serde_json::to_string_pretty(&v).expect("report JSON serializes");
+            s.push('\n');
+            s
+        }
+        Format::Table => format!(
+            "{}\n{}",
+            format::render(&report, a.format, &plots),
+            efficiency_format::text(&eff)
+        ),
+        Format::Markdown => format!(
+            "{}\n### Efficiency\n\n```text\n{}```\n",
+            format::render(&report, a.format, &plots),
+            efficiency_format::text(&eff)
+        ),
+        Format::Csv => format::render(&report, a.format, &plots),
+    };
     use std::io::Write;
     std::io::stdout()
         .write_all(out.as_bytes())

@@ -138,7 +138,7 @@ fn plotted_tasks(report: &Report) -> Vec<PlotTask<'_>> {
         .filter_map(|r| {
             let run = report.runs.get(&r.task)?;
             let swept = swept_text(r);
-            let mut label = format!("task {}", r.task);
+            let mut label = r.label();
             if !swept.is_empty() {
                 label.push_str(&format!(": {swept}"));
             }

@@ -13,6 +13,8 @@ use std::path::Path;
 pub struct Accounting {
     pub maxvmem_bytes: Option<u64>,
     pub wallclock_seconds: Option<f64>,
+    /// CPU time (user + system) summed over attempts, seconds.
+    pub cpu_seconds: Option<f64>,
     pub exit_status: Option<i64>,
     /// `failed` as `code : reason` (`0`, or `25 : rescheduling`), from the last attempt.
     pub failed: Option<String>,
@@ -40,6 +42,7 @@ fn by_task(records: Vec<AcctRecord>) -> ByTask {
                 .map_or(r.maxvmem_bytes, |m| m.max(r.maxvmem_bytes)),
         );
         acc.wallclock_seconds = Some(acc.wallclock_seconds.unwrap_or(0.0) + r.wallclock_s);
+        acc.cpu_seconds = Some(acc.cpu_seconds.unwrap_or(0.0) + r.cpu_s);
         acc.exit_status = Some(i64::from(r.exit_status));
         acc.failed = Some(if r.failed_reason.is_empty() {
             r.failed.to_string()

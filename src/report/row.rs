@@ -71,6 +71,9 @@ impl Serialize for Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub task: u32,
+    /// The run's folder, for runs that are not sweep tasks (`hecjob report models/`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Whether this is the best run of the sweep (see `Report::best`).
     pub best: bool,
     pub swept: Map<String, Value>,
@@ -100,6 +103,19 @@ pub struct Row {
 }
 
 impl Row {
+    /// How people name the row: the run's folder, else `task N`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => n.clone(),
+            None => format!("task {}", self.task),
+        }
+    }
+
+    /// The row's key in tables: the folder name, else the task id.
+    pub fn key(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.task.to_string())
+    }
+
     /// A row from what was found on disk. `swept` is the task list's (jobs dir)
     /// or empty, in which case the run's own `swept` is used.
     pub fn new(
@@ -112,6 +128,7 @@ impl Row {
     ) -> Row {
         let mut row = Row {
             task,
+            name: None,
             best: false,
             swept,
             status: Status::Missing,

@@ -237,6 +237,17 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
                 println!("--- {} ---", path.display());
             }
             print!("{}", table(&st));
+            // Live progress of running train tasks, efficiency of finished ones.
+            let job_dir = if path.is_dir() {
+                path.clone()
+            } else {
+                path.parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            print!("{}", crate::report::status_view::text(&job_dir, &st, now));
         }
         // Also stop when nothing can move on by itself: a job in error state
         // (e.g. an install that exited 100) keeps the jobs after it held forever.

@@ -9,7 +9,8 @@ exceptions and every request that is not file: or data:, reads the row order
 of table #CLICK_TABLE, clicks the header whose text is CLICK_HEADER (a real
 mouse press and release at its centre), reads the order again, clicks again,
 reads again; saves a full-page screenshot (OUT_DIR/report.png) and a printed
-PDF (OUT_DIR/report.pdf); prints one JSON object. Used by tests/report.rs.
+PDF (OUT_DIR/report.pdf), and each <section id> as OUT_DIR/section-ID.png;
+prints one JSON object. Used by tests/report.rs.
 """
 import base64
 import json
@@ -171,6 +172,20 @@ try:
     )
     with open(os.path.join(out_dir, "report.png"), "wb") as f:
         f.write(base64.b64decode(shot["data"]))
+    # Each section on its own too (for a person to look at closely).
+    sections = evaluate(
+        "Array.from(document.querySelectorAll('section[id]')).map(e => { const b = e.getBoundingClientRect();"
+        " return [e.id, b.x + window.scrollX, b.y + window.scrollY, b.width, b.height]; })",
+        s,
+    )
+    for sid, x, y, w, h in sections:
+        part = send(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": {"x": x, "y": y, "width": w, "height": h, "scale": 1}},
+            s,
+        )
+        with open(os.path.join(out_dir, "section-%s.png" % sid), "wb") as f:
+            f.write(base64.b64decode(part["data"]))
     pdf = send("Page.printToPDF", {"printBackground": False, "preferCSSPageSize": False}, s)
     with open(os.path.join(out_dir, "report.pdf"), "wb") as f:
         f.write(base64.b64decode(pdf["data"]))
