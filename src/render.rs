@@ -110,8 +110,12 @@ fn storage_line(root: &str) -> String {
     match shell::var_reference(root) {
         // An explicit exit 100 (not `${VAR:?}`, which exits 1 past the ERR
         // trap) keeps the chained jobs held when the variable is missing.
+        // The value is known only on the node, so the rule validation applies
+        // to a literal root (shell::is_tool_safe_path) is checked here.
         Some(var) => format!(
-            "if [ -z \"${{{var}:-}}\" ]; then\n    echo \"hecjob: \\${var} is not set: set it or change cluster.storage_root in the config\" >&2\n    exit 100\nfi\nSTORAGE=\"${var}\""
+            "if [ -z \"${{{var}:-}}\" ]; then\n    echo \"hecjob: \\${var} is not set: set it or change cluster.storage_root in the config\" >&2\n    exit 100\nfi\nSTORAGE=\"${var}\"\ncase \"$STORAGE\" in\n    {pat})\n        echo \"hecjob: \\${var} is '$STORAGE': python's venv and pip write it into scripts they run, so it may hold only {chars}\" >&2\n        exit 100 ;;\nesac",
+            pat = shell::TOOL_UNSAFE_PATTERN,
+            chars = shell::TOOL_SAFE_PATH_CHARS,
         ),
         None => format!("STORAGE={}", shell::quote(root)),
     }

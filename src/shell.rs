@@ -45,6 +45,23 @@ pub fn var_reference(s: &str) -> Option<&str> {
     }
 }
 
+/// Characters a storage path may hold. Other tools embed it in files they
+/// write and later run: `python3 -m venv` puts it, in double quotes, into the
+/// pip launcher's `exec` line (whitespace or a long path selects that form),
+/// and `$(…)` there runs when pip does. Quoting in hecjob's own lines cannot
+/// protect those, so the path itself must carry nothing a shell reads: no
+/// `$`, backtick, quote, backslash, whitespace, and no `:` (it joins PATH).
+pub const TOOL_SAFE_PATH_CHARS: &str = "letters, digits and _ . - / + @ , %";
+
+/// True when every character of `s` is in [`TOOL_SAFE_PATH_CHARS`].
+pub fn is_tool_safe_path(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/+@,%".contains(c))
+}
+
+/// The same rule as a bash `case` pattern (for a value known only on the node).
+pub const TOOL_UNSAFE_PATTERN: &str = "*[!A-Za-z0-9_./+@,%-]*";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +74,16 @@ mod tests {
         assert_eq!(quote("it's"), "'it'\\''s'");
         assert_eq!(quote("$(id)"), "'$(id)'");
         assert_eq!(quote("`id`"), "'`id`'");
+    }
+
+    #[test]
+    fn tool_safe_paths() {
+        assert!(is_tool_safe_path("/scratch/hpc/me-1/x_y.z+@,%"));
+        for bad in [
+            "/a b", "/$(id)", "/`id`", "/a\"b", "/a'b", "/a\\b", "/a:b", "/a\tb", "/é",
+        ] {
+            assert!(!is_tool_safe_path(bad), "{bad}");
+        }
     }
 
     #[test]

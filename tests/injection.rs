@@ -282,7 +282,9 @@ impl Fields {
     fn relative(s: &Scratch, p: &str, url: &str) -> Fields {
         Fields {
             description: format!("d{p}"),
-            storage: format!("{}/store/s{p}", s.root.display()),
+            // The storage root may not carry payloads (refused: see
+            // `hostile_storage_roots_are_refused`); every path under it may.
+            storage: format!("{}/store/s", s.root.display()),
             data_dir: format!("data/d{p}"),
             model_cache: format!("cache/c{p}"),
             output_dir: format!("out/o{p}"),
@@ -540,25 +542,22 @@ fn payloads_in_absolute_paths_stay_literal() {
 }
 
 #[test]
-fn payload_in_the_storage_variable_stays_literal() {
-    // storage_root: $HECJOB_TEST_STORAGE, whose value on the node is hostile.
+fn storage_variable_is_expanded_on_the_node() {
+    // storage_root: $HECJOB_TEST_STORAGE, set on the node to a legal path.
     let s = Scratch::new();
-    for p in PAYLOADS {
-        let f = Fields::relative(&s, p, URL_PAYLOADS[0]);
-        let value = format!("{}/env/v{p}", s.root.display());
-        for from in ["source", "binary"] {
-            render_and_run(
-                &s,
-                &f,
-                from,
-                "$HECJOB_TEST_STORAGE",
-                &value,
-                &[("HECJOB_TEST_STORAGE", &value)],
-            );
-        }
+    let f = Fields::relative(&s, PAYLOADS[0], URL_PAYLOADS[0]);
+    let value = format!("{}/env/v+@,%", s.root.display());
+    for from in ["source", "binary"] {
+        render_and_run(
+            &s,
+            &f,
+            from,
+            "$HECJOB_TEST_STORAGE",
+            &value,
+            &[("HECJOB_TEST_STORAGE", &value)],
+        );
     }
-    // And unset, the script stops before running anything.
-    let f = Fields::relative(&s, PAYLOADS[1], URL_PAYLOADS[1]);
+    // Unset, the script stops before running anything.
     let loaded = load(&f.config("binary", "$HECJOB_TEST_STORAGE"), "cfg.yaml").unwrap();
     render::render(&loaded, &s.job, None)
         .unwrap()
@@ -576,6 +575,144 @@ fn payload_in_the_storage_variable_stays_literal() {
         ["module"]
     );
     assert!(s.pwned().is_empty());
+}
+
+#[test]
+fn hostile_storage_roots_are_refused() {
+    // Quoting in hecjob's own lines is not enough for this one value: python's
+    // venv writes it into the pip launcher (see `install_job_runs_for_real`).
+    let mut roots: Vec<String> = PAYLOADS
+        .iter()
+        .map(|p| format!("/scratch/me/{p}"))
+        .collect();
+    roots.extend(
+        [
+            "/scratch/my dir",
+            "/scratch/a:b",
+            "/scratch/a\\b",
+            "/scratch/it's",
+        ]
+        .map(String::from),
+    );
+    for root in roots {
+        let cfg = json!({"experiment": {"name": "inj"}, "cluster": {"storage_root": root}});
+        let err = load(&cfg, "s.yaml").expect_err(&root).to_string();
+        let (_, rest) = err.split_once("\n  s.yaml:").unwrap();
+        let (_, msg) = rest.split_once(": cluster.storage_root: ").unwrap();
+        let shown = hecjob::config::validate::lit(&root);
+        assert_eq!(
+            msg,
+            format!("`{shown}`: other tools (python's venv, pip) write this path into scripts they run, so it may hold only letters, digits and _ . - / + @ , %; choose a directory without spaces, quotes, `$`, backticks, backslashes or `:`"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn hostile_storage_variable_stops_every_job_before_any_tool() {
+    // The variable's value is known only on the node: each script checks it
+    // before it runs a single command, and exits 100 (jobs behind stay held).
+    let s = Scratch::new();
+    let f = Fields::relative(&s, "plain", "plain");
+    let loaded = load(&f.config("source", "$HECJOB_TEST_STORAGE"), "cfg.yaml").unwrap();
+    f.create(&s);
+    render::render(&loaded, &s.job, None)
+        .unwrap()
+        .write()
+        .unwrap();
+    for p in PAYLOADS {
+        let value = format!("{}/env/v{p}", s.root.display());
+        for script in ["install.com", "download.com", "train.com"] {
+            let out = s.run_script(
+                script,
+                &[("HECJOB_TEST_STORAGE", &value), ("SGE_TASK_ID", "1")],
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(100), "{script} {p}: {stderr}");
+            assert!(
+                stderr.contains(&format!("hecjob: $HECJOB_TEST_STORAGE is '{value}': python's venv and pip write it into scripts they run, so it may hold only letters, digits and _ . - / + @ , %")),
+                "{script}: {stderr}"
+            );
+            let calls = s.take_calls();
+            assert_eq!(
+                calls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+                ["module"],
+                "{script} {p}"
+            );
+        }
+    }
+    assert!(s.pwned().is_empty());
+}
+
+/// install.com with the real python3: a real venv, and its real pip launcher
+/// run (it fails to find torch: no package index here). Whitespace, or a path
+/// too long for a `#!` line, makes venv write the launcher's first line as
+/// `'''exec' "<path>/bin/python3" "$0" "$@"` (without the quotes when the path
+/// has no space), which `sh` runs: a `$(touch PWNED)` in the path ran there,
+/// however well hecjob quoted its own lines.
+#[test]
+fn install_job_runs_for_real() {
+    let probe = Command::new("python3")
+        .args(["-m", "venv", "--help"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 -m venv is needed under CI"
+        );
+        eprintln!("SKIPPED install_job_runs_for_real: no python3 with venv");
+        return;
+    }
+    let s = Scratch::new();
+    // No python3 stand-in: the script finds the real one in /usr/bin.
+    std::fs::remove_file(s.standins.join("python3")).unwrap();
+    let f = Fields::relative(&s, "plain", "plain");
+    f.create(&s);
+    let run = |storage_root: &str, value: &str| {
+        let loaded = load(&f.config("source", storage_root), "cfg.yaml").unwrap();
+        render::render(&loaded, &s.job, None)
+            .unwrap()
+            .write()
+            .unwrap();
+        s.run_script(
+            "install.com",
+            &[
+                ("HECJOB_TEST_STORAGE", value),
+                ("PIP_NO_INDEX", "1"),
+                ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+            ],
+        )
+    };
+
+    // A legal root long enough for the `exec` form of the launcher: pip runs
+    // through it, and says torch is not to be found.
+    let long = format!("{}/store/{}", s.root.display(), "d+@,%_.-".repeat(16));
+    let out = run(&long, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(100), "{stderr}");
+    let launcher = std::fs::read_to_string(format!("{long}/hecjob/venv/bin/pip")).unwrap();
+    // venv writes the path UNQUOTED here when it has no space, so `;`, `|`,
+    // `&`, `*`, `#`, … would act too: hence a list of allowed characters.
+    assert!(launcher.starts_with("#!/bin/sh\n'''exec' /"), "{launcher}");
+    assert!(
+        stderr.contains("torch==2.11.0"),
+        "pip did not run: {stderr}"
+    );
+    s.take_calls();
+
+    // A payload in the variable's value: stopped before the venv is made.
+    for p in PAYLOADS {
+        let value = format!("{}/env/v{p}", s.root.display());
+        let out = run("$HECJOB_TEST_STORAGE", &value);
+        assert_eq!(
+            out.status.code(),
+            Some(100),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!Path::new(&value).join("hecjob/venv").exists(), "{p}");
+    }
+    assert_eq!(s.pwned(), Vec::<PathBuf>::new(), "a payload ran");
 }
 
 #[test]

@@ -245,15 +245,27 @@ pub fn check(cfg: &Config) -> Problems {
     }
     if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
         && crate::shell::var_reference(&c.storage_root).is_none()
-        && !c.storage_root.starts_with('/')
     {
-        p.push(
-            "cluster.storage_root",
-            format!(
-                "expected an environment variable such as `$global_storage` or an absolute path, got `{}`",
-                lit(&c.storage_root)
-            ),
-        );
+        if !c.storage_root.starts_with('/') {
+            p.push(
+                "cluster.storage_root",
+                format!(
+                    "expected an environment variable such as `$global_storage` or an absolute path, got `{}`",
+                    lit(&c.storage_root)
+                ),
+            );
+        } else if !crate::shell::is_tool_safe_path(&c.storage_root) {
+            // The venv, pip cache and cargo home live under it, and python's
+            // venv writes it into a launcher that a shell runs (shell.rs).
+            p.push(
+                "cluster.storage_root",
+                format!(
+                    "`{}`: other tools (python's venv, pip) write this path into scripts they run, so it may hold only {}; choose a directory without spaces, quotes, `$`, backticks, backslashes or `:`",
+                    lit(&c.storage_root),
+                    crate::shell::TOOL_SAFE_PATH_CHARS
+                ),
+            );
+        }
     }
     for (i, m) in c.modules.iter().enumerate() {
         if !is_module(m) {
