@@ -919,3 +919,138 @@ fn binary_exits_2_with_the_message_on_stderr() {
         "good.yaml: valid — experiment `e`, model bert-base-uncased, 1 task\n"
     );
 }
+
+// ---- issue 15: values that panicked, or passed and failed later ----
+
+case!(
+    h_rt_hours_overflow,
+    with("cluster:\n  jobs:\n    train:\n      h_rt: \"5124095576030432:00:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.h_rt",
+        "`5124095576030432:00:00` is more than a year (8760:00:00): surely a typo"
+    )
+);
+case!(
+    s_rt_overflow,
+    with("cluster:\n  jobs:\n    download:\n      s_rt: \"5124095576030432:00:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.download.s_rt",
+        "`5124095576030432:00:00` is more than a year (8760:00:00): surely a typo"
+    )
+);
+case!(
+    h_rt_absurd_in_a_cpu_job,
+    with("cluster:\n  jobs:\n    install:\n      h_rt: \"9000:00:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.install.h_rt",
+        "`9000:00:00` is more than a year (8760:00:00): surely a typo"
+    )
+);
+case!(
+    train_h_rt_too_short_to_checkpoint,
+    with("cluster:\n  jobs:\n    train:\n      h_rt: \"00:01:30\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.h_rt",
+        "under 00:02:00 leaves no time for the soft limit (s_rt) that lets a task checkpoint before the kill; give at least 00:02:00, or set s_rt yourself"
+    )
+);
+#[test]
+fn sweep_product_overflows() {
+    // 600^6 × 511 ≈ 2.4e19 tasks: past u64, where `product()` panicked.
+    let list = |from: u32, n: u32| {
+        (from..from + n)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut yaml = String::from("sweep:\n");
+    for k in [
+        "seed",
+        "epochs",
+        "batch_size",
+        "log_every",
+        "max_train_examples",
+    ] {
+        yaml.push_str(&format!("  {k}: [{}]\n", list(1, 600)));
+    }
+    yaml.push_str(&format!("  max_length: [{}]\n", list(2, 511)));
+    let lrs: Vec<String> = (1..=600).map(|i| format!("{i}e-7")).collect();
+    yaml.push_str(&format!("  learning_rate: [{}]\n", lrs.join(", ")));
+    assert_eq!(
+        err(&with(&yaml)),
+        one(
+            3,
+            "sweep",
+            "600 × 600 × 600 × 600 × 600 × 511 × 600 tasks is more than 10000; is a list too long?"
+        )
+    );
+}
+
+case!(
+    seed_past_i64,
+    with("train:\n  seed: 9223372036854775807\n"),
+    one(
+        4,
+        "train.seed",
+        "must be at most 9007199254740991 (2^53 - 1), got 9223372036854775807"
+    )
+);
+case!(
+    wd_directive_is_reserved,
+    with("cluster:\n  jobs:\n    train:\n      extra_directives: [\"-wd /tmp\"]\n"),
+    one(
+        6,
+        "cluster.jobs.train.extra_directives[0]",
+        "`-wd` is set by hecjob itself; use the config key for it instead"
+    )
+);
+case!(
+    config_with_deep_flow_nesting,
+    with(&format!("sweep:\n  seed: {}{}\n", "[".repeat(40_000), "]".repeat(40_000))),
+    "bad.yaml:4: `[`/`{` nested more than 64 deep; a hecjob config needs two levels (`sweep: {key: [values]}`)"
+);
+
+#[test]
+fn encodings_exit_2_with_where_and_a_bom_is_not_content() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = with("");
+    let latin1 = [b"experiment:\n  name: e\n  description: caf\xE9\n".as_slice()].concat();
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(good.encode_utf16().flat_map(u16::to_le_bytes));
+    let cases: [(&str, Vec<u8>, String); 3] = [
+        (
+            "latin1.yaml",
+            latin1,
+            "error: latin1.yaml:3:19: byte 40 (0xE9) is not UTF-8; save the file as UTF-8 (a Latin-1 file: `iconv -f LATIN1 -t UTF-8`)\n".into(),
+        ),
+        (
+            "utf16.yaml",
+            utf16,
+            "error: utf16.yaml: the file is UTF-16 (a byte-order mark or NUL bytes at the start); save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)\n".into(),
+        ),
+        (
+            "big.yaml",
+            format!("{good}# {}\n", "x".repeat(1 << 20)).into_bytes(),
+            "error: big.yaml: larger than 1024 KiB; an experiment config is a page of YAML: is this the right file?\n".into(),
+        ),
+    ];
+    for (file, bytes, expected) in &cases {
+        std::fs::write(tmp.path().join(file), bytes).unwrap();
+        let out = hecjob(tmp.path(), &["validate", file]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        assert_eq!(String::from_utf8(out.stderr).unwrap(), *expected);
+    }
+    // A UTF-8 byte-order mark is dropped, not read as a second document.
+    std::fs::write(tmp.path().join("bom.yaml"), format!("\u{feff}{good}")).unwrap();
+    let out = hecjob(tmp.path(), &["validate", "bom.yaml"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "a BOM at the start of a config"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -10,6 +10,7 @@ pub mod prng;
 pub mod schema;
 pub mod search;
 pub mod sweep;
+pub mod text;
 pub mod validate;
 
 pub use schema::*;
@@ -37,20 +38,15 @@ pub struct LoadedConfig {
 pub fn load(path: Option<&Path>) -> Result<LoadedConfig> {
     match path {
         None => load_str(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::Config(format!(
-                    "{}: no such config file (run `hecjob render` with no file for the embedded default, or see configs/)",
-                    p.display()
-                )),
-                _ => Error::io("reading config", p, e),
-            })?;
-            load_str(&text, &p.display().to_string())
-        }
+        Some(p) => load_str(&text::read(p)?, &p.display().to_string()),
     }
 }
 
 pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
+    // A byte-order mark is not content (serde_yaml_ng would read it as the
+    // start of a second document).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text::check_limits(text, source)?;
     if text
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))

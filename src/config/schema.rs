@@ -365,14 +365,18 @@ impl Jobs {
     }
 }
 
-/// Seconds in `HH:MM:SS`.
+/// Seconds in `HH:MM:SS`; `None` for another shape or past u64 (checked:
+/// `5124095576030432:00:00` hours overflow when multiplied by 3600).
 pub fn parse_hms(s: &str) -> Option<u64> {
     let p: Vec<u64> = s
         .split(':')
         .map(|x| x.parse().ok())
         .collect::<Option<_>>()?;
     match p.as_slice() {
-        [h, m, s] => Some(h * 3600 + m * 60 + s),
+        [h, m, s] => h
+            .checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(*s),
         _ => None,
     }
 }

@@ -98,14 +98,22 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
     if !ok {
         return Vec::new();
     }
-    let total: usize = sweep.values().map(Vec::len).product();
-    if total > MAX_TASKS {
+    // Checked: list lengths can multiply past usize (a panic, unchecked).
+    let total = sweep
+        .values()
+        .try_fold(1usize, |n, v| n.checked_mul(v.len()))
+        .filter(|&n| n <= MAX_TASKS);
+    let Some(total) = total else {
+        let lengths: Vec<String> = sweep.values().map(|v| v.len().to_string()).collect();
         p.push(
             "sweep",
-            format!("{total} tasks is more than {MAX_TASKS}; is a list too long?"),
+            format!(
+                "{} tasks is more than {MAX_TASKS}; is a list too long?",
+                lengths.join(" × ")
+            ),
         );
         return Vec::new();
-    }
+    };
     let mut tasks = Vec::with_capacity(total);
     let keys: Vec<&String> = sweep.keys().collect();
     let mut idx = vec![0usize; keys.len()];

@@ -139,7 +139,25 @@ fn no_tilde(p: &mut Problems, path: &str, v: &str) -> bool {
 }
 
 /// Directives hecjob writes itself; a duplicate would silently win or clash.
-const RESERVED_DIRECTIVES: &[&str] = &["-N", "-o", "-e", "-t", "-tc", "-S", "-cwd", "-hold_jid"];
+/// (`-wd` would replace `-cwd`, and the scripts expect the job directory.)
+const RESERVED_DIRECTIVES: &[&str] = &[
+    "-N",
+    "-o",
+    "-e",
+    "-t",
+    "-tc",
+    "-S",
+    "-cwd",
+    "-wd",
+    "-hold_jid",
+];
+
+/// A run-time limit past a year is a typo (and far past any queue's limit).
+pub const MAX_RUNTIME_SECS: u64 = 8760 * 3600;
+
+/// The largest seed: libtorch seeds are i64 and each epoch adds its number,
+/// and 2^53 - 1 also reads back exactly from metrics.json in any JSON reader.
+pub const MAX_SEED: u64 = (1 << 53) - 1;
 
 fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool) {
     if let Some(q) = &r.queue {
@@ -159,6 +177,14 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
                 format!("{path}.h_rt"),
                 format!("expected HH:MM:SS (e.g. 00:25:00), got `{}`", lit(t)),
             );
+        } else if parse_hms(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
+            p.push(
+                format!("{path}.h_rt"),
+                format!(
+                    "`{}` is more than a year (8760:00:00): surely a typo",
+                    lit(t)
+                ),
+            );
         }
     }
     if let Some(t) = &r.s_rt {
@@ -166,6 +192,14 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
             p.push(
                 format!("{path}.s_rt"),
                 format!("expected HH:MM:SS (e.g. 00:23:00), got `{}`", lit(t)),
+            );
+        } else if parse_hms(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
+            p.push(
+                format!("{path}.s_rt"),
+                format!(
+                    "`{}` is more than a year (8760:00:00): surely a typo",
+                    lit(t)
+                ),
             );
         } else if let (Some(s), Some(h)) = (parse_hms(t), r.h_rt.as_deref().and_then(parse_hms)) {
             if s >= h {
@@ -287,6 +321,15 @@ pub fn check(cfg: &Config) -> Problems {
     check_resources(&mut p, "cluster.jobs.install", &c.jobs.install, true);
     check_resources(&mut p, "cluster.jobs.download", &c.jobs.download, true);
     check_resources(&mut p, "cluster.jobs.train", &c.jobs.train, false);
+    // fill_defaults gives the train job a soft limit only when h_rt leaves
+    // room for one (2 minutes); without it the task is killed mid-epoch.
+    let train_rt = c.jobs.train.h_rt.as_deref().and_then(parse_hms);
+    if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s < 120) {
+        p.push(
+            "cluster.jobs.train.h_rt",
+            "under 00:02:00 leaves no time for the soft limit (s_rt) that lets a task checkpoint before the kill; give at least 00:02:00, or set s_rt yourself",
+        );
+    }
 
     let inst = &cfg.install;
     if no_control_chars(&mut p, "install.source", &inst.source) {
@@ -429,5 +472,11 @@ pub fn check_train(p: &mut Problems, path: &str, t: &Train) {
     }
     if t.log_every < 1 {
         p.push(k("log_every"), "must be at least 1");
+    }
+    if t.seed > MAX_SEED {
+        p.push(
+            k("seed"),
+            format!("must be at most {MAX_SEED} (2^53 - 1), got {}", t.seed),
+        );
     }
 }
