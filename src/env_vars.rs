@@ -10,6 +10,11 @@ pub const HECJOB_HTTP_TIMEOUT: &str = "HECJOB_HTTP_TIMEOUT";
 pub const HECJOB_HTTP_CONNECT_TIMEOUT: &str = "HECJOB_HTTP_CONNECT_TIMEOUT";
 /// How many times a download is retried after a transient failure (default 4).
 pub const HECJOB_HTTP_RETRIES: &str = "HECJOB_HTTP_RETRIES";
+/// Low-speed limit for downloads, in bytes per second (default 1024): an
+/// attempt moving less than this over HECJOB_HTTP_LOW_SPEED_TIME is retried.
+pub const HECJOB_HTTP_LOW_SPEED_LIMIT: &str = "HECJOB_HTTP_LOW_SPEED_LIMIT";
+/// The window of that limit, in seconds (default 60).
+pub const HECJOB_HTTP_LOW_SPEED_TIME: &str = "HECJOB_HTTP_LOW_SPEED_TIME";
 /// Directory of the real GoEmotions data for tests and benchmarks.
 pub const GOEMOTIONS_DIR: &str = "GOEMOTIONS_DIR";
 /// Hugging Face hub cache directory (highest priority).

@@ -5,6 +5,10 @@ use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
+/// Temp files start with this; a training run removes any it finds in its
+/// output directory when it takes the lock (run_lock.rs).
+pub const TEMP_PREFIX: &str = ".hecjob-tmp-";
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     replace_atomic(path, "", |tmp| {
         tmp.write_all(bytes)
@@ -25,7 +29,7 @@ pub fn replace_atomic(
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".hecjob-tmp-")
+        .prefix(TEMP_PREFIX)
         .suffix(suffix)
         .tempfile_in(dir)
         .map_err(|e| Error::io("creating temp file", dir, e))?;

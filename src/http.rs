@@ -7,7 +7,15 @@
 //! - streaming into `<dest>.incomplete` beside the destination and a rename at the
 //!   end, so an interrupted download never leaves a partial file under the final name;
 //! - an optional sha256 checked before that rename;
-//! - optional resume of `<dest>.incomplete` with an HTTP `Range` request (model weights).
+//! - optional resume of `<dest>.incomplete` with an HTTP `Range` request (model weights);
+//! - one writer per destination: `<dest>.hecjob-lock` (run_lock.rs) is held for
+//!   the download, so two processes fetching one file into shared storage (two
+//!   array tasks, two users of one cache) never write the same `.incomplete`;
+//!   the second waits, then finds the file done and checks it;
+//! - a low-speed limit (as curl's `--speed-limit/--speed-time`): a server that
+//!   trickles bytes never trips the idle timeout, so a window moving fewer than
+//!   [`HttpOptions::low_speed_limit`] bytes a second fails the attempt;
+//! - an optional size cap ([`DownloadRequest::max_bytes`], for pinned files).
 //!
 //! Errors come back as [`FetchError`] so each caller can add its own advice
 //! (a mirror variable, files to copy by hand) with [`FetchError::into_error`].
@@ -38,6 +46,11 @@ pub struct HttpOptions {
     pub retries: u32,
     /// First wait between attempts; doubles each time, capped at 30 s.
     pub backoff: Duration,
+    /// Bytes per second below which, sustained for `low_speed_time`, an
+    /// attempt is abandoned (curl's `--speed-limit`).
+    pub low_speed_limit: u64,
+    /// The window over which the speed is measured (curl's `--speed-time`).
+    pub low_speed_time: Duration,
 }
 
 impl Default for HttpOptions {
@@ -47,13 +60,16 @@ impl Default for HttpOptions {
             read_timeout: Duration::from_secs(30),
             retries: 4,
             backoff: Duration::from_secs(1),
+            low_speed_limit: 1024,
+            low_speed_time: Duration::from_secs(60),
         }
     }
 }
 
 impl HttpOptions {
-    /// Defaults, overridden by `HECJOB_HTTP_TIMEOUT`, `HECJOB_HTTP_CONNECT_TIMEOUT`
-    /// (seconds, fractions allowed) and `HECJOB_HTTP_RETRIES`.
+    /// Defaults, overridden by `HECJOB_HTTP_TIMEOUT`, `HECJOB_HTTP_CONNECT_TIMEOUT`,
+    /// `HECJOB_HTTP_LOW_SPEED_TIME` (seconds, fractions allowed),
+    /// `HECJOB_HTTP_LOW_SPEED_LIMIT` (bytes/s) and `HECJOB_HTTP_RETRIES`.
     pub fn from_env() -> Result<Self> {
         let mut o = HttpOptions::default();
         if let Some(v) = env_vars::get(env_vars::HECJOB_HTTP_TIMEOUT) {
@@ -61,6 +77,17 @@ impl HttpOptions {
         }
         if let Some(v) = env_vars::get(env_vars::HECJOB_HTTP_CONNECT_TIMEOUT) {
             o.connect_timeout = parse_secs(env_vars::HECJOB_HTTP_CONNECT_TIMEOUT, &v)?;
+        }
+        if let Some(v) = env_vars::get(env_vars::HECJOB_HTTP_LOW_SPEED_TIME) {
+            o.low_speed_time = parse_secs(env_vars::HECJOB_HTTP_LOW_SPEED_TIME, &v)?;
+        }
+        if let Some(v) = env_vars::get(env_vars::HECJOB_HTTP_LOW_SPEED_LIMIT) {
+            o.low_speed_limit = v.trim().parse().map_err(|_| {
+                Error::Usage(format!(
+                    "{}={v:?}: expected a whole number of bytes per second, e.g. 1024 (0: no limit)",
+                    env_vars::HECJOB_HTTP_LOW_SPEED_LIMIT
+                ))
+            })?;
         }
         if let Some(v) = env_vars::get(env_vars::HECJOB_HTTP_RETRIES) {
             o.retries = v.trim().parse().map_err(|_| {
@@ -104,6 +131,9 @@ pub struct DownloadRequest<'a> {
     /// Extra check of the complete `<dest>.incomplete` before the rename; an
     /// `Err(problem)` discards the file and fails with [`FetchError::Invalid`].
     pub verify: Option<&'a Verify<'a>>,
+    /// More bytes than this fail the download at once (a pinned file whose
+    /// size is known: a server sending more is sending something else).
+    pub max_bytes: Option<u64>,
 }
 
 impl<'a> DownloadRequest<'a> {
@@ -117,6 +147,7 @@ impl<'a> DownloadRequest<'a> {
             label,
             bearer: None,
             verify: None,
+            max_bytes: None,
         }
     }
 }
@@ -128,6 +159,9 @@ pub struct Downloaded {
     pub sha256: String,
     /// Bytes already on disk that a `Range` request continued from (0 if none).
     pub resumed_from: u64,
+    /// Not downloaded: another process finished the same file while this one
+    /// waited for its lock, and the file passed the request's checks.
+    pub reused: bool,
 }
 
 /// Headers of a `HEAD` request (after following same-host redirects).
@@ -176,10 +210,18 @@ pub enum FetchError {
         got: String,
         bytes: u64,
     },
-    /// The caller's [`DownloadRequest::verify`] rejected the file.
+    /// The caller's [`DownloadRequest::verify`] rejected the file, or the
+    /// server sent more than [`DownloadRequest::max_bytes`].
     Invalid {
         url: String,
         problem: String,
+    },
+    /// An answer no working server gives (206 to a plain request, a redirect
+    /// loop): retrying or blaming the network would not help.
+    Protocol {
+        url: String,
+        problem: String,
+        attempts: u32,
     },
     Io(Error),
 }
@@ -204,6 +246,7 @@ impl FetchError {
             FetchError::Status { attempts, .. }
             | FetchError::Unreachable { attempts, .. }
             | FetchError::Timeout { attempts, .. }
+            | FetchError::Protocol { attempts, .. }
             | FetchError::Truncated { attempts, .. } => *attempts = n,
             _ => {}
         }
@@ -261,6 +304,11 @@ impl fmt::Display for FetchError {
             FetchError::Invalid { url, problem } => {
                 write!(f, "{url}: {problem}; the file was not kept")
             }
+            FetchError::Protocol { url, problem, attempts } => write!(
+                f,
+                "{url}: {problem} (after {}); the server or a proxy between is misbehaving: try a mirror",
+                tries(*attempts)
+            ),
             FetchError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -394,6 +442,11 @@ impl Http {
         };
         fs::create_dir_all(dir)
             .map_err(|e| FetchError::Io(Error::io("creating directory", dir, e)))?;
+        let _lock = crate::run_lock::FileLock::wait(&lock_path(req.dest), req.label)
+            .map_err(FetchError::Io)?;
+        if let Some(done) = finished_meanwhile(req) {
+            return Ok(done);
+        }
         let partial = partial_path(req.dest);
         let got = self
             .with_retries(|| self.attempt(req, &partial))
@@ -414,6 +467,15 @@ impl Http {
     }
 
     fn attempt(&self, req: &DownloadRequest, partial: &Path) -> Result<Downloaded, Attempt> {
+        let result = self.attempt_once(req, partial);
+        // Bytes past the cap or refused by verify are not worth resuming.
+        if let Err(Attempt::Fatal(FetchError::Invalid { .. })) = &result {
+            let _ = fs::remove_file(partial);
+        }
+        result
+    }
+
+    fn attempt_once(&self, req: &DownloadRequest, partial: &Path) -> Result<Downloaded, Attempt> {
         let url = req.url;
         let have = if req.resume {
             fs::metadata(partial).map(|m| m.len()).unwrap_or(0)
@@ -453,10 +515,20 @@ impl Http {
         if start == 0 && status == StatusCode::PARTIAL_CONTENT {
             // A range we did not ask for (or a mismatched one): its bytes don't fit.
             remove_partial(partial)?;
-            return Err(Attempt::Retry(FetchError::Truncated {
+            let problem = if have == 0 {
+                "answered 206 Partial Content to a request for the whole file".to_string()
+            } else {
+                format!(
+                    "asked to continue at byte {have}, answered with another range ({})",
+                    resp.headers()
+                        .get(CONTENT_RANGE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("no Content-Range")
+                )
+            };
+            return Err(Attempt::Retry(FetchError::Protocol {
                 url: url.into(),
-                got: 0,
-                expected: None,
+                problem,
                 attempts: 0,
             }));
         }
@@ -474,6 +546,20 @@ impl Http {
             File::create(partial).map_err(|e| io("creating", e))?
         };
         let expected = resp.content_length().map(|l| l + start);
+        let too_big = || {
+            Attempt::Fatal(FetchError::Invalid {
+                url: url.into(),
+                problem: format!(
+                    "the server sent more than the {} bytes this file has",
+                    req.max_bytes.unwrap_or_default()
+                ),
+            })
+        };
+        if let (Some(max), Some(e)) = (req.max_bytes, expected) {
+            if e > max {
+                return Err(too_big());
+            }
+        }
         let mut progress = Progress::new(req.label, expected.unwrap_or(0), Duration::from_secs(5));
         if start > 0 {
             progress.println(&format!("{}: resuming at byte {start}", req.label));
@@ -481,6 +567,7 @@ impl Http {
         }
         let mut done = start;
         let mut buf = vec![0u8; 256 * 1024];
+        let mut window = (std::time::Instant::now(), done);
         loop {
             let n = match resp.read(&mut buf) {
                 Ok(0) => break,
@@ -509,6 +596,28 @@ impl Http {
             file.write_all(&buf[..n]).map_err(|e| io("writing", e))?;
             hasher.update(&buf[..n]);
             done += n as u64;
+            if req.max_bytes.is_some_and(|max| done > max) {
+                progress.finish();
+                return Err(too_big());
+            }
+            let elapsed = window.0.elapsed();
+            if elapsed >= self.opts.low_speed_time {
+                let moved = done - window.1;
+                if (moved as f64) < self.opts.low_speed_limit as f64 * elapsed.as_secs_f64() {
+                    progress.finish();
+                    let _ = file.flush();
+                    return Err(Attempt::Retry(FetchError::Timeout {
+                        url: url.into(),
+                        cause: format!(
+                            "{moved} bytes in {:.0} s, below the low-speed limit of {} bytes/s (after {done} bytes)",
+                            elapsed.as_secs_f64(),
+                            self.opts.low_speed_limit
+                        ),
+                        attempts: 0,
+                    }));
+                }
+                window = (std::time::Instant::now(), done);
+            }
             progress.inc(n as u64, || format!("{:.1} MiB", done as f64 / 1048576.0));
         }
         progress.finish();
@@ -549,8 +658,35 @@ impl Http {
             bytes: done,
             sha256,
             resumed_from: start,
+            reused: false,
         })
     }
+}
+
+/// `<dest>.hecjob-lock`: held by the process downloading `dest`.
+pub fn lock_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".hecjob-lock");
+    dest.with_file_name(name)
+}
+
+/// `dest`, when another process finished it while this one waited for the
+/// lock and it passes the request's own checks (a sha256 or a verify; a
+/// request with neither is downloaded again).
+fn finished_meanwhile(req: &DownloadRequest) -> Option<Downloaded> {
+    if req.sha256.is_none() && req.verify.is_none() {
+        return None;
+    }
+    let bytes = fs::metadata(req.dest).ok()?.len();
+    let sha256 = sha256_file(req.dest).ok()?;
+    let sha_ok = req.sha256.is_none_or(|w| w.eq_ignore_ascii_case(&sha256));
+    let verify_ok = req.verify.is_none_or(|v| v(req.dest).is_ok());
+    (sha_ok && verify_ok).then_some(Downloaded {
+        bytes,
+        sha256,
+        resumed_from: 0,
+        reused: true,
+    })
 }
 
 fn remove_partial(partial: &Path) -> Result<(), Attempt> {
@@ -591,6 +727,13 @@ fn content_range_start(resp: &Response) -> Option<u64> {
 
 fn transport_error(url: &str, e: &reqwest::Error) -> Attempt {
     let cause = error_chain(e);
+    if e.is_redirect() {
+        return Attempt::Fatal(FetchError::Protocol {
+            url: url.into(),
+            problem: format!("redirect loop or too many redirects ({cause})"),
+            attempts: 0,
+        });
+    }
     if e.is_timeout() {
         Attempt::Retry(FetchError::Timeout {
             url: url.into(),

@@ -398,22 +398,57 @@ impl ModelDownload<'_> {
             .filter(|e| !e.is_empty() && !e.contains(['/', '\\']) && e != "." && e != "..");
         let blobs = self.repo.join("blobs");
         let label = format!("{}/{file}", self.name);
-        let blob = match etag {
-            Some(etag) if blobs.join(&etag).is_file() => {
-                println!("{file}: already in the cache");
-                blobs.join(etag)
+        let hex_of = |n: usize| {
+            etag.as_deref()
+                .filter(|e| e.len() == n && e.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        // LFS files: the sha256 (and X-Linked-Size); files in git: the blob sha1.
+        let (sha, git_sha1) = (hex_of(64), hex_of(40));
+        let max_bytes = sha
+            .and(head.header("x-linked-size"))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let verify = |p: &Path| -> std::result::Result<(), String> {
+            crate::filecheck::check(p, file)?;
+            if let Some(want) = git_sha1 {
+                let got = crate::filecheck::git_blob_sha1(p)?;
+                if !got.eq_ignore_ascii_case(want) {
+                    return Err(format!(
+                        "its git blob sha1 is {got}, the server's ETag says {want}"
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let checks = Checks {
+            sha256: sha,
+            verify: &verify,
+            max_bytes,
+        };
+        let blob = match &etag {
+            Some(etag) if blobs.join(etag).is_file() => {
+                let dest = blobs.join(etag);
+                // A blob stored by an older hecjob may be a portal page or an
+                // overlong file from two writers: checked, and fetched again.
+                match verify(&dest) {
+                    Ok(()) => println!("{file}: already in the cache"),
+                    Err(problem) => {
+                        println!("{file}: in the cache but {problem}; downloading it again");
+                        std::fs::remove_file(&dest)
+                            .map_err(|e| Error::io("removing a damaged blob", &dest, e))?;
+                        self.download(&url, &dest, &checks, &label)?;
+                    }
+                }
+                dest
             }
             Some(etag) => {
-                let dest = blobs.join(&etag);
-                let sha = (etag.len() == 64 && etag.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .then_some(etag.as_str());
-                self.download(&url, &dest, sha, &label)?;
+                let dest = blobs.join(etag);
+                self.download(&url, &dest, &checks, &label)?;
                 dest
             }
             None => {
                 // No ETag (a plain mirror): name the blob by its sha256 afterwards.
                 let tmp = blobs.join(format!(".download-{}-{file}", self.url_rev));
-                let got = self.download(&url, &tmp, None, &label)?;
+                let got = self.download(&url, &tmp, &checks, &label)?;
                 let dest = blobs.join(&got.sha256);
                 std::fs::rename(&tmp, &dest)
                     .map_err(|e| Error::io("renaming the download onto", &dest, e))?;
@@ -430,13 +465,15 @@ impl ModelDownload<'_> {
         &self,
         url: &str,
         dest: &Path,
-        sha256: Option<&str>,
+        checks: &Checks,
         label: &str,
     ) -> Result<http::Downloaded> {
         let req = DownloadRequest {
-            sha256,
+            sha256: checks.sha256,
             resume: true,
             bearer: self.env.token.as_deref(),
+            verify: Some(checks.verify),
+            max_bytes: checks.max_bytes,
             ..DownloadRequest::new(url, dest, label)
         };
         let got = self
@@ -444,7 +481,9 @@ impl ModelDownload<'_> {
             .download(&req)
             .map_err(|e: FetchError| e.into_error(&self.hint()))?;
         let file = label.rsplit('/').next().unwrap_or(label);
-        if got.resumed_from > 0 {
+        if got.reused {
+            println!("{file}: fetched by another process meanwhile; checked, and used");
+        } else if got.resumed_from > 0 {
             println!(
                 "{file}: downloaded {} bytes (resumed at byte {})",
                 got.bytes, got.resumed_from
@@ -454,6 +493,13 @@ impl ModelDownload<'_> {
         }
         Ok(got)
     }
+}
+
+/// What a downloaded file must pass before it gets its name in the cache.
+struct Checks<'a> {
+    sha256: Option<&'a str>,
+    verify: &'a http::Verify<'a>,
+    max_bytes: Option<u64>,
 }
 
 /// `"abc"`, `W/"abc"` → `abc`.

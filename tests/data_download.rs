@@ -14,6 +14,7 @@ fn http() -> Http {
         read_timeout: Duration::from_secs(2),
         retries: 1,
         backoff: Duration::from_millis(10),
+        ..HttpOptions::default()
     })
     .unwrap()
 }
@@ -40,6 +41,7 @@ fn generated(srv: &TestServer) -> Vec<FileSpec> {
             FileSpec {
                 name: name.to_string(),
                 sha256: support::sha256(body.as_bytes()),
+                bytes: body.len() as u64,
                 rows: *rows,
             }
         })
@@ -240,4 +242,53 @@ fn cli_downloads_the_real_files_from_a_local_mirror() {
         "{stdout}"
     );
     assert_eq!(srv.requests().len(), 4);
+}
+
+#[test]
+fn two_concurrent_downloads_into_one_directory_both_succeed() {
+    // Issue 15: the loser failed with "renaming … No such file" (both wrote
+    // one `.incomplete`; the winner renamed it away).
+    let srv = TestServer::start();
+    let specs = generated(&srv);
+    let dir = tempfile::tempdir().unwrap();
+    let base = srv.url("/data/");
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let (dir, base, specs) = (dir.path().to_path_buf(), base.clone(), specs.clone());
+            std::thread::spawn(move || download_files(&http(), &dir, &base, &specs))
+        })
+        .collect();
+    for r in runs {
+        r.join().unwrap().unwrap();
+    }
+    for s in &specs {
+        let bytes = std::fs::read(dir.path().join(&s.name)).unwrap();
+        assert_eq!(support::sha256(&bytes), s.sha256, "{}", s.name);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["dev.tsv", "emotions.txt", "test.tsv", "train.tsv"]);
+}
+
+#[test]
+fn a_blank_base_url_is_an_error_not_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args([
+            "download-data",
+            dir.path().to_str().unwrap(),
+            "--base-url",
+            " ",
+        ])
+        .env_remove("HECJOB_DATA_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --base-url / HECJOB_DATA_URL is empty; give a mirror URL, or leave both out for the pinned GitHub commit\n"
+    );
 }

@@ -12,6 +12,7 @@ fn http(retries: u32) -> Http {
         read_timeout: Duration::from_millis(400),
         retries,
         backoff: Duration::from_millis(10),
+        ..HttpOptions::default()
     })
     .unwrap()
 }
@@ -345,4 +346,172 @@ fn head_stops_at_a_redirect_to_another_host_but_follows_local_ones() {
     assert_eq!(info.status, 302);
     assert_eq!(info.header("x-linked-etag"), Some("\"abc\""));
     assert_eq!(srv.hits("HEAD", "/new/x").len(), 1);
+}
+
+// ---- issue 15 ----
+
+#[test]
+fn a_trickling_server_trips_the_low_speed_limit() {
+    // One byte every 50 ms never leaves the connection idle for the 400 ms
+    // read timeout; only the low-speed limit ends it.
+    let srv = TestServer::start();
+    srv.route(
+        "/slow",
+        Route {
+            trickle: Duration::from_millis(50),
+            ..Route::ok(body(100_000))
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("slow");
+    let url = srv.url("/slow");
+    let h = Http::new(HttpOptions {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_millis(400),
+        retries: 0,
+        backoff: Duration::from_millis(10),
+        low_speed_limit: 1000,
+        low_speed_time: Duration::from_millis(500),
+    })
+    .unwrap();
+    let err = h
+        .download(&DownloadRequest::new(&url, &dest, "slow"))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, FetchError::Timeout { .. }), "{msg}");
+    assert!(
+        msg.contains("below the low-speed limit of 1000 bytes/s"),
+        "{msg}"
+    );
+    assert_dir_holds(dir.path(), &[]);
+}
+
+#[test]
+fn a_pinned_file_is_cut_off_past_its_size() {
+    let srv = TestServer::start();
+    srv.route("/big", Route::ok(body(1_000_000)));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("small.tsv");
+    let url = srv.url("/big");
+    let err = http(3)
+        .download(&DownloadRequest {
+            max_bytes: Some(3_500),
+            resume: true,
+            ..DownloadRequest::new(&url, &dest, "small.tsv")
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{url}: the server sent more than the 3500 bytes this file has; the file was not kept"
+        )
+    );
+    // Fatal: not retried, and nothing kept to resume.
+    assert_eq!(srv.hits("GET", "/big").len(), 1);
+    assert_dir_holds(dir.path(), &[]);
+}
+
+#[test]
+fn a_second_downloader_of_one_file_waits_and_uses_the_first_ones_file() {
+    // Two processes fetching one file into shared storage appended to one
+    // `.incomplete` (a tokenizer.json 8 KB too long). Now the second waits
+    // for the first's lock. Here the test holds that lock as the first.
+    let srv = TestServer::start();
+    let data = body(10_000);
+    srv.route("/f", Route::ok(data.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("f");
+    let first = hecjob::run_lock::FileLock::try_acquire(&hecjob::http::lock_path(&dest)).unwrap();
+    let sha = support::sha256(&data);
+    let second = {
+        let (url, dest, sha) = (srv.url("/f"), dest.clone(), sha.clone());
+        std::thread::spawn(move || {
+            http(0).download(&DownloadRequest {
+                sha256: Some(&sha),
+                ..DownloadRequest::new(&url, &dest, "f")
+            })
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!second.is_finished(), "the second did not wait");
+    assert!(!partial_path(&dest).exists());
+    std::fs::write(&dest, &data).unwrap();
+    drop(first);
+    let got = second.join().unwrap().unwrap();
+    assert!(got.reused);
+    assert_eq!(got.sha256, sha);
+    assert!(srv.hits("GET", "/f").is_empty(), "downloaded again");
+    assert_dir_holds(dir.path(), &["f"]);
+}
+
+#[test]
+fn concurrent_downloads_of_one_file_leave_it_whole() {
+    // The real race: both start at once against a slow server.
+    let srv = TestServer::start();
+    let data = body(3_000);
+    srv.route(
+        "/tokenizer.json",
+        Route {
+            trickle: Duration::from_micros(300),
+            ..Route::ok(data.clone())
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("tokenizer.json");
+    let sha = support::sha256(&data);
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let (url, dest, sha) = (srv.url("/tokenizer.json"), dest.clone(), sha.clone());
+            std::thread::spawn(move || {
+                http(0).download(&DownloadRequest {
+                    sha256: Some(&sha),
+                    resume: true,
+                    ..DownloadRequest::new(&url, &dest, "tokenizer.json")
+                })
+            })
+        })
+        .collect();
+    for r in runs {
+        r.join().unwrap().unwrap();
+    }
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_dir_holds(dir.path(), &["tokenizer.json"]);
+}
+
+#[test]
+fn a_206_to_a_plain_request_and_a_redirect_loop_say_what_happened() {
+    let srv = TestServer::start();
+    srv.route(
+        "/p",
+        Route {
+            status: 206,
+            ..Route::ok(b"partial".to_vec())
+        },
+    );
+    srv.route("/loop", Route::redirect("/loop"));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("p");
+    let url = srv.url("/p");
+    let err = http(1)
+        .download(&DownloadRequest::new(&url, &dest, "p"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{url}: answered 206 Partial Content to a request for the whole file (after 2 attempts); the server or a proxy between is misbehaving: try a mirror")
+    );
+    let url = srv.url("/loop");
+    let err = http(3)
+        .download(&DownloadRequest::new(&url, &dest, "loop"))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("{url}: redirect loop or too many redirects (")),
+        "{msg}"
+    );
+    assert!(!msg.contains("no internet"), "{msg}");
+    assert_eq!(
+        srv.hits("GET", "/loop").len(),
+        11,
+        "retried a redirect loop"
+    );
 }

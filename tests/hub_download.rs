@@ -41,7 +41,7 @@ fn tiny_model() -> Vec<File> {
         },
         File {
             name: "model.safetensors",
-            body: bytes(300_000, 7),
+            body: support::safetensors(&bytes(300_000, 7)),
             lfs: true,
         },
     ]
@@ -59,8 +59,9 @@ fn serve(srv: &TestServer, name: &str, files: &[File], hub_headers: bool) {
                     .header("X-Linked-Etag", &format!("\"{sha}\""))
                     .header("X-Linked-Size", &f.body.len().to_string())
             } else if hub_headers {
-                // Regular files: a git-blob-like 40-hex ETag.
-                Route::ok(f.body.clone()).header("ETag", &format!("\"{}\"", &sha[..40]))
+                // Regular files: their git blob sha1 as the ETag, as the hub.
+                Route::ok(f.body.clone())
+                    .header("ETag", &format!("\"{}\"", support::git_blob_sha1(&f.body)))
             } else {
                 Route::ok(f.body.clone())
             };
@@ -137,7 +138,10 @@ fn downloads_into_the_hf_layout_resumes_reuses_and_works_offline() {
         .output()
         .unwrap());
     assert!(
-        stdout.contains("model.safetensors: downloaded 300000 bytes (resumed at byte 100000)"),
+        stdout.contains(&format!(
+            "model.safetensors: downloaded {} bytes (resumed at byte 100000)",
+            files[3].body.len()
+        )),
         "{stdout}"
     );
 
@@ -157,7 +161,7 @@ fn downloads_into_the_hf_layout_resumes_reuses_and_works_offline() {
         let blob = if f.lfs {
             sha.clone()
         } else {
-            sha[..40].to_string()
+            support::git_blob_sha1(&f.body)
         };
         assert_eq!(
             std::fs::read_link(&link).unwrap(),
@@ -299,7 +303,7 @@ fn plain_mirror_without_hub_headers_and_vocab_txt_tokenizer() {
         },
         File {
             name: "model.safetensors",
-            body: bytes(5_000, 3),
+            body: support::safetensors(&bytes(5_000, 3)),
             lfs: false,
         },
     ];
@@ -415,4 +419,106 @@ fn unknown_model_says_so() {
     );
     // 404 is final: asked once.
     assert_eq!(srv.requests().len(), 1);
+}
+
+// ---- issue 15 ----
+
+#[test]
+fn a_captive_portal_page_is_not_stored_as_the_model() {
+    // 200 with an HTML page for every file, no ETag: was stored as
+    // config.json, tokenizer.json and model.safetensors, and "ready".
+    let srv = TestServer::start();
+    let portal = b"<!DOCTYPE html>\n<html><body>Please log in to the network</body></html>\n";
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        srv.route(
+            &format!("/acme/tiny-bert/resolve/main/{f}"),
+            Route::ok(portal.to_vec()),
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let out = hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}/acme/tiny-bert/resolve/main/config.json: an HTML page, not config.json (a login or captive portal page answered in its place?); the file was not kept",
+            srv.base()
+        )),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).find("ready").is_none());
+    assert!(!repo(&cache).join("snapshots/main/config.json").exists());
+    assert_eq!(names_in(&repo(&cache).join("blobs")), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_that_does_not_match_its_git_etag_is_not_kept() {
+    let srv = TestServer::start();
+    let mut files = tiny_model();
+    serve(&srv, "acme/tiny-bert", &files, true);
+    // tokenizer.json arrives 8 KB too long (what two writers made of it).
+    let good = files.remove(1).body;
+    let mut long = good.clone();
+    long.extend(std::iter::repeat_n(b' ', 8192));
+    for rev in ["main", COMMIT] {
+        srv.route(
+            &format!("/acme/tiny-bert/resolve/{rev}/tokenizer.json"),
+            Route::ok(long.clone())
+                .header("ETag", &format!("\"{}\"", support::git_blob_sha1(&good)))
+                .header("X-Repo-Commit", COMMIT),
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let out = hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/tiny-bert"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains(&format!(
+            "its git blob sha1 is {}, the server's ETag says {}; the file was not kept",
+            support::git_blob_sha1(&long),
+            support::git_blob_sha1(&good)
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_concurrent_downloads_into_one_cache_leave_it_whole() {
+    let srv = TestServer::start();
+    let files = tiny_model();
+    serve(&srv, "acme/tiny-bert", &files, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            hecjob(&cache, &srv.base())
+                .args(["download-model", "acme/tiny-bert"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for r in runs {
+        ok(&r.wait_with_output().unwrap());
+    }
+    let snap = repo(&cache).join("snapshots").join(COMMIT);
+    for f in &files {
+        assert_eq!(
+            std::fs::read(snap.join(f.name)).unwrap(),
+            f.body,
+            "{}",
+            f.name
+        );
+    }
+    // Only blobs: no lock, partial or temp file left behind.
+    assert_eq!(names_in(&repo(&cache).join("blobs")).len(), files.len());
 }

@@ -290,3 +290,40 @@ fn a_checkpoint_from_other_parameters_is_not_resumed() {
         "epoch 1 was retrained with the new rate"
     );
 }
+
+#[test]
+fn a_second_run_into_a_held_directory_stops_at_once_and_leaves_it_alone() {
+    // Issue 15: two runs into one directory (a task submitted twice) mixed
+    // their results; run A printed run B's Table 4 as its own.
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    // Run B holds the directory (it is this process, alive) and has written.
+    let held = hecjob::run_lock::OutputLock::acquire(&save).unwrap();
+    std::fs::write(save.join("metrics.json"), "{\"run\": \"B\"}").unwrap();
+    let e = trainer::run(&spec(&data, &save, 1)).unwrap_err();
+    assert_eq!(e.exit_code(), 4, "{e}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "output directory in use: {}: hecjob train on host ",
+            save.display()
+        )),
+        "{e}"
+    );
+    assert!(e
+        .to_string()
+        .contains(&format!("(pid {})", std::process::id())));
+    assert_eq!(
+        std::fs::read_to_string(save.join("metrics.json")).unwrap(),
+        "{\"run\": \"B\"}",
+        "the refused run touched B's results"
+    );
+    assert!(!save.join("checkpoint").exists());
+    // Released, the directory trains (and the lock is gone afterwards).
+    drop(held);
+    trainer::run(&spec(&data, &save, 1)).unwrap();
+    assert!(!save.join(".hecjob-lock").exists());
+}

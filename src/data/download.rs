@@ -24,11 +24,13 @@ pub struct DownloadDataArgs {
     pub base_url: Option<String>,
 }
 
-/// One expected file: name, sha256 and row count (names, for emotions.txt).
+/// One expected file: name, sha256, size and row count (names, for emotions.txt).
 #[derive(Debug, Clone)]
 pub struct FileSpec {
     pub name: String,
     pub sha256: String,
+    /// Exact size in bytes: a server sending more is cut off there.
+    pub bytes: u64,
     pub rows: usize,
 }
 
@@ -38,28 +40,33 @@ pub fn goemotions_files() -> Vec<FileSpec> {
         (
             "train.tsv",
             "1c254a142be5c00e80d819b9ae1bbd36d94b2eeb8f4b1271846508d57e57d9c5",
+            3_519_053,
             43_410,
         ),
         (
             "dev.tsv",
             "575489c079c9de1097062a01738f998590d6b7ead66dd1c9fd1d2ba01fd8bc62",
+            439_059,
             5_426,
         ),
         (
             "test.tsv",
             "0587b2dd8b27b97352adbfc3fb083d46005c8946657fdc2b1ca8b1cc7f1f8be4",
+            436_706,
             5_427,
         ),
         (
             "emotions.txt",
             "45c3ef86782d2a4d7fedcd6d8c111aa0d0e94720689bd164fac94fefb4495a89",
+            248,
             28,
         ),
     ]
     .into_iter()
-    .map(|(name, sha256, rows)| FileSpec {
+    .map(|(name, sha256, bytes, rows)| FileSpec {
         name: name.into(),
         sha256: sha256.into(),
+        bytes,
         rows,
     })
     .collect()
@@ -76,11 +83,18 @@ pub enum Outcome {
 }
 
 pub fn run(args: &DownloadDataArgs) -> Result<()> {
-    let base = args
-        .base_url
-        .clone()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    let base = match &args.base_url {
+        // An empty value is a mistake (an unset variable in a script), not a
+        // request for the default: say so rather than fetch from elsewhere.
+        Some(u) if u.trim().is_empty() => {
+            return Err(Error::Usage(format!(
+                "--base-url / {} is empty; give a mirror URL, or leave both out for the pinned GitHub commit",
+                env_vars::HECJOB_DATA_URL
+            )))
+        }
+        Some(u) => u.clone(),
+        None => DEFAULT_BASE_URL.to_string(),
+    };
     let http = Http::from_env()?;
     download_files(&http, &args.dir, &base, &goemotions_files())?;
     println!("GoEmotions data ready in {}", args.dir.display());
@@ -135,6 +149,7 @@ pub fn download_files(
         let verify = |p: &Path| check(p, spec, n_labels);
         let req = DownloadRequest {
             verify: Some(&verify),
+            max_bytes: Some(spec.bytes),
             ..DownloadRequest::new(&url, &path, &spec.name)
         };
         let got = http.download(&req).map_err(|e| {
@@ -238,12 +253,14 @@ mod tests {
         let ok = FileSpec {
             name: "train.tsv".into(),
             sha256: sha.clone(),
+            bytes: 14,
             rows: 2,
         };
         assert_eq!(check(&p, &ok, 28), Ok(()));
         let bad = FileSpec {
             name: "train.tsv".into(),
             sha256: "00".repeat(32),
+            bytes: 14,
             rows: 3,
         };
         let e = check(&p, &bad, 28).unwrap_err();

@@ -190,6 +190,8 @@ fn write_metrics(save_dir: &Path, m: &RunMetrics) -> Result<()> {
 /// Train, evaluate, save. Returns the final metrics (also in metrics.json).
 /// A run that fails leaves `status: failed` and the reason in metrics.json.
 pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
+    // One run per output directory; a refused run leaves the holder's files alone.
+    let _lock = crate::run_lock::OutputLock::acquire(&spec.save_dir)?;
     let result = run_inner(spec);
     if let Err(e) = &result {
         if !matches!(e, Error::Interrupted(_)) {

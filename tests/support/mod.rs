@@ -70,6 +70,26 @@ pub fn sha256(bytes: &[u8]) -> String {
     hecjob::http::sha256_hex(bytes)
 }
 
+/// The git blob id of bytes (`git hash-object`): the hub's ETag of a file
+/// stored in git rather than LFS.
+pub fn git_blob_sha1(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    h.update(format!("blob {}\0", bytes.len()).as_bytes());
+    h.update(bytes);
+    hecjob::http::hex(&h.finalize())
+}
+
+/// A valid safetensors file: one u8 tensor holding `data`.
+pub fn safetensors(data: &[u8]) -> Vec<u8> {
+    let n = data.len();
+    let header = format!(r#"{{"w":{{"dtype":"U8","shape":[{n}],"data_offsets":[0,{n}]}}}}"#);
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
 /// Whether a Grid Engine answers (`qsub -help`); a visible skip otherwise.
 pub fn have_qsub() -> bool {
     let ok = std::process::Command::new("qsub")

@@ -30,6 +30,9 @@ pub struct Route {
     /// Answer 302 with this Location (plus `headers`) instead of the body.
     pub redirect: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// Send the body one byte per this interval (never idle long enough for
+    /// the client's idle timeout).
+    pub trickle: Duration,
 }
 
 impl Route {
@@ -44,6 +47,7 @@ impl Route {
             ranges: true,
             redirect: None,
             headers: Vec::new(),
+            trickle: Duration::ZERO,
         }
     }
 
@@ -256,7 +260,36 @@ fn handle(mut conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     headers.extend(extra);
     headers.push(("Accept-Ranges".into(), "bytes".into()));
     let cut = truncate.then_some(route.truncate_at.min(body.len()));
+    if !route.trickle.is_zero() && !is_head {
+        return trickle(&mut conn, status, &headers, body, route.trickle);
+    }
     respond(&mut conn, status, &headers, body, is_head, cut)
+}
+
+fn trickle(
+    conn: &mut TcpStream,
+    code: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+    every: Duration,
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reason(code),
+        body.len()
+    );
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes())?;
+    for b in body {
+        conn.write_all(&[*b])?;
+        conn.flush()?;
+        std::thread::sleep(every);
+    }
+    let _ = conn.shutdown(Shutdown::Both);
+    Ok(())
 }
 
 fn respond(

@@ -1,0 +1,446 @@
+//! One writer per output directory: a training run holds `<dir>/.hecjob-lock`
+//! from its start to its end, so two runs into one directory (a task submitted
+//! twice) cannot mix their checkpoints and metrics.
+//!
+//! The lock is a file created with `O_EXCL` (atomic on local disks and on NFS
+//! v3+, Lustre and GPFS, unlike `flock`, which Lustre refuses or keeps node
+//! local). It names its holder: host, pid, the process's start time and the
+//! kernel's boot id. It is removed when the [`OutputLock`] is dropped (normal
+//! end, error, or exit 99 on a signal). A lock left by a process that died
+//! without dropping it (kill -9, a crashed node) is recognised as stale:
+//! - on the same host: the boot id differs, or no process has that pid and
+//!   start time;
+//! - from another host: the holder refreshes the file's mtime every
+//!   [`HEARTBEAT`]; a lock not refreshed for [`STALE_AFTER`] is stale.
+//!
+//! A stale lock is taken over (renamed away, then created afresh); a live one
+//! makes [`OutputLock::acquire`] fail at once with exit 4 and the holder named.
+//! Holding the lock, no other writer exists: temp files (`.hecjob-tmp-*`, see
+//! fsutil) that a killed run left in the directory are removed then.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub const LOCK_FILE: &str = ".hecjob-lock";
+pub const HEARTBEAT: Duration = Duration::from_secs(60);
+/// Ten heartbeats: generous for clock skew between nodes and slow storage.
+pub const STALE_AFTER: Duration = Duration::from_secs(600);
+
+/// Who holds a lock, as written in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Holder {
+    pub host: String,
+    pub pid: u32,
+    /// Start time of the process in clock ticks since boot (/proc/PID/stat).
+    pub start: String,
+    pub boot_id: String,
+    /// Seconds since the Unix epoch when the lock was taken.
+    pub since: u64,
+}
+
+impl Holder {
+    fn current() -> Holder {
+        let pid = std::process::id();
+        Holder {
+            host: hostname(),
+            pid,
+            start: process_start(pid).unwrap_or_default(),
+            boot_id: boot_id(),
+            since: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    fn to_text(&self) -> String {
+        format!(
+            "host={}\npid={}\nstart={}\nboot_id={}\nsince={}\n",
+            self.host, self.pid, self.start, self.boot_id, self.since
+        )
+    }
+
+    fn parse(text: &str) -> Option<Holder> {
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                .map(str::to_string)
+        };
+        Some(Holder {
+            host: get("host")?,
+            pid: get("pid")?.parse().ok()?,
+            start: get("start")?,
+            boot_id: get("boot_id")?,
+            since: get("since")?.parse().ok()?,
+        })
+    }
+
+    /// Whether the process that wrote this lock is certainly gone.
+    fn is_gone(&self, mtime_age: Duration) -> bool {
+        if self.host == hostname() && !self.boot_id.is_empty() {
+            return self.boot_id != boot_id()
+                || process_start(self.pid).is_none_or(|s| s != self.start);
+        }
+        mtime_age > STALE_AFTER
+    }
+}
+
+/// An exclusive lock file held until dropped (see the module docs).
+#[derive(Debug)]
+pub struct FileLock {
+    path: PathBuf,
+    text: String,
+    stop: Arc<AtomicBool>,
+    heartbeat: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Why [`FileLock::try_acquire`] did not get the lock.
+#[derive(Debug)]
+pub enum Busy {
+    /// A live holder (`None`: a lock file without a readable holder, fresh).
+    Held(Option<Holder>, Duration),
+    Io(Error),
+}
+
+impl FileLock {
+    /// Take the lock at `path` now (taking over a stale one), or say who holds it.
+    pub fn try_acquire(path: &Path) -> std::result::Result<FileLock, Busy> {
+        let text = Holder::current().to_text();
+        // Two rounds: the second after taking over a stale lock.
+        for _ in 0..2 {
+            match create_new(path, &text) {
+                Ok(()) => return Ok(FileLock::held(path.to_path_buf(), text)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(Busy::Io(Error::io("creating lock file", path, e))),
+            }
+            let Some((found, age)) = read_lock(path) else {
+                continue; // removed in between: try again
+            };
+            let holder = Holder::parse(&found);
+            // A file without a holder: killed between create and write.
+            let gone = holder
+                .as_ref()
+                .map_or(age > STALE_AFTER, |h| h.is_gone(age));
+            if !gone {
+                return Err(Busy::Held(holder, age));
+            }
+            let why = holder
+                .as_ref()
+                .map_or("an unreadable lock".to_string(), |h| {
+                    format!("host {}, pid {}", h.host, h.pid)
+                });
+            take_over(path, &found).map_err(Busy::Io)?;
+            eprintln!(
+                "hecjob: took over the stale lock {} ({why}: that process is gone)",
+                path.display()
+            );
+        }
+        let (found, age) = read_lock(path).unwrap_or_default();
+        Err(Busy::Held(Holder::parse(&found), age))
+    }
+
+    /// Take the lock at `path`, waiting while a live holder has it (another
+    /// process fetching the same file); `what` names the work in the message.
+    pub fn wait(path: &Path, what: &str) -> Result<FileLock> {
+        let mut told = false;
+        loop {
+            match FileLock::try_acquire(path) {
+                Ok(l) => return Ok(l),
+                Err(Busy::Io(e)) => return Err(e),
+                Err(Busy::Held(h, _)) => {
+                    if !told {
+                        let who = h.map_or("another process".into(), |h| {
+                            format!("pid {} on host {}", h.pid, h.host)
+                        });
+                        eprintln!("{what}: {who} is fetching it; waiting for it to finish");
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+
+    fn held(path: PathBuf, text: String) -> FileLock {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (path.clone(), stop.clone());
+        // Refresh the mtime so other hosts can tell this lock is alive.
+        let heartbeat = std::thread::Builder::new()
+            .name("hecjob-lock".into())
+            .spawn(move || {
+                let tick = Duration::from_millis(100);
+                let mut waited = Duration::ZERO;
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    waited += tick;
+                    if waited >= HEARTBEAT {
+                        waited = Duration::ZERO;
+                        if let Ok(f) = std::fs::File::options().append(true).open(&p) {
+                            let _ = f.set_modified(SystemTime::now());
+                        }
+                    }
+                }
+            })
+            .ok();
+        FileLock {
+            path,
+            text,
+            stop,
+            heartbeat,
+        }
+    }
+}
+
+/// Held for the whole training run: `<dir>/.hecjob-lock`. The field is held
+/// for its Drop (which removes the lock), never read.
+#[derive(Debug)]
+pub struct OutputLock(#[allow(dead_code)] FileLock);
+
+impl OutputLock {
+    /// Take the lock on `dir` (created if missing), or fail with exit 4
+    /// naming the live holder.
+    pub fn acquire(dir: &Path) -> Result<OutputLock> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating output directory", dir, e))?;
+        match FileLock::try_acquire(&dir.join(LOCK_FILE)) {
+            Ok(l) => {
+                remove_stale_temps(dir);
+                Ok(OutputLock(l))
+            }
+            Err(Busy::Io(e)) => Err(e),
+            Err(Busy::Held(h, age)) => Err(in_use(dir, h.as_ref(), age)),
+        }
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.heartbeat.take() {
+            let _ = h.join();
+        }
+        // Only our own lock: after a takeover by another run (ours judged
+        // stale), the file is theirs.
+        if read_lock(&self.path).is_some_and(|(t, _)| t == self.text) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// `.hecjob-tmp-*` files anywhere under `dir` (checkpoint/ included).
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_stale_temps(&p);
+        } else if e
+            .file_name()
+            .to_string_lossy()
+            .starts_with(crate::fsutil::TEMP_PREFIX)
+        {
+            match std::fs::remove_file(&p) {
+                Ok(()) => eprintln!(
+                    "hecjob: removed {}, left by a run that was killed",
+                    p.display()
+                ),
+                Err(e) => eprintln!("warning: could not remove {}: {e}", p.display()),
+            }
+        }
+    }
+}
+
+fn create_new(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// The lock's text and how long since its mtime.
+fn read_lock(path: &Path) -> Option<(String, Duration)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let age = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .unwrap_or(Duration::ZERO);
+    Some((text, age))
+}
+
+/// Move a stale lock aside under a name of our own (rename is atomic), and put
+/// it back if, in between, another run had already replaced it with its own.
+fn take_over(path: &Path, stale: &str) -> Result<()> {
+    let aside = path.with_file_name(format!("{LOCK_FILE}.stale-{}", std::process::id()));
+    match std::fs::rename(path, &aside) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("moving a stale lock aside", path, e)),
+    }
+    let moved = std::fs::read_to_string(&aside).unwrap_or_default();
+    if moved != stale {
+        // Someone else's fresh lock: restore it without clobbering a third.
+        let _ = std::fs::hard_link(&aside, path);
+    }
+    let _ = std::fs::remove_file(&aside);
+    Ok(())
+}
+
+fn in_use(dir: &Path, holder: Option<&Holder>, age: Duration) -> Error {
+    let who = match holder {
+        Some(h) => format!(
+            "hecjob train on host {} (pid {}) has held it since {} (Unix time; lock refreshed {} s ago)",
+            h.host,
+            h.pid,
+            h.since,
+            age.as_secs()
+        ),
+        None => "an unreadable lock written less than 10 minutes ago".to_string(),
+    };
+    Error::io(
+        "output directory in use",
+        dir,
+        std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "{who}. Two runs into one directory would mix their checkpoints and metrics: wait for it, or train into another directory. If that process is gone, delete {}",
+                dir.join(LOCK_FILE).display()
+            ),
+        ),
+    )
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Field 22 of /proc/PID/stat (after the parenthesised command name, which
+/// may itself hold spaces and parentheses).
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_run_is_refused_with_exit_4_naming_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("task-1");
+        let lock = OutputLock::acquire(&out).unwrap();
+        let e = OutputLock::acquire(&out).unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        let msg = e.to_string();
+        let expected = format!(
+            "output directory in use: {}: hecjob train on host {} (pid {}) has held it since",
+            out.display(),
+            hostname(),
+            std::process::id()
+        );
+        assert!(msg.starts_with(&expected), "{msg}");
+        assert!(msg.ends_with(&format!(
+            "wait for it, or train into another directory. If that process is gone, delete {}/.hecjob-lock",
+            out.display()
+        )));
+        drop(lock);
+        assert!(!out.join(LOCK_FILE).exists());
+        OutputLock::acquire(&out).unwrap();
+    }
+
+    #[test]
+    fn a_lock_of_a_dead_process_on_this_host_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = process_start(pid);
+        child.wait().unwrap();
+        let dead = Holder {
+            pid,
+            start: start.unwrap_or_else(|| "1".into()),
+            ..Holder::current()
+        };
+        std::fs::write(dir.path().join(LOCK_FILE), dead.to_text()).unwrap();
+        let lock = OutputLock::acquire(dir.path()).unwrap();
+        let now = std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
+        assert_eq!(Holder::parse(&now).unwrap().pid, std::process::id());
+        drop(lock);
+        // A live process with a reused pid but another start time: gone too.
+        let reused = Holder {
+            start: "0".into(),
+            ..Holder::current()
+        };
+        std::fs::write(dir.path().join(LOCK_FILE), reused.to_text()).unwrap();
+        OutputLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn another_hosts_lock_is_stale_only_without_heartbeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let other = Holder {
+            host: "node-elsewhere".into(),
+            ..Holder::current()
+        };
+        std::fs::write(&path, other.to_text()).unwrap();
+        let e = OutputLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("hecjob train on host node-elsewhere (pid"),
+            "{e}"
+        );
+        let old = SystemTime::now() - STALE_AFTER - Duration::from_secs(60);
+        std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        OutputLock::acquire(dir.path()).unwrap();
+        // An empty lock (killed between create and write) that is fresh: held.
+        std::fs::write(&path, "").unwrap();
+        let e = OutputLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("an unreadable lock"), "{e}");
+    }
+
+    #[test]
+    fn temp_files_of_a_killed_run_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("checkpoint/epoch-1");
+        std::fs::create_dir_all(&ckpt).unwrap();
+        for p in [
+            dir.path().join(".hecjob-tmp-a1"),
+            ckpt.join(".hecjob-tmp-b2.safetensors"),
+        ] {
+            std::fs::write(p, "partial").unwrap();
+        }
+        std::fs::write(ckpt.join("state.json"), "{}").unwrap();
+        let _lock = OutputLock::acquire(dir.path()).unwrap();
+        assert!(!dir.path().join(".hecjob-tmp-a1").exists());
+        assert!(!ckpt.join(".hecjob-tmp-b2.safetensors").exists());
+        assert!(ckpt.join("state.json").exists());
+    }
+
+    #[test]
+    fn process_start_reads_past_odd_command_names() {
+        assert!(process_start(std::process::id()).is_some());
+        assert_eq!(process_start(u32::MAX), None);
+    }
+}
