@@ -77,8 +77,53 @@ impl Error {
 #[cfg(feature = "torch")]
 impl From<tch::TchError> for Error {
     fn from(e: tch::TchError) -> Self {
-        Error::Training(format!("libtorch: {e}"))
+        tch_local_io(&e, PathBuf::new())
+            .unwrap_or_else(|| Error::Training(format!("libtorch: {e}")))
     }
+}
+
+/// [`local_io`] for libtorch's errors, whose I/O causes are not all in the
+/// source chain (`TchError::Io` is transparent; the safetensors path is a field).
+#[cfg(feature = "torch")]
+pub fn tch_local_io(e: &tch::TchError, path: PathBuf) -> Option<Error> {
+    match e {
+        tch::TchError::Io(io) => Some(Error::io(
+            "writing",
+            path,
+            std::io::Error::new(io.kind(), io.to_string()),
+        )),
+        tch::TchError::SafeTensorError { path: p, err } => {
+            local_io(err, PathBuf::from(p)).or_else(|| local_io(e, PathBuf::from(p)))
+        }
+        _ => local_io(e, path),
+    }
+}
+
+/// `e` as an [`Error::Io`] (exit 4) when local I/O is what failed: an
+/// `io::Error` anywhere in its source chain, or libtorch's C++ message for a
+/// full disk or quota. A full disk while saving is neither bad data (3) nor a
+/// failed training (7).
+pub fn local_io(e: &(dyn std::error::Error + 'static), path: PathBuf) -> Option<Error> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(Error::io(
+                "writing",
+                path,
+                std::io::Error::new(io.kind(), io.to_string()),
+            ));
+        }
+        src = s.source();
+    }
+    let msg = e.to_string();
+    let full = ["No space left on device", "Disk quota exceeded"]
+        .into_iter()
+        .find(|m| msg.contains(m))?;
+    Some(Error::io(
+        "writing",
+        path,
+        std::io::Error::new(std::io::ErrorKind::StorageFull, full),
+    ))
 }
 
 impl From<tera::Error> for Error {
@@ -92,5 +137,25 @@ impl From<tera::Error> for Error {
             src = s.source();
         }
         Error::Config(format!("template error: {msg}"))
+    }
+}
+
+#[cfg(all(test, feature = "torch"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_in_libtorch_is_local_io() {
+        // /dev/full answers every write with ENOSPC: a real full disk.
+        let t = tch::Tensor::zeros([1024], (tch::Kind::Float, tch::Device::Cpu));
+        let e = Error::from(tch::Tensor::write_safetensors(&[("w", &t)], "/dev/full").unwrap_err());
+        assert_eq!(e.exit_code(), 4, "{e}");
+        assert!(e.to_string().contains("No space left on device"), "{e}");
+        let cpp = tch::TchError::Torch(
+            "PytorchStreamWriter failed writing file data: No space left on device".into(),
+        );
+        assert_eq!(Error::from(cpp).exit_code(), 4);
+        let other = tch::TchError::Torch("shape mismatch".into());
+        assert_eq!(Error::from(other).exit_code(), 7);
     }
 }

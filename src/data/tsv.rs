@@ -143,8 +143,36 @@ fn check_line<'a>(line: &'a [u8], file: &str, lineno: usize) -> Result<&'a str> 
     })
 }
 
-/// Parse a split from bytes; `file` names the source in messages.
+/// Parse a split from bytes; `file` names the source in messages. Warnings
+/// (see [`parse_split_warnings`]) go to stderr.
 pub fn parse_split(bytes: &[u8], file: &str, n_labels: usize) -> Result<Vec<Example>> {
+    let (rows, warnings) = parse_split_warnings(bytes, file, n_labels)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(rows)
+}
+
+/// Whether a line inside a quoted text looks like a record of its own:
+/// `text<TAB>label ids<TAB>comment id`.
+fn looks_like_record(line: &str) -> bool {
+    let f: Vec<&str> = line.split('\t').collect();
+    f.len() == 3
+        && !f[1].is_empty()
+        && f[1].bytes().all(|b| b.is_ascii_digit() || b == b',')
+        && !f[2].is_empty()
+        && f[2].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// [`parse_split`], with its warnings returned: a quoted text that runs on
+/// over lines that look like records (a stray `"` at the start of a line
+/// swallows the records after it, as Python's csv would: kept, but said).
+pub fn parse_split_warnings(
+    bytes: &[u8],
+    file: &str,
+    n_labels: usize,
+) -> Result<(Vec<Example>, Vec<String>)> {
+    let mut warnings = Vec::new();
     let mut out = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     let mut it = lines(bytes);
@@ -161,11 +189,15 @@ pub fn parse_split(bytes: &[u8], file: &str, n_labels: usize) -> Result<Vec<Exam
         let mut rec = Record::default();
         let mut last = lineno;
         rec.feed(first);
+        let mut swallowed: Vec<usize> = Vec::new();
         while rec.in_quotes() {
             match it.next() {
                 Some((j, more)) => {
                     last = j + 1;
                     let more = check_line(more, file, last)?;
+                    if looks_like_record(more) {
+                        swallowed.push(last);
+                    }
                     rec.feed_newline();
                     rec.feed(more);
                 }
@@ -184,6 +216,13 @@ pub fn parse_split(bytes: &[u8], file: &str, n_labels: usize) -> Result<Vec<Exam
         } else {
             format!("{file}:{lineno}-{last}")
         };
+        if let Some(first_swallowed) = swallowed.first() {
+            warnings.push(format!(
+                "{at}: the quoted text that starts line {lineno} runs on over {} line{} that look like records of their own (the first: line {first_swallowed}); read as one text, as Python's csv does. A stray `\"` at the start of line {lineno}? Double it (`\"\"`) or remove it",
+                swallowed.len(),
+                if swallowed.len() == 1 { "" } else { "s" }
+            ));
+        }
         if fields.len() != 3 {
             return Err(Error::Data(format!(
                 "{at}: {} tab-separated field{}; expected 3: text<TAB>label ids<TAB>comment id",
@@ -210,7 +249,7 @@ pub fn parse_split(bytes: &[u8], file: &str, n_labels: usize) -> Result<Vec<Exam
         }
         out.push(Example { text, labels, id });
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 fn parse_labels(field: &str, n_labels: usize, at: &str) -> Result<Vec<usize>> {
@@ -318,6 +357,24 @@ mod tests {
 
     fn err(s: &[u8]) -> String {
         parse_split(s, "t.tsv", 28).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_stray_quote_swallowing_records_is_warned_about_with_the_line() {
+        // Issue 15: a `"` at the start of line 2 read lines 3..=5 into its text.
+        let tsv = "a\t1\tid1\n\"oops stray\t2\tid2\nb\t3\tid3\nc\t4\tid4\nend\"\t5\tid5\n";
+        let (rows, warnings) = parse_split_warnings(tsv.as_bytes(), "t.tsv", 28).unwrap();
+        assert_eq!(rows.len(), 2, "read as Python's csv reads it");
+        assert_eq!(
+            warnings,
+            ["t.tsv:2-5: the quoted text that starts line 2 runs on over 3 lines that look like records of their own (the first: line 3); read as one text, as Python's csv does. A stray `\"` at the start of line 2? Double it (`\"\"`) or remove it"]
+        );
+        // A text that really spans lines (no record-like lines): no warning.
+        let ok = "\"two\nlines\"\t1\tid1\n";
+        assert_eq!(
+            parse_split_warnings(ok.as_bytes(), "t.tsv", 28).unwrap().1,
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -248,7 +248,11 @@ pub fn write_safetensors_atomic(
     tensors: &[(impl AsRef<str>, tch::Tensor)],
 ) -> Result<()> {
     crate::fsutil::replace_atomic(path, ".safetensors", |tmp| {
-        tch::Tensor::write_safetensors(tensors, tmp.path())
-            .map_err(|e| Error::Data(format!("{}: writing safetensors: {e}", path.display())))
+        tch::Tensor::write_safetensors(tensors, tmp.path()).map_err(|e| {
+            // A full disk is local I/O (exit 4), not bad data.
+            crate::error::tch_local_io(&e, path.to_path_buf()).unwrap_or_else(|| {
+                Error::Training(format!("{}: writing safetensors: {e}", path.display()))
+            })
+        })
     })
 }
