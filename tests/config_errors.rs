@@ -985,7 +985,7 @@ fn sweep_product_overflows() {
         one(
             3,
             "sweep",
-            "600 × 600 × 600 × 600 × 600 × 511 × 600 tasks is more than 10000; is a list too long?"
+            "600 × 600 × 600 × 600 × 600 × 511 × 600 (past 2^64) tasks is more than 10000; is a list too long?"
         )
     );
 }

@@ -99,20 +99,26 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
         return Vec::new();
     }
     // Checked: list lengths can multiply past usize (a panic, unchecked).
-    let total = sweep
+    let product = sweep
         .values()
-        .try_fold(1usize, |n, v| n.checked_mul(v.len()))
-        .filter(|&n| n <= MAX_TASKS);
-    let Some(total) = total else {
-        let lengths: Vec<String> = sweep.values().map(|v| v.len().to_string()).collect();
-        p.push(
-            "sweep",
-            format!(
-                "{} tasks is more than {MAX_TASKS}; is a list too long?",
-                lengths.join(" × ")
-            ),
-        );
-        return Vec::new();
+        .try_fold(1usize, |n, v| n.checked_mul(v.len()));
+    let total = match product {
+        Some(n) if n <= MAX_TASKS => n,
+        _ => {
+            let count = product.map_or_else(
+                || {
+                    let lengths: Vec<String> =
+                        sweep.values().map(|v| v.len().to_string()).collect();
+                    format!("{} (past 2^64)", lengths.join(" × "))
+                },
+                |n| n.to_string(),
+            );
+            p.push(
+                "sweep",
+                format!("{count} tasks is more than {MAX_TASKS}; is a list too long?"),
+            );
+            return Vec::new();
+        }
     };
     let mut tasks = Vec::with_capacity(total);
     let keys: Vec<&String> = sweep.keys().collect();
