@@ -194,3 +194,48 @@ fn cuda_is_linked() {
         "libtorch_cuda.so is not linked: see build.rs"
     );
 }
+
+#[test]
+fn a_config_that_does_not_match_its_weights_is_refused_before_building() {
+    // Issue 15: `num_hidden_layers: 100000` built the whole model (61 s,
+    // 5.5 GB) before a weight was compared. Now the file's header is compared
+    // with config.json first; absurd sizes are refused on their own.
+    let src = support::fixture("golden/tiny-bert");
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "model.safetensors"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    let layers = cfg["num_hidden_layers"].as_i64().unwrap();
+    let try_with = |cfg: &serde_json::Value| {
+        std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+        let e = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 16, Device::Cpu)
+            .err()
+            .expect("must fail");
+        assert_eq!(e.exit_code(), 3, "{e}");
+        e.to_string()
+    };
+    cfg["num_hidden_layers"] = (layers + 500).into();
+    assert_eq!(
+        try_with(&cfg),
+        format!(
+            "{}: {layers} encoder layers in the weights, config.json says num_hidden_layers {}; the weights and config.json do not belong together",
+            tmp.path().join("model.safetensors").display(),
+            layers + 500
+        )
+    );
+    cfg["num_hidden_layers"] = 100_000.into();
+    assert_eq!(
+        try_with(&cfg),
+        format!(
+            "{}: num_hidden_layers 100000 is outside 0..=1024; is this the config.json of a BERT or RoBERTa model?",
+            tmp.path().join("config.json").display()
+        )
+    );
+    cfg["num_hidden_layers"] = layers.into();
+    let hidden = cfg["intermediate_size"].as_i64().unwrap();
+    cfg["intermediate_size"] = (hidden * 2).into();
+    let e = try_with(&cfg);
+    assert!(e.contains("intermediate.dense.weight` has shape"), "{e}");
+}

@@ -89,6 +89,27 @@ impl EncoderConfig {
                 path.display()
             )));
         }
+        // Far past any BERT or RoBERTa: a typo (or a hostile file) that would
+        // allocate gigabytes before anything else could fail.
+        for (key, v, max) in [
+            ("num_hidden_layers", cfg.num_hidden_layers, 1024),
+            ("hidden_size", cfg.hidden_size, 65_536),
+            ("intermediate_size", cfg.intermediate_size, 262_144),
+            ("vocab_size", cfg.vocab_size, 4_000_000),
+            (
+                "max_position_embeddings",
+                cfg.max_position_embeddings,
+                1_048_576,
+            ),
+            ("type_vocab_size", cfg.type_vocab_size, 1024),
+        ] {
+            if !(0..=max).contains(&v) {
+                return Err(Error::Data(format!(
+                    "{}: {key} {v} is outside 0..={max}; is this the config.json of a BERT or RoBERTa model?",
+                    path.display()
+                )));
+            }
+        }
         if cfg.hidden_size % cfg.num_attention_heads != 0 {
             return Err(Error::Data(format!(
                 "{}: hidden_size {} is not a multiple of num_attention_heads {}",

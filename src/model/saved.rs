@@ -98,15 +98,19 @@ impl LoadedModel {
             )));
         }
         let encoder = TextEncoder::from_dir(dir, max_length)?;
+        // Names and shapes from the file's header first: a config.json that
+        // does not match its weights is refused before the model is built.
+        let weights_path = if random_init {
+            None
+        } else {
+            let p = weights_file(dir)?;
+            weights::check_against_config(&p, &config)?;
+            Some(p)
+        };
         let vs = VarStore::new(device);
         let model = Classifier::new(&vs.root(), &config, labels.len() as i64, dropout);
-        if !random_init {
-            let random = weights::load(
-                &vs,
-                &weights_file(dir)?,
-                config.model_type,
-                Head::InitIfMissing,
-            )?;
+        if let Some(p) = weights_path {
+            let random = weights::load(&vs, &p, config.model_type, Head::InitIfMissing)?;
             if random.iter().any(|n| n.contains(".pooler.")) {
                 eprintln!(
                     "note: {} has no pooler weights; the pooler starts from random init",
@@ -151,9 +155,11 @@ impl LoadedModel {
             }
         }
         let encoder = TextEncoder::from_dir(dir, meta.max_length)?;
+        let weights_path = weights_file(dir)?;
+        weights::check_against_config(&weights_path, &config)?;
         let vs = VarStore::new(device);
         let model = Classifier::new(&vs.root(), &config, labels.len() as i64, meta.dropout);
-        weights::load(&vs, &weights_file(dir)?, config.model_type, Head::Required)?;
+        weights::load(&vs, &weights_path, config.model_type, Head::Required)?;
         Ok(LoadedModel {
             vs,
             model,

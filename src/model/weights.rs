@@ -5,7 +5,7 @@
 //! sentence-transformers), and old TF-converted ones call LayerNorm's weight and
 //! bias `gamma`/`beta`. We map every name to ours explicitly.
 
-use super::config::Architecture;
+use super::config::{Architecture, EncoderConfig};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
@@ -113,6 +113,110 @@ pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Resul
         )));
     }
     Ok(random_init)
+}
+
+/// Check the weights file's tensor names and shapes against config.json from
+/// the file's header alone, before the model is built: a config.json asking
+/// for 100,000 layers would otherwise allocate them all (minutes, gigabytes)
+/// before the first weight is compared.
+pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
+    let shapes = header_shapes(path)?;
+    let arch = cfg.model_type;
+    let mut layers = 0i64;
+    let mut by_name: HashMap<String, Vec<i64>> = HashMap::new();
+    for (name, shape) in shapes {
+        let Some(c) = canonical_name(&name, arch) else {
+            continue;
+        };
+        if let Some(rest) = c.strip_prefix(&format!("{}.encoder.layer.", arch.prefix())) {
+            if let Some(n) = rest.split('.').next().and_then(|n| n.parse::<i64>().ok()) {
+                layers = layers.max(n + 1);
+            }
+        }
+        by_name.insert(c, shape);
+    }
+    let mismatch = |what: String| {
+        Err(Error::Data(format!(
+            "{}: {what}; the weights and config.json do not belong together",
+            path.display()
+        )))
+    };
+    if layers != cfg.num_hidden_layers {
+        return mismatch(format!(
+            "{layers} encoder layers in the weights, config.json says num_hidden_layers {}",
+            cfg.num_hidden_layers
+        ));
+    }
+    let p = arch.prefix();
+    for (name, want) in [
+        (
+            format!("{p}.embeddings.word_embeddings.weight"),
+            vec![cfg.vocab_size, cfg.hidden_size],
+        ),
+        (
+            format!("{p}.embeddings.position_embeddings.weight"),
+            vec![cfg.max_position_embeddings, cfg.hidden_size],
+        ),
+        (
+            format!("{p}.encoder.layer.0.intermediate.dense.weight"),
+            vec![cfg.intermediate_size, cfg.hidden_size],
+        ),
+    ] {
+        match by_name.get(&name) {
+            Some(got) if *got == want => {}
+            Some(got) => {
+                return mismatch(format!(
+                    "tensor `{name}` has shape {got:?}, config.json implies {want:?}"
+                ))
+            }
+            // A model without layers has no layer 0: nothing to compare.
+            None if cfg.num_hidden_layers == 0 && name.contains(".layer.0.") => {}
+            None => return mismatch(format!("no tensor `{name}`")),
+        }
+    }
+    Ok(())
+}
+
+/// Tensor names and shapes from a safetensors header (8-byte length, JSON).
+fn header_shapes(path: &Path) -> Result<Vec<(String, Vec<i64>)>> {
+    use std::io::Read;
+    let bad = |why: String| {
+        Error::Data(format!(
+            "{}: not a safetensors file ({why})",
+            path.display()
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    let size = f
+        .metadata()
+        .map_err(|e| Error::io("reading", path, e))?
+        .len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| bad(format!("{size} bytes")))?;
+    let n = u64::from_le_bytes(len);
+    if n > 100_000_000 || n > size.saturating_sub(8) {
+        return Err(bad(format!("header length {n} in {size} bytes")));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header)
+        .map_err(|e| Error::io("reading", path, e))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("header is not an object".into()))?;
+    Ok(obj
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(k, t)| {
+            let shape = t["shape"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|d| d.as_i64()).collect())
+                .unwrap_or_default();
+            (k.clone(), shape)
+        })
+        .collect())
 }
 
 #[cfg(test)]
