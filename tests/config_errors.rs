@@ -1054,3 +1054,62 @@ fn encodings_exit_2_with_where_and_a_bom_is_not_content() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+// ---- issue 15, should fix: validation ----
+
+case!(
+    extra_directive_every_word_is_checked,
+    with("cluster:\n  jobs:\n    train:\n      extra_directives: [\"-m ea; touch x\"]\n"),
+    one(
+        6,
+        "cluster.jobs.train.extra_directives[0]",
+        "`ea;` in `-m ea; touch x` is not a plain qsub argument (letters, digits and - _ . @ , : = / + % *); qsub reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
+    )
+);
+case!(
+    revision_climbing_out,
+    with("model:\n  name: bert-base-uncased\n  revision: ../../..\n"),
+    one(
+        5,
+        "model.revision",
+        "expected a branch, tag or commit hash, got `../../..`"
+    )
+);
+case!(
+    experiment_name_null,
+    "experiment:\n  name: null\n",
+    "bad.yaml:2:3: experiment: `name` is empty (YAML null); write a name, e.g. `name: goemotions-bert` (quote it, \"null\", to mean the word)"
+);
+case!(
+    setup_with_a_syntax_error,
+    with("cluster:\n  setup:\n    - module purge\n    - if [ -d /x ]; then echo\n"),
+    "bad.yaml: 1 problem in the config:\n  bad.yaml:4: cluster.setup: bash -n: syntax error: unexpected end of file"
+);
+case!(
+    cuda_without_a_gpu,
+    with("cluster:\n  jobs:\n    train: {ngpus: 0}\ntrain:\n  device: cuda\n"),
+    one(
+        7,
+        "train.device",
+        "`cuda` but cluster.jobs.train.ngpus is 0: the job would get no GPU; ask for one (ngpus: 1) or use `auto`/`cpu`"
+    )
+);
+case!(
+    h_vmem_zero,
+    with("cluster:\n  jobs:\n    download:\n      h_vmem: 0G\n"),
+    one(
+        6,
+        "cluster.jobs.download.h_vmem",
+        "`0G` would allow no memory at all; give e.g. 4G (or leave it out for the site default)"
+    )
+);
+
+#[test]
+fn quoted_null_is_a_name_and_bash_n_passes_good_setup() {
+    let l = load_str(
+        "experiment:\n  name: \"null\"\ncluster:\n  setup: [\"if true; then\", \"  echo ok\", \"fi\"]\n",
+        "ok.yaml",
+    );
+    // Quoted, it is the word; and setup lines parse as one script together.
+    assert_eq!(l.unwrap().config.experiment.name, "null");
+}

@@ -292,7 +292,9 @@ impl Fields {
             binary: format!("./bin/b{p}"),
             model: format!("./models/m{p}"),
             url: format!("https://example.org/{url}"),
-            directive: format!("-A a{p}"),
+            // Every word of a directive is checked (payloads refused: see
+            // `values_that_reach_directive_lines_are_strict`).
+            directive: "-A acct-1".to_string(),
         }
     }
 
@@ -918,6 +920,14 @@ fn values_that_reach_directive_lines_are_strict() {
         ),
         (
             json!({"cluster": {"jobs": {"train": {"extra_directives": ["$(id)"]}}}}),
+            "cluster.jobs.train.extra_directives[0]",
+        ),
+        (
+            json!({"cluster": {"jobs": {"train": {"extra_directives": ["-A a$(id)"]}}}}),
+            "cluster.jobs.train.extra_directives[0]",
+        ),
+        (
+            json!({"cluster": {"jobs": {"train": {"extra_directives": ["-m ea; touch PWNED"]}}}}),
             "cluster.jobs.train.extra_directives[0]",
         ),
         (

@@ -32,9 +32,20 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Experiment {
     /// Names the job directory, the Grid Engine jobs (`<name>-train`) and outputs.
+    #[serde(deserialize_with = "not_null")]
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// A string that YAML's null (`name:`, `name: ~`, `name: null`) must not fill:
+/// serde would read it as the word "null".
+fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Option::<String>::deserialize(d)?.ok_or_else(|| {
+        serde::de::Error::custom(
+            "`name` is empty (YAML null); write a name, e.g. `name: goemotions-bert` (quote it, \"null\", to mean the word)",
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

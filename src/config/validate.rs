@@ -169,6 +169,11 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
                 format!("{path}.h_vmem"),
                 format!("expected memory like 4G or 512M, got `{}`", lit(m)),
             );
+        } else if m.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0) {
+            p.push(
+                format!("{path}.h_vmem"),
+                format!("`{}` would allow no memory at all; give e.g. 4G (or leave it out for the site default)", lit(m)),
+            );
         }
     }
     if let Some(t) = &r.h_rt {
@@ -240,6 +245,12 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
         let reserved = d
             .split_whitespace()
             .find(|w| RESERVED_DIRECTIVES.contains(w));
+        // Every word, not only the first: qsub reads `-m ea; touch x` as
+        // arguments `ea;`, `touch`, `x`, which is never what was meant.
+        let odd_word = d.split_whitespace().find(|w| {
+            !w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
+        });
         if !flag_ok {
             p.push(
                 &dp,
@@ -249,6 +260,13 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
             p.push(
                 &dp,
                 format!("`{r}` is set by hecjob itself; use the config key for it instead"),
+            );
+        } else if let Some(w) = odd_word {
+            p.push(
+                &dp,
+                format!(
+                    "`{w}` in `{d}` is not a plain qsub argument (letters, digits and - _ . @ , : = / + % *); qsub reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
+                ),
             );
         }
     }
@@ -394,10 +412,14 @@ pub fn check(cfg: &Config) -> Problems {
         no_control_chars(&mut p, "model.name", &m.name);
     }
     if let Some(r) = &m.revision {
+        // The same rule as `hecjob download-model --revision` (hub.rs): a
+        // `..` part would leave the cache directory on the node.
         if r.is_empty()
             || !r
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+            || r.split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
         {
             p.push(
                 "model.revision",
@@ -406,7 +428,79 @@ pub fn check(cfg: &Config) -> Problems {
         }
     }
     check_train(&mut p, "train", &cfg.train);
+    if cfg.train.device == DeviceChoice::Cuda && c.jobs.train.ngpus == Some(0) {
+        p.push(
+            "train.device",
+            "`cuda` but cluster.jobs.train.ngpus is 0: the job would get no GPU; ask for one (ngpus: 1) or use `auto`/`cpu`",
+        );
+    }
+    check_setup(&mut p, &c.setup);
     p
+}
+
+/// `bash -n` over the setup lines: a syntax error is found by `validate`, not
+/// by the job on the node (where it stops every job with exit 100).
+fn check_setup(p: &mut Problems, setup: &[String]) {
+    if setup.is_empty() || setup.iter().any(|s| s.chars().any(char::is_control)) {
+        return;
+    }
+    let script = setup.join("\n") + "\n";
+    let Some(stderr) = bash_syntax_errors(&script) else {
+        return;
+    };
+    // bash -n: "bash: line N: syntax error …" (N counts setup lines from 1).
+    let first = stderr.lines().next().unwrap_or_default();
+    let line = first
+        .split("line ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .filter(|&n| (1..=setup.len()).contains(&n));
+    let at = line.map_or("cluster.setup".to_string(), |n| {
+        format!("cluster.setup[{}]", n - 1)
+    });
+    let msg = stderr
+        .lines()
+        .map(|l| {
+            l.split_once(": line ")
+                .map_or(l, |(_, r)| r.split_once(": ").map_or(r, |(_, m)| m))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    p.push(at, format!("bash -n: {msg}"));
+}
+
+/// bash -n's complaints about `script`, or None when it is fine (or no bash
+/// is there to ask). Bounded: bash -n only parses; it is killed after 10 s.
+fn bash_syntax_errors(script: &str) -> Option<String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let _ = child.stdin.take()?.write_all(script.as_bytes());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.stderr.take()?, &mut err).ok()?;
+                return (!status.success()).then(|| err.trim().to_string());
+            }
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
 }
 
 pub fn check_train(p: &mut Problems, path: &str, t: &Train) {
