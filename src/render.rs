@@ -76,11 +76,23 @@ fn engine(templates: Option<&Path>) -> Result<tera::Tera> {
                 dir.display()
             )));
         }
+        let mut overridden = 0;
         for (name, text) in sources.iter_mut() {
             let p = dir.join(&*name);
             if p.exists() {
                 *text = crate::fsutil::read_to_string(&p, "reading template")?;
+                overridden += 1;
             }
+        }
+        // A directory that overrides nothing is a mistake (a wrong path, a
+        // misspelt name), not a request for the built-in templates.
+        if overridden == 0 {
+            let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+            return Err(Error::Usage(format!(
+                "--templates {}: holds none of {}; name a file as one of these to override it",
+                dir.display(),
+                names.join(", ")
+            )));
         }
     }
     t.add_raw_templates(sources)?;

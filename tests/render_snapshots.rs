@@ -280,3 +280,31 @@ fn render_writes_the_same_files_as_the_library() {
         }
     }
 }
+
+#[test]
+fn a_templates_directory_that_overrides_nothing_is_an_error() {
+    // Issue 15: it was silently ignored (the built-in templates were used).
+    let loaded = hecjob::config::load(None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tpl");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("train.tera"), "misspelt").unwrap();
+    let Err(e) = hecjob::render::render(&loaded, &tmp.path().join("out"), Some(&dir)) else {
+        panic!("a templates directory overriding nothing was accepted");
+    };
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string().starts_with(&format!(
+            "--templates {}: holds none of _header.tera, install.com.tera, download.com.tera, train.com.tera",
+            dir.display()
+        )),
+        "{e}"
+    );
+    // One real override is enough.
+    std::fs::write(dir.join("train.com.tera"), "#!/bin/bash\necho custom\n").unwrap();
+    let r = hecjob::render::render(&loaded, &tmp.path().join("out"), Some(&dir)).unwrap();
+    assert!(r
+        .files
+        .iter()
+        .any(|f| f.content == "#!/bin/bash\necho custom\n"));
+}

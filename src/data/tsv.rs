@@ -80,6 +80,8 @@ pub fn read_emotions(path: &Path) -> Result<Vec<String>> {
 
 /// [`read_emotions`] over bytes; `file` names the source in messages.
 pub fn parse_emotions(bytes: &[u8], file: &str) -> Result<Vec<String>> {
+    // A byte-order mark (an editor's) is not part of the first name.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut names: Vec<String> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, line) in lines(bytes) {
@@ -89,6 +91,16 @@ pub fn parse_emotions(bytes: &[u8], file: &str) -> Result<Vec<String>> {
         if name.is_empty() {
             return Err(Error::Data(format!(
                 "{file}:{lineno}: empty line; expected one emotion name per line (id = line index)"
+            )));
+        }
+        if let Some(c) = name.chars().find(|c| c.is_control() || *c == '\u{feff}') {
+            return Err(Error::Data(format!(
+                "{file}:{lineno}: the name {name:?} holds {}; expected one plain name per line",
+                match c {
+                    '\t' => "a tab (is this a TSV, not emotions.txt?)".to_string(),
+                    '\u{feff}' => "a byte-order mark".to_string(),
+                    c => format!("the control character {:?}", c),
+                }
             )));
         }
         if let Some(prev) = seen.insert(name.to_string(), lineno) {
@@ -123,6 +135,25 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
 
 /// UTF-8 and no carriage returns, or a `file:line` error.
 fn check_line<'a>(line: &'a [u8], file: &str, lineno: usize) -> Result<&'a str> {
+    // A NUL never occurs in text: a binary or compressed file, whatever else
+    // (a stray \r) the line holds, so say that first.
+    if let Some(pos) = line.iter().position(|&b| b == 0) {
+        return Err(Error::Data(format!(
+            "{file}:{lineno}: a NUL byte at byte {} of the line: this is not a text file \
+             (a compressed or binary file saved under this name?); download it again",
+            pos + 1
+        )));
+    }
+    // Invalid UTF-8 before any \r: a damaged file, not one with CRLF endings.
+    if let Err(e) = std::str::from_utf8(line) {
+        if !line[..e.valid_up_to()].contains(&b'\r') {
+            return Err(Error::Data(format!(
+                "{file}:{lineno}: invalid UTF-8 at byte {} of the line; expected UTF-8 text \
+                 (the file is damaged: download it again)",
+                e.valid_up_to() + 1
+            )));
+        }
+    }
     if let Some(pos) = line.iter().position(|&b| b == b'\r') {
         let what = if pos + 1 == line.len() {
             "line ends with CRLF (\\r\\n)"
@@ -457,6 +488,30 @@ mod tests {
                 "input {input:?}\n got: {e}\nwant: {want}"
             );
         }
+    }
+
+    #[test]
+    fn binary_files_and_odd_label_names_say_what_they_are() {
+        // Issue 15: a gzip'd TSV was told to "convert with dos2unix".
+        let gz = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\r\x8a\x00a\tb\n";
+        assert_eq!(
+            err(gz),
+            "t.tsv:1: a NUL byte at byte 4 of the line: this is not a text file (a compressed or binary file saved under this name?); download it again"
+        );
+        assert!(err(b"caf\xe9\r\t1\tx\n").starts_with("t.tsv:1: invalid UTF-8 at byte 4"));
+        // emotions.txt: a BOM is dropped, a tab or BOM inside a name refused.
+        assert_eq!(
+            parse_emotions(b"\xEF\xBB\xBFjoy\nanger\n", "e.txt").unwrap(),
+            ["joy", "anger"]
+        );
+        assert_eq!(
+            parse_emotions(b"joy\tx\nanger\n", "e.txt").unwrap_err().to_string(),
+            "e.txt:1: the name \"joy\\tx\" holds a tab (is this a TSV, not emotions.txt?); expected one plain name per line"
+        );
+        assert!(parse_emotions("joy\nan\u{feff}ger\n".as_bytes(), "e.txt")
+            .unwrap_err()
+            .to_string()
+            .contains("holds a byte-order mark"));
     }
 
     #[test]
