@@ -327,3 +327,88 @@ fn a_second_run_into_a_held_directory_stops_at_once_and_leaves_it_alone() {
     trainer::run(&spec(&data, &save, 1)).unwrap();
     assert!(!save.join(".hecjob-lock").exists());
 }
+
+#[test]
+fn logging_flags_keep_a_checkpoint_and_damaged_checkpoints_are_refused() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    let mut s = spec(&data, &save, 2);
+    s.raise_signal_at_step = Some(27);
+    assert_eq!(trainer::run(&s).unwrap_err().exit_code(), 99);
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
+    let epoch1_loss = first["epochs"][0]["train_loss"].as_f64().unwrap();
+    s.raise_signal_at_step = None;
+    let ckpt = save.join("checkpoint/epoch-1");
+
+    // state.json with epochs_done out of range: refused, not resumed.
+    let state_path = ckpt.join("state.json");
+    let state = std::fs::read_to_string(&state_path).unwrap();
+    let mut bad: serde_json::Value = serde_json::from_str(&state).unwrap();
+    bad["epochs_done"] = 5.into();
+    std::fs::write(&state_path, bad.to_string()).unwrap();
+    let e = trainer::run(&s).unwrap_err();
+    assert_eq!(e.exit_code(), 7, "{e}");
+    assert!(
+        e.to_string()
+            .contains("epochs_done 5 does not fit the checkpoint (1 epoch record, 2 planned)"),
+        "{e}"
+    );
+    std::fs::write(&state_path, &state).unwrap();
+
+    // An optimizer file without tensors: refused, not resumed with fresh moments.
+    let opt = ckpt.join("optimizer.safetensors");
+    let saved = std::fs::read(&opt).unwrap();
+    let mut empty = 2u64.to_le_bytes().to_vec();
+    empty.extend_from_slice(b"{}");
+    std::fs::write(&opt, empty).unwrap();
+    let e = trainer::run(&s).unwrap_err();
+    assert_eq!(e.exit_code(), 7, "{e}");
+    assert!(
+        e.to_string()
+            .contains("optimizer state without exp_avg, exp_avg_sq, step"),
+        "{e}"
+    );
+    std::fs::write(&opt, saved).unwrap();
+
+    // Only --log-every changed: the checkpoint is resumed (epoch 1 not retrained).
+    s.params.log_every = 7;
+    let m = trainer::run(&s).unwrap();
+    assert_eq!(m.epochs.len(), 2);
+    assert_eq!(m.epochs[0].train_loss, epoch1_loss, "epoch 1 was retrained");
+}
+
+#[test]
+fn an_empty_dev_or_test_split_is_an_error_not_f1_zero() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    for (split, role) in [
+        ("dev", "dev picks the best epoch"),
+        ("test", "test gives Table 4"),
+    ] {
+        let dir = tmp.path().join(format!("empty-{split}"));
+        std::fs::create_dir(&dir).unwrap();
+        for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"] {
+            std::fs::copy(tmp.path().join(f), dir.join(f)).unwrap();
+        }
+        std::fs::write(dir.join(format!("{split}.tsv")), "").unwrap();
+        let files = DataFiles::in_dir(&dir);
+        let e = trainer::run(&spec(&files, &dir.join("run"), 1)).unwrap_err();
+        assert_eq!(e.exit_code(), 3, "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: no examples; {role}, so it needs at least one (or pass --no-eval)",
+                dir.join(format!("{split}.tsv")).display()
+            )
+        );
+    }
+    let _ = data;
+}

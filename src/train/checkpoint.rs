@@ -26,6 +26,36 @@ pub struct Checkpoint {
     pub dir: PathBuf,
 }
 
+/// What a resume finds in `checkpoint/`.
+#[derive(Debug, PartialEq)]
+pub enum Found {
+    /// No checkpoint was ever committed (or there is no folder).
+    Nothing,
+    /// The latest complete epoch's folder.
+    Ready(PathBuf),
+    /// Something is there but cannot be resumed; why, for the user.
+    Unusable(String),
+}
+
+/// Parameters that change what a run logs, not what it computes: a
+/// checkpoint written with another value is resumed all the same.
+pub const LOGGING_KEYS: &[&str] = &["log_every"];
+
+/// Whether a checkpoint's parameters are this run's, logging keys aside.
+pub fn same_params(
+    a: &serde_json::Map<String, serde_json::Value>,
+    b: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    let strip = |m: &serde_json::Map<String, serde_json::Value>| {
+        let mut m = m.clone();
+        for k in LOGGING_KEYS {
+            m.remove(*k);
+        }
+        m
+    };
+    strip(a) == strip(b)
+}
+
 impl Checkpoint {
     pub fn in_run(save_dir: &Path) -> Checkpoint {
         Checkpoint {
@@ -46,6 +76,44 @@ impl Checkpoint {
 
     pub fn exists(&self) -> bool {
         self.latest().is_some()
+    }
+
+    /// [`Checkpoint::latest`], saying why when a checkpoint is there but
+    /// unusable (a `latest` that is empty or names a folder without state).
+    pub fn find(&self) -> Found {
+        let latest = self.dir.join("latest");
+        let name = match std::fs::read_to_string(&latest) {
+            Ok(n) => n,
+            Err(_) if !self.dir.is_dir() => return Found::Nothing,
+            Err(_) => {
+                return if std::fs::read_dir(&self.dir).is_ok_and(|mut d| d.next().is_some()) {
+                    Found::Unusable(format!(
+                        "{} has no `latest`: no epoch was completed before the run stopped",
+                        self.dir.display()
+                    ))
+                } else {
+                    Found::Nothing
+                }
+            }
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Found::Unusable(format!("{} is empty", latest.display()));
+        }
+        let dir = self.dir.join(name);
+        if !name.starts_with("epoch-") || name.contains(['/', '\\']) {
+            return Found::Unusable(format!(
+                "{} names `{name}`, not an epoch folder",
+                latest.display()
+            ));
+        }
+        if !dir.join("state.json").is_file() {
+            return Found::Unusable(format!(
+                "{} names `{name}`, which has no state.json",
+                latest.display()
+            ));
+        }
+        Found::Ready(dir)
     }
 
     /// A fresh folder for epoch `epoch`'s files.
@@ -80,13 +148,31 @@ impl Checkpoint {
             Error::Training(format!("{}: no complete checkpoint", self.dir.display()))
         })?;
         let p = dir.join("state.json");
-        let state = serde_json::from_str(&crate::fsutil::read_to_string(&p, "reading checkpoint")?)
-            .map_err(|e| {
-                Error::Training(format!(
-                    "{}: unreadable checkpoint ({e}); delete the folder to start over",
-                    p.display()
-                ))
-            })?;
+        let state: CheckpointState =
+            serde_json::from_str(&crate::fsutil::read_to_string(&p, "reading checkpoint")?)
+                .map_err(|e| {
+                    Error::Training(format!(
+                        "{}: unreadable checkpoint ({e}); delete the folder to start over",
+                        p.display()
+                    ))
+                })?;
+        // epochs_done counts the epoch records beside it, and at most the
+        // run's epochs: anything else is a damaged or hand-edited file.
+        let recorded = state.metrics.epochs.len();
+        let planned = state.metrics.params.get("epochs").and_then(|v| v.as_u64());
+        if state.epochs_done == 0
+            || state.epochs_done as usize != recorded
+            || planned.is_some_and(|n| u64::from(state.epochs_done) > n)
+        {
+            return Err(Error::Training(format!(
+                "{}: epochs_done {} does not fit the checkpoint ({recorded} epoch record{}, {} planned); delete {} to start over",
+                p.display(),
+                state.epochs_done,
+                if recorded == 1 { "" } else { "s" },
+                planned.map_or("?".into(), |n| n.to_string()),
+                self.dir.display()
+            )));
+        }
         Ok((state, dir))
     }
 
@@ -98,6 +184,36 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_says_why_a_checkpoint_is_not_resumed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Checkpoint::in_run(tmp.path());
+        assert_eq!(c.find(), Found::Nothing);
+        c.begin(1).unwrap();
+        assert!(
+            matches!(c.find(), Found::Unusable(w) if w.ends_with("has no `latest`: no epoch was completed before the run stopped"))
+        );
+        std::fs::write(c.dir.join("latest"), "").unwrap();
+        assert!(matches!(c.find(), Found::Unusable(w) if w.ends_with("latest is empty")));
+        std::fs::write(c.dir.join("latest"), "epoch-3").unwrap();
+        assert!(
+            matches!(c.find(), Found::Unusable(w) if w.ends_with("names `epoch-3`, which has no state.json"))
+        );
+        std::fs::write(c.dir.join("epoch-1/state.json"), "{}").unwrap();
+        std::fs::write(c.dir.join("latest"), "epoch-1").unwrap();
+        assert_eq!(c.find(), Found::Ready(c.dir.join("epoch-1")));
+    }
+
+    #[test]
+    fn logging_keys_do_not_make_other_parameters() {
+        let a = serde_json::json!({"learning_rate": 1e-3, "log_every": 100});
+        let b = serde_json::json!({"learning_rate": 1e-3, "log_every": 7});
+        let c = serde_json::json!({"learning_rate": 2e-3, "log_every": 100});
+        let m = |v: &serde_json::Value| v.as_object().unwrap().clone();
+        assert!(same_params(&m(&a), &m(&b)));
+        assert!(!same_params(&m(&a), &m(&c)));
+    }
 
     #[test]
     fn an_incomplete_epoch_is_never_latest() {

@@ -211,6 +211,20 @@ impl FlatAdam {
             Error::Training(format!("{}: reading optimizer state: {e}", path.display()))
         })?;
         let device = self.exp_avg.device();
+        // All three or nothing: a file without them (empty, or another
+        // optimizer's) would silently resume with fresh moments.
+        let names: Vec<&str> = tensors.iter().map(|(n, _)| n.as_str()).collect();
+        let missing: Vec<&str> = ["exp_avg", "exp_avg_sq", "step"]
+            .into_iter()
+            .filter(|n| !names.contains(n))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Training(format!(
+                "{}: optimizer state without {}; delete the checkpoint folder to start over",
+                path.display(),
+                missing.join(", ")
+            )));
+        }
         for (name, t) in tensors {
             match name.as_str() {
                 "exp_avg" | "exp_avg_sq" if t.numel() as i64 != self.numel() => {

@@ -2,7 +2,7 @@
 //! → best epoch on test → Table 4, metrics.json and the saved model.
 
 use super::batches::{epoch_batches, predict_probs, sync, Rng, Stager};
-use super::checkpoint::{Checkpoint, CheckpointState};
+use super::checkpoint::{self, Checkpoint, CheckpointState};
 use super::optim::{learning_rate, FlatAdam};
 use super::runlog::RunLog;
 use crate::config::{DeviceChoice, LrSchedule, Precision, Train};
@@ -275,6 +275,18 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             spec.data.train.display()
         )));
     }
+    // An empty split would report F1 0.0000 (or NaN) and exit 0.
+    for (ex, path, role) in [
+        (&dev_ex, &spec.data.dev, "dev picks the best epoch"),
+        (&test_ex, &spec.data.test, "test gives Table 4"),
+    ] {
+        if ex.is_empty() && !spec.skip_eval {
+            return Err(Error::Data(format!(
+                "{}: no examples; {role}, so it needs at least one (or pass --no-eval)",
+                path.display()
+            )));
+        }
+    }
 
     tch::manual_seed(p.seed as i64);
     let model_dir = crate::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
@@ -342,9 +354,14 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     // F1 lies in [0, 1]; -1 means "none yet" and survives JSON (infinities do not).
     let mut best_dev_f1 = NO_DEV_F1;
     let mut resumed = false;
+    if let (true, checkpoint::Found::Unusable(why)) = (spec.resume, ckpt.find()) {
+        println!("note: not resuming: {why}; starting over");
+    }
     if spec.resume && ckpt.exists() {
         let (state, dir) = ckpt.read()?;
-        if state.metrics.params != metrics.params || state.metrics.model != metrics.model {
+        if !checkpoint::same_params(&state.metrics.params, &metrics.params)
+            || state.metrics.model != metrics.model
+        {
             println!(
                 "note: {} was written by a run with other parameters or another model; starting over",
                 ckpt.dir.display()
