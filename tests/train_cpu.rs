@@ -412,3 +412,33 @@ fn an_empty_dev_or_test_split_is_an_error_not_f1_zero() {
     }
     let _ = data;
 }
+
+#[test]
+fn bf16_on_the_cpu_and_a_seed_past_i64_are_refused_at_the_flag() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let mut s = spec(&data, &tmp.path().join("run"), 1);
+    s.params.precision = hecjob::config::Precision::Bf16;
+    let e = trainer::run(&s).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    assert!(
+        e.to_string().starts_with("precision bf16 needs a GPU"),
+        "{e}"
+    );
+    // `seed as i64 + epoch` overflowed (a panic) for this seed.
+    let d = tmp.path();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args(["train"])
+        .args(["train.tsv", "dev.tsv", "test.tsv", "emotions.txt", "out"].map(|f| d.join(f)))
+        .args(["--seed", "9223372036854775807"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --seed: must be at most 9007199254740991 (2^53 - 1), got 9223372036854775807\n"
+    );
+}

@@ -234,6 +234,12 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         }
     }
     let device = choose_device(p.device)?;
+    if p.precision == Precision::Bf16 && device == Device::Cpu {
+        // It would silently train in fp32 (bf16 autocast is CUDA-only here).
+        return Err(Error::Usage(
+            "precision bf16 needs a GPU (here the device is the CPU, where hecjob trains in fp32): use fp32 or auto on the CPU, or --cuda / device: cuda".into(),
+        ));
+    }
     let kind = compute_kind(p.precision, device);
     let tf32 = enable_tf32(p.precision, device);
     if let Device::Cuda(_) = device {
