@@ -1,6 +1,9 @@
 # The two commands of the README's quick start:
 #   make demo   render the default experiment (embedded configs/goemotions.yaml) and
-#               print the qsub chain; offline, no scheduler, no libtorch needed.
+#               print the qsub chain (offline, no scheduler, no libtorch); then run a
+#               tiny sweep of it here with `run --local` (scripts/demo.sh: installs
+#               libtorch and MiniLM into .venv on first use) and end with the path
+#               of its report.html.
 #   make test   every test: sets up libtorch (.venv), starts a real Grid Engine
 #               (scripts/sge-local.sh) and a real Slurm (scripts/slurm-local.sh),
 #               runs the full and the light build's tests, stops both again, also
@@ -12,10 +15,13 @@ export GOEMOTIONS_DIR
 
 .PHONY: demo test setup light full sge-up sge-down slurm-up slurm-down bench-cpu
 
+# The light binary builds into its own target dir, so the full one that
+# scripts/demo.sh builds next is not relinked back and forth on every run.
 demo:
-	cargo build --quiet --no-default-features --bin hecjob
-	./target/debug/hecjob validate
-	./target/debug/hecjob render
+	cargo build --quiet --no-default-features --bin hecjob --target-dir target/light
+	./target/light/debug/hecjob validate
+	./target/light/debug/hecjob render
+	./scripts/demo.sh
 
 setup:
 	./scripts/setup-libtorch.sh

