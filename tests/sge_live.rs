@@ -10,7 +10,7 @@ use hecjob::scheduler::executor::{Executor, JobRequest};
 use hecjob::scheduler::sge::GridEngine;
 use hecjob::scheduler::status::{JobStatus, TaskState, TrackedJob};
 use hecjob::scheduler::submission::{submit_chain, StageJob, SubmissionRecord};
-use hecjob::scheduler::{cli, qstat::QstatSnapshot, JobId};
+use hecjob::scheduler::{cli, sge::qstat::QstatSnapshot, JobId};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //! blocks: its wallclock is the sum over attempts, its maxvmem the maximum, and its
 //! exit status that of the last attempt.
 
-use crate::scheduler::qacct::{query_with, AcctRecord};
+use crate::scheduler::sge::qacct::{query_with, AcctRecord};
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 use super::dry_run::DryRun;
 use super::executor::Executor;
 use super::local::Local;
-use super::qstat::QstatSnapshot;
+use super::sge::qstat::QstatSnapshot;
 use super::sge::GridEngine;
 use super::status::{collect, JobStatus, TaskState, TrackedJob};
 use super::submission::{submit_chain, StageJob, SubmissionRecord, SubmittedJob, RECORD_FILE};
@@ -279,7 +279,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
 /// One qstat call for all jobs, one qacct call per job that qstat no longer lists.
 pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
     let snapshot = QstatSnapshot::query()?;
-    collect(jobs, &snapshot, super::qacct::query)
+    collect(jobs, &snapshot, super::sge::qacct::query)
 }
 
 fn human_bytes(b: u64) -> String {
@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn table_rows() {
         let recs =
-            super::super::qacct::parse(&crate::scheduler::captured("qacct_failed.txt")).unwrap();
+            super::super::sge::qacct::parse(&crate::scheduler::captured("qacct_failed.txt")).unwrap();
         let jobs = vec![TrackedJob {
             stage: "train".into(),
             name: "n".into(),

@@ -2,7 +2,7 @@
 //! interface to put a job script in front of Grid Engine, run it here, or only
 //! record what would be run.
 
-use super::directives::Directives;
+use super::sge::directives::Directives;
 use super::job_id::JobId;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

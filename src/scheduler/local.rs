@@ -18,7 +18,7 @@
 //! device i when none is set. The first failure starts no further task, lets the
 //! running ones end, and is the error reported.
 
-use super::directives::Directives;
+use super::sge::directives::Directives;
 use super::executor::{file_name, CommandLine, Executor, JobRequest};
 use super::job_id::JobId;
 use crate::error::{Error, Result};

@@ -9,13 +9,10 @@
 //! * [`qstat`], [`qacct`], [`status`]: job and task states for `hecjob status`.
 //! * [`directives`]: the `#$` lines of a script; [`job_id`]: `qsub -terse` ids.
 pub mod cli;
-pub mod directives;
 pub mod dry_run;
 pub mod executor;
 pub mod job_id;
 pub mod local;
-pub mod qacct;
-pub mod qstat;
 pub mod sge;
 pub mod slurm;
 pub mod status;

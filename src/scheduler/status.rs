@@ -3,8 +3,8 @@
 //! not have flushed yet, or the id is from another cluster), never `failed`.
 
 use super::job_id::JobId;
-use super::qacct::AcctRecord;
-use super::qstat::{QstatSnapshot, QueueState};
+use super::sge::qacct::AcctRecord;
+use super::sge::qstat::{QstatSnapshot, QueueState};
 use crate::error::Result;
 use serde::Serialize;
 
@@ -210,8 +210,8 @@ mod tests {
         let st = collect(&jobs, &qstat, |j| {
             calls.push(j);
             Ok(match j {
-                9 => crate::scheduler::qacct::parse(&data("qacct_array.txt")).unwrap(),
-                5 => crate::scheduler::qacct::parse(&data("qacct_failed.txt")).unwrap(),
+                9 => crate::scheduler::sge::qacct::parse(&data("qacct_array.txt")).unwrap(),
+                5 => crate::scheduler::sge::qacct::parse(&data("qacct_failed.txt")).unwrap(),
                 _ => Vec::new(),
             })
         })
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn rescheduled_then_done() {
-        let recs = crate::scheduler::qacct::parse(&data("qacct_resched.txt")).unwrap();
+        let recs = crate::scheduler::sge::qacct::parse(&data("qacct_resched.txt")).unwrap();
         let empty = QstatSnapshot::default();
         let s = task_status(8, None, &empty, &recs[..1]);
         assert_eq!(s.state, TaskState::Rescheduled);

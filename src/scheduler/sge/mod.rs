@@ -1,7 +1,12 @@
-//! The Grid Engine back end: `qsub -terse` to submit, `qdel` to undo.
+//! The Grid Engine back end: `qsub -terse` to submit, `qdel` to undo; the
+//! Grid Engine formats (`#$` directives, `qstat -xml`, `qacct -j`) in the files beside it.
 
-use super::executor::{file_name, CommandLine, Executor, JobRequest};
-use super::job_id::{parse_terse, JobId};
+pub mod directives;
+pub mod qacct;
+pub mod qstat;
+
+use crate::scheduler::executor::{file_name, CommandLine, Executor, JobRequest};
+use crate::scheduler::job_id::{parse_terse, JobId};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -37,7 +37,7 @@ impl AcctRecord {
 /// Run `qacct -j ID`. A job that accounting does not know (yet) gives no records,
 /// not an error: the caller decides it is "unknown".
 pub fn query(job: u64) -> Result<Vec<AcctRecord>> {
-    query_with(&super::sge::client("qacct")?, job)
+    query_with(&super::client("qacct")?, job)
 }
 
 /// [`query`] through a given qacct program (`hecjob report --qacct PATH`).

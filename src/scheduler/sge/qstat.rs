@@ -2,7 +2,7 @@
 //! Finished jobs are not listed; they are found through `qacct` (see `qacct.rs`).
 //! One call serves a whole refresh, whatever the number of jobs.
 
-use super::job_id::TaskRange;
+use crate::scheduler::job_id::TaskRange;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::process::Command;
@@ -60,7 +60,7 @@ pub struct QstatSnapshot {
 impl QstatSnapshot {
     /// Run `qstat -xml -u '*'` once (all users: the submitter may not be the viewer).
     pub fn query() -> Result<QstatSnapshot> {
-        let qstat = super::sge::client("qstat")?;
+        let qstat = super::client("qstat")?;
         let out = Command::new(&qstat)
             .args(["-xml", "-u", "*"])
             .output()
