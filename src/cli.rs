@@ -27,11 +27,11 @@ pub enum Command {
     /// Write the install/download/train .com scripts for an experiment.
     Render(crate::render::RenderArgs),
     /// Render, then qsub install → download → train chained with -hold_jid.
-    Submit(crate::scheduler::cli::SubmitArgs),
+    Submit(crate::cmd::jobs::SubmitArgs),
     /// Show the state of a submitted run from qstat and qacct.
-    Status(crate::scheduler::cli::StatusArgs),
+    Status(crate::cmd::jobs::StatusArgs),
     /// Run the rendered scripts here, without a scheduler (--local).
-    Run(crate::scheduler::cli::RunArgs),
+    Run(crate::cmd::jobs::RunArgs),
     /// Download the GoEmotions TSV files (sha256 and row counts checked).
     DownloadData(crate::data::download::DownloadDataArgs),
     /// Download a model into the Hugging Face cache layout.
@@ -55,9 +55,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Validate(a) => crate::config::cli::run_validate(&a),
         Command::Render(a) => crate::render::run(&a),
-        Command::Submit(a) => crate::scheduler::cli::run_submit(&a),
-        Command::Status(a) => crate::scheduler::cli::run_status(&a),
-        Command::Run(a) => crate::scheduler::cli::run_run(&a),
+        Command::Submit(a) => crate::cmd::jobs::run_submit(&a),
+        Command::Status(a) => crate::cmd::jobs::run_status(&a),
+        Command::Run(a) => crate::cmd::jobs::run_run(&a),
         Command::DownloadData(a) => crate::data::download::run(&a),
         Command::DownloadModel(a) => crate::hub::run(&a),
         Command::Analyze(a) => crate::data::analysis::run(&a),

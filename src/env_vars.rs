@@ -15,6 +15,9 @@ pub const HECJOB_HTTP_RETRIES: &str = "HECJOB_HTTP_RETRIES";
 pub const HECJOB_HTTP_LOW_SPEED_LIMIT: &str = "HECJOB_HTTP_LOW_SPEED_LIMIT";
 /// The window of that limit, in seconds (default 60).
 pub const HECJOB_HTTP_LOW_SPEED_TIME: &str = "HECJOB_HTTP_LOW_SPEED_TIME";
+/// How long a scheduler client (qsub, qstat, qacct, qdel…) may run, in seconds
+/// (default 120), before it is killed and the command named in the error.
+pub const HECJOB_SCHEDULER_TIMEOUT: &str = "HECJOB_SCHEDULER_TIMEOUT";
 /// Directory of the real GoEmotions data for tests and benchmarks.
 pub const GOEMOTIONS_DIR: &str = "GOEMOTIONS_DIR";
 /// Hugging Face hub cache directory (highest priority).

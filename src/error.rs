@@ -60,7 +60,7 @@ impl Error {
             Error::Network(_) => 5,
             Error::Scheduler(_) => 6,
             Error::Training(_) => 7,
-            Error::Interrupted(_) => 99,
+            Error::Interrupted(_) => crate::scheduler::exit_code::REQUEUE,
         }
     }
 

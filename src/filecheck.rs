@@ -50,7 +50,7 @@ pub fn git_blob_sha1(path: &Path) -> Result<String, String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(crate::http::hex(&h.finalize()))
+    Ok(crate::digest::hex(&h.finalize()))
 }
 
 fn looks_like_html(bytes: &[u8]) -> bool {

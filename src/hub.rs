@@ -16,6 +16,7 @@
 use crate::env_vars;
 use crate::error::{Error, Result};
 use crate::http::{self, DownloadRequest, FetchError, Http};
+use crate::model_ref::ModelRef;
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -85,41 +86,24 @@ pub fn cache_dir_from(get: impl Fn(&str) -> Option<String>) -> Result<PathBuf> {
     }
 }
 
-/// Check a hub model name (`name` or `org/name`) so it cannot escape the cache.
+/// Check a hub model name (`name` or `org/name`) so it cannot escape the cache
+/// (the rule of [`crate::model_ref::check_hub_id`]).
 fn check_name(name: &str) -> Result<()> {
-    let parts: Vec<&str> = name.split('/').collect();
-    let ok_part = |p: &str| {
-        !p.is_empty()
-            && p != "."
-            && p != ".."
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    };
-    if parts.len() <= 2 && parts.iter().all(|p| ok_part(p)) {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
+    crate::model_ref::check_hub_id(name).map_err(|_| {
+        Error::Usage(format!(
             "{name:?} is not a hub model name; expected NAME or ORG/NAME made of letters, \
              digits, '-', '_' and '.', e.g. roberta-base or google-bert/bert-base-uncased"
-        )))
-    }
+        ))
+    })
 }
 
+/// The revision rule of [`crate::model_ref::check_revision`].
 fn check_revision(rev: &str) -> Result<()> {
-    let ok = !rev.is_empty()
-        && rev
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != "..")
-        && rev
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
+    crate::model_ref::check_revision(rev).map_err(|_| {
+        Error::Usage(format!(
             "revision {rev:?}: expected a branch, tag or commit hash such as main or v1.0"
-        )))
-    }
+        ))
+    })
 }
 
 /// `<cache>/models--ORG--NAME`.
@@ -131,13 +115,11 @@ fn is_commit_hash(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// A model directory for the training worker.
-///
-/// A local directory containing config.json is used as it is; otherwise the
-/// snapshot of `name_or_path` at `revision` (default `main`) in the cache.
+/// A model directory for the training worker: a path (see [`ModelRef`]) is
+/// used as it is when it holds config.json; a hub id is the snapshot of
+/// `revision` (default `main`) in the cache.
 pub fn resolve_model_dir(name_or_path: &str, revision: Option<&str>) -> Result<PathBuf> {
-    let local = Path::new(name_or_path);
-    if local.is_dir() {
+    if crate::model_ref::is_path(name_or_path) {
         return resolve_model_dir_in(Path::new(""), name_or_path, revision);
     }
     resolve_model_dir_in(&HubEnv::from_env()?.cache, name_or_path, revision)
@@ -149,27 +131,13 @@ pub fn resolve_model_dir_in(
     name_or_path: &str,
     revision: Option<&str>,
 ) -> Result<PathBuf> {
-    let local = Path::new(name_or_path);
-    if local.is_dir() {
-        if local.join("config.json").is_file() {
-            return Ok(local.to_path_buf());
-        }
-        return Err(Error::Data(format!(
-            "{}: a directory without config.json; expected a model directory \
-             (config.json, tokenizer.json, model.safetensors) or a hub model name",
-            local.display()
-        )));
-    }
-    if name_or_path.starts_with(['/', '.', '~']) {
-        return Err(Error::Data(format!(
-            "{name_or_path}: no such model directory; expected a directory with config.json, \
-             tokenizer.json and model.safetensors, or a hub model name such as roberta-base"
-        )));
-    }
-    check_name(name_or_path)?;
-    let rev = revision.unwrap_or("main");
-    check_revision(rev)?;
-    match snapshot_dir(cache, name_or_path, rev) {
+    let (id, revision) = match ModelRef::parse(name_or_path, revision) {
+        Ok(ModelRef::Local(dir)) => return local_model_dir(dir),
+        Ok(ModelRef::Hub { id, revision }) => (id, revision),
+        Err(e) => return Err(Error::Usage(format!("model {e}"))),
+    };
+    let rev = revision.as_deref().unwrap_or("main");
+    match snapshot_dir(cache, &id, rev) {
         Some(dir) if dir.join("config.json").is_file() => Ok(dir),
         _ => {
             let rev_flag = if rev == "main" {
@@ -177,11 +145,17 @@ pub fn resolve_model_dir_in(
             } else {
                 format!(" --revision {rev}")
             };
+            // A directory of that name here is not used: paths start with / ./ ../.
+            let here = if Path::new(&id).join("config.json").is_file() {
+                format!("; a model directory {id} exists here: write ./{id} to use it")
+            } else {
+                String::new()
+            };
             Err(Error::Data(format!(
-                "model {name_or_path} (revision {rev}) is not in the Hugging Face cache {}; \
-                 run `hecjob download-model {name_or_path}{rev_flag}` first (on a node with \
+                "model {id} (revision {rev}) is not in the Hugging Face cache {}; \
+                 run `hecjob download-model {id}{rev_flag}` first (on a node with \
                  network, e.g. the download job), or set {} / {} / {} to the cache that holds \
-                 it, or give the path of a model directory",
+                 it, or give the path of a model directory{here}",
                 cache.display(),
                 env_vars::HF_HUB_CACHE,
                 env_vars::HF_HOME,
@@ -189,6 +163,24 @@ pub fn resolve_model_dir_in(
             )))
         }
     }
+}
+
+fn local_model_dir(local: PathBuf) -> Result<PathBuf> {
+    if !local.is_dir() {
+        return Err(Error::Data(format!(
+            "{}: no such model directory; expected a directory with config.json, \
+             tokenizer.json and model.safetensors, or a hub model name such as roberta-base",
+            local.display()
+        )));
+    }
+    if local.join("config.json").is_file() {
+        return Ok(local);
+    }
+    Err(Error::Data(format!(
+        "{}: a directory without config.json; expected a model directory \
+         (config.json, tokenizer.json, model.safetensors) or a hub model name",
+        local.display()
+    )))
 }
 
 /// `snapshots/<commit>` for `rev`: through `refs/<rev>` if present, else

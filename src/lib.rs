@@ -7,17 +7,21 @@
 
 pub mod asha;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod csv;
 pub mod data;
+pub mod digest;
 pub mod env_vars;
 pub mod error;
 pub mod filecheck;
 pub mod fsutil;
 pub mod http;
 pub mod hub;
+pub mod jobdir;
 pub mod live;
 pub mod metrics;
+pub mod model_ref;
 pub mod plan;
 pub mod progress;
 pub mod render;

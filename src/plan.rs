@@ -3,39 +3,8 @@
 //! submitted by `scheduler`.
 
 use crate::config::{JobResources, LoadedConfig, Task};
+pub use crate::jobdir::{JobKind, LOG_DIR};
 use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum JobKind {
-    Install,
-    Download,
-    Train,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Install, JobKind::Download, JobKind::Train];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Install => "install",
-            JobKind::Download => "download",
-            JobKind::Train => "train",
-        }
-    }
-
-    pub fn script(self) -> &'static str {
-        match self {
-            JobKind::Install => "install.com",
-            JobKind::Download => "download.com",
-            JobKind::Train => "train.com",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobKind> {
-        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
 
 /// Array job shape: tasks 1..=tasks, at most `max_concurrent` at once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,9 +36,6 @@ pub struct Plan {
     pub jobs: Vec<PlannedJob>,
     pub tasks: Vec<Task>,
 }
-
-/// Where Grid Engine writes `-o`/`-e` files, relative to the job directory.
-pub const LOG_DIR: &str = "logs";
 
 impl Plan {
     pub fn new(loaded: &LoadedConfig) -> Plan {

@@ -7,11 +7,17 @@
 
 use crate::config::{self, LoadedConfig};
 use crate::error::{Error, Result};
-use crate::plan::{JobKind, Plan, LOG_DIR};
+use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR};
+use crate::plan::{JobKind, Plan};
+use crate::scheduler::exit_code;
+use crate::scheduler::submission::{self, StageJob};
+use crate::scheduler::{CommandLine, JobId};
 use crate::shell;
 use std::path::{Path, PathBuf};
 
-const EMBEDDED: &[(&str, &str)] = &[
+/// Grid Engine's templates (`templates/*.tera`); another scheduler's go in
+/// `templates/<scheduler>/` and a list beside this one ([`embedded`]).
+const SGE_TEMPLATES: &[(&str, &str)] = &[
     ("_header.tera", include_str!("../templates/_header.tera")),
     (
         "install.com.tera",
@@ -62,10 +68,22 @@ pub fn default_out_dir(loaded: &LoadedConfig) -> PathBuf {
     Path::new("jobs").join(&loaded.config.experiment.name)
 }
 
-fn engine(templates: Option<&Path>) -> Result<tera::Tera> {
+/// The embedded templates for a scheduler (by its back end's name).
+fn embedded(scheduler: &str) -> &'static [(&'static str, &'static str)] {
+    // One scheduler today; a second adds its arm here.
+    debug_assert_eq!(scheduler, "sge");
+    SGE_TEMPLATES
+}
+
+/// The scheduler a config renders for (`sge` until the config can choose).
+fn scheduler_of(_loaded: &LoadedConfig) -> &'static str {
+    "sge"
+}
+
+fn engine(scheduler: &str, templates: Option<&Path>) -> Result<tera::Tera> {
     let mut t = tera::Tera::default();
     t.autoescape_on(vec![]);
-    let mut sources: Vec<(String, String)> = EMBEDDED
+    let mut sources: Vec<(String, String)> = embedded(scheduler)
         .iter()
         .map(|(n, s)| (n.to_string(), s.to_string()))
         .collect();
@@ -87,7 +105,7 @@ fn engine(templates: Option<&Path>) -> Result<tera::Tera> {
         // A directory that overrides nothing is a mistake (a wrong path, a
         // misspelt name), not a request for the built-in templates.
         if overridden == 0 {
-            let names: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = embedded(scheduler).iter().map(|(n, _)| *n).collect();
             return Err(Error::Usage(format!(
                 "--templates {}: holds none of {}; name a file as one of these to override it",
                 dir.display(),
@@ -120,14 +138,15 @@ fn path_expr(path: &str) -> String {
 
 fn storage_line(root: &str) -> String {
     match shell::var_reference(root) {
-        // An explicit exit 100 (not `${VAR:?}`, which exits 1 past the ERR
+        // An explicit exit HOLD_CHAIN (100) (not `${VAR:?}`, which exits 1 past the ERR
         // trap) keeps the chained jobs held when the variable is missing.
         // The value is known only on the node, so the rule validation applies
         // to a literal root (shell::is_tool_safe_path) is checked here.
         Some(var) => format!(
-            "if [ -z \"${{{var}:-}}\" ]; then\n    echo \"hecjob: \\${var} is not set: set it or change cluster.storage_root in the config\" >&2\n    exit 100\nfi\nSTORAGE=\"${var}\"\ncase \"$STORAGE\" in\n    {pat})\n        echo \"hecjob: \\${var} is '$STORAGE': python's venv and pip write it into scripts they run, so it may hold only {chars}\" >&2\n        exit 100 ;;\nesac",
+            "if [ -z \"${{{var}:-}}\" ]; then\n    echo \"hecjob: \\${var} is not set: set it or change cluster.storage_root in the config\" >&2\n    exit {hold}\nfi\nSTORAGE=\"${var}\"\ncase \"$STORAGE\" in\n    {pat})\n        echo \"hecjob: \\${var} is '$STORAGE': python's venv and pip write it into scripts they run, so it may hold only {chars}\" >&2\n        exit {hold} ;;\nesac",
             pat = shell::TOOL_UNSAFE_PATTERN,
             chars = shell::TOOL_SAFE_PATH_CHARS,
+            hold = exit_code::HOLD_CHAIN,
         ),
         None => format!("STORAGE={}", shell::quote(root)),
     }
@@ -144,7 +163,7 @@ fn one_line(s: &str) -> String {
 pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
     let plan = Plan::new(loaded);
     let c = &loaded.config;
-    let tera = engine(templates)?;
+    let tera = engine(scheduler_of(loaded), templates)?;
     let yaml = loaded.to_yaml();
     // What every script shares; each job adds its own name and directives.
     let mut common = tera::Context::new();
@@ -155,10 +174,9 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("storage_line", &storage_line(&c.cluster.storage_root));
     common.insert("install", &c.install);
     common.insert("model", &c.model);
-    common.insert(
-        "model_is_hub",
-        &!config::validate::is_local_model(&c.model.name),
-    );
+    common.insert("model_is_hub", &!crate::model_ref::is_path(&c.model.name));
+    common.insert("exit_requeue", &exit_code::REQUEUE);
+    common.insert("exit_hold_chain", &exit_code::HOLD_CHAIN);
     common.insert("data_dir", &path_expr(&c.paths.data_dir));
     common.insert("model_cache", &path_expr(&c.paths.model_cache));
     common.insert("output_dir", &path_expr(&c.paths.output_dir));
@@ -178,7 +196,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         });
     }
     files.push(RenderedFile {
-        name: "config.yaml".into(),
+        name: jobdir::CONFIG_FILE.into(),
         content: format!(
             "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by $SGE_TASK_ID.\n{}",
             env!("CARGO_PKG_VERSION"),
@@ -188,13 +206,13 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         executable: false,
     });
     files.push(RenderedFile {
-        name: "tasks.tsv".into(),
+        name: jobdir::TASKS_TSV.into(),
         content: tasks_tsv(loaded),
         executable: false,
     });
     files.push(RenderedFile {
-        name: "tasks.json".into(),
-        content: tasks_json(loaded),
+        name: jobdir::TASKS_FILE.into(),
+        content: tasks_file(loaded).to_json(),
         executable: false,
     });
     Ok(Rendered {
@@ -232,28 +250,26 @@ pub fn task_output_expr(loaded: &LoadedConfig, task: u32) -> String {
         Some(rel) => format!("{}/{rel}", c.cluster.storage_root),
         None => c.paths.output_dir.clone(),
     };
-    format!("{base}/{}/task-{task}", c.experiment.name)
+    format!(
+        "{base}/{}/{}",
+        c.experiment.name,
+        jobdir::task_dir_name(task)
+    )
 }
 
-fn tasks_json(loaded: &LoadedConfig) -> String {
-    let tasks: Vec<serde_json::Value> = loaded
-        .tasks
-        .iter()
-        .map(|t| {
-            serde_json::json!({
-                "id": t.id,
-                "swept": t.swept_json(),
-                "output_dir": task_output_expr(loaded, t.id),
+fn tasks_file(loaded: &LoadedConfig) -> TasksFile {
+    TasksFile {
+        experiment: Some(loaded.config.experiment.name.clone()),
+        tasks: loaded
+            .tasks
+            .iter()
+            .map(|t| TaskEntry {
+                id: t.id,
+                swept: t.swept_json(),
+                output_dir: task_output_expr(loaded, t.id),
             })
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "experiment": loaded.config.experiment.name,
-        "tasks": tasks,
-    });
-    let mut s = serde_json::to_string_pretty(&doc).expect("json");
-    s.push('\n');
-    s
+            .collect(),
+    }
 }
 
 impl Rendered {
@@ -276,38 +292,121 @@ impl Rendered {
         self.files.iter().find(|f| f.name == name)
     }
 
-    /// The shell a person would type to submit the chain by hand.
-    pub fn qsub_chain(&self) -> Vec<String> {
-        let var = |k: JobKind| k.as_str().to_uppercase() + "_ID";
-        let mut lines = vec![
-            format!("cd {}", shell::quote(&self.dir.display().to_string())),
-            format!("mkdir -p {LOG_DIR}"),
-        ];
-        for job in &self.plan.jobs {
-            let hold = job
-                .after
-                .map(|a| format!(" -hold_jid \"${}\"", var(a)))
-                .unwrap_or_default();
-            // Arrays print `ID.1-N:1`; the id is the part before the dot.
-            let cut = if job.array.is_some() {
-                " | cut -d. -f1"
-            } else {
-                ""
-            };
-            lines.push(format!(
-                "{}=$(qsub -terse{hold} {}{cut})",
-                var(job.kind),
-                job.script
-            ));
-        }
-        lines
+    /// The stages to submit, in order (all, or those in `only`), with their
+    /// scripts at their place in the job directory.
+    pub fn stages(&self, only: &[JobKind], verify: bool) -> Vec<StageJob> {
+        self.plan
+            .jobs
+            .iter()
+            .filter(|j| only.is_empty() || only.contains(&j.kind))
+            .map(|j| StageJob {
+                stage: j.kind.as_str().to_string(),
+                script: self.dir.join(&j.script),
+                verify,
+                options: Vec::new(),
+            })
+            .collect()
     }
 }
 
+/// The submission commands of a chain as `submit` runs them, each built by the
+/// scheduler's own builder, with placeholder job ids 1, 2, 3…
+pub fn chain_commands(
+    dir: &Path,
+    stages: &[StageJob],
+    build: impl Fn(&crate::scheduler::JobRequest) -> CommandLine,
+) -> Vec<(String, CommandLine, JobId)> {
+    let ids: Vec<JobId> = (1..=stages.len() as u64).map(JobId::single).collect();
+    submission::requests(dir, stages, &ids)
+        .iter()
+        .zip(stages)
+        .zip(&ids)
+        .map(|((req, stage), id)| (stage.stage.clone(), build(req), *id))
+        .collect()
+}
+
+/// The lines `render` and `submit --dry-run` print for a chain.
+pub fn chain_lines(dir: &Path, jobs: &[(String, CommandLine, JobId)]) -> Vec<String> {
+    let mut lines = vec![format!("cd {}", shell::quote(&dir.display().to_string()))];
+    for (stage, cmd, id) in jobs {
+        lines.push(format!("{}    # {stage} → job {id}", cmd.shell()));
+    }
+    lines
+}
+
+/// How `prepare_job_dir` chooses templates.
+#[derive(Debug, Clone, Copy)]
+pub enum TemplateChoice<'a> {
+    /// `render`: these (or the embedded ones), recorded in the job directory.
+    Given(Option<&'a Path>),
+    /// `submit` and `run`: these if given, else those the job directory was
+    /// rendered with (templates.json), else the embedded ones.
+    GivenOrRecorded(Option<&'a Path>),
+}
+
+/// A job directory rendered, and written unless `write` is false.
+pub struct Prepared {
+    pub loaded: LoadedConfig,
+    pub rendered: Rendered,
+    /// The job directory: absolute once written (submission records and the
+    /// scheduler's working directory must not depend on where hecjob ran),
+    /// else as given.
+    pub dir: PathBuf,
+    /// The templates directory used (None: embedded).
+    pub templates: Option<PathBuf>,
+}
+
+/// The one pipeline `render`, `submit` and `run` share: load the config,
+/// choose the templates, render into the job directory (default
+/// `jobs/<experiment>`), and write it (scripts, config.yaml, tasks, logs/,
+/// templates.json).
+pub fn prepare_job_dir(
+    config: Option<&Path>,
+    out: Option<&Path>,
+    templates: TemplateChoice,
+    write: bool,
+) -> Result<Prepared> {
+    let loaded = config::load(config)?;
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_out_dir(&loaded));
+    let templates = match templates {
+        TemplateChoice::Given(t) | TemplateChoice::GivenOrRecorded(t @ Some(_)) => {
+            t.map(Path::to_path_buf)
+        }
+        TemplateChoice::GivenOrRecorded(None) => TemplatesRecord::read(&dir)?.map(|r| r.templates),
+    };
+    let templates = match templates {
+        // Absolute, so the record holds wherever hecjob is run from next.
+        Some(t) if t.is_dir() => {
+            Some(std::fs::canonicalize(&t).map_err(|e| Error::io("resolving", &t, e))?)
+        }
+        other => other,
+    };
+    let rendered = render(&loaded, &dir, templates.as_deref())?;
+    let dir = if write {
+        rendered.write()?;
+        TemplatesRecord::write(&dir, templates.as_deref())?;
+        std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?
+    } else {
+        dir
+    };
+    Ok(Prepared {
+        loaded,
+        rendered,
+        dir,
+        templates,
+    })
+}
+
 pub fn run(a: &RenderArgs) -> Result<()> {
-    let loaded = config::load(a.config.as_deref())?;
-    let dir = a.out.clone().unwrap_or_else(|| default_out_dir(&loaded));
-    let rendered = render(&loaded, &dir, a.templates.as_deref())?;
+    let p = prepare_job_dir(
+        a.config.as_deref(),
+        a.out.as_deref(),
+        TemplateChoice::Given(a.templates.as_deref()),
+        !a.dry_run,
+    )?;
+    let (dir, rendered) = (&p.rendered.dir, &p.rendered);
     if a.dry_run {
         for f in &rendered.files {
             println!("==> {} <==", dir.join(&f.name).display());
@@ -317,9 +416,8 @@ pub fn run(a: &RenderArgs) -> Result<()> {
             }
             println!();
         }
-        println!("# dry run: nothing written. The chain `hecjob submit` runs:");
+        println!("# dry run: nothing written. The chain `hecjob submit` runs (job ids are placeholders):");
     } else {
-        rendered.write()?;
         println!(
             "wrote {} ({} task{}):",
             dir.display(),
@@ -334,15 +432,46 @@ pub fn run(a: &RenderArgs) -> Result<()> {
             println!("  {}", dir.join(&f.name).display());
         }
         println!(
-            "submit with `hecjob submit{}`, or by hand:",
+            "submit with `hecjob submit{}`; it runs (job ids are placeholders):",
             a.config
                 .as_ref()
-                .map(|c| format!(" {}", c.display()))
+                .map(|c| format!(" {}", shell::quote(&c.display().to_string())))
                 .unwrap_or_default()
         );
     }
-    for line in rendered.qsub_chain() {
+    // Exactly what `submit` runs by default: its stages, its builder.
+    let stages = rendered.stages(&[], true);
+    let jobs = chain_commands(dir, &stages, crate::scheduler::sge::qsub_command);
+    for line in chain_lines(dir, &jobs) {
         println!("  {line}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scripts' rule for the storage variable is the Rust one
+    /// (config::resolve_path_with): empty is unset, and the job stops with
+    /// HOLD_CHAIN so the jobs after it stay held.
+    #[test]
+    fn empty_storage_variable_stops_the_script_with_hold_chain() {
+        let script = format!(
+            "{}\necho \"root=$STORAGE\"\n",
+            storage_line("$hecjob_test_root")
+        );
+        let run = |value: &str| {
+            std::process::Command::new("bash")
+                .args(["-c", &script])
+                .env("hecjob_test_root", value)
+                .output()
+                .unwrap()
+        };
+        let empty = run("");
+        assert_eq!(empty.status.code(), Some(exit_code::HOLD_CHAIN));
+        assert!(String::from_utf8_lossy(&empty.stderr).contains("$hecjob_test_root is not set"));
+        let set = run("/scratch/me");
+        assert_eq!(String::from_utf8_lossy(&set.stdout), "root=/scratch/me\n");
+    }
 }

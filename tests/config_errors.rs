@@ -498,6 +498,17 @@ case!(
         "expected a branch, tag or commit hash, got `main; x`"
     )
 );
+// The hub's revision rule, checked at validate time (it used to pass here and
+// fail only on the node, in `hub`).
+case!(
+    model_revision_climbing_out_of_the_cache,
+    with("model:\n  revision: \"../../x\"\n"),
+    one(
+        4,
+        "model.revision",
+        "expected a branch, tag or commit hash, got `../../x`"
+    )
+);
 case!(
     base_url_not_http,
     with("data:\n  base_url: ftp://example.org/data\n"),

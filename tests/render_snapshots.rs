@@ -101,7 +101,7 @@ fn rendering_twice_is_byte_identical() {
         let a = render_shipped(name);
         let b = render_shipped(name);
         assert_eq!(a.files, b.files, "{name}");
-        assert_eq!(a.qsub_chain(), b.qsub_chain(), "{name}");
+        assert_eq!(chain(&a), chain(&b), "{name}");
         // And loading afresh from the resolved config.yaml renders the same scripts:
         // the resolved file is a faithful, complete config.
         let resolved = a.files.iter().find(|f| f.name == "config.yaml").unwrap();
@@ -142,15 +142,21 @@ fn directives_and_chain_of_the_sweep() {
         "install is not an array job"
     );
     assert_eq!(
-        r.qsub_chain(),
+        chain(&r),
         [
             "cd jobs/goemotions-sweep",
-            "mkdir -p logs",
-            "INSTALL_ID=$(qsub -terse install.com)",
-            "DOWNLOAD_ID=$(qsub -terse -hold_jid \"$INSTALL_ID\" download.com)",
-            "TRAIN_ID=$(qsub -terse -hold_jid \"$DOWNLOAD_ID\" train.com | cut -d. -f1)",
+            "qsub -terse -w e install.com    # install → job 1",
+            "qsub -terse -hold_jid 1 -w e download.com    # download → job 2",
+            "qsub -terse -hold_jid 2 -w e train.com    # train → job 3",
         ]
     );
+}
+
+/// The chain `render` prints: submit's stages through Grid Engine's builder.
+fn chain(r: &Rendered) -> Vec<String> {
+    let stages = r.stages(&[], true);
+    let jobs = render::chain_commands(&r.dir, &stages, hecjob::scheduler::sge::qsub_command);
+    render::chain_lines(&r.dir, &jobs)
 }
 
 fn hecjob(cwd: &Path, args: &[&str]) -> std::process::Output {
@@ -203,16 +209,32 @@ fn dry_run_writes_nothing_and_prints_the_chain() {
         assert_eq!(before, after, "{name}: --dry-run wrote something");
 
         assert!(stdout.contains("# dry run: nothing written."), "{name}");
-        assert!(
-            stdout.contains("\n  cd out\n  mkdir -p logs\n"),
-            "{name}:\n{stdout}"
+        assert!(stdout.contains("\n  cd out\n"), "{name}:\n{stdout}");
+        // The printed chain is what `submit` runs, `-w e` included (it lacked it).
+        let sub_dir = tempfile::tempdir().unwrap();
+        std::fs::copy(repo().join("configs").join(&cfg), sub_dir.path().join(&cfg)).unwrap();
+        let sub = hecjob(
+            sub_dir.path(),
+            &["submit", "--dry-run", "--out", "out", &cfg],
         );
-        assert!(stdout.contains("\n  INSTALL_ID=$(qsub -terse install.com)\n"));
-        assert!(stdout
-            .contains("\n  DOWNLOAD_ID=$(qsub -terse -hold_jid \"$INSTALL_ID\" download.com)\n"));
-        assert!(stdout.contains(
-            "\n  TRAIN_ID=$(qsub -terse -hold_jid \"$DOWNLOAD_ID\" train.com | cut -d. -f1)\n"
-        ));
+        assert!(
+            sub.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sub.stderr)
+        );
+        let sub_stdout = String::from_utf8(sub.stdout).unwrap();
+        let qsub_lines: Vec<&str> = sub_stdout
+            .lines()
+            .filter(|l| l.starts_with("qsub "))
+            .collect();
+        assert_eq!(qsub_lines.len(), 3, "{sub_stdout}");
+        for l in &qsub_lines {
+            assert!(l.contains(" -w e "), "{l}");
+            assert!(
+                stdout.contains(&format!("\n  {l}\n")),
+                "{name}: render lacks {l:?}:\n{stdout}"
+            );
+        }
         // The scripts it prints are the library's, file by file.
         let mut loaded = config::load(Some(&tmp.path().join(&cfg))).unwrap();
         loaded.source = cfg.clone();
@@ -307,4 +329,78 @@ fn a_templates_directory_that_overrides_nothing_is_an_error() {
         .files
         .iter()
         .any(|f| f.content == "#!/bin/bash\necho custom\n"));
+}
+
+/// `render --templates DIR` and then `submit` (or `run`) without it: the job
+/// directory is rendered again with the same templates, so the user's custom
+/// train.com is what gets submitted (submit used to re-render with the embedded
+/// templates, silently dropping it). Rendering again without --templates goes
+/// back to the embedded ones.
+#[test]
+fn custom_templates_survive_submit() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("configs/sweep.yaml"),
+        tmp.path().join("sweep.yaml"),
+    )
+    .unwrap();
+    let tdir = tmp.path().join("my-templates");
+    std::fs::create_dir(&tdir).unwrap();
+    let mut custom = std::fs::read_to_string(repo().join("templates/train.com.tera")).unwrap();
+    custom.push_str("# custom line from my-templates\n");
+    std::fs::write(tdir.join("train.com.tera"), custom).unwrap();
+    let train = tmp.path().join("out/train.com");
+    let has_line = || {
+        std::fs::read_to_string(&train)
+            .unwrap()
+            .contains("# custom line from my-templates")
+    };
+
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    ok(hecjob(
+        tmp.path(),
+        &[
+            "render",
+            "--templates",
+            "my-templates",
+            "--out",
+            "out",
+            "sweep.yaml",
+        ],
+    ));
+    assert!(has_line(), "render wrote the custom train.com");
+    ok(hecjob(
+        tmp.path(),
+        &["submit", "--dry-run", "--out", "out", "sweep.yaml"],
+    ));
+    assert!(has_line(), "submit kept the templates render used");
+
+    // Without --templates, render means the embedded templates.
+    ok(hecjob(
+        tmp.path(),
+        &["render", "--out", "out", "sweep.yaml"],
+    ));
+    assert!(!has_line());
+    ok(hecjob(
+        tmp.path(),
+        &["submit", "--dry-run", "--out", "out", "sweep.yaml"],
+    ));
+    assert!(!has_line());
+    // And submit can be given them itself.
+    ok(hecjob(
+        tmp.path(),
+        &[
+            "submit",
+            "--dry-run",
+            "--templates",
+            "my-templates",
+            "--out",
+            "out",
+            "sweep.yaml",
+        ],
+    ));
+    assert!(has_line());
 }

@@ -536,11 +536,8 @@ fn grid_engine_accounting_from_submission() {
     }
     std::fs::write(&path, tasks.to_string()).unwrap();
     // The record `hecjob submit` writes.
-    use hecjob::scheduler::{
-        executor::CommandLine,
-        job_id::JobId,
-        submission::{SubmissionRecord, SubmittedJob},
-    };
+    use hecjob::jobdir::SubmissionRecord;
+    use hecjob::scheduler::{job_id::JobId, submission::SubmittedJob, CommandLine};
     let job = |stage: &str, number: u64| SubmittedJob {
         stage: stage.into(),
         name: format!("lr-bs-sweep-{stage}"),

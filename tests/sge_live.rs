@@ -6,11 +6,12 @@
 
 mod support;
 
-use hecjob::scheduler::executor::{Executor, JobRequest};
+use hecjob::cmd::jobs as cli;
+use hecjob::jobdir::SubmissionRecord;
 use hecjob::scheduler::sge::GridEngine;
 use hecjob::scheduler::status::{JobStatus, TaskState, TrackedJob};
-use hecjob::scheduler::submission::{submit_chain, StageJob, SubmissionRecord};
-use hecjob::scheduler::{cli, sge::qstat::QstatSnapshot, JobId};
+use hecjob::scheduler::submission::{submit_chain, StageJob};
+use hecjob::scheduler::{sge::qstat::QstatSnapshot, JobId, JobRequest, RunOutcome, Scheduler};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -88,12 +89,14 @@ fn chained_submission_honours_holds_and_status_has_accounting() {
         StageJob {
             stage: "first".into(),
             script: s1,
+            verify: false,
             options: vec![],
         },
         StageJob {
             stage: "second".into(),
             script: s2,
-            options: vec!["-w".into(), "e".into()],
+            verify: true,
+            options: vec![],
         },
     ];
     let mut ge = GridEngine::new().unwrap();
@@ -138,10 +141,10 @@ fn chained_submission_honours_holds_and_status_has_accounting() {
         for t in &job.tasks {
             assert_eq!(t.state, TaskState::Done, "{}", cli::table(&st));
             let run = t.last_run.as_ref().expect("accounting record");
-            assert_eq!((run.exit_status, run.failed), (0, 0));
+            assert_eq!((run.exit_status, run.failure.as_deref()), (Some(0), None));
             assert_eq!(run.name, job.name);
             assert_eq!(run.task, t.task);
-            assert!(run.wallclock_s >= 0.0);
+            assert!(run.wallclock_s.is_some_and(|s| s >= 0.0));
         }
     }
     // Logs are where Grid Engine names them.
@@ -164,11 +167,13 @@ fn refused_second_submission_leaves_nothing_queued() {
         StageJob {
             stage: "one".into(),
             script: s1,
+            verify: false,
             options: vec![],
         },
         StageJob {
             stage: "two".into(),
             script: s2,
+            verify: false,
             options: vec!["-l".into(), "nosuchresource=1".into()],
         },
     ];
@@ -183,7 +188,6 @@ fn refused_second_submission_leaves_nothing_queued() {
         "quotes the scheduler: {msg}"
     );
     assert!(msg.contains("removed"), "{msg}");
-    assert_eq!(ge.commands().len(), 2);
     // The first job was qdel'ed: not queued any more (at most on its way out).
     let snap = QstatSnapshot::query().unwrap();
     for e in snap.entries.iter().filter(|e| e.name == a) {
@@ -207,7 +211,7 @@ fn no_suitable_queue_is_refused_at_submit_with_w_e() {
     );
     let mut ge = GridEngine::new().unwrap();
     let err = ge
-        .submit(&JobRequest::new(s, dir.path()).with_options(&["-w", "e"]))
+        .submit(&JobRequest::new(s, dir.path()).verified(true))
         .unwrap_err()
         .to_string();
     assert!(
@@ -241,7 +245,7 @@ for i in $(seq 1 120); do sleep 1; done
 echo "never signalled"; exit 1"#,
     );
     let mut ge = GridEngine::new().unwrap();
-    let id = ge.submit(&JobRequest::new(s, dir.path())).unwrap();
+    let id = ge.submit(&JobRequest::new(s, dir.path())).unwrap().id;
     let st = wait_finished_after_restart(&[tracked("resume", &name, id)]);
     let t = &st[0].tasks[0];
     assert_eq!(t.state, TaskState::Done, "{}", cli::table(&st));
@@ -272,12 +276,19 @@ fn exit_99_after_hard_limit_warning_is_not_rescheduled() {
         "trap 'echo got USR2; exit 99' USR2\nfor i in $(seq 1 120); do sleep 1; done",
     );
     let mut ge = GridEngine::new().unwrap();
-    let id = ge.submit(&JobRequest::new(s, dir.path())).unwrap();
+    let id = ge.submit(&JobRequest::new(s, dir.path())).unwrap().id;
     let st = wait_finished(&[tracked("hard", &name, id)]);
     let t = &st[0].tasks[0];
     let run = t.last_run.as_ref().unwrap();
     assert_eq!(t.state, TaskState::Failed, "{}", cli::table(&st));
-    assert_eq!((run.failed, run.exit_status, t.runs), (37, 99, 1));
+    assert_eq!(
+        (run.outcome, run.exit_status, t.runs),
+        (RunOutcome::Failed, Some(99), 1)
+    );
+    assert!(
+        run.failure.as_deref().unwrap_or("").starts_with("37 "),
+        "{run:?}"
+    );
     let log = std::fs::read_to_string(dir.path().join(format!("logs/{name}.o{id}"))).unwrap();
     assert!(log.contains("got USR2"), "{log}");
 }

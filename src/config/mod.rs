@@ -244,7 +244,7 @@ pub fn body_sha256(text: &str) -> String {
         .skip_while(|l| l.starts_with('#'))
         .flat_map(|l| [l, "\n"])
         .collect();
-    crate::http::sha256_hex(body.as_bytes())
+    crate::digest::sha256_hex(body.as_bytes())
 }
 
 /// A config path (absolute, or relative to `storage_root`) as the scripts write
@@ -260,13 +260,24 @@ pub fn storage_relative(path: &str) -> Option<&str> {
 /// Resolve a config path on this machine, expanding the storage root's
 /// environment variable (on a compute node: `$global_storage`).
 pub fn resolve_path(storage_root: &str, path: &str) -> Result<PathBuf> {
+    resolve_path_with(storage_root, path, |v| std::env::var(v).ok())
+}
+
+/// [`resolve_path`] with the environment given as a lookup. The rule, the same
+/// as the scripts' prelude (`[ -z "${VAR:-}" ]`, see `render`): a variable
+/// that is empty counts as unset.
+pub fn resolve_path_with(
+    storage_root: &str,
+    path: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<PathBuf> {
     if path.starts_with('/') {
         return Ok(PathBuf::from(path));
     }
     let root = match crate::shell::var_reference(storage_root) {
-        Some(var) => std::env::var(var).map_err(|_| {
+        Some(var) => lookup(var).filter(|v| !v.is_empty()).ok_or_else(|| {
             Error::Config(format!(
-                "cluster.storage_root is `{storage_root}` but ${var} is not set here; \
+                "cluster.storage_root is `{storage_root}` but ${var} is not set here (or empty); \
                  set it (export {var}=/path) or use an absolute storage_root"
             ))
         })?,
@@ -284,7 +295,7 @@ impl Config {
         Ok(
             resolve_path(&self.cluster.storage_root, &self.paths.output_dir)?
                 .join(&self.experiment.name)
-                .join(format!("task-{task}")),
+                .join(crate::jobdir::task_dir_name(task)),
         )
     }
 }
@@ -315,6 +326,27 @@ mod tests {
         assert!(!is_sexagesimal("a:30"));
         assert!(!is_sexagesimal("12:345"));
         assert!(!is_sexagesimal(":30"));
+    }
+
+    /// An empty storage variable is unset here as in the scripts (it was "set",
+    /// to "", here, so paths resolved relative to the current directory).
+    #[test]
+    fn empty_storage_variable_is_unset() {
+        let empty = |_: &str| Some(String::new());
+        let e = resolve_path_with("$global_storage", "models", empty).unwrap_err();
+        assert!(
+            e.to_string().contains("$global_storage is not set here"),
+            "{e}"
+        );
+        let set = |_: &str| Some("/scratch/me".to_string());
+        assert_eq!(
+            resolve_path_with("$global_storage", "models", set).unwrap(),
+            PathBuf::from("/scratch/me/models")
+        );
+        assert_eq!(
+            resolve_path_with("$global_storage", "/abs", empty).unwrap(),
+            PathBuf::from("/abs")
+        );
     }
 
     /// The rendered config.yaml reads back as the same config, base-60

@@ -94,23 +94,6 @@ fn is_module(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.+/-".contains(c))
 }
 
-/// A hub model id (`org/name` or `name`).
-pub fn is_hub_id(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('/').collect();
-    (1..=2).contains(&parts.len())
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && !p.starts_with('.')
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        })
-}
-
-/// A model named by path rather than hub id.
-pub fn is_local_model(s: &str) -> bool {
-    s.starts_with('/') || s.starts_with("./") || s.starts_with("../")
-}
-
 /// `s` for a message: control characters escaped (`\n`), so a bad value with a
 /// newline does not break the message's own lines.
 pub fn lit(s: &str) -> String {
@@ -400,32 +383,14 @@ pub fn check(cfg: &Config) -> Problems {
     let m = &cfg.model;
     if m.name.starts_with('~') {
         no_tilde(&mut p, "model.name", &m.name);
-    } else if !is_hub_id(&m.name) && !is_local_model(&m.name) {
-        p.push(
-            "model.name",
-            format!(
-                "`{}` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)",
-                lit(&m.name)
-            ),
-        );
+    } else if let Err(e) = crate::model_ref::check_name(&m.name) {
+        p.push("model.name", e);
     } else {
         no_control_chars(&mut p, "model.name", &m.name);
     }
-    if let Some(r) = &m.revision {
-        // The same rule as `hecjob download-model --revision` (hub.rs): a
-        // `..` part would leave the cache directory on the node.
-        if r.is_empty()
-            || !r
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-            || r.split('/')
-                .any(|part| part.is_empty() || part == "." || part == "..")
-        {
-            p.push(
-                "model.revision",
-                format!("expected a branch, tag or commit hash, got `{}`", lit(r)),
-            );
-        }
+    // The hub's own rule (`..` refused), whatever the name: one check, here and on the node.
+    if let Some(Err(e)) = m.revision.as_deref().map(crate::model_ref::check_revision) {
+        p.push("model.revision", e);
     }
     check_train(&mut p, "train", &cfg.train);
     if cfg.train.device == DeviceChoice::Cuda && c.jobs.train.ngpus == Some(0) {

@@ -8,7 +8,7 @@
 use crate::data::tsv;
 use crate::env_vars;
 use crate::error::{Error, Result};
-use crate::http::{self, DownloadRequest, Http};
+use crate::http::{DownloadRequest, Http};
 use std::path::{Path, PathBuf};
 
 /// The tutorial's download_data.py source, pinned to a commit.
@@ -183,7 +183,7 @@ pub fn download_files(
 /// difference found, expected vs got.
 pub fn check(path: &Path, spec: &FileSpec, n_labels: usize) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let sha = http::sha256_hex(&bytes);
+    let sha = crate::digest::sha256_hex(&bytes);
     let rows = if spec.name.ends_with(".txt") {
         tsv::parse_emotions(&bytes, &spec.name).map(|n| n.len())
     } else {
@@ -249,7 +249,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("train.tsv");
         std::fs::write(&p, "a\t1\tx\nb\t2\ty\n").unwrap();
-        let sha = http::sha256_file(&p).unwrap();
+        let sha = crate::digest::sha256_file(&p).unwrap();
         let ok = FileSpec {
             name: "train.tsv".into(),
             sha256: sha.clone(),

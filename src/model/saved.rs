@@ -35,12 +35,9 @@ pub struct LoadedModel {
     pub meta: Option<HecjobMeta>,
 }
 
-/// Resolve a model name: a local directory with config.json, else the HF cache.
+/// Resolve a model name by the one rule ([`crate::model_ref::ModelRef`]): a
+/// path is used as it is, a hub id is looked up in the HF cache.
 pub fn resolve(name: &str, revision: Option<&str>) -> Result<PathBuf> {
-    let p = Path::new(name);
-    if p.join("config.json").is_file() {
-        return Ok(p.to_path_buf());
-    }
     crate::hub::resolve_model_dir(name, revision)
 }
 

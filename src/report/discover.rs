@@ -14,8 +14,8 @@
 //! or a folder of runs (any layout above), every run named by its folder.
 
 use crate::error::{Error, Result};
+use crate::jobdir::{parse_task_dir_name, TasksFile, METRICS_FILE, SUBMISSION_FILE, TASKS_FILE};
 use crate::metrics::RunMetrics;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -69,7 +69,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
             dir.display()
         )));
     }
-    let tasks_json = dir.join("tasks.json");
+    let tasks_json = dir.join(TASKS_FILE);
     if tasks_json.is_file() {
         return discover_jobs_dir(dir, &tasks_json);
     }
@@ -91,7 +91,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
             train_job_id: None,
         });
     }
-    if dir.join("metrics.json").is_file() {
+    if dir.join(METRICS_FILE).is_file() {
         // The id comes from metrics.json when it says; the directory name otherwise.
         let id = dir
             .file_name()
@@ -188,7 +188,7 @@ fn run_subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io("listing", dir, e))?;
         let p = entry.path();
-        if p.is_dir() && p.join("metrics.json").is_file() {
+        if p.is_dir() && p.join(METRICS_FILE).is_file() {
             out.push(p);
         }
     }
@@ -196,24 +196,8 @@ fn run_subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-#[derive(Deserialize)]
-struct TasksFile {
-    experiment: Option<String>,
-    tasks: Vec<TaskEntry>,
-}
-
-#[derive(Deserialize)]
-struct TaskEntry {
-    id: u32,
-    #[serde(default)]
-    swept: Map<String, Value>,
-    output_dir: String,
-}
-
 fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
-    let text = crate::fsutil::read_to_string(tasks_json, "reading tasks list")?;
-    let file: TasksFile = serde_json::from_str(&text)
-        .map_err(|e| Error::Data(format!("{}: {e}", tasks_json.display())))?;
+    let file = TasksFile::read(tasks_json)?;
     let tasks = file
         .tasks
         .into_iter()
@@ -238,7 +222,7 @@ fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
         layout: Layout::JobsDir,
         experiment: file.experiment,
         tasks,
-        train_job_id: read_train_job_id(&dir.join("submission.json"))?,
+        train_job_id: read_train_job_id(&dir.join(SUBMISSION_FILE))?,
     })
 }
 
@@ -262,12 +246,9 @@ fn read_train_job_id(path: &Path) -> Result<Option<u64>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let record = crate::scheduler::submission::SubmissionRecord::load(path)?;
+    let record = crate::jobdir::SubmissionRecord::load(path)?;
     Ok(record
-        .jobs
-        .iter()
-        .rev()
-        .find(|j| j.stage == "train")
+        .job(crate::jobdir::JobKind::Train)
         .map(|j| j.id.number))
 }
 
@@ -286,10 +267,6 @@ fn task_subdirs(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
     }
     out.sort();
     Ok(out)
-}
-
-fn parse_task_dir_name(name: &str) -> Option<u32> {
-    name.strip_prefix("task-")?.parse().ok()
 }
 
 /// Expand `$VAR` and `${VAR}` references. An unset variable is an error that
@@ -329,7 +306,7 @@ pub fn expand_vars(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<S
 
 /// Read one task's metrics.json. Never fails: an unreadable file is a row state.
 pub fn load_metrics(task_dir: &Path) -> Loaded {
-    let path = task_dir.join("metrics.json");
+    let path = task_dir.join(METRICS_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Absent,

@@ -92,7 +92,7 @@ impl Requests {
             memory_bytes: job
                 .h_vmem
                 .as_deref()
-                .and_then(crate::scheduler::qacct::parse_bytes),
+                .and_then(crate::scheduler::sge::qacct::parse_bytes),
             time: job.h_rt.clone(),
             time_seconds: job
                 .h_rt

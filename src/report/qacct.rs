@@ -28,7 +28,8 @@ pub type ByTask = BTreeMap<u32, Accounting>;
 /// qacct is not installed, fails (e.g. "job id N not found"), or prints nothing
 /// usable: the report then shows "-" for these columns rather than failing.
 pub fn query(program: &Path, job_id: u64) -> Option<ByTask> {
-    let records = query_with(program, job_id).ok()?;
+    let timeout = crate::scheduler::command::timeout_from_env().ok()?;
+    let records = query_with(program, job_id, timeout).ok()?;
     let by_task = by_task(records);
     (!by_task.is_empty()).then_some(by_task)
 }

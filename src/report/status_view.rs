@@ -83,6 +83,7 @@ mod tests {
             task: Some(id),
             state,
             code: None,
+            reason: None,
             runs: 0,
             last_run: None,
         }

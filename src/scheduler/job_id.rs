@@ -1,6 +1,6 @@
-//! Job ids and array task ranges, as `qsub -terse` prints them (`20`, `9.1-3:1`).
+//! Job ids and array task ranges, scheduler-neutral: a job number and, for an
+//! array job, its tasks as a range `first-last:step` (what `-t` and `--array` take).
 
-use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -28,6 +28,11 @@ impl TaskRange {
             }
         };
         (first >= 1 && last >= first && step >= 1).then_some(TaskRange { first, last, step })
+    }
+
+    /// Whether `t` is one of the range's tasks.
+    pub fn contains(&self, t: u32) -> bool {
+        t >= self.first && t <= self.last && (t - self.first) % self.step == 0
     }
 
     pub fn tasks(&self) -> impl Iterator<Item = u32> {
@@ -65,78 +70,9 @@ impl fmt::Display for JobId {
     }
 }
 
-/// Parse `qsub -terse` stdout. Grid Engine may print warnings on earlier lines, so
-/// the id is the last line that parses as one; the number is the part before the
-/// first `.`, the array range (if any) the part after it.
-pub fn parse_terse(stdout: &str) -> Result<JobId> {
-    stdout
-        .lines()
-        .rev()
-        .find_map(parse_terse_line)
-        .ok_or_else(|| {
-            Error::Scheduler(format!(
-                "could not find a job id in qsub's output (expected `20` or `9.1-3:1`): {:?}",
-                stdout.trim()
-            ))
-        })
-}
-
-fn parse_terse_line(line: &str) -> Option<JobId> {
-    let line = line.trim();
-    let (num, rest) = match line.split_once('.') {
-        Some((n, r)) => (n, Some(r)),
-        None => (line, None),
-    };
-    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let number = num.parse().ok()?;
-    let tasks = match rest {
-        Some(r) => Some(TaskRange::parse(r)?),
-        None => None,
-    };
-    Some(JobId { number, tasks })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plain_and_array_ids() {
-        assert_eq!(parse_terse("20\n").unwrap(), JobId::single(20));
-        let a = parse_terse("9.1-3:1\n").unwrap();
-        assert_eq!(a.number, 9);
-        assert_eq!(
-            a.tasks,
-            Some(TaskRange {
-                first: 1,
-                last: 3,
-                step: 1
-            })
-        );
-        assert_eq!(a.to_string(), "9");
-        assert_eq!(a.tasks.unwrap().tasks().collect::<Vec<_>>(), vec![1, 2, 3]);
-    }
-
-    #[test]
-    fn warnings_before_the_id() {
-        let out =
-            "warning: no suitable queues right now\nWARNING: something 12 else\n  431.2-10:4 \n";
-        let id = parse_terse(out).unwrap();
-        assert_eq!(id.number, 431);
-        assert_eq!(
-            id.tasks.unwrap().tasks().collect::<Vec<_>>(),
-            vec![2, 6, 10]
-        );
-    }
-
-    #[test]
-    fn no_id_is_an_error() {
-        let e = parse_terse("Your job has been submitted\n").unwrap_err();
-        assert!(e.to_string().contains("could not find a job id"), "{e}");
-        assert!(parse_terse("").is_err());
-    }
 
     #[test]
     fn ranges() {
@@ -152,5 +88,7 @@ mod tests {
         assert_eq!(TaskRange::parse("5-3"), None);
         assert_eq!(TaskRange::parse("1-3:0"), None);
         assert_eq!(TaskRange::parse("1-5:2").unwrap().to_string(), "1-5:2");
+        let r = TaskRange::parse("2-10:4").unwrap();
+        assert!(r.contains(6) && r.contains(10) && !r.contains(7) && !r.contains(1));
     }
 }

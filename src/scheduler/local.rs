@@ -18,9 +18,11 @@
 //! device i when none is set. The first failure starts no further task, lets the
 //! running ones end, and is the error reported.
 
-use super::sge::directives::Directives;
-use super::executor::{file_name, CommandLine, Executor, JobRequest};
+use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
+use super::exit_code;
 use super::job_id::JobId;
+use super::sge::directives::Directives;
+use super::sge::{file_name, request_directives};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -28,7 +30,6 @@ use std::process::{Command, Stdio};
 
 pub struct Local {
     next: u64,
-    commands: Vec<CommandLine>,
     /// Re-runs allowed per task after exit status 99.
     pub max_restarts: u32,
     /// Print one line per task started/finished on stderr.
@@ -41,7 +42,6 @@ impl Default for Local {
     fn default() -> Self {
         Local {
             next: 1,
-            commands: Vec::new(),
             max_restarts: 3,
             verbose: true,
             jobs: 1,
@@ -273,9 +273,9 @@ impl Local {
                 .map_err(|e| Error::io("running bash on job script", &job.script, e))?;
             match status.code() {
                 Some(0) => return Ok(()),
-                Some(99) if restarts < self.max_restarts => {
+                Some(exit_code::REQUEUE) if restarts < self.max_restarts => {
                     restarts += 1;
-                    eprintln!("{label} exited 99 (checkpointed): running it again, as Grid Engine would reschedule it (restart {restarts} of at most {})", self.max_restarts);
+                    eprintln!("{label} exited {} (checkpointed): running it again, as Grid Engine would reschedule it (restart {restarts} of at most {})", exit_code::REQUEUE, self.max_restarts);
                 }
                 code => {
                     let how = match code {
@@ -297,7 +297,22 @@ impl Local {
     }
 }
 
-impl Executor for Local {
+impl Local {
+    /// The directory a job runs in: Grid Engine runs it in $HOME unless -cwd or -wd says otherwise.
+    fn run_dir(job: &JobRequest, d: &Directives) -> PathBuf {
+        if let Some(wd) = &d.wd {
+            job.workdir.join(wd)
+        } else if d.cwd {
+            job.workdir.clone()
+        } else {
+            crate::env_vars::get(crate::env_vars::HOME)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| job.workdir.clone())
+        }
+    }
+}
+
+impl Scheduler for Local {
     fn name(&self) -> &'static str {
         "local"
     }
@@ -306,37 +321,44 @@ impl Executor for Local {
         true
     }
 
-    fn submit(&mut self, job: &JobRequest) -> Result<JobId> {
-        let d = job.directives()?;
+    fn submit_command(&self, job: &JobRequest) -> CommandLine {
+        let mut argv = vec!["bash".to_string(), job.script_path().display().to_string()];
+        argv.extend(job.args.iter().cloned());
+        let cwd = match Directives::from_file(&job.script_path()) {
+            Ok(d) => Local::run_dir(job, &d),
+            Err(_) => job.workdir.clone(),
+        };
+        CommandLine { argv, cwd }
+    }
+
+    fn submit(&mut self, job: &JobRequest) -> Result<Submitted> {
+        let d = request_directives(job)?;
         let id = self.next;
         self.next += 1;
         let name = d.name.clone().unwrap_or_else(|| file_name(&job.script));
-        // Grid Engine runs a job in $HOME unless -cwd or -wd says otherwise.
-        let cwd = if let Some(wd) = &d.wd {
-            job.workdir.join(wd)
-        } else if d.cwd {
-            job.workdir.clone()
-        } else {
-            crate::env_vars::get(crate::env_vars::HOME)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| job.workdir.clone())
-        };
-        let mut argv = vec!["bash".to_string(), job.script_path().display().to_string()];
-        argv.extend(job.args.iter().cloned());
-        self.commands.push(CommandLine {
-            argv,
-            cwd: cwd.clone(),
-        });
+        let cwd = Local::run_dir(job, &d);
+        let command = self.submit_command(job);
         match d.tasks {
             Some(range) => {
                 self.run_array(job, &d, &name, id, range.tasks().collect(), &cwd)?;
             }
             None => self.run_task(job, &d, &name, id, None, &cwd, None)?,
         }
-        Ok(JobId {
-            number: id,
-            tasks: d.tasks,
+        Ok(Submitted {
+            id: JobId {
+                number: id,
+                tasks: d.tasks,
+            },
+            name,
+            command,
         })
+    }
+
+    fn cancel_command(&self, _ids: &[JobId]) -> CommandLine {
+        CommandLine {
+            argv: vec!["true".into()],
+            cwd: std::env::temp_dir(),
+        }
     }
 
     fn cancel(&mut self, _ids: &[JobId]) -> Result<()> {
@@ -344,8 +366,16 @@ impl Executor for Local {
         Ok(())
     }
 
-    fn commands(&self) -> &[CommandLine] {
-        &self.commands
+    fn queue(&mut self, _ids: &[JobId]) -> Result<Vec<QueueEntry>> {
+        Ok(Vec::new())
+    }
+
+    fn accounting(&mut self, _ids: &[JobId]) -> Result<Vec<RunRecord>> {
+        Err(Error::Usage(
+            "a local run keeps no accounting: its jobs ran to the end in `hecjob run --local`; \
+             read their logs in logs/"
+                .into(),
+        ))
     }
 }
 
@@ -396,7 +426,7 @@ mod tests {
         );
         let mut ex = Local::with_first_id(40);
         ex.verbose = false;
-        let id = ex.submit(&JobRequest::new(&s, dir.path())).unwrap();
+        let id = ex.submit(&JobRequest::new(&s, dir.path())).unwrap().id;
         assert_eq!(id.number, 40);
         let o2 = std::fs::read_to_string(dir.path().join("logs/arr.o40.2")).unwrap();
         assert_eq!(o2, "40 arr 2 1 3\ntmp-ok\n");

@@ -1,16 +1,24 @@
-//! Executors for the rendered jobs and what Grid Engine says about them.
+//! Schedulers: where rendered job scripts go, and what becomes of them.
 //!
-//! * [`executor`]: the [`Executor`] trait (submit a script with options, arguments and a
-//!   hold list; get a [`JobId`] back) with three back ends: [`sge::GridEngine`]
-//!   (`qsub -terse`), [`local::Local`] (bash, in order, Grid Engine's environment and
-//!   log names) and [`dry_run::DryRun`] (records the exact command lines).
-//! * [`submission`]: the install → download → train chain, all or nothing, and its
-//!   `submission.json` record.
-//! * [`qstat`], [`qacct`], [`status`]: job and task states for `hecjob status`.
-//! * [`directives`]: the `#$` lines of a script; [`job_id`]: `qsub -terse` ids.
-pub mod cli;
+//! * [`backend`]: the seam, the [`Scheduler`] trait (submit → id, name and the
+//!   exact command; queue and accounting of many jobs per call; cancel) and its
+//!   scheduler-neutral types. Back ends: [`sge::GridEngine`], [`local::Local`]
+//!   (bash, here and now, with Grid Engine's environment and log names),
+//!   [`dry_run::DryRun`] (the exact commands, nothing submitted) and
+//!   [`fake::Fake`] (scripted, fails on demand, for tests of every rollback branch).
+//! * [`command`]: the one runner every scheduler client goes through (timeout,
+//!   process group killed, the command named when it fires).
+//! * [`submission`]: a chain of jobs, each after the one before, all or nothing.
+//! * [`status`]: queue and accounting combined, task by task.
+//! * [`sge`]: Grid Engine's own formats (`#$` directives, `qsub -terse`,
+//!   `qstat -xml`, `qacct`). A second scheduler goes beside it.
+//!
+//! This module imports nothing from `config`, `render` or `report`: it knows
+//! scripts, ids and states, not experiments.
+pub mod backend;
+pub mod command;
 pub mod dry_run;
-pub mod executor;
+pub mod fake;
 pub mod job_id;
 pub mod local;
 pub mod sge;
@@ -18,8 +26,22 @@ pub mod slurm;
 pub mod status;
 pub mod submission;
 
-pub use executor::{CommandLine, Executor, JobRequest};
+pub use backend::{
+    CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler, Submitted,
+};
 pub use job_id::{JobId, TaskRange};
+
+/// Exit codes that cross the job-script boundary: the worker exits with them,
+/// the rendered scripts test for them (passed into the templates by name), and
+/// the schedulers act on them.
+pub mod exit_code {
+    /// Checkpointed and stopped by a signal: run this task again; it resumes
+    /// (Grid Engine reschedules a job that exits 99).
+    pub const REQUEUE: i32 = 99;
+    /// Stop the chain: Grid Engine puts a job that exits 100 in error state, so
+    /// the jobs held on it wait for a person (`qmod -cj`, or `qdel`).
+    pub const HOLD_CHAIN: i32 = 100;
+}
 
 /// Scheduler output captured from Son of Grid Engine 8.1.9 (tests/data/sge/).
 #[cfg(test)]

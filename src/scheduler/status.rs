@@ -1,10 +1,11 @@
-//! The state of submitted jobs, task by task: qstat for what Grid Engine still
-//! holds, qacct for what has finished. A task in neither is `unknown` (qacct may
-//! not have flushed yet, or the id is from another cluster), never `failed`.
+//! The state of submitted jobs, task by task: the scheduler's queue for what it
+//! still holds, its accounting for what has finished (one call of each per
+//! refresh, whatever the number of jobs). A task in neither is `unknown`
+//! (accounting may not have flushed yet, or the id is from another cluster),
+//! never `failed`.
 
+use super::backend::{QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler};
 use super::job_id::JobId;
-use super::sge::qacct::AcctRecord;
-use super::sge::qstat::{QstatSnapshot, QueueState};
 use crate::error::Result;
 use serde::Serialize;
 
@@ -16,9 +17,9 @@ pub enum TaskState {
     Running,
     Suspended,
     Deleting,
-    /// qstat state E: Grid Engine could not start it (e.g. unwritable log directory).
+    /// The scheduler could not start it (Grid Engine's E: e.g. an unwritable log directory).
     Error,
-    /// Exited 99 and waits to run again.
+    /// Ended to run again (exit 99) and waits for its next run.
     Rescheduled,
     Done,
     Failed,
@@ -64,14 +65,17 @@ pub struct TaskStatus {
     /// None for a non-array job.
     pub task: Option<u32>,
     pub state: TaskState,
-    /// qstat's state code while Grid Engine holds the task (`hqw`, `r`, `Eqw`…).
+    /// The scheduler's state code while it holds the task (`hqw`, `r`, `Eqw`…).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// Why it waits, when the scheduler says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// How many finished runs accounting has for this task (more than 1 after exit 99).
     pub runs: usize,
     /// The latest finished run, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_run: Option<AcctRecord>,
+    pub last_run: Option<RunRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,72 +100,83 @@ pub struct TrackedJob {
     pub id: JobId,
 }
 
-/// Combine one qstat snapshot with qacct records; `acct` is called at most once
-/// per job, and only for jobs that have a task qstat no longer lists.
-pub fn collect(
-    jobs: &[TrackedJob],
-    qstat: &QstatSnapshot,
-    mut acct: impl FnMut(u64) -> Result<Vec<AcctRecord>>,
-) -> Result<Vec<JobStatus>> {
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let tasks: Vec<Option<u32>> = match job.id.tasks {
-            Some(r) => r.tasks().map(Some).collect(),
-            None => vec![None],
-        };
-        let needs_acct = tasks
-            .iter()
-            .any(|t| qstat.find(job.id.number, *t).is_none());
-        let records = if needs_acct {
-            acct(job.id.number)?
-        } else {
-            Vec::new()
-        };
-        let tasks = tasks
-            .into_iter()
-            .map(|t| task_status(job.id.number, t, qstat, &records))
-            .collect();
-        out.push(JobStatus {
+/// Ask `sched` about `jobs`: one queue call for all of them, then one
+/// accounting call for the jobs that have a task the queue no longer lists.
+pub fn query(sched: &mut dyn Scheduler, jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+    let queue = sched.queue(&ids)?;
+    let finished: Vec<JobId> = jobs
+        .iter()
+        .filter(|j| {
+            task_ids(j.id)
+                .into_iter()
+                .any(|t| !queue.iter().any(|e| e.covers(j.id.number, t)))
+        })
+        .map(|j| j.id)
+        .collect();
+    let records = if finished.is_empty() {
+        Vec::new()
+    } else {
+        sched.accounting(&finished)?
+    };
+    Ok(collect(jobs, &queue, &records))
+}
+
+fn task_ids(id: JobId) -> Vec<Option<u32>> {
+    match id.tasks {
+        Some(r) => r.tasks().map(Some).collect(),
+        None => vec![None],
+    }
+}
+
+/// Combine queue entries and accounting records, task by task.
+pub fn collect(jobs: &[TrackedJob], queue: &[QueueEntry], records: &[RunRecord]) -> Vec<JobStatus> {
+    jobs.iter()
+        .map(|job| JobStatus {
             stage: job.stage.clone(),
             name: job.name.clone(),
             id: job.id,
-            tasks,
-        });
-    }
-    Ok(out)
+            tasks: task_ids(job.id)
+                .into_iter()
+                .map(|t| task_status(job.id.number, t, queue, records))
+                .collect(),
+        })
+        .collect()
 }
 
 fn task_status(
     job: u64,
     task: Option<u32>,
-    qstat: &QstatSnapshot,
-    records: &[AcctRecord],
+    queue: &[QueueEntry],
+    records: &[RunRecord],
 ) -> TaskStatus {
-    let runs: Vec<&AcctRecord> = records
+    let runs: Vec<&RunRecord> = records
         .iter()
         .filter(|r| r.job == job && (task.is_none() || r.task == task))
         .collect();
     let last_run = runs.last().map(|r| (*r).clone());
-    if let Some(e) = qstat.find(job, task) {
+    if let Some(e) = queue.iter().find(|e| e.covers(job, task)) {
         return TaskStatus {
             task,
             state: e.state.into(),
             code: Some(e.code.clone()),
+            reason: e.reason.clone(),
             runs: runs.len(),
             last_run,
         };
     }
-    let state = match &last_run {
+    let state = match last_run.as_ref().map(|r| r.outcome) {
         None => TaskState::Unknown,
-        Some(r) if r.succeeded() => TaskState::Done,
-        // Accounting wrote the rescheduled run, and the next run is not in qstat yet.
-        Some(r) if r.failed == 25 => TaskState::Rescheduled,
-        Some(_) => TaskState::Failed,
+        Some(RunOutcome::Succeeded) => TaskState::Done,
+        // Accounting wrote the requeued run, and the next run is not queued yet.
+        Some(RunOutcome::Requeued) => TaskState::Rescheduled,
+        Some(RunOutcome::Failed) => TaskState::Failed,
     };
     TaskStatus {
         task,
         state,
         code: None,
+        reason: None,
         runs: runs.len(),
         last_run,
     }
@@ -170,12 +185,22 @@ fn task_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduler::fake::Fake;
     use crate::scheduler::job_id::TaskRange;
+    use crate::scheduler::sge::qstat::QstatSnapshot;
 
     use crate::scheduler::captured as data;
 
+    fn neutral(text: &str) -> Vec<RunRecord> {
+        crate::scheduler::sge::qacct::parse(&data(text))
+            .unwrap()
+            .iter()
+            .map(|r| r.to_neutral())
+            .collect()
+    }
+
     #[test]
-    fn combines_qstat_and_qacct() {
+    fn combines_queue_and_accounting_in_one_call_each() {
         let qstat = QstatSnapshot::parse(&data("qstat2.xml")).unwrap();
         let jobs = vec![
             TrackedJob {
@@ -206,36 +231,39 @@ mod tests {
                 id: JobId::single(777),
             },
         ];
-        let mut calls = Vec::new();
-        let st = collect(&jobs, &qstat, |j| {
-            calls.push(j);
-            Ok(match j {
-                9 => crate::scheduler::sge::qacct::parse(&data("qacct_array.txt")).unwrap(),
-                5 => crate::scheduler::sge::qacct::parse(&data("qacct_failed.txt")).unwrap(),
-                _ => Vec::new(),
-            })
-        })
-        .unwrap();
-        // qstat2 was taken while array 9 still ran; qacct has the finished tasks.
+        let mut f = Fake::new();
+        f.queue = qstat
+            .entries
+            .into_iter()
+            .map(|e| e.into_neutral())
+            .collect();
+        f.records = [neutral("qacct_array.txt"), neutral("qacct_failed.txt")].concat();
+        let st = query(&mut f, &jobs).unwrap();
+        // qstat2 was taken while every task of array 9 was still queued or running.
         assert_eq!(st[0].tasks.len(), 6);
         assert_eq!(st[1].tasks[0].state, TaskState::Held);
         assert_eq!(st[1].tasks[0].code.as_deref(), Some("hqw"));
         assert_eq!(st[2].tasks[0].state, TaskState::Failed);
-        assert_eq!(st[2].tasks[0].last_run.as_ref().unwrap().failed, 37);
+        let failure = st[2].tasks[0].last_run.as_ref().unwrap().failure.clone();
+        assert_eq!(
+            failure.as_deref(),
+            Some("37 qmaster enforced h_rt, h_cpu, or h_vmem limit")
+        );
         assert_eq!(st[3].tasks[0].state, TaskState::Unknown);
-        assert!(
-            !calls.contains(&10),
-            "qacct is not asked about jobs qstat lists"
+        assert_eq!(f.queue_calls.len(), 1, "one queue query for all jobs");
+        assert_eq!(
+            f.accounting_calls,
+            vec![vec![jobs[2].id, jobs[3].id]],
+            "one accounting call, and none for jobs the queue lists"
         );
     }
 
     #[test]
     fn rescheduled_then_done() {
-        let recs = crate::scheduler::sge::qacct::parse(&data("qacct_resched.txt")).unwrap();
-        let empty = QstatSnapshot::default();
-        let s = task_status(8, None, &empty, &recs[..1]);
+        let recs = neutral("qacct_resched.txt");
+        let s = task_status(8, None, &[], &recs[..1]);
         assert_eq!(s.state, TaskState::Rescheduled);
-        let s = task_status(8, None, &empty, &recs);
+        let s = task_status(8, None, &[], &recs);
         assert_eq!((s.state, s.runs), (TaskState::Done, 2));
     }
 }

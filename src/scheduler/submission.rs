@@ -1,26 +1,27 @@
-//! Submitting a chain of jobs (install → download → train), each held on the one
-//! before, and the record of what was submitted (`submission.json`). A chain is
-//! all or nothing: if one submission is refused, the jobs already queued are removed.
+//! Submitting a chain of jobs (install → download → train), each to start after
+//! the one before succeeds. A chain is all or nothing: when one submission fails
+//! (refused, or its command timed out), the jobs this chain already queued are
+//! cancelled, and the error says what was removed, or what to remove by hand.
 
-use super::executor::{CommandLine, Executor, JobRequest};
+use super::backend::{CommandLine, JobRequest, Scheduler};
 use super::job_id::JobId;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The record's file name inside the rendered job directory.
-pub const RECORD_FILE: &str = "submission.json";
-
 /// One stage of the chain.
 #[derive(Debug, Clone)]
 pub struct StageJob {
-    /// `install`, `download`, `train`.
+    /// A label for messages and the record (`install`, `download`, `train`).
     pub stage: String,
     pub script: PathBuf,
-    /// Extra qsub options (before the script).
+    /// Ask the scheduler to refuse a job it could never run (see [`JobRequest::verify`]).
+    pub verify: bool,
+    /// Extra options in the scheduler's own syntax (before the script).
     pub options: Vec<String>,
 }
 
+/// One job of a submitted chain, as recorded in submission.json.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubmittedJob {
     pub stage: String,
@@ -29,123 +30,87 @@ pub struct SubmittedJob {
     pub script: PathBuf,
     pub sha256: String,
     pub id: JobId,
-    /// Job numbers this job was held on (`-hold_jid`).
+    /// Job numbers this job started after.
     pub hold: Vec<u64>,
     pub command: CommandLine,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubmissionRecord {
-    pub hecjob_version: String,
-    /// `sge`, `dry-run` or `local`.
-    pub executor: String,
-    pub submitted_at_unix: u64,
-    /// The experiment config, resolved to an absolute path.
-    pub config: Option<PathBuf>,
-    pub job_dir: PathBuf,
-    pub jobs: Vec<SubmittedJob>,
+/// The requests the chain submits, in order, each after the previous job: the
+/// ids of earlier jobs are known only once they are submitted, so this takes
+/// them as `ids` (placeholders for a printed chain).
+pub fn requests(job_dir: &Path, stages: &[StageJob], ids: &[JobId]) -> Vec<JobRequest> {
+    stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| {
+            let after = match i.checked_sub(1).and_then(|p| ids.get(p)) {
+                Some(id) => vec![*id],
+                None => Vec::new(),
+            };
+            let mut req = JobRequest::new(relative_script(job_dir, &stage.script), job_dir)
+                .after(&after)
+                .verified(stage.verify);
+            req.options = stage.options.clone();
+            req
+        })
+        .collect()
 }
 
-impl SubmissionRecord {
-    pub fn new(
-        executor: &str,
-        config: Option<PathBuf>,
-        job_dir: &Path,
-        jobs: Vec<SubmittedJob>,
-    ) -> Self {
-        SubmissionRecord {
-            hecjob_version: env!("CARGO_PKG_VERSION").to_string(),
-            executor: executor.to_string(),
-            submitted_at_unix: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-            config,
-            job_dir: job_dir.to_path_buf(),
-            jobs,
-        }
-    }
-
-    /// Write `submission.json` into the job directory, atomically.
-    pub fn write(&self, job_dir: &Path) -> Result<PathBuf> {
-        let path = job_dir.join(RECORD_FILE);
-        let json = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::Internal(format!("serializing the submission record: {e}")))?;
-        crate::fsutil::write_atomic(&path, format!("{json}\n").as_bytes())?;
-        Ok(path)
-    }
-
-    /// Read a record from `submission.json` or from the directory holding it.
-    pub fn load(path: &Path) -> Result<SubmissionRecord> {
-        let file = if path.is_dir() {
-            path.join(RECORD_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        if !file.exists() {
-            return Err(Error::Usage(format!(
-                "{} not found: `hecjob submit` writes it into the rendered job directory \
-                 (jobs/<experiment>/); pass that directory",
-                file.display()
-            )));
-        }
-        let text = crate::fsutil::read_to_string(&file, "reading submission record")?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::Data(format!("{}: not a submission record: {e}", file.display())))
-    }
+fn relative_script(job_dir: &Path, script: &Path) -> PathBuf {
+    script
+        .strip_prefix(job_dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| script.to_path_buf())
 }
 
-/// Submit the stages in order, each held on the previous one, from `job_dir`.
-/// On a refusal, removes what this chain queued and returns the scheduler's message.
+/// Submit the stages in order, each after the previous one, from `job_dir`.
+/// On a failure, cancels what this chain queued and returns the scheduler's message.
 pub fn submit_chain(
-    exec: &mut dyn Executor,
+    sched: &mut dyn Scheduler,
     job_dir: &Path,
     stages: &[StageJob],
 ) -> Result<Vec<SubmittedJob>> {
     let mut done: Vec<SubmittedJob> = Vec::new();
-    for stage in stages {
-        let script = stage
-            .script
-            .strip_prefix(job_dir)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| stage.script.clone());
-        let hold: Vec<JobId> = done.last().map(|j| vec![j.id]).unwrap_or_default();
-        let mut req = JobRequest::new(script.clone(), job_dir).hold_on(&hold);
-        req.options = stage.options.clone();
-        let sha256 = crate::http::sha256_file(&stage.script)?;
-        let name = req.display_name();
-        match exec.submit(&req) {
-            Ok(id) => {
-                let command = exec
-                    .commands()
-                    .last()
-                    .cloned()
-                    .ok_or_else(|| Error::Internal("executor recorded no command".into()))?;
-                done.push(SubmittedJob {
-                    stage: stage.stage.clone(),
-                    name,
-                    script,
-                    sha256,
-                    id,
-                    hold: hold.iter().map(|j| j.number).collect(),
-                    command,
-                });
-            }
-            Err(e) => return Err(roll_back(exec, &done, &stage.stage, e)),
+    for (i, stage) in stages.iter().enumerate() {
+        let ids: Vec<JobId> = done.iter().map(|j| j.id).collect();
+        let req = requests(job_dir, &stages[..=i], &ids).remove(i);
+        // Read before submitting (the record pins what ran), and inside the
+        // rollback: an unreadable script must not leave earlier jobs queued.
+        let submitted = crate::digest::sha256_file(&stage.script)
+            .and_then(|sha256| Ok((sha256, sched.submit(&req)?)));
+        match submitted {
+            Ok((sha256, s)) => done.push(SubmittedJob {
+                stage: stage.stage.clone(),
+                name: s.name,
+                script: req.script.clone(),
+                sha256,
+                id: s.id,
+                hold: req.after.iter().map(|j| j.number).collect(),
+                command: s.command,
+            }),
+            Err(e) => return Err(roll_back(sched, &done, &stage.stage, e)),
         }
     }
     Ok(done)
 }
 
-fn roll_back(exec: &mut dyn Executor, done: &[SubmittedJob], stage: &str, e: Error) -> Error {
-    if exec.runs_in_submit() {
+/// Undo a half-submitted chain and say what happened. The branches: nothing
+/// was queued; the runner ran jobs to their end (nothing to undo); the earlier
+/// jobs were cancelled; cancelling them failed too (the command to run by hand).
+fn roll_back(sched: &mut dyn Scheduler, done: &[SubmittedJob], stage: &str, e: Error) -> Error {
+    if sched.runs_in_submit() {
         return annotate(
             e,
             &format!("stopped at {stage}: the jobs after it were not run"),
+            false,
         );
     }
     if done.is_empty() {
-        return annotate(e, &format!("submitting {stage}: nothing was queued"));
+        return annotate(
+            e,
+            &format!("submitting {stage}: no earlier job of this submission was queued"),
+            false,
+        );
     }
     let list = done
         .iter()
@@ -153,84 +118,36 @@ fn roll_back(exec: &mut dyn Executor, done: &[SubmittedJob], stage: &str, e: Err
         .collect::<Vec<_>>()
         .join(", ");
     let ids: Vec<JobId> = done.iter().map(|j| j.id).collect();
-    match exec.cancel(&ids) {
+    match sched.cancel(&ids) {
         Ok(()) => annotate(
             e,
             &format!(
                 "submitting {stage}: removed the jobs this submission had already queued: {list}"
             ),
+            true,
         ),
         Err(c) => annotate(
             e,
             &format!(
                 "submitting {stage}: could not remove the jobs already queued ({list}): {c}; \
-                 remove them with `qdel {}`",
-                ids.iter()
-                    .map(|j| j.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                 remove them with `{}`",
+                sched.cancel_command(&ids).shell()
             ),
+            true,
         ),
     }
 }
 
-fn annotate(e: Error, note: &str) -> Error {
+/// Add the rollback's outcome to a scheduler error. Another error (a script
+/// that cannot be read, a bad option) keeps its own kind and exit code while
+/// nothing was queued; once jobs were, what became of them must be said.
+fn annotate(e: Error, note: &str, queued: bool) -> Error {
     match e {
         Error::Scheduler(m) => Error::Scheduler(format!("{m}\n{note}")),
+        other if queued => Error::Scheduler(format!("{other}\n{note}")),
         other => other,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scheduler::dry_run::DryRun;
-    use crate::scheduler::executor::file_name;
-
-    /// The stage name a rendered script stands for (`install.com` → `install`).
-    fn stage_of(script: &Path) -> String {
-        let n = file_name(script);
-        n.strip_suffix(".com").unwrap_or(&n).to_string()
-    }
-
-    #[test]
-    fn dry_run_chain_and_record_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let mk = |n: &str, body: &str| {
-            let p = dir.path().join(n);
-            std::fs::write(&p, body).unwrap();
-            StageJob {
-                stage: stage_of(&p),
-                script: p,
-                options: vec![],
-            }
-        };
-        let stages = vec![
-            mk("install.com", "#$ -N conda-install\n"),
-            mk("download.com", "#$ -N download-model-data\n"),
-            mk("train.com", "#$ -N run-transformer-model\n#$ -t 1-4\n"),
-        ];
-        let mut ex = DryRun::new();
-        let jobs = submit_chain(&mut ex, dir.path(), &stages).unwrap();
-        assert_eq!(jobs.len(), 3);
-        assert_eq!(jobs[0].hold, Vec::<u64>::new());
-        assert_eq!(jobs[2].hold, vec![jobs[1].id.number]);
-        assert_eq!(jobs[2].name, "run-transformer-model");
-        assert_eq!(jobs[2].id.tasks.unwrap().last, 4);
-        assert_eq!(
-            jobs[1].command.shell(),
-            format!("qsub -terse -hold_jid {} download.com", jobs[0].id)
-        );
-        assert_eq!(jobs[0].sha256.len(), 64);
-        let rec = SubmissionRecord::new("dry-run", None, dir.path(), jobs);
-        rec.write(dir.path()).unwrap();
-        assert_eq!(SubmissionRecord::load(dir.path()).unwrap(), rec);
-    }
-
-    #[test]
-    fn missing_record_says_where() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = SubmissionRecord::load(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("submission.json not found"), "{e}");
-    }
-}
+mod tests;

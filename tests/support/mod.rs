@@ -67,7 +67,7 @@ pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
 
 /// Hex sha256 of bytes.
 pub fn sha256(bytes: &[u8]) -> String {
-    hecjob::http::sha256_hex(bytes)
+    hecjob::digest::sha256_hex(bytes)
 }
 
 /// The git blob id of bytes (`git hash-object`): the hub's ETag of a file
@@ -77,7 +77,7 @@ pub fn git_blob_sha1(bytes: &[u8]) -> String {
     let mut h = sha1::Sha1::new();
     h.update(format!("blob {}\0", bytes.len()).as_bytes());
     h.update(bytes);
-    hecjob::http::hex(&h.finalize())
+    hecjob::digest::hex(&h.finalize())
 }
 
 /// A valid safetensors file: one u8 tensor holding `data`.

@@ -2,8 +2,8 @@
 //! needs them: name (-N), logs (-o, -e, -j), array range (-t), working directory
 //! (-cwd, -wd). Everything else (-q, -l, -notify, …) is kept verbatim but unused.
 
-use crate::scheduler::job_id::TaskRange;
 use crate::error::{Error, Result};
+use crate::scheduler::job_id::TaskRange;
 use std::path::Path;
 
 /// Options that take no argument; every other option takes one (`-pe` takes

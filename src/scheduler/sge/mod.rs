@@ -1,15 +1,24 @@
-//! The Grid Engine back end: `qsub -terse` to submit, `qdel` to undo; the
-//! Grid Engine formats (`#$` directives, `qstat -xml`, `qacct -j`) in the files beside it.
+//! The Grid Engine back end: `qsub -terse` to submit, `qstat -xml` and `qacct -j`
+//! to follow, `qdel` to undo. Grid Engine's own formats live in the files beside
+//! this one: `#$` directives ([`directives`]), job ids ([`terse`]), queue
+//! ([`qstat`]) and accounting ([`qacct`]). Every client call goes through
+//! [`command::run`](crate::scheduler::command::run), so each is bounded by a timeout.
 
 pub mod directives;
 pub mod qacct;
 pub mod qstat;
+pub mod terse;
 
-use crate::scheduler::executor::{file_name, CommandLine, Executor, JobRequest};
-use crate::scheduler::job_id::{parse_terse, JobId};
 use crate::error::{Error, Result};
+use crate::scheduler::backend::{
+    CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted,
+};
+use crate::scheduler::command;
+use crate::scheduler::job_id::JobId;
+use directives::Directives;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
 /// Search PATH for an executable, as a shell would.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
@@ -41,94 +50,217 @@ pub fn client(program: &str) -> Result<PathBuf> {
     find_on_path(program).ok_or_else(|| not_a_submit_host(program))
 }
 
+/// The script's `#$` directives with the submission options applied on top,
+/// as qsub combines them: a script or option qsub would reject fails here too.
+pub fn request_directives(job: &JobRequest) -> Result<Directives> {
+    let mut d = Directives::from_file(&job.script_path())?;
+    d.apply_options(&job.options)
+        .map_err(|e| Error::Usage(format!("submission options: {e}")))?;
+    Ok(d)
+}
+
+/// The job's name as Grid Engine shows it: `-N` from the options or the
+/// script, else the script's file name.
+pub fn display_name(job: &JobRequest) -> String {
+    let from_options = job
+        .options
+        .windows(2)
+        .rev()
+        .find(|w| w[0] == "-N")
+        .map(|w| w[1].clone());
+    from_options
+        .or_else(|| {
+            Directives::from_file(&job.script_path())
+                .ok()
+                .and_then(|d| d.name)
+        })
+        .unwrap_or_else(|| file_name(&job.script))
+}
+
+pub(crate) fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// The `qsub` command line for a request: the one builder behind `submit`,
+/// `submit --dry-run` and `render`'s printed chain.
+pub fn qsub_command(job: &JobRequest) -> CommandLine {
+    let mut argv = vec!["qsub".to_string(), "-terse".to_string()];
+    if !job.after.is_empty() {
+        argv.push("-hold_jid".into());
+        argv.push(join_ids(&job.after, ","));
+    }
+    if job.verify {
+        argv.extend(["-w".to_string(), "e".to_string()]);
+    }
+    argv.extend(job.options.iter().cloned());
+    argv.push(job.script.display().to_string());
+    argv.extend(job.args.iter().cloned());
+    CommandLine {
+        argv,
+        cwd: job.workdir.clone(),
+    }
+}
+
+/// The builder a dry run of Grid Engine uses: the same `qsub` line, and the
+/// script's directives read as qsub would read them.
+pub fn dry_run_builder() -> crate::scheduler::dry_run::Builder {
+    crate::scheduler::dry_run::Builder {
+        name: "sge",
+        command: qsub_command,
+        inspect: |job| {
+            let d = request_directives(job)?;
+            Ok((display_name(job), d.tasks))
+        },
+        cancel: qdel_command,
+    }
+}
+
+/// `qdel ID…`.
+pub fn qdel_command(ids: &[JobId]) -> CommandLine {
+    let mut argv = vec!["qdel".to_string()];
+    argv.extend(ids.iter().map(|j| j.to_string()));
+    CommandLine {
+        argv,
+        cwd: std::env::temp_dir(),
+    }
+}
+
+fn join_ids(ids: &[JobId], sep: &str) -> String {
+    ids.iter()
+        .map(|j| j.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Grid Engine through its clients on PATH (or given programs, for tests).
 pub struct GridEngine {
-    qsub: PathBuf,
-    commands: Vec<CommandLine>,
+    programs: Programs,
+    timeout: Duration,
+}
+
+/// Where each client is: found on PATH when first needed, unless set.
+#[derive(Debug, Clone, Default)]
+pub struct Programs {
+    pub qsub: Option<PathBuf>,
+    pub qstat: Option<PathBuf>,
+    pub qacct: Option<PathBuf>,
+    pub qdel: Option<PathBuf>,
 }
 
 impl GridEngine {
     /// Fails with a clear message when `qsub` is not on PATH.
     pub fn new() -> Result<GridEngine> {
         Ok(GridEngine {
-            qsub: client("qsub")?,
-            commands: Vec::new(),
+            programs: Programs {
+                qsub: Some(client("qsub")?),
+                ..Programs::default()
+            },
+            timeout: command::timeout_from_env()?,
         })
     }
 
-    /// The `qsub` command line for a request (also what the dry run records).
-    pub fn command_line(job: &JobRequest) -> CommandLine {
-        let mut argv = vec!["qsub".to_string(), "-terse".to_string()];
-        if !job.hold.is_empty() {
-            argv.push("-hold_jid".into());
-            argv.push(
-                job.hold
-                    .iter()
-                    .map(|j| j.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
+    /// For following jobs only (`hecjob status`): no `qsub` needed.
+    pub fn for_queries() -> Result<GridEngine> {
+        Ok(GridEngine {
+            programs: Programs::default(),
+            timeout: command::timeout_from_env()?,
+        })
+    }
+
+    /// Explicit client programs and timeout (stand-ins in tests).
+    pub fn with_programs(programs: Programs, timeout: Duration) -> GridEngine {
+        GridEngine { programs, timeout }
+    }
+
+    fn program(&self, set: &Option<PathBuf>, name: &str) -> Result<PathBuf> {
+        match set {
+            Some(p) => Ok(p.clone()),
+            None => client(name),
         }
-        argv.extend(job.options.iter().cloned());
-        argv.push(job.script.display().to_string());
-        argv.extend(job.args.iter().cloned());
-        CommandLine {
-            argv,
-            cwd: job.workdir.clone(),
-        }
+    }
+
+    fn run(&self, program: &Path, cmd: &CommandLine) -> Result<Output> {
+        command::run(program, cmd, self.timeout)
     }
 }
 
-impl Executor for GridEngine {
+impl Scheduler for GridEngine {
     fn name(&self) -> &'static str {
         "sge"
     }
 
-    fn submit(&mut self, job: &JobRequest) -> Result<JobId> {
-        let cmd = GridEngine::command_line(job);
-        let out = Command::new(&self.qsub)
-            .args(&cmd.argv[1..])
-            .current_dir(&cmd.cwd)
-            .output()
-            .map_err(|e| Error::io("running qsub", &self.qsub, e))?;
-        self.commands.push(cmd);
+    fn submit_command(&self, job: &JobRequest) -> CommandLine {
+        qsub_command(job)
+    }
+
+    fn submit(&mut self, job: &JobRequest) -> Result<Submitted> {
+        let qsub = self.program(&self.programs.qsub, "qsub")?;
+        let cmd = qsub_command(job);
+        let out = self.run(&qsub, &cmd)?;
         if !out.status.success() {
             return Err(refusal(job, &out));
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
-        parse_terse(&stdout).map_err(|e| {
+        let id = terse::parse_terse(&stdout).map_err(|e| {
             Error::Scheduler(format!(
                 "job {:?} ({}): {e}; qsub's stderr: {}",
-                job.display_name(),
+                display_name(job),
                 file_name(&job.script),
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
+        })?;
+        Ok(Submitted {
+            id,
+            name: display_name(job),
+            command: cmd,
         })
+    }
+
+    fn cancel_command(&self, ids: &[JobId]) -> CommandLine {
+        qdel_command(ids)
     }
 
     fn cancel(&mut self, ids: &[JobId]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        let qdel = client("qdel")?;
-        let out = Command::new(&qdel)
-            .args(ids.iter().map(|j| j.to_string()))
-            .output()
-            .map_err(|e| Error::io("running qdel", &qdel, e))?;
+        let qdel = self.program(&self.programs.qdel, "qdel")?;
+        let cmd = self.cancel_command(ids);
+        let out = self.run(&qdel, &cmd)?;
         if !out.status.success() {
             return Err(Error::Scheduler(format!(
-                "qdel {} failed: {}",
-                ids.iter()
-                    .map(|j| j.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                "`{}` failed ({}): {}",
+                cmd.shell(),
+                command::describe_status(&out.status),
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
         Ok(())
     }
 
-    fn commands(&self) -> &[CommandLine] {
-        &self.commands
+    fn queue(&mut self, ids: &[JobId]) -> Result<Vec<QueueEntry>> {
+        let qstat = self.program(&self.programs.qstat, "qstat")?;
+        let snapshot = qstat::QstatSnapshot::query_with(&qstat, self.timeout)?;
+        let wanted = |job: u64| ids.iter().any(|i| i.number == job);
+        Ok(snapshot
+            .entries
+            .into_iter()
+            .filter(|e| wanted(e.job))
+            .map(qstat::QstatEntry::into_neutral)
+            .collect())
+    }
+
+    fn accounting(&mut self, ids: &[JobId]) -> Result<Vec<RunRecord>> {
+        let qacct = self.program(&self.programs.qacct, "qacct")?;
+        let mut records = Vec::new();
+        // qacct -j takes one job: one call each, each bounded by the timeout.
+        for id in ids {
+            let acct = qacct::query_with(&qacct, id.number, self.timeout)?;
+            records.extend(acct.iter().map(qacct::AcctRecord::to_neutral));
+        }
+        Ok(records)
     }
 }
 
@@ -152,10 +284,10 @@ fn refusal(job: &JobRequest, out: &Output) -> Error {
         ""
     };
     Error::Scheduler(format!(
-        "Grid Engine refused job {:?} ({}) with exit status {}: {msg}{hint}",
-        job.display_name(),
+        "Grid Engine refused job {:?} ({}) with {}: {msg}{hint}",
+        display_name(job),
         job.script.display(),
-        out.status.code().unwrap_or(-1)
+        command::describe_status(&out.status)
     ))
 }
 
@@ -164,11 +296,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn command_line_with_holds_and_options() {
+    fn command_line_with_holds_and_verification() {
         let job = JobRequest::new("train.com", "/run/jobs/x")
-            .hold_on(&[JobId::single(20), JobId::single(21)])
-            .with_options(&["-w", "e"]);
-        let c = GridEngine::command_line(&job);
+            .after(&[JobId::single(20), JobId::single(21)])
+            .verified(true)
+            .with_options(&["-N", "t"]);
+        let c = qsub_command(&job);
         assert_eq!(
             c.argv,
             [
@@ -178,10 +311,12 @@ mod tests {
                 "20,21",
                 "-w",
                 "e",
+                "-N",
+                "t",
                 "train.com"
             ]
         );
-        assert_eq!(c.shell(), "qsub -terse -hold_jid 20,21 -w e train.com");
+        assert_eq!(c.shell(), "qsub -terse -hold_jid 20,21 -w e -N t train.com");
     }
 
     #[test]

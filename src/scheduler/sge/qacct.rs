@@ -3,9 +3,14 @@
 //! `failed 25 : rescheduling`).
 
 use crate::error::{Error, Result};
+use crate::scheduler::backend::{CommandLine, RunOutcome, RunRecord};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::process::Command;
+use std::time::Duration;
+
+/// qacct's `failed` code for a run that ended to be rescheduled (the job exited
+/// [`REQUEUE`](crate::scheduler::exit_code::REQUEUE), or its host went away).
+pub const FAILED_RESCHEDULED: u32 = 25;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AcctRecord {
@@ -32,20 +37,51 @@ impl AcctRecord {
     pub fn succeeded(&self) -> bool {
         self.failed == 0 && self.exit_status == 0
     }
+
+    /// The scheduler-neutral record `hecjob status` works with.
+    pub fn to_neutral(&self) -> RunRecord {
+        let outcome = if self.succeeded() {
+            RunOutcome::Succeeded
+        } else if self.failed == FAILED_RESCHEDULED {
+            RunOutcome::Requeued
+        } else {
+            RunOutcome::Failed
+        };
+        let text = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        RunRecord {
+            job: self.job,
+            task: self.task,
+            name: self.name.clone(),
+            outcome,
+            exit_status: Some(self.exit_status),
+            failure: (self.failed != 0).then(|| format!("{} {}", self.failed, self.failed_reason)),
+            wallclock_s: Some(self.wallclock_s),
+            cpu_s: Some(self.cpu_s),
+            max_rss_bytes: None,
+            maxvmem_bytes: Some(self.maxvmem_bytes),
+            restarts: None,
+            host: text(&self.host),
+            queue: text(&self.queue),
+            start_time: text(&self.start_time),
+            end_time: text(&self.end_time),
+        }
+    }
 }
 
 /// Run `qacct -j ID`. A job that accounting does not know (yet) gives no records,
 /// not an error: the caller decides it is "unknown".
 pub fn query(job: u64) -> Result<Vec<AcctRecord>> {
-    query_with(&super::client("qacct")?, job)
+    let timeout = crate::scheduler::command::timeout_from_env()?;
+    query_with(&super::client("qacct")?, job, timeout)
 }
 
 /// [`query`] through a given qacct program (`hecjob report --qacct PATH`).
-pub fn query_with(qacct: &Path, job: u64) -> Result<Vec<AcctRecord>> {
-    let out = Command::new(qacct)
-        .args(["-j", &job.to_string()])
-        .output()
-        .map_err(|e| Error::io("running qacct", qacct, e))?;
+pub fn query_with(qacct: &Path, job: u64, timeout: Duration) -> Result<Vec<AcctRecord>> {
+    let cmd = CommandLine {
+        argv: vec!["qacct".into(), "-j".into(), job.to_string()],
+        cwd: std::env::temp_dir(),
+    };
+    let out = crate::scheduler::command::run(qacct, &cmd, timeout)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if out.status.success() {
         return parse(&stdout);
@@ -56,8 +92,8 @@ pub fn query_with(qacct: &Path, job: u64) -> Result<Vec<AcctRecord>> {
         return Ok(Vec::new());
     }
     Err(Error::Scheduler(format!(
-        "qacct -j {job} failed (exit status {}): {}",
-        out.status.code().unwrap_or(-1),
+        "qacct -j {job} failed ({}): {}",
+        crate::scheduler::command::describe_status(&out.status),
         stderr.trim()
     )))
 }

@@ -2,39 +2,28 @@
 //! Finished jobs are not listed; they are found through `qacct` (see `qacct.rs`).
 //! One call serves a whole refresh, whatever the number of jobs.
 
-use crate::scheduler::job_id::TaskRange;
 use crate::error::{Error, Result};
+use crate::scheduler::backend::{CommandLine, QueueEntry, QueueState};
+use crate::scheduler::job_id::TaskRange;
 use serde::Serialize;
-use std::process::Command;
+use std::path::Path;
+use std::time::Duration;
 
-/// What a qstat state string (`qw`, `hqw`, `r`, `Eqw`, `Rq`, `dr`, …) means for us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueState {
-    Pending,
-    Held,
-    Running,
-    Suspended,
-    Deleting,
-    Error,
-}
-
-impl QueueState {
-    /// Classify a state string; the most telling letter wins (E over h over r …).
-    pub fn from_code(code: &str) -> QueueState {
-        if code.contains('E') {
-            QueueState::Error
-        } else if code.contains('d') {
-            QueueState::Deleting
-        } else if code.contains('h') {
-            QueueState::Held
-        } else if code.contains('s') || code.contains('S') || code.contains('T') {
-            QueueState::Suspended
-        } else if code.contains('r') || code.contains('t') {
-            QueueState::Running
-        } else {
-            QueueState::Pending
-        }
+/// What a qstat state string (`qw`, `hqw`, `r`, `Eqw`, `Rq`, `dr`, …) means;
+/// the most telling letter wins (E over h over r …).
+pub fn state_of(code: &str) -> QueueState {
+    if code.contains('E') {
+        QueueState::Error
+    } else if code.contains('d') {
+        QueueState::Deleting
+    } else if code.contains('h') {
+        QueueState::Held
+    } else if code.contains('s') || code.contains('S') || code.contains('T') {
+        QueueState::Suspended
+    } else if code.contains('r') || code.contains('t') {
+        QueueState::Running
+    } else {
+        QueueState::Pending
     }
 }
 
@@ -48,8 +37,23 @@ pub struct QstatEntry {
     pub code: String,
     pub state: QueueState,
     pub queue: Option<String>,
-    /// Task ids this entry covers; empty for a non-array job.
-    pub tasks: Vec<u32>,
+    /// Task ranges this entry covers (kept as ranges: a pending array of a
+    /// million tasks is one range); empty for a non-array job.
+    pub tasks: Vec<TaskRange>,
+}
+
+impl QstatEntry {
+    pub fn into_neutral(self) -> QueueEntry {
+        QueueEntry {
+            job: self.job,
+            tasks: self.tasks,
+            state: self.state,
+            code: self.code,
+            reason: None,
+            name: self.name,
+            queue: self.queue,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -60,15 +64,21 @@ pub struct QstatSnapshot {
 impl QstatSnapshot {
     /// Run `qstat -xml -u '*'` once (all users: the submitter may not be the viewer).
     pub fn query() -> Result<QstatSnapshot> {
-        let qstat = super::client("qstat")?;
-        let out = Command::new(&qstat)
-            .args(["-xml", "-u", "*"])
-            .output()
-            .map_err(|e| Error::io("running qstat", &qstat, e))?;
+        let timeout = crate::scheduler::command::timeout_from_env()?;
+        QstatSnapshot::query_with(&super::client("qstat")?, timeout)
+    }
+
+    /// [`query`](Self::query) through a given qstat program.
+    pub fn query_with(qstat: &Path, timeout: Duration) -> Result<QstatSnapshot> {
+        let cmd = CommandLine {
+            argv: ["qstat", "-xml", "-u", "*"].map(String::from).to_vec(),
+            cwd: std::env::temp_dir(),
+        };
+        let out = crate::scheduler::command::run(qstat, &cmd, timeout)?;
         if !out.status.success() {
             return Err(Error::Scheduler(format!(
-                "qstat -xml failed (exit status {}): {}",
-                out.status.code().unwrap_or(-1),
+                "qstat -xml failed ({}): {}",
+                crate::scheduler::command::describe_status(&out.status),
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
@@ -102,7 +112,7 @@ impl QstatSnapshot {
                 job,
                 name: child("JB_name").unwrap_or_default(),
                 owner: child("JB_owner").unwrap_or_default(),
-                state: QueueState::from_code(&code),
+                state: state_of(&code),
                 code,
                 queue: child("queue_name").filter(|q| !q.is_empty()),
                 tasks,
@@ -117,19 +127,15 @@ impl QstatSnapshot {
             e.job == job
                 && match task {
                     None => true,
-                    Some(t) => e.tasks.is_empty() || e.tasks.contains(&t),
+                    Some(t) => e.tasks.is_empty() || e.tasks.iter().any(|r| r.contains(t)),
                 }
         })
     }
 }
 
 /// `3`, `1-5:1`, or a comma-separated list of those.
-fn parse_task_list(s: &str) -> Option<Vec<u32>> {
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        out.extend(TaskRange::parse(part)?.tasks());
-    }
-    Some(out)
+fn parse_task_list(s: &str) -> Option<Vec<TaskRange>> {
+    s.split(',').map(TaskRange::parse).collect()
 }
 
 #[cfg(test)]
@@ -159,7 +165,7 @@ mod tests {
     fn pending_array_range() {
         let s = QstatSnapshot::parse(&data("qstat2.xml")).unwrap();
         let e = s.find(13, Some(5)).unwrap();
-        assert_eq!(e.tasks, vec![1, 2, 3, 4, 5]);
+        assert_eq!(e.tasks, vec![TaskRange::parse("1-5:1").unwrap()]);
         assert_eq!(e.state, QueueState::Held);
     }
 
@@ -177,9 +183,11 @@ mod tests {
             ("dr", QueueState::Deleting),
             ("S", QueueState::Suspended),
         ] {
-            assert_eq!(QueueState::from_code(code), st, "{code}");
+            assert_eq!(state_of(code), st, "{code}");
         }
-        assert_eq!(parse_task_list("1-3:1,7").unwrap(), vec![1, 2, 3, 7]);
+        let list = parse_task_list("1-3:1,7").unwrap();
+        let covered: Vec<u32> = list.iter().flat_map(|r| r.tasks()).collect();
+        assert_eq!(covered, vec![1, 2, 3, 7]);
     }
 
     #[test]

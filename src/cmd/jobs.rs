@@ -1,14 +1,14 @@
 //! `hecjob submit`, `hecjob status`, `hecjob run --local`.
 
-use super::dry_run::DryRun;
-use super::executor::Executor;
-use super::local::Local;
-use super::sge::qstat::QstatSnapshot;
-use super::sge::GridEngine;
-use super::status::{collect, JobStatus, TaskState, TrackedJob};
-use super::submission::{submit_chain, StageJob, SubmissionRecord, SubmittedJob, RECORD_FILE};
 use crate::error::{Error, Result};
-use crate::plan::JobKind;
+use crate::jobdir::{JobKind, SubmissionRecord, SUBMISSION_FILE};
+use crate::render::{prepare_job_dir, TemplateChoice};
+use crate::scheduler::backend::Scheduler;
+use crate::scheduler::dry_run::DryRun;
+use crate::scheduler::local::Local;
+use crate::scheduler::sge::GridEngine;
+use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
+use crate::scheduler::submission::{submit_chain, SubmittedJob};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,6 +30,10 @@ pub struct SubmitArgs {
     /// run, instead of leaving it pending forever).
     #[arg(long)]
     pub no_verify: bool,
+    /// A directory whose *.tera files replace the embedded templates (default:
+    /// those the job directory was rendered with by `hecjob render --templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,6 +67,10 @@ pub struct RunArgs {
     /// each with its own CUDA_VISIBLE_DEVICES (slot i: the i-th inherited device, or i).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: u32,
+    /// A directory whose *.tera files replace the embedded templates (default:
+    /// those the job directory was rendered with by `hecjob render --templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
@@ -71,57 +79,35 @@ fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
     })
 }
 
-/// Render the config into its job directory and list the stages to submit.
-fn render_stages(
-    config: Option<&Path>,
-    out: Option<&Path>,
-    only: &[JobKind],
-) -> Result<(PathBuf, Vec<StageJob>)> {
-    let loaded = crate::config::load(config)?;
-    let dir = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| crate::render::default_out_dir(&loaded));
-    let rendered = crate::render::render(&loaded, &dir, None)?;
-    rendered.write()?;
-    // Absolute, so the record and the qsub working directory do not depend on
-    // where hecjob was started.
-    let dir = std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?;
-    let stages = rendered
-        .plan
-        .jobs
-        .iter()
-        .filter(|j| only.is_empty() || only.contains(&j.kind))
-        .map(|j| StageJob {
-            stage: j.kind.as_str().to_string(),
-            script: dir.join(&j.script),
-            options: Vec::new(),
-        })
-        .collect();
-    Ok((dir, stages))
-}
-
 pub fn run_submit(a: &SubmitArgs) -> Result<()> {
-    let (dir, mut stages) = render_stages(a.config.as_deref(), a.out.as_deref(), &a.only)?;
-    if !a.no_verify {
-        for s in &mut stages {
-            s.options.extend(["-w".to_string(), "e".to_string()]);
-        }
-    }
-    let mut exec: Box<dyn Executor> = if a.dry_run {
-        Box::new(DryRun::new())
+    let p = prepare_job_dir(
+        a.config.as_deref(),
+        a.out.as_deref(),
+        TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
+        true,
+    )?;
+    let dir = p.dir.clone();
+    let mut rendered = p.rendered;
+    rendered.dir = dir.clone();
+    let stages = rendered.stages(&a.only, !a.no_verify);
+    let mut sched: Box<dyn Scheduler> = if a.dry_run {
+        Box::new(DryRun::sge())
     } else {
         Box::new(GridEngine::new()?)
     };
-    let jobs = submit_chain(exec.as_mut(), &dir, &stages)?;
+    let jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
     if a.dry_run {
         println!(
             "# dry run: scripts written to {}; nothing submitted.",
             dir.display()
         );
         println!("# Job ids below are placeholders; each job is held on the one before.");
-        println!("cd {}", crate::shell::quote(&dir.display().to_string()));
-        for j in &jobs {
-            println!("{}    # {} → job {}", j.command.shell(), j.stage, j.id);
+        let chain: Vec<_> = jobs
+            .iter()
+            .map(|j| (j.stage.clone(), j.command.clone(), j.id))
+            .collect();
+        for line in crate::render::chain_lines(&dir, &chain) {
+            println!("{line}");
         }
         return Ok(());
     }
@@ -129,7 +115,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
         None => None,
     };
-    let record = SubmissionRecord::new(exec.name(), config, &dir, jobs);
+    let record = SubmissionRecord::new(sched.name(), config, &dir, jobs);
     let path = record.write(&dir)?;
     print_submitted(&record.jobs);
     println!("record: {}", path.display());
@@ -173,14 +159,23 @@ pub fn run_run(a: &RunArgs) -> Result<()> {
                 .into(),
         ));
     }
-    let (dir, stages) = render_stages(a.config.as_deref(), a.out.as_deref(), &a.only)?;
+    let p = prepare_job_dir(
+        a.config.as_deref(),
+        a.out.as_deref(),
+        TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
+        true,
+    )?;
+    let dir = p.dir.clone();
+    let mut rendered = p.rendered;
+    rendered.dir = dir.clone();
+    let stages = rendered.stages(&a.only, false);
     let mut exec = Local::new();
     exec.jobs = a.jobs as usize;
     let jobs = submit_chain(&mut exec, &dir, &stages)?;
     for j in &jobs {
         println!("finished {:<9} job {} ({})", j.stage, j.id, j.name);
     }
-    println!("logs: {}", dir.join(crate::plan::LOG_DIR).display());
+    println!("logs: {}", dir.join(crate::jobdir::LOG_DIR).display());
     Ok(())
 }
 
@@ -192,7 +187,7 @@ fn newest_record() -> Result<PathBuf> {
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
-        .map(|e| e.path().join(RECORD_FILE))
+        .map(|e| e.path().join(SUBMISSION_FILE))
         .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
         .max();
     newest.map(|(_, p)| p).ok_or_else(|| {
@@ -226,8 +221,9 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
+    let mut sched = GridEngine::for_queries()?;
     loop {
-        let st = query(&tracked)?;
+        let st = crate::scheduler::status::query(&mut sched, &tracked)?;
         if a.json {
             let json = serde_json::to_string_pretty(&st)
                 .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
@@ -276,10 +272,10 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
     }
 }
 
-/// One qstat call for all jobs, one qacct call per job that qstat no longer lists.
+/// Grid Engine's view of these jobs: one qstat call, then qacct for the jobs
+/// qstat no longer lists.
 pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
-    let snapshot = QstatSnapshot::query()?;
-    collect(jobs, &snapshot, super::sge::qacct::query)
+    crate::scheduler::status::query(&mut GridEngine::for_queries()?, jobs)
 }
 
 fn human_bytes(b: u64) -> String {
@@ -319,22 +315,23 @@ pub fn table(st: &[JobStatus]) -> String {
                 (Some(code), s) => format!("{} ({code})", s.as_str()),
                 (None, s) => s.as_str().to_string(),
             };
-            let failed = run
-                .filter(|r| r.failed != 0)
-                .map(|r| format!("{} {}", r.failed, r.failed_reason))
-                .unwrap_or_else(|| run.map(|_| "0".into()).unwrap_or_else(|| "-".into()));
+            let failed = match run {
+                Some(r) => r.failure.clone().unwrap_or_else(|| "0".into()),
+                None => "-".into(),
+            };
+            let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
             rows.push([
                 j.stage.clone(),
                 j.id.number.to_string(),
                 t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
                 state,
-                run.map(|r| r.exit_status.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
                 failed,
-                run.map(|r| format!("{:.0} s", r.wallclock_s))
-                    .unwrap_or_else(|| "-".into()),
-                run.map(|r| human_bytes(r.maxvmem_bytes))
-                    .unwrap_or_else(|| "-".into()),
+                show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
+                show(
+                    run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
+                        .map(human_bytes),
+                ),
                 t.runs.to_string(),
                 j.name.clone(),
             ]);
@@ -390,14 +387,18 @@ mod tests {
 
     #[test]
     fn table_rows() {
-        let recs =
-            super::super::sge::qacct::parse(&crate::scheduler::captured("qacct_failed.txt")).unwrap();
+        let recs: Vec<_> =
+            crate::scheduler::sge::qacct::parse(&crate::scheduler::captured("qacct_failed.txt"))
+                .unwrap()
+                .iter()
+                .map(|r| r.to_neutral())
+                .collect();
         let jobs = vec![TrackedJob {
             stage: "train".into(),
             name: "n".into(),
-            id: super::super::JobId::single(5),
+            id: crate::scheduler::JobId::single(5),
         }];
-        let st = collect(&jobs, &QstatSnapshot::default(), |_| Ok(recs.clone())).unwrap();
+        let st = crate::scheduler::status::collect(&jobs, &[], &recs);
         let t = table(&st);
         assert!(t.contains("failed"), "{t}");
         assert!(t.contains("37 qmaster enforced"), "{t}");

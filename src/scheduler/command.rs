@@ -1,0 +1,165 @@
+//! The one way a scheduler client (`qsub`, `qstat`, `qacct`, `qdel`, and any
+//! scheduler's commands to come) is run: [`run`], with a timeout.
+//!
+//! Contract:
+//! * every call is bounded: a client that hangs (a dead qmaster, a stuck NFS
+//!   mount) is killed, with its whole process group, after the timeout
+//!   ([`HECJOB_SCHEDULER_TIMEOUT`](crate::env_vars::HECJOB_SCHEDULER_TIMEOUT),
+//!   default [`DEFAULT_TIMEOUT`]);
+//! * the error then names the exact command line and the limit, and says that a
+//!   submission may or may not have happened (the caller's rollback relies on it);
+//! * stdin is closed, stdout and stderr are captured whole.
+
+use super::backend::CommandLine;
+use crate::error::{Error, Result};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a scheduler client may take when the environment does not say.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The timeout from `HECJOB_SCHEDULER_TIMEOUT` (seconds), else [`DEFAULT_TIMEOUT`].
+pub fn timeout_from_env() -> Result<Duration> {
+    let var = crate::env_vars::HECJOB_SCHEDULER_TIMEOUT;
+    match crate::env_vars::get(var) {
+        None => Ok(DEFAULT_TIMEOUT),
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+            _ => Err(Error::Usage(format!(
+                "{var}={v:?}: expected a number of seconds greater than 0, e.g. {var}=120"
+            ))),
+        },
+    }
+}
+
+/// The error for a command that did not finish in time.
+pub fn timed_out(cmd: &CommandLine, after: Duration) -> Error {
+    Error::Scheduler(format!(
+        "`{}` did not finish within {} s and was killed (set {} to wait longer); \
+         the scheduler may or may not have acted on it",
+        cmd.shell(),
+        after.as_secs_f64(),
+        crate::env_vars::HECJOB_SCHEDULER_TIMEOUT
+    ))
+}
+
+/// Run `program` with `cmd.argv[1..]` in `cmd.cwd`, killing it after `timeout`.
+/// `cmd.argv[0]` is the name shown in messages (`qsub`), `program` the file run.
+pub fn run(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Output> {
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(program)
+        .args(&cmd.argv[1..])
+        .current_dir(&cmd.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a timeout kills what it started too (a
+        // wrapper script's children would otherwise hold the pipes open).
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::io("running", program, e))?;
+    let out = reader(child.stdout.take());
+    let err = reader(child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(child.id());
+                let _ = child.wait();
+                return Err(timed_out(cmd, timeout));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(Error::io("waiting for", program, e)),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
+}
+
+fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+fn kill_group(pid: u32) {
+    // SAFETY: kill(2) with a negative pid signals the process group the child
+    // leads (process_group(0) above); no memory is shared.
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+    }
+}
+
+/// "exit status N" or "killed by signal N", for messages.
+pub fn describe_status(status: &std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("exit status {c}"),
+        (None, Some(s)) => format!("killed by signal {s}"),
+        (None, None) => "an unknown status".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn stand_in(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    fn line(dir: &Path, argv: &[&str]) -> CommandLine {
+        CommandLine {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            cwd: dir.to_path_buf(),
+        }
+    }
+
+    /// A client that never answers (here: a wrapper whose child sleeps, holding
+    /// the pipes) is killed, and the error names the command it ran.
+    #[test]
+    fn a_hanging_command_is_killed_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = stand_in(dir.path(), "qstat", "sleep 600 &\nwait");
+        let cmd = line(dir.path(), &["qstat", "-xml", "-u", "*"]);
+        let e = run(&p, &cmd, Duration::from_millis(200)).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("`qstat -xml -u '*'` did not finish within 0.2 s"),
+            "{msg}"
+        );
+        assert!(msg.contains("HECJOB_SCHEDULER_TIMEOUT"), "{msg}");
+        assert_eq!(e.exit_code(), 6);
+    }
+
+    #[test]
+    fn output_and_status_come_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = stand_in(
+            dir.path(),
+            "qsub",
+            "echo \"args: $*\"; pwd; echo warn >&2; exit 3",
+        );
+        let cmd = line(dir.path(), &["qsub", "-terse", "a b"]);
+        let out = run(&p, &cmd, Duration::from_secs(60)).unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let cwd = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(stdout, format!("args: -terse a b\n{}\n", cwd.display()));
+        assert_eq!(out.stderr, b"warn\n");
+        assert_eq!(describe_status(&out.status), "exit status 3");
+    }
+}

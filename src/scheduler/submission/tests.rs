@@ -1,0 +1,228 @@
+//! The chain and every rollback branch, against the scripted [`Fake`] and, for
+//! the timeout, Grid Engine's back end with stand-in clients.
+
+use super::*;
+use crate::scheduler::dry_run::DryRun;
+use crate::scheduler::fake::{Fake, Reply};
+use crate::scheduler::sge::{GridEngine, Programs};
+use std::time::Duration;
+
+/// Three stage scripts in a temporary job directory, as `render` writes them.
+fn stages(dir: &Path) -> Vec<StageJob> {
+    [
+        ("install", "#$ -N conda-install\n"),
+        ("download", "#$ -N download-model-data\n"),
+        ("train", "#$ -N run-transformer-model\n#$ -t 1-4\n"),
+    ]
+    .iter()
+    .map(|(stage, body)| {
+        let p = dir.join(format!("{stage}.com"));
+        std::fs::write(&p, body).unwrap();
+        StageJob {
+            stage: stage.to_string(),
+            script: p,
+            verify: false,
+            options: vec![],
+        }
+    })
+    .collect()
+}
+
+#[test]
+fn dry_run_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ex = DryRun::sge();
+    let jobs = submit_chain(&mut ex, dir.path(), &stages(dir.path())).unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(jobs[0].hold, Vec::<u64>::new());
+    assert_eq!(jobs[2].hold, vec![jobs[1].id.number]);
+    assert_eq!(jobs[2].name, "run-transformer-model");
+    assert_eq!(jobs[2].id.tasks.unwrap().last, 4);
+    assert_eq!(
+        jobs[1].command.shell(),
+        format!("qsub -terse -hold_jid {} download.com", jobs[0].id)
+    );
+    assert_eq!(jobs[0].sha256.len(), 64);
+}
+
+/// The record holds the command each submission returned, not a guess.
+#[test]
+fn accepted_chain_records_each_returned_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fake::new();
+    let jobs = submit_chain(&mut f, dir.path(), &stages(dir.path())).unwrap();
+    let shells: Vec<String> = jobs.iter().map(|j| j.command.shell()).collect();
+    assert_eq!(
+        shells,
+        [
+            "fake-submit install.com",
+            "fake-submit --after 1 download.com",
+            "fake-submit --after 2 train.com"
+        ]
+    );
+    assert!(f.cancelled.is_empty());
+}
+
+#[test]
+fn first_refused_cancels_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fake::new().replies([Reply::Refuse("no such queue".into())]);
+    let e = submit_chain(&mut f, dir.path(), &stages(dir.path())).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("fake refused: no such queue"), "{msg}");
+    assert!(
+        msg.contains("submitting install: no earlier job of this submission was queued"),
+        "{msg}"
+    );
+    assert!(
+        f.cancelled.is_empty(),
+        "nothing to cancel: {:?}",
+        f.cancelled
+    );
+    assert_eq!(f.submitted.len(), 1, "the chain stops at the refusal");
+    assert_eq!(e.exit_code(), 6);
+}
+
+/// "qsub failed after two jobs were queued": both are cancelled, in one call.
+#[test]
+fn third_refused_cancels_the_two_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fake::new().replies([
+        Reply::Accept,
+        Reply::Accept,
+        Reply::Refuse("h_vmem too large".into()),
+    ]);
+    let e = submit_chain(&mut f, dir.path(), &stages(dir.path())).unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(f.cancelled, vec![vec![JobId::single(1), JobId::single(2)]]);
+    assert!(msg.contains("fake refused: h_vmem too large"), "{msg}");
+    assert!(
+        msg.contains(
+            "submitting train: removed the jobs this submission had already queued: \
+             install (job 1), download (job 2)"
+        ),
+        "{msg}"
+    );
+}
+
+/// "qdel failed during rollback": the error names the jobs left queued and the
+/// command that removes them.
+#[test]
+fn cancel_failing_during_rollback_says_what_to_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fake::new()
+        .replies([Reply::Accept, Reply::Refuse("quota".into())])
+        .failing_cancel("qmaster unreachable");
+    let e = submit_chain(&mut f, dir.path(), &stages(dir.path())).unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(f.cancelled, vec![vec![JobId::single(1)]]);
+    assert!(
+        msg.contains(
+            "submitting download: could not remove the jobs already queued (install (job 1)): \
+             fake cancel failed: qmaster unreachable; remove them with `fake-cancel 1`"
+        ),
+        "{msg}"
+    );
+}
+
+/// A submission that timed out may or may not have queued its job: the
+/// earlier ones are still removed and the message says the last is uncertain.
+#[test]
+fn timed_out_submission_still_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fake::new().replies([Reply::Accept, Reply::Accept, Reply::TimeOut]);
+    let e = submit_chain(&mut f, dir.path(), &stages(dir.path())).unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(f.cancelled, vec![vec![JobId::single(1), JobId::single(2)]]);
+    assert!(
+        msg.contains("`fake-submit --after 2 train.com` did not finish within 120 s"),
+        "{msg}"
+    );
+    assert!(msg.contains("may or may not have acted on it"), "{msg}");
+    assert!(msg.contains("removed the jobs"), "{msg}");
+}
+
+/// A runner that runs jobs inside `submit` (the local one) has nothing queued
+/// to undo: it stops and says the later jobs did not run.
+#[test]
+fn runner_failure_stops_without_cancelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fake::new()
+        .replies([Reply::Accept, Reply::Refuse("exit 3".into())])
+        .running_in_submit();
+    let e = submit_chain(&mut f, dir.path(), &stages(dir.path())).unwrap_err();
+    assert!(f.cancelled.is_empty());
+    assert!(
+        e.to_string()
+            .contains("stopped at download: the jobs after it were not run"),
+        "{e}"
+    );
+}
+
+/// An error that is not the scheduler's (an unreadable script) after jobs were
+/// queued still cancels them and says so.
+#[test]
+fn unreadable_script_after_queued_jobs_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut st = stages(dir.path());
+    st[2].script = dir.path().join("missing.com");
+    let mut f = Fake::new();
+    let e = submit_chain(&mut f, dir.path(), &st).unwrap_err();
+    // The script's digest is taken before submitting: nothing of train was sent.
+    assert_eq!(f.submitted.len(), 2);
+    assert!(e.to_string().contains("missing.com"), "{e}");
+    assert!(e.to_string().contains("removed the jobs"), "{e}");
+    assert_eq!(f.cancelled, vec![vec![JobId::single(1), JobId::single(2)]]);
+}
+
+fn stand_in(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// Grid Engine's back end end to end with stand-in clients: the third `qsub`
+/// hangs, is killed by the timeout and named, and the two queued jobs are
+/// removed with one real `qdel` call.
+#[test]
+fn hanging_qsub_is_named_and_rolled_back_with_qdel() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let count = bin.path().join("count");
+    let qdel_log = bin.path().join("qdel.log");
+    let qsub = stand_in(
+        bin.path(),
+        "qsub",
+        &format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+             if [ $n -ge 3 ]; then sleep 600; fi\necho $((40+n))",
+            c = count.display()
+        ),
+    );
+    let qdel = stand_in(
+        bin.path(),
+        "qdel",
+        &format!("echo \"$@\" >> {}", qdel_log.display()),
+    );
+    let mut ge = GridEngine::with_programs(
+        Programs {
+            qsub: Some(qsub),
+            qdel: Some(qdel),
+            ..Programs::default()
+        },
+        Duration::from_millis(500),
+    );
+    let e = submit_chain(&mut ge, dir.path(), &stages(dir.path())).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("`qsub -terse -hold_jid 42 train.com` did not finish within 0.5 s"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("removed the jobs this submission had already queued: install (job 41), download (job 42)"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_to_string(&qdel_log).unwrap(), "41 42\n");
+}
