@@ -15,6 +15,7 @@ pub mod digest;
 pub mod env_vars;
 pub mod error;
 pub mod filecheck;
+pub mod flag_values;
 pub mod fsutil;
 pub mod http;
 pub mod hub;
