@@ -37,7 +37,10 @@ mod tests {
             assert!(threshold(bad).is_err(), "{bad}");
         }
         assert_eq!(at_least_one::<u64>("5"), Ok(5));
-        assert_eq!(at_least_one::<usize>("0"), Err("must be at least 1".to_string()));
+        assert_eq!(
+            at_least_one::<usize>("0"),
+            Err("must be at least 1".to_string())
+        );
         assert!(at_least_one::<u64>("-1").is_err());
     }
 }

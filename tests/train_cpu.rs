@@ -442,3 +442,41 @@ fn bf16_on_the_cpu_and_a_seed_past_i64_are_refused_at_the_flag() {
         "error: --seed: must be at most 9007199254740991 (2^53 - 1), got 9223372036854775807\n"
     );
 }
+
+#[test]
+fn flags_that_make_no_sense_are_refused_by_the_command_line() {
+    // Issue 15: --threshold nan|2 chose every label or none, --top-k 0 showed
+    // nothing, --max-steps 0 "finished" an untrained model; all exit 0.
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (args, expected) in [
+        (
+            &["predict", "m", "text", "--threshold", "nan"][..],
+            "error: invalid value 'nan' for '--threshold <THRESHOLD>': NaN is not a probability strictly between 0 and 1 (Table 4 uses 0.3)",
+        ),
+        (
+            &["evaluate", "m", "t.tsv", "--threshold", "2"][..],
+            "error: invalid value '2' for '--threshold <THRESHOLD>': 2 is not a probability strictly between 0 and 1 (Table 4 uses 0.3)",
+        ),
+        (
+            &["predict", "m", "text", "--top-k", "0"][..],
+            "error: invalid value '0' for '--top-k <TOP_K>': must be at least 1",
+        ),
+        (
+            &["train", "a", "b", "c", "d", "e", "--max-steps", "0"][..],
+            "error: invalid value '0' for '--max-steps <MAX_STEPS>': must be at least 1",
+        ),
+    ] {
+        let (code, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(expected), "{args:?}: {err}");
+    }
+}

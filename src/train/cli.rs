@@ -77,7 +77,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub tutorial_recipe: bool,
     /// Stop each epoch after N steps (quick tries, benchmarks).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flag_values::at_least_one::<u64>)]
     pub max_steps: Option<u64>,
     /// Use only the first N training examples.
     #[arg(long)]
@@ -266,10 +266,10 @@ pub struct PredictArgs {
     pub texts: Vec<String>,
     /// Probability above which a label is predicted (default: the model's
     /// per-label thresholds tuned on dev if it has them, else its training threshold).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flag_values::threshold)]
     pub threshold: Option<f64>,
     /// Show the K most probable labels instead of those above the threshold.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flag_values::at_least_one::<usize>)]
     pub top_k: Option<usize>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -332,7 +332,7 @@ pub struct EvaluateArgs {
     pub tsv: PathBuf,
     /// One threshold for every label (default: as `predict`: the tuned ones, else
     /// the training threshold).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flag_values::threshold)]
     pub threshold: Option<f64>,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -211,6 +211,26 @@ impl Scheduler for GridEngine {
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
         })?;
+        // An id whose shape contradicts the job (a range for a job without
+        // `-t`, none for an array job) comes from a broken or foreign qsub:
+        // the job it queued is removed and the chain stops here.
+        if let Some(array) = asks_for_tasks(job) {
+            if array != id.tasks.is_some() {
+                let _ = self.cancel(&[id]);
+                return Err(Error::Scheduler(format!(
+                    "qsub answered {:?} for job {:?} ({}), which {}; removed job {} (qdel) rather than track it wrongly",
+                    stdout.trim(),
+                    display_name(job),
+                    file_name(&job.script),
+                    if array {
+                        "is an array job (`-t`) but got no task range"
+                    } else {
+                        "asks for no tasks (no `-t`) but got a task range"
+                    },
+                    id.number
+                )));
+            }
+        }
         Ok(Submitted {
             id,
             name: display_name(job),
@@ -262,6 +282,19 @@ impl Scheduler for GridEngine {
         }
         Ok(records)
     }
+}
+
+/// Whether the job asks for array tasks (`-t` in its options or its `#$`
+/// lines); `None` when the script cannot be read here.
+fn asks_for_tasks(job: &JobRequest) -> Option<bool> {
+    if job.options.iter().any(|w| w == "-t") {
+        return Some(true);
+    }
+    let text = std::fs::read_to_string(job.workdir.join(&job.script)).ok()?;
+    Some(text.lines().any(|l| {
+        l.strip_prefix("#$")
+            .is_some_and(|rest| rest.split_whitespace().any(|w| w == "-t"))
+    }))
 }
 
 /// Quote the scheduler's own words, with the job's name and a hint for the usual causes.

@@ -101,6 +101,23 @@ pub fn query_with(qacct: &Path, job: u64, timeout: Duration) -> Result<Vec<AcctR
 pub fn parse(text: &str) -> Result<Vec<AcctRecord>> {
     let mut records = Vec::new();
     let mut cur: Option<AcctRecord> = None;
+    // Output that names no accounting field at all is not "no records": it is
+    // something else (an error page, a wrapper's message), said as such.
+    if !text.trim().is_empty()
+        && !text.lines().any(|l| {
+            l.starts_with("=====")
+                || l.split_whitespace()
+                    .next()
+                    .is_some_and(|k| ["qname", "jobnumber", "exit_status", "failed"].contains(&k))
+        })
+    {
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(Error::Scheduler(format!(
+            "qacct printed no accounting record, only {:?}{}; expected blocks of `qname …`, `jobnumber …` lines",
+            first.trim(),
+            if text.trim().lines().count() > 1 { " …" } else { "" }
+        )));
+    }
     for (i, line) in text.lines().enumerate() {
         if line.starts_with("=====") {
             records.extend(cur.take());
@@ -185,6 +202,18 @@ mod tests {
     use super::*;
 
     use crate::scheduler::captured as data;
+
+    #[test]
+    fn garbage_is_not_no_records() {
+        let e = parse("<html><body>Service unavailable</body></html>\nretry later\n").unwrap_err();
+        assert_eq!(e.exit_code(), 6);
+        assert_eq!(
+            e.to_string(),
+            "qacct printed no accounting record, only \"<html><body>Service unavailable</body></html>\" …; expected blocks of `qname …`, `jobnumber …` lines"
+        );
+        assert_eq!(parse("").unwrap().len(), 0);
+        assert_eq!(parse("\n  \n").unwrap().len(), 0);
+    }
 
     #[test]
     fn array_job_records() {

@@ -28,7 +28,9 @@ fn parse_terse_line(line: &str) -> Option<JobId> {
     if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let number = num.parse().ok()?;
+    // Grid Engine numbers jobs from 1: a 0 is not an id (and `qdel 0` or
+    // `-hold_jid 0` would mean something else).
+    let number = num.parse().ok().filter(|&n: &u64| n > 0)?;
     let tasks = match rest {
         Some(r) => Some(TaskRange::parse(r)?),
         None => None,
@@ -67,6 +69,13 @@ mod tests {
             id.tasks.unwrap().tasks().collect::<Vec<_>>(),
             vec![2, 6, 10]
         );
+    }
+
+    #[test]
+    fn job_id_zero_is_not_an_id() {
+        let e = parse_terse("0\n").unwrap_err();
+        assert!(e.to_string().contains("could not find a job id"), "{e}");
+        assert!(parse_terse("0.1-3:1\n").is_err());
     }
 
     #[test]

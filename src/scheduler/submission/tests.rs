@@ -226,3 +226,40 @@ fn hanging_qsub_is_named_and_rolled_back_with_qdel() {
     );
     assert_eq!(std::fs::read_to_string(&qdel_log).unwrap(), "41 42\n");
 }
+
+/// Issue 15: a task range for a job without `-t` was accepted (and tracked as
+/// an array); a qsub killed by a signal read "exit status -1:".
+#[test]
+fn an_id_that_contradicts_the_job_and_a_killed_qsub_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let qdel_log = bin.path().join("qdel.log");
+    let qsub = stand_in(bin.path(), "qsub", "echo 41.1-3:1");
+    let qdel = stand_in(
+        bin.path(),
+        "qdel",
+        &format!("echo \"$@\" >> {}", qdel_log.display()),
+    );
+    let programs = |qsub: PathBuf| Programs {
+        qsub: Some(qsub),
+        qdel: Some(qdel.clone()),
+        ..Programs::default()
+    };
+    let mut ge = GridEngine::with_programs(programs(qsub), Duration::from_secs(20));
+    let msg = submit_chain(&mut ge, dir.path(), &stages(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("qsub answered \"41.1-3:1\" for job \"conda-install\" (install.com), which asks for no tasks (no `-t`) but got a task range; removed job 41 (qdel)"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_to_string(&qdel_log).unwrap(), "41\n");
+
+    let killed = stand_in(bin.path(), "qsub-killed", "kill -9 $$");
+    let mut ge = GridEngine::with_programs(programs(killed), Duration::from_secs(20));
+    let msg = submit_chain(&mut ge, dir.path(), &stages(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("killed by signal 9"), "{msg}");
+    assert!(!msg.contains("exit status -1"), "{msg}");
+}
