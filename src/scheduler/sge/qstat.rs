@@ -191,6 +191,19 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_pending_range_stays_a_range() {
+        // Issue 15: `1-4000000000:1` was expanded into a Vec (16 GB, abort).
+        let xml = "<?xml version='1.0'?><job_info><queue_info/><job_info>\
+            <job_list state=\"pending\"><JB_job_number>13</JB_job_number><JB_name>t</JB_name>\
+            <JB_owner>me</JB_owner><state>qw</state><tasks>1-4000000000:1</tasks></job_list>\
+            </job_info></job_info>";
+        let s = QstatSnapshot::parse(xml).unwrap();
+        assert_eq!(s.entries[0].tasks.len(), 1);
+        assert!(s.find(13, Some(3_999_999_999)).is_some());
+        assert!(s.find(13, Some(4_000_000_001)).is_none());
+    }
+
+    #[test]
     fn empty_and_garbage() {
         let s = QstatSnapshot::parse(
             "<?xml version='1.0'?><job_info><queue_info/><job_info/></job_info>",
