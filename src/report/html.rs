@@ -90,7 +90,7 @@ pub fn render(report: &Report, extras: &Extras) -> String {
     o
 }
 
-/// Each task's colour, by its place in the table (as the curves use it).
+/// Each task's colour (a border, not a background: borders print), by its place in the table (as the curves use it).
 fn task_colors(report: &Report) -> BTreeMap<u32, &'static str> {
     report
         .rows
@@ -209,7 +209,7 @@ fn sweep_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &str>) 
                 let sw = colors.get(&r.task).copied().unwrap_or("#999");
                 let _ = write!(
                     o,
-                    "<td class=\"num\" data-v=\"{}\"><span class=\"sw\" style=\"background:{sw}\"></span>{}{}</td>",
+                    "<td class=\"num\" data-v=\"{}\"><span class=\"sw\" style=\"border-color:{sw}\"></span>{}{}</td>",
                     r.task,
                     esc(&r.key()),
                     if r.best { " <span class=\"star\" title=\"best run\">★</span>" } else { "" }
@@ -374,7 +374,7 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
         for s in &loss {
             let _ = write!(
                 o,
-                "<li{}><span class=\"sw\" style=\"background:{}\"></span>{}</li>",
+                "<li{}><span class=\"sw\" style=\"border-color:{}\"></span>{}</li>",
                 if s.emphasis { " class=\"best\"" } else { "" },
                 s.color,
                 esc(&s.label)
@@ -577,7 +577,8 @@ tr.group th{text-align:center;font-weight:500;color:var(--muted);background:#fff
 tr.best td{background:var(--best);font-weight:600}
 tr.macro td{font-weight:700;border-top:2px solid var(--fg)}
 .star{color:#c98a00}
-.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
+.sw{display:inline-block;width:0;height:0;border:5px solid;border-radius:2px;margin-right:6px;vertical-align:baseline}
+tfoot{display:table-row-group}
 .badge{padding:1px 7px;border-radius:9px;font-size:.82rem;font-weight:600}
 .badge.ok{background:#dcefdc;color:#1e6b1e}.badge.run{background:#dde8f5;color:#244d7a}
 .badge.bad{background:#f8dcdc;color:#8a1f1f}.badge.warn{background:#fbeccf;color:#7a5200}

@@ -27,8 +27,9 @@ pub struct RunLog {
 }
 
 impl RunLog {
-    /// `step`: global steps already done (non-zero when resuming).
-    pub fn start(dir: &Path, epochs: u32, steps_total: u64, step: u64) -> RunLog {
+    /// `step`: global steps already done and `dev_f1` the last epoch's score
+    /// (both set when resuming).
+    pub fn start(dir: &Path, epochs: u32, steps_total: u64, step: u64, dev_f1: Option<f64>) -> RunLog {
         let tb = EventWriter::create(dir)
             .map_err(|e| eprintln!("warning: no TensorBoard log for this run: {e}"))
             .ok();
@@ -41,7 +42,7 @@ impl RunLog {
             attempt_start: Instant::now(),
             first_step: step,
             last_loss: None,
-            last_dev_f1: None,
+            last_dev_f1: dev_f1,
         }
     }
 
