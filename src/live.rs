@@ -29,8 +29,18 @@ pub struct LiveProgress {
     pub eta_seconds: Option<f64>,
     /// Unix time of this write, so a reader can tell a stale file.
     pub updated_unix: f64,
-    /// training | evaluating | finished
-    pub phase: String,
+    pub phase: Phase,
+}
+
+/// What the worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Training,
+    /// The epoch's steps are done; the dev set is being evaluated.
+    Evaluating,
+    /// The last epoch is done (the test evaluation and save may follow).
+    Finished,
 }
 
 /// Seconds left at the attempt's pace; `None` before the first step of the attempt.
@@ -81,7 +91,7 @@ impl LiveProgress {
         if let Some(f) = self.last_dev_f1 {
             parts.push(format!("dev macro-F1 {f:.4}"));
         }
-        if self.phase == "evaluating" {
+        if self.phase == Phase::Evaluating {
             parts.push("evaluating".into());
         }
         if let Some(eta) = self.eta_seconds {
@@ -120,7 +130,7 @@ mod tests {
             elapsed_seconds: 600.0,
             eta_seconds: Some(725.0),
             updated_unix: 1000.0,
-            phase: "training".into(),
+            phase: Phase::Training,
         };
         write(dir.path(), &p).unwrap();
         assert_eq!(read(dir.path()).unwrap().unwrap(), p);

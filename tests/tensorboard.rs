@@ -165,7 +165,7 @@ fn tensorboard_reads_what_the_run_recorded() {
     // The live progress file ends at the last step.
     let p = hecjob::live::read(&save).unwrap().unwrap();
     assert_eq!((p.epoch, p.epochs, p.step, p.steps_total), (2, 2, 20, 20));
-    assert_eq!(p.phase, "finished");
+    assert_eq!(p.phase, hecjob::live::Phase::Finished);
     assert_eq!(
         p.last_dev_f1,
         Some(m.epochs[1].dev.as_ref().unwrap().macro_avg.f1)

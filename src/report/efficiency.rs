@@ -15,7 +15,7 @@
 //! written (`12G`, `"01:30:00"`); the GPU type is the smallest of the site's
 //! types (the HEC's, [`HEC_GPUS`]) whose memory holds the peak with headroom.
 
-use super::qacct::Accounting;
+use super::qacct::{self, Accounting};
 use super::row::Status;
 use super::Report;
 use crate::config::JobResources;
@@ -113,6 +113,9 @@ pub struct TaskEfficiency {
     /// The run's folder for runs that are not sweep tasks, else the task id.
     pub key: String,
     pub status: String,
+    /// Whether the run finished (the suggestion goes by finished runs).
+    #[serde(skip)]
+    pub finished: bool,
     pub requested_memory_bytes: Option<u64>,
     /// The scheduler's peak (Grid Engine maxvmem, Slurm MaxRSS).
     pub scheduler_peak_memory_bytes: Option<u64>,
@@ -228,6 +231,7 @@ fn task(
     let mut t = TaskEfficiency {
         task: id,
         status: status.to_string(),
+        finished: *status == Status::Finished,
         ..Default::default()
     };
     if req.is_none() {
@@ -251,7 +255,7 @@ fn task(
     }
     // Memory.
     t.requested_memory_bytes = req.and_then(|r| r.memory_bytes);
-    t.scheduler_peak_memory_bytes = acct.and_then(|a| a.maxvmem_bytes).filter(|b| *b > 0);
+    t.scheduler_peak_memory_bytes = acct.and_then(qacct::Accounting::peak_memory_bytes);
     t.worker_peak_rss_bytes = run.and_then(|m| m.memory.peak_rss_bytes);
     let peak = t
         .scheduler_peak_memory_bytes
@@ -399,7 +403,7 @@ pub fn time_request(seconds: f64) -> String {
 }
 
 fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
-    let finished: Vec<&TaskEfficiency> = tasks.iter().filter(|t| t.status == "finished").collect();
+    let finished: Vec<&TaskEfficiency> = tasks.iter().filter(|t| t.finished).collect();
     let basis: Vec<&TaskEfficiency> = if finished.is_empty() {
         tasks.iter().collect()
     } else {
@@ -451,7 +455,7 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
         }
         s.memory = Some(v);
     }
-    let only_finished = tasks.iter().any(|t| t.status == "finished");
+    let only_finished = tasks.iter().any(|t| t.finished);
     if only_finished {
         if let Some(e) = max(&|t| t.elapsed_seconds) {
             let v = time_request(e * TIME_HEADROOM + TIME_MARGIN_SECONDS);

@@ -1,55 +1,81 @@
-//! Grid Engine accounting for the train array job: `qacct -j ID`, parsed per task.
+//! The scheduler's accounting of the train array job, per task, for the
+//! report's columns and its efficiency section.
 //!
-//! qacct prints one `key value` block per finished task attempt, separated by a
-//! line of `=`. A task that was interrupted and rescheduled (exit 99) has several
-//! blocks: its wallclock is the sum over attempts, its maxvmem the maximum, and its
-//! exit status that of the last attempt.
+//! Built from the scheduler-neutral [`RunRecord`]s (`scheduler::backend`), so
+//! any scheduler that gives those (Grid Engine's qacct here; Slurm's sacct)
+//! fills the same figures through [`from_records`]. A task interrupted and
+//! requeued (exit 99) has several runs: its wallclock and CPU time are summed
+//! over them, its peak memory is the largest, its exit status the last run's.
 
-use crate::scheduler::sge::qacct::{query_with, AcctRecord};
+use crate::scheduler::backend::RunRecord;
+use crate::scheduler::sge::qacct::query_with;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Accounting {
+    /// Peak virtual memory (Grid Engine's maxvmem), bytes.
     pub maxvmem_bytes: Option<u64>,
+    /// Peak resident memory (Slurm's MaxRSS), bytes.
+    pub max_rss_bytes: Option<u64>,
     pub wallclock_seconds: Option<f64>,
     /// CPU time (user + system) summed over attempts, seconds.
     pub cpu_seconds: Option<f64>,
     pub exit_status: Option<i64>,
-    /// `failed` as `code : reason` (`0`, or `25 : rescheduling`), from the last attempt.
+    /// The last run's failure in the scheduler's words (`0` when none).
     pub failed: Option<String>,
+}
+
+impl Accounting {
+    /// The scheduler's peak memory: maxvmem where it counts virtual memory
+    /// (what Grid Engine's h_vmem limits), else the peak RSS.
+    pub fn peak_memory_bytes(&self) -> Option<u64> {
+        self.maxvmem_bytes.or(self.max_rss_bytes).filter(|b| *b > 0)
+    }
 }
 
 /// Per-task accounting keyed by task id. A non-array job (`taskid undefined`)
 /// is filed under task 1.
 pub type ByTask = BTreeMap<u32, Accounting>;
 
-/// Run `program -j job_id` through the scheduler's qacct client. `None` when
-/// qacct is not installed, fails (e.g. "job id N not found"), or prints nothing
-/// usable: the report then shows "-" for these columns rather than failing.
+/// Run `program -j job_id` (Grid Engine's qacct). `None` when qacct is not
+/// installed, fails (e.g. "job id N not found"), or prints nothing usable: the
+/// report then shows "-" for these columns rather than failing.
 pub fn query(program: &Path, job_id: u64) -> Option<ByTask> {
     let timeout = crate::scheduler::command::timeout_from_env().ok()?;
     let records = query_with(program, job_id, timeout).ok()?;
-    let by_task = by_task(records);
+    let neutral: Vec<RunRecord> = records.iter().map(|r| r.to_neutral()).collect();
+    let by_task = from_records(&neutral);
     (!by_task.is_empty()).then_some(by_task)
 }
 
-fn by_task(records: Vec<AcctRecord>) -> ByTask {
+fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x + y),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn max(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Fold a job's runs (in the order the scheduler lists them) into per-task figures.
+pub fn from_records(records: &[RunRecord]) -> ByTask {
     let mut by_task = ByTask::new();
     for r in records {
         let acc = by_task.entry(r.task.unwrap_or(1)).or_default();
-        acc.maxvmem_bytes = Some(
-            acc.maxvmem_bytes
-                .map_or(r.maxvmem_bytes, |m| m.max(r.maxvmem_bytes)),
-        );
-        acc.wallclock_seconds = Some(acc.wallclock_seconds.unwrap_or(0.0) + r.wallclock_s);
-        acc.cpu_seconds = Some(acc.cpu_seconds.unwrap_or(0.0) + r.cpu_s);
-        acc.exit_status = Some(i64::from(r.exit_status));
-        acc.failed = Some(if r.failed_reason.is_empty() {
-            r.failed.to_string()
-        } else {
-            format!("{} : {}", r.failed, r.failed_reason)
-        });
+        acc.maxvmem_bytes = max(acc.maxvmem_bytes, r.maxvmem_bytes);
+        acc.max_rss_bytes = max(acc.max_rss_bytes, r.max_rss_bytes);
+        acc.wallclock_seconds = add(acc.wallclock_seconds, r.wallclock_s);
+        acc.cpu_seconds = add(acc.cpu_seconds, r.cpu_s);
+        acc.exit_status = r.exit_status.map(i64::from).or(acc.exit_status);
+        acc.failed = Some(r.failure.clone().unwrap_or_else(|| "0".into()));
     }
     by_task
 }
@@ -61,5 +87,40 @@ mod tests {
     #[test]
     fn missing_program_is_none() {
         assert!(query(Path::new("/nonexistent/qacct"), 1).is_none());
+    }
+
+    /// A Slurm-like record (MaxRSS, no maxvmem) fills the same figures.
+    #[test]
+    fn neutral_records_from_any_scheduler() {
+        use crate::scheduler::backend::RunOutcome;
+        let run = |task, wall, cpu, rss, outcome| RunRecord {
+            job: 7,
+            task: Some(task),
+            name: "x-train".into(),
+            outcome,
+            exit_status: Some(0),
+            failure: None,
+            wallclock_s: Some(wall),
+            cpu_s: Some(cpu),
+            max_rss_bytes: Some(rss),
+            maxvmem_bytes: None,
+            restarts: None,
+            host: None,
+            queue: None,
+            start_time: None,
+            end_time: None,
+        };
+        let by = from_records(&[
+            run(1, 100.0, 150.0, 3 << 30, RunOutcome::Requeued),
+            run(1, 50.0, 90.0, 2 << 30, RunOutcome::Succeeded),
+            run(2, 10.0, 5.0, 1 << 30, RunOutcome::Succeeded),
+        ]);
+        let one = &by[&1];
+        assert_eq!(one.wallclock_seconds, Some(150.0));
+        assert_eq!(one.cpu_seconds, Some(240.0));
+        assert_eq!(one.peak_memory_bytes(), Some(3 << 30));
+        assert_eq!(one.maxvmem_bytes, None);
+        assert_eq!(one.failed.as_deref(), Some("0"));
+        assert_eq!(by[&2].peak_memory_bytes(), Some(1 << 30));
     }
 }

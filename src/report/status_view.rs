@@ -114,7 +114,7 @@ mod tests {
                 elapsed_seconds: 30.0,
                 eta_seconds: Some(70.0),
                 updated_unix: 100.0,
-                phase: "training".into(),
+                phase: crate::live::Phase::Training,
             },
         )
         .unwrap();

@@ -6,7 +6,7 @@
 //! and that channel is switched off; training goes on (metrics.json, written by
 //! the trainer, is the record that must not be lost).
 
-use crate::live::{self, LiveProgress};
+use crate::live::{self, LiveProgress, Phase};
 use crate::metrics::MemorySample;
 use crate::tensorboard::EventWriter;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,13 @@ pub struct RunLog {
 impl RunLog {
     /// `step`: global steps already done and `dev_f1` the last epoch's score
     /// (both set when resuming).
-    pub fn start(dir: &Path, epochs: u32, steps_total: u64, step: u64, dev_f1: Option<f64>) -> RunLog {
+    pub fn start(
+        dir: &Path,
+        epochs: u32,
+        steps_total: u64,
+        step: u64,
+        dev_f1: Option<f64>,
+    ) -> RunLog {
         let tb = EventWriter::create(dir)
             .map_err(|e| eprintln!("warning: no TensorBoard log for this run: {e}"))
             .ok();
@@ -52,12 +58,12 @@ impl RunLog {
         let mut values = vec![("train/loss", loss), ("train/learning_rate", lr)];
         push_memory(&mut values, mem.as_ref());
         self.scalars(step, &values);
-        self.progress(step, epoch, "training");
+        self.progress(step, epoch, Phase::Training);
     }
 
     /// The end of an epoch's training steps, before its dev evaluation.
     pub fn evaluating(&mut self, step: u64, epoch: u32) {
-        self.progress(step, epoch, "evaluating");
+        self.progress(step, epoch, Phase::Evaluating);
     }
 
     /// An epoch's results.
@@ -69,9 +75,9 @@ impl RunLog {
         }
         self.scalars(step, &values);
         let phase = if epoch == self.epochs {
-            "finished"
+            Phase::Finished
         } else {
-            "training"
+            Phase::Training
         };
         self.progress(step, epoch, phase);
     }
@@ -85,7 +91,7 @@ impl RunLog {
         }
     }
 
-    fn progress(&mut self, step: u64, epoch: u32, phase: &str) {
+    fn progress(&mut self, step: u64, epoch: u32, phase: Phase) {
         if !self.progress_ok {
             return;
         }
@@ -99,7 +105,7 @@ impl RunLog {
             last_loss: self.last_loss,
             last_dev_f1: self.last_dev_f1,
             elapsed_seconds: elapsed,
-            eta_seconds: if phase == "finished" {
+            eta_seconds: if phase == Phase::Finished {
                 Some(0.0)
             } else {
                 live::eta(step.saturating_sub(self.first_step), elapsed, left)
@@ -107,7 +113,7 @@ impl RunLog {
             updated_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
-            phase: phase.into(),
+            phase,
         };
         if let Err(e) = live::write(&self.dir, &p) {
             eprintln!("warning: live progress for `hecjob status` stopped: {e}");

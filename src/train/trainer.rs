@@ -402,7 +402,11 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
 
     let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
     let log_every = u64::from(p.log_every.max(1));
-    let last_dev = metrics.epochs.last().and_then(|e| e.dev.as_ref()).map(|d| d.macro_avg.f1);
+    let last_dev = metrics
+        .epochs
+        .last()
+        .and_then(|e| e.dev.as_ref())
+        .map(|d| d.macro_avg.f1);
     let mut runlog = RunLog::start(&spec.save_dir, p.epochs, total_steps, global_step, last_dev);
     let mut stager = Stager::new(device);
 
