@@ -1020,6 +1020,8 @@ fn html_report_in_a_real_browser() {
     for bad in ["<link", " src=", "href=\"http", "@import", "url("] {
         assert!(!html.contains(bad), "report.html has {bad}");
     }
+    // The running task's live position (no progress.json in the fixture: no note).
+    assert!(!html.contains("task 4 (running)"));
     let sweep_table = html.split("id=\"curves\"").next().unwrap();
     assert_eq!(sweep_table.matches("<tr data-task=").count(), 6);
     assert!(html.contains("id=\"efficiency-table\""));
@@ -1163,4 +1165,35 @@ fn any_folders_of_runs_are_compared_by_name() {
     // A folder with no runs says what it looked for.
     let e = report::build(&models.join("notes"), &no_qacct()).unwrap_err();
     assert!(e.to_string().contains("folder of runs"), "{e}");
+}
+
+/// A running task's row says where it is, from the worker's progress.json.
+#[test]
+fn a_running_task_shows_its_live_progress() {
+    let sw = sweep();
+    let p = hecjob::live::LiveProgress {
+        epoch: 3,
+        epochs: 4,
+        step: 6000,
+        steps_total: 10856,
+        last_loss: Some(0.0712),
+        last_dev_f1: Some(0.5116),
+        elapsed_seconds: 1300.0,
+        eta_seconds: Some(1050.0),
+        updated_unix: 0.0,
+        phase: hecjob::live::Phase::Training,
+    };
+    hecjob::live::write(&sw.outputs.join("task-4"), &p).unwrap();
+    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
+    let note = r.row(4).unwrap().note.clone().unwrap();
+    assert!(
+        note.starts_with(
+            "epoch 3/4, step 6000/10856, loss 0.0712, dev macro-F1 0.5116, about 18 min left"
+        ),
+        "{note}"
+    );
+    // Finished tasks keep their own notes (none here), whatever files they hold.
+    assert!(r.row(2).unwrap().note.is_none());
+    let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+    assert!(text.contains("task 4: running (epoch 3/4"), "{text}");
 }

@@ -210,6 +210,15 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
             acct,
         );
         row.name = t.name.clone();
+        // A running task says where it is (the worker's progress.json).
+        if row.status == Status::Running && row.note.is_none() {
+            if let Some(Ok(p)) = t.dir.as_deref().and_then(crate::live::read) {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                row.note = Some(p.summary(now));
+            }
+        }
         // A run made with the tutorial interface is no sweep task: its folder names it.
         if let (Loaded::Metrics(m), Layout::TaskDir) = (&loaded, found.layout) {
             if m.task.is_none() {
