@@ -676,6 +676,21 @@ fn efficiency_from_accounting_and_gpu_records(sw: &Sweep, opts: &ReportOptions) 
     assert!((e.totals.gpu_hours.unwrap() - total_gpu_h).abs() < 1e-9);
     assert_eq!(e.totals.gpu_utilization_avg_percent, Some(81.5));
 
+    // Without accounting the memory and CPU requests are kept (an RSS-based
+    // h_vmem could kill a CUDA job), and the reasons say so.
+    let e2 = report::efficiency_of(&report::build(&sw.jobs, &no_qacct()).unwrap());
+    assert_eq!(e2.suggestion.memory.as_deref(), Some("40G"));
+    assert_eq!(e2.suggestion.cpus, Some(4));
+    assert!(e2
+        .suggestion
+        .reasons
+        .iter()
+        .any(|r| r.starts_with("memory: kept as asked")));
+    assert!(e2.tasks.iter().all(|t| t
+        .missing
+        .iter()
+        .any(|m| m == "scheduler accounting: not asked (--no-qacct)")));
+
     // The same figures in the text, JSON and HTML outputs.
     let text = report::efficiency_format::text(&e);
     for want in [

@@ -430,33 +430,35 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
     };
     let human = |b: f64| super::format::human_bytes(b as u64);
     let mut s = Suggestion::default();
-    let mem = max(&|t| {
-        t.scheduler_peak_memory_bytes
-            .max(t.worker_peak_rss_bytes)
-            .map(|b| b as f64)
-    });
-    if let Some(m) = mem {
-        let v = memory_request(m * MEMORY_HEADROOM);
-        s.reasons.push(format!(
-            "memory {v}: the largest peak over {over} was {} (+{:.0} %)",
-            human(m),
-            (MEMORY_HEADROOM - 1.0) * 100.0
-        ));
-        if basis
-            .iter()
-            .any(|t| t.scheduler_peak_memory_bytes.is_none())
-        {
-            s.reasons.push(
-                "memory: partly from the worker's RSS alone; Grid Engine's h_vmem limits virtual \
-                 memory, which a CUDA process holds far more of, so check the scheduler's peak \
-                 before asking for less"
-                    .into(),
-            );
+    // The request is judged against the scheduler's own peak: Grid Engine's
+    // h_vmem limits virtual memory, which a process (a CUDA one above all)
+    // holds far more of than its RSS, so an RSS-based request could kill the
+    // job. Without the scheduler's figure the request is kept.
+    let sched = max(&|t| t.scheduler_peak_memory_bytes.map(|b| b as f64));
+    let rss = max(&|t| t.worker_peak_rss_bytes.map(|b| b as f64));
+    match (sched, rss) {
+        (Some(m), rss) => {
+            let m = m.max(rss.unwrap_or(0.0));
+            let v = memory_request(m * MEMORY_HEADROOM);
+            s.reasons.push(format!(
+                "memory {v}: the largest peak over {over} was {} (+{:.0} %)",
+                human(m),
+                (MEMORY_HEADROOM - 1.0) * 100.0
+            ));
+            s.memory = Some(v);
         }
-        s.memory = Some(v);
+        (None, Some(r)) => {
+            s.reasons.push(format!(
+                "memory: kept as asked; the scheduler's peak is unknown and the worker's RSS \
+                 ({}) says too little about the virtual memory h_vmem limits",
+                human(r)
+            ));
+            s.memory = req.and_then(|q| q.memory.clone());
+        }
+        (None, None) => s.memory = req.and_then(|q| q.memory.clone()),
     }
-    let only_finished = tasks.iter().any(|t| t.finished);
-    if only_finished {
+    let any_finished = tasks.iter().any(|t| t.finished);
+    if any_finished {
         if let Some(e) = max(&|t| t.elapsed_seconds) {
             let v = time_request(e * TIME_HEADROOM + TIME_MARGIN_SECONDS);
             s.reasons.push(format!(
@@ -469,7 +471,8 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
         }
     } else {
         s.reasons
-            .push("time: no task has finished, so no run length to go by".into());
+            .push("time: kept as asked; no task has finished, so no run length to go by".into());
+        s.time = req.and_then(|q| q.time.clone());
     }
     if let Some(c) = max(&|t| t.cores_used) {
         let v = ((c * 1.2).ceil() as u32).max(1);
@@ -477,6 +480,10 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
             "CPUs {v}: at most {c:.1} cores were kept busy on average"
         ));
         s.cpus = Some(v);
+    } else if let Some(c) = req.and_then(|q| q.cpus) {
+        s.reasons
+            .push("CPUs: kept as asked (no CPU time in the accounting)".into());
+        s.cpus = Some(c);
     }
     if let Some(g) = max(&|t| t.gpu_peak_bytes.map(|b| b as f64)) {
         let need = g * MEMORY_HEADROOM;
