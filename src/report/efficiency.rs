@@ -448,12 +448,17 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
             s.memory = Some(v);
         }
         (None, Some(r)) => {
+            s.memory = req.and_then(|q| q.memory.clone());
             s.reasons.push(format!(
-                "memory: kept as asked; the scheduler's peak is unknown and the worker's RSS \
-                 ({}) says too little about the virtual memory h_vmem limits",
+                "memory: {}; the scheduler's peak is unknown and the worker's RSS ({}) says \
+                 too little about the virtual memory h_vmem limits",
+                if s.memory.is_some() {
+                    "kept as asked"
+                } else {
+                    "no suggestion"
+                },
                 human(r)
             ));
-            s.memory = req.and_then(|q| q.memory.clone());
         }
         (None, None) => s.memory = req.and_then(|q| q.memory.clone()),
     }

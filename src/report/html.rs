@@ -565,7 +565,8 @@ pre{background:#f7f8fa;border:1px solid var(--line);padding:10px 12px;overflow:a
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
-table.sweep{font-size:.9rem}table.sweep thead th{white-space:normal;vertical-align:bottom;min-width:3.2em}
+table.sweep,table.eff{font-size:.9rem}table.sweep thead th,table.eff thead th{white-space:normal;vertical-align:bottom;min-width:3.2em}
+table.eff td:nth-child(12),table.eff td:nth-child(13){white-space:normal;min-width:8em}
 table.t4 td:nth-child(5),table.t4 th:nth-child(5),table.t4 td:nth-child(8),table.t4 th:nth-child(8){border-left:1px solid #c9cdd2}
 table.t4 tr.group th:nth-child(2),table.t4 tr.group th:nth-child(3){border-left:1px solid #c9cdd2}
 td.num{text-align:right}
