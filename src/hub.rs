@@ -21,15 +21,6 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
-#[derive(Debug, clap::Args)]
-pub struct DownloadModelArgs {
-    /// Model name on the hub (e.g. bert-base-uncased, roberta-base, google-bert/bert-base-cased).
-    pub name: String,
-    /// Branch, tag or commit hash.
-    #[arg(long, default_value = "main")]
-    pub revision: String,
-}
-
 /// Where and how to reach the hub, from the environment.
 #[derive(Debug, Clone)]
 pub struct HubEnv {
@@ -204,22 +195,6 @@ const TOKENIZER_SETS: [&[&str]; 3] = [
 ];
 /// Fetched when the repo has them; their absence is fine.
 const OPTIONAL: [&str; 2] = ["tokenizer_config.json", "special_tokens_map.json"];
-
-pub fn run(args: &DownloadModelArgs) -> Result<()> {
-    let env = HubEnv::from_env()?;
-    let dir = if env.offline {
-        offline_snapshot(&env, &args.name, &args.revision)?
-    } else {
-        download_model(&Http::from_env()?, &env, &args.name, &args.revision)?
-    };
-    println!(
-        "model {} ({}) ready in {}",
-        args.name,
-        args.revision,
-        dir.display()
-    );
-    Ok(())
-}
 
 /// `HF_HUB_OFFLINE=1`: the cached snapshot if it is complete, else a clear error.
 pub fn offline_snapshot(env: &HubEnv, name: &str, revision: &str) -> Result<PathBuf> {

@@ -6,7 +6,6 @@
 //! `metrics` and `report` are pure Rust so reports work on a login node.
 
 pub mod asha;
-pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod csv;

@@ -987,7 +987,7 @@ fn hecjob_calls_parse(cfg: Value) -> Vec<String> {
         for c in calls.into_iter().filter(|c| c.name == "hecjob") {
             seen += 1;
             let args = std::iter::once("hecjob".to_string()).chain(c.argv.iter().cloned());
-            if let Err(e) = hecjob::cli::Cli::try_parse_from(args) {
+            if let Err(e) = hecjob::cmd::Cli::try_parse_from(args) {
                 problems.push(format!("{script}: hecjob {:?}: {}", c.argv, e.kind()));
             }
         }

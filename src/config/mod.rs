@@ -4,7 +4,6 @@
 //! Entry point: [`load`]. What comes out is a [`LoadedConfig`]: valid by
 //! construction, with its sweep tasks.
 
-pub mod cli;
 mod locate;
 pub mod prng;
 pub mod schema;

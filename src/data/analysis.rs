@@ -8,11 +8,9 @@
 
 use crate::csv;
 use crate::data::tsv::{Dataset, Example, SPLITS};
-use crate::error::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -23,15 +21,6 @@ pub enum Format {
     Csv,
     /// Everything, machine-readable.
     Json,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct AnalyzeArgs {
-    /// Directory holding train.tsv, dev.tsv, test.tsv and emotions.txt.
-    pub dir: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
 }
 
 /// One label's counts in one split.
@@ -267,18 +256,6 @@ pub fn render_json(stats: &[SplitStats]) -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
-}
-
-pub fn run(args: &AnalyzeArgs) -> Result<()> {
-    let ds = Dataset::load(&args.dir)?;
-    let stats = analyze(&ds);
-    let out = match args.format {
-        Format::Text => render_text(&stats),
-        Format::Csv => render_csv(&stats),
-        Format::Json => render_json(&stats),
-    };
-    print!("{out}");
-    Ok(())
 }
 
 #[cfg(test)]

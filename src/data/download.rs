@@ -9,20 +9,10 @@ use crate::data::tsv;
 use crate::env_vars;
 use crate::error::{Error, Result};
 use crate::http::{DownloadRequest, Http};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The tutorial's download_data.py source, pinned to a commit.
 pub const DEFAULT_BASE_URL: &str = "https://github.com/google-research/google-research/raw/e56477f83f3389390bfb888602bdb71515699378/goemotions/data";
-
-#[derive(Debug, clap::Args)]
-pub struct DownloadDataArgs {
-    /// Directory to write train.tsv, dev.tsv, test.tsv and emotions.txt into.
-    pub dir: PathBuf,
-    /// Base URL of a mirror serving <URL>/train.tsv etc. (default: the pinned
-    /// google-research GitHub commit).
-    #[arg(long, value_name = "URL", env = env_vars::HECJOB_DATA_URL)]
-    pub base_url: Option<String>,
-}
 
 /// One expected file: name, sha256, size and row count (names, for emotions.txt).
 #[derive(Debug, Clone)]
@@ -80,25 +70,6 @@ pub enum Outcome {
     Downloaded,
     /// Present but invalid (the problem), then downloaded again.
     Replaced(String),
-}
-
-pub fn run(args: &DownloadDataArgs) -> Result<()> {
-    let base = match &args.base_url {
-        // An empty value is a mistake (an unset variable in a script), not a
-        // request for the default: say so rather than fetch from elsewhere.
-        Some(u) if u.trim().is_empty() => {
-            return Err(Error::Usage(format!(
-                "--base-url / {} is empty; give a mirror URL, or leave both out for the pinned GitHub commit",
-                env_vars::HECJOB_DATA_URL
-            )))
-        }
-        Some(u) => u.clone(),
-        None => DEFAULT_BASE_URL.to_string(),
-    };
-    let http = Http::from_env()?;
-    download_files(&http, &args.dir, &base, &goemotions_files())?;
-    println!("GoEmotions data ready in {}", args.dir.display());
-    Ok(())
 }
 
 /// Make `dir` hold every file in `specs`, valid, fetching from `base_url/<name>`.

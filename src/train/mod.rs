@@ -2,7 +2,7 @@
 
 pub mod batches;
 pub mod checkpoint;
-pub mod cli;
 pub mod optim;
 pub mod runlog;
+pub mod spec;
 pub mod trainer;

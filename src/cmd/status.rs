@@ -1,40 +1,12 @@
-//! `hecjob submit`, `hecjob status`, `hecjob run --local`.
+//! `hecjob status`: the state of a submitted run, task by task, through the
+//! scheduler seam (one queue query and one accounting call per refresh).
 
 use crate::error::{Error, Result};
-use crate::jobdir::{JobKind, SubmissionRecord, SUBMISSION_FILE};
-use crate::render::{prepare_job_dir, TemplateChoice};
-use crate::scheduler::backend::Scheduler;
-use crate::scheduler::dry_run::DryRun;
-use crate::scheduler::local::Local;
+use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
 use crate::scheduler::sge::GridEngine;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
-use crate::scheduler::submission::{submit_chain, SubmittedJob};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-#[derive(Debug, clap::Args)]
-pub struct SubmitArgs {
-    /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
-    pub config: Option<PathBuf>,
-    /// Submit only these jobs, still in install → download → train order and
-    /// chained among themselves (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
-    pub only: Vec<JobKind>,
-    /// Render the scripts and print the exact qsub command lines; submit nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Job directory (default: jobs/<experiment>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Do not pass `-w e` (by default qsub refuses at once a job no queue can ever
-    /// run, instead of leaving it pending forever).
-    #[arg(long)]
-    pub no_verify: bool,
-    /// A directory whose *.tera files replace the embedded templates (default:
-    /// those the job directory was rendered with by `hecjob render --templates`).
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -47,136 +19,6 @@ pub struct StatusArgs {
     /// Refresh every SECS seconds until every task has finished.
     #[arg(long, value_name = "SECS")]
     pub watch: Option<u64>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
-    pub config: Option<PathBuf>,
-    /// Run the rendered scripts here with bash, one after the other, as Grid Engine
-    /// would (environment, log files, exit 99 re-runs the task).
-    #[arg(long)]
-    pub local: bool,
-    /// Run only these jobs (comma-separated: install,download,train).
-    #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
-    pub only: Vec<JobKind>,
-    /// Job directory (default: jobs/<experiment>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Run up to K array tasks at once (at most the config's max_concurrent_tasks),
-    /// each with its own CUDA_VISIBLE_DEVICES (slot i: the i-th inherited device, or i).
-    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub jobs: u32,
-    /// A directory whose *.tera files replace the embedded templates (default:
-    /// those the job directory was rendered with by `hecjob render --templates`).
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-}
-
-fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
-    JobKind::parse(s.trim()).ok_or_else(|| {
-        format!("unknown job {s:?}: expected install, download or train (comma-separated)")
-    })
-}
-
-pub fn run_submit(a: &SubmitArgs) -> Result<()> {
-    let p = prepare_job_dir(
-        a.config.as_deref(),
-        a.out.as_deref(),
-        TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
-        true,
-    )?;
-    let dir = p.dir.clone();
-    let mut rendered = p.rendered;
-    rendered.dir = dir.clone();
-    let stages = rendered.stages(&a.only, !a.no_verify);
-    let mut sched: Box<dyn Scheduler> = if a.dry_run {
-        Box::new(DryRun::sge())
-    } else {
-        Box::new(GridEngine::new()?)
-    };
-    let jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
-    if a.dry_run {
-        println!(
-            "# dry run: scripts written to {}; nothing submitted.",
-            dir.display()
-        );
-        println!("# Job ids below are placeholders; each job is held on the one before.");
-        let chain: Vec<_> = jobs
-            .iter()
-            .map(|j| (j.stage.clone(), j.command.clone(), j.id))
-            .collect();
-        for line in crate::render::chain_lines(&dir, &chain) {
-            println!("{line}");
-        }
-        return Ok(());
-    }
-    let config = match &a.config {
-        Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
-        None => None,
-    };
-    let record = SubmissionRecord::new(sched.name(), config, &dir, jobs);
-    let path = record.write(&dir)?;
-    print_submitted(&record.jobs);
-    println!("record: {}", path.display());
-    println!(
-        "follow with: hecjob status {}",
-        crate::shell::quote(&dir.display().to_string())
-    );
-    Ok(())
-}
-
-fn print_submitted(jobs: &[SubmittedJob]) {
-    for j in jobs {
-        let tasks =
-            j.id.tasks
-                .map(|t| format!(" tasks {t}"))
-                .unwrap_or_default();
-        let hold = if j.hold.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", held on {}",
-                j.hold
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        };
-        println!(
-            "submitted {:<9} job {}{tasks} ({}{hold})",
-            j.stage, j.id, j.name
-        );
-    }
-}
-
-pub fn run_run(a: &RunArgs) -> Result<()> {
-    if !a.local {
-        return Err(Error::Usage(
-            "`hecjob run` runs the scripts on this machine and needs --local; \
-             to use Grid Engine, run `hecjob submit`"
-                .into(),
-        ));
-    }
-    let p = prepare_job_dir(
-        a.config.as_deref(),
-        a.out.as_deref(),
-        TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
-        true,
-    )?;
-    let dir = p.dir.clone();
-    let mut rendered = p.rendered;
-    rendered.dir = dir.clone();
-    let stages = rendered.stages(&a.only, false);
-    let mut exec = Local::new();
-    exec.jobs = a.jobs as usize;
-    let jobs = submit_chain(&mut exec, &dir, &stages)?;
-    for j in &jobs {
-        println!("finished {:<9} job {} ({})", j.stage, j.id, j.name);
-    }
-    println!("logs: {}", dir.join(crate::jobdir::LOG_DIR).display());
-    Ok(())
 }
 
 /// The newest `jobs/*/submission.json` under the current directory.
@@ -367,23 +209,6 @@ pub fn table(st: &[JobStatus]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct T {
-        #[command(flatten)]
-        s: SubmitArgs,
-    }
-
-    #[test]
-    fn only_parses_a_comma_list() {
-        let t = T::try_parse_from(["x", "--only", "download,train", "--dry-run"]).unwrap();
-        assert_eq!(t.s.only, vec![JobKind::Download, JobKind::Train]);
-        let e = T::try_parse_from(["x", "--only", "trian"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("install, download or train"), "{e}");
-    }
 
     #[test]
     fn table_rows() {

@@ -13,7 +13,7 @@ pub struct ValidateArgs {
 }
 
 pub fn run_validate(a: &ValidateArgs) -> Result<()> {
-    let loaded = super::load(a.config.as_deref())?;
+    let loaded = crate::config::load(a.config.as_deref())?;
     if a.resolved {
         print!("{}", loaded.to_yaml());
         return Ok(());
@@ -32,7 +32,7 @@ pub fn run_validate(a: &ValidateArgs) -> Result<()> {
             let vals: Vec<String> = t
                 .swept
                 .iter()
-                .map(|(k, v)| format!("{k}={}", super::sweep::show(v)))
+                .map(|(k, v)| format!("{k}={}", crate::config::sweep::show(v)))
                 .collect();
             println!("  task {:>3}: {}", t.id, vals.join(" "));
         }

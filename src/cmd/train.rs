@@ -1,10 +1,10 @@
-//! `hecjob train` (the tutorial's bert_model.py interface, or `--config --task`
-//! as train.com calls it), `hecjob predict`, `hecjob evaluate`.
+//! `hecjob train`: the tutorial's bert_model.py interface, or `--config --task`
+//! as train.com calls it.
 
-use super::trainer::{self, DataFiles, RunSpec};
 use crate::config::{self, DeviceChoice, LrSchedule, Optimizer, Precision, Train};
 use crate::error::{Error, Result};
-use crate::model::saved::LoadedModel;
+use crate::train::spec::spec_from_config;
+use crate::train::trainer::{self, DataFiles, RunSpec};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -170,56 +170,6 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
     })
 }
 
-/// The spec of one sweep task of a config (what train.com runs).
-pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
-    let loaded = config::load(Some(path))?;
-    let t = loaded.task(task)?;
-    let c = &loaded.config;
-    let swept = t.swept_json();
-    // The rung records live beside config.yaml, in the job directory every
-    // task of the array shares.
-    let early_stop = match loaded.search.early_stop {
-        Some(rule) => {
-            let text = crate::fsutil::read_to_string(path, "reading config")?;
-            let job_dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            Some(trainer::EarlyStopSpec {
-                job_dir,
-                config_sha256: config::body_sha256(&text),
-                rule,
-            })
-        }
-        None => None,
-    };
-    let mut params = t.train.clone();
-    // A job that asked Grid Engine for a GPU must not fall back to the CPU
-    // quietly (a driver/libtorch mismatch would otherwise train for hours on
-    // the CPU): `auto` means `cuda` there, and a missing GPU is an error.
-    if params.device == DeviceChoice::Auto && c.cluster.jobs.train.ngpus.unwrap_or(0) > 0 {
-        params.device = DeviceChoice::Cuda;
-    }
-    Ok(RunSpec {
-        data: DataFiles::in_dir(&c.data_dir()?),
-        save_dir: c.task_output_dir(task)?,
-        model: c.model.name.clone(),
-        revision: c.model.revision.clone(),
-        params,
-        resume: true,
-        experiment: Some(c.experiment.name.clone()),
-        task: Some(task),
-        swept,
-        max_steps_per_epoch: None,
-        train_limit: t.train.max_train_examples.map(|n| n as usize),
-        skip_eval: false,
-        print_table: true,
-        random_init: false,
-        raise_signal_at_step: None,
-        early_stop,
-    })
-}
-
 pub fn run_train(a: &TrainArgs) -> Result<()> {
     let spec = match (&a.config, a.task) {
         (Some(cfg), Some(task)) => {
@@ -253,104 +203,6 @@ fn device_choice(cuda: bool) -> DeviceChoice {
     }
 }
 
-fn device(cuda: bool) -> Result<tch::Device> {
+pub(crate) fn device(cuda: bool) -> Result<tch::Device> {
     trainer::choose_device(device_choice(cuda))
-}
-
-#[derive(Debug, clap::Args)]
-pub struct PredictArgs {
-    /// A model directory saved by `hecjob train`.
-    pub model: PathBuf,
-    /// Texts to classify.
-    #[arg(required = true)]
-    pub texts: Vec<String>,
-    /// Probability above which a label is predicted (default: the model's
-    /// per-label thresholds tuned on dev if it has them, else its training threshold).
-    #[arg(long, value_parser = crate::flag_values::threshold)]
-    pub threshold: Option<f64>,
-    /// Show the K most probable labels instead of those above the threshold.
-    #[arg(long, value_parser = crate::flag_values::at_least_one::<usize>)]
-    pub top_k: Option<usize>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Run the model on the GPU (an error if none is usable).
-    #[arg(long)]
-    pub cuda: bool,
-}
-
-pub fn run_predict(a: &PredictArgs) -> Result<()> {
-    let dev = device(a.cuda)?;
-    let lm = LoadedModel::trained(&a.model, dev)?;
-    let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
-    let ids = lm.encoder.encode_all(&texts)?;
-    let probs = super::batches::predict_probs(&lm.model, &ids, lm.config.pad_token_id, 64, dev);
-    let thresholds = lm.thresholds(a.threshold);
-    let mut out = Vec::new();
-    for (text, p) in a.texts.iter().zip(&probs) {
-        let mut ranked: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();
-        ranked.sort_by(|x, y| y.1.total_cmp(&x.1));
-        let chosen: Vec<(usize, f32)> = match a.top_k {
-            Some(k) => ranked.into_iter().take(k).collect(),
-            None => ranked
-                .into_iter()
-                .filter(|(j, pr)| f64::from(*pr) > thresholds[*j])
-                .collect(),
-        };
-        let labels: Vec<serde_json::Value> = chosen
-            .iter()
-            .map(|(j, pr)| serde_json::json!({"label": lm.labels[*j], "probability": pr}))
-            .collect();
-        if a.json {
-            out.push(serde_json::json!({"text": text, "labels": labels}));
-        } else {
-            let shown: Vec<String> = chosen
-                .iter()
-                .map(|(j, pr)| format!("{} {:.3}", lm.labels[*j], pr))
-                .collect();
-            println!(
-                "{text}\n  → {}",
-                if shown.is_empty() {
-                    "(no label above the threshold)".into()
-                } else {
-                    shown.join(", ")
-                }
-            );
-        }
-    }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
-    }
-    Ok(())
-}
-
-#[derive(Debug, clap::Args)]
-pub struct EvaluateArgs {
-    /// A model directory saved by `hecjob train`.
-    pub model: PathBuf,
-    /// A GoEmotions TSV split (e.g. test.tsv).
-    pub tsv: PathBuf,
-    /// One threshold for every label (default: as `predict`: the tuned ones, else
-    /// the training threshold).
-    #[arg(long, value_parser = crate::flag_values::threshold)]
-    pub threshold: Option<f64>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Run the model on the GPU (an error if none is usable).
-    #[arg(long)]
-    pub cuda: bool,
-}
-
-pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
-    let eval = trainer::evaluate_saved(&a.model, &a.tsv, a.threshold, device(a.cuda)?)?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&eval).expect("json"));
-    } else {
-        print!(
-            "{}",
-            crate::metrics::format_table4(&eval, &format!("Table 4 — {}", a.tsv.display()))
-        );
-    }
-    Ok(())
 }

@@ -1,0 +1,135 @@
+//! `hecjob submit`: render the job directory (the pipeline `render` uses) and
+//! submit the chain, or with --dry-run print its exact commands.
+
+use crate::error::{Error, Result};
+use crate::jobdir::{JobKind, SubmissionRecord};
+use crate::render::{prepare_job_dir, TemplateChoice};
+use crate::scheduler::backend::Scheduler;
+use crate::scheduler::dry_run::DryRun;
+use crate::scheduler::sge::GridEngine;
+use crate::scheduler::submission::{submit_chain, SubmittedJob};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
+    pub config: Option<PathBuf>,
+    /// Submit only these jobs, still in install → download → train order and
+    /// chained among themselves (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
+    pub only: Vec<JobKind>,
+    /// Render the scripts and print the exact qsub command lines; submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Job directory (default: jobs/<experiment>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Do not pass `-w e` (by default qsub refuses at once a job no queue can ever
+    /// run, instead of leaving it pending forever).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// A directory whose *.tera files replace the embedded templates (default:
+    /// those the job directory was rendered with by `hecjob render --templates`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+pub(crate) fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
+    JobKind::parse(s.trim()).ok_or_else(|| {
+        format!("unknown job {s:?}: expected install, download or train (comma-separated)")
+    })
+}
+
+pub fn run_submit(a: &SubmitArgs) -> Result<()> {
+    let p = prepare_job_dir(
+        a.config.as_deref(),
+        a.out.as_deref(),
+        TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
+        true,
+    )?;
+    let dir = p.dir.clone();
+    let mut rendered = p.rendered;
+    rendered.dir = dir.clone();
+    let stages = rendered.stages(&a.only, !a.no_verify);
+    let mut sched: Box<dyn Scheduler> = if a.dry_run {
+        Box::new(DryRun::sge())
+    } else {
+        Box::new(GridEngine::new()?)
+    };
+    let jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
+    if a.dry_run {
+        println!(
+            "# dry run: scripts written to {}; nothing submitted.",
+            dir.display()
+        );
+        println!("# Job ids below are placeholders; each job is held on the one before.");
+        let chain: Vec<_> = jobs
+            .iter()
+            .map(|j| (j.stage.clone(), j.command.clone(), j.id))
+            .collect();
+        for line in crate::render::chain_lines(&dir, &chain) {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    let config = match &a.config {
+        Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
+        None => None,
+    };
+    let record = SubmissionRecord::new(sched.name(), config, &dir, jobs);
+    let path = record.write(&dir)?;
+    print_submitted(&record.jobs);
+    println!("record: {}", path.display());
+    println!(
+        "follow with: hecjob status {}",
+        crate::shell::quote(&dir.display().to_string())
+    );
+    Ok(())
+}
+
+fn print_submitted(jobs: &[SubmittedJob]) {
+    for j in jobs {
+        let tasks =
+            j.id.tasks
+                .map(|t| format!(" tasks {t}"))
+                .unwrap_or_default();
+        let hold = if j.hold.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", held on {}",
+                j.hold
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        };
+        println!(
+            "submitted {:<9} job {}{tasks} ({}{hold})",
+            j.stage, j.id, j.name
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        s: SubmitArgs,
+    }
+
+    #[test]
+    fn only_parses_a_comma_list() {
+        let t = T::try_parse_from(["x", "--only", "download,train", "--dry-run"]).unwrap();
+        assert_eq!(t.s.only, vec![JobKind::Download, JobKind::Train]);
+        let e = T::try_parse_from(["x", "--only", "trian"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("install, download or train"), "{e}");
+    }
+}
