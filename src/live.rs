@@ -41,6 +41,10 @@ pub enum Phase {
     Evaluating,
     /// The last epoch is done (the test evaluation and save may follow).
     Finished,
+    /// Stopped at a rung of `sweep.early_stop` (the best epoch's test
+    /// evaluation may follow); nothing is left to train.
+    #[serde(rename = "stopped_early")]
+    StoppedEarly,
 }
 
 /// Seconds left at the attempt's pace; `None` before the first step of the attempt.
@@ -93,6 +97,9 @@ impl LiveProgress {
         }
         if self.phase == Phase::Evaluating {
             parts.push("evaluating".into());
+        }
+        if self.phase == Phase::StoppedEarly {
+            parts.push("stopped early".into());
         }
         if let Some(eta) = self.eta_seconds {
             parts.push(format!("about {} left", human_duration(eta)));

@@ -37,5 +37,24 @@ pub fn run_validate(a: &ValidateArgs) -> Result<()> {
             println!("  task {:>3}: {}", t.id, vals.join(" "));
         }
     }
+    if let Some(es) = &loaded.search.early_stop {
+        let epochs = loaded
+            .tasks
+            .iter()
+            .map(|t| t.train.epochs)
+            .max()
+            .unwrap_or(0);
+        let rungs: Vec<String> = crate::asha::rungs(es.min_epochs, es.reduction_factor, epochs)
+            .iter()
+            .map(u32::to_string)
+            .collect();
+        println!(
+            "early stopping (ASHA on {}, η = {}): rungs after epoch {}; at each, a task goes on only in the top 1/{} of the results recorded so far",
+            es.metric.as_str(),
+            es.reduction_factor,
+            rungs.join(", "),
+            es.reduction_factor
+        );
+    }
     Ok(())
 }

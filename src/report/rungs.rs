@@ -107,13 +107,13 @@ pub fn text(s: &EarlyStopSummary) -> String {
     let share = 100.0 * s.epochs_trained as f64 / (s.epochs_full.max(1) as f64);
     let _ = writeln!(
         out,
-        "early stopping (ASHA): {} task{} stopped early; {} epochs trained of {} for the same points without stopping ({share:.0} %), {:.2} h of {:.2} h",
+        "early stopping (ASHA): {} task{} stopped early; {} epochs trained of {} for the same points without stopping ({share:.0} %); training time {} of about {} (h:mm:ss)",
         s.stopped_tasks,
         if s.stopped_tasks == 1 { "" } else { "s" },
         s.epochs_trained,
         s.epochs_full,
-        s.seconds_trained / 3600.0,
-        s.seconds_full_estimate / 3600.0
+        super::format::human_duration(s.seconds_trained),
+        super::format::human_duration(s.seconds_full_estimate)
     );
     for r in &s.rungs {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));

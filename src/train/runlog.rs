@@ -82,6 +82,11 @@ impl RunLog {
         self.progress(step, epoch, phase);
     }
 
+    /// The task stopped at a rung of `sweep.early_stop`: nothing is left to train.
+    pub fn stopped_early(&mut self, step: u64, epoch: u32) {
+        self.progress(step, epoch, Phase::StoppedEarly);
+    }
+
     fn scalars(&mut self, step: u64, values: &[(&str, f64)]) {
         if let Some(tb) = &mut self.tb {
             if let Err(e) = tb.scalars(step, values) {
@@ -105,7 +110,7 @@ impl RunLog {
             last_loss: self.last_loss,
             last_dev_f1: self.last_dev_f1,
             elapsed_seconds: elapsed,
-            eta_seconds: if phase == Phase::Finished {
+            eta_seconds: if matches!(phase, Phase::Finished | Phase::StoppedEarly) {
                 Some(0.0)
             } else {
                 live::eta(step.saturating_sub(self.first_step), elapsed, left)

@@ -557,6 +557,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             metrics.rungs.push(d.clone());
             if stop {
                 metrics.stopped_early = Some(d);
+                runlog.stopped_early(global_step, epoch);
                 break;
             }
         }
