@@ -1212,3 +1212,93 @@ fn a_running_task_shows_its_live_progress() {
     let text = format::render(&r, format::Format::Table, &plots::Plots::default());
     assert!(text.contains("task 4: running (epoch 3/4"), "{text}");
 }
+
+/// A decision as the worker records it at a rung.
+fn rung(rung: u32, epoch: u32, value: f64, rank: usize, compared: usize) -> hecjob::asha::Decision {
+    hecjob::asha::Decision {
+        rung,
+        epoch,
+        metric: "dev_macro_f1".into(),
+        value,
+        rank,
+        compared,
+        kept: 1,
+        continues: rank == 1,
+    }
+}
+
+/// Early stopping in the report: stopped tasks show their rung and rank, the
+/// rung table counts who went on, the epochs trained are set against the same
+/// points without stopping, and the best run is chosen among finished and
+/// stopped tasks alike (here a stopped one has the best dev macro-F1).
+#[test]
+fn stopped_tasks_rungs_and_epochs_spent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let dev1 = |m: &RunMetrics| m.epochs[0].dev.as_ref().unwrap().macro_avg.f1;
+    let mut finished = RunBuilder::new(1, 2e-5, 16).build();
+    let f1 = dev1(&finished);
+    finished.rungs = vec![rung(1, 1, f1, 1, 1), rung(2, 3, 0.5, 1, 1)];
+    let stopped = |task: u32, offset: f64, rank: usize| {
+        let mut m = RunBuilder::new(task, 5e-5, 16).offset(offset).build();
+        m.status = "stopped_early".into();
+        m.epochs.truncate(1);
+        m.best_epoch = Some(1);
+        let d = rung(1, 1, dev1(&m), rank, rank);
+        m.rungs = vec![d.clone()];
+        m.stopped_early = Some(d);
+        m
+    };
+    write_metrics(&out.join("task-1"), &finished);
+    write_metrics(&out.join("task-2"), &stopped(2, 0.2, 2));
+    write_metrics(&out.join("task-3"), &stopped(3, -0.1, 3));
+
+    let r = report::build(&out, &no_qacct()).unwrap();
+    assert_eq!(r.best, Some(2), "a stopped task can be the best");
+    let two = r.row(2).unwrap();
+    assert_eq!(two.status, Status::StoppedEarly);
+    assert_eq!(two.epochs_done, 1);
+    assert!(
+        two.note
+            .as_deref()
+            .unwrap()
+            .starts_with("stopped at rung 1 (epoch 1): dev_macro_f1 "),
+        "{:?}",
+        two.note
+    );
+    let es = r.early_stop.as_ref().expect("a rung summary");
+    assert_eq!(
+        (es.stopped_tasks, es.epochs_trained, es.epochs_full),
+        (2, 6, 12)
+    );
+    let table: Vec<(u32, u32, usize, usize, usize)> = es
+        .rungs
+        .iter()
+        .map(|g| (g.rung, g.epoch, g.reached, g.continued, g.stopped))
+        .collect();
+    assert_eq!(table, [(1, 1, 3, 1, 2), (2, 3, 1, 1, 0)]);
+    assert_eq!(es.lowest_continued_at(1), Some(f1));
+
+    let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+    for want in [
+        "task 3: stopped_early (stopped at rung 1 (epoch 1): dev_macro_f1 ",
+        "ranked 3 of 3 recorded there, the top 1 went on)",
+        "* best: task 2 by best dev macro-F1",
+        "early stopping (ASHA): 2 tasks stopped early; 6 epochs trained of 12 for the same points without stopping (50 %)",
+        "  rung 1 (epoch 1): 3 reached, 1 went on, 2 stopped;",
+        "  rung 2 (epoch 3): 1 reached, 1 went on, 0 stopped;",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let json = format::to_json(&r, &plots::Plots::default());
+    assert_eq!(json["early_stop"]["epochs_trained"], 6);
+    assert_eq!(
+        json["rows"][0]["stopped_early"]["rank"], 2,
+        "{:#}",
+        json["rows"][0]
+    );
+
+    // Without early stopping there is no summary (and no key in the JSON).
+    let plain = report::build(&sweep().jobs, &no_qacct()).unwrap();
+    assert!(plain.early_stop.is_none());
+}

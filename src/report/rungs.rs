@@ -39,6 +39,16 @@ pub struct EarlyStopSummary {
     pub seconds_full_estimate: f64,
 }
 
+impl EarlyStopSummary {
+    /// The lowest metric that went on at rung `rung`, if any went on.
+    pub fn lowest_continued_at(&self, rung: u32) -> Option<f64> {
+        self.rungs
+            .iter()
+            .find(|r| r.rung == rung)
+            .and_then(|r| r.lowest_continued)
+    }
+}
+
 /// `None` when no task recorded a rung (no early stopping configured).
 pub fn summarize(rows: &[Row], runs: &BTreeMap<u32, RunMetrics>) -> Option<EarlyStopSummary> {
     if runs.values().all(|m| m.rungs.is_empty()) {
