@@ -11,6 +11,7 @@
 //!   templates.json              the --templates directory it was rendered with, if any
 //!   submission.json             what `hecjob submit` queued (SubmissionRecord)
 //!   logs/                       the scheduler's -o/-e files
+//!   rungs/                      early stopping: one record per task and rung (asha::store)
 //! <output_dir>/<experiment>/task-N/   a task directory
 //!   metrics.json                the worker's results (status: RunStatus)
 //! ```
@@ -26,6 +27,8 @@ pub const TASKS_TSV: &str = "tasks.tsv";
 pub const TASKS_FILE: &str = "tasks.json";
 pub const TEMPLATES_FILE: &str = "templates.json";
 pub const SUBMISSION_FILE: &str = "submission.json";
+/// Early stopping's rung records, shared by the array's tasks (asha::store).
+pub const RUNGS_DIR: &str = "rungs";
 /// Where the scheduler writes `-o`/`-e` files, relative to the job directory.
 pub const LOG_DIR: &str = "logs";
 /// The worker's results inside a task directory.
@@ -81,6 +84,9 @@ impl JobKind {
 pub enum RunStatus {
     Running,
     Finished,
+    /// Stopped at a rung of `sweep.early_stop` (its best epoch evaluated, exit 0).
+    #[serde(rename = "stopped_early")]
+    StoppedEarly,
     /// Stopped by a signal; resumes from its last checkpoint when run again.
     Interrupted,
     Failed,
@@ -91,6 +97,7 @@ impl RunStatus {
         match self {
             RunStatus::Running => "running",
             RunStatus::Finished => "finished",
+            RunStatus::StoppedEarly => "stopped_early",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Failed => "failed",
         }
@@ -287,6 +294,7 @@ mod tests {
         for s in [
             RunStatus::Running,
             RunStatus::Finished,
+            RunStatus::StoppedEarly,
             RunStatus::Interrupted,
             RunStatus::Failed,
         ] {

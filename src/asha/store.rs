@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The folder of the job directory that holds the rung records.
-pub const RUNGS_DIR: &str = "rungs";
+pub use crate::jobdir::RUNGS_DIR;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RungRecord {

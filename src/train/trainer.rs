@@ -582,10 +582,11 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     }
     metrics.memory = monitor.finish();
     metrics.status = if metrics.stopped_early.is_some() {
-        "stopped_early"
+        crate::jobdir::RunStatus::StoppedEarly
     } else {
-        "finished"
+        crate::jobdir::RunStatus::Finished
     }
+    .as_str()
     .into();
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
     write_metrics(&spec.save_dir, &metrics)?;
