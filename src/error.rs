@@ -60,7 +60,7 @@ impl Error {
             Error::Network(_) => 5,
             Error::Scheduler(_) => 6,
             Error::Training(_) => 7,
-            Error::Interrupted(_) => crate::scheduler::exit_code::REQUEUE,
+            Error::Interrupted(_) => crate::exit_code::REQUEUE,
         }
     }
 
@@ -72,6 +72,20 @@ impl Error {
             source,
         }
     }
+}
+
+/// `s` for a message: control characters escaped (`\n`), so a bad value with a
+/// newline does not break the message's own lines.
+pub fn lit(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(feature = "torch")]

@@ -13,6 +13,7 @@ pub mod data;
 pub mod digest;
 pub mod env_vars;
 pub mod error;
+pub mod exit_code;
 pub mod filecheck;
 pub mod flag_values;
 pub mod fsutil;
@@ -31,6 +32,7 @@ pub mod scheduler;
 pub mod shell;
 pub mod table4;
 pub mod tensorboard;
+pub mod units;
 
 #[cfg(feature = "torch")]
 pub mod model;

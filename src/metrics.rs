@@ -165,21 +165,21 @@ pub fn format_table4(eval: &Evaluation, title: &str) -> String {
         "{:<15} {:>6} {:>6} {:>6} {:>7}   {:>6} {:>6} {:>6} {:>7}",
         "emotion", "P", "R", "F1", "support", "paperP", "paperR", "paperF", "ΔF1"
     );
-    // A label the paper lacks shows NaN in its columns.
+    // The report's cells (table4::cell): a label the paper lacks shows `-`.
+    use crate::table4::cell;
     let mut line = |label: &str, ours: Prf, support: u64, paper: Option<(f64, f64, f64)>| {
-        let (pp, pr, pf) = paper.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
         let _ = writeln!(
             out,
-            "{:<15} {:>6.2} {:>6.2} {:>6.2} {:>7}   {:>6.2} {:>6.2} {:>6.2} {:>+7.2}",
+            "{:<15} {:>6} {:>6} {:>6} {:>7}   {:>6} {:>6} {:>6} {:>7}",
             label,
-            ours.precision,
-            ours.recall,
-            ours.f1,
+            cell::score(Some(ours.precision)),
+            cell::score(Some(ours.recall)),
+            cell::score(Some(ours.f1)),
             support,
-            pp,
-            pr,
-            pf,
-            ours.f1 - pf
+            cell::score(paper.map(|p| p.0)),
+            cell::score(paper.map(|p| p.1)),
+            cell::score(paper.map(|p| p.2)),
+            cell::delta(paper.map(|p| ours.f1 - p.2))
         );
     };
     for s in &eval.per_label {
@@ -214,7 +214,8 @@ pub struct RunMetrics {
     pub schema_version: u32,
     pub hecjob_version: String,
     /// running | finished | stopped_early | interrupted | failed
-    pub status: String,
+    /// Written and read as the one type of the on-disk contract.
+    pub status: crate::jobdir::RunStatus,
     pub experiment: Option<String>,
     /// Sweep task id (1-based), when run from a config.
     pub task: Option<u32>,

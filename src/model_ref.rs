@@ -77,7 +77,7 @@ pub fn check_hub_id(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)",
-            crate::config::validate::lit(name)
+            crate::error::lit(name)
         ))
     }
 }
@@ -96,7 +96,7 @@ pub fn check_revision(rev: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "expected a branch, tag or commit hash, got `{}`",
-            crate::config::validate::lit(rev)
+            crate::error::lit(rev)
         ))
     }
 }

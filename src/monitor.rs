@@ -272,16 +272,6 @@ fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// "1.23 GB" for logs.
-pub fn human_bytes(b: u64) -> String {
-    let gb = b as f64 / 1e9;
-    if gb >= 1.0 {
-        format!("{gb:.2} GB")
-    } else {
-        format!("{:.0} MB", b as f64 / 1e6)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

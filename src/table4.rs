@@ -37,6 +37,32 @@ pub const PAPER_TABLE4: [(&str, f64, f64, f64); 28] = [
 /// The paper's macro-average row (precision, recall, f1).
 pub const PAPER_MACRO: (f64, f64, f64) = (0.40, 0.63, 0.46);
 
+/// The cells of every Table 4 hecjob prints (the training log's and the
+/// report's): a score with two decimals, a difference signed (rounded before
+/// signing, so a tiny negative reads 0.00), and `-` where there is no value
+/// (a label the paper lacks).
+pub mod cell {
+    pub const NONE: &str = "-";
+
+    pub fn score(v: Option<f64>) -> String {
+        v.map_or_else(|| NONE.to_string(), |x| format!("{x:.2}"))
+    }
+
+    pub fn delta(v: Option<f64>) -> String {
+        v.map_or_else(
+            || NONE.to_string(),
+            |x| {
+                let r = (x * 100.0).round() / 100.0;
+                if r == 0.0 {
+                    "0.00".to_string()
+                } else {
+                    format!("{r:+.2}")
+                }
+            },
+        )
+    }
+}
+
 /// The paper's (precision, recall, f1) for an emotion name.
 pub fn paper_row(emotion: &str) -> Option<(f64, f64, f64)> {
     PAPER_TABLE4

@@ -184,7 +184,7 @@ impl RunBuilder {
         RunMetrics {
             schema_version: METRICS_SCHEMA_VERSION,
             hecjob_version: "0.1.0".into(),
-            status: self.status.into(),
+            status: serde_json::from_value(serde_json::json!(self.status)).unwrap(),
             experiment: Some("lr-bs-sweep".into()),
             task: Some(self.task),
             swept,
@@ -1241,7 +1241,7 @@ fn stopped_tasks_rungs_and_epochs_spent() {
     finished.rungs = vec![rung(1, 1, f1, 1, 1), rung(2, 3, 0.5, 1, 1)];
     let stopped = |task: u32, offset: f64, rank: usize| {
         let mut m = RunBuilder::new(task, 5e-5, 16).offset(offset).build();
-        m.status = "stopped_early".into();
+        m.status = hecjob::jobdir::RunStatus::StoppedEarly;
         m.epochs.truncate(1);
         m.best_epoch = Some(1);
         let d = rung(1, 1, dev1(&m), rank, rank);

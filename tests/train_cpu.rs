@@ -74,7 +74,7 @@ fn loss_falls_and_the_saved_model_reloads_exactly() {
     };
     let save = tmp.path().join("run");
     let m = trainer::run(&spec(&data, &save, 3)).unwrap();
-    assert_eq!(m.status, "finished");
+    assert_eq!(m.status, hecjob::jobdir::RunStatus::Finished);
     assert_eq!(m.epochs.len(), 3);
     let first = m.epochs[0].train_loss;
     let last = m.epochs[2].train_loss;

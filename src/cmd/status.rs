@@ -120,21 +120,6 @@ pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
     crate::scheduler::status::query(&mut GridEngine::for_queries()?, jobs)
 }
 
-fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 /// The status table: one row per job, or per task for array jobs.
 pub fn table(st: &[JobStatus]) -> String {
     let mut rows = vec![[
@@ -172,7 +157,7 @@ pub fn table(st: &[JobStatus]) -> String {
                 show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
                 show(
                     run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
-                        .map(human_bytes),
+                        .map(crate::units::bytes),
                 ),
                 t.runs.to_string(),
                 j.name.clone(),

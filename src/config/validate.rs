@@ -94,19 +94,7 @@ fn is_module(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.+/-".contains(c))
 }
 
-/// `s` for a message: control characters escaped (`\n`), so a bad value with a
-/// newline does not break the message's own lines.
-pub fn lit(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub use crate::error::lit;
 
 /// Paths are shell-quoted in the scripts and used as written by hecjob, so a
 /// leading `~` would be a directory named `~`, never the home directory.

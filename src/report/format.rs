@@ -116,48 +116,15 @@ fn score(v: Option<f64>) -> String {
     opt(v, |x| format!("{x:.4}"))
 }
 
-/// Bytes in binary units, as nvidia-smi and Grid Engine count them.
-pub fn human_bytes(b: u64) -> String {
-    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-    const MIB: f64 = 1024.0 * 1024.0;
-    let b = b as f64;
-    if b >= GIB {
-        format!("{:.2} GiB", b / GIB)
-    } else {
-        format!("{:.0} MiB", b / MIB)
-    }
-}
+/// Bytes in binary units: the one formatter, [`crate::units::bytes`].
+pub use crate::units::bytes as human_bytes;
 
 pub fn human_duration(s: f64) -> String {
     let s = s.round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
-/// A swept value as it would be written in the config: strings unquoted.
-/// Small floats (learning rates) in scientific notation, as configs write them.
-pub fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if x != 0.0 && x.abs() < 1e-3 {
-                format!("{x:e}")
-            } else {
-                n.to_string()
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
-/// `learning_rate=5e-5, batch_size=16`, for legends and headings.
-pub fn swept_text(row: &Row) -> String {
-    row.swept
-        .iter()
-        .map(|(k, v)| format!("{k}={}", value_text(v)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use super::text::{swept_text, value_text};
 
 fn epochs_text(r: &Row) -> String {
     match r.epochs_planned {
@@ -274,29 +241,21 @@ fn comparison_grid(c: &Comparison) -> Grid {
     .to_vec();
     let mut align = vec![Align::Left];
     align.extend([Align::Right; 10]);
+    // The cells of every Table 4 hecjob prints (table4::cell).
+    use crate::table4::cell;
     let line = |e: &EmotionRow| {
-        let two = |x: f64| format!("{x:.2}");
-        // Round before signing, so a tiny negative difference reads 0.00, not -0.00.
-        let signed = |x: f64| {
-            let r = (x * 100.0).round() / 100.0;
-            if r == 0.0 {
-                "0.00".to_string()
-            } else {
-                format!("{r:+.2}")
-            }
-        };
         vec![
             e.emotion.clone(),
-            two(e.ours.precision),
-            two(e.ours.recall),
-            two(e.ours.f1),
+            cell::score(Some(e.ours.precision)),
+            cell::score(Some(e.ours.recall)),
+            cell::score(Some(e.ours.f1)),
             e.support.to_string(),
-            opt(e.paper.as_ref().map(|p| p.precision), two),
-            opt(e.paper.as_ref().map(|p| p.recall), two),
-            opt(e.paper.as_ref().map(|p| p.f1), two),
-            opt(e.delta.as_ref().map(|d| d.precision), signed),
-            opt(e.delta.as_ref().map(|d| d.recall), signed),
-            opt(e.delta.as_ref().map(|d| d.f1), signed),
+            cell::score(e.paper.as_ref().map(|p| p.precision)),
+            cell::score(e.paper.as_ref().map(|p| p.recall)),
+            cell::score(e.paper.as_ref().map(|p| p.f1)),
+            cell::delta(e.delta.as_ref().map(|d| d.precision)),
+            cell::delta(e.delta.as_ref().map(|d| d.recall)),
+            cell::delta(e.delta.as_ref().map(|d| d.f1)),
         ]
     };
     let mut rows: Vec<Vec<String>> = c.rows.iter().map(line).collect();

@@ -27,21 +27,7 @@ pub struct Extras {
     pub efficiency_html: Option<String>,
 }
 
-/// Escape text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
+pub use super::text::esc;
 
 /// Write the page to `path` (atomically).
 pub fn write(report: &Report, extras: &Extras, path: &Path) -> Result<()> {

@@ -22,6 +22,7 @@ pub mod row;
 pub mod rungs;
 pub mod status_view;
 pub mod svg;
+pub mod text;
 
 pub use compare::Comparison;
 pub use discover::Layout;

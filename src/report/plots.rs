@@ -10,7 +10,7 @@
 //! higher resolution with the same layout as the SVG.
 
 use super::font;
-use super::format::swept_text;
+use super::text::swept_text;
 use super::Report;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;

@@ -3,6 +3,7 @@
 
 use super::discover::Loaded;
 use super::qacct::Accounting;
+use crate::jobdir::RunStatus;
 use crate::metrics::RunMetrics;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -23,21 +24,19 @@ pub enum Status {
     /// No metrics.json although the task should have one (not submitted, or
     /// accounting says it ended, or its output_dir cannot be resolved).
     Missing,
-    /// metrics.json exists but could not be parsed; the row's note says why.
+    /// metrics.json exists but could not be parsed (an unknown status
+    /// included); the row's note says why.
     Unreadable,
-    /// A status string this version does not know, shown verbatim.
-    Other(String),
 }
 
 impl Status {
-    fn from_metrics(s: &str) -> Self {
+    fn from_metrics(s: RunStatus) -> Self {
         match s {
-            "running" => Status::Running,
-            "finished" => Status::Finished,
-            "stopped_early" => Status::StoppedEarly,
-            "interrupted" => Status::Interrupted,
-            "failed" => Status::Failed,
-            other => Status::Other(other.to_string()),
+            RunStatus::Running => Status::Running,
+            RunStatus::Finished => Status::Finished,
+            RunStatus::StoppedEarly => Status::StoppedEarly,
+            RunStatus::Interrupted => Status::Interrupted,
+            RunStatus::Failed => Status::Failed,
         }
     }
 
@@ -51,7 +50,6 @@ impl Status {
             Status::Pending => "pending",
             Status::Missing => "missing",
             Status::Unreadable => "unreadable",
-            Status::Other(s) => s,
         }
     }
 }
@@ -177,7 +175,7 @@ impl Row {
     }
 
     fn fill_from(&mut self, m: &RunMetrics) {
-        self.status = Status::from_metrics(&m.status);
+        self.status = Status::from_metrics(m.status);
         self.note = m.message.clone();
         if let Some(d) = &m.stopped_early {
             self.stopped_early = Some(d.clone());

@@ -79,9 +79,7 @@ fn tick_text(v: f64, step: f64) -> String {
     }
 }
 
-fn esc(s: &str) -> String {
-    super::html::esc(s)
-}
+use super::text::esc;
 
 impl Chart<'_> {
     pub fn render(&self) -> String {

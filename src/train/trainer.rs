@@ -8,11 +8,13 @@ use super::runlog::RunLog;
 use crate::config::{DeviceChoice, LrSchedule, Precision, Train};
 use crate::data::tsv;
 use crate::error::{Error, Result};
+use crate::jobdir::RunStatus;
 use crate::metrics::{self, EpochRecord, Evaluation, LossPoint, RunMetrics};
 use crate::model::saved::{HecjobMeta, LoadedModel};
 use crate::model::weights::{self, Head};
-use crate::monitor::{human_bytes, Monitor};
+use crate::monitor::Monitor;
 use crate::progress::Progress;
+use crate::units::bytes as human_bytes;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -209,7 +211,7 @@ fn mark_failed(save_dir: &Path, message: &str) {
         return;
     };
     if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text) {
-        v["status"] = "failed".into();
+        v["status"] = RunStatus::Failed.as_str().into();
         v["message"] = message.into();
         let json = serde_json::to_string_pretty(&v).expect("json");
         if let Err(e) = crate::fsutil::write_atomic(&path, json.as_bytes()) {
@@ -335,7 +337,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     let mut metrics = RunMetrics {
         schema_version: metrics::METRICS_SCHEMA_VERSION,
         hecjob_version: env!("CARGO_PKG_VERSION").into(),
-        status: "running".into(),
+        status: RunStatus::Running,
         experiment: spec.experiment.clone(),
         task: spec.task,
         swept: spec.swept.clone(),
@@ -582,12 +584,10 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     }
     metrics.memory = monitor.finish();
     metrics.status = if metrics.stopped_early.is_some() {
-        crate::jobdir::RunStatus::StoppedEarly
+        RunStatus::StoppedEarly
     } else {
-        crate::jobdir::RunStatus::Finished
-    }
-    .as_str()
-    .into();
+        RunStatus::Finished
+    };
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
     write_metrics(&spec.save_dir, &metrics)?;
     ckpt.remove();
@@ -769,7 +769,11 @@ fn interrupted(
             signal_name(sig)
         )
     };
-    metrics.status = if no_progress { "failed" } else { "interrupted" }.into();
+    metrics.status = if no_progress {
+        RunStatus::Failed
+    } else {
+        RunStatus::Interrupted
+    };
     metrics.message = Some(msg.clone());
     if let Err(e) = write_metrics(&spec.save_dir, metrics) {
         eprintln!("warning: could not write metrics.json: {e}");
