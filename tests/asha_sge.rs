@@ -2,8 +2,9 @@
 //! worker: a two-point sweep whose second learning rate is clearly bad (0.9: the
 //! model learns to predict no label) runs one task at a time; at its first rung
 //! the bad task ranks below the good one's record, stops, keeps its best epoch,
-//! exits 0, and the report says where and why. Skipped (visibly) without qsub or
-//! the data.
+//! exits 0, and the report says where and why. The same sweep through
+//! `hecjob run --local` ends the same way. Skipped (visibly) without qsub or the
+//! data.
 #![cfg(feature = "torch")]
 
 mod support;
@@ -207,4 +208,49 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
+}
+
+/// The same sweep with no scheduler: `run --local --jobs 2` (capped at one task
+/// at a time by the config's max_concurrent_tasks, so the order is the same)
+/// leaves the same decisions as Grid Engine did.
+#[test]
+fn the_same_sweep_stops_the_same_way_locally() {
+    let Some(data) = support::goemotions_dir() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    let bin = storage.join("hecjob/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hecjob"), bin.join("hecjob")).unwrap();
+    let cfg = tmp.path().join("asha.yaml");
+    std::fs::write(&cfg, config(&storage, &data)).unwrap();
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "run",
+        "--local",
+        cfg.to_str().unwrap(),
+        "--only",
+        "train",
+        "--jobs",
+        "2",
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "run --local failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let good = metrics(&storage, 1);
+    let bad = metrics(&storage, 2);
+    assert_eq!(good["status"], "finished");
+    assert_eq!(good["rungs"].as_array().unwrap().len(), 2);
+    assert_eq!(bad["status"], "stopped_early");
+    let s = &bad["stopped_early"];
+    assert_eq!(
+        (&s["rung"], &s["rank"], &s["compared"], &s["continues"]),
+        (&1.into(), &2.into(), &2.into(), &false.into()),
+        "{s:#}"
+    );
 }
