@@ -13,6 +13,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${GOEMOTIONS_DIR:?set GOEMOTIONS_DIR to the GoEmotions data (make demo sets ../shared/data/goemotions)}"
+if [ ! -f "$GOEMOTIONS_DIR/train.tsv" ]; then
+  echo "demo: no GoEmotions data at GOEMOTIONS_DIR=$GOEMOTIONS_DIR (train.tsv missing);" \
+    "point it at a folder holding train.tsv, dev.tsv, test.tsv and emotions.txt" \
+    "(hecjob download-data DIR fetches them)" >&2
+  exit 1
+fi
 DEMO_TRAIN_EXAMPLES=${DEMO_TRAIN_EXAMPLES:-640}
 out=$PWD/target/demo
 

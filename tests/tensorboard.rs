@@ -17,7 +17,9 @@ use std::process::Command;
 /// .venv's python when it has `tensorboard`; under CI its absence fails.
 fn tensorboard_python() -> Option<PathBuf> {
     let py = support::repo().join(".venv/bin/python");
-    let ok = Command::new(&py)
+    let ok = Command::new("timeout")
+        .arg("60")
+        .arg(&py)
         .args(["-c", "import tensorboard"])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -92,7 +94,9 @@ fn tensorboard_reads_what_the_run_recorded() {
     };
     let m = trainer::run(&spec).unwrap();
 
-    let out = Command::new(&py)
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(&py)
         .arg(support::repo().join("tests/tensorboard/read_events.py"))
         .arg(&logdir)
         .output()
