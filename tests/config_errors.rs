@@ -10,8 +10,9 @@ const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`";
 const TOP_LIST: &str =
     "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
-const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `jobs`";
-const JOB_LIST: &str = "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `extra_directives`";
+const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `jobs`";
+const JOB_LIST: &str =
+    "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `gpu_type`, `extra_directives`";
 
 fn err(yaml: &str) -> String {
     match load_str(yaml, SRC) {
@@ -152,8 +153,8 @@ case!(
 );
 case!(
     unknown_scheduler,
-    with("cluster:\n  scheduler: slurm\n"),
-    "bad.yaml:4:14: cluster.scheduler: unknown variant `slurm`, expected `sge`"
+    with("cluster:\n  scheduler: pbs\n"),
+    "bad.yaml:4:14: cluster.scheduler: unknown variant `pbs`, expected `sge` or `slurm`"
 );
 
 // ---- types ----
@@ -800,6 +801,170 @@ case!(
         "must be at least 2 (the top 1/η go on at each rung), got 1"
     )
 );
+
+// ---- Slurm (cluster.scheduler: slurm): its own time format, GPU types, #SBATCH rules ----
+
+/// A Slurm config whose train job has `train_keys` (one flow mapping line).
+fn slurm_train(train_keys: &str) -> String {
+    with(&format!(
+        "cluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  jobs:\n    train: {{{train_keys}}}\n"
+    ))
+}
+
+#[test]
+fn slurm_time_formats_are_accepted() {
+    for t in [
+        "\"1-12:00:00\"",
+        "\"02:00:00\"",
+        "\"2-0\"",
+        "\"90\"",
+        "\"36:00:00\"",
+    ] {
+        let l = load_str(&slurm_train(&format!("h_rt: {t}")), SRC)
+            .unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(
+            l.config.cluster.jobs.train.h_rt.as_deref(),
+            Some(t.trim_matches('"'))
+        );
+    }
+    // The soft limit's default comes out in Slurm's own format past a day.
+    let l = load_str(&slurm_train("h_rt: \"2-00:00:00\""), SRC).unwrap();
+    assert_eq!(
+        l.config.cluster.jobs.train.s_rt.as_deref(),
+        Some("1-23:50:00")
+    );
+}
+case!(
+    slurm_h_rt_61_minutes,
+    slurm_train("h_rt: \"00:61:00\""),
+    one(
+        7,
+        "cluster.jobs.train.h_rt",
+        "expected a Slurm time limit, HH:MM:SS or D-HH:MM:SS (e.g. 00:25:00 or 1-12:00:00), got `00:61:00`"
+    )
+);
+case!(
+    grid_engine_refuses_slurm_days,
+    with("cluster:\n  jobs:\n    train:\n      h_rt: \"1-12:00:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.h_rt",
+        "expected HH:MM:SS (e.g. 00:25:00), got `1-12:00:00`"
+    )
+);
+case!(
+    slurm_soft_limit_too_far_for_signal,
+    slurm_train("h_rt: \"2-00:00:00\", s_rt: \"12:00:00\""),
+    one(
+        7,
+        "cluster.jobs.train.s_rt",
+        "on Slurm the soft limit is a signal sent a number of seconds before h_rt (--signal=B:USR1@SECONDS), at most 65535; 12:00:00 is 129600 s before h_rt 2-00:00:00"
+    )
+);
+case!(
+    slurm_partition_name,
+    with("cluster:\n  scheduler: slurm\n  gpu_queue: \"gpu@short\"\n"),
+    one(
+        5,
+        "cluster.gpu_queue",
+        "`gpu@short` is not a Slurm partition name (letters, digits, _ . -; e.g. gpu-short)"
+    )
+);
+case!(
+    gpu_type_on_grid_engine,
+    with("cluster:\n  jobs:\n    train: {gpu_type: nvidia_h200_nvl}\n"),
+    one(
+        5,
+        "cluster.jobs.train.gpu_type",
+        "GPU types are Slurm GRES types (--gres=gpu:TYPE:N); Grid Engine asks for GPUs by count only: remove gpu_type, or set cluster.scheduler: slurm"
+    )
+);
+case!(
+    gpu_type_without_gpus,
+    slurm_train("ngpus: 0, gpu_type: nvidia_h200_nvl"),
+    one(
+        7,
+        "cluster.jobs.train.gpu_type",
+        "a GPU type without GPUs: set ngpus (e.g. 1) or remove gpu_type"
+    )
+);
+case!(
+    gpu_type_with_a_colon,
+    slurm_train("gpu_type: \"h200:2\""),
+    one(
+        7,
+        "cluster.jobs.train.gpu_type",
+        "`h200:2` is not a GRES type (letters, digits, _ . -; e.g. nvidia_h200_nvl, tesla_v100-pcie-32gb)"
+    )
+);
+case!(
+    slurm_directive_hecjob_sets,
+    slurm_train("extra_directives: [\"--qos=gpu --time=1:00:00\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`--time` is set by hecjob itself; use the config key for it instead (Slurm: written as `#SBATCH --qos=gpu --time=1:00:00`)"
+    )
+);
+case!(
+    slurm_directive_not_an_option,
+    slurm_train("extra_directives: [\"qos gpu\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "expected sbatch options such as `--qos=gpu` or `-A project`, got `qos gpu` (expected an option, found \"qos\") (Slurm: written as `#SBATCH qos gpu`)"
+    )
+);
+case!(
+    slurm_mail_on_the_train_array,
+    slurm_train("extra_directives: [\"--mail-type=END\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "the train job is a job array, and the HEC rejects arrays that ask for mail at submission; use cluster.notify (one small job after the array mails a summary)"
+    )
+);
+case!(
+    notify_address,
+    with("cluster:\n  notify: {address: \"me; rm -rf ~\"}\n"),
+    one(
+        4,
+        "cluster.notify.address",
+        "expected a mail address like me@lancaster.ac.uk, got `me; rm -rf ~`"
+    )
+);
+case!(
+    torch_cuda_unknown_build,
+    with("install:\n  torch_cuda: cu118\n"),
+    "bad.yaml:4:15: install.torch_cuda: unknown variant `cu118`, expected one of `cu130`, `cu128`, `cu126`; did you mean `cu128`?"
+);
+
+#[test]
+fn v100_with_a_cuda_13_torch_is_warned_about() {
+    let cfg = |install: &str| {
+        format!(
+            "experiment:\n  name: e\ncluster:\n  scheduler: slurm\n  jobs:\n    train: {{gpu_type: tesla_v100-pcie-32gb}}\n{install}"
+        )
+    };
+    let warn = |yaml: &str| -> Vec<String> {
+        let l = load_str(yaml, SRC).unwrap();
+        config::validate::warnings(&l.config)
+            .0
+            .into_iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect()
+    };
+    assert_eq!(
+        warn(&cfg("")),
+        ["install.torch_cuda: cluster.jobs.train.gpu_type tesla_v100-pcie-32gb runs CUDA 12.9 at most, but the default torch 2.11.0 wheel (CUDA 13) needs CUDA 13: set install.torch_cuda: cu128 (or cu126)"]
+    );
+    assert_eq!(
+        warn(&cfg("install:\n  torch_cuda: cu130\n")),
+        ["install.torch_cuda: cluster.jobs.train.gpu_type tesla_v100-pcie-32gb runs CUDA 12.9 at most, but install.torch_cuda: cu130 needs CUDA 13: set install.torch_cuda: cu128 (or cu126)"]
+    );
+    assert!(warn(&cfg("install:\n  torch_cuda: cu128\n")).is_empty());
+    assert!(warn(&cfg("").replace("tesla_v100-pcie-32gb", "nvidia_h200_nvl")).is_empty());
+}
 
 #[test]
 fn several_problems_are_all_reported_once_each() {

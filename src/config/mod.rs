@@ -56,7 +56,7 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
     }
     let mut config: Config =
         serde_yaml_ng::from_str(text).map_err(|e| Error::Config(parse_error(&e, source, text)))?;
-    config.cluster.jobs.fill_defaults();
+    config.cluster.jobs.fill_defaults(config.cluster.scheduler);
     let lines = locate::KeyLines::scan(text);
     let mut problems = validate::check(&config);
     let (search, tasks) = search::tasks(&config.train, &config.sweep, &mut problems);

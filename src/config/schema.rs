@@ -51,8 +51,39 @@ fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SchedulerKind {
+    /// Son of Grid Engine (`#$` directives, qsub/qstat/qacct).
     #[default]
     Sge,
+    /// Slurm (`#SBATCH` directives, sbatch/squeue/sacct).
+    Slurm,
+}
+
+impl SchedulerKind {
+    /// The scheduler's name as users know it, for messages.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            SchedulerKind::Sge => "Grid Engine",
+            SchedulerKind::Slurm => "Slurm",
+        }
+    }
+
+    /// Seconds of a wall-clock limit as this scheduler writes it: Grid Engine's
+    /// `HH:MM:SS`; Slurm's `HH:MM:SS`, `D-HH:MM:SS` (and its other forms: `MM:SS`,
+    /// `D-HH`, `D-HH:MM`, bare minutes). None when the scheduler would not take it.
+    pub fn parse_time(self, s: &str) -> Option<u64> {
+        match self {
+            SchedulerKind::Sge => super::validate::is_hms(s).then(|| parse_hms(s)).flatten(),
+            SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(s),
+        }
+    }
+
+    /// Seconds as this scheduler's time limit (`HH:MM:SS`; Slurm `D-HH:MM:SS` from a day).
+    pub fn format_time(self, secs: u64) -> String {
+        match self {
+            SchedulerKind::Sge => format_hms(secs),
+            SchedulerKind::Slurm => crate::scheduler::slurm::time::format_duration(secs),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,9 +102,37 @@ pub struct Cluster {
     /// Shell lines run at the start of every job, after the modules. This is the
     /// one field that is shell code by design; each entry must be a single line.
     pub setup: Vec<String>,
-    /// Cap on array tasks running at once (`#$ -tc`).
+    /// Cap on array tasks running at once (`#$ -tc`, Slurm `--array=1-N%K`).
     pub max_concurrent_tasks: Option<u32>,
+    /// Mail when the experiment ends or fails (Grid Engine: `-M`/`-m` on the jobs;
+    /// Slurm: one small job after the train array mails a one-line summary, since the
+    /// HEC rejects arrays that ask for mail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
     pub jobs: Jobs,
+}
+
+/// `cluster.notify`: where to mail, and on what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    pub address: String,
+    /// When to mail: `end` (every job's end, success or not) and/or `fail`.
+    #[serde(default = "Notify::default_on")]
+    pub on: Vec<NotifyOn>,
+}
+
+impl Notify {
+    fn default_on() -> Vec<NotifyOn> {
+        vec![NotifyOn::End, NotifyOn::Fail]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyOn {
+    End,
+    Fail,
 }
 
 impl Default for Cluster {
@@ -86,6 +145,7 @@ impl Default for Cluster {
             modules: Vec::new(),
             setup: Vec::new(),
             max_concurrent_tasks: None,
+            notify: None,
             jobs: Jobs::default(),
         }
     }
@@ -139,9 +199,14 @@ pub struct JobResources {
     pub s_rt: Option<String>,
     /// `-l ncpus=N` as on the HEC.
     pub ncpus: Option<u32>,
-    /// `-l ngpus=N`; only the train job may ask for GPUs.
+    /// `-l ngpus=N` (Slurm: `--gres=gpu:N`); only the train job may ask for GPUs.
     pub ngpus: Option<u32>,
-    /// Raw extra directives, written as `#$ <directive>`, e.g. `-M me@lancaster.ac.uk`.
+    /// Slurm only: the GPU's GRES type, e.g. `nvidia_h200_nvl` or
+    /// `tesla_v100-pcie-32gb` (`--gres=gpu:TYPE:N`); without it any GPU will do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_type: Option<String>,
+    /// Raw extra directives, written as `#$ <directive>` (Slurm: `#SBATCH <directive>`),
+    /// e.g. `-M me@lancaster.ac.uk` or `--qos=gpu`.
     pub extra_directives: Vec<String>,
 }
 
@@ -166,6 +231,43 @@ pub struct Install {
     pub binary: Option<String>,
     /// The PyPI torch version libtorch comes from (tch 0.24 needs 2.11.0).
     pub torch_version: String,
+    /// The CUDA build of that torch: `cu130`, `cu128` or `cu126`, installed from
+    /// PyTorch's own index for that build (V100 nodes run CUDA <= 12.9, so they need
+    /// cu128 or cu126). Unset: PyPI's default wheel (CUDA 13 for torch 2.11.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub torch_cuda: Option<TorchCuda>,
+}
+
+/// A CUDA build of torch on PyTorch's package index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TorchCuda {
+    Cu130,
+    Cu128,
+    Cu126,
+}
+
+impl TorchCuda {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TorchCuda::Cu130 => "cu130",
+            TorchCuda::Cu128 => "cu128",
+            TorchCuda::Cu126 => "cu126",
+        }
+    }
+
+    /// pip's index for this build.
+    pub fn index_url(self) -> String {
+        format!("https://download.pytorch.org/whl/{}", self.as_str())
+    }
+
+    /// The CUDA major version the build needs from the driver.
+    pub fn cuda_major(self) -> u32 {
+        match self {
+            TorchCuda::Cu130 => 13,
+            TorchCuda::Cu128 | TorchCuda::Cu126 => 12,
+        }
+    }
 }
 
 impl Default for Install {
@@ -175,6 +277,7 @@ impl Default for Install {
             source: "../..".into(),
             binary: None,
             torch_version: "2.11.0".into(),
+            torch_cuda: None,
         }
     }
 }
@@ -349,7 +452,8 @@ impl Jobs {
     /// A job block in the YAML replaces only the keys it names: the rest keep
     /// the defaults above (so `train: {h_rt: "04:00:00"}` still asks for a GPU).
     /// `ngpus: 0` asks for none.
-    pub fn fill_defaults(&mut self) {
+    /// `scheduler` reads and writes the time limits (the soft limit's default).
+    pub fn fill_defaults(&mut self, scheduler: SchedulerKind) {
         let d = Jobs::default();
         for (job, def) in [
             (&mut self.install, d.install),
@@ -367,10 +471,10 @@ impl Jobs {
                 .train
                 .h_rt
                 .as_deref()
-                .and_then(parse_hms)
+                .and_then(|t| scheduler.parse_time(t))
                 .and_then(|h| {
                     let margin = (h / 10).clamp(60, 600);
-                    (h >= 2 * margin).then(|| format_hms(h - margin))
+                    (h >= 2 * margin).then(|| scheduler.format_time(h - margin))
                 });
         }
     }

@@ -54,15 +54,33 @@ fn is_queue(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-@*,".contains(c))
 }
 
-fn check_queue(p: &mut Problems, key: String, q: &str) {
-    if !is_queue(q) {
-        p.push(
+fn check_queue(p: &mut Problems, key: String, q: &str, sched: SchedulerKind) {
+    match sched {
+        SchedulerKind::Sge if !is_queue(q) => p.push(
             key,
             format!(
                 "`{}` is not a queue name (letters, digits, _ . - @)",
                 lit(q)
             ),
-        );
+        ),
+        // Slurm partitions: -p takes a name or a comma-separated list of names.
+        SchedulerKind::Slurm
+            if q.is_empty()
+                || !q.split(',').all(|x| {
+                    !x.is_empty()
+                        && x.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                }) =>
+        {
+            p.push(
+                key,
+                format!(
+                    "`{}` is not a Slurm partition name (letters, digits, _ . -; e.g. gpu-short)",
+                    lit(q)
+                ),
+            )
+        }
+        _ => {}
     }
 }
 
@@ -130,9 +148,15 @@ pub const MAX_RUNTIME_SECS: u64 = 8760 * 3600;
 /// and 2^53 - 1 also reads back exactly from metrics.json in any JSON reader.
 pub const MAX_SEED: u64 = (1 << 53) - 1;
 
-fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool) {
+fn check_resources(
+    p: &mut Problems,
+    path: &str,
+    r: &JobResources,
+    cpu_job: bool,
+    sched: SchedulerKind,
+) {
     if let Some(q) = &r.queue {
-        check_queue(p, format!("{path}.queue"), q);
+        check_queue(p, format!("{path}.queue"), q, sched);
     }
     if let Some(m) = &r.h_vmem {
         if !is_memory(m) {
@@ -148,12 +172,9 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
         }
     }
     if let Some(t) = &r.h_rt {
-        if !is_hms(t) {
-            p.push(
-                format!("{path}.h_rt"),
-                format!("expected HH:MM:SS (e.g. 00:25:00), got `{}`", lit(t)),
-            );
-        } else if parse_hms(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
+        if sched.parse_time(t).is_none() {
+            p.push(format!("{path}.h_rt"), time_expected(sched, "00:25:00", t));
+        } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
             p.push(
                 format!("{path}.h_rt"),
                 format!(
@@ -164,12 +185,9 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
         }
     }
     if let Some(t) = &r.s_rt {
-        if !is_hms(t) {
-            p.push(
-                format!("{path}.s_rt"),
-                format!("expected HH:MM:SS (e.g. 00:23:00), got `{}`", lit(t)),
-            );
-        } else if parse_hms(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
+        if sched.parse_time(t).is_none() {
+            p.push(format!("{path}.s_rt"), time_expected(sched, "00:23:00", t));
+        } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
             p.push(
                 format!("{path}.s_rt"),
                 format!(
@@ -177,11 +195,24 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
                     lit(t)
                 ),
             );
-        } else if let (Some(s), Some(h)) = (parse_hms(t), r.h_rt.as_deref().and_then(parse_hms)) {
+        } else if let (Some(s), Some(h)) = (
+            sched.parse_time(t),
+            r.h_rt.as_deref().and_then(|h| sched.parse_time(h)),
+        ) {
             if s >= h {
                 p.push(
                     format!("{path}.s_rt"),
                     format!("the soft limit {t} must be below h_rt {} so the task can checkpoint before the kill", r.h_rt.as_deref().unwrap_or("")),
+                );
+            } else if sched == SchedulerKind::Slurm && h - s > SLURM_MAX_SIGNAL_S {
+                p.push(
+                    format!("{path}.s_rt"),
+                    format!(
+                        "on Slurm the soft limit is a signal sent a number of seconds before h_rt \
+                         (--signal=B:USR1@SECONDS), at most {SLURM_MAX_SIGNAL_S}; {t} is {} s before h_rt {}",
+                        h - s,
+                        r.h_rt.as_deref().unwrap_or("")
+                    ),
                 );
             }
         }
@@ -191,6 +222,9 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
             format!("{path}.ncpus"),
             "must be at least 1 (or leave it out)",
         );
+    }
+    if let Some(t) = &r.gpu_type {
+        check_gpu_type(p, path, t, r.ngpus.unwrap_or(0), sched);
     }
     if let Some(g) = r.ngpus {
         if cpu_job && g > 0 {
@@ -205,42 +239,189 @@ fn check_resources(p: &mut Problems, path: &str, r: &JobResources, cpu_job: bool
         if !no_control_chars(p, &dp, d) {
             continue;
         }
-        let flag = d.split_whitespace().next().unwrap_or("");
-        let flag_ok = flag.len() > 1
-            && flag.starts_with('-')
-            && flag[1..]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        // qsub reads every option on a `#$` line, so look at every word, not
-        // only the first: `-m ea -o /x` would silently replace hecjob's -o.
-        let reserved = d
-            .split_whitespace()
-            .find(|w| RESERVED_DIRECTIVES.contains(w));
-        // Every word, not only the first: qsub reads `-m ea; touch x` as
-        // arguments `ea;`, `touch`, `x`, which is never what was meant.
-        let odd_word = d.split_whitespace().find(|w| {
-            !w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
-        });
-        if !flag_ok {
+        match sched {
+            SchedulerKind::Sge => check_sge_directive(p, &dp, d),
+            SchedulerKind::Slurm => check_slurm_directive(p, &dp, d, cpu_job),
+        }
+    }
+}
+
+/// The longest `--signal=B:USR1@SECONDS` Slurm takes.
+const SLURM_MAX_SIGNAL_S: u64 = 65535;
+
+fn time_expected(sched: SchedulerKind, example: &str, got: &str) -> String {
+    match sched {
+        SchedulerKind::Sge => format!("expected HH:MM:SS (e.g. {example}), got `{}`", lit(got)),
+        SchedulerKind::Slurm => format!(
+            "expected a Slurm time limit, HH:MM:SS or D-HH:MM:SS (e.g. {example} or 1-12:00:00), got `{}`",
+            lit(got)
+        ),
+    }
+}
+
+fn check_gpu_type(p: &mut Problems, path: &str, t: &str, gpus: u32, sched: SchedulerKind) {
+    let key = format!("{path}.gpu_type");
+    if sched != SchedulerKind::Slurm {
+        p.push(
+            key,
+            format!(
+                "GPU types are Slurm GRES types (--gres=gpu:TYPE:N); {} asks for GPUs by count only: \
+                 remove gpu_type, or set cluster.scheduler: slurm",
+                sched.display_name()
+            ),
+        );
+    } else if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        p.push(
+            key,
+            format!(
+                "`{}` is not a GRES type (letters, digits, _ . -; e.g. nvidia_h200_nvl, tesla_v100-pcie-32gb)",
+                lit(t)
+            ),
+        );
+    } else if gpus == 0 {
+        p.push(
+            key,
+            "a GPU type without GPUs: set ngpus (e.g. 1) or remove gpu_type",
+        );
+    }
+}
+
+fn check_sge_directive(p: &mut Problems, dp: &str, d: &str) {
+    let flag = d.split_whitespace().next().unwrap_or("");
+    let flag_ok = flag.len() > 1
+        && flag.starts_with('-')
+        && flag[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    // qsub reads every option on a `#$` line, so look at every word, not
+    // only the first: `-m ea -o /x` would silently replace hecjob's -o.
+    let reserved = d
+        .split_whitespace()
+        .find(|w| RESERVED_DIRECTIVES.contains(w));
+    // Every word, not only the first: qsub reads `-m ea; touch x` as
+    // arguments `ea;`, `touch`, `x`, which is never what was meant.
+    let odd_word = d.split_whitespace().find(|w| {
+        !w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
+    });
+    if !flag_ok {
+        p.push(
+            dp,
+            format!("expected a qsub option such as `-M me@example.org`, got `{d}`"),
+        );
+    } else if let Some(r) = reserved {
+        p.push(
+            dp,
+            format!("`{r}` is set by hecjob itself; use the config key for it instead"),
+        );
+    } else if let Some(w) = odd_word {
+        p.push(
+            dp,
+            format!(
+                "`{w}` in `{d}` is not a plain qsub argument (letters, digits and - _ . @ , : = / + % *); qsub reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
+            ),
+        );
+    }
+}
+
+fn check_slurm_directive(p: &mut Problems, dp: &str, d: &str, cpu_job: bool) {
+    // The same rule as for qsub: sbatch reads the line, not a shell, so shell
+    // syntax there only garbles it.
+    let odd_word = d.split_whitespace().find(|w| {
+        !w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
+    });
+    if let Err(e) = crate::scheduler::slurm::directives::check_extra(d) {
+        p.push(dp, format!("{e} (Slurm: written as `#SBATCH {d}`)"));
+    } else if let Some(w) = odd_word {
+        p.push(
+            dp,
+            format!(
+                "`{w}` in `{d}` is not a plain sbatch argument (letters, digits and - _ . @ , : = / + % *); sbatch reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
+            ),
+        );
+    } else if !cpu_job && d.split_whitespace().any(|w| w.starts_with("--mail-")) {
+        p.push(
+            dp,
+            "the train job is a job array, and the HEC rejects arrays that ask for mail \
+             at submission; use cluster.notify (one small job after the array mails a summary)",
+        );
+    }
+}
+
+/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes.
+fn is_mail_address(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+}
+
+fn check_notify(p: &mut Problems, n: &Notify) {
+    if !is_mail_address(&n.address) {
+        p.push(
+            "cluster.notify.address",
+            format!(
+                "expected a mail address like me@lancaster.ac.uk, got `{}`",
+                lit(&n.address)
+            ),
+        );
+    }
+    if n.on.is_empty() {
+        p.push(
+            "cluster.notify.on",
+            "list when to mail: [end], [fail] or [end, fail] (or leave notify out)",
+        );
+    }
+}
+
+/// GRES types of GPUs whose driver runs CUDA 12 at most (the HEC's V100s: 12.9).
+const CUDA12_GPU_TYPES: &[&str] = &["v100"];
+
+/// Things that are allowed but probably wrong: printed as warnings, never fatal.
+pub fn warnings(cfg: &Config) -> Problems {
+    let mut p = Problems::default();
+    let train = &cfg.cluster.jobs.train;
+    let cuda13 = match cfg.install.torch_cuda {
+        None => cfg.install.from == InstallFrom::Source,
+        Some(b) => b.cuda_major() >= 13,
+    };
+    if let Some(t) = &train.gpu_type {
+        let lower = t.to_ascii_lowercase();
+        if cuda13 && CUDA12_GPU_TYPES.iter().any(|g| lower.contains(g)) {
+            let build = cfg
+                .install
+                .torch_cuda
+                .map(|b| format!("install.torch_cuda: {}", b.as_str()))
+                .unwrap_or_else(|| {
+                    format!(
+                        "the default torch {} wheel (CUDA 13)",
+                        cfg.install.torch_version
+                    )
+                });
             p.push(
-                &dp,
-                format!("expected a qsub option such as `-M me@example.org`, got `{d}`"),
-            );
-        } else if let Some(r) = reserved {
-            p.push(
-                &dp,
-                format!("`{r}` is set by hecjob itself; use the config key for it instead"),
-            );
-        } else if let Some(w) = odd_word {
-            p.push(
-                &dp,
+                "install.torch_cuda",
                 format!(
-                    "`{w}` in `{d}` is not a plain qsub argument (letters, digits and - _ . @ , : = / + % *); qsub reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
+                    "cluster.jobs.train.gpu_type {t} runs CUDA 12.9 at most, but {build} needs CUDA 13: \
+                     set install.torch_cuda: cu128 (or cu126)"
                 ),
             );
         }
     }
+    p
 }
 
 pub fn check(cfg: &Config) -> Problems {
@@ -250,8 +431,9 @@ pub fn check(cfg: &Config) -> Problems {
         p.push(
             "experiment.name",
             format!(
-                "`{}` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)",
-                lit(name)
+                "`{}` cannot name {} jobs: use a letter first, then letters, digits, _ . - (at most 64)",
+                lit(name),
+                cfg.cluster.scheduler.display_name()
             ),
         );
     }
@@ -264,7 +446,7 @@ pub fn check(cfg: &Config) -> Problems {
         ("cluster.cpu_queue", &c.cpu_queue),
         ("cluster.gpu_queue", &c.gpu_queue),
     ] {
-        check_queue(&mut p, key.to_string(), q);
+        check_queue(&mut p, key.to_string(), q, c.scheduler);
     }
     if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
         && crate::shell::var_reference(&c.storage_root).is_none()
@@ -307,12 +489,15 @@ pub fn check(cfg: &Config) -> Problems {
             "must be at least 1 (or leave it out for no cap)",
         );
     }
-    check_resources(&mut p, "cluster.jobs.install", &c.jobs.install, true);
-    check_resources(&mut p, "cluster.jobs.download", &c.jobs.download, true);
-    check_resources(&mut p, "cluster.jobs.train", &c.jobs.train, false);
+    if let Some(n) = &c.notify {
+        check_notify(&mut p, n);
+    }
+    check_resources(&mut p, "cluster.jobs.install", &c.jobs.install, true, c.scheduler);
+    check_resources(&mut p, "cluster.jobs.download", &c.jobs.download, true, c.scheduler);
+    check_resources(&mut p, "cluster.jobs.train", &c.jobs.train, false, c.scheduler);
     // fill_defaults gives the train job a soft limit only when h_rt leaves
     // room for one (2 minutes); without it the task is killed mid-epoch.
-    let train_rt = c.jobs.train.h_rt.as_deref().and_then(parse_hms);
+    let train_rt = c.jobs.train.h_rt.as_deref().and_then(|t| c.scheduler.parse_time(t));
     if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s < 120) {
         p.push(
             "cluster.jobs.train.h_rt",
