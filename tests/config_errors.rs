@@ -1032,7 +1032,13 @@ fn missing_file_is_a_config_error() {
 fn the_shipped_configs_are_valid() {
     // The other side of every case above: the real configs load.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (name, tasks) in [("goemotions", 1), ("sweep", 6), ("local", 1)] {
+    for (name, tasks) in [
+        ("goemotions", 1),
+        ("sweep", 6),
+        ("local", 1),
+        ("slurm", 1),
+        ("slurm-sweep", 6),
+    ] {
         let l = config::load(Some(&root.join(format!("configs/{name}.yaml")))).unwrap();
         assert_eq!(l.tasks.len(), tasks, "{name}");
     }
