@@ -57,6 +57,25 @@ pub const TMP: &str = "TMP";
 /// User name: Grid Engine's `$USER` pseudo variable in -o/-e paths.
 pub const USER: &str = "USER";
 
+/// Slurm's variables, as `hecjob run --local` sets them for a Slurm-rendered script
+/// (and the train script reads SLURM_ARRAY_TASK_ID and SLURM_RESTART_COUNT).
+pub const SLURM_JOB_ID: &str = "SLURM_JOB_ID";
+pub const SLURM_JOB_NAME: &str = "SLURM_JOB_NAME";
+pub const SLURM_ARRAY_JOB_ID: &str = "SLURM_ARRAY_JOB_ID";
+pub const SLURM_ARRAY_TASK_ID: &str = "SLURM_ARRAY_TASK_ID";
+pub const SLURM_ARRAY_TASK_MIN: &str = "SLURM_ARRAY_TASK_MIN";
+pub const SLURM_ARRAY_TASK_MAX: &str = "SLURM_ARRAY_TASK_MAX";
+pub const SLURM_ARRAY_TASK_STEP: &str = "SLURM_ARRAY_TASK_STEP";
+pub const SLURM_ARRAY_TASK_COUNT: &str = "SLURM_ARRAY_TASK_COUNT";
+/// How often Slurm has requeued this job (absent on the first run).
+pub const SLURM_RESTART_COUNT: &str = "SLURM_RESTART_COUNT";
+pub const SLURM_SUBMIT_DIR: &str = "SLURM_SUBMIT_DIR";
+pub const SLURM_JOB_PARTITION: &str = "SLURM_JOB_PARTITION";
+pub const SLURM_CPUS_PER_TASK: &str = "SLURM_CPUS_PER_TASK";
+/// Set by `hecjob run --local`: a Slurm train script then exits 99 for the local
+/// runner to re-run the task, instead of `scontrol requeue`.
+pub const HECJOB_RUN_LOCAL: &str = "HECJOB_RUN_LOCAL";
+
 /// Where `qsub`, `qstat` and `qacct` are looked up.
 pub const PATH: &str = "PATH";
 /// The GPUs this process may use; the first is the one NVML reports on.

@@ -51,6 +51,9 @@ pub enum JobKind {
     Install,
     Download,
     Train,
+    /// Slurm with `cluster.notify`: a small job after the train array (afterany)
+    /// that mails a one-line summary. Not one of the chained stages ([`JobKind::ALL`]).
+    Notify,
 }
 
 impl JobKind {
@@ -61,6 +64,7 @@ impl JobKind {
             JobKind::Install => "install",
             JobKind::Download => "download",
             JobKind::Train => "train",
+            JobKind::Notify => "notify",
         }
     }
 
@@ -70,6 +74,7 @@ impl JobKind {
             JobKind::Install => "install.com",
             JobKind::Download => "download.com",
             JobKind::Train => "train.com",
+            JobKind::Notify => "notify.com",
         }
     }
 

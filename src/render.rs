@@ -5,7 +5,7 @@
 //! Templates are embedded; a user's templates directory overrides any of them.
 //! Output is byte-for-byte deterministic for the same config and templates.
 
-use crate::config::{self, LoadedConfig};
+use crate::config::{self, LoadedConfig, SchedulerKind};
 use crate::error::{Error, Result};
 use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR};
 use crate::plan::{JobKind, Plan};
@@ -33,6 +33,37 @@ const SGE_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Slurm's: its own header (`#SBATCH`, chain cancelled on failure) and train script
+/// (signal forwarding and `scontrol requeue`); install and download share Grid
+/// Engine's bodies, so storage, caches and exit codes cannot drift apart.
+const SLURM_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "_header.tera",
+        include_str!("../templates/slurm/_header.tera"),
+    ),
+    (
+        "install.com.tera",
+        include_str!("../templates/install.com.tera"),
+    ),
+    (
+        "download.com.tera",
+        include_str!("../templates/download.com.tera"),
+    ),
+    (
+        "train.com.tera",
+        include_str!("../templates/slurm/train.com.tera"),
+    ),
+    (
+        "notify.com.tera",
+        include_str!("../templates/slurm/notify.com.tera"),
+    ),
+];
+
+/// Templates a `--templates DIR` may override from DIR itself under every
+/// scheduler; the others are looked up in DIR/<scheduler>/ first (Slurm:
+/// DIR/slurm/), so a Grid Engine header is never used for a Slurm script.
+const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera"];
+
 /// One rendered file: its name inside the job directory and its content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedFile {
@@ -54,18 +85,32 @@ pub fn default_out_dir(loaded: &LoadedConfig) -> PathBuf {
 }
 
 /// The embedded templates for a scheduler (by its back end's name).
-fn embedded(scheduler: &str) -> &'static [(&'static str, &'static str)] {
-    // One scheduler today; a second adds its arm here.
-    debug_assert_eq!(scheduler, "sge");
-    SGE_TEMPLATES
+fn embedded(scheduler: SchedulerKind) -> &'static [(&'static str, &'static str)] {
+    match scheduler {
+        SchedulerKind::Sge => SGE_TEMPLATES,
+        SchedulerKind::Slurm => SLURM_TEMPLATES,
+    }
 }
 
-/// The scheduler a config renders for (`sge` until the config can choose).
-fn scheduler_of(_loaded: &LoadedConfig) -> &'static str {
-    "sge"
+fn scheduler_of(loaded: &LoadedConfig) -> SchedulerKind {
+    loaded.config.cluster.scheduler
 }
 
-fn engine(scheduler: &str, templates: Option<&Path>) -> Result<tera::Tera> {
+/// Where a `--templates DIR` override of template `name` is, if there is one.
+fn override_path(dir: &Path, scheduler: SchedulerKind, name: &str) -> Option<PathBuf> {
+    let own = match scheduler {
+        SchedulerKind::Sge => dir.join(name),
+        SchedulerKind::Slurm => dir.join("slurm").join(name),
+    };
+    if own.exists() {
+        return Some(own);
+    }
+    let shared = dir.join(name);
+    (scheduler != SchedulerKind::Sge && SHARED_TEMPLATES.contains(&name) && shared.exists())
+        .then_some(shared)
+}
+
+fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Tera> {
     let mut t = tera::Tera::default();
     t.autoescape_on(vec![]);
     let mut sources: Vec<(String, String)> = embedded(scheduler)
@@ -81,8 +126,7 @@ fn engine(scheduler: &str, templates: Option<&Path>) -> Result<tera::Tera> {
         }
         let mut overridden = 0;
         for (name, text) in sources.iter_mut() {
-            let p = dir.join(&*name);
-            if p.exists() {
+            if let Some(p) = override_path(dir, scheduler, name) {
                 *text = crate::fsutil::read_to_string(&p, "reading template")?;
                 overridden += 1;
             }
@@ -167,6 +211,8 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("output_dir", &path_expr(&c.paths.output_dir));
     common.insert("data_base_url", &c.data.base_url);
     common.insert("task_count", &plan.tasks.len());
+    common.insert("experiment", &c.experiment.name);
+    common.insert("notify", &c.cluster.notify);
     common.insert("config_sha256", &config::body_sha256(&yaml));
     let mut files = Vec::new();
     for job in &plan.jobs {
@@ -183,9 +229,13 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     files.push(RenderedFile {
         name: jobdir::CONFIG_FILE.into(),
         content: format!(
-            "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by $SGE_TASK_ID.\n{}",
+            "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by ${}.\n{}",
             env!("CARGO_PKG_VERSION"),
             one_line(&loaded.source),
+            match c.cluster.scheduler {
+                SchedulerKind::Sge => "SGE_TASK_ID",
+                SchedulerKind::Slurm => "SLURM_ARRAY_TASK_ID",
+            },
             yaml
         ),
         executable: false,
@@ -283,6 +333,9 @@ impl Rendered {
         self.plan
             .jobs
             .iter()
+            // The notify job is not a chained stage: it follows the train job
+            // however that ends (cmd::jobs submits it after the chain).
+            .filter(|j| j.kind != JobKind::Notify)
             .filter(|j| only.is_empty() || only.contains(&j.kind))
             .map(|j| StageJob {
                 stage: j.kind.as_str().to_string(),

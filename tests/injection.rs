@@ -276,6 +276,8 @@ struct Fields {
     model: String,
     url: String,
     directive: String,
+    /// `sge` or `slurm`: whose scripts are rendered and run.
+    scheduler: &'static str,
 }
 
 impl Fields {
@@ -295,6 +297,15 @@ impl Fields {
             // Every word of a directive is checked (payloads refused: see
             // `values_that_reach_directive_lines_are_strict`).
             directive: "-A acct-1".to_string(),
+            scheduler: "sge",
+        }
+    }
+
+    /// The same fields, rendered for Slurm.
+    fn slurm(self) -> Fields {
+        Fields {
+            scheduler: "slurm",
+            ..self
         }
     }
 
@@ -313,12 +324,17 @@ impl Fields {
     }
 
     fn config(&self, from: &str, storage_root: &str) -> Value {
+        let directives = match self.scheduler {
+            "sge" => json!([self.directive, "-M me@example.org"]),
+            _ => json!(["--comment=acct-1", "--qos=normal"]),
+        };
         json!({
             "experiment": {"name": "inj", "description": self.description},
             "cluster": {
+                "scheduler": self.scheduler,
                 "storage_root": storage_root,
                 "modules": ["cuda/12.1"],
-                "jobs": {"train": {"extra_directives": [self.directive, "-M me@example.org"]}},
+                "jobs": {"train": {"extra_directives": directives}},
             },
             "install": {"from": from, "source": self.source, "binary": self.binary},
             "paths": {"data_dir": self.data_dir, "model_cache": self.model_cache, "output_dir": self.output_dir},
@@ -495,7 +511,10 @@ fn render_and_run(
 
     // train.com
     let mut train_env = env.to_vec();
-    train_env.push(("SGE_TASK_ID", "3"));
+    train_env.push(match f.scheduler {
+        "sge" => ("SGE_TASK_ID", "3"),
+        _ => ("SLURM_ARRAY_TASK_ID", "3"),
+    });
     let calls = s.run_ok("train.com", &train_env);
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["module", "hecjob"]);
@@ -529,6 +548,10 @@ fn payloads_in_relative_paths_stay_literal() {
         for from in ["source", "binary"] {
             render_and_run(&s, &f, from, &f.storage, &f.storage, &[]);
         }
+        let f = f.slurm();
+        for from in ["source", "binary"] {
+            render_and_run(&s, &f, from, &f.storage, &f.storage, &[]);
+        }
     }
 }
 
@@ -540,6 +563,10 @@ fn payloads_in_absolute_paths_stay_literal() {
         for from in ["source", "binary"] {
             render_and_run(&s, &f, from, &f.storage, &f.storage, &[]);
         }
+        let f = f.slurm();
+        for from in ["source", "binary"] {
+            render_and_run(&s, &f, from, &f.storage, &f.storage, &[]);
+        }
     }
 }
 
@@ -547,19 +574,23 @@ fn payloads_in_absolute_paths_stay_literal() {
 fn storage_variable_is_expanded_on_the_node() {
     // storage_root: $HECJOB_TEST_STORAGE, set on the node to a legal path.
     let s = Scratch::new();
-    let f = Fields::relative(&s, PAYLOADS[0], URL_PAYLOADS[0]);
-    let value = format!("{}/env/v+@,%", s.root.display());
-    for from in ["source", "binary"] {
-        render_and_run(
-            &s,
-            &f,
-            from,
-            "$HECJOB_TEST_STORAGE",
-            &value,
-            &[("HECJOB_TEST_STORAGE", &value)],
-        );
+    for sched in ["sge", "slurm"] {
+        let mut f = Fields::relative(&s, PAYLOADS[0], URL_PAYLOADS[0]);
+        f.scheduler = sched;
+        let value = format!("{}/env/v+@,%", s.root.display());
+        for from in ["source", "binary"] {
+            render_and_run(
+                &s,
+                &f,
+                from,
+                "$HECJOB_TEST_STORAGE",
+                &value,
+                &[("HECJOB_TEST_STORAGE", &value)],
+            );
+        }
     }
     // Unset, the script stops before running anything.
+    let f = Fields::relative(&s, PAYLOADS[0], URL_PAYLOADS[0]);
     let loaded = load(&f.config("binary", "$HECJOB_TEST_STORAGE"), "cfg.yaml").unwrap();
     render::render(&loaded, &s.job, None)
         .unwrap()
@@ -864,6 +895,11 @@ fn newlines_are_refused_in_every_field() {
             single_line.into(),
         ),
         (
+            Box::new(|c| c["cluster"] = json!({"scheduler": "slurm", "jobs": {"download": {"extra_directives": [format!("--qos={nl}")]}}})),
+            "cluster.jobs.download.extra_directives[0]",
+            single_line.into(),
+        ),
+        (
             Box::new(|c| c["cluster"] = json!({"modules": [nl]})),
             "cluster.modules[0]",
             "`x\\ntouch PWNED` is not a module name (e.g. anaconda3/wmlce)".into(),
@@ -942,6 +978,30 @@ fn values_that_reach_directive_lines_are_strict() {
         (
             json!({"cluster": {"storage_root": "$(id)"}}),
             "cluster.storage_root",
+        ),
+        (
+            json!({"cluster": {"scheduler": "slurm", "gpu_queue": "gpu-short;id"}}),
+            "cluster.gpu_queue",
+        ),
+        (
+            json!({"cluster": {"scheduler": "slurm", "jobs": {"train": {"h_rt": "1-00:00:00 -p x"}}}}),
+            "cluster.jobs.train.h_rt",
+        ),
+        (
+            json!({"cluster": {"scheduler": "slurm", "jobs": {"train": {"gpu_type": "h200$(id)"}}}}),
+            "cluster.jobs.train.gpu_type",
+        ),
+        (
+            json!({"cluster": {"scheduler": "slurm", "jobs": {"train": {"extra_directives": ["$(id)"]}}}}),
+            "cluster.jobs.train.extra_directives[0]",
+        ),
+        (
+            json!({"cluster": {"scheduler": "slurm", "jobs": {"train": {"extra_directives": ["--qos=x -o /tmp/elsewhere"]}}}}),
+            "cluster.jobs.train.extra_directives[0]",
+        ),
+        (
+            json!({"cluster": {"notify": {"address": "me@x.org;id"}}}),
+            "cluster.notify.address",
         ),
     ] {
         let mut c = cfg.clone();

@@ -7,7 +7,11 @@ use hecjob::render::{self, Rendered};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The Grid Engine configs (the dry-run test below reads their qsub lines).
 const CONFIGS: [&str; 3] = ["goemotions", "sweep", "local"];
+/// Every shipped config, Grid Engine's and Slurm's.
+const ALL_CONFIGS: [&str; 5] = ["goemotions", "sweep", "local", "slurm", "slurm-sweep"];
+const SCHEDULERS: [&str; 2] = ["sge", "slurm"];
 const FILES: [&str; 6] = [
     "install.com",
     "download.com",
@@ -36,6 +40,42 @@ fn render_shipped(name: &str) -> Rendered {
     render::render(&loaded, &out, None).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// A shipped config with `cluster.scheduler` set to `scheduler` in its text (so it is
+/// validated for that scheduler, as a user switching would see it), rendered.
+fn render_shipped_for(name: &str, scheduler: &str) -> Rendered {
+    let path = repo().join(format!("configs/{name}.yaml"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = if text.contains("  scheduler: ") {
+        text.lines()
+            .map(|l| {
+                if l.starts_with("  scheduler: ") {
+                    format!("  scheduler: {scheduler}")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    } else {
+        text.replacen(
+            "cluster:\n",
+            &format!("cluster:\n  scheduler: {scheduler}\n"),
+            1,
+        )
+    };
+    let source = format!("configs/{name}.yaml");
+    let loaded =
+        config::load_str(&text, &source).unwrap_or_else(|e| panic!("{name} as {scheduler}: {e}"));
+    assert_eq!(
+        loaded.config.cluster.scheduler,
+        serde_yaml_ng::from_str(scheduler).unwrap(),
+        "{name}"
+    );
+    let out = render::default_out_dir(&loaded);
+    render::render(&loaded, &out, None).unwrap_or_else(|e| panic!("{name} as {scheduler}: {e}"))
+}
+
 /// The version appears in headers; keep it out of the snapshots.
 fn redact(s: &str) -> String {
     s.replace(
@@ -58,7 +98,7 @@ fn bash_n(name: &str, script: &str) {
 
 #[test]
 fn every_rendered_file_matches_its_snapshot() {
-    for name in CONFIGS {
+    for name in ALL_CONFIGS {
         let r = render_shipped(name);
         let names: Vec<&str> = r.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, FILES, "{name}: rendered file list");
@@ -71,11 +111,34 @@ fn every_rendered_file_matches_its_snapshot() {
 
 #[test]
 fn every_script_passes_bash_n() {
-    for name in CONFIGS {
+    for name in ALL_CONFIGS {
         let r = render_shipped(name);
         for f in r.files.iter().filter(|f| f.executable) {
             assert!(f.content.starts_with("#!/bin/bash\n"), "{name}/{}", f.name);
             bash_n(&f.name, &f.content);
+        }
+    }
+}
+
+/// Every shipped config renders under both schedulers: each script is
+/// snapshotted (`<config>@<scheduler>__<script>`), passes `bash -n`, and carries
+/// only its own scheduler's directives.
+#[test]
+fn every_shipped_config_renders_for_both_schedulers() {
+    for name in ALL_CONFIGS {
+        for sched in SCHEDULERS {
+            let r = render_shipped_for(name, sched);
+            for f in r.files.iter().filter(|f| f.executable) {
+                bash_n(&f.name, &f.content);
+                let (own, other) = if sched == "sge" {
+                    ("#$ ", "#SBATCH")
+                } else {
+                    ("#SBATCH ", "#$ ")
+                };
+                assert!(f.content.contains(own), "{name}@{sched}/{}", f.name);
+                assert!(!f.content.contains(other), "{name}@{sched}/{}", f.name);
+                insta::assert_snapshot!(format!("{name}@{sched}__{}", f.name), redact(&f.content));
+            }
         }
     }
 }
@@ -97,7 +160,7 @@ fn bash_n_catches_a_broken_script() {
 
 #[test]
 fn rendering_twice_is_byte_identical() {
-    for name in CONFIGS {
+    for name in ALL_CONFIGS {
         let a = render_shipped(name);
         let b = render_shipped(name);
         assert_eq!(a.files, b.files, "{name}");
@@ -152,11 +215,69 @@ fn directives_and_chain_of_the_sweep() {
     );
 }
 
-/// The chain `render` prints: submit's stages through Grid Engine's builder.
+/// The chain `render` prints: submit's stages through its scheduler's builder.
 fn chain(r: &Rendered) -> Vec<String> {
     let stages = r.stages(&[], true);
-    let jobs = render::chain_commands(&r.dir, &stages, hecjob::scheduler::sge::qsub_command);
+    let build = match r.plan.scheduler {
+        config::SchedulerKind::Sge => hecjob::scheduler::sge::qsub_command,
+        config::SchedulerKind::Slurm => hecjob::scheduler::slurm::client::sbatch_command,
+    };
+    let jobs = render::chain_commands(&r.dir, &stages, build);
     render::chain_lines(&r.dir, &jobs)
+}
+
+#[test]
+fn directives_and_chain_of_the_slurm_sweep() {
+    let r = render_shipped("slurm-sweep");
+    let train = r.file("train.com").unwrap();
+    for d in [
+        "#SBATCH -J goemotions-sweep-train\n",
+        "#SBATCH -p gpu-short\n",
+        "#SBATCH -o logs/%x.%A_%a.out\n",
+        "#SBATCH --mem=40G\n",
+        "#SBATCH --time=02:00:00\n",
+        "#SBATCH --cpus-per-task=4\n",
+        "#SBATCH --gres=gpu:1\n",
+        "#SBATCH --array=1-6%3\n",
+        // The soft limit 01:50:00: USR1 to the batch shell 600 s before --time.
+        "#SBATCH --signal=B:USR1@600\n",
+        "#SBATCH --requeue\n",
+        "then source /etc/profile; fi\n",
+        "\nmodule add cuda || exit 100\n",
+        "scontrol requeue \"$THIS_TASK\"",
+    ] {
+        assert!(
+            train.content.contains(d),
+            "train.com lacks {d:?}:\n{}",
+            train.content
+        );
+    }
+    let install = r.file("install.com").unwrap();
+    assert!(install.content.contains("#SBATCH -p serial\n"));
+    assert!(install.content.contains("#SBATCH -o logs/%x.%j.out\n"));
+    assert!(
+        !install.content.contains("--gres"),
+        "install must not ask for a GPU"
+    );
+    assert!(
+        !install.content.contains("--array"),
+        "install is not an array job"
+    );
+    assert!(
+        install
+            .content
+            .contains("--index-url https://download.pytorch.org/whl/cu128 "),
+        "install.torch_cuda: cu128 picks the CUDA 12.8 build"
+    );
+    assert_eq!(
+        chain(&r),
+        [
+            "cd jobs/goemotions-sweep",
+            "sbatch --parsable install.com    # install → job 1",
+            "sbatch --parsable --dependency=afterok:1 --kill-on-invalid-dep=yes download.com    # download → job 2",
+            "sbatch --parsable --dependency=afterok:2 --kill-on-invalid-dep=yes train.com    # train → job 3",
+        ]
+    );
 }
 
 fn hecjob(cwd: &Path, args: &[&str]) -> std::process::Output {
@@ -403,4 +524,50 @@ fn custom_templates_survive_submit() {
         ],
     ));
     assert!(has_line());
+}
+
+/// `cluster.notify`: Grid Engine mails from every job (`-M`, `-m`); Slurm renders one
+/// more script, notify.com, which `submit` queues after the train array.
+#[test]
+fn notify_renders_per_scheduler() {
+    let with_notify = |name: &str, on: &str| {
+        let text = std::fs::read_to_string(repo().join(format!("configs/{name}.yaml")))
+            .unwrap()
+            .replacen(
+                "cluster:\n",
+                &format!("cluster:\n  notify: {{ address: me@lancaster.ac.uk, on: {on} }}\n"),
+                1,
+            );
+        let loaded = config::load_str(&text, &format!("configs/{name}.yaml")).unwrap();
+        render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap()
+    };
+    let sge = with_notify("sweep", "[end, fail]");
+    for f in ["install.com", "download.com", "train.com"] {
+        let c = &sge.file(f).unwrap().content;
+        assert!(
+            c.contains("#$ -M me@lancaster.ac.uk\n#$ -m ea\n"),
+            "{f}:\n{c}"
+        );
+    }
+    assert!(sge.file("notify.com").is_none());
+
+    let slurm = with_notify("slurm-sweep", "[fail]");
+    for f in ["install.com", "download.com", "train.com"] {
+        let c = &slurm.file(f).unwrap().content;
+        assert!(
+            !c.contains("--mail"),
+            "{f}: the HEC rejects arrays asking for mail"
+        );
+    }
+    let notify = slurm.file("notify.com").unwrap();
+    assert!(notify.executable);
+    bash_n("notify.com", &notify.content);
+    insta::assert_snapshot!("slurm-sweep@notify__notify.com", redact(&notify.content));
+    // Not a chained stage: submit queues it itself, after train, however train ends.
+    let stages: Vec<String> = slurm
+        .stages(&[], true)
+        .iter()
+        .map(|s| s.stage.clone())
+        .collect();
+    assert_eq!(stages, ["install", "download", "train"]);
 }

@@ -6,6 +6,7 @@
 //! `hecjob completions bash|zsh|fish` prints a shell completion script.
 
 pub mod analyze;
+pub mod check;
 pub mod completions;
 pub mod download_data;
 pub mod download_model;
@@ -29,7 +30,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "hecjob",
     version,
-    about = "Fine-tune transformer classifiers on a Grid Engine GPU cluster",
+    about = "Fine-tune transformer classifiers on a Grid Engine or Slurm GPU cluster",
     long_about = "hecjob turns a YAML experiment config into Grid Engine job scripts \
 (install, download, train), submits and follows them, and is itself the training worker \
 (BERT/RoBERTa in libtorch) that reproduces the GoEmotions paper's Table 4."
@@ -47,9 +48,13 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Write the install/download/train .com scripts for an experiment.
     Render(render::RenderArgs),
-    /// Render, then qsub install → download → train chained with -hold_jid.
+    /// Render, then submit install → download → train, each after the one before
+    /// (qsub -hold_jid on Grid Engine, sbatch --dependency=afterok on Slurm).
     Submit(submit::SubmitArgs),
-    /// Show the state of a submitted run from qstat and qacct.
+    /// Ask the scheduler whether each job could ever run, submitting nothing
+    /// (sbatch --test-only on Slurm, qsub -w v on Grid Engine; exit 6 if not).
+    Check(check::CheckArgs),
+    /// Show the state of a submitted run (qstat/qacct, or squeue/sacct).
     Status(status::StatusArgs),
     /// Run the rendered scripts here, without a scheduler (--local).
     Run(run::RunArgs),
@@ -80,6 +85,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Render(a) => render::run(&a),
         Command::Submit(a) => submit::run_submit(&a),
         Command::Status(a) => status::run_status(&a),
+        Command::Check(a) => check::run_check(&a),
         Command::Run(a) => run::run_run(&a),
         Command::DownloadData(a) => download_data::run(&a),
         Command::DownloadModel(a) => download_model::run(&a),

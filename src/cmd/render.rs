@@ -2,6 +2,7 @@
 //! chain `submit` would run.
 
 use crate::error::Result;
+use crate::config::SchedulerKind;
 use crate::render::{chain_commands, chain_lines, prepare_job_dir, TemplateChoice};
 use crate::shell;
 use std::path::PathBuf;
@@ -63,7 +64,11 @@ pub fn run(a: &RenderArgs) -> Result<()> {
     }
     // Exactly what `submit` runs by default: its stages, its builder.
     let stages = rendered.stages(&[], true);
-    let jobs = chain_commands(dir, &stages, crate::scheduler::sge::qsub_command);
+    let build = match rendered.plan.scheduler {
+        SchedulerKind::Sge => crate::scheduler::sge::qsub_command,
+        SchedulerKind::Slurm => crate::scheduler::slurm::client::sbatch_command,
+    };
+    let jobs = chain_commands(dir, &stages, build);
     for line in chain_lines(dir, &jobs) {
         println!("  {line}");
     }

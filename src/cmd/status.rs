@@ -4,6 +4,8 @@
 use crate::error::{Error, Result};
 use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
 use crate::scheduler::sge::GridEngine;
+use crate::scheduler::backend::Scheduler;
+use crate::scheduler::slurm::Slurm;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -47,13 +49,16 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
         None => newest_record()?,
     };
     let record = SubmissionRecord::load(&path)?;
-    if record.executor != "sge" {
-        return Err(Error::Usage(format!(
-            "{}: this record is from a `{}` submission; only Grid Engine jobs have a status",
-            path.display(),
-            record.executor
-        )));
-    }
+    let mut sched: Box<dyn Scheduler> = match record.executor.as_str() {
+        "sge" => Box::new(GridEngine::for_queries()?),
+        "slurm" => Box::new(Slurm::for_queries()?),
+        other => {
+            return Err(Error::Usage(format!(
+                "{}: this record is from a `{other}` submission; only Grid Engine and Slurm jobs have a status",
+                path.display(),
+            )))
+        }
+    };
     let tracked: Vec<TrackedJob> = record
         .jobs
         .iter()
@@ -63,9 +68,9 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
-    let mut sched = GridEngine::for_queries()?;
     loop {
-        let st = crate::scheduler::status::query(&mut sched, &tracked)?;
+        let st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
+        let note = sched.accounting_note();
         if a.json {
             let json = serde_json::to_string_pretty(&st)
                 .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
@@ -75,6 +80,12 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
                 println!("--- {} ---", path.display());
             }
             print!("{}", table(&st));
+            if let Some(n) = &note {
+                println!("note: {n}");
+            }
+            if let Some(why) = chain_broken_by(&st) {
+                println!("{why}");
+            }
             // Live progress of running train tasks, efficiency of finished ones.
             let job_dir = if path.is_dir() {
                 path.clone()
@@ -93,11 +104,12 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             .iter()
             .flat_map(|j| j.tasks.iter().map(|t| t.state))
             .collect();
-        let settled = states.iter().all(|s| {
-            matches!(
-                s,
-                TaskState::Done | TaskState::Failed | TaskState::Error | TaskState::Held
-            )
+        // A Slurm job waiting on its dependency (reason `Dependency`) starts by
+        // itself once the job before it ends: held, but not settled.
+        let settled = st.iter().flat_map(|j| &j.tasks).all(|t| match t.state {
+            TaskState::Done | TaskState::Failed | TaskState::Error => true,
+            TaskState::Held => t.reason.as_deref() != Some("Dependency"),
+            _ => false,
         });
         // Finished tasks are settled too, so `settled` alone says the chain is over.
         let done = settled;
@@ -120,6 +132,44 @@ pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
     crate::scheduler::status::query(&mut GridEngine::for_queries()?, jobs)
 }
 
+/// When a stage failed and the stages after it never ran (Slurm cancels them:
+/// `--kill-on-invalid-dep=yes`), say which one broke the chain and where its log is.
+pub fn chain_broken_by(st: &[JobStatus]) -> Option<String> {
+    let failed = st
+        .iter()
+        .position(|j| j.tasks.iter().any(|t| t.state == TaskState::Failed))?;
+    let later: Vec<&str> = st[failed + 1..]
+        .iter()
+        .filter(|j| {
+            j.tasks.iter().all(|t| {
+                t.state == TaskState::Failed
+                    && t.last_run
+                        .as_ref()
+                        .and_then(|r| r.failure.as_deref())
+                        .is_some_and(|f| f.starts_with("CANCELLED"))
+            })
+        })
+        .map(|j| j.stage.as_str())
+        .collect();
+    if later.is_empty() {
+        return None;
+    }
+    let j = &st[failed];
+    let why = j
+        .tasks
+        .iter()
+        .find_map(|t| t.last_run.as_ref().and_then(|r| r.failure.clone()))
+        .unwrap_or_else(|| "failed".into());
+    Some(format!(
+        "{} (job {}) failed: {why}; so {} never ran (cancelled by the scheduler). \
+         Its log is in logs/{}.*; fix the cause and submit again.",
+        j.stage,
+        j.id.number,
+        later.join(" and "),
+        j.name
+    ))
+}
+
 /// The status table: one row per job, or per task for array jobs.
 pub fn table(st: &[JobStatus]) -> String {
     let mut rows = vec![[
@@ -138,9 +188,10 @@ pub fn table(st: &[JobStatus]) -> String {
     for j in st {
         for t in &j.tasks {
             let run = t.last_run.as_ref();
-            let state = match (&t.code, t.state) {
-                (Some(code), s) => format!("{} ({code})", s.as_str()),
-                (None, s) => s.as_str().to_string(),
+            let state = match (&t.code, &t.reason, t.state) {
+                (Some(code), Some(why), s) => format!("{} ({code}: {why})", s.as_str()),
+                (Some(code), None, s) => format!("{} ({code})", s.as_str()),
+                (None, _, s) => s.as_str().to_string(),
             };
             let failed = match run {
                 Some(r) => r.failure.clone().unwrap_or_else(|| "0".into()),
@@ -184,7 +235,7 @@ pub fn table(st: &[JobStatus]) -> String {
         .count();
     if unknown > 0 {
         out.push_str(&format!(
-            "{unknown} task(s) unknown: neither qstat nor qacct lists them yet \
+            "{unknown} task(s) unknown: neither the queue nor accounting lists them yet \
              (accounting can lag a few seconds; or the ids belong to another cluster)\n"
         ));
     }

@@ -6,7 +6,9 @@ use crate::jobdir::{JobKind, SubmissionRecord};
 use crate::render::{prepare_job_dir, TemplateChoice};
 use crate::scheduler::backend::Scheduler;
 use crate::scheduler::dry_run::DryRun;
+use crate::config::SchedulerKind;
 use crate::scheduler::sge::GridEngine;
+use crate::scheduler::slurm::Slurm;
 use crate::scheduler::submission::{submit_chain, SubmittedJob};
 use std::path::PathBuf;
 
@@ -51,12 +53,17 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, !a.no_verify);
-    let mut sched: Box<dyn Scheduler> = if a.dry_run {
-        Box::new(DryRun::sge())
-    } else {
-        Box::new(GridEngine::new()?)
+    let kind = p.loaded.config.cluster.scheduler;
+    let mut sched: Box<dyn Scheduler> = match (kind, a.dry_run) {
+        (SchedulerKind::Sge, true) => Box::new(DryRun::sge()),
+        (SchedulerKind::Sge, false) => Box::new(GridEngine::new()?),
+        (SchedulerKind::Slurm, true) => Box::new(DryRun::slurm()),
+        (SchedulerKind::Slurm, false) => Box::new(Slurm::new()?),
     };
-    let jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
+    let mut jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
+    if let Some(n) = submit_notify(sched.as_mut(), &rendered, &jobs)? {
+        jobs.push(n);
+    }
     if a.dry_run {
         println!(
             "# dry run: scripts written to {}; nothing submitted.",
@@ -85,6 +92,57 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         crate::shell::quote(&dir.display().to_string())
     );
     Ok(())
+}
+
+/// Slurm with `cluster.notify`: submit notify.com after the train array, however
+/// it ends (`--dependency=afterany`), with the train job's id as its argument. If
+/// that fails, the chain just queued is cancelled, as for any failed submission.
+fn submit_notify(
+    sched: &mut dyn Scheduler,
+    rendered: &crate::render::Rendered,
+    chain: &[SubmittedJob],
+) -> Result<Option<SubmittedJob>> {
+    let Some(job) = rendered
+        .plan
+        .jobs
+        .iter()
+        .find(|j| j.kind == JobKind::Notify)
+    else {
+        return Ok(None);
+    };
+    let Some(train) = chain.iter().find(|j| j.stage == JobKind::Train.as_str()) else {
+        return Ok(None);
+    };
+    let dir = &rendered.dir;
+    let mut req = crate::scheduler::JobRequest::new(&job.script, dir);
+    req.options = vec![format!("--dependency=afterany:{}", train.id.number)];
+    req.args = vec![train.id.number.to_string()];
+    let submitted = crate::digest::sha256_file(&dir.join(&job.script))
+        .and_then(|sha| Ok((sha, sched.submit(&req)?)));
+    match submitted {
+        Ok((sha256, s)) => Ok(Some(SubmittedJob {
+            stage: JobKind::Notify.as_str().to_string(),
+            name: s.name,
+            script: req.script.clone(),
+            sha256,
+            id: s.id,
+            hold: vec![train.id.number],
+            command: s.command,
+        })),
+        Err(e) => {
+            let ids: Vec<_> = chain.iter().map(|j| j.id).collect();
+            let undo = match sched.cancel(&ids) {
+                Ok(()) => "removed the jobs this submission had queued".to_string(),
+                Err(c) => format!(
+                    "could not remove the jobs already queued ({c}); remove them with `{}`",
+                    sched.cancel_command(&ids).shell()
+                ),
+            };
+            Err(Error::Scheduler(format!(
+                "submitting the notify job (cluster.notify): {e}\n{undo}"
+            )))
+        }
+    }
 }
 
 fn print_submitted(jobs: &[SubmittedJob]) {

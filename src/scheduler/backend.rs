@@ -208,4 +208,10 @@ pub trait Scheduler {
     /// Accounting of the finished runs of these jobs, in one call. A job the
     /// scheduler does not know (yet) has no records; that is not an error.
     fn accounting(&mut self, ids: &[JobId]) -> Result<Vec<RunRecord>>;
+
+    /// Why the last `accounting` answer is incomplete, when it is (e.g. a Slurm
+    /// cluster without `sacct`): status shows it instead of failing.
+    fn accounting_note(&self) -> Option<String> {
+        None
+    }
 }

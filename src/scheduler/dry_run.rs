@@ -29,6 +29,11 @@ impl DryRun {
         DryRun { builder, next: 0 }
     }
 
+    /// A dry run of Slurm's `sbatch`.
+    pub fn slurm() -> DryRun {
+        DryRun::new(super::slurm::client::dry_run_builder())
+    }
+
     /// A dry run of Grid Engine's `qsub`.
     pub fn sge() -> DryRun {
         DryRun::new(super::sge::dry_run_builder())

@@ -1,6 +1,17 @@
 //! The local back end: runs each job script with bash, here and now, in submission
-//! order, with the environment and log files Grid Engine would give it. Holds are
-//! met by construction (an earlier job has finished before the next one starts).
+//! order, with the environment and log files Grid Engine would give it — or Slurm,
+//! for a script with `#SBATCH` lines. Holds are met by construction (an earlier job
+//! has finished before the next one starts).
+//!
+//! What it copies from Slurm (a script whose directives are `#SBATCH` lines):
+//! * `SLURM_JOB_ID`, `SLURM_JOB_NAME`, `SLURM_ARRAY_JOB_ID`, `SLURM_ARRAY_TASK_ID`
+//!   (and `_MIN`, `_MAX`, `_STEP`, `_COUNT`), `SLURM_RESTART_COUNT` from the first
+//!   re-run on, `SLURM_SUBMIT_DIR`, `SLURM_JOB_PARTITION`, `SLURM_CPUS_PER_TASK`;
+//!   `HECJOB_RUN_LOCAL=1`, so the train script exits 99 for a re-run here instead of
+//!   calling `scontrol requeue`;
+//! * logs from `-o`/`-e` with `%x %j %A %a` expanded (default `slurm-%j.out`,
+//!   `slurm-%A_%a.out` for array tasks; stderr into stdout's file without `-e`),
+//!   run in the submission directory (or `--chdir`), `%N` caps concurrent tasks.
 //!
 //! What it copies from Grid Engine:
 //! * `JOB_ID`, `JOB_NAME`, `SGE_TASK_ID`/`SGE_TASK_FIRST`/`SGE_TASK_LAST`/
@@ -21,8 +32,10 @@
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::exit_code;
 use super::job_id::JobId;
+use super::job_id::TaskRange;
 use super::sge::directives::Directives;
 use super::sge::{file_name, request_directives};
+use super::slurm::directives::{self as slurm_directives, Directives as SlurmDirectives};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -146,12 +159,175 @@ fn task_concurrency(d: &Directives) -> Option<usize> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A job script as the scheduler it was written for reads it.
+enum Script {
+    Sge(Directives),
+    Slurm(SlurmDirectives),
+}
+
+impl Script {
+    /// A script with `#SBATCH` lines is Slurm's; anything else Grid Engine's.
+    fn read(job: &JobRequest) -> Result<Script> {
+        let path = job.script_path();
+        let text = crate::fsutil::read_to_string(&path, "reading job script")?;
+        let slurm = SlurmDirectives::parse(&text)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        if slurm.all.is_empty() {
+            return Ok(Script::Sge(request_directives(job)?));
+        }
+        let mut d = slurm;
+        d.apply_options(&job.options)
+            .map_err(|e| Error::Usage(format!("submission options: {e}")))?;
+        Ok(Script::Slurm(d))
+    }
+
+    fn name(&self, job: &JobRequest) -> String {
+        match self {
+            Script::Sge(d) => d.name.clone(),
+            Script::Slurm(d) => d.name.clone(),
+        }
+        .unwrap_or_else(|| file_name(&job.script))
+    }
+
+    fn tasks(&self) -> Option<TaskRange> {
+        match self {
+            Script::Sge(d) => d.tasks,
+            Script::Slurm(d) => d.tasks,
+        }
+    }
+
+    /// The cap on concurrent array tasks: `-tc`, or `--array=…%K`.
+    fn concurrency(&self) -> Option<usize> {
+        match self {
+            Script::Sge(d) => task_concurrency(d),
+            Script::Slurm(d) => d
+                .array
+                .as_deref()
+                .and_then(|a| a.split_once('%'))
+                .and_then(|(_, k)| k.parse().ok()),
+        }
+    }
+
+    /// The directory a job runs in.
+    fn run_dir(&self, job: &JobRequest) -> PathBuf {
+        match self {
+            Script::Sge(d) => Local::run_dir(job, d),
+            // Slurm runs a batch job where sbatch ran, unless --chdir says otherwise.
+            Script::Slurm(d) => match &d.chdir {
+                Some(dir) => job.workdir.join(dir),
+                None => job.workdir.clone(),
+            },
+        }
+    }
+
+    /// (stdout file, stderr file) of one task.
+    fn logs(&self, name: &str, id: u64, task: Option<u32>, cwd: &Path) -> (PathBuf, PathBuf) {
+        match self {
+            Script::Sge(d) => {
+                let out = log_path(d.stdout.as_deref(), 'o', name, id, task, cwd);
+                let err = if d.join {
+                    out.clone()
+                } else {
+                    log_path(d.stderr.as_deref(), 'e', name, id, task, cwd)
+                };
+                (out, err)
+            }
+            Script::Slurm(d) => {
+                let default = if task.is_some() {
+                    "slurm-%A_%a.out"
+                } else {
+                    "slurm-%j.out"
+                };
+                let expand = |pattern: &str| {
+                    cwd.join(slurm_directives::expand_pattern(
+                        pattern, name, id, id, task,
+                    ))
+                };
+                let out = expand(d.stdout.as_deref().unwrap_or(default));
+                let err = d.stderr.as_deref().map_or_else(|| out.clone(), expand);
+                (out, err)
+            }
+        }
+    }
+
+    /// The scheduler's variables for one run of one task.
+    fn set_env(
+        &self,
+        cmd: &mut Command,
+        job: &JobRequest,
+        name: &str,
+        id: u64,
+        task: Option<u32>,
+        restarts: u32,
+    ) {
+        let undefined = || "undefined".to_string();
+        match self {
+            Script::Sge(d) => {
+                let (first, last, step) = match d.tasks {
+                    Some(r) => (r.first.to_string(), r.last.to_string(), r.step.to_string()),
+                    None => (undefined(), undefined(), undefined()),
+                };
+                cmd.env(crate::env_vars::JOB_ID, id.to_string())
+                    .env(crate::env_vars::JOB_NAME, name)
+                    .env(
+                        crate::env_vars::SGE_TASK_ID,
+                        task.map(|t| t.to_string()).unwrap_or_else(undefined),
+                    )
+                    .env(crate::env_vars::SGE_TASK_FIRST, &first)
+                    .env(crate::env_vars::SGE_TASK_LAST, &last)
+                    .env(crate::env_vars::SGE_TASK_STEPSIZE, &step)
+                    .env(
+                        crate::env_vars::RESTARTED,
+                        if restarts > 0 { "1" } else { "0" },
+                    )
+                    .env(crate::env_vars::NSLOTS, "1")
+                    .env(crate::env_vars::SGE_O_WORKDIR, &job.workdir);
+            }
+            Script::Slurm(d) => {
+                use crate::env_vars as v;
+                cmd.env(v::SLURM_JOB_ID, id.to_string())
+                    .env(v::SLURM_JOB_NAME, name)
+                    .env(v::SLURM_SUBMIT_DIR, &job.workdir)
+                    .env(v::HECJOB_RUN_LOCAL, "1");
+                if let (Some(t), Some(r)) = (task, d.tasks) {
+                    cmd.env(v::SLURM_ARRAY_JOB_ID, id.to_string())
+                        .env(v::SLURM_ARRAY_TASK_ID, t.to_string())
+                        .env(v::SLURM_ARRAY_TASK_MIN, r.first.to_string())
+                        .env(v::SLURM_ARRAY_TASK_MAX, r.last.to_string())
+                        .env(v::SLURM_ARRAY_TASK_STEP, r.step.to_string())
+                        .env(v::SLURM_ARRAY_TASK_COUNT, r.tasks().count().to_string());
+                }
+                if restarts > 0 {
+                    cmd.env(v::SLURM_RESTART_COUNT, restarts.to_string());
+                } else {
+                    cmd.env_remove(v::SLURM_RESTART_COUNT);
+                }
+                if let Some(p) = &d.partition {
+                    cmd.env(v::SLURM_JOB_PARTITION, p);
+                }
+                let cpus = d.all.iter().rev().find(|(o, _)| o == "--cpus-per-task");
+                if let Some((_, Some(c))) = cpus {
+                    cmd.env(v::SLURM_CPUS_PER_TASK, c);
+                }
+            }
+        }
+    }
+
+    /// What the scheduler itself would do with an exit status 99, for messages.
+    fn requeue_words(&self) -> &'static str {
+        match self {
+            Script::Sge(_) => "as Grid Engine would reschedule it",
+            Script::Slurm(_) => "as its script would requeue it on Slurm",
+        }
+    }
+}
+
 impl Local {
     /// Every task of an array job, `self.jobs` at a time.
     fn run_array(
         &self,
         job: &JobRequest,
-        d: &Directives,
+        d: &Script,
         name: &str,
         id: u64,
         tasks: Vec<u32>,
@@ -159,7 +335,7 @@ impl Local {
     ) -> Result<()> {
         let width = self
             .jobs
-            .min(task_concurrency(d).unwrap_or(usize::MAX))
+            .min(d.concurrency().unwrap_or(usize::MAX))
             .min(tasks.len())
             .max(1);
         if width == 1 {
@@ -202,24 +378,15 @@ impl Local {
     fn run_task(
         &self,
         job: &JobRequest,
-        d: &Directives,
+        d: &Script,
         name: &str,
         id: u64,
         task: Option<u32>,
         cwd: &Path,
         device: Option<&str>,
     ) -> Result<()> {
-        let out_path = log_path(d.stdout.as_deref(), 'o', name, id, task, cwd);
-        let err_path = if d.join {
-            out_path.clone()
-        } else {
-            log_path(d.stderr.as_deref(), 'e', name, id, task, cwd)
-        };
-        let undefined = || "undefined".to_string();
-        let (first, last, step) = match d.tasks {
-            Some(r) => (r.first.to_string(), r.last.to_string(), r.step.to_string()),
-            None => (undefined(), undefined(), undefined()),
-        };
+        let (out_path, err_path) = d.logs(name, id, task, cwd);
+        let join = out_path == err_path;
         let label = match task {
             Some(t) => format!("{name} (job {id}, task {t})"),
             None => format!("{name} (job {id})"),
@@ -227,7 +394,7 @@ impl Local {
         let mut restarts = 0;
         loop {
             let stdout = open_log(&out_path, name)?;
-            let stderr = if d.join {
+            let stderr = if join {
                 stdout
                     .try_clone()
                     .map_err(|e| Error::io("opening job log", &out_path, e))?
@@ -248,23 +415,9 @@ impl Local {
                 .stdin(Stdio::null())
                 .stdout(stdout)
                 .stderr(stderr)
-                .env(crate::env_vars::JOB_ID, id.to_string())
-                .env(crate::env_vars::JOB_NAME, name)
-                .env(
-                    crate::env_vars::SGE_TASK_ID,
-                    task.map(|t| t.to_string()).unwrap_or_else(undefined),
-                )
-                .env(crate::env_vars::SGE_TASK_FIRST, &first)
-                .env(crate::env_vars::SGE_TASK_LAST, &last)
-                .env(crate::env_vars::SGE_TASK_STEPSIZE, &step)
-                .env(
-                    crate::env_vars::RESTARTED,
-                    if restarts > 0 { "1" } else { "0" },
-                )
-                .env(crate::env_vars::NSLOTS, "1")
-                .env(crate::env_vars::SGE_O_WORKDIR, &job.workdir)
                 .env(crate::env_vars::TMPDIR, tmp.path())
                 .env(crate::env_vars::TMP, tmp.path());
+            d.set_env(&mut cmd, job, name, id, task, restarts);
             if let Some(dev) = device {
                 cmd.env(crate::env_vars::CUDA_VISIBLE_DEVICES, dev);
             }
@@ -275,7 +428,7 @@ impl Local {
                 Some(0) => return Ok(()),
                 Some(exit_code::REQUEUE) if restarts < self.max_restarts => {
                     restarts += 1;
-                    eprintln!("{label} exited {} (checkpointed): running it again, as Grid Engine would reschedule it (restart {restarts} of at most {})", exit_code::REQUEUE, self.max_restarts);
+                    eprintln!("{label} exited {} (checkpointed): running it again, {} (restart {restarts} of at most {})", exit_code::REQUEUE, d.requeue_words(), self.max_restarts);
                 }
                 code => {
                     let how = match code {
@@ -324,21 +477,21 @@ impl Scheduler for Local {
     fn submit_command(&self, job: &JobRequest) -> CommandLine {
         let mut argv = vec!["bash".to_string(), job.script_path().display().to_string()];
         argv.extend(job.args.iter().cloned());
-        let cwd = match Directives::from_file(&job.script_path()) {
-            Ok(d) => Local::run_dir(job, &d),
+        let cwd = match Script::read(job) {
+            Ok(d) => d.run_dir(job),
             Err(_) => job.workdir.clone(),
         };
         CommandLine { argv, cwd }
     }
 
     fn submit(&mut self, job: &JobRequest) -> Result<Submitted> {
-        let d = request_directives(job)?;
+        let d = Script::read(job)?;
         let id = self.next;
         self.next += 1;
-        let name = d.name.clone().unwrap_or_else(|| file_name(&job.script));
-        let cwd = Local::run_dir(job, &d);
+        let name = d.name(job);
+        let cwd = d.run_dir(job);
         let command = self.submit_command(job);
-        match d.tasks {
+        match d.tasks() {
             Some(range) => {
                 self.run_array(job, &d, &name, id, range.tasks().collect(), &cwd)?;
             }
@@ -347,7 +500,7 @@ impl Scheduler for Local {
         Ok(Submitted {
             id: JobId {
                 number: id,
-                tasks: d.tasks,
+                tasks: d.tasks(),
             },
             name,
             command,

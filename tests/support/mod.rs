@@ -107,3 +107,34 @@ pub fn have_qsub() -> bool {
     }
     ok
 }
+
+/// The configuration file of the Slurm the tests use: $SLURM_CONF, else the one
+/// scripts/slurm-local.sh writes. Pass it to every Slurm client and to hecjob
+/// (`Command::env("SLURM_CONF", …)`): the clients cannot find a cluster without it.
+pub fn slurm_conf() -> PathBuf {
+    std::env::var("SLURM_CONF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/var/lib/slurm-local/etc/slurm.conf"))
+}
+
+/// Whether a Slurm answers (`sinfo` through [`slurm_conf`]); a visible skip otherwise,
+/// and a failure under CI (.ci/run starts one with scripts/slurm-local.sh).
+pub fn have_slurm() -> bool {
+    let out = std::process::Command::new("sinfo")
+        .args(["-h", "-o", "%P"])
+        .env("SLURM_CONF", slurm_conf())
+        .output();
+    let ok = out.as_ref().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        let why = match &out {
+            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+            Err(e) => format!("sinfo: {e}"),
+        };
+        assert!(
+            std::env::var("CI").is_err(),
+            "no Slurm under CI ({why}): scripts/slurm-local.sh up did not run"
+        );
+        eprintln!("SKIPPED: no Slurm ({why}); start one with scripts/slurm-local.sh up");
+    }
+    ok
+}

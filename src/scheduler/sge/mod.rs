@@ -184,6 +184,39 @@ impl GridEngine {
     fn run(&self, program: &Path, cmd: &CommandLine) -> Result<Output> {
         command::run(program, cmd, self.timeout)
     }
+
+    /// `qsub -w v`: would the job find a queue (ignoring the cluster's current
+    /// load)? Submits nothing. Returns the command, the verdict, and Grid Engine's
+    /// words (`found suitable queue(s)`, or why no queue ever could).
+    pub fn verify(&self, job: &JobRequest) -> Result<(CommandLine, bool, String)> {
+        let qsub = self.program(&self.programs.qsub, "qsub")?;
+        let cmd = verify_command(job);
+        let out = self.run(&qsub, &cmd)?;
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let words: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != "Exiting.")
+            .collect();
+        let ok = out.status.success() && text.contains("found suitable queue");
+        Ok((cmd, ok, words.join("\n")))
+    }
+}
+
+/// The `qsub -w v` line for a request: its options and script, no hold, no submission.
+pub fn verify_command(job: &JobRequest) -> CommandLine {
+    let mut argv = vec!["qsub".to_string(), "-w".to_string(), "v".to_string()];
+    argv.extend(job.options.iter().cloned());
+    argv.push(job.script.display().to_string());
+    argv.extend(job.args.iter().cloned());
+    CommandLine {
+        argv,
+        cwd: job.workdir.clone(),
+    }
 }
 
 impl Scheduler for GridEngine {

@@ -1,6 +1,9 @@
-//! Slurm: what its commands print, read into types (pure parsers, tested on output
-//! captured from a real Slurm 22.05 by tests/data/slurm/capture.sh).
+//! The Slurm back end ([`client::Slurm`]: sbatch, squeue, sacct, scancel through the
+//! [`Scheduler`](crate::scheduler::Scheduler) seam), and what Slurm's commands print,
+//! read into types (pure parsers, tested on output captured from a real Slurm 22.05
+//! by tests/data/slurm/capture.sh).
 //!
+//! * [`client`]: submit, follow, cancel, `--test-only`; the decisions are there.
 //! * [`directives`]: `#SBATCH` lines written, read back as sbatch reads them, and
 //!   `extra_directives` checked.
 //! * [`sbatch`]: the id of `sbatch --parsable`; the verdict of `sbatch --test-only`.
@@ -8,6 +11,7 @@
 //! * [`sacct`]: accounting per run (requeued runs included), steps folded in.
 //! * [`state`]: job states and array task specs; [`time`]: durations (`D-HH:MM:SS`,
 //!   `HH:MM:SS`, `MM:SS`, minutes) and timestamps; [`memory`]: `--mem` and MaxRSS sizes.
+pub mod client;
 pub mod directives;
 pub mod memory;
 pub mod sacct;
@@ -15,6 +19,8 @@ pub mod sbatch;
 pub mod squeue;
 pub mod state;
 pub mod time;
+
+pub use client::Slurm;
 
 /// Scheduler output captured from Slurm 22.05 (tests/data/slurm/).
 #[cfg(test)]

@@ -1,0 +1,459 @@
+//! Live tests against a real Slurm (scripts/slurm-local.sh up; CI starts it), through
+//! the hecjob binary: a failing install cancels the chain and status says why; a
+//! refused submission rolls back what was queued; `check` relays Slurm's verdict; and
+//! status still reports (and says so) when sacct is unavailable. Skipped, with a
+//! message, without Slurm; failed instead under CI. No test assumes job ids or
+//! asserts timings: deadlines only stop a stuck test from hanging.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn hecjob_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hecjob"));
+    c.args(args).env("SLURM_CONF", support::slurm_conf());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn hecjob(args: &[&str]) -> Output {
+    hecjob_env(args, &[])
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A Slurm experiment whose install copies `binary`, with `train` as the train job's
+/// resources (a YAML flow mapping).
+fn config(dir: &Path, name: &str, binary: &str, train: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &p,
+        format!(
+            r#"experiment:
+  name: {name}
+cluster:
+  scheduler: slurm
+  cpu_queue: serial
+  gpu_queue: gpu-short
+  storage_root: {storage}
+  jobs:
+    install:  {{ h_vmem: 200M, h_rt: "00:05:00" }}
+    download: {{ h_vmem: 200M, h_rt: "00:05:00" }}
+    train:    {train}
+install:
+  from: binary
+  binary: {binary}
+data:
+  base_url: http://127.0.0.1:9/nothing-listens-here
+model:
+  name: acme/tiny-bert
+"#,
+            storage = dir.join("storage").display(),
+        ),
+    )
+    .unwrap();
+    p
+}
+
+fn squeue_state(id: &str) -> Vec<String> {
+    let out = Command::new("squeue")
+        .args(["-h", "-r", "-t", "all", "-j", id, "-o", "%T"])
+        .env("SLURM_CONF", support::slurm_conf())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `hecjob status DIR --json` until nothing can move by itself any more.
+fn wait_settled(jobs: &Path, env: &[(&str, &str)]) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let out = hecjob_env(&["status", jobs.to_str().unwrap(), "--json"], env);
+        assert!(out.status.success(), "{}", text(&out));
+        let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let states: Vec<String> = st
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|j| j["tasks"].as_array().unwrap().iter())
+            .map(|t| t["state"].as_str().unwrap().to_string())
+            .collect();
+        if states.iter().all(|s| s == "done" || s == "failed") {
+            return st;
+        }
+        assert!(Instant::now() < deadline, "not settled: {states:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// install fails (its binary does not exist) → Slurm cancels download and train
+/// (`--kill-on-invalid-dep=yes`), none of them runs, and `status` names the failed
+/// stage, its exit status and where its log is.
+#[test]
+fn a_failing_install_cancels_the_chain_and_status_says_why() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "fail-install",
+        "/nonexistent/hecjob",
+        "{ h_vmem: 200M, h_rt: \"00:05:00\", ncpus: 1, ngpus: 1 }",
+    );
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "submit",
+        cfg.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let st = wait_settled(&jobs, &[]);
+    let stage = |s: &str| {
+        st.as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["stage"] == s)
+            .unwrap()
+            .clone()
+    };
+    let install = &stage("install")["tasks"][0];
+    assert_eq!(install["state"], "failed", "{st:#}");
+    // The header's ERR trap: exit 100, the chain-stopping code.
+    assert_eq!(install["last_run"]["exit_status"], 100, "{st:#}");
+    for later in ["download", "train"] {
+        for t in stage(later)["tasks"].as_array().unwrap() {
+            assert_eq!(t["state"], "failed", "{later}: {st:#}");
+            let failure = t["last_run"]["failure"].as_str().unwrap();
+            assert!(failure.starts_with("CANCELLED"), "{later}: {failure}");
+        }
+    }
+    // Nothing of download or train ever ran: no log of theirs exists.
+    let logs: Vec<String> = std::fs::read_dir(jobs.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        logs.iter().any(|l| l.starts_with("fail-install-install.")),
+        "{logs:?}"
+    );
+    assert!(
+        !logs
+            .iter()
+            .any(|l| l.contains("-download.") || l.contains("-train.")),
+        "{logs:?}"
+    );
+    let install_id = stage("install")["id"]["number"].as_u64().unwrap();
+    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let table = text(&out);
+    assert!(
+        table.contains(&format!(
+            "install (job {install_id}) failed: FAILED (exit status 100); so download and train never ran"
+        )),
+        "{table}"
+    );
+    assert!(table.contains("logs/fail-install-install.*"), "{table}");
+}
+
+/// The third sbatch is refused (no node has that GPU type): submit fails with Slurm's
+/// words, exit 6, and scancels the two jobs it had queued.
+#[test]
+fn a_refused_submission_cancels_what_was_queued() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "refused",
+        env!("CARGO_BIN_EXE_hecjob"),
+        "{ h_vmem: 200M, h_rt: \"00:05:00\", ncpus: 1, ngpus: 1, gpu_type: nvidia_l40 }",
+    );
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "submit",
+        cfg.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    let msg = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{msg}");
+    assert!(
+        msg.contains("refused-train"),
+        "names the refused job: {msg}"
+    );
+    assert!(
+        msg.contains("Requested node configuration is not available"),
+        "quotes Slurm: {msg}"
+    );
+    assert!(
+        !jobs.join("submission.json").exists(),
+        "no record of a failed chain"
+    );
+    assert!(
+        msg.contains("removed the jobs this submission had already queued"),
+        "{msg}"
+    );
+    // The message lists the two queued jobs as `install (job N), download (job M)`;
+    // each is cancelled (or, had it started, ended), none pending or running on.
+    let ids: Vec<String> = msg
+        .split("(job ")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(ids.len(), 2, "{msg}");
+    let mut checked = 0;
+    for id in &ids {
+        let states = squeue_state(id);
+        if states.is_empty() {
+            continue;
+        }
+        checked += 1;
+        for s in states {
+            assert!(
+                matches!(
+                    s.as_str(),
+                    "CANCELLED" | "COMPLETED" | "FAILED" | "COMPLETING"
+                ),
+                "job {id} still {s}: {msg}"
+            );
+        }
+    }
+    assert!(checked >= 1, "squeue knows neither {ids:?}: {msg}");
+}
+
+/// `hecjob check`: Slurm's `--test-only` verdict per job, nothing submitted;
+/// exit 6 with Slurm's reason when a request can never run.
+#[test]
+fn check_relays_slurms_verdict() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = config(
+        tmp.path(),
+        "check-ok",
+        env!("CARGO_BIN_EXE_hecjob"),
+        "{ h_vmem: 1G, h_rt: \"01:00:00\", ncpus: 1, ngpus: 1, gpu_type: nvidia_h200_nvl }",
+    );
+    let out = hecjob(&["check", ok.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for stage in ["install", "download", "train"] {
+        assert!(
+            t.lines()
+                .any(|l| l.starts_with(stage) && l.contains("ok") && l.contains("would start")),
+            "{stage}: {t}"
+        );
+    }
+    assert!(t.contains("in partition gpu-short"), "{t}");
+    assert!(t.contains("nothing was submitted"), "{t}");
+
+    for (train, reason) in [
+        (
+            "{ h_vmem: 1G, h_rt: \"01:00:00\", ngpus: 1, gpu_type: nvidia_l40 }",
+            "Requested node configuration is not available",
+        ),
+        (
+            "{ h_vmem: 1G, h_rt: \"13:00:00\", ngpus: 1 }",
+            "Requested time limit is invalid (missing or exceeds some limit)",
+        ),
+        (
+            "{ h_vmem: 1G, h_rt: \"01:00:00\", ncpus: 512, ngpus: 1 }",
+            "More processors requested than permitted",
+        ),
+    ] {
+        let bad = config(tmp.path(), "check-bad", env!("CARGO_BIN_EXE_hecjob"), train);
+        let out = hecjob(&["check", bad.to_str().unwrap()]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(6), "{train}: {t}");
+        let line = t.lines().find(|l| l.starts_with("train")).unwrap_or("");
+        assert!(
+            line.contains("FAIL") && line.contains(&format!("Slurm refuses it: {reason}")),
+            "{train}: {t}"
+        );
+        assert!(
+            t.contains("Slurm would never run train as configured"),
+            "{t}"
+        );
+        assert!(
+            !tmp.path().join("jobs").exists(),
+            "check wrote a job directory"
+        );
+    }
+}
+
+/// A cluster without accounting: `sacct` fails as it does without slurmdbd. Status
+/// still reports the finished install (from squeue, which lists ended jobs for
+/// MinJobAge) and says that accounting is missing.
+#[test]
+fn status_without_sacct_says_so_and_still_reports() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let stand_in = bin.join("sacct");
+    std::fs::write(
+        &stand_in,
+        "#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &stand_in,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cfg = config(
+        tmp.path(),
+        "no-sacct",
+        env!("CARGO_BIN_EXE_hecjob"),
+        "{ h_vmem: 200M, h_rt: \"00:05:00\", ngpus: 0 }",
+    );
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "submit",
+        cfg.to_str().unwrap(),
+        "--out",
+        jobs.to_str().unwrap(),
+        "--only",
+        "install",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let env = [("PATH", path.as_str())];
+    let st = wait_settled(&jobs, &env);
+    let t = &st[0]["tasks"][0];
+    assert_eq!(t["state"], "done", "{st:#}");
+    assert!(
+        t["last_run"]["exit_status"].is_null(),
+        "squeue has no exit code: {t:#}"
+    );
+    let out = hecjob_env(&["status", jobs.to_str().unwrap()], &env);
+    let table = text(&out);
+    assert!(out.status.success(), "{table}");
+    assert!(
+        table.contains("note: Slurm accounting is not available here (sacct: error: Slurm accounting storage is disabled)"),
+        "{table}"
+    );
+}
+
+/// `cluster.notify` on Slurm: one small job after the train array
+/// (`--dependency=afterany`) mails a one-line summary, also when the tasks did not
+/// complete. Here download fails (nothing listens at its URL), so train is cancelled;
+/// the notify job still runs and mails what became of the tasks. `mail` is a
+/// stand-in on the PATH the jobs inherit, recording its arguments and text.
+#[test]
+fn notify_job_mails_a_summary_after_the_array() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let mail_log = tmp.path().join("mail.log");
+    let stand_in = bin.join("mail");
+    std::fs::write(
+        &stand_in,
+        format!(
+            "#!/bin/sh\nprintf 'argv:' >> {log}\nprintf ' [%s]' \"$@\" >> {log}\nprintf '\\n' >> {log}\ncat >> {log}\n",
+            log = mail_log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &stand_in,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let cfg = config(
+        tmp.path(),
+        "notified",
+        env!("CARGO_BIN_EXE_hecjob"),
+        "{ h_vmem: 200M, h_rt: \"00:05:00\", ngpus: 0 }",
+    );
+    // cluster.setup runs in every job after /etc/profile (which resets PATH).
+    let text_cfg = std::fs::read_to_string(&cfg).unwrap().replace(
+        "  jobs:\n",
+        &format!(
+            "  notify: {{ address: me@lancaster.ac.uk, on: [end, fail] }}\n  setup: [\"export PATH={}:$PATH\"]\n  jobs:\n",
+            bin.display()
+        ),
+    );
+    std::fs::write(&cfg, text_cfg).unwrap();
+    let jobs = tmp.path().join("jobs");
+    let env = [("HECJOB_HTTP_RETRIES", "0")];
+    let out = hecjob_env(
+        &[
+            "submit",
+            cfg.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ],
+        &env,
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("submitted notify"), "{t}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(jobs.join("submission.json")).unwrap())
+            .unwrap();
+    let job = |stage: &str| {
+        record["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["stage"] == stage)
+            .unwrap()
+            .clone()
+    };
+    let train_id = job("train")["id"]["number"].as_u64().unwrap();
+    let argv: Vec<String> = job("notify")["command"]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        argv.contains(&format!("--dependency=afterany:{train_id}")),
+        "{argv:?}"
+    );
+    assert_eq!(argv.last().unwrap(), &train_id.to_string(), "{argv:?}");
+
+    let st = wait_settled(&jobs, &env);
+    let notify = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["stage"] == "notify")
+        .unwrap();
+    assert_eq!(notify["tasks"][0]["state"], "done", "{st:#}");
+    let mail = std::fs::read_to_string(&mail_log).unwrap_or_default();
+    let summary = format!("hecjob: notified: 1 train task(s), job {train_id}: 1 cancelled");
+    assert!(
+        mail.contains(&format!("argv: [-s] [{summary}] [me@lancaster.ac.uk]")),
+        "{mail}"
+    );
+    assert!(mail.contains(&summary), "{mail}");
+}
