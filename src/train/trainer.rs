@@ -109,7 +109,7 @@ fn signal_name(sig: usize) -> &'static str {
     match sig as i32 {
         signal_hook::consts::SIGINT => "SIGINT",
         signal_hook::consts::SIGTERM => "SIGTERM",
-        signal_hook::consts::SIGUSR1 => "SIGUSR1 (Grid Engine's soft time limit s_rt)",
+        signal_hook::consts::SIGUSR1 => "SIGUSR1 (the scheduler's warning before the time limit: Grid Engine's s_rt, Slurm's --signal)",
         signal_hook::consts::SIGUSR2 => "SIGUSR2 (Grid Engine's warning before a kill)",
         _ => "a signal",
     }
@@ -765,7 +765,7 @@ fn interrupted(
             "no epoch had finished yet, so the task restarts from the beginning".to_string()
         };
         format!(
-            "{} during epoch {epoch}: stopped; {resume_note}. Run again with --resume (a Grid Engine task is rescheduled and resumes by itself).",
+            "{} during epoch {epoch}: stopped; {resume_note}. Run again with --resume (a scheduled task is requeued and resumes by itself).",
             signal_name(sig)
         )
     };
