@@ -329,6 +329,16 @@ fn a_sweep_runs_end_to_end_on_slurm() {
     let report = hecjob::report::build(&jobs, &hecjob::report::ReportOptions::default()).unwrap();
     assert_eq!(report.rows.len(), 4);
     assert!(report.best.is_some());
+    // Accounting comes from sacct (never qacct: a Grid Engine here would answer
+    // for an unrelated job with the same number).
+    assert_eq!(report.accounting_note, format!("`sacct -j {train_id}`"));
+    assert!(
+        report
+            .rows
+            .iter()
+            .any(|r| r.maxvmem_bytes.is_some_and(|b| b > 0)),
+        "sacct's MaxRSS reaches the report"
+    );
     for row in &report.rows {
         assert_eq!(row.epochs_done, 1);
         assert!(row.test_f1.is_some(), "task {} has a test F1", row.task);

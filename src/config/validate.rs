@@ -172,7 +172,7 @@ fn check_resources(
         }
     }
     if let Some(t) = &r.h_rt {
-        if sched.parse_time(t).is_none() {
+        if !time_shape_ok(sched, t) {
             p.push(format!("{path}.h_rt"), time_expected(sched, "00:25:00", t));
         } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
             p.push(
@@ -185,7 +185,7 @@ fn check_resources(
         }
     }
     if let Some(t) = &r.s_rt {
-        if sched.parse_time(t).is_none() {
+        if !time_shape_ok(sched, t) {
             p.push(format!("{path}.s_rt"), time_expected(sched, "00:23:00", t));
         } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
             p.push(
@@ -248,6 +248,15 @@ fn check_resources(
 
 /// The longest `--signal=B:USR1@SECONDS` Slurm takes.
 const SLURM_MAX_SIGNAL_S: u64 = 65535;
+
+/// Written as the scheduler writes a time limit (its value is checked apart:
+/// `9000:00:00` has the shape and is still a typo).
+fn time_shape_ok(sched: SchedulerKind, t: &str) -> bool {
+    match sched {
+        SchedulerKind::Sge => is_hms(t),
+        SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(t).is_some(),
+    }
+}
 
 fn time_expected(sched: SchedulerKind, example: &str, got: &str) -> String {
     match sched {
@@ -492,12 +501,35 @@ pub fn check(cfg: &Config) -> Problems {
     if let Some(n) = &c.notify {
         check_notify(&mut p, n);
     }
-    check_resources(&mut p, "cluster.jobs.install", &c.jobs.install, true, c.scheduler);
-    check_resources(&mut p, "cluster.jobs.download", &c.jobs.download, true, c.scheduler);
-    check_resources(&mut p, "cluster.jobs.train", &c.jobs.train, false, c.scheduler);
+    check_resources(
+        &mut p,
+        "cluster.jobs.install",
+        &c.jobs.install,
+        true,
+        c.scheduler,
+    );
+    check_resources(
+        &mut p,
+        "cluster.jobs.download",
+        &c.jobs.download,
+        true,
+        c.scheduler,
+    );
+    check_resources(
+        &mut p,
+        "cluster.jobs.train",
+        &c.jobs.train,
+        false,
+        c.scheduler,
+    );
     // fill_defaults gives the train job a soft limit only when h_rt leaves
     // room for one (2 minutes); without it the task is killed mid-epoch.
-    let train_rt = c.jobs.train.h_rt.as_deref().and_then(|t| c.scheduler.parse_time(t));
+    let train_rt = c
+        .jobs
+        .train
+        .h_rt
+        .as_deref()
+        .and_then(|t| c.scheduler.parse_time(t));
     if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s < 120) {
         p.push(
             "cluster.jobs.train.h_rt",

@@ -240,6 +240,18 @@ fn resolve_relative(jobs_dir: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// The scheduler a job directory was submitted to (`sge`, `slurm`), from its
+/// submission.json; `None` when there is none or it cannot be read.
+pub fn submitted_to(dir: &Path) -> Option<String> {
+    let path = dir.join(SUBMISSION_FILE);
+    if !path.is_file() {
+        return None;
+    }
+    crate::jobdir::SubmissionRecord::load(&path)
+        .ok()
+        .map(|r| r.executor)
+}
+
 /// The train job's id from submission.json (written by `hecjob submit`);
 /// `None` when not submitted.
 fn read_train_job_id(path: &Path) -> Result<Option<u64>> {

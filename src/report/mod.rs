@@ -20,6 +20,7 @@ pub mod plots;
 pub mod qacct;
 pub mod row;
 pub mod rungs;
+pub mod sacct;
 pub mod status_view;
 pub mod svg;
 pub mod text;
@@ -133,7 +134,11 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     let dir = common_dir(dirs);
     let dir = dir.as_path();
     let found = discover::discover_many(dirs)?;
+    // A run submitted to Slurm is asked about through sacct, never qacct (a
+    // Grid Engine on the same machine would answer for an unrelated job).
+    let on_slurm = discover::submitted_to(dir).as_deref() == Some("slurm");
     let accounting = match (found.train_job_id, &opts.qacct) {
+        (Some(id), Some(_)) if on_slurm => sacct::query(id),
         (Some(id), Some(program)) => qacct::query(program, id),
         _ => None,
     };
@@ -141,6 +146,10 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     let accounting_found = accounting.is_some();
     let accounting_note = match (found.train_job_id, &opts.qacct, &accounting) {
         (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
+        (Some(id), Some(_), None) if on_slurm => format!(
+            "`sacct -j {id}` gave no record (the job has not finished, or Slurm accounting is not available here)"
+        ),
+        (Some(id), Some(_), Some(_)) if on_slurm => format!("`sacct -j {id}`"),
         (Some(_), None, _) => "not asked (--no-qacct)".to_string(),
         (Some(id), Some(p), None) => format!(
             "`{} -j {id}` gave no record (the job has not finished, or accounting is not readable from here)",
