@@ -325,7 +325,12 @@ fn a_sweep_runs_end_to_end_on_slurm() {
         .hits("GET", "/acme/tiny-bert/resolve/main/model.safetensors")
         .is_empty());
 
-    // The report reads the real run directories.
+    // The report reads the real run directories. Built in this process, its sacct
+    // call needs SLURM_CONF here too (Rust's own env lock guards set_var against
+    // the other tests' process spawns).
+    if std::env::var_os("SLURM_CONF").is_none() {
+        std::env::set_var("SLURM_CONF", support::slurm_conf());
+    }
     let report = hecjob::report::build(&jobs, &hecjob::report::ReportOptions::default()).unwrap();
     assert_eq!(report.rows.len(), 4);
     assert!(report.best.is_some());
