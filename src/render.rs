@@ -334,7 +334,7 @@ impl Rendered {
             .jobs
             .iter()
             // The notify job is not a chained stage: it follows the train job
-            // however that ends (cmd::jobs submits it after the chain).
+            // however that ends (cmd::submit queues it after the chain).
             .filter(|j| j.kind != JobKind::Notify)
             .filter(|j| only.is_empty() || only.contains(&j.kind))
             .map(|j| StageJob {

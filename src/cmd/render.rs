@@ -1,8 +1,8 @@
 //! `hecjob render`: write (or with --dry-run, print) a job directory and the
 //! chain `submit` would run.
 
-use crate::error::Result;
 use crate::config::SchedulerKind;
+use crate::error::Result;
 use crate::render::{chain_commands, chain_lines, prepare_job_dir, TemplateChoice};
 use crate::shell;
 use std::path::PathBuf;

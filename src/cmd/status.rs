@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
-use crate::scheduler::sge::GridEngine;
 use crate::scheduler::backend::Scheduler;
+use crate::scheduler::sge::GridEngine;
 use crate::scheduler::slurm::Slurm;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
 use std::path::{Path, PathBuf};

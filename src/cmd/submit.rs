@@ -1,12 +1,12 @@
 //! `hecjob submit`: render the job directory (the pipeline `render` uses) and
 //! submit the chain, or with --dry-run print its exact commands.
 
+use crate::config::SchedulerKind;
 use crate::error::{Error, Result};
 use crate::jobdir::{JobKind, SubmissionRecord};
 use crate::render::{prepare_job_dir, TemplateChoice};
 use crate::scheduler::backend::Scheduler;
 use crate::scheduler::dry_run::DryRun;
-use crate::config::SchedulerKind;
 use crate::scheduler::sge::GridEngine;
 use crate::scheduler::slurm::Slurm;
 use crate::scheduler::submission::{submit_chain, SubmittedJob};
