@@ -43,31 +43,13 @@ pub struct TrainArgs {
     /// Train on the GPU (an error if none is usable; without it, the CPU).
     #[arg(long)]
     pub cuda: bool,
-    #[arg(long, default_value_t = 5e-5)]
-    pub learning_rate: f64,
-    #[arg(long, default_value_t = 16)]
-    pub batch_size: u32,
+    /// Every `train:` key of the config, each optional: what is not given
+    /// keeps the config's default (config::Train::default()).
+    #[command(flatten)]
+    pub params: TrainFlags,
     /// Hub name or local directory.
     #[arg(long, default_value = "bert-base-uncased")]
     pub transformer_model: String,
-    /// Epochs [default: 4; 1 with --tutorial-recipe]
-    #[arg(long)]
-    pub epochs: Option<u32>,
-    #[arg(long, default_value_t = 128)]
-    pub max_length: u32,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    #[arg(long, default_value_t = 0.3)]
-    pub threshold: f64,
-    #[arg(long, default_value_t = 0.1)]
-    pub dropout: f64,
-    #[arg(long, default_value_t = 0.1)]
-    pub warmup_ratio: f64,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub precision: PrecisionArg,
-    /// Also pick per-label thresholds on dev and report test both ways.
-    #[arg(long)]
-    pub tune_thresholds: bool,
     /// Continue from SAVE_PATH/checkpoint (config mode always does).
     #[arg(long)]
     pub resume: bool,
@@ -85,21 +67,111 @@ pub struct TrainArgs {
     /// Skip dev/test evaluation (benchmarks).
     #[arg(long)]
     pub no_eval: bool,
-    /// Log the loss every N batches.
-    #[arg(long, default_value_t = 100)]
-    pub log_every: u32,
     /// Start from random weights: the model directory needs only config.json and
     /// tokenizer.json (benchmarks of a model shape).
     #[arg(long)]
     pub random_init: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum PrecisionArg {
-    Auto,
-    Fp32,
-    Tf32,
-    Bf16,
+/// The `train:` keys as flags. `None` keeps the default of the config's
+/// `Train` (or of --tutorial-recipe): no default is written twice.
+#[derive(Debug, Default, clap::Args)]
+pub struct TrainFlags {
+    /// [default: 5e-5]
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// [default: 16]
+    #[arg(long)]
+    pub batch_size: Option<u32>,
+    /// [default: 4; 1 with --tutorial-recipe]
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Tokens per text after truncation [default: 128]
+    #[arg(long)]
+    pub max_length: Option<u32>,
+    /// [default: 42]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Probability above which a label is predicted [default: 0.3]
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Dropout on the pooled output [default: 0.1; 0.5 with --tutorial-recipe]
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Fraction of steps with linear warmup [default: 0.1]
+    #[arg(long)]
+    pub warmup_ratio: Option<f64>,
+    /// [default: 0.01]
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// [default: adamw]
+    #[arg(long, value_enum)]
+    pub optimizer: Option<Optimizer>,
+    /// [default: auto]
+    #[arg(long, value_enum)]
+    pub precision: Option<Precision>,
+    /// [default: cpu; cuda with --cuda] (given, it wins over --cuda)
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceChoice>,
+    /// Also pick per-label thresholds on dev and report test both ways.
+    #[arg(long)]
+    pub tune_thresholds: bool,
+    /// Log the loss every N batches [default: 100]
+    #[arg(long)]
+    pub log_every: Option<u32>,
+    /// [default: linear]
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrSchedule>,
+    /// Batch texts of similar length [default: true; false with --tutorial-recipe]
+    #[arg(long, value_name = "BOOL")]
+    pub length_buckets: Option<bool>,
+    /// Train on the first N examples only (as --train-limit).
+    #[arg(long)]
+    pub max_train_examples: Option<u32>,
+}
+
+impl TrainFlags {
+    /// `base` with every flag that was given written over it.
+    pub fn overlay(&self, mut t: Train) -> Train {
+        macro_rules! set {
+            ($($k:ident),*) => { $(if let Some(v) = self.$k { t.$k = v; })* };
+        }
+        set!(
+            learning_rate,
+            batch_size,
+            epochs,
+            max_length,
+            seed,
+            threshold,
+            dropout,
+            warmup_ratio,
+            weight_decay,
+            optimizer,
+            precision,
+            device,
+            log_every,
+            lr_schedule,
+            length_buckets
+        );
+        t.tune_thresholds |= self.tune_thresholds;
+        if self.max_train_examples.is_some() {
+            t.max_train_examples = self.max_train_examples;
+        }
+        t
+    }
+}
+
+/// The tutorial's exact recipe, over the config's defaults.
+fn tutorial_recipe(mut t: Train) -> Train {
+    t.epochs = 1;
+    t.precision = Precision::Fp32;
+    t.optimizer = Optimizer::Adam;
+    t.weight_decay = 0.0;
+    t.warmup_ratio = 0.0;
+    t.lr_schedule = LrSchedule::Constant;
+    t.dropout = 0.5;
+    t.length_buckets = false;
+    t
 }
 
 fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
@@ -107,35 +179,18 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         o.clone()
             .ok_or_else(|| Error::Usage(format!("missing {what} (or use --config FILE --task N)")))
     };
-    let mut params = Train {
-        learning_rate: a.learning_rate,
-        batch_size: a.batch_size,
-        epochs: a.epochs.unwrap_or(if a.tutorial_recipe { 1 } else { 4 }),
-        max_length: a.max_length,
-        seed: a.seed,
-        threshold: a.threshold,
-        dropout: a.dropout,
-        warmup_ratio: a.warmup_ratio,
-        precision: match a.precision {
-            PrecisionArg::Auto => Precision::Auto,
-            PrecisionArg::Fp32 => Precision::Fp32,
-            PrecisionArg::Tf32 => Precision::Tf32,
-            PrecisionArg::Bf16 => Precision::Bf16,
-        },
+    let mut base = Train {
+        // The tutorial interface trains on the CPU unless --cuda says otherwise.
         device: device_choice(a.cuda),
-        tune_thresholds: a.tune_thresholds,
-        log_every: a.log_every,
         ..Train::default()
     };
     if a.tutorial_recipe {
-        params.precision = Precision::Fp32;
-        params.optimizer = Optimizer::Adam;
-        params.weight_decay = 0.0;
-        params.warmup_ratio = 0.0;
-        params.lr_schedule = LrSchedule::Constant;
-        params.dropout = 0.5;
-        params.length_buckets = false;
+        base = tutorial_recipe(base);
     }
+    let params = a.params.overlay(base);
+    let train_limit = a
+        .train_limit
+        .or(params.max_train_examples.map(|n| n as usize));
     let mut problems = config::validate::Problems::default();
     config::validate::check_train(&mut problems, "train", &params);
     if let Some(p) = problems.0.first() {
@@ -161,7 +216,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         task: None,
         swept: Default::default(),
         max_steps_per_epoch: a.max_steps,
-        train_limit: a.train_limit,
+        train_limit,
         skip_eval: a.no_eval,
         print_table: true,
         random_init: a.random_init,
@@ -205,4 +260,72 @@ fn device_choice(cuda: bool) -> DeviceChoice {
 
 pub(crate) fn device(cuda: bool) -> Result<tch::Device> {
     trainer::choose_device(device_choice(cuda))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        f: TrainFlags,
+    }
+
+    fn flags(args: &[&str]) -> TrainFlags {
+        T::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+            .unwrap()
+            .f
+    }
+
+    /// No flag: exactly the config's defaults (no second copy of them here).
+    /// Each key the README promises has a flag, the four that had none included.
+    #[test]
+    fn flags_overlay_the_config_defaults() {
+        assert_eq!(flags(&[]).overlay(Train::default()), Train::default());
+        let t = flags(&[
+            "--weight-decay",
+            "0.05",
+            "--optimizer",
+            "adam",
+            "--lr-schedule",
+            "constant",
+            "--length-buckets",
+            "false",
+            "--precision",
+            "bf16",
+            "--batch-size",
+            "8",
+        ])
+        .overlay(Train::default());
+        assert_eq!(t.weight_decay, 0.05);
+        assert_eq!(t.optimizer, Optimizer::Adam);
+        assert_eq!(t.lr_schedule, LrSchedule::Constant);
+        assert!(!t.length_buckets);
+        assert_eq!(t.precision, Precision::Bf16);
+        assert_eq!(t.batch_size, 8);
+        assert_eq!(t.learning_rate, Train::default().learning_rate);
+    }
+
+    /// Every train key has a flag of the same name.
+    #[test]
+    fn every_train_key_is_a_flag() {
+        use clap::CommandFactory;
+        let cmd = T::command();
+        for key in config::TRAIN_KEYS {
+            assert!(
+                cmd.get_arguments().any(|a| a.get_id() == *key),
+                "train key {key} has no flag"
+            );
+        }
+    }
+
+    /// Given flags win over the tutorial recipe (it sets the defaults).
+    #[test]
+    fn explicit_flags_win_over_the_recipe() {
+        let t = flags(&["--dropout", "0.2"]).overlay(tutorial_recipe(Train::default()));
+        assert_eq!((t.dropout, t.epochs), (0.2, 1));
+        assert_eq!(t.optimizer, Optimizer::Adam);
+    }
 }

@@ -328,7 +328,7 @@ impl Default for Model {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Optimizer {
     Adam,
@@ -336,7 +336,7 @@ pub enum Optimizer {
     Adamw,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// The fastest setting measured to keep quality (BENCHMARKS.md): TF32
@@ -352,7 +352,7 @@ pub enum Precision {
     Bf16,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// CUDA when available, else CPU.
@@ -362,40 +362,53 @@ pub enum DeviceChoice {
     Cpu,
 }
 
-/// Training hyper-parameters. Every key may be swept.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Train {
-    pub learning_rate: f64,
-    pub batch_size: u32,
-    pub epochs: u32,
-    /// Tokens per text after truncation (the paper: 50; GoEmotions texts are short).
-    pub max_length: u32,
-    pub seed: u64,
-    /// A label is predicted when its probability is above this (Table 4: 0.3).
-    pub threshold: f64,
-    /// Dropout on the pooled output (paper 0.1; tutorial 0.5).
-    pub dropout: f64,
-    /// Fraction of steps with linear warmup, then linear decay to 0 (paper 0.1).
-    pub warmup_ratio: f64,
-    pub weight_decay: f64,
-    pub optimizer: Optimizer,
-    pub precision: Precision,
-    pub device: DeviceChoice,
-    /// Also pick per-label thresholds on dev and report test both ways.
-    pub tune_thresholds: bool,
-    /// Log the training loss every N batches (tutorial: 100).
-    pub log_every: u32,
-    /// `linear`: warmup then linear decay to 0 (BERT); `constant` (the tutorial).
-    pub lr_schedule: LrSchedule,
-    /// Batch texts of similar length (sorted within shuffled chunks) to cut
-    /// padding; `false` pads random batches as the tutorial does.
-    pub length_buckets: bool,
-    /// Train on the first N examples only (quick tries of a whole pipeline).
-    pub max_train_examples: Option<u32>,
+/// Defines [`Train`] and [`TRAIN_KEYS`] from one field list, so the keys a
+/// sweep may name cannot drift from the struct serde reads.
+macro_rules! train_struct {
+    ($($(#[$doc:meta])* $key:ident: $ty:ty,)*) => {
+        /// Training hyper-parameters. Every key may be swept.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct Train {
+            $($(#[$doc])* pub $key: $ty,)*
+        }
+
+        /// The keys of `train`, for sweep validation and suggestions (from the struct).
+        pub const TRAIN_KEYS: &[&str] = &[$(stringify!($key)),*];
+    };
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+train_struct! {
+    learning_rate: f64,
+    batch_size: u32,
+    epochs: u32,
+    /// Tokens per text after truncation (the paper: 50; GoEmotions texts are short).
+    max_length: u32,
+    seed: u64,
+    /// A label is predicted when its probability is above this (Table 4: 0.3).
+    threshold: f64,
+    /// Dropout on the pooled output (paper 0.1; tutorial 0.5).
+    dropout: f64,
+    /// Fraction of steps with linear warmup, then linear decay to 0 (paper 0.1).
+    warmup_ratio: f64,
+    weight_decay: f64,
+    optimizer: Optimizer,
+    precision: Precision,
+    device: DeviceChoice,
+    /// Also pick per-label thresholds on dev and report test both ways.
+    tune_thresholds: bool,
+    /// Log the training loss every N batches (tutorial: 100).
+    log_every: u32,
+    /// `linear`: warmup then linear decay to 0 (BERT); `constant` (the tutorial).
+    lr_schedule: LrSchedule,
+    /// Batch texts of similar length (sorted within shuffled chunks) to cut
+    /// padding; `false` pads random batches as the tutorial does.
+    length_buckets: bool,
+    /// Train on the first N examples only (quick tries of a whole pipeline).
+    max_train_examples: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LrSchedule {
     #[default]
@@ -426,27 +439,6 @@ impl Default for Train {
         }
     }
 }
-
-/// The keys of `train`, for sweep validation and suggestions.
-pub const TRAIN_KEYS: &[&str] = &[
-    "learning_rate",
-    "batch_size",
-    "epochs",
-    "max_length",
-    "seed",
-    "threshold",
-    "dropout",
-    "warmup_ratio",
-    "weight_decay",
-    "optimizer",
-    "precision",
-    "device",
-    "tune_thresholds",
-    "log_every",
-    "lr_schedule",
-    "length_buckets",
-    "max_train_examples",
-];
 
 impl Jobs {
     /// A job block in the YAML replaces only the keys it names: the rest keep

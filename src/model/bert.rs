@@ -6,7 +6,7 @@
 //! `classifier.weight`), so checkpoints load without renaming and the model
 //! hecjob saves loads in transformers as BertForSequenceClassification.
 
-use super::config::{Architecture, EncoderConfig};
+use super::config::{Architecture, EncoderConfig, HiddenAct};
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
@@ -151,10 +151,10 @@ impl Layer {
             head_dim: c.head_dim(),
             hidden_dropout: c.hidden_dropout_prob,
             attn_dropout: c.attention_probs_dropout_prob,
-            act: match c.hidden_act.as_str() {
-                "gelu" => Activation::GeluErf,
-                "relu" => Activation::Relu,
-                _ => Activation::GeluTanh,
+            act: match c.hidden_act {
+                HiddenAct::Gelu => Activation::GeluErf,
+                HiddenAct::Relu => Activation::Relu,
+                HiddenAct::GeluNew | HiddenAct::GeluPytorchTanh => Activation::GeluTanh,
             },
         }
     }

@@ -30,8 +30,8 @@ pub struct EncoderConfig {
     pub num_hidden_layers: i64,
     pub num_attention_heads: i64,
     pub intermediate_size: i64,
-    #[serde(default = "default_act")]
-    pub hidden_act: String,
+    #[serde(default)]
+    pub hidden_act: HiddenAct,
     pub max_position_embeddings: i64,
     #[serde(default = "default_type_vocab")]
     pub type_vocab_size: i64,
@@ -45,8 +45,18 @@ pub struct EncoderConfig {
     pub attention_probs_dropout_prob: f64,
 }
 
-fn default_act() -> String {
-    "gelu".into()
+/// config.json's `hidden_act`, parsed once (candle's `HiddenAct`): the names
+/// transformers writes for the activations the encoder implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HiddenAct {
+    /// Exact erf GELU (BERT).
+    #[default]
+    Gelu,
+    /// The tanh approximation, under either of its names.
+    GeluNew,
+    GeluPytorchTanh,
+    Relu,
 }
 fn default_type_vocab() -> i64 {
     2
@@ -116,16 +126,6 @@ impl EncoderConfig {
                 path.display(),
                 cfg.hidden_size,
                 cfg.num_attention_heads
-            )));
-        }
-        if !matches!(
-            cfg.hidden_act.as_str(),
-            "gelu" | "gelu_new" | "gelu_pytorch_tanh" | "relu"
-        ) {
-            return Err(Error::Data(format!(
-                "{}: hidden_act `{}` is not supported (gelu, gelu_new, relu)",
-                path.display(),
-                cfg.hidden_act
             )));
         }
         Ok((cfg, raw))
