@@ -1,8 +1,14 @@
 //! hecjob: YAML experiment → Grid Engine job scripts → tch training worker.
 //!
-//! Orchestration (always built): `config` → `plan` → `render` → `scheduler`.
+//! Command line: `cmd` (one file per subcommand: its flags and the code that
+//! prints; domain modules print nothing of their own but progress).
+//! Orchestration (always built): `config` → `plan` → `render::prepare_job_dir`
+//! → `scheduler` (the `Scheduler` seam, its back ends, and the one runner every
+//! scheduler command goes through). `jobdir` is the on-disk contract between
+//! render, submit, status, the worker and report; `exit_code` the codes that
+//! cross the script boundary; `model_ref` the one rule for model names.
 //! Data and model files (always built, so the download job runs on a light binary):
-//! `data`, `hub`, `http`. Worker (feature `torch`): `model`, `train`, `monitor`.
+//! `data`, `hub`, `http`, `digest`. Worker (feature `torch`): `model`, `train`, `monitor`.
 //! `metrics` and `report` are pure Rust so reports work on a login node.
 
 pub mod asha;
