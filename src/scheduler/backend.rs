@@ -46,6 +46,19 @@ impl JobRequest {
         }
     }
 
+    /// `argv` (the scheduler's program and its own flags) followed by the
+    /// request's options, script and arguments, run in its workdir: the tail
+    /// every submission-shaped command (submit, verify, test-only) shares.
+    pub fn command_line(&self, mut argv: Vec<String>) -> CommandLine {
+        argv.extend(self.options.iter().cloned());
+        argv.push(self.script.display().to_string());
+        argv.extend(self.args.iter().cloned());
+        CommandLine {
+            argv,
+            cwd: self.workdir.clone(),
+        }
+    }
+
     pub fn after(mut self, ids: &[JobId]) -> JobRequest {
         self.after.extend_from_slice(ids);
         self
@@ -75,6 +88,15 @@ pub struct CommandLine {
 }
 
 impl CommandLine {
+    /// A client call that reads no relative path (a query, a cancel): it runs
+    /// in the temp directory, so it works whatever the caller's directory is.
+    pub fn anywhere(argv: Vec<String>) -> CommandLine {
+        CommandLine {
+            argv,
+            cwd: std::env::temp_dir(),
+        }
+    }
+
     /// The command as one shell line (each word quoted when it needs it).
     pub fn shell(&self) -> String {
         self.argv

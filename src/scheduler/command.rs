@@ -45,6 +45,17 @@ pub fn timed_out(cmd: &CommandLine, after: Duration) -> Error {
     ))
 }
 
+/// The error for a client call that exited unsuccessfully: the command, how
+/// it ended, and what it said (`detail`, usually its trimmed stderr).
+pub fn failed(cmd: &CommandLine, status: &std::process::ExitStatus, detail: &str) -> Error {
+    Error::Scheduler(format!(
+        "`{}` failed ({}): {}",
+        cmd.shell(),
+        describe_status(status),
+        detail
+    ))
+}
+
 /// Run `program` with `cmd.argv[1..]` in `cmd.cwd`, killing it after `timeout`.
 /// `cmd.argv[0]` is the name shown in messages (`qsub`), `program` the file run.
 pub fn run(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Output> {

@@ -94,13 +94,7 @@ pub fn qsub_command(job: &JobRequest) -> CommandLine {
     if job.verify {
         argv.extend(["-w".to_string(), "e".to_string()]);
     }
-    argv.extend(job.options.iter().cloned());
-    argv.push(job.script.display().to_string());
-    argv.extend(job.args.iter().cloned());
-    CommandLine {
-        argv,
-        cwd: job.workdir.clone(),
-    }
+    job.command_line(argv)
 }
 
 /// The builder a dry run of Grid Engine uses: the same `qsub` line, and the
@@ -121,10 +115,7 @@ pub fn dry_run_builder() -> crate::scheduler::dry_run::Builder {
 pub fn qdel_command(ids: &[JobId]) -> CommandLine {
     let mut argv = vec!["qdel".to_string()];
     argv.extend(ids.iter().map(|j| j.to_string()));
-    CommandLine {
-        argv,
-        cwd: std::env::temp_dir(),
-    }
+    CommandLine::anywhere(argv)
 }
 
 fn join_ids(ids: &[JobId], sep: &str) -> String {
@@ -209,14 +200,7 @@ impl GridEngine {
 
 /// The `qsub -w v` line for a request: its options and script, no hold, no submission.
 pub fn verify_command(job: &JobRequest) -> CommandLine {
-    let mut argv = vec!["qsub".to_string(), "-w".to_string(), "v".to_string()];
-    argv.extend(job.options.iter().cloned());
-    argv.push(job.script.display().to_string());
-    argv.extend(job.args.iter().cloned());
-    CommandLine {
-        argv,
-        cwd: job.workdir.clone(),
-    }
+    job.command_line(vec!["qsub".to_string(), "-w".to_string(), "v".to_string()])
 }
 
 impl Scheduler for GridEngine {
@@ -283,12 +267,11 @@ impl Scheduler for GridEngine {
         let cmd = self.cancel_command(ids);
         let out = self.run(&qdel, &cmd)?;
         if !out.status.success() {
-            return Err(Error::Scheduler(format!(
-                "`{}` failed ({}): {}",
-                cmd.shell(),
-                command::describe_status(&out.status),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(command::failed(
+                &cmd,
+                &out.status,
+                String::from_utf8_lossy(&out.stderr).trim(),
+            ));
         }
         Ok(())
     }

@@ -70,10 +70,7 @@ impl QstatSnapshot {
 
     /// [`query`](Self::query) through a given qstat program.
     pub fn query_with(qstat: &Path, timeout: Duration) -> Result<QstatSnapshot> {
-        let cmd = CommandLine {
-            argv: ["qstat", "-xml", "-u", "*"].map(String::from).to_vec(),
-            cwd: std::env::temp_dir(),
-        };
+        let cmd = CommandLine::anywhere(["qstat", "-xml", "-u", "*"].map(String::from).to_vec());
         let out = crate::scheduler::command::run(qstat, &cmd, timeout)?;
         if !out.status.success() {
             return Err(Error::Scheduler(format!(

@@ -88,13 +88,7 @@ pub fn sbatch_command(job: &JobRequest) -> CommandLine {
         ));
         argv.push("--kill-on-invalid-dep=yes".into());
     }
-    argv.extend(job.options.iter().cloned());
-    argv.push(job.script.display().to_string());
-    argv.extend(job.args.iter().cloned());
-    CommandLine {
-        argv,
-        cwd: job.workdir.clone(),
-    }
+    job.command_line(argv)
 }
 
 /// `sbatch --test-only` for a request: nothing is submitted.
@@ -111,10 +105,7 @@ pub fn test_only_command(job: &JobRequest) -> CommandLine {
 pub fn scancel_command(ids: &[JobId]) -> CommandLine {
     let mut argv = vec!["scancel".to_string(), "-v".to_string()];
     argv.extend(ids.iter().map(|j| j.number.to_string()));
-    CommandLine {
-        argv,
-        cwd: std::env::temp_dir(),
-    }
+    CommandLine::anywhere(argv)
 }
 
 /// What a dry run of Slurm needs: the same `sbatch` line, the script read as sbatch reads it.
@@ -411,12 +402,7 @@ impl Scheduler for Slurm {
         let out = self.run(&scancel, &cmd)?;
         let errors = scancel_errors(&String::from_utf8_lossy(&out.stderr));
         if !out.status.success() || !errors.is_empty() {
-            return Err(Error::Scheduler(format!(
-                "`{}` failed ({}): {}",
-                cmd.shell(),
-                command::describe_status(&out.status),
-                errors.join("; ")
-            )));
+            return Err(command::failed(&cmd, &out.status, &errors.join("; ")));
         }
         Ok(())
     }
@@ -430,22 +416,14 @@ impl Scheduler for Slurm {
         let numbers: Vec<u64> = ids.iter().map(|i| i.number).collect();
         let mut argv = vec!["squeue".to_string()];
         argv.extend(squeue::args(&numbers));
-        let cmd = CommandLine {
-            argv,
-            cwd: std::env::temp_dir(),
-        };
+        let cmd = CommandLine::anywhere(argv);
         let out = self.run(&squeue, &cmd)?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
             if squeue::is_unknown_ids(&stderr) {
                 return Ok(Vec::new());
             }
-            return Err(Error::Scheduler(format!(
-                "`{}` failed ({}): {}",
-                cmd.shell(),
-                command::describe_status(&out.status),
-                stderr.trim()
-            )));
+            return Err(command::failed(&cmd, &out.status, stderr.trim()));
         }
         let entries = squeue::parse(&String::from_utf8_lossy(&out.stdout))?;
         let mut held = Vec::new();
@@ -469,10 +447,7 @@ impl Scheduler for Slurm {
         let numbers: Vec<u64> = ids.iter().map(|i| i.number).collect();
         let mut argv = vec!["sacct".to_string()];
         argv.extend(sacct::args(&numbers));
-        let cmd = CommandLine {
-            argv,
-            cwd: std::env::temp_dir(),
-        };
+        let cmd = CommandLine::anywhere(argv);
         let out = self.run(&sacct, &cmd)?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
@@ -480,12 +455,7 @@ impl Scheduler for Slurm {
                 let why = stderr.lines().next().unwrap_or("").trim().to_string();
                 return Ok(self.without_sacct(ids, &why));
             }
-            return Err(Error::Scheduler(format!(
-                "`{}` failed ({}): {}",
-                cmd.shell(),
-                command::describe_status(&out.status),
-                stderr.trim()
-            )));
+            return Err(command::failed(&cmd, &out.status, stderr.trim()));
         }
         self.note = None;
         Ok(neutral_runs(&sacct::parse(&String::from_utf8_lossy(
