@@ -267,7 +267,10 @@ fn comparison_grid(c: &Comparison) -> Grid {
     }
 }
 
-fn comparison_heading(report: &Report, c: &Comparison) -> String {
+/// Who the comparison is about, for its heading in every format: the best
+/// run's label (or its task number when its row is gone) and, when anything
+/// was swept, ` (its swept values)` to follow it.
+pub(crate) fn best_run_who(report: &Report, c: &Comparison) -> (String, String) {
     let swept = report
         .best_row
         .as_ref()
@@ -279,6 +282,11 @@ fn comparison_heading(report: &Report, c: &Comparison) -> String {
         .best_row
         .as_ref()
         .map_or_else(|| format!("task {}", c.task), Row::label);
+    (who, swept)
+}
+
+fn comparison_heading(report: &Report, c: &Comparison) -> String {
+    let (who, swept) = best_run_who(report, c);
     format!(
         "Best run, {who}{swept}: test set ({} examples) vs. the paper's Table 4 \
          (BERT-base, threshold 0.3)",

@@ -9,7 +9,7 @@
 //! headless Chromium and checks that.
 
 use super::compare::EmotionRow;
-use super::format::{human_bytes, human_duration, swept_text, value_text};
+use super::format::{best_run_who, human_bytes, human_duration, swept_text, value_text};
 use super::row::{Row, SortKey, Status};
 use super::svg::{color, Chart, Series};
 use super::Report;
@@ -397,17 +397,7 @@ fn table4_section(o: &mut String, report: &Report) {
         );
         return;
     };
-    let swept = report
-        .best_row
-        .as_ref()
-        .map(swept_text)
-        .filter(|s| !s.is_empty())
-        .map(|s| format!(" ({s})"))
-        .unwrap_or_default();
-    let who = report
-        .best_row
-        .as_ref()
-        .map_or_else(|| format!("task {}", c.task), Row::label);
+    let (who, swept) = best_run_who(report, c);
     let _ = write!(
         o,
         "<p>Best run, {}{}: test set, {} examples, threshold as configured; the paper: \
