@@ -220,12 +220,126 @@ fn mark_failed(save_dir: &Path, message: &str) {
     }
 }
 
+/// What the run trains with, prepared before the first step: the device and
+/// compute kind, the labels, the model, the three encoded splits, the
+/// optimizer and the learning-rate schedule.
+struct Prepared {
+    device: Device,
+    kind: Option<Kind>,
+    labels: Vec<String>,
+    lm: LoadedModel,
+    pad_id: i64,
+    train: Encoded,
+    dev: Encoded,
+    test: Encoded,
+    opt: FlatAdam,
+    /// Token count of each training text (batches are built from these).
+    lengths: Vec<usize>,
+    steps_per_epoch: u64,
+    total_steps: u64,
+    warmup: u64,
+    decay: bool,
+}
+
+/// Where the run stands between epochs: after `resume`, the epoch to start
+/// at and the state carried over from the checkpoint.
+struct Position {
+    start_epoch: u32,
+    global_step: u64,
+    /// F1 lies in [0, 1]; -1 means "none yet" and survives JSON (infinities do not).
+    best_dev_f1: f64,
+    /// A resumed run or a task the scheduler runs again (RESTARTED=1).
+    restarted: bool,
+}
+
+/// The live parts of a run that every epoch uses and an interruption ends.
+struct Live {
+    t_start: Instant,
+    ckpt: Checkpoint,
+    /// Taken (and finished) by an interruption.
+    monitor: Option<Monitor>,
+    runlog: RunLog,
+    stager: Stager,
+}
+
+/// What one epoch's training steps produced.
+struct EpochResult {
+    train_loss: f64,
+    seconds: f64,
+    steps: u64,
+    timed_seconds: Option<f64>,
+    waited: Duration,
+}
+
+/// The run in named phases: prepare → resume → for each epoch, train it and
+/// end it (dev evaluation, best save, metrics, rung, checkpoint) → finish.
 fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     // First of all, so a signal during model loading or tokenization is
     // caught too (the default action would kill the task with no exit 99).
     STOP_SIGNAL.store(0, Ordering::SeqCst);
     install_signal_handlers()?;
     let t_start = Instant::now();
+    let mut run = prepare(spec)?;
+    std::fs::create_dir_all(&spec.save_dir)
+        .map_err(|e| Error::io("creating output directory", &spec.save_dir, e))?;
+    let ckpt = Checkpoint::in_run(&spec.save_dir);
+    let mut metrics = new_metrics(spec, &run);
+    let mut pos = resume(spec, &ckpt, &mut run, &mut metrics)?;
+    let p = &spec.params;
+    let last_dev = metrics
+        .epochs
+        .last()
+        .and_then(|e| e.dev.as_ref())
+        .map(|d| d.macro_avg.f1);
+    let mut live = Live {
+        t_start,
+        ckpt,
+        monitor: Some(Monitor::start(
+            Duration::from_millis(500),
+            run.device != Device::Cpu,
+        )),
+        runlog: RunLog::start(
+            &spec.save_dir,
+            p.epochs,
+            run.total_steps,
+            pos.global_step,
+            last_dev,
+        ),
+        stager: Stager::new(run.device),
+    };
+    let first_epoch_of_attempt = pos.start_epoch;
+    for epoch in pos.start_epoch..=p.epochs {
+        let attempt = Attempt {
+            restarted: pos.restarted,
+            finished_an_epoch: epoch > first_epoch_of_attempt,
+        };
+        let trained = train_epoch(
+            spec,
+            &mut run,
+            &mut pos,
+            &mut live,
+            &mut metrics,
+            epoch,
+            attempt,
+        )?;
+        if !end_epoch(
+            spec,
+            &mut run,
+            &mut pos,
+            &mut live,
+            &mut metrics,
+            epoch,
+            trained,
+        )? {
+            break;
+        }
+    }
+    finish(spec, &run, live, metrics)
+}
+
+/// Phase 1: threads, device and precision, the data, the model, the encoded
+/// splits, the optimizer and the schedule.
+fn prepare(spec: &RunSpec) -> Result<Prepared> {
     let p = &spec.params;
     // Use the cores Grid Engine granted, not every core of a shared node.
     if let Some(n) =
@@ -263,7 +377,69 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         p.epochs,
         if p.epochs == 1 { "" } else { "s" }
     );
+    let (labels, train_ex, dev_ex, test_ex) = read_data(spec)?;
 
+    tch::manual_seed(p.seed as i64);
+    let model_dir = crate::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
+    let mut lm = LoadedModel::new_for_training(
+        &model_dir,
+        &labels,
+        p.dropout,
+        p.max_length as usize,
+        device,
+        spec.random_init,
+    )?;
+    lm.model.encoder.compute_kind = kind;
+    let pad_id = lm.config.pad_token_id;
+
+    let t_tok = Instant::now();
+    let train = encode(&lm, &train_ex)?;
+    let dev = encode(&lm, &dev_ex)?;
+    let test = encode(&lm, &test_ex)?;
+    println!(
+        "tokenized {} / {} / {} texts in {:.1} s",
+        train.ids.len(),
+        dev.ids.len(),
+        test.ids.len(),
+        t_tok.elapsed().as_secs_f64()
+    );
+
+    let opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
+    let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
+    let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
+    let steps_per_epoch = spec
+        .max_steps_per_epoch
+        .map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
+    let total_steps = steps_per_epoch * u64::from(p.epochs);
+    Ok(Prepared {
+        device,
+        kind,
+        labels,
+        lm,
+        pad_id,
+        train,
+        dev,
+        test,
+        opt,
+        lengths,
+        steps_per_epoch,
+        total_steps,
+        warmup: (p.warmup_ratio * total_steps as f64).round() as u64,
+        decay: p.lr_schedule == LrSchedule::Linear,
+    })
+}
+
+/// The labels and the three splits (train cut to `train_limit`; dev and test
+/// empty with `skip_eval`, and otherwise required to be non-empty).
+#[allow(clippy::type_complexity)]
+fn read_data(
+    spec: &RunSpec,
+) -> Result<(
+    Vec<String>,
+    Vec<tsv::Example>,
+    Vec<tsv::Example>,
+    Vec<tsv::Example>,
+)> {
     let labels = tsv::read_emotions(&spec.data.labels)?;
     let mut train_ex = tsv::read_split(&spec.data.train, labels.len())?;
     if let Some(n) = spec.train_limit {
@@ -295,46 +471,11 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             )));
         }
     }
+    Ok((labels, train_ex, dev_ex, test_ex))
+}
 
-    tch::manual_seed(p.seed as i64);
-    let model_dir = crate::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
-    let mut lm = LoadedModel::new_for_training(
-        &model_dir,
-        &labels,
-        p.dropout,
-        p.max_length as usize,
-        device,
-        spec.random_init,
-    )?;
-    lm.model.encoder.compute_kind = kind;
-    let pad_id = lm.config.pad_token_id;
-
-    let t_tok = Instant::now();
-    let train = encode(&lm, &train_ex)?;
-    let dev = encode(&lm, &dev_ex)?;
-    let test = encode(&lm, &test_ex)?;
-    println!(
-        "tokenized {} / {} / {} texts in {:.1} s",
-        train.ids.len(),
-        dev.ids.len(),
-        test.ids.len(),
-        t_tok.elapsed().as_secs_f64()
-    );
-
-    let mut opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
-    let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
-    let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
-    let steps_per_epoch = spec
-        .max_steps_per_epoch
-        .map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
-    let total_steps = steps_per_epoch * u64::from(p.epochs);
-    let warmup = (p.warmup_ratio * total_steps as f64).round() as u64;
-    let decay = p.lr_schedule == LrSchedule::Linear;
-
-    std::fs::create_dir_all(&spec.save_dir)
-        .map_err(|e| Error::io("creating output directory", &spec.save_dir, e))?;
-    let ckpt = Checkpoint::in_run(&spec.save_dir);
-    let mut metrics = RunMetrics {
+fn new_metrics(spec: &RunSpec, run: &Prepared) -> RunMetrics {
+    RunMetrics {
         schema_version: metrics::METRICS_SCHEMA_VERSION,
         hecjob_version: env!("CARGO_PKG_VERSION").into(),
         status: RunStatus::Running,
@@ -343,8 +484,8 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         swept: spec.swept.clone(),
         params: params_json(spec),
         model: spec.model.clone(),
-        device: format!("{device:?}"),
-        labels: labels.clone(),
+        device: format!("{:?}", run.device),
+        labels: run.labels.clone(),
         epochs: Vec::new(),
         best_epoch: None,
         test: None,
@@ -356,15 +497,28 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         message: None,
         rungs: Vec::new(),
         stopped_early: None,
+    }
+}
+
+/// Phase 2: continue from the checkpoint when asked and it belongs to this
+/// run (same parameters and model): weights, optimizer state, the epochs and
+/// losses so far. A checkpoint of another run is removed and the run starts over.
+fn resume(
+    spec: &RunSpec,
+    ckpt: &Checkpoint,
+    run: &mut Prepared,
+    metrics: &mut RunMetrics,
+) -> Result<Position> {
+    let mut pos = Position {
+        start_epoch: 1,
+        global_step: 0,
+        best_dev_f1: NO_DEV_F1,
+        restarted: false,
     };
-    let mut start_epoch = 1u32;
-    let mut global_step = 0u64;
-    // F1 lies in [0, 1]; -1 means "none yet" and survives JSON (infinities do not).
-    let mut best_dev_f1 = NO_DEV_F1;
-    let mut resumed = false;
     if let (true, checkpoint::Found::Unusable(why)) = (spec.resume, ckpt.find()) {
         println!("note: not resuming: {why}; starting over");
     }
+    let mut resumed = false;
     if spec.resume && ckpt.exists() {
         let (state, dir) = ckpt.read()?;
         if !checkpoint::same_params(&state.metrics.params, &metrics.params)
@@ -378,15 +532,15 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         } else {
             resumed = true;
             weights::load(
-                &lm.vs,
+                &run.lm.vs,
                 &dir.join("model.safetensors"),
-                lm.config.model_type,
+                run.lm.config.model_type,
                 Head::Required,
             )?;
-            opt.load(&dir.join("optimizer.safetensors"))?;
-            start_epoch = state.epochs_done + 1;
-            global_step = state.global_step;
-            best_dev_f1 = state.best_dev_f1;
+            run.opt.load(&dir.join("optimizer.safetensors"))?;
+            pos.start_epoch = state.epochs_done + 1;
+            pos.global_step = state.global_step;
+            pos.best_dev_f1 = state.best_dev_f1;
             metrics.epochs = state.metrics.epochs;
             metrics.loss_log = state.metrics.loss_log;
             metrics.best_epoch = state.metrics.best_epoch;
@@ -398,199 +552,286 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             );
         }
     }
-    let restarted =
+    pos.restarted =
         resumed || crate::env_vars::get(crate::env_vars::RESTARTED).as_deref() == Some("1");
-    let first_epoch_of_attempt = start_epoch;
+    Ok(pos)
+}
 
-    let monitor = Monitor::start(Duration::from_millis(500), device != Device::Cpu);
+/// Phase 3: one epoch's training steps. A stop signal, checked before every
+/// step, ends the run here (metrics written, exit 99 or a failure; see
+/// [`interrupted`]).
+// A little over 100 lines, kept whole: the loop's running sums, timers and
+// progress bar live exactly for the epoch; the step itself is `step`.
+fn train_epoch(
+    spec: &RunSpec,
+    run: &mut Prepared,
+    pos: &mut Position,
+    live: &mut Live,
+    metrics: &mut RunMetrics,
+    epoch: u32,
+    attempt: Attempt,
+) -> Result<EpochResult> {
+    let p = &spec.params;
+    let device = run.device;
+    // Seeds per epoch: dropout masks and batch order depend only on (seed,
+    // epoch), so a run resumed at an epoch boundary equals an uninterrupted one.
+    tch::manual_seed(p.seed as i64 + i64::from(epoch));
+    let mut rng = Rng::new(p.seed, u64::from(epoch));
+    let batches = epoch_batches(
+        &run.lengths,
+        p.batch_size as usize,
+        p.length_buckets,
+        &mut rng,
+    );
     let log_every = u64::from(p.log_every.max(1));
-    let last_dev = metrics
-        .epochs
-        .last()
-        .and_then(|e| e.dev.as_ref())
-        .map(|d| d.macro_avg.f1);
-    let mut runlog = RunLog::start(&spec.save_dir, p.epochs, total_steps, global_step, last_dev);
-    let mut stager = Stager::new(device);
-
-    for epoch in start_epoch..=p.epochs {
-        // Seeds per epoch: dropout masks and batch order depend only on (seed,
-        // epoch), so a run resumed at an epoch boundary equals an uninterrupted one.
-        tch::manual_seed(p.seed as i64 + i64::from(epoch));
-        let mut rng = Rng::new(p.seed, u64::from(epoch));
-        let attempt = Attempt {
-            restarted,
-            finished_an_epoch: epoch > first_epoch_of_attempt,
-        };
-        let batches = epoch_batches(&lengths, p.batch_size as usize, p.length_buckets, &mut rng);
-        let t_epoch = Instant::now();
-        let mut progress = Progress::new(
-            &format!("epoch {epoch}/{}", p.epochs),
-            steps_per_epoch,
-            Duration::from_secs(30),
-        );
-        // Loss sums stay on the device: reading a value forces a sync, so we
-        // read only when logging.
-        let mut epoch_loss = Tensor::zeros([], (Kind::Float, device));
-        let mut window_loss = Tensor::zeros([], (Kind::Float, device));
-        let mut steps_done = 0u64;
-        let mut t_timed: Option<Instant> = None;
-        // Host time spent waiting for the device this epoch (ring wraps and
-        // loss reads): the share says which side bounds a GPU step.
-        let _ = stager.take_waited();
-        let mut waited = Duration::ZERO;
-        for (bi, idx) in batches.iter().take(steps_per_epoch as usize).enumerate() {
-            if spec.raise_signal_at_step == Some(global_step) {
-                let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
-            }
-            let sig = STOP_SIGNAL.load(Ordering::SeqCst);
-            if sig != 0 {
-                progress.finish();
-                return Err(interrupted(
-                    spec,
-                    &mut metrics,
-                    monitor,
-                    t_start,
-                    sig,
-                    epoch,
-                    &ckpt,
-                    attempt,
-                ));
-            }
-            let batch = stager.batch(&train.ids, &train.labels, idx, pad_id, labels.len());
-            let logits = lm.model.forward_t(&batch.ids, &batch.mask, true);
-            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
-                &batch.targets,
-                None,
-                None,
-                Reduction::Mean,
-            );
-            let grads = opt.backward(&loss)?;
-            let lr = learning_rate(p.learning_rate, global_step, warmup, total_steps, decay);
-            opt.step(&grads, lr)?;
-            global_step += 1;
-            steps_done += 1;
-            if steps_done == metrics::WARMUP_STEPS {
-                sync(device);
-                t_timed = Some(Instant::now());
-            }
-            tch::no_grad(|| {
-                let l = loss.detach();
-                let _ = epoch_loss.g_add_(&l);
-                let _ = window_loss.g_add_(&l);
-            });
-            let batch_no = bi as u64 + 1;
-            if batch_no % log_every == 0 {
-                let t_read = Instant::now();
-                let avg = window_loss.double_value(&[]) / log_every as f64;
-                waited += t_read.elapsed();
-                let _ = window_loss.zero_();
-                check_finite(avg, global_step, lr)?;
-                progress.println(&format!("loss at batch {batch_no}: {avg:.4}"));
-                metrics.loss_log.push(LossPoint {
-                    step: global_step,
-                    epoch,
-                    loss: avg,
-                });
-                runlog.step(global_step, epoch, avg, lr, monitor.latest());
-            }
-            progress.inc(1, || format!("lr {lr:.2e}"));
+    let t_epoch = Instant::now();
+    let mut progress = Progress::new(
+        &format!("epoch {epoch}/{}", p.epochs),
+        run.steps_per_epoch,
+        Duration::from_secs(30),
+    );
+    // Loss sums stay on the device: reading a value forces a sync, so we
+    // read only when logging.
+    let mut epoch_loss = Tensor::zeros([], (Kind::Float, device));
+    let mut window_loss = Tensor::zeros([], (Kind::Float, device));
+    let mut steps_done = 0u64;
+    let mut t_timed: Option<Instant> = None;
+    // Host time spent waiting for the device this epoch (ring wraps and
+    // loss reads): the share says which side bounds a GPU step.
+    let _ = live.stager.take_waited();
+    let mut waited = Duration::ZERO;
+    for (bi, idx) in batches
+        .iter()
+        .take(run.steps_per_epoch as usize)
+        .enumerate()
+    {
+        if spec.raise_signal_at_step == Some(pos.global_step) {
+            let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
         }
-        progress.finish();
-        let train_loss = epoch_loss.double_value(&[]) / steps_done.max(1) as f64;
-        let timed_seconds = t_timed.map(|t| t.elapsed().as_secs_f64());
-        check_finite(train_loss, global_step, p.learning_rate)?;
-        let seconds = t_epoch.elapsed().as_secs_f64();
-        runlog.evaluating(global_step, epoch);
-        let dev_eval = if spec.skip_eval {
-            None
-        } else {
-            let probs = predict_probs(&lm.model, &dev.ids, pad_id, EVAL_BATCH, device);
-            Some(metrics::evaluate(
-                &probs,
-                &dev.labels,
-                &labels,
-                &vec![p.threshold; labels.len()],
-            ))
-        };
-        let dev_f1 = dev_eval.as_ref().map_or(f64::NAN, |e| e.macro_avg.f1);
-        println!(
-            "epoch {epoch}: average loss {train_loss:.4}, {seconds:.1} s ({:.1} steps/s), dev macro-F1 {dev_f1:.4}",
-            steps_done as f64 / seconds
-        );
-        let gpu_wait_seconds = (device != Device::Cpu).then(|| {
-            let w = (waited + stager.take_waited()).as_secs_f64();
-            println!("{}", gpu_wait_line(epoch, w, seconds));
-            w
-        });
-        metrics.epochs.push(EpochRecord {
-            epoch,
-            train_loss,
-            seconds,
-            steps: steps_done,
-            steps_per_second: steps_done as f64 / seconds,
-            timed_seconds,
-            gpu_wait_seconds,
-            dev: dev_eval,
-        });
-        runlog.epoch(
-            global_step,
-            epoch,
-            train_loss,
-            dev_f1.is_finite().then_some(dev_f1),
-        );
-        // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
-        if spec.skip_eval || dev_f1 > best_dev_f1 {
-            best_dev_f1 = if spec.skip_eval { NO_DEV_F1 } else { dev_f1 };
-            metrics.best_epoch = Some(epoch);
-            let t_save = Instant::now();
-            lm.save(&spec.save_dir, &meta(spec, epoch, None))?;
-            let s = t_save.elapsed().as_secs_f64();
-            metrics.save_seconds = Some(s);
-            println!(
-                "saved epoch {epoch} to {} in {s:.1} s",
-                spec.save_dir.display()
-            );
-        }
-        metrics.memory = monitor.snapshot();
-        metrics.total_seconds = t_start.elapsed().as_secs_f64();
-        write_metrics(&spec.save_dir, &metrics)?;
-        if let Some(d) = rung_check(spec, epoch, dev_f1)? {
-            let stop = !d.continues;
-            metrics.rungs.push(d.clone());
-            if stop {
-                metrics.stopped_early = Some(d);
-                runlog.stopped_early(global_step, epoch);
-                break;
-            }
-        }
-        if epoch < p.epochs {
-            let dir = ckpt.begin(epoch)?;
-            crate::model::saved::save_weights(&lm.vs, &dir.join("model.safetensors"))?;
-            opt.save(&dir.join("optimizer.safetensors"))?;
-            ckpt.commit(
+        let sig = STOP_SIGNAL.load(Ordering::SeqCst);
+        if sig != 0 {
+            progress.finish();
+            let monitor = live
+                .monitor
+                .take()
+                .ok_or_else(|| Error::Internal("the memory monitor was already finished".into()))?;
+            return Err(interrupted(
+                spec,
+                metrics,
+                monitor,
+                live.t_start,
+                sig,
                 epoch,
-                &CheckpointState {
-                    epochs_done: epoch,
-                    global_step,
-                    best_dev_f1,
-                    metrics: metrics.clone(),
-                },
-            )?;
+                &live.ckpt,
+                attempt,
+            ));
+        }
+        let (loss, lr) = step(spec, run, pos.global_step, &mut live.stager, idx)?;
+        pos.global_step += 1;
+        steps_done += 1;
+        if steps_done == metrics::WARMUP_STEPS {
+            sync(device);
+            t_timed = Some(Instant::now());
+        }
+        tch::no_grad(|| {
+            let l = loss.detach();
+            let _ = epoch_loss.g_add_(&l);
+            let _ = window_loss.g_add_(&l);
+        });
+        let batch_no = bi as u64 + 1;
+        if batch_no % log_every == 0 {
+            let t_read = Instant::now();
+            let avg = window_loss.double_value(&[]) / log_every as f64;
+            waited += t_read.elapsed();
+            let _ = window_loss.zero_();
+            check_finite(avg, pos.global_step, lr)?;
+            progress.println(&format!("loss at batch {batch_no}: {avg:.4}"));
+            metrics.loss_log.push(LossPoint {
+                step: pos.global_step,
+                epoch,
+                loss: avg,
+            });
+            let sample = live.monitor.as_ref().and_then(Monitor::latest);
+            live.runlog.step(pos.global_step, epoch, avg, lr, sample);
+        }
+        progress.inc(1, || format!("lr {lr:.2e}"));
+    }
+    progress.finish();
+    let train_loss = epoch_loss.double_value(&[]) / steps_done.max(1) as f64;
+    let timed_seconds = t_timed.map(|t| t.elapsed().as_secs_f64());
+    check_finite(train_loss, pos.global_step, p.learning_rate)?;
+    Ok(EpochResult {
+        train_loss,
+        seconds: t_epoch.elapsed().as_secs_f64(),
+        steps: steps_done,
+        timed_seconds,
+        waited,
+    })
+}
+
+/// One optimizer step on one batch, at `global_step` of the schedule: returns
+/// the batch's loss (still on the device) and the learning rate used.
+fn step(
+    spec: &RunSpec,
+    run: &mut Prepared,
+    global_step: u64,
+    stager: &mut Stager,
+    idx: &[usize],
+) -> Result<(Tensor, f64)> {
+    let batch = stager.batch(
+        &run.train.ids,
+        &run.train.labels,
+        idx,
+        run.pad_id,
+        run.labels.len(),
+    );
+    let logits = run.lm.model.forward_t(&batch.ids, &batch.mask, true);
+    let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
+        &batch.targets,
+        None,
+        None,
+        Reduction::Mean,
+    );
+    let grads = run.opt.backward(&loss)?;
+    let lr = learning_rate(
+        spec.params.learning_rate,
+        global_step,
+        run.warmup,
+        run.total_steps,
+        run.decay,
+    );
+    run.opt.step(&grads, lr)?;
+    Ok((loss, lr))
+}
+
+/// Phase 4: the end of an epoch: dev evaluation, the epoch record, the best
+/// model saved, metrics.json written, the early-stopping rung, and the
+/// checkpoint the next attempt resumes from. Returns whether to go on.
+fn end_epoch(
+    spec: &RunSpec,
+    run: &mut Prepared,
+    pos: &mut Position,
+    live: &mut Live,
+    metrics: &mut RunMetrics,
+    epoch: u32,
+    t: EpochResult,
+) -> Result<bool> {
+    let p = &spec.params;
+    let device = run.device;
+    live.runlog.evaluating(pos.global_step, epoch);
+    let dev_eval = if spec.skip_eval {
+        None
+    } else {
+        let probs = predict_probs(&run.lm.model, &run.dev.ids, run.pad_id, EVAL_BATCH, device);
+        Some(metrics::evaluate(
+            &probs,
+            &run.dev.labels,
+            &run.labels,
+            &vec![p.threshold; run.labels.len()],
+        ))
+    };
+    let dev_f1 = dev_eval.as_ref().map_or(f64::NAN, |e| e.macro_avg.f1);
+    println!(
+        "epoch {epoch}: average loss {:.4}, {:.1} s ({:.1} steps/s), dev macro-F1 {dev_f1:.4}",
+        t.train_loss,
+        t.seconds,
+        t.steps as f64 / t.seconds
+    );
+    let gpu_wait_seconds = (device != Device::Cpu).then(|| {
+        let w = (t.waited + live.stager.take_waited()).as_secs_f64();
+        println!("{}", gpu_wait_line(epoch, w, t.seconds));
+        w
+    });
+    metrics.epochs.push(EpochRecord {
+        epoch,
+        train_loss: t.train_loss,
+        seconds: t.seconds,
+        steps: t.steps,
+        steps_per_second: t.steps as f64 / t.seconds,
+        timed_seconds: t.timed_seconds,
+        gpu_wait_seconds,
+        dev: dev_eval,
+    });
+    live.runlog.epoch(
+        pos.global_step,
+        epoch,
+        t.train_loss,
+        dev_f1.is_finite().then_some(dev_f1),
+    );
+    // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
+    if spec.skip_eval || dev_f1 > pos.best_dev_f1 {
+        pos.best_dev_f1 = if spec.skip_eval { NO_DEV_F1 } else { dev_f1 };
+        metrics.best_epoch = Some(epoch);
+        let t_save = Instant::now();
+        run.lm.save(&spec.save_dir, &meta(spec, epoch, None))?;
+        let s = t_save.elapsed().as_secs_f64();
+        metrics.save_seconds = Some(s);
+        println!(
+            "saved epoch {epoch} to {} in {s:.1} s",
+            spec.save_dir.display()
+        );
+    }
+    if let Some(m) = &live.monitor {
+        metrics.memory = m.snapshot();
+    }
+    metrics.total_seconds = live.t_start.elapsed().as_secs_f64();
+    write_metrics(&spec.save_dir, metrics)?;
+    if let Some(d) = rung_check(spec, epoch, dev_f1)? {
+        let stop = !d.continues;
+        metrics.rungs.push(d.clone());
+        if stop {
+            metrics.stopped_early = Some(d);
+            live.runlog.stopped_early(pos.global_step, epoch);
+            return Ok(false);
         }
     }
-
-    if !spec.skip_eval {
-        evaluate_best(spec, kind, device, pad_id, &dev, &test, &mut metrics)?;
+    if epoch < p.epochs {
+        let dir = live.ckpt.begin(epoch)?;
+        crate::model::saved::save_weights(&run.lm.vs, &dir.join("model.safetensors"))?;
+        run.opt.save(&dir.join("optimizer.safetensors"))?;
+        live.ckpt.commit(
+            epoch,
+            &CheckpointState {
+                epochs_done: epoch,
+                global_step: pos.global_step,
+                best_dev_f1: pos.best_dev_f1,
+                metrics: metrics.clone(),
+            },
+        )?;
     }
-    metrics.memory = monitor.finish();
+    Ok(true)
+}
+
+/// Phase 5: the best epoch on test (Table 4), the final metrics.json, the
+/// checkpoint removed.
+fn finish(
+    spec: &RunSpec,
+    run: &Prepared,
+    live: Live,
+    mut metrics: RunMetrics,
+) -> Result<RunMetrics> {
+    if !spec.skip_eval {
+        evaluate_best(
+            spec,
+            run.kind,
+            run.device,
+            run.pad_id,
+            &run.dev,
+            &run.test,
+            &mut metrics,
+        )?;
+    }
+    if let Some(m) = live.monitor {
+        metrics.memory = m.finish();
+    }
     metrics.status = if metrics.stopped_early.is_some() {
         RunStatus::StoppedEarly
     } else {
         RunStatus::Finished
     };
-    metrics.total_seconds = t_start.elapsed().as_secs_f64();
+    metrics.total_seconds = live.t_start.elapsed().as_secs_f64();
     write_metrics(&spec.save_dir, &metrics)?;
-    ckpt.remove();
+    live.ckpt.remove();
     print_memory(&metrics);
     println!(
         "done in {:.1} s; metrics in {}",
