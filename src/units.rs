@@ -1,6 +1,6 @@
 //! One way to print a byte count, everywhere (training log, status table,
 //! report): binary units as nvidia-smi and the schedulers count them, GiB with
-//! two decimals from 1 GiB up, else whole MiB.
+//! two decimals from 1 GiB up, else whole MiB; and one way to print a duration.
 
 /// `12.34 GiB` or `512 MiB`.
 pub fn bytes(b: u64) -> String {
@@ -12,6 +12,12 @@ pub fn bytes(b: u64) -> String {
     } else {
         format!("{:.0} MiB", b / MIB)
     }
+}
+
+/// Seconds as `h:mm:ss` (hours may exceed 24).
+pub fn duration(s: f64) -> String {
+    let s = s.round() as u64;
+    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
 #[cfg(test)]

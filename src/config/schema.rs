@@ -72,7 +72,7 @@ impl SchedulerKind {
     /// `D-HH`, `D-HH:MM`, bare minutes). None when the scheduler would not take it.
     pub fn parse_time(self, s: &str) -> Option<u64> {
         match self {
-            SchedulerKind::Sge => super::validate::is_hms(s).then(|| parse_hms(s)).flatten(),
+            SchedulerKind::Sge => is_hms(s).then(|| parse_hms(s)).flatten(),
             SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(s),
         }
     }
@@ -490,4 +490,17 @@ pub fn parse_hms(s: &str) -> Option<u64> {
 
 pub fn format_hms(secs: u64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// `HH:MM:SS` with minutes and seconds below 60 (hours may exceed 24).
+pub fn is_hms(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(':').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts[1].len() == 2
+        && parts[2].len() == 2
+        && parts[1] < "60"
+        && parts[2] < "60"
 }

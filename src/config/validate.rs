@@ -93,19 +93,6 @@ fn is_memory(s: &str) -> bool {
         && digits.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
-/// `HH:MM:SS` with minutes and seconds below 60 (hours may exceed 24).
-pub fn is_hms(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        && parts[1].len() == 2
-        && parts[2].len() == 2
-        && parts[1] < "60"
-        && parts[2] < "60"
-}
-
 fn is_module(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

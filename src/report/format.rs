@@ -118,11 +118,8 @@ fn score(v: Option<f64>) -> String {
 
 /// Bytes in binary units: the one formatter, [`crate::units::bytes`].
 pub use crate::units::bytes as human_bytes;
-
-pub fn human_duration(s: f64) -> String {
-    let s = s.round() as u64;
-    format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-}
+/// Seconds as h:mm:ss: the one formatter, [`crate::units::duration`].
+pub use crate::units::duration as human_duration;
 
 pub use super::text::{swept_text, value_text};
 
