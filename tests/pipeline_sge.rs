@@ -505,9 +505,14 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
     };
     // While it trains, `status` shows where it is, from the worker's progress.json
     // (epoch 1 has finished, so its dev macro-F1 is there; the pace gives an estimate).
+    // The worker is paused (SIGSTOP) for that call, so under load epoch 2 cannot end
+    // before the USR1 below arrives; the USR1 waits pending until SIGCONT.
+    let signal = |sig: &str| Command::new("kill").args([sig, &pid]).status().unwrap();
+    assert!(signal("-STOP").success());
     let out = hecjob(&["status", jobs.to_str().unwrap()]);
     let live = String::from_utf8_lossy(&out.stdout).into_owned();
-    let kill = Command::new("kill").args(["-USR1", &pid]).status().unwrap();
+    let kill = signal("-USR1");
+    assert!(signal("-CONT").success());
     assert!(
         live.contains("running train tasks:") && live.contains("task 1: epoch "),
         "{live}"
