@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::server::{Route, TestServer};
+use support::pipeline::Setup;
 
 fn hecjob(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_hecjob"))
@@ -35,51 +35,13 @@ fn qacct_time(s: &str) -> i64 {
     (((year - 2000) * 12 + month) * 31 + day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]
 }
 
-fn serve(srv: &TestServer, data: &Path) {
-    for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"] {
-        srv.route(
-            &format!("/data/{f}"),
-            Route::ok(std::fs::read(data.join(f)).unwrap()),
-        );
-    }
-    let model = support::fixture("golden/tiny-bert");
-    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
-        srv.route(
-            &format!("/acme/tiny-bert/resolve/main/{f}"),
-            Route::ok(std::fs::read(model.join(f)).unwrap()),
-        );
-    }
-}
-
-/// A served model and data, a scratch folder and the sweep config in it.
-struct Setup {
-    srv: TestServer,
-    tmp: tempfile::TempDir,
-    storage: std::path::PathBuf,
-    cfg_path: std::path::PathBuf,
-    data: std::path::PathBuf,
-}
-
 fn setup() -> Option<Setup> {
     setup_with(|c| c)
 }
 
 /// As `setup`, with the sweep config edited by `edit`.
 fn setup_with(edit: impl Fn(String) -> String) -> Option<Setup> {
-    let data = support::goemotions_dir()?;
-    let srv = TestServer::start();
-    serve(&srv, &data);
-    let tmp = tempfile::tempdir().unwrap();
-    let storage = tmp.path().join("storage");
-    let cfg_path = tmp.path().join("e2e.yaml");
-    std::fs::write(&cfg_path, edit(sweep_config(&storage, &srv.base()))).unwrap();
-    Some(Setup {
-        srv,
-        tmp,
-        storage,
-        cfg_path,
-        data,
-    })
+    support::pipeline::setup_with(sweep_config, edit)
 }
 
 /// A 2×2 sweep of the tiny BERT fixture, data and model from `base`.

@@ -13,7 +13,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::server::{Route, TestServer};
+use support::pipeline::Setup;
 
 fn hecjob(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_hecjob"))
@@ -23,44 +23,9 @@ fn hecjob(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn serve(srv: &TestServer, data: &Path) {
-    for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"] {
-        srv.route(
-            &format!("/data/{f}"),
-            Route::ok(std::fs::read(data.join(f)).unwrap()),
-        );
-    }
-    let model = support::fixture("golden/tiny-bert");
-    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
-        srv.route(
-            &format!("/acme/tiny-bert/resolve/main/{f}"),
-            Route::ok(std::fs::read(model.join(f)).unwrap()),
-        );
-    }
-}
-
-struct Setup {
-    srv: TestServer,
-    tmp: tempfile::TempDir,
-    storage: PathBuf,
-    cfg_path: PathBuf,
-}
-
 /// A served model and data, a scratch folder and the sweep config (edited by `edit`).
 fn setup_with(edit: impl Fn(String) -> String) -> Option<Setup> {
-    let data = support::goemotions_dir()?;
-    let srv = TestServer::start();
-    serve(&srv, &data);
-    let tmp = tempfile::tempdir().unwrap();
-    let storage = tmp.path().join("storage");
-    let cfg_path = tmp.path().join("e2e.yaml");
-    std::fs::write(&cfg_path, edit(sweep_config(&storage, &srv.base()))).unwrap();
-    Some(Setup {
-        srv,
-        tmp,
-        storage,
-        cfg_path,
-    })
+    support::pipeline::setup_with(sweep_config, edit)
 }
 
 /// A 2×2 sweep of the tiny BERT fixture on Slurm, data and model from `base`. The
@@ -191,6 +156,7 @@ fn a_sweep_runs_end_to_end_on_slurm() {
         tmp,
         storage,
         cfg_path,
+        data: _,
     }) = setup_with(|c| c)
     else {
         return;
@@ -381,6 +347,7 @@ fn a_signalled_task_is_requeued_and_resumes_on_slurm() {
         tmp,
         storage,
         cfg_path,
+        data: _,
     }) = setup_with(|c| {
         let c = c[..c.find("sweep:").unwrap()].to_string();
         c.replace("name: e2e-sweep", "name: e2e-requeue")
@@ -485,6 +452,7 @@ fn the_slurm_sweep_runs_locally_without_a_scheduler() {
         tmp,
         storage,
         cfg_path,
+        data: _,
     }) = setup_with(|c| c)
     else {
         return;

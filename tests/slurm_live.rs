@@ -309,18 +309,11 @@ fn status_without_sacct_says_so_and_still_reports() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let stand_in = bin.join("sacct");
-    std::fs::write(
-        &stand_in,
+    support::stand_in(
+        &bin,
+        "sacct",
         "#!/bin/sh\necho 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &stand_in,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    );
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -371,22 +364,15 @@ fn notify_job_mails_a_summary_after_the_array() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
     let mail_log = tmp.path().join("mail.log");
-    let stand_in = bin.join("mail");
-    std::fs::write(
-        &stand_in,
-        format!(
+    support::stand_in(
+        &bin,
+        "mail",
+        &format!(
             "#!/bin/sh\nprintf 'argv:' >> {log}\nprintf ' [%s]' \"$@\" >> {log}\nprintf '\\n' >> {log}\ncat >> {log}\n",
             log = mail_log.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &stand_in,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    );
     let cfg = config(
         tmp.path(),
         "notified",

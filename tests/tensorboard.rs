@@ -37,11 +37,7 @@ fn tensorboard_python() -> Option<PathBuf> {
 }
 
 fn small_data(dir: &Path) -> Option<DataFiles> {
-    let src = support::goemotions_dir()?;
-    support::head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), 160);
-    support::head_tsv(&src.join("dev.tsv"), &dir.join("dev.tsv"), 60);
-    support::head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), 60);
-    std::fs::copy(src.join("emotions.txt"), dir.join("emotions.txt")).unwrap();
+    support::small_goemotions(dir, 160, 60, 60)?;
     Some(DataFiles::in_dir(dir))
 }
 

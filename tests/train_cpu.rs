@@ -21,11 +21,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// A small copy of the data: 320 train, 120 dev, 120 test lines.
 fn small_data(dir: &Path) -> Option<DataFiles> {
-    let src = support::goemotions_dir()?;
-    support::head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), 320);
-    support::head_tsv(&src.join("dev.tsv"), &dir.join("dev.tsv"), 120);
-    support::head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), 120);
-    std::fs::copy(src.join("emotions.txt"), dir.join("emotions.txt")).unwrap();
+    support::small_goemotions(dir, 320, 120, 120)?;
     Some(DataFiles::in_dir(dir))
 }
 

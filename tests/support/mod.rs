@@ -2,6 +2,7 @@
 //! the live Grid Engine, and a real HTTP server on 127.0.0.1 (no mocks).
 #![allow(dead_code)]
 pub mod browser;
+pub mod pipeline;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,28 @@ pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
     let text = std::fs::read_to_string(src).unwrap();
     let lines: Vec<&str> = text.lines().take(n).collect();
     std::fs::write(dst, lines.join("\n") + "\n").unwrap();
+}
+
+/// A small copy of the real GoEmotions data in `dir`: the first `train`, `dev`
+/// and `test` lines of each split, and the label list. None (skipped
+/// visibly) without the data.
+pub fn small_goemotions(dir: &Path, train: usize, dev: usize, test: usize) -> Option<()> {
+    let src = goemotions_dir()?;
+    head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), train);
+    head_tsv(&src.join("dev.tsv"), &dir.join("dev.tsv"), dev);
+    head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), test);
+    std::fs::copy(src.join("emotions.txt"), dir.join("emotions.txt")).unwrap();
+    Some(())
+}
+
+/// A stand-in program: `script` written to `dir/name` (creating `dir`) and
+/// made executable, for a test to put on a PATH. Returns its path.
+pub fn stand_in(dir: &Path, name: &str, script: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
 }
 
 /// Hex sha256 of bytes.

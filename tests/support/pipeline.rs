@@ -1,0 +1,55 @@
+//! The pipeline tests' shared setup (tests/pipeline_sge.rs, tests/pipeline_slurm.rs):
+//! the real GoEmotions data and the tiny BERT fixture served from 127.0.0.1 in
+//! the hub's URL layout, a scratch folder, and a sweep config written into it.
+//! Each scheduler's test keeps its own config text; only the plumbing is here.
+
+use super::server::{Route, TestServer};
+use std::path::{Path, PathBuf};
+
+/// Serve the data files under `/data/` and the tiny BERT as `acme/tiny-bert`.
+pub fn serve(srv: &TestServer, data: &Path) {
+    for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"] {
+        srv.route(
+            &format!("/data/{f}"),
+            Route::ok(std::fs::read(data.join(f)).unwrap()),
+        );
+    }
+    let model = super::fixture("golden/tiny-bert");
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        srv.route(
+            &format!("/acme/tiny-bert/resolve/main/{f}"),
+            Route::ok(std::fs::read(model.join(f)).unwrap()),
+        );
+    }
+}
+
+/// A served model and data, a scratch folder and the sweep config in it.
+pub struct Setup {
+    pub srv: TestServer,
+    pub tmp: tempfile::TempDir,
+    pub storage: PathBuf,
+    pub cfg_path: PathBuf,
+    pub data: PathBuf,
+}
+
+/// Serve, make the scratch folder, and write `config(storage, base_url)` as
+/// edited by `edit` to `e2e.yaml` in it. None (skipped visibly) without the data.
+pub fn setup_with(
+    config: impl Fn(&Path, &str) -> String,
+    edit: impl Fn(String) -> String,
+) -> Option<Setup> {
+    let data = super::goemotions_dir()?;
+    let srv = TestServer::start();
+    serve(&srv, &data);
+    let tmp = tempfile::tempdir().unwrap();
+    let storage = tmp.path().join("storage");
+    let cfg_path = tmp.path().join("e2e.yaml");
+    std::fs::write(&cfg_path, edit(config(&storage, &srv.base()))).unwrap();
+    Some(Setup {
+        srv,
+        tmp,
+        storage,
+        cfg_path,
+        data,
+    })
+}
