@@ -13,7 +13,7 @@
 GOEMOTIONS_DIR ?= $(abspath ../shared/data/goemotions)
 export GOEMOTIONS_DIR
 
-.PHONY: demo test setup light full sge-up sge-down slurm-up slurm-down bench-cpu
+.PHONY: demo test setup browser light full sge-up sge-down slurm-up slurm-down bench-cpu
 
 # The light binary builds into its own target dir, so the full one that
 # scripts/demo.sh builds next is not relinked back and forth on every run.
@@ -26,7 +26,11 @@ demo:
 setup:
 	./scripts/setup-libtorch.sh
 
-test: setup
+# tests/report.rs opens report.html in a real headless Chromium (Debian's package).
+browser:
+	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+test: setup browser
 	set -e; trap './scripts/slurm-local.sh down; ./scripts/sge-local.sh down' EXIT; \
 	  ./scripts/sge-local.sh up; \
 	  ./scripts/slurm-local.sh up; \
