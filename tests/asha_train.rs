@@ -9,7 +9,7 @@ mod support;
 use hecjob::asha::store::{file_name, RUNGS_DIR};
 use hecjob::config::search::EarlyStop;
 use hecjob::config::{DeviceChoice, Train};
-use hecjob::train::trainer::{self, DataFiles, EarlyStopSpec, RunSpec};
+use hecjob::train::trainer::{self, DataFiles, EarlyStopSpec, RunLimits, RunSpec};
 use std::path::Path;
 
 const SHA: &str = "cafe";
@@ -41,12 +41,8 @@ fn spec(data: &DataFiles, save: &Path, job: &Path, epochs: u32) -> RunSpec {
         experiment: Some("e".into()),
         task: Some(5),
         swept: Default::default(),
-        max_steps_per_epoch: None,
-        train_limit: None,
-        skip_eval: false,
+        limits: RunLimits::full(),
         print_table: false,
-        random_init: false,
-        raise_signal_at_step: None,
         early_stop: Some(EarlyStopSpec {
             job_dir: job.to_path_buf(),
             config_sha256: SHA.into(),
@@ -121,11 +117,11 @@ fn requeued_and_resumed_tasks_record_each_rung_once() {
     let job = tmp.path().join("job-b");
     let save = tmp.path().join("b");
     let mut s = spec(&data, &save, &job, 3);
-    s.raise_signal_at_step = Some(27); // 20 steps an epoch
+    s.limits.raise_signal_at_step = Some(27); // 20 steps an epoch
     let err = trainer::run(&s).unwrap_err();
     assert_eq!(err.exit_code(), 99, "{err}");
     assert_eq!(records(&job), [file_name(1, 5)]);
-    s.raise_signal_at_step = None;
+    s.limits.raise_signal_at_step = None;
     let m = trainer::run(&s).unwrap();
     let got: Vec<(u32, u32, bool)> = m
         .rungs

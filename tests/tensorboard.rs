@@ -9,7 +9,7 @@
 mod support;
 
 use hecjob::config::{DeviceChoice, Train};
-use hecjob::train::trainer::{self, DataFiles, RunSpec};
+use hecjob::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,12 +80,8 @@ fn tensorboard_reads_what_the_run_recorded() {
         experiment: None,
         task: Some(1),
         swept: Default::default(),
-        max_steps_per_epoch: None,
-        train_limit: None,
-        skip_eval: false,
+        limits: RunLimits::full(),
         print_table: false,
-        random_init: false,
-        raise_signal_at_step: None,
         early_stop: None,
     };
     let m = trainer::run(&spec).unwrap();

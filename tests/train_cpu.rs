@@ -6,7 +6,7 @@ mod support;
 
 use hecjob::config::{DeviceChoice, Train};
 use hecjob::model::saved::LoadedModel;
-use hecjob::train::trainer::{self, DataFiles, RunSpec};
+use hecjob::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use std::path::Path;
 use std::sync::Mutex;
 use tch::{Device, Tensor};
@@ -45,12 +45,8 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
         experiment: None,
         task: None,
         swept: Default::default(),
-        max_steps_per_epoch: None,
-        train_limit: None,
-        skip_eval: false,
+        limits: RunLimits::full(),
         print_table: false,
-        random_init: false,
-        raise_signal_at_step: None,
         early_stop: None,
     }
 }
@@ -126,7 +122,7 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     let resumed = tmp.path().join("resumed");
     let mut s = spec(&data, &resumed, 2);
     // 320 examples / 16 = 20 steps per epoch: interrupt in the middle of epoch 2.
-    s.raise_signal_at_step = Some(27);
+    s.limits.raise_signal_at_step = Some(27);
     let err = trainer::run(&s).unwrap_err();
     assert_eq!(err.exit_code(), 99, "{err}");
     assert!(err.to_string().contains("SIGUSR1"), "{err}");
@@ -144,7 +140,7 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
 
     // A restarted attempt that is interrupted again before finishing any epoch
     // must fail (exit 7), not ask Grid Engine for yet another reschedule.
-    s.raise_signal_at_step = Some(25);
+    s.limits.raise_signal_at_step = Some(25);
     let err = trainer::run(&s).unwrap_err();
     assert_eq!(err.exit_code(), 7, "{err}");
     assert!(err.to_string().contains("Raise h_rt"), "{err}");
@@ -153,7 +149,7 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
             .unwrap();
     assert_eq!(failed["status"], "failed");
 
-    s.raise_signal_at_step = None;
+    s.limits.raise_signal_at_step = None;
     let b = trainer::run(&s).unwrap();
     assert_eq!(b.epochs.len(), 2);
     assert_eq!(
@@ -269,14 +265,14 @@ fn a_checkpoint_from_other_parameters_is_not_resumed() {
     };
     let save = tmp.path().join("run");
     let mut s = spec(&data, &save, 2);
-    s.raise_signal_at_step = Some(27);
+    s.limits.raise_signal_at_step = Some(27);
     assert_eq!(trainer::run(&s).unwrap_err().exit_code(), 99);
     let first: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
     let first_epoch_loss = first["epochs"][0]["train_loss"].as_f64().unwrap();
 
     // Resubmitted with another learning rate: epoch 1 is trained again, not taken over.
-    s.raise_signal_at_step = None;
+    s.limits.raise_signal_at_step = None;
     s.params.learning_rate = 1e-3;
     let m = trainer::run(&s).unwrap();
     assert_eq!(m.epochs.len(), 2);
@@ -333,12 +329,12 @@ fn logging_flags_keep_a_checkpoint_and_damaged_checkpoints_are_refused() {
     };
     let save = tmp.path().join("run");
     let mut s = spec(&data, &save, 2);
-    s.raise_signal_at_step = Some(27);
+    s.limits.raise_signal_at_step = Some(27);
     assert_eq!(trainer::run(&s).unwrap_err().exit_code(), 99);
     let first: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
     let epoch1_loss = first["epochs"][0]["train_loss"].as_f64().unwrap();
-    s.raise_signal_at_step = None;
+    s.limits.raise_signal_at_step = None;
     let ckpt = save.join("checkpoint/epoch-1");
 
     // state.json with epochs_done out of range: refused, not resumed.

@@ -4,7 +4,7 @@
 use crate::config::{self, DeviceChoice, LrSchedule, Optimizer, Precision, Train};
 use crate::error::{Error, Result};
 use crate::train::spec::spec_from_config;
-use crate::train::trainer::{self, DataFiles, RunSpec};
+use crate::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -215,12 +215,14 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         experiment: None,
         task: None,
         swept: Default::default(),
-        max_steps_per_epoch: a.max_steps,
-        train_limit,
-        skip_eval: a.no_eval,
+        limits: RunLimits {
+            max_steps_per_epoch: a.max_steps,
+            train_limit,
+            skip_eval: a.no_eval,
+            random_init: a.random_init,
+            ..RunLimits::full()
+        },
         print_table: true,
-        random_init: a.random_init,
-        raise_signal_at_step: None,
         early_stop: None,
     })
 }
@@ -240,8 +242,8 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
                 }
             }
             let mut s = spec_from_config(cfg, task)?;
-            s.max_steps_per_epoch = a.max_steps;
-            s.train_limit = a.train_limit.or(s.train_limit);
+            s.limits.max_steps_per_epoch = a.max_steps;
+            s.limits.train_limit = a.train_limit.or(s.limits.train_limit);
             s
         }
         _ => spec_from_args(a)?,

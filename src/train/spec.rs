@@ -1,6 +1,6 @@
 //! The run spec of one sweep task of a rendered config (what train.com runs).
 
-use super::trainer::{self, DataFiles, RunSpec};
+use super::trainer::{self, DataFiles, RunLimits, RunSpec};
 use crate::config::{self, DeviceChoice};
 use crate::error::Result;
 use std::path::PathBuf;
@@ -45,12 +45,11 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         experiment: Some(c.experiment.name.clone()),
         task: Some(task),
         swept,
-        max_steps_per_epoch: None,
-        train_limit: t.train.max_train_examples.map(|n| n as usize),
-        skip_eval: false,
+        limits: RunLimits {
+            train_limit: t.train.max_train_examples.map(|n| n as usize),
+            ..RunLimits::full()
+        },
         print_table: true,
-        random_init: false,
-        raise_signal_at_step: None,
         early_stop,
     })
 }

@@ -53,21 +53,37 @@ pub struct RunSpec {
     pub experiment: Option<String>,
     pub task: Option<u32>,
     pub swept: serde_json::Map<String, serde_json::Value>,
+    /// How much of the run to do (everything, unless a benchmark or test says less).
+    pub limits: RunLimits,
+    /// Print Table 4 at the end.
+    pub print_table: bool,
+    /// Early stopping of a sweep task (`sweep.early_stop`), if configured.
+    pub early_stop: Option<EarlyStopSpec>,
+}
+
+/// The knobs that make a run smaller or stranger than a full one (benchmarks,
+/// smoke tests, quick tries, tests of the signal path), kept together so each
+/// caller says only what it changes: `RunLimits { skip_eval: true, ..RunLimits::full() }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunLimits {
     /// Stop each epoch after this many steps (benchmarks, smoke tests).
     pub max_steps_per_epoch: Option<u64>,
     /// Use only the first N training examples (tests, quick tries).
     pub train_limit: Option<usize>,
     /// Skip dev/test evaluation (benchmarks).
     pub skip_eval: bool,
-    /// Print Table 4 at the end.
-    pub print_table: bool,
     /// Start from random weights (benchmarks of a model shape).
     pub random_init: bool,
     /// Raise SIGUSR1 at this global step (tests of the interrupt/resume path
     /// through the real signal handler).
     pub raise_signal_at_step: Option<u64>,
-    /// Early stopping of a sweep task (`sweep.early_stop`), if configured.
-    pub early_stop: Option<EarlyStopSpec>,
+}
+
+impl RunLimits {
+    /// A full run: every step, every example, evaluation, pretrained weights, no signal.
+    pub fn full() -> RunLimits {
+        RunLimits::default()
+    }
 }
 
 /// Where a sweep task records its rung results and how it judges them.
@@ -175,10 +191,10 @@ fn params_json(spec: &RunSpec) -> serde_json::Map<String, serde_json::Value> {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
     };
-    if let Some(n) = spec.max_steps_per_epoch {
+    if let Some(n) = spec.limits.max_steps_per_epoch {
         m.insert("max_steps_per_epoch".into(), n.into());
     }
-    if let Some(n) = spec.train_limit {
+    if let Some(n) = spec.limits.train_limit {
         m.insert("train_limit".into(), n.into());
     }
     m
@@ -387,7 +403,7 @@ fn prepare(spec: &RunSpec) -> Result<Prepared> {
         p.dropout,
         p.max_length as usize,
         device,
-        spec.random_init,
+        spec.limits.random_init,
     )?;
     lm.model.encoder.compute_kind = kind;
     let pad_id = lm.config.pad_token_id;
@@ -408,6 +424,7 @@ fn prepare(spec: &RunSpec) -> Result<Prepared> {
     let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
     let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
     let steps_per_epoch = spec
+        .limits
         .max_steps_per_epoch
         .map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
     let total_steps = steps_per_epoch * u64::from(p.epochs);
@@ -442,10 +459,10 @@ fn read_data(
 )> {
     let labels = tsv::read_emotions(&spec.data.labels)?;
     let mut train_ex = tsv::read_split(&spec.data.train, labels.len())?;
-    if let Some(n) = spec.train_limit {
+    if let Some(n) = spec.limits.train_limit {
         train_ex.truncate(n);
     }
-    let (dev_ex, test_ex) = if spec.skip_eval {
+    let (dev_ex, test_ex) = if spec.limits.skip_eval {
         (Vec::new(), Vec::new())
     } else {
         (
@@ -464,7 +481,7 @@ fn read_data(
         (&dev_ex, &spec.data.dev, "dev picks the best epoch"),
         (&test_ex, &spec.data.test, "test gives Table 4"),
     ] {
-        if ex.is_empty() && !spec.skip_eval {
+        if ex.is_empty() && !spec.limits.skip_eval {
             return Err(Error::Data(format!(
                 "{}: no examples; {role}, so it needs at least one (or pass --no-eval)",
                 path.display()
@@ -605,7 +622,7 @@ fn train_epoch(
         .take(run.steps_per_epoch as usize)
         .enumerate()
     {
-        if spec.raise_signal_at_step == Some(pos.global_step) {
+        if spec.limits.raise_signal_at_step == Some(pos.global_step) {
             let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
         }
         let sig = STOP_SIGNAL.load(Ordering::SeqCst);
@@ -719,7 +736,7 @@ fn end_epoch(
     let p = &spec.params;
     let device = run.device;
     live.runlog.evaluating(pos.global_step, epoch);
-    let dev_eval = if spec.skip_eval {
+    let dev_eval = if spec.limits.skip_eval {
         None
     } else {
         let probs = predict_probs(&run.lm.model, &run.dev.ids, run.pad_id, EVAL_BATCH, device);
@@ -759,8 +776,12 @@ fn end_epoch(
         dev_f1.is_finite().then_some(dev_f1),
     );
     // Keep the best epoch by dev macro-F1 (the last one when not evaluating).
-    if spec.skip_eval || dev_f1 > pos.best_dev_f1 {
-        pos.best_dev_f1 = if spec.skip_eval { NO_DEV_F1 } else { dev_f1 };
+    if spec.limits.skip_eval || dev_f1 > pos.best_dev_f1 {
+        pos.best_dev_f1 = if spec.limits.skip_eval {
+            NO_DEV_F1
+        } else {
+            dev_f1
+        };
         metrics.best_epoch = Some(epoch);
         let t_save = Instant::now();
         run.lm.save(&spec.save_dir, &meta(spec, epoch, None))?;
@@ -810,7 +831,7 @@ fn finish(
     live: Live,
     mut metrics: RunMetrics,
 ) -> Result<RunMetrics> {
-    if !spec.skip_eval {
+    if !spec.limits.skip_eval {
         evaluate_best(
             spec,
             run.kind,
