@@ -475,7 +475,39 @@ impl Http {
         result
     }
 
+    /// One try: ask for the file (or its rest), stream it into `partial`,
+    /// then check length, checksum and content.
     fn attempt_once(&self, req: &DownloadRequest, partial: &Path) -> Result<Downloaded, Attempt> {
+        let (resp, start) = self.request(req, partial)?;
+        let (file, hasher) = open_partial(partial, start)?;
+        let expected = resp.content_length().map(|l| l + start);
+        if let (Some(max), Some(e)) = (req.max_bytes, expected) {
+            if e > max {
+                return Err(too_big(req));
+            }
+        }
+        let body = Body {
+            resp,
+            file,
+            hasher,
+            start,
+            expected,
+        };
+        let (done, hasher) = self.stream(req, partial, body)?;
+        let sha256 = crate::digest::hex(&hasher.finalize());
+        check_finished(req, partial, done, expected, &sha256)?;
+        Ok(Downloaded {
+            bytes: done,
+            sha256,
+            resumed_from: start,
+            reused: false,
+        })
+    }
+
+    /// Sends the GET (with a Range when a partial file can be resumed) and
+    /// returns the response and the byte it starts at: the partial file's
+    /// length when the server really continued there, else 0.
+    fn request(&self, req: &DownloadRequest, partial: &Path) -> Result<(Response, u64), Attempt> {
         let url = req.url;
         let have = if req.resume {
             fs::metadata(partial).map(|m| m.len()).unwrap_or(0)
@@ -489,7 +521,7 @@ impl Http {
         if let Some(t) = req.bearer {
             rb = rb.bearer_auth(t);
         }
-        let mut resp = rb.send().map_err(|e| transport_error(url, &e))?;
+        let resp = rb.send().map_err(|e| transport_error(url, &e))?;
         let status = resp.status();
         if status == StatusCode::RANGE_NOT_SATISFIABLE && have > 0 {
             // The partial file is as long as (or longer than) the file: start over.
@@ -532,34 +564,25 @@ impl Http {
                 attempts: 0,
             }));
         }
-        let io = |ctx: &'static str, e| Attempt::Fatal(FetchError::Io(Error::io(ctx, partial, e)));
-        let mut hasher = Sha256::new();
-        let mut file = if start > 0 {
-            let mut f = File::open(partial).map_err(|e| io("reading the partial download", e))?;
-            std::io::copy(&mut f, &mut hasher)
-                .map_err(|e| io("reading the partial download", e))?;
-            OpenOptions::new()
-                .append(true)
-                .open(partial)
-                .map_err(|e| io("opening the partial download", e))?
-        } else {
-            File::create(partial).map_err(|e| io("creating", e))?
-        };
-        let expected = resp.content_length().map(|l| l + start);
-        let too_big = || {
-            Attempt::Fatal(FetchError::Invalid {
-                url: url.into(),
-                problem: format!(
-                    "the server sent more than the {} bytes this file has",
-                    req.max_bytes.unwrap_or_default()
-                ),
-            })
-        };
-        if let (Some(max), Some(e)) = (req.max_bytes, expected) {
-            if e > max {
-                return Err(too_big());
-            }
-        }
+        Ok((resp, start))
+    }
+
+    /// Copies the body into `file`, hashing as it goes, with the size cap, the
+    /// read timeout and the low-speed limit; returns the bytes now in the file.
+    fn stream(
+        &self,
+        req: &DownloadRequest,
+        partial: &Path,
+        body: Body,
+    ) -> Result<(u64, Sha256), Attempt> {
+        let Body {
+            mut resp,
+            mut file,
+            mut hasher,
+            start,
+            expected,
+        } = body;
+        let url = req.url;
         let mut progress = Progress::new(req.label, expected.unwrap_or(0), Duration::from_secs(5));
         if start > 0 {
             progress.println(&format!("{}: resuming at byte {start}", req.label));
@@ -593,12 +616,13 @@ impl Http {
                     }));
                 }
             };
-            file.write_all(&buf[..n]).map_err(|e| io("writing", e))?;
+            file.write_all(&buf[..n])
+                .map_err(|e| partial_io(partial, "writing", e))?;
             hasher.update(&buf[..n]);
             done += n as u64;
             if req.max_bytes.is_some_and(|max| done > max) {
                 progress.finish();
-                return Err(too_big());
+                return Err(too_big(req));
             }
             let elapsed = window.0.elapsed();
             if elapsed >= self.opts.low_speed_time {
@@ -621,45 +645,10 @@ impl Http {
             progress.inc(n as u64, || format!("{:.1} MiB", done as f64 / 1048576.0));
         }
         progress.finish();
-        file.sync_all().map_err(|e| io("writing", e))?;
+        file.sync_all()
+            .map_err(|e| partial_io(partial, "writing", e))?;
         drop(file);
-        if let Some(e) = expected {
-            if done != e {
-                return Err(Attempt::Retry(FetchError::Truncated {
-                    url: url.into(),
-                    got: done,
-                    expected,
-                    attempts: 0,
-                }));
-            }
-        }
-        let sha256 = crate::digest::hex(&hasher.finalize());
-        if let Some(want) = req.sha256 {
-            if !want.eq_ignore_ascii_case(&sha256) {
-                remove_partial(partial)?;
-                return Err(Attempt::Fatal(FetchError::Checksum {
-                    url: url.into(),
-                    expected: want.to_ascii_lowercase(),
-                    got: sha256,
-                    bytes: done,
-                }));
-            }
-        }
-        if let Some(verify) = req.verify {
-            if let Err(problem) = verify(partial) {
-                remove_partial(partial)?;
-                return Err(Attempt::Fatal(FetchError::Invalid {
-                    url: url.into(),
-                    problem,
-                }));
-            }
-        }
-        Ok(Downloaded {
-            bytes: done,
-            sha256,
-            resumed_from: start,
-            reused: false,
-        })
+        Ok((done, hasher))
     }
 }
 
@@ -687,6 +676,95 @@ fn finished_meanwhile(req: &DownloadRequest) -> Option<Downloaded> {
         resumed_from: 0,
         reused: true,
     })
+}
+
+/// A response being written into the partial file (what `Http::stream` takes).
+struct Body {
+    resp: Response,
+    file: File,
+    /// Already holds the bytes before `start` when resuming.
+    hasher: Sha256,
+    /// The byte the response starts at (the partial file's length when resuming).
+    start: u64,
+    /// The whole file's length, when the server announced it.
+    expected: Option<u64>,
+}
+
+/// The partial file to write into: appended to (and its bytes hashed first)
+/// when resuming at `start`, else created empty.
+fn open_partial(partial: &Path, start: u64) -> Result<(File, Sha256), Attempt> {
+    let mut hasher = Sha256::new();
+    let file = if start > 0 {
+        let ctx = "reading the partial download";
+        let mut f = File::open(partial).map_err(|e| partial_io(partial, ctx, e))?;
+        std::io::copy(&mut f, &mut hasher).map_err(|e| partial_io(partial, ctx, e))?;
+        OpenOptions::new()
+            .append(true)
+            .open(partial)
+            .map_err(|e| partial_io(partial, "opening the partial download", e))?
+    } else {
+        File::create(partial).map_err(|e| partial_io(partial, "creating", e))?
+    };
+    Ok((file, hasher))
+}
+
+/// A finished body's checks: as long as announced, the expected sha256, and
+/// whatever `req.verify` asks of the content.
+fn check_finished(
+    req: &DownloadRequest,
+    partial: &Path,
+    done: u64,
+    expected: Option<u64>,
+    sha256: &str,
+) -> Result<(), Attempt> {
+    let url = req.url;
+    if let Some(e) = expected {
+        if done != e {
+            return Err(Attempt::Retry(FetchError::Truncated {
+                url: url.into(),
+                got: done,
+                expected,
+                attempts: 0,
+            }));
+        }
+    }
+    if let Some(want) = req.sha256 {
+        if !want.eq_ignore_ascii_case(sha256) {
+            remove_partial(partial)?;
+            return Err(Attempt::Fatal(FetchError::Checksum {
+                url: url.into(),
+                expected: want.to_ascii_lowercase(),
+                got: sha256.to_string(),
+                bytes: done,
+            }));
+        }
+    }
+    if let Some(verify) = req.verify {
+        if let Err(problem) = verify(partial) {
+            remove_partial(partial)?;
+            return Err(Attempt::Fatal(FetchError::Invalid {
+                url: url.into(),
+                problem,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// The server sent more than `req.max_bytes` (not worth resuming).
+fn too_big(req: &DownloadRequest) -> Attempt {
+    Attempt::Fatal(FetchError::Invalid {
+        url: req.url.into(),
+        problem: format!(
+            "the server sent more than the {} bytes this file has",
+            req.max_bytes.unwrap_or_default()
+        ),
+    })
+}
+
+/// An I/O error on the partial file: fatal (retrying would not help).
+fn partial_io(partial: &Path, ctx: &'static str, e: std::io::Error) -> Attempt {
+    Attempt::Fatal(FetchError::Io(Error::io(ctx, partial, e)))
 }
 
 fn remove_partial(partial: &Path) -> Result<(), Attempt> {

@@ -37,7 +37,22 @@ impl Task {
 /// a sweep is surely a typo.
 pub const MAX_TASKS: usize = 10_000;
 
+/// The tasks of a sweep: every combination of the lists, the last key turning
+/// fastest. Problems (unknown keys, bad or duplicate values, too many tasks)
+/// go to `p` and give no tasks.
 pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Problems) -> Vec<Task> {
+    if !check_lists(base, sweep, p) {
+        return Vec::new();
+    }
+    let Some(total) = task_count(sweep, p) else {
+        return Vec::new();
+    };
+    grid(base, sweep, total)
+}
+
+/// Each list: a train key, not empty, no duplicates, each value valid for its
+/// key. False when anything was wrong.
+fn check_lists(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Problems) -> bool {
     let mut ok = true;
     for (key, values) in sweep {
         let path = format!("sweep.{key}");
@@ -95,15 +110,17 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
             }
         }
     }
-    if !ok {
-        return Vec::new();
-    }
+    ok
+}
+
+/// How many tasks the lists make, if at most [`MAX_TASKS`].
+fn task_count(sweep: &IndexMap<String, Vec<Value>>, p: &mut Problems) -> Option<usize> {
     // Checked: list lengths can multiply past usize (a panic, unchecked).
     let product = sweep
         .values()
         .try_fold(1usize, |n, v| n.checked_mul(v.len()));
-    let total = match product {
-        Some(n) if n <= MAX_TASKS => n,
+    match product {
+        Some(n) if n <= MAX_TASKS => Some(n),
         _ => {
             let count = product.map_or_else(
                 || {
@@ -117,9 +134,13 @@ pub fn expand(base: &Train, sweep: &IndexMap<String, Vec<Value>>, p: &mut Proble
                 "sweep",
                 format!("{count} tasks is more than {MAX_TASKS}; is a list too long?"),
             );
-            return Vec::new();
+            None
         }
-    };
+    }
+}
+
+/// The `total` combinations of the (checked) lists, numbered from 1.
+fn grid(base: &Train, sweep: &IndexMap<String, Vec<Value>>, total: usize) -> Vec<Task> {
     let mut tasks = Vec::with_capacity(total);
     let keys: Vec<&String> = sweep.keys().collect();
     let mut idx = vec![0usize; keys.len()];

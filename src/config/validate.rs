@@ -420,8 +420,29 @@ pub fn warnings(cfg: &Config) -> Problems {
     p
 }
 
+/// Every problem of a config, in the order of its sections (experiment,
+/// cluster, install, paths and data, model, train).
 pub fn check(cfg: &Config) -> Problems {
     let mut p = Problems::default();
+    check_experiment(&mut p, cfg);
+    check_cluster(&mut p, &cfg.cluster);
+    check_install(&mut p, &cfg.install);
+    check_paths(&mut p, cfg);
+    check_model(&mut p, &cfg.model);
+    check_train(&mut p, "train", &cfg.train);
+    check_train(&mut p, "train", &cfg.train);
+    if cfg.train.device == DeviceChoice::Cuda && cfg.cluster.jobs.train.ngpus == Some(0) {
+        p.push(
+            "train.device",
+            "`cuda` but cluster.jobs.train.ngpus is 0: the job would get no GPU; ask for one (ngpus: 1) or use `auto`/`cpu`",
+        );
+    }
+    check_setup(&mut p, &cfg.cluster.setup);
+    p
+}
+
+/// `experiment:`: a name the scheduler accepts, a description without control characters.
+fn check_experiment(p: &mut Problems, cfg: &Config) {
     let name = &cfg.experiment.name;
     if !is_job_name(name) {
         p.push(
@@ -434,17 +455,20 @@ pub fn check(cfg: &Config) -> Problems {
         );
     }
     if let Some(d) = &cfg.experiment.description {
-        no_control_chars(&mut p, "experiment.description", d);
+        no_control_chars(p, "experiment.description", d);
     }
+}
 
-    let c = &cfg.cluster;
+/// `cluster:`: queues, storage root, modules, setup lines, the task cap,
+/// notification and each job's resources.
+fn check_cluster(p: &mut Problems, c: &Cluster) {
     for (key, q) in [
         ("cluster.cpu_queue", &c.cpu_queue),
         ("cluster.gpu_queue", &c.gpu_queue),
     ] {
-        check_queue(&mut p, key.to_string(), q, c.scheduler);
+        check_queue(p, key.to_string(), q, c.scheduler);
     }
-    if no_control_chars(&mut p, "cluster.storage_root", &c.storage_root)
+    if no_control_chars(p, "cluster.storage_root", &c.storage_root)
         && crate::shell::var_reference(&c.storage_root).is_none()
     {
         if !c.storage_root.starts_with('/') {
@@ -477,7 +501,7 @@ pub fn check(cfg: &Config) -> Problems {
         }
     }
     for (i, s) in c.setup.iter().enumerate() {
-        no_control_chars(&mut p, &format!("cluster.setup[{i}]"), s);
+        no_control_chars(p, &format!("cluster.setup[{i}]"), s);
     }
     if c.max_concurrent_tasks == Some(0) {
         p.push(
@@ -486,29 +510,23 @@ pub fn check(cfg: &Config) -> Problems {
         );
     }
     if let Some(n) = &c.notify {
-        check_notify(&mut p, n);
+        check_notify(p, n);
     }
     check_resources(
-        &mut p,
+        p,
         "cluster.jobs.install",
         &c.jobs.install,
         true,
         c.scheduler,
     );
     check_resources(
-        &mut p,
+        p,
         "cluster.jobs.download",
         &c.jobs.download,
         true,
         c.scheduler,
     );
-    check_resources(
-        &mut p,
-        "cluster.jobs.train",
-        &c.jobs.train,
-        false,
-        c.scheduler,
-    );
+    check_resources(p, "cluster.jobs.train", &c.jobs.train, false, c.scheduler);
     // fill_defaults gives the train job a soft limit only when h_rt leaves
     // room for one (2 minutes); without it the task is killed mid-epoch.
     let train_rt = c
@@ -523,18 +541,20 @@ pub fn check(cfg: &Config) -> Problems {
             "under 00:02:00 leaves no time for the soft limit (s_rt) that lets a task checkpoint before the kill; give at least 00:02:00, or set s_rt yourself",
         );
     }
+}
 
-    let inst = &cfg.install;
-    if no_control_chars(&mut p, "install.source", &inst.source) {
-        no_tilde(&mut p, "install.source", &inst.source);
+/// `install:`: where hecjob comes from, and the torch version.
+fn check_install(p: &mut Problems, inst: &Install) {
+    if no_control_chars(p, "install.source", &inst.source) {
+        no_tilde(p, "install.source", &inst.source);
     }
     match (&inst.from, &inst.binary) {
         (InstallFrom::Binary, None) => p.push(
             "install.binary",
             "`from: binary` needs the path of a prebuilt hecjob binary",
         ),
-        (_, Some(b)) if no_control_chars(&mut p, "install.binary", b) => {
-            no_tilde(&mut p, "install.binary", b);
+        (_, Some(b)) if no_control_chars(p, "install.binary", b) => {
+            no_tilde(p, "install.binary", b);
         }
         _ => {}
     }
@@ -549,7 +569,10 @@ pub fn check(cfg: &Config) -> Problems {
             format!("expected a version like 2.11.0, got `{}`", lit(tv)),
         );
     }
+}
 
+/// `paths:` and `data.base_url`.
+fn check_paths(p: &mut Problems, cfg: &Config) {
     for (key, v) in [
         ("paths.data_dir", &cfg.paths.data_dir),
         ("paths.model_cache", &cfg.paths.model_cache),
@@ -557,8 +580,8 @@ pub fn check(cfg: &Config) -> Problems {
     ] {
         if v.is_empty() {
             p.push(key, "must not be empty");
-        } else if no_control_chars(&mut p, key, v) {
-            no_tilde(&mut p, key, v);
+        } else if no_control_chars(p, key, v) {
+            no_tilde(p, key, v);
         }
     }
     if let Some(u) = &cfg.data.base_url {
@@ -571,28 +594,21 @@ pub fn check(cfg: &Config) -> Problems {
             );
         }
     }
+}
 
-    let m = &cfg.model;
+/// `model:`: a hub id or a local path, and the revision.
+fn check_model(p: &mut Problems, m: &Model) {
     if m.name.starts_with('~') {
-        no_tilde(&mut p, "model.name", &m.name);
+        no_tilde(p, "model.name", &m.name);
     } else if let Err(e) = crate::model_ref::check_name(&m.name) {
         p.push("model.name", e);
     } else {
-        no_control_chars(&mut p, "model.name", &m.name);
+        no_control_chars(p, "model.name", &m.name);
     }
     // The hub's own rule (`..` refused), whatever the name: one check, here and on the node.
     if let Some(Err(e)) = m.revision.as_deref().map(crate::model_ref::check_revision) {
         p.push("model.revision", e);
     }
-    check_train(&mut p, "train", &cfg.train);
-    if cfg.train.device == DeviceChoice::Cuda && c.jobs.train.ngpus == Some(0) {
-        p.push(
-            "train.device",
-            "`cuda` but cluster.jobs.train.ngpus is 0: the job would get no GPU; ask for one (ngpus: 1) or use `auto`/`cpu`",
-        );
-    }
-    check_setup(&mut p, &c.setup);
-    p
 }
 
 /// `bash -n` over the setup lines: a syntax error is found by `validate`, not

@@ -287,60 +287,70 @@ fn task(
     // GPU.
     t.requested_gpus = req.and_then(|r| r.gpus);
     if let Some(m) = run {
-        t.device = Some(m.device.clone());
-        let mem = &m.memory;
-        if mem.gpu_available {
-            t.gpu_name = mem.gpu_name.clone();
-            t.gpu_total_bytes = mem.gpu_total_bytes;
-            t.gpu_peak_bytes = mem
-                .peak_gpu_process_used_bytes
-                .or(mem.peak_gpu_device_used_bytes);
-            t.gpu_memory_share = share(
-                t.gpu_peak_bytes.map(|b| b as f64),
-                t.gpu_total_bytes.map(|b| b as f64),
+        gpu_figures(&mut t, m);
+    }
+    warn_low_use(&mut t);
+    t
+}
+
+/// The worker's GPU figures (or why there are none), GPU hours, and the
+/// warning when GPUs were asked for but the run trained elsewhere.
+fn gpu_figures(t: &mut TaskEfficiency, m: &crate::metrics::RunMetrics) {
+    t.device = Some(m.device.clone());
+    let mem = &m.memory;
+    if mem.gpu_available {
+        t.gpu_name = mem.gpu_name.clone();
+        t.gpu_total_bytes = mem.gpu_total_bytes;
+        t.gpu_peak_bytes = mem
+            .peak_gpu_process_used_bytes
+            .or(mem.peak_gpu_device_used_bytes);
+        t.gpu_memory_share = share(
+            t.gpu_peak_bytes.map(|b| b as f64),
+            t.gpu_total_bytes.map(|b| b as f64),
+        );
+        t.gpu_utilization_avg_percent = mem.gpu_utilization_avg_percent;
+        t.gpu_energy_joules = mem.gpu_energy_joules;
+        if mem.gpu_total_bytes.is_none() {
+            t.missing
+                .push("GPU total memory: not recorded (metrics.json from an older hecjob)".into());
+        }
+        if mem.gpu_utilization_avg_percent.is_none() {
+            t.missing.push(
+                "GPU utilization: not recorded (NVML gave no reading, or an older hecjob)".into(),
             );
-            t.gpu_utilization_avg_percent = mem.gpu_utilization_avg_percent;
-            t.gpu_energy_joules = mem.gpu_energy_joules;
-            if mem.gpu_total_bytes.is_none() {
-                t.missing.push(
-                    "GPU total memory: not recorded (metrics.json from an older hecjob)".into(),
-                );
-            }
-            if mem.gpu_utilization_avg_percent.is_none() {
-                t.missing.push(
-                    "GPU utilization: not recorded (NVML gave no reading, or an older hecjob)"
-                        .into(),
-                );
-            }
-            if mem.gpu_energy_joules.is_none() {
-                t.missing.push(format!(
-                    "GPU energy: {}",
-                    mem.gpu_energy_unavailable_reason
-                        .as_deref()
-                        .unwrap_or("NVML gave no energy reading")
-                ));
-            }
-        } else {
+        }
+        if mem.gpu_energy_joules.is_none() {
             t.missing.push(format!(
-                "GPU figures: {}",
-                mem.gpu_unavailable_reason
+                "GPU energy: {}",
+                mem.gpu_energy_unavailable_reason
                     .as_deref()
-                    .unwrap_or("NVML was not read")
+                    .unwrap_or("NVML gave no energy reading")
             ));
         }
-        let on_gpu = m.device.to_ascii_lowercase().contains("cuda");
-        let gpus = t.requested_gpus.unwrap_or(u32::from(on_gpu));
-        if gpus > 0 {
-            t.gpu_hours = t.elapsed_seconds.map(|s| s * f64::from(gpus) / 3600.0);
-            if !on_gpu {
-                t.warnings.push(format!(
-                    "asked for {gpus} GPU{} but trained on {}: the GPU time was wasted",
-                    if gpus == 1 { "" } else { "s" },
-                    m.device
-                ));
-            }
+    } else {
+        t.missing.push(format!(
+            "GPU figures: {}",
+            mem.gpu_unavailable_reason
+                .as_deref()
+                .unwrap_or("NVML was not read")
+        ));
+    }
+    let on_gpu = m.device.to_ascii_lowercase().contains("cuda");
+    let gpus = t.requested_gpus.unwrap_or(u32::from(on_gpu));
+    if gpus > 0 {
+        t.gpu_hours = t.elapsed_seconds.map(|s| s * f64::from(gpus) / 3600.0);
+        if !on_gpu {
+            t.warnings.push(format!(
+                "asked for {gpus} GPU{} but trained on {}: the GPU time was wasted",
+                if gpus == 1 { "" } else { "s" },
+                m.device
+            ));
         }
     }
+}
+
+/// Warnings for memory, CPUs or a GPU asked for and left mostly idle.
+fn warn_low_use(t: &mut TaskEfficiency) {
     if let Some(s) = t.memory_used_share.filter(|s| *s < LOW_USE) {
         t.warnings
             .push(format!("used {:.0} % of the memory asked for", s * 100.0));
@@ -356,7 +366,6 @@ fn task(
             "the GPU was busy {u:.0} % of the time (input pipeline or small batches?)"
         ));
     }
-    t
 }
 
 fn totals(tasks: &[TaskEfficiency]) -> SweepTotals {
@@ -491,26 +500,38 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
         s.cpus = Some(c);
     }
     if let Some(g) = max(&|t| t.gpu_peak_bytes.map(|b| b as f64)) {
-        let need = g * MEMORY_HEADROOM;
-        match HEC_GPUS.iter().find(|t| t.memory_bytes as f64 >= need) {
-            Some(t) => {
-                s.reasons.push(format!(
-                    "GPU {}: the peak GPU memory was {} (+{:.0} % = {}); the smallest HEC GPU that holds it ({}, {})",
-                    t.name,
-                    human(g),
-                    (MEMORY_HEADROOM - 1.0) * 100.0,
-                    human(need),
-                    human(t.memory_bytes as f64),
-                    t.note
-                ));
-                s.gpu_type = Some(*t);
-            }
-            None => s.reasons.push(format!(
-                "GPU: the peak GPU memory {} is more than any HEC GPU holds; use a smaller batch or bf16",
-                human(g)
-            )),
-        }
+        suggest_gpu(&mut s, g);
     }
+    s.yaml = suggestion_yaml(&s, req);
+    s
+}
+
+/// The smallest HEC GPU that holds the peak GPU memory `g` with headroom.
+fn suggest_gpu(s: &mut Suggestion, g: f64) {
+    let human = |b: f64| super::format::human_bytes(b as u64);
+    let need = g * MEMORY_HEADROOM;
+    match HEC_GPUS.iter().find(|t| t.memory_bytes as f64 >= need) {
+        Some(t) => {
+            s.reasons.push(format!(
+                "GPU {}: the peak GPU memory was {} (+{:.0} % = {}); the smallest HEC GPU that holds it ({}, {})",
+                t.name,
+                human(g),
+                (MEMORY_HEADROOM - 1.0) * 100.0,
+                human(need),
+                human(t.memory_bytes as f64),
+                t.note
+            ));
+            s.gpu_type = Some(*t);
+        }
+        None => s.reasons.push(format!(
+            "GPU: the peak GPU memory {} is more than any HEC GPU holds; use a smaller batch or bf16",
+            human(g)
+        )),
+    }
+}
+
+/// The suggestion as the `cluster.jobs.train` YAML to paste (`None`: nothing to suggest).
+fn suggestion_yaml(s: &Suggestion, req: Option<&Requests>) -> Option<String> {
     let mut yaml = Vec::new();
     if let Some(m) = &s.memory {
         yaml.push(format!("h_vmem: {m}"));
@@ -524,13 +545,7 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
     if let Some(g) = req.and_then(|r| r.gpus) {
         yaml.push(format!("ngpus: {g}"));
     }
-    if !yaml.is_empty() {
-        s.yaml = Some(format!(
-            "cluster:\n  jobs:\n    train: {{ {} }}",
-            yaml.join(", ")
-        ));
-    }
-    s
+    (!yaml.is_empty()).then(|| format!("cluster:\n  jobs:\n    train: {{ {} }}", yaml.join(", ")))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! formats, `status`) and an HTML section (report.html). JSON is the struct
 //! itself, serialized.
 
-use super::efficiency::{Efficiency, TaskEfficiency};
+use super::efficiency::{Efficiency, Suggestion, TaskEfficiency};
 use super::format::{human_bytes, human_duration};
 use super::html::esc;
 use std::fmt::Write;
@@ -218,13 +218,36 @@ pub fn html(e: &Efficiency) -> String {
             )),
         esc(&e.accounting)
     );
-    // Sweep cards.
+    cards_html(&mut o, e);
+    table_html(&mut o, e);
+    let warnings = grouped(e, |t| &t.warnings);
+    if !warnings.is_empty() {
+        o.push_str("<ul class=\"warnings\">");
+        for w in warnings {
+            let _ = write!(o, "<li>{}</li>", esc(&w));
+        }
+        o.push_str("</ul>");
+    }
+    suggestion_html(&mut o, &e.suggestion);
+    let missing = grouped(e, |t| &t.missing);
+    if !missing.is_empty() {
+        o.push_str("<h3>Missing figures</h3><ul class=\"notes\">");
+        for m in missing {
+            let _ = write!(o, "<li>{}</li>", esc(&m));
+        }
+        o.push_str("</ul>");
+    }
+    o
+}
+
+/// The sweep's cards: totals, GPU utilization, the fullest memory and GPU memory.
+fn cards_html(o: &mut String, e: &Efficiency) {
     o.push_str("<div class=\"eff-grid\">");
     let t = &e.totals;
-    card(&mut o, "Sweep", &esc(&totals_line(e)), None);
+    card(o, "Sweep", &esc(&totals_line(e)), None);
     if let Some(u) = t.gpu_utilization_avg_percent {
         card(
-            &mut o,
+            o,
             "GPU utilization",
             &format!("{u:.0} % on average, weighted by run time"),
             Some(u / 100.0),
@@ -237,7 +260,7 @@ pub fn html(e: &Efficiency) -> String {
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     if let Some(m) = max_mem {
         card(
-            &mut o,
+            o,
             "Memory",
             &format!("at most {:.0} % of the request used", m * 100.0),
             Some(m),
@@ -250,14 +273,17 @@ pub fn html(e: &Efficiency) -> String {
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
     if let Some(m) = max_gpu {
         card(
-            &mut o,
+            o,
             "GPU memory",
             &format!("at most {:.0} % of the card", m * 100.0),
             Some(m),
         );
     }
     o.push_str("</div>");
-    // Per-task table.
+}
+
+/// The per-task table, each number cell with its sort value.
+fn table_html(o: &mut String, e: &Efficiency) {
     o.push_str(
         "<div class=\"scroll\"><table class=\"sortable eff\" id=\"efficiency-table\"><thead><tr>",
     );
@@ -304,15 +330,10 @@ pub fn html(e: &Efficiency) -> String {
         o.push_str("</tr>");
     }
     o.push_str("</tbody></table></div>");
-    let warnings = grouped(e, |t| &t.warnings);
-    if !warnings.is_empty() {
-        o.push_str("<ul class=\"warnings\">");
-        for w in warnings {
-            let _ = write!(o, "<li>{}</li>", esc(&w));
-        }
-        o.push_str("</ul>");
-    }
-    let s = &e.suggestion;
+}
+
+/// "Next time": the YAML to paste (with the Slurm GPU type) and the reasons.
+fn suggestion_html(o: &mut String, s: &Suggestion) {
     o.push_str("<div class=\"suggest\"><h3>Next time</h3>");
     match &s.yaml {
         Some(y) => {
@@ -336,15 +357,6 @@ pub fn html(e: &Efficiency) -> String {
         o.push_str("</ul>");
     }
     o.push_str("</div>");
-    let missing = grouped(e, |t| &t.missing);
-    if !missing.is_empty() {
-        o.push_str("<h3>Missing figures</h3><ul class=\"notes\">");
-        for m in missing {
-            let _ = write!(o, "<li>{}</li>", esc(&m));
-        }
-        o.push_str("</ul>");
-    }
-    o
 }
 
 fn card(o: &mut String, title: &str, body_html: &str, bar: Option<f64>) {

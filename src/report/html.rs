@@ -140,6 +140,30 @@ fn sweep_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &str>) 
         }
         None => o.push_str("<p>No run has a score to pick the best by yet.</p>"),
     }
+    table_head_html(o, report);
+    for r in &report.rows {
+        row_html(o, report, r, colors);
+    }
+    o.push_str("</tbody></table></div>");
+    let notes: Vec<&Row> = report.rows.iter().filter(|r| r.note.is_some()).collect();
+    if !notes.is_empty() {
+        o.push_str("<ul class=\"notes\">");
+        for r in notes {
+            let _ = write!(
+                o,
+                "<li>{} ({}): {}</li>",
+                esc(&r.label()),
+                esc(r.status.as_str()),
+                esc(r.note.as_deref().unwrap_or_default())
+            );
+        }
+        o.push_str("</ul>");
+    }
+    o.push_str("</section>\n");
+}
+
+/// The table's opening and header row; the column --sort sorts by carries `aria-sort`.
+fn table_head_html(o: &mut String, report: &Report) {
     // (header, sort key name when it matches --sort)
     let first = if report.layout == super::Layout::Runs {
         "run"
@@ -182,66 +206,52 @@ fn sweep_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &str>) 
         let _ = write!(o, "<th tabindex=\"0\"{sorted}>{}</th>", esc(h));
     }
     o.push_str("</tr></thead><tbody>");
-    for r in &report.rows {
-        let cells = row_cells(report, r);
-        let _ = write!(
-            o,
-            "<tr data-task=\"{}\"{}>",
-            r.task,
-            if r.best { " class=\"best\"" } else { "" }
-        );
-        for (i, c) in cells.into_iter().enumerate() {
-            if i == 0 {
-                let sw = colors.get(&r.task).copied().unwrap_or("#999");
-                let _ = write!(
-                    o,
-                    "<td class=\"num\" data-v=\"{}\"><span class=\"sw\" style=\"border-color:{sw}\"></span>{}{}</td>",
-                    r.task,
-                    esc(&r.key()),
-                    if r.best { " <span class=\"star\" title=\"best run\">★</span>" } else { "" }
-                );
-                continue;
-            }
-            match c {
-                Cell::Num(text, v) => {
-                    let _ = write!(
-                        o,
-                        "<td class=\"num\" data-v=\"{}\">{}</td>",
-                        v.map_or(String::new(), |v| v.to_string()),
-                        esc(&text)
-                    );
-                }
-                Cell::Text(text) => {
-                    let _ = write!(o, "<td data-v=\"{0}\">{0}</td>", esc(&text));
-                }
-                Cell::State => {
-                    let _ = write!(
-                        o,
-                        "<td data-v=\"{}\">{}</td>",
-                        esc(r.status.as_str()),
-                        state_html(r)
-                    );
-                }
-            }
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</tbody></table></div>");
-    let notes: Vec<&Row> = report.rows.iter().filter(|r| r.note.is_some()).collect();
-    if !notes.is_empty() {
-        o.push_str("<ul class=\"notes\">");
-        for r in notes {
+}
+
+/// One run's row: its colour swatch and star, then each cell with its sort value.
+fn row_html(o: &mut String, report: &Report, r: &Row, colors: &BTreeMap<u32, &str>) {
+    let cells = row_cells(report, r);
+    let _ = write!(
+        o,
+        "<tr data-task=\"{}\"{}>",
+        r.task,
+        if r.best { " class=\"best\"" } else { "" }
+    );
+    for (i, c) in cells.into_iter().enumerate() {
+        if i == 0 {
+            let sw = colors.get(&r.task).copied().unwrap_or("#999");
             let _ = write!(
                 o,
-                "<li>{} ({}): {}</li>",
-                esc(&r.label()),
-                esc(r.status.as_str()),
-                esc(r.note.as_deref().unwrap_or_default())
+                "<td class=\"num\" data-v=\"{}\"><span class=\"sw\" style=\"border-color:{sw}\"></span>{}{}</td>",
+                r.task,
+                esc(&r.key()),
+                if r.best { " <span class=\"star\" title=\"best run\">★</span>" } else { "" }
             );
+            continue;
         }
-        o.push_str("</ul>");
+        match c {
+            Cell::Num(text, v) => {
+                let _ = write!(
+                    o,
+                    "<td class=\"num\" data-v=\"{}\">{}</td>",
+                    v.map_or(String::new(), |v| v.to_string()),
+                    esc(&text)
+                );
+            }
+            Cell::Text(text) => {
+                let _ = write!(o, "<td data-v=\"{0}\">{0}</td>", esc(&text));
+            }
+            Cell::State => {
+                let _ = write!(
+                    o,
+                    "<td data-v=\"{}\">{}</td>",
+                    esc(r.status.as_str()),
+                    state_html(r)
+                );
+            }
+        }
     }
-    o.push_str("</section>\n");
+    o.push_str("</tr>");
 }
 
 /// The state cell is a coloured badge; other text cells are plain.

@@ -144,19 +144,12 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     };
     let submitted = found.train_job_id.is_some();
     let accounting_found = accounting.is_some();
-    let accounting_note = match (found.train_job_id, &opts.qacct, &accounting) {
-        (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
-        (Some(id), Some(_), None) if on_slurm => format!(
-            "`sacct -j {id}` gave no record (the job has not finished, or Slurm accounting is not available here)"
-        ),
-        (Some(id), Some(_), Some(_)) if on_slurm => format!("`sacct -j {id}`"),
-        (Some(_), None, _) => "not asked (--no-qacct)".to_string(),
-        (Some(id), Some(p), None) => format!(
-            "`{} -j {id}` gave no record (the job has not finished, or accounting is not readable from here)",
-            p.display()
-        ),
-        (Some(id), Some(p), Some(_)) => format!("`{} -j {id}`", p.display()),
-    };
+    let accounting_note = accounting_note(
+        found.train_job_id,
+        opts.qacct.as_deref(),
+        accounting_found,
+        on_slurm,
+    );
 
     let mut rows = Vec::with_capacity(found.tasks.len());
     let mut runs = BTreeMap::new();
@@ -166,40 +159,7 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
             Some(d) => discover::load_metrics(d),
             None => Loaded::Absent,
         };
-        // A lone task directory knows its id only from its metrics.
-        let id = match (&loaded, found.layout) {
-            (Loaded::Metrics(m), Layout::TaskDir) => m.task.unwrap_or(t.id),
-            _ => t.id,
-        };
-        let acct = accounting.as_ref().and_then(|a| a.get(&id));
-        let mut row = Row::new(
-            id,
-            t.swept.clone(),
-            &loaded,
-            t.problem.as_deref(),
-            submitted,
-            acct,
-        );
-        row.name = t.name.clone();
-        // A running task says where it is (the worker's progress.json).
-        if row.status == Status::Running && row.note.is_none() {
-            if let Some(Ok(p)) = t.dir.as_deref().and_then(crate::live::read) {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64());
-                row.note = Some(p.summary(now));
-            }
-        }
-        // A run made with the tutorial interface is no sweep task: its folder names it.
-        if let (Loaded::Metrics(m), Layout::TaskDir) = (&loaded, found.layout) {
-            if m.task.is_none() {
-                row.name = t
-                    .dir
-                    .as_deref()
-                    .and_then(|d| d.file_name())
-                    .map(|n| n.to_string_lossy().into_owned());
-            }
-        }
+        let (id, row) = task_row(t, &loaded, found.layout, accounting.as_ref(), submitted);
         rows.push(row);
         if let Loaded::Metrics(m) = loaded {
             if experiment.is_none() {
@@ -259,6 +219,74 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         accounting,
         accounting_note,
     })
+}
+
+/// Where the accounting column came from, or why it is empty (the report's footnote).
+fn accounting_note(
+    train_job_id: Option<u64>,
+    qacct: Option<&Path>,
+    accounting_found: bool,
+    on_slurm: bool,
+) -> String {
+    match (train_job_id, qacct, accounting_found) {
+        (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
+        (Some(id), Some(_), false) if on_slurm => format!(
+            "`sacct -j {id}` gave no record (the job has not finished, or Slurm accounting is not available here)"
+        ),
+        (Some(id), Some(_), true) if on_slurm => format!("`sacct -j {id}`"),
+        (Some(_), None, _) => "not asked (--no-qacct)".to_string(),
+        (Some(id), Some(p), false) => format!(
+            "`{} -j {id}` gave no record (the job has not finished, or accounting is not readable from here)",
+            p.display()
+        ),
+        (Some(id), Some(p), true) => format!("`{} -j {id}`", p.display()),
+    }
+}
+
+/// One task's row: its id (a lone task directory knows it only from its
+/// metrics), its accounting, where a running task is, a tutorial run's name.
+fn task_row(
+    t: &discover::TaskSource,
+    loaded: &Loaded,
+    layout: Layout,
+    accounting: Option<&qacct::ByTask>,
+    submitted: bool,
+) -> (u32, Row) {
+    // A lone task directory knows its id only from its metrics.
+    let id = match (loaded, layout) {
+        (Loaded::Metrics(m), Layout::TaskDir) => m.task.unwrap_or(t.id),
+        _ => t.id,
+    };
+    let acct = accounting.and_then(|a| a.get(&id));
+    let mut row = Row::new(
+        id,
+        t.swept.clone(),
+        loaded,
+        t.problem.as_deref(),
+        submitted,
+        acct,
+    );
+    row.name = t.name.clone();
+    // A running task says where it is (the worker's progress.json).
+    if row.status == Status::Running && row.note.is_none() {
+        if let Some(Ok(p)) = t.dir.as_deref().and_then(crate::live::read) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            row.note = Some(p.summary(now));
+        }
+    }
+    // A run made with the tutorial interface is no sweep task: its folder names it.
+    if let (Loaded::Metrics(m), Layout::TaskDir) = (loaded, layout) {
+        if m.task.is_none() {
+            row.name = t
+                .dir
+                .as_deref()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned());
+        }
+    }
+    (id, row)
 }
 
 /// The train job's requests from the rendered `config.yaml` beside the tasks;

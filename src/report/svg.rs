@@ -81,53 +81,30 @@ fn tick_text(v: f64, step: f64) -> String {
 
 use super::text::esc;
 
+/// Where a chart's axes run and their ticks (see [`Chart::axes`]).
+struct Axes {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    xt: Vec<f64>,
+    yt: Vec<f64>,
+}
+
 impl Chart<'_> {
+    /// The chart as an inline `<svg>` (empty when no series has a point).
     pub fn render(&self) -> String {
-        let pts = self.series.iter().flat_map(|s| s.points.iter());
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for &(x, y) in pts {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            y0 = y0.min(y);
-            y1 = y1.max(y);
-        }
-        if let Some((r, _)) = self.reference {
-            y0 = y0.min(r);
-            y1 = y1.max(r);
-        }
-        if x0 > x1 {
+        let Some(Axes {
+            x0,
+            x1,
+            y0,
+            y1,
+            xt,
+            yt,
+        }) = self.axes()
+        else {
             return String::new();
-        }
-        if x1 - x0 < 1e-12 {
-            x0 -= 1.0;
-            x1 += 1.0;
-        }
-        if self.from_zero {
-            y0 = y0.min(0.0);
-        } else {
-            let pad = ((y1 - y0) * 0.15).max(0.01);
-            y0 = (y0 - pad).max(0.0);
-            y1 += pad;
-        }
-        if y1 - y0 < 1e-12 {
-            y1 = y0 + 1.0;
-        }
-        let xt = ticks(x0, x1, 6);
-        let xt: Vec<f64> = if self.integer_x {
-            xt.into_iter().filter(|v| v.fract() == 0.0).collect()
-        } else {
-            xt
         };
-        let yt = ticks(y0, y1, 5);
-        let ystep0 = if yt.len() > 1 { yt[1] - yt[0] } else { 0.0 };
-        // The axis ends on a tick line (or the data, whichever is higher).
-        let y1 = yt
-            .last()
-            .map_or(y1, |t| if *t < y1 { t + ystep0 } else { *t });
-        let y0 = yt
-            .first()
-            .map_or(y0, |t| if *t > y0 { t - ystep0 } else { y0 });
-        let yt: Vec<f64> = ticks(y0, y1, 5);
         let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
         let sy = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * (H - TOP - BOTTOM);
         let mut o = String::new();
@@ -187,7 +164,14 @@ impl Chart<'_> {
                 esc(label)
             );
         }
-        // The emphasised series last, so it is drawn on top.
+        self.series_svg(&mut o, &sx, &sy);
+        o.push_str("</svg>");
+        o
+    }
+
+    /// Each series as a polyline (with markers where points are few), the
+    /// emphasised one last so it is drawn on top.
+    fn series_svg(&self, o: &mut String, sx: &dyn Fn(f64) -> f64, sy: &dyn Fn(f64) -> f64) {
         let mut order: Vec<&Series> = self.series.iter().collect();
         order.sort_by_key(|s| s.emphasis);
         for s in order {
@@ -226,8 +210,65 @@ impl Chart<'_> {
                 }
             }
         }
-        o.push_str("</svg>");
-        o
+    }
+
+    /// The ranges and tick values: all points (and the reference line) in
+    /// view, padded unless the y axis starts at zero, each axis ending on a
+    /// tick. `None` when there is nothing to draw.
+    fn axes(&self) -> Option<Axes> {
+        let pts = self.series.iter().flat_map(|s| s.points.iter());
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for &(x, y) in pts {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+        if let Some((r, _)) = self.reference {
+            y0 = y0.min(r);
+            y1 = y1.max(r);
+        }
+        if x0 > x1 {
+            return None;
+        }
+        if x1 - x0 < 1e-12 {
+            x0 -= 1.0;
+            x1 += 1.0;
+        }
+        if self.from_zero {
+            y0 = y0.min(0.0);
+        } else {
+            let pad = ((y1 - y0) * 0.15).max(0.01);
+            y0 = (y0 - pad).max(0.0);
+            y1 += pad;
+        }
+        if y1 - y0 < 1e-12 {
+            y1 = y0 + 1.0;
+        }
+        let xt = ticks(x0, x1, 6);
+        let xt: Vec<f64> = if self.integer_x {
+            xt.into_iter().filter(|v| v.fract() == 0.0).collect()
+        } else {
+            xt
+        };
+        let yt = ticks(y0, y1, 5);
+        let ystep0 = if yt.len() > 1 { yt[1] - yt[0] } else { 0.0 };
+        // The axis ends on a tick line (or the data, whichever is higher).
+        let y1 = yt
+            .last()
+            .map_or(y1, |t| if *t < y1 { t + ystep0 } else { *t });
+        let y0 = yt
+            .first()
+            .map_or(y0, |t| if *t > y0 { t - ystep0 } else { y0 });
+        let yt: Vec<f64> = ticks(y0, y1, 5);
+        Some(Axes {
+            x0,
+            x1,
+            y0,
+            y1,
+            xt,
+            yt,
+        })
     }
 }
 
