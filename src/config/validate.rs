@@ -430,7 +430,6 @@ pub fn check(cfg: &Config) -> Problems {
     check_paths(&mut p, cfg);
     check_model(&mut p, &cfg.model);
     check_train(&mut p, "train", &cfg.train);
-    check_train(&mut p, "train", &cfg.train);
     if cfg.train.device == DeviceChoice::Cuda && cfg.cluster.jobs.train.ngpus == Some(0) {
         p.push(
             "train.device",
