@@ -128,7 +128,29 @@ pub fn resolve_model_dir_in(
         Err(e) => return Err(Error::Usage(format!("model {e}"))),
     };
     let rev = revision.as_deref().unwrap_or("main");
-    match snapshot_dir(cache, &id, rev) {
+    let snapshot = snapshot_dir(cache, &id, rev);
+    // A snapshot is linked file by file: after an interrupted download it can
+    // hold config.json without the weights. Say so now, not at load time.
+    if let Some(dir) = snapshot
+        .as_ref()
+        .filter(|d| d.join("config.json").is_file())
+    {
+        let missing = missing_files(dir);
+        if !missing.is_empty() {
+            return Err(Error::Data(format!(
+                "model {id} (revision {rev}) is only partly in the Hugging Face cache {} \
+                 (missing: {}; an interrupted download?); run `hecjob download-model {id}{}` again",
+                dir.display(),
+                missing.join(", "),
+                if rev == "main" {
+                    String::new()
+                } else {
+                    format!(" --revision {rev}")
+                }
+            )));
+        }
+    }
+    match snapshot {
         Some(dir) if dir.join("config.json").is_file() => Ok(dir),
         _ => {
             let rev_flag = if rev == "main" {
@@ -592,6 +614,28 @@ mod tests {
             e.to_string()
                 .contains("`hecjob download-model roberta-base --revision v2`"),
             "{e}"
+        );
+    }
+
+    /// A snapshot an interrupted download left with config.json but no
+    /// weights is named as such, not handed to the trainer.
+    #[test]
+    fn a_partial_snapshot_is_named() {
+        let d = tempfile::tempdir().unwrap();
+        let snap = repo_dir(d.path(), "acme/tiny").join("snapshots/abc");
+        std::fs::create_dir_all(&snap).unwrap();
+        std::fs::create_dir_all(repo_dir(d.path(), "acme/tiny").join("refs")).unwrap();
+        std::fs::write(repo_dir(d.path(), "acme/tiny").join("refs/main"), "abc").unwrap();
+        std::fs::write(snap.join("config.json"), "{}").unwrap();
+        let e = resolve_model_dir_in(d.path(), "acme/tiny", None).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("only partly"), "{msg}");
+        assert!(msg.contains("model.safetensors"), "{msg}");
+        std::fs::write(snap.join("model.safetensors"), "x").unwrap();
+        std::fs::write(snap.join("tokenizer.json"), "{}").unwrap();
+        assert_eq!(
+            resolve_model_dir_in(d.path(), "acme/tiny", None).unwrap(),
+            snap
         );
     }
 }

@@ -205,7 +205,12 @@ impl OutputLock {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating output directory", dir, e))?;
         match FileLock::try_acquire(&dir.join(LOCK_FILE)) {
             Ok(l) => {
-                remove_stale_temps(dir);
+                // Only where the trainer itself writes: the output folder's
+                // own files and checkpoint/. A tutorial-style SAVE_PATH may hold
+                // other runs (each with its own lock) or a model cache, whose
+                // temp files belong to processes that may be live.
+                remove_stale_temps(dir, false);
+                remove_stale_temps(&dir.join("checkpoint"), true);
                 Ok(OutputLock(l))
             }
             Err(Busy::Io(e)) => Err(e),
@@ -228,15 +233,17 @@ impl Drop for FileLock {
     }
 }
 
-/// `.hecjob-tmp-*` files anywhere under `dir` (checkpoint/ included).
-fn remove_stale_temps(dir: &Path) {
+/// `.hecjob-tmp-*` files in `dir`, and with `recurse` in its subfolders too.
+fn remove_stale_temps(dir: &Path, recurse: bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for e in entries.flatten() {
         let p = e.path();
         if e.file_type().is_ok_and(|t| t.is_dir()) {
-            remove_stale_temps(&p);
+            if recurse {
+                remove_stale_temps(&p, true);
+            }
         } else if e
             .file_name()
             .to_string_lossy()
@@ -432,10 +439,16 @@ mod tests {
             std::fs::write(p, "partial").unwrap();
         }
         std::fs::write(ckpt.join("state.json"), "{}").unwrap();
+        // Another run (or a model cache) inside the output folder: its temp
+        // files may belong to a live process and are left alone.
+        let other = dir.path().join("run-b/checkpoint");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join(".hecjob-tmp-c3"), "writing").unwrap();
         let _lock = OutputLock::acquire(dir.path()).unwrap();
         assert!(!dir.path().join(".hecjob-tmp-a1").exists());
         assert!(!ckpt.join(".hecjob-tmp-b2.safetensors").exists());
         assert!(ckpt.join("state.json").exists());
+        assert!(other.join(".hecjob-tmp-c3").exists());
     }
 
     #[test]

@@ -30,7 +30,14 @@ pub struct TrainArgs {
     pub save_path: Option<PathBuf>,
 
     /// Experiment config (the train job's resolved config.yaml).
-    #[arg(long, conflicts_with_all = ["train", "cuda", "learning_rate", "batch_size", "transformer_model"], requires = "task")]
+    // Every training flag conflicts: the config decides them all, and a flag
+    // that was accepted but not applied would be a silent lie.
+    #[arg(long, requires = "task", conflicts_with_all = [
+        "train", "cuda", "transformer_model", "resume", "tutorial_recipe", "no_eval", "random_init",
+        "learning_rate", "batch_size", "epochs", "max_length", "seed", "threshold", "dropout",
+        "warmup_ratio", "weight_decay", "optimizer", "precision", "device", "tune_thresholds",
+        "log_every", "lr_schedule", "length_buckets", "max_train_examples",
+    ])]
     pub config: Option<PathBuf>,
     /// Sweep task id (1-based; train.com passes $SGE_TASK_ID).
     #[arg(long)]
@@ -329,5 +336,38 @@ mod tests {
         let t = flags(&["--dropout", "0.2"]).overlay(tutorial_recipe(Train::default()));
         assert_eq!((t.dropout, t.epochs), (0.2, 1));
         assert_eq!(t.optimizer, Optimizer::Adam);
+    }
+
+    /// With --config the config decides every training value: a training flag
+    /// beside it is refused, not silently ignored.
+    #[test]
+    fn training_flags_conflict_with_config() {
+        #[derive(Debug, Parser)]
+        struct Cmd {
+            #[command(flatten)]
+            a: TrainArgs,
+        }
+        let base = ["x", "--config", "config.yaml", "--task", "1"];
+        assert!(Cmd::try_parse_from(base).is_ok());
+        for extra in [
+            &["--epochs", "2"][..],
+            &["--dropout", "0.2"],
+            &["--no-eval"],
+            &["--random-init"],
+            &["--resume"],
+            &["--log-every", "5"],
+            &["--max-train-examples", "10"],
+        ] {
+            let argv: Vec<&str> = base.iter().chain(extra).copied().collect();
+            let e = Cmd::try_parse_from(&argv).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{argv:?}"
+            );
+        }
+        // The run's limits still apply to a config task (quick tries, tests).
+        let argv = ["x", "--config", "c.yaml", "--task", "1", "--max-steps", "3"];
+        assert!(Cmd::try_parse_from(argv).is_ok());
     }
 }
