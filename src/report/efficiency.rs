@@ -336,7 +336,9 @@ fn gpu_figures(t: &mut TaskEfficiency, m: &crate::metrics::RunMetrics) {
         ));
     }
     let on_gpu = m.device.to_ascii_lowercase().contains("cuda");
-    let gpus = t.requested_gpus.unwrap_or(u32::from(on_gpu));
+    // A run that trained on CUDA held at least one GPU, asked for or not (a
+    // partition's default GPU): its hours count.
+    let gpus = t.requested_gpus.unwrap_or(0).max(u32::from(on_gpu));
     if gpus > 0 {
         t.gpu_hours = t.elapsed_seconds.map(|s| s * f64::from(gpus) / 3600.0);
         if !on_gpu {

@@ -90,7 +90,8 @@ pub struct Row {
     /// Peak GPU memory used by the training process (NVML), bytes.
     pub peak_gpu_bytes: Option<u64>,
     pub peak_rss_bytes: Option<u64>,
-    /// Grid Engine's maxvmem (max over attempts), bytes.
+    /// The scheduler's peak memory (max over attempts), bytes: Grid Engine's
+    /// maxvmem, or Slurm's MaxRSS.
     pub maxvmem_bytes: Option<u64>,
     /// Grid Engine's ru_wallclock (summed over attempts), seconds.
     pub wallclock_seconds: Option<f64>,
@@ -141,7 +142,7 @@ impl Row {
             seconds_per_epoch: None,
             peak_gpu_bytes: None,
             peak_rss_bytes: None,
-            maxvmem_bytes: acct.and_then(|a| a.maxvmem_bytes),
+            maxvmem_bytes: acct.and_then(super::qacct::Accounting::peak_memory_bytes),
             wallclock_seconds: acct.and_then(|a| a.wallclock_seconds),
             exit_status: acct.and_then(|a| a.exit_status),
             stopped_early: None,
