@@ -348,14 +348,7 @@ fn a_signalled_task_is_requeued_and_resumes_on_slurm() {
         storage,
         cfg_path,
         data: _,
-    }) = setup_with(|c| {
-        let c = c[..c.find("sweep:").unwrap()].to_string();
-        c.replace("name: e2e-sweep", "name: e2e-requeue")
-            .replace("epochs: 1", "epochs: 2")
-            .replace("max_train_examples: 160", "max_train_examples: 4000")
-            .replace("tune_thresholds: true", "log_every: 50")
-            .replace("  log_every: 5\n", "")
-    })
+    }) = setup_with(support::pipeline::requeue_config)
     else {
         return;
     };

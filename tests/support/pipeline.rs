@@ -53,3 +53,15 @@ pub fn setup_with(
         data,
     })
 }
+
+/// The requeue tests' config (Grid Engine's and Slurm's alike): the sweep's
+/// first point only, two epochs long enough to signal the worker in the
+/// second, logging every 50 steps.
+pub fn requeue_config(c: String) -> String {
+    let c = c[..c.find("sweep:").unwrap()].to_string();
+    c.replace("name: e2e-sweep", "name: e2e-requeue")
+        .replace("epochs: 1", "epochs: 2")
+        .replace("max_train_examples: 160", "max_train_examples: 4000")
+        .replace("tune_thresholds: true", "log_every: 50")
+        .replace("  log_every: 5\n", "")
+}
