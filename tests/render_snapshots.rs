@@ -7,6 +7,8 @@ use hecjob::render::{self, Rendered};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod support;
+
 /// The Grid Engine configs (the dry-run test below reads their qsub lines).
 const CONFIGS: [&str; 3] = ["goemotions", "sweep", "local"];
 /// Every shipped config, Grid Engine's and Slurm's.
@@ -524,6 +526,89 @@ fn custom_templates_survive_submit() {
         ],
     ));
     assert!(has_line());
+}
+
+/// The rendered notify.com run with bash, with stand-ins for `sacct`, `mail` and
+/// `sleep` on its PATH. Slurm's accounting learns of the ends a moment after the
+/// dependency lets notify start (CI once mailed "1 pending" for a cancelled
+/// task): the script asks again until no task is pending or running. Tasks that
+/// never started come as one line with a range list (`_[1-3:2,6%3]`); each
+/// task in it counts once.
+#[test]
+fn notify_waits_for_accounting_and_counts_every_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let calls = tmp.path().join("sacct.calls");
+    let mail_log = tmp.path().join("mail.log");
+    // First answer: accounting has not heard yet; then the tasks' real ends.
+    support::stand_in(
+        &bin,
+        "sacct",
+        &format!(
+            r#"#!/bin/sh
+echo call >> {calls}
+if [ "$(wc -l < {calls})" -lt 3 ]; then
+    echo '378_[1-3:2,6%3]|PENDING'
+    exit 0
+fi
+echo '378_2|COMPLETED'
+echo '378_4|FAILED'
+echo '378_5|COMPLETED'
+echo '378_[1-3:2,6%3]|CANCELLED by 0'
+"#,
+            calls = calls.display()
+        ),
+    );
+    support::stand_in(
+        &bin,
+        "mail",
+        &format!(
+            "#!/bin/sh\nprintf 'argv:' >> {log}\nprintf ' [%s]' \"$@\" >> {log}\nprintf '\\n' >> {log}\ncat >> {log}\n",
+            log = mail_log.display()
+        ),
+    );
+    support::stand_in(&bin, "sleep", "#!/bin/sh\nexit 0\n");
+    let text = std::fs::read_to_string(repo().join("configs/slurm-sweep.yaml"))
+        .unwrap()
+        .replace("  modules: [cuda]\n", "  modules: []\n")
+        .replacen(
+            "cluster:\n",
+            &format!(
+                "cluster:\n  notify: {{ address: me@lancaster.ac.uk, on: [end] }}\n  storage_root: {}\n  setup: [\"export PATH={}:$PATH\"]\n",
+                tmp.path().join("storage").display(),
+                bin.display()
+            ),
+            1,
+        );
+    let loaded = config::load_str(&text, "configs/slurm-sweep.yaml").unwrap();
+    let rendered = render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap();
+    let script = tmp.path().join("notify.com");
+    std::fs::write(&script, &rendered.file("notify.com").unwrap().content).unwrap();
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("378")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap().lines().count(),
+        3,
+        "asked until accounting had the ends\n{log}"
+    );
+    // 1, 3 and 6 never started.
+    let summary =
+        "hecjob: goemotions-sweep: 6 train task(s), job 378: 3 cancelled, 2 completed, 1 failed";
+    let mail = std::fs::read_to_string(&mail_log).unwrap();
+    assert!(
+        mail.contains(&format!("argv: [-s] [{summary}] [me@lancaster.ac.uk]")),
+        "{mail}\n{log}"
+    );
 }
 
 /// `cluster.notify`: Grid Engine mails from every job (`-M`, `-m`); Slurm renders one

@@ -238,6 +238,13 @@ pub fn lines(r: &Request) -> Vec<String> {
 
 /// Check one `extra_directives` entry for Slurm: options only, none hecjob sets
 /// itself. The message names the problem; the caller adds the key path.
+///
+/// Read the way sbatch's getopt reads it, which is laxer than it looks: a long
+/// option may be abbreviated (`--sig=…` is `--signal`), a flag hecjob does not
+/// know may take no value (`--nice --time=…` sets the time), and short options
+/// bundle (`-Ht 10`). So every word that starts with `-` is checked as an
+/// option, every prefix of a reserved name counts as that name, and a short flag
+/// must stand alone.
 pub fn check_extra(d: &str) -> Result<(), String> {
     let words: Vec<String> = d.split_whitespace().map(str::to_string).collect();
     if words.is_empty() {
@@ -246,13 +253,13 @@ pub fn check_extra(d: &str) -> Result<(), String> {
     let opts = pairs(&words).map_err(|e| {
         format!("expected sbatch options such as `--qos=gpu` or `-A project`, got `{d}` ({e})")
     })?;
-    for (opt, _) in &opts {
+    for (opt, value) in &opts {
+        let bare = opt[1..].trim_start_matches('-');
         let name_ok = opt.len() > 1
-            && opt[1..]
-                .trim_start_matches('-')
+            && !bare.is_empty()
+            && bare
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && !opt[1..].trim_start_matches('-').is_empty();
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !name_ok {
             return Err(format!("`{opt}` is not an sbatch option name"));
         }
@@ -260,6 +267,24 @@ pub fn check_extra(d: &str) -> Result<(), String> {
         if RESERVED.contains(&long) {
             return Err(format!(
                 "`{opt}` is set by hecjob itself; use the config key for it instead"
+            ));
+        }
+        if opt.starts_with("--") {
+            if let Some(full) = RESERVED.iter().find(|r| r.starts_with(long)) {
+                return Err(format!(
+                    "`{opt}` is how sbatch abbreviates `{full}`, which hecjob sets itself; use the config key for it instead"
+                ));
+            }
+        } else if let Some(v) = value.as_deref().filter(|_| FLAGS.contains(&opt.as_str())) {
+            return Err(format!(
+                "`{opt}{v}`: sbatch reads bundled short options one by one; write each apart (`{opt} -{v}`)"
+            ));
+        }
+        // Only a value written as a word of its own: `--comment=-x` is a value.
+        let separate = |v: &&str| v.starts_with('-') && words.iter().any(|w| w == v);
+        if let Some(v) = value.as_deref().filter(separate) {
+            return Err(format!(
+                "`{opt} {v}`: a value that starts with `-` is read by sbatch as an option of its own when `{opt}` takes none; write `{opt}={v}` if it is the value"
             ));
         }
     }
@@ -398,6 +423,30 @@ mod tests {
         let e = check_extra("--mem;rm=1").unwrap_err();
         assert!(e.contains("not an sbatch option name"), "{e}");
         assert!(check_extra("").is_err());
+    }
+
+    /// What getopt lets through besides the plain spellings: an abbreviated
+    /// long option, a value that is really the next option (hecjob does not
+    /// know every Slurm flag, `--nice` takes no value), a bundled short flag.
+    #[test]
+    fn extra_directives_as_getopt_reads_them() {
+        let e = check_extra("--sig=B:USR1@5").unwrap_err();
+        assert!(e.contains("abbreviates `--signal`"), "{e}");
+        let e = check_extra("--ti 10").unwrap_err();
+        assert!(e.contains("abbreviates `--time`"), "{e}");
+        let e = check_extra("--nice --time=99:00:00").unwrap_err();
+        assert!(e.contains("`--nice --time=99:00:00`"), "{e}");
+        assert!(e.contains("write `--nice=--time=99:00:00`"), "{e}");
+        let e = check_extra("-A -t").unwrap_err();
+        assert!(e.contains("starts with `-`"), "{e}");
+        let e = check_extra("-Ht10").unwrap_err();
+        assert!(e.contains("write each apart (`-H -t10`)"), "{e}");
+        // Values written with `=` are values, whatever they look like.
+        assert_eq!(check_extra("--comment=-x"), Ok(()));
+        assert_eq!(
+            check_extra("--nice=10 --mail-user=me@lancaster.ac.uk"),
+            Ok(())
+        );
     }
 
     #[test]
