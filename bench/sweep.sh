@@ -9,7 +9,8 @@
 #
 # Environment: HECJOB (binary, default target/release/hecjob), GOEMOTIONS_DIR,
 # MINILM_DIR, BENCH_OUT, TRAIN_N (1000), EVAL_N (500), MAX_LENGTH (48), RUN_TIMEOUT
-# (per run, 900 s).
+# (per run, 900 s), LRS (the grid's learning rates, a YAML list), LR_RANGE (random
+# search's log-uniform range).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HECJOB=$(realpath "${HECJOB:-target/release/hecjob}")
@@ -54,16 +55,19 @@ sweep:
 $2
 YAML
 }
-GRID='  learning_rate: [1.0e-5, 1.0e-4, 1.0e-3]
-  dropout: [0.0, 0.1, 0.3]'
+# Learning rates around fine-tuning's usual 2e-5…5e-4 (the MiniLM card trains at 2e-5).
+LRS=${LRS:-[2.0e-5, 1.0e-4, 5.0e-4]}
+LR_RANGE=${LR_RANGE:-[2.0e-5, 5.0e-4]}
+GRID="  learning_rate: $LRS
+  dropout: [0.0, 0.1, 0.3]"
 config grid "$GRID" > "$OUT/grid.yaml"
 config asha "$GRID
   early_stop: {rule: asha, metric: dev_macro_f1, min_epochs: 1, reduction_factor: 3}" > "$OUT/asha.yaml"
-config random '  method: random
+config random "  method: random
   samples: 9
   seed: 0
-  learning_rate: {log_uniform: [1.0e-5, 1.0e-3]}
-  dropout: {uniform: [0.0, 0.3]}' > "$OUT/random.yaml"
+  learning_rate: {log_uniform: $LR_RANGE}
+  dropout: {uniform: [0.0, 0.3]}" > "$OUT/random.yaml"
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/load.txt"
 for run in grid asha random; do
