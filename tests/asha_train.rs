@@ -38,6 +38,7 @@ fn spec(data: &DataFiles, save: &Path, job: &Path, epochs: u32) -> RunSpec {
             ..Train::default()
         },
         resume: true,
+        scheduler_restart: false,
         experiment: Some("e".into()),
         task: Some(5),
         swept: Default::default(),

@@ -77,6 +77,7 @@ fn tensorboard_reads_what_the_run_recorded() {
             ..Train::default()
         },
         resume: false,
+        scheduler_restart: false,
         experiment: None,
         task: Some(1),
         swept: Default::default(),

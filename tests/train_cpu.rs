@@ -42,6 +42,7 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
             ..Train::default()
         },
         resume: true,
+        scheduler_restart: false,
         experiment: None,
         task: None,
         swept: Default::default(),
@@ -138,9 +139,21 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     assert!(resumed.join("checkpoint/latest").is_file());
     assert!(resumed.join("checkpoint/epoch-1/state.json").is_file());
 
-    // A restarted attempt that is interrupted again before finishing any epoch
-    // must fail (exit 7), not ask Grid Engine for yet another reschedule.
+    // A user's own `--resume` stopped again before an epoch ends is a plain
+    // stop (exit 99, resumable), not "raise h_rt": no scheduler restarted it.
     s.limits.raise_signal_at_step = Some(25);
+    let err = trainer::run(&s).unwrap_err();
+    assert_eq!(err.exit_code(), 99, "{err}");
+    assert!(err.to_string().contains("Run again with --resume"), "{err}");
+    let stopped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(resumed.join("metrics.json")).unwrap())
+            .unwrap();
+    assert_eq!(stopped["status"], "interrupted");
+    assert!(resumed.join("checkpoint/epoch-1/state.json").is_file());
+
+    // The scheduler's rerun (RESTARTED=1, SLURM_RESTART_COUNT>0) interrupted again
+    // before finishing any epoch must fail (exit 7), not ask for yet another requeue.
+    s.scheduler_restart = true;
     let err = trainer::run(&s).unwrap_err();
     assert_eq!(err.exit_code(), 7, "{err}");
     assert!(err.to_string().contains("Raise h_rt"), "{err}");

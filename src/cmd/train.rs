@@ -219,6 +219,8 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         revision: None,
         params,
         resume: a.resume,
+        // The tutorial interface can run inside a user's own job script too.
+        scheduler_restart: trainer::scheduler_restart_from_env(),
         experiment: None,
         task: None,
         swept: Default::default(),

@@ -42,6 +42,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         revision: c.model.revision.clone(),
         params,
         resume: true,
+        scheduler_restart: trainer::scheduler_restart_from_env(),
         experiment: Some(c.experiment.name.clone()),
         task: Some(task),
         swept,

@@ -50,6 +50,11 @@ pub struct RunSpec {
     pub params: Train,
     /// Continue from `save_dir/checkpoint` when there is one.
     pub resume: bool,
+    /// This process is the scheduler running the task again after it stopped
+    /// (see [`scheduler_restart_from_env`]), not a first run or a user's own
+    /// `--resume`: only such an attempt that again finishes no epoch is failed
+    /// instead of being requeued once more.
+    pub scheduler_restart: bool,
     pub experiment: Option<String>,
     pub task: Option<u32>,
     pub swept: serde_json::Map<String, serde_json::Value>,
@@ -129,6 +134,20 @@ fn signal_name(sig: usize) -> &'static str {
         signal_hook::consts::SIGUSR2 => "SIGUSR2 (Grid Engine's warning before a kill)",
         _ => "a signal",
     }
+}
+
+/// Whether the scheduler is running this task again: Grid Engine sets
+/// RESTARTED=1 on a rescheduled task; Slurm sets SLURM_RESTART_COUNT (absent or
+/// 0 on the first run) on a requeued one. A user's `hecjob train --resume` has neither.
+pub fn scheduler_restart_from_env() -> bool {
+    scheduler_restart(crate::env_vars::get)
+}
+
+fn scheduler_restart(get: impl Fn(&str) -> Option<String>) -> bool {
+    get(crate::env_vars::RESTARTED).is_some_and(|v| v.trim() == "1")
+        || get(crate::env_vars::SLURM_RESTART_COUNT)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
 }
 
 pub fn choose_device(choice: DeviceChoice) -> Result<Device> {
@@ -264,8 +283,6 @@ struct Position {
     global_step: u64,
     /// F1 lies in [0, 1]; -1 means "none yet" and survives JSON (infinities do not).
     best_dev_f1: f64,
-    /// A resumed run or a task the scheduler runs again (RESTARTED=1).
-    restarted: bool,
 }
 
 /// The live parts of a run that every epoch uses and an interruption ends.
@@ -326,7 +343,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     let first_epoch_of_attempt = pos.start_epoch;
     for epoch in pos.start_epoch..=p.epochs {
         let attempt = Attempt {
-            restarted: pos.restarted,
+            scheduler_restart: spec.scheduler_restart,
             finished_an_epoch: epoch > first_epoch_of_attempt,
         };
         let trained = train_epoch(
@@ -530,12 +547,10 @@ fn resume(
         start_epoch: 1,
         global_step: 0,
         best_dev_f1: NO_DEV_F1,
-        restarted: false,
     };
     if let (true, checkpoint::Found::Unusable(why)) = (spec.resume, ckpt.find()) {
         println!("note: not resuming: {why}; starting over");
     }
-    let mut resumed = false;
     if spec.resume && ckpt.exists() {
         let (state, dir) = ckpt.read()?;
         if !checkpoint::same_params(&state.metrics.params, &metrics.params)
@@ -547,7 +562,6 @@ fn resume(
             );
             ckpt.remove();
         } else {
-            resumed = true;
             weights::load(
                 &run.lm.vs,
                 &dir.join("model.safetensors"),
@@ -569,8 +583,6 @@ fn resume(
             );
         }
     }
-    pos.restarted =
-        resumed || crate::env_vars::get(crate::env_vars::RESTARTED).as_deref() == Some("1");
     Ok(pos)
 }
 
@@ -989,8 +1001,8 @@ fn check_finite(loss: f64, step: u64, lr: f64) -> Result<()> {
 /// What this attempt (one process) achieved, for the requeue decision.
 #[derive(Clone, Copy)]
 struct Attempt {
-    /// A rescheduled or resumed task (Grid Engine sets RESTARTED=1).
-    restarted: bool,
+    /// The scheduler's rerun of the task ([`RunSpec::scheduler_restart`]).
+    scheduler_restart: bool,
     finished_an_epoch: bool,
 }
 
@@ -1007,9 +1019,10 @@ fn interrupted(
 ) -> Error {
     metrics.memory = monitor.finish();
     metrics.total_seconds = t_start.elapsed().as_secs_f64();
-    // A restarted attempt that again finished no epoch would be rescheduled
-    // forever, each time burning the whole time limit: fail instead.
-    let no_progress = attempt.restarted && !attempt.finished_an_epoch;
+    // A rescheduled attempt that again finished no epoch would be rescheduled
+    // forever, each time burning the whole time limit: fail instead. A user's
+    // own --resume stopped by hand is a plain stop, resumable again.
+    let no_progress = attempt.scheduler_restart && !attempt.finished_an_epoch;
     let msg = if no_progress {
         format!(
             "{} during epoch {epoch}, and this restarted attempt finished no epoch: one epoch takes longer than \
@@ -1099,7 +1112,31 @@ pub fn evaluate_saved(
 
 #[cfg(test)]
 mod tests {
-    use super::gpu_wait_line;
+    use super::{gpu_wait_line, scheduler_restart};
+
+    #[test]
+    fn only_the_schedulers_rerun_is_a_restart() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(
+            !scheduler_restart(env(&[])),
+            "a first run or a manual --resume"
+        );
+        assert!(scheduler_restart(env(&[("RESTARTED", "1")])), "Grid Engine");
+        assert!(!scheduler_restart(env(&[("RESTARTED", "0")])));
+        assert!(
+            scheduler_restart(env(&[("SLURM_RESTART_COUNT", "2")])),
+            "Slurm"
+        );
+        assert!(!scheduler_restart(env(&[("SLURM_RESTART_COUNT", "0")])));
+        assert!(!scheduler_restart(env(&[("SLURM_RESTART_COUNT", "x")])));
+    }
 
     #[test]
     fn the_wait_share_names_the_bound() {
