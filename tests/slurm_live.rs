@@ -238,6 +238,46 @@ fn a_refused_submission_cancels_what_was_queued() {
     assert!(checked >= 1, "squeue knows neither {ids:?}: {msg}");
 }
 
+/// `submit --no-verify` on Slurm: there is no check to drop (it was silently
+/// ignored), so submit says it changes nothing, and Slurm refuses the job it
+/// can never run at sbatch time all the same.
+#[test]
+fn no_verify_is_named_as_changing_nothing_on_slurm() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "noverify",
+        env!("CARGO_BIN_EXE_hecjob"),
+        "{ h_vmem: 200M, h_rt: \"00:05:00\", ncpus: 1, ngpus: 1, gpu_type: nvidia_l40 }",
+    );
+    let jobs = tmp.path().join("jobs");
+    let out = hecjob(&[
+        "submit",
+        cfg.to_str().unwrap(),
+        "--no-verify",
+        "--out",
+        jobs.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: --no-verify changes nothing on Slurm"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(
+        stderr.contains("Requested node configuration is not available"),
+        "Slurm still refused it: {stderr}"
+    );
+    assert!(
+        stderr.contains("removed the jobs this submission had already queued"),
+        "{stderr}"
+    );
+}
+
 /// `hecjob check`: Slurm's `--test-only` verdict per job, nothing submitted;
 /// exit 6 with Slurm's reason when a request can never run.
 #[test]

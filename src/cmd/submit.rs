@@ -9,7 +9,7 @@ use crate::scheduler::backend::Scheduler;
 use crate::scheduler::dry_run::DryRun;
 use crate::scheduler::sge::GridEngine;
 use crate::scheduler::slurm::Slurm;
-use crate::scheduler::submission::{submit_chain, SubmittedJob};
+use crate::scheduler::submission::{submit_after_chain, submit_chain, SubmittedJob};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -26,8 +26,10 @@ pub struct SubmitArgs {
     /// Job directory (default: jobs/<experiment>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Do not pass `-w e` (by default qsub refuses at once a job no queue can ever
-    /// run, instead of leaving it pending forever).
+    /// Grid Engine: do not pass `-w e` (by default qsub refuses at once a job no
+    /// queue can ever run, instead of leaving it pending forever). Slurm: nothing
+    /// to turn off (sbatch checks a job when it is submitted, whatever the
+    /// options); submit says so and submits as usual.
     #[arg(long)]
     pub no_verify: bool,
     /// A directory whose *.tera files replace the embedded templates (default:
@@ -54,6 +56,9 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, !a.no_verify);
     let kind = p.loaded.config.cluster.scheduler;
+    if let Some(note) = no_verify_note(kind, a.no_verify) {
+        eprintln!("note: {note}");
+    }
     let mut sched: Box<dyn Scheduler> = match (kind, a.dry_run) {
         (SchedulerKind::Sge, true) => Box::new(DryRun::sge()),
         (SchedulerKind::Sge, false) => Box::new(GridEngine::new()?),
@@ -96,7 +101,9 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
 
 /// Slurm with `cluster.notify`: submit notify.com after the train array, however
 /// it ends (`--dependency=afterany`), with the train job's id as its argument. If
-/// that fails, the chain just queued is cancelled, as for any failed submission.
+/// that fails, the chain just queued is cancelled, as for any failed submission
+/// ([`submit_after_chain`] names what was removed, and says when the notify job
+/// itself may be queued).
 fn submit_notify(
     sched: &mut dyn Scheduler,
     rendered: &crate::render::Rendered,
@@ -113,35 +120,33 @@ fn submit_notify(
     let Some(train) = chain.iter().find(|j| j.stage == JobKind::Train.as_str()) else {
         return Ok(None);
     };
-    let dir = &rendered.dir;
-    let mut req = crate::scheduler::JobRequest::new(&job.script, dir);
+    let mut req = crate::scheduler::JobRequest::new(&job.script, &rendered.dir);
     req.options = vec![format!("--dependency=afterany:{}", train.id.number)];
     req.args = vec![train.id.number.to_string()];
-    let submitted = crate::digest::sha256_file(&dir.join(&job.script))
-        .and_then(|sha| Ok((sha, sched.submit(&req)?)));
-    match submitted {
-        Ok((sha256, s)) => Ok(Some(SubmittedJob {
-            stage: JobKind::Notify.as_str().to_string(),
-            name: s.name,
-            script: req.script.clone(),
-            sha256,
-            id: s.id,
-            hold: vec![train.id.number],
-            command: s.command,
-        })),
-        Err(e) => {
-            let ids: Vec<_> = chain.iter().map(|j| j.id).collect();
-            let undo = match sched.cancel(&ids) {
-                Ok(()) => "removed the jobs this submission had queued".to_string(),
-                Err(c) => format!(
-                    "could not remove the jobs already queued ({c}); remove them with `{}`",
-                    sched.cancel_command(&ids).shell()
-                ),
-            };
-            Err(Error::Scheduler(format!(
-                "submitting the notify job (cluster.notify): {e}\n{undo}"
-            )))
-        }
+    let mut notify =
+        submit_after_chain(sched, JobKind::Notify.as_str(), &req, chain).map_err(|e| match e {
+            Error::Scheduler(m) => {
+                Error::Scheduler(format!("submitting the notify job (cluster.notify): {m}"))
+            }
+            other => other,
+        })?;
+    notify.hold = vec![train.id.number];
+    Ok(Some(notify))
+}
+
+/// What `--no-verify` does on this scheduler, when that is not what it says:
+/// on Slurm there is no check to drop (sbatch has no switch like qsub's `-w e`;
+/// it refuses at submission what no partition can ever run, as far as the
+/// cluster's `EnforcePartLimits` says), so the flag is named as changing nothing
+/// rather than silently ignored.
+fn no_verify_note(kind: SchedulerKind, no_verify: bool) -> Option<&'static str> {
+    match (kind, no_verify) {
+        (SchedulerKind::Slurm, true) => Some(
+            "--no-verify changes nothing on Slurm: sbatch checks each job against the \
+             cluster's partitions when it is submitted, and has no switch to turn that \
+             off; submitting as usual",
+        ),
+        _ => None,
     }
 }
 
@@ -179,6 +184,19 @@ mod tests {
     struct T {
         #[command(flatten)]
         s: SubmitArgs,
+    }
+
+    /// Issue: `--no-verify` was silently ignored on Slurm. It is said to change
+    /// nothing there, and stays quiet where it does something (Grid Engine).
+    #[test]
+    fn no_verify_is_named_on_slurm_only() {
+        let note = no_verify_note(SchedulerKind::Slurm, true).unwrap();
+        assert!(
+            note.starts_with("--no-verify changes nothing on Slurm"),
+            "{note}"
+        );
+        assert_eq!(no_verify_note(SchedulerKind::Slurm, false), None);
+        assert_eq!(no_verify_note(SchedulerKind::Sge, true), None);
     }
 
     #[test]

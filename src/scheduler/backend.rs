@@ -10,9 +10,9 @@
 //! (directives, ids, status and accounting output) stays in its own module.
 
 use super::job_id::JobId;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One job to submit.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +115,23 @@ pub struct Submitted {
     pub name: String,
     /// The exact command that ran (or, for a dry run, would run).
     pub command: CommandLine,
+}
+
+/// The error for a submission whose outcome is unknown: its client timed out,
+/// or said it succeeded without an id hecjob can read. The job may be queued
+/// all the same, so the error names it (`name`, `script`) and says how to look
+/// for it (`list`, e.g. `qstat -u $USER`) and remove it (`remove`, e.g. `qdel
+/// ID`). A client that never started (an I/O error) queued nothing: its error
+/// passes through unchanged.
+pub fn may_be_queued(e: Error, name: &str, script: &Path, list: &str, remove: &str) -> Error {
+    match e {
+        Error::Scheduler(m) => Error::Scheduler(format!(
+            "{m}\nthe job {name:?} ({}) may nevertheless be queued: look for it with \
+             `{list}` and, if it is there, remove it with `{remove}`",
+            script.display()
+        )),
+        other => other,
+    }
 }
 
 /// A job's state while the scheduler still holds it.

@@ -18,7 +18,8 @@ pub enum Reply {
     Accept,
     /// Refuse it with this message (as a scheduler's stderr).
     Refuse(String),
-    /// Act as a client that never answered: the runner's timeout error.
+    /// Act as a client that never answered: the runner's timeout error, which
+    /// (as the real back ends say) leaves the job possibly queued.
     TimeOut,
 }
 
@@ -99,7 +100,13 @@ impl Scheduler for Fake {
                 })
             }
             Reply::Refuse(m) => Err(Error::Scheduler(format!("fake refused: {m}"))),
-            Reply::TimeOut => Err(command::timed_out(&command, Duration::from_secs(120))),
+            Reply::TimeOut => Err(super::backend::may_be_queued(
+                command::timed_out(&command, Duration::from_secs(120)),
+                &super::sge::file_name(&job.script),
+                &job.script,
+                "fake-queue",
+                "fake-cancel ID",
+            )),
         }
     }
 

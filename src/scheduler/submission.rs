@@ -94,6 +94,33 @@ pub fn submit_chain(
     Ok(done)
 }
 
+/// Submit one more job after a submitted chain (Slurm's notify job, after the
+/// train array however it ends): `req` carries its own dependency options. A
+/// chain is still all or nothing: when this submission fails, the chain's jobs
+/// are removed as for any stage, and the error says which, and whether this
+/// job itself may be queued (a timeout; see [`super::backend::may_be_queued`]).
+pub fn submit_after_chain(
+    sched: &mut dyn Scheduler,
+    stage: &str,
+    req: &JobRequest,
+    chain: &[SubmittedJob],
+) -> Result<SubmittedJob> {
+    let submitted = crate::digest::sha256_file(&req.script_path())
+        .and_then(|sha256| Ok((sha256, sched.submit(req)?)));
+    match submitted {
+        Ok((sha256, s)) => Ok(SubmittedJob {
+            stage: stage.to_string(),
+            name: s.name,
+            script: req.script.clone(),
+            sha256,
+            id: s.id,
+            hold: req.after.iter().map(|j| j.number).collect(),
+            command: s.command,
+        }),
+        Err(e) => Err(roll_back(sched, chain, stage, e)),
+    }
+}
+
 /// Undo a half-submitted chain and say what happened. The branches: nothing
 /// was queued; the runner ran jobs to their end (nothing to undo); the earlier
 /// jobs were cancelled; cancelling them failed too (the command to run by hand).

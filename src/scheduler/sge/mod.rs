@@ -11,7 +11,7 @@ pub mod terse;
 
 use crate::error::{Error, Result};
 use crate::scheduler::backend::{
-    CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted,
+    may_be_queued, CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted,
 };
 use crate::scheduler::command;
 use crate::scheduler::job_id::JobId;
@@ -110,6 +110,10 @@ pub fn dry_run_builder() -> crate::scheduler::dry_run::Builder {
         cancel: qdel_command,
     }
 }
+
+/// How a user lists their own Grid Engine jobs (to find one whose submission
+/// hecjob could not confirm).
+pub const LIST_OWN_JOBS: &str = "qstat -u $USER";
 
 /// `qdel ID…`.
 pub fn qdel_command(ids: &[JobId]) -> CommandLine {
@@ -215,27 +219,40 @@ impl Scheduler for GridEngine {
     fn submit(&mut self, job: &JobRequest) -> Result<Submitted> {
         let qsub = self.program(&self.programs.qsub, "qsub")?;
         let cmd = qsub_command(job);
-        let out = self.run(&qsub, &cmd)?;
+        // A qsub that timed out may have queued the job before it hung.
+        let uncertain =
+            |e| may_be_queued(e, &display_name(job), &job.script, LIST_OWN_JOBS, "qdel ID");
+        let out = self.run(&qsub, &cmd).map_err(uncertain)?;
         if !out.status.success() {
             return Err(refusal(job, &out));
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let id = terse::parse_terse(&stdout).map_err(|e| {
-            Error::Scheduler(format!(
-                "job {:?} ({}): {e}; qsub's stderr: {}",
-                display_name(job),
-                file_name(&job.script),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        })?;
+        // qsub exited 0: it queued something, whatever it printed.
+        let id = terse::parse_terse(&stdout)
+            .map_err(|e| {
+                Error::Scheduler(format!(
+                    "job {:?} ({}): {e}; qsub's stderr: {}",
+                    display_name(job),
+                    file_name(&job.script),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            })
+            .map_err(uncertain)?;
         // An id whose shape contradicts the job (a range for a job without
         // `-t`, none for an array job) comes from a broken or foreign qsub:
         // the job it queued is removed and the chain stops here.
         if let Some(array) = asks_for_tasks(job) {
             if array != id.tasks.is_some() {
-                let _ = self.cancel(&[id]);
+                let n = id.number;
+                let undo = match self.cancel(&[id]) {
+                    Ok(()) => format!("removed job {n} (qdel) rather than track it wrongly"),
+                    Err(e) => format!(
+                        "job {n} is left queued but not tracked, and removing it failed ({e}): \
+                         remove it by hand with `qdel {n}`"
+                    ),
+                };
                 return Err(Error::Scheduler(format!(
-                    "qsub answered {:?} for job {:?} ({}), which {}; removed job {} (qdel) rather than track it wrongly",
+                    "qsub answered {:?} for job {:?} ({}), which {}; {undo}",
                     stdout.trim(),
                     display_name(job),
                     file_name(&job.script),
@@ -244,7 +261,6 @@ impl Scheduler for GridEngine {
                     } else {
                         "asks for no tasks (no `-t`) but got a task range"
                     },
-                    id.number
                 )));
             }
         }

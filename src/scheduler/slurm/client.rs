@@ -27,7 +27,8 @@ use super::squeue::{self, QueueEntry as SqueueEntry};
 use super::state::JobState;
 use crate::error::{Error, Result};
 use crate::scheduler::backend::{
-    CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler, Submitted,
+    may_be_queued, CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord,
+    Scheduler, Submitted,
 };
 use crate::scheduler::command;
 use crate::scheduler::job_id::{JobId, TaskRange};
@@ -100,6 +101,10 @@ pub fn test_only_command(job: &JobRequest) -> CommandLine {
         .retain(|a| !a.starts_with("--dependency=") && a != "--kill-on-invalid-dep=yes");
     cmd
 }
+
+/// How a user lists their own Slurm jobs (to find one whose submission hecjob
+/// could not confirm).
+pub const LIST_OWN_JOBS: &str = "squeue -u $USER";
 
 /// `scancel -v ID…` (-v: an unknown id is reported, not silently ignored).
 pub fn scancel_command(ids: &[JobId]) -> CommandLine {
@@ -362,11 +367,13 @@ impl Scheduler for Slurm {
         // Read the script first: its name and array range are the job's id and name.
         let d = request_directives(job)?;
         let cmd = sbatch_command(job);
-        let out = self.run(&sbatch, &cmd)?;
         let name = d
             .name
             .clone()
             .unwrap_or_else(|| crate::scheduler::sge::file_name(&job.script));
+        // An sbatch that timed out, or exited 0 without an id, may have queued the job.
+        let uncertain = |e| may_be_queued(e, &name, &job.script, LIST_OWN_JOBS, "scancel ID");
+        let out = self.run(&sbatch, &cmd).map_err(uncertain)?;
         if !out.status.success() {
             return Err(Error::Scheduler(format!(
                 "Slurm refused job {name:?} ({}) with {}: {}",
@@ -375,10 +382,9 @@ impl Scheduler for Slurm {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        let number =
-            sbatch::parse_parsable(&String::from_utf8_lossy(&out.stdout)).map_err(|e| {
-                Error::Scheduler(format!("job {name:?} ({}): {e}", job.script.display()))
-            })?;
+        let number = sbatch::parse_parsable(&String::from_utf8_lossy(&out.stdout))
+            .map_err(|e| Error::Scheduler(format!("job {name:?} ({}): {e}", job.script.display())))
+            .map_err(uncertain)?;
         Ok(Submitted {
             id: JobId {
                 number,

@@ -263,3 +263,179 @@ fn an_id_that_contradicts_the_job_and_a_killed_qsub_are_named() {
     assert!(msg.contains("killed by signal 9"), "{msg}");
     assert!(!msg.contains("exit status -1"), "{msg}");
 }
+
+/// Issue: "removed job N (qdel)" was printed whatever qdel did. A qdel that
+/// fails is reported as failed, with the command to run by hand.
+#[test]
+fn a_failed_qdel_of_a_contradicting_id_is_said_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let qsub = stand_in(bin.path(), "qsub", "echo 41.1-3:1");
+    let qdel = stand_in(
+        bin.path(),
+        "qdel",
+        "echo 'denied: job \"41\" does not exist' >&2; exit 1",
+    );
+    let mut ge = GridEngine::with_programs(
+        Programs {
+            qsub: Some(qsub),
+            qdel: Some(qdel),
+            ..Programs::default()
+        },
+        Duration::from_secs(20),
+    );
+    let msg = submit_chain(&mut ge, dir.path(), &stages(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(!msg.contains("removed job 41"), "{msg}");
+    assert!(
+        msg.contains("job 41 is left queued but not tracked, and removing it failed"),
+        "{msg}"
+    );
+    assert!(msg.contains("does not exist"), "qdel's own words: {msg}");
+    assert!(msg.contains("remove it by hand with `qdel 41`"), "{msg}");
+}
+
+/// Issue: qsub exiting 0 without an id it printed said only that no id was
+/// found; the job may be queued all the same, and the message says how to look.
+#[test]
+fn qsub_without_a_readable_id_may_have_queued_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let count = bin.path().join("count");
+    let qdel_log = bin.path().join("qdel.log");
+    // The first job gets an id; the second qsub says something else.
+    let qsub = stand_in(
+        bin.path(),
+        "qsub",
+        &format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+             if [ $n -ge 2 ]; then echo 'Your job has been submitted'; else echo 41; fi",
+            c = count.display()
+        ),
+    );
+    let qdel = stand_in(
+        bin.path(),
+        "qdel",
+        &format!("echo \"$@\" >> {}", qdel_log.display()),
+    );
+    let mut ge = GridEngine::with_programs(
+        Programs {
+            qsub: Some(qsub),
+            qdel: Some(qdel),
+            ..Programs::default()
+        },
+        Duration::from_secs(20),
+    );
+    let msg = submit_chain(&mut ge, dir.path(), &stages(dir.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("could not find a job id"), "{msg}");
+    assert!(
+        msg.contains(
+            "the job \"download-model-data\" (download.com) may nevertheless be queued: \
+             look for it with `qstat -u $USER` and, if it is there, remove it with `qdel ID`"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("removed the jobs this submission had already queued: install (job 41)"),
+        "{msg}"
+    );
+    assert_eq!(std::fs::read_to_string(&qdel_log).unwrap(), "41\n");
+}
+
+/// Issue: a notify job whose submission failed after the chain was queued
+/// rolled back without naming what it removed, nor that the notify job itself
+/// may be queued (a timeout).
+#[test]
+fn a_timed_out_notify_job_rolls_back_the_chain_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = stages(dir.path());
+    let mut f = Fake::new().replies([Reply::Accept, Reply::Accept, Reply::Accept, Reply::TimeOut]);
+    let chain = submit_chain(&mut f, dir.path(), &st).unwrap();
+    std::fs::write(dir.path().join("notify.com"), "#!/bin/bash\n").unwrap();
+    let req = JobRequest::new("notify.com", dir.path());
+    let msg = submit_after_chain(&mut f, "notify", &req, &chain)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        f.cancelled,
+        vec![vec![JobId::single(1), JobId::single(2), JobId::single(3)]]
+    );
+    assert!(
+        msg.contains("the job \"notify.com\" (notify.com) may nevertheless be queued"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(
+            "submitting notify: removed the jobs this submission had already queued: \
+             install (job 1), download (job 2), train (job 3)"
+        ),
+        "{msg}"
+    );
+}
+
+/// The same on Slurm's back end with stand-in clients: the notify job's
+/// sbatch hangs after the chain was queued; it is named with `squeue -u
+/// $USER`, and the chain is cancelled with one real `scancel` call.
+#[test]
+fn a_hanging_notify_sbatch_is_named_and_the_chain_cancelled() {
+    use crate::scheduler::slurm::client::{Programs as SlurmPrograms, Slurm};
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let count = bin.path().join("count");
+    let scancel_log = bin.path().join("scancel.log");
+    let sbatch = stand_in(
+        bin.path(),
+        "sbatch",
+        &format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
+             if [ $n -ge 4 ]; then sleep 600; fi\necho $((50+n))",
+            c = count.display()
+        ),
+    );
+    let scancel = stand_in(
+        bin.path(),
+        "scancel",
+        &format!("echo \"$@\" >> {}", scancel_log.display()),
+    );
+    let mut slurm = Slurm::with_programs(
+        SlurmPrograms {
+            sbatch: Some(sbatch),
+            scancel: Some(scancel),
+            ..SlurmPrograms::default()
+        },
+        Duration::from_millis(500),
+    );
+    let chain = submit_chain(&mut slurm, dir.path(), &stages(dir.path())).unwrap();
+    std::fs::write(
+        dir.path().join("notify.com"),
+        "#!/bin/bash\n#SBATCH -J notify-me\n",
+    )
+    .unwrap();
+    let mut req = JobRequest::new("notify.com", dir.path());
+    req.options = vec!["--dependency=afterany:53".into()];
+    let msg = submit_after_chain(&mut slurm, "notify", &req, &chain)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("did not finish within 0.5 s"), "{msg}");
+    assert!(
+        msg.contains(
+            "the job \"notify-me\" (notify.com) may nevertheless be queued: look for it with \
+             `squeue -u $USER` and, if it is there, remove it with `scancel ID`"
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(
+            "submitting notify: removed the jobs this submission had already queued: \
+             install (job 51), download (job 52), train (job 53)"
+        ),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&scancel_log).unwrap(),
+        "-v 51 52 53\n"
+    );
+}
