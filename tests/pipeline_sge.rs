@@ -219,7 +219,7 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
         assert_eq!(row.epochs_done, 1);
         assert!(row.test_f1.is_some(), "task {} has a test F1", row.task);
         assert!(
-            row.maxvmem_bytes.is_some(),
+            row.scheduler_peak_memory_bytes.is_some(),
             "task {} has qacct maxvmem",
             row.task
         );

@@ -307,7 +307,7 @@ fn a_sweep_runs_end_to_end_on_slurm() {
         report
             .rows
             .iter()
-            .any(|r| r.maxvmem_bytes.is_some_and(|b| b > 0)),
+            .any(|r| r.scheduler_peak_memory_bytes.is_some_and(|b| b > 0)),
         "sacct's MaxRSS reaches the report"
     );
     for row in &report.rows {

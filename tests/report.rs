@@ -575,20 +575,44 @@ fn grid_engine_accounting_from_submission() {
     let one = r.row(1).unwrap();
     // Two attempts: wallclock summed, maxvmem the larger.
     assert_eq!(one.wallclock_seconds, Some(900.0 + 1012.0));
-    assert_eq!(one.maxvmem_bytes, Some((12.5 * GIB as f64) as u64));
+    assert_eq!(
+        one.scheduler_peak_memory_bytes,
+        Some((12.5 * GIB as f64) as u64)
+    );
     assert_eq!(one.exit_status, Some(0));
-    assert_eq!(r.row(2).unwrap().maxvmem_bytes, Some(11_811_160_064));
+    assert_eq!(
+        r.row(2).unwrap().scheduler_peak_memory_bytes,
+        Some(11_811_160_064)
+    );
     let seven = r.row(7).unwrap();
     assert_eq!(seven.status, Status::Missing);
     assert!(seven.note.as_deref().unwrap().contains("exit_status 1"));
     assert_eq!(r.row(8).unwrap().status, Status::Pending);
-    assert_eq!(r.row(3).unwrap().maxvmem_bytes, None);
+    assert_eq!(r.row(3).unwrap().scheduler_peak_memory_bytes, None);
 
     efficiency_from_accounting_and_gpu_records(&sw, &opts);
 
     let table = format::render(&r, format::Format::Table, &plots::Plots::default());
     assert!(table.contains("12.50 GiB"), "{table}");
     assert!(table.contains("0:31:52"), "{table}");
+    // The peak column is named after the field it shows: qacct's maxvmem.
+    assert!(table.contains("qacct maxvmem"), "{table}");
+    let json = format::to_json(&r, &plots::Plots::default());
+    assert_eq!(json["scheduler_peak_memory"], "qacct maxvmem");
+    assert_eq!(
+        json["rows"][0]["scheduler_peak_memory_bytes"].as_u64(),
+        r.rows[0].scheduler_peak_memory_bytes
+    );
+    assert!(
+        r.row(7)
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("Grid Engine: exit_status 1, failed"),
+        "{:?}",
+        r.row(7).unwrap().note
+    );
 
     // Absent qacct or an unknown job: "-", not an error.
     let opts = ReportOptions {
@@ -597,8 +621,58 @@ fn grid_engine_accounting_from_submission() {
     };
     let r = report::build(&sw.jobs, &opts).unwrap();
     assert!(!r.accounting_found);
-    assert_eq!(r.row(1).unwrap().maxvmem_bytes, None);
+    assert_eq!(r.row(1).unwrap().scheduler_peak_memory_bytes, None);
     assert_eq!(r.row(8).unwrap().status, Status::Pending);
+}
+
+/// Issue: a Slurm run's report called its peak memory column "maxvmem" (and
+/// its JSON `maxvmem_bytes`) though it holds sacct's MaxRSS. Every format names
+/// the column after the scheduler the run was submitted to.
+#[test]
+fn a_slurm_runs_peak_memory_is_named_maxrss_not_maxvmem() {
+    let sw = sweep();
+    use hecjob::jobdir::SubmissionRecord;
+    use hecjob::scheduler::{job_id::JobId, submission::SubmittedJob, CommandLine};
+    let train = SubmittedJob {
+        stage: "train".into(),
+        name: "lr-bs-sweep-train".into(),
+        script: "train.com".into(),
+        sha256: "0".repeat(64),
+        // No cluster knows this job: sacct (if any) gives no record.
+        id: JobId::single(987_654_321),
+        hold: Vec::new(),
+        command: CommandLine {
+            argv: vec!["sbatch".into()],
+            cwd: sw.jobs.clone(),
+        },
+    };
+    SubmissionRecord::new("slurm", None, &sw.jobs, vec![train])
+        .write(&sw.jobs)
+        .unwrap();
+    let r = report::build(&sw.jobs, &ReportOptions::default()).unwrap();
+    assert_eq!(r.scheduler_peak_label(), "sacct MaxRSS");
+    let none = plots::Plots::default();
+    for f in [format::Format::Table, format::Format::Markdown] {
+        let out = format::render(&r, f, &none);
+        assert!(out.contains("sacct MaxRSS"), "{out}");
+        assert!(!out.contains("maxvmem"), "{out}");
+    }
+    let csv = format::render(&r, format::Format::Csv, &none);
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains(",scheduler_peak_memory_bytes,"),
+        "{csv}"
+    );
+    assert!(!csv.contains("maxvmem"), "{csv}");
+    let json = format::to_json(&r, &none);
+    assert_eq!(json["scheduler_peak_memory"], "sacct MaxRSS");
+    assert!(json["rows"][0].get("maxvmem_bytes").is_none(), "{json:#}");
+    assert!(json["rows"][0].get("scheduler_peak_memory_bytes").is_some());
+    let html = report::html::render(&r, &report::html_extras(&r));
+    assert!(html.contains(">sacct MaxRSS</th>"), "no MaxRSS header");
+    assert!(!html.contains("maxvmem"));
 }
 
 /// Requests from the rendered config.yaml, Grid Engine's accounting (the

@@ -79,7 +79,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             if a.watch.is_some() {
                 println!("--- {} ---", path.display());
             }
-            print!("{}", table(&st));
+            print!("{}", table(&st, &record.executor));
             if let Some(n) = &note {
                 println!("note: {n}");
             }
@@ -170,17 +170,20 @@ pub fn chain_broken_by(st: &[JobStatus]) -> Option<String> {
     ))
 }
 
-/// The status table: one row per job, or per task for array jobs.
-pub fn table(st: &[JobStatus]) -> String {
+/// The status table: one row per job, or per task for array jobs. Its
+/// columns are named neutrally (FAILURE, PEAK_MEM); a line below says which
+/// of `scheduler`'s accounting fields they are (qacct's `maxvmem`, sacct's
+/// `MaxRSS`), so a Slurm run is not labelled in Grid Engine's words.
+pub fn table(st: &[JobStatus], scheduler: &str) -> String {
     let mut rows = vec![[
         "STAGE",
         "JOB",
         "TASK",
         "STATE",
         "EXIT",
-        "GE_FAILED",
+        "FAILURE",
         "WALLCLOCK",
-        "MAXVMEM",
+        "PEAK_MEM",
         "RUNS",
         "NAME",
     ]
@@ -228,6 +231,15 @@ pub fn table(st: &[JobStatus]) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    if let Some(w) = crate::scheduler::words::of(scheduler) {
+        out.push_str(&format!(
+            "FAILURE: {client}'s {}; PEAK_MEM: {client}'s {} ({})\n",
+            w.failure,
+            w.peak_memory,
+            w.peak_memory_means,
+            client = w.client,
+        ));
+    }
     let unknown = st
         .iter()
         .flat_map(|j| &j.tasks)
@@ -260,9 +272,45 @@ mod tests {
             id: crate::scheduler::JobId::single(5),
         }];
         let st = crate::scheduler::status::collect(&jobs, &[], &recs);
-        let t = table(&st);
+        let t = table(&st, "sge");
         assert!(t.contains("failed"), "{t}");
         assert!(t.contains("37 qmaster enforced"), "{t}");
         assert!(t.contains("99"), "{t}");
+        assert!(
+            t.contains("FAILURE: qacct's failed; PEAK_MEM: qacct's maxvmem (peak virtual memory)"),
+            "{t}"
+        );
+    }
+
+    /// Issue: a Slurm run's table had a `GE_FAILED` and a `MAXVMEM` column
+    /// (holding sacct's State and MaxRSS). The columns are neutral, and the
+    /// line below names sacct's fields.
+    #[test]
+    fn slurm_columns_are_not_named_in_grid_engines_words() {
+        let runs = crate::scheduler::slurm::sacct::parse(&crate::scheduler::slurm::captured(
+            "sacct_requeue.txt",
+        ))
+        .unwrap();
+        let recs = crate::scheduler::slurm::client::neutral_runs(&runs);
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "n".into(),
+            id: crate::scheduler::JobId::single(recs[0].job),
+        }];
+        let st = crate::scheduler::status::collect(&jobs, &[], &recs);
+        let t = table(&st, "slurm");
+        let header = t.lines().next().unwrap();
+        assert!(
+            header.contains("FAILURE") && header.contains("PEAK_MEM"),
+            "{t}"
+        );
+        assert!(
+            !t.contains("GE_FAILED") && !t.to_lowercase().contains("maxvmem"),
+            "{t}"
+        );
+        assert!(
+            t.contains("FAILURE: sacct's State; PEAK_MEM: sacct's MaxRSS (peak resident memory"),
+            "{t}"
+        );
     }
 }

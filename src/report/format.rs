@@ -152,11 +152,12 @@ fn rows_grid(report: &Report) -> Grid {
             "s/epoch",
             "peak GPU",
             "peak RSS",
-            "maxvmem",
-            "wallclock",
         ]
         .map(String::from),
     );
+    // Named after the scheduler's own field (qacct maxvmem, sacct MaxRSS).
+    headers.push(report.scheduler_peak_label());
+    headers.push("wallclock".into());
     let mut align = vec![Align::Left, Align::Right];
     align.extend(report.swept_keys.iter().map(|_| Align::Right));
     align.push(Align::Left);
@@ -183,7 +184,7 @@ fn rows_grid(report: &Report) -> Grid {
                 opt(r.seconds_per_epoch, |s| format!("{s:.1}")),
                 opt(r.peak_gpu_bytes, human_bytes),
                 opt(r.peak_rss_bytes, human_bytes),
-                opt(r.maxvmem_bytes, human_bytes),
+                opt(r.scheduler_peak_memory_bytes, human_bytes),
                 opt(r.wallclock_seconds, human_duration),
             ]);
             c
@@ -422,7 +423,7 @@ fn csv(report: &Report) -> String {
             "seconds_per_epoch",
             "peak_gpu_bytes",
             "peak_rss_bytes",
-            "maxvmem_bytes",
+            "scheduler_peak_memory_bytes",
             "wallclock_seconds",
             "exit_status",
         ]
@@ -460,7 +461,7 @@ fn csv(report: &Report) -> String {
             o(r.seconds_per_epoch.map(|v| v.to_string())),
             o(r.peak_gpu_bytes.map(|v| v.to_string())),
             o(r.peak_rss_bytes.map(|v| v.to_string())),
-            o(r.maxvmem_bytes.map(|v| v.to_string())),
+            o(r.scheduler_peak_memory_bytes.map(|v| v.to_string())),
             o(r.wallclock_seconds.map(|v| v.to_string())),
             o(r.exit_status.map(|v| v.to_string())),
         ]);
@@ -485,6 +486,8 @@ pub fn to_json(report: &Report, plots: &Plots) -> Value {
         "best_task": report.best,
         "swept_keys": report.swept_keys,
         "rows": report.rows,
+        // Which accounting field the rows' scheduler_peak_memory_bytes is.
+        "scheduler_peak_memory": report.accounting_words.map(|w| w.peak_memory_source()),
         "table4": report.comparison,
         "plots": plots.files,
         "plots_skipped": plots.skipped,

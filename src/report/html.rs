@@ -183,7 +183,7 @@ fn table_head_html(o: &mut String, report: &Report) {
         ("s/epoch".into(), Some("seconds_per_epoch")),
         ("peak GPU".into(), Some("peak_gpu")),
         ("peak RSS".into(), None),
-        ("maxvmem".into(), None),
+        (report.scheduler_peak_label(), None),
         ("wall time".into(), None),
     ]);
     o.push_str(
@@ -295,7 +295,7 @@ fn row_cells(report: &Report, r: &Row) -> Vec<Cell> {
     let bytes = |b: Option<u64>| num(b.map(|b| b as f64), |b| human_bytes(b as u64));
     c.push(bytes(r.peak_gpu_bytes));
     c.push(bytes(r.peak_rss_bytes));
-    c.push(bytes(r.maxvmem_bytes));
+    c.push(bytes(r.scheduler_peak_memory_bytes));
     c.push(num(r.wallclock_seconds, human_duration));
     c
 }

@@ -32,6 +32,7 @@ pub use row::{Row, SortKey, Status};
 
 use crate::error::{Error, Result};
 use crate::metrics::RunMetrics;
+use crate::scheduler::words::AccountingWords;
 use discover::Loaded;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,10 @@ pub struct Report {
     pub accounting: BTreeMap<u32, qacct::Accounting>,
     /// Where the accounting came from, or why there is none.
     pub accounting_note: String,
+    /// How the scheduler the run was submitted to names its accounting
+    /// figures (`qacct maxvmem`, `sacct MaxRSS`); `None` when no scheduler
+    /// accounts for it. Column labels come from here.
+    pub accounting_words: Option<AccountingWords>,
 }
 
 impl Report {
@@ -93,6 +98,15 @@ impl Report {
 
     pub fn row(&self, task: u32) -> Option<&Row> {
         self.rows.iter().find(|r| r.task == task)
+    }
+
+    /// The label of the scheduler's peak memory column: `qacct maxvmem`,
+    /// `sacct MaxRSS`, or `sched peak` when no scheduler is known.
+    pub fn scheduler_peak_label(&self) -> String {
+        self.accounting_words.as_ref().map_or_else(
+            || "sched peak".to_string(),
+            AccountingWords::peak_memory_source,
+        )
     }
 }
 
@@ -136,7 +150,11 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     let found = discover::discover_many(dirs)?;
     // A run submitted to Slurm is asked about through sacct, never qacct (a
     // Grid Engine on the same machine would answer for an unrelated job).
-    let on_slurm = discover::submitted_to(dir).as_deref() == Some("slurm");
+    let submitted_to = discover::submitted_to(dir);
+    let on_slurm = submitted_to.as_deref() == Some("slurm");
+    let accounting_words = submitted_to
+        .as_deref()
+        .and_then(crate::scheduler::words::of);
     let accounting = match (found.train_job_id, &opts.qacct) {
         (Some(id), Some(_)) if on_slurm => sacct::query(id),
         (Some(id), Some(program)) => qacct::query(program, id),
@@ -159,7 +177,14 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
             Some(d) => discover::load_metrics(d),
             None => Loaded::Absent,
         };
-        let (id, row) = task_row(t, &loaded, found.layout, accounting.as_ref(), submitted);
+        let (id, row) = task_row(
+            t,
+            &loaded,
+            found.layout,
+            accounting.as_ref(),
+            submitted,
+            accounting_words.as_ref(),
+        );
         rows.push(row);
         if let Loaded::Metrics(m) = loaded {
             if experiment.is_none() {
@@ -218,6 +243,7 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         early_stop,
         accounting,
         accounting_note,
+        accounting_words,
     })
 }
 
@@ -251,6 +277,7 @@ fn task_row(
     layout: Layout,
     accounting: Option<&qacct::ByTask>,
     submitted: bool,
+    words: Option<&AccountingWords>,
 ) -> (u32, Row) {
     // A lone task directory knows its id only from its metrics.
     let id = match (loaded, layout) {
@@ -265,6 +292,7 @@ fn task_row(
         t.problem.as_deref(),
         submitted,
         acct,
+        words,
     );
     row.name = t.name.clone();
     // A running task says where it is (the worker's progress.json).

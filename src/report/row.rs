@@ -5,6 +5,7 @@ use super::discover::Loaded;
 use super::qacct::Accounting;
 use crate::jobdir::RunStatus;
 use crate::metrics::RunMetrics;
+use crate::scheduler::words::{AccountingWords, GRID_ENGINE};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -91,8 +92,8 @@ pub struct Row {
     pub peak_gpu_bytes: Option<u64>,
     pub peak_rss_bytes: Option<u64>,
     /// The scheduler's peak memory (max over attempts), bytes: Grid Engine's
-    /// maxvmem, or Slurm's MaxRSS.
-    pub maxvmem_bytes: Option<u64>,
+    /// maxvmem, or Slurm's MaxRSS (the report's `scheduler_peak_memory` says which).
+    pub scheduler_peak_memory_bytes: Option<u64>,
     /// Grid Engine's ru_wallclock (summed over attempts), seconds.
     pub wallclock_seconds: Option<f64>,
     pub exit_status: Option<i64>,
@@ -124,6 +125,7 @@ impl Row {
         problem: Option<&str>,
         submitted: bool,
         acct: Option<&Accounting>,
+        words: Option<&AccountingWords>,
     ) -> Row {
         let mut row = Row {
             task,
@@ -142,7 +144,7 @@ impl Row {
             seconds_per_epoch: None,
             peak_gpu_bytes: None,
             peak_rss_bytes: None,
-            maxvmem_bytes: acct.and_then(super::qacct::Accounting::peak_memory_bytes),
+            scheduler_peak_memory_bytes: acct.and_then(super::qacct::Accounting::peak_memory_bytes),
             wallclock_seconds: acct.and_then(|a| a.wallclock_seconds),
             exit_status: acct.and_then(|a| a.exit_status),
             stopped_early: None,
@@ -159,9 +161,13 @@ impl Row {
                 // and died before its first write (bad env, OOM at load, …).
                 Some(a) => {
                     row.status = Status::Missing;
+                    let w = words.copied().unwrap_or(GRID_ENGINE);
                     row.note = Some(format!(
-                        "no metrics.json; Grid Engine: exit_status {}, failed {}",
+                        "no metrics.json; {}: {} {}, {} {}",
+                        w.scheduler,
+                        w.exit_status,
                         a.exit_status.map_or("?".into(), |e| e.to_string()),
+                        w.failure,
                         a.failed.as_deref().unwrap_or("?")
                     ));
                 }
@@ -333,5 +339,35 @@ impl SortKey {
                 .map(|r| r.task)
         };
         best(true).or_else(|| best(false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::words::SLURM;
+
+    /// A Slurm task that ran but wrote no metrics is described in sacct's
+    /// words, not Grid Engine's (`exit_status`, `failed`).
+    #[test]
+    fn a_task_without_metrics_is_described_in_its_schedulers_words() {
+        let acct = Accounting {
+            exit_status: Some(1),
+            failed: Some("FAILED (exit status 1)".into()),
+            ..Accounting::default()
+        };
+        let row = Row::new(
+            3,
+            Map::new(),
+            &Loaded::Absent,
+            None,
+            true,
+            Some(&acct),
+            Some(&SLURM),
+        );
+        assert_eq!(
+            row.note.as_deref(),
+            Some("no metrics.json; Slurm: ExitCode 1, State FAILED (exit status 1)")
+        );
     }
 }

@@ -10,6 +10,7 @@
 //!   process group killed, the command named when it fires).
 //! * [`submission`]: a chain of jobs, each after the one before, all or nothing.
 //! * [`status`]: queue and accounting combined, task by task.
+//! * [`words`]: each scheduler's names for the figures shown in neutral columns.
 //! * [`sge`]: Grid Engine's own formats (`#$` directives, `qsub -terse`,
 //!   `qstat -xml`, `qacct`). A second scheduler goes beside it.
 //!
@@ -25,6 +26,7 @@ pub mod sge;
 pub mod slurm;
 pub mod status;
 pub mod submission;
+pub mod words;
 
 pub use backend::{
     CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler, Submitted,
