@@ -13,8 +13,21 @@
 //! - from another host: the holder refreshes the file's mtime every
 //!   [`HEARTBEAT`]; a lock not refreshed for [`STALE_AFTER`] is stale.
 //!
-//! A stale lock is taken over (renamed away, then created afresh); a live one
+//! A stale lock is taken over (removed, then created afresh); a live one
 //! makes [`OutputLock::acquire`] fail at once with exit 4 and the holder named.
+//!
+//! Taking over is where contenders race: several see the same stale lock at
+//! once, and a blind rename or unlink by a slow one would move aside the fresh
+//! lock a quicker one has just created (both then believe they hold it, or a
+//! third creates one in the gap). So a stale file is only ever removed by the
+//! holder of `<lock>.takeover`, itself created with `O_EXCL`, after it has read
+//! the lock again under that token and found exactly the text it judged stale
+//! (each lock's text is unique: it carries a random nonce). Nobody else can
+//! change that file meanwhile: creators fail while it exists, its own holder is
+//! gone, and other removers need the token. A token left by a process killed
+//! mid-takeover is stale by the same rules and removed the same way, guarded by
+//! `<lock>.takeover.takeover`. At most one process holds the lock, whatever
+//! the interleaving, with only `O_EXCL` create, read and unlink (no `flock`).
 //! Holding the lock, no other writer exists: temp files (`.hecjob-tmp-*`, see
 //! fsutil) that a killed run left in the directory are removed then.
 
@@ -39,6 +52,10 @@ pub struct Holder {
     pub boot_id: String,
     /// Seconds since the Unix epoch when the lock was taken.
     pub since: u64,
+    /// Random, so that no two locks have the same text (threads of one
+    /// process, or a pid reused within a second): a takeover recognises the
+    /// stale lock it judged by its text alone. Empty in older locks.
+    pub nonce: String,
 }
 
 impl Holder {
@@ -52,14 +69,19 @@ impl Holder {
             since: SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            nonce: nonce(),
         }
     }
 
     fn to_text(&self) -> String {
-        format!(
+        let mut t = format!(
             "host={}\npid={}\nstart={}\nboot_id={}\nsince={}\n",
             self.host, self.pid, self.start, self.boot_id, self.since
-        )
+        );
+        if !self.nonce.is_empty() {
+            t.push_str(&format!("nonce={}\n", self.nonce));
+        }
+        t
     }
 
     fn parse(text: &str) -> Option<Holder> {
@@ -74,6 +96,7 @@ impl Holder {
             start: get("start")?,
             boot_id: get("boot_id")?,
             since: get("since")?.parse().ok()?,
+            nonce: get("nonce").unwrap_or_default(),
         })
     }
 
@@ -85,6 +108,44 @@ impl Holder {
         }
         mtime_age > STALE_AFTER
     }
+}
+
+/// Whether a lock file's text and age show its holder gone. A file without a
+/// holder (killed between create and write) is stale once old.
+fn is_stale(holder: Option<&Holder>, age: Duration) -> bool {
+    holder.map_or(age > STALE_AFTER, |h| h.is_gone(age))
+}
+
+/// 64 random bits as hex: std's hasher keys are seeded from the OS per thread
+/// and advanced on every use; the counter separates calls on one thread.
+fn nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// How often [`FileLock::try_acquire`] looks again while others move the lock
+/// (a takeover or release in progress): each look follows another process's
+/// step, so this bounds the wait, not the number of contenders that can win.
+const MAX_LOOKS: usize = 1000;
+/// While another process holds the takeover token (a few file operations).
+const TAKEOVER_PAUSE: Duration = Duration::from_millis(5);
+/// `<lock>.takeover`, `<lock>.takeover.takeover`, …: how deep stale tokens of
+/// killed takeovers are cleared before giving up.
+const MAX_TOKEN_DEPTH: usize = 3;
+
+/// What [`remove_stale`] did.
+enum Removal {
+    /// The stale file is gone: create the lock now.
+    Removed,
+    /// The file is no longer the one judged stale (taken over, released, or
+    /// a stale token cleared): look again.
+    Changed,
+    /// Another process holds the takeover token: it is taking over now.
+    InProgress,
 }
 
 /// An exclusive lock file held until dropped (see the module docs).
@@ -100,7 +161,7 @@ pub struct FileLock {
 #[derive(Debug)]
 pub enum Busy {
     /// A live holder (`None`: a lock file without a readable holder, fresh).
-    Held(Option<Holder>, Duration),
+    Held(Option<Box<Holder>>, Duration),
     Io(Error),
 }
 
@@ -108,10 +169,19 @@ impl FileLock {
     /// Take the lock at `path` now (taking over a stale one), or say who holds it.
     pub fn try_acquire(path: &Path) -> std::result::Result<FileLock, Busy> {
         let text = Holder::current().to_text();
-        // Two rounds: the second after taking over a stale lock.
-        for _ in 0..2 {
+        // Set once we removed a stale lock, for the message when we then win.
+        let mut took_over: Option<String> = None;
+        for _ in 0..MAX_LOOKS {
             match create_new(path, &text) {
-                Ok(()) => return Ok(FileLock::held(path.to_path_buf(), text)),
+                Ok(()) => {
+                    if let Some(why) = took_over {
+                        eprintln!(
+                            "hecjob: took over the stale lock {} ({why}: that process is gone)",
+                            path.display()
+                        );
+                    }
+                    return Ok(FileLock::held(path.to_path_buf(), text));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Busy::Io(Error::io("creating lock file", path, e))),
             }
@@ -119,26 +189,21 @@ impl FileLock {
                 continue; // removed in between: try again
             };
             let holder = Holder::parse(&found);
-            // A file without a holder: killed between create and write.
-            let gone = holder
-                .as_ref()
-                .map_or(age > STALE_AFTER, |h| h.is_gone(age));
-            if !gone {
-                return Err(Busy::Held(holder, age));
+            if !is_stale(holder.as_ref(), age) {
+                return Err(Busy::Held(holder.map(Box::new), age));
             }
-            let why = holder
-                .as_ref()
-                .map_or("an unreadable lock".to_string(), |h| {
-                    format!("host {}, pid {}", h.host, h.pid)
-                });
-            take_over(path, &found).map_err(Busy::Io)?;
-            eprintln!(
-                "hecjob: took over the stale lock {} ({why}: that process is gone)",
-                path.display()
-            );
+            match remove_stale(path, &found, 0).map_err(Busy::Io)? {
+                Removal::Removed => {
+                    took_over = Some(holder.as_ref().map_or("an unreadable lock".into(), |h| {
+                        format!("host {}, pid {}", h.host, h.pid)
+                    }));
+                }
+                Removal::Changed => {}
+                Removal::InProgress => std::thread::sleep(TAKEOVER_PAUSE),
+            }
         }
         let (found, age) = read_lock(path).unwrap_or_default();
-        Err(Busy::Held(Holder::parse(&found), age))
+        Err(Busy::Held(Holder::parse(&found).map(Box::new), age))
     }
 
     /// Take the lock at `path`, waiting while a live holder has it (another
@@ -173,7 +238,8 @@ impl FileLock {
                 let tick = Duration::from_millis(100);
                 let mut waited = Duration::ZERO;
                 while !s.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
+                    // Parked, so that Drop (which unparks) need not wait a tick.
+                    std::thread::park_timeout(tick);
                     waited += tick;
                     if waited >= HEARTBEAT {
                         waited = Duration::ZERO;
@@ -214,7 +280,7 @@ impl OutputLock {
                 Ok(OutputLock(l))
             }
             Err(Busy::Io(e)) => Err(e),
-            Err(Busy::Held(h, age)) => Err(in_use(dir, h.as_ref(), age)),
+            Err(Busy::Held(h, age)) => Err(in_use(dir, h.as_deref(), age)),
         }
     }
 }
@@ -223,6 +289,7 @@ impl Drop for FileLock {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.heartbeat.take() {
+            h.thread().unpark();
             let _ = h.join();
         }
         // Only our own lock: after a takeover by another run (ours judged
@@ -260,14 +327,35 @@ fn remove_stale_temps(dir: &Path, recurse: bool) {
     }
 }
 
+/// Create `path` holding `text`, failing with `AlreadyExists` if it exists.
+/// The text is written to a file of our own first and then hard-linked into
+/// place (`link` fails if the name exists: the NFS-safe form of `O_EXCL`), so
+/// no reader ever sees the lock created but not yet written.
 fn create_new(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
+    use std::os::unix::fs::MetadataExt;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".new-{}", nonce()));
+    let mine = path.with_file_name(name);
+    let written = (|| {
+        let mut f = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&mine)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    })();
+    let linked = written.and_then(|()| match std::fs::hard_link(&mine, path) {
+        // Over NFS a retried `link` whose first reply was lost fails although
+        // it worked: our file then has two names.
+        Err(e) if std::fs::metadata(&mine).is_ok_and(|m| m.nlink() == 2) => {
+            let _ = e;
+            Ok(())
+        }
+        r => r,
+    });
+    let _ = std::fs::remove_file(&mine);
+    linked
 }
 
 /// The lock's text and how long since its mtime.
@@ -281,22 +369,44 @@ fn read_lock(path: &Path) -> Option<(String, Duration)> {
     Some((text, age))
 }
 
-/// Move a stale lock aside under a name of our own (rename is atomic), and put
-/// it back if, in between, another run had already replaced it with its own.
-fn take_over(path: &Path, stale: &str) -> Result<()> {
-    let aside = path.with_file_name(format!("{LOCK_FILE}.stale-{}", std::process::id()));
-    match std::fs::rename(path, &aside) {
+/// Remove the lock file at `path` if it still holds `seen` (judged stale),
+/// holding `<path>.takeover` meanwhile so that no other remover can act between
+/// our check and our unlink (see the module docs). `depth`: how many tokens
+/// deep this is.
+fn remove_stale(path: &Path, seen: &str, depth: usize) -> Result<Removal> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".takeover");
+    let token = path.with_file_name(name);
+    match create_new(&token, &Holder::current().to_text()) {
         Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("moving a stale lock aside", path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let Some((t, age)) = read_lock(&token) else {
+                return Ok(Removal::Changed); // released in between
+            };
+            // A token whose taker was killed mid-takeover: clear it the same way.
+            if depth < MAX_TOKEN_DEPTH && is_stale(Holder::parse(&t).as_ref(), age) {
+                remove_stale(&token, &t, depth + 1)?;
+                return Ok(Removal::Changed);
+            }
+            return Ok(Removal::InProgress);
+        }
+        Err(e) => return Err(Error::io("creating lock takeover file", &token, e)),
     }
-    let moved = std::fs::read_to_string(&aside).unwrap_or_default();
-    if moved != stale {
-        // Someone else's fresh lock: restore it without clobbering a third.
-        let _ = std::fs::hard_link(&aside, path);
-    }
-    let _ = std::fs::remove_file(&aside);
-    Ok(())
+    // Holding the token. Staleness is judged again: a holder on another host
+    // may have refreshed its heartbeat since (the text stays the same).
+    let outcome = match read_lock(path) {
+        Some((t, age)) if t == seen && is_stale(Holder::parse(&t).as_ref(), age) => {
+            match std::fs::remove_file(path) {
+                Ok(()) => Ok(Removal::Removed),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Removal::Changed),
+                Err(e) => Err(Error::io("removing a stale lock", path, e)),
+            }
+        }
+        _ => Ok(Removal::Changed),
+    };
+    // Ours alone: nobody removes a live holder's token.
+    let _ = std::fs::remove_file(&token);
+    outcome
 }
 
 fn in_use(dir: &Path, holder: Option<&Holder>, age: Duration) -> Error {
@@ -376,16 +486,7 @@ mod tests {
     #[test]
     fn a_lock_of_a_dead_process_on_this_host_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        let start = process_start(pid);
-        child.wait().unwrap();
-        let dead = Holder {
-            pid,
-            start: start.unwrap_or_else(|| "1".into()),
-            ..Holder::current()
-        };
-        std::fs::write(dir.path().join(LOCK_FILE), dead.to_text()).unwrap();
+        std::fs::write(dir.path().join(LOCK_FILE), dead_holder().to_text()).unwrap();
         let lock = OutputLock::acquire(dir.path()).unwrap();
         let now = std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
         assert_eq!(Holder::parse(&now).unwrap().pid, std::process::id());
@@ -449,6 +550,88 @@ mod tests {
         assert!(!ckpt.join(".hecjob-tmp-b2.safetensors").exists());
         assert!(ckpt.join("state.json").exists());
         assert!(other.join(".hecjob-tmp-c3").exists());
+    }
+
+    /// A holder on this host that has certainly exited (a pid just reaped).
+    fn dead_holder() -> Holder {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let start = process_start(pid);
+        child.wait().unwrap();
+        Holder {
+            pid,
+            start: start.unwrap_or_else(|| "1".into()),
+            ..Holder::current()
+        }
+    }
+
+    /// Many contenders see one stale lock at once (the takeover race: one
+    /// moves the stale file aside and creates its own while another, which
+    /// read the stale text before, moves or replaces it again). Whatever the
+    /// interleaving, each round must end with exactly one holder, the file on
+    /// disk being its lock, and every other contender told that holder.
+    #[test]
+    fn racing_takeovers_of_a_stale_lock_leave_exactly_one_holder() {
+        const ROUNDS: u64 = 500;
+        const RACERS: usize = 16;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let dead = dead_holder();
+        for round in 0..ROUNDS {
+            // Each round's stale lock has its own text, as two dead runs would.
+            let stale = Holder {
+                since: round,
+                ..dead.clone()
+            };
+            std::fs::write(&path, stale.to_text()).unwrap();
+            let start = std::sync::Barrier::new(RACERS);
+            let results: Vec<std::result::Result<FileLock, Busy>> = std::thread::scope(|s| {
+                let racers: Vec<_> = (0..RACERS)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            FileLock::try_acquire(&path)
+                        })
+                    })
+                    .collect();
+                racers.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            let winners: Vec<&FileLock> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+            assert_eq!(
+                winners.len(),
+                1,
+                "round {round}: {} contenders hold the lock at once",
+                winners.len()
+            );
+            let on_disk = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(
+                on_disk, winners[0].text,
+                "round {round}: the file is not the winner's lock"
+            );
+            let holder = Holder::parse(&on_disk).unwrap();
+            for r in &results {
+                match r {
+                    Ok(_) => {}
+                    Err(Busy::Held(Some(h), _)) => {
+                        assert_eq!(
+                            **h, holder,
+                            "round {round}: a loser was told another holder"
+                        )
+                    }
+                    Err(Busy::Held(None, _)) => {
+                        panic!("round {round}: a loser was not told who holds the lock")
+                    }
+                    Err(Busy::Io(e)) => panic!("round {round}: {e}"),
+                }
+            }
+            drop(results);
+            // Nothing but the (released) lock's own name was ever left behind.
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "round {round}: left behind {left:?}");
+        }
     }
 
     #[test]
