@@ -675,6 +675,171 @@ fn a_slurm_runs_peak_memory_is_named_maxrss_not_maxvmem() {
     assert!(!html.contains("maxvmem"));
 }
 
+/// A `qstat -xml` stand-in listing tasks of job 4242 as running.
+fn fake_qstat(dir: &Path, running: &[u32]) -> std::path::PathBuf {
+    let entries: String = running
+        .iter()
+        .map(|t| {
+            format!(
+                "<job_list state=\"running\"><JB_job_number>4242</JB_job_number>\
+                 <JAT_prio>0.5</JAT_prio><JB_name>lr-bs-sweep-train</JB_name>\
+                 <JB_owner>u</JB_owner><state>r</state>\
+                 <JAT_start_time>2026-11-26T06:00:02</JAT_start_time>\
+                 <queue_name>gpu@vm</queue_name><slots>1</slots><tasks>{t}</tasks></job_list>"
+            )
+        })
+        .collect();
+    let xml = dir.join("qstat.xml");
+    std::fs::write(
+        &xml,
+        format!("<?xml version='1.0'?>\n<job_info><queue_info>{entries}</queue_info><job_info></job_info></job_info>\n"),
+    )
+    .unwrap();
+    let script = dir.join("qstat");
+    std::fs::write(&script, format!("#!/bin/sh\ncat '{}'\n", xml.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+/// Issue: `status --json` lacked what the text view shows. Through the binary,
+/// with Grid Engine's clients standing in (qstat lists tasks 4 and 8 running;
+/// qacct is the captured accounting of tasks 1, 2 and 7): a running task's
+/// progress.json, the efficiency of finished tasks (accounting's peak against
+/// the rendered request), and null figures beside their reasons.
+#[test]
+fn status_json_has_live_progress_and_efficiency() {
+    let sw = sweep();
+    use hecjob::jobdir::SubmissionRecord;
+    use hecjob::scheduler::{job_id::JobId, submission::SubmittedJob, CommandLine, TaskRange};
+    let path = sw.jobs.join("tasks.json");
+    let mut tasks: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for id in [7, 8] {
+        tasks["tasks"].as_array_mut().unwrap().push(json!({
+            "id": id, "swept": {"learning_rate": 1e-5, "batch_size": 64},
+            "output_dir": sw.outputs.join(format!("task-{id}")),
+        }));
+    }
+    std::fs::write(&path, tasks.to_string()).unwrap();
+    std::fs::write(
+        sw.jobs.join("config.yaml"),
+        "experiment:\n  name: lr-bs-sweep\ncluster:\n  jobs:\n    train: { h_vmem: 40G, h_rt: \"02:00:00\", ncpus: 4, ngpus: 1 }\n",
+    )
+    .unwrap();
+    let train = SubmittedJob {
+        stage: "train".into(),
+        name: "lr-bs-sweep-train".into(),
+        script: "train.com".into(),
+        sha256: "0".repeat(64),
+        id: JobId {
+            number: 4242,
+            tasks: Some(TaskRange {
+                first: 1,
+                last: 8,
+                step: 1,
+            }),
+        },
+        hold: Vec::new(),
+        command: CommandLine {
+            argv: vec!["qsub".into()],
+            cwd: sw.jobs.clone(),
+        },
+    };
+    SubmissionRecord::new("sge", None, &sw.jobs, vec![train])
+        .write(&sw.jobs)
+        .unwrap();
+    hecjob::live::write(
+        &sw.outputs.join("task-4"),
+        &hecjob::live::LiveProgress {
+            epoch: 3,
+            epochs: 4,
+            step: 2100,
+            steps_total: 2716,
+            last_loss: Some(0.07),
+            last_dev_f1: Some(0.5116),
+            elapsed_seconds: 900.0,
+            eta_seconds: Some(264.0),
+            updated_unix: 1_000.0,
+            phase: hecjob::live::Phase::Training,
+        },
+    )
+    .unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    fake_qacct(bin.path());
+    fake_qstat(bin.path(), &[4, 8]);
+    let path_var = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        .args(["status", "--json"])
+        .arg(&sw.jobs)
+        .env("PATH", path_var)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = &v.as_array().unwrap()[0];
+    let task = |id: u64| {
+        job["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["task"] == id)
+            .unwrap()
+    };
+    // Running: progress.json's figures, or why there are none.
+    let four = task(4);
+    assert_eq!(four["state"], "running");
+    assert_eq!(four["progress"]["step"], 2100);
+    assert_eq!(four["progress"]["last_dev_f1"], 0.5116);
+    assert!(four["progress"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("epoch 3/4, step 2100/2716"));
+    assert!(four["progress_missing"].is_null());
+    assert!(four.get("efficiency").is_none());
+    let eight = task(8);
+    assert!(eight["progress"].is_null());
+    assert!(eight["progress_missing"]
+        .as_str()
+        .unwrap()
+        .starts_with("started; no progress yet"));
+    // Finished with accounting: two attempts of task 1, peak 12.5 GiB of 40G.
+    let one = task(1);
+    assert_eq!(one["state"], "done");
+    let e = &one["efficiency"];
+    assert_eq!(e["scheduler_peak_memory_bytes"], (12.5 * GIB as f64) as u64);
+    assert_eq!(e["requested_memory_bytes"], 40 * GIB);
+    assert_eq!(e["elapsed_seconds"], 1912.0);
+    assert_eq!(e["elapsed_source"], "scheduler");
+    assert!(one["efficiency_missing"].is_null());
+    // Task 7 ran (accounting: exit 1) but wrote no metrics: its null figures say why.
+    let seven = task(7);
+    assert_eq!(seven["state"], "failed");
+    assert!(seven["efficiency"]["gpu_peak_bytes"].is_null());
+    assert!(seven["efficiency"]["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "worker records: no readable metrics.json"));
+    // Neither queued nor accounted for: no progress, no efficiency.
+    assert_eq!(task(3)["state"], "unknown");
+    assert!(task(3).get("efficiency").is_none());
+    // The job: what to ask for next time, as in the report.
+    assert_eq!(job["efficiency"]["suggestion"]["memory"], "16G");
+    assert_eq!(
+        job["efficiency"]["accounting"].as_str().unwrap(),
+        "`qacct -j 4242`"
+    );
+    assert!(job["efficiency_missing"].is_null());
+}
+
 /// Requests from the rendered config.yaml, Grid Engine's accounting (the
 /// captured qacct output) and the worker's GPU records (the A100 fixture runs
 /// above): per-task figures, sweep totals, the suggestion, what is missing.

@@ -68,11 +68,22 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
+    // Where the task list and rendered config are: progress and efficiency.
+    let job_dir = if path.is_dir() {
+        path.clone()
+    } else {
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
     loop {
         let st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
         let note = sched.accounting_note();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
         if a.json {
-            let json = serde_json::to_string_pretty(&st)
+            let value = crate::report::status_view::json(&job_dir, &st, now);
+            let json = serde_json::to_string_pretty(&value)
                 .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
             println!("{json}");
         } else {
@@ -87,15 +98,6 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
                 println!("{why}");
             }
             // Live progress of running train tasks, efficiency of finished ones.
-            let job_dir = if path.is_dir() {
-                path.clone()
-            } else {
-                path.parent()
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-            };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
             print!("{}", crate::report::status_view::text(&job_dir, &st, now));
         }
         // Also stop when nothing can move on by itself: a job in error state

@@ -1,74 +1,242 @@
-//! What `hecjob status` adds below the scheduler's table, read from the task
+//! What `hecjob status` adds to the scheduler's view, read from the task
 //! directories: each running train task's live progress (`progress.json`,
 //! which the worker replaces atomically at every log step) and, once train
 //! tasks have finished, their efficiency (requests against use, and what to
-//! ask for next time).
+//! ask for next time). [`text`] writes it below the table; [`json`] adds it to
+//! `status --json`.
 //!
 //! It never fails the status command: a job directory that is not a rendered
 //! jobs directory, or tasks whose output cannot be resolved here, are skipped
-//! with a line that says why.
+//! with a line that says why (in JSON: a null figure beside its reason).
+//!
+//! `status --json` contract (stable field names; README "status --json"). The
+//! answer is the array of jobs it always was; on the train job:
+//! * each **running** task has `progress` (progress.json's fields, plus
+//!   `age_seconds` since the worker wrote it and `summary`, the text view's
+//!   line) and `progress_missing` (why there is none: no progress yet, output
+//!   directory unknown, file unreadable); exactly one of them is null;
+//! * each **finished** (done or failed) task has `efficiency` (the report's
+//!   per-task efficiency: requests, scheduler and worker peaks, shares, GPU
+//!   figures, and `missing`, the reasons for its null figures) and
+//!   `efficiency_missing`; exactly one of them is null;
+//! * the job, once any task finished, has `efficiency` (`requests`,
+//!   `accounting`, `totals`, `suggestion`) and `efficiency_missing`.
+//!
+//! Tasks in other states, and other jobs, have none of these keys.
 
+use super::efficiency::{Efficiency, TaskEfficiency};
 use super::efficiency_format;
+use crate::live::LiveProgress;
 use crate::scheduler::status::{JobStatus, TaskState};
+use serde::Serialize;
+use serde_json::{json, Value};
 use std::fmt::Write;
 use std::path::Path;
+
+const NO_PROGRESS_YET: &str =
+    "started; no progress yet (loading data and model, or before its first log step)";
+
+/// A running task's position as `status --json` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveView {
+    #[serde(flatten)]
+    pub progress: LiveProgress,
+    /// Seconds since the worker wrote it (a large value: the task may be stuck).
+    pub age_seconds: f64,
+    /// The text view's line (`epoch 1/2, step 30/100, …`).
+    pub summary: String,
+}
+
+/// What the text and JSON views are made of, for the train job.
+struct TrainView {
+    /// Each running task's progress, or why there is none.
+    running: Vec<(u32, Result<LiveProgress, String>)>,
+    /// The efficiency of the finished tasks (only those are kept in its
+    /// `tasks`), or why it was not computed; `None` while none has finished.
+    efficiency: Option<Result<Efficiency, String>>,
+}
+
+fn task_id(t: &crate::scheduler::status::TaskStatus) -> u32 {
+    t.task.unwrap_or(1)
+}
+
+/// The train job's running and finished tasks, read from `job_dir`. `Err`:
+/// the directory is not a rendered jobs directory (the text view then says
+/// nothing; the JSON gives the reason beside each null figure).
+fn gather(
+    job_dir: &Path,
+    train: &JobStatus,
+) -> std::result::Result<TrainView, crate::error::Error> {
+    let found = super::discover::discover(job_dir)?;
+    let running = train
+        .tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Running)
+        .map(|t| {
+            let id = task_id(t);
+            let task = found.tasks.iter().find(|t| t.id == id);
+            let progress = match task.and_then(|t| t.dir.as_deref()) {
+                None => Err(match task.and_then(|t| t.problem.as_deref()) {
+                    Some(p) => format!("output directory unknown here: {p}"),
+                    None => "not in tasks.json".into(),
+                }),
+                Some(dir) => match crate::live::read(dir) {
+                    None => Err(NO_PROGRESS_YET.into()),
+                    Some(Ok(p)) => Ok(p),
+                    Some(Err(e)) => Err(format!("progress unreadable: {e}")),
+                },
+            };
+            (id, progress)
+        })
+        .collect();
+    let done: Vec<u32> = train
+        .tasks
+        .iter()
+        .filter(|t| t.state.is_finished())
+        .map(task_id)
+        .collect();
+    let efficiency = (!done.is_empty()).then(|| {
+        super::build(job_dir, &super::ReportOptions::default())
+            .map(|report| {
+                let mut eff = super::efficiency_of(&report);
+                eff.tasks.retain(|t| done.contains(&t.task));
+                eff
+            })
+            .map_err(|e| e.to_string())
+    });
+    Ok(TrainView {
+        running,
+        efficiency,
+    })
+}
 
 /// The lines for the train job of `st`, reading task directories from `job_dir`.
 pub fn text(job_dir: &Path, st: &[JobStatus], now_unix: f64) -> String {
     let Some(train) = st.iter().find(|j| j.stage == "train") else {
         return String::new();
     };
-    let Ok(found) = super::discover::discover(job_dir) else {
+    let Ok(view) = gather(job_dir, train) else {
         return String::new();
     };
     let mut o = String::new();
-    let running: Vec<u32> = train
-        .tasks
-        .iter()
-        .filter(|t| t.state == TaskState::Running)
-        .map(|t| t.task.unwrap_or(1))
-        .collect();
-    if !running.is_empty() {
+    if !view.running.is_empty() {
         let _ = writeln!(o, "\nrunning train tasks:");
     }
-    for id in &running {
-        let task = found.tasks.iter().find(|t| t.id == *id);
-        let line = match task.and_then(|t| t.dir.as_deref()) {
-            None => match task.and_then(|t| t.problem.as_deref()) {
-                Some(p) => format!("output directory unknown here: {p}"),
-                None => "not in tasks.json".into(),
-            },
-            Some(dir) => match crate::live::read(dir) {
-                None => "started; no progress yet (loading data and model, or before its first log step)".into(),
-                Some(Ok(p)) => p.summary(now_unix),
-                Some(Err(e)) => format!("progress unreadable: {e}"),
-            },
+    for (id, progress) in &view.running {
+        let line = match progress {
+            Ok(p) => p.summary(now_unix),
+            Err(why) => why.clone(),
         };
         let _ = writeln!(o, "  task {id}: {line}");
     }
-    let finished = train.tasks.iter().filter(|t| t.state.is_finished()).count();
-    if finished > 0 {
-        match super::build(job_dir, &super::ReportOptions::default()) {
-            Ok(report) => {
-                let mut eff = super::efficiency_of(&report);
-                let done: Vec<u32> = train
-                    .tasks
-                    .iter()
-                    .filter(|t| t.state.is_finished())
-                    .map(|t| t.task.unwrap_or(1))
-                    .collect();
-                eff.tasks.retain(|t| done.contains(&t.task));
-                if !eff.tasks.is_empty() {
-                    o.push('\n');
-                    o.push_str(&efficiency_format::text(&eff));
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(o, "\nefficiency: not computed ({e})");
-            }
+    match &view.efficiency {
+        Some(Ok(eff)) if !eff.tasks.is_empty() => {
+            o.push('\n');
+            o.push_str(&efficiency_format::text(eff));
         }
+        Some(Err(e)) => {
+            let _ = writeln!(o, "\nefficiency: not computed ({e})");
+        }
+        _ => {}
     }
     o
+}
+
+/// `st` as `status --json` prints it: the jobs array, with the train job's
+/// progress and efficiency added as the module's contract says.
+pub fn json(job_dir: &Path, st: &[JobStatus], now_unix: f64) -> Value {
+    let mut out = serde_json::to_value(st).expect("status serializes");
+    let Some(index) = st.iter().position(|j| j.stage == "train") else {
+        return out;
+    };
+    let train = &st[index];
+    let view = gather(job_dir, train).map_err(|e| {
+        format!(
+            "the task directories are unknown here ({}: {e})",
+            job_dir.display()
+        )
+    });
+    let job = &mut out[index];
+    for (i, t) in train.tasks.iter().enumerate() {
+        let id = task_id(t);
+        let task = &mut job["tasks"][i];
+        if t.state == TaskState::Running {
+            let progress = match &view {
+                Ok(v) => v
+                    .running
+                    .iter()
+                    .find(|(r, _)| *r == id)
+                    .map(|(_, p)| p.clone())
+                    .unwrap_or_else(|| Err("not found among the running tasks".into())),
+                Err(why) => Err(why.clone()),
+            };
+            let (value, missing) = split(progress.map(|p| LiveView {
+                age_seconds: (now_unix - p.updated_unix).max(0.0),
+                summary: p.summary(now_unix),
+                progress: p,
+            }));
+            task["progress"] = value;
+            task["progress_missing"] = missing;
+        }
+        if t.state.is_finished() {
+            let eff: Result<TaskEfficiency, String> = match &view {
+                Ok(TrainView {
+                    efficiency: Some(Ok(e)),
+                    ..
+                }) => e
+                    .tasks
+                    .iter()
+                    .find(|x| x.task == id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!("task {id} is not among the tasks of {}", job_dir.display())
+                    }),
+                Ok(TrainView {
+                    efficiency: Some(Err(e)),
+                    ..
+                }) => Err(format!("not computed ({e})")),
+                Ok(_) => Err("not computed".into()),
+                Err(why) => Err(why.clone()),
+            };
+            let (value, missing) = split(eff);
+            task["efficiency"] = value;
+            task["efficiency_missing"] = missing;
+        }
+    }
+    if train.tasks.iter().any(|t| t.state.is_finished()) {
+        let summary = match &view {
+            Ok(TrainView {
+                efficiency: Some(Ok(e)),
+                ..
+            }) => Ok(json!({
+                "requests": e.requests,
+                "accounting": e.accounting,
+                "totals": e.totals,
+                "suggestion": e.suggestion,
+            })),
+            Ok(TrainView {
+                efficiency: Some(Err(e)),
+                ..
+            }) => Err(format!("not computed ({e})")),
+            Ok(_) => Err("not computed".into()),
+            Err(why) => Err(why.clone()),
+        };
+        let (value, missing) = split(summary);
+        job["efficiency"] = value;
+        job["efficiency_missing"] = missing;
+    }
+    out
+}
+
+/// A figure and the reason it is missing, as a JSON pair (one of them null).
+fn split<T: Serialize>(r: Result<T, String>) -> (Value, Value) {
+    match r {
+        Ok(v) => (
+            serde_json::to_value(v).expect("status figures serialize"),
+            Value::Null,
+        ),
+        Err(why) => (Value::Null, Value::String(why)),
+    }
 }
 
 #[cfg(test)]
@@ -143,5 +311,67 @@ mod tests {
         assert!(t.contains("task 3: output directory unknown here"), "{t}");
         assert!(!t.contains("task 4"), "{t}");
         assert!(!t.contains("Efficiency"), "{t}");
+
+        // Issue: `status --json` lacked the progress the text view shows.
+        let j = json(&jobs, &st, 110.0);
+        let tasks = &j[0]["tasks"];
+        let p = &tasks[0]["progress"];
+        assert_eq!(p["step"], 30);
+        assert_eq!(p["steps_total"], 100);
+        assert_eq!(p["eta_seconds"], 70.0);
+        assert_eq!(p["phase"], "training");
+        assert_eq!(p["age_seconds"], 10.0);
+        assert_eq!(
+            p["summary"],
+            "epoch 1/2, step 30/100, loss 0.2500, about 1 min left (updated 10 s ago)"
+        );
+        assert!(tasks[0]["progress_missing"].is_null());
+        assert!(tasks[1]["progress"].is_null());
+        assert!(tasks[1]["progress_missing"]
+            .as_str()
+            .unwrap()
+            .starts_with("started; no progress yet"));
+        assert!(tasks[2]["progress_missing"]
+            .as_str()
+            .unwrap()
+            .starts_with("output directory unknown here"));
+        // A pending task has no progress keys; no task finished: no efficiency.
+        assert!(tasks[3].get("progress").is_none(), "{j:#}");
+        assert!(j[0].get("efficiency").is_none(), "{j:#}");
+    }
+
+    /// Outside a rendered jobs directory nothing can be read: every figure
+    /// is null beside the reason, and the job's state stays as it was.
+    #[test]
+    fn json_says_why_figures_are_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("not-a-jobs-dir");
+        let st = vec![JobStatus {
+            stage: "train".into(),
+            name: "x-train".into(),
+            id: JobId {
+                number: 5,
+                tasks: None,
+            },
+            tasks: vec![task(1, TaskState::Running), task(2, TaskState::Done)],
+        }];
+        let j = json(&missing, &st, 0.0);
+        let t = &j[0]["tasks"];
+        assert_eq!(t[0]["state"], "running");
+        assert!(t[0]["progress"].is_null());
+        assert!(
+            t[0]["progress_missing"]
+                .as_str()
+                .unwrap()
+                .contains("the task directories are unknown here"),
+            "{j:#}"
+        );
+        assert!(t[1]["efficiency"].is_null());
+        assert!(t[1]["efficiency_missing"]
+            .as_str()
+            .unwrap()
+            .contains("not-a-jobs-dir"));
+        assert!(j[0]["efficiency"].is_null());
+        assert!(j[0]["efficiency_missing"].is_string());
     }
 }
