@@ -18,6 +18,10 @@ pub const HECJOB_HTTP_LOW_SPEED_TIME: &str = "HECJOB_HTTP_LOW_SPEED_TIME";
 /// How long a scheduler client (qsub, qstat, qacct, qdel…) may run, in seconds
 /// (default 120), before it is killed and the command named in the error.
 pub const HECJOB_SCHEDULER_TIMEOUT: &str = "HECJOB_SCHEDULER_TIMEOUT";
+/// Read by the rendered install job, not by hecjob: how long it waits, in
+/// seconds, for another install job on the same storage root (its lock)
+/// before it stops (default: half the install job's h_rt).
+pub const HECJOB_INSTALL_LOCK_WAIT: &str = "HECJOB_INSTALL_LOCK_WAIT";
 /// Directory of the real GoEmotions data for tests and benchmarks.
 pub const GOEMOTIONS_DIR: &str = "GOEMOTIONS_DIR";
 /// Hugging Face hub cache directory (highest priority).

@@ -181,6 +181,19 @@ fn storage_line(root: &str) -> String {
     }
 }
 
+/// How long an install job waits for another on the same storage root (the
+/// lock in install.com), in seconds: half its own time limit, so that it still
+/// has the other half to install; 30 minutes when the limit is unknown.
+fn install_lock_wait(c: &config::Config) -> u64 {
+    c.cluster
+        .jobs
+        .install
+        .h_rt
+        .as_deref()
+        .and_then(|t| c.cluster.scheduler.parse_time(t))
+        .map_or(1800, |limit| (limit / 2).max(60))
+}
+
 /// Control characters never reach a comment line (a newline there would start a
 /// new command).
 fn one_line(s: &str) -> String {
@@ -202,6 +215,8 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("setup", &c.cluster.setup);
     common.insert("storage_line", &storage_line(&c.cluster.storage_root));
     common.insert("install", &c.install);
+    common.insert("install_home", &c.install.home());
+    common.insert("install_lock_wait", &install_lock_wait(c));
     common.insert("model", &c.model);
     common.insert("model_is_hub", &!crate::model_ref::is_path(&c.model.name));
     common.insert("exit_requeue", &exit_code::REQUEUE);
@@ -440,6 +455,60 @@ pub fn prepare_job_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each torch build has a home of its own under the storage root (so one
+    /// experiment's install never replaces another's venv), and each is a path
+    /// the storage rule allows (python's venv writes it into pip's launcher).
+    #[test]
+    fn each_torch_build_installs_into_a_folder_of_its_own() {
+        use config::{Install, InstallFrom, TorchCuda};
+        let homes: Vec<String> = [
+            None,
+            Some(TorchCuda::Cu130),
+            Some(TorchCuda::Cu128),
+            Some(TorchCuda::Cu126),
+        ]
+        .into_iter()
+        .map(|torch_cuda| {
+            Install {
+                torch_cuda,
+                ..Install::default()
+            }
+            .home()
+        })
+        .collect();
+        assert_eq!(
+            homes,
+            [
+                "hecjob/torch-2.11.0",
+                "hecjob/torch-2.11.0+cu130",
+                "hecjob/torch-2.11.0+cu128",
+                "hecjob/torch-2.11.0+cu126"
+            ]
+        );
+        assert!(homes.iter().all(|h| shell::is_tool_safe_path(h)));
+        let binary = Install {
+            from: InstallFrom::Binary,
+            ..Install::default()
+        };
+        assert_eq!(binary.home(), "hecjob");
+    }
+
+    /// An install job waits for another at most half its own time limit.
+    #[test]
+    fn the_install_lock_wait_is_half_the_install_time_limit() {
+        let mut c = config::load_str("experiment:\n  name: x\n", "x.yaml")
+            .unwrap()
+            .config;
+        for (h_rt, wait) in [
+            (Some("01:00:00"), 1800),
+            (Some("00:01:00"), 60),
+            (None, 1800),
+        ] {
+            c.cluster.jobs.install.h_rt = h_rt.map(String::from);
+            assert_eq!(install_lock_wait(&c), wait, "{h_rt:?}");
+        }
+    }
 
     /// The scripts' rule for the storage variable is the Rust one
     /// (config::resolve_path_with): empty is unset, and the job stops with

@@ -80,8 +80,15 @@ case "$name" in
             shift
         done
         [ -f "$src/Cargo.toml" ] || { echo "error: $src does not contain a Cargo.toml" >&2; exit 101; }
+        # Two installs building on one storage root at once are what the
+        # install job's lock prevents: fail if another is in progress here
+        # (HECJOB_STANDIN_CARGO_SECONDS widens the window).
+        busy="$(dirname "$root")/.standin-cargo-busy"
+        mkdir "$busy" 2>/dev/null || { echo "stand-in cargo: another install is building under $(dirname "$root") at once" >&2; exit 1; }
+        sleep "${HECJOB_STANDIN_CARGO_SECONDS:-0}"
         mkdir -p "$root/bin"
         cp "$HECJOB_STANDIN_DIR/hecjob" "$root/bin/hecjob"
+        rmdir "$busy"
         ;;
     install)
         exec /usr/bin/install "$@"
@@ -139,7 +146,12 @@ impl Scratch {
     /// the real cargo; so this one line is pointed at a stand-in profile. The
     /// line is fixed template text, not config-derived.
     fn run_script(&self, name: &str, env: &[(&str, &str)]) -> std::process::Output {
-        let path = self.job.join(name);
+        self.command(&self.job, name, env).output().unwrap()
+    }
+
+    /// The command `run_script` runs, for the script `name` in `job`.
+    fn command(&self, job: &Path, name: &str, env: &[(&str, &str)]) -> Command {
+        let path = job.join(name);
         let text = std::fs::read_to_string(&path).unwrap();
         let line = "if [ -f /etc/profile ]; then source /etc/profile; fi\n";
         assert_eq!(
@@ -154,11 +166,14 @@ impl Scratch {
                 hecjob::shell::quote(self.profile.to_str().unwrap())
             ),
         );
-        let runnable = self.root.join(format!("run-{name}"));
+        let runnable = self.root.join(format!(
+            "run-{}-{name}",
+            job.file_name().unwrap().to_string_lossy()
+        ));
         write_exec(&runnable, &text);
         let mut cmd = Command::new("/bin/bash");
         cmd.arg(&runnable)
-            .current_dir(&self.job)
+            .current_dir(job)
             .env_clear()
             .env("PATH", format!("{}:/usr/bin:/bin", self.standins.display()))
             .env("HOME", self.root.join("home"))
@@ -167,7 +182,7 @@ impl Scratch {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().unwrap()
+        cmd
     }
 
     /// The calls recorded so far, in order; clears the log.
@@ -414,7 +429,11 @@ fn render_and_run(
     let again = config::load_str(&resolved, "config.yaml").unwrap();
     assert_eq!(again.config, loaded.config);
 
-    let hecjob_home = format!("{storage}/hecjob");
+    // A build from source has a folder of its own per torch build.
+    let hecjob_home = match from {
+        "source" => format!("{storage}/hecjob/torch-2.11.0"),
+        _ => format!("{storage}/hecjob"),
+    };
     let storage_rel = |p: &str| {
         if p.starts_with('/') {
             p.to_string()
@@ -685,15 +704,7 @@ fn hostile_storage_variable_stops_every_job_before_any_tool() {
 /// however well hecjob quoted its own lines.
 #[test]
 fn install_job_runs_for_real() {
-    let probe = Command::new("python3")
-        .args(["-m", "venv", "--help"])
-        .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 -m venv is needed under CI"
-        );
-        eprintln!("SKIPPED install_job_runs_for_real: no python3 with venv");
+    if !have_python_venv("install_job_runs_for_real") {
         return;
     }
     let s = Scratch::new();
@@ -723,7 +734,8 @@ fn install_job_runs_for_real() {
     let out = run(&long, "");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(100), "{stderr}");
-    let launcher = std::fs::read_to_string(format!("{long}/hecjob/venv/bin/pip")).unwrap();
+    let launcher =
+        std::fs::read_to_string(format!("{long}/hecjob/torch-2.11.0/venv/bin/pip")).unwrap();
     // venv writes the path UNQUOTED here when it has no space, so `;`, `|`,
     // `&`, `*`, `#`, … would act too: hence a list of allowed characters.
     assert!(launcher.starts_with("#!/bin/sh\n'''exec' /"), "{launcher}");
@@ -743,9 +755,210 @@ fn install_job_runs_for_real() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(!Path::new(&value).join("hecjob/venv").exists(), "{p}");
+        assert!(!Path::new(&value).join("hecjob").exists(), "{p}");
     }
     assert_eq!(s.pwned(), Vec::<PathBuf>::new(), "a payload ran");
+}
+
+/// Whether `python3 -m venv` works here (else the test says SKIPPED; under CI
+/// that fails).
+fn have_python_venv(test: &str) -> bool {
+    let probe = Command::new("python3")
+        .args(["-m", "venv", "--help"])
+        .output();
+    if probe.is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "python3 -m venv is needed under CI"
+    );
+    eprintln!("SKIPPED {test}: no python3 with venv");
+    false
+}
+
+/// A folder with a wheel named torch, of `version`, for pip to install
+/// offline: a package whose `__version__` is what the install job checks.
+fn torch_wheel(dir: &Path, version: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = r#"
+import sys, zipfile
+out, version = sys.argv[1], sys.argv[2]
+dist = f"torch-{version}.dist-info"
+files = {
+    "torch/__init__.py": f"__version__ = {version!r}\n",
+    f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n",
+    f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: hecjob-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+files[f"{dist}/RECORD"] = "".join(f"{p},,\n" for p in files) + f"{dist}/RECORD,,\n"
+with zipfile.ZipFile(f"{out}/torch-{version}-py3-none-any.whl", "w") as z:
+    for path, text in files.items():
+        z.writestr(path, text)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, dir.to_str().unwrap(), version])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.to_path_buf()
+}
+
+/// Install jobs on one storage root at once, with the real python3 and pip
+/// (torch is a small wheel served from a folder): two submissions of one
+/// experiment, then two experiments asking for different torch builds. The
+/// install lock lets one job build at a time (the cargo stand-in fails if two
+/// build at once), both succeed, and each build has a working venv of its own;
+/// a venv that already has its torch is left alone (its job would fail if pip
+/// ran: its wheel folder is empty by then).
+#[test]
+fn install_jobs_at_once_share_a_storage_root() {
+    if !have_python_venv("install_jobs_at_once_share_a_storage_root") {
+        return;
+    }
+    let s = Scratch::new();
+    std::fs::remove_file(s.standins.join("python3")).unwrap();
+    let f = Fields::absolute(&s, "plain", "plain");
+    f.create(&s);
+    let storage = PathBuf::from(&f.storage);
+    let render_into = |job: &Path, torch_cuda: Option<&str>| {
+        let mut cfg = f.config("source", &f.storage);
+        if let Some(c) = torch_cuda {
+            cfg["install"]["torch_cuda"] = json!(c);
+        }
+        let loaded = load(&cfg, "cfg.yaml").unwrap();
+        render::render(&loaded, job, None).unwrap().write().unwrap();
+    };
+    // Both jobs start together; each must succeed.
+    let run_together = |jobs: [(&Path, &Path); 2]| {
+        let children: Vec<_> = jobs
+            .iter()
+            .map(|(job, wheels)| {
+                s.command(
+                    job,
+                    "install.com",
+                    &[
+                        ("PIP_NO_INDEX", "1"),
+                        ("PIP_FIND_LINKS", wheels.to_str().unwrap()),
+                        ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+                        ("HECJOB_STANDIN_CARGO_SECONDS", "1"),
+                    ],
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for (child, (job, _)) in children.into_iter().zip(jobs) {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                job.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let torch_in = |build: &str| {
+        let python = storage.join(format!("hecjob/torch-{build}/venv/bin/python"));
+        let out = Command::new(&python)
+            .args(["-c", "import torch; print(torch.__version__)"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+
+    // One experiment submitted twice: one job dir, two jobs.
+    let pypi = torch_wheel(&s.root.join("wheels-pypi"), "2.11.0");
+    render_into(&s.job, None);
+    run_together([(&s.job, &pypi), (&s.job, &pypi)]);
+    assert_eq!(torch_in("2.11.0"), "2.11.0");
+    assert!(storage.join("hecjob/torch-2.11.0/bin/hecjob").is_file());
+
+    // Two experiments, one asking for the cu128 build: a venv each. The
+    // PyPI one is already installed: no wheel is left for it.
+    std::fs::remove_file(pypi.join("torch-2.11.0-py3-none-any.whl")).unwrap();
+    let cu128 = torch_wheel(&s.root.join("wheels-cu128"), "2.11.0+cu128");
+    let job_b = s.root.join("job-b");
+    render_into(&job_b, Some("cu128"));
+    run_together([(&s.job, &pypi), (&job_b, &cu128)]);
+    assert_eq!(torch_in("2.11.0"), "2.11.0");
+    assert_eq!(torch_in("2.11.0+cu128"), "2.11.0+cu128");
+    assert!(storage
+        .join("hecjob/torch-2.11.0+cu128/bin/hecjob")
+        .is_file());
+    // Train jobs run the hecjob of their own build.
+    for (job, build) in [(&s.job, "2.11.0"), (&job_b, "2.11.0+cu128")] {
+        let train = std::fs::read_to_string(job.join("train.com")).unwrap();
+        assert!(
+            train.contains(&format!(
+                "export HECJOB_HOME=\"$STORAGE\"/hecjob/torch-{build}\n"
+            )),
+            "{train}"
+        );
+    }
+    assert_eq!(s.pwned(), Vec::<PathBuf>::new());
+}
+
+/// An install job that cannot get the storage root's install lock in time
+/// stops (exit 100, later jobs held) naming the lock file and its holder.
+#[test]
+fn an_install_job_waiting_too_long_names_the_lock_holder() {
+    use std::os::fd::AsRawFd;
+    let s = Scratch::new();
+    let f = Fields::relative(&s, "plain", "plain");
+    f.create(&s);
+    let loaded = load(&f.config("source", &f.storage), "cfg.yaml").unwrap();
+    render::render(&loaded, &s.job, None)
+        .unwrap()
+        .write()
+        .unwrap();
+    let lock = PathBuf::from(&f.storage).join("hecjob/install.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, "install job other-install (7) on node-9, pid 42\n").unwrap();
+    let held = std::fs::File::open(&lock).unwrap();
+    // flock(2), as flock(1) in the job takes it.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let out = s.run_script("install.com", &[("HECJOB_INSTALL_LOCK_WAIT", "1")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(100), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "hecjob: another install job has held {} for over 1 s: install job other-install (7) on node-9, pid 42. Submit this experiment again once that job has ended",
+            lock.display()
+        )),
+        "{stderr}"
+    );
+    // Nothing was installed meanwhile.
+    let calls = s.take_calls();
+    let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["module"]);
+
+    let out = s.run_script("install.com", &[("HECJOB_INSTALL_LOCK_WAIT", "soon")]);
+    assert_eq!(out.status.code(), Some(100));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("hecjob: HECJOB_INSTALL_LOCK_WAIT is 'soon'; expected whole seconds"));
+
+    // Released: the same job now runs, and names itself in the file.
+    drop(held);
+    s.take_calls();
+    s.run_ok("install.com", &[]);
+    let holder = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        holder.starts_with("install job inj-install (local) on "),
+        "{holder}"
+    );
 }
 
 #[test]

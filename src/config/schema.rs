@@ -270,6 +270,31 @@ impl TorchCuda {
     }
 }
 
+impl Install {
+    /// torch's own `__version__` for this config: `2.11.0` (PyPI's wheel) or
+    /// `2.11.0+cu128` (PyTorch's index for that CUDA build).
+    pub fn torch_build(&self) -> String {
+        match self.torch_cuda {
+            Some(c) => format!("{}+{}", self.torch_version, c.as_str()),
+            None => self.torch_version.clone(),
+        }
+    }
+
+    /// Where the install job puts hecjob, relative to the storage root
+    /// (`$HECJOB_HOME` in the scripts). A build from source gets one folder
+    /// per torch build (`hecjob/torch-2.11.0+cu128`), holding its venv and the
+    /// hecjob linked against that venv's libtorch: experiments on one storage
+    /// root that ask for another build then keep theirs instead of installing
+    /// over it. A copied binary links no venv: `hecjob`. Only letters, digits
+    /// and `. + -` (validation checks torch_version), as storage paths must.
+    pub fn home(&self) -> String {
+        match self.from {
+            InstallFrom::Source => format!("hecjob/torch-{}", self.torch_build()),
+            InstallFrom::Binary => "hecjob".into(),
+        }
+    }
+}
+
 impl Default for Install {
     fn default() -> Self {
         Install {
