@@ -80,6 +80,11 @@ pub const SLURM_CPUS_PER_TASK: &str = "SLURM_CPUS_PER_TASK";
 /// runner to re-run the task, instead of `scontrol requeue`.
 pub const HECJOB_RUN_LOCAL: &str = "HECJOB_RUN_LOCAL";
 
+/// Tests only: `POINT:EPOCH` (e.g. `best-saved:2`) makes `hecjob train` SIGKILL
+/// itself at that point of that epoch, as h_rt or a node crash would, so a test
+/// can prove what a kill there leaves behind (train/trainer.rs `kill_point`).
+pub const HECJOB_TEST_KILL_AT: &str = "HECJOB_TEST_KILL_AT";
+
 /// Where `qsub`, `qstat` and `qacct` are looked up.
 pub const PATH: &str = "PATH";
 /// The GPUs this process may use; the first is the one NVML reports on.

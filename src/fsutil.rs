@@ -57,6 +57,35 @@ fn make_shareable(file: &std::fs::File, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Create or replace `dst` with the contents of `src`, atomically: a hard link
+/// under a temp name renamed onto `dst` (no copy; safe because every writer
+/// replaces files by rename, never in place), or a copy where the file system
+/// has no hard links.
+pub fn link_or_copy_atomic(src: &Path, dst: &Path) -> Result<()> {
+    let dir = match dst.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        "{TEMP_PREFIX}link-{}-{}",
+        std::process::id(),
+        dst.file_name()
+            .map_or("file".into(), |n| n.to_string_lossy())
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(src, &tmp).is_ok() {
+        return std::fs::rename(&tmp, dst).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io("renaming temp file onto", dst, e)
+        });
+    }
+    replace_atomic(dst, "", |tmp| {
+        let mut from = std::fs::File::open(src).map_err(|e| Error::io("reading", src, e))?;
+        std::io::copy(&mut from, tmp).map_err(|e| Error::io("copying to", dst, e))?;
+        Ok(())
+    })
+}
+
 /// Like [`write_atomic`] but keeps the executable bit (job scripts).
 pub fn write_atomic_executable(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, bytes)?;
@@ -95,5 +124,26 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o644, "readable by the group, like a plain write");
         }
+    }
+
+    #[test]
+    fn a_linked_file_keeps_its_contents_when_the_source_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("a"), dir.path().join("sub-b"));
+        write_atomic(&src, b"epoch 1").unwrap();
+        write_atomic(&dst, b"old").unwrap();
+        link_or_copy_atomic(&src, &dst).unwrap();
+        assert_eq!(std::fs::read(&dst).unwrap(), b"epoch 1");
+        // Writers replace by rename: the link still holds what it was given.
+        write_atomic(&src, b"epoch 2").unwrap();
+        assert_eq!(std::fs::read(&dst).unwrap(), b"epoch 1");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.starts_with(TEMP_PREFIX)),
+            "{names:?}"
+        );
     }
 }

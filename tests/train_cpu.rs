@@ -178,6 +178,114 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     }
 }
 
+/// `hecjob train` on the tiny model as its own process, with the same
+/// parameters as [`spec`], so that a SIGKILL at `kill_at`
+/// (HECJOB_TEST_KILL_AT, `POINT:EPOCH`) takes that process, not the tests.
+fn train_process(
+    data: &DataFiles,
+    save: &Path,
+    epochs: u32,
+    kill_at: Option<&str>,
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"));
+    cmd.arg("train")
+        .args([&data.train, &data.dev, &data.test, &data.labels])
+        .arg(save)
+        .arg("--transformer-model")
+        .arg(support::fixture("golden/tiny-bert"))
+        .args(["--learning-rate", "3e-3", "--batch-size", "16"])
+        .args(["--epochs", &epochs.to_string(), "--max-length", "32"])
+        .args(["--warmup-ratio", "0", "--log-every", "5", "--resume"])
+        .env_remove("RESTARTED")
+        .env_remove("SLURM_RESTART_COUNT");
+    match kill_at {
+        Some(k) => cmd.env("HECJOB_TEST_KILL_AT", k),
+        None => cmd.env_remove("HECJOB_TEST_KILL_AT"),
+    };
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() {
+    use std::os::unix::process::ExitStatusExt;
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    // The tiny model's dev macro-F1 only falls after epoch 1, so each attempt
+    // reads another dev set (dev is not a parameter of the checkpoint), to
+    // stand in for scores a rerun on a GPU may give: the real one, then one
+    // whose every gold label is `neutral` (the model's one prediction: F1
+    // 1/28), then one whose every gold label is `grief` (F1 0).
+    let real_dev = std::fs::read_to_string(&data.dev).unwrap();
+    let dev_labelled = |label: &str| -> String {
+        real_dev
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                format!("{}\t{label}\t{}\n", f[0], f[2])
+            })
+            .collect()
+    };
+    let show = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // Attempt 1: epoch 1 is committed (the best so far), then SIGKILL.
+    let out = train_process(&data, &save, 3, Some("committed:1"));
+    assert_eq!(out.status.signal(), Some(9), "{}", show(&out));
+    let epoch1 = weights(&save.join("checkpoint/epoch-1"));
+
+    // Attempt 2: epoch 2 beats epoch 1 and is saved as the best model; SIGKILL
+    // (h_rt, a node crash) before epoch 2's checkpoint is committed.
+    std::fs::write(&data.dev, dev_labelled("27")).unwrap();
+    let out = train_process(&data, &save, 3, Some("best-saved:2"));
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "not killed at epoch 2's best save: {}",
+        show(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(save.join("checkpoint/latest")).unwrap(),
+        "epoch-1"
+    );
+    assert!(
+        weights(&save)
+            .iter()
+            .zip(&epoch1)
+            .any(|((_, a), (_, b))| !a.equal(b)),
+        "the output folder holds epoch 2's weights"
+    );
+
+    // Attempt 3: the reruns of epochs 2 and 3 score below epoch 1.
+    std::fs::write(&data.dev, dev_labelled("16")).unwrap();
+    let out = train_process(&data, &save, 3, None);
+    assert!(out.status.success(), "{}", show(&out));
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "finished");
+    assert_eq!(m["best_epoch"], 1, "{}", m["epochs"]);
+    // The best model is epoch 1's, tensor for tensor, and says so.
+    let kept = weights(&save);
+    assert_eq!(kept.len(), epoch1.len());
+    for ((na, ta), (nb, tb)) in kept.iter().zip(epoch1.iter()) {
+        assert_eq!(na, nb);
+        assert!(ta.equal(tb), "{na}: the best model is not epoch 1's");
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("hecjob.json")).unwrap()).unwrap();
+    assert_eq!(meta["epoch"], 1);
+    // And Table 4 in metrics.json is that model's.
+    let again = trainer::evaluate_saved(&save, &data.test, None, Device::Cpu).unwrap();
+    assert_eq!(serde_json::to_value(&again).unwrap(), m["test"]);
+}
+
 #[test]
 fn cuda_without_a_gpu_is_a_clear_error() {
     if tch::Cuda::is_available() {

@@ -188,6 +188,15 @@ impl LoadedModel {
     pub fn save(&self, dir: &Path, meta: &HecjobMeta) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
         save_weights(&self.vs, &dir.join("model.safetensors"))?;
+        self.save_beside_weights(dir, meta)
+    }
+
+    /// Everything of [`LoadedModel::save`] but the weights: config.json with
+    /// the labels, the tokenizer, labels.txt, hecjob.json (last). For a
+    /// `model.safetensors` put there otherwise (an earlier epoch's, restored
+    /// from a checkpoint).
+    pub fn save_beside_weights(&self, dir: &Path, meta: &HecjobMeta) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
         let mut cfg = self.raw_config.clone();
         if let Some(obj) = cfg.as_object_mut() {
             let arch = match self.config.model_type {

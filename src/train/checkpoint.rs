@@ -6,6 +6,12 @@
 //! `checkpoint/latest` naming the complete one. `latest` is replaced atomically
 //! only after epoch N's files are all written, so a kill at any moment (Grid
 //! Engine's h_rt SIGKILL) leaves `latest` pointing at a complete set.
+//!
+//! `epoch-N/best.safetensors` holds the weights of the state's best epoch (a
+//! hard link to the saved model's file, so no extra space): the best model in
+//! the output folder is overwritten before the epoch that beat it is
+//! committed, and a kill in between must not leave a resume trusting weights
+//! its recorded best epoch did not produce ([`Checkpoint::best_weights`]).
 
 use crate::error::{Error, Result};
 use crate::metrics::RunMetrics;
@@ -21,6 +27,9 @@ pub struct CheckpointState {
     pub best_dev_f1: f64,
     pub metrics: RunMetrics,
 }
+
+/// The best epoch's weights inside an epoch folder.
+const BEST_WEIGHTS: &str = "best.safetensors";
 
 pub struct Checkpoint {
     pub dir: PathBuf,
@@ -116,6 +125,13 @@ impl Checkpoint {
         Found::Ready(dir)
     }
 
+    /// The weights of the best epoch of the checkpoint in `dir`, if kept
+    /// (checkpoints of older hecjob versions did not keep them).
+    pub fn best_weights(dir: &Path) -> Option<PathBuf> {
+        let p = dir.join(BEST_WEIGHTS);
+        p.is_file().then_some(p)
+    }
+
     /// A fresh folder for epoch `epoch`'s files.
     pub fn begin(&self, epoch: u32) -> Result<PathBuf> {
         let dir = self.epoch_dir(epoch);
@@ -124,9 +140,13 @@ impl Checkpoint {
         Ok(dir)
     }
 
-    /// Write the state last, point `latest` at the epoch, drop older epochs.
-    pub fn commit(&self, epoch: u32, state: &CheckpointState) -> Result<()> {
+    /// Keep `best` (the weights of `state`'s best epoch) with the epoch,
+    /// write the state last, point `latest` at the epoch, drop older epochs.
+    pub fn commit(&self, epoch: u32, state: &CheckpointState, best: Option<&Path>) -> Result<()> {
         let dir = self.epoch_dir(epoch);
+        if let Some(b) = best {
+            crate::fsutil::link_or_copy_atomic(b, &dir.join(BEST_WEIGHTS))?;
+        }
         let json = serde_json::to_string_pretty(state).expect("json");
         crate::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())?;
         let name = format!("epoch-{epoch}");

@@ -569,6 +569,7 @@ fn resume(
                 Head::Required,
             )?;
             run.opt.load(&dir.join("optimizer.safetensors"))?;
+            restore_best(spec, run, &state, &dir)?;
             pos.start_epoch = state.epochs_done + 1;
             pos.global_step = state.global_step;
             pos.best_dev_f1 = state.best_dev_f1;
@@ -576,6 +577,11 @@ fn resume(
             metrics.loss_log = state.metrics.loss_log;
             metrics.best_epoch = state.metrics.best_epoch;
             metrics.rungs = state.metrics.rungs;
+            // metrics.json as the checkpoint has it, beside the model just restored.
+            let mut now = metrics.clone();
+            now.memory = state.metrics.memory;
+            now.total_seconds = state.metrics.total_seconds;
+            write_metrics(&spec.save_dir, &now)?;
             println!(
                 "resuming from {} after epoch {}",
                 dir.display(),
@@ -584,6 +590,38 @@ fn resume(
         }
     }
     Ok(pos)
+}
+
+/// The output folder's best model made the checkpoint's best epoch's. An epoch
+/// that beats the best is saved there before it is committed; a kill in
+/// between leaves weights the checkpoint's best epoch did not produce, and the
+/// rerun of that epoch need not beat the best again (GPUs are nondeterministic),
+/// so nothing else would overwrite them before Table 4 is taken from them.
+fn restore_best(spec: &RunSpec, run: &Prepared, state: &CheckpointState, dir: &Path) -> Result<()> {
+    let Some(best) = state.metrics.best_epoch else {
+        return Ok(());
+    };
+    let meta = meta(spec, best, None);
+    if let Some(w) = Checkpoint::best_weights(dir) {
+        crate::fsutil::link_or_copy_atomic(&w, &spec.save_dir.join("model.safetensors"))?;
+        run.lm.save_beside_weights(&spec.save_dir, &meta)
+    } else if best == state.epochs_done {
+        // A checkpoint from before best weights were kept: its own weights
+        // (loaded) are the best epoch's.
+        run.lm.save(&spec.save_dir, &meta)
+    } else {
+        Ok(())
+    }
+}
+
+/// Test hook ([`crate::env_vars::HECJOB_TEST_KILL_AT`]): SIGKILL this process
+/// at `point` of `epoch`, as h_rt or a node crash would: no handler, no cleanup.
+fn kill_point(point: &str, epoch: u32) {
+    if crate::env_vars::get(crate::env_vars::HECJOB_TEST_KILL_AT)
+        .is_some_and(|v| v == format!("{point}:{epoch}"))
+    {
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
+    }
 }
 
 /// Phase 3: one epoch's training steps. A stop signal, checked before every
@@ -803,6 +841,7 @@ fn end_epoch(
             "saved epoch {epoch} to {} in {s:.1} s",
             spec.save_dir.display()
         );
+        kill_point("best-saved", epoch);
     }
     if let Some(m) = &live.monitor {
         metrics.memory = m.snapshot();
@@ -822,6 +861,9 @@ fn end_epoch(
         let dir = live.ckpt.begin(epoch)?;
         crate::model::saved::save_weights(&run.lm.vs, &dir.join("model.safetensors"))?;
         run.opt.save(&dir.join("optimizer.safetensors"))?;
+        // The best model saved so far (this epoch's or an earlier one's) is
+        // committed with the state that names its epoch.
+        let best = spec.save_dir.join("model.safetensors");
         live.ckpt.commit(
             epoch,
             &CheckpointState {
@@ -830,7 +872,9 @@ fn end_epoch(
                 best_dev_f1: pos.best_dev_f1,
                 metrics: metrics.clone(),
             },
+            best.is_file().then_some(best.as_path()),
         )?;
+        kill_point("committed", epoch);
     }
     Ok(true)
 }
