@@ -144,7 +144,7 @@ fn no_verify_note(kind: SchedulerKind, no_verify: bool) -> Option<&'static str> 
         (SchedulerKind::Slurm, true) => Some(
             "--no-verify changes nothing on Slurm: sbatch checks each job against the \
              cluster's partitions when it is submitted, and has no switch to turn that \
-             off; submitting as usual",
+             off, so the jobs are the same without it",
         ),
         _ => None,
     }
