@@ -236,6 +236,7 @@ pub struct RunMetrics {
     /// Training loss as logged (every `log_every` batches).
     pub loss_log: Vec<LossPoint>,
     pub memory: MemoryRecord,
+    /// Wall seconds the worker ran, every attempt of a resumed run added up.
     pub total_seconds: f64,
     pub save_seconds: Option<f64>,
     /// Set when status is failed or interrupted.
@@ -293,7 +294,8 @@ pub struct MemoryRecord {
     #[serde(default)]
     pub gpu_total_bytes: Option<u64>,
     /// Mean of NVML's GPU utilization (percent of time a kernel ran) over
-    /// every sample taken while training.
+    /// every sample taken while training, in every attempt of a resumed run
+    /// (so are the peaks and the energy; the samples are the last attempt's).
     #[serde(default)]
     pub gpu_utilization_avg_percent: Option<f64>,
     /// Energy the card used while training, joules (NVML's energy counter,

@@ -287,6 +287,46 @@ fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() 
 }
 
 #[test]
+fn the_worker_s_totals_cover_every_attempt() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    let mut s = spec(&data, &save, 2);
+    // Stopped 15 steps into epoch 2 (20 steps an epoch), as at s_rt.
+    s.limits.raise_signal_at_step = Some(35);
+    assert_eq!(trainer::run(&s).unwrap_err().exit_code(), 99);
+    let first: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
+    let first_seconds = first["total_seconds"].as_f64().unwrap();
+    // The checkpoint carries the attempt's figures, its time after the commit included.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(save.join("checkpoint/epoch-1/state.json")).unwrap(),
+    )
+    .unwrap();
+    let totals = &state["totals"];
+    assert_eq!(totals["attempts"], 1, "{state}");
+    assert_eq!(totals["seconds"], first["total_seconds"]);
+    assert_eq!(
+        totals["monitor"]["peak_rss_bytes"],
+        first["memory"]["peak_rss_bytes"]
+    );
+
+    s.limits.raise_signal_at_step = None;
+    let m = trainer::run(&s).unwrap();
+    // The resumed attempt trained epoch 2 again, after the first attempt's time.
+    assert!(
+        m.total_seconds >= first_seconds + m.epochs[1].seconds,
+        "total {} s: not the first attempt's {first_seconds} s and epoch 2's {} s",
+        m.total_seconds,
+        m.epochs[1].seconds
+    );
+    assert!(m.memory.peak_rss_bytes >= first["memory"]["peak_rss_bytes"].as_u64());
+}
+
+#[test]
 fn cuda_without_a_gpu_is_a_clear_error() {
     if tch::Cuda::is_available() {
         eprintln!("SKIPPED: this machine has a GPU");
@@ -471,7 +511,10 @@ fn logging_flags_keep_a_checkpoint_and_damaged_checkpoints_are_refused() {
             .contains("epochs_done 5 does not fit the checkpoint (1 epoch record, 2 planned)"),
         "{e}"
     );
-    std::fs::write(&state_path, &state).unwrap();
+    // Put back as an older hecjob wrote it (no totals): it still resumes.
+    let mut older: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert!(older.as_object_mut().unwrap().remove("totals").is_some());
+    std::fs::write(&state_path, older.to_string()).unwrap();
 
     // An optimizer file without tensors: refused, not resumed with fresh moments.
     let opt = ckpt.join("optimizer.safetensors");

@@ -26,6 +26,24 @@ pub struct CheckpointState {
     pub global_step: u64,
     pub best_dev_f1: f64,
     pub metrics: RunMetrics,
+    /// The worker's own measures over every attempt so far; absent in
+    /// checkpoints of older hecjob versions.
+    #[serde(default)]
+    pub totals: Option<Totals>,
+}
+
+/// What every attempt (process) of a run used so far, as the worker measured
+/// it: a resumed attempt adds its own, so metrics.json describes the whole
+/// run, not its last attempt. Updated at each commit and when an attempt is
+/// stopped by a signal (a kill loses the time since the last commit).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Processes that worked on the run.
+    pub attempts: u32,
+    /// Wall seconds, all attempts (GPU hours follow from these).
+    pub seconds: f64,
+    /// Peaks, GPU utilization and energy ([`crate::monitor::Totals`]).
+    pub monitor: crate::monitor::Totals,
 }
 
 /// The best epoch's weights inside an epoch folder.
@@ -194,6 +212,15 @@ impl Checkpoint {
             )));
         }
         Ok((state, dir))
+    }
+
+    /// Write `totals` into the latest checkpoint's state (an attempt that
+    /// stops adds its time after the last commit).
+    pub fn record_totals(&self, totals: &Totals) -> Result<()> {
+        let (mut state, dir) = self.read()?;
+        state.totals = Some(totals.clone());
+        let json = serde_json::to_string_pretty(&state).expect("json");
+        crate::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())
     }
 
     pub fn remove(&self) {

@@ -283,6 +283,8 @@ struct Position {
     global_step: u64,
     /// F1 lies in [0, 1]; -1 means "none yet" and survives JSON (infinities do not).
     best_dev_f1: f64,
+    /// What the earlier attempts of the run used (none on a fresh start).
+    earlier: checkpoint::Totals,
 }
 
 /// The live parts of a run that every epoch uses and an interruption ends.
@@ -291,8 +293,32 @@ struct Live {
     ckpt: Checkpoint,
     /// Taken (and finished) by an interruption.
     monitor: Option<Monitor>,
+    /// What the earlier attempts used ([`Position::earlier`]).
+    earlier: checkpoint::Totals,
+    /// The checkpoint is this run's: resumed or committed by this attempt
+    /// (one left by another run is not written to).
+    checkpoint_ours: bool,
     runlog: RunLog,
     stager: Stager,
+}
+
+impl Live {
+    /// Wall seconds of every attempt so far, this one's included.
+    fn seconds(&self) -> f64 {
+        self.earlier.seconds + self.t_start.elapsed().as_secs_f64()
+    }
+
+    /// Every attempt's measures so far, for the checkpoint.
+    fn totals(&self) -> checkpoint::Totals {
+        checkpoint::Totals {
+            attempts: self.earlier.attempts + 1,
+            seconds: self.seconds(),
+            monitor: self
+                .monitor
+                .as_ref()
+                .map_or_else(|| self.earlier.monitor.clone(), Monitor::totals),
+        }
+    }
 }
 
 /// What one epoch's training steps produced.
@@ -327,10 +353,13 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
     let mut live = Live {
         t_start,
         ckpt,
-        monitor: Some(Monitor::start(
+        monitor: Some(Monitor::start_after(
             Duration::from_millis(500),
             run.device != Device::Cpu,
+            pos.earlier.monitor.clone(),
         )),
+        earlier: pos.earlier.clone(),
+        checkpoint_ours: pos.start_epoch > 1,
         runlog: RunLog::start(
             &spec.save_dir,
             p.epochs,
@@ -547,6 +576,7 @@ fn resume(
         start_epoch: 1,
         global_step: 0,
         best_dev_f1: NO_DEV_F1,
+        earlier: checkpoint::Totals::default(),
     };
     if let (true, checkpoint::Found::Unusable(why)) = (spec.resume, ckpt.find()) {
         println!("note: not resuming: {why}; starting over");
@@ -573,6 +603,12 @@ fn resume(
             pos.start_epoch = state.epochs_done + 1;
             pos.global_step = state.global_step;
             pos.best_dev_f1 = state.best_dev_f1;
+            // A checkpoint of an older hecjob kept only its attempt's seconds.
+            pos.earlier = state.totals.clone().unwrap_or(checkpoint::Totals {
+                attempts: 1,
+                seconds: state.metrics.total_seconds,
+                monitor: Default::default(),
+            });
             metrics.epochs = state.metrics.epochs;
             metrics.loss_log = state.metrics.loss_log;
             metrics.best_epoch = state.metrics.best_epoch;
@@ -580,7 +616,7 @@ fn resume(
             // metrics.json as the checkpoint has it, beside the model just restored.
             let mut now = metrics.clone();
             now.memory = state.metrics.memory;
-            now.total_seconds = state.metrics.total_seconds;
+            now.total_seconds = pos.earlier.seconds;
             write_metrics(&spec.save_dir, &now)?;
             println!(
                 "resuming from {} after epoch {}",
@@ -678,20 +714,7 @@ fn train_epoch(
         let sig = STOP_SIGNAL.load(Ordering::SeqCst);
         if sig != 0 {
             progress.finish();
-            let monitor = live
-                .monitor
-                .take()
-                .ok_or_else(|| Error::Internal("the memory monitor was already finished".into()))?;
-            return Err(interrupted(
-                spec,
-                metrics,
-                monitor,
-                live.t_start,
-                sig,
-                epoch,
-                &live.ckpt,
-                attempt,
-            ));
+            return Err(interrupted(spec, metrics, live, sig, epoch, attempt));
         }
         let (loss, lr) = step(spec, run, pos.global_step, &mut live.stager, idx)?;
         pos.global_step += 1;
@@ -846,7 +869,7 @@ fn end_epoch(
     if let Some(m) = &live.monitor {
         metrics.memory = m.snapshot();
     }
-    metrics.total_seconds = live.t_start.elapsed().as_secs_f64();
+    metrics.total_seconds = live.seconds();
     write_metrics(&spec.save_dir, metrics)?;
     if let Some(d) = rung_check(spec, epoch, dev_f1)? {
         let stop = !d.continues;
@@ -871,9 +894,11 @@ fn end_epoch(
                 global_step: pos.global_step,
                 best_dev_f1: pos.best_dev_f1,
                 metrics: metrics.clone(),
+                totals: Some(live.totals()),
             },
             best.is_file().then_some(best.as_path()),
         )?;
+        live.checkpoint_ours = true;
         kill_point("committed", epoch);
     }
     Ok(true)
@@ -898,6 +923,7 @@ fn finish(
             &mut metrics,
         )?;
     }
+    metrics.total_seconds = live.seconds();
     if let Some(m) = live.monitor {
         metrics.memory = m.finish();
     }
@@ -906,7 +932,6 @@ fn finish(
     } else {
         RunStatus::Finished
     };
-    metrics.total_seconds = live.t_start.elapsed().as_secs_f64();
     write_metrics(&spec.save_dir, &metrics)?;
     live.ckpt.remove();
     print_memory(&metrics);
@@ -1050,19 +1075,29 @@ struct Attempt {
     finished_an_epoch: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The run stopped by signal `sig` during `epoch`: metrics.json and the
+/// checkpoint's totals written, and the error that sets the exit status.
 fn interrupted(
     spec: &RunSpec,
     metrics: &mut RunMetrics,
-    monitor: Monitor,
-    t_start: Instant,
+    live: &mut Live,
     sig: usize,
     epoch: u32,
-    ckpt: &Checkpoint,
     attempt: Attempt,
 ) -> Error {
-    metrics.memory = monitor.finish();
-    metrics.total_seconds = t_start.elapsed().as_secs_f64();
+    let ckpt = &live.ckpt;
+    let mut totals = live.totals();
+    if let Some(m) = live.monitor.take() {
+        (metrics.memory, totals.monitor) = m.finish_with_totals();
+    }
+    metrics.total_seconds = totals.seconds;
+    // The next attempt resumes this checkpoint: it carries this attempt's
+    // time after the commit too (a SIGKILL would lose that).
+    if live.checkpoint_ours && ckpt.exists() {
+        if let Err(e) = ckpt.record_totals(&totals) {
+            eprintln!("warning: could not record this attempt's totals in the checkpoint: {e}");
+        }
+    }
     // A rescheduled attempt that again finished no epoch would be rescheduled
     // forever, each time burning the whole time limit: fail instead. A user's
     // own --resume stopped by hand is a plain stop, resumable again.
