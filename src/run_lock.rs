@@ -634,6 +634,131 @@ mod tests {
         }
     }
 
+    /// Set for the contender processes of the test below: this test binary
+    /// run again, each process one contender.
+    const RACE_ENV: &str = "HECJOB_TEST_LOCK_RACE";
+    const RACE_PREFIX: &str = "RACE:";
+
+    /// One contender in a process of its own: says it is ready, waits for
+    /// `go` on stdin, tries the lock, prints the outcome (the holder's text,
+    /// newlines as `|`), and holds on to it until stdin says `release`. Does
+    /// nothing unless started by the test below.
+    #[test]
+    #[ignore = "a contender process of racing_processes_take_over_a_stale_lock_one_at_a_time"]
+    fn lock_race_contender() {
+        use std::io::{BufRead, Write};
+        let Some(path) = std::env::var_os(RACE_ENV) else {
+            return;
+        };
+        // Written to stdout itself: the test harness captures println!.
+        let say = |what: &str| {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{RACE_PREFIX}{what}").unwrap();
+            out.flush().unwrap();
+        };
+        let mut stdin = std::io::stdin().lock();
+        let mut line = String::new();
+        say("ready");
+        stdin.read_line(&mut line).unwrap();
+        let result = FileLock::try_acquire(Path::new(&path));
+        let outcome = match &result {
+            Ok(l) => format!("won {}", l.text),
+            Err(Busy::Held(Some(h), _)) => format!("held {}", h.to_text()),
+            Err(Busy::Held(None, _)) => "held by a holder not named".into(),
+            Err(Busy::Io(e)) => format!("error {e}"),
+        };
+        say(&outcome.replace('\n', "|"));
+        stdin.read_line(&mut line).unwrap();
+        drop(result);
+    }
+
+    /// The race of `racing_takeovers_of_a_stale_lock_leave_exactly_one_holder`
+    /// between processes, as on a cluster: each contender has its own pid, so
+    /// a lost race is also judged against a live holder that is another
+    /// process. Exactly one wins each round and every other is told its text.
+    #[test]
+    fn racing_processes_take_over_a_stale_lock_one_at_a_time() {
+        use std::io::{BufRead, BufReader, Write};
+        use std::process::{Command, Stdio};
+        const ROUNDS: u64 = 30;
+        const RACERS: usize = 6;
+        let exe = std::env::current_exe().unwrap();
+        let dead = dead_holder();
+        for round in 0..ROUNDS {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(LOCK_FILE);
+            let stale = Holder {
+                since: round,
+                ..dead.clone()
+            };
+            std::fs::write(&path, stale.to_text()).unwrap();
+            let mut racers: Vec<_> = (0..RACERS)
+                .map(|_| {
+                    let mut child = Command::new(&exe)
+                        .args([
+                            "--exact",
+                            "run_lock::tests::lock_race_contender",
+                            "--ignored",
+                            "--nocapture",
+                            "--test-threads=1",
+                        ])
+                        .env(RACE_ENV, &path)
+                        .stdin(Stdio::piped())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::null())
+                        .spawn()
+                        .unwrap();
+                    let out = BufReader::new(child.stdout.take().unwrap());
+                    (child, out)
+                })
+                .collect();
+            // The next line a contender prints after RACE_PREFIX.
+            let next = |out: &mut BufReader<std::process::ChildStdout>| loop {
+                let mut line = String::new();
+                assert_ne!(out.read_line(&mut line).unwrap(), 0, "a contender ended");
+                // After the harness's "test … " on the first line.
+                if let Some(at) = line.find(RACE_PREFIX) {
+                    return line[at + RACE_PREFIX.len()..].trim_end().to_string();
+                }
+            };
+            for (_, out) in racers.iter_mut() {
+                assert_eq!(next(out), "ready");
+            }
+            for (child, _) in racers.iter_mut() {
+                child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+            }
+            let outcomes: Vec<String> = racers.iter_mut().map(|(_, out)| next(out)).collect();
+            let won: Vec<&String> = outcomes.iter().filter(|o| o.starts_with("won ")).collect();
+            assert_eq!(won.len(), 1, "round {round}: {outcomes:#?}");
+            let text = won[0].strip_prefix("won ").unwrap();
+            let on_disk = std::fs::read_to_string(&path).unwrap().replace('\n', "|");
+            assert_eq!(
+                on_disk, text,
+                "round {round}: the file is not the winner's lock"
+            );
+            for o in &outcomes {
+                assert!(
+                    o == won[0] || o.strip_prefix("held ") == Some(text),
+                    "round {round}: a loser was not told the winner: {outcomes:#?}"
+                );
+            }
+            for (mut child, _) in racers {
+                child
+                    .stdin
+                    .as_mut()
+                    .unwrap()
+                    .write_all(b"release\n")
+                    .unwrap();
+                assert!(child.wait().unwrap().success());
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "round {round}: left behind {left:?}");
+        }
+    }
+
     #[test]
     fn process_start_reads_past_odd_command_names() {
         assert!(process_start(std::process::id()).is_some());
