@@ -30,7 +30,8 @@ head -n "$TRAIN_N" "$DATA/train.tsv" > "$OUT/data/train.tsv"
 head -n "$EVAL_N" "$DATA/dev.tsv" > "$OUT/data/dev.tsv"
 head -n "$EVAL_N" "$DATA/test.tsv" > "$OUT/data/test.tsv"
 cp "$DATA/emotions.txt" "$OUT/data/"
-# What the install job would leave: the binary under $STORAGE/hecjob/bin.
+# What the install job of `install.from: binary` leaves (the config below says
+# so, and the train jobs look there): the binary under $STORAGE/hecjob/bin.
 ln -sf "$HECJOB" "$OUT/storage/hecjob/bin/hecjob"
 
 config() { # name, sweep block
@@ -41,6 +42,9 @@ cluster:
   storage_root: $OUT/storage
   jobs:
     train: { ncpus: 1, ngpus: 0 }
+install:
+  from: binary
+  binary: $HECJOB
 paths:
   data_dir: $OUT/data
 model:

@@ -72,18 +72,31 @@ pub fn link_or_copy_atomic(src: &Path, dst: &Path) -> Result<()> {
         dst.file_name()
             .map_or("file".into(), |n| n.to_string_lossy())
     ));
+    if same_file(src, dst) {
+        return Ok(());
+    }
     let _ = std::fs::remove_file(&tmp);
     if std::fs::hard_link(src, &tmp).is_ok() {
-        return std::fs::rename(&tmp, dst).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("renaming temp file onto", dst, e)
-        });
+        let renamed = std::fs::rename(&tmp, dst);
+        // rename(2) of a link onto another link of the same file succeeds and
+        // does nothing, leaving the temp name behind: remove it either way.
+        let _ = std::fs::remove_file(&tmp);
+        return renamed.map_err(|e| Error::io("renaming temp file onto", dst, e));
     }
     replace_atomic(dst, "", |tmp| {
         let mut from = std::fs::File::open(src).map_err(|e| Error::io("reading", src, e))?;
         std::io::copy(&mut from, tmp).map_err(|e| Error::io("copying to", dst, e))?;
         Ok(())
     })
+}
+
+/// Whether two paths name one file (device and inode): already linked.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 /// Like [`write_atomic`] but keeps the executable bit (job scripts).
@@ -145,5 +158,26 @@ mod tests {
             !names.iter().any(|n| n.starts_with(TEMP_PREFIX)),
             "{names:?}"
         );
+    }
+
+    /// Linking a file onto a name that already is that file (a resume puts
+    /// back the best weights the checkpoint shares with the output folder):
+    /// nothing changes and no temp name is left behind. rename(2) of one link
+    /// onto another of the same file succeeds without removing the source.
+    #[test]
+    fn linking_onto_the_same_file_leaves_no_temp_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("best"), dir.path().join("model"));
+        write_atomic(&src, b"weights").unwrap();
+        link_or_copy_atomic(&src, &dst).unwrap();
+        link_or_copy_atomic(&src, &dst).unwrap();
+        link_or_copy_atomic(&dst, &src).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["best", "model"]);
+        assert_eq!(std::fs::read(&dst).unwrap(), b"weights");
     }
 }

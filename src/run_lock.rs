@@ -2,10 +2,12 @@
 //! from its start to its end, so two runs into one directory (a task submitted
 //! twice) cannot mix their checkpoints and metrics.
 //!
-//! The lock is a file created with `O_EXCL` (atomic on local disks and on NFS
-//! v3+, Lustre and GPFS, unlike `flock`, which Lustre refuses or keeps node
-//! local). It names its holder: host, pid, the process's start time and the
-//! kernel's boot id. It is removed when the [`OutputLock`] is dropped (normal
+//! The lock is a file written under a name of its own and hard-linked into
+//! place: an exclusive create that is atomic on local disks and on NFS v3+,
+//! Lustre and GPFS (unlike `flock`, which Lustre refuses or keeps node local),
+//! and never seen empty. Where the file system has no hard links (some
+//! CIFS/FUSE mounts) it is created with `O_EXCL` instead. It names its holder:
+//! host, pid, the process's start time and the kernel's boot id. It is removed when the [`OutputLock`] is dropped (normal
 //! end, error, or exit 99 on a signal). A lock left by a process that died
 //! without dropping it (kill -9, a crashed node) is recognised as stale:
 //! - on the same host: the boot id differs, or no process has that pid and
@@ -27,7 +29,7 @@
 //! gone, and other removers need the token. A token left by a process killed
 //! mid-takeover is stale by the same rules and removed the same way, guarded by
 //! `<lock>.takeover.takeover`. At most one process holds the lock, whatever
-//! the interleaving, with only `O_EXCL` create, read and unlink (no `flock`).
+//! the interleaving, with only exclusive create, read and unlink (no `flock`).
 //! Holding the lock, no other writer exists: temp files (`.hecjob-tmp-*`, see
 //! fsutil) that a killed run left in the directory are removed then.
 
@@ -352,10 +354,28 @@ fn create_new(path: &Path, text: &str) -> std::io::Result<()> {
             let _ = e;
             Ok(())
         }
+        // No hard links here: an exclusive create of the lock itself (a reader
+        // may then see it empty for a moment, and waits as for a fresh lock).
+        Err(e) if no_hard_links(&e) => {
+            let mut f = std::fs::File::options()
+                .write(true)
+                .create_new(true)
+                .open(path)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        }
         r => r,
     });
     let _ = std::fs::remove_file(&mine);
     linked
+}
+
+/// The errors of `link(2)` on a file system that has no hard links.
+fn no_hard_links(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EPERM) | Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS)
+    )
 }
 
 /// The lock's text and how long since its mtime.

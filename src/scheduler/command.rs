@@ -95,15 +95,21 @@ pub fn run(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Outpu
             Err(e) => return Err(Error::io("waiting for", program, e)),
         }
     };
-    for _ in 0..2 {
+    let mut open = 2;
+    while open > 0 {
         let left = deadline.saturating_duration_since(Instant::now());
-        if done_rx.recv_timeout(left).is_err() {
-            // Something the client started still holds a pipe: stop it, and
-            // give the readers a moment to see end-of-file.
-            kill_group(child.id());
-            let _ = done_rx.recv_timeout(Duration::from_millis(200));
-            break;
+        if done_rx.recv_timeout(left).is_ok() {
+            open -= 1;
+            continue;
         }
+        // Something the client started still holds a pipe: stop it, and give
+        // each reader a moment to see end-of-file (a process that left the
+        // group keeps its pipe; what was read so far is returned).
+        kill_group(child.id());
+        while open > 0 && done_rx.recv_timeout(Duration::from_secs(1)).is_ok() {
+            open -= 1;
+        }
+        break;
     }
     Ok(Output {
         status,
@@ -225,7 +231,7 @@ mod tests {
         let p = stand_in(dir.path(), "sbatch", "echo 42; sleep 600 &\nexit 0");
         let cmd = line(dir.path(), &["sbatch", "--parsable"]);
         let started = Instant::now();
-        let out = run(&p, &cmd, Duration::from_millis(500)).unwrap();
+        let out = run(&p, &cmd, Duration::from_secs(5)).unwrap();
         // Not a speed claim: without the fix this returns only when the
         // background sleep ends, ten minutes later.
         assert!(started.elapsed() < Duration::from_secs(300));

@@ -34,6 +34,8 @@ const FLAGS: &[&str] = &[
     "--use-min-nodes",
     "--ignore-pbs",
     "--get-user-env",
+    "--oversubscribe",
+    "-s",
 ];
 
 /// The long name of a short option hecjob cares about.
@@ -242,9 +244,9 @@ pub fn lines(r: &Request) -> Vec<String> {
 /// Read the way sbatch's getopt reads it, which is laxer than it looks: a long
 /// option may be abbreviated (`--sig=…` is `--signal`), a flag hecjob does not
 /// know may take no value (`--nice --time=…` sets the time), and short options
-/// bundle (`-Ht 10`). So every word that starts with `-` is checked as an
-/// option, every prefix of a reserved name counts as that name, and a short flag
-/// must stand alone.
+/// bundle (`-st10` is `-s -t10`). So every word that starts with `-` is checked
+/// as an option, every prefix of a reserved name counts as that name, and a
+/// short option's value must be a word of its own.
 pub fn check_extra(d: &str) -> Result<(), String> {
     let words: Vec<String> = d.split_whitespace().map(str::to_string).collect();
     if words.is_empty() {
@@ -275,9 +277,14 @@ pub fn check_extra(d: &str) -> Result<(), String> {
                     "`{opt}` is how sbatch abbreviates `{full}`, which hecjob sets itself; use the config key for it instead"
                 ));
             }
-        } else if let Some(v) = value.as_deref().filter(|_| FLAGS.contains(&opt.as_str())) {
+        } else if let Some(v) = value
+            .as_deref()
+            .filter(|v| words.iter().any(|w| *w == format!("{opt}{v}")))
+        {
+            // hecjob cannot know every short flag of every Slurm version, and
+            // getopt reads `-st10` as `-s -t10`: only `-X value` is unambiguous.
             return Err(format!(
-                "`{opt}{v}`: sbatch reads bundled short options one by one; write each apart (`{opt} -{v}`)"
+                "`{opt}{v}`: sbatch may read the letters after `{opt}` as options of their own (`-st10` is `-s -t10`); write `{opt} {v}` with a space, or the long option"
             ));
         }
         // Only a value written as a word of its own: `--comment=-x` is a value.
@@ -440,7 +447,13 @@ mod tests {
         let e = check_extra("-A -t").unwrap_err();
         assert!(e.contains("starts with `-`"), "{e}");
         let e = check_extra("-Ht10").unwrap_err();
-        assert!(e.contains("write each apart (`-H -t10`)"), "{e}");
+        assert!(e.contains("write `-H t10` with a space"), "{e}");
+        // A flag hecjob may not know bundled with a reserved one.
+        let e = check_extra("-st10").unwrap_err();
+        assert!(e.contains("(`-st10` is `-s -t10`)"), "{e}");
+        let e = check_extra("-Aproject").unwrap_err();
+        assert!(e.contains("write `-A project` with a space"), "{e}");
+        assert_eq!(check_extra("--oversubscribe"), Ok(()));
         // Values written with `=` are values, whatever they look like.
         assert_eq!(check_extra("--comment=-x"), Ok(()));
         assert_eq!(

@@ -212,12 +212,14 @@ fn hanging_qsub_is_named_and_rolled_back_with_qdel() {
             qdel: Some(qdel),
             ..Programs::default()
         },
-        Duration::from_millis(500),
+        // Room for the stand-ins that answer on a loaded 2-core CI machine;
+        // the hanging one sleeps far past it.
+        Duration::from_secs(5),
     );
     let e = submit_chain(&mut ge, dir.path(), &stages(dir.path())).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains("`qsub -terse -hold_jid 42 train.com` did not finish within 0.5 s"),
+        msg.contains("`qsub -terse -hold_jid 42 train.com` did not finish within 5 s"),
         "{msg}"
     );
     assert!(
@@ -406,7 +408,9 @@ fn a_hanging_notify_sbatch_is_named_and_the_chain_cancelled() {
             scancel: Some(scancel),
             ..SlurmPrograms::default()
         },
-        Duration::from_millis(500),
+        // Room for the stand-ins that answer on a loaded 2-core CI machine;
+        // the hanging one sleeps far past it.
+        Duration::from_secs(5),
     );
     let chain = submit_chain(&mut slurm, dir.path(), &stages(dir.path())).unwrap();
     std::fs::write(
@@ -419,7 +423,7 @@ fn a_hanging_notify_sbatch_is_named_and_the_chain_cancelled() {
     let msg = submit_after_chain(&mut slurm, "notify", &req, &chain)
         .unwrap_err()
         .to_string();
-    assert!(msg.contains("did not finish within 0.5 s"), "{msg}");
+    assert!(msg.contains("did not finish within 5 s"), "{msg}");
     assert!(
         msg.contains(
             "the job \"notify-me\" (notify.com) may nevertheless be queued: look for it with \
