@@ -89,6 +89,12 @@ case "$name" in
         mkdir -p "$root/bin"
         cp "$HECJOB_STANDIN_DIR/hecjob" "$root/bin/hecjob"
         rmdir "$busy"
+        # Like a compiler cache server: a process that outlives the build,
+        # with every descriptor cargo had except its stdio.
+        if [ -n "${HECJOB_STANDIN_CARGO_DAEMON-}" ]; then
+            sleep 120 </dev/null >/dev/null 2>&1 &
+            echo $! > "$HECJOB_STANDIN_CARGO_DAEMON"
+        fi
         ;;
     install)
         exec /usr/bin/install "$@"
@@ -958,6 +964,39 @@ fn an_install_job_waiting_too_long_names_the_lock_holder() {
     assert!(
         holder.starts_with("install job inj-install (local) on "),
         "{holder}"
+    );
+}
+
+/// A process an install step leaves running (a compiler cache server started by
+/// cargo) does not keep the install lock after the job: the next install job
+/// on the storage root gets it at once.
+#[test]
+fn a_daemon_left_by_cargo_does_not_hold_the_install_lock() {
+    let s = Scratch::new();
+    let f = Fields::relative(&s, "plain", "plain");
+    f.create(&s);
+    let loaded = load(&f.config("source", &f.storage), "cfg.yaml").unwrap();
+    render::render(&loaded, &s.job, None)
+        .unwrap()
+        .write()
+        .unwrap();
+    let pid_file = s.root.join("daemon.pid");
+    s.run_ok(
+        "install.com",
+        &[("HECJOB_STANDIN_CARGO_DAEMON", pid_file.to_str().unwrap())],
+    );
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let again = s.run_script("install.com", &[("HECJOB_INSTALL_LOCK_WAIT", "2")]);
+    // SAFETY: kill(2) of the stand-in's sleep, started by this test.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
     );
 }
 
