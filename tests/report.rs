@@ -1537,6 +1537,24 @@ fn stopped_tasks_rungs_and_epochs_spent() {
         json["rows"][0]
     );
 
+    let csv = format::render(&r, format::Format::Csv, &plots::Plots::default());
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].ends_with(",stopped_at_rung,stopped_at_epoch,stopped_rank,stopped_compared"),
+        "{csv}"
+    );
+    // Task 2 (the best, first row) ranked 2 of 2 at rung 1; task 1 finished.
+    let row = |task: &str| {
+        lines[1..]
+            .iter()
+            .find(|l| l.split(',').nth(1) == Some(task))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("2").ends_with(",1,1,2,2"), "{csv}");
+    assert!(row("3").ends_with(",1,1,3,3"), "{csv}");
+    assert!(row("1").ends_with(",,,,"), "{csv}");
+
     // Without early stopping there is no summary (and no key in the JSON).
     let plain = report::build(&sweep().jobs, &no_qacct()).unwrap();
     assert!(plain.early_stop.is_none());

@@ -406,6 +406,8 @@ fn markdown(report: &Report, plots: &Plots) -> String {
 }
 
 /// One line per task, raw units; the Table 4 comparison is in the JSON output.
+/// A task stopped early has its rung, that rung's epoch, its rank there and how
+/// many results it was compared with in the last four columns.
 fn csv(report: &Report) -> String {
     let mut headers: Vec<String> = vec!["best".into(), "task".into()];
     headers.extend(report.swept_keys.iter().cloned());
@@ -426,6 +428,10 @@ fn csv(report: &Report) -> String {
             "scheduler_peak_memory_bytes",
             "wallclock_seconds",
             "exit_status",
+            "stopped_at_rung",
+            "stopped_at_epoch",
+            "stopped_rank",
+            "stopped_compared",
         ]
         .map(String::from),
     );
@@ -464,6 +470,14 @@ fn csv(report: &Report) -> String {
             o(r.scheduler_peak_memory_bytes.map(|v| v.to_string())),
             o(r.wallclock_seconds.map(|v| v.to_string())),
             o(r.exit_status.map(|v| v.to_string())),
+        ]);
+        // Why an early-stopped task stopped (`sweep.early_stop`); empty otherwise.
+        let stop = r.stopped_early.as_ref();
+        c.extend([
+            o(stop.map(|d| d.rung.to_string())),
+            o(stop.map(|d| d.epoch.to_string())),
+            o(stop.map(|d| d.rank.to_string())),
+            o(stop.map(|d| d.compared.to_string())),
         ]);
         let _ = writeln!(
             out,
