@@ -233,7 +233,13 @@ pub fn table(st: &[JobStatus], scheduler: &str) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    if let Some(w) = crate::scheduler::words::of(scheduler) {
+    // Only where accounting filled those columns: without it (no sacct) they
+    // are all `-`, and naming sacct's fields would say they came from it.
+    let accounted = st
+        .iter()
+        .flat_map(|j| &j.tasks)
+        .any(|t| t.last_run.is_some());
+    if let Some(w) = crate::scheduler::words::of(scheduler).filter(|_| accounted) {
         out.push_str(&format!(
             "FAILURE: {client}'s {}; PEAK_MEM: {client}'s {} ({})\n",
             w.failure,
@@ -314,5 +320,10 @@ mod tests {
             t.contains("FAILURE: sacct's State; PEAK_MEM: sacct's MaxRSS (peak resident memory"),
             "{t}"
         );
+        // Without accounting (no sacct) the columns are `-`, and the line
+        // does not claim sacct filled them.
+        let st = crate::scheduler::status::collect(&jobs, &[], &[]);
+        let t = table(&st, "slurm");
+        assert!(!t.contains("sacct's"), "{t}");
     }
 }
