@@ -164,6 +164,13 @@ pub struct FileLock {
 pub enum Busy {
     /// A live holder (`None`: a lock file without a readable holder, fresh).
     Held(Option<Box<Holder>>, Duration),
+    /// The lock is stale, but another process holds its takeover token and
+    /// has not finished: one that is taking over now, or one killed in the
+    /// middle on another host (its token is stale only after [`STALE_AFTER`]).
+    TakingOver {
+        token: PathBuf,
+        taker: Option<Box<Holder>>,
+    },
     Io(Error),
 }
 
@@ -173,6 +180,8 @@ impl FileLock {
         let text = Holder::current().to_text();
         // Set once we removed a stale lock, for the message when we then win.
         let mut took_over: Option<String> = None;
+        // Whether the last look found another takeover under way.
+        let mut in_progress = false;
         for _ in 0..MAX_LOOKS {
             match create_new(path, &text) {
                 Ok(()) => {
@@ -194,7 +203,9 @@ impl FileLock {
             if !is_stale(holder.as_ref(), age) {
                 return Err(Busy::Held(holder.map(Box::new), age));
             }
-            match remove_stale(path, &found, 0).map_err(Busy::Io)? {
+            let removal = remove_stale(path, &found, 0).map_err(Busy::Io)?;
+            in_progress = matches!(removal, Removal::InProgress);
+            match removal {
                 Removal::Removed => {
                     took_over = Some(holder.as_ref().map_or("an unreadable lock".into(), |h| {
                         format!("host {}, pid {}", h.host, h.pid)
@@ -203,6 +214,11 @@ impl FileLock {
                 Removal::Changed => {}
                 Removal::InProgress => std::thread::sleep(TAKEOVER_PAUSE),
             }
+        }
+        if in_progress {
+            let token = takeover_token(path);
+            let taker = read_lock(&token).and_then(|(t, _)| Holder::parse(&t).map(Box::new));
+            return Err(Busy::TakingOver { token, taker });
         }
         let (found, age) = read_lock(path).unwrap_or_default();
         Err(Busy::Held(Holder::parse(&found).map(Box::new), age))
@@ -216,8 +232,12 @@ impl FileLock {
             match FileLock::try_acquire(path) {
                 Ok(l) => return Ok(l),
                 Err(Busy::Io(e)) => return Err(e),
-                Err(Busy::Held(h, _)) => {
+                Err(busy) => {
                     if !told {
+                        let h = match busy {
+                            Busy::Held(h, _) | Busy::TakingOver { taker: h, .. } => h,
+                            Busy::Io(_) => None,
+                        };
                         let who = h.map_or("another process".into(), |h| {
                             format!("pid {} on host {}", h.pid, h.host)
                         });
@@ -283,6 +303,9 @@ impl OutputLock {
             }
             Err(Busy::Io(e)) => Err(e),
             Err(Busy::Held(h, age)) => Err(in_use(dir, h.as_deref(), age)),
+            Err(Busy::TakingOver { token, taker }) => {
+                Err(takeover_stuck(dir, &token, taker.as_deref()))
+            }
         }
     }
 }
@@ -393,10 +416,15 @@ fn read_lock(path: &Path) -> Option<(String, Duration)> {
 /// holding `<path>.takeover` meanwhile so that no other remover can act between
 /// our check and our unlink (see the module docs). `depth`: how many tokens
 /// deep this is.
-fn remove_stale(path: &Path, seen: &str, depth: usize) -> Result<Removal> {
+/// `<lock>.takeover`: whoever holds it may remove the stale `<lock>`.
+fn takeover_token(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".takeover");
-    let token = path.with_file_name(name);
+    path.with_file_name(name)
+}
+
+fn remove_stale(path: &Path, seen: &str, depth: usize) -> Result<Removal> {
+    let token = takeover_token(path);
     match create_new(&token, &Holder::current().to_text()) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -448,6 +476,27 @@ fn in_use(dir: &Path, holder: Option<&Holder>, age: Duration) -> Error {
             format!(
                 "{who}. Two runs into one directory would mix their checkpoints and metrics: wait for it, or train into another directory. If that process is gone, delete {}",
                 dir.join(LOCK_FILE).display()
+            ),
+        ),
+    )
+}
+
+/// The lock's holder is gone, but a takeover did not finish while we looked:
+/// say so, rather than name the dead holder as if it were alive.
+fn takeover_stuck(dir: &Path, token: &Path, taker: Option<&Holder>) -> Error {
+    let who = taker.map_or("a process whose note is unreadable".into(), |h| {
+        format!("pid {} on host {}", h.pid, h.host)
+    });
+    Error::io(
+        "output directory in use",
+        dir,
+        std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "its lock {} was left by a run that is gone, and {who} is taking it over ({}) but has not finished;                  run again in a minute. If that process was killed (its note goes stale after {} minutes) and no hecjob                  trains into this directory, delete both files",
+                dir.join(LOCK_FILE).display(),
+                token.display(),
+                STALE_AFTER.as_secs() / 60
             ),
         ),
     )
@@ -548,6 +597,38 @@ mod tests {
         assert!(e.contains("an unreadable lock"), "{e}");
     }
 
+    /// A stale lock whose takeover token was left, fresh, by a process on
+    /// another host (killed mid-takeover; tokens have no heartbeat): the run
+    /// is refused with the token named and what to do, not with the dead
+    /// holder named as if it were alive.
+    #[test]
+    fn an_unfinished_takeover_is_named_not_the_dead_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let dead = Holder {
+            pid: dead_pid,
+            ..Holder::current()
+        };
+        std::fs::write(&path, dead.to_text()).unwrap();
+        let taker = Holder {
+            host: "node-elsewhere".into(),
+            pid: 4242,
+            ..Holder::current()
+        };
+        std::fs::write(takeover_token(&path), taker.to_text()).unwrap();
+        let e = OutputLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("was left by a run that is gone, and pid 4242 on host node-elsewhere is taking it over"),
+            "{e}"
+        );
+        assert!(e.contains(".hecjob-lock.takeover"), "{e}");
+        assert!(e.contains("delete both files"), "{e}");
+        assert!(!e.contains("has held it since"), "{e}");
+    }
+
     #[test]
     fn temp_files_of_a_killed_run_are_removed() {
         let dir = tempfile::tempdir().unwrap();
@@ -642,6 +723,9 @@ mod tests {
                         panic!("round {round}: a loser was not told who holds the lock")
                     }
                     Err(Busy::Io(e)) => panic!("round {round}: {e}"),
+                    Err(Busy::TakingOver { .. }) => {
+                        panic!("round {round}: a takeover was left unfinished")
+                    }
                 }
             }
             drop(results);
@@ -685,6 +769,9 @@ mod tests {
             Ok(l) => format!("won {}", l.text),
             Err(Busy::Held(Some(h), _)) => format!("held {}", h.to_text()),
             Err(Busy::Held(None, _)) => "held by a holder not named".into(),
+            Err(Busy::TakingOver { token, .. }) => {
+                format!("a takeover left unfinished ({})", token.display())
+            }
             Err(Busy::Io(e)) => format!("error {e}"),
         };
         say(&outcome.replace('\n', "|"));
