@@ -10,7 +10,7 @@ const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`";
 const TOP_LIST: &str =
     "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
-const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `jobs`";
+const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`";
 const JOB_LIST: &str =
     "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `gpu_type`, `extra_directives`";
 
@@ -878,6 +878,39 @@ case!(
         "cluster.jobs.train.gpu_type",
         "GPU types are Slurm GRES types (--gres=gpu:TYPE:N); Grid Engine asks for GPUs by count only: remove gpu_type, or set cluster.scheduler: slurm"
     )
+);
+// A list entry's problem is placed at the list's key, as for modules and setup.
+case!(
+    site_gpu_memory_not_a_size,
+    with("cluster:\n  gpu_types:\n    - { name: A100-80GB, memory: 80 GB }\n"),
+    one(
+        4,
+        "cluster.gpu_types[0].memory",
+        "expected the card's memory like 80G or 46068M, got `80 GB`"
+    )
+);
+case!(
+    site_gpu_memory_zero,
+    with("cluster:\n  gpu_types:\n    - { name: T4, memory: 16G }\n    - { name: none, memory: 0G }\n"),
+    one(
+        4,
+        "cluster.gpu_types[1].memory",
+        "expected the card's memory like 80G or 46068M, got `0G`"
+    )
+);
+case!(
+    site_gpu_gres_not_a_type,
+    with("cluster:\n  gpu_types:\n    - { name: A100, memory: 40G, gres: \"gpu:a100\" }\n"),
+    one(
+        4,
+        "cluster.gpu_types[0].gres",
+        "`gpu:a100` is not a GRES type (letters, digits, _ . -; e.g. nvidia_a100_80gb)"
+    )
+);
+case!(
+    site_gpu_unknown_key,
+    with("cluster:\n  gpu_types:\n    - { name: A100, mem: 40G }\n"),
+    "bad.yaml:5:21: cluster.gpu_types[0]: unknown field `mem`, expected one of `name`, `memory`, `gres`, `note`; did you mean `memory`?"
 );
 case!(
     gpu_type_without_gpus,

@@ -904,7 +904,7 @@ fn efficiency_from_accounting_and_gpu_records(sw: &Sweep, opts: &ReportOptions) 
     assert_eq!(s.memory.as_deref(), Some("16G"));
     assert_eq!(s.time.as_deref(), Some("00:50:00"));
     assert_eq!(s.cpus, Some(1));
-    assert_eq!(s.gpu_type.map(|g| g.name), Some("V100"));
+    assert_eq!(s.gpu_type.as_ref().map(|g| g.name.as_str()), Some("V100"));
     assert_eq!(
         s.yaml.as_deref(),
         Some(
@@ -949,6 +949,26 @@ fn efficiency_from_accounting_and_gpu_records(sw: &Sweep, opts: &ReportOptions) 
     assert_eq!(json["tasks"][0]["requested_cpus"], 4);
     let html = report::efficiency_format::html(&e);
     assert!(html.contains("id=\"efficiency-table\"") && html.contains("h_vmem: 16G"));
+
+    // A site that lists its own GPU types (cluster.gpu_types) is suggested
+    // the smallest of those: 8.6 GiB +20 % fits its 16 GB T4.
+    std::fs::write(
+        sw.jobs.join("config.yaml"),
+        "experiment:\n  name: lr-bs-sweep\ncluster:\n  gpu_types:\n    - { name: A100-40GB, memory: 40G, gres: nvidia_a100_40gb }\n    - { name: T4, memory: 16G, note: \"gpu partition\" }\n  jobs:\n    train: { h_vmem: 40G, h_rt: \"02:00:00\", ncpus: 4, ngpus: 1 }\n",
+    )
+    .unwrap();
+    let site = report::efficiency_of(&report::build(&sw.jobs, opts).unwrap());
+    assert_eq!(
+        site.suggestion.gpu_type.as_ref().map(|g| g.name.as_str()),
+        Some("T4")
+    );
+    let text = report::efficiency_format::text(&site);
+    assert!(
+        text.contains("# GPU T4 (cluster.gpu_types) (gpu partition)"),
+        "{text}"
+    );
+    assert!(!text.contains("HEC"), "{text}");
+    assert!(report::efficiency_format::html(&site).contains("# GPU T4 (cluster.gpu_types)"));
 }
 
 // --- plots ---------------------------------------------------------------------

@@ -109,7 +109,27 @@ pub struct Cluster {
     /// HEC rejects arrays that ask for mail).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<Notify>,
+    /// The site's GPU types, for the report's suggestion of the smallest type
+    /// that holds a run's peak GPU memory. Empty: the HEC's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpu_types: Vec<SiteGpu>,
     pub jobs: Jobs,
+}
+
+/// One entry of `cluster.gpu_types`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteGpu {
+    /// As people call it (`A100-80GB`).
+    pub name: String,
+    /// The card's memory as NVML reports its total (`80G`, `81920M`).
+    pub memory: String,
+    /// Slurm's GRES type for it (`nvidia_a100_80gb`), when the site has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gres: Option<String>,
+    /// Where it is, or what else to know before asking for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `cluster.notify`: where to mail, and on what.
@@ -146,6 +166,7 @@ impl Default for Cluster {
             setup: Vec::new(),
             max_concurrent_tasks: None,
             notify: None,
+            gpu_types: Vec::new(),
             jobs: Jobs::default(),
         }
     }

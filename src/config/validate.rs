@@ -366,6 +366,44 @@ fn is_mail_address(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
 }
 
+/// One `cluster.gpu_types` entry: a name, a memory size that is more than
+/// nothing, a GRES type written as Slurm writes them. Only hecjob reads these
+/// (the report), so the note is free text.
+fn check_site_gpu(p: &mut Problems, path: &str, g: &SiteGpu) {
+    if g.name.trim().is_empty() || g.name.chars().any(char::is_control) {
+        p.push(
+            format!("{path}.name"),
+            "expected the type's name as people write it (e.g. A100-80GB)",
+        );
+    }
+    if !is_memory(&g.memory)
+        || crate::scheduler::sge::qacct::parse_bytes(&g.memory).unwrap_or(0) == 0
+    {
+        p.push(
+            format!("{path}.memory"),
+            format!(
+                "expected the card's memory like 80G or 46068M, got `{}`",
+                lit(&g.memory)
+            ),
+        );
+    }
+    if let Some(t) = &g.gres {
+        if t.is_empty()
+            || !t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            p.push(
+                format!("{path}.gres"),
+                format!(
+                    "`{}` is not a GRES type (letters, digits, _ . -; e.g. nvidia_a100_80gb)",
+                    lit(t)
+                ),
+            );
+        }
+    }
+}
+
 fn check_notify(p: &mut Problems, n: &Notify) {
     if !is_mail_address(&n.address) {
         p.push(
@@ -510,6 +548,9 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
     }
     if let Some(n) = &c.notify {
         check_notify(p, n);
+    }
+    for (i, g) in c.gpu_types.iter().enumerate() {
+        check_site_gpu(p, &format!("cluster.gpu_types[{i}]"), g);
     }
     check_resources(
         p,

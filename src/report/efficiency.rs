@@ -13,7 +13,8 @@
 //! The suggestion takes the largest use over the finished tasks (all tasks
 //! when none finished), adds headroom and rounds up the way requests are
 //! written (`12G`, `"01:30:00"`); the GPU type is the smallest of the site's
-//! types (the HEC's, [`HEC_GPUS`]) whose memory holds the peak with headroom.
+//! types (`cluster.gpu_types`, else the HEC's: [`hec_gpus`]) whose memory
+//! holds the peak with headroom.
 
 use super::qacct::{self, Accounting};
 use super::row::Status;
@@ -30,46 +31,82 @@ pub const TIME_MARGIN_SECONDS: f64 = 600.0;
 const LOW_USE: f64 = 0.5;
 
 /// A GPU type of a site: its name as users ask for it and its memory.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GpuType {
-    pub name: &'static str,
-    /// `--gres=gpu:<gres>:1` on Slurm.
-    pub gres: &'static str,
+    pub name: String,
+    /// `--gres=gpu:<gres>:1` on Slurm, where the site has a type for it.
+    pub gres: Option<String>,
     /// Memory as NVML reports the card's total, bytes.
     pub memory_bytes: u64,
     /// Where it is, or what else to know before asking for it.
-    pub note: &'static str,
+    pub note: String,
 }
 
 const MIB: u64 = 1024 * 1024;
 
-/// The HEC's GPU types (../shared/notes/hec-slurm.md), smallest memory first.
-pub const HEC_GPUS: [GpuType; 4] = [
-    GpuType {
-        name: "V100",
-        gres: "tesla_v100-pcie-32gb",
-        memory_bytes: 32_768 * MIB,
-        note: "gpu-short/medium/long; CUDA up to 12.9 only, so install a torch build for CUDA 12.x",
-    },
-    GpuType {
-        name: "L40",
-        gres: "nvidia_l40",
-        memory_bytes: 46_068 * MIB,
-        note: "astro partition",
-    },
-    GpuType {
-        name: "L40S",
-        gres: "nvidia_l40s",
-        memory_bytes: 46_068 * MIB,
-        note: "astro partition",
-    },
-    GpuType {
-        name: "H200",
-        gres: "nvidia_h200_nvl",
-        memory_bytes: 143_771 * MIB,
-        note: "gpu-short/medium/long",
-    },
-];
+/// The HEC's GPU types (../shared/notes/hec-slurm.md), smallest memory first:
+/// the types a config without `cluster.gpu_types` is suggested.
+pub fn hec_gpus() -> Vec<GpuType> {
+    let t = |name: &str, gres: &str, mib: u64, note: &str| GpuType {
+        name: name.into(),
+        gres: Some(gres.into()),
+        memory_bytes: mib * MIB,
+        note: note.into(),
+    };
+    vec![
+        t(
+            "V100",
+            "tesla_v100-pcie-32gb",
+            32_768,
+            "gpu-short/medium/long; CUDA up to 12.9 only, so install a torch build for CUDA 12.x",
+        ),
+        t("L40", "nvidia_l40", 46_068, "astro partition"),
+        t("L40S", "nvidia_l40s", 46_068, "astro partition"),
+        t("H200", "nvidia_h200_nvl", 143_771, "gpu-short/medium/long"),
+    ]
+}
+
+/// The GPU types a suggestion picks from, and whose they are.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteGpus {
+    /// `the HEC` (built in) or `cluster.gpu_types`.
+    pub site: String,
+    /// Smallest memory first.
+    pub types: Vec<GpuType>,
+}
+
+impl Default for SiteGpus {
+    fn default() -> SiteGpus {
+        SiteGpus {
+            site: "the HEC".into(),
+            types: hec_gpus(),
+        }
+    }
+}
+
+impl SiteGpus {
+    /// `cluster.gpu_types` when the config lists any (validated: every memory
+    /// parses), else the HEC's.
+    pub fn from_config(types: &[crate::config::SiteGpu]) -> SiteGpus {
+        if types.is_empty() {
+            return SiteGpus::default();
+        }
+        let mut types: Vec<GpuType> = types
+            .iter()
+            .map(|g| GpuType {
+                name: g.name.clone(),
+                gres: g.gres.clone(),
+                memory_bytes: crate::scheduler::sge::qacct::parse_bytes(&g.memory).unwrap_or(0),
+                note: g.note.clone().unwrap_or_default(),
+            })
+            .collect();
+        types.sort_by_key(|t| t.memory_bytes);
+        SiteGpus {
+            site: "cluster.gpu_types".into(),
+            types,
+        }
+    }
+}
 
 /// What the train job asked for.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -82,6 +119,9 @@ pub struct Requests {
     pub time_seconds: Option<f64>,
     pub cpus: Option<u32>,
     pub gpus: Option<u32>,
+    /// The site's GPU types, for the suggestion.
+    #[serde(skip)]
+    pub site_gpus: SiteGpus,
 }
 
 impl Requests {
@@ -102,6 +142,7 @@ impl Requests {
             // Grid Engine and Slurm give a job one CPU unless it asks for more.
             cpus: Some(job.ncpus.unwrap_or(1)),
             gpus: Some(job.ngpus.unwrap_or(0)),
+            site_gpus: SiteGpus::default(),
         }
     }
 }
@@ -169,6 +210,8 @@ pub struct Suggestion {
     pub time: Option<String>,
     pub cpus: Option<u32>,
     pub gpu_type: Option<GpuType>,
+    /// Whose type it is: `the HEC` or `cluster.gpu_types`.
+    pub gpu_site: Option<String>,
     /// The same as config YAML, ready to paste under `cluster.jobs`.
     pub yaml: Option<String>,
     /// How each value was reached.
@@ -502,33 +545,58 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
         s.cpus = Some(c);
     }
     if let Some(g) = max(&|t| t.gpu_peak_bytes.map(|b| b as f64)) {
-        suggest_gpu(&mut s, g);
+        let hec = SiteGpus::default();
+        suggest_gpu(&mut s, g, req.map_or(&hec, |r| &r.site_gpus));
     }
     s.yaml = suggestion_yaml(&s, req);
     s
 }
 
-/// The smallest HEC GPU that holds the peak GPU memory `g` with headroom.
-fn suggest_gpu(s: &mut Suggestion, g: f64) {
+/// The smallest of the site's GPUs that holds the peak GPU memory `g` with headroom.
+fn suggest_gpu(s: &mut Suggestion, g: f64, site: &SiteGpus) {
     let human = |b: f64| super::format::human_bytes(b as u64);
     let need = g * MEMORY_HEADROOM;
-    match HEC_GPUS.iter().find(|t| t.memory_bytes as f64 >= need) {
+    match site.types.iter().find(|t| t.memory_bytes as f64 >= need) {
         Some(t) => {
             s.reasons.push(format!(
-                "GPU {}: the peak GPU memory was {} (+{:.0} % = {}); the smallest HEC GPU that holds it ({}, {})",
+                "GPU {}: the peak GPU memory was {} (+{:.0} % = {}); the smallest GPU of {} that holds it ({}{})",
                 t.name,
                 human(g),
                 (MEMORY_HEADROOM - 1.0) * 100.0,
                 human(need),
+                site.site,
                 human(t.memory_bytes as f64),
-                t.note
+                if t.note.is_empty() { String::new() } else { format!(", {}", t.note) }
             ));
-            s.gpu_type = Some(*t);
+            s.gpu_type = Some(t.clone());
+            s.gpu_site = Some(site.site.clone());
         }
         None => s.reasons.push(format!(
-            "GPU: the peak GPU memory {} is more than any HEC GPU holds; use a smaller batch or bf16",
-            human(g)
+            "GPU: the peak GPU memory {} is more than any GPU of {} holds; use a smaller batch or bf16",
+            human(g),
+            site.site
         )),
+    }
+}
+
+impl Suggestion {
+    /// The GPU type to ask for, as a comment under the suggested YAML:
+    /// `# on the HEC's Slurm: --gres=gpu:nvidia_l40:1 (astro partition)`.
+    pub fn gpu_comment(&self) -> Option<String> {
+        let g = self.gpu_type.as_ref()?;
+        let site = self.gpu_site.as_deref().unwrap_or("the site");
+        let note = if g.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", g.note)
+        };
+        Some(match &g.gres {
+            Some(gres) if site == "the HEC" => {
+                format!("# on the HEC's Slurm: --gres=gpu:{gres}:1{note}")
+            }
+            Some(gres) => format!("# GPU {} ({site}): --gres=gpu:{gres}:1{note}", g.name),
+            None => format!("# GPU {} ({site}){note}", g.name),
+        })
     }
 }
 
@@ -568,7 +636,7 @@ mod tests {
 
     #[test]
     fn smallest_hec_gpu_first() {
-        let mut sizes: Vec<u64> = HEC_GPUS.iter().map(|g| g.memory_bytes).collect();
+        let mut sizes: Vec<u64> = hec_gpus().iter().map(|g| g.memory_bytes).collect();
         let sorted = {
             let mut s = sizes.clone();
             s.sort();
@@ -577,5 +645,52 @@ mod tests {
         assert_eq!(sizes, sorted);
         sizes.dedup();
         assert_eq!(sizes.len(), 3);
+    }
+
+    /// A site's own types (`cluster.gpu_types`), in any order, replace the
+    /// HEC's: the smallest that holds the peak with headroom is suggested,
+    /// named with the site's GRES type.
+    #[test]
+    fn a_sites_own_gpu_types_are_suggested() {
+        let gpu = |name: &str, memory: &str, gres: Option<&str>| crate::config::SiteGpu {
+            name: name.into(),
+            memory: memory.into(),
+            gres: gres.map(str::to_string),
+            note: None,
+        };
+        let site = SiteGpus::from_config(&[
+            gpu("A100-80GB", "80G", Some("nvidia_a100_80gb")),
+            gpu("T4", "16G", None),
+            gpu("A100-40GB", "40G", Some("nvidia_a100_40gb")),
+        ]);
+        let names: Vec<&str> = site.types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["T4", "A100-40GB", "A100-80GB"]);
+        let gib = (1u64 << 30) as f64;
+        let mut s = Suggestion::default();
+        suggest_gpu(&mut s, 20.0 * gib, &site);
+        assert_eq!(s.gpu_type.as_ref().unwrap().name, "A100-40GB");
+        assert!(
+            s.reasons[0].contains("the smallest GPU of cluster.gpu_types"),
+            "{:?}",
+            s.reasons
+        );
+        assert_eq!(
+            s.gpu_comment().unwrap(),
+            "# GPU A100-40GB (cluster.gpu_types): --gres=gpu:nvidia_a100_40gb:1"
+        );
+        let mut small = Suggestion::default();
+        suggest_gpu(&mut small, 10.0 * gib, &site);
+        assert_eq!(small.gpu_comment().unwrap(), "# GPU T4 (cluster.gpu_types)");
+        let mut none = Suggestion::default();
+        suggest_gpu(&mut none, 70.0 * gib, &site);
+        assert!(none.gpu_type.is_none());
+        assert!(none.reasons[0].contains("more than any GPU of cluster.gpu_types holds"));
+        // Without the key: the HEC's, as before.
+        let mut hec = Suggestion::default();
+        suggest_gpu(&mut hec, 20.0 * gib, &SiteGpus::from_config(&[]));
+        assert_eq!(
+            hec.gpu_comment().unwrap(),
+            "# on the HEC's Slurm: --gres=gpu:tesla_v100-pcie-32gb:1 (gpu-short/medium/long; CUDA up to 12.9 only, so install a torch build for CUDA 12.x)"
+        );
     }
 }

@@ -183,12 +183,8 @@ pub fn text(e: &Efficiency) -> String {
         for l in y.lines() {
             let _ = writeln!(o, "    {l}");
         }
-        if let Some(g) = &s.gpu_type {
-            let _ = writeln!(
-                o,
-                "    # on the HEC's Slurm: --gres=gpu:{}:1 ({})",
-                g.gres, g.note
-            );
+        if let Some(c) = s.gpu_comment() {
+            let _ = writeln!(o, "    {c}");
         }
         o.push('\n');
     }
@@ -338,12 +334,8 @@ fn suggestion_html(o: &mut String, s: &Suggestion) {
     match &s.yaml {
         Some(y) => {
             let mut y = y.clone();
-            if let Some(g) = &s.gpu_type {
-                let _ = write!(
-                    y,
-                    "\n# on the HEC's Slurm: --gres=gpu:{}:1 ({})",
-                    g.gres, g.note
-                );
+            if let Some(c) = s.gpu_comment() {
+                let _ = write!(y, "\n{c}");
             }
             let _ = write!(o, "<pre>{}</pre>", esc(&y));
         }

@@ -328,10 +328,12 @@ pub fn requests_of(report: &Report) -> std::result::Result<efficiency::Requests,
         ));
     }
     let loaded = crate::config::load(Some(&path)).map_err(|e| e.to_string())?;
-    Ok(efficiency::Requests::from_job(
+    let mut r = efficiency::Requests::from_job(
         &loaded.config.cluster.jobs.train,
         &path.display().to_string(),
-    ))
+    );
+    r.site_gpus = efficiency::SiteGpus::from_config(&loaded.config.cluster.gpu_types);
+    Ok(r)
 }
 
 /// Efficiency of the report's tasks against the rendered requests.
