@@ -299,6 +299,7 @@ impl OutputLock {
                 // temp files belong to processes that may be live.
                 remove_stale_temps(dir, false);
                 remove_stale_temps(&dir.join("checkpoint"), true);
+                remove_old_lock_drafts(dir);
                 Ok(OutputLock(l))
             }
             Err(Busy::Io(e)) => Err(e),
@@ -348,6 +349,29 @@ fn remove_stale_temps(dir: &Path, recurse: bool) {
                 ),
                 Err(e) => eprintln!("warning: could not remove {}: {e}", p.display()),
             }
+        }
+    }
+}
+
+/// A lock's text is written under `<lock>.new-<nonce>` before it is linked
+/// into place (see [`create_new`]); a process killed between the two leaves
+/// that draft behind. A draft lives for microseconds, so one older than a
+/// minute is a killed process's, never a contender's in the middle of taking
+/// the lock.
+fn remove_old_lock_drafts(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let draft = name.starts_with(&format!("{LOCK_FILE}.new-"))
+            || name.starts_with(&format!("{LOCK_FILE}.takeover.new-"));
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|a| a > Duration::from_secs(60)));
+        if draft && old {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -627,6 +651,27 @@ mod tests {
         assert!(e.contains(".hecjob-lock.takeover"), "{e}");
         assert!(e.contains("delete both files"), "{e}");
         assert!(!e.contains("has held it since"), "{e}");
+    }
+
+    /// A lock draft left by a process killed between writing and linking it
+    /// is removed by the next run once it is old; a fresh one (a contender
+    /// taking the lock right now) is left alone.
+    #[test]
+    fn old_lock_drafts_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(format!("{LOCK_FILE}.new-0123456789abcdef"));
+        let fresh = dir.path().join(format!("{LOCK_FILE}.new-fedcba9876543210"));
+        std::fs::write(&old, Holder::current().to_text()).unwrap();
+        std::fs::write(&fresh, Holder::current().to_text()).unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(3600))
+            .unwrap();
+        drop(OutputLock::acquire(dir.path()).unwrap());
+        assert!(!old.exists());
+        assert!(fresh.exists());
     }
 
     #[test]
