@@ -232,12 +232,8 @@ impl FileLock {
             match FileLock::try_acquire(path) {
                 Ok(l) => return Ok(l),
                 Err(Busy::Io(e)) => return Err(e),
-                Err(busy) => {
+                Err(Busy::Held(h, _) | Busy::TakingOver { taker: h, .. }) => {
                     if !told {
-                        let h = match busy {
-                            Busy::Held(h, _) | Busy::TakingOver { taker: h, .. } => h,
-                            Busy::Io(_) => None,
-                        };
                         let who = h.map_or("another process".into(), |h| {
                             format!("pid {} on host {}", h.pid, h.host)
                         });

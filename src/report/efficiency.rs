@@ -66,6 +66,9 @@ pub fn hec_gpus() -> Vec<GpuType> {
     ]
 }
 
+/// [`SiteGpus::site`] of the built-in types.
+const HEC_SITE: &str = "the HEC";
+
 /// The GPU types a suggestion picks from, and whose they are.
 #[derive(Debug, Clone, Serialize)]
 pub struct SiteGpus {
@@ -78,7 +81,7 @@ pub struct SiteGpus {
 impl Default for SiteGpus {
     fn default() -> SiteGpus {
         SiteGpus {
-            site: "the HEC".into(),
+            site: HEC_SITE.into(),
             types: hec_gpus(),
         }
     }
@@ -591,7 +594,7 @@ impl Suggestion {
             format!(" ({})", g.note)
         };
         Some(match &g.gres {
-            Some(gres) if site == "the HEC" => {
+            Some(gres) if site == HEC_SITE => {
                 format!("# on the HEC's Slurm: --gres=gpu:{gres}:1{note}")
             }
             Some(gres) => format!("# GPU {} ({site}): --gres=gpu:{gres}:1{note}", g.name),

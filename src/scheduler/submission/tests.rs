@@ -183,6 +183,27 @@ fn stand_in(dir: &Path, name: &str, body: &str) -> PathBuf {
     p
 }
 
+/// A stand-in whose `body` sees `$n`, the number of this call (1, 2, …).
+fn counting_stand_in(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let count = dir.join(format!("{name}.count"));
+    stand_in(
+        dir,
+        name,
+        &format!(
+            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n{body}",
+            c = count.display()
+        ),
+    )
+}
+
+/// A stand-in that appends its arguments, one call a line, to `<name>.log`:
+/// (the program, the log).
+fn recording_stand_in(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let log = dir.join(format!("{name}.log"));
+    let p = stand_in(dir, name, &format!("echo \"$@\" >> {}", log.display()));
+    (p, log)
+}
+
 /// Grid Engine's back end end to end with stand-in clients: the third `qsub`
 /// hangs, is killed by the timeout and named, and the two queued jobs are
 /// removed with one real `qdel` call.
@@ -190,22 +211,12 @@ fn stand_in(dir: &Path, name: &str, body: &str) -> PathBuf {
 fn hanging_qsub_is_named_and_rolled_back_with_qdel() {
     let dir = tempfile::tempdir().unwrap();
     let bin = tempfile::tempdir().unwrap();
-    let count = bin.path().join("count");
-    let qdel_log = bin.path().join("qdel.log");
-    let qsub = stand_in(
+    let qsub = counting_stand_in(
         bin.path(),
         "qsub",
-        &format!(
-            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
-             if [ $n -ge 3 ]; then sleep 600; fi\necho $((40+n))",
-            c = count.display()
-        ),
+        "if [ $n -ge 3 ]; then sleep 600; fi\necho $((40+n))",
     );
-    let qdel = stand_in(
-        bin.path(),
-        "qdel",
-        &format!("echo \"$@\" >> {}", qdel_log.display()),
-    );
+    let (qdel, qdel_log) = recording_stand_in(bin.path(), "qdel");
     let mut ge = GridEngine::with_programs(
         Programs {
             qsub: Some(qsub),
@@ -235,13 +246,8 @@ fn hanging_qsub_is_named_and_rolled_back_with_qdel() {
 fn an_id_that_contradicts_the_job_and_a_killed_qsub_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let bin = tempfile::tempdir().unwrap();
-    let qdel_log = bin.path().join("qdel.log");
     let qsub = stand_in(bin.path(), "qsub", "echo 41.1-3:1");
-    let qdel = stand_in(
-        bin.path(),
-        "qdel",
-        &format!("echo \"$@\" >> {}", qdel_log.display()),
-    );
+    let (qdel, qdel_log) = recording_stand_in(bin.path(), "qdel");
     let programs = |qsub: PathBuf| Programs {
         qsub: Some(qsub),
         qdel: Some(qdel.clone()),
@@ -304,23 +310,13 @@ fn a_failed_qdel_of_a_contradicting_id_is_said_and_named() {
 fn qsub_without_a_readable_id_may_have_queued_the_job() {
     let dir = tempfile::tempdir().unwrap();
     let bin = tempfile::tempdir().unwrap();
-    let count = bin.path().join("count");
-    let qdel_log = bin.path().join("qdel.log");
     // The first job gets an id; the second qsub says something else.
-    let qsub = stand_in(
+    let qsub = counting_stand_in(
         bin.path(),
         "qsub",
-        &format!(
-            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
-             if [ $n -ge 2 ]; then echo 'Your job has been submitted'; else echo 41; fi",
-            c = count.display()
-        ),
+        "if [ $n -ge 2 ]; then echo 'Your job has been submitted'; else echo 41; fi",
     );
-    let qdel = stand_in(
-        bin.path(),
-        "qdel",
-        &format!("echo \"$@\" >> {}", qdel_log.display()),
-    );
+    let (qdel, qdel_log) = recording_stand_in(bin.path(), "qdel");
     let mut ge = GridEngine::with_programs(
         Programs {
             qsub: Some(qsub),
@@ -386,22 +382,12 @@ fn a_hanging_notify_sbatch_is_named_and_the_chain_cancelled() {
     use crate::scheduler::slurm::client::{Programs as SlurmPrograms, Slurm};
     let dir = tempfile::tempdir().unwrap();
     let bin = tempfile::tempdir().unwrap();
-    let count = bin.path().join("count");
-    let scancel_log = bin.path().join("scancel.log");
-    let sbatch = stand_in(
+    let sbatch = counting_stand_in(
         bin.path(),
         "sbatch",
-        &format!(
-            "n=$(cat {c} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {c}\n\
-             if [ $n -ge 4 ]; then sleep 600; fi\necho $((50+n))",
-            c = count.display()
-        ),
+        "if [ $n -ge 4 ]; then sleep 600; fi\necho $((50+n))",
     );
-    let scancel = stand_in(
-        bin.path(),
-        "scancel",
-        &format!("echo \"$@\" >> {}", scancel_log.display()),
-    );
+    let (scancel, scancel_log) = recording_stand_in(bin.path(), "scancel");
     let mut slurm = Slurm::with_programs(
         SlurmPrograms {
             sbatch: Some(sbatch),
