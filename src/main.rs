@@ -1,8 +1,8 @@
 use clap::Parser;
 
 fn main() {
-    let cli = hecjob::cmd::Cli::parse();
-    if let Err(e) = hecjob::cmd::dispatch(cli) {
+    let cli = hecjob::cli::Cli::parse();
+    if let Err(e) = hecjob::cli::dispatch(cli) {
         eprintln!("error: {e}");
         std::process::exit(e.exit_code());
     }

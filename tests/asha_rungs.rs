@@ -3,8 +3,8 @@
 //! rung, ties, a task that reaches a rung again after a requeue, files that are
 //! not records; and two processes reaching a rung at the same moment.
 
-use hecjob::asha::store::{file_name, RungStore, RUNGS_DIR};
-use hecjob::asha::Decision;
+use hecjob::worker::asha::store::{file_name, RungStore, RUNGS_DIR};
+use hecjob::worker::asha::Decision;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -70,7 +70,7 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
     // What the install job leaves: hecjob in the bin/ of this config's
     // install home (from source: one per torch build).
     let bin = storage
-        .join(hecjob::config::Install::default().home())
+        .join(hecjob::experiment::config::Install::default().home())
         .join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hecjob"), bin.join("hecjob")).unwrap();
@@ -224,7 +224,7 @@ fn the_same_sweep_stops_the_same_way_locally() {
     let tmp = tempfile::tempdir().unwrap();
     let storage = tmp.path().join("storage");
     let bin = storage
-        .join(hecjob::config::Install::default().home())
+        .join(hecjob::experiment::config::Install::default().home())
         .join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hecjob"), bin.join("hecjob")).unwrap();

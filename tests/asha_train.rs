@@ -6,10 +6,10 @@
 
 mod support;
 
-use hecjob::asha::store::{file_name, RUNGS_DIR};
-use hecjob::config::search::EarlyStop;
-use hecjob::config::{DeviceChoice, Train};
-use hecjob::train::trainer::{self, DataFiles, EarlyStopSpec, RunLimits, RunSpec};
+use hecjob::experiment::config::search::EarlyStop;
+use hecjob::experiment::config::{DeviceChoice, Train};
+use hecjob::worker::asha::store::{file_name, RUNGS_DIR};
+use hecjob::worker::train::trainer::{self, DataFiles, EarlyStopSpec, RunLimits, RunSpec};
 use std::path::Path;
 
 const SHA: &str = "cafe";

@@ -3,7 +3,7 @@
 //! and type errors; `file:line: key.path: message` for semantic problems, all of
 //! them at once — and exit code 2 through the binary.
 
-use hecjob::config::{self, load_str, TRAIN_KEYS};
+use hecjob::experiment::config::{self, load_str, TRAIN_KEYS};
 use std::process::Command;
 
 const SRC: &str = "bad.yaml";

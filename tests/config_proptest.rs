@@ -5,7 +5,7 @@
 //! - input past the size or flow-depth limit is refused with the limit's own
 //!   message, before the YAML parser sees it. Tests never assert timings: the
 //!   bound is that limit (the parser's cost grows with size and depth).
-use hecjob::config::{load_str, text};
+use hecjob::experiment::config::{load_str, text};
 use proptest::prelude::*;
 use serde_yaml_ng::Value;
 

@@ -2,8 +2,8 @@
 //! with generated files and checksums, and the CLI with its embedded checksums.
 mod support;
 
-use hecjob::data::download::{download_files, goemotions_files, FileSpec, Outcome};
-use hecjob::http::{Http, HttpOptions};
+use hecjob::fetch::dataset::{download_files, goemotions_files, FileSpec, Outcome};
+use hecjob::fetch::http::{Http, HttpOptions};
 use std::process::Command;
 use std::time::Duration;
 use support::server::{Route, TestServer};

@@ -1,7 +1,7 @@
 //! src/http.rs against a real HTTP server on 127.0.0.1.
 mod support;
 
-use hecjob::http::{partial_path, DownloadRequest, FetchError, Http, HttpOptions};
+use hecjob::fetch::http::{partial_path, DownloadRequest, FetchError, Http, HttpOptions};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::server::{Route, TestServer};
@@ -421,7 +421,9 @@ fn a_second_downloader_of_one_file_waits_and_uses_the_first_ones_file() {
     srv.route("/f", Route::ok(data.clone()));
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("f");
-    let first = hecjob::run_lock::FileLock::try_acquire(&hecjob::http::lock_path(&dest)).unwrap();
+    let first =
+        hecjob::util::run_lock::FileLock::try_acquire(&hecjob::fetch::http::lock_path(&dest))
+            .unwrap();
     let sha = support::sha256(&data);
     let second = {
         let (url, dest, sha) = (srv.url("/f"), dest.clone(), sha.clone());

@@ -2,7 +2,7 @@
 //! answers like the hub: X-Repo-Commit, ETag, LFS redirects with X-Linked-Etag.
 mod support;
 
-use hecjob::hub::resolve_model_dir_in;
+use hecjob::fetch::hub::resolve_model_dir_in;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use support::server::{Route, TestServer};

@@ -13,8 +13,8 @@
 //! of the payloads, and serve as the positive control instead — a setup line
 //! `touch PWNED` does create the file, so the detector below can fail.
 
-use hecjob::config::{self, LoadedConfig};
-use hecjob::render;
+use hecjob::experiment::config::{self, LoadedConfig};
+use hecjob::experiment::render;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -169,7 +169,7 @@ impl Scratch {
             line,
             &format!(
                 "source {}\n",
-                hecjob::shell::quote(self.profile.to_str().unwrap())
+                hecjob::util::shell::quote(self.profile.to_str().unwrap())
             ),
         );
         let runnable = self.root.join(format!(
@@ -544,8 +544,9 @@ fn render_and_run(
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["module", "hecjob"]);
     // The last argument is the sha256 of the config body the job was rendered with.
-    let sha =
-        hecjob::config::body_sha256(&std::fs::read_to_string(s.job.join("config.yaml")).unwrap());
+    let sha = hecjob::experiment::config::body_sha256(
+        &std::fs::read_to_string(s.job.join("config.yaml")).unwrap(),
+    );
     assert_eq!(
         calls[1].argv,
         argv(&[
@@ -657,7 +658,7 @@ fn hostile_storage_roots_are_refused() {
         let err = load(&cfg, "s.yaml").expect_err(&root).to_string();
         let (_, rest) = err.split_once("\n  s.yaml:").unwrap();
         let (_, msg) = rest.split_once(": cluster.storage_root: ").unwrap();
-        let shown = hecjob::config::validate::lit(&root);
+        let shown = hecjob::experiment::config::validate::lit(&root);
         assert_eq!(
             msg,
             format!("`{shown}`: other tools (python's venv, pip) write this path into scripts they run, so it may hold only letters, digits and _ . - / + @ , %; choose a directory without spaces, quotes, `$`, backticks, backslashes or `:`"),
@@ -1064,7 +1065,7 @@ fn unquoted_expansion_would_be_caught() {
     let payload = PAYLOADS[1];
     let script = format!(
         "cd {}\necho {payload}\nhecjob x{payload}y\n",
-        hecjob::shell::quote(s.job.to_str().unwrap())
+        hecjob::util::shell::quote(s.job.to_str().unwrap())
     );
     let out = Command::new("bash")
         .arg("-c")
@@ -1085,7 +1086,7 @@ fn unquoted_expansion_would_be_caught() {
     // Quoted with the renderer's own quoting, it stays one literal argument.
     std::fs::remove_file(s.job.join("PWNED")).unwrap();
     for p in PAYLOADS {
-        let script = format!("hecjob {}\n", hecjob::shell::quote(p));
+        let script = format!("hecjob {}\n", hecjob::util::shell::quote(p));
         let out = Command::new("bash")
             .arg("-c")
             .arg(&script)
@@ -1299,7 +1300,7 @@ fn hecjob_calls_parse(cfg: Value) -> Vec<String> {
         for c in calls.into_iter().filter(|c| c.name == "hecjob") {
             seen += 1;
             let args = std::iter::once("hecjob".to_string()).chain(c.argv.iter().cloned());
-            if let Err(e) = hecjob::cmd::Cli::try_parse_from(args) {
+            if let Err(e) = hecjob::cli::Cli::try_parse_from(args) {
                 problems.push(format!("{script}: hecjob {:?}: {}", c.argv, e.kind()));
             }
         }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use hecjob::model::saved::LoadedModel;
+use hecjob::worker::model::saved::LoadedModel;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
@@ -165,7 +165,7 @@ fn classifier_label_count_mismatch_is_a_clear_error() {
     let d = support::fixture("golden/tiny-bert");
     let tmp = tempfile::tempdir().unwrap();
     let lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 16, Device::Cpu).unwrap();
-    let meta = hecjob::model::saved::HecjobMeta {
+    let meta = hecjob::worker::model::saved::HecjobMeta {
         hecjob_version: "test".into(),
         base_model: "tiny".into(),
         max_length: 16,

@@ -2,8 +2,8 @@
 //! file, `bash -n` on each script, byte-identical re-rendering, and
 //! `render --dry-run` through the binary (writes nothing, prints the chain).
 
-use hecjob::config::{self, LoadedConfig};
-use hecjob::render::{self, Rendered};
+use hecjob::experiment::config::{self, LoadedConfig};
+use hecjob::experiment::render::{self, Rendered};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -429,12 +429,13 @@ fn render_writes_the_same_files_as_the_library() {
 #[test]
 fn a_templates_directory_that_overrides_nothing_is_an_error() {
     // Issue 15: it was silently ignored (the built-in templates were used).
-    let loaded = hecjob::config::load(None).unwrap();
+    let loaded = hecjob::experiment::config::load(None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("tpl");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("train.tera"), "misspelt").unwrap();
-    let Err(e) = hecjob::render::render(&loaded, &tmp.path().join("out"), Some(&dir)) else {
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
         panic!("a templates directory overriding nothing was accepted");
     };
     assert_eq!(e.exit_code(), 2);
@@ -447,7 +448,8 @@ fn a_templates_directory_that_overrides_nothing_is_an_error() {
     );
     // One real override is enough.
     std::fs::write(dir.join("train.com.tera"), "#!/bin/bash\necho custom\n").unwrap();
-    let r = hecjob::render::render(&loaded, &tmp.path().join("out"), Some(&dir)).unwrap();
+    let r =
+        hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir)).unwrap();
     assert!(r
         .files
         .iter()

@@ -2,12 +2,12 @@
 //! table/csv/json/markdown snapshots, incomplete sweeps, Grid Engine accounting,
 //! and the plots (valid SVG with one line per task, decodable PNG with text).
 
-use hecjob::metrics::{
+use hecjob::jobdir::metrics::{
     EpochRecord, Evaluation, LabelScore, LossPoint, MemoryRecord, MemorySample, Prf, RunMetrics,
     METRICS_SCHEMA_VERSION,
 };
+use hecjob::report::table4::PAPER_TABLE4;
 use hecjob::report::{self, format, plots, Layout, ReportOptions, SortKey, Status};
-use hecjob::table4::PAPER_TABLE4;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
@@ -748,9 +748,9 @@ fn status_json_has_live_progress_and_efficiency() {
     SubmissionRecord::new("sge", None, &sw.jobs, vec![train])
         .write(&sw.jobs)
         .unwrap();
-    hecjob::live::write(
+    hecjob::jobdir::progress::write(
         &sw.outputs.join("task-4"),
-        &hecjob::live::LiveProgress {
+        &hecjob::jobdir::progress::LiveProgress {
             epoch: 3,
             epochs: 4,
             step: 2100,
@@ -760,7 +760,7 @@ fn status_json_has_live_progress_and_efficiency() {
             elapsed_seconds: 900.0,
             eta_seconds: Some(264.0),
             updated_unix: 1_000.0,
-            phase: hecjob::live::Phase::Training,
+            phase: hecjob::jobdir::progress::Phase::Training,
         },
     )
     .unwrap();
@@ -1445,7 +1445,7 @@ fn any_folders_of_runs_are_compared_by_name() {
 #[test]
 fn a_running_task_shows_its_live_progress() {
     let sw = sweep();
-    let p = hecjob::live::LiveProgress {
+    let p = hecjob::jobdir::progress::LiveProgress {
         epoch: 3,
         epochs: 4,
         step: 6000,
@@ -1455,9 +1455,9 @@ fn a_running_task_shows_its_live_progress() {
         elapsed_seconds: 1300.0,
         eta_seconds: Some(1050.0),
         updated_unix: 0.0,
-        phase: hecjob::live::Phase::Training,
+        phase: hecjob::jobdir::progress::Phase::Training,
     };
-    hecjob::live::write(&sw.outputs.join("task-4"), &p).unwrap();
+    hecjob::jobdir::progress::write(&sw.outputs.join("task-4"), &p).unwrap();
     let r = report::build(&sw.jobs, &no_qacct()).unwrap();
     let note = r.row(4).unwrap().note.clone().unwrap();
     assert!(
@@ -1473,8 +1473,14 @@ fn a_running_task_shows_its_live_progress() {
 }
 
 /// A decision as the worker records it at a rung.
-fn rung(rung: u32, epoch: u32, value: f64, rank: usize, compared: usize) -> hecjob::asha::Decision {
-    hecjob::asha::Decision {
+fn rung(
+    rung: u32,
+    epoch: u32,
+    value: f64,
+    rank: usize,
+    compared: usize,
+) -> hecjob::worker::asha::Decision {
+    hecjob::worker::asha::Decision {
         rung,
         epoch,
         metric: "dev_macro_f1".into(),

@@ -6,7 +6,7 @@
 
 mod support;
 
-use hecjob::cmd::status as cli;
+use hecjob::cli::status as cli;
 use hecjob::jobdir::SubmissionRecord;
 use hecjob::scheduler::sge::GridEngine;
 use hecjob::scheduler::status::{JobStatus, TaskState, TrackedJob};

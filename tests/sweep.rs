@@ -2,7 +2,7 @@
 //! outermost, values in the order written, task ids 1..=N as `$SGE_TASK_ID`
 //! numbers them, and each task's `train` carrying its swept values.
 
-use hecjob::config::{self, load_str, LoadedConfig, Optimizer, Train};
+use hecjob::experiment::config::{self, load_str, LoadedConfig, Optimizer, Train};
 use serde_yaml_ng::Value;
 use std::path::Path;
 

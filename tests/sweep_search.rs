@@ -2,8 +2,8 @@
 //! config (and seed), lie within their bounds, and survive a re-render; lists in
 //! a random sweep are drawn from; a grid is unchanged.
 
-use hecjob::config::search::{draw, Domain, Method};
-use hecjob::config::{load_str, LoadedConfig};
+use hecjob::experiment::config::search::{draw, Domain, Method};
+use hecjob::experiment::config::{load_str, LoadedConfig};
 use proptest::prelude::*;
 use serde_yaml_ng::Value;
 

@@ -8,8 +8,8 @@
 
 mod support;
 
-use hecjob::config::{DeviceChoice, Train};
-use hecjob::train::trainer::{self, DataFiles, RunLimits, RunSpec};
+use hecjob::experiment::config::{DeviceChoice, Train};
+use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -160,9 +160,9 @@ fn tensorboard_reads_what_the_run_recorded() {
     assert!(run.get("memory/gpu_process_gib").is_none());
 
     // The live progress file ends at the last step.
-    let p = hecjob::live::read(&save).unwrap().unwrap();
+    let p = hecjob::jobdir::progress::read(&save).unwrap().unwrap();
     assert_eq!((p.epoch, p.epochs, p.step, p.steps_total), (2, 2, 20, 20));
-    assert_eq!(p.phase, hecjob::live::Phase::Finished);
+    assert_eq!(p.phase, hecjob::jobdir::progress::Phase::Finished);
     assert_eq!(
         p.last_dev_f1,
         Some(m.epochs[1].dev.as_ref().unwrap().macro_avg.f1)

@@ -4,9 +4,9 @@
 
 mod support;
 
-use hecjob::config::{DeviceChoice, Train};
-use hecjob::model::saved::LoadedModel;
-use hecjob::train::trainer::{self, DataFiles, RunLimits, RunSpec};
+use hecjob::experiment::config::{DeviceChoice, Train};
+use hecjob::worker::model::saved::LoadedModel;
+use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use std::path::Path;
 use std::sync::Mutex;
 use tch::{Device, Tensor};
@@ -380,8 +380,10 @@ fn a_nan_loss_stops_with_the_step_and_a_hint() {
 #[test]
 fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
     let tmp = tempfile::tempdir().unwrap();
-    let loaded = hecjob::config::load(Some(&support::repo().join("configs/sweep.yaml"))).unwrap();
-    let rendered = hecjob::render::render(&loaded, tmp.path(), None).unwrap();
+    let loaded =
+        hecjob::experiment::config::load(Some(&support::repo().join("configs/sweep.yaml")))
+            .unwrap();
+    let rendered = hecjob::experiment::render::render(&loaded, tmp.path(), None).unwrap();
     rendered.write().unwrap();
     let script = std::fs::read_to_string(tmp.path().join("train.com")).unwrap();
     let sha = script
@@ -392,7 +394,7 @@ fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
         .to_string();
     let cfg = tmp.path().join("config.yaml");
     assert_eq!(
-        hecjob::config::body_sha256(&std::fs::read_to_string(&cfg).unwrap()),
+        hecjob::experiment::config::body_sha256(&std::fs::read_to_string(&cfg).unwrap()),
         sha
     );
     // Re-rendered with another learning rate while the tasks wait in the queue.
@@ -455,7 +457,7 @@ fn a_second_run_into_a_held_directory_stops_at_once_and_leaves_it_alone() {
     };
     let save = tmp.path().join("run");
     // Run B holds the directory (it is this process, alive) and has written.
-    let held = hecjob::run_lock::OutputLock::acquire(&save).unwrap();
+    let held = hecjob::util::run_lock::OutputLock::acquire(&save).unwrap();
     std::fs::write(save.join("metrics.json"), "{\"run\": \"B\"}").unwrap();
     let e = trainer::run(&spec(&data, &save, 1)).unwrap_err();
     assert_eq!(e.exit_code(), 4, "{e}");
@@ -577,7 +579,7 @@ fn bf16_on_the_cpu_and_a_seed_past_i64_are_refused_at_the_flag() {
         return;
     };
     let mut s = spec(&data, &tmp.path().join("run"), 1);
-    s.params.precision = hecjob::config::Precision::Bf16;
+    s.params.precision = hecjob::experiment::config::Precision::Bf16;
     let e = trainer::run(&s).unwrap_err();
     assert_eq!(e.exit_code(), 2, "{e}");
     assert!(

@@ -1,7 +1,7 @@
 //! The best run's per-emotion test scores beside the paper's Table 4.
 
-use crate::metrics::{Evaluation, Prf};
-use crate::table4::{paper_row, PAPER_MACRO};
+use crate::jobdir::metrics::{Evaluation, Prf};
+use crate::report::table4::{paper_row, PAPER_MACRO};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]

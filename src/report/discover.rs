@@ -13,9 +13,9 @@
 //! Several directories ([`discover_many`]) are runs side by side: each is a run
 //! or a folder of runs (any layout above), every run named by its folder.
 
-use crate::error::{Error, Result};
+use crate::jobdir::metrics::RunMetrics;
 use crate::jobdir::{parse_task_dir_name, TasksFile, METRICS_FILE, SUBMISSION_FILE, TASKS_FILE};
-use crate::metrics::RunMetrics;
+use crate::util::error::{Error, Result};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -201,22 +201,24 @@ fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
     let tasks = file
         .tasks
         .into_iter()
-        .map(|t| match expand_vars(&t.output_dir, crate::env_vars::get) {
-            Ok(p) => TaskSource {
-                id: t.id,
-                name: None,
-                swept: t.swept,
-                dir: Some(resolve_relative(dir, Path::new(&p))),
-                problem: None,
+        .map(
+            |t| match expand_vars(&t.output_dir, crate::util::env_vars::get) {
+                Ok(p) => TaskSource {
+                    id: t.id,
+                    name: None,
+                    swept: t.swept,
+                    dir: Some(resolve_relative(dir, Path::new(&p))),
+                    problem: None,
+                },
+                Err(e) => TaskSource {
+                    id: t.id,
+                    name: None,
+                    swept: t.swept,
+                    dir: None,
+                    problem: Some(e),
+                },
             },
-            Err(e) => TaskSource {
-                id: t.id,
-                name: None,
-                swept: t.swept,
-                dir: None,
-                problem: Some(e),
-            },
-        })
+        )
         .collect();
     Ok(Discovered {
         layout: Layout::JobsDir,

@@ -19,7 +19,7 @@
 use super::qacct::{self, Accounting};
 use super::row::Status;
 use super::Report;
-use crate::config::JobResources;
+use crate::experiment::config::JobResources;
 use serde::Serialize;
 
 /// Headroom over the largest use, for memory and GPU memory.
@@ -90,7 +90,7 @@ impl Default for SiteGpus {
 impl SiteGpus {
     /// `cluster.gpu_types` when the config lists any (validated: every memory
     /// parses), else the HEC's.
-    pub fn from_config(types: &[crate::config::SiteGpu]) -> SiteGpus {
+    pub fn from_config(types: &[crate::experiment::config::SiteGpu]) -> SiteGpus {
         if types.is_empty() {
             return SiteGpus::default();
         }
@@ -140,7 +140,7 @@ impl Requests {
             time_seconds: job
                 .h_rt
                 .as_deref()
-                .and_then(crate::config::parse_hms)
+                .and_then(crate::experiment::config::parse_hms)
                 .map(|s| s as f64),
             // Grid Engine and Slurm give a job one CPU unless it asks for more.
             cpus: Some(job.ncpus.unwrap_or(1)),
@@ -341,7 +341,7 @@ fn task(
 
 /// The worker's GPU figures (or why there are none), GPU hours, and the
 /// warning when GPUs were asked for but the run trained elsewhere.
-fn gpu_figures(t: &mut TaskEfficiency, m: &crate::metrics::RunMetrics) {
+fn gpu_figures(t: &mut TaskEfficiency, m: &crate::jobdir::metrics::RunMetrics) {
     t.device = Some(m.device.clone());
     let mem = &m.memory;
     if mem.gpu_available {
@@ -456,7 +456,7 @@ pub fn memory_request(bytes: f64) -> String {
 pub fn time_request(seconds: f64) -> String {
     let step = if seconds < 3600.0 { 300.0 } else { 900.0 };
     let s = ((seconds / step).ceil() * step) as u64;
-    crate::config::format_hms(s)
+    crate::experiment::config::format_hms(s)
 }
 
 fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
@@ -655,12 +655,13 @@ mod tests {
     /// named with the site's GRES type.
     #[test]
     fn a_sites_own_gpu_types_are_suggested() {
-        let gpu = |name: &str, memory: &str, gres: Option<&str>| crate::config::SiteGpu {
-            name: name.into(),
-            memory: memory.into(),
-            gres: gres.map(str::to_string),
-            note: None,
-        };
+        let gpu =
+            |name: &str, memory: &str, gres: Option<&str>| crate::experiment::config::SiteGpu {
+                name: name.into(),
+                memory: memory.into(),
+                gres: gres.map(str::to_string),
+                note: None,
+            };
         let site = SiteGpus::from_config(&[
             gpu("A100-80GB", "80G", Some("nvidia_a100_80gb")),
             gpu("T4", "16G", None),

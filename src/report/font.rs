@@ -5,7 +5,7 @@
 //! see assets/fonts/DejaVuSans.LICENSE) ships inside hecjob and is registered
 //! with plotters' ab_glyph renderer under the generic family names it uses.
 
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use plotters::style::{register_font, FontStyle};
 use std::sync::OnceLock;
 

@@ -7,7 +7,7 @@ use super::compare::{Comparison, EmotionRow};
 use super::plots::Plots;
 use super::row::Row;
 use super::Report;
-use crate::csv;
+use crate::util::csv;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -116,10 +116,10 @@ fn score(v: Option<f64>) -> String {
     opt(v, |x| format!("{x:.4}"))
 }
 
-/// Bytes in binary units: the one formatter, [`crate::units::bytes`].
-pub use crate::units::bytes as human_bytes;
-/// Seconds as h:mm:ss: the one formatter, [`crate::units::duration`].
-pub use crate::units::duration as human_duration;
+/// Bytes in binary units: the one formatter, [`crate::util::units::bytes`].
+pub use crate::util::units::bytes as human_bytes;
+/// Seconds as h:mm:ss: the one formatter, [`crate::util::units::duration`].
+pub use crate::util::units::duration as human_duration;
 
 pub use super::text::{swept_text, value_text};
 
@@ -240,7 +240,7 @@ fn comparison_grid(c: &Comparison) -> Grid {
     let mut align = vec![Align::Left];
     align.extend([Align::Right; 10]);
     // The cells of every Table 4 hecjob prints (table4::cell).
-    use crate::table4::cell;
+    use crate::report::table4::cell;
     let line = |e: &EmotionRow| {
         vec![
             e.emotion.clone(),

@@ -13,7 +13,7 @@ use super::format::{best_run_who, human_bytes, human_duration, swept_text, value
 use super::row::{Row, SortKey, Status};
 use super::svg::{color, Chart, Series};
 use super::Report;
-use crate::error::Result;
+use crate::util::error::Result;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -31,7 +31,7 @@ pub use super::text::esc;
 
 /// Write the page to `path` (atomically).
 pub fn write(report: &Report, extras: &Extras, path: &Path) -> Result<()> {
-    crate::fsutil::write_atomic(path, render(report, extras).as_bytes())
+    crate::util::fsutil::write_atomic(path, render(report, extras).as_bytes())
 }
 
 pub fn render(report: &Report, extras: &Extras) -> String {
@@ -350,7 +350,7 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
         },
         "no run has logged a training loss yet",
     );
-    let paper = format!("paper macro-F1 {:.2}", crate::table4::PAPER_MACRO.2);
+    let paper = format!("paper macro-F1 {:.2}", crate::report::table4::PAPER_MACRO.2);
     figure(
         o,
         "Dev macro-F1 per epoch",
@@ -358,7 +358,7 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
             x_label: "epoch",
             y_label: "dev macro-F1",
             series: &dev,
-            reference: Some((crate::table4::PAPER_MACRO.2, &paper)),
+            reference: Some((crate::report::table4::PAPER_MACRO.2, &paper)),
             integer_x: true,
             from_zero: false,
         },

@@ -23,6 +23,7 @@ pub mod rungs;
 pub mod sacct;
 pub mod status_view;
 pub mod svg;
+pub mod table4;
 pub mod text;
 
 pub use compare::Comparison;
@@ -30,9 +31,9 @@ pub use discover::Layout;
 pub use format::Format;
 pub use row::{Row, SortKey, Status};
 
-use crate::error::{Error, Result};
-use crate::metrics::RunMetrics;
+use crate::jobdir::metrics::RunMetrics;
 use crate::scheduler::words::AccountingWords;
+use crate::util::error::{Error, Result};
 use discover::Loaded;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -297,7 +298,7 @@ fn task_row(
     row.name = t.name.clone();
     // A running task says where it is (the worker's progress.json).
     if row.status == Status::Running && row.note.is_none() {
-        if let Some(Ok(p)) = t.dir.as_deref().and_then(crate::live::read) {
+        if let Some(Ok(p)) = t.dir.as_deref().and_then(crate::jobdir::progress::read) {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
@@ -327,7 +328,7 @@ pub fn requests_of(report: &Report) -> std::result::Result<efficiency::Requests,
             report.dir.display()
         ));
     }
-    let loaded = crate::config::load(Some(&path)).map_err(|e| e.to_string())?;
+    let loaded = crate::experiment::config::load(Some(&path)).map_err(|e| e.to_string())?;
     let mut r = efficiency::Requests::from_job(
         &loaded.config.cluster.jobs.train,
         &path.display().to_string(),

@@ -12,9 +12,9 @@
 use super::font;
 use super::text::swept_text;
 use super::Report;
-use crate::error::{Error, Result};
-use crate::fsutil::write_atomic;
-use crate::metrics::RunMetrics;
+use crate::jobdir::metrics::RunMetrics;
+use crate::util::error::{Error, Result};
+use crate::util::fsutil::write_atomic;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -103,7 +103,7 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Plots> {
                     .iter()
                     .map(|r| (r.emotion.clone(), r.ours.f1, r.paper.as_ref().map(|p| p.f1)))
                     .collect(),
-                macro_f1: (c.macro_row.ours.f1, crate::table4::PAPER_MACRO.2),
+                macro_f1: (c.macro_row.ours.f1, crate::report::table4::PAPER_MACRO.2),
             };
             out.files.extend(write_figure(dir, "emotion_f1", &fig)?);
         }
@@ -462,7 +462,7 @@ impl Figure for DevF1Figure<'_> {
             })
             .filter(|(_, p): &(usize, Vec<(f64, f64)>)| !p.is_empty())
             .collect();
-        let paper = crate::table4::PAPER_MACRO.2;
+        let paper = crate::report::table4::PAPER_MACRO.2;
         let mut entries: Vec<LegendEntry> = series
             .iter()
             .map(|(i, _)| LegendEntry {
@@ -663,7 +663,7 @@ impl Figure for MemoryFigure<'_> {
         } else {
             ("seconds", 1.0)
         };
-        type Get = fn(&crate::metrics::MemorySample) -> Option<u64>;
+        type Get = fn(&crate::jobdir::metrics::MemorySample) -> Option<u64>;
         /// (legend label, points (time, GiB), colour)
         type Series<'s> = (&'s str, Vec<(f64, f64)>, RGBColor);
         let kinds: [(&str, Get, RGBColor); 3] = [

@@ -3,8 +3,8 @@
 
 use super::discover::Loaded;
 use super::qacct::Accounting;
+use crate::jobdir::metrics::RunMetrics;
 use crate::jobdir::RunStatus;
-use crate::metrics::RunMetrics;
 use crate::scheduler::words::{AccountingWords, GRID_ENGINE};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -99,7 +99,7 @@ pub struct Row {
     pub exit_status: Option<i64>,
     /// The rung decision that stopped the task (`sweep.early_stop`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_early: Option<crate::asha::Decision>,
+    pub stopped_early: Option<crate::worker::asha::Decision>,
 }
 
 impl Row {

@@ -5,7 +5,7 @@
 //! directories.
 
 use super::row::Row;
-use crate::metrics::RunMetrics;
+use crate::jobdir::metrics::RunMetrics;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -122,8 +122,8 @@ pub fn text(s: &EarlyStopSummary) -> String {
         if s.stopped_tasks == 1 { "" } else { "s" },
         s.epochs_trained,
         s.epochs_full,
-        crate::units::duration(s.seconds_trained),
-        crate::units::duration(s.seconds_full_estimate)
+        crate::util::units::duration(s.seconds_trained),
+        crate::util::units::duration(s.seconds_full_estimate)
     );
     for r in &s.rungs {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4}"));

@@ -26,7 +26,7 @@
 
 use super::efficiency::{Efficiency, TaskEfficiency};
 use super::efficiency_format;
-use crate::live::LiveProgress;
+use crate::jobdir::progress::LiveProgress;
 use crate::scheduler::status::{JobStatus, TaskState};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -66,7 +66,7 @@ fn task_id(t: &crate::scheduler::status::TaskStatus) -> u32 {
 fn gather(
     job_dir: &Path,
     train: &JobStatus,
-) -> std::result::Result<TrainView, crate::error::Error> {
+) -> std::result::Result<TrainView, crate::util::error::Error> {
     let found = super::discover::discover(job_dir)?;
     let running = train
         .tasks
@@ -80,7 +80,7 @@ fn gather(
                     Some(p) => format!("output directory unknown here: {p}"),
                     None => "not in tasks.json".into(),
                 }),
-                Some(dir) => match crate::live::read(dir) {
+                Some(dir) => match crate::jobdir::progress::read(dir) {
                     None => Err(NO_PROGRESS_YET.into()),
                     Some(Ok(p)) => Ok(p),
                     Some(Err(e)) => Err(format!("progress unreadable: {e}")),
@@ -242,7 +242,7 @@ fn split<T: Serialize>(r: Result<T, String>) -> (Value, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::LiveProgress;
+    use crate::jobdir::progress::LiveProgress;
     use crate::scheduler::job_id::JobId;
     use crate::scheduler::status::TaskStatus;
 
@@ -270,7 +270,7 @@ mod tests {
         ]});
         std::fs::write(jobs.join("tasks.json"), tasks.to_string()).unwrap();
         std::fs::create_dir_all(out.join("task-1")).unwrap();
-        crate::live::write(
+        crate::jobdir::progress::write(
             &out.join("task-1"),
             &LiveProgress {
                 epoch: 1,
@@ -282,7 +282,7 @@ mod tests {
                 elapsed_seconds: 30.0,
                 eta_seconds: Some(70.0),
                 updated_unix: 100.0,
-                phase: crate::live::Phase::Training,
+                phase: crate::jobdir::progress::Phase::Training,
             },
         )
         .unwrap();

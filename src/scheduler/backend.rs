@@ -10,7 +10,7 @@
 //! (directives, ids, status and accounting output) stays in its own module.
 
 use super::job_id::JobId;
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -101,7 +101,7 @@ impl CommandLine {
     pub fn shell(&self) -> String {
         self.argv
             .iter()
-            .map(|a| crate::shell::quote(a))
+            .map(|a| crate::util::shell::quote(a))
             .collect::<Vec<_>>()
             .join(" ")
     }

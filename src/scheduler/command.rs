@@ -4,7 +4,7 @@
 //! Contract:
 //! * every call is bounded: a client that hangs (a dead qmaster, a stuck NFS
 //!   mount) is killed, with its whole process group, after the timeout
-//!   ([`HECJOB_SCHEDULER_TIMEOUT`](crate::env_vars::HECJOB_SCHEDULER_TIMEOUT),
+//!   ([`HECJOB_SCHEDULER_TIMEOUT`](crate::util::env_vars::HECJOB_SCHEDULER_TIMEOUT),
 //!   default [`DEFAULT_TIMEOUT`]);
 //! * the error then names the exact command line and the limit, and says that a
 //!   submission may or may not have happened (the caller's rollback relies on it);
@@ -12,7 +12,7 @@
 //!   also when the client leaves something running that holds them).
 
 use super::backend::CommandLine;
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -24,8 +24,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The timeout from `HECJOB_SCHEDULER_TIMEOUT` (seconds), else [`DEFAULT_TIMEOUT`].
 pub fn timeout_from_env() -> Result<Duration> {
-    let var = crate::env_vars::HECJOB_SCHEDULER_TIMEOUT;
-    match crate::env_vars::get(var) {
+    let var = crate::util::env_vars::HECJOB_SCHEDULER_TIMEOUT;
+    match crate::util::env_vars::get(var) {
         None => Ok(DEFAULT_TIMEOUT),
         Some(v) => match v.trim().parse::<f64>() {
             Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
@@ -43,7 +43,7 @@ pub fn timed_out(cmd: &CommandLine, after: Duration) -> Error {
          the scheduler may or may not have acted on it",
         cmd.shell(),
         after.as_secs_f64(),
-        crate::env_vars::HECJOB_SCHEDULER_TIMEOUT
+        crate::util::env_vars::HECJOB_SCHEDULER_TIMEOUT
     ))
 }
 

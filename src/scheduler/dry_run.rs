@@ -5,7 +5,7 @@
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::job_id::{JobId, TaskRange};
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 
 /// A script's job name and array range, as the scheduler would read them.
 pub type Inspect = fn(&JobRequest) -> Result<(String, Option<TaskRange>)>;

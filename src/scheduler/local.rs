@@ -36,7 +36,7 @@ use super::job_id::TaskRange;
 use super::sge::directives::Directives;
 use super::sge::{file_name, request_directives};
 use super::slurm::directives::{self as slurm_directives, Directives as SlurmDirectives};
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -102,11 +102,11 @@ fn log_path(
         .replace("$JOB_NAME", name)
         .replace(
             "$HOME",
-            &crate::env_vars::get(crate::env_vars::HOME).unwrap_or_default(),
+            &crate::util::env_vars::get(crate::util::env_vars::HOME).unwrap_or_default(),
         )
         .replace(
             "$USER",
-            &crate::env_vars::get(crate::env_vars::USER).unwrap_or_default(),
+            &crate::util::env_vars::get(crate::util::env_vars::USER).unwrap_or_default(),
         );
     let p = cwd.join(&expanded);
     if expanded.ends_with('/') || p.is_dir() {
@@ -169,7 +169,7 @@ impl Script {
     /// A script with `#SBATCH` lines is Slurm's; anything else Grid Engine's.
     fn read(job: &JobRequest) -> Result<Script> {
         let path = job.script_path();
-        let text = crate::fsutil::read_to_string(&path, "reading job script")?;
+        let text = crate::util::fsutil::read_to_string(&path, "reading job script")?;
         let slurm = SlurmDirectives::parse(&text)
             .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         if slurm.all.is_empty() {
@@ -267,24 +267,24 @@ impl Script {
                     Some(r) => (r.first.to_string(), r.last.to_string(), r.step.to_string()),
                     None => (undefined(), undefined(), undefined()),
                 };
-                cmd.env(crate::env_vars::JOB_ID, id.to_string())
-                    .env(crate::env_vars::JOB_NAME, name)
+                cmd.env(crate::util::env_vars::JOB_ID, id.to_string())
+                    .env(crate::util::env_vars::JOB_NAME, name)
                     .env(
-                        crate::env_vars::SGE_TASK_ID,
+                        crate::util::env_vars::SGE_TASK_ID,
                         task.map(|t| t.to_string()).unwrap_or_else(undefined),
                     )
-                    .env(crate::env_vars::SGE_TASK_FIRST, &first)
-                    .env(crate::env_vars::SGE_TASK_LAST, &last)
-                    .env(crate::env_vars::SGE_TASK_STEPSIZE, &step)
+                    .env(crate::util::env_vars::SGE_TASK_FIRST, &first)
+                    .env(crate::util::env_vars::SGE_TASK_LAST, &last)
+                    .env(crate::util::env_vars::SGE_TASK_STEPSIZE, &step)
                     .env(
-                        crate::env_vars::RESTARTED,
+                        crate::util::env_vars::RESTARTED,
                         if restarts > 0 { "1" } else { "0" },
                     )
-                    .env(crate::env_vars::NSLOTS, "1")
-                    .env(crate::env_vars::SGE_O_WORKDIR, &job.workdir);
+                    .env(crate::util::env_vars::NSLOTS, "1")
+                    .env(crate::util::env_vars::SGE_O_WORKDIR, &job.workdir);
             }
             Script::Slurm(d) => {
-                use crate::env_vars as v;
+                use crate::util::env_vars as v;
                 cmd.env(v::SLURM_JOB_ID, id.to_string())
                     .env(v::SLURM_JOB_NAME, name)
                     .env(v::SLURM_SUBMIT_DIR, &job.workdir)
@@ -344,7 +344,7 @@ impl Local {
             }
             return Ok(());
         }
-        let inherited = crate::env_vars::get(crate::env_vars::CUDA_VISIBLE_DEVICES);
+        let inherited = crate::util::env_vars::get(crate::util::env_vars::CUDA_VISIBLE_DEVICES);
         let queue = std::sync::Mutex::new(tasks.into_iter());
         let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
         std::thread::scope(|scope| {
@@ -415,11 +415,11 @@ impl Local {
                 .stdin(Stdio::null())
                 .stdout(stdout)
                 .stderr(stderr)
-                .env(crate::env_vars::TMPDIR, tmp.path())
-                .env(crate::env_vars::TMP, tmp.path());
+                .env(crate::util::env_vars::TMPDIR, tmp.path())
+                .env(crate::util::env_vars::TMP, tmp.path());
             d.set_env(&mut cmd, job, name, id, task, restarts);
             if let Some(dev) = device {
-                cmd.env(crate::env_vars::CUDA_VISIBLE_DEVICES, dev);
+                cmd.env(crate::util::env_vars::CUDA_VISIBLE_DEVICES, dev);
             }
             let status = cmd
                 .status()
@@ -458,7 +458,7 @@ impl Local {
         } else if d.cwd {
             job.workdir.clone()
         } else {
-            crate::env_vars::get(crate::env_vars::HOME)
+            crate::util::env_vars::get(crate::util::env_vars::HOME)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| job.workdir.clone())
         }
@@ -631,7 +631,7 @@ mod tests {
         ex.jobs = 2;
         ex.submit(&JobRequest::new(&s, dir.path())).unwrap();
         let dev = |t: u32| std::fs::read_to_string(dir.path().join(format!("dev.{t}"))).unwrap();
-        let inherited = crate::env_vars::get(crate::env_vars::CUDA_VISIBLE_DEVICES);
+        let inherited = crate::util::env_vars::get(crate::util::env_vars::CUDA_VISIBLE_DEVICES);
         let mut got = vec![dev(1), dev(2)];
         got.sort();
         let mut want: Vec<String> = (0..2)

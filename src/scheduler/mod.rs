@@ -33,8 +33,8 @@ pub use backend::{
 };
 pub use job_id::{JobId, TaskRange};
 
-/// The exit codes that cross the job-script boundary ([`crate::exit_code`]).
-pub use crate::exit_code;
+/// The exit codes that cross the job-script boundary ([`crate::util::exit_code`]).
+pub use crate::util::exit_code;
 
 /// Scheduler output captured from Son of Grid Engine 8.1.9 (tests/data/sge/).
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use super::backend::{QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler};
 use super::job_id::JobId;
-use crate::error::Result;
+use crate::util::error::Result;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

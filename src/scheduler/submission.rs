@@ -5,7 +5,7 @@
 
 use super::backend::{CommandLine, JobRequest, Scheduler};
 use super::job_id::JobId;
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -76,7 +76,7 @@ pub fn submit_chain(
         let req = requests(job_dir, &stages[..=i], &ids).remove(i);
         // Read before submitting (the record pins what ran), and inside the
         // rollback: an unreadable script must not leave earlier jobs queued.
-        let submitted = crate::digest::sha256_file(&stage.script)
+        let submitted = crate::util::digest::sha256_file(&stage.script)
             .and_then(|sha256| Ok((sha256, sched.submit(&req)?)));
         match submitted {
             Ok((sha256, s)) => done.push(SubmittedJob {
@@ -105,7 +105,7 @@ pub fn submit_after_chain(
     req: &JobRequest,
     chain: &[SubmittedJob],
 ) -> Result<SubmittedJob> {
-    let submitted = crate::digest::sha256_file(&req.script_path())
+    let submitted = crate::util::digest::sha256_file(&req.script_path())
         .and_then(|sha256| Ok((sha256, sched.submit(req)?)));
     match submitted {
         Ok((sha256, s)) => Ok(SubmittedJob {

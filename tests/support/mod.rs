@@ -90,7 +90,7 @@ pub fn stand_in(dir: &Path, name: &str, script: &str) -> PathBuf {
 
 /// Hex sha256 of bytes.
 pub fn sha256(bytes: &[u8]) -> String {
-    hecjob::digest::sha256_hex(bytes)
+    hecjob::util::digest::sha256_hex(bytes)
 }
 
 /// The git blob id of bytes (`git hash-object`): the hub's ETag of a file
@@ -100,7 +100,7 @@ pub fn git_blob_sha1(bytes: &[u8]) -> String {
     let mut h = sha1::Sha1::new();
     h.update(format!("blob {}\0", bytes.len()).as_bytes());
     h.update(bytes);
-    hecjob::digest::hex(&h.finalize())
+    hecjob::util::digest::hex(&h.finalize())
 }
 
 /// A valid safetensors file: one u8 tensor holding `data`.

@@ -2,8 +2,8 @@
 //! needs them: name (-N), logs (-o, -e, -j), array range (-t), working directory
 //! (-cwd, -wd). Everything else (-q, -l, -notify, …) is kept verbatim but unused.
 
-use crate::error::{Error, Result};
 use crate::scheduler::job_id::TaskRange;
+use crate::util::error::{Error, Result};
 use std::path::Path;
 
 /// Options that take no argument; every other option takes one (`-pe` takes
@@ -38,7 +38,7 @@ pub struct Directives {
 
 impl Directives {
     pub fn from_file(path: &Path) -> Result<Directives> {
-        let text = crate::fsutil::read_to_string(path, "reading job script")?;
+        let text = crate::util::fsutil::read_to_string(path, "reading job script")?;
         Directives::parse(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
     }
 

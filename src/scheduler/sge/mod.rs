@@ -9,12 +9,12 @@ pub mod qacct;
 pub mod qstat;
 pub mod terse;
 
-use crate::error::{Error, Result};
 use crate::scheduler::backend::{
     may_be_queued, CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted,
 };
 use crate::scheduler::command;
 use crate::scheduler::job_id::JobId;
+use crate::util::error::{Error, Result};
 use directives::Directives;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 /// Search PATH for an executable, as a shell would.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(crate::env_vars::PATH)?;
+    let path = std::env::var_os(crate::util::env_vars::PATH)?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|p| is_executable(p))

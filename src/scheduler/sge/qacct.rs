@@ -2,8 +2,8 @@
 //! that exited 99 and was rescheduled has one record per run (the first with
 //! `failed 25 : rescheduling`).
 
-use crate::error::{Error, Result};
 use crate::scheduler::backend::{CommandLine, RunOutcome, RunRecord};
+use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;

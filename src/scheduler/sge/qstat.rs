@@ -2,9 +2,9 @@
 //! Finished jobs are not listed; they are found through `qacct` (see `qacct.rs`).
 //! One call serves a whole refresh, whatever the number of jobs.
 
-use crate::error::{Error, Result};
 use crate::scheduler::backend::{CommandLine, QueueEntry, QueueState};
 use crate::scheduler::job_id::TaskRange;
+use crate::util::error::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;

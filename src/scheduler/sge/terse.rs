@@ -1,7 +1,7 @@
 //! Job ids as `qsub -terse` prints them: `20`, or `9.1-3:1` for an array job.
 
-use crate::error::{Error, Result};
 use crate::scheduler::job_id::{JobId, TaskRange};
+use crate::util::error::{Error, Result};
 
 /// Parse `qsub -terse` stdout. Grid Engine may print warnings on earlier lines, so
 /// the id is the last line that parses as one; the number is the part before the

@@ -25,13 +25,13 @@ use super::sacct::{self, AcctRun};
 use super::sbatch::{self, TestOnly};
 use super::squeue::{self, QueueEntry as SqueueEntry};
 use super::state::JobState;
-use crate::error::{Error, Result};
 use crate::scheduler::backend::{
     may_be_queued, CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord,
     Scheduler, Submitted,
 };
 use crate::scheduler::command;
 use crate::scheduler::job_id::{JobId, TaskRange};
+use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -54,7 +54,7 @@ pub fn client(program: &str) -> Result<PathBuf> {
 /// The script's `#SBATCH` directives with the submission options on top.
 pub fn request_directives(job: &JobRequest) -> Result<Directives> {
     let path = job.script_path();
-    let text = crate::fsutil::read_to_string(&path, "reading job script")?;
+    let text = crate::util::fsutil::read_to_string(&path, "reading job script")?;
     let mut d =
         Directives::parse(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     d.apply_options(&job.options)

@@ -18,7 +18,7 @@
 use super::memory::parse_rss;
 use super::state::{expand_tasks, JobState};
 use super::time::{parse_duration_secs, parse_timestamp, Timestamp};
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use serde::Serialize;
 
 /// The fields asked for; [`parse`] needs JobID, State and ExitCode, the rest are read

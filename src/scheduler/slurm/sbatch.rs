@@ -9,7 +9,7 @@
 //!   it never could (no such partition, GPU type, too many CPUs, too long a time).
 
 use super::time::{parse_timestamp, Timestamp};
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use serde::Serialize;
 
 /// The job id from `sbatch --parsable`'s stdout.

@@ -11,7 +11,7 @@
 
 use super::state::{expand_tasks, JobState};
 use super::time::{parse_duration_secs, parse_limit, parse_timestamp, Limit, Timestamp};
-use crate::error::{Error, Result};
+use crate::util::error::{Error, Result};
 use serde::Serialize;
 
 /// `%i|%F|%K|%T|%r|%P|%M|%l|%S|%N|%j`: id, array job id, array task id, state, reason,

@@ -1,0 +1,76 @@
+//! `hecjob render`: write (or with --dry-run, print) a job directory and the
+//! chain `submit` would run.
+
+use crate::experiment::config::SchedulerKind;
+use crate::experiment::render::{chain_commands, chain_lines, prepare_job_dir, TemplateChoice};
+use crate::util::error::Result;
+use crate::util::shell;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
+    pub config: Option<PathBuf>,
+    /// Where to write (default: jobs/<experiment>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the scripts and the qsub chain; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A directory whose *.tera files replace the embedded templates of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+pub fn run(a: &RenderArgs) -> Result<()> {
+    let p = prepare_job_dir(
+        a.config.as_deref(),
+        a.out.as_deref(),
+        TemplateChoice::Given(a.templates.as_deref()),
+        !a.dry_run,
+    )?;
+    let (dir, rendered) = (&p.rendered.dir, &p.rendered);
+    if a.dry_run {
+        for f in &rendered.files {
+            println!("==> {} <==", dir.join(&f.name).display());
+            print!("{}", f.content);
+            if !f.content.ends_with('\n') {
+                println!();
+            }
+            println!();
+        }
+        println!("# dry run: nothing written. The chain `hecjob submit` runs (job ids are placeholders):");
+    } else {
+        println!(
+            "wrote {} ({} task{}):",
+            dir.display(),
+            rendered.plan.tasks.len(),
+            if rendered.plan.tasks.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for f in &rendered.files {
+            println!("  {}", dir.join(&f.name).display());
+        }
+        println!(
+            "submit with `hecjob submit{}`; it runs (job ids are placeholders):",
+            a.config
+                .as_ref()
+                .map(|c| format!(" {}", shell::quote(&c.display().to_string())))
+                .unwrap_or_default()
+        );
+    }
+    // Exactly what `submit` runs by default: its stages, its builder.
+    let stages = rendered.stages(&[], true);
+    let build = match rendered.plan.scheduler {
+        SchedulerKind::Sge => crate::scheduler::sge::qsub_command,
+        SchedulerKind::Slurm => crate::scheduler::slurm::client::sbatch_command,
+    };
+    let jobs = chain_commands(dir, &stages, build);
+    for line in chain_lines(dir, &jobs) {
+        println!("  {line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,329 @@
+//! `hecjob status`: the state of a submitted run, task by task, through the
+//! scheduler seam (one queue query and one accounting call per refresh).
+
+use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
+use crate::scheduler::backend::Scheduler;
+use crate::scheduler::sge::GridEngine;
+use crate::scheduler::slurm::Slurm;
+use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
+use crate::util::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The job directory holding submission.json, or the file itself
+    /// (default: the newest jobs/*/submission.json).
+    pub run: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh every SECS seconds until every task has finished.
+    #[arg(long, value_name = "SECS")]
+    pub watch: Option<u64>,
+}
+
+/// The newest `jobs/*/submission.json` under the current directory.
+fn newest_record() -> Result<PathBuf> {
+    let jobs = Path::new("jobs");
+    let newest = std::fs::read_dir(jobs)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join(SUBMISSION_FILE))
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .max();
+    newest.map(|(_, p)| p).ok_or_else(|| {
+        Error::Usage(
+            "no jobs/*/submission.json here: pass the job directory that `hecjob submit` \
+             printed (hecjob status jobs/<experiment>)"
+                .into(),
+        )
+    })
+}
+
+pub fn run_status(a: &StatusArgs) -> Result<()> {
+    let path = match &a.run {
+        Some(p) => p.clone(),
+        None => newest_record()?,
+    };
+    let record = SubmissionRecord::load(&path)?;
+    let mut sched: Box<dyn Scheduler> = match record.executor.as_str() {
+        "sge" => Box::new(GridEngine::for_queries()?),
+        "slurm" => Box::new(Slurm::for_queries()?),
+        other => {
+            return Err(Error::Usage(format!(
+                "{}: this record is from a `{other}` submission; only Grid Engine and Slurm jobs have a status",
+                path.display(),
+            )))
+        }
+    };
+    let tracked: Vec<TrackedJob> = record
+        .jobs
+        .iter()
+        .map(|j| TrackedJob {
+            stage: j.stage.clone(),
+            name: j.name.clone(),
+            id: j.id,
+        })
+        .collect();
+    // Where the task list and rendered config are: progress and efficiency.
+    let job_dir = if path.is_dir() {
+        path.clone()
+    } else {
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    loop {
+        let st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
+        let note = sched.accounting_note();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        if a.json {
+            let value = crate::report::status_view::json(&job_dir, &st, now);
+            let json = serde_json::to_string_pretty(&value)
+                .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
+            println!("{json}");
+        } else {
+            if a.watch.is_some() {
+                println!("--- {} ---", path.display());
+            }
+            print!("{}", table(&st, &record.executor));
+            if let Some(n) = &note {
+                println!("note: {n}");
+            }
+            if let Some(why) = chain_broken_by(&st) {
+                println!("{why}");
+            }
+            // Live progress of running train tasks, efficiency of finished ones.
+            print!("{}", crate::report::status_view::text(&job_dir, &st, now));
+        }
+        // Also stop when nothing can move on by itself: a job in error state
+        // (e.g. an install that exited 100) keeps the jobs after it held forever.
+        let states: Vec<TaskState> = st
+            .iter()
+            .flat_map(|j| j.tasks.iter().map(|t| t.state))
+            .collect();
+        // A Slurm job waiting on its dependency (reason `Dependency`) starts by
+        // itself once the job before it ends: held, but not settled.
+        let settled = st.iter().flat_map(|j| &j.tasks).all(|t| match t.state {
+            TaskState::Done | TaskState::Failed | TaskState::Error => true,
+            TaskState::Held => t.reason.as_deref() != Some("Dependency"),
+            _ => false,
+        });
+        // Finished tasks are settled too, so `settled` alone says the chain is over.
+        let done = settled;
+        if settled && states.contains(&TaskState::Error) && !a.json {
+            println!(
+                "a job is in error state and the jobs after it stay held: read its log in logs/, \
+                 then `qmod -cj ID` to retry it or `qdel` the chain"
+            );
+        }
+        match a.watch {
+            Some(secs) if !done => std::thread::sleep(Duration::from_secs(secs.max(1))),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Grid Engine's view of these jobs: one qstat call, then qacct for the jobs
+/// qstat no longer lists.
+pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
+    crate::scheduler::status::query(&mut GridEngine::for_queries()?, jobs)
+}
+
+/// When a stage failed and the stages after it never ran (Slurm cancels them:
+/// `--kill-on-invalid-dep=yes`), say which one broke the chain and where its log is.
+pub fn chain_broken_by(st: &[JobStatus]) -> Option<String> {
+    let failed = st
+        .iter()
+        .position(|j| j.tasks.iter().any(|t| t.state == TaskState::Failed))?;
+    let later: Vec<&str> = st[failed + 1..]
+        .iter()
+        .filter(|j| {
+            j.tasks.iter().all(|t| {
+                t.state == TaskState::Failed
+                    && t.last_run
+                        .as_ref()
+                        .and_then(|r| r.failure.as_deref())
+                        .is_some_and(|f| f.starts_with("CANCELLED"))
+            })
+        })
+        .map(|j| j.stage.as_str())
+        .collect();
+    if later.is_empty() {
+        return None;
+    }
+    let j = &st[failed];
+    let why = j
+        .tasks
+        .iter()
+        .find_map(|t| t.last_run.as_ref().and_then(|r| r.failure.clone()))
+        .unwrap_or_else(|| "failed".into());
+    Some(format!(
+        "{} (job {}) failed: {why}; so {} never ran (cancelled by the scheduler). \
+         Its log is in logs/{}.*; fix the cause and submit again.",
+        j.stage,
+        j.id.number,
+        later.join(" and "),
+        j.name
+    ))
+}
+
+/// The status table: one row per job, or per task for array jobs. Its
+/// columns are named neutrally (FAILURE, PEAK_MEM); a line below says which
+/// of `scheduler`'s accounting fields they are (qacct's `maxvmem`, sacct's
+/// `MaxRSS`), so a Slurm run is not labelled in Grid Engine's words.
+pub fn table(st: &[JobStatus], scheduler: &str) -> String {
+    let mut rows = vec![[
+        "STAGE",
+        "JOB",
+        "TASK",
+        "STATE",
+        "EXIT",
+        "FAILURE",
+        "WALLCLOCK",
+        "PEAK_MEM",
+        "RUNS",
+        "NAME",
+    ]
+    .map(String::from)];
+    for j in st {
+        for t in &j.tasks {
+            let run = t.last_run.as_ref();
+            let state = match (&t.code, &t.reason, t.state) {
+                (Some(code), Some(why), s) => format!("{} ({code}: {why})", s.as_str()),
+                (Some(code), None, s) => format!("{} ({code})", s.as_str()),
+                (None, _, s) => s.as_str().to_string(),
+            };
+            let failed = match run {
+                Some(r) => r.failure.clone().unwrap_or_else(|| "0".into()),
+                None => "-".into(),
+            };
+            let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+            rows.push([
+                j.stage.clone(),
+                j.id.number.to_string(),
+                t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                state,
+                show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
+                failed,
+                show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
+                show(
+                    run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
+                        .map(crate::util::units::bytes),
+                ),
+                t.runs.to_string(),
+                j.name.clone(),
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    // Only where accounting filled those columns: without it (no sacct) they
+    // are all `-`, and naming sacct's fields would say they came from it.
+    let accounted = st
+        .iter()
+        .flat_map(|j| &j.tasks)
+        .any(|t| t.last_run.is_some());
+    if let Some(w) = crate::scheduler::words::of(scheduler).filter(|_| accounted) {
+        out.push_str(&format!(
+            "FAILURE: {client}'s {}; PEAK_MEM: {client}'s {} ({})\n",
+            w.failure,
+            w.peak_memory,
+            w.peak_memory_means,
+            client = w.client,
+        ));
+    }
+    let unknown = st
+        .iter()
+        .flat_map(|j| &j.tasks)
+        .filter(|t| t.state == TaskState::Unknown)
+        .count();
+    if unknown > 0 {
+        out.push_str(&format!(
+            "{unknown} task(s) unknown: neither the queue nor accounting lists them yet \
+             (accounting can lag a few seconds; or the ids belong to another cluster)\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_rows() {
+        let recs: Vec<_> =
+            crate::scheduler::sge::qacct::parse(&crate::scheduler::captured("qacct_failed.txt"))
+                .unwrap()
+                .iter()
+                .map(|r| r.to_neutral())
+                .collect();
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "n".into(),
+            id: crate::scheduler::JobId::single(5),
+        }];
+        let st = crate::scheduler::status::collect(&jobs, &[], &recs);
+        let t = table(&st, "sge");
+        assert!(t.contains("failed"), "{t}");
+        assert!(t.contains("37 qmaster enforced"), "{t}");
+        assert!(t.contains("99"), "{t}");
+        assert!(
+            t.contains("FAILURE: qacct's failed; PEAK_MEM: qacct's maxvmem (peak virtual memory)"),
+            "{t}"
+        );
+    }
+
+    /// Issue: a Slurm run's table had a `GE_FAILED` and a `MAXVMEM` column
+    /// (holding sacct's State and MaxRSS). The columns are neutral, and the
+    /// line below names sacct's fields.
+    #[test]
+    fn slurm_columns_are_not_named_in_grid_engines_words() {
+        let runs = crate::scheduler::slurm::sacct::parse(&crate::scheduler::slurm::captured(
+            "sacct_requeue.txt",
+        ))
+        .unwrap();
+        let recs = crate::scheduler::slurm::client::neutral_runs(&runs);
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "n".into(),
+            id: crate::scheduler::JobId::single(recs[0].job),
+        }];
+        let st = crate::scheduler::status::collect(&jobs, &[], &recs);
+        let t = table(&st, "slurm");
+        let header = t.lines().next().unwrap();
+        assert!(
+            header.contains("FAILURE") && header.contains("PEAK_MEM"),
+            "{t}"
+        );
+        assert!(
+            !t.contains("GE_FAILED") && !t.to_lowercase().contains("maxvmem"),
+            "{t}"
+        );
+        assert!(
+            t.contains("FAILURE: sacct's State; PEAK_MEM: sacct's MaxRSS (peak resident memory"),
+            "{t}"
+        );
+        // Without accounting (no sacct) the columns are `-`, and the line
+        // does not claim sacct filled them.
+        let st = crate::scheduler::status::collect(&jobs, &[], &[]);
+        let t = table(&st, "slurm");
+        assert!(!t.contains("sacct's"), "{t}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The experiment: its YAML config (schema, validation, sweeps), the plan of
+//! jobs it becomes, and the job scripts rendered from it.
+
+pub mod config;
+pub mod plan;
+pub mod render;

@@ -1,0 +1,538 @@
+//! Render an experiment's job scripts with tera: `install.com`, `download.com`,
+//! `train.com`, plus the task manifest (`tasks.tsv`, `tasks.json`) and the
+//! resolved config (`config.yaml`) the array tasks read.
+//!
+//! Templates are embedded; a user's templates directory overrides any of them.
+//! Output is byte-for-byte deterministic for the same config and templates.
+
+use crate::experiment::config::{self, LoadedConfig, SchedulerKind};
+use crate::experiment::plan::{JobKind, Plan};
+use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR};
+use crate::scheduler::exit_code;
+use crate::scheduler::submission::{self, StageJob};
+use crate::scheduler::{CommandLine, JobId};
+use crate::util::error::{Error, Result};
+use crate::util::shell;
+use std::path::{Path, PathBuf};
+
+/// Grid Engine's templates (`templates/*.tera`); another scheduler's go in
+/// `templates/<scheduler>/` and a list beside this one ([`embedded`]).
+const SGE_TEMPLATES: &[(&str, &str)] = &[
+    ("_header.tera", include_str!("../../templates/_header.tera")),
+    (
+        "install.com.tera",
+        include_str!("../../templates/install.com.tera"),
+    ),
+    (
+        "download.com.tera",
+        include_str!("../../templates/download.com.tera"),
+    ),
+    (
+        "train.com.tera",
+        include_str!("../../templates/train.com.tera"),
+    ),
+];
+
+/// Slurm's: its own header (`#SBATCH`, chain cancelled on failure) and train script
+/// (signal forwarding and `scontrol requeue`); install and download share Grid
+/// Engine's bodies, so storage, caches and exit codes cannot drift apart.
+const SLURM_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "_header.tera",
+        include_str!("../../templates/slurm/_header.tera"),
+    ),
+    (
+        "install.com.tera",
+        include_str!("../../templates/install.com.tera"),
+    ),
+    (
+        "download.com.tera",
+        include_str!("../../templates/download.com.tera"),
+    ),
+    (
+        "train.com.tera",
+        include_str!("../../templates/slurm/train.com.tera"),
+    ),
+    (
+        "notify.com.tera",
+        include_str!("../../templates/slurm/notify.com.tera"),
+    ),
+];
+
+/// Templates a `--templates DIR` may override from DIR itself under every
+/// scheduler; the others are looked up in DIR/<scheduler>/ first (Slurm:
+/// DIR/slurm/), so a Grid Engine header is never used for a Slurm script.
+const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera"];
+
+/// One rendered file: its name inside the job directory and its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedFile {
+    pub name: String,
+    pub content: String,
+    pub executable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub plan: Plan,
+    /// The job directory the files belong in.
+    pub dir: PathBuf,
+    pub files: Vec<RenderedFile>,
+}
+
+pub fn default_out_dir(loaded: &LoadedConfig) -> PathBuf {
+    Path::new("jobs").join(&loaded.config.experiment.name)
+}
+
+/// The embedded templates for a scheduler (by its back end's name).
+fn embedded(scheduler: SchedulerKind) -> &'static [(&'static str, &'static str)] {
+    match scheduler {
+        SchedulerKind::Sge => SGE_TEMPLATES,
+        SchedulerKind::Slurm => SLURM_TEMPLATES,
+    }
+}
+
+fn scheduler_of(loaded: &LoadedConfig) -> SchedulerKind {
+    loaded.config.cluster.scheduler
+}
+
+/// Where a `--templates DIR` override of template `name` is, if there is one.
+fn override_path(dir: &Path, scheduler: SchedulerKind, name: &str) -> Option<PathBuf> {
+    let own = match scheduler {
+        SchedulerKind::Sge => dir.join(name),
+        SchedulerKind::Slurm => dir.join("slurm").join(name),
+    };
+    if own.exists() {
+        return Some(own);
+    }
+    let shared = dir.join(name);
+    (scheduler != SchedulerKind::Sge && SHARED_TEMPLATES.contains(&name) && shared.exists())
+        .then_some(shared)
+}
+
+fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Tera> {
+    let mut t = tera::Tera::default();
+    t.autoescape_on(vec![]);
+    let mut sources: Vec<(String, String)> = embedded(scheduler)
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    if let Some(dir) = templates {
+        if !dir.is_dir() {
+            return Err(Error::Usage(format!(
+                "--templates {}: not a directory",
+                dir.display()
+            )));
+        }
+        let mut overridden = 0;
+        for (name, text) in sources.iter_mut() {
+            if let Some(p) = override_path(dir, scheduler, name) {
+                *text = crate::util::fsutil::read_to_string(&p, "reading template")?;
+                overridden += 1;
+            }
+        }
+        // A directory that overrides nothing is a mistake (a wrong path, a
+        // misspelt name), not a request for the built-in templates.
+        if overridden == 0 {
+            let names: Vec<&str> = embedded(scheduler).iter().map(|(n, _)| *n).collect();
+            return Err(Error::Usage(format!(
+                "--templates {}: holds none of {}; name a file as one of these to override it",
+                dir.display(),
+                names.join(", ")
+            )));
+        }
+    }
+    t.add_raw_templates(sources)?;
+    t.register_filter(
+        "shq",
+        |v: &tera::Value, _: &std::collections::HashMap<String, tera::Value>| {
+            let s = match v {
+                tera::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Ok(tera::Value::String(shell::quote(&s)))
+        },
+    );
+    Ok(t)
+}
+
+/// A config path as a shell expression: absolute → quoted literal,
+/// relative → `"$STORAGE"/rel` (STORAGE is set by the script's prelude).
+fn path_expr(path: &str) -> String {
+    match config::storage_relative(path) {
+        Some(rel) => format!("\"$STORAGE\"/{}", shell::quote(rel)),
+        None => shell::quote(path),
+    }
+}
+
+fn storage_line(root: &str) -> String {
+    match shell::var_reference(root) {
+        // An explicit exit HOLD_CHAIN (100) (not `${VAR:?}`, which exits 1 past the ERR
+        // trap) keeps the chained jobs held when the variable is missing.
+        // The value is known only on the node, so the rule validation applies
+        // to a literal root (shell::is_tool_safe_path) is checked here.
+        Some(var) => format!(
+            "if [ -z \"${{{var}:-}}\" ]; then\n    echo \"hecjob: \\${var} is not set: set it or change cluster.storage_root in the config\" >&2\n    exit {hold}\nfi\nSTORAGE=\"${var}\"\ncase \"$STORAGE\" in\n    {pat})\n        echo \"hecjob: \\${var} is '$STORAGE': python's venv and pip write it into scripts they run, so it may hold only {chars}\" >&2\n        exit {hold} ;;\nesac",
+            pat = shell::TOOL_UNSAFE_PATTERN,
+            chars = shell::TOOL_SAFE_PATH_CHARS,
+            hold = exit_code::HOLD_CHAIN,
+        ),
+        None => format!("STORAGE={}", shell::quote(root)),
+    }
+}
+
+/// How long an install job waits for another on the same storage root (the
+/// lock in install.com), in seconds: half its own time limit, so that it still
+/// has the other half to install; 30 minutes when the limit is unknown.
+fn install_lock_wait(c: &config::Config) -> u64 {
+    c.cluster
+        .jobs
+        .install
+        .h_rt
+        .as_deref()
+        .and_then(|t| c.cluster.scheduler.parse_time(t))
+        .map_or(1800, |limit| (limit / 2).max(60))
+}
+
+/// Control characters never reach a comment line (a newline there would start a
+/// new command).
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
+    let plan = Plan::new(loaded);
+    let c = &loaded.config;
+    let tera = engine(scheduler_of(loaded), templates)?;
+    let yaml = loaded.to_yaml();
+    // What every script shares; each job adds its own name and directives.
+    let mut common = tera::Context::new();
+    common.insert("version", env!("CARGO_PKG_VERSION"));
+    common.insert("source", &one_line(&loaded.source));
+    common.insert("modules", &c.cluster.modules);
+    common.insert("setup", &c.cluster.setup);
+    common.insert("storage_line", &storage_line(&c.cluster.storage_root));
+    common.insert("install", &c.install);
+    common.insert("install_home", &c.install.home());
+    common.insert("install_lock_wait", &install_lock_wait(c));
+    common.insert("model", &c.model);
+    common.insert(
+        "model_is_hub",
+        &!crate::fetch::model_ref::is_path(&c.model.name),
+    );
+    common.insert("exit_requeue", &exit_code::REQUEUE);
+    common.insert("exit_hold_chain", &exit_code::HOLD_CHAIN);
+    common.insert("data_dir", &path_expr(&c.paths.data_dir));
+    common.insert("model_cache", &path_expr(&c.paths.model_cache));
+    common.insert("output_dir", &path_expr(&c.paths.output_dir));
+    common.insert("data_base_url", &c.data.base_url);
+    common.insert("task_count", &plan.tasks.len());
+    common.insert("experiment", &c.experiment.name);
+    common.insert("notify", &c.cluster.notify);
+    common.insert("config_sha256", &config::body_sha256(&yaml));
+    let mut files = Vec::new();
+    for job in &plan.jobs {
+        let mut ctx = common.clone();
+        ctx.insert("job", job);
+        ctx.insert("directives", &job.directives());
+        let content = tera.render(&format!("{}.tera", job.script), &ctx)?;
+        files.push(RenderedFile {
+            name: job.script.clone(),
+            content,
+            executable: true,
+        });
+    }
+    files.push(RenderedFile {
+        name: jobdir::CONFIG_FILE.into(),
+        content: format!(
+            "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by ${}.\n{}",
+            env!("CARGO_PKG_VERSION"),
+            one_line(&loaded.source),
+            match c.cluster.scheduler {
+                SchedulerKind::Sge => "SGE_TASK_ID",
+                SchedulerKind::Slurm => "SLURM_ARRAY_TASK_ID",
+            },
+            yaml
+        ),
+        executable: false,
+    });
+    files.push(RenderedFile {
+        name: jobdir::TASKS_TSV.into(),
+        content: tasks_tsv(loaded),
+        executable: false,
+    });
+    files.push(RenderedFile {
+        name: jobdir::TASKS_FILE.into(),
+        content: tasks_file(loaded).to_json(),
+        executable: false,
+    });
+    Ok(Rendered {
+        plan,
+        dir: out_dir.to_path_buf(),
+        files,
+    })
+}
+
+fn tasks_tsv(loaded: &LoadedConfig) -> String {
+    let keys: Vec<&String> = loaded.search.keys.keys().collect();
+    let mut s = String::from("task");
+    for k in &keys {
+        s.push('\t');
+        s.push_str(k);
+    }
+    s.push_str("\toutput_dir\n");
+    for t in &loaded.tasks {
+        s.push_str(&t.id.to_string());
+        for v in t.swept.values() {
+            s.push('\t');
+            s.push_str(&config::sweep::show(v));
+        }
+        s.push('\t');
+        s.push_str(&task_output_expr(loaded, t.id));
+        s.push('\n');
+    }
+    s
+}
+
+/// The task's output directory as the config writes it (storage root unexpanded).
+pub fn task_output_expr(loaded: &LoadedConfig, task: u32) -> String {
+    let c = &loaded.config;
+    let base = match config::storage_relative(&c.paths.output_dir) {
+        Some(rel) => format!("{}/{rel}", c.cluster.storage_root),
+        None => c.paths.output_dir.clone(),
+    };
+    format!(
+        "{base}/{}/{}",
+        c.experiment.name,
+        jobdir::task_dir_name(task)
+    )
+}
+
+fn tasks_file(loaded: &LoadedConfig) -> TasksFile {
+    TasksFile {
+        experiment: Some(loaded.config.experiment.name.clone()),
+        tasks: loaded
+            .tasks
+            .iter()
+            .map(|t| TaskEntry {
+                id: t.id,
+                swept: t.swept_json(),
+                output_dir: task_output_expr(loaded, t.id),
+            })
+            .collect(),
+    }
+}
+
+impl Rendered {
+    /// Write every file atomically, and the log folder Grid Engine needs to exist.
+    pub fn write(&self) -> Result<()> {
+        for f in &self.files {
+            let p = self.dir.join(&f.name);
+            if f.executable {
+                crate::util::fsutil::write_atomic_executable(&p, f.content.as_bytes())?;
+            } else {
+                crate::util::fsutil::write_atomic(&p, f.content.as_bytes())?;
+            }
+        }
+        let logs = self.dir.join(LOG_DIR);
+        std::fs::create_dir_all(&logs).map_err(|e| Error::io("creating log folder", &logs, e))?;
+        Ok(())
+    }
+
+    pub fn file(&self, name: &str) -> Option<&RenderedFile> {
+        self.files.iter().find(|f| f.name == name)
+    }
+
+    /// The stages to submit, in order (all, or those in `only`), with their
+    /// scripts at their place in the job directory.
+    pub fn stages(&self, only: &[JobKind], verify: bool) -> Vec<StageJob> {
+        self.plan
+            .jobs
+            .iter()
+            // The notify job is not a chained stage: it follows the train job
+            // however that ends (cmd::submit queues it after the chain).
+            .filter(|j| j.kind != JobKind::Notify)
+            .filter(|j| only.is_empty() || only.contains(&j.kind))
+            .map(|j| StageJob {
+                stage: j.kind.as_str().to_string(),
+                script: self.dir.join(&j.script),
+                verify,
+                options: Vec::new(),
+            })
+            .collect()
+    }
+}
+
+/// The submission commands of a chain as `submit` runs them, each built by the
+/// scheduler's own builder, with placeholder job ids 1, 2, 3…
+pub fn chain_commands(
+    dir: &Path,
+    stages: &[StageJob],
+    build: impl Fn(&crate::scheduler::JobRequest) -> CommandLine,
+) -> Vec<(String, CommandLine, JobId)> {
+    let ids: Vec<JobId> = (1..=stages.len() as u64).map(JobId::single).collect();
+    submission::requests(dir, stages, &ids)
+        .iter()
+        .zip(stages)
+        .zip(&ids)
+        .map(|((req, stage), id)| (stage.stage.clone(), build(req), *id))
+        .collect()
+}
+
+/// The lines `render` and `submit --dry-run` print for a chain.
+pub fn chain_lines(dir: &Path, jobs: &[(String, CommandLine, JobId)]) -> Vec<String> {
+    let mut lines = vec![format!("cd {}", shell::quote(&dir.display().to_string()))];
+    for (stage, cmd, id) in jobs {
+        lines.push(format!("{}    # {stage} → job {id}", cmd.shell()));
+    }
+    lines
+}
+
+/// How `prepare_job_dir` chooses templates.
+#[derive(Debug, Clone, Copy)]
+pub enum TemplateChoice<'a> {
+    /// `render`: these (or the embedded ones), recorded in the job directory.
+    Given(Option<&'a Path>),
+    /// `submit` and `run`: these if given, else those the job directory was
+    /// rendered with (templates.json), else the embedded ones.
+    GivenOrRecorded(Option<&'a Path>),
+}
+
+/// A job directory rendered, and written unless `write` is false.
+pub struct Prepared {
+    pub loaded: LoadedConfig,
+    pub rendered: Rendered,
+    /// The job directory: absolute once written (submission records and the
+    /// scheduler's working directory must not depend on where hecjob ran),
+    /// else as given.
+    pub dir: PathBuf,
+    /// The templates directory used (None: embedded).
+    pub templates: Option<PathBuf>,
+}
+
+/// The one pipeline `render`, `submit` and `run` share: load the config,
+/// choose the templates, render into the job directory (default
+/// `jobs/<experiment>`), and write it (scripts, config.yaml, tasks, logs/,
+/// templates.json).
+pub fn prepare_job_dir(
+    config: Option<&Path>,
+    out: Option<&Path>,
+    templates: TemplateChoice,
+    write: bool,
+) -> Result<Prepared> {
+    let loaded = config::load(config)?;
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_out_dir(&loaded));
+    let templates = match templates {
+        TemplateChoice::Given(t) | TemplateChoice::GivenOrRecorded(t @ Some(_)) => {
+            t.map(Path::to_path_buf)
+        }
+        TemplateChoice::GivenOrRecorded(None) => TemplatesRecord::read(&dir)?.map(|r| r.templates),
+    };
+    let templates = match templates {
+        // Absolute, so the record holds wherever hecjob is run from next.
+        Some(t) if t.is_dir() => {
+            Some(std::fs::canonicalize(&t).map_err(|e| Error::io("resolving", &t, e))?)
+        }
+        other => other,
+    };
+    let rendered = render(&loaded, &dir, templates.as_deref())?;
+    let dir = if write {
+        rendered.write()?;
+        TemplatesRecord::write(&dir, templates.as_deref())?;
+        std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?
+    } else {
+        dir
+    };
+    Ok(Prepared {
+        loaded,
+        rendered,
+        dir,
+        templates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each torch build has a home of its own under the storage root (so one
+    /// experiment's install never replaces another's venv), and each is a path
+    /// the storage rule allows (python's venv writes it into pip's launcher).
+    #[test]
+    fn each_torch_build_installs_into_a_folder_of_its_own() {
+        use config::{Install, InstallFrom, TorchCuda};
+        let homes: Vec<String> = [
+            None,
+            Some(TorchCuda::Cu130),
+            Some(TorchCuda::Cu128),
+            Some(TorchCuda::Cu126),
+        ]
+        .into_iter()
+        .map(|torch_cuda| {
+            Install {
+                torch_cuda,
+                ..Install::default()
+            }
+            .home()
+        })
+        .collect();
+        assert_eq!(
+            homes,
+            [
+                "hecjob/torch-2.11.0",
+                "hecjob/torch-2.11.0+cu130",
+                "hecjob/torch-2.11.0+cu128",
+                "hecjob/torch-2.11.0+cu126"
+            ]
+        );
+        assert!(homes.iter().all(|h| shell::is_tool_safe_path(h)));
+        let binary = Install {
+            from: InstallFrom::Binary,
+            ..Install::default()
+        };
+        assert_eq!(binary.home(), "hecjob");
+    }
+
+    /// An install job waits for another at most half its own time limit.
+    #[test]
+    fn the_install_lock_wait_is_half_the_install_time_limit() {
+        let mut c = config::load_str("experiment:\n  name: x\n", "x.yaml")
+            .unwrap()
+            .config;
+        for (h_rt, wait) in [
+            (Some("01:00:00"), 1800),
+            (Some("00:01:00"), 60),
+            (None, 1800),
+        ] {
+            c.cluster.jobs.install.h_rt = h_rt.map(String::from);
+            assert_eq!(install_lock_wait(&c), wait, "{h_rt:?}");
+        }
+    }
+
+    /// The scripts' rule for the storage variable is the Rust one
+    /// (config::resolve_path_with): empty is unset, and the job stops with
+    /// HOLD_CHAIN so the jobs after it stay held.
+    #[test]
+    fn empty_storage_variable_stops_the_script_with_hold_chain() {
+        let script = format!(
+            "{}\necho \"root=$STORAGE\"\n",
+            storage_line("$hecjob_test_root")
+        );
+        let run = |value: &str| {
+            std::process::Command::new("bash")
+                .args(["-c", &script])
+                .env("hecjob_test_root", value)
+                .output()
+                .unwrap()
+        };
+        let empty = run("");
+        assert_eq!(empty.status.code(), Some(exit_code::HOLD_CHAIN));
+        assert!(String::from_utf8_lossy(&empty.stderr).contains("$hecjob_test_root is not set"));
+        let set = run("/scratch/me");
+        assert_eq!(String::from_utf8_lossy(&set.stdout), "root=/scratch/me\n");
+    }
+}

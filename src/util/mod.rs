@@ -1,0 +1,13 @@
+//! Small things every layer uses: errors and exit codes, atomic writes and
+//! locks, digests, quoting, units, environment variable names, progress output.
+
+pub mod csv;
+pub mod digest;
+pub mod env_vars;
+pub mod error;
+pub mod exit_code;
+pub mod fsutil;
+pub mod progress;
+pub mod run_lock;
+pub mod shell;
+pub mod units;

@@ -1,0 +1,271 @@
+//! A model on disk: a pretrained encoder to fine-tune, or a hecjob-trained
+//! classifier directory (`model.safetensors`, `config.json`, `tokenizer.json`,
+//! `labels.txt`, `hecjob.json`) that `predict`/`evaluate` reload.
+
+use super::bert::Classifier;
+use super::config::EncoderConfig;
+use super::tokenize::TextEncoder;
+use super::weights::{self, Head};
+use crate::util::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tch::{nn::VarStore, Device};
+
+/// Inference settings saved beside a trained model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HecjobMeta {
+    pub hecjob_version: String,
+    pub base_model: String,
+    pub max_length: usize,
+    pub threshold: f64,
+    /// Per-label thresholds tuned on dev (when --tune-thresholds was used).
+    pub tuned_thresholds: Option<Vec<f64>>,
+    pub dropout: f64,
+    pub epoch: u32,
+}
+
+pub struct LoadedModel {
+    pub vs: VarStore,
+    pub model: Classifier,
+    pub encoder: TextEncoder,
+    pub labels: Vec<String>,
+    pub config: EncoderConfig,
+    /// Raw config.json, kept to write it back with the labels added.
+    pub raw_config: serde_json::Value,
+    pub meta: Option<HecjobMeta>,
+}
+
+/// Resolve a model name by the one rule ([`crate::fetch::model_ref::ModelRef`]): a
+/// path is used as it is, a hub id is looked up in the HF cache.
+pub fn resolve(name: &str, revision: Option<&str>) -> Result<PathBuf> {
+    crate::fetch::hub::resolve_model_dir(name, revision)
+}
+
+fn read_raw_config(dir: &Path) -> Result<(EncoderConfig, serde_json::Value)> {
+    let path = dir.join("config.json");
+    if !path.is_file() {
+        return Err(Error::Data(format!(
+            "{}: no config.json; is this a model directory?",
+            dir.display()
+        )));
+    }
+    EncoderConfig::from_file(&path)
+}
+
+fn weights_file(dir: &Path) -> Result<PathBuf> {
+    let p = dir.join("model.safetensors");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(Error::Data(format!(
+            "{}: no model.safetensors (hecjob reads safetensors weights only; pytorch_model.bin is not supported)",
+            dir.display()
+        )))
+    }
+}
+
+impl LoadedModel {
+    /// A pretrained encoder with a fresh head for `labels`.
+    pub fn pretrained(
+        dir: &Path,
+        labels: &[String],
+        dropout: f64,
+        max_length: usize,
+        device: Device,
+    ) -> Result<LoadedModel> {
+        Self::new_for_training(dir, labels, dropout, max_length, device, false)
+    }
+
+    /// `random_init`: ignore any weights and start from tch's initialisation
+    /// (benchmarks of a model shape with only config.json and tokenizer.json).
+    pub fn new_for_training(
+        dir: &Path,
+        labels: &[String],
+        dropout: f64,
+        max_length: usize,
+        device: Device,
+        random_init: bool,
+    ) -> Result<LoadedModel> {
+        let (config, raw_config) = read_raw_config(dir)?;
+        if max_length as i64 > config.max_tokens() {
+            return Err(Error::Usage(format!(
+                "max_length {max_length} is longer than {} can take ({} tokens); lower train.max_length / --max-length",
+                dir.display(),
+                config.max_tokens()
+            )));
+        }
+        let encoder = TextEncoder::from_dir(dir, max_length)?;
+        // Names and shapes from the file's header first: a config.json that
+        // does not match its weights is refused before the model is built.
+        let weights_path = if random_init {
+            None
+        } else {
+            let p = weights_file(dir)?;
+            weights::check_against_config(&p, &config)?;
+            Some(p)
+        };
+        let vs = VarStore::new(device);
+        let model = Classifier::new(&vs.root(), &config, labels.len() as i64, dropout);
+        if let Some(p) = weights_path {
+            let random = weights::load(&vs, &p, config.model_type, Head::InitIfMissing)?;
+            if random.iter().any(|n| n.contains(".pooler.")) {
+                eprintln!(
+                    "note: {} has no pooler weights; the pooler starts from random init",
+                    dir.display()
+                );
+            }
+        }
+        Ok(LoadedModel {
+            vs,
+            model,
+            encoder,
+            labels: labels.to_vec(),
+            config,
+            raw_config,
+            meta: None,
+        })
+    }
+
+    /// A classifier saved by hecjob (`save`).
+    pub fn trained(dir: &Path, device: Device) -> Result<LoadedModel> {
+        let (config, raw_config) = read_raw_config(dir)?;
+        let meta_path = dir.join("hecjob.json");
+        let meta: HecjobMeta = serde_json::from_str(&crate::util::fsutil::read_to_string(
+            &meta_path,
+            "reading model metadata",
+        )?)
+        .map_err(|e| Error::Data(format!("{}: {e}", meta_path.display())))?;
+        let labels_path = dir.join("labels.txt");
+        let labels: Vec<String> =
+            crate::util::fsutil::read_to_string(&labels_path, "reading labels")?
+                .lines()
+                .map(str::to_string)
+                .filter(|l| !l.is_empty())
+                .collect();
+        if let Some(t) = &meta.tuned_thresholds {
+            if t.len() != labels.len() {
+                return Err(Error::Data(format!(
+                    "{}: {} tuned thresholds for {} labels in labels.txt",
+                    meta_path.display(),
+                    t.len(),
+                    labels.len()
+                )));
+            }
+        }
+        let encoder = TextEncoder::from_dir(dir, meta.max_length)?;
+        let weights_path = weights_file(dir)?;
+        weights::check_against_config(&weights_path, &config)?;
+        let vs = VarStore::new(device);
+        let model = Classifier::new(&vs.root(), &config, labels.len() as i64, meta.dropout);
+        weights::load(&vs, &weights_path, config.model_type, Head::Required)?;
+        Ok(LoadedModel {
+            vs,
+            model,
+            encoder,
+            labels,
+            config,
+            raw_config,
+            meta: Some(meta),
+        })
+    }
+
+    /// Per-label decision thresholds: `threshold` for every label when given,
+    /// else the ones tuned on dev at training time, else the training threshold.
+    pub fn thresholds(&self, threshold: Option<f64>) -> Vec<f64> {
+        let n = self.labels.len();
+        match (threshold, self.meta.as_ref()) {
+            (Some(t), _) => vec![t; n],
+            (None, Some(m)) => m
+                .tuned_thresholds
+                .clone()
+                .unwrap_or_else(|| vec![m.threshold; n]),
+            (None, None) => vec![0.3; n],
+        }
+    }
+
+    /// Write the model directory atomically file by file: weights (HF names,
+    /// loadable as BertForSequenceClassification), config.json with the labels,
+    /// tokenizer.json, labels.txt, hecjob.json.
+    pub fn save(&self, dir: &Path, meta: &HecjobMeta) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
+        save_weights(&self.vs, &dir.join("model.safetensors"))?;
+        self.save_beside_weights(dir, meta)
+    }
+
+    /// Everything of [`LoadedModel::save`] but the weights: config.json with
+    /// the labels, the tokenizer, labels.txt, hecjob.json (last). For a
+    /// `model.safetensors` put there otherwise (an earlier epoch's, restored
+    /// from a checkpoint).
+    pub fn save_beside_weights(&self, dir: &Path, meta: &HecjobMeta) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
+        let mut cfg = self.raw_config.clone();
+        if let Some(obj) = cfg.as_object_mut() {
+            let arch = match self.config.model_type {
+                super::config::Architecture::Bert => "BertForSequenceClassification",
+                super::config::Architecture::Roberta => "RobertaModel",
+            };
+            obj.insert("architectures".into(), serde_json::json!([arch]));
+            obj.insert("problem_type".into(), "multi_label_classification".into());
+            let id2label: serde_json::Map<String, serde_json::Value> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i.to_string(), l.clone().into()))
+                .collect();
+            let label2id: serde_json::Map<String, serde_json::Value> = self
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.clone(), i.into()))
+                .collect();
+            obj.insert("id2label".into(), id2label.into());
+            obj.insert("label2id".into(), label2id.into());
+        }
+        let json = serde_json::to_string_pretty(&cfg).expect("json");
+        crate::util::fsutil::write_atomic(&dir.join("config.json"), json.as_bytes())?;
+        self.encoder.save(dir)?;
+        crate::util::fsutil::write_atomic(
+            &dir.join("labels.txt"),
+            (self.labels.join("\n") + "\n").as_bytes(),
+        )?;
+        let meta_json = serde_json::to_string_pretty(meta).expect("json");
+        crate::util::fsutil::write_atomic(&dir.join("hecjob.json"), meta_json.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// Save a VarStore as safetensors: fp32, on the CPU, sorted by name.
+pub fn save_weights(vs: &VarStore, path: &Path) -> Result<()> {
+    let mut vars: Vec<(String, tch::Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    // Weights are always stored fp32 on the CPU, whatever the training precision.
+    let vars: Vec<(String, tch::Tensor)> = vars
+        .into_iter()
+        .map(|(n, t)| {
+            (
+                n,
+                t.detach()
+                    .to_kind(tch::Kind::Float)
+                    .to_device(Device::Cpu)
+                    .contiguous(),
+            )
+        })
+        .collect();
+    write_safetensors_atomic(path, &vars)
+}
+
+/// Write tensors as safetensors through a temp file + rename (tch writes in
+/// place, which an interruption would leave half-written).
+pub fn write_safetensors_atomic(
+    path: &Path,
+    tensors: &[(impl AsRef<str>, tch::Tensor)],
+) -> Result<()> {
+    crate::util::fsutil::replace_atomic(path, ".safetensors", |tmp| {
+        tch::Tensor::write_safetensors(tensors, tmp.path()).map_err(|e| {
+            // A full disk is local I/O (exit 4), not bad data.
+            crate::util::error::tch_local_io(&e, path.to_path_buf()).unwrap_or_else(|| {
+                Error::Training(format!("{}: writing safetensors: {e}", path.display()))
+            })
+        })
+    })
+}

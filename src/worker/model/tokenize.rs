@@ -1,0 +1,56 @@
+//! Text → token ids with the model's own `tokenizer.json` (HF tokenizers).
+//!
+//! Padding and truncation are set here explicitly: some tokenizer.json files fix
+//! them (e.g. pad to 128), which would silently change batch shapes.
+
+use crate::util::error::{Error, Result};
+use std::path::Path;
+use tokenizers::{Tokenizer, TruncationParams};
+
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+}
+
+impl TextEncoder {
+    pub fn from_dir(dir: &Path, max_length: usize) -> Result<TextEncoder> {
+        let path = dir.join("tokenizer.json");
+        if !path.exists() {
+            return Err(Error::Data(format!(
+                "{}: no tokenizer.json (hecjob download-model fetches it; a local model directory needs one)",
+                dir.display()
+            )));
+        }
+        let mut tokenizer = Tokenizer::from_file(&path)
+            .map_err(|e| Error::Data(format!("{}: cannot load tokenizer: {e}", path.display())))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        tokenizer.with_padding(None);
+        Ok(TextEncoder { tokenizer })
+    }
+
+    /// Token ids with special tokens ([CLS] … [SEP] / <s> … </s>), truncated.
+    pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
+        let inputs: Vec<tokenizers::EncodeInput> = texts.iter().map(|t| (*t).into()).collect();
+        let encs = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| Error::Data(format!("tokenizer failed: {e}")))?;
+        Ok(encs
+            .iter()
+            .map(|e| e.get_ids().iter().map(|&i| i64::from(i)).collect())
+            .collect())
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("tokenizer.json");
+        let json = self
+            .tokenizer
+            .to_string(false)
+            .map_err(|e| Error::Internal(format!("serialising tokenizer: {e}")))?;
+        crate::util::fsutil::write_atomic(&path, json.as_bytes())
+    }
+}

@@ -1,0 +1,252 @@
+//! Load HF safetensors into the variables of [`super::bert::Classifier`].
+//!
+//! Checkpoints name the same tensor differently: a `bert.`/`roberta.` prefix
+//! (ForSequenceClassification/ForMaskedLM) or none (bare BertModel,
+//! sentence-transformers), and old TF-converted ones call LayerNorm's weight and
+//! bias `gamma`/`beta`. We map every name to ours explicitly.
+
+use super::config::{Architecture, EncoderConfig};
+use crate::util::error::{Error, Result};
+use std::collections::HashMap;
+use std::path::Path;
+use tch::{nn::VarStore, Tensor};
+
+/// What to do when the file has no (or a differently sized) classifier head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// A fine-tuned hecjob model: the head must be there with the right shape.
+    Required,
+    /// A pretrained encoder: start the head (and a missing pooler) from random init.
+    InitIfMissing,
+}
+
+/// Our variable name for a checkpoint tensor name, or None to ignore it.
+pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
+    if name.starts_with("classifier.") {
+        return Some(name.to_string());
+    }
+    let mut rest = name;
+    for prefix in ["bert.", "roberta.", "model."] {
+        if let Some(r) = rest.strip_prefix(prefix) {
+            rest = r;
+            break;
+        }
+    }
+    // Buffers and heads we don't use (position_ids, MLM/NSP heads).
+    if !(rest.starts_with("embeddings.")
+        || rest.starts_with("encoder.")
+        || rest.starts_with("pooler."))
+        || rest.ends_with("position_ids")
+    {
+        return None;
+    }
+    let rest = if let Some(r) = rest.strip_suffix("LayerNorm.gamma") {
+        format!("{r}LayerNorm.weight")
+    } else if let Some(r) = rest.strip_suffix("LayerNorm.beta") {
+        format!("{r}LayerNorm.bias")
+    } else {
+        rest.to_string()
+    };
+    Some(format!("{}.{rest}", arch.prefix()))
+}
+
+/// Copy the checkpoint's tensors into `vs`. Returns the names of variables that
+/// kept their random init (pooler/classifier of a pretrained encoder).
+pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Result<Vec<String>> {
+    let tensors = Tensor::read_safetensors(path)
+        .map_err(|e| Error::Data(format!("{}: cannot read safetensors: {e}", path.display())))?;
+    let mut from_file: HashMap<String, Tensor> = HashMap::new();
+    for (name, t) in tensors {
+        if let Some(c) = canonical_name(&name, arch) {
+            from_file.insert(c, t);
+        }
+    }
+    let mut vars = vs.variables();
+    let mut names: Vec<String> = vars.keys().cloned().collect();
+    names.sort();
+    let mut random_init = Vec::new();
+    let mut missing = Vec::new();
+    tch::no_grad(|| -> Result<()> {
+        for name in &names {
+            let var = vars.get_mut(name).expect("listed");
+            let is_head = name.starts_with("classifier.");
+            let optional = head == Head::InitIfMissing && (is_head || name.contains(".pooler."));
+            match from_file.get(name) {
+                Some(t) if t.size() == var.size() => {
+                    var.copy_(&t.to_kind(var.kind()).to_device(var.device()));
+                }
+                Some(_) if optional => random_init.push(name.clone()),
+                Some(t) => {
+                    let what = if is_head {
+                        format!(
+                            "the model's classifier has shape {:?} but {:?} is needed: the label count does not match the model",
+                            t.size(),
+                            var.size()
+                        )
+                    } else {
+                        format!(
+                            "shape {:?} in the file, {:?} expected from config.json",
+                            t.size(),
+                            var.size()
+                        )
+                    };
+                    return Err(Error::Data(format!(
+                        "{}: tensor `{name}`: {what}",
+                        path.display()
+                    )));
+                }
+                None if optional => random_init.push(name.clone()),
+                None => missing.push(name.clone()),
+            }
+        }
+        Ok(())
+    })?;
+    if !missing.is_empty() {
+        let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
+        return Err(Error::Data(format!(
+            "{}: {} weight{} missing, e.g. {} — is this a {} checkpoint matching config.json?",
+            path.display(),
+            missing.len(),
+            if missing.len() == 1 { " is" } else { "s are" },
+            shown.join(", "),
+            arch.prefix()
+        )));
+    }
+    Ok(random_init)
+}
+
+/// Check the weights file's tensor names and shapes against config.json from
+/// the file's header alone, before the model is built: a config.json asking
+/// for 100,000 layers would otherwise allocate them all (minutes, gigabytes)
+/// before the first weight is compared.
+pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
+    let shapes = header_shapes(path)?;
+    let arch = cfg.model_type;
+    let mut layers = 0i64;
+    let mut by_name: HashMap<String, Vec<i64>> = HashMap::new();
+    for (name, shape) in shapes {
+        let Some(c) = canonical_name(&name, arch) else {
+            continue;
+        };
+        if let Some(rest) = c.strip_prefix(&format!("{}.encoder.layer.", arch.prefix())) {
+            if let Some(n) = rest.split('.').next().and_then(|n| n.parse::<i64>().ok()) {
+                layers = layers.max(n + 1);
+            }
+        }
+        by_name.insert(c, shape);
+    }
+    let mismatch = |what: String| {
+        Err(Error::Data(format!(
+            "{}: {what}; the weights and config.json do not belong together",
+            path.display()
+        )))
+    };
+    if layers != cfg.num_hidden_layers {
+        return mismatch(format!(
+            "{layers} encoder layers in the weights, config.json says num_hidden_layers {}",
+            cfg.num_hidden_layers
+        ));
+    }
+    let p = arch.prefix();
+    for (name, want) in [
+        (
+            format!("{p}.embeddings.word_embeddings.weight"),
+            vec![cfg.vocab_size, cfg.hidden_size],
+        ),
+        (
+            format!("{p}.embeddings.position_embeddings.weight"),
+            vec![cfg.max_position_embeddings, cfg.hidden_size],
+        ),
+        (
+            format!("{p}.encoder.layer.0.intermediate.dense.weight"),
+            vec![cfg.intermediate_size, cfg.hidden_size],
+        ),
+    ] {
+        match by_name.get(&name) {
+            Some(got) if *got == want => {}
+            Some(got) => {
+                return mismatch(format!(
+                    "tensor `{name}` has shape {got:?}, config.json implies {want:?}"
+                ))
+            }
+            // A model without layers has no layer 0: nothing to compare.
+            None if cfg.num_hidden_layers == 0 && name.contains(".layer.0.") => {}
+            None => return mismatch(format!("no tensor `{name}`")),
+        }
+    }
+    Ok(())
+}
+
+/// Tensor names and shapes from a safetensors header (8-byte length, JSON).
+fn header_shapes(path: &Path) -> Result<Vec<(String, Vec<i64>)>> {
+    use std::io::Read;
+    let bad = |why: String| {
+        Error::Data(format!(
+            "{}: not a safetensors file ({why})",
+            path.display()
+        ))
+    };
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    let size = f
+        .metadata()
+        .map_err(|e| Error::io("reading", path, e))?
+        .len();
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| bad(format!("{size} bytes")))?;
+    let n = u64::from_le_bytes(len);
+    if n > 100_000_000 || n > size.saturating_sub(8) {
+        return Err(bad(format!("header length {n} in {size} bytes")));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header)
+        .map_err(|e| Error::io("reading", path, e))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("header is not an object".into()))?;
+    Ok(obj
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .map(|(k, t)| {
+            let shape = t["shape"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|d| d.as_i64()).collect())
+                .unwrap_or_default();
+            (k.clone(), shape)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map() {
+        let b = Architecture::Bert;
+        assert_eq!(
+            canonical_name("bert.encoder.layer.0.attention.self.query.weight", b).unwrap(),
+            "bert.encoder.layer.0.attention.self.query.weight"
+        );
+        assert_eq!(
+            canonical_name("encoder.layer.0.output.LayerNorm.gamma", b).unwrap(),
+            "bert.encoder.layer.0.output.LayerNorm.weight"
+        );
+        assert_eq!(
+            canonical_name("embeddings.LayerNorm.beta", b).unwrap(),
+            "bert.embeddings.LayerNorm.bias"
+        );
+        assert_eq!(
+            canonical_name("classifier.weight", b).unwrap(),
+            "classifier.weight"
+        );
+        assert_eq!(canonical_name("bert.embeddings.position_ids", b), None);
+        assert_eq!(canonical_name("cls.predictions.bias", b), None);
+        assert_eq!(
+            canonical_name("roberta.pooler.dense.bias", Architecture::Roberta).unwrap(),
+            "roberta.pooler.dense.bias"
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! The end-of-epoch checkpoint a resumed task continues from: weights,
+//! optimizer moments, and the metrics so far. Written after every finished
+//! epoch, so an interruption loses at most the epoch in progress.
+//!
+//! Layout: `checkpoint/epoch-N/{model,optimizer}.safetensors + state.json`, and
+//! `checkpoint/latest` naming the complete one. `latest` is replaced atomically
+//! only after epoch N's files are all written, so a kill at any moment (Grid
+//! Engine's h_rt SIGKILL) leaves `latest` pointing at a complete set.
+//!
+//! `epoch-N/best.safetensors` holds the weights of the state's best epoch (a
+//! hard link to the saved model's file, so no extra space): the best model in
+//! the output folder is overwritten before the epoch that beat it is
+//! committed, and a kill in between must not leave a resume trusting weights
+//! its recorded best epoch did not produce ([`Checkpoint::best_weights`]).
+
+use crate::jobdir::metrics::RunMetrics;
+use crate::util::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointState {
+    /// Epochs finished (the next epoch to run is this + 1).
+    pub epochs_done: u32,
+    /// Global optimizer steps so far.
+    pub global_step: u64,
+    pub best_dev_f1: f64,
+    pub metrics: RunMetrics,
+    /// The worker's own measures over every attempt so far; absent in
+    /// checkpoints of older hecjob versions.
+    #[serde(default)]
+    pub totals: Option<Totals>,
+}
+
+/// What every attempt (process) of a run used so far, as the worker measured
+/// it: a resumed attempt adds its own, so metrics.json describes the whole
+/// run, not its last attempt. Updated at each commit and when an attempt is
+/// stopped by a signal (a kill loses the time since the last commit).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Processes that worked on the run.
+    pub attempts: u32,
+    /// Wall seconds, all attempts (GPU hours follow from these).
+    pub seconds: f64,
+    /// Peaks, GPU utilization and energy ([`crate::worker::monitor::Totals`]).
+    pub monitor: crate::worker::monitor::Totals,
+}
+
+/// The best epoch's weights inside an epoch folder.
+const BEST_WEIGHTS: &str = "best.safetensors";
+
+pub struct Checkpoint {
+    pub dir: PathBuf,
+}
+
+/// What a resume finds in `checkpoint/`.
+#[derive(Debug, PartialEq)]
+pub enum Found {
+    /// No checkpoint was ever committed (or there is no folder).
+    Nothing,
+    /// The latest complete epoch's folder.
+    Ready(PathBuf),
+    /// Something is there but cannot be resumed; why, for the user.
+    Unusable(String),
+}
+
+/// Parameters that change what a run logs, not what it computes: a
+/// checkpoint written with another value is resumed all the same.
+pub const LOGGING_KEYS: &[&str] = &["log_every"];
+
+/// Whether a checkpoint's parameters are this run's, logging keys aside.
+pub fn same_params(
+    a: &serde_json::Map<String, serde_json::Value>,
+    b: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    let strip = |m: &serde_json::Map<String, serde_json::Value>| {
+        let mut m = m.clone();
+        for k in LOGGING_KEYS {
+            m.remove(*k);
+        }
+        m
+    };
+    strip(a) == strip(b)
+}
+
+impl Checkpoint {
+    pub fn in_run(save_dir: &Path) -> Checkpoint {
+        Checkpoint {
+            dir: save_dir.join("checkpoint"),
+        }
+    }
+
+    fn epoch_dir(&self, epoch: u32) -> PathBuf {
+        self.dir.join(format!("epoch-{epoch}"))
+    }
+
+    /// The folder the latest complete checkpoint lives in.
+    pub fn latest(&self) -> Option<PathBuf> {
+        let name = std::fs::read_to_string(self.dir.join("latest")).ok()?;
+        let dir = self.dir.join(name.trim());
+        dir.join("state.json").is_file().then_some(dir)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.latest().is_some()
+    }
+
+    /// [`Checkpoint::latest`], saying why when a checkpoint is there but
+    /// unusable (a `latest` that is empty or names a folder without state).
+    pub fn find(&self) -> Found {
+        let latest = self.dir.join("latest");
+        let name = match std::fs::read_to_string(&latest) {
+            Ok(n) => n,
+            Err(_) if !self.dir.is_dir() => return Found::Nothing,
+            Err(_) => {
+                return if std::fs::read_dir(&self.dir).is_ok_and(|mut d| d.next().is_some()) {
+                    Found::Unusable(format!(
+                        "{} has no `latest`: no epoch was completed before the run stopped",
+                        self.dir.display()
+                    ))
+                } else {
+                    Found::Nothing
+                }
+            }
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Found::Unusable(format!("{} is empty", latest.display()));
+        }
+        let dir = self.dir.join(name);
+        if !name.starts_with("epoch-") || name.contains(['/', '\\']) {
+            return Found::Unusable(format!(
+                "{} names `{name}`, not an epoch folder",
+                latest.display()
+            ));
+        }
+        if !dir.join("state.json").is_file() {
+            return Found::Unusable(format!(
+                "{} names `{name}`, which has no state.json",
+                latest.display()
+            ));
+        }
+        Found::Ready(dir)
+    }
+
+    /// The weights of the best epoch of the checkpoint in `dir`, if kept
+    /// (checkpoints of older hecjob versions did not keep them).
+    pub fn best_weights(dir: &Path) -> Option<PathBuf> {
+        let p = dir.join(BEST_WEIGHTS);
+        p.is_file().then_some(p)
+    }
+
+    /// A fresh folder for epoch `epoch`'s files.
+    pub fn begin(&self, epoch: u32) -> Result<PathBuf> {
+        let dir = self.epoch_dir(epoch);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating checkpoint", &dir, e))?;
+        Ok(dir)
+    }
+
+    /// Keep `best` (the weights of `state`'s best epoch) with the epoch,
+    /// write the state last, point `latest` at the epoch, drop older epochs.
+    pub fn commit(&self, epoch: u32, state: &CheckpointState, best: Option<&Path>) -> Result<()> {
+        let dir = self.epoch_dir(epoch);
+        if let Some(b) = best {
+            crate::util::fsutil::link_or_copy_atomic(b, &dir.join(BEST_WEIGHTS))?;
+        }
+        let json = serde_json::to_string_pretty(state).expect("json");
+        crate::util::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())?;
+        let name = format!("epoch-{epoch}");
+        crate::util::fsutil::write_atomic(&self.dir.join("latest"), name.as_bytes())?;
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if n.starts_with("epoch-") && n != name {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest complete checkpoint's state and folder.
+    pub fn read(&self) -> Result<(CheckpointState, PathBuf)> {
+        let dir = self.latest().ok_or_else(|| {
+            Error::Training(format!("{}: no complete checkpoint", self.dir.display()))
+        })?;
+        let p = dir.join("state.json");
+        let state: CheckpointState = serde_json::from_str(&crate::util::fsutil::read_to_string(
+            &p,
+            "reading checkpoint",
+        )?)
+        .map_err(|e| {
+            Error::Training(format!(
+                "{}: unreadable checkpoint ({e}); delete the folder to start over",
+                p.display()
+            ))
+        })?;
+        // epochs_done counts the epoch records beside it, and at most the
+        // run's epochs: anything else is a damaged or hand-edited file.
+        let recorded = state.metrics.epochs.len();
+        let planned = state.metrics.params.get("epochs").and_then(|v| v.as_u64());
+        if state.epochs_done == 0
+            || state.epochs_done as usize != recorded
+            || planned.is_some_and(|n| u64::from(state.epochs_done) > n)
+        {
+            return Err(Error::Training(format!(
+                "{}: epochs_done {} does not fit the checkpoint ({recorded} epoch record{}, {} planned); delete {} to start over",
+                p.display(),
+                state.epochs_done,
+                if recorded == 1 { "" } else { "s" },
+                planned.map_or("?".into(), |n| n.to_string()),
+                self.dir.display()
+            )));
+        }
+        Ok((state, dir))
+    }
+
+    /// Write `totals` into the latest checkpoint's state (an attempt that
+    /// stops adds its time after the last commit).
+    pub fn record_totals(&self, totals: &Totals) -> Result<()> {
+        let (mut state, dir) = self.read()?;
+        state.totals = Some(totals.clone());
+        let json = serde_json::to_string_pretty(&state).expect("json");
+        crate::util::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())
+    }
+
+    pub fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_says_why_a_checkpoint_is_not_resumed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Checkpoint::in_run(tmp.path());
+        assert_eq!(c.find(), Found::Nothing);
+        c.begin(1).unwrap();
+        assert!(
+            matches!(c.find(), Found::Unusable(w) if w.ends_with("has no `latest`: no epoch was completed before the run stopped"))
+        );
+        std::fs::write(c.dir.join("latest"), "").unwrap();
+        assert!(matches!(c.find(), Found::Unusable(w) if w.ends_with("latest is empty")));
+        std::fs::write(c.dir.join("latest"), "epoch-3").unwrap();
+        assert!(
+            matches!(c.find(), Found::Unusable(w) if w.ends_with("names `epoch-3`, which has no state.json"))
+        );
+        std::fs::write(c.dir.join("epoch-1/state.json"), "{}").unwrap();
+        std::fs::write(c.dir.join("latest"), "epoch-1").unwrap();
+        assert_eq!(c.find(), Found::Ready(c.dir.join("epoch-1")));
+    }
+
+    #[test]
+    fn logging_keys_do_not_make_other_parameters() {
+        let a = serde_json::json!({"learning_rate": 1e-3, "log_every": 100});
+        let b = serde_json::json!({"learning_rate": 1e-3, "log_every": 7});
+        let c = serde_json::json!({"learning_rate": 2e-3, "log_every": 100});
+        let m = |v: &serde_json::Value| v.as_object().unwrap().clone();
+        assert!(same_params(&m(&a), &m(&b)));
+        assert!(!same_params(&m(&a), &m(&c)));
+    }
+
+    #[test]
+    fn an_incomplete_epoch_is_never_latest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Checkpoint::in_run(tmp.path());
+        assert!(!c.exists());
+        // Epoch 2's files written but not committed (killed before `commit`).
+        let d = c.begin(2).unwrap();
+        std::fs::write(d.join("model.safetensors"), b"partial").unwrap();
+        assert!(
+            !c.exists(),
+            "no state.json and no `latest`: nothing to resume"
+        );
+    }
+}
