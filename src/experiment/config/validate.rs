@@ -349,12 +349,16 @@ fn check_slurm_directive(p: &mut Problems, dp: &str, d: &str, cpu_job: bool) {
     }
 }
 
-/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes.
+/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes,
+/// and no leading `-` (`mail` would read `-s@evil.example` as its `-s` option;
+/// the templates also put `--` before the address).
 fn is_mail_address(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && !local.starts_with('-')
+        && !domain.starts_with('-')
         && local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
@@ -409,7 +413,7 @@ fn check_notify(p: &mut Problems, n: &Notify) {
         p.push(
             "cluster.notify.address",
             format!(
-                "expected a mail address like me@lancaster.ac.uk, got `{}`",
+                "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `{}`",
                 lit(&n.address)
             ),
         );
