@@ -456,6 +456,44 @@ fn a_templates_directory_that_overrides_nothing_is_an_error() {
         .any(|f| f.content == "#!/bin/bash\necho custom\n"));
 }
 
+/// A template that includes itself (or two that include each other) is an error
+/// naming the loop; it overflowed the stack (issue 22).
+#[test]
+fn a_template_that_includes_itself_is_an_error_not_a_stack_overflow() {
+    let loaded = hecjob::experiment::config::load(None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tpl");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("_header.tera"), "{%- include '_header.tera' -%}\n").unwrap();
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
+        panic!("a self-including template was accepted");
+    };
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "--templates {}: _header.tera → _header.tera includes itself; \
+             a template may include others only without a loop",
+            dir.display()
+        )
+    );
+    std::fs::write(
+        dir.join("_header.tera"),
+        "{% include \"train.com.tera\" %}\n",
+    )
+    .unwrap();
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
+        panic!("templates including each other were accepted");
+    };
+    assert!(
+        e.to_string()
+            .contains("_header.tera → train.com.tera → _header.tera includes itself"),
+        "{e}"
+    );
+}
+
 /// `render --templates DIR` and then `submit` (or `run`) without it: the job
 /// directory is rendered again with the same templates, so the user's custom
 /// train.com is what gets submitted (submit used to re-render with the embedded

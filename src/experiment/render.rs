@@ -142,6 +142,7 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
             )));
         }
     }
+    check_includes(&sources, templates)?;
     t.add_raw_templates(sources)?;
     t.register_filter(
         "shq",
@@ -154,6 +155,77 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         },
     );
     Ok(t)
+}
+
+/// How deep templates may include one another; the embedded ones go one deep.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The templates a template's `{% include %}`, `{% extends %}` and `{% import %}`
+/// tags name (comments skipped; an include inside an `if` counts, as it may run).
+fn included_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{%").or_else(|| rest.find("{#")) {
+        let tail = &rest[open..];
+        if tail.starts_with("{#") {
+            rest = tail.find("#}").map_or("", |end| &tail[end + 2..]);
+            continue;
+        }
+        let Some(end) = tail.find("%}") else { break };
+        let tag = tail[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &tail[end + 2..];
+        let Some(keyword) = tag.split_whitespace().next() else {
+            continue;
+        };
+        if !matches!(keyword, "include" | "extends" | "import") {
+            continue;
+        }
+        let args = &tag[keyword.len()..];
+        let args = args.split(" as ").next().unwrap_or(args);
+        let mut quoted = args.split(['"', '\'']).skip(1).step_by(2);
+        names.extend(quoted.by_ref().map(str::to_string));
+    }
+    names
+}
+
+/// Refuse templates that include one another in a cycle (tera would recurse
+/// until the stack overflows) or deeper than [`MAX_INCLUDE_DEPTH`].
+fn check_includes(sources: &[(String, String)], dir: Option<&Path>) -> Result<()> {
+    let includes: std::collections::HashMap<&str, Vec<String>> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), included_names(t)))
+        .collect();
+    fn walk<'a>(
+        name: &'a str,
+        includes: &'a std::collections::HashMap<&str, Vec<String>>,
+        chain: &mut Vec<&'a str>,
+    ) -> std::result::Result<(), String> {
+        let looped = chain.contains(&name);
+        chain.push(name);
+        if looped {
+            return Err(format!("{} includes itself", chain.join(" → ")));
+        }
+        if chain.len() > MAX_INCLUDE_DEPTH + 1 {
+            return Err(format!(
+                "{} goes more than {MAX_INCLUDE_DEPTH} includes deep",
+                chain.join(" → ")
+            ));
+        }
+        for next in includes.get(name).into_iter().flatten() {
+            walk(next, includes, chain)?;
+        }
+        chain.pop();
+        Ok(())
+    }
+    for (name, _) in sources {
+        walk(name, &includes, &mut Vec::new()).map_err(|why| {
+            Error::Usage(format!(
+                "--templates {}: {why}; a template may include others only without a loop",
+                dir.map_or_else(|| "(embedded)".into(), |d| d.display().to_string())
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// A config path as a shell expression: absolute → quoted literal,

@@ -1,33 +1,95 @@
 //! Job ids and array task ranges, scheduler-neutral: a job number and, for an
 //! array job, its tasks as a range `first-last:step` (what `-t` and `--array` take).
+//!
+//! A [`TaskRange`] is valid however it was made: parsed from a script or a
+//! scheduler's answer, or read back from `submission.json` (serde goes through
+//! [`TaskRange::new`] too), so `first ≥ 1`, `last ≥ first`, `step ≥ 1` and at most
+//! [`MAX_TASKS`] tasks hold everywhere. Ranges stay ranges: count them with
+//! [`TaskRange::count`], walk them with [`TaskRange::tasks`].
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The most tasks one array job may have here: Slurm's largest `MaxArraySize`
+/// is 4,000,001 and Grid Engine's `max_aj_tasks` defaults to 75,000; a range past
+/// this is a corrupt record or a typo, and would cost gigabytes to follow.
+pub const MAX_TASKS: u64 = 1_000_000;
+
 /// An array job's task range `first-last:step` (Grid Engine's `-t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawTaskRange")]
 pub struct TaskRange {
     pub first: u32,
     pub last: u32,
     pub step: u32,
 }
 
+/// A task range as written on disk, before [`TaskRange::new`] checks it.
+#[derive(Deserialize)]
+struct RawTaskRange {
+    first: u32,
+    last: u32,
+    step: u32,
+}
+
+impl TryFrom<RawTaskRange> for TaskRange {
+    type Error = String;
+    fn try_from(r: RawTaskRange) -> std::result::Result<TaskRange, String> {
+        TaskRange::new(r.first, r.last, r.step)
+    }
+}
+
 impl TaskRange {
+    /// A checked range: the one way to make one from numbers read elsewhere.
+    pub fn new(first: u32, last: u32, step: u32) -> std::result::Result<TaskRange, String> {
+        let shown = format!("{first}-{last}:{step}");
+        if first < 1 {
+            return Err(format!("task range {shown}: tasks are numbered from 1"));
+        }
+        if last < first {
+            return Err(format!(
+                "task range {shown}: the last task is before the first"
+            ));
+        }
+        if step < 1 {
+            return Err(format!("task range {shown}: the step must be at least 1"));
+        }
+        let r = TaskRange { first, last, step };
+        if r.count() > MAX_TASKS {
+            return Err(format!(
+                "task range {shown}: {} tasks, more than the {MAX_TASKS} an array job may have",
+                r.count()
+            ));
+        }
+        Ok(r)
+    }
+
     /// Parse `n`, `n-m` or `n-m:s` (the `-t` syntax and the tail of `qsub -terse`).
     pub fn parse(s: &str) -> Option<TaskRange> {
+        TaskRange::parse_checked(s).ok()
+    }
+
+    /// [`TaskRange::parse`], saying what is wrong with a range that is not valid.
+    pub fn parse_checked(s: &str) -> std::result::Result<TaskRange, String> {
+        let bad = || format!("task range {s:?}: expected n, n-m or n-m:step");
         let s = s.trim();
         let (range, step) = match s.split_once(':') {
-            Some((r, st)) => (r, st.parse().ok()?),
+            Some((r, st)) => (r, st.parse().map_err(|_| bad())?),
             None => (s, 1),
         };
         let (first, last) = match range.split_once('-') {
-            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            Some((a, b)) => (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?),
             None => {
-                let n = range.parse().ok()?;
+                let n = range.parse().map_err(|_| bad())?;
                 (n, n)
             }
         };
-        (first >= 1 && last >= first && step >= 1).then_some(TaskRange { first, last, step })
+        TaskRange::new(first, last, step)
+    }
+
+    /// How many tasks the range holds, without walking it.
+    pub fn count(&self) -> u64 {
+        u64::from(self.last.saturating_sub(self.first)) / u64::from(self.step.max(1)) + 1
     }
 
     /// Whether `t` is one of the range's tasks.
@@ -90,5 +152,31 @@ mod tests {
         assert_eq!(TaskRange::parse("1-5:2").unwrap().to_string(), "1-5:2");
         let r = TaskRange::parse("2-10:4").unwrap();
         assert!(r.contains(6) && r.contains(10) && !r.contains(7) && !r.contains(1));
+        assert_eq!(r.count(), 3);
+        assert_eq!(TaskRange::parse("1-1000000").unwrap().count(), MAX_TASKS);
+        assert_eq!(
+            TaskRange::parse_checked("1-4294967295").unwrap_err(),
+            "task range 1-4294967295:1: 4294967295 tasks, more than the 1000000 an array job may have"
+        );
+    }
+
+    /// `submission.json` is read through the same checks as a parsed range: a
+    /// step of 0 or a range of four billion tasks is an error, not a panic or an
+    /// allocation of gigabytes.
+    #[test]
+    fn ranges_read_from_json_are_checked() {
+        let read = |json: &str| serde_json::from_str::<JobId>(json).map_err(|e| e.to_string());
+        assert_eq!(
+            read(r#"{"number": 7, "tasks": {"first": 1, "last": 3, "step": 0}}"#).unwrap_err(),
+            "task range 1-3:0: the step must be at least 1 at line 1 column 58"
+        );
+        assert!(
+            read(r#"{"number": 7, "tasks": {"first": 1, "last": 4294967295, "step": 1}}"#)
+                .unwrap_err()
+                .starts_with("task range 1-4294967295:1: 4294967295 tasks, more than the 1000000")
+        );
+        assert!(read(r#"{"number": 7, "tasks": {"first": 0, "last": 3, "step": 1}}"#).is_err());
+        let ok = read(r#"{"number": 7, "tasks": {"first": 2, "last": 6, "step": 2}}"#).unwrap();
+        assert_eq!(ok.tasks.unwrap().count(), 3);
     }
 }

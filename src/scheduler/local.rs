@@ -295,7 +295,7 @@ impl Script {
                         .env(v::SLURM_ARRAY_TASK_MIN, r.first.to_string())
                         .env(v::SLURM_ARRAY_TASK_MAX, r.last.to_string())
                         .env(v::SLURM_ARRAY_TASK_STEP, r.step.to_string())
-                        .env(v::SLURM_ARRAY_TASK_COUNT, r.tasks().count().to_string());
+                        .env(v::SLURM_ARRAY_TASK_COUNT, r.count().to_string());
                 }
                 if restarts > 0 {
                     cmd.env(v::SLURM_RESTART_COUNT, restarts.to_string());
@@ -330,22 +330,22 @@ impl Local {
         d: &Script,
         name: &str,
         id: u64,
-        tasks: Vec<u32>,
+        tasks: TaskRange,
         cwd: &Path,
     ) -> Result<()> {
         let width = self
             .jobs
             .min(d.concurrency().unwrap_or(usize::MAX))
-            .min(tasks.len())
+            .min(usize::try_from(tasks.count()).unwrap_or(usize::MAX))
             .max(1);
         if width == 1 {
-            for t in tasks {
+            for t in tasks.tasks() {
                 self.run_task(job, d, name, id, Some(t), cwd, None)?;
             }
             return Ok(());
         }
         let inherited = crate::util::env_vars::get(crate::util::env_vars::CUDA_VISIBLE_DEVICES);
-        let queue = std::sync::Mutex::new(tasks.into_iter());
+        let queue = std::sync::Mutex::new(tasks.tasks());
         let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
         std::thread::scope(|scope| {
             for slot in 0..width {
@@ -493,7 +493,7 @@ impl Scheduler for Local {
         let command = self.submit_command(job);
         match d.tasks() {
             Some(range) => {
-                self.run_array(job, &d, &name, id, range.tasks().collect(), &cwd)?;
+                self.run_array(job, &d, &name, id, range, &cwd)?;
             }
             None => self.run_task(job, &d, &name, id, None, &cwd, None)?,
         }

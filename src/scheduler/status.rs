@@ -107,11 +107,7 @@ pub fn query(sched: &mut dyn Scheduler, jobs: &[TrackedJob]) -> Result<Vec<JobSt
     let queue = sched.queue(&ids)?;
     let finished: Vec<JobId> = jobs
         .iter()
-        .filter(|j| {
-            task_ids(j.id)
-                .into_iter()
-                .any(|t| !queue.iter().any(|e| e.covers(j.id.number, t)))
-        })
+        .filter(|j| task_ids(j.id).any(|t| !queue.iter().any(|e| e.covers(j.id.number, t))))
         .map(|j| j.id)
         .collect();
     let records = if finished.is_empty() {
@@ -122,10 +118,12 @@ pub fn query(sched: &mut dyn Scheduler, jobs: &[TrackedJob]) -> Result<Vec<JobSt
     Ok(collect(jobs, &queue, &records))
 }
 
-fn task_ids(id: JobId) -> Vec<Option<u32>> {
+/// The job's tasks, walked lazily: a range is never expanded into a list here
+/// (a [`TaskRange`](super::TaskRange) holds at most `MAX_TASKS`).
+fn task_ids(id: JobId) -> Box<dyn Iterator<Item = Option<u32>>> {
     match id.tasks {
-        Some(r) => r.tasks().map(Some).collect(),
-        None => vec![None],
+        Some(r) => Box::new(r.tasks().map(Some)),
+        None => Box::new(std::iter::once(None)),
     }
 }
 
@@ -137,7 +135,6 @@ pub fn collect(jobs: &[TrackedJob], queue: &[QueueEntry], records: &[RunRecord])
             name: job.name.clone(),
             id: job.id,
             tasks: task_ids(job.id)
-                .into_iter()
                 .map(|t| task_status(job.id.number, t, queue, records))
                 .collect(),
         })
