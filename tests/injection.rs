@@ -1011,7 +1011,10 @@ fn an_install_lock_that_is_a_symlink_is_refused() {
     assert_eq!(out.status.code(), Some(100));
     let calls = s.take_calls();
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
-    assert!(!names.contains(&"pip") && !names.contains(&"cargo"), "{names:?}");
+    assert!(
+        !names.contains(&"pip") && !names.contains(&"cargo"),
+        "{names:?}"
+    );
 }
 
 /// A process an install step leaves running (a compiler cache server started by

@@ -7,7 +7,8 @@
 
 use crate::experiment::config::{self, LoadedConfig, SchedulerKind};
 use crate::experiment::plan::{JobKind, Plan};
-use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR};
+use crate::jobdir::written::WrittenRecord;
+use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR, TEMPLATES_FILE};
 use crate::scheduler::exit_code;
 use crate::scheduler::submission::{self, StageJob};
 use crate::scheduler::{CommandLine, JobId};
@@ -398,8 +399,14 @@ fn tasks_file(loaded: &LoadedConfig) -> TasksFile {
 }
 
 impl Rendered {
-    /// Write every file atomically, and the log folder Grid Engine needs to exist.
+    /// Write every file atomically, and the log folder Grid Engine needs to
+    /// exist; a file already there is replaced only if hecjob wrote it
+    /// ([`WrittenRecord`]), and the record then lists every file written.
     pub fn write(&self) -> Result<()> {
+        let record = WrittenRecord::read(&self.dir)?;
+        for f in &self.files {
+            record.check(&self.dir, &f.name)?;
+        }
         for f in &self.files {
             let p = self.dir.join(&f.name);
             if f.executable {
@@ -410,7 +417,7 @@ impl Rendered {
         }
         let logs = self.dir.join(LOG_DIR);
         std::fs::create_dir_all(&logs).map_err(|e| Error::io("creating log folder", &logs, e))?;
-        Ok(())
+        record.add_and_write(&self.dir, self.files.iter().map(|f| f.name.as_str()))
     }
 
     pub fn file(&self, name: &str) -> Option<&RenderedFile> {
@@ -460,6 +467,31 @@ pub fn chain_lines(dir: &Path, jobs: &[(String, CommandLine, JobId)]) -> Vec<Str
         lines.push(format!("{}    # {stage} → job {id}", cmd.shell()));
     }
     lines
+}
+
+/// Refuse to write any rendered file over `config` itself (`render --out .`
+/// beside a `config.yaml`): compared by canonical path, so `./config.yaml`, an
+/// absolute path and a symbolic link to it are all the same file.
+fn not_over_the_source(config: Option<&Path>, rendered: &Rendered) -> Result<()> {
+    let Some(source) = config.and_then(|c| std::fs::canonicalize(c).ok()) else {
+        return Ok(());
+    };
+    for f in &rendered.files {
+        let target = rendered.dir.join(&f.name);
+        if std::fs::canonicalize(&target).is_ok_and(|t| t == source) {
+            return Err(Error::Usage(format!(
+                "{}: this is the config being rendered, and the {} would be written over it. \
+                 Render elsewhere (--out jobs/<experiment>, the default without --out)",
+                target.display(),
+                if f.name == jobdir::CONFIG_FILE {
+                    "resolved config"
+                } else {
+                    "job script"
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How `prepare_job_dir` chooses templates.
@@ -513,8 +545,15 @@ pub fn prepare_job_dir(
     };
     let rendered = render(&loaded, &dir, templates.as_deref())?;
     let dir = if write {
+        not_over_the_source(config, &rendered)?;
+        if templates.is_some() {
+            WrittenRecord::read(&dir)?.check(&dir, TEMPLATES_FILE)?;
+        }
         rendered.write()?;
         TemplatesRecord::write(&dir, templates.as_deref())?;
+        if templates.is_some() {
+            WrittenRecord::read(&dir)?.add_and_write(&dir, [TEMPLATES_FILE])?;
+        }
         std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?
     } else {
         dir
