@@ -128,7 +128,7 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         let mut overridden = 0;
         for (name, text) in sources.iter_mut() {
             if let Some(p) = override_path(dir, scheduler, name) {
-                *text = crate::util::fsutil::read_to_string(&p, "reading template")?;
+                *text = crate::util::fsutil::read_regular_to_string(&p, "reading template")?;
                 overridden += 1;
             }
         }

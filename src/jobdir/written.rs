@@ -49,8 +49,10 @@ impl WrittenRecord {
             }
             Ok(_) => {}
         }
-        let text =
-            crate::util::fsutil::read_to_string(&path, "reading the record of written files")?;
+        let text = crate::util::fsutil::read_regular_to_string(
+            &path,
+            "reading the record of written files",
+        )?;
         serde_json::from_str(&text).map_err(|e| {
             Error::Data(format!(
                 "{}: {e}; hecjob keeps the list of files it wrote there. Delete it and render \
