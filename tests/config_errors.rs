@@ -1370,3 +1370,18 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
          (e.g. --watch 30)\n"
     );
 }
+
+/// Issue 22: raw terminal escapes in what an error quotes (a file or folder
+/// name, a scheduler's answer) reached the terminal; they are spelt out, and
+/// the message keeps its lines.
+#[test]
+fn errors_print_control_characters_spelt_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hecjob(tmp.path(), &["validate", "bad\u{1b}]0;owned\u{7}.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: bad\\u{1b}]0;owned\\u{7}.yaml: no such config file (run `hecjob render` with no \
+         file for the embedded default, or see configs/)\n"
+    );
+}

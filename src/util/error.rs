@@ -88,6 +88,22 @@ pub fn lit(s: &str) -> String {
         .collect()
 }
 
+/// `s` for the terminal, keeping its lines: every control character but a
+/// newline and a tab is escaped (`\u{1b}`), so text from outside (a scheduler's
+/// answer, a folder name) cannot move the cursor, retitle the window or clear
+/// the screen. The one helper for anything external that is printed whole.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[cfg(feature = "torch")]
 impl From<tch::TchError> for Error {
     fn from(e: tch::TchError) -> Self {
