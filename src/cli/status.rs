@@ -93,6 +93,16 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
         None => newest_record()?,
     };
     let record = SubmissionRecord::load(&path)?;
+    let tracked: Vec<TrackedJob> = record
+        .jobs
+        .iter()
+        .map(|j| TrackedJob {
+            stage: j.stage.clone(),
+            name: j.name.clone(),
+            id: j.id,
+        })
+        .collect();
+    crate::scheduler::status::check_walkable(&tracked)?;
     let mut sched: Box<dyn Scheduler> = match record.executor.as_str() {
         "sge" => Box::new(GridEngine::for_queries()?),
         "slurm" => Box::new(Slurm::for_queries()?),
@@ -103,15 +113,6 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             )))
         }
     };
-    let tracked: Vec<TrackedJob> = record
-        .jobs
-        .iter()
-        .map(|j| TrackedJob {
-            stage: j.stage.clone(),
-            name: j.name.clone(),
-            id: j.id,
-        })
-        .collect();
     // Where the task list and rendered config are: progress and efficiency.
     let job_dir = if path.is_dir() {
         path.clone()

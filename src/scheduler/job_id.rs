@@ -3,16 +3,19 @@
 //!
 //! A [`TaskRange`] is valid however it was made: parsed from a script or a
 //! scheduler's answer, or read back from `submission.json` (serde goes through
-//! [`TaskRange::new`] too), so `first ≥ 1`, `last ≥ first`, `step ≥ 1` and at most
-//! [`MAX_TASKS`] tasks hold everywhere. Ranges stay ranges: count them with
-//! [`TaskRange::count`], walk them with [`TaskRange::tasks`].
+//! [`TaskRange::new`] too), so `first ≥ 1`, `last ≥ first` and `step ≥ 1` hold
+//! everywhere. Ranges stay ranges: count them with [`TaskRange::count`], test
+//! them with [`TaskRange::contains`]; whoever walks one task by task
+//! ([`TaskRange::tasks`]) first checks it holds at most [`MAX_TASKS`]
+//! ([`TaskRange::check_walkable`]).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The most tasks one array job may have here: Slurm's largest `MaxArraySize`
-/// is 4,000,001 and Grid Engine's `max_aj_tasks` defaults to 75,000; a range past
-/// this is a corrupt record or a typo, and would cost gigabytes to follow.
+/// The most tasks hecjob follows or runs one by one for one job: Slurm's
+/// largest `MaxArraySize` is 4,000,001 and Grid Engine's `max_aj_tasks`
+/// defaults to 75,000; a range past this is a corrupt record or a typo, and
+/// would cost gigabytes to follow task by task.
 pub const MAX_TASKS: u64 = 1_000_000;
 
 /// An array job's task range `first-last:step` (Grid Engine's `-t`).
@@ -54,14 +57,19 @@ impl TaskRange {
         if step < 1 {
             return Err(format!("task range {shown}: the step must be at least 1"));
         }
-        let r = TaskRange { first, last, step };
-        if r.count() > MAX_TASKS {
+        Ok(TaskRange { first, last, step })
+    }
+
+    /// Ok when the range may be walked task by task: at most [`MAX_TASKS`].
+    pub fn check_walkable(&self) -> std::result::Result<(), String> {
+        if self.count() > MAX_TASKS {
             return Err(format!(
-                "task range {shown}: {} tasks, more than the {MAX_TASKS} an array job may have",
-                r.count()
+                "task range {self}: {} tasks, more than the {MAX_TASKS} hecjob follows one by one \
+                 (no scheduler runs that many in one array)",
+                self.count()
             ));
         }
-        Ok(r)
+        Ok(())
     }
 
     /// Parse `n`, `n-m` or `n-m:s` (the `-t` syntax and the tail of `qsub -terse`).
@@ -154,15 +162,27 @@ mod tests {
         assert!(r.contains(6) && r.contains(10) && !r.contains(7) && !r.contains(1));
         assert_eq!(r.count(), 3);
         assert_eq!(TaskRange::parse("1-1000000").unwrap().count(), MAX_TASKS);
+        assert!(TaskRange::parse("1-1000000")
+            .unwrap()
+            .check_walkable()
+            .is_ok());
         assert_eq!(
-            TaskRange::parse_checked("1-4294967295").unwrap_err(),
-            "task range 1-4294967295:1: 4294967295 tasks, more than the 1000000 an array job may have"
+            TaskRange::parse("1-4294967295")
+                .unwrap()
+                .check_walkable()
+                .unwrap_err(),
+            "task range 1-4294967295:1: 4294967295 tasks, more than the 1000000 hecjob follows \
+             one by one (no scheduler runs that many in one array)"
+        );
+        assert_eq!(
+            TaskRange::parse_checked("0-3").unwrap_err(),
+            "task range 0-3:1: tasks are numbered from 1"
         );
     }
 
     /// `submission.json` is read through the same checks as a parsed range: a
-    /// step of 0 or a range of four billion tasks is an error, not a panic or an
-    /// allocation of gigabytes.
+    /// step of 0 is an error, not a panic; a range of four billion tasks stays
+    /// a range (status refuses to walk it).
     #[test]
     fn ranges_read_from_json_are_checked() {
         let read = |json: &str| serde_json::from_str::<JobId>(json).map_err(|e| e.to_string());
@@ -170,11 +190,8 @@ mod tests {
             read(r#"{"number": 7, "tasks": {"first": 1, "last": 3, "step": 0}}"#).unwrap_err(),
             "task range 1-3:0: the step must be at least 1 at line 1 column 58"
         );
-        assert!(
-            read(r#"{"number": 7, "tasks": {"first": 1, "last": 4294967295, "step": 1}}"#)
-                .unwrap_err()
-                .starts_with("task range 1-4294967295:1: 4294967295 tasks, more than the 1000000")
-        );
+        let huge = read(r#"{"number": 7, "tasks": {"first": 1, "last": 4294967295, "step": 1}}"#);
+        assert_eq!(huge.unwrap().tasks.unwrap().count(), 4_294_967_295);
         assert!(read(r#"{"number": 7, "tasks": {"first": 0, "last": 3, "step": 1}}"#).is_err());
         let ok = read(r#"{"number": 7, "tasks": {"first": 2, "last": 6, "step": 2}}"#).unwrap();
         assert_eq!(ok.tasks.unwrap().count(), 3);

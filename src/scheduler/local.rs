@@ -786,6 +786,11 @@ impl Scheduler for Local {
         let name = d.name(job);
         let cwd = d.run_dir(job);
         let command = self.submit_command(job);
+        if let Some(range) = d.tasks() {
+            range
+                .check_walkable()
+                .map_err(|why| Error::Config(format!("{}: {why}", job.script_path().display())))?;
+        }
         match d.tasks() {
             Some(range) => {
                 self.run_array(job, &d, &name, id, range, &cwd)?;
@@ -1010,6 +1015,34 @@ mod tests {
             gone_within(&[pid], Duration::from_secs(5)),
             "the task's child outlived it"
         );
+    }
+
+    /// Issue 22: `#SBATCH --array=1-4294967295` (or `-t` alike) in a custom
+    /// template aborted `run --local` on a 34 GB allocation; it is refused
+    /// before anything runs.
+    #[test]
+    fn an_array_of_four_billion_tasks_is_refused_not_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = Local::new();
+        ex.verbose = false;
+        let sge = script(
+            dir.path(),
+            "a.com",
+            "#$ -cwd\n#$ -t 1-4294967295\ntouch ran\n",
+        );
+        let e = ex.submit(&JobRequest::new(&sge, dir.path())).unwrap_err();
+        let why = "task range 1-4294967295:1: 4294967295 tasks, more than the 1000000 hecjob \
+                   follows one by one (no scheduler runs that many in one array)";
+        assert_eq!(e.to_string(), format!("{}: {why}", sge.display()));
+        assert_eq!(e.exit_code(), 2);
+        let slurm = script(
+            dir.path(),
+            "b.com",
+            "#!/bin/bash\n#SBATCH --array=1-4294967295\ntouch ran\n",
+        );
+        let e = ex.submit(&JobRequest::new(&slurm, dir.path())).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}: {why}", slurm.display()));
+        assert!(!dir.path().join("ran").exists());
     }
 
     #[test]

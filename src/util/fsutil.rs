@@ -155,6 +155,14 @@ pub fn file_kind(kind: std::fs::FileType) -> &'static str {
     }
 }
 
+/// The bytes of a regular file ([`open_regular`]: a FIFO is an error, not a wait).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// [`read_to_string`] through [`open_regular`]: for files hecjob finds by name.
 pub fn read_regular_to_string(path: &Path, context: &'static str) -> Result<String> {
     use std::io::Read;
