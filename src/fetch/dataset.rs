@@ -223,6 +223,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("train.tsv");
         let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         let spec = FileSpec {
             name: "train.tsv".into(),

@@ -64,8 +64,8 @@ const SLURM_KILL_WAIT: Duration = Duration::from_secs(30);
 /// How often a running task is looked at (its end, its limits, a signal to pass on).
 const POLL: Duration = Duration::from_millis(50);
 
-/// The last of SIGINT, SIGTERM, SIGHUP hecjob received (0: none), once
-/// [`catch_stop_signals`] has run.
+/// The last of SIGINT, SIGTERM, SIGHUP hecjob received (0: none); the first
+/// call installs the handlers that record it.
 fn stop_signal() -> &'static Arc<AtomicUsize> {
     static SIGNAL: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
     SIGNAL.get_or_init(|| {
@@ -1140,6 +1140,7 @@ mod tests {
             .lines()
             .map(|l| l.parse().unwrap())
             .collect();
+        // SAFETY: kill only sends a signal, to the contender this test started.
         unsafe {
             libc::kill(child.id() as libc::pid_t, sig);
         }

@@ -1121,6 +1121,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
 
         let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
         let e = OutputLock::acquire(dir.path()).unwrap_err();
         assert_eq!(e.to_string(), expect("a FIFO (named pipe)"));
