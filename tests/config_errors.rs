@@ -1346,3 +1346,67 @@ fn quoted_null_is_a_name_and_bash_n_passes_good_setup() {
     // Quoted, it is the word; and setup lines parse as one script together.
     assert_eq!(l.unwrap().config.experiment.name, "null");
 }
+
+// ---- issue 22: panics and endless waits in `status` ----
+
+/// A task range read back from submission.json goes through the same checks
+/// as a parsed one: a step of 0 panicked (exit 101), four billion tasks
+/// aborted on a 34 GB allocation. `--watch 0` was accepted.
+#[test]
+fn status_refuses_a_corrupt_task_range_and_watch_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let record = |tasks: &str| {
+        format!(
+            r#"{{"hecjob_version":"0.1.0","executor":"sge","submitted_at_unix":0,"config":null,"job_dir":"/j","jobs":[{{"stage":"train","name":"t","script":"train.com","sha256":"","id":{{"number":7,"tasks":{tasks}}},"hold":[],"command":{{"argv":["qsub"],"cwd":"/j"}}}}]}}"#
+        )
+    };
+    let cases = [(
+        r#"{"first":1,"last":3,"step":0}"#,
+        "task range 1-3:0: the step must be at least 1 at line 1 column 218",
+    )];
+    for (tasks, why) in cases {
+        std::fs::write(tmp.path().join("submission.json"), record(tasks)).unwrap();
+        let out = hecjob(tmp.path(), &["status", "submission.json"]);
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!("error: submission.json: not a submission record: {why}\n")
+        );
+        assert_eq!(out.status.code(), Some(3), "{tasks}");
+    }
+    // Four billion tasks: read as a range, refused before any query.
+    std::fs::write(
+        tmp.path().join("submission.json"),
+        record(r#"{"first":1,"last":4294967295,"step":1}"#),
+    )
+    .unwrap();
+    let out = hecjob(tmp.path(), &["status", "submission.json"]);
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: train job 7 (t): task range 1-4294967295:1: 4294967295 tasks, more than the \
+         1000000 hecjob follows one by one (no scheduler runs that many in one array); is its \
+         submission.json intact?\n"
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let out = hecjob(tmp.path(), &["status", "--watch", "0", "submission.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: --watch 0: the refresh interval is in seconds and must be at least 1 \
+         (e.g. --watch 30)\n"
+    );
+}
+
+/// Issue 22: raw terminal escapes in what an error quotes (a file or folder
+/// name, a scheduler's answer) reached the terminal; they are spelt out, and
+/// the message keeps its lines.
+#[test]
+fn errors_print_control_characters_spelt_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hecjob(tmp.path(), &["validate", "bad\u{1b}]0;owned\u{7}.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: bad\\u{1b}]0;owned\\u{7}.yaml: no such config file (run `hecjob render` with no \
+         file for the embedded default, or see configs/)\n"
+    );
+}

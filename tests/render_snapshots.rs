@@ -404,7 +404,7 @@ fn render_writes_the_same_files_as_the_library() {
     let mut expected: Vec<String> = FILES
         .iter()
         .map(|s| s.to_string())
-        .chain(["logs".to_string()])
+        .chain(["logs".to_string(), "written.json".to_string()])
         .collect();
     expected.sort();
     assert_eq!(written, expected);
@@ -454,6 +454,111 @@ fn a_templates_directory_that_overrides_nothing_is_an_error() {
         .files
         .iter()
         .any(|f| f.content == "#!/bin/bash\necho custom\n"));
+}
+
+/// A template that includes itself (or two that include each other) is an error
+/// naming the loop; it overflowed the stack (issue 22).
+#[test]
+fn a_template_that_includes_itself_is_an_error_not_a_stack_overflow() {
+    let loaded = hecjob::experiment::config::load(None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tpl");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("_header.tera"), "{%- include '_header.tera' -%}\n").unwrap();
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
+        panic!("a self-including template was accepted");
+    };
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "--templates {}: _header.tera → _header.tera includes itself; \
+             a template may include others only without a loop",
+            dir.display()
+        )
+    );
+    std::fs::write(
+        dir.join("_header.tera"),
+        "{% include \"train.com.tera\" %}\n",
+    )
+    .unwrap();
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
+        panic!("templates including each other were accepted");
+    };
+    assert!(
+        e.to_string()
+            .contains("_header.tera → train.com.tera → _header.tera includes itself"),
+        "{e}"
+    );
+}
+
+/// Issue 22: `render --out .` wrote the resolved config over the user's own
+/// config.yaml (comments and layout lost), and replaced their own train.com
+/// in the out folder. Neither is touched now; the message names the file and
+/// what to do; a folder hecjob rendered is rendered again as before.
+#[test]
+fn render_never_overwrites_a_file_hecjob_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let own = "# my notes\nexperiment:\n  name: mine   # keep this comment\n";
+    std::fs::write(tmp.path().join("config.yaml"), own).unwrap();
+    let render = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hecjob"))
+            .arg("render")
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let out = render(&["config.yaml", "--out", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: ./config.yaml: this is the config being rendered, and the resolved config \
+         would be written over it. Render elsewhere (--out jobs/<experiment>, the default \
+         without --out)\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("config.yaml")).unwrap(),
+        own
+    );
+
+    // The user's own script in the out folder.
+    std::fs::create_dir(tmp.path().join("mine")).unwrap();
+    std::fs::write(tmp.path().join("mine/train.com"), "echo mine\n").unwrap();
+    let out = render(&["config.yaml", "--out", "mine"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: mine/train.com: exists and hecjob did not write it (it is not in written.json), \
+         so it is left alone. Render elsewhere (--out jobs/<experiment>), or delete the file if \
+         it may go\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("mine/train.com")).unwrap(),
+        "echo mine\n"
+    );
+    assert!(
+        !tmp.path().join("mine/config.yaml").exists(),
+        "nothing written"
+    );
+
+    // Its own folder, twice: the second render replaces what the first wrote.
+    for _ in 0..2 {
+        let out = render(&["config.yaml", "--out", "jobs/mine"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let record = std::fs::read_to_string(tmp.path().join("jobs/mine/written.json")).unwrap();
+    assert!(
+        record.contains("\"train.com\"") && record.contains("\"config.yaml\""),
+        "{record}"
+    );
 }
 
 /// `render --templates DIR` and then `submit` (or `run`) without it: the job

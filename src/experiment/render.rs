@@ -7,7 +7,8 @@
 
 use crate::experiment::config::{self, LoadedConfig, SchedulerKind};
 use crate::experiment::plan::{JobKind, Plan};
-use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR};
+use crate::jobdir::written::WrittenRecord;
+use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR, TEMPLATES_FILE};
 use crate::scheduler::exit_code;
 use crate::scheduler::submission::{self, StageJob};
 use crate::scheduler::{CommandLine, JobId};
@@ -127,7 +128,7 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         let mut overridden = 0;
         for (name, text) in sources.iter_mut() {
             if let Some(p) = override_path(dir, scheduler, name) {
-                *text = crate::util::fsutil::read_to_string(&p, "reading template")?;
+                *text = crate::util::fsutil::read_regular_to_string(&p, "reading template")?;
                 overridden += 1;
             }
         }
@@ -142,6 +143,7 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
             )));
         }
     }
+    check_includes(&sources, templates)?;
     t.add_raw_templates(sources)?;
     t.register_filter(
         "shq",
@@ -154,6 +156,77 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         },
     );
     Ok(t)
+}
+
+/// How deep templates may include one another; the embedded ones go one deep.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The templates a template's `{% include %}`, `{% extends %}` and `{% import %}`
+/// tags name (comments skipped; an include inside an `if` counts, as it may run).
+fn included_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{%").or_else(|| rest.find("{#")) {
+        let tail = &rest[open..];
+        if tail.starts_with("{#") {
+            rest = tail.find("#}").map_or("", |end| &tail[end + 2..]);
+            continue;
+        }
+        let Some(end) = tail.find("%}") else { break };
+        let tag = tail[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &tail[end + 2..];
+        let Some(keyword) = tag.split_whitespace().next() else {
+            continue;
+        };
+        if !matches!(keyword, "include" | "extends" | "import") {
+            continue;
+        }
+        let args = &tag[keyword.len()..];
+        let args = args.split(" as ").next().unwrap_or(args);
+        let mut quoted = args.split(['"', '\'']).skip(1).step_by(2);
+        names.extend(quoted.by_ref().map(str::to_string));
+    }
+    names
+}
+
+/// Refuse templates that include one another in a cycle (tera would recurse
+/// until the stack overflows) or deeper than [`MAX_INCLUDE_DEPTH`].
+fn check_includes(sources: &[(String, String)], dir: Option<&Path>) -> Result<()> {
+    let includes: std::collections::HashMap<&str, Vec<String>> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), included_names(t)))
+        .collect();
+    fn walk<'a>(
+        name: &'a str,
+        includes: &'a std::collections::HashMap<&str, Vec<String>>,
+        chain: &mut Vec<&'a str>,
+    ) -> std::result::Result<(), String> {
+        let looped = chain.contains(&name);
+        chain.push(name);
+        if looped {
+            return Err(format!("{} includes itself", chain.join(" → ")));
+        }
+        if chain.len() > MAX_INCLUDE_DEPTH + 1 {
+            return Err(format!(
+                "{} goes more than {MAX_INCLUDE_DEPTH} includes deep",
+                chain.join(" → ")
+            ));
+        }
+        for next in includes.get(name).into_iter().flatten() {
+            walk(next, includes, chain)?;
+        }
+        chain.pop();
+        Ok(())
+    }
+    for (name, _) in sources {
+        walk(name, &includes, &mut Vec::new()).map_err(|why| {
+            Error::Usage(format!(
+                "--templates {}: {why}; a template may include others only without a loop",
+                dir.map_or_else(|| "(embedded)".into(), |d| d.display().to_string())
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// A config path as a shell expression: absolute → quoted literal,
@@ -326,8 +399,14 @@ fn tasks_file(loaded: &LoadedConfig) -> TasksFile {
 }
 
 impl Rendered {
-    /// Write every file atomically, and the log folder Grid Engine needs to exist.
+    /// Write every file atomically, and the log folder Grid Engine needs to
+    /// exist; a file already there is replaced only if hecjob wrote it
+    /// ([`WrittenRecord`]), and the record then lists every file written.
     pub fn write(&self) -> Result<()> {
+        let record = WrittenRecord::read(&self.dir)?;
+        for f in &self.files {
+            record.check(&self.dir, &f.name)?;
+        }
         for f in &self.files {
             let p = self.dir.join(&f.name);
             if f.executable {
@@ -338,7 +417,7 @@ impl Rendered {
         }
         let logs = self.dir.join(LOG_DIR);
         std::fs::create_dir_all(&logs).map_err(|e| Error::io("creating log folder", &logs, e))?;
-        Ok(())
+        record.add_and_write(&self.dir, self.files.iter().map(|f| f.name.as_str()))
     }
 
     pub fn file(&self, name: &str) -> Option<&RenderedFile> {
@@ -388,6 +467,31 @@ pub fn chain_lines(dir: &Path, jobs: &[(String, CommandLine, JobId)]) -> Vec<Str
         lines.push(format!("{}    # {stage} → job {id}", cmd.shell()));
     }
     lines
+}
+
+/// Refuse to write any rendered file over `config` itself (`render --out .`
+/// beside a `config.yaml`): compared by canonical path, so `./config.yaml`, an
+/// absolute path and a symbolic link to it are all the same file.
+fn not_over_the_source(config: Option<&Path>, rendered: &Rendered) -> Result<()> {
+    let Some(source) = config.and_then(|c| std::fs::canonicalize(c).ok()) else {
+        return Ok(());
+    };
+    for f in &rendered.files {
+        let target = rendered.dir.join(&f.name);
+        if std::fs::canonicalize(&target).is_ok_and(|t| t == source) {
+            return Err(Error::Usage(format!(
+                "{}: this is the config being rendered, and the {} would be written over it. \
+                 Render elsewhere (--out jobs/<experiment>, the default without --out)",
+                target.display(),
+                if f.name == jobdir::CONFIG_FILE {
+                    "resolved config"
+                } else {
+                    "job script"
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How `prepare_job_dir` chooses templates.
@@ -441,8 +545,15 @@ pub fn prepare_job_dir(
     };
     let rendered = render(&loaded, &dir, templates.as_deref())?;
     let dir = if write {
+        not_over_the_source(config, &rendered)?;
+        if templates.is_some() {
+            WrittenRecord::read(&dir)?.check(&dir, TEMPLATES_FILE)?;
+        }
         rendered.write()?;
         TemplatesRecord::write(&dir, templates.as_deref())?;
+        if templates.is_some() {
+            WrittenRecord::read(&dir)?.add_and_write(&dir, [TEMPLATES_FILE])?;
+        }
         std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?
     } else {
         dir

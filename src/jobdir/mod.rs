@@ -18,6 +18,7 @@
 
 pub mod metrics;
 pub mod progress;
+pub mod written;
 
 use crate::scheduler::submission::SubmittedJob;
 use crate::util::error::{Error, Result};
