@@ -1,7 +1,3 @@
-// A build script reads what cargo passes it through the environment; the
-// house rule (util::env_vars) is for the tool, not for its build.
-#![allow(clippy::disallowed_methods)]
-
 //! Link libtorch so that the binary finds it at run time and keeps libtorch_cuda,
 //! and compile the one C++ binding tch lacks (csrc/fused_adam.cpp).
 //!
@@ -9,6 +5,10 @@
 //! `--as-needed`, which silently drops libtorch_cuda (nothing references it by
 //! symbol): CUDA then reads as unavailable on a GPU machine. So we add the rpath
 //! ourselves and force `-ltorch` and `-ltorch_cuda` under `--no-as-needed`.
+
+// A build script reads what cargo passes it through the environment; the
+// house rule (util::env_vars) is for the tool, not for its build.
+#![allow(clippy::disallowed_methods)]
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
