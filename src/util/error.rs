@@ -1,18 +1,9 @@
 //! One error type for the whole tool, and the exit code each kind maps to.
 //!
-//! Exit codes (documented in the README, "Exit codes"):
-//! | code | meaning |
-//! |---|---|
-//! | 0  | success |
-//! | 1  | internal error (a bug: please report) |
-//! | 2  | bad command line or bad experiment config |
-//! | 3  | bad input data or model files (file:line says where) |
-//! | 4  | I/O error on a local file |
-//! | 5  | network / download failure |
-//! | 6  | the scheduler (qsub/qstat/qacct) failed or refused |
-//! | 7  | training failed (NaN loss, no usable GPU, …) |
-//! | 99 | stopped by a signal: resumes from the last end-of-epoch checkpoint, if any (Grid Engine reschedules the task) |
+//! The codes are named in [`crate::util::exit_code`] (and tabled in the
+//! README, "Exit codes").
 
+use crate::util::exit_code;
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -53,14 +44,14 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Internal(_) => 1,
-            Error::Usage(_) | Error::Config(_) => 2,
-            Error::Data(_) => 3,
-            Error::Io { .. } => 4,
-            Error::Network(_) => 5,
-            Error::Scheduler(_) => 6,
-            Error::Training(_) => 7,
-            Error::Interrupted(_) => crate::util::exit_code::REQUEUE,
+            Error::Internal(_) => exit_code::INTERNAL,
+            Error::Usage(_) | Error::Config(_) => exit_code::USAGE,
+            Error::Data(_) => exit_code::BAD_INPUT,
+            Error::Io { .. } => exit_code::LOCAL_IO,
+            Error::Network(_) => exit_code::NETWORK,
+            Error::Scheduler(_) => exit_code::SCHEDULER,
+            Error::Training(_) => exit_code::TRAINING,
+            Error::Interrupted(_) => exit_code::REQUEUE,
         }
     }
 
