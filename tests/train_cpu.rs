@@ -47,7 +47,7 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
         task: None,
         swept: Default::default(),
         limits: RunLimits::full(),
-        print_table: false,
+        print_table: None,
         early_stop: None,
     }
 }

@@ -20,7 +20,10 @@ pub mod backend;
 pub mod command;
 pub mod dry_run;
 pub mod fake;
-pub mod job_id;
+/// Job ids are part of the on-disk contract (submission.json): defined there.
+pub mod job_id {
+    pub use crate::jobdir::job_id::{JobId, TaskRange};
+}
 pub mod local;
 pub mod sge;
 pub mod slurm;

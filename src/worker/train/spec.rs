@@ -23,6 +23,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
             Some(trainer::EarlyStopSpec {
                 job_dir,
                 config_sha256: config::body_sha256(&text),
+                tasks: loaded.tasks.iter().map(|t| t.id).collect(),
                 rule,
             })
         }
@@ -50,7 +51,8 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
             train_limit: t.train.max_train_examples.map(|n| n as usize),
             ..RunLimits::full()
         },
-        print_table: true,
+        // The caller (cli) supplies the report's formatter.
+        print_table: None,
         early_stop,
     })
 }

@@ -12,6 +12,7 @@ use crate::jobdir::RunStatus;
 use crate::util::error::{Error, Result};
 use crate::util::progress::Progress;
 use crate::util::units::bytes as human_bytes;
+use crate::worker::metrics::{evaluate, tune_thresholds};
 use crate::worker::model::saved::{HecjobMeta, LoadedModel};
 use crate::worker::model::weights::{self, Head};
 use crate::worker::monitor::Monitor;
@@ -60,8 +61,9 @@ pub struct RunSpec {
     pub swept: serde_json::Map<String, serde_json::Value>,
     /// How much of the run to do (everything, unless a benchmark or test says less).
     pub limits: RunLimits,
-    /// Print Table 4 at the end.
-    pub print_table: bool,
+    /// Print Table 4 at the end, formatted by this (the report's
+    /// `table4::format`; the worker does not depend on the report).
+    pub print_table: Option<TableFormat>,
     /// Early stopping of a sweep task (`sweep.early_stop`), if configured.
     pub early_stop: Option<EarlyStopSpec>,
 }
@@ -91,6 +93,9 @@ impl RunLimits {
     }
 }
 
+/// Formats an evaluation as Table 4 under a title.
+pub type TableFormat = fn(&Evaluation, &str) -> String;
+
 /// Where a sweep task records its rung results and how it judges them.
 #[derive(Debug, Clone)]
 pub struct EarlyStopSpec {
@@ -98,6 +103,8 @@ pub struct EarlyStopSpec {
     pub job_dir: PathBuf,
     /// sha256 of the config body: records of another render are not compared.
     pub config_sha256: String,
+    /// The array's task ids: records of other ids are not compared.
+    pub tasks: Vec<u32>,
     pub rule: crate::experiment::config::search::EarlyStop,
 }
 
@@ -220,8 +227,7 @@ fn params_json(spec: &RunSpec) -> serde_json::Map<String, serde_json::Value> {
 }
 
 fn write_metrics(save_dir: &Path, m: &RunMetrics) -> Result<()> {
-    let json = serde_json::to_string_pretty(m).expect("json");
-    crate::util::fsutil::write_atomic(&save_dir.join("metrics.json"), json.as_bytes())
+    m.write(save_dir)
 }
 
 /// Train, evaluate, save. Returns the final metrics (also in metrics.json).
@@ -241,11 +247,8 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
 /// Patch an existing metrics.json to `failed` (a run that failed before its
 /// first epoch has none; the scheduler's record tells that story).
 fn mark_failed(save_dir: &Path, message: &str) {
-    let path = save_dir.join("metrics.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return;
-    };
-    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text) {
+    let path = save_dir.join(crate::jobdir::METRICS_FILE);
+    if let Some(mut v) = RunMetrics::read_value(save_dir) {
         v["status"] = RunStatus::Failed.as_str().into();
         v["message"] = message.into();
         let json = serde_json::to_string_pretty(&v).expect("json");
@@ -813,7 +816,7 @@ fn end_epoch(
         None
     } else {
         let probs = predict_probs(&run.lm.model, &run.dev.ids, run.pad_id, EVAL_BATCH, device);
-        Some(metrics::evaluate(
+        Some(evaluate(
             &probs,
             &run.dev.labels,
             &run.labels,
@@ -959,8 +962,13 @@ fn rung_check(
     let Some(k) = rungs.iter().position(|&e| e == epoch) else {
         return Ok(None);
     };
-    let store = crate::worker::asha::store::RungStore::new(&es.job_dir, &es.config_sha256);
-    let d = store.check(
+    let store = crate::worker::asha::store::RungStore::new(
+        &es.job_dir,
+        &es.config_sha256,
+        es.tasks.iter().copied(),
+    );
+    let d = crate::worker::asha::store::check(
+        &store,
         task,
         k as u32 + 1,
         epoch,
@@ -1005,9 +1013,9 @@ fn evaluate_best(
     best_model.encoder.compute_kind = kind;
     let test_probs = predict_probs(&best_model, &test.ids, pad_id, EVAL_BATCH, device);
     let test_table = |thresholds: &[f64], title: &str| {
-        let eval = metrics::evaluate(&test_probs, &test.labels, &labels, thresholds);
-        if spec.print_table {
-            print!("{}", metrics::format_table4(&eval, title));
+        let eval = evaluate(&test_probs, &test.labels, &labels, thresholds);
+        if let Some(format) = spec.print_table {
+            print!("{}", format(&eval, title));
         }
         eval
     };
@@ -1021,7 +1029,7 @@ fn evaluate_best(
     ));
     if p.tune_thresholds {
         let dev_probs = predict_probs(&best_model, &dev.ids, pad_id, EVAL_BATCH, device);
-        let tuned = metrics::tune_thresholds(&dev_probs, &dev.labels, labels.len());
+        let tuned = tune_thresholds(&dev_probs, &dev.labels, labels.len());
         run.test_tuned = Some(test_table(
             &tuned,
             "Table 4 — test set, per-label thresholds tuned on dev",
@@ -1185,7 +1193,7 @@ pub fn evaluate_saved(
         EVAL_BATCH,
         device,
     );
-    Ok(metrics::evaluate(
+    Ok(evaluate(
         &probs,
         &enc.labels,
         &lm.labels,
