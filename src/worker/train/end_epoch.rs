@@ -157,6 +157,7 @@ fn commit_checkpoint(
             best_dev_f1: pos.best_dev_f1,
             metrics: metrics.clone(),
             totals: Some(live.totals()),
+            sha256: Default::default(),
         },
         best.is_file().then_some(best.as_path()),
     )?;
