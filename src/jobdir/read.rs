@@ -92,9 +92,9 @@ pub fn read_bounded(path: &Path, rec: Record) -> Result<Option<String>> {
     }
     let too_big = |size_now: u64| {
         Error::Data(format!(
-            "{}: {} is larger than a {what} may be ({}), so it is not one hecjob wrote: remove it",
+            "{}: {size_now} bytes is larger than a {what} may be ({}), so it is not one hecjob \
+             wrote: remove it",
             path.display(),
-            format!("{size_now} bytes"),
             size(limit)
         ))
     };

@@ -420,7 +420,8 @@ mod tests {
             Some((path.display().to_string(), "experiment: {name: x}\n".into()))
         );
         let f = std::fs::File::create(&path).unwrap();
-        f.set_len(crate::jobdir::read::CONFIG_COPY.limit + 1).unwrap();
+        f.set_len(crate::jobdir::read::CONFIG_COPY.limit + 1)
+            .unwrap();
         assert_eq!(super::config_copy(dir.path()), None);
     }
 }
