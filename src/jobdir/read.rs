@@ -64,6 +64,12 @@ pub const CHECKPOINT_STATE: Record = Record {
     reading: "reading checkpoint state",
     limit: MAX_RECORD_BYTES,
 };
+/// `checkpoint/latest`: the name of the latest complete epoch folder.
+pub const CHECKPOINT_LATEST: Record = Record {
+    name: "checkpoint pointer",
+    reading: "reading checkpoint pointer",
+    limit: 4 << 10,
+};
 /// The resolved config copied into a job directory (config.yaml).
 pub const CONFIG_COPY: Record = Record {
     name: "config",

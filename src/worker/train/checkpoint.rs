@@ -20,7 +20,7 @@
 //! carry no sums and are resumed as before).
 
 use crate::jobdir::metrics::RunMetrics;
-use crate::jobdir::read::{read_bounded, CHECKPOINT_STATE};
+use crate::jobdir::read::{read_bounded, CHECKPOINT_LATEST, CHECKPOINT_STATE};
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -111,7 +111,7 @@ impl Checkpoint {
 
     /// The folder the latest complete checkpoint lives in.
     pub fn latest(&self) -> Option<PathBuf> {
-        let name = std::fs::read_to_string(self.dir.join("latest")).ok()?;
+        let name = read_bounded(&self.dir.join("latest"), CHECKPOINT_LATEST).ok()??;
         let dir = self.dir.join(name.trim());
         dir.join("state.json").is_file().then_some(dir)
     }
@@ -124,10 +124,12 @@ impl Checkpoint {
     /// unusable (a `latest` that is empty or names a folder without state).
     pub fn find(&self) -> Found {
         let latest = self.dir.join("latest");
-        let name = match std::fs::read_to_string(&latest) {
-            Ok(n) => n,
-            Err(_) if !self.dir.is_dir() => return Found::Nothing,
-            Err(_) => {
+        // Bounded and from a regular file only: a FIFO here must not hang a resume.
+        let name = match read_bounded(&latest, CHECKPOINT_LATEST) {
+            Ok(Some(n)) => n,
+            Err(e) => return Found::Unusable(e.to_string()),
+            Ok(None) if !self.dir.is_dir() => return Found::Nothing,
+            Ok(None) => {
                 return if std::fs::read_dir(&self.dir).is_ok_and(|mut d| d.next().is_some()) {
                     Found::Unusable(format!(
                         "{} has no `latest`: no epoch was completed before the run stopped",
@@ -312,6 +314,25 @@ mod tests {
         std::fs::write(c.dir.join("epoch-1/state.json"), "{}").unwrap();
         std::fs::write(c.dir.join("latest"), "epoch-1").unwrap();
         assert_eq!(c.find(), Found::Ready(c.dir.join("epoch-1")));
+    }
+
+    #[test]
+    fn a_fifo_as_latest_is_unusable_not_waited_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Checkpoint::in_run(tmp.path());
+        c.begin(1).unwrap();
+        let latest = c.dir.join("latest");
+        let path = std::ffi::CString::new(latest.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+        assert_eq!(
+            c.find(),
+            Found::Unusable(format!(
+                "{}: is not a regular file (a FIFO), so it is not a checkpoint pointer hecjob \
+                 wrote: remove it",
+                latest.display()
+            ))
+        );
+        assert!(!c.exists());
     }
 
     #[test]
