@@ -212,6 +212,7 @@ fn ignored_records_child() {
     hand_made(job.path(), 1, 12, Some(0.9), SHA);
     std::fs::copy(dir.join(file_name(1, 1)), dir.join("rung-1.task-01.json")).unwrap();
     let fifo = std::ffi::CString::new(dir.join(file_name(1, 3)).to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     let big = std::fs::File::create(dir.join(file_name(1, 4))).unwrap();
     big.set_len(64 * 1024 + 1).unwrap();

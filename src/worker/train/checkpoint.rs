@@ -323,6 +323,7 @@ mod tests {
         c.begin(1).unwrap();
         let latest = c.dir.join("latest");
         let path = std::ffi::CString::new(latest.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
         assert_eq!(
             c.find(),

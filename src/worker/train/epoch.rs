@@ -18,8 +18,8 @@ use tch::{Kind, Reduction, Tensor};
 /// Phase 3: one epoch's training steps. A stop signal, checked before every
 /// step, ends the run here (metrics written, exit 99 or a failure; see
 /// [`interrupted`]).
-// Over 80 lines, kept whole: the loop's running sums, timers and
-// progress bar live exactly for the epoch; the step itself is `step`.
+// long: the loop's running sums, timers and progress bar live exactly for
+// the epoch, so it is kept whole; the step itself is `step`.
 pub(super) fn train_epoch(
     spec: &RunSpec,
     run: &mut Prepared,

@@ -1,7 +1,7 @@
 //! The training run: data → tokens → epochs (train, dev macro-F1, checkpoint)
 //! → best epoch on test → Table 4, metrics.json and the saved model.
 //!
-//! This file holds the run's spec and its named phases ([`run_inner`]); each
+//! This file holds the run's spec and its named phases (`run_inner`); each
 //! phase and concern has its own file beside it: signals.rs, requeue.rs,
 //! device.rs, data.rs, prepare.rs (phase 1), resume.rs (2), epoch.rs (3),
 //! end_epoch.rs (4) with rungs.rs and evaluation.rs, finish.rs (5), and
