@@ -357,13 +357,22 @@ pub fn efficiency_of(report: &Report) -> efficiency::Efficiency {
 
 /// The config beside the tasks (a jobs directory's rendered `config.yaml`).
 pub fn html_extras(report: &Report) -> html::Extras {
-    let config_path = report.dir.join("config.yaml");
-    let config = std::fs::read_to_string(&config_path)
-        .ok()
-        .map(|t| (config_path.display().to_string(), t));
     html::Extras {
-        config,
+        config: config_copy(&report.dir),
         efficiency_html: None,
+    }
+}
+
+/// The job directory's `config.yaml` (its path and text) for the page: read
+/// bounded, and left out with a warning when it is too large or not a file.
+fn config_copy(dir: &Path) -> Option<(String, String)> {
+    let path = dir.join(crate::jobdir::CONFIG_FILE);
+    match crate::jobdir::read::read_bounded(&path, crate::jobdir::read::CONFIG_COPY) {
+        Ok(text) => text.map(|t| (path.display().to_string(), t)),
+        Err(e) => {
+            eprintln!("warning: the page leaves out the config: {e}");
+            None
+        }
     }
 }
 
@@ -395,5 +404,24 @@ fn differing_params(rows: &mut [Row], runs: &BTreeMap<u32, RunMetrics>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_config_copy_over_the_bound_is_left_out_of_the_page() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(super::config_copy(dir.path()), None);
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, "experiment: {name: x}\n").unwrap();
+        assert_eq!(
+            super::config_copy(dir.path()),
+            Some((path.display().to_string(), "experiment: {name: x}\n".into()))
+        );
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(crate::jobdir::read::CONFIG_COPY.limit + 1)
+            .unwrap();
+        assert_eq!(super::config_copy(dir.path()), None);
     }
 }

@@ -99,7 +99,7 @@ pub struct Row {
     pub exit_status: Option<i64>,
     /// The rung decision that stopped the task (`sweep.early_stop`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_early: Option<crate::worker::asha::Decision>,
+    pub stopped_early: Option<crate::jobdir::rungs::Decision>,
 }
 
 impl Row {

@@ -9,7 +9,7 @@
 //! schedulers measure different things. How each scheduler spells these
 //! (directives, ids, status and accounting output) stays in its own module.
 
-use super::job_id::JobId;
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -80,32 +80,9 @@ impl JobRequest {
     }
 }
 
-/// An exact command line and the directory it ran in, as recorded in submission.json.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandLine {
-    pub argv: Vec<String>,
-    pub cwd: PathBuf,
-}
-
-impl CommandLine {
-    /// A client call that reads no relative path (a query, a cancel): it runs
-    /// in the temp directory, so it works whatever the caller's directory is.
-    pub fn anywhere(argv: Vec<String>) -> CommandLine {
-        CommandLine {
-            argv,
-            cwd: std::env::temp_dir(),
-        }
-    }
-
-    /// The command as one shell line (each word quoted when it needs it).
-    pub fn shell(&self) -> String {
-        self.argv
-            .iter()
-            .map(|a| crate::util::shell::quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
+/// A client command and where it runs: recorded in submission.json, so defined
+/// by the on-disk contract.
+pub use crate::jobdir::submission::CommandLine;
 
 /// What one submission returned.
 #[derive(Debug, Clone, PartialEq)]

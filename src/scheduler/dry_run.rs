@@ -4,7 +4,7 @@
 //! is byte for byte what a real submission runs.
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
-use super::job_id::{JobId, TaskRange};
+use crate::jobdir::job_id::{JobId, TaskRange};
 use crate::util::error::{Error, Result};
 
 /// A script's job name and array range, as the scheduler would read them.

@@ -6,7 +6,7 @@
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::command;
-use super::job_id::JobId;
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -44,11 +44,11 @@
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::exit_code;
-use super::job_id::JobId;
-use super::job_id::TaskRange;
 use super::sge::directives::Directives;
 use super::sge::{file_name, request_directives};
 use super::slurm::directives::{self as slurm_directives, Directives as SlurmDirectives};
+use crate::jobdir::job_id::JobId;
+use crate::jobdir::job_id::TaskRange;
 use crate::util::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};

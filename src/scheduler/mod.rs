@@ -20,7 +20,6 @@ pub mod backend;
 pub mod command;
 pub mod dry_run;
 pub mod fake;
-pub mod job_id;
 pub mod local;
 pub mod sge;
 pub mod slurm;
@@ -28,10 +27,11 @@ pub mod status;
 pub mod submission;
 pub mod words;
 
+/// Job ids are part of the on-disk contract (submission.json): defined there.
+pub use crate::jobdir::job_id::{JobId, TaskRange};
 pub use backend::{
     CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler, Submitted,
 };
-pub use job_id::{JobId, TaskRange};
 
 /// The exit codes that cross the job-script boundary ([`crate::util::exit_code`]).
 pub use crate::util::exit_code;

@@ -5,7 +5,7 @@
 //! never `failed`.
 
 use super::backend::{QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler};
-use super::job_id::JobId;
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
 use serde::Serialize;
 
@@ -199,8 +199,8 @@ fn task_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobdir::job_id::TaskRange;
     use crate::scheduler::fake::Fake;
-    use crate::scheduler::job_id::TaskRange;
     use crate::scheduler::sge::qstat::QstatSnapshot;
 
     use crate::scheduler::captured as data;

@@ -3,10 +3,9 @@
 //! (refused, or its command timed out), the jobs this chain already queued are
 //! cancelled, and the error says what was removed, or what to remove by hand.
 
-use super::backend::{CommandLine, JobRequest, Scheduler, Submitted};
-use super::job_id::JobId;
+use super::backend::{JobRequest, Scheduler, Submitted};
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One stage of the chain.
@@ -21,19 +20,8 @@ pub struct StageJob {
     pub options: Vec<String>,
 }
 
-/// One job of a submitted chain, as recorded in submission.json.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubmittedJob {
-    pub stage: String,
-    pub name: String,
-    /// The script as submitted (relative to the job directory when inside it).
-    pub script: PathBuf,
-    pub sha256: String,
-    pub id: JobId,
-    /// Job numbers this job started after.
-    pub hold: Vec<u64>,
-    pub command: CommandLine,
-}
+/// One job of a submitted chain: a record of submission.json (the on-disk contract).
+pub use crate::jobdir::submission::SubmittedJob;
 
 /// The requests the chain submits, in order, each after the previous job: the
 /// ids of earlier jobs are known only once they are submitted, so this takes

@@ -6,6 +6,7 @@
 //! `tensorboard` also serve the light binary (`report`).
 
 pub mod asha;
+pub mod metrics;
 pub mod tensorboard;
 
 #[cfg(feature = "torch")]

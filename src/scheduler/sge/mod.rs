@@ -9,11 +9,11 @@ pub mod qacct;
 pub mod qstat;
 pub mod terse;
 
+use crate::jobdir::job_id::JobId;
 use crate::scheduler::backend::{
     may_be_queued, CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted,
 };
 use crate::scheduler::command;
-use crate::scheduler::job_id::JobId;
 use crate::util::error::{Error, Result};
 use directives::Directives;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //! Finished jobs are not listed; they are found through `qacct` (see `qacct.rs`).
 //! One call serves a whole refresh, whatever the number of jobs.
 
+use crate::jobdir::job_id::TaskRange;
 use crate::scheduler::backend::{CommandLine, QueueEntry, QueueState};
-use crate::scheduler::job_id::TaskRange;
 use crate::util::error::{Error, Result};
 use serde::Serialize;
 use std::path::Path;

@@ -25,12 +25,12 @@ use super::sacct::{self, AcctRun};
 use super::sbatch::{self, TestOnly};
 use super::squeue::{self, QueueEntry as SqueueEntry};
 use super::state::JobState;
+use crate::jobdir::job_id::{JobId, TaskRange};
 use crate::scheduler::backend::{
     may_be_queued, CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord,
     Scheduler, Submitted,
 };
 use crate::scheduler::command;
-use crate::scheduler::job_id::{JobId, TaskRange};
 use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Output;

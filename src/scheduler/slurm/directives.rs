@@ -8,7 +8,7 @@
 //! Log file names take Slurm's patterns: `%x` job name, `%j` job id, `%A` array job
 //! id, `%a` array task id, `%%` a percent sign ([`expand_pattern`]).
 
-use crate::scheduler::job_id::TaskRange;
+use crate::jobdir::job_id::TaskRange;
 
 /// Options that take no value.
 const FLAGS: &[&str] = &[

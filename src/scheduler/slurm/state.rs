@@ -4,7 +4,7 @@
 //! One answer (a squeue or sacct output) expands to at most [`MAX_TASKS`] task
 //! ids in all, whatever its number of lines: [`TaskSpecs`] keeps the count.
 
-use crate::scheduler::job_id::MAX_TASKS;
+use crate::jobdir::job_id::MAX_TASKS;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
