@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Layer checks (see scripts/check_layers.py): nothing outside src/scheduler/
+# names a scheduler's own module, and no import cycle between the top-level
+# modules of src/ or between the files of src/scheduler/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec python3 scripts/check_layers.py src
