@@ -220,11 +220,8 @@ fn directives_and_chain_of_the_sweep() {
 /// The chain `render` prints: submit's stages through its scheduler's builder.
 fn chain(r: &Rendered) -> Vec<String> {
     let stages = r.stages(&[], true);
-    let build = match r.plan.scheduler {
-        config::SchedulerKind::Sge => hecjob::scheduler::sge::qsub_command,
-        config::SchedulerKind::Slurm => hecjob::scheduler::slurm::client::sbatch_command,
-    };
-    let jobs = render::chain_commands(&r.dir, &stages, build);
+    let dialect = r.plan.scheduler.dialect();
+    let jobs = render::chain_commands(&r.dir, &stages, |job| dialect.submit_command(job));
     render::chain_lines(&r.dir, &jobs)
 }
 

@@ -1,7 +1,6 @@
 //! `hecjob render`: write (or with --dry-run, print) a job directory and the
 //! chain `submit` would run.
 
-use crate::experiment::config::SchedulerKind;
 use crate::experiment::render::{chain_commands, chain_lines, prepare_job_dir, TemplateChoice};
 use crate::util::error::Result;
 use crate::util::shell;
@@ -64,11 +63,8 @@ pub fn run(a: &RenderArgs) -> Result<()> {
     }
     // Exactly what `submit` runs by default: its stages, its builder.
     let stages = rendered.stages(&[], true);
-    let build = match rendered.plan.scheduler {
-        SchedulerKind::Sge => crate::scheduler::sge::qsub_command,
-        SchedulerKind::Slurm => crate::scheduler::slurm::client::sbatch_command,
-    };
-    let jobs = chain_commands(dir, &stages, build);
+    let dialect = rendered.plan.scheduler.dialect();
+    let jobs = chain_commands(dir, &stages, |job| dialect.submit_command(job));
     for line in chain_lines(dir, &jobs) {
         println!("  {line}");
     }

@@ -33,8 +33,9 @@ use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, 
 use super::exit_code;
 use super::job_id::JobId;
 use super::job_id::TaskRange;
+use super::program::file_name;
 use super::sge::directives::Directives;
-use super::sge::{file_name, request_directives};
+use super::sge::request_directives;
 use super::slurm::directives::{self as slurm_directives, Directives as SlurmDirectives};
 use crate::util::error::{Error, Result};
 use std::fs::{File, OpenOptions};

@@ -11,6 +11,7 @@
 //! | 5  | network / download failure |
 //! | 6  | the scheduler (qsub/qstat/qacct) failed or refused |
 //! | 7  | training failed (NaN loss, no usable GPU, …) |
+//! | 8  | a scheduler check gave no verdict (`hecjob check`: its client was killed, said nothing, or said something unreadable) |
 //! | 99 | stopped by a signal: resumes from the last end-of-epoch checkpoint, if any (Grid Engine reschedules the task) |
 
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ pub enum Error {
     Scheduler(String),
     #[error("{0}")]
     Training(String),
+    /// A question to the scheduler got no answer hecjob can read (`hecjob
+    /// check`): unlike [`Error::Scheduler`], nothing is known either way.
+    #[error("{0}")]
+    NoVerdict(String),
     /// Stopped by SIGINT/SIGTERM/SIGUSR1/SIGUSR2; the task resumes from its last
     /// end-of-epoch checkpoint (if an epoch had finished).
     #[error("{0}")]
@@ -60,6 +65,7 @@ impl Error {
             Error::Network(_) => 5,
             Error::Scheduler(_) => 6,
             Error::Training(_) => 7,
+            Error::NoVerdict(_) => 8,
             Error::Interrupted(_) => crate::util::exit_code::REQUEUE,
         }
     }

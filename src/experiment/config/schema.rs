@@ -48,43 +48,8 @@ fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SchedulerKind {
-    /// Son of Grid Engine (`#$` directives, qsub/qstat/qacct).
-    #[default]
-    Sge,
-    /// Slurm (`#SBATCH` directives, sbatch/squeue/sacct).
-    Slurm,
-}
-
-impl SchedulerKind {
-    /// The scheduler's name as users know it, for messages.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            SchedulerKind::Sge => "Grid Engine",
-            SchedulerKind::Slurm => "Slurm",
-        }
-    }
-
-    /// Seconds of a wall-clock limit as this scheduler writes it: Grid Engine's
-    /// `HH:MM:SS`; Slurm's `HH:MM:SS`, `D-HH:MM:SS` (and its other forms: `MM:SS`,
-    /// `D-HH`, `D-HH:MM`, bare minutes). None when the scheduler would not take it.
-    pub fn parse_time(self, s: &str) -> Option<u64> {
-        match self {
-            SchedulerKind::Sge => is_hms(s).then(|| parse_hms(s)).flatten(),
-            SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(s),
-        }
-    }
-
-    /// Seconds as this scheduler's time limit (`HH:MM:SS`; Slurm `D-HH:MM:SS` from a day).
-    pub fn format_time(self, secs: u64) -> String {
-        match self {
-            SchedulerKind::Sge => format_hms(secs),
-            SchedulerKind::Slurm => crate::scheduler::slurm::time::format_duration(secs),
-        }
-    }
-}
+/// `cluster.scheduler`: the one scheduler enum, kept with the schedulers.
+pub use crate::scheduler::SchedulerKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -509,44 +474,11 @@ impl Jobs {
                 .train
                 .h_rt
                 .as_deref()
-                .and_then(|t| scheduler.parse_time(t))
+                .and_then(|t| scheduler.dialect().parse_time(t))
                 .and_then(|h| {
                     let margin = (h / 10).clamp(60, 600);
-                    (h >= 2 * margin).then(|| scheduler.format_time(h - margin))
+                    (h >= 2 * margin).then(|| scheduler.dialect().format_time(h - margin))
                 });
         }
     }
-}
-
-/// Seconds in `HH:MM:SS`; `None` for another shape or past u64 (checked:
-/// `5124095576030432:00:00` hours overflow when multiplied by 3600).
-pub fn parse_hms(s: &str) -> Option<u64> {
-    let p: Vec<u64> = s
-        .split(':')
-        .map(|x| x.parse().ok())
-        .collect::<Option<_>>()?;
-    match p.as_slice() {
-        [h, m, s] => h
-            .checked_mul(3600)?
-            .checked_add(m.checked_mul(60)?)?
-            .checked_add(*s),
-        _ => None,
-    }
-}
-
-pub fn format_hms(secs: u64) -> String {
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// `HH:MM:SS` with minutes and seconds below 60 (hours may exceed 24).
-pub fn is_hms(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        && parts[1].len() == 2
-        && parts[2].len() == 2
-        && parts[1] < "60"
-        && parts[2] < "60"
 }

@@ -48,39 +48,9 @@ pub fn is_job_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-fn is_queue(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-@*,".contains(c))
-}
-
 fn check_queue(p: &mut Problems, key: String, q: &str, sched: SchedulerKind) {
-    match sched {
-        SchedulerKind::Sge if !is_queue(q) => p.push(
-            key,
-            format!(
-                "`{}` is not a queue name (letters, digits, _ . - @)",
-                lit(q)
-            ),
-        ),
-        // Slurm partitions: -p takes a name or a comma-separated list of names.
-        SchedulerKind::Slurm
-            if q.is_empty()
-                || !q.split(',').all(|x| {
-                    !x.is_empty()
-                        && x.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-                }) =>
-        {
-            p.push(
-                key,
-                format!(
-                    "`{}` is not a Slurm partition name (letters, digits, _ . -; e.g. gpu-short)",
-                    lit(q)
-                ),
-            )
-        }
-        _ => {}
+    if let Err(e) = sched.dialect().check_queue(q) {
+        p.push(key, e);
     }
 }
 
@@ -114,20 +84,6 @@ fn no_tilde(p: &mut Problems, path: &str, v: &str) -> bool {
     true
 }
 
-/// Directives hecjob writes itself; a duplicate would silently win or clash.
-/// (`-wd` would replace `-cwd`, and the scripts expect the job directory.)
-const RESERVED_DIRECTIVES: &[&str] = &[
-    "-N",
-    "-o",
-    "-e",
-    "-t",
-    "-tc",
-    "-S",
-    "-cwd",
-    "-wd",
-    "-hold_jid",
-];
-
 /// A run-time limit past a year is a typo (and far past any queue's limit).
 pub const MAX_RUNTIME_SECS: u64 = 8760 * 3600;
 
@@ -158,10 +114,11 @@ fn check_resources(
             );
         }
     }
+    let dialect = sched.dialect();
     if let Some(t) = &r.h_rt {
-        if !time_shape_ok(sched, t) {
-            p.push(format!("{path}.h_rt"), time_expected(sched, "00:25:00", t));
-        } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
+        if !dialect.is_time(t) {
+            p.push(format!("{path}.h_rt"), dialect.time_expected("00:25:00", t));
+        } else if dialect.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
             p.push(
                 format!("{path}.h_rt"),
                 format!(
@@ -172,9 +129,9 @@ fn check_resources(
         }
     }
     if let Some(t) = &r.s_rt {
-        if !time_shape_ok(sched, t) {
-            p.push(format!("{path}.s_rt"), time_expected(sched, "00:23:00", t));
-        } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
+        if !dialect.is_time(t) {
+            p.push(format!("{path}.s_rt"), dialect.time_expected("00:23:00", t));
+        } else if dialect.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
             p.push(
                 format!("{path}.s_rt"),
                 format!(
@@ -183,24 +140,18 @@ fn check_resources(
                 ),
             );
         } else if let (Some(s), Some(h)) = (
-            sched.parse_time(t),
-            r.h_rt.as_deref().and_then(|h| sched.parse_time(h)),
+            dialect.parse_time(t),
+            r.h_rt.as_deref().and_then(|h| dialect.parse_time(h)),
         ) {
             if s >= h {
                 p.push(
                     format!("{path}.s_rt"),
                     format!("the soft limit {t} must be below h_rt {} so the task can checkpoint before the kill", r.h_rt.as_deref().unwrap_or("")),
                 );
-            } else if sched == SchedulerKind::Slurm && h - s > SLURM_MAX_SIGNAL_S {
-                p.push(
-                    format!("{path}.s_rt"),
-                    format!(
-                        "on Slurm the soft limit is a signal sent a number of seconds before h_rt \
-                         (--signal=B:USR1@SECONDS), at most {SLURM_MAX_SIGNAL_S}; {t} is {} s before h_rt {}",
-                        h - s,
-                        r.h_rt.as_deref().unwrap_or("")
-                    ),
-                );
+            } else if let Some(e) =
+                dialect.check_soft_limit(t, r.h_rt.as_deref().unwrap_or(""), s, h)
+            {
+                p.push(format!("{path}.s_rt"), e);
             }
         }
     }
@@ -226,38 +177,15 @@ fn check_resources(
         if !no_control_chars(p, &dp, d) {
             continue;
         }
-        match sched {
-            SchedulerKind::Sge => check_sge_directive(p, &dp, d),
-            SchedulerKind::Slurm => check_slurm_directive(p, &dp, d, cpu_job),
+        if let Err(e) = dialect.check_extra_directive(d, !cpu_job) {
+            p.push(dp, e);
         }
-    }
-}
-
-/// The longest `--signal=B:USR1@SECONDS` Slurm takes.
-const SLURM_MAX_SIGNAL_S: u64 = 65535;
-
-/// Written as the scheduler writes a time limit (its value is checked apart:
-/// `9000:00:00` has the shape and is still a typo).
-fn time_shape_ok(sched: SchedulerKind, t: &str) -> bool {
-    match sched {
-        SchedulerKind::Sge => is_hms(t),
-        SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(t).is_some(),
-    }
-}
-
-fn time_expected(sched: SchedulerKind, example: &str, got: &str) -> String {
-    match sched {
-        SchedulerKind::Sge => format!("expected HH:MM:SS (e.g. {example}), got `{}`", lit(got)),
-        SchedulerKind::Slurm => format!(
-            "expected a Slurm time limit, HH:MM:SS or D-HH:MM:SS (e.g. {example} or 1-12:00:00), got `{}`",
-            lit(got)
-        ),
     }
 }
 
 fn check_gpu_type(p: &mut Problems, path: &str, t: &str, gpus: u32, sched: SchedulerKind) {
     let key = format!("{path}.gpu_type");
-    if sched != SchedulerKind::Slurm {
+    if !sched.dialect().gpu_types() {
         p.push(
             key,
             format!(
@@ -282,69 +210,6 @@ fn check_gpu_type(p: &mut Problems, path: &str, t: &str, gpus: u32, sched: Sched
         p.push(
             key,
             "a GPU type without GPUs: set ngpus (e.g. 1) or remove gpu_type",
-        );
-    }
-}
-
-fn check_sge_directive(p: &mut Problems, dp: &str, d: &str) {
-    let flag = d.split_whitespace().next().unwrap_or("");
-    let flag_ok = flag.len() > 1
-        && flag.starts_with('-')
-        && flag[1..]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    // qsub reads every option on a `#$` line, so look at every word, not
-    // only the first: `-m ea -o /x` would silently replace hecjob's -o.
-    let reserved = d
-        .split_whitespace()
-        .find(|w| RESERVED_DIRECTIVES.contains(w));
-    // Every word, not only the first: qsub reads `-m ea; touch x` as
-    // arguments `ea;`, `touch`, `x`, which is never what was meant.
-    let odd_word = d.split_whitespace().find(|w| {
-        !w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
-    });
-    if !flag_ok {
-        p.push(
-            dp,
-            format!("expected a qsub option such as `-M me@example.org`, got `{d}`"),
-        );
-    } else if let Some(r) = reserved {
-        p.push(
-            dp,
-            format!("`{r}` is set by hecjob itself; use the config key for it instead"),
-        );
-    } else if let Some(w) = odd_word {
-        p.push(
-            dp,
-            format!(
-                "`{w}` in `{d}` is not a plain qsub argument (letters, digits and - _ . @ , : = / + % *); qsub reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
-            ),
-        );
-    }
-}
-
-fn check_slurm_directive(p: &mut Problems, dp: &str, d: &str, cpu_job: bool) {
-    // The same rule as for qsub: sbatch reads the line, not a shell, so shell
-    // syntax there only garbles it.
-    let odd_word = d.split_whitespace().find(|w| {
-        !w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
-    });
-    if let Err(e) = crate::scheduler::slurm::directives::check_extra(d) {
-        p.push(dp, format!("{e} (Slurm: written as `#SBATCH {d}`)"));
-    } else if let Some(w) = odd_word {
-        p.push(
-            dp,
-            format!(
-                "`{w}` in `{d}` is not a plain sbatch argument (letters, digits and - _ . @ , : = / + % *); sbatch reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
-            ),
-        );
-    } else if !cpu_job && d.split_whitespace().any(|w| w.starts_with("--mail-")) {
-        p.push(
-            dp,
-            "the train job is a job array, and the HEC rejects arrays that ask for mail \
-             at submission; use cluster.notify (one small job after the array mails a summary)",
         );
     }
 }
@@ -377,7 +242,7 @@ fn check_site_gpu(p: &mut Problems, path: &str, g: &SiteGpu) {
         );
     }
     if !is_memory(&g.memory)
-        || crate::scheduler::sge::qacct::parse_bytes(&g.memory).unwrap_or(0) == 0
+        || crate::scheduler::resources::parse_memory(&g.memory).unwrap_or(0) == 0
     {
         p.push(
             format!("{path}.memory"),
@@ -574,7 +439,7 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
         .train
         .h_rt
         .as_deref()
-        .and_then(|t| c.scheduler.parse_time(t));
+        .and_then(|t| c.scheduler.dialect().parse_time(t));
     if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s < 120) {
         p.push(
             "cluster.jobs.train.h_rt",

@@ -12,6 +12,7 @@
 //! * [`state`]: job states and array task specs; [`time`]: durations (`D-HH:MM:SS`,
 //!   `HH:MM:SS`, `MM:SS`, minutes) and timestamps; [`memory`]: `--mem` and MaxRSS sizes.
 pub mod client;
+pub mod dialect;
 pub mod directives;
 pub mod memory;
 pub mod sacct;
