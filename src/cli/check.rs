@@ -86,3 +86,41 @@ fn report(scheduler: &str, verdicts: &[(String, Verdict)]) -> Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue: a check that gave no verdict failed as a refusal (exit 6, "Slurm
+    /// would never run …"). It says the check failed, with its own exit code.
+    #[test]
+    fn no_verdict_is_not_a_refusal() {
+        let v = |s: &str, v: Verdict| (s.to_string(), v);
+        let e = report(
+            "Slurm",
+            &[
+                v("install", Verdict::Runs("would start".into())),
+                v("train", Verdict::Unknown("sbatch was killed".into())),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 8);
+        assert_eq!(
+            e.to_string(),
+            "could not check train with Slurm: its client gave no verdict (see above), which \
+             says nothing about the jobs; check again, or ask Slurm by hand"
+        );
+        let e = report(
+            "Slurm",
+            &[
+                v("install", Verdict::Refused("Invalid partition".into())),
+                v("train", Verdict::Unknown("sbatch was killed".into())),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 6);
+        assert!(e
+            .to_string()
+            .starts_with("Slurm would never run install as configured"));
+    }
+}

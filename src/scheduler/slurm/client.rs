@@ -505,3 +505,64 @@ impl Slurm {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// `hecjob check` on a Slurm whose sbatch answers with `body` (a bash script).
+    fn check_with(body: &str) -> Verdict {
+        let dir = tempfile::tempdir().unwrap();
+        let sbatch = dir.path().join("sbatch");
+        std::fs::write(&sbatch, format!("#!/bin/bash\n{body}\n")).unwrap();
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(
+            dir.path().join("job.com"),
+            "#!/bin/bash\n#SBATCH -J j\ntrue\n",
+        )
+        .unwrap();
+        let mut slurm = Slurm::with_programs(
+            Programs {
+                sbatch: Some(sbatch),
+                ..Programs::default()
+            },
+            Duration::from_secs(60),
+        );
+        slurm
+            .check(&JobRequest::new("job.com", dir.path()))
+            .unwrap()
+    }
+
+    /// Issue: a killed, silent or unreadable `sbatch --test-only` was read as
+    /// "Slurm would never run this". It is no verdict at all.
+    #[test]
+    fn a_test_only_that_says_nothing_is_no_verdict() {
+        assert_eq!(
+            check_with("kill -KILL $$"),
+            Verdict::Unknown(
+                "`sbatch --test-only job.com` ended with killed by signal 9 before it gave a verdict"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_with("exit 1"),
+            Verdict::Unknown("sbatch --test-only printed nothing (it exited with an error)".into())
+        );
+        assert_eq!(
+            check_with("echo 'Segmentation fault' >&2; exit 139"),
+            Verdict::Unknown(
+                "sbatch --test-only said neither where the job would start nor why it never \
+                 could: \"Segmentation fault\""
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_with(
+                "echo 'sbatch: error: Batch job submission failed: Invalid partition name specified' >&2\n\
+                 echo 'allocation failure: Invalid partition name specified' >&2; exit 1"
+            ),
+            Verdict::Refused("Invalid partition name specified".into())
+        );
+    }
+}
