@@ -1328,3 +1328,93 @@ fn quoted_null_is_a_name_and_bash_n_passes_good_setup() {
     // Quoted, it is the word; and setup lines parse as one script together.
     assert_eq!(l.unwrap().config.experiment.name, "null");
 }
+
+// ---- issue 22: scheduler values that passed and then misbehaved ----
+
+/// Slurm reads a zero `--time` as no limit at all: a zero limit is refused for
+/// every way Slurm (and Grid Engine) writes one.
+#[test]
+fn zero_time_limits_are_refused() {
+    for t in ["0", "00:00:00", "0-0"] {
+        assert_eq!(
+            err(&slurm_train(&format!("h_rt: \"{t}\", s_rt: \"00:01:00\""))),
+            format!(
+                "bad.yaml: 2 problems in the config:\n  \
+                 bad.yaml:7: cluster.jobs.train.h_rt: `{t}` is a limit of no time at all (Slurm reads a zero limit as no limit); give e.g. 00:25:00, or leave it out for the queue's default\n  \
+                 bad.yaml:7: cluster.jobs.train.s_rt: the soft limit 00:01:00 must be below h_rt {t} so the task can checkpoint before the kill"
+            )
+        );
+    }
+}
+case!(
+    install_zero_time_limit,
+    with("cluster:\n  scheduler: slurm\n  jobs:\n    install:\n      h_rt: \"0\"\n"),
+    one(
+        7,
+        "cluster.jobs.install.h_rt",
+        "`0` is a limit of no time at all (Slurm reads a zero limit as no limit); give e.g. 00:25:00, or leave it out for the queue's default"
+    )
+);
+case!(
+    zero_soft_limit,
+    with("cluster:\n  jobs:\n    train:\n      s_rt: \"00:00:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.s_rt",
+        "`00:00:00` would send the warning signal as the job starts; give a soft limit above zero and below h_rt (e.g. 00:23:00), or leave it out"
+    )
+);
+case!(
+    h_vmem_past_u64,
+    with("cluster:\n  scheduler: slurm\n  jobs:\n    download:\n      h_vmem: 99999999999999999999T\n"),
+    one(
+        7,
+        "cluster.jobs.download.h_vmem",
+        "`99999999999999999999T` is more memory than can be counted (2^64 bytes, 16777216T): surely a typo"
+    )
+);
+case!(
+    slurm_directive_overriding_the_memory_request,
+    slurm_train("extra_directives: [\"--mem-per-gpu=20G\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`--mem-per-gpu` replaces the memory, GPU or CPU request hecjob writes from the config (--mem, --gres, --cpus-per-task); use h_vmem, ngpus, gpu_type and ncpus instead (Slurm: written as `#SBATCH --mem-per-gpu=20G`)"
+    )
+);
+case!(
+    slurm_directive_that_blocks_sbatch,
+    slurm_train("extra_directives: [\"-W\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`-W` is not for a job hecjob submits: sbatch then blocks until the job ends, so the submission times out and the chain is rolled back (Slurm: written as `#SBATCH -W`)"
+    )
+);
+case!(
+    slurm_directive_to_another_cluster,
+    slurm_train("extra_directives: [\"--clusters=gpu2\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`--clusters` is not for a job hecjob submits: the job then goes to a cluster where squeue and sacct here never look (Slurm: written as `#SBATCH --clusters=gpu2`)"
+    )
+);
+
+#[test]
+fn a_slurm_feature_expression_is_accepted() {
+    let l = load_str(
+        &slurm_train("extra_directives: [\"--constraint=v100|a100\"]"),
+        SRC,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        l.config.cluster.jobs.train.extra_directives,
+        ["--constraint=v100|a100"]
+    );
+    // Grid Engine's -l has no such expression: `|` stays refused there.
+    assert!(err(&with(
+        "cluster:\n  jobs:\n    train:\n      extra_directives: [\"-l gpu=v100|a100\"]\n"
+    ))
+    .contains("is not a plain qsub argument"));
+}

@@ -7,6 +7,7 @@
 //! everything else is shell-quoted by the renderer.
 
 use super::schema::*;
+use crate::scheduler::resources::parse_memory;
 
 /// One problem: the YAML key path and the message.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +108,14 @@ fn check_resources(
                 format!("{path}.h_vmem"),
                 format!("expected memory like 4G or 512M, got `{}`", lit(m)),
             );
+        } else if parse_memory(m).is_none() {
+            p.push(
+                format!("{path}.h_vmem"),
+                format!(
+                    "`{}` is more memory than can be counted (2^64 bytes, 16777216T): surely a typo",
+                    lit(m)
+                ),
+            );
         } else if m.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0) {
             p.push(
                 format!("{path}.h_vmem"),
@@ -126,6 +135,15 @@ fn check_resources(
                     lit(t)
                 ),
             );
+        } else if dialect.parse_time(t) == Some(0) {
+            p.push(
+                format!("{path}.h_rt"),
+                format!(
+                    "`{}` is a limit of no time at all (Slurm reads a zero limit as no limit); \
+                     give e.g. 00:25:00, or leave it out for the queue's default",
+                    lit(t)
+                ),
+            );
         }
     }
     if let Some(t) = &r.s_rt {
@@ -136,6 +154,15 @@ fn check_resources(
                 format!("{path}.s_rt"),
                 format!(
                     "`{}` is more than a year (8760:00:00): surely a typo",
+                    lit(t)
+                ),
+            );
+        } else if dialect.parse_time(t) == Some(0) {
+            p.push(
+                format!("{path}.s_rt"),
+                format!(
+                    "`{}` would send the warning signal as the job starts; give a soft limit \
+                     above zero and below h_rt (e.g. 00:23:00), or leave it out",
                     lit(t)
                 ),
             );
@@ -440,7 +467,7 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
         .h_rt
         .as_deref()
         .and_then(|t| c.scheduler.dialect().parse_time(t));
-    if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s < 120) {
+    if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s > 0 && s < 120) {
         p.push(
             "cluster.jobs.train.h_rt",
             "under 00:02:00 leaves no time for the soft limit (s_rt) that lets a task checkpoint before the kill; give at least 00:02:00, or set s_rt yourself",

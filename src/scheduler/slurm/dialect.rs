@@ -92,7 +92,11 @@ impl Dialect for SlurmDialect {
             gpu_type: r.gpu_type.clone(),
             array: r.array,
             signal_before_s,
-            extra: r.extra.clone(),
+            extra: r
+                .extra
+                .iter()
+                .map(|d| directives::quote_expressions(d))
+                .collect(),
         })
     }
 
@@ -126,11 +130,8 @@ impl Dialect for SlurmDialect {
 
     fn check_extra_directive(&self, d: &str, array_job: bool) -> std::result::Result<(), String> {
         // The same rule as for qsub: sbatch reads the line, not a shell, so shell
-        // syntax there only garbles it.
-        let odd_word = d.split_whitespace().find(|w| {
-            !w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
-        });
+        // syntax there only garbles it (a feature expression's `|` excepted).
+        let odd_word = directives::odd_word(d);
         if let Err(e) = directives::check_extra(d) {
             Err(format!("{e} (Slurm: written as `#SBATCH {d}`)"))
         } else if let Some(w) = odd_word {
