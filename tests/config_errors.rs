@@ -1418,3 +1418,26 @@ fn a_slurm_feature_expression_is_accepted() {
     ))
     .contains("is not a plain qsub argument"));
 }
+
+/// Issue 22: the V100 warning the README promises was never printed
+/// (`validate::warnings` was called nowhere). validate, render and submit
+/// print it on stderr and go on.
+#[test]
+fn the_v100_warning_is_printed_by_validate_render_and_submit() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("v100.yaml"),
+        "experiment:\n  name: e\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  jobs:\n    train: {gpu_type: tesla_v100-pcie-32gb}\n",
+    )
+    .unwrap();
+    let warning = "warning: v100.yaml: install.torch_cuda: cluster.jobs.train.gpu_type tesla_v100-pcie-32gb runs CUDA 12.9 at most, but the default torch 2.11.0 wheel (CUDA 13) needs CUDA 13: set install.torch_cuda: cu128 (or cu126)\n";
+    for args in [
+        &["validate", "v100.yaml"][..],
+        &["render", "v100.yaml", "--dry-run"],
+        &["submit", "v100.yaml", "--dry-run"],
+    ] {
+        let out = hecjob(tmp.path(), args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), warning, "{args:?}");
+    }
+}

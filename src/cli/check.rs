@@ -35,6 +35,7 @@ pub fn run_check(a: &CheckArgs) -> Result<()> {
         TemplateChoice::Given(a.templates.as_deref()),
         true,
     )?;
+    p.loaded.print_warnings();
     let kind = p.loaded.config.cluster.scheduler;
     let mut rendered = p.rendered;
     rendered.dir = p.dir.clone();

@@ -28,6 +28,7 @@ pub fn run(a: &RenderArgs) -> Result<()> {
         TemplateChoice::Given(a.templates.as_deref()),
         !a.dry_run,
     )?;
+    p.loaded.print_warnings();
     let (dir, rendered) = (&p.rendered.dir, &p.rendered);
     if a.dry_run {
         for f in &rendered.files {

@@ -47,6 +47,7 @@ pub fn run_run(a: &RunArgs) -> Result<()> {
         TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
         true,
     )?;
+    p.loaded.print_warnings();
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();

@@ -48,6 +48,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
         true,
     )?;
+    p.loaded.print_warnings();
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
