@@ -1441,3 +1441,11 @@ fn the_v100_warning_is_printed_by_validate_render_and_submit() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), warning, "{args:?}");
     }
 }
+
+// Issue 22: a key written twice in `sweep:` kept the second list and dropped
+// the first without a word; elsewhere a duplicate is refused.
+case!(
+    sweep_duplicate_key,
+    "experiment:\n  name: e\nsweep:\n  epochs: [1, 2]\n  learning_rate: [1e-5]\n  epochs: [3]\n",
+    "bad.yaml:4:3: sweep: duplicate field `epochs`"
+);

@@ -24,8 +24,40 @@ pub struct Config {
     /// product, first key outermost) or distribution (`method: random`), and the
     /// settings `method`, `samples`, `seed`, `early_stop`. Kept as written here
     /// and checked by config::search, which reports problems by key path.
-    #[serde(default)]
+    /// A key written twice is refused, as anywhere else in the config.
+    #[serde(default, deserialize_with = "unique_keys")]
     pub sweep: IndexMap<String, serde_yaml_ng::Value>,
+}
+
+/// A mapping whose keys are each written once: an `IndexMap` alone keeps the
+/// last of two `epochs:` lists and drops the first without a word.
+fn unique_keys<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<IndexMap<String, serde_yaml_ng::Value>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = IndexMap<String, serde_yaml_ng::Value>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(key) = m.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+                }
+                let value = m.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
