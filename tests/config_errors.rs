@@ -274,23 +274,17 @@ case!(
         "expected HH:MM:SS (e.g. 00:25:00), got `25:00`"
     )
 );
+// A time or size no scheduler takes is refused where the YAML is read (into
+// seconds and bytes, once), at its line and column.
 case!(
     h_rt_61_minutes,
     with("cluster:\n  jobs:\n    train:\n      h_rt: \"00:61:00\"\n"),
-    one(
-        6,
-        "cluster.jobs.train.h_rt",
-        "expected HH:MM:SS (e.g. 00:25:00), got `00:61:00`"
-    )
+    "bad.yaml:6:13: cluster.jobs.train.h_rt: expected a time limit like 00:25:00 (HH:MM:SS; on Slurm also D-HH:MM:SS, e.g. 1-12:00:00), got `00:61:00`"
 );
 case!(
     h_vmem_lots,
     with("cluster:\n  jobs:\n    download:\n      h_vmem: lots\n"),
-    one(
-        6,
-        "cluster.jobs.download.h_vmem",
-        "expected memory like 4G or 512M, got `lots`"
-    )
+    "bad.yaml:6:15: cluster.jobs.download.h_vmem: expected memory like 4G or 512M, got `lots`"
 );
 case!(
     s_rt_not_below_h_rt,
@@ -823,25 +817,33 @@ fn slurm_time_formats_are_accepted() {
         let l = load_str(&slurm_train(&format!("h_rt: {t}")), SRC)
             .unwrap_or_else(|e| panic!("{t}: {e}"));
         assert_eq!(
-            l.config.cluster.jobs.train.h_rt.as_deref(),
+            l.config
+                .cluster
+                .jobs
+                .train
+                .h_rt
+                .as_ref()
+                .map(|t| t.as_str()),
             Some(t.trim_matches('"'))
         );
     }
     // The soft limit's default comes out in Slurm's own format past a day.
     let l = load_str(&slurm_train("h_rt: \"2-00:00:00\""), SRC).unwrap();
     assert_eq!(
-        l.config.cluster.jobs.train.s_rt.as_deref(),
+        l.config
+            .cluster
+            .jobs
+            .train
+            .s_rt
+            .as_ref()
+            .map(|t| t.as_str()),
         Some("1-23:50:00")
     );
 }
 case!(
     slurm_h_rt_61_minutes,
     slurm_train("h_rt: \"00:61:00\""),
-    one(
-        7,
-        "cluster.jobs.train.h_rt",
-        "expected a Slurm time limit, HH:MM:SS or D-HH:MM:SS (e.g. 00:25:00 or 1-12:00:00), got `00:61:00`"
-    )
+    "bad.yaml:7:19: cluster.jobs.train.h_rt: expected a time limit like 00:25:00 (HH:MM:SS; on Slurm also D-HH:MM:SS, e.g. 1-12:00:00), got `00:61:00`"
 );
 case!(
     grid_engine_refuses_slurm_days,
@@ -1022,12 +1024,12 @@ fn several_problems_are_all_reported_once_each() {
 fn flow_style_problems_fall_back_to_the_enclosing_key_line() {
     // locate.rs scans block mappings; a key inside `{…}` gets its parent's line.
     let yaml =
-        "experiment: {name: e}\ncluster:\n  jobs:\n    train: {h_rt: \"2h\", h_vmem: \"x\"}\n";
+        "experiment: {name: e}\ncluster:\n  jobs:\n    train: {h_rt: \"25:00\", h_vmem: \"0G\"}\n";
     assert_eq!(
         err(yaml),
         "bad.yaml: 2 problems in the config:\n  \
-         bad.yaml:4: cluster.jobs.train.h_vmem: expected memory like 4G or 512M, got `x`\n  \
-         bad.yaml:4: cluster.jobs.train.h_rt: expected HH:MM:SS (e.g. 00:25:00), got `2h`"
+         bad.yaml:4: cluster.jobs.train.h_vmem: `0G` would allow no memory at all; give e.g. 4G (or leave it out for the site default)\n  \
+         bad.yaml:4: cluster.jobs.train.h_rt: expected HH:MM:SS (e.g. 00:25:00), got `25:00`"
     );
 }
 
@@ -1367,11 +1369,7 @@ case!(
 case!(
     h_vmem_past_u64,
     with("cluster:\n  scheduler: slurm\n  jobs:\n    download:\n      h_vmem: 99999999999999999999T\n"),
-    one(
-        7,
-        "cluster.jobs.download.h_vmem",
-        "`99999999999999999999T` is more memory than can be counted (2^64 bytes, 16777216T): surely a typo"
-    )
+    "bad.yaml:7:15: cluster.jobs.download.h_vmem: `99999999999999999999T` is more memory than can be counted (2^64 bytes, 16777216T): surely a typo"
 );
 case!(
     slurm_directive_overriding_the_memory_request,

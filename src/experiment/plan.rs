@@ -7,7 +7,7 @@ use crate::experiment::config::{
 };
 pub use crate::jobdir::{JobKind, LOG_DIR};
 use crate::scheduler::dialect::{Mail, MailOn, Request};
-use crate::scheduler::resources::parse_memory;
+use crate::scheduler::resources::{Memory, TimeLimit};
 use serde::Serialize;
 
 /// Array job shape: tasks 1..=tasks, at most `max_concurrent` at once.
@@ -140,12 +140,12 @@ impl PlannedJob {
     pub fn request(&self) -> Request {
         let r = &self.resources;
         let dialect = self.scheduler.dialect();
-        let secs = |t: &Option<String>| t.as_deref().and_then(|t| dialect.parse_time(t));
+        let secs = |t: &Option<TimeLimit>| t.as_ref().map(TimeLimit::secs);
         Request {
             name: self.name.clone(),
             queue: self.queue.clone(),
             log_dir: LOG_DIR.to_string(),
-            memory_bytes: r.h_vmem.as_deref().and_then(parse_memory),
+            memory_bytes: r.h_vmem.as_ref().map(Memory::bytes),
             time_s: secs(&r.h_rt),
             soft_time_s: secs(&r.s_rt),
             cpus: r.ncpus,

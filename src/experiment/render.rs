@@ -145,9 +145,8 @@ fn install_lock_wait(c: &config::Config) -> u64 {
         .jobs
         .install
         .h_rt
-        .as_deref()
-        .and_then(|t| c.cluster.scheduler.dialect().parse_time(t))
-        .map_or(1800, |limit| (limit / 2).max(60))
+        .as_ref()
+        .map_or(1800, |limit| (limit.secs() / 2).max(60))
 }
 
 /// Control characters never reach a comment line (a newline there would start a
@@ -461,7 +460,7 @@ mod tests {
             (Some("00:01:00"), 60),
             (None, 1800),
         ] {
-            c.cluster.jobs.install.h_rt = h_rt.map(String::from);
+            c.cluster.jobs.install.h_rt = h_rt.map(Into::into);
             assert_eq!(install_lock_wait(&c), wait, "{h_rt:?}");
         }
     }

@@ -131,17 +131,10 @@ impl Requests {
     pub fn from_job(job: &JobResources, source: &str) -> Requests {
         Requests {
             source: source.to_string(),
-            memory: job.h_vmem.clone(),
-            memory_bytes: job
-                .h_vmem
-                .as_deref()
-                .and_then(crate::scheduler::resources::parse_memory),
-            time: job.h_rt.clone(),
-            time_seconds: job
-                .h_rt
-                .as_deref()
-                .and_then(crate::scheduler::resources::parse_hms)
-                .map(|s| s as f64),
+            memory: job.h_vmem.as_ref().map(|m| m.to_string()),
+            memory_bytes: job.h_vmem.as_ref().map(|m| m.bytes()),
+            time: job.h_rt.as_ref().map(|t| t.to_string()),
+            time_seconds: job.h_rt.as_ref().map(|t| t.secs() as f64),
             // Grid Engine and Slurm give a job one CPU unless it asks for more.
             cpus: Some(job.ncpus.unwrap_or(1)),
             gpus: Some(job.ngpus.unwrap_or(0)),

@@ -80,6 +80,8 @@ fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     })
 }
 
+/// `h_vmem`, `h_rt`, `s_rt`: read into bytes and seconds as the config is parsed.
+pub use crate::scheduler::resources::{Memory, TimeLimit};
 /// `cluster.scheduler`: the one scheduler enum, kept with the schedulers.
 pub use crate::scheduler::SchedulerKind;
 
@@ -207,14 +209,15 @@ impl Default for Jobs {
 pub struct JobResources {
     /// Overrides `cpu_queue`/`gpu_queue` for this job.
     pub queue: Option<String>,
-    /// Memory limit per slot, e.g. `4G` (`-l h_vmem`).
-    pub h_vmem: Option<String>,
-    /// Wall-clock limit `HH:MM:SS` (`-l h_rt`); the job is killed past it.
-    pub h_rt: Option<String>,
+    /// Memory limit per slot, e.g. `4G` (`-l h_vmem`; Slurm `--mem`), read into bytes.
+    pub h_vmem: Option<Memory>,
+    /// Wall-clock limit `HH:MM:SS` (`-l h_rt`; Slurm `--time`, which also takes
+    /// `D-HH:MM:SS`), read into seconds; the job is killed past it.
+    pub h_rt: Option<TimeLimit>,
     /// Soft wall-clock limit (`-l s_rt`): Grid Engine sends SIGUSR1 there, the
     /// worker exits 99 and the task is rescheduled to resume from its checkpoint.
     /// Default for the train job: h_rt minus 10 % (at least 1, at most 10 minutes).
-    pub s_rt: Option<String>,
+    pub s_rt: Option<TimeLimit>,
     /// `-l ncpus=N` as on the HEC.
     pub ncpus: Option<u32>,
     /// `-l ngpus=N` (Slurm: `--gres=gpu:N`); only the train job may ask for GPUs.
@@ -502,14 +505,19 @@ impl Jobs {
         }
         // Only the train job checkpoints, so only it gets a soft limit by default.
         if self.train.s_rt.is_none() {
+            let dialect = scheduler.dialect();
             self.train.s_rt = self
                 .train
                 .h_rt
-                .as_deref()
-                .and_then(|t| scheduler.dialect().parse_time(t))
+                .as_ref()
+                .filter(|t| dialect.is_time(t.as_str()))
+                .map(TimeLimit::secs)
+                // Past u64: a typo the check names; no soft limit from it.
+                .filter(|&h| h < u64::MAX)
                 .and_then(|h| {
                     let margin = (h / 10).clamp(60, 600);
-                    (h >= 2 * margin).then(|| scheduler.dialect().format_time(h - margin))
+                    (h >= 2 * margin)
+                        .then(|| TimeLimit::new(h - margin, dialect.format_time(h - margin)))
                 });
         }
     }

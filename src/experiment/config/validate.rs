@@ -102,82 +102,55 @@ fn check_resources(
     if let Some(q) = &r.queue {
         check_queue(p, format!("{path}.queue"), q, sched);
     }
-    if let Some(m) = &r.h_vmem {
-        if !is_memory(m) {
-            p.push(
-                format!("{path}.h_vmem"),
-                format!("expected memory like 4G or 512M, got `{}`", lit(m)),
-            );
-        } else if parse_memory(m).is_none() {
-            p.push(
-                format!("{path}.h_vmem"),
-                format!(
-                    "`{}` is more memory than can be counted (2^64 bytes, 16777216T): surely a typo",
-                    lit(m)
-                ),
-            );
-        } else if m.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0) {
-            p.push(
-                format!("{path}.h_vmem"),
-                format!("`{}` would allow no memory at all; give e.g. 4G (or leave it out for the site default)", lit(m)),
-            );
-        }
+    // The shapes and sizes were read where the YAML was (Memory, TimeLimit):
+    // what is left is what the scheduler takes and what makes sense.
+    if let Some(m) = r.h_vmem.as_ref().filter(|m| m.bytes() == 0) {
+        p.push(
+            format!("{path}.h_vmem"),
+            format!("`{}` would allow no memory at all; give e.g. 4G (or leave it out for the site default)", lit(m.as_str())),
+        );
     }
     let dialect = sched.dialect();
+    // A limit as this scheduler writes one, with its seconds.
+    let limit = |key: &str, t: &TimeLimit, example: &str, p: &mut Problems| -> Option<u64> {
+        let text = lit(t.as_str());
+        let problem = if !dialect.is_time(t.as_str()) {
+            dialect.time_expected(example, t.as_str())
+        } else if t.secs() > MAX_RUNTIME_SECS {
+            format!("`{text}` is more than a year (8760:00:00): surely a typo")
+        } else if t.secs() == 0 && key == "h_rt" {
+            format!(
+                "`{text}` is a limit of no time at all (Slurm reads a zero limit as no limit); \
+                 give e.g. 00:25:00, or leave it out for the queue's default"
+            )
+        } else if t.secs() == 0 {
+            format!(
+                "`{text}` would send the warning signal as the job starts; give a soft limit \
+                 above zero and below h_rt (e.g. 00:23:00), or leave it out"
+            )
+        } else {
+            return Some(t.secs());
+        };
+        p.push(format!("{path}.{key}"), problem);
+        None
+    };
     if let Some(t) = &r.h_rt {
-        if !dialect.is_time(t) {
-            p.push(format!("{path}.h_rt"), dialect.time_expected("00:25:00", t));
-        } else if dialect.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
-            p.push(
-                format!("{path}.h_rt"),
-                format!(
-                    "`{}` is more than a year (8760:00:00): surely a typo",
-                    lit(t)
-                ),
-            );
-        } else if dialect.parse_time(t) == Some(0) {
-            p.push(
-                format!("{path}.h_rt"),
-                format!(
-                    "`{}` is a limit of no time at all (Slurm reads a zero limit as no limit); \
-                     give e.g. 00:25:00, or leave it out for the queue's default",
-                    lit(t)
-                ),
-            );
-        }
+        limit("h_rt", t, "00:25:00", p);
     }
+    let hard_shaped = r
+        .h_rt
+        .as_ref()
+        .filter(|t| dialect.is_time(t.as_str()))
+        .map(TimeLimit::secs);
     if let Some(t) = &r.s_rt {
-        if !dialect.is_time(t) {
-            p.push(format!("{path}.s_rt"), dialect.time_expected("00:23:00", t));
-        } else if dialect.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
-            p.push(
-                format!("{path}.s_rt"),
-                format!(
-                    "`{}` is more than a year (8760:00:00): surely a typo",
-                    lit(t)
-                ),
-            );
-        } else if dialect.parse_time(t) == Some(0) {
-            p.push(
-                format!("{path}.s_rt"),
-                format!(
-                    "`{}` would send the warning signal as the job starts; give a soft limit \
-                     above zero and below h_rt (e.g. 00:23:00), or leave it out",
-                    lit(t)
-                ),
-            );
-        } else if let (Some(s), Some(h)) = (
-            dialect.parse_time(t),
-            r.h_rt.as_deref().and_then(|h| dialect.parse_time(h)),
-        ) {
+        if let (Some(s), Some(h)) = (limit("s_rt", t, "00:23:00", p), hard_shaped) {
+            let h_rt = r.h_rt.as_ref().map(TimeLimit::as_str).unwrap_or("");
             if s >= h {
                 p.push(
                     format!("{path}.s_rt"),
-                    format!("the soft limit {t} must be below h_rt {} so the task can checkpoint before the kill", r.h_rt.as_deref().unwrap_or("")),
+                    format!("the soft limit {t} must be below h_rt {h_rt} so the task can checkpoint before the kill"),
                 );
-            } else if let Some(e) =
-                dialect.check_soft_limit(t, r.h_rt.as_deref().unwrap_or(""), s, h)
-            {
+            } else if let Some(e) = dialect.check_soft_limit(t.as_str(), h_rt, s, h) {
                 p.push(format!("{path}.s_rt"), e);
             }
         }
@@ -268,9 +241,7 @@ fn check_site_gpu(p: &mut Problems, path: &str, g: &SiteGpu) {
             "expected the type's name as people write it (e.g. A100-80GB)",
         );
     }
-    if !is_memory(&g.memory)
-        || crate::scheduler::resources::parse_memory(&g.memory).unwrap_or(0) == 0
-    {
+    if !is_memory(&g.memory) || parse_memory(&g.memory).unwrap_or(0) == 0 {
         p.push(
             format!("{path}.memory"),
             format!(
@@ -465,8 +436,9 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
         .jobs
         .train
         .h_rt
-        .as_deref()
-        .and_then(|t| c.scheduler.dialect().parse_time(t));
+        .as_ref()
+        .filter(|t| c.scheduler.dialect().is_time(t.as_str()))
+        .map(TimeLimit::secs);
     if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s > 0 && s < 120) {
         p.push(
             "cluster.jobs.train.h_rt",
