@@ -13,6 +13,7 @@ use super::{directives, memory, time};
 use crate::scheduler::backend::{CommandLine, JobRequest, Scheduler};
 use crate::scheduler::dialect::{Dialect, Purpose, Request};
 use crate::scheduler::job_id::{JobId, TaskRange};
+use crate::scheduler::resources::parse_time_limit;
 use crate::scheduler::words::{AccountingWords, SLURM};
 use crate::util::error::{lit, Result};
 use std::path::Path;
@@ -150,11 +151,11 @@ impl Dialect for SlurmDialect {
     }
 
     fn is_time(&self, s: &str) -> bool {
-        time::parse_time_limit(s).is_some()
+        parse_time_limit(s.trim()).is_some()
     }
 
     fn parse_time(&self, s: &str) -> Option<u64> {
-        time::parse_time_limit(s)
+        parse_time_limit(s.trim())
     }
 
     fn time_expected(&self, example: &str, got: &str) -> String {
