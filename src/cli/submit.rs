@@ -119,7 +119,7 @@ fn submit_notify(
         return Ok(None);
     };
     let mut req = crate::scheduler::JobRequest::new(&job.script, &rendered.dir);
-    req.options = vec![format!("--dependency=afterany:{}", train.id.number)];
+    req.options = rendered.plan.scheduler.dialect().after_any(train.id.number);
     req.args = vec![train.id.number.to_string()];
     let mut notify =
         submit_after_chain(sched, JobKind::Notify.as_str(), &req, chain).map_err(|e| match e {

@@ -1,13 +1,14 @@
 //! The one place that knows every scheduler (in the style of submitit's
 //! `auto`): [`SchedulerKind`] names them, [`SchedulerKind::dialect`] gives each
 //! one's [`Dialect`], and [`open`] is the one factory every command uses to
-//! reach a scheduler (submit, status, check, report; `run --local` and tests
+//! reach a scheduler (submit, status, check, report, `run --local`; tests
 //! build their back ends directly). A third scheduler adds a variant here and
 //! a folder beside `sge/` and `slurm/` (docs/scheduler-backend.md).
 
 use super::backend::Scheduler;
 use super::dialect::{Dialect, Purpose};
 use super::dry_run::DryRun;
+use super::local::Local;
 use crate::util::error::Result;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -54,10 +55,16 @@ impl SchedulerKind {
 
 /// A scheduler's client for a purpose: the real one for submitting (which
 /// fails at once, with what to do, where its submit client is missing) or for
-/// queries, or a dry run that builds the same commands and submits nothing.
+/// queries, a dry run that builds the same commands and submits nothing, or
+/// the local runner (`run --local`), which reads each script's own directives.
 pub fn open(kind: SchedulerKind, purpose: Purpose) -> Result<Box<dyn Scheduler>> {
     match purpose {
         Purpose::DryRun => Ok(Box::new(DryRun::new(kind.dialect()))),
+        Purpose::Local { jobs } => {
+            let mut local = Local::new();
+            local.jobs = jobs;
+            Ok(Box::new(local))
+        }
         _ => kind.dialect().client(purpose),
     }
 }

@@ -75,6 +75,9 @@ pub enum Purpose {
     Query,
     /// Record the exact commands, submit nothing.
     DryRun,
+    /// Run the scripts here with bash, one job after the other and up to
+    /// `jobs` array tasks at once, with the environment the scheduler would give.
+    Local { jobs: usize },
 }
 
 /// Everything hecjob writes in one scheduler's syntax, and reads back from it.
@@ -128,6 +131,9 @@ pub trait Dialect: Sync {
     fn submit_command(&self, job: &JobRequest) -> CommandLine;
     /// The command that removes jobs.
     fn cancel_command(&self, ids: &[JobId]) -> CommandLine;
+    /// Submission options that start a job once `job` has ended, however it
+    /// ended (the notify job after the train array).
+    fn after_any(&self, job: u64) -> Vec<String>;
     /// The accounting command for one job, for messages (`qacct -j 7`), with
     /// `program` standing for the client when given.
     fn accounting_command(&self, program: Option<&Path>, job: u64) -> String;
@@ -146,8 +152,9 @@ pub trait Dialect: Sync {
     }
 
     // ---- clients ----
-    /// Its client, for submitting or for queries ([`Purpose::DryRun`] is
-    /// answered by [`auto::open`](super::auto::open) for every dialect alike).
+    /// Its client, for submitting or for queries ([`Purpose::DryRun`] and
+    /// [`Purpose::Local`] are answered by [`auto::open`](super::auto::open) for
+    /// every dialect alike).
     fn client(&self, purpose: Purpose) -> Result<Box<dyn Scheduler>>;
     /// Its client for queries, with `program` as its accounting client
     /// (`hecjob report --qacct PROGRAM`), where it has one to replace.

@@ -238,6 +238,12 @@ impl Dialect for GridEngineDialect {
         qdel_command(ids)
     }
 
+    /// `-hold_jid` waits for the job's end whatever its exit status (but 100,
+    /// which holds the chain on purpose).
+    fn after_any(&self, job: u64) -> Vec<String> {
+        vec!["-hold_jid".into(), job.to_string()]
+    }
+
     fn accounting_command(&self, program: Option<&Path>, job: u64) -> String {
         let p = program.map_or_else(|| "qacct".to_string(), |p| p.display().to_string());
         format!("{p} -j {job}")
@@ -263,7 +269,9 @@ impl Dialect for GridEngineDialect {
     fn client(&self, purpose: Purpose) -> Result<Box<dyn Scheduler>> {
         Ok(match purpose {
             Purpose::Submit => Box::new(GridEngine::new()?),
-            Purpose::Query | Purpose::DryRun => Box::new(GridEngine::for_queries()?),
+            Purpose::Query | Purpose::DryRun | Purpose::Local { .. } => {
+                Box::new(GridEngine::for_queries()?)
+            }
         })
     }
 

@@ -195,6 +195,10 @@ impl Dialect for SlurmDialect {
         scancel_command(ids)
     }
 
+    fn after_any(&self, job: u64) -> Vec<String> {
+        vec![format!("--dependency=afterany:{job}")]
+    }
+
     fn accounting_command(&self, _program: Option<&Path>, job: u64) -> String {
         format!("sacct -j {job}")
     }
@@ -231,7 +235,9 @@ impl Dialect for SlurmDialect {
     fn client(&self, purpose: Purpose) -> Result<Box<dyn Scheduler>> {
         Ok(match purpose {
             Purpose::Submit => Box::new(Slurm::new()?),
-            Purpose::Query | Purpose::DryRun => Box::new(Slurm::for_queries()?),
+            Purpose::Query | Purpose::DryRun | Purpose::Local { .. } => {
+                Box::new(Slurm::for_queries()?)
+            }
         })
     }
 
