@@ -656,23 +656,34 @@ fn notify_renders_per_scheduler() {
     assert_eq!(stages, ["install", "download", "train"]);
 }
 
-/// Issue 22: a padded `h_rt` was written as `--time= 01:00:00 ` (Slurm reads
-/// the time by its own rules, and trimmed it, but only by luck), and a feature
-/// expression (`--constraint=v100|a100`) was refused. Times are written from
-/// their seconds, and the expression double-quoted for sbatch, which unquotes it.
-#[test]
-fn slurm_times_are_written_from_seconds_and_expressions_quoted() {
-    let text = "experiment: {name: e}\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  \
-                jobs:\n    train: {h_rt: \" 01:00:00 \", extra_directives: [\"--constraint=v100|a100\"]}\n";
-    let loaded = config::load_str(text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+/// The train script of a Slurm config whose train job has `train_keys`.
+fn slurm_train_script(train_keys: &str) -> String {
+    let text = format!(
+        "experiment: {{name: e}}\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  \
+         jobs:\n    train: {{{train_keys}}}\n"
+    );
+    let loaded = config::load_str(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
     let r = render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap();
-    let train = &r.file("train.com").unwrap().content;
-    for d in [
-        "#SBATCH --time=01:00:00\n",
-        "#SBATCH --signal=B:USR1@360\n",
-        "#SBATCH --constraint=\"v100|a100\"\n",
-    ] {
+    let train = r.file("train.com").unwrap().content.clone();
+    bash_n("train.com", &train);
+    train
+}
+
+/// Issue 22: a padded `h_rt` was written as `--time= 01:00:00 `. Times are
+/// read into seconds and written from them.
+#[test]
+fn a_padded_slurm_time_is_written_trimmed() {
+    let train = slurm_train_script("h_rt: \" 01:00:00 \"");
+    for d in ["#SBATCH --time=01:00:00\n", "#SBATCH --signal=B:USR1@360\n"] {
         assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
     }
-    bash_n("train.com", train);
+}
+
+/// Issue 22: a feature expression (`--constraint=v100|a100`) was refused. It is
+/// written double-quoted for sbatch, which unquotes it (bash reads a comment).
+#[test]
+fn a_slurm_feature_expression_is_written_quoted() {
+    let train = slurm_train_script("extra_directives: [\"--constraint=v100|a100\"]");
+    let d = "#SBATCH --constraint=\"v100|a100\"\n";
+    assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
 }

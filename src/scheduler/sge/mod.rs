@@ -1,7 +1,8 @@
 //! The Grid Engine back end: `qsub -terse` to submit, `qstat -xml` and `qacct -j`
-//! to follow, `qdel` to undo. Grid Engine's own formats live in the files beside
-//! this one: `#$` directives ([`directives`]), job ids ([`terse`]), queue
-//! ([`qstat`]) and accounting ([`qacct`]). Every client call goes through
+//! to follow, `qdel` to undo, `qsub -w v` to check. Grid Engine's own formats live
+//! in the files beside this one: its [`dialect`] (what hecjob writes for it and
+//! checks in a config), `#$` directives read back ([`directives`]), job ids
+//! ([`terse`]), queue ([`qstat`]) and accounting ([`qacct`]). Every client call goes through
 //! [`command::run`](crate::scheduler::command::run), so each is bounded by a timeout.
 
 pub mod dialect;
