@@ -5,7 +5,9 @@
     (`scheduler::sge`, `scheduler::slurm`, `sge::…`, `slurm::…`): the rest of
     hecjob reaches a scheduler only through `scheduler::open` and its Dialect.
 (b) No import cycle between the top-level modules of src/, nor between the
-    files of src/scheduler/. Edges come from `use crate::…`, `use super::…`,
+    files of src/scheduler/.
+(c) The on-disk contract (src/jobdir/) imports only util: readers and writers
+    of a job directory share it without pulling in what writes or reads it. Edges come from `use crate::…`, `use super::…`,
     `use self::…` (brace groups expanded) and inline `crate::…`/`super::…`
     paths in code; an item a mod.rs re-exports (`pub use x::Item`) counts as
     an edge to the file that defines it, so a facade is not a cycle.
@@ -279,6 +281,16 @@ def cycles(graph):
 
 def name(m):
     return "::".join(m) or "crate"
+
+
+# (c) the on-disk contract imports only util
+for a, bs in sorted(edges.items()):
+    if a[:1] != ("jobdir",):
+        continue
+    for b in sorted(bs):
+        if b[:1] not in (("jobdir",), ("util",)):
+            print(f"{name(a)} imports {name(b)}: the on-disk contract (src/jobdir/) may import only util")
+            failed = True
 
 
 top = {}

@@ -965,7 +965,25 @@ case!(
     one(
         4,
         "cluster.notify.address",
-        "expected a mail address like me@lancaster.ac.uk, got `me; rm -rf ~`"
+        "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `me; rm -rf ~`"
+    )
+);
+case!(
+    notify_address_that_mail_would_read_as_an_option,
+    with("cluster:\n  notify: {address: \"-s@evil.example\"}\n"),
+    one(
+        4,
+        "cluster.notify.address",
+        "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `-s@evil.example`"
+    )
+);
+case!(
+    notify_address_with_an_option_for_a_domain,
+    with("cluster:\n  notify: {address: \"me@-bspy.example\"}\n"),
+    one(
+        4,
+        "cluster.notify.address",
+        "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `me@-bspy.example`"
     )
 );
 case!(

@@ -605,7 +605,7 @@ echo '378_[1-3:2,6%3]|CANCELLED by 0'
         "hecjob: goemotions-sweep: 6 train task(s), job 378: 3 cancelled, 2 completed, 1 failed";
     let mail = std::fs::read_to_string(&mail_log).unwrap();
     assert!(
-        mail.contains(&format!("argv: [-s] [{summary}] [me@lancaster.ac.uk]")),
+        mail.contains(&format!("argv: [-s] [{summary}] [--] [me@lancaster.ac.uk]")),
         "{mail}\n{log}"
     );
 }

@@ -5,10 +5,10 @@
 //! check is fetched again. A download that fails the check is discarded
 //! before it reaches its final name.
 
+use crate::data::tsv;
 use crate::fetch::http::{DownloadRequest, Http};
 use crate::util::env_vars;
 use crate::util::error::{Error, Result};
-use crate::worker::data::tsv;
 use std::path::Path;
 
 /// The tutorial's download_data.py source, pinned to a commit.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Search PATH for an executable, as a shell would.
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(crate::util::env_vars::PATH)?;
+    let path = crate::util::env_vars::get(crate::util::env_vars::PATH)?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|p| is_executable(p))

@@ -214,12 +214,16 @@ fn check_gpu_type(p: &mut Problems, path: &str, t: &str, gpus: u32, sched: Sched
     }
 }
 
-/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes.
+/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes,
+/// and no leading `-` (`mail` would read `-s@evil.example` as its `-s` option;
+/// the templates also put `--` before the address).
 fn is_mail_address(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && !local.starts_with('-')
+        && !domain.starts_with('-')
         && local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
@@ -272,7 +276,7 @@ fn check_notify(p: &mut Problems, n: &Notify) {
         p.push(
             "cluster.notify.address",
             format!(
-                "expected a mail address like me@lancaster.ac.uk, got `{}`",
+                "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `{}`",
                 lit(&n.address)
             ),
         );
