@@ -110,6 +110,39 @@ fn check_resources(
             format!("`{}` would allow no memory at all; give e.g. 4G (or leave it out for the site default)", lit(m.as_str())),
         );
     }
+    check_time_limits(p, path, r, sched);
+    if r.ncpus == Some(0) {
+        p.push(
+            format!("{path}.ncpus"),
+            "must be at least 1 (or leave it out)",
+        );
+    }
+    if let Some(t) = &r.gpu_type {
+        check_gpu_type(p, path, t, r.ngpus.unwrap_or(0), sched);
+    }
+    if let Some(g) = r.ngpus {
+        if cpu_job && g > 0 {
+            p.push(
+                format!("{path}.ngpus"),
+                "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs",
+            );
+        }
+    }
+    for (i, d) in r.extra_directives.iter().enumerate() {
+        let dp = format!("{path}.extra_directives[{i}]");
+        if !no_control_chars(p, &dp, d) {
+            continue;
+        }
+        if let Err(e) = sched.dialect().check_extra_directive(d, !cpu_job) {
+            p.push(dp, e);
+        }
+    }
+}
+
+/// `h_rt` and `s_rt`: written as the scheduler writes a time limit, above
+/// zero, below a year, the soft one below the hard one (and as far below as
+/// the scheduler can signal).
+fn check_time_limits(p: &mut Problems, path: &str, r: &JobResources, sched: SchedulerKind) {
     let dialect = sched.dialect();
     // A limit as this scheduler writes one, with its seconds.
     let limit = |key: &str, t: &TimeLimit, example: &str, p: &mut Problems| -> Option<u64> {
@@ -153,32 +186,6 @@ fn check_resources(
             } else if let Some(e) = dialect.check_soft_limit(t.as_str(), h_rt, s, h) {
                 p.push(format!("{path}.s_rt"), e);
             }
-        }
-    }
-    if r.ncpus == Some(0) {
-        p.push(
-            format!("{path}.ncpus"),
-            "must be at least 1 (or leave it out)",
-        );
-    }
-    if let Some(t) = &r.gpu_type {
-        check_gpu_type(p, path, t, r.ngpus.unwrap_or(0), sched);
-    }
-    if let Some(g) = r.ngpus {
-        if cpu_job && g > 0 {
-            p.push(
-                format!("{path}.ngpus"),
-                "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs",
-            );
-        }
-    }
-    for (i, d) in r.extra_directives.iter().enumerate() {
-        let dp = format!("{path}.extra_directives[{i}]");
-        if !no_control_chars(p, &dp, d) {
-            continue;
-        }
-        if let Err(e) = dialect.check_extra_directive(d, !cpu_job) {
-            p.push(dp, e);
         }
     }
 }

@@ -3,7 +3,7 @@
 //! in the files beside this one: its [`dialect`] (what hecjob writes for it and
 //! checks in a config), `#$` directives read back ([`directives`]), job ids
 //! ([`terse`]), queue ([`qstat`]) and accounting ([`qacct`]). Every client call goes through
-//! [`command::run`](crate::scheduler::command::run), so each is bounded by a timeout.
+//! [`command::run`], so each is bounded by a timeout.
 
 pub mod dialect;
 pub mod directives;

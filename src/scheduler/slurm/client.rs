@@ -1,7 +1,7 @@
 //! The Slurm back end: `sbatch --parsable` to submit (chained with
 //! `--dependency=afterok:ID --kill-on-invalid-dep=yes`), one `squeue` and one `sacct`
 //! call per status refresh for all jobs, `scancel` to undo. Every client call goes
-//! through [`command::run`](crate::scheduler::command::run), bounded by a timeout.
+//! through [`command::run`], bounded by a timeout.
 //!
 //! Decisions, and why:
 //! * A failed job CANCELS the jobs chained after it (`--kill-on-invalid-dep=yes`)
