@@ -17,6 +17,8 @@
 //!   the factory [`open`] (submit, query, dry run). Outside `scheduler/`, nothing
 //!   names a scheduler's folder (scripts/check-layers.sh).
 //! * [`program`]: finding client programs, a script's file name (shared).
+//! * [`resources`]: memory (bytes) and time limits (seconds) as the config gives
+//!   them, parsed once; each dialect writes them in its own syntax.
 //! * [`sge`]: Grid Engine's own formats (`#$` directives, `qsub -terse`,
 //!   `qstat -xml`, `qacct`); [`slurm`]: Slurm's (`#SBATCH`, `sbatch`, `squeue`,
 //!   `sacct`). A third scheduler goes beside them (docs/scheduler-backend.md).
