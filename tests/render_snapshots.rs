@@ -220,11 +220,8 @@ fn directives_and_chain_of_the_sweep() {
 /// The chain `render` prints: submit's stages through its scheduler's builder.
 fn chain(r: &Rendered) -> Vec<String> {
     let stages = r.stages(&[], true);
-    let build = match r.plan.scheduler {
-        config::SchedulerKind::Sge => hecjob::scheduler::sge::qsub_command,
-        config::SchedulerKind::Slurm => hecjob::scheduler::slurm::client::sbatch_command,
-    };
-    let jobs = render::chain_commands(&r.dir, &stages, build);
+    let dialect = r.plan.scheduler.dialect();
+    let jobs = render::chain_commands(&r.dir, &stages, |job| dialect.submit_command(job));
     render::chain_lines(&r.dir, &jobs)
 }
 
@@ -762,4 +759,36 @@ fn notify_renders_per_scheduler() {
         .map(|s| s.stage.clone())
         .collect();
     assert_eq!(stages, ["install", "download", "train"]);
+}
+
+/// The train script of a Slurm config whose train job has `train_keys`.
+fn slurm_train_script(train_keys: &str) -> String {
+    let text = format!(
+        "experiment: {{name: e}}\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  \
+         jobs:\n    train: {{{train_keys}}}\n"
+    );
+    let loaded = config::load_str(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let r = render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap();
+    let train = r.file("train.com").unwrap().content.clone();
+    bash_n("train.com", &train);
+    train
+}
+
+/// Issue 22: a padded `h_rt` was written as `--time= 01:00:00 `. Times are
+/// read into seconds and written from them.
+#[test]
+fn a_padded_slurm_time_is_written_trimmed() {
+    let train = slurm_train_script("h_rt: \" 01:00:00 \"");
+    for d in ["#SBATCH --time=01:00:00\n", "#SBATCH --signal=B:USR1@360\n"] {
+        assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
+    }
+}
+
+/// Issue 22: a feature expression (`--constraint=v100|a100`) was refused. It is
+/// written double-quoted for sbatch, which unquotes it (bash reads a comment).
+#[test]
+fn a_slurm_feature_expression_is_written_quoted() {
+    let train = slurm_train_script("extra_directives: [\"--constraint=v100|a100\"]");
+    let d = "#SBATCH --constraint=\"v100|a100\"\n";
+    assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
 }

@@ -2,10 +2,8 @@
 //! scheduler seam (one queue query and one accounting call per refresh).
 
 use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
-use crate::scheduler::backend::Scheduler;
-use crate::scheduler::sge::GridEngine;
-use crate::scheduler::slurm::Slurm;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
+use crate::scheduler::{Purpose, SchedulerKind};
 use crate::util::error::{lit, Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -93,6 +91,14 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
         None => newest_record()?,
     };
     let record = SubmissionRecord::load(&path)?;
+    let Some(kind) = SchedulerKind::from_record(&record.executor) else {
+        return Err(Error::Usage(format!(
+            "{}: this record is from a `{}` submission; only Grid Engine and Slurm jobs have a status",
+            path.display(),
+            record.executor,
+        )));
+    };
+    let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
     let tracked: Vec<TrackedJob> = record
         .jobs
         .iter()
@@ -103,16 +109,6 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
         })
         .collect();
     crate::scheduler::status::check_walkable(&tracked)?;
-    let mut sched: Box<dyn Scheduler> = match record.executor.as_str() {
-        "sge" => Box::new(GridEngine::for_queries()?),
-        "slurm" => Box::new(Slurm::for_queries()?),
-        other => {
-            return Err(Error::Usage(format!(
-                "{}: this record is from a `{other}` submission; only Grid Engine and Slurm jobs have a status",
-                path.display(),
-            )))
-        }
-    };
     // Where the task list and rendered config are: progress and efficiency.
     let job_dir = if path.is_dir() {
         path.clone()
@@ -136,7 +132,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             if a.watch.is_some() {
                 println!("--- {} ---", path.display());
             }
-            print!("{}", table(&st, &record.executor));
+            print!("{}", table(&st, Some(kind)));
             if let Some(n) = &note {
                 println!("note: {}", lit(n));
             }
@@ -180,7 +176,8 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
 /// Grid Engine's view of these jobs: one qstat call, then qacct for the jobs
 /// qstat no longer lists.
 pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
-    crate::scheduler::status::query(&mut GridEngine::for_queries()?, jobs)
+    let mut sge = crate::scheduler::open(SchedulerKind::Sge, Purpose::Query)?;
+    crate::scheduler::status::query(sge.as_mut(), jobs)
 }
 
 /// When a stage failed and the stages after it never ran (Slurm cancels them:
@@ -225,7 +222,7 @@ pub fn chain_broken_by(st: &[JobStatus]) -> Option<String> {
 /// columns are named neutrally (FAILURE, PEAK_MEM); a line below says which
 /// of `scheduler`'s accounting fields they are (qacct's `maxvmem`, sacct's
 /// `MaxRSS`), so a Slurm run is not labelled in Grid Engine's words.
-pub fn table(st: &[JobStatus], scheduler: &str) -> String {
+pub fn table(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
     let mut rows = vec![[
         "STAGE",
         "JOB",
@@ -293,7 +290,7 @@ pub fn table(st: &[JobStatus], scheduler: &str) -> String {
         .iter()
         .flat_map(|j| &j.tasks)
         .any(|t| t.last_run.is_some());
-    if let Some(w) = crate::scheduler::words::of(scheduler).filter(|_| accounted) {
+    if let Some(w) = scheduler.map(|k| k.dialect().words()).filter(|_| accounted) {
         out.push_str(&format!(
             "FAILURE: {client}'s {}; PEAK_MEM: {client}'s {} ({})\n",
             w.failure,
@@ -322,19 +319,14 @@ mod tests {
 
     #[test]
     fn table_rows() {
-        let recs: Vec<_> =
-            crate::scheduler::sge::qacct::parse(&crate::scheduler::captured("qacct_failed.txt"))
-                .unwrap()
-                .iter()
-                .map(|r| r.to_neutral())
-                .collect();
+        let recs = crate::scheduler::auto::captured_runs(SchedulerKind::Sge, "qacct_failed.txt");
         let jobs = vec![TrackedJob {
             stage: "train".into(),
             name: "n".into(),
             id: crate::scheduler::JobId::single(5),
         }];
         let st = crate::scheduler::status::collect(&jobs, &[], &recs);
-        let t = table(&st, "sge");
+        let t = table(&st, Some(SchedulerKind::Sge));
         assert!(t.contains("failed"), "{t}");
         assert!(t.contains("37 qmaster enforced"), "{t}");
         assert!(t.contains("99"), "{t}");
@@ -349,18 +341,14 @@ mod tests {
     /// line below names sacct's fields.
     #[test]
     fn slurm_columns_are_not_named_in_grid_engines_words() {
-        let runs = crate::scheduler::slurm::sacct::parse(&crate::scheduler::slurm::captured(
-            "sacct_requeue.txt",
-        ))
-        .unwrap();
-        let recs = crate::scheduler::slurm::client::neutral_runs(&runs);
+        let recs = crate::scheduler::auto::captured_runs(SchedulerKind::Slurm, "sacct_requeue.txt");
         let jobs = vec![TrackedJob {
             stage: "train".into(),
             name: "n".into(),
             id: crate::scheduler::JobId::single(recs[0].job),
         }];
         let st = crate::scheduler::status::collect(&jobs, &[], &recs);
-        let t = table(&st, "slurm");
+        let t = table(&st, Some(SchedulerKind::Slurm));
         let header = t.lines().next().unwrap();
         assert!(
             header.contains("FAILURE") && header.contains("PEAK_MEM"),
@@ -377,7 +365,7 @@ mod tests {
         // Without accounting (no sacct) the columns are `-`, and the line
         // does not claim sacct filled them.
         let st = crate::scheduler::status::collect(&jobs, &[], &[]);
-        let t = table(&st, "slurm");
+        let t = table(&st, Some(SchedulerKind::Slurm));
         assert!(!t.contains("sacct's"), "{t}");
     }
 
@@ -400,7 +388,7 @@ mod tests {
             queue: None,
         }];
         let st = crate::scheduler::status::collect(&jobs, &queue, &[]);
-        let t = table(&st, "slurm");
+        let t = table(&st, Some(SchedulerKind::Slurm));
         assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t:?}");
         assert!(t.contains("pending (PD: \\u{1b}[2JResources)"), "{t}");
         assert!(t.contains("n\\u{1b}]0;owned\\u{7}"), "{t}");

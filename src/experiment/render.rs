@@ -16,53 +16,10 @@ use crate::util::error::{Error, Result};
 use crate::util::shell;
 use std::path::{Path, PathBuf};
 
-/// Grid Engine's templates (`templates/*.tera`); another scheduler's go in
-/// `templates/<scheduler>/` and a list beside this one ([`embedded`]).
-const SGE_TEMPLATES: &[(&str, &str)] = &[
-    ("_header.tera", include_str!("../../templates/_header.tera")),
-    (
-        "install.com.tera",
-        include_str!("../../templates/install.com.tera"),
-    ),
-    (
-        "download.com.tera",
-        include_str!("../../templates/download.com.tera"),
-    ),
-    (
-        "train.com.tera",
-        include_str!("../../templates/train.com.tera"),
-    ),
-];
-
-/// Slurm's: its own header (`#SBATCH`, chain cancelled on failure) and train script
-/// (signal forwarding and `scontrol requeue`); install and download share Grid
-/// Engine's bodies, so storage, caches and exit codes cannot drift apart.
-const SLURM_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "_header.tera",
-        include_str!("../../templates/slurm/_header.tera"),
-    ),
-    (
-        "install.com.tera",
-        include_str!("../../templates/install.com.tera"),
-    ),
-    (
-        "download.com.tera",
-        include_str!("../../templates/download.com.tera"),
-    ),
-    (
-        "train.com.tera",
-        include_str!("../../templates/slurm/train.com.tera"),
-    ),
-    (
-        "notify.com.tera",
-        include_str!("../../templates/slurm/notify.com.tera"),
-    ),
-];
-
 /// Templates a `--templates DIR` may override from DIR itself under every
-/// scheduler; the others are looked up in DIR/<scheduler>/ first (Slurm:
-/// DIR/slurm/), so a Grid Engine header is never used for a Slurm script.
+/// scheduler; the others are looked up in the folder of DIR the scheduler's
+/// dialect names first (Slurm: DIR/slurm/), so a Grid Engine header is never
+/// used for a Slurm script. The embedded sets are the dialects' own.
 const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera"];
 
 /// One rendered file: its name inside the job directory and its content.
@@ -85,36 +42,30 @@ pub fn default_out_dir(loaded: &LoadedConfig) -> PathBuf {
     Path::new("jobs").join(&loaded.config.experiment.name)
 }
 
-/// The embedded templates for a scheduler (by its back end's name).
-fn embedded(scheduler: SchedulerKind) -> &'static [(&'static str, &'static str)] {
-    match scheduler {
-        SchedulerKind::Sge => SGE_TEMPLATES,
-        SchedulerKind::Slurm => SLURM_TEMPLATES,
-    }
-}
-
 fn scheduler_of(loaded: &LoadedConfig) -> SchedulerKind {
     loaded.config.cluster.scheduler
 }
 
 /// Where a `--templates DIR` override of template `name` is, if there is one.
 fn override_path(dir: &Path, scheduler: SchedulerKind, name: &str) -> Option<PathBuf> {
-    let own = match scheduler {
-        SchedulerKind::Sge => dir.join(name),
-        SchedulerKind::Slurm => dir.join("slurm").join(name),
+    let subdir = scheduler.dialect().templates_subdir();
+    let own = match subdir {
+        None => dir.join(name),
+        Some(sub) => dir.join(sub).join(name),
     };
     if own.exists() {
         return Some(own);
     }
     let shared = dir.join(name);
-    (scheduler != SchedulerKind::Sge && SHARED_TEMPLATES.contains(&name) && shared.exists())
-        .then_some(shared)
+    (subdir.is_some() && SHARED_TEMPLATES.contains(&name) && shared.exists()).then_some(shared)
 }
 
 fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Tera> {
     let mut t = tera::Tera::default();
     t.autoescape_on(vec![]);
-    let mut sources: Vec<(String, String)> = embedded(scheduler)
+    let mut sources: Vec<(String, String)> = scheduler
+        .dialect()
+        .templates()
         .iter()
         .map(|(n, s)| (n.to_string(), s.to_string()))
         .collect();
@@ -135,7 +86,12 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         // A directory that overrides nothing is a mistake (a wrong path, a
         // misspelt name), not a request for the built-in templates.
         if overridden == 0 {
-            let names: Vec<&str> = embedded(scheduler).iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = scheduler
+                .dialect()
+                .templates()
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
             return Err(Error::Usage(format!(
                 "--templates {}: holds none of {}; name a file as one of these to override it",
                 dir.display(),
@@ -262,9 +218,8 @@ fn install_lock_wait(c: &config::Config) -> u64 {
         .jobs
         .install
         .h_rt
-        .as_deref()
-        .and_then(|t| c.cluster.scheduler.parse_time(t))
-        .map_or(1800, |limit| (limit / 2).max(60))
+        .as_ref()
+        .map_or(1800, |limit| (limit.secs() / 2).max(60))
 }
 
 /// Control characters never reach a comment line (a newline there would start a
@@ -323,10 +278,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
             "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by ${}.\n{}",
             env!("CARGO_PKG_VERSION"),
             one_line(&loaded.source),
-            match c.cluster.scheduler {
-                SchedulerKind::Sge => "SGE_TASK_ID",
-                SchedulerKind::Slurm => "SLURM_ARRAY_TASK_ID",
-            },
+            c.cluster.scheduler.dialect().task_id_var(),
             yaml
         ),
         executable: false,
@@ -619,7 +571,7 @@ mod tests {
             (Some("00:01:00"), 60),
             (None, 1800),
         ] {
-            c.cluster.jobs.install.h_rt = h_rt.map(String::from);
+            c.cluster.jobs.install.h_rt = h_rt.map(Into::into);
             assert_eq!(install_lock_wait(&c), wait, "{h_rt:?}");
         }
     }

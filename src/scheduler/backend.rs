@@ -194,6 +194,18 @@ impl RunRecord {
     }
 }
 
+/// What `hecjob check` learned about one job, without submitting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The scheduler would run it (its words: where, when).
+    Runs(String),
+    /// The scheduler says it never could (its words: why).
+    Refused(String),
+    /// The check itself failed (the client was killed, printed nothing, or
+    /// something hecjob cannot read): nothing is known about the job.
+    Unknown(String),
+}
+
 /// A scheduler, a local runner or a recorder: takes job scripts, gives back
 /// job ids, and answers for the jobs it took.
 pub trait Scheduler {
@@ -224,6 +236,15 @@ pub trait Scheduler {
     /// Accounting of the finished runs of these jobs, in one call. A job the
     /// scheduler does not know (yet) has no records; that is not an error.
     fn accounting(&mut self, ids: &[JobId]) -> Result<Vec<RunRecord>>;
+
+    /// Whether the scheduler would ever run `job` (Grid Engine: `qsub -w v`;
+    /// Slurm: `sbatch --test-only`). Submits nothing.
+    fn check(&mut self, _job: &JobRequest) -> Result<Verdict> {
+        Err(Error::Usage(format!(
+            "`{}` cannot tell whether a job could run without running it",
+            self.name()
+        )))
+    }
 
     /// Why the last `accounting` answer is incomplete, when it is (e.g. a Slurm
     /// cluster without `sacct`): status shows it instead of failing.

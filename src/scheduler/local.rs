@@ -44,8 +44,9 @@
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::exit_code;
+use super::program::file_name;
 use super::sge::directives::Directives;
-use super::sge::{file_name, request_directives};
+use super::sge::request_directives;
 use super::slurm::directives::{self as slurm_directives, Directives as SlurmDirectives};
 use crate::jobdir::job_id::JobId;
 use crate::jobdir::job_id::TaskRange;

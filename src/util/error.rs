@@ -33,6 +33,10 @@ pub enum Error {
     Scheduler(String),
     #[error("{0}")]
     Training(String),
+    /// A question to the scheduler got no answer hecjob can read (`hecjob
+    /// check`): unlike [`Error::Scheduler`], nothing is known either way.
+    #[error("{0}")]
+    NoVerdict(String),
     /// Stopped by SIGINT/SIGTERM/SIGUSR1/SIGUSR2; the task resumes from its last
     /// end-of-epoch checkpoint (if an epoch had finished).
     #[error("{0}")]
@@ -51,6 +55,7 @@ impl Error {
             Error::Network(_) => exit_code::NETWORK,
             Error::Scheduler(_) => exit_code::SCHEDULER,
             Error::Training(_) => exit_code::TRAINING,
+            Error::NoVerdict(_) => exit_code::NO_VERDICT,
             Error::Interrupted(_) => exit_code::REQUEUE,
         }
     }

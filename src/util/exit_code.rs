@@ -23,6 +23,9 @@ pub const NETWORK: i32 = 5;
 pub const SCHEDULER: i32 = 6;
 /// Training failed (NaN loss, no usable GPU, …).
 pub const TRAINING: i32 = 7;
+/// A scheduler check gave no verdict (`hecjob check`: its client was killed,
+/// said nothing, or said something unreadable): neither "would run" nor "never".
+pub const NO_VERDICT: i32 = 8;
 /// Checkpointed and stopped by a signal: run this task again; it resumes
 /// (Grid Engine reschedules a job that exits 99).
 pub const REQUEUE: i32 = 99;

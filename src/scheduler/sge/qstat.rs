@@ -71,7 +71,7 @@ impl QstatSnapshot {
     /// [`query`](Self::query) through a given qstat program.
     pub fn query_with(qstat: &Path, timeout: Duration) -> Result<QstatSnapshot> {
         let cmd = CommandLine::anywhere(["qstat", "-xml", "-u", "*"].map(String::from).to_vec());
-        let out = crate::scheduler::command::run(qstat, &cmd, timeout)?;
+        let out = crate::scheduler::command::run_query(qstat, &cmd, timeout)?;
         if !out.status.success() {
             return Err(Error::Scheduler(format!(
                 "qstat -xml failed ({}): {}",

@@ -31,7 +31,7 @@ fn stages(dir: &Path) -> Vec<StageJob> {
 #[test]
 fn dry_run_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let mut ex = DryRun::sge();
+    let mut ex = DryRun::new(crate::scheduler::SchedulerKind::Sge.dialect());
     let jobs = submit_chain(&mut ex, dir.path(), &stages(dir.path())).unwrap();
     assert_eq!(jobs.len(), 3);
     assert_eq!(jobs[0].hold, Vec::<u64>::new());
