@@ -85,6 +85,9 @@ pub const HECJOB_RUN_LOCAL: &str = "HECJOB_RUN_LOCAL";
 /// can prove what a kill there leaves behind (train/trainer.rs `kill_point`).
 pub const HECJOB_TEST_KILL_AT: &str = "HECJOB_TEST_KILL_AT";
 
+/// The host name, when /proc/sys/kernel/hostname cannot be read: it names the
+/// holder of an output or download lock (util/run_lock.rs).
+pub const HOSTNAME: &str = "HOSTNAME";
 /// Where `qsub`, `qstat` and `qacct` are looked up.
 pub const PATH: &str = "PATH";
 /// The GPUs this process may use; the first is the one NVML reports on.
