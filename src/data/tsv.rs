@@ -215,74 +215,109 @@ pub fn parse_split_warnings(
                 "{file}:{lineno}: empty line; expected text<TAB>label ids<TAB>comment id"
             )));
         }
-        // A quoted field may, as in Python's csv module, run on over the
-        // newline; the record then continues on the following lines.
-        let mut rec = Record::default();
-        let mut last = lineno;
-        rec.feed(first);
-        let mut swallowed: Vec<usize> = Vec::new();
-        while rec.in_quotes() {
-            match it.next() {
-                Some((j, more)) => {
-                    last = j + 1;
-                    let more = check_line(more, file, last)?;
-                    rec.feed_newline();
-                    rec.feed(more);
-                    // Lines wholly inside the text (the closing line holds the
-                    // rest of this record, so it looks like one by right).
-                    if rec.in_quotes() && looks_like_record(more) {
-                        swallowed.push(last);
-                    }
-                }
-                None => {
-                    return Err(Error::Data(format!(
-                        "{file}:{lineno}: the quoted text that starts this line is never \
-                         closed (no ending `\"` before the end of the file); expected `\"` \
-                         at the end of the text, with quotes inside it doubled (`\"\"`)"
-                    )))
-                }
-            }
-        }
-        let fields = rec.finish();
-        let at = if last == lineno {
+        let rec = read_record(&mut it, first, file, lineno)?;
+        let at = if rec.last == lineno {
             format!("{file}:{lineno}")
         } else {
-            format!("{file}:{lineno}-{last}")
+            format!("{file}:{lineno}-{}", rec.last)
         };
-        if let Some(first_swallowed) = swallowed.first() {
-            warnings.push(format!(
-                "{at}: the quoted text that starts line {lineno} runs on over {} line{} that look like records of their own (the first: line {first_swallowed}); read as one text, as Python's csv does. A stray `\"` at the start of line {lineno}? Double it (`\"\"`) or remove it",
-                swallowed.len(),
-                if swallowed.len() == 1 { "" } else { "s" }
-            ));
+        if let Some(w) = run_on_warning(&at, lineno, &rec.swallowed) {
+            warnings.push(w);
         }
-        if fields.len() != 3 {
+        let example = to_example(rec.fields, n_labels, &at)?;
+        if let Some(prev) = ids.insert(example.id.clone(), lineno) {
             return Err(Error::Data(format!(
-                "{at}: {} tab-separated field{}; expected 3: text<TAB>label ids<TAB>comment id",
-                fields.len(),
-                if fields.len() == 1 { "" } else { "s" }
+                "{at}: comment id {:?} already used on line {prev}; expected each id once",
+                example.id
             )));
         }
-        let mut fields = fields.into_iter();
-        let (text, label_field, id) = (
-            fields.next().unwrap_or_default(),
-            fields.next().unwrap_or_default(),
-            fields.next().unwrap_or_default(),
-        );
-        let labels = parse_labels(&label_field, n_labels, &at)?;
-        if id.is_empty() {
-            return Err(Error::Data(format!(
-                "{at}: empty comment id; expected an id such as eebbqej in the third field"
-            )));
-        }
-        if let Some(prev) = ids.insert(id.clone(), lineno) {
-            return Err(Error::Data(format!(
-                "{at}: comment id {id:?} already used on line {prev}; expected each id once"
-            )));
-        }
-        out.push(Example { text, labels, id });
+        out.push(example);
     }
     Ok((out, warnings))
+}
+
+/// One record's fields, the last line it took, and the lines wholly inside
+/// its text that look like records of their own.
+struct ReadRecord {
+    fields: Vec<String>,
+    last: usize,
+    swallowed: Vec<usize>,
+}
+
+/// The record that starts with `first` (line `lineno`): a quoted field may,
+/// as in Python's csv module, run on over the newline; the record then
+/// continues on the following lines of `it`.
+fn read_record<'b>(
+    it: &mut impl Iterator<Item = (usize, &'b [u8])>,
+    first: &str,
+    file: &str,
+    lineno: usize,
+) -> Result<ReadRecord> {
+    let mut rec = Record::default();
+    let mut last = lineno;
+    rec.feed(first);
+    let mut swallowed: Vec<usize> = Vec::new();
+    while rec.in_quotes() {
+        match it.next() {
+            Some((j, more)) => {
+                last = j + 1;
+                let more = check_line(more, file, last)?;
+                rec.feed_newline();
+                rec.feed(more);
+                // Lines wholly inside the text (the closing line holds the
+                // rest of this record, so it looks like one by right).
+                if rec.in_quotes() && looks_like_record(more) {
+                    swallowed.push(last);
+                }
+            }
+            None => {
+                return Err(Error::Data(format!(
+                    "{file}:{lineno}: the quoted text that starts this line is never \
+                     closed (no ending `\"` before the end of the file); expected `\"` \
+                     at the end of the text, with quotes inside it doubled (`\"\"`)"
+                )))
+            }
+        }
+    }
+    Ok(ReadRecord {
+        fields: rec.finish(),
+        last,
+        swallowed,
+    })
+}
+
+/// The warning for a text that swallowed lines looking like records.
+fn run_on_warning(at: &str, lineno: usize, swallowed: &[usize]) -> Option<String> {
+    let first_swallowed = swallowed.first()?;
+    Some(format!(
+        "{at}: the quoted text that starts line {lineno} runs on over {} line{} that look like records of their own (the first: line {first_swallowed}); read as one text, as Python's csv does. A stray `\"` at the start of line {lineno}? Double it (`\"\"`) or remove it",
+        swallowed.len(),
+        if swallowed.len() == 1 { "" } else { "s" }
+    ))
+}
+
+/// The three fields as an example: text, label ids, a non-empty comment id.
+fn to_example(fields: Vec<String>, n_labels: usize, at: &str) -> Result<Example> {
+    if fields.len() != 3 {
+        return Err(Error::Data(format!(
+            "{at}: {} tab-separated field{}; expected 3: text<TAB>label ids<TAB>comment id",
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let mut fields = fields.into_iter();
+    let (text, label_field, id) = (
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+    );
+    let labels = parse_labels(&label_field, n_labels, at)?;
+    if id.is_empty() {
+        return Err(Error::Data(format!(
+            "{at}: empty comment id; expected an id such as eebbqej in the third field"
+        )));
+    }
+    Ok(Example { text, labels, id })
 }
 
 fn parse_labels(field: &str, n_labels: usize, at: &str) -> Result<Vec<usize>> {

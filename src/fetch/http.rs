@@ -598,22 +598,7 @@ impl Http {
                 Err(e) => {
                     progress.finish();
                     let _ = file.flush();
-                    if is_timeout_io(&e) {
-                        return Err(Attempt::Retry(FetchError::Timeout {
-                            url: url.into(),
-                            cause: format!(
-                                "no data for {:?} after {done} bytes",
-                                self.opts.read_timeout
-                            ),
-                            attempts: 0,
-                        }));
-                    }
-                    return Err(Attempt::Retry(FetchError::Truncated {
-                        url: url.into(),
-                        got: done,
-                        expected,
-                        attempts: 0,
-                    }));
+                    return Err(self.read_failed(&e, url, done, expected));
                 }
             };
             file.write_all(&buf[..n])
@@ -626,19 +611,10 @@ impl Http {
             }
             let elapsed = window.0.elapsed();
             if elapsed >= self.opts.low_speed_time {
-                let moved = done - window.1;
-                if (moved as f64) < self.opts.low_speed_limit as f64 * elapsed.as_secs_f64() {
+                if let Some(slow) = self.too_slow(elapsed, done - window.1, done, url) {
                     progress.finish();
                     let _ = file.flush();
-                    return Err(Attempt::Retry(FetchError::Timeout {
-                        url: url.into(),
-                        cause: format!(
-                            "{moved} bytes in {:.0} s, below the low-speed limit of {} bytes/s (after {done} bytes)",
-                            elapsed.as_secs_f64(),
-                            self.opts.low_speed_limit
-                        ),
-                        attempts: 0,
-                    }));
+                    return Err(slow);
                 }
                 window = (std::time::Instant::now(), done);
             }
@@ -649,6 +625,50 @@ impl Http {
             .map_err(|e| partial_io(partial, "writing", e))?;
         drop(file);
         Ok((done, hasher))
+    }
+
+    /// A read that failed mid-body: a timeout when no data came for the read
+    /// timeout, else a truncated body. Both are retried.
+    fn read_failed(
+        &self,
+        e: &std::io::Error,
+        url: &str,
+        done: u64,
+        expected: Option<u64>,
+    ) -> Attempt {
+        if is_timeout_io(e) {
+            return Attempt::Retry(FetchError::Timeout {
+                url: url.into(),
+                cause: format!(
+                    "no data for {:?} after {done} bytes",
+                    self.opts.read_timeout
+                ),
+                attempts: 0,
+            });
+        }
+        Attempt::Retry(FetchError::Truncated {
+            url: url.into(),
+            got: done,
+            expected,
+            attempts: 0,
+        })
+    }
+
+    /// The low-speed check over a window of `elapsed` in which `moved` bytes
+    /// came: a retried timeout when that is below the limit.
+    fn too_slow(&self, elapsed: Duration, moved: u64, done: u64, url: &str) -> Option<Attempt> {
+        if (moved as f64) >= self.opts.low_speed_limit as f64 * elapsed.as_secs_f64() {
+            return None;
+        }
+        Some(Attempt::Retry(FetchError::Timeout {
+            url: url.into(),
+            cause: format!(
+                "{moved} bytes in {:.0} s, below the low-speed limit of {} bytes/s (after {done} bytes)",
+                elapsed.as_secs_f64(),
+                self.opts.low_speed_limit
+            ),
+            attempts: 0,
+        }))
     }
 }
 

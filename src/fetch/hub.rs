@@ -362,6 +362,28 @@ impl ModelDownload<'_> {
     /// Fetch one file into the cache and link it into the snapshot.
     /// `Ok(None)`: the repo has no such file.
     fn fetch(&mut self, file: &str) -> Result<Option<PathBuf>> {
+        let Some(head) = self.head_and_pin(file)? else {
+            return Ok(None);
+        };
+        // Fetch at the commit the HEAD named, not at a branch that may have moved since.
+        let url = self.url(file);
+        let id = ServerId::from_head(&head);
+        let verify = |p: &Path| verify_blob(p, file, id.git_sha1.as_deref());
+        let checks = Checks {
+            sha256: id.sha256.as_deref(),
+            verify: &verify,
+            max_bytes: id.max_bytes,
+        };
+        let blob = self.store_blob(file, &url, id.etag.as_deref(), &checks)?;
+        let link = self.repo.join("snapshots").join(&self.url_rev).join(file);
+        let blob_name = blob.file_name().unwrap_or_default();
+        link_blob(&link, &Path::new("../../blobs").join(blob_name), &blob)?;
+        Ok(Some(link))
+    }
+
+    /// HEAD the file (`Ok(None)`: no such file); the first answer naming a
+    /// commit pins the download to it.
+    fn head_and_pin(&mut self, file: &str) -> Result<Option<http::HeadInfo>> {
         let url = self.url(file);
         let token = self.env.token.as_deref();
         let head = match self.http.head(&url, token) {
@@ -377,77 +399,51 @@ impl ModelDownload<'_> {
                 }
             }
         }
-        // Fetch at the commit the HEAD named, not at a branch that may have moved since.
-        let url = self.url(file);
-        // LFS files answer with a redirect whose X-Linked-Etag is the sha256.
-        let etag = head
-            .header("x-linked-etag")
-            .or_else(|| head.header("etag"))
-            .map(normalize_etag)
-            .filter(|e| !e.is_empty() && !e.contains(['/', '\\']) && e != "." && e != "..");
+        Ok(Some(head))
+    }
+
+    /// The blob for `file` in `blobs/`: a checked cached one, else downloaded
+    /// under its ETag, else (no ETag) under the sha256 of what came.
+    fn store_blob(
+        &self,
+        file: &str,
+        url: &str,
+        etag: Option<&str>,
+        checks: &Checks,
+    ) -> Result<PathBuf> {
         let blobs = self.repo.join("blobs");
         let label = format!("{}/{file}", self.name);
-        let hex_of = |n: usize| {
-            etag.as_deref()
-                .filter(|e| e.len() == n && e.bytes().all(|b| b.is_ascii_hexdigit()))
-        };
-        // LFS files: the sha256 (and X-Linked-Size); files in git: the blob sha1.
-        let (sha, git_sha1) = (hex_of(64), hex_of(40));
-        let max_bytes = sha
-            .and(head.header("x-linked-size"))
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let verify = |p: &Path| -> std::result::Result<(), String> {
-            crate::fetch::filecheck::check(p, file)?;
-            if let Some(want) = git_sha1 {
-                let got = crate::fetch::filecheck::git_blob_sha1(p)?;
-                if !got.eq_ignore_ascii_case(want) {
-                    return Err(format!(
-                        "its git blob sha1 is {got}, the server's ETag says {want}"
-                    ));
-                }
-            }
-            Ok(())
-        };
-        let checks = Checks {
-            sha256: sha,
-            verify: &verify,
-            max_bytes,
-        };
-        let blob = match &etag {
+        Ok(match etag {
             Some(etag) if blobs.join(etag).is_file() => {
                 let dest = blobs.join(etag);
                 // A blob stored by an older hecjob may be a portal page or an
                 // overlong file from two writers: checked, and fetched again.
-                match verify(&dest) {
+                match (checks.verify)(&dest) {
                     Ok(()) => println!("{file}: already in the cache"),
                     Err(problem) => {
                         println!("{file}: in the cache but {problem}; downloading it again");
                         std::fs::remove_file(&dest)
                             .map_err(|e| Error::io("removing a damaged blob", &dest, e))?;
-                        self.download(&url, &dest, &checks, &label)?;
+                        self.download(url, &dest, checks, &label)?;
                     }
                 }
                 dest
             }
             Some(etag) => {
                 let dest = blobs.join(etag);
-                self.download(&url, &dest, &checks, &label)?;
+                self.download(url, &dest, checks, &label)?;
                 dest
             }
             None => {
                 // No ETag (a plain mirror): name the blob by its sha256 afterwards.
                 let tmp = blobs.join(format!(".download-{}-{file}", self.url_rev));
-                let got = self.download(&url, &tmp, &checks, &label)?;
+                let got = self.download(url, &tmp, checks, &label)?;
                 let dest = blobs.join(&got.sha256);
                 std::fs::rename(&tmp, &dest)
                     .map_err(|e| Error::io("renaming the download onto", &dest, e))?;
                 dest
             }
-        };
-        let link = self.repo.join("snapshots").join(&self.url_rev).join(file);
-        let blob_name = blob.file_name().unwrap_or_default();
-        link_blob(&link, &Path::new("../../blobs").join(blob_name), &blob)?;
-        Ok(Some(link))
+        })
     }
 
     fn download(
@@ -489,6 +485,57 @@ struct Checks<'a> {
     sha256: Option<&'a str>,
     verify: &'a http::Verify<'a>,
     max_bytes: Option<u64>,
+}
+
+/// What the server's HEAD says the file is: its ETag (safe as a file name),
+/// and from it the sha256 (LFS files, with X-Linked-Size as the most bytes to
+/// accept) or the git blob sha1 (files in git).
+struct ServerId {
+    etag: Option<String>,
+    sha256: Option<String>,
+    git_sha1: Option<String>,
+    max_bytes: Option<u64>,
+}
+
+impl ServerId {
+    fn from_head(head: &http::HeadInfo) -> Self {
+        // LFS files answer with a redirect whose X-Linked-Etag is the sha256.
+        let etag = head
+            .header("x-linked-etag")
+            .or_else(|| head.header("etag"))
+            .map(normalize_etag)
+            .filter(|e| !e.is_empty() && !e.contains(['/', '\\']) && e != "." && e != "..");
+        let hex_of = |n: usize| {
+            etag.clone()
+                .filter(|e| e.len() == n && e.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        let (sha256, git_sha1) = (hex_of(64), hex_of(40));
+        let max_bytes = sha256
+            .as_ref()
+            .and(head.header("x-linked-size"))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        ServerId {
+            etag,
+            sha256,
+            git_sha1,
+            max_bytes,
+        }
+    }
+}
+
+/// The checks a blob passes besides its size and sha256: the file's own
+/// format check, and the git blob sha1 the ETag named.
+fn verify_blob(p: &Path, file: &str, git_sha1: Option<&str>) -> std::result::Result<(), String> {
+    crate::fetch::filecheck::check(p, file)?;
+    if let Some(want) = git_sha1 {
+        let got = crate::fetch::filecheck::git_blob_sha1(p)?;
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(format!(
+                "its git blob sha1 is {got}, the server's ETag says {want}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `"abc"`, `W/"abc"` → `abc`.

@@ -453,45 +453,75 @@ pub fn time_request(seconds: f64) -> String {
 }
 
 fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
-    let finished: Vec<&TaskEfficiency> = tasks.iter().filter(|t| t.finished).collect();
-    let basis: Vec<&TaskEfficiency> = if finished.is_empty() {
-        tasks.iter().collect()
-    } else {
-        finished
-    };
-    let over = if basis.len() == tasks.len() {
-        format!(
-            "the {} task{}",
-            basis.len(),
-            if basis.len() == 1 { "" } else { "s" }
-        )
-    } else {
-        format!(
-            "the {} finished task{}",
-            basis.len(),
-            if basis.len() == 1 { "" } else { "s" }
-        )
-    };
-    let max = |f: &dyn Fn(&TaskEfficiency) -> Option<f64>| {
-        basis
+    let basis = Basis::of(tasks);
+    let mut s = Suggestion::default();
+    suggest_memory(&mut s, &basis, req);
+    suggest_time(&mut s, &basis, tasks.iter().any(|t| t.finished), req);
+    suggest_cpus(&mut s, &basis, req);
+    if let Some(g) = basis.max(&|t| t.gpu_peak_bytes.map(|b| b as f64)) {
+        let hec = SiteGpus::default();
+        suggest_gpu(&mut s, g, req.map_or(&hec, |r| &r.site_gpus));
+    }
+    s.yaml = suggestion_yaml(&s, req);
+    s
+}
+
+/// The tasks a suggestion goes by (the finished ones, or all while none
+/// has), and how the reasons name them.
+struct Basis<'t> {
+    tasks: Vec<&'t TaskEfficiency>,
+    /// "the 3 tasks", "the 2 finished tasks".
+    over: String,
+}
+
+impl<'t> Basis<'t> {
+    fn of(tasks: &'t [TaskEfficiency]) -> Self {
+        let finished: Vec<&TaskEfficiency> = tasks.iter().filter(|t| t.finished).collect();
+        let basis: Vec<&TaskEfficiency> = if finished.is_empty() {
+            tasks.iter().collect()
+        } else {
+            finished
+        };
+        let over = if basis.len() == tasks.len() {
+            format!(
+                "the {} task{}",
+                basis.len(),
+                if basis.len() == 1 { "" } else { "s" }
+            )
+        } else {
+            format!(
+                "the {} finished task{}",
+                basis.len(),
+                if basis.len() == 1 { "" } else { "s" }
+            )
+        };
+        Basis { tasks: basis, over }
+    }
+
+    /// The largest value of `f` over the basis (`None`: no task has one).
+    fn max(&self, f: &dyn Fn(&TaskEfficiency) -> Option<f64>) -> Option<f64> {
+        self.tasks
             .iter()
             .filter_map(|t| f(t))
             .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
-    };
+    }
+}
+
+/// The memory request, judged against the scheduler's own peak: Grid
+/// Engine's h_vmem limits virtual memory, which a process (a CUDA one above
+/// all) holds far more of than its RSS, so an RSS-based request could kill
+/// the job. Without the scheduler's figure the request is kept.
+fn suggest_memory(s: &mut Suggestion, basis: &Basis, req: Option<&Requests>) {
     let human = |b: f64| super::format::human_bytes(b as u64);
-    let mut s = Suggestion::default();
-    // The request is judged against the scheduler's own peak: Grid Engine's
-    // h_vmem limits virtual memory, which a process (a CUDA one above all)
-    // holds far more of than its RSS, so an RSS-based request could kill the
-    // job. Without the scheduler's figure the request is kept.
-    let sched = max(&|t| t.scheduler_peak_memory_bytes.map(|b| b as f64));
-    let rss = max(&|t| t.worker_peak_rss_bytes.map(|b| b as f64));
+    let sched = basis.max(&|t| t.scheduler_peak_memory_bytes.map(|b| b as f64));
+    let rss = basis.max(&|t| t.worker_peak_rss_bytes.map(|b| b as f64));
     match (sched, rss) {
         (Some(m), rss) => {
             let m = m.max(rss.unwrap_or(0.0));
             let v = memory_request(m * MEMORY_HEADROOM);
             s.reasons.push(format!(
-                "memory {v}: the largest peak over {over} was {} (+{:.0} %)",
+                "memory {v}: the largest peak over {} was {} (+{:.0} %)",
+                basis.over,
                 human(m),
                 (MEMORY_HEADROOM - 1.0) * 100.0
             ));
@@ -512,24 +542,32 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
         }
         (None, None) => s.memory = req.and_then(|q| q.memory.clone()),
     }
-    let any_finished = tasks.iter().any(|t| t.finished);
-    if any_finished {
-        if let Some(e) = max(&|t| t.elapsed_seconds) {
-            let v = time_request(e * TIME_HEADROOM + TIME_MARGIN_SECONDS);
-            s.reasons.push(format!(
-                "time {v}: the longest of {over} took {} (+{:.0} % and {} min)",
-                super::format::human_duration(e),
-                (TIME_HEADROOM - 1.0) * 100.0,
-                TIME_MARGIN_SECONDS / 60.0
-            ));
-            s.time = Some(v);
-        }
-    } else {
+}
+
+/// The time limit from the longest run, once any task has finished.
+fn suggest_time(s: &mut Suggestion, basis: &Basis, any_finished: bool, req: Option<&Requests>) {
+    if !any_finished {
         s.reasons
             .push("time: kept as asked; no task has finished, so no run length to go by".into());
         s.time = req.and_then(|q| q.time.clone());
+        return;
     }
-    if let Some(c) = max(&|t| t.cores_used) {
+    if let Some(e) = basis.max(&|t| t.elapsed_seconds) {
+        let v = time_request(e * TIME_HEADROOM + TIME_MARGIN_SECONDS);
+        s.reasons.push(format!(
+            "time {v}: the longest of {} took {} (+{:.0} % and {} min)",
+            basis.over,
+            super::format::human_duration(e),
+            (TIME_HEADROOM - 1.0) * 100.0,
+            TIME_MARGIN_SECONDS / 60.0
+        ));
+        s.time = Some(v);
+    }
+}
+
+/// The CPUs from the most cores kept busy, else as asked.
+fn suggest_cpus(s: &mut Suggestion, basis: &Basis, req: Option<&Requests>) {
+    if let Some(c) = basis.max(&|t| t.cores_used) {
         let v = ((c * 1.2).ceil() as u32).max(1);
         s.reasons.push(format!(
             "CPUs {v}: at most {c:.1} cores were kept busy on average"
@@ -540,12 +578,6 @@ fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {
             .push("CPUs: kept as asked (no CPU time in the accounting)".into());
         s.cpus = Some(c);
     }
-    if let Some(g) = max(&|t| t.gpu_peak_bytes.map(|b| b as f64)) {
-        let hec = SiteGpus::default();
-        suggest_gpu(&mut s, g, req.map_or(&hec, |r| &r.site_gpus));
-    }
-    s.yaml = suggestion_yaml(&s, req);
-    s
 }
 
 /// The smallest of the site's GPUs that holds the peak GPU memory `g` with headroom.

@@ -443,41 +443,8 @@ fn markdown(report: &Report, plots: &Plots) -> String {
 fn csv(report: &Report) -> String {
     let mut headers: Vec<String> = vec!["best".into(), "task".into()];
     headers.extend(report.swept_keys.iter().cloned());
-    headers.extend(
-        [
-            "status",
-            "note",
-            "epochs_done",
-            "epochs_planned",
-            "best_dev_f1",
-            "best_dev_epoch",
-            "test_precision",
-            "test_recall",
-            "test_f1",
-            "seconds_per_epoch",
-            "peak_gpu_bytes",
-            "peak_rss_bytes",
-            "scheduler_peak_memory_bytes",
-            "wallclock_seconds",
-            "exit_status",
-            "stopped_at_rung",
-            "stopped_at_epoch",
-            "stopped_rank",
-            "stopped_compared",
-        ]
-        .map(String::from),
-    );
-    let o = |v: Option<String>| v.unwrap_or_default();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}",
-        headers
-            .iter()
-            .map(|h| csv::field(h))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
+    headers.extend(CSV_COLUMNS.map(String::from));
+    let mut out = csv_line(&headers);
     for r in &report.rows {
         let mut c: Vec<String> = vec![if r.best { "1" } else { "0" }.into(), r.task.to_string()];
         c.extend(
@@ -486,41 +453,72 @@ fn csv(report: &Report) -> String {
                 .iter()
                 .map(|k| r.swept.get(k).map(value_text).unwrap_or_default()),
         );
-        c.extend([
-            r.status.to_string(),
-            o(r.note.clone()),
-            r.epochs_done.to_string(),
-            o(r.epochs_planned.map(|v| v.to_string())),
-            o(r.best_dev_f1.map(|v| v.to_string())),
-            o(r.best_dev_epoch.map(|v| v.to_string())),
-            o(r.test_precision.map(|v| v.to_string())),
-            o(r.test_recall.map(|v| v.to_string())),
-            o(r.test_f1.map(|v| v.to_string())),
-            o(r.seconds_per_epoch.map(|v| v.to_string())),
-            o(r.peak_gpu_bytes.map(|v| v.to_string())),
-            o(r.peak_rss_bytes.map(|v| v.to_string())),
-            o(r.scheduler_peak_memory_bytes.map(|v| v.to_string())),
-            o(r.wallclock_seconds.map(|v| v.to_string())),
-            o(r.exit_status.map(|v| v.to_string())),
-        ]);
-        // Why an early-stopped task stopped (`sweep.early_stop`); empty otherwise.
-        let stop = r.stopped_early.as_ref();
-        c.extend([
-            o(stop.map(|d| d.rung.to_string())),
-            o(stop.map(|d| d.epoch.to_string())),
-            o(stop.map(|d| d.rank.to_string())),
-            o(stop.map(|d| d.compared.to_string())),
-        ]);
-        let _ = writeln!(
-            out,
-            "{}",
-            c.iter()
-                .map(|s| csv::field(s))
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        c.extend(csv_cells(r));
+        out.push_str(&csv_line(&c));
     }
     out
+}
+
+/// The CSV columns after `best`, `task` and the swept keys.
+const CSV_COLUMNS: [&str; 19] = [
+    "status",
+    "note",
+    "epochs_done",
+    "epochs_planned",
+    "best_dev_f1",
+    "best_dev_epoch",
+    "test_precision",
+    "test_recall",
+    "test_f1",
+    "seconds_per_epoch",
+    "peak_gpu_bytes",
+    "peak_rss_bytes",
+    "scheduler_peak_memory_bytes",
+    "wallclock_seconds",
+    "exit_status",
+    "stopped_at_rung",
+    "stopped_at_epoch",
+    "stopped_rank",
+    "stopped_compared",
+];
+
+/// A row's cells for [`CSV_COLUMNS`], raw units, empty for unknown.
+fn csv_cells(r: &Row) -> [String; 19] {
+    let o = |v: Option<String>| v.unwrap_or_default();
+    // Why an early-stopped task stopped (`sweep.early_stop`); empty otherwise.
+    let stop = r.stopped_early.as_ref();
+    [
+        r.status.to_string(),
+        o(r.note.clone()),
+        r.epochs_done.to_string(),
+        o(r.epochs_planned.map(|v| v.to_string())),
+        o(r.best_dev_f1.map(|v| v.to_string())),
+        o(r.best_dev_epoch.map(|v| v.to_string())),
+        o(r.test_precision.map(|v| v.to_string())),
+        o(r.test_recall.map(|v| v.to_string())),
+        o(r.test_f1.map(|v| v.to_string())),
+        o(r.seconds_per_epoch.map(|v| v.to_string())),
+        o(r.peak_gpu_bytes.map(|v| v.to_string())),
+        o(r.peak_rss_bytes.map(|v| v.to_string())),
+        o(r.scheduler_peak_memory_bytes.map(|v| v.to_string())),
+        o(r.wallclock_seconds.map(|v| v.to_string())),
+        o(r.exit_status.map(|v| v.to_string())),
+        o(stop.map(|d| d.rung.to_string())),
+        o(stop.map(|d| d.epoch.to_string())),
+        o(stop.map(|d| d.rank.to_string())),
+        o(stop.map(|d| d.compared.to_string())),
+    ]
+}
+
+/// One CSV line: the cells quoted where needed, comma-separated, `\n`-ended.
+fn csv_line(cells: &[String]) -> String {
+    let mut line = cells
+        .iter()
+        .map(|s| csv::field(s))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
 }
 
 pub fn to_json(report: &Report, plots: &Plots) -> Value {

@@ -15,10 +15,12 @@ use super::Report;
 use crate::jobdir::metrics::RunMetrics;
 use crate::util::error::{Error, Result};
 use crate::util::fsutil::write_atomic;
+use plotters::chart::MeshStyle;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// What `write_all` produced.
@@ -29,19 +31,36 @@ pub struct Plots {
     pub skipped: Vec<String>,
 }
 
-/// Colour-blind-friendly qualitative palette (Tableau 10).
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(0x4E, 0x79, 0xA7),
-    RGBColor(0xF2, 0x8E, 0x2B),
-    RGBColor(0xE1, 0x57, 0x59),
-    RGBColor(0x76, 0xB7, 0xB2),
-    RGBColor(0x59, 0xA1, 0x4F),
-    RGBColor(0xED, 0xC9, 0x48),
-    RGBColor(0xB0, 0x7A, 0xA1),
-    RGBColor(0xFF, 0x9D, 0xA7),
-    RGBColor(0x9C, 0x75, 0x5F),
-    RGBColor(0xBA, 0xB0, 0xAC),
-];
+/// The report's palette (Tableau 10, colour-blind friendly), the one
+/// `svg.rs` writes as hex for the page: a run has one colour in both.
+const PALETTE: [RGBColor; 10] = {
+    let mut out = [RGBColor(0, 0, 0); 10];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = hex_rgb(super::svg::PALETTE[i]);
+        i += 1;
+    }
+    out
+};
+
+/// `#RRGGBB` as a colour (at compile time: a bad digit fails the build).
+const fn hex_rgb(hex: &str) -> RGBColor {
+    const fn digit(b: u8) -> u8 {
+        match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => panic!("not a hex digit"),
+        }
+    }
+    let b = hex.as_bytes();
+    assert!(b.len() == 7 && b[0] == b'#', "not #RRGGBB");
+    RGBColor(
+        digit(b[1]) * 16 + digit(b[2]),
+        digit(b[3]) * 16 + digit(b[4]),
+        digit(b[5]) * 16 + digit(b[6]),
+    )
+}
 const PAPER_GREY: RGBColor = RGBColor(0x6B, 0x6B, 0x6B);
 const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
 const FONT: &str = "sans-serif";
@@ -49,6 +68,8 @@ const FONT: &str = "sans-serif";
 const PNG_SCALE: f64 = 1.5;
 
 type DrawResult = std::result::Result<(), String>;
+/// The charts of every figure: f64 on both axes.
+type Chart2d<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -329,20 +350,93 @@ fn fit_text<DB: DrawingBackend>(
     "…".into()
 }
 
-/// A line through one or two points is invisible or looks like a glitch (tiny
-/// test runs): mark the points themselves.
-fn draw_markers_if_sparse<DB: DrawingBackend>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+/// A figure's chart on `plot`: the margins and the x label area every figure
+/// has, `y_label_area` pixels for the y labels, and `x` × `y` in data units.
+fn chart_on<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    k: f64,
+    y_label_area: i32,
+    x: Range<f64>,
+    y: Range<f64>,
+) -> std::result::Result<Chart2d<'a, DB>, String> {
+    ChartBuilder::on(plot)
+        .margin(px(12.0, k))
+        .x_label_area_size(px(56.0, k))
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// The mesh every figure shares (fonts, grid lines); the caller adds its
+/// axis descriptions, tick counts and label formats, then draws it.
+fn styled_mesh<'a, 'b, DB: DrawingBackend>(
+    chart: &'b mut Chart2d<'a, DB>,
+    k: f64,
+) -> MeshStyle<'a, 'b, RangedCoordf64, RangedCoordf64, DB> {
+    let mut mesh = chart.configure_mesh();
+    mesh.axis_desc_style((FONT, 18.0 * k))
+        .label_style((FONT, 15.0 * k))
+        .light_line_style(WHITE)
+        .bold_line_style(GRID.stroke_width(pxu(1.0, k)));
+    mesh
+}
+
+/// Which points of a line get a marker.
+#[derive(Clone, Copy)]
+enum Markers {
+    /// Every point (epochs: few, and each one a result).
+    Always,
+    /// Only when there are one or two: a line through them is invisible or
+    /// looks like a glitch (tiny test runs).
+    IfSparse,
+}
+
+/// One series: a line of `width` (SVG units) in `c`, with markers as asked.
+fn draw_line<DB: DrawingBackend>(
+    chart: &mut Chart2d<'_, DB>,
     pts: &[(f64, f64)],
     c: RGBColor,
+    width: f64,
+    markers: Markers,
     k: f64,
 ) -> DrawResult {
-    if pts.len() <= 2 {
+    chart
+        .draw_series(LineSeries::new(pts.to_vec(), c.stroke_width(pxu(width, k))))
+        .map_err(err)?;
+    if matches!(markers, Markers::Always) || pts.len() <= 2 {
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, pxu(4.0, k), c.filled())))
             .map_err(err)?;
     }
     Ok(())
+}
+
+/// The paper's figure as a dashed grey line at `y` across `x` (30 dashes).
+fn draw_paper_line<DB: DrawingBackend>(
+    chart: &mut Chart2d<'_, DB>,
+    x: Range<f64>,
+    y: f64,
+    k: f64,
+) -> DrawResult {
+    let dash = (x.end - x.start) / 60.0;
+    chart
+        .draw_series((0..60).step_by(2).map(|j| {
+            let x0 = x.start + j as f64 * dash;
+            PathElement::new(
+                vec![(x0, y), (x0 + dash, y)],
+                PAPER_GREY.stroke_width(pxu(2.0, k)),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
+}
+
+fn line_entry(label: String, color: RGBColor) -> LegendEntry {
+    LegendEntry {
+        label,
+        color,
+        mark: Mark::Line,
+    }
 }
 
 fn color(i: usize) -> RGBColor {
@@ -371,16 +465,14 @@ impl Figure for LossFigure<'_> {
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
         let area = titled(root, "Training loss per logged step", k)?;
-        let entries: Vec<LegendEntry> = self
-            .tasks
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| !t.run.loss_log.is_empty())
-            .map(|(i, t)| LegendEntry {
-                label: t.label.clone(),
-                color: color(i),
-                mark: Mark::Line,
-            })
+        let logged = || {
+            self.tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| !t.run.loss_log.is_empty())
+        };
+        let entries: Vec<LegendEntry> = logged()
+            .map(|(i, t)| line_entry(t.label.clone(), color(i)))
             .collect();
         let (plot, legend) = split_legend(&area, &entries, k);
         let points = self.tasks.iter().flat_map(|t| t.run.loss_log.iter());
@@ -390,31 +482,16 @@ impl Figure for LossFigure<'_> {
                 if p.loss.is_finite() { l.max(p.loss) } else { l },
             )
         });
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(px(12.0, k))
-            .x_label_area_size(px(56.0, k))
-            .y_label_area_size(px(78.0, k))
-            .build_cartesian_2d(
-                0f64..upper(max_step as f64, 1.0),
-                0f64..upper(max_loss, 0.1),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
+        let x = 0f64..upper(max_step as f64, 1.0);
+        let mut chart = chart_on(&plot, k, px(78.0, k), x, 0f64..upper(max_loss, 0.1))?;
+        styled_mesh(&mut chart, k)
             .x_desc("global step (training batches)")
             .y_desc("training loss (BCE, mean per batch)")
-            .axis_desc_style((FONT, 18.0 * k))
-            .label_style((FONT, 15.0 * k))
-            .light_line_style(WHITE)
-            .bold_line_style(GRID.stroke_width(pxu(1.0, k)))
             .x_label_formatter(&|x| format!("{x:.0}"))
             .y_label_formatter(&|y| format!("{y:.2}"))
             .draw()
             .map_err(err)?;
-        for (i, t) in self.tasks.iter().enumerate() {
-            if t.run.loss_log.is_empty() {
-                continue;
-            }
+        for (i, t) in logged() {
             let pts: Vec<(f64, f64)> = t
                 .run
                 .loss_log
@@ -422,13 +499,7 @@ impl Figure for LossFigure<'_> {
                 .filter(|p| p.loss.is_finite())
                 .map(|p| (p.step as f64, p.loss))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(
-                    pts.clone(),
-                    color(i).stroke_width(pxu(2.0, k)),
-                ))
-                .map_err(err)?;
-            draw_markers_if_sparse(&mut chart, &pts, color(i), k)?;
+            draw_line(&mut chart, &pts, color(i), 2.0, Markers::IfSparse, k)?;
         }
         draw_legend(&legend, &entries, k)
     }
@@ -440,15 +511,11 @@ struct DevF1Figure<'a> {
     tasks: &'a [PlotTask<'a>],
 }
 
-impl Figure for DevF1Figure<'_> {
-    fn size(&self) -> (u32, u32) {
-        (1200, 700)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
-        let area = titled(root, "Dev macro-F1 per epoch", k)?;
-        let series: Vec<(usize, Vec<(f64, f64)>)> = self
-            .tasks
+impl DevF1Figure<'_> {
+    /// Each task's (epoch, dev macro-F1) points, with the task's index
+    /// (its colour); tasks with no dev evaluation left out.
+    fn series(&self) -> Vec<(usize, Vec<(f64, f64)>)> {
+        self.tasks
             .iter()
             .enumerate()
             .map(|(i, t)| {
@@ -461,15 +528,22 @@ impl Figure for DevF1Figure<'_> {
                 (i, pts)
             })
             .filter(|(_, p): &(usize, Vec<(f64, f64)>)| !p.is_empty())
-            .collect();
+            .collect()
+    }
+}
+
+impl Figure for DevF1Figure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, 700)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
+        let area = titled(root, "Dev macro-F1 per epoch", k)?;
+        let series = self.series();
         let paper = crate::report::table4::PAPER_MACRO.2;
         let mut entries: Vec<LegendEntry> = series
             .iter()
-            .map(|(i, _)| LegendEntry {
-                label: self.tasks[*i].label.clone(),
-                color: color(*i),
-                mark: Mark::Line,
-            })
+            .map(|(i, _)| line_entry(self.tasks[*i].label.clone(), color(*i)))
             .collect();
         entries.push(LegendEntry {
             label: format!("paper, test macro-F1 ({paper:.2})"),
@@ -477,29 +551,15 @@ impl Figure for DevF1Figure<'_> {
             mark: Mark::Dashed,
         });
         let (plot, legend) = split_legend(&area, &entries, k);
-        let max_epoch = series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|q| q.0))
-            .fold(1.0, f64::max);
-        let max_f1 = series
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|q| q.1))
-            .fold(paper, f64::max);
+        let all = || series.iter().flat_map(|(_, p)| p.iter());
+        let max_epoch = all().map(|q| q.0).fold(1.0, f64::max);
+        let max_f1 = all().map(|q| q.1).fold(paper, f64::max);
         let y_max = ((max_f1 + 0.05) * 10.0).ceil() / 10.0;
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(px(12.0, k))
-            .x_label_area_size(px(56.0, k))
-            .y_label_area_size(px(78.0, k))
-            .build_cartesian_2d(0.7f64..max_epoch + 0.3, 0f64..y_max.min(1.0))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
+        let x = 0.7f64..max_epoch + 0.3;
+        let mut chart = chart_on(&plot, k, px(78.0, k), x.clone(), 0f64..y_max.min(1.0))?;
+        styled_mesh(&mut chart, k)
             .x_desc("epoch")
             .y_desc("dev macro-F1 (28 emotions)")
-            .axis_desc_style((FONT, 18.0 * k))
-            .label_style((FONT, 15.0 * k))
-            .light_line_style(WHITE)
-            .bold_line_style(GRID.stroke_width(pxu(1.0, k)))
             .x_labels((max_epoch as usize + 1).min(20))
             // Only whole epochs are labelled.
             .x_label_formatter(&|x| {
@@ -513,24 +573,9 @@ impl Figure for DevF1Figure<'_> {
             .draw()
             .map_err(err)?;
         // The paper's line first, so runs draw over it.
-        let dash = (max_epoch + 0.3 - 0.7) / 60.0;
-        chart
-            .draw_series((0..60).step_by(2).map(|j| {
-                let x0 = 0.7 + j as f64 * dash;
-                PathElement::new(
-                    vec![(x0, paper), (x0 + dash, paper)],
-                    PAPER_GREY.stroke_width(pxu(2.0, k)),
-                )
-            }))
-            .map_err(err)?;
+        draw_paper_line(&mut chart, x, paper, k)?;
         for (i, pts) in &series {
-            let c = color(*i);
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(pxu(2.5, k))))
-                .map_err(err)?;
-            chart
-                .draw_series(pts.iter().map(|&p| Circle::new(p, pxu(4.0, k), c.filled())))
-                .map_err(err)?;
+            draw_line(&mut chart, pts, color(*i), 2.5, Markers::Always, k)?;
         }
         draw_legend(&legend, &entries, k)
     }
@@ -546,6 +591,9 @@ struct EmotionFigure {
     macro_f1: (f64, f64),
 }
 
+/// The colour of this run's bars (the paper's are PAPER_GREY).
+const OURS: RGBColor = PALETTE[0];
+
 impl Figure for EmotionFigure {
     fn size(&self) -> (u32, u32) {
         (1100, 160 + 30 * self.rows.len().max(1) as u32)
@@ -558,11 +606,10 @@ impl Figure for EmotionFigure {
             self.task
         );
         let area = titled(root, &title, k)?;
-        let ours = PALETTE[0];
         let entries = vec![
             LegendEntry {
                 label: format!("this run (macro-F1 {:.2})", self.macro_f1.0),
-                color: ours,
+                color: OURS,
                 mark: Mark::Bar,
             },
             LegendEntry {
@@ -583,32 +630,32 @@ impl Figure for EmotionFigure {
             .map(|(w, _)| w)
             .max()
             .unwrap_or(0);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(px(12.0, k))
-            .x_label_area_size(px(56.0, k))
-            .y_label_area_size(longest as i32 + px(16.0, k))
-            .build_cartesian_2d(0f64..1f64, 0f64..n)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
+        let y_label_area = longest as i32 + px(16.0, k);
+        let mut chart = chart_on(&plot, k, y_label_area, 0f64..1f64, 0f64..n)?;
+        styled_mesh(&mut chart, k)
             .disable_y_mesh()
             .y_labels(0)
             .x_desc("F1 on the test set (threshold 0.3)")
-            .axis_desc_style((FONT, 18.0 * k))
-            .label_style((FONT, 15.0 * k))
-            .light_line_style(WHITE)
-            .bold_line_style(GRID.stroke_width(pxu(1.0, k)))
             .x_labels(11)
             .x_label_formatter(&|x| format!("{x:.1}"))
             .draw()
             .map_err(err)?;
-        // Row i (table order) at the top: y runs from n (top) down to 0.
+        self.draw_bars(&mut chart, n)?;
+        self.draw_row_names(&chart, &plot, n, &label_style, k)?;
+        draw_legend(&legend, &entries, k)
+    }
+}
+
+impl EmotionFigure {
+    /// Row i (table order) at the top: y runs from n (top) down to 0; this
+    /// run's bar above the paper's.
+    fn draw_bars<DB: DrawingBackend>(&self, chart: &mut Chart2d<'_, DB>, n: f64) -> DrawResult {
         for (i, (_, f1, paper)) in self.rows.iter().enumerate() {
             let y = n - i as f64 - 1.0;
             chart
                 .draw_series(std::iter::once(Rectangle::new(
                     [(0.0, y + 0.52), (*f1, y + 0.88)],
-                    ours.filled(),
+                    OURS.filled(),
                 )))
                 .map_err(err)?;
             if let Some(p) = paper {
@@ -620,7 +667,18 @@ impl Figure for EmotionFigure {
                     .map_err(err)?;
             }
         }
-        // Emotion names beside their bars, drawn by hand so each sits at its row's centre.
+        Ok(())
+    }
+
+    /// Emotion names beside their bars, drawn by hand so each sits at its row's centre.
+    fn draw_row_names<DB: DrawingBackend>(
+        &self,
+        chart: &Chart2d<'_, DB>,
+        plot: &DrawingArea<DB, Shift>,
+        n: f64,
+        style: &TextStyle,
+        k: f64,
+    ) -> DrawResult {
         let (x_range, _) = chart.plotting_area().get_pixel_range();
         for (i, (name, _, _)) in self.rows.iter().enumerate() {
             let y = n - i as f64 - 0.5;
@@ -631,11 +689,11 @@ impl Figure for EmotionFigure {
                     x_range.start - px(8.0, k) - plot.get_base_pixel().0,
                     py - plot.get_base_pixel().1,
                 ),
-                label_style.clone(),
+                style.clone(),
             ))
             .map_err(err)?;
         }
-        draw_legend(&legend, &entries, k)
+        Ok(())
     }
 }
 
@@ -646,26 +704,14 @@ struct MemoryFigure<'a> {
     run: &'a RunMetrics,
 }
 
-impl Figure for MemoryFigure<'_> {
-    fn size(&self) -> (u32, u32) {
-        (1200, 700)
-    }
+/// A memory series: legend label, points (time, GiB), colour.
+type MemorySeries<'s> = (&'s str, Vec<(f64, f64)>, RGBColor);
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
+impl MemoryFigure<'_> {
+    /// The memory figures that have samples, in `div`-second units of time.
+    fn series(&self, div: f64) -> Vec<MemorySeries<'static>> {
         const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-        let title = format!("Memory over time, best run (task {})", self.task);
-        let area = titled(root, &title, k)?;
-        let samples = &self.run.memory.samples;
-        let span = samples.iter().map(|s| s.t).fold(0.0, f64::max);
-        // Minutes read better than thousands of seconds.
-        let (unit, div) = if span > 300.0 {
-            ("minutes", 60.0)
-        } else {
-            ("seconds", 1.0)
-        };
         type Get = fn(&crate::jobdir::metrics::MemorySample) -> Option<u64>;
-        /// (legend label, points (time, GiB), colour)
-        type Series<'s> = (&'s str, Vec<(f64, f64)>, RGBColor);
         let kinds: [(&str, Get, RGBColor); 3] = [
             (
                 "GPU memory, this process",
@@ -679,7 +725,8 @@ impl Figure for MemoryFigure<'_> {
             ),
             ("resident set size (RSS)", |s| s.rss_bytes, PALETTE[4]),
         ];
-        let series: Vec<Series> = kinds
+        let samples = &self.run.memory.samples;
+        kinds
             .iter()
             .map(|(name, get, c)| {
                 let pts = samples
@@ -688,15 +735,36 @@ impl Figure for MemoryFigure<'_> {
                     .collect();
                 (*name, pts, *c)
             })
-            .filter(|(_, p, _): &Series| !p.is_empty())
-            .collect();
+            .filter(|(_, p, _): &MemorySeries| !p.is_empty())
+            .collect()
+    }
+}
+
+impl Figure for MemoryFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, 700)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
+        let title = format!("Memory over time, best run (task {})", self.task);
+        let area = titled(root, &title, k)?;
+        let span = self
+            .run
+            .memory
+            .samples
+            .iter()
+            .map(|s| s.t)
+            .fold(0.0, f64::max);
+        // Minutes read better than thousands of seconds.
+        let (unit, div) = if span > 300.0 {
+            ("minutes", 60.0)
+        } else {
+            ("seconds", 1.0)
+        };
+        let series = self.series(div);
         let entries: Vec<LegendEntry> = series
             .iter()
-            .map(|(name, _, c)| LegendEntry {
-                label: (*name).to_string(),
-                color: *c,
-                mark: Mark::Line,
-            })
+            .map(|(name, _, c)| line_entry((*name).to_string(), *c))
             .collect();
         let (plot, legend) = split_legend(&area, &entries, k);
         let y_max = series
@@ -712,30 +780,33 @@ impl Figure for MemoryFigure<'_> {
                 format!("{x:.1}")
             }
         };
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(px(12.0, k))
-            .x_label_area_size(px(56.0, k))
-            .y_label_area_size(px(78.0, k))
-            .build_cartesian_2d(0f64..x_max, 0f64..upper(y_max, 0.5))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
+        let mut chart = chart_on(&plot, k, px(78.0, k), 0f64..x_max, 0f64..upper(y_max, 0.5))?;
+        styled_mesh(&mut chart, k)
             .x_desc(format!("time since training started ({unit})"))
             .y_desc("memory used (GiB)")
-            .axis_desc_style((FONT, 18.0 * k))
-            .label_style((FONT, 15.0 * k))
-            .light_line_style(WHITE)
-            .bold_line_style(GRID.stroke_width(pxu(1.0, k)))
             .x_label_formatter(&time_label)
             .y_label_formatter(&|y| format!("{y:.1}"))
             .draw()
             .map_err(err)?;
         for (_, pts, c) in &series {
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(pxu(2.0, k))))
-                .map_err(err)?;
-            draw_markers_if_sparse(&mut chart, pts, *c, k)?;
+            draw_line(&mut chart, pts, *c, 2.0, Markers::IfSparse, k)?;
         }
         draw_legend(&legend, &entries, k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures and the page's charts give a run one colour.
+    #[test]
+    fn figures_use_the_pages_palette() {
+        let hex: Vec<String> = PALETTE
+            .iter()
+            .map(|c| format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2))
+            .collect();
+        assert_eq!(hex, super::super::svg::PALETTE);
+        assert_eq!(color(11), hex_rgb("#f28e2b"));
     }
 }

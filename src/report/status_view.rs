@@ -161,16 +161,7 @@ pub fn json(job_dir: &Path, st: &[JobStatus], now_unix: f64) -> Value {
         let id = task_id(t);
         let task = &mut job["tasks"][i];
         if t.state == TaskState::Running {
-            let progress = match &view {
-                Ok(v) => v
-                    .running
-                    .iter()
-                    .find(|(r, _)| *r == id)
-                    .map(|(_, p)| p.clone())
-                    .unwrap_or_else(|| Err("not found among the running tasks".into())),
-                Err(why) => Err(why.clone()),
-            };
-            let (value, missing) = split(progress.map(|p| LiveView {
+            let (value, missing) = split(task_progress(&view, id).map(|p| LiveView {
                 age_seconds: (now_unix - p.updated_unix).max(0.0),
                 summary: p.summary(now_unix),
                 progress: p,
@@ -179,53 +170,63 @@ pub fn json(job_dir: &Path, st: &[JobStatus], now_unix: f64) -> Value {
             task["progress_missing"] = missing;
         }
         if t.state.is_finished() {
-            let eff: Result<TaskEfficiency, String> = match &view {
-                Ok(TrainView {
-                    efficiency: Some(Ok(e)),
-                    ..
-                }) => e
-                    .tasks
+            let eff: Result<TaskEfficiency, String> = efficiency(&view).and_then(|e| {
+                e.tasks
                     .iter()
                     .find(|x| x.task == id)
                     .cloned()
                     .ok_or_else(|| {
                         format!("task {id} is not among the tasks of {}", job_dir.display())
-                    }),
-                Ok(TrainView {
-                    efficiency: Some(Err(e)),
-                    ..
-                }) => Err(format!("not computed ({e})")),
-                Ok(_) => Err("not computed".into()),
-                Err(why) => Err(why.clone()),
-            };
+                    })
+            });
             let (value, missing) = split(eff);
             task["efficiency"] = value;
             task["efficiency_missing"] = missing;
         }
     }
     if train.tasks.iter().any(|t| t.state.is_finished()) {
-        let summary = match &view {
-            Ok(TrainView {
-                efficiency: Some(Ok(e)),
-                ..
-            }) => Ok(json!({
+        let summary = efficiency(&view).map(|e| {
+            json!({
                 "requests": e.requests,
                 "accounting": e.accounting,
                 "totals": e.totals,
                 "suggestion": e.suggestion,
-            })),
-            Ok(TrainView {
-                efficiency: Some(Err(e)),
-                ..
-            }) => Err(format!("not computed ({e})")),
-            Ok(_) => Err("not computed".into()),
-            Err(why) => Err(why.clone()),
-        };
+            })
+        });
         let (value, missing) = split(summary);
         job["efficiency"] = value;
         job["efficiency_missing"] = missing;
     }
     out
+}
+
+/// Running task `id`'s progress in `view`, or why there is none.
+fn task_progress(view: &Result<TrainView, String>, id: u32) -> Result<LiveProgress, String> {
+    match view {
+        Ok(v) => v
+            .running
+            .iter()
+            .find(|(r, _)| *r == id)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| Err("not found among the running tasks".into())),
+        Err(why) => Err(why.clone()),
+    }
+}
+
+/// The finished tasks' efficiency in `view`, or why it was not computed.
+fn efficiency(view: &Result<TrainView, String>) -> Result<&Efficiency, String> {
+    match view {
+        Ok(TrainView {
+            efficiency: Some(Ok(e)),
+            ..
+        }) => Ok(e),
+        Ok(TrainView {
+            efficiency: Some(Err(e)),
+            ..
+        }) => Err(format!("not computed ({e})")),
+        Ok(_) => Err("not computed".into()),
+        Err(why) => Err(why.clone()),
+    }
 }
 
 /// A figure and the reason it is missing, as a JSON pair (one of them null).
@@ -257,11 +258,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn running_tasks_show_their_progress() {
-        let tmp = tempfile::tempdir().unwrap();
-        let jobs = tmp.path().join("jobs");
-        let out = tmp.path().join("out");
+    /// A train job (number 5) with these tasks.
+    fn train_job(tasks: Vec<TaskStatus>) -> Vec<JobStatus> {
+        vec![JobStatus {
+            stage: "train".into(),
+            name: "x-train".into(),
+            id: JobId {
+                number: 5,
+                tasks: None,
+            },
+            tasks,
+        }]
+    }
+
+    /// A jobs directory under `tmp` whose task 1 wrote progress (epoch 1/2,
+    /// step 30/100 at t = 100 s), task 2 none yet, and task 3's output
+    /// directory names an unset variable.
+    fn jobs_dir_with_three_tasks(tmp: &Path) -> std::path::PathBuf {
+        let jobs = tmp.join("jobs");
+        let out = tmp.join("out");
         std::fs::create_dir_all(&jobs).unwrap();
         let tasks = serde_json::json!({"experiment": "x", "tasks": [
             {"id": 1, "swept": {}, "output_dir": out.join("task-1")},
@@ -286,20 +301,19 @@ mod tests {
             },
         )
         .unwrap();
-        let st = vec![JobStatus {
-            stage: "train".into(),
-            name: "x-train".into(),
-            id: JobId {
-                number: 5,
-                tasks: None,
-            },
-            tasks: vec![
-                task(1, TaskState::Running),
-                task(2, TaskState::Running),
-                task(3, TaskState::Running),
-                task(4, TaskState::Pending),
-            ],
-        }];
+        jobs
+    }
+
+    #[test]
+    fn running_tasks_show_their_progress() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jobs = jobs_dir_with_three_tasks(tmp.path());
+        let st = train_job(vec![
+            task(1, TaskState::Running),
+            task(2, TaskState::Running),
+            task(3, TaskState::Running),
+            task(4, TaskState::Pending),
+        ]);
         let t = text(&jobs, &st, 110.0);
         assert!(
             t.contains(
@@ -346,15 +360,7 @@ mod tests {
     fn json_says_why_figures_are_missing() {
         let tmp = tempfile::tempdir().unwrap();
         let missing = tmp.path().join("not-a-jobs-dir");
-        let st = vec![JobStatus {
-            stage: "train".into(),
-            name: "x-train".into(),
-            id: JobId {
-                number: 5,
-                tasks: None,
-            },
-            tasks: vec![task(1, TaskState::Running), task(2, TaskState::Done)],
-        }];
+        let st = train_job(vec![task(1, TaskState::Running), task(2, TaskState::Done)]);
         let j = json(&missing, &st, 0.0);
         let t = &j[0]["tasks"];
         assert_eq!(t[0]["state"], "running");

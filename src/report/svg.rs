@@ -8,7 +8,8 @@
 
 use std::fmt::Write;
 
-/// Tableau 10, as `plots.rs` uses: colour-blind friendly, prints in grey well.
+/// Tableau 10: colour-blind friendly, prints in grey well. The report's one
+/// palette: `plots.rs` draws its PNG/SVG figures in these colours too.
 pub const PALETTE: [&str; 10] = [
     "#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
     "#9C755F", "#BAB0AC",

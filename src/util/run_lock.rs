@@ -41,6 +41,7 @@
 //! ([`WAIT_LIMIT`]), after which the error names the lock, its holder and what
 //! to delete.
 
+use crate::util::env_vars;
 use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -704,7 +705,7 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| env_vars::get(env_vars::HOSTNAME))
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -948,12 +949,7 @@ mod tests {
                 }
             }
             drop(results);
-            // Nothing but the (released) lock's own name was ever left behind.
-            let left: Vec<_> = std::fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            assert!(left.is_empty(), "round {round}: left behind {left:?}");
+            assert_left_nothing(round, dir.path());
         }
     }
 
@@ -1004,11 +1000,9 @@ mod tests {
     /// process. Exactly one wins each round and every other is told its text.
     #[test]
     fn racing_processes_take_over_a_stale_lock_one_at_a_time() {
-        use std::io::{BufRead, BufReader, Write};
-        use std::process::{Command, Stdio};
+        use std::io::Write;
         const ROUNDS: u64 = 30;
         const RACERS: usize = 6;
-        let exe = std::env::current_exe().unwrap();
         let dead = dead_holder();
         for round in 0..ROUNDS {
             let dir = tempfile::tempdir().unwrap();
@@ -1018,71 +1012,106 @@ mod tests {
                 ..dead.clone()
             };
             std::fs::write(&path, stale.to_text()).unwrap();
-            let mut racers: Vec<_> = (0..RACERS)
-                .map(|_| {
-                    let mut child = Command::new(&exe)
-                        .args([
-                            "--exact",
-                            "util::run_lock::tests::lock_race_contender",
-                            "--ignored",
-                            "--nocapture",
-                            "--test-threads=1",
-                        ])
-                        .env(RACE_ENV, &path)
-                        .stdin(Stdio::piped())
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::null())
-                        .spawn()
-                        .unwrap();
-                    let out = BufReader::new(child.stdout.take().unwrap());
-                    (child, out)
-                })
-                .collect();
-            // The next line a contender prints after RACE_PREFIX.
-            let next = |out: &mut BufReader<std::process::ChildStdout>| loop {
+            let mut racers: Vec<Racer> = (0..RACERS).map(|_| Racer::spawn(&path)).collect();
+            for r in racers.iter_mut() {
+                assert_eq!(r.next(), "ready");
+            }
+            for r in racers.iter_mut() {
+                r.child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+            }
+            let outcomes: Vec<String> = racers.iter_mut().map(Racer::next).collect();
+            assert_one_winner_named_to_all(round, &outcomes, &path);
+            for r in racers {
+                r.release();
+            }
+            assert_left_nothing(round, dir.path());
+        }
+    }
+
+    /// A contender process of the test above ([`lock_race_contender`]).
+    struct Racer {
+        child: std::process::Child,
+        out: std::io::BufReader<std::process::ChildStdout>,
+    }
+
+    impl Racer {
+        /// This test binary run again as one contender for the lock at `path`.
+        fn spawn(path: &Path) -> Racer {
+            use std::process::{Command, Stdio};
+            let mut child = Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "util::run_lock::tests::lock_race_contender",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(RACE_ENV, path)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let out = std::io::BufReader::new(child.stdout.take().unwrap());
+            Racer { child, out }
+        }
+
+        /// The next line the contender prints after RACE_PREFIX.
+        fn next(&mut self) -> String {
+            use std::io::BufRead;
+            loop {
                 let mut line = String::new();
-                assert_ne!(out.read_line(&mut line).unwrap(), 0, "a contender ended");
+                assert_ne!(
+                    self.out.read_line(&mut line).unwrap(),
+                    0,
+                    "a contender ended"
+                );
                 // After the harness's "test … " on the first line.
                 if let Some(at) = line.find(RACE_PREFIX) {
                     return line[at + RACE_PREFIX.len()..].trim_end().to_string();
                 }
-            };
-            for (_, out) in racers.iter_mut() {
-                assert_eq!(next(out), "ready");
             }
-            for (child, _) in racers.iter_mut() {
-                child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
-            }
-            let outcomes: Vec<String> = racers.iter_mut().map(|(_, out)| next(out)).collect();
-            let won: Vec<&String> = outcomes.iter().filter(|o| o.starts_with("won ")).collect();
-            assert_eq!(won.len(), 1, "round {round}: {outcomes:#?}");
-            let text = won[0].strip_prefix("won ").unwrap();
-            let on_disk = std::fs::read_to_string(&path).unwrap().replace('\n', "|");
-            assert_eq!(
-                on_disk, text,
-                "round {round}: the file is not the winner's lock"
-            );
-            for o in &outcomes {
-                assert!(
-                    o == won[0] || o.strip_prefix("held ") == Some(text),
-                    "round {round}: a loser was not told the winner: {outcomes:#?}"
-                );
-            }
-            for (mut child, _) in racers {
-                child
-                    .stdin
-                    .as_mut()
-                    .unwrap()
-                    .write_all(b"release\n")
-                    .unwrap();
-                assert!(child.wait().unwrap().success());
-            }
-            let left: Vec<_> = std::fs::read_dir(dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            assert!(left.is_empty(), "round {round}: left behind {left:?}");
         }
+
+        /// Tell it to drop what it holds, and see it end well.
+        fn release(mut self) {
+            use std::io::Write;
+            self.child
+                .stdin
+                .as_mut()
+                .unwrap()
+                .write_all(b"release\n")
+                .unwrap();
+            assert!(self.child.wait().unwrap().success());
+        }
+    }
+
+    /// Exactly one contender won, the lock file at `path` is its lock, and
+    /// every other was told the winner's text.
+    fn assert_one_winner_named_to_all(round: u64, outcomes: &[String], path: &Path) {
+        let won: Vec<&String> = outcomes.iter().filter(|o| o.starts_with("won ")).collect();
+        assert_eq!(won.len(), 1, "round {round}: {outcomes:#?}");
+        let text = won[0].strip_prefix("won ").unwrap();
+        let on_disk = std::fs::read_to_string(path).unwrap().replace('\n', "|");
+        assert_eq!(
+            on_disk, text,
+            "round {round}: the file is not the winner's lock"
+        );
+        for o in outcomes {
+            assert!(
+                o == won[0] || o.strip_prefix("held ") == Some(text),
+                "round {round}: a loser was not told the winner: {outcomes:#?}"
+            );
+        }
+    }
+
+    /// Nothing but the (released) lock's own name was ever left in `dir`.
+    fn assert_left_nothing(round: u64, dir: &Path) {
+        let left: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "round {round}: left behind {left:?}");
     }
 
     #[test]
