@@ -7,7 +7,9 @@
 (b) No import cycle between the top-level modules of src/, nor between the
     files of src/scheduler/.
 (c) The on-disk contract (src/jobdir/) imports only util: readers and writers
-    of a job directory share it without pulling in what writes or reads it. Edges come from `use crate::…`, `use super::…`,
+    of a job directory share it without pulling in what writes or reads it.
+(d) The layers: a top-level module imports only those src/lib.rs declares
+    after it. Edges come from `use crate::…`, `use super::…`,
     `use self::…` (brace groups expanded) and inline `crate::…`/`super::…`
     paths in code; an item a mod.rs re-exports (`pub use x::Item`) counts as
     an edge to the file that defines it, so a facade is not a cycle.
@@ -302,6 +304,17 @@ for c, comp in cycles(top):
     print("import cycle between top-level modules: " + " -> ".join(name(m) for m in c)
           + f" (tangled: {', '.join(name(m) for m in comp)})")
     failed = True
+
+# (d) the layers: src/lib.rs declares the top-level modules top to bottom, and a
+# module may import only those declared after it (docs/architecture.md).
+layers = re.findall(r"^pub mod (\w+);", open(os.path.join(ROOT, "lib.rs")).read(), re.M)
+rank = {m: i for i, m in enumerate(layers)}
+for a, bs in sorted(top.items()):
+    for b in sorted(bs):
+        if a[0] in rank and b[0] in rank and rank[b[0]] < rank[a[0]]:
+            print(f"{a[0]} imports {b[0]}, a layer above it (src/lib.rs lists the layers top to "
+                  f"bottom: {' > '.join(layers)})")
+            failed = True
 
 sched = {}
 for a, bs in edges.items():
