@@ -61,7 +61,7 @@ EOF
 echo "demo: hecjob run --local (install, download, 2 train tasks)"
 "$bin" run --local "$out/demo.yaml" --out "$out/jobs"
 echo "demo: hecjob report"
-"$bin" report --no-qacct "$out/jobs"
+"$bin" report --no-accounting "$out/jobs"
 echo
 echo "TensorBoard: .venv/bin/tensorboard --logdir $out/storage/models/go-emotions/goemotions-demo"
 echo "report: $out/jobs/report/report.html"

@@ -928,7 +928,7 @@ fn efficiency_from_accounting_and_gpu_records(sw: &Sweep, opts: &ReportOptions) 
     assert!(e2.tasks.iter().all(|t| t
         .missing
         .iter()
-        .any(|m| m == "scheduler accounting: not asked (--no-qacct)")));
+        .any(|m| m == "scheduler accounting: not asked (--no-accounting)")));
 
     // The same figures in the text, JSON and HTML outputs.
     let text = report::efficiency_format::text(&e);

@@ -1,9 +1,13 @@
 //! The command layer: every subcommand's clap arguments (`*Args`) and the
 //! `run_*` that carries it out and prints, one file per command
-//! (`cmd/<command>.rs`). Domain modules (config, render, scheduler, report,
+//! (`cli/<command>.rs`). Domain modules (config, render, scheduler, report,
 //! train, …) return values and errors and print nothing of their own, except
 //! progress lines of long operations (downloads, training epochs).
 //! `hecjob completions bash|zsh|fish` prints a shell completion script.
+
+// The flags' doc comments are also their `--help` text, where `<URL>` and
+// `<experiment>` are the usual placeholders, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
 
 pub mod analyze;
 pub mod check;

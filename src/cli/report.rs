@@ -42,9 +42,10 @@ pub struct ReportArgs {
     /// The qacct program for Grid Engine's maxvmem and wallclock of submitted runs.
     #[arg(long, value_name = "PROGRAM", default_value = "qacct")]
     pub qacct: PathBuf,
-    /// Do not ask Grid Engine's accounting.
-    #[arg(long)]
-    pub no_qacct: bool,
+    /// Do not ask the scheduler's accounting (qacct or sacct): peak memory and
+    /// wallclock then come from the worker's own records only.
+    #[arg(long, alias = "no-qacct")]
+    pub no_accounting: bool,
 }
 
 pub fn run(a: &ReportArgs) -> Result<()> {
@@ -57,7 +58,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
     let opts = ReportOptions {
         sort: a.sort,
         top: a.top,
-        qacct: (!a.no_qacct).then(|| a.qacct.clone()),
+        qacct: (!a.no_accounting).then(|| a.qacct.clone()),
     };
     let report = build_many(&dirs, &opts)?;
     let plots_dir = a.plots_dir.clone().unwrap_or_else(|| dir.join("report"));

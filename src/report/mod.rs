@@ -5,9 +5,17 @@
 //! missing, running, failed or garbled task is a row state), [`format::render`]
 //! prints it, [`plots::write_all`] draws it. `run` is the CLI glue.
 //!
-//! Modules, one concern each: `discover` (which directory, where the metrics
-//! are), `qacct` (Grid Engine accounting), `row` (one summary row, sorting),
-//! `compare` (Table 4), `format` (table/csv/json/markdown), `plots` + `font`.
+//! Modules, one concern each:
+//! - reading: `discover` (which directory, where each task's records are),
+//!   `accounting` (the scheduler's accounting of the submitted jobs, through
+//!   `scheduler::open_accounting`), `rungs` (early stopping's rung records);
+//! - judging: `row` (one summary row per task, sorting), `compare` and
+//!   `table4` (a run beside the paper's Table 4), `efficiency` (requests
+//!   against peaks, the suggestion for next time);
+//! - writing: `format` (table, CSV, JSON, markdown), `text` (shared text
+//!   cells), `efficiency_format`, `html` (report.html), `plots` (PNG and SVG
+//!   through plotters, with `font`), `svg` (hand-drawn inline SVG for the page);
+//! - `status_view`: what `hecjob status` shows of each task, text and JSON.
 
 pub mod accounting;
 pub mod compare;
@@ -258,7 +266,7 @@ fn accounting_note(
     let dialect = kind.dialect();
     match (train_job_id, qacct, accounting_found) {
         (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
-        (Some(_), None, _) => "not asked (--no-qacct)".to_string(),
+        (Some(_), None, _) => "not asked (--no-accounting)".to_string(),
         (Some(id), Some(p), false) => format!(
             "`{}` gave no record (the job has not finished, or {} accounting is not available from here)",
             dialect.accounting_command(Some(p), id),

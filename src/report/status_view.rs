@@ -2,7 +2,7 @@
 //! directories: each running train task's live progress (`progress.json`,
 //! which the worker replaces atomically at every log step) and, once train
 //! tasks have finished, their efficiency (requests against use, and what to
-//! ask for next time). [`text`] writes it below the table; [`json`] adds it to
+//! ask for next time). [`text`] writes it below the table; [`json()`] adds it to
 //! `status --json`.
 //!
 //! It never fails the status command: a job directory that is not a rendered

@@ -30,7 +30,7 @@ pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
 pub const HF_HOME: &str = "HF_HOME";
 /// Legacy cache variable the HEC tutorial exports; honoured as a hub cache.
 pub const TRANSFORMERS_CACHE: &str = "TRANSFORMERS_CACHE";
-/// Hub mirror base URL (default https://huggingface.co).
+/// Hub mirror base URL (default <https://huggingface.co>).
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 /// Access token for gated or private models (sent as a Bearer token to the hub only).
 pub const HF_TOKEN: &str = "HF_TOKEN";

@@ -282,7 +282,7 @@ pub fn storage_relative(path: &str) -> Option<&str> {
 /// Resolve a config path on this machine, expanding the storage root's
 /// environment variable (on a compute node: `$global_storage`).
 pub fn resolve_path(storage_root: &str, path: &str) -> Result<PathBuf> {
-    resolve_path_with(storage_root, path, |v| std::env::var(v).ok())
+    resolve_path_with(storage_root, path, crate::util::env_vars::get)
 }
 
 /// [`resolve_path`] with the environment given as a lookup. The rule, the same

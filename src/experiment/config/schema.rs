@@ -246,7 +246,7 @@ pub enum InstallFrom {
 #[serde(deny_unknown_fields, default)]
 pub struct Install {
     pub from: InstallFrom,
-    /// hecjob source checkout, relative to the job directory (jobs/<experiment>/).
+    /// hecjob source checkout, relative to the job directory (`jobs/<experiment>/`).
     pub source: String,
     /// Prebuilt binary to copy when `from: binary`.
     pub binary: Option<String>,
