@@ -49,6 +49,7 @@ lint: setup
 	cargo clippy --all-targets --no-default-features -- -D warnings
 	cargo clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --quiet
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
 # The layers (docs/architecture.md): no import cycle, nothing outside
 # src/scheduler/ naming a back end, the on-disk contract importing only util,

@@ -141,8 +141,8 @@ impl Gpu {
         if count == 0 {
             return Err("NVML sees no GPU".into());
         }
-        let index = match std::env::var(crate::util::env_vars::CUDA_VISIBLE_DEVICES) {
-            Ok(v) => {
+        let index = match crate::util::env_vars::get(crate::util::env_vars::CUDA_VISIBLE_DEVICES) {
+            Some(v) => {
                 let first = v.split(',').next().unwrap_or("").trim().to_string();
                 if let Ok(i) = first.parse::<u32>() {
                     i
@@ -157,7 +157,7 @@ impl Gpu {
                         .unwrap_or(0)
                 }
             }
-            Err(_) => 0,
+            None => 0,
         };
         Ok(Gpu { nvml, index })
     }

@@ -32,7 +32,7 @@ impl TextEncoder {
         Ok(TextEncoder { tokenizer })
     }
 
-    /// Token ids with special tokens ([CLS] … [SEP] / <s> … </s>), truncated.
+    /// Token ids with special tokens (`[CLS] … [SEP]` / `<s> … </s>`), truncated.
     pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
         let inputs: Vec<tokenizers::EncodeInput> = texts.iter().map(|t| (*t).into()).collect();
         let encs = self
