@@ -6,9 +6,8 @@
 //! And the same Slurm-rendered scripts under `hecjob run --local`, with the SLURM_*
 //! variables a task sees. Skipped (visibly) without Slurm or the data; under CI a
 //! missing Slurm fails.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! No test assumes job ids or asserts timings: the deadlines below only stop a
 //! stuck test from hanging forever.
 
-mod support;
+use crate::support;
 
 use hecjob::cli::status as cli;
 use hecjob::jobdir::SubmissionRecord;

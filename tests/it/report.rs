@@ -11,7 +11,7 @@ use hecjob::report::{self, format, plots, Layout, ReportOptions, SortKey, Status
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-mod support;
+use crate::support;
 
 /// GoEmotions test-set gold counts per label (emotions.txt order).
 const TEST_SUPPORT: [u64; 28] = [
@@ -503,7 +503,7 @@ fn output_dir_variables_are_expanded_or_reported() {
 /// qacct output in Son of Grid Engine 8.1.9's format (captured from a real
 /// `qacct -j` of an array job, values changed): task 1 twice (rescheduled after
 /// exit 99, then finished), task 2, task 7 (ran, wrote no metrics).
-const QACCT_OUTPUT: &str = include_str!("fixtures/qacct_array.txt");
+const QACCT_OUTPUT: &str = include_str!("../fixtures/qacct_array.txt");
 
 fn fake_qacct(dir: &Path) -> std::path::PathBuf {
     let fixture = dir.join("qacct.out");

@@ -5,9 +5,8 @@
 //! exits 0, and the report says where and why. The same sweep through
 //! `hecjob run --local` ends the same way. Skipped (visibly) without qsub or the
 //! data.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

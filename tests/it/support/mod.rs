@@ -1,6 +1,5 @@
 //! Shared helpers for integration tests: the real data and models, fixtures,
 //! the live Grid Engine, and a real HTTP server on 127.0.0.1 (no mocks).
-#![allow(dead_code)]
 pub mod browser;
 pub mod pipeline;
 pub mod server;

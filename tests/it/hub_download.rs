@@ -1,6 +1,6 @@
 //! `hecjob download-model` against a real HTTP server on 127.0.0.1 that
 //! answers like the hub: X-Repo-Commit, ETag, LFS redirects with X-Linked-Etag.
-mod support;
+use crate::support;
 
 use hecjob::fetch::hub::resolve_model_dir_in;
 use std::path::{Path, PathBuf};

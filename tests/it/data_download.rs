@@ -1,6 +1,6 @@
 //! `download-data` against a real HTTP server on 127.0.0.1: the library call
 //! with generated files and checksums, and the CLI with its embedded checksums.
-mod support;
+use crate::support;
 
 use hecjob::fetch::dataset::{download_files, goemotions_files, FileSpec, Outcome};
 use hecjob::fetch::http::{Http, HttpOptions};

@@ -2,9 +2,8 @@
 //! requeued keeps the rung record its earlier attempt made (and judges with its
 //! value), and a run interrupted between rungs resumes with its rung decisions
 //! and records each rung once.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use hecjob::experiment::config::search::EarlyStop;
 use hecjob::experiment::config::{DeviceChoice, Train};

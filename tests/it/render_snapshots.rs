@@ -7,7 +7,7 @@ use hecjob::experiment::render::{self, Rendered};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod support;
+use crate::support;
 
 /// The Grid Engine configs (the dry-run test below reads their qsub lines).
 const CONFIGS: [&str; 3] = ["goemotions", "sweep", "local"];

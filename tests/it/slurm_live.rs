@@ -5,7 +5,7 @@
 //! message, without Slurm; failed instead under CI. No test assumes job ids or
 //! asserts timings: deadlines only stop a stuck test from hanging.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

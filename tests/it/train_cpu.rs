@@ -1,8 +1,7 @@
 //! Real tch training on the CPU: a tiny random BERT (tests/fixtures/golden/tiny-bert,
 //! MiniLM's vocabulary) on a few hundred real GoEmotions examples.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use hecjob::experiment::config::{DeviceChoice, Train};
 use hecjob::worker::model::saved::LoadedModel;

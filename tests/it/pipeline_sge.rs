@@ -4,9 +4,8 @@
 //! data and the model served from 127.0.0.1 in the hub's URL layout; status
 //! reports every task finished with accounting figures; the report reads the
 //! real run directories. Skipped (visibly) without qsub or the data.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
