@@ -192,18 +192,14 @@ fn decision_of(out: &std::process::Output) -> Decision {
 #[test]
 fn two_processes_racing_at_a_rung() {
     let exe = std::env::current_exe().unwrap();
+    // The child's test by its name in this binary: `asha_rungs::race_child`.
+    let child_test = format!("{}::race_child", module_path!().split_once("::").unwrap().1);
     for round in 0..12 {
         let job = tempfile::tempdir().unwrap();
         let go = job.path().join("go");
         let spawn = |task: u32, value: f64| {
             Command::new(&exe)
-                .args([
-                    "--exact",
-                    "race_child",
-                    "--nocapture",
-                    "--test-threads",
-                    "1",
-                ])
+                .args(["--exact", &child_test, "--nocapture", "--test-threads", "1"])
                 .env(
                     "ASHA_RACE_CHILD",
                     format!("{}|{task}|{value}|{}", job.path().display(), go.display()),
