@@ -10,7 +10,6 @@ use crate::support;
 use crate::support::Hecjob;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn config(storage: &Path, data: &Path) -> String {
@@ -71,7 +70,7 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
     std::fs::write(&cfg, config(&storage, &data)).unwrap();
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--only",
@@ -90,7 +89,7 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
     let deadline = Instant::now() + Duration::from_secs(600);
     let tasks = loop {
         let out = Hecjob::new()
-            .args(&["status", jobs.to_str().unwrap(), "--json"])
+            .args(["status", jobs.to_str().unwrap(), "--json"])
             .output();
         assert!(
             out.status.success(),
@@ -192,7 +191,7 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
 
     // The report says which task stopped, where and why, and still picks the best.
     let out = Hecjob::new()
-        .args(&["report", jobs.to_str().unwrap(), "--no-plots", "--no-html"])
+        .args(["report", jobs.to_str().unwrap(), "--no-plots", "--no-html"])
         .output();
     assert!(
         out.status.success(),
@@ -231,7 +230,7 @@ fn the_same_sweep_stops_the_same_way_locally() {
     std::fs::write(&cfg, config(&storage, &data)).unwrap();
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "run",
             "--local",
             cfg.to_str().unwrap(),

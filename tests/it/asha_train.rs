@@ -77,6 +77,7 @@ fn records(job: &Path) -> Vec<String> {
 
 #[test]
 fn requeued_and_resumed_tasks_record_each_rung_once() {
+    let _one = support::one_training_run_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let Some(data) = small_data(tmp.path()) else {
         return;

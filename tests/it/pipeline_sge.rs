@@ -98,7 +98,7 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     let deadline = Instant::now() + Duration::from_secs(600);
     let status = loop {
         let out = Hecjob::new()
-            .args(&["status", jobs.to_str().unwrap(), "--json"])
+            .args(["status", jobs.to_str().unwrap(), "--json"])
             .output();
         assert!(
             out.status.success(),
@@ -257,7 +257,7 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     assert!(s.yaml.as_deref().unwrap().contains("ngpus: 1"));
     // `status` shows the same for the finished tasks.
     let out = Hecjob::new()
-        .args(&["status", jobs.to_str().unwrap()])
+        .args(["status", jobs.to_str().unwrap()])
         .output();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -266,7 +266,7 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     );
 
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "report",
             jobs.to_str().unwrap(),
             "--plots-dir",
@@ -311,7 +311,7 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
     };
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "run",
             "--local",
             cfg_path.to_str().unwrap(),
@@ -359,7 +359,7 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
     }
     let model = storage.join("models/go-emotions/e2e-sweep/task-1");
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "predict",
             model.to_str().unwrap(),
             "I love this so much!",
@@ -387,7 +387,7 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
         "{probs:?}"
     );
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "evaluate",
             model.to_str().unwrap(),
             data.join("dev.tsv").to_str().unwrap(),
@@ -404,7 +404,7 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
 /// `hecjob submit CONFIG --out JOBS`, which must succeed; returns JOBS.
 fn submit(cfg_path: &Path, jobs: &Path) -> std::path::PathBuf {
     let out = Hecjob::new()
-        .args(&[
+        .args([
             "submit",
             cfg_path.to_str().unwrap(),
             "--out",
@@ -472,7 +472,7 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
     let signal = |sig: &str| Command::new("kill").args([sig, &pid]).status().unwrap();
     assert!(signal("-STOP").success());
     let out = Hecjob::new()
-        .args(&["status", jobs.to_str().unwrap()])
+        .args(["status", jobs.to_str().unwrap()])
         .output();
     let live = String::from_utf8_lossy(&out.stdout).into_owned();
     let kill = signal("-USR1");
@@ -489,7 +489,7 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
 
     let status = loop {
         let out = Hecjob::new()
-            .args(&["status", jobs.to_str().unwrap(), "--json"])
+            .args(["status", jobs.to_str().unwrap(), "--json"])
             .output();
         let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let train = st

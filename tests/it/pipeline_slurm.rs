@@ -66,7 +66,7 @@ sweep:
 fn submit(cfg_path: &Path, jobs: &Path) -> PathBuf {
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "submit",
             cfg_path.to_str().unwrap(),
             "--out",
@@ -87,7 +87,7 @@ fn submit(cfg_path: &Path, jobs: &Path) -> PathBuf {
 fn status_json(jobs: &Path) -> serde_json::Value {
     let out = Hecjob::new()
         .slurm()
-        .args(&["status", jobs.to_str().unwrap(), "--json"])
+        .args(["status", jobs.to_str().unwrap(), "--json"])
         .output();
     assert!(
         out.status.success(),
@@ -324,7 +324,7 @@ fn a_sweep_runs_end_to_end_on_slurm() {
     }
     let out = Hecjob::new()
         .slurm()
-        .args(&["report", jobs.to_str().unwrap()])
+        .args(["report", jobs.to_str().unwrap()])
         .output();
     assert!(
         out.status.success(),
@@ -336,7 +336,7 @@ fn a_sweep_runs_end_to_end_on_slurm() {
     // The human table shows sacct's figures too.
     let out = Hecjob::new()
         .slurm()
-        .args(&["status", jobs.to_str().unwrap()])
+        .args(["status", jobs.to_str().unwrap()])
         .output();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("done"), "{table}");
@@ -467,7 +467,7 @@ fn the_slurm_sweep_runs_locally_without_a_scheduler() {
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "run",
             "--local",
             cfg_path.to_str().unwrap(),

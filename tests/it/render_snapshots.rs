@@ -298,7 +298,7 @@ fn dry_run_writes_nothing_and_prints_the_chain() {
         // With --out, and with the default jobs/<experiment>.
         let out = Hecjob::new()
             .current_dir(tmp.path())
-            .args(&["render", "--dry-run", "--out", "out", &cfg])
+            .args(["render", "--dry-run", "--out", "out", &cfg])
             .output();
         assert!(
             out.status.success(),
@@ -308,7 +308,7 @@ fn dry_run_writes_nothing_and_prints_the_chain() {
         let stdout = String::from_utf8(out.stdout).unwrap();
         let def = Hecjob::new()
             .current_dir(tmp.path())
-            .args(&["render", "--dry-run", &cfg])
+            .args(["render", "--dry-run", &cfg])
             .output();
         assert!(
             def.status.success(),
@@ -338,7 +338,7 @@ fn dry_run_writes_nothing_and_prints_the_chain() {
         std::fs::copy(repo().join("configs").join(&cfg), sub_dir.path().join(&cfg)).unwrap();
         let sub = Hecjob::new()
             .current_dir(sub_dir.path())
-            .args(&["submit", "--dry-run", "--out", "out", &cfg])
+            .args(["submit", "--dry-run", "--out", "out", &cfg])
             .output();
         assert!(
             sub.status.success(),
@@ -389,7 +389,7 @@ fn render_writes_the_same_files_as_the_library() {
     .unwrap();
     let out = Hecjob::new()
         .current_dir(tmp.path())
-        .args(&["render", "--out", "out", "sweep.yaml"])
+        .args(["render", "--out", "out", "sweep.yaml"])
         .output();
     assert!(
         out.status.success(),
@@ -490,7 +490,7 @@ fn custom_templates_survive_submit() {
     };
     ok(Hecjob::new()
         .current_dir(tmp.path())
-        .args(&[
+        .args([
             "render",
             "--templates",
             "my-templates",
@@ -502,25 +502,25 @@ fn custom_templates_survive_submit() {
     assert!(has_line(), "render wrote the custom train.com");
     ok(Hecjob::new()
         .current_dir(tmp.path())
-        .args(&["submit", "--dry-run", "--out", "out", "sweep.yaml"])
+        .args(["submit", "--dry-run", "--out", "out", "sweep.yaml"])
         .output());
     assert!(has_line(), "submit kept the templates render used");
 
     // Without --templates, render means the embedded templates.
     ok(Hecjob::new()
         .current_dir(tmp.path())
-        .args(&["render", "--out", "out", "sweep.yaml"])
+        .args(["render", "--out", "out", "sweep.yaml"])
         .output());
     assert!(!has_line());
     ok(Hecjob::new()
         .current_dir(tmp.path())
-        .args(&["submit", "--dry-run", "--out", "out", "sweep.yaml"])
+        .args(["submit", "--dry-run", "--out", "out", "sweep.yaml"])
         .output());
     assert!(!has_line());
     // And submit can be given them itself.
     ok(Hecjob::new()
         .current_dir(tmp.path())
-        .args(&[
+        .args([
             "submit",
             "--dry-run",
             "--templates",

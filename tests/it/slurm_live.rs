@@ -72,7 +72,7 @@ fn wait_settled(jobs: &Path, env: &[(&str, &str)]) -> serde_json::Value {
     loop {
         let out = Hecjob::new()
             .slurm()
-            .args(&["status", jobs.to_str().unwrap(), "--json"])
+            .args(["status", jobs.to_str().unwrap(), "--json"])
             .envs(env.iter().copied())
             .output();
         assert!(out.status.success(), "{}", text(&out));
@@ -110,7 +110,7 @@ fn a_failing_install_cancels_the_chain_and_status_says_why() {
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--out",
@@ -157,7 +157,7 @@ fn a_failing_install_cancels_the_chain_and_status_says_why() {
     let install_id = stage("install")["id"]["number"].as_u64().unwrap();
     let out = Hecjob::new()
         .slurm()
-        .args(&["status", jobs.to_str().unwrap()])
+        .args(["status", jobs.to_str().unwrap()])
         .output();
     let table = text(&out);
     assert!(
@@ -186,7 +186,7 @@ fn a_refused_submission_cancels_what_was_queued() {
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--out",
@@ -258,7 +258,7 @@ fn no_verify_is_named_as_changing_nothing_on_slurm() {
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--no-verify",
@@ -299,7 +299,7 @@ fn check_relays_slurms_verdict() {
     );
     let out = Hecjob::new()
         .slurm()
-        .args(&["check", ok.to_str().unwrap()])
+        .args(["check", ok.to_str().unwrap()])
         .output();
     let t = text(&out);
     assert!(out.status.success(), "{t}");
@@ -330,7 +330,7 @@ fn check_relays_slurms_verdict() {
         let bad = config(tmp.path(), "check-bad", support::cmd::BIN, train);
         let out = Hecjob::new()
             .slurm()
-            .args(&["check", bad.to_str().unwrap()])
+            .args(["check", bad.to_str().unwrap()])
             .output();
         let t = text(&out);
         assert_eq!(out.status.code(), Some(6), "{train}: {t}");
@@ -379,7 +379,7 @@ fn status_without_sacct_says_so_and_still_reports() {
     let jobs = tmp.path().join("jobs");
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--out",
@@ -399,7 +399,7 @@ fn status_without_sacct_says_so_and_still_reports() {
     );
     let out = Hecjob::new()
         .slurm()
-        .args(&["status", jobs.to_str().unwrap()])
+        .args(["status", jobs.to_str().unwrap()])
         .envs(env)
         .output();
     let table = text(&out);
@@ -449,7 +449,7 @@ fn notify_job_mails_a_summary_after_the_array() {
     let env = [("HECJOB_HTTP_RETRIES", "0")];
     let out = Hecjob::new()
         .slurm()
-        .args(&[
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--out",

@@ -51,6 +51,7 @@ fn series(run: &Value, tag: &str) -> Vec<(u64, f64)> {
 
 #[test]
 fn tensorboard_reads_what_the_run_recorded() {
+    let _one = support::one_training_run_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let Some(data) = small_data(tmp.path()) else {
         return;

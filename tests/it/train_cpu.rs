@@ -9,15 +9,11 @@ use hecjob::experiment::config::{DeviceChoice, Train};
 use hecjob::worker::model::saved::LoadedModel;
 use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use std::path::Path;
-use std::sync::Mutex;
 use tch::{Device, Tensor};
 
-/// Signals are process-wide: one run at a time in this test binary, or the
-/// resume test's SIGUSR1 would stop a neighbour's run too.
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
-
+/// One in-process run at a time ([`support::one_training_run_at_a_time`]).
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+    support::one_training_run_at_a_time()
 }
 
 /// A small copy of the data: 320 train, 120 dev, 120 test lines.
@@ -415,11 +411,9 @@ fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
             "--config-sha256",
             &sha,
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("changed since this job was rendered"), "{err}");
+        .run();
+    out.code(2)
+        .stderr_contains("changed since this job was rendered");
 }
 
 #[test]

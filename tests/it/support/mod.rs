@@ -86,6 +86,17 @@ pub fn small_goemotions(dir: &Path, train: usize, dev: usize, test: usize) -> Op
     Some(())
 }
 
+/// One in-process training run at a time in this binary (train_cpu,
+/// asha_train, tensorboard): signals are process-wide, and under `cargo test`
+/// every test shares one process, so one run's SIGUSR1 would stop a
+/// neighbour's run too. Hold the guard for the test.
+#[cfg(feature = "torch")]
+pub fn one_training_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it leaves it poisoned; the next may run.
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A stand-in program: `script` written to `dir/name` (creating `dir`) and
 /// made executable, for a test to put on a PATH. Returns its path.
 pub fn stand_in(dir: &Path, name: &str, script: &str) -> PathBuf {
