@@ -1,5 +1,5 @@
 //! The whole pipeline on the live Slurm (scripts/slurm-local.sh up), as
-//! tests/pipeline_sge.rs does it on Grid Engine: a rendered 2×2 sweep of a tiny BERT
+//! tests/it/pipeline_sge.rs does it on Grid Engine: a rendered 2×2 sweep of a tiny BERT
 //! runs install → download → train with the data and the model served from
 //! 127.0.0.1; status reports every task done with sacct's accounting; a task
 //! signalled in epoch 2 is requeued and resumes; the report reads the real run.

@@ -1172,7 +1172,7 @@ fn cli_prints_table_and_plot_paths() {
 }
 
 /// Writes the test sweep to `$HECJOB_REPORT_DEMO_DIR` to look at by hand:
-/// `HECJOB_REPORT_DEMO_DIR=/tmp/demo cargo test --test report -- --ignored demo`,
+/// `HECJOB_REPORT_DEMO_DIR=/tmp/demo cargo test --test it -- --ignored report::demo`,
 /// then `hecjob report /tmp/demo/jobs/lr-bs-sweep`.
 #[test]
 #[ignore]

@@ -1,4 +1,4 @@
-//! The pipeline tests' shared setup (tests/pipeline_sge.rs, tests/pipeline_slurm.rs):
+//! The pipeline tests' shared setup (tests/it/pipeline_sge.rs, tests/it/pipeline_slurm.rs):
 //! the real GoEmotions data and the tiny BERT fixture served from 127.0.0.1 in
 //! the hub's URL layout, a scratch folder, and a sweep config written into it.
 //! Each scheduler's test keeps its own config text; only the plumbing is here.
