@@ -7,7 +7,7 @@
 
 use crate::support;
 use crate::support::Hecjob;
-use hecjob::experiment::config::{Notify, NotifyOn};
+use hecjob::experiment::config::{InstallFrom, JobResources, Notify, NotifyOn, SchedulerKind};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,35 +22,27 @@ fn text(o: &Output) -> String {
 }
 
 /// A Slurm experiment whose install copies `binary`, with `train` as the train job's
-/// resources (a YAML flow mapping).
+/// resources (a YAML flow mapping), written to `dir/<name>.yaml`.
 fn config(dir: &Path, name: &str, binary: &str, train: &str) -> PathBuf {
+    let mut c = support::config::named(name);
+    c.cluster.scheduler = SchedulerKind::Slurm;
+    c.cluster.cpu_queue = "serial".into();
+    c.cluster.gpu_queue = "gpu-short".into();
+    c.cluster.storage_root = dir.join("storage").display().to_string();
+    let small = JobResources {
+        h_vmem: Some("200M".into()),
+        h_rt: Some("00:05:00".into()),
+        ..JobResources::default()
+    };
+    c.cluster.jobs.install = small.clone();
+    c.cluster.jobs.download = small;
+    c.cluster.jobs.train = serde_yaml_ng::from_str(train).unwrap();
+    c.install.from = InstallFrom::Binary;
+    c.install.binary = Some(binary.into());
+    c.data.base_url = Some("http://127.0.0.1:9/nothing-listens-here".into());
+    c.model.name = "acme/tiny-bert".into();
     let p = dir.join(format!("{name}.yaml"));
-    std::fs::write(
-        &p,
-        format!(
-            r#"experiment:
-  name: {name}
-cluster:
-  scheduler: slurm
-  cpu_queue: serial
-  gpu_queue: gpu-short
-  storage_root: {storage}
-  jobs:
-    install:  {{ h_vmem: 200M, h_rt: "00:05:00" }}
-    download: {{ h_vmem: 200M, h_rt: "00:05:00" }}
-    train:    {train}
-install:
-  from: binary
-  binary: {binary}
-data:
-  base_url: http://127.0.0.1:9/nothing-listens-here
-model:
-  name: acme/tiny-bert
-"#,
-            storage = dir.join("storage").display(),
-        ),
-    )
-    .unwrap();
+    support::config::write(&c, &p);
     p
 }
 
