@@ -13,7 +13,7 @@
 GOEMOTIONS_DIR ?= $(abspath ../shared/data/goemotions)
 export GOEMOTIONS_DIR
 
-.PHONY: demo test setup browser light full sge-up sge-down slurm-up slurm-down bench-cpu
+.PHONY: demo test check lint layers setup browser light full sge-up sge-down slurm-up slurm-down bench-cpu
 
 # The light binary builds into its own target dir, so the full one that
 # scripts/demo.sh builds next is not relinked back and forth on every run.
@@ -41,6 +41,27 @@ test: setup browser
 	  eval "$$(./scripts/slurm-local.sh env)"; \
 	  cargo test --no-default-features; \
 	  cargo test
+
+# The house style, checked (CI runs `lint` before `test`): formatting, clippy
+# with warnings denied in both feature sets, docs with warnings denied.
+lint: setup
+	cargo fmt --check
+	cargo clippy --all-targets --no-default-features -- -D warnings
+	cargo clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --quiet
+
+# The layers (docs/architecture.md): no import cycle, nothing outside
+# src/scheduler/ naming a back end, the on-disk contract importing only util,
+# no function over 80 lines without a reason written beside it.
+layers:
+	./scripts/check-layers.sh
+	python3 scripts/long-functions.py 80
+
+# Before a commit: the above and the fast tests (nextest's default set: no live
+# scheduler, no browser, no CPU training), in a few minutes on two cores.
+check: lint layers
+	cargo nextest run --no-default-features
+	cargo nextest run
 
 sge-up:
 	./scripts/sge-local.sh up

@@ -3,7 +3,8 @@ use clap::Parser;
 fn main() {
     let cli = hecjob::cli::Cli::parse();
     if let Err(e) = hecjob::cli::dispatch(cli) {
-        eprintln!("error: {e}");
+        // Messages quote what schedulers and file names hold: no raw escapes.
+        eprintln!("error: {}", hecjob::util::error::printable(&e.to_string()));
         std::process::exit(e.exit_code());
     }
 }

@@ -1,8 +1,8 @@
 //! `hecjob analyze DIR`: label statistics per split.
 
+use crate::data::analysis::{analyze, render_csv, render_json, render_text, Format};
+use crate::data::tsv::Dataset;
 use crate::util::error::Result;
-use crate::worker::data::analysis::{analyze, render_csv, render_json, render_text, Format};
-use crate::worker::data::tsv::Dataset;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

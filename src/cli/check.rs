@@ -4,16 +4,14 @@
 //! Engine (a suitable queue exists, or why none does).
 //!
 //! Exit codes: 0 every job could run; 6 the scheduler refuses at least one (its
-//! reason is printed per job); 2 a bad config; the usual codes otherwise. The
-//! scripts are rendered into a temporary directory: the job directory is left alone.
+//! reason is printed per job); 8 the check itself failed for at least one (the
+//! client was killed, printed nothing, or nothing readable: no verdict, which is
+//! not a refusal); 2 a bad config; the usual codes otherwise. The scripts are
+//! rendered into a temporary directory: the job directory is left alone.
 
-use crate::experiment::config::SchedulerKind;
 use crate::experiment::render::{prepare_job_dir, TemplateChoice};
-use crate::scheduler::sge::GridEngine;
-use crate::scheduler::slurm::sbatch::TestOnly;
-use crate::scheduler::slurm::Slurm;
 use crate::scheduler::submission;
-use crate::scheduler::JobId;
+use crate::scheduler::{JobId, Purpose, Verdict};
 use crate::util::error::{Error, Result};
 use std::path::PathBuf;
 
@@ -24,13 +22,6 @@ pub struct CheckArgs {
     /// A directory whose *.tera files replace the embedded templates.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-}
-
-/// One job's verdict.
-struct Verdict {
-    stage: String,
-    ok: bool,
-    words: String,
 }
 
 pub fn run_check(a: &CheckArgs) -> Result<()> {
@@ -44,6 +35,7 @@ pub fn run_check(a: &CheckArgs) -> Result<()> {
         TemplateChoice::Given(a.templates.as_deref()),
         true,
     )?;
+    p.loaded.print_warnings();
     let kind = p.loaded.config.cluster.scheduler;
     let mut rendered = p.rendered;
     rendered.dir = p.dir.clone();
@@ -51,76 +43,85 @@ pub fn run_check(a: &CheckArgs) -> Result<()> {
     // Placeholder ids: the requests carry no dependency into the checks below.
     let ids: Vec<JobId> = (1..=stages.len() as u64).map(JobId::single).collect();
     let requests = submission::requests(&p.dir, &stages, &ids);
+    let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
     let mut verdicts = Vec::new();
-    match kind {
-        SchedulerKind::Slurm => {
-            let mut slurm = Slurm::new()?;
-            for (stage, req) in stages.iter().zip(&requests) {
-                let (_, t) = slurm.test_only(req)?;
-                let (ok, words) = match t {
-                    TestOnly::WouldStart {
-                        start,
-                        nodes,
-                        partition,
-                        ..
-                    } => (
-                        true,
-                        format!(
-                            "would start{} on {nodes} in partition {partition}",
-                            start.map(|s| format!(" at {s}")).unwrap_or_default()
-                        ),
-                    ),
-                    TestOnly::Refused { reason } => (false, format!("Slurm refuses it: {reason}")),
-                };
-                verdicts.push(Verdict {
-                    stage: stage.stage.clone(),
-                    ok,
-                    words,
-                });
-            }
-        }
-        SchedulerKind::Sge => {
-            let sge = GridEngine::new()?;
-            for (stage, req) in stages.iter().zip(&requests) {
-                let (_, ok, words) = sge.verify(req)?;
-                let words = if ok {
-                    "a suitable queue exists (qsub -w v)".to_string()
-                } else {
-                    format!("Grid Engine refuses it: {}", words.replace('\n', "; "))
-                };
-                verdicts.push(Verdict {
-                    stage: stage.stage.clone(),
-                    ok,
-                    words,
-                });
-            }
-        }
+    for (stage, req) in stages.iter().zip(&requests) {
+        verdicts.push((stage.stage.clone(), sched.check(req)?));
     }
-    for v in &verdicts {
-        println!(
-            "{:<9} {}  {}",
-            v.stage,
-            if v.ok { "ok  " } else { "FAIL" },
-            v.words
-        );
+    report(kind.display_name(), &verdicts)
+}
+
+/// Print each job's verdict; fail when one was refused or got none.
+fn report(scheduler: &str, verdicts: &[(String, Verdict)]) -> Result<()> {
+    for (stage, v) in verdicts {
+        let (mark, words) = match v {
+            Verdict::Runs(w) => ("ok  ", w.clone()),
+            Verdict::Refused(w) => ("FAIL", format!("{scheduler} refuses it: {w}")),
+            Verdict::Unknown(w) => ("??  ", format!("the check failed: {w}")),
+        };
+        println!("{stage:<9} {mark}  {words}");
     }
-    let refused: Vec<&str> = verdicts
-        .iter()
-        .filter(|v| !v.ok)
-        .map(|v| v.stage.as_str())
-        .collect();
-    if refused.is_empty() {
-        println!(
-            "every job could run on {}; nothing was submitted",
-            kind.display_name()
-        );
-        Ok(())
-    } else {
+    let with = |f: fn(&Verdict) -> bool| -> Vec<&str> {
+        verdicts
+            .iter()
+            .filter(|(_, v)| f(v))
+            .map(|(s, _)| s.as_str())
+            .collect()
+    };
+    let refused = with(|v| matches!(v, Verdict::Refused(_)));
+    let unknown = with(|v| matches!(v, Verdict::Unknown(_)));
+    if !refused.is_empty() {
         Err(Error::Scheduler(format!(
-            "{} would never run {} as configured: change its request in cluster.jobs \
+            "{scheduler} would never run {} as configured: change its request in cluster.jobs \
              (partition/queue, memory, time, CPUs, GPUs) and check again",
-            kind.display_name(),
             refused.join(" and ")
         )))
+    } else if !unknown.is_empty() {
+        Err(Error::NoVerdict(format!(
+            "could not check {} with {scheduler}: its client gave no verdict (see above), \
+             which says nothing about the jobs; check again, or ask {scheduler} by hand",
+            unknown.join(" and ")
+        )))
+    } else {
+        println!("every job could run on {scheduler}; nothing was submitted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue: a check that gave no verdict failed as a refusal (exit 6, "Slurm
+    /// would never run …"). It says the check failed, with its own exit code.
+    #[test]
+    fn no_verdict_is_not_a_refusal() {
+        let v = |s: &str, v: Verdict| (s.to_string(), v);
+        let e = report(
+            "Slurm",
+            &[
+                v("install", Verdict::Runs("would start".into())),
+                v("train", Verdict::Unknown("sbatch was killed".into())),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 8);
+        assert_eq!(
+            e.to_string(),
+            "could not check train with Slurm: its client gave no verdict (see above), which \
+             says nothing about the jobs; check again, or ask Slurm by hand"
+        );
+        let e = report(
+            "Slurm",
+            &[
+                v("install", Verdict::Refused("Invalid partition".into())),
+                v("train", Verdict::Unknown("sbatch was killed".into())),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 6);
+        assert!(e
+            .to_string()
+            .starts_with("Slurm would never run install as configured"));
     }
 }

@@ -30,7 +30,7 @@ pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     } else {
         print!(
             "{}",
-            crate::jobdir::metrics::format_table4(&eval, &format!("Table 4 — {}", a.tsv.display()))
+            crate::report::table4::format(&eval, &format!("Table 4 — {}", a.tsv.display()))
         );
     }
     Ok(())

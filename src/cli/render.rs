@@ -1,7 +1,6 @@
 //! `hecjob render`: write (or with --dry-run, print) a job directory and the
 //! chain `submit` would run.
 
-use crate::experiment::config::SchedulerKind;
 use crate::experiment::render::{chain_commands, chain_lines, prepare_job_dir, TemplateChoice};
 use crate::util::error::Result;
 use crate::util::shell;
@@ -29,6 +28,7 @@ pub fn run(a: &RenderArgs) -> Result<()> {
         TemplateChoice::Given(a.templates.as_deref()),
         !a.dry_run,
     )?;
+    p.loaded.print_warnings();
     let (dir, rendered) = (&p.rendered.dir, &p.rendered);
     if a.dry_run {
         for f in &rendered.files {
@@ -64,11 +64,8 @@ pub fn run(a: &RenderArgs) -> Result<()> {
     }
     // Exactly what `submit` runs by default: its stages, its builder.
     let stages = rendered.stages(&[], true);
-    let build = match rendered.plan.scheduler {
-        SchedulerKind::Sge => crate::scheduler::sge::qsub_command,
-        SchedulerKind::Slurm => crate::scheduler::slurm::client::sbatch_command,
-    };
-    let jobs = chain_commands(dir, &stages, build);
+    let dialect = rendered.plan.scheduler.dialect();
+    let jobs = chain_commands(dir, &stages, |job| dialect.submit_command(job));
     for line in chain_lines(dir, &jobs) {
         println!("  {line}");
     }

@@ -4,8 +4,8 @@
 use super::submit::parse_kind;
 use crate::experiment::render::{prepare_job_dir, TemplateChoice};
 use crate::jobdir::JobKind;
-use crate::scheduler::local::Local;
 use crate::scheduler::submission::submit_chain;
+use crate::scheduler::Purpose;
 use crate::util::error::{Error, Result};
 use std::path::PathBuf;
 
@@ -47,13 +47,19 @@ pub fn run_run(a: &RunArgs) -> Result<()> {
         TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
         true,
     )?;
+    p.loaded.print_warnings();
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, false);
-    let mut exec = Local::new();
-    exec.jobs = a.jobs as usize;
-    let jobs = submit_chain(&mut exec, &dir, &stages)?;
+    let kind = p.loaded.config.cluster.scheduler;
+    let mut exec = crate::scheduler::open(
+        kind,
+        Purpose::Local {
+            jobs: a.jobs as usize,
+        },
+    )?;
+    let jobs = submit_chain(exec.as_mut(), &dir, &stages)?;
     for j in &jobs {
         println!("finished {:<9} job {} ({})", j.stage, j.id, j.name);
     }

@@ -2,11 +2,9 @@
 //! scheduler seam (one queue query and one accounting call per refresh).
 
 use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
-use crate::scheduler::backend::Scheduler;
-use crate::scheduler::sge::GridEngine;
-use crate::scheduler::slurm::Slurm;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
-use crate::util::error::{Error, Result};
+use crate::scheduler::{Purpose, SchedulerKind};
+use crate::util::error::{lit, Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -43,22 +41,64 @@ fn newest_record() -> Result<PathBuf> {
     })
 }
 
+/// Refreshes in a row in which the scheduler knows none of the run's tasks
+/// before `--watch` gives up (accounting can lag one refresh, not three).
+const UNKNOWN_ROUNDS: u32 = 3;
+
+/// What `--watch` remembers between refreshes.
+#[derive(Debug, Default)]
+struct Watch {
+    unknown_rounds: u32,
+}
+
+impl Watch {
+    /// After one refresh: an error once every task has been unknown for
+    /// [`UNKNOWN_ROUNDS`] refreshes in a row (it would never end otherwise).
+    fn after(&mut self, st: &[JobStatus], record: &Path) -> Result<()> {
+        let all_unknown = st
+            .iter()
+            .flat_map(|j| &j.tasks)
+            .all(|t| t.state == TaskState::Unknown);
+        self.unknown_rounds = if all_unknown {
+            self.unknown_rounds + 1
+        } else {
+            0
+        };
+        if self.unknown_rounds < UNKNOWN_ROUNDS {
+            return Ok(());
+        }
+        let ids: Vec<String> = st.iter().map(|j| j.id.number.to_string()).collect();
+        Err(Error::Scheduler(format!(
+            "{}: neither the queue nor accounting has listed job {} for {UNKNOWN_ROUNDS} \
+             refreshes in a row, so the watch stops: the jobs may have ended longer ago than \
+             accounting keeps, or belong to another cluster (run `hecjob status` there)",
+            record.display(),
+            ids.join(", ")
+        )))
+    }
+}
+
 pub fn run_status(a: &StatusArgs) -> Result<()> {
+    if a.watch == Some(0) {
+        return Err(Error::Usage(
+            "--watch 0: the refresh interval is in seconds and must be at least 1 \
+             (e.g. --watch 30)"
+                .into(),
+        ));
+    }
     let path = match &a.run {
         Some(p) => p.clone(),
         None => newest_record()?,
     };
     let record = SubmissionRecord::load(&path)?;
-    let mut sched: Box<dyn Scheduler> = match record.executor.as_str() {
-        "sge" => Box::new(GridEngine::for_queries()?),
-        "slurm" => Box::new(Slurm::for_queries()?),
-        other => {
-            return Err(Error::Usage(format!(
-                "{}: this record is from a `{other}` submission; only Grid Engine and Slurm jobs have a status",
-                path.display(),
-            )))
-        }
+    let Some(kind) = SchedulerKind::from_record(&record.executor) else {
+        return Err(Error::Usage(format!(
+            "{}: this record is from a `{}` submission; only Grid Engine and Slurm jobs have a status",
+            path.display(),
+            record.executor,
+        )));
     };
+    let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
     let tracked: Vec<TrackedJob> = record
         .jobs
         .iter()
@@ -68,6 +108,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
+    crate::scheduler::status::check_walkable(&tracked)?;
     // Where the task list and rendered config are: progress and efficiency.
     let job_dir = if path.is_dir() {
         path.clone()
@@ -75,6 +116,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
+    let mut watch = Watch::default();
     loop {
         let st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
         let note = sched.accounting_note();
@@ -90,12 +132,12 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             if a.watch.is_some() {
                 println!("--- {} ---", path.display());
             }
-            print!("{}", table(&st, &record.executor));
+            print!("{}", table(&st, Some(kind)));
             if let Some(n) = &note {
-                println!("note: {n}");
+                println!("note: {}", lit(n));
             }
             if let Some(why) = chain_broken_by(&st) {
-                println!("{why}");
+                println!("{}", lit(&why));
             }
             // Live progress of running train tasks, efficiency of finished ones.
             print!("{}", crate::report::status_view::text(&job_dir, &st, now));
@@ -122,7 +164,10 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             );
         }
         match a.watch {
-            Some(secs) if !done => std::thread::sleep(Duration::from_secs(secs.max(1))),
+            Some(secs) if !done => {
+                watch.after(&st, &path)?;
+                std::thread::sleep(Duration::from_secs(secs));
+            }
             _ => return Ok(()),
         }
     }
@@ -131,7 +176,8 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
 /// Grid Engine's view of these jobs: one qstat call, then qacct for the jobs
 /// qstat no longer lists.
 pub fn query(jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
-    crate::scheduler::status::query(&mut GridEngine::for_queries()?, jobs)
+    let mut sge = crate::scheduler::open(SchedulerKind::Sge, Purpose::Query)?;
+    crate::scheduler::status::query(sge.as_mut(), jobs)
 }
 
 /// When a stage failed and the stages after it never ran (Slurm cancels them:
@@ -176,7 +222,7 @@ pub fn chain_broken_by(st: &[JobStatus]) -> Option<String> {
 /// columns are named neutrally (FAILURE, PEAK_MEM); a line below says which
 /// of `scheduler`'s accounting fields they are (qacct's `maxvmem`, sacct's
 /// `MaxRSS`), so a Slurm run is not labelled in Grid Engine's words.
-pub fn table(st: &[JobStatus], scheduler: &str) -> String {
+pub fn table(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
     let mut rows = vec![[
         "STAGE",
         "JOB",
@@ -203,21 +249,26 @@ pub fn table(st: &[JobStatus], scheduler: &str) -> String {
                 None => "-".into(),
             };
             let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            rows.push([
-                j.stage.clone(),
-                j.id.number.to_string(),
-                t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-                state,
-                show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
-                failed,
-                show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
-                show(
-                    run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
-                        .map(crate::util::units::bytes),
-                ),
-                t.runs.to_string(),
-                j.name.clone(),
-            ]);
+            // What the scheduler printed (state code, reason, failure, name)
+            // reaches the terminal with its control characters escaped.
+            rows.push(
+                [
+                    j.stage.clone(),
+                    j.id.number.to_string(),
+                    t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+                    state,
+                    show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
+                    failed,
+                    show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
+                    show(
+                        run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
+                            .map(crate::util::units::bytes),
+                    ),
+                    t.runs.to_string(),
+                    j.name.clone(),
+                ]
+                .map(|cell| lit(&cell)),
+            );
         }
     }
     let widths: Vec<usize> = (0..rows[0].len())
@@ -239,7 +290,7 @@ pub fn table(st: &[JobStatus], scheduler: &str) -> String {
         .iter()
         .flat_map(|j| &j.tasks)
         .any(|t| t.last_run.is_some());
-    if let Some(w) = crate::scheduler::words::of(scheduler).filter(|_| accounted) {
+    if let Some(w) = scheduler.map(|k| k.dialect().words()).filter(|_| accounted) {
         out.push_str(&format!(
             "FAILURE: {client}'s {}; PEAK_MEM: {client}'s {} ({})\n",
             w.failure,
@@ -268,19 +319,14 @@ mod tests {
 
     #[test]
     fn table_rows() {
-        let recs: Vec<_> =
-            crate::scheduler::sge::qacct::parse(&crate::scheduler::captured("qacct_failed.txt"))
-                .unwrap()
-                .iter()
-                .map(|r| r.to_neutral())
-                .collect();
+        let recs = crate::scheduler::auto::captured_runs(SchedulerKind::Sge, "qacct_failed.txt");
         let jobs = vec![TrackedJob {
             stage: "train".into(),
             name: "n".into(),
             id: crate::scheduler::JobId::single(5),
         }];
         let st = crate::scheduler::status::collect(&jobs, &[], &recs);
-        let t = table(&st, "sge");
+        let t = table(&st, Some(SchedulerKind::Sge));
         assert!(t.contains("failed"), "{t}");
         assert!(t.contains("37 qmaster enforced"), "{t}");
         assert!(t.contains("99"), "{t}");
@@ -295,18 +341,14 @@ mod tests {
     /// line below names sacct's fields.
     #[test]
     fn slurm_columns_are_not_named_in_grid_engines_words() {
-        let runs = crate::scheduler::slurm::sacct::parse(&crate::scheduler::slurm::captured(
-            "sacct_requeue.txt",
-        ))
-        .unwrap();
-        let recs = crate::scheduler::slurm::client::neutral_runs(&runs);
+        let recs = crate::scheduler::auto::captured_runs(SchedulerKind::Slurm, "sacct_requeue.txt");
         let jobs = vec![TrackedJob {
             stage: "train".into(),
             name: "n".into(),
             id: crate::scheduler::JobId::single(recs[0].job),
         }];
         let st = crate::scheduler::status::collect(&jobs, &[], &recs);
-        let t = table(&st, "slurm");
+        let t = table(&st, Some(SchedulerKind::Slurm));
         let header = t.lines().next().unwrap();
         assert!(
             header.contains("FAILURE") && header.contains("PEAK_MEM"),
@@ -323,7 +365,73 @@ mod tests {
         // Without accounting (no sacct) the columns are `-`, and the line
         // does not claim sacct filled them.
         let st = crate::scheduler::status::collect(&jobs, &[], &[]);
-        let t = table(&st, "slurm");
+        let t = table(&st, Some(SchedulerKind::Slurm));
         assert!(!t.contains("sacct's"), "{t}");
+    }
+
+    /// A reason or name with a terminal escape (from squeue) is printed with
+    /// the escape spelt out, not sent to the terminal.
+    #[test]
+    fn scheduler_text_reaches_the_table_without_control_characters() {
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "n\u{1b}]0;owned\u{7}".into(),
+            id: crate::scheduler::JobId::single(5),
+        }];
+        let queue = vec![crate::scheduler::backend::QueueEntry {
+            job: 5,
+            tasks: Vec::new(),
+            state: crate::scheduler::backend::QueueState::Pending,
+            code: "PD".into(),
+            reason: Some("\u{1b}[2JResources".into()),
+            name: "n".into(),
+            queue: None,
+        }];
+        let st = crate::scheduler::status::collect(&jobs, &queue, &[]);
+        let t = table(&st, Some(SchedulerKind::Slurm));
+        assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t:?}");
+        assert!(t.contains("pending (PD: \\u{1b}[2JResources)"), "{t}");
+        assert!(t.contains("n\\u{1b}]0;owned\\u{7}"), "{t}");
+    }
+
+    /// `--watch` on jobs no scheduler knows ended only when killed; it stops
+    /// after three refreshes in a row with every task unknown, and a refresh
+    /// that knows a task starts the count again.
+    #[test]
+    fn a_watch_on_jobs_nobody_knows_stops_after_three_refreshes() {
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "n".into(),
+            id: crate::scheduler::JobId::single(777),
+        }];
+        let unknown = crate::scheduler::status::collect(&jobs, &[], &[]);
+        let queued = crate::scheduler::status::collect(
+            &jobs,
+            &[crate::scheduler::backend::QueueEntry {
+                job: 777,
+                tasks: Vec::new(),
+                state: crate::scheduler::backend::QueueState::Running,
+                code: "r".into(),
+                reason: None,
+                name: "n".into(),
+                queue: None,
+            }],
+            &[],
+        );
+        let record = Path::new("jobs/x/submission.json");
+        let mut w = Watch::default();
+        w.after(&unknown, record).unwrap();
+        w.after(&unknown, record).unwrap();
+        w.after(&queued, record).unwrap();
+        w.after(&unknown, record).unwrap();
+        w.after(&unknown, record).unwrap();
+        let e = w.after(&unknown, record).unwrap_err();
+        assert_eq!(e.exit_code(), 6);
+        assert_eq!(
+            e.to_string(),
+            "jobs/x/submission.json: neither the queue nor accounting has listed job 777 for 3 \
+             refreshes in a row, so the watch stops: the jobs may have ended longer ago than \
+             accounting keeps, or belong to another cluster (run `hecjob status` there)"
+        );
     }
 }

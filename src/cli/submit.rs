@@ -1,14 +1,11 @@
 //! `hecjob submit`: render the job directory (the pipeline `render` uses) and
 //! submit the chain, or with --dry-run print its exact commands.
 
-use crate::experiment::config::SchedulerKind;
 use crate::experiment::render::{prepare_job_dir, TemplateChoice};
 use crate::jobdir::{JobKind, SubmissionRecord};
 use crate::scheduler::backend::Scheduler;
-use crate::scheduler::dry_run::DryRun;
-use crate::scheduler::sge::GridEngine;
-use crate::scheduler::slurm::Slurm;
 use crate::scheduler::submission::{submit_after_chain, submit_chain, SubmittedJob};
+use crate::scheduler::{Purpose, SchedulerKind};
 use crate::util::error::{Error, Result};
 use std::path::PathBuf;
 
@@ -51,6 +48,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
         true,
     )?;
+    p.loaded.print_warnings();
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
@@ -59,12 +57,12 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     if let Some(note) = no_verify_note(kind, a.no_verify) {
         eprintln!("note: {note}");
     }
-    let mut sched: Box<dyn Scheduler> = match (kind, a.dry_run) {
-        (SchedulerKind::Sge, true) => Box::new(DryRun::sge()),
-        (SchedulerKind::Sge, false) => Box::new(GridEngine::new()?),
-        (SchedulerKind::Slurm, true) => Box::new(DryRun::slurm()),
-        (SchedulerKind::Slurm, false) => Box::new(Slurm::new()?),
+    let purpose = if a.dry_run {
+        Purpose::DryRun
+    } else {
+        Purpose::Submit
     };
+    let mut sched = crate::scheduler::open(kind, purpose)?;
     let mut jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
     if let Some(n) = submit_notify(sched.as_mut(), &rendered, &jobs)? {
         jobs.push(n);
@@ -121,7 +119,7 @@ fn submit_notify(
         return Ok(None);
     };
     let mut req = crate::scheduler::JobRequest::new(&job.script, &rendered.dir);
-    req.options = vec![format!("--dependency=afterany:{}", train.id.number)];
+    req.options = rendered.plan.scheduler.dialect().after_any(train.id.number);
     req.args = vec![train.id.number.to_string()];
     let mut notify =
         submit_after_chain(sched, JobKind::Notify.as_str(), &req, chain).map_err(|e| match e {
@@ -134,20 +132,10 @@ fn submit_notify(
     Ok(Some(notify))
 }
 
-/// What `--no-verify` does on this scheduler, when that is not what it says:
-/// on Slurm there is no check to drop (sbatch has no switch like qsub's `-w e`;
-/// it refuses at submission what no partition can ever run, as far as the
-/// cluster's `EnforcePartLimits` says), so the flag is named as changing nothing
-/// rather than silently ignored.
+/// What `--no-verify` does on this scheduler, when that is not what it says
+/// (the dialect's note: on Slurm it changes nothing).
 fn no_verify_note(kind: SchedulerKind, no_verify: bool) -> Option<&'static str> {
-    match (kind, no_verify) {
-        (SchedulerKind::Slurm, true) => Some(
-            "--no-verify changes nothing on Slurm: sbatch checks each job against the \
-             cluster's partitions when it is submitted, and has no switch to turn that \
-             off, so the jobs are the same without it",
-        ),
-        _ => None,
-    }
+    kind.dialect().no_verify_note().filter(|_| no_verify)
 }
 
 fn print_submitted(jobs: &[SubmittedJob]) {

@@ -231,7 +231,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
             random_init: a.random_init,
             ..RunLimits::full()
         },
-        print_table: true,
+        print_table: Some(crate::report::table4::format),
         early_stop: None,
     })
 }
@@ -253,6 +253,7 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
             let mut s = spec_from_config(cfg, task)?;
             s.limits.max_steps_per_epoch = a.max_steps;
             s.limits.train_limit = a.train_limit.or(s.limits.train_limit);
+            s.print_table = Some(crate::report::table4::format);
             s
         }
         _ => spec_from_args(a)?,

@@ -14,6 +14,7 @@ pub struct ValidateArgs {
 
 pub fn run_validate(a: &ValidateArgs) -> Result<()> {
     let loaded = crate::experiment::config::load(a.config.as_deref())?;
+    loaded.print_warnings();
     if a.resolved {
         print!("{}", loaded.to_yaml());
         return Ok(());

@@ -6,6 +6,8 @@ use crate::experiment::config::{
     JobResources, LoadedConfig, Notify, NotifyOn, SchedulerKind, Task,
 };
 pub use crate::jobdir::{JobKind, LOG_DIR};
+use crate::scheduler::dialect::{Mail, MailOn, Request};
+use crate::scheduler::resources::{Memory, TimeLimit};
 use serde::Serialize;
 
 /// Array job shape: tasks 1..=tasks, at most `max_concurrent` at once.
@@ -78,7 +80,7 @@ impl Plan {
         train.notify = true;
         // Slurm: the HEC rejects arrays that ask for mail, so one small job after
         // the array mails the summary (Grid Engine mails from the jobs: -M/-m).
-        let notify_job = (c.cluster.scheduler == SchedulerKind::Slurm
+        let notify_job = (!c.cluster.scheduler.dialect().mails_from_jobs()
             && c.cluster.notify.is_some())
         .then(|| {
             let res = JobResources {
@@ -124,103 +126,49 @@ impl Plan {
 }
 
 impl PlannedJob {
-    /// The `#$` directives, in a fixed order. Every value here was validated
-    /// against a strict pattern (config::validate), so none needs quoting;
-    /// `extra_directives` only pass a shape check (one line, a `-flag` first,
-    /// no option hecjob writes itself), which is enough: `#$` lines are
-    /// comments to bash.
+    /// The scheduler's directives for this job, in a fixed order (its
+    /// [`Dialect`](crate::scheduler::Dialect) writes them). Every value was
+    /// validated against a strict pattern (config::validate), so none needs
+    /// quoting; `extra_directives` passed the dialect's own check, which is
+    /// enough: directive lines are comments to bash.
     pub fn directives(&self) -> Vec<String> {
-        match self.scheduler {
-            SchedulerKind::Sge => self.sge_directives(),
-            SchedulerKind::Slurm => self.slurm_directives(),
-        }
+        let dialect = self.scheduler.dialect();
+        dialect.directives(&self.request())
     }
 
-    fn sge_directives(&self) -> Vec<String> {
-        let mut d = vec![
-            "-S /bin/bash".to_string(),
-            format!("-N {}", self.name),
-            "-cwd".to_string(),
-            format!("-o {LOG_DIR}/"),
-            format!("-e {LOG_DIR}/"),
-            format!("-q {}", self.queue),
-        ];
+    /// This job's requests in neutral terms (bytes, seconds).
+    pub fn request(&self) -> Request {
         let r = &self.resources;
-        if let Some(v) = &r.h_vmem {
-            d.push(format!("-l h_vmem={v}"));
-        }
-        if let Some(v) = &r.h_rt {
-            d.push(format!("-l h_rt={v}"));
-        }
-        if let Some(v) = &r.s_rt {
-            d.push(format!("-l s_rt={v}"));
-        }
-        if let Some(v) = r.ncpus {
-            d.push(format!("-l ncpus={v}"));
-        }
-        if let Some(v) = r.ngpus.filter(|&g| g > 0) {
-            d.push(format!("-l ngpus={v}"));
-        }
-        if let Some(a) = &self.array {
-            d.push(format!("-t 1-{}", a.tasks));
-            if let Some(tc) = a.max_concurrent {
-                d.push(format!("-tc {tc}"));
-            }
-        }
-        if self.notify {
-            d.push("-notify".to_string());
-        }
-        if let Some(m) = self
-            .mail
-            .as_ref()
-            .filter(|_| self.scheduler == SchedulerKind::Sge)
-        {
-            // Grid Engine's mail events: e(nd), a(bort).
-            let events: String =
-                m.on.iter()
-                    .map(|o| match o {
-                        NotifyOn::End => 'e',
-                        NotifyOn::Fail => 'a',
-                    })
-                    .collect();
-            d.push(format!("-M {}", m.address));
-            d.push(format!("-m {events}"));
-        }
-        d.extend(r.extra_directives.iter().cloned());
-        d
-    }
-
-    /// The `#SBATCH` options, in the order of the HEC's own examples. As for Grid
-    /// Engine, every value was validated (partitions, times, GRES types) and
-    /// `extra_directives` passed Slurm's shape check; `#SBATCH` lines are comments
-    /// to bash. Memory is rewritten in whole units, as `--mem` requires (`1.5G` →
-    /// `1536M`). Logs: `logs/<name>.<job id>.out` / `.err`, array tasks
-    /// `logs/<name>.<array job id>_<task>.out`, as the HEC names them.
-    fn slurm_directives(&self) -> Vec<String> {
-        use crate::scheduler::slurm::{directives, memory, time};
-        let r = &self.resources;
-        let id = if self.array.is_some() { "%A_%a" } else { "%j" };
-        let secs = |t: &Option<String>| t.as_deref().and_then(time::parse_time_limit);
-        let signal_before_s = match (self.notify, secs(&r.h_rt), secs(&r.s_rt)) {
-            (true, Some(h), Some(s)) if s < h => Some(h - s),
-            _ => None,
-        };
-        let req = directives::Request {
+        let dialect = self.scheduler.dialect();
+        let secs = |t: &Option<TimeLimit>| t.as_ref().map(TimeLimit::secs);
+        Request {
             name: self.name.clone(),
-            partition: self.queue.clone(),
-            stdout: format!("{LOG_DIR}/%x.{id}.out"),
-            stderr: format!("{LOG_DIR}/%x.{id}.err"),
-            mem: r.h_vmem.as_deref().map(|m| {
-                memory::parse_rss(m).map_or_else(|| m.to_string(), memory::format_mem_request)
-            }),
-            time: r.h_rt.clone(),
+            queue: self.queue.clone(),
+            log_dir: LOG_DIR.to_string(),
+            memory_bytes: r.h_vmem.as_ref().map(Memory::bytes),
+            time_s: secs(&r.h_rt),
+            soft_time_s: secs(&r.s_rt),
             cpus: r.ncpus,
             gpus: r.ngpus.unwrap_or(0),
             gpu_type: r.gpu_type.clone(),
             array: self.array.as_ref().map(|a| (a.tasks, a.max_concurrent)),
-            signal_before_s,
+            warn_before_limit: self.notify,
+            mail: self
+                .mail
+                .as_ref()
+                .filter(|_| dialect.mails_from_jobs())
+                .map(|m| Mail {
+                    address: m.address.clone(),
+                    on: m
+                        .on
+                        .iter()
+                        .map(|o| match o {
+                            NotifyOn::End => MailOn::End,
+                            NotifyOn::Fail => MailOn::Fail,
+                        })
+                        .collect(),
+                }),
             extra: r.extra_directives.clone(),
-        };
-        directives::lines(&req)
+        }
     }
 }

@@ -7,7 +7,8 @@
 
 use crate::experiment::config::{self, LoadedConfig, SchedulerKind};
 use crate::experiment::plan::{JobKind, Plan};
-use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR};
+use crate::jobdir::written::WrittenRecord;
+use crate::jobdir::{self, TaskEntry, TasksFile, TemplatesRecord, LOG_DIR, TEMPLATES_FILE};
 use crate::scheduler::exit_code;
 use crate::scheduler::submission::{self, StageJob};
 use crate::scheduler::{CommandLine, JobId};
@@ -15,53 +16,10 @@ use crate::util::error::{Error, Result};
 use crate::util::shell;
 use std::path::{Path, PathBuf};
 
-/// Grid Engine's templates (`templates/*.tera`); another scheduler's go in
-/// `templates/<scheduler>/` and a list beside this one ([`embedded`]).
-const SGE_TEMPLATES: &[(&str, &str)] = &[
-    ("_header.tera", include_str!("../../templates/_header.tera")),
-    (
-        "install.com.tera",
-        include_str!("../../templates/install.com.tera"),
-    ),
-    (
-        "download.com.tera",
-        include_str!("../../templates/download.com.tera"),
-    ),
-    (
-        "train.com.tera",
-        include_str!("../../templates/train.com.tera"),
-    ),
-];
-
-/// Slurm's: its own header (`#SBATCH`, chain cancelled on failure) and train script
-/// (signal forwarding and `scontrol requeue`); install and download share Grid
-/// Engine's bodies, so storage, caches and exit codes cannot drift apart.
-const SLURM_TEMPLATES: &[(&str, &str)] = &[
-    (
-        "_header.tera",
-        include_str!("../../templates/slurm/_header.tera"),
-    ),
-    (
-        "install.com.tera",
-        include_str!("../../templates/install.com.tera"),
-    ),
-    (
-        "download.com.tera",
-        include_str!("../../templates/download.com.tera"),
-    ),
-    (
-        "train.com.tera",
-        include_str!("../../templates/slurm/train.com.tera"),
-    ),
-    (
-        "notify.com.tera",
-        include_str!("../../templates/slurm/notify.com.tera"),
-    ),
-];
-
 /// Templates a `--templates DIR` may override from DIR itself under every
-/// scheduler; the others are looked up in DIR/<scheduler>/ first (Slurm:
-/// DIR/slurm/), so a Grid Engine header is never used for a Slurm script.
+/// scheduler; the others are looked up in the folder of DIR the scheduler's
+/// dialect names first (Slurm: DIR/slurm/), so a Grid Engine header is never
+/// used for a Slurm script. The embedded sets are the dialects' own.
 const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera"];
 
 /// One rendered file: its name inside the job directory and its content.
@@ -84,36 +42,30 @@ pub fn default_out_dir(loaded: &LoadedConfig) -> PathBuf {
     Path::new("jobs").join(&loaded.config.experiment.name)
 }
 
-/// The embedded templates for a scheduler (by its back end's name).
-fn embedded(scheduler: SchedulerKind) -> &'static [(&'static str, &'static str)] {
-    match scheduler {
-        SchedulerKind::Sge => SGE_TEMPLATES,
-        SchedulerKind::Slurm => SLURM_TEMPLATES,
-    }
-}
-
 fn scheduler_of(loaded: &LoadedConfig) -> SchedulerKind {
     loaded.config.cluster.scheduler
 }
 
 /// Where a `--templates DIR` override of template `name` is, if there is one.
 fn override_path(dir: &Path, scheduler: SchedulerKind, name: &str) -> Option<PathBuf> {
-    let own = match scheduler {
-        SchedulerKind::Sge => dir.join(name),
-        SchedulerKind::Slurm => dir.join("slurm").join(name),
+    let subdir = scheduler.dialect().templates_subdir();
+    let own = match subdir {
+        None => dir.join(name),
+        Some(sub) => dir.join(sub).join(name),
     };
     if own.exists() {
         return Some(own);
     }
     let shared = dir.join(name);
-    (scheduler != SchedulerKind::Sge && SHARED_TEMPLATES.contains(&name) && shared.exists())
-        .then_some(shared)
+    (subdir.is_some() && SHARED_TEMPLATES.contains(&name) && shared.exists()).then_some(shared)
 }
 
 fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Tera> {
     let mut t = tera::Tera::default();
     t.autoescape_on(vec![]);
-    let mut sources: Vec<(String, String)> = embedded(scheduler)
+    let mut sources: Vec<(String, String)> = scheduler
+        .dialect()
+        .templates()
         .iter()
         .map(|(n, s)| (n.to_string(), s.to_string()))
         .collect();
@@ -127,14 +79,19 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         let mut overridden = 0;
         for (name, text) in sources.iter_mut() {
             if let Some(p) = override_path(dir, scheduler, name) {
-                *text = crate::util::fsutil::read_to_string(&p, "reading template")?;
+                *text = crate::util::fsutil::read_regular_to_string(&p, "reading template")?;
                 overridden += 1;
             }
         }
         // A directory that overrides nothing is a mistake (a wrong path, a
         // misspelt name), not a request for the built-in templates.
         if overridden == 0 {
-            let names: Vec<&str> = embedded(scheduler).iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = scheduler
+                .dialect()
+                .templates()
+                .iter()
+                .map(|(n, _)| *n)
+                .collect();
             return Err(Error::Usage(format!(
                 "--templates {}: holds none of {}; name a file as one of these to override it",
                 dir.display(),
@@ -142,6 +99,7 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
             )));
         }
     }
+    check_includes(&sources, templates)?;
     t.add_raw_templates(sources)?;
     t.register_filter(
         "shq",
@@ -154,6 +112,77 @@ fn engine(scheduler: SchedulerKind, templates: Option<&Path>) -> Result<tera::Te
         },
     );
     Ok(t)
+}
+
+/// How deep templates may include one another; the embedded ones go one deep.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// The templates a template's `{% include %}`, `{% extends %}` and `{% import %}`
+/// tags name (comments skipped; an include inside an `if` counts, as it may run).
+fn included_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{%").or_else(|| rest.find("{#")) {
+        let tail = &rest[open..];
+        if tail.starts_with("{#") {
+            rest = tail.find("#}").map_or("", |end| &tail[end + 2..]);
+            continue;
+        }
+        let Some(end) = tail.find("%}") else { break };
+        let tag = tail[2..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        rest = &tail[end + 2..];
+        let Some(keyword) = tag.split_whitespace().next() else {
+            continue;
+        };
+        if !matches!(keyword, "include" | "extends" | "import") {
+            continue;
+        }
+        let args = &tag[keyword.len()..];
+        let args = args.split(" as ").next().unwrap_or(args);
+        let mut quoted = args.split(['"', '\'']).skip(1).step_by(2);
+        names.extend(quoted.by_ref().map(str::to_string));
+    }
+    names
+}
+
+/// Refuse templates that include one another in a cycle (tera would recurse
+/// until the stack overflows) or deeper than [`MAX_INCLUDE_DEPTH`].
+fn check_includes(sources: &[(String, String)], dir: Option<&Path>) -> Result<()> {
+    let includes: std::collections::HashMap<&str, Vec<String>> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), included_names(t)))
+        .collect();
+    fn walk<'a>(
+        name: &'a str,
+        includes: &'a std::collections::HashMap<&str, Vec<String>>,
+        chain: &mut Vec<&'a str>,
+    ) -> std::result::Result<(), String> {
+        let looped = chain.contains(&name);
+        chain.push(name);
+        if looped {
+            return Err(format!("{} includes itself", chain.join(" → ")));
+        }
+        if chain.len() > MAX_INCLUDE_DEPTH + 1 {
+            return Err(format!(
+                "{} goes more than {MAX_INCLUDE_DEPTH} includes deep",
+                chain.join(" → ")
+            ));
+        }
+        for next in includes.get(name).into_iter().flatten() {
+            walk(next, includes, chain)?;
+        }
+        chain.pop();
+        Ok(())
+    }
+    for (name, _) in sources {
+        walk(name, &includes, &mut Vec::new()).map_err(|why| {
+            Error::Usage(format!(
+                "--templates {}: {why}; a template may include others only without a loop",
+                dir.map_or_else(|| "(embedded)".into(), |d| d.display().to_string())
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// A config path as a shell expression: absolute → quoted literal,
@@ -189,9 +218,8 @@ fn install_lock_wait(c: &config::Config) -> u64 {
         .jobs
         .install
         .h_rt
-        .as_deref()
-        .and_then(|t| c.cluster.scheduler.parse_time(t))
-        .map_or(1800, |limit| (limit / 2).max(60))
+        .as_ref()
+        .map_or(1800, |limit| (limit.secs() / 2).max(60))
 }
 
 /// Control characters never reach a comment line (a newline there would start a
@@ -250,10 +278,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
             "# Resolved by hecjob {} from {}: every default spelled out.\n# The train job reads its task's parameters from here by ${}.\n{}",
             env!("CARGO_PKG_VERSION"),
             one_line(&loaded.source),
-            match c.cluster.scheduler {
-                SchedulerKind::Sge => "SGE_TASK_ID",
-                SchedulerKind::Slurm => "SLURM_ARRAY_TASK_ID",
-            },
+            c.cluster.scheduler.dialect().task_id_var(),
             yaml
         ),
         executable: false,
@@ -326,8 +351,14 @@ fn tasks_file(loaded: &LoadedConfig) -> TasksFile {
 }
 
 impl Rendered {
-    /// Write every file atomically, and the log folder Grid Engine needs to exist.
+    /// Write every file atomically, and the log folder Grid Engine needs to
+    /// exist; a file already there is replaced only if hecjob wrote it
+    /// ([`WrittenRecord`]), and the record then lists every file written.
     pub fn write(&self) -> Result<()> {
+        let record = WrittenRecord::read(&self.dir)?;
+        for f in &self.files {
+            record.check(&self.dir, &f.name)?;
+        }
         for f in &self.files {
             let p = self.dir.join(&f.name);
             if f.executable {
@@ -338,7 +369,7 @@ impl Rendered {
         }
         let logs = self.dir.join(LOG_DIR);
         std::fs::create_dir_all(&logs).map_err(|e| Error::io("creating log folder", &logs, e))?;
-        Ok(())
+        record.add_and_write(&self.dir, self.files.iter().map(|f| f.name.as_str()))
     }
 
     pub fn file(&self, name: &str) -> Option<&RenderedFile> {
@@ -388,6 +419,31 @@ pub fn chain_lines(dir: &Path, jobs: &[(String, CommandLine, JobId)]) -> Vec<Str
         lines.push(format!("{}    # {stage} → job {id}", cmd.shell()));
     }
     lines
+}
+
+/// Refuse to write any rendered file over `config` itself (`render --out .`
+/// beside a `config.yaml`): compared by canonical path, so `./config.yaml`, an
+/// absolute path and a symbolic link to it are all the same file.
+fn not_over_the_source(config: Option<&Path>, rendered: &Rendered) -> Result<()> {
+    let Some(source) = config.and_then(|c| std::fs::canonicalize(c).ok()) else {
+        return Ok(());
+    };
+    for f in &rendered.files {
+        let target = rendered.dir.join(&f.name);
+        if std::fs::canonicalize(&target).is_ok_and(|t| t == source) {
+            return Err(Error::Usage(format!(
+                "{}: this is the config being rendered, and the {} would be written over it. \
+                 Render elsewhere (--out jobs/<experiment>, the default without --out)",
+                target.display(),
+                if f.name == jobdir::CONFIG_FILE {
+                    "resolved config"
+                } else {
+                    "job script"
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How `prepare_job_dir` chooses templates.
@@ -441,8 +497,15 @@ pub fn prepare_job_dir(
     };
     let rendered = render(&loaded, &dir, templates.as_deref())?;
     let dir = if write {
+        not_over_the_source(config, &rendered)?;
+        if templates.is_some() {
+            WrittenRecord::read(&dir)?.check(&dir, TEMPLATES_FILE)?;
+        }
         rendered.write()?;
         TemplatesRecord::write(&dir, templates.as_deref())?;
+        if templates.is_some() {
+            WrittenRecord::read(&dir)?.add_and_write(&dir, [TEMPLATES_FILE])?;
+        }
         std::fs::canonicalize(&dir).map_err(|e| Error::io("resolving", &dir, e))?
     } else {
         dir
@@ -508,7 +571,7 @@ mod tests {
             (Some("00:01:00"), 60),
             (None, 1800),
         ] {
-            c.cluster.jobs.install.h_rt = h_rt.map(String::from);
+            c.cluster.jobs.install.h_rt = h_rt.map(Into::into);
             assert_eq!(install_lock_wait(&c), wait, "{h_rt:?}");
         }
     }

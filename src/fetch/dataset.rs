@@ -5,10 +5,10 @@
 //! check is fetched again. A download that fails the check is discarded
 //! before it reaches its final name.
 
+use crate::data::tsv;
 use crate::fetch::http::{DownloadRequest, Http};
 use crate::util::env_vars;
 use crate::util::error::{Error, Result};
-use crate::worker::data::tsv;
 use std::path::Path;
 
 /// The tutorial's download_data.py source, pinned to a commit.
@@ -153,7 +153,8 @@ pub fn download_files(
 /// `Ok` when the file has the expected sha256 and row count; otherwise every
 /// difference found, expected vs got.
 pub fn check(path: &Path, spec: &FileSpec, n_labels: usize) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bytes = crate::util::fsutil::read_regular(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let sha = crate::util::digest::sha256_hex(&bytes);
     let rows = if spec.name.ends_with(".txt") {
         tsv::parse_emotions(&bytes, &spec.name).map(|n| n.len())
@@ -213,6 +214,30 @@ mod tests {
         assert_eq!(thousands(5426), "5,426");
         assert_eq!(thousands(43410), "43,410");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    /// Issue 22: a FIFO where a data file belongs hung `download-data` (the
+    /// check opened it and waited for a writer); it is a file to fetch again.
+    #[test]
+    fn a_fifo_in_place_of_a_data_file_does_not_hang_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("train.tsv");
+        let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let spec = FileSpec {
+            name: "train.tsv".into(),
+            sha256: "00".repeat(32),
+            bytes: 14,
+            rows: 2,
+        };
+        assert_eq!(
+            check(&p, &spec, 28).unwrap_err(),
+            format!(
+                "cannot read {}: not a regular file but a FIFO (named pipe)",
+                p.display()
+            )
+        );
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //! since this attempt started, dev evaluations included once one ran) times
 //! the steps left; a resumed attempt does not count the steps it inherited.
 
+use super::read::{read_bounded, PROGRESS};
 use crate::util::error::Result;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const FILE: &str = "progress.json";
+pub const FILE: &str = super::PROGRESS_FILE;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveProgress {
@@ -58,13 +59,14 @@ pub fn write(dir: &Path, p: &LiveProgress) -> Result<()> {
     crate::util::fsutil::write_atomic(&dir.join(FILE), json.as_bytes())
 }
 
-/// `None` when the task has written no progress yet; an unreadable file says why.
+/// `None` when the task has written no progress yet; an unreadable file (too
+/// large, not a regular file, not a record) says why.
 pub fn read(dir: &Path) -> Option<std::result::Result<LiveProgress, String>> {
     let path = dir.join(FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => return Some(Err(format!("{}: {e}", path.display()))),
+    let text = match read_bounded(&path, PROGRESS) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e.to_string())),
     };
     Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())))
 }
@@ -150,6 +152,21 @@ mod tests {
             .unwrap()
             .unwrap_err()
             .contains("progress.json"));
+    }
+
+    #[test]
+    fn a_progress_json_over_the_bound_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = std::fs::File::create(dir.path().join(FILE)).unwrap();
+        f.set_len(PROGRESS.limit + 1).unwrap();
+        assert_eq!(
+            read(dir.path()).unwrap().unwrap_err(),
+            format!(
+                "{}: 1048577 bytes is larger than a progress.json may be (1 MiB), so it is not \
+                 one hecjob wrote: remove it",
+                dir.path().join(FILE).display()
+            )
+        );
     }
 
     #[test]

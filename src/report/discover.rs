@@ -320,15 +320,10 @@ pub fn expand_vars(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<S
 
 /// Read one task's metrics.json. Never fails: an unreadable file is a row state.
 pub fn load_metrics(task_dir: &Path) -> Loaded {
-    let path = task_dir.join(METRICS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Loaded::Absent,
-        Err(e) => return Loaded::Unreadable(e.to_string()),
-    };
-    match serde_json::from_str::<RunMetrics>(&text) {
-        Ok(m) => Loaded::Metrics(Box::new(m)),
-        Err(e) => Loaded::Unreadable(e.to_string()),
+    match RunMetrics::read(task_dir) {
+        None => Loaded::Absent,
+        Some(Ok(m)) => Loaded::Metrics(Box::new(m)),
+        Some(Err(e)) => Loaded::Unreadable(e),
     }
 }
 

@@ -16,7 +16,7 @@
 //! types (`cluster.gpu_types`, else the HEC's: [`hec_gpus`]) whose memory
 //! holds the peak with headroom.
 
-use super::qacct::{self, Accounting};
+use super::accounting::{self, Accounting};
 use super::row::Status;
 use super::Report;
 use crate::experiment::config::JobResources;
@@ -99,7 +99,7 @@ impl SiteGpus {
             .map(|g| GpuType {
                 name: g.name.clone(),
                 gres: g.gres.clone(),
-                memory_bytes: crate::scheduler::sge::qacct::parse_bytes(&g.memory).unwrap_or(0),
+                memory_bytes: crate::scheduler::resources::parse_memory(&g.memory).unwrap_or(0),
                 note: g.note.clone().unwrap_or_default(),
             })
             .collect();
@@ -131,17 +131,10 @@ impl Requests {
     pub fn from_job(job: &JobResources, source: &str) -> Requests {
         Requests {
             source: source.to_string(),
-            memory: job.h_vmem.clone(),
-            memory_bytes: job
-                .h_vmem
-                .as_deref()
-                .and_then(crate::scheduler::sge::qacct::parse_bytes),
-            time: job.h_rt.clone(),
-            time_seconds: job
-                .h_rt
-                .as_deref()
-                .and_then(crate::experiment::config::parse_hms)
-                .map(|s| s as f64),
+            memory: job.h_vmem.as_ref().map(|m| m.to_string()),
+            memory_bytes: job.h_vmem.as_ref().map(|m| m.bytes()),
+            time: job.h_rt.as_ref().map(|t| t.to_string()),
+            time_seconds: job.h_rt.as_ref().map(|t| t.secs() as f64),
             // Grid Engine and Slurm give a job one CPU unless it asks for more.
             cpus: Some(job.ncpus.unwrap_or(1)),
             gpus: Some(job.ngpus.unwrap_or(0)),
@@ -301,7 +294,7 @@ fn task(
     }
     // Memory.
     t.requested_memory_bytes = req.and_then(|r| r.memory_bytes);
-    t.scheduler_peak_memory_bytes = acct.and_then(qacct::Accounting::peak_memory_bytes);
+    t.scheduler_peak_memory_bytes = acct.and_then(accounting::Accounting::peak_memory_bytes);
     t.worker_peak_rss_bytes = run.and_then(|m| m.memory.peak_rss_bytes);
     let peak = t
         .scheduler_peak_memory_bytes
@@ -456,7 +449,7 @@ pub fn memory_request(bytes: f64) -> String {
 pub fn time_request(seconds: f64) -> String {
     let step = if seconds < 3600.0 { 300.0 } else { 900.0 };
     let s = ((seconds / step).ceil() * step) as u64;
-    crate::experiment::config::format_hms(s)
+    crate::scheduler::resources::format_hms(s)
 }
 
 fn suggest(tasks: &[TaskEfficiency], req: Option<&Requests>) -> Suggestion {

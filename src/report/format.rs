@@ -8,6 +8,7 @@ use super::plots::Plots;
 use super::row::Row;
 use super::Report;
 use crate::util::csv;
+use crate::util::error::lit;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -59,7 +60,26 @@ impl Grid {
             .join(sep)
     }
 
+    /// The grid with every cell passed through `f` (escaping for an output).
+    fn mapped(&self, f: impl Fn(&str) -> String) -> Grid {
+        Grid {
+            headers: self.headers.iter().map(|c| f(c)).collect(),
+            align: self.align.clone(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|c| f(c)).collect())
+                .collect(),
+        }
+    }
+
+    /// Aligned columns for a terminal; a folder name's control characters are
+    /// escaped, not sent to the terminal.
     fn to_text(&self) -> String {
+        self.mapped(lit).text_of_printable()
+    }
+
+    fn text_of_printable(&self) -> String {
         let w = self.widths();
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.line(&self.headers, &w, "  ").trim_end());
@@ -82,11 +102,16 @@ impl Grid {
         out
     }
 
+    /// A GitHub-flavoured Markdown table; every cell is escaped first
+    /// ([`markdown_cell`]), so widths are those of the escaped text.
     fn to_markdown(&self) -> String {
-        let esc = |s: &String| s.replace('|', "\\|");
+        self.mapped(markdown_cell).markdown_of_escaped()
+    }
+
+    fn markdown_of_escaped(&self) -> String {
         let w: Vec<usize> = self.widths().iter().map(|&n| n.max(3)).collect();
         let mut out = String::new();
-        let cells = |r: &[String]| -> Vec<String> { r.iter().map(esc).collect() };
+        let cells = |r: &[String]| -> Vec<String> { r.to_vec() };
         let _ = writeln!(out, "| {} |", self.line(&cells(&self.headers), &w, " | "));
         let rule: Vec<String> = w
             .iter()
@@ -102,6 +127,13 @@ impl Grid {
         }
         out
     }
+}
+
+/// One cell of a Markdown table: a backslash and a `|` escaped (`a\\|b` would
+/// otherwise end in an escaped backslash and a bare `|` that splits the row),
+/// control characters spelt out (a newline would end the table).
+fn markdown_cell(s: &str) -> String {
+    lit(s).replace('\\', "\\\\").replace('|', "\\|")
 }
 
 // --- human-readable values -------------------------------------------------
@@ -511,4 +543,49 @@ pub fn to_json(report: &Report, plots: &Plots) -> Value {
         v["early_stop"] = json!(es);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pipes of a Markdown row that are not escaped: the row's separators.
+    fn separators(line: &str) -> usize {
+        let mut n = 0;
+        let mut escaped = false;
+        for c in line.chars() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '|' if !escaped => n += 1,
+                _ => escaped = false,
+            }
+        }
+        n
+    }
+
+    /// Issue 22: a `|` in a run folder's name split the Markdown table; a
+    /// backslash before it, or a newline, still did. Every row keeps its
+    /// columns, and a terminal escape is spelt out in the text table.
+    #[test]
+    fn folder_names_cannot_split_a_markdown_table_or_reach_the_terminal() {
+        let grid = Grid {
+            headers: vec!["run".into(), "status".into()],
+            align: vec![Align::Left, Align::Left],
+            rows: ["a|b", "a\\|b", "a\nb", "\u{1b}[2Jx"]
+                .iter()
+                .map(|name| vec![name.to_string(), "finished".into()])
+                .collect(),
+        };
+        let md = grid.to_markdown();
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines.len(), 6, "{md}");
+        for line in &lines {
+            assert_eq!(separators(line), 3, "{line:?} in\n{md}");
+        }
+        assert!(lines[2].starts_with("| a\\|b "), "{md}");
+        assert!(lines[3].starts_with("| a\\\\\\|b "), "{md}");
+        let text = grid.to_text();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains("\\u{1b}[2Jx"), "{text}");
+    }
 }

@@ -9,6 +9,7 @@
 //! are), `qacct` (Grid Engine accounting), `row` (one summary row, sorting),
 //! `compare` (Table 4), `format` (table/csv/json/markdown), `plots` + `font`.
 
+pub mod accounting;
 pub mod compare;
 pub mod discover;
 pub mod efficiency;
@@ -17,10 +18,8 @@ pub mod font;
 pub mod format;
 pub mod html;
 pub mod plots;
-pub mod qacct;
 pub mod row;
 pub mod rungs;
-pub mod sacct;
 pub mod status_view;
 pub mod svg;
 pub mod table4;
@@ -33,6 +32,7 @@ pub use row::{Row, SortKey, Status};
 
 use crate::jobdir::metrics::RunMetrics;
 use crate::scheduler::words::AccountingWords;
+use crate::scheduler::SchedulerKind;
 use crate::util::error::{Error, Result};
 use discover::Loaded;
 use std::collections::BTreeMap;
@@ -83,7 +83,7 @@ pub struct Report {
     /// task, not only the shown rows).
     pub early_stop: Option<rungs::EarlyStopSummary>,
     /// The scheduler's accounting per task (shown rows and the best run).
-    pub accounting: BTreeMap<u32, qacct::Accounting>,
+    pub accounting: BTreeMap<u32, accounting::Accounting>,
     /// Where the accounting came from, or why there is none.
     pub accounting_note: String,
     /// How the scheduler the run was submitted to names its accounting
@@ -152,13 +152,13 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     // A run submitted to Slurm is asked about through sacct, never qacct (a
     // Grid Engine on the same machine would answer for an unrelated job).
     let submitted_to = discover::submitted_to(dir);
-    let on_slurm = submitted_to.as_deref() == Some("slurm");
-    let accounting_words = submitted_to
-        .as_deref()
-        .and_then(crate::scheduler::words::of);
+    let kind = submitted_to.as_deref().and_then(SchedulerKind::from_record);
+    let accounting_words = kind.map(|k| k.dialect().words());
+    // A run no scheduler took (or one without a record) is asked of Grid
+    // Engine's qacct, as before there were other schedulers.
+    let kind = kind.unwrap_or_default();
     let accounting = match (found.train_job_id, &opts.qacct) {
-        (Some(id), Some(_)) if on_slurm => sacct::query(id),
-        (Some(id), Some(program)) => qacct::query(program, id),
+        (Some(id), Some(program)) => accounting::query(kind, program, id),
         _ => None,
     };
     let submitted = found.train_job_id.is_some();
@@ -167,7 +167,7 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         found.train_job_id,
         opts.qacct.as_deref(),
         accounting_found,
-        on_slurm,
+        kind,
     );
 
     let mut rows = Vec::with_capacity(found.tasks.len());
@@ -253,20 +253,18 @@ fn accounting_note(
     train_job_id: Option<u64>,
     qacct: Option<&Path>,
     accounting_found: bool,
-    on_slurm: bool,
+    kind: SchedulerKind,
 ) -> String {
+    let dialect = kind.dialect();
     match (train_job_id, qacct, accounting_found) {
         (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
-        (Some(id), Some(_), false) if on_slurm => format!(
-            "`sacct -j {id}` gave no record (the job has not finished, or Slurm accounting is not available here)"
-        ),
-        (Some(id), Some(_), true) if on_slurm => format!("`sacct -j {id}`"),
         (Some(_), None, _) => "not asked (--no-qacct)".to_string(),
         (Some(id), Some(p), false) => format!(
-            "`{} -j {id}` gave no record (the job has not finished, or accounting is not readable from here)",
-            p.display()
+            "`{}` gave no record (the job has not finished, or {} accounting is not available from here)",
+            dialect.accounting_command(Some(p), id),
+            dialect.display_name()
         ),
-        (Some(id), Some(p), true) => format!("`{} -j {id}`", p.display()),
+        (Some(id), Some(p), true) => format!("`{}`", dialect.accounting_command(Some(p), id)),
     }
 }
 
@@ -276,7 +274,7 @@ fn task_row(
     t: &discover::TaskSource,
     loaded: &Loaded,
     layout: Layout,
-    accounting: Option<&qacct::ByTask>,
+    accounting: Option<&accounting::ByTask>,
     submitted: bool,
     words: Option<&AccountingWords>,
 ) -> (u32, Row) {
@@ -357,13 +355,22 @@ pub fn efficiency_of(report: &Report) -> efficiency::Efficiency {
 
 /// The config beside the tasks (a jobs directory's rendered `config.yaml`).
 pub fn html_extras(report: &Report) -> html::Extras {
-    let config_path = report.dir.join("config.yaml");
-    let config = std::fs::read_to_string(&config_path)
-        .ok()
-        .map(|t| (config_path.display().to_string(), t));
     html::Extras {
-        config,
+        config: config_copy(&report.dir),
         efficiency_html: None,
+    }
+}
+
+/// The job directory's `config.yaml` (its path and text) for the page: read
+/// bounded, and left out with a warning when it is too large or not a file.
+fn config_copy(dir: &Path) -> Option<(String, String)> {
+    let path = dir.join(crate::jobdir::CONFIG_FILE);
+    match crate::jobdir::read::read_bounded(&path, crate::jobdir::read::CONFIG_COPY) {
+        Ok(text) => text.map(|t| (path.display().to_string(), t)),
+        Err(e) => {
+            eprintln!("warning: the page leaves out the config: {e}");
+            None
+        }
     }
 }
 
@@ -395,5 +402,24 @@ fn differing_params(rows: &mut [Row], runs: &BTreeMap<u32, RunMetrics>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_config_copy_over_the_bound_is_left_out_of_the_page() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(super::config_copy(dir.path()), None);
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, "experiment: {name: x}\n").unwrap();
+        assert_eq!(
+            super::config_copy(dir.path()),
+            Some((path.display().to_string(), "experiment: {name: x}\n".into()))
+        );
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(crate::jobdir::read::CONFIG_COPY.limit + 1)
+            .unwrap();
+        assert_eq!(super::config_copy(dir.path()), None);
     }
 }

@@ -1,8 +1,8 @@
 //! One summary row per sweep task, computed from its metrics.json (if any) and
 //! Grid Engine accounting (if any); and the orderings `--sort` offers.
 
+use super::accounting::Accounting;
 use super::discover::Loaded;
-use super::qacct::Accounting;
 use crate::jobdir::metrics::RunMetrics;
 use crate::jobdir::RunStatus;
 use crate::scheduler::words::{AccountingWords, GRID_ENGINE};
@@ -99,7 +99,7 @@ pub struct Row {
     pub exit_status: Option<i64>,
     /// The rung decision that stopped the task (`sweep.early_stop`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_early: Option<crate::worker::asha::Decision>,
+    pub stopped_early: Option<crate::jobdir::rungs::Decision>,
 }
 
 impl Row {
@@ -144,7 +144,8 @@ impl Row {
             seconds_per_epoch: None,
             peak_gpu_bytes: None,
             peak_rss_bytes: None,
-            scheduler_peak_memory_bytes: acct.and_then(super::qacct::Accounting::peak_memory_bytes),
+            scheduler_peak_memory_bytes: acct
+                .and_then(super::accounting::Accounting::peak_memory_bytes),
             wallclock_seconds: acct.and_then(|a| a.wallclock_seconds),
             exit_status: acct.and_then(|a| a.exit_status),
             stopped_early: None,

@@ -242,8 +242,8 @@ fn split<T: Serialize>(r: Result<T, String>) -> (Value, Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobdir::job_id::JobId;
     use crate::jobdir::progress::LiveProgress;
-    use crate::scheduler::job_id::JobId;
     use crate::scheduler::status::TaskStatus;
 
     fn task(id: u32, state: TaskState) -> TaskStatus {

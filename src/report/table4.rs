@@ -2,6 +2,8 @@
 //! test set at threshold 0.3. Embedded so reports can stand beside it offline.
 //! Rows follow emotions.txt order (neutral last), not the paper's alphabetical order.
 
+use crate::jobdir::metrics::{Evaluation, Prf};
+
 /// (emotion, precision, recall, f1)
 pub const PAPER_TABLE4: [(&str, f64, f64, f64); 28] = [
     ("admiration", 0.53, 0.83, 0.65),
@@ -69,6 +71,44 @@ pub fn paper_row(emotion: &str) -> Option<(f64, f64, f64)> {
         .iter()
         .find(|r| r.0 == emotion)
         .map(|r| (r.1, r.2, r.3))
+}
+
+/// Table 4 as text: per-emotion P/R/F1/support, the paper's values beside them.
+pub fn format(eval: &Evaluation, title: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{title}");
+    let _ = writeln!(
+        out,
+        "{:<15} {:>6} {:>6} {:>6} {:>7}   {:>6} {:>6} {:>6} {:>7}",
+        "emotion", "P", "R", "F1", "support", "paperP", "paperR", "paperF", "ΔF1"
+    );
+    // The report's cells (table4::cell): a label the paper lacks shows `-`.
+    let mut line = |label: &str, ours: Prf, support: u64, paper: Option<(f64, f64, f64)>| {
+        let _ = writeln!(
+            out,
+            "{:<15} {:>6} {:>6} {:>6} {:>7}   {:>6} {:>6} {:>6} {:>7}",
+            label,
+            cell::score(Some(ours.precision)),
+            cell::score(Some(ours.recall)),
+            cell::score(Some(ours.f1)),
+            support,
+            cell::score(paper.map(|p| p.0)),
+            cell::score(paper.map(|p| p.1)),
+            cell::score(paper.map(|p| p.2)),
+            cell::delta(paper.map(|p| ours.f1 - p.2))
+        );
+    };
+    for s in &eval.per_label {
+        line(&s.label, s.scores(), s.support, paper_row(&s.label));
+    }
+    line(
+        "macro-average",
+        eval.macro_avg,
+        eval.examples,
+        Some(PAPER_MACRO),
+    );
+    out
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! schedulers measure different things. How each scheduler spells these
 //! (directives, ids, status and accounting output) stays in its own module.
 
-use super::job_id::JobId;
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -80,32 +80,9 @@ impl JobRequest {
     }
 }
 
-/// An exact command line and the directory it ran in, as recorded in submission.json.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandLine {
-    pub argv: Vec<String>,
-    pub cwd: PathBuf,
-}
-
-impl CommandLine {
-    /// A client call that reads no relative path (a query, a cancel): it runs
-    /// in the temp directory, so it works whatever the caller's directory is.
-    pub fn anywhere(argv: Vec<String>) -> CommandLine {
-        CommandLine {
-            argv,
-            cwd: std::env::temp_dir(),
-        }
-    }
-
-    /// The command as one shell line (each word quoted when it needs it).
-    pub fn shell(&self) -> String {
-        self.argv
-            .iter()
-            .map(|a| crate::util::shell::quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
+/// A client command and where it runs: recorded in submission.json, so defined
+/// by the on-disk contract.
+pub use crate::jobdir::submission::CommandLine;
 
 /// What one submission returned.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +194,18 @@ impl RunRecord {
     }
 }
 
+/// What `hecjob check` learned about one job, without submitting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The scheduler would run it (its words: where, when).
+    Runs(String),
+    /// The scheduler says it never could (its words: why).
+    Refused(String),
+    /// The check itself failed (the client was killed, printed nothing, or
+    /// something hecjob cannot read): nothing is known about the job.
+    Unknown(String),
+}
+
 /// A scheduler, a local runner or a recorder: takes job scripts, gives back
 /// job ids, and answers for the jobs it took.
 pub trait Scheduler {
@@ -247,6 +236,15 @@ pub trait Scheduler {
     /// Accounting of the finished runs of these jobs, in one call. A job the
     /// scheduler does not know (yet) has no records; that is not an error.
     fn accounting(&mut self, ids: &[JobId]) -> Result<Vec<RunRecord>>;
+
+    /// Whether the scheduler would ever run `job` (Grid Engine: `qsub -w v`;
+    /// Slurm: `sbatch --test-only`). Submits nothing.
+    fn check(&mut self, _job: &JobRequest) -> Result<Verdict> {
+        Err(Error::Usage(format!(
+            "`{}` cannot tell whether a job could run without running it",
+            self.name()
+        )))
+    }
 
     /// Why the last `accounting` answer is incomplete, when it is (e.g. a Slurm
     /// cluster without `sacct`): status shows it instead of failing.

@@ -6,8 +6,9 @@
 //!   mount) is killed, with its whole process group, after the timeout
 //!   ([`HECJOB_SCHEDULER_TIMEOUT`](crate::util::env_vars::HECJOB_SCHEDULER_TIMEOUT),
 //!   default [`DEFAULT_TIMEOUT`]);
-//! * the error then names the exact command line and the limit, and says that a
-//!   submission may or may not have happened (the caller's rollback relies on it);
+//! * the error then names the exact command line and the limit, and says what
+//!   that means for its [`Call`]: a submission or cancel may or may not have
+//!   happened (the caller's rollback relies on it); a query changed nothing;
 //! * stdin is closed, stdout and stderr are captured whole (up to the deadline,
 //!   also when the client leaves something running that holds them).
 
@@ -36,15 +37,38 @@ pub fn timeout_from_env() -> Result<Duration> {
     }
 }
 
+/// What a client call does, which decides what its timeout means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// Submits or removes jobs: cut short, it may or may not have acted.
+    Changes,
+    /// Only asks (queue, accounting, a check that submits nothing).
+    Query,
+}
+
 /// The error for a command that did not finish in time.
 pub fn timed_out(cmd: &CommandLine, after: Duration) -> Error {
+    timed_out_for(cmd, after, Call::Changes)
+}
+
+fn timed_out_for(cmd: &CommandLine, after: Duration, call: Call) -> Error {
+    let meaning = match call {
+        Call::Changes => "the scheduler may or may not have acted on it",
+        Call::Query => {
+            "it only asked, so nothing was changed: ask again once the scheduler answers"
+        }
+    };
     Error::Scheduler(format!(
-        "`{}` did not finish within {} s and was killed (set {} to wait longer); \
-         the scheduler may or may not have acted on it",
+        "`{}` did not finish within {} s and was killed (set {} to wait longer); {meaning}",
         cmd.shell(),
         after.as_secs_f64(),
         crate::util::env_vars::HECJOB_SCHEDULER_TIMEOUT
     ))
+}
+
+/// [`run`] for a query: a timeout says that nothing was changed.
+pub fn run_query(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Output> {
+    run_as(program, cmd, timeout, Call::Query)
 }
 
 /// The error for a client call that exited unsuccessfully: the command, how
@@ -67,6 +91,10 @@ pub fn failed(cmd: &CommandLine, status: &std::process::ExitStatus, detail: &str
 /// its process group is killed, and the output read so far comes back with the
 /// client's own exit status.
 pub fn run(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Output> {
+    run_as(program, cmd, timeout, Call::Changes)
+}
+
+fn run_as(program: &Path, cmd: &CommandLine, timeout: Duration, call: Call) -> Result<Output> {
     use std::os::unix::process::CommandExt;
     let mut child = Command::new(program)
         .args(&cmd.argv[1..])
@@ -89,7 +117,7 @@ pub fn run(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Outpu
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child.id());
                 let _ = child.wait();
-                return Err(timed_out(cmd, timeout));
+                return Err(timed_out_for(cmd, timeout, call));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => return Err(Error::io("waiting for", program, e)),
@@ -203,6 +231,26 @@ mod tests {
         );
         assert!(msg.contains("HECJOB_SCHEDULER_TIMEOUT"), "{msg}");
         assert_eq!(e.exit_code(), 6);
+    }
+
+    /// A query cut short changed nothing, and says so instead of a
+    /// submission's "may or may not have acted on it".
+    #[test]
+    fn a_timed_out_query_says_it_changed_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = stand_in(dir.path(), "squeue", "sleep 600");
+        let cmd = line(dir.path(), &["squeue", "-j", "7"]);
+        let e = run_query(&p, &cmd, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`squeue -j 7` did not finish within 0.2 s and was killed (set \
+             HECJOB_SCHEDULER_TIMEOUT to wait longer); it only asked, so nothing was \
+             changed: ask again once the scheduler answers"
+        );
+        let e = run(&p, &cmd, Duration::from_millis(200)).unwrap_err();
+        assert!(e
+            .to_string()
+            .ends_with("the scheduler may or may not have acted on it"));
     }
 
     #[test]

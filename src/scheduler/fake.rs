@@ -6,7 +6,7 @@
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::command;
-use super::job_id::JobId;
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -95,14 +95,14 @@ impl Scheduler for Fake {
                 self.next += 1;
                 Ok(Submitted {
                     id,
-                    name: super::sge::file_name(&job.script),
+                    name: super::program::file_name(&job.script),
                     command,
                 })
             }
             Reply::Refuse(m) => Err(Error::Scheduler(format!("fake refused: {m}"))),
             Reply::TimeOut => Err(super::backend::may_be_queued(
                 command::timed_out(&command, Duration::from_secs(120)),
-                &super::sge::file_name(&job.script),
+                &super::program::file_name(&job.script),
                 &job.script,
                 "fake-queue",
                 "fake-cancel ID",

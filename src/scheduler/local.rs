@@ -23,6 +23,19 @@
 //! * exit status 99 re-runs the task with `RESTARTED=1` (Grid Engine reschedules it),
 //!   at most `max_restarts` times.
 //!
+//! Limits and signals, as the schedulers apply them:
+//! * a Grid Engine task past `-l s_rt` gets SIGUSR1, past `-l h_rt` SIGKILL; a Slurm
+//!   task gets `--signal`'s signal that many seconds before `--time`, SIGTERM at it
+//!   and SIGKILL 30 s later (Slurm's default KillWait);
+//! * each task runs in a process group of its own, so a signal reaches all of it
+//!   (its workers included): SIGINT, SIGTERM and SIGHUP to hecjob are passed on to
+//!   every running task, which then has [`STOP_GRACE`] to end before SIGKILL, and
+//!   the run stops (exit 99);
+//! * a SIGKILL of hecjob ends them too: the task's shell has a parent-death signal
+//!   (SIGTERM, `prctl(PR_SET_PDEATHSIG)`), and a small guard process that holds a
+//!   pipe from hecjob kills the task groups still registered when that pipe closes
+//!   (the parent-death signal alone would not reach the shell's children).
+//!
 //! With `jobs` > 1 (`run --local --jobs K`), up to K array tasks run at once (never
 //! more than the script's `-tc`), lowest ids first as they free up, each with its
 //! own `CUDA_VISIBLE_DEVICES`: slot i gets the i-th device of the inherited list, or
@@ -31,15 +44,116 @@
 
 use super::backend::{CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted};
 use super::exit_code;
-use super::job_id::JobId;
-use super::job_id::TaskRange;
+use super::program::file_name;
 use super::sge::directives::Directives;
-use super::sge::{file_name, request_directives};
+use super::sge::request_directives;
 use super::slurm::directives::{self as slurm_directives, Directives as SlurmDirectives};
+use crate::jobdir::job_id::JobId;
+use crate::jobdir::job_id::TaskRange;
 use crate::util::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long a task has to end after a signal passed on from hecjob, before SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Slurm's default KillWait: from SIGTERM at the time limit to SIGKILL.
+const SLURM_KILL_WAIT: Duration = Duration::from_secs(30);
+/// How often a running task is looked at (its end, its limits, a signal to pass on).
+const POLL: Duration = Duration::from_millis(50);
+
+/// The last of SIGINT, SIGTERM, SIGHUP hecjob received (0: none); the first
+/// call installs the handlers that record it.
+fn stop_signal() -> &'static Arc<AtomicUsize> {
+    static SIGNAL: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    SIGNAL.get_or_init(|| {
+        let flag = Arc::new(AtomicUsize::new(0));
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // A handler that only stores the number: the polling loop passes it on.
+            let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
+        }
+        flag
+    })
+}
+
+/// The guard process: reads `+PGID` / `-PGID` lines from hecjob and, when the
+/// pipe closes without every group removed (hecjob killed), kills those groups.
+const GUARD: &str = r#"trap '' INT TERM HUP
+live=" "
+while IFS= read -r line; do
+    case "$line" in
+        +*) live="$live${line#+} " ;;
+        -*) live="${live/ ${line#-} / }" ;;
+    esac
+done
+[ "$live" = " " ] && exit 0
+for g in $live; do kill -TERM -- "-$g" 2>/dev/null; done
+sleep 5
+for g in $live; do kill -KILL -- "-$g" 2>/dev/null; done
+"#;
+
+/// The pipe to the guard process (started on first use; None if it could not
+/// be, in which case the parent-death signal alone is left).
+fn guard() -> &'static Mutex<Option<std::process::ChildStdin>> {
+    static GUARD_PIPE: OnceLock<Mutex<Option<std::process::ChildStdin>>> = OnceLock::new();
+    GUARD_PIPE.get_or_init(|| {
+        use std::os::unix::process::CommandExt;
+        let child = Command::new("bash")
+            .arg("-c")
+            .arg(GUARD)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+        Mutex::new(child.ok().and_then(|mut c| c.stdin.take()))
+    })
+}
+
+fn tell_guard(line: &str) {
+    use std::io::Write;
+    if let Ok(mut g) = guard().lock() {
+        if let Some(pipe) = g.as_mut() {
+            let _ = pipe.write_all(format!("{line}\n").as_bytes());
+            let _ = pipe.flush();
+        }
+    }
+}
+
+/// Send `sig` to every process of the task's group.
+fn signal_group(pgid: u32, sig: i32) {
+    // SAFETY: killpg only sends a signal; a group that is gone is ESRCH.
+    unsafe {
+        libc::killpg(pgid as libc::pid_t, sig);
+    }
+}
+
+/// What the scheduler does to a task as its run time passes: `(after, signal)`
+/// in order, the last a SIGKILL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TimeLimits {
+    pub steps: Vec<(Duration, i32)>,
+    /// The limit itself: a step from here on is the scheduler ending the task.
+    pub limit: Option<Duration>,
+    /// The limit's name for messages: `h_rt of 60 s`, `--time of 60 s`.
+    pub name: String,
+}
+
+/// Grid Engine's time value: seconds, or `[[hh:]mm:]ss`.
+fn ge_seconds(s: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let parts: Vec<&str> = s.trim().split(':').collect();
+    if parts.len() > 3 {
+        return None;
+    }
+    for p in parts {
+        total = total.checked_mul(60)?.checked_add(p.parse::<u64>().ok()?)?;
+    }
+    Some(total)
+}
 
 pub struct Local {
     next: u64,
@@ -295,7 +409,7 @@ impl Script {
                         .env(v::SLURM_ARRAY_TASK_MIN, r.first.to_string())
                         .env(v::SLURM_ARRAY_TASK_MAX, r.last.to_string())
                         .env(v::SLURM_ARRAY_TASK_STEP, r.step.to_string())
-                        .env(v::SLURM_ARRAY_TASK_COUNT, r.tasks().count().to_string());
+                        .env(v::SLURM_ARRAY_TASK_COUNT, r.count().to_string());
                 }
                 if restarts > 0 {
                     cmd.env(v::SLURM_RESTART_COUNT, restarts.to_string());
@@ -308,6 +422,80 @@ impl Script {
                 let cpus = d.all.iter().rev().find(|(o, _)| o == "--cpus-per-task");
                 if let Some((_, Some(c))) = cpus {
                     cmd.env(v::SLURM_CPUS_PER_TASK, c);
+                }
+            }
+        }
+    }
+
+    /// The run-time limits the script asks for, as its scheduler enforces them.
+    fn limits(&self) -> TimeLimits {
+        match self {
+            Script::Sge(d) => {
+                let resource = |key: &str| {
+                    d.all
+                        .iter()
+                        .filter(|(o, _)| o == "-l")
+                        .flat_map(|(_, args)| args.iter())
+                        .flat_map(|a| a.split(','))
+                        .filter_map(|kv| kv.split_once('='))
+                        .filter(|(k, _)| k.trim() == key)
+                        .filter_map(|(_, v)| ge_seconds(v))
+                        .next_back()
+                };
+                let mut steps = Vec::new();
+                if let Some(s_rt) = resource("s_rt") {
+                    steps.push((Duration::from_secs(s_rt), libc::SIGUSR1));
+                }
+                let h_rt = resource("h_rt");
+                if let Some(h) = h_rt {
+                    steps.push((Duration::from_secs(h), libc::SIGKILL));
+                }
+                steps.sort();
+                TimeLimits {
+                    steps,
+                    limit: h_rt.map(Duration::from_secs),
+                    name: h_rt.map_or_else(String::new, |h| format!("h_rt of {h} s")),
+                }
+            }
+            Script::Slurm(d) => {
+                let value = |key: &str| {
+                    d.all
+                        .iter()
+                        .rev()
+                        .find(|(o, _)| o == key)
+                        .and_then(|(_, v)| v.clone())
+                };
+                let Some(limit) = value("--time")
+                    .and_then(|t| super::slurm::time::parse_duration_secs(&t))
+                    .map(|s| s as u64)
+                else {
+                    return TimeLimits::default();
+                };
+                let mut steps = Vec::new();
+                // --signal=[{R|B}:]SIG[@SECONDS] (60 s before by default).
+                if let Some(spec) = value("--signal") {
+                    let spec = spec.split_once(':').map_or(spec.as_str(), |(_, s)| s);
+                    let (sig, before) = spec.split_once('@').unwrap_or((spec, "60"));
+                    let sig = sig.trim_start_matches("SIG");
+                    let number = sig.parse::<i32>().ok().or(match sig {
+                        "USR1" => Some(libc::SIGUSR1),
+                        "USR2" => Some(libc::SIGUSR2),
+                        "TERM" => Some(libc::SIGTERM),
+                        "INT" => Some(libc::SIGINT),
+                        "HUP" => Some(libc::SIGHUP),
+                        _ => None,
+                    });
+                    if let (Some(n), Ok(b)) = (number, before.parse::<u64>()) {
+                        steps.push((Duration::from_secs(limit.saturating_sub(b)), n));
+                    }
+                }
+                steps.push((Duration::from_secs(limit), libc::SIGTERM));
+                steps.push((Duration::from_secs(limit) + SLURM_KILL_WAIT, libc::SIGKILL));
+                steps.sort();
+                TimeLimits {
+                    steps,
+                    limit: Some(Duration::from_secs(limit)),
+                    name: format!("--time of {limit} s"),
                 }
             }
         }
@@ -330,22 +518,22 @@ impl Local {
         d: &Script,
         name: &str,
         id: u64,
-        tasks: Vec<u32>,
+        tasks: TaskRange,
         cwd: &Path,
     ) -> Result<()> {
         let width = self
             .jobs
             .min(d.concurrency().unwrap_or(usize::MAX))
-            .min(tasks.len())
+            .min(usize::try_from(tasks.count()).unwrap_or(usize::MAX))
             .max(1);
         if width == 1 {
-            for t in tasks {
+            for t in tasks.tasks() {
                 self.run_task(job, d, name, id, Some(t), cwd, None)?;
             }
             return Ok(());
         }
         let inherited = crate::util::env_vars::get(crate::util::env_vars::CUDA_VISIBLE_DEVICES);
-        let queue = std::sync::Mutex::new(tasks.into_iter());
+        let queue = std::sync::Mutex::new(tasks.tasks());
         let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
         std::thread::scope(|scope| {
             for slot in 0..width {
@@ -421,9 +609,10 @@ impl Local {
             if let Some(dev) = device {
                 cmd.env(crate::util::env_vars::CUDA_VISIBLE_DEVICES, dev);
             }
-            let status = cmd
-                .status()
-                .map_err(|e| Error::io("running bash on job script", &job.script, e))?;
+            let (status, ended_by) = run_supervised(&mut cmd, &d.limits(), &job.script)?;
+            if let Some(why) = ended_by {
+                return Err(stopped(&label, &why, &out_path, &err_path));
+            }
             match status.code() {
                 Some(0) => return Ok(()),
                 Some(exit_code::REQUEUE) if restarts < self.max_restarts => {
@@ -448,6 +637,113 @@ impl Local {
             }
         }
     }
+}
+
+/// Why a task did not end by itself.
+#[derive(Debug)]
+enum EndedBy {
+    /// hecjob got this signal and passed it on.
+    Signal(i32),
+    /// It ran past its limit and was killed.
+    Limit(String),
+}
+
+fn stopped(label: &str, why: &EndedBy, out: &Path, err: &Path) -> Error {
+    let logs = if err != out {
+        format!("{} and {}", out.display(), err.display())
+    } else {
+        out.display().to_string()
+    };
+    match why {
+        EndedBy::Signal(sig) => Error::Interrupted(format!(
+            "local run: hecjob got signal {sig} at {label}: passed it on to the task and \
+             stopped the run; see {logs}"
+        )),
+        EndedBy::Limit(limit) => Error::Scheduler(format!(
+            "local run: {label} ran past its {limit} and was killed, as its scheduler would; \
+             see {logs}"
+        )),
+    }
+}
+
+/// Run the task's shell in a process group of its own, registered with the
+/// guard, applying `limits` and passing on a signal hecjob receives.
+fn run_supervised(
+    cmd: &mut Command,
+    limits: &TimeLimits,
+    script: &Path,
+) -> Result<(std::process::ExitStatus, Option<EndedBy>)> {
+    use std::os::unix::process::CommandExt;
+    let signal = stop_signal();
+    let pending = signal.load(Ordering::Relaxed) as i32;
+    if pending != 0 {
+        // Stopped between two tasks: start no other.
+        return Ok((
+            std::process::ExitStatus::default(),
+            Some(EndedBy::Signal(pending)),
+        ));
+    }
+    let parent = std::process::id() as libc::pid_t;
+    cmd.process_group(0);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // hecjob died between fork and prctl: the signal would never come.
+            if libc::getppid() != parent {
+                libc::_exit(128 + libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::io("running bash on job script", script, e))?;
+    let pgid = child.id();
+    tell_guard(&format!("+{pgid}"));
+    let started = Instant::now();
+    let mut next_step = 0;
+    let mut ended_by: Option<EndedBy> = None;
+    let mut kill_at: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                signal_group(pgid, libc::SIGKILL);
+                let _ = child.wait();
+                tell_guard(&format!("-{pgid}"));
+                return Err(Error::io("waiting for job script", script, e));
+            }
+        }
+        let sig = signal.load(Ordering::Relaxed) as i32;
+        if sig != 0 && ended_by.is_none() {
+            signal_group(pgid, sig);
+            ended_by = Some(EndedBy::Signal(sig));
+            kill_at = Some(Instant::now() + STOP_GRACE);
+        }
+        while let Some(&(after, sig)) = limits.steps.get(next_step) {
+            if started.elapsed() < after {
+                break;
+            }
+            signal_group(pgid, sig);
+            if limits.limit.is_some_and(|l| after >= l) && ended_by.is_none() {
+                ended_by = Some(EndedBy::Limit(limits.name.clone()));
+            }
+            next_step += 1;
+        }
+        if kill_at.is_some_and(|t| Instant::now() >= t) {
+            signal_group(pgid, libc::SIGKILL);
+            kill_at = None;
+        }
+        std::thread::sleep(POLL);
+    };
+    // The shell has ended; what it started in its group must not outlive it.
+    signal_group(pgid, libc::SIGKILL);
+    tell_guard(&format!("-{pgid}"));
+    Ok((status, ended_by))
 }
 
 impl Local {
@@ -491,9 +787,14 @@ impl Scheduler for Local {
         let name = d.name(job);
         let cwd = d.run_dir(job);
         let command = self.submit_command(job);
+        if let Some(range) = d.tasks() {
+            range
+                .check_walkable()
+                .map_err(|why| Error::Config(format!("{}: {why}", job.script_path().display())))?;
+        }
         match d.tasks() {
             Some(range) => {
-                self.run_array(job, &d, &name, id, range.tasks().collect(), &cwd)?;
+                self.run_array(job, &d, &name, id, range, &cwd)?;
             }
             None => self.run_task(job, &d, &name, id, None, &cwd, None)?,
         }
@@ -673,5 +974,203 @@ mod tests {
         assert_eq!(device_for_slot(Some("2,3"), 0), "2");
         assert_eq!(device_for_slot(Some("2, 3"), 1), "3");
         assert_eq!(device_for_slot(Some("2,3"), 2), "2");
+    }
+
+    /// Issue 22: nothing stopped a task past its limit under `run --local`.
+    /// As Grid Engine does: SIGUSR1 at s_rt (the script may checkpoint), SIGKILL
+    /// at h_rt, to the whole task (a child it started included).
+    #[test]
+    fn a_task_past_h_rt_gets_the_s_rt_warning_then_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = script(
+            dir.path(),
+            "slow.com",
+            "#$ -N slow\n#$ -cwd\n#$ -j y\n#$ -l h_vmem=1G,s_rt=1 -l h_rt=00:00:03\n\
+             trap 'echo warned >> warned.txt' USR1\n\
+             sleep 60 & echo $! > child.pid\n\
+             for i in $(seq 300); do sleep 0.1; done\necho survived > survived.txt\n",
+        );
+        let mut ex = Local::new();
+        ex.verbose = false;
+        let t = Instant::now();
+        let e = ex.submit(&JobRequest::new(&s, dir.path())).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "local run: slow (job 1) ran past its h_rt of 3 s and was killed, as its \
+                 scheduler would; see {}",
+                dir.path().join("slow.o1").display()
+            )
+        );
+        assert_eq!(e.exit_code(), 6);
+        let warned = std::fs::read_to_string(dir.path().join("warned.txt")).unwrap();
+        assert!(warned.starts_with("warned\n"), "{warned}");
+        assert!(!dir.path().join("survived.txt").exists());
+        let pid: u32 = std::fs::read_to_string(dir.path().join("child.pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            gone_within(&[pid], Duration::from_secs(5)),
+            "the task's child outlived it"
+        );
+    }
+
+    /// Issue 22: `#SBATCH --array=1-4294967295` (or `-t` alike) in a custom
+    /// template aborted `run --local` on a 34 GB allocation; it is refused
+    /// before anything runs.
+    #[test]
+    fn an_array_of_four_billion_tasks_is_refused_not_allocated() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ex = Local::new();
+        ex.verbose = false;
+        let sge = script(
+            dir.path(),
+            "a.com",
+            "#$ -cwd\n#$ -t 1-4294967295\ntouch ran\n",
+        );
+        let e = ex.submit(&JobRequest::new(&sge, dir.path())).unwrap_err();
+        let why = "task range 1-4294967295:1: 4294967295 tasks, more than the 1000000 hecjob \
+                   follows one by one (no scheduler runs that many in one array)";
+        assert_eq!(e.to_string(), format!("{}: {why}", sge.display()));
+        assert_eq!(e.exit_code(), 2);
+        let slurm = script(
+            dir.path(),
+            "b.com",
+            "#!/bin/bash\n#SBATCH --array=1-4294967295\ntouch ran\n",
+        );
+        let e = ex.submit(&JobRequest::new(&slurm, dir.path())).unwrap_err();
+        assert_eq!(e.to_string(), format!("{}: {why}", slurm.display()));
+        assert!(!dir.path().join("ran").exists());
+    }
+
+    #[test]
+    fn limits_are_read_as_each_scheduler_writes_them() {
+        assert_eq!(ge_seconds("00:25:00"), Some(1500));
+        assert_eq!(ge_seconds("90"), Some(90));
+        assert_eq!(ge_seconds("1:30"), Some(90));
+        assert_eq!(ge_seconds("x"), None);
+        let slurm =
+            SlurmDirectives::parse("#!/bin/bash\n#SBATCH --time=2\n#SBATCH --signal=B:USR1@30\n")
+                .unwrap();
+        let l = Script::Slurm(slurm).limits();
+        assert_eq!(
+            l.steps,
+            vec![
+                (Duration::from_secs(90), libc::SIGUSR1),
+                (Duration::from_secs(120), libc::SIGTERM),
+                (Duration::from_secs(150), libc::SIGKILL)
+            ]
+        );
+        assert_eq!(l.name, "--time of 120 s");
+    }
+
+    /// Whether every pid has exited (a zombie counts as exited) within `limit`.
+    fn gone_within(pids: &[u32], limit: Duration) -> bool {
+        let alive = |pid: &u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, r)| r.trim_start().starts_with('Z'))
+                })
+                .is_some_and(|zombie| !zombie)
+        };
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if !pids.iter().any(alive) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+
+    /// Run by the tests below as a process of its own: a local run of the
+    /// script named by HECJOB_TEST_LOCAL_SCRIPT, to be signalled or killed.
+    #[test]
+    #[ignore = "a local run in a process of its own, for the signal tests"]
+    fn local_run_contender() {
+        let Some(script) = std::env::var_os("HECJOB_TEST_LOCAL_SCRIPT") else {
+            return;
+        };
+        let script = PathBuf::from(script);
+        let dir = script.parent().unwrap().to_path_buf();
+        let mut ex = Local::new();
+        ex.verbose = false;
+        let r = ex.submit(&JobRequest::new(&script, &dir));
+        println!("contender: {:?}", r.map(|s| s.id));
+    }
+
+    /// Start the contender on a script whose task starts two sleepers in its
+    /// own group (its "workers"), wait until they run, send `sig` to hecjob.
+    /// Returns the contender's exit status and the workers' pids.
+    fn signal_a_local_run(sig: i32) -> (std::process::ExitStatus, Vec<u32>) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = script(
+            dir.path(),
+            "work.com",
+            "#$ -N work\n#$ -cwd\n#$ -j y\n\
+             sleep 300 & echo $! >> pids.tmp\nsleep 300 & echo $! >> pids.tmp\n\
+             mv pids.tmp pids\nwait\n",
+        );
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "scheduler::local::tests::local_run_contender",
+            ])
+            .env("HECJOB_TEST_LOCAL_SCRIPT", &s)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pids_file = dir.path().join("pids");
+        let t = Instant::now();
+        while !pids_file.exists() {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "the task never started"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let pids: Vec<u32> = std::fs::read_to_string(&pids_file)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        // SAFETY: kill only sends a signal, to the contender this test started.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, sig);
+        }
+        let status = child.wait().unwrap();
+        (status, pids)
+    }
+
+    /// Issue 22: SIGTERM, SIGHUP or SIGKILL of `run --local` left its tasks
+    /// (workers included) running. A signal is passed on to the task's whole
+    /// group; a SIGKILL is met by the parent-death signal and the guard.
+    #[test]
+    fn signals_and_sigkill_of_hecjob_end_its_tasks() {
+        use std::os::unix::process::ExitStatusExt;
+        for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGKILL] {
+            let (status, pids) = signal_a_local_run(sig);
+            assert_eq!(pids.len(), 2);
+            assert!(
+                gone_within(&pids, Duration::from_secs(15)),
+                "signal {sig}: the task's workers {pids:?} still run"
+            );
+            if sig == libc::SIGKILL {
+                assert_eq!(status.signal(), Some(libc::SIGKILL));
+            } else {
+                assert_eq!(
+                    status.code(),
+                    Some(0),
+                    "signal {sig}: the contender ended itself"
+                );
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@
 //! never `failed`.
 
 use super::backend::{QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler};
-use super::job_id::JobId;
-use crate::util::error::Result;
+use crate::jobdir::job_id::JobId;
+use crate::util::error::{Error, Result};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,18 +100,31 @@ pub struct TrackedJob {
     pub id: JobId,
 }
 
+/// Each task of each job gets a row: a range of billions of tasks (a corrupt
+/// record) is refused before anything is asked or allocated.
+pub fn check_walkable(jobs: &[TrackedJob]) -> Result<()> {
+    for j in jobs {
+        if let Some(r) = j.id.tasks {
+            r.check_walkable().map_err(|why| {
+                Error::Data(format!(
+                    "{} job {} ({}): {why}; is its submission.json intact?",
+                    j.stage, j.id.number, j.name
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Ask `sched` about `jobs`: one queue call for all of them, then one
 /// accounting call for the jobs that have a task the queue no longer lists.
 pub fn query(sched: &mut dyn Scheduler, jobs: &[TrackedJob]) -> Result<Vec<JobStatus>> {
+    check_walkable(jobs)?;
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
     let queue = sched.queue(&ids)?;
     let finished: Vec<JobId> = jobs
         .iter()
-        .filter(|j| {
-            task_ids(j.id)
-                .into_iter()
-                .any(|t| !queue.iter().any(|e| e.covers(j.id.number, t)))
-        })
+        .filter(|j| task_ids(j.id).any(|t| !queue.iter().any(|e| e.covers(j.id.number, t))))
         .map(|j| j.id)
         .collect();
     let records = if finished.is_empty() {
@@ -122,10 +135,12 @@ pub fn query(sched: &mut dyn Scheduler, jobs: &[TrackedJob]) -> Result<Vec<JobSt
     Ok(collect(jobs, &queue, &records))
 }
 
-fn task_ids(id: JobId) -> Vec<Option<u32>> {
+/// The job's tasks, walked lazily: a range is never expanded into a list here
+/// (a [`TaskRange`](super::TaskRange) holds at most `MAX_TASKS`).
+fn task_ids(id: JobId) -> Box<dyn Iterator<Item = Option<u32>>> {
     match id.tasks {
-        Some(r) => r.tasks().map(Some).collect(),
-        None => vec![None],
+        Some(r) => Box::new(r.tasks().map(Some)),
+        None => Box::new(std::iter::once(None)),
     }
 }
 
@@ -137,7 +152,6 @@ pub fn collect(jobs: &[TrackedJob], queue: &[QueueEntry], records: &[RunRecord])
             name: job.name.clone(),
             id: job.id,
             tasks: task_ids(job.id)
-                .into_iter()
                 .map(|t| task_status(job.id.number, t, queue, records))
                 .collect(),
         })
@@ -185,8 +199,8 @@ fn task_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobdir::job_id::TaskRange;
     use crate::scheduler::fake::Fake;
-    use crate::scheduler::job_id::TaskRange;
     use crate::scheduler::sge::qstat::QstatSnapshot;
 
     use crate::scheduler::captured as data;
@@ -256,6 +270,30 @@ mod tests {
             vec![vec![jobs[2].id, jobs[3].id]],
             "one accounting call, and none for jobs the queue lists"
         );
+    }
+
+    /// Issue 22: a record with `"last": 4294967295` aborted `status` on a
+    /// 34 GB allocation; it is an error naming the job, and nothing is asked.
+    #[test]
+    fn a_range_of_billions_of_tasks_is_refused_before_any_query() {
+        let jobs = vec![TrackedJob {
+            stage: "train".into(),
+            name: "t".into(),
+            id: JobId {
+                number: 7,
+                tasks: TaskRange::parse("1-4294967295"),
+            },
+        }];
+        let mut f = Fake::new();
+        let e = query(&mut f, &jobs).unwrap_err();
+        assert_eq!(e.exit_code(), 3);
+        assert_eq!(
+            e.to_string(),
+            "train job 7 (t): task range 1-4294967295:1: 4294967295 tasks, more than the \
+             1000000 hecjob follows one by one (no scheduler runs that many in one array); is \
+             its submission.json intact?"
+        );
+        assert!(f.queue_calls.is_empty());
     }
 
     #[test]

@@ -3,10 +3,9 @@
 //! (refused, or its command timed out), the jobs this chain already queued are
 //! cancelled, and the error says what was removed, or what to remove by hand.
 
-use super::backend::{CommandLine, JobRequest, Scheduler};
-use super::job_id::JobId;
+use super::backend::{JobRequest, Scheduler, Submitted};
+use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One stage of the chain.
@@ -21,19 +20,8 @@ pub struct StageJob {
     pub options: Vec<String>,
 }
 
-/// One job of a submitted chain, as recorded in submission.json.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubmittedJob {
-    pub stage: String,
-    pub name: String,
-    /// The script as submitted (relative to the job directory when inside it).
-    pub script: PathBuf,
-    pub sha256: String,
-    pub id: JobId,
-    /// Job numbers this job started after.
-    pub hold: Vec<u64>,
-    pub command: CommandLine,
-}
+/// One job of a submitted chain: a record of submission.json (the on-disk contract).
+pub use crate::jobdir::submission::SubmittedJob;
 
 /// The requests the chain submits, in order, each after the previous job: the
 /// ids of earlier jobs are known only once they are submitted, so this takes
@@ -77,7 +65,8 @@ pub fn submit_chain(
         // Read before submitting (the record pins what ran), and inside the
         // rollback: an unreadable script must not leave earlier jobs queued.
         let submitted = crate::util::digest::sha256_file(&stage.script)
-            .and_then(|sha256| Ok((sha256, sched.submit(&req)?)));
+            .and_then(|sha256| Ok((sha256, sched.submit(&req)?)))
+            .and_then(|(sha256, s)| Ok((sha256, unrepeated(s, &stage.stage, &done)?)));
         match submitted {
             Ok((sha256, s)) => done.push(SubmittedJob {
                 stage: stage.stage.clone(),
@@ -106,7 +95,8 @@ pub fn submit_after_chain(
     chain: &[SubmittedJob],
 ) -> Result<SubmittedJob> {
     let submitted = crate::util::digest::sha256_file(&req.script_path())
-        .and_then(|sha256| Ok((sha256, sched.submit(req)?)));
+        .and_then(|sha256| Ok((sha256, sched.submit(req)?)))
+        .and_then(|(sha256, s)| Ok((sha256, unrepeated(s, stage, chain)?)));
     match submitted {
         Ok((sha256, s)) => Ok(SubmittedJob {
             stage: stage.to_string(),
@@ -118,6 +108,24 @@ pub fn submit_after_chain(
             command: s.command,
         }),
         Err(e) => Err(roll_back(sched, chain, stage, e)),
+    }
+}
+
+/// `s`, unless the scheduler answered an id it already gave a job of this
+/// chain: the job would wait on itself (or on the wrong job), and the record
+/// could not tell the two apart. A wrapper that prints a fixed id does this.
+fn unrepeated(s: Submitted, stage: &str, earlier: &[SubmittedJob]) -> Result<Submitted> {
+    match earlier.iter().find(|j| j.id.number == s.id.number) {
+        None => Ok(s),
+        Some(j) => {
+            Err(Error::Scheduler(format!(
+            "the scheduler answered job id {} for {stage}, the id it gave {} already: a chain's \
+             jobs each need their own id (is `{}` a wrapper that prints a fixed id?)",
+            s.id.number,
+            j.stage,
+            s.command.argv.first().map_or("the submit command", String::as_str)
+        )))
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! How each scheduler's accounting names the figures hecjob shows in neutral
 //! columns (peak memory, how a run failed), so that a Slurm run is never
 //! labelled with Grid Engine's words (`maxvmem`, `failed`) nor the reverse.
-//! Status, report and their JSON take the words from here, keyed by the
-//! scheduler name a submission record holds (`sge`, `slurm`).
+//! Each scheduler's [`Dialect::words`](super::Dialect::words) gives its own;
+//! status, report and their JSON take them from there.
 
 use serde::Serialize;
 
@@ -46,13 +46,3 @@ pub const SLURM: AccountingWords = AccountingWords {
     failure: "State",
     exit_status: "ExitCode",
 };
-
-/// The words of the scheduler a submission record names; `None` for a run no
-/// scheduler accounted for (local, dry run, not submitted).
-pub fn of(scheduler: &str) -> Option<AccountingWords> {
-    match scheduler {
-        "sge" => Some(GRID_ENGINE),
-        "slurm" => Some(SLURM),
-        _ => None,
-    }
-}

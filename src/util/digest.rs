@@ -4,7 +4,6 @@
 
 use crate::util::error::{Error, Result};
 use sha2::{Digest, Sha256};
-use std::fs::File;
 use std::path::Path;
 
 /// Bytes as lowercase hex.
@@ -22,9 +21,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// sha256 of a file on disk, streamed.
+/// sha256 of a regular file on disk, streamed (a FIFO is an error, not a wait).
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    let mut f =
+        crate::util::fsutil::open_regular(path).map_err(|e| Error::io("reading", path, e))?;
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(|e| Error::io("reading", path, e))?;
     Ok(hex(&h.finalize()))

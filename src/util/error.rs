@@ -1,18 +1,9 @@
 //! One error type for the whole tool, and the exit code each kind maps to.
 //!
-//! Exit codes (documented in the README, "Exit codes"):
-//! | code | meaning |
-//! |---|---|
-//! | 0  | success |
-//! | 1  | internal error (a bug: please report) |
-//! | 2  | bad command line or bad experiment config |
-//! | 3  | bad input data or model files (file:line says where) |
-//! | 4  | I/O error on a local file |
-//! | 5  | network / download failure |
-//! | 6  | the scheduler (qsub/qstat/qacct) failed or refused |
-//! | 7  | training failed (NaN loss, no usable GPU, …) |
-//! | 99 | stopped by a signal: resumes from the last end-of-epoch checkpoint, if any (Grid Engine reschedules the task) |
+//! The codes are named in [`crate::util::exit_code`] (and tabled in the
+//! README, "Exit codes").
 
+use crate::util::exit_code;
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -42,6 +33,10 @@ pub enum Error {
     Scheduler(String),
     #[error("{0}")]
     Training(String),
+    /// A question to the scheduler got no answer hecjob can read (`hecjob
+    /// check`): unlike [`Error::Scheduler`], nothing is known either way.
+    #[error("{0}")]
+    NoVerdict(String),
     /// Stopped by SIGINT/SIGTERM/SIGUSR1/SIGUSR2; the task resumes from its last
     /// end-of-epoch checkpoint (if an epoch had finished).
     #[error("{0}")]
@@ -53,14 +48,15 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Internal(_) => 1,
-            Error::Usage(_) | Error::Config(_) => 2,
-            Error::Data(_) => 3,
-            Error::Io { .. } => 4,
-            Error::Network(_) => 5,
-            Error::Scheduler(_) => 6,
-            Error::Training(_) => 7,
-            Error::Interrupted(_) => crate::util::exit_code::REQUEUE,
+            Error::Internal(_) => exit_code::INTERNAL,
+            Error::Usage(_) | Error::Config(_) => exit_code::USAGE,
+            Error::Data(_) => exit_code::BAD_INPUT,
+            Error::Io { .. } => exit_code::LOCAL_IO,
+            Error::Network(_) => exit_code::NETWORK,
+            Error::Scheduler(_) => exit_code::SCHEDULER,
+            Error::Training(_) => exit_code::TRAINING,
+            Error::NoVerdict(_) => exit_code::NO_VERDICT,
+            Error::Interrupted(_) => exit_code::REQUEUE,
         }
     }
 
@@ -80,6 +76,22 @@ pub fn lit(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `s` for the terminal, keeping its lines: every control character but a
+/// newline and a tab is escaped (`\u{1b}`), so text from outside (a scheduler's
+/// answer, a folder name) cannot move the cursor, retitle the window or clear
+/// the screen. The one helper for anything external that is printed whole.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
                 c.escape_default().collect()
             } else {
                 c.to_string()
@@ -113,31 +125,56 @@ pub fn tch_local_io(e: &tch::TchError, path: PathBuf) -> Option<Error> {
     }
 }
 
+/// Whether the system refused a write for lack of room: a full disk (ENOSPC), a
+/// quota (EDQUOT) or a file-size limit (EFBIG, `ulimit -f`). By kind, then by
+/// raw errno (an `io::Error` rebuilt from a message keeps only its kind).
+pub fn is_storage_refusal(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::StorageFull | K::FileTooLarge | K::QuotaExceeded
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG)
+    )
+}
+
+/// The C library's words for a refused write, as libtorch's C++ messages carry
+/// them (no errno reaches Rust), and the kind each stands for.
+const REFUSED_WRITE_WORDS: [(&str, std::io::ErrorKind); 3] = [
+    ("No space left on device", std::io::ErrorKind::StorageFull),
+    ("Disk quota exceeded", std::io::ErrorKind::QuotaExceeded),
+    ("File too large", std::io::ErrorKind::FileTooLarge),
+];
+
 /// `e` as an [`Error::Io`] (exit 4) when local I/O is what failed: an
 /// `io::Error` anywhere in its source chain, or libtorch's C++ message for a
-/// full disk or quota. A full disk while saving is neither bad data (3) nor a
-/// failed training (7).
+/// full disk, a quota or a file-size limit. A refused write while saving is
+/// neither bad data (3) nor a failed training (7).
 pub fn local_io(e: &(dyn std::error::Error + 'static), path: PathBuf) -> Option<Error> {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(Error::io(
-                "writing",
-                path,
-                std::io::Error::new(io.kind(), io.to_string()),
-            ));
+            return Some(Error::io("writing", path, copy_io(io)));
+        }
+        if let Some(Error::Io { source, .. }) = s.downcast_ref::<Error>() {
+            return Some(Error::io("writing", path, copy_io(source)));
         }
         src = s.source();
     }
     let msg = e.to_string();
-    let full = ["No space left on device", "Disk quota exceeded"]
+    let (words, kind) = REFUSED_WRITE_WORDS
         .into_iter()
-        .find(|m| msg.contains(m))?;
-    Some(Error::io(
-        "writing",
-        path,
-        std::io::Error::new(std::io::ErrorKind::StorageFull, full),
-    ))
+        .find(|(m, _)| msg.contains(m))?;
+    Some(Error::io("writing", path, std::io::Error::new(kind, words)))
+}
+
+/// An owned copy of `io` that keeps its errno when it has one.
+fn copy_io(io: &std::io::Error) -> std::io::Error {
+    match io.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(io.kind(), io.to_string()),
+    }
 }
 
 impl From<tera::Error> for Error {
@@ -151,6 +188,55 @@ impl From<tera::Error> for Error {
             src = s.source();
         }
         Error::Config(format!("template error: {msg}"))
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct CppError(&'static str);
+    impl std::fmt::Display for CppError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for CppError {}
+
+    /// `ulimit -f` (EFBIG) is a refused write like a full disk: exit 4, not 7,
+    /// whether it arrives as an errno, a kind or libtorch's words.
+    #[test]
+    fn a_file_size_limit_is_local_io_like_a_full_disk() {
+        let efbig = std::io::Error::from_raw_os_error(libc::EFBIG);
+        assert!(is_storage_refusal(&efbig));
+        assert!(is_storage_refusal(&std::io::Error::from(
+            std::io::ErrorKind::QuotaExceeded
+        )));
+        assert!(!is_storage_refusal(&std::io::Error::from(
+            std::io::ErrorKind::NotFound
+        )));
+        let cpp = CppError("PytorchStreamWriter failed writing file data: File too large");
+        let e = local_io(&cpp, PathBuf::from("/o/model.safetensors")).unwrap();
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(
+            e.to_string(),
+            "writing: /o/model.safetensors: File too large"
+        );
+        let e = local_io(&efbig, PathBuf::from("/o/m")).unwrap();
+        assert!(
+            matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(libc::EFBIG))
+        );
+        // Our own Io error, wrapped by another layer, keeps its exit code too.
+        let inner = Error::io(
+            "writing",
+            "/o/x",
+            std::io::Error::from_raw_os_error(libc::EFBIG),
+        );
+        assert_eq!(
+            local_io(&inner, PathBuf::from("/o/x")).unwrap().exit_code(),
+            4
+        );
     }
 }
 

@@ -115,9 +115,97 @@ pub fn read_to_string(path: &Path, context: &'static str) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::io(context, path, e))
 }
 
+/// Open `path` for reading only if it is a regular file (after symbolic links).
+/// The open itself cannot block: it is made non-blocking, so a FIFO put where
+/// a file of hecjob's belongs (a lock, a template, a downloaded file) is an
+/// error instead of a wait for a writer that never comes; the type is then
+/// checked on the open file, so nothing can be swapped in between. For files
+/// hecjob finds by name, not for the user's own arguments (`<(…)` is a pipe).
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = f.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file but {}", file_kind(kind)),
+        ));
+    }
+    Ok(f)
+}
+
+/// What a file type is, for messages: "a directory", "a FIFO", ….
+pub fn file_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "a regular file"
+    }
+}
+
+/// The bytes of a regular file ([`open_regular`]: a FIFO is an error, not a wait).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_to_string`] through [`open_regular`]: for files hecjob finds by name.
+pub fn read_regular_to_string(path: &Path, context: &'static str) -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    open_regular(path)
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .map_err(|e| Error::io(context, path, e))?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A FIFO where a file is expected is an error at once, not a wait for a
+    /// writer (issue 22: templates, locks and data files were opened blind).
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("train.com.tera");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = read_regular_to_string(&fifo, "reading template").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "reading template: {}: not a regular file but a FIFO (named pipe)",
+                fifo.display()
+            )
+        );
+        let e = read_regular_to_string(dir.path(), "reading template").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("not a regular file but a directory"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("f"), "text").unwrap();
+        assert_eq!(
+            read_regular_to_string(&dir.path().join("f"), "x").unwrap(),
+            "text"
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

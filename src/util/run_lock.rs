@@ -32,6 +32,14 @@
 //! the interleaving, with only exclusive create, read and unlink (no `flock`).
 //! Holding the lock, no other writer exists: temp files (`.hecjob-tmp-*`, see
 //! fsutil) that a killed run left in the directory are removed then.
+//!
+//! Nothing but a regular file is ever taken for a lock or a token: a directory,
+//! a symbolic link (dangling or not) or a FIFO in its place is an error naming
+//! it and what to delete, at once (never opened, never removed by hecjob). A
+//! lock that cannot be read is judged by its mtime alone; an mtime in the
+//! future counts as now. Every wait ([`FileLock::wait`]) has a deadline
+//! ([`WAIT_LIMIT`]), after which the error names the lock, its holder and what
+//! to delete.
 
 use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -43,6 +51,10 @@ pub const LOCK_FILE: &str = ".hecjob-lock";
 pub const HEARTBEAT: Duration = Duration::from_secs(60);
 /// Ten heartbeats: generous for clock skew between nodes and slow storage.
 pub const STALE_AFTER: Duration = Duration::from_secs(600);
+/// How long [`FileLock::wait`] waits for another process's download: a model
+/// of a few GB on a slow link, with room to spare. A holder still there after
+/// this is stuck (or not hecjob: a lock naming an unrelated live pid).
+pub const WAIT_LIMIT: Duration = Duration::from_secs(2 * 3600);
 
 /// Who holds a lock, as written in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,14 +208,21 @@ impl FileLock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(Busy::Io(Error::io("creating lock file", path, e))),
             }
-            let Some((found, age)) = read_lock(path) else {
-                continue; // removed in between: try again
+            let (found, age) = match look(path) {
+                Found::Missing => continue, // removed in between: try again
+                Found::Lock(text, age) => (text, age),
+                Found::Unreadable(e, age) if age > STALE_AFTER => {
+                    return Err(Busy::Io(unreadable_and_old(path, &e, age)))
+                }
+                Found::Unreadable(_, age) => return Err(Busy::Held(None, age)),
+                Found::Foreign(kind) => return Err(Busy::Io(foreign(path, kind, None))),
             };
             let holder = Holder::parse(&found);
             if !is_stale(holder.as_ref(), age) {
                 return Err(Busy::Held(holder.map(Box::new), age));
             }
-            let removal = remove_stale(path, &found, 0).map_err(Busy::Io)?;
+            let removal = remove_stale(path, &found, 0)
+                .map_err(|e| Busy::Io(with_gone_holder(e, path, holder.as_ref())))?;
             in_progress = matches!(removal, Removal::InProgress);
             match removal {
                 Removal::Removed => {
@@ -225,24 +244,36 @@ impl FileLock {
     }
 
     /// Take the lock at `path`, waiting while a live holder has it (another
-    /// process fetching the same file); `what` names the work in the message.
+    /// process fetching the same file), at most [`WAIT_LIMIT`]; `what` names
+    /// the work in the message.
     pub fn wait(path: &Path, what: &str) -> Result<FileLock> {
+        FileLock::wait_at_most(path, what, WAIT_LIMIT)
+    }
+
+    /// [`FileLock::wait`] with its own deadline: past `limit` the error names
+    /// the lock, its holder and what to delete.
+    pub fn wait_at_most(path: &Path, what: &str, limit: Duration) -> Result<FileLock> {
+        let started = std::time::Instant::now();
         let mut told = false;
         loop {
-            match FileLock::try_acquire(path) {
+            let (holder, token) = match FileLock::try_acquire(path) {
                 Ok(l) => return Ok(l),
                 Err(Busy::Io(e)) => return Err(e),
-                Err(Busy::Held(h, _) | Busy::TakingOver { taker: h, .. }) => {
-                    if !told {
-                        let who = h.map_or("another process".into(), |h| {
-                            format!("pid {} on host {}", h.pid, h.host)
-                        });
-                        eprintln!("{what}: {who} is fetching it; waiting for it to finish");
-                        told = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
+                Err(Busy::Held(h, _)) => (h, None),
+                Err(Busy::TakingOver { taker, token }) => (taker, Some(token)),
+            };
+            let who = holder.as_deref().map_or_else(
+                || "a process whose lock cannot be read".into(),
+                |h| format!("pid {} on host {}", h.pid, h.host),
+            );
+            if started.elapsed() >= limit {
+                return Err(gave_up(path, what, &who, token.as_deref(), limit));
             }
+            if !told {
+                eprintln!("{what}: {who} is fetching it; waiting for it to finish");
+                told = true;
+            }
+            std::thread::sleep(Duration::from_millis(200).min(limit));
         }
     }
 
@@ -421,15 +452,60 @@ fn no_hard_links(e: &std::io::Error) -> bool {
     )
 }
 
-/// The lock's text and how long since its mtime.
-fn read_lock(path: &Path) -> Option<(String, Duration)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let age = std::fs::metadata(path)
-        .and_then(|m| m.modified())
+/// What is found at a lock's (or token's) path.
+enum Found {
+    /// Nothing: released in between.
+    Missing,
+    /// A lock file: its text and how long since its mtime.
+    Lock(String, Duration),
+    /// A regular file that cannot be read: judged by its mtime alone.
+    Unreadable(std::io::Error, Duration),
+    /// Not a regular file (a directory, a symbolic link, a FIFO): no lock of
+    /// hecjob's; never opened, never removed.
+    Foreign(&'static str),
+}
+
+/// How long since `m`'s mtime; an mtime in the future (another host's clock)
+/// counts as now, never as an age that would make a lock look stale.
+fn mtime_age(m: &std::fs::Metadata) -> Duration {
+    m.modified()
         .ok()
         .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .unwrap_or(Duration::ZERO);
-    Some((text, age))
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Look at `path` without following a symbolic link and without opening
+/// anything but a regular file (a FIFO's open would wait for a writer).
+fn look(path: &Path) -> Found {
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Found::Missing,
+        Err(e) => return Found::Unreadable(e, Duration::ZERO),
+    };
+    if !meta.file_type().is_file() {
+        return Found::Foreign(crate::util::fsutil::file_kind(meta.file_type()));
+    }
+    let mut text = String::new();
+    let read = crate::util::fsutil::open_regular(path).and_then(|mut f| {
+        let age = f
+            .metadata()
+            .map_or_else(|_| mtime_age(&meta), |m| mtime_age(&m));
+        f.read_to_string(&mut text).map(|_| age)
+    });
+    match read {
+        Ok(age) => Found::Lock(text, age),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Missing,
+        Err(e) => Found::Unreadable(e, mtime_age(&meta)),
+    }
+}
+
+/// The lock's text and how long since its mtime, when it is a readable lock file.
+fn read_lock(path: &Path) -> Option<(String, Duration)> {
+    match look(path) {
+        Found::Lock(text, age) => Some((text, age)),
+        _ => None,
+    }
 }
 
 /// Remove the lock file at `path` if it still holds `seen` (judged stale),
@@ -448,8 +524,14 @@ fn remove_stale(path: &Path, seen: &str, depth: usize) -> Result<Removal> {
     match create_new(&token, &Holder::current().to_text()) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let Some((t, age)) = read_lock(&token) else {
-                return Ok(Removal::Changed); // released in between
+            let (t, age) = match look(&token) {
+                Found::Missing => return Ok(Removal::Changed), // released in between
+                Found::Lock(t, age) => (t, age),
+                Found::Foreign(kind) => return Err(foreign(&token, kind, Some(path))),
+                Found::Unreadable(e, age) if age > STALE_AFTER => {
+                    return Err(unreadable_and_old(&token, &e, age))
+                }
+                Found::Unreadable(..) => return Ok(Removal::InProgress),
             };
             // A token whose taker was killed mid-takeover: clear it the same way.
             if depth < MAX_TOKEN_DEPTH && is_stale(Holder::parse(&t).as_ref(), age) {
@@ -486,7 +568,11 @@ fn in_use(dir: &Path, holder: Option<&Holder>, age: Duration) -> Error {
             h.since,
             age.as_secs()
         ),
-        None => "an unreadable lock written less than 10 minutes ago".to_string(),
+        None => format!(
+            "an unreadable lock last written {} s ago (taken for stale after {} minutes)",
+            age.as_secs(),
+            STALE_AFTER.as_secs() / 60
+        ),
     };
     Error::io(
         "output directory in use",
@@ -513,10 +599,102 @@ fn takeover_stuck(dir: &Path, token: &Path, taker: Option<&Holder>) -> Error {
         std::io::Error::new(
             std::io::ErrorKind::WouldBlock,
             format!(
-                "its lock {} was left by a run that is gone, and {who} is taking it over ({}) but has not finished;                  run again in a minute. If that process was killed (its note goes stale after {} minutes) and no hecjob                  trains into this directory, delete both files",
+                "its lock {} was left by a run that is gone, and {who} is taking it over ({}) but \
+                 has not finished; run again in a minute. If that process was killed (its note \
+                 goes stale after {} minutes) and no hecjob trains into this directory, delete \
+                 both files",
                 dir.join(LOCK_FILE).display(),
                 token.display(),
                 STALE_AFTER.as_secs() / 60
+            ),
+        ),
+    )
+}
+
+/// A directory, a symbolic link or a FIFO where a lock (or, with `lock`, the
+/// takeover token of that lock) belongs: hecjob never wrote it and never
+/// removes it; the message says what to delete.
+fn foreign(path: &Path, kind: &str, lock: Option<&Path>) -> Error {
+    let what = match lock {
+        Some(l) => format!(
+            "is {kind}, not the takeover note hecjob writes beside the lock {}",
+            l.display()
+        ),
+        None => format!("is {kind}, not a lock file hecjob writes"),
+    };
+    Error::io(
+        "lock in the way",
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{what}, so hecjob can neither hold nor wait on it. If no hecjob run uses it, \
+                 delete it (rm -r {}) and run again",
+                path.display()
+            ),
+        ),
+    )
+}
+
+/// A lock that cannot be read and has not been written for [`STALE_AFTER`]:
+/// hecjob cannot tell whose it is, so it does not remove it itself.
+fn unreadable_and_old(path: &Path, e: &std::io::Error, age: Duration) -> Error {
+    Error::io(
+        "lock in the way",
+        path,
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot be read ({e}) and was last written {} minutes ago, so its holder is \
+                 taken for gone; hecjob does not remove a lock it cannot read. Delete it and run \
+                 again",
+                age.as_secs() / 60
+            ),
+        ),
+    )
+}
+
+/// An error met while taking over a stale lock, with the gone holder named as
+/// gone (the message must not read as if it still held the lock).
+fn with_gone_holder(e: Error, path: &Path, holder: Option<&Holder>) -> Error {
+    match e {
+        Error::Io {
+            context,
+            path: p,
+            source,
+        } => {
+            let gone = holder.map_or_else(
+                || "its holder is gone".into(),
+                |h| format!("its holder, pid {} on host {}, is gone", h.pid, h.host),
+            );
+            Error::io(
+                context,
+                p,
+                std::io::Error::new(
+                    source.kind(),
+                    format!("{source} (the lock {} is stale: {gone})", path.display()),
+                ),
+            )
+        }
+        other => other,
+    }
+}
+
+/// [`FileLock::wait`] past its deadline.
+fn gave_up(path: &Path, what: &str, who: &str, token: Option<&Path>, limit: Duration) -> Error {
+    let delete = match token {
+        Some(t) => format!("delete {} and {}", path.display(), t.display()),
+        None => format!("delete {}", path.display()),
+    };
+    Error::io(
+        "waiting for a lock",
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "{what}: {who} has held it for all of the {} s this run waited. If that process \
+                 is gone or is not fetching this file, {delete} and run again",
+                limit.as_secs()
             ),
         ),
     )
@@ -911,5 +1089,106 @@ mod tests {
     fn process_start_reads_past_odd_command_names() {
         assert!(process_start(std::process::id()).is_some());
         assert_eq!(process_start(u32::MAX), None);
+    }
+
+    /// Issue 22: a directory, a dangling symbolic link or a FIFO where the
+    /// lock belongs was waited on forever (the directory reported as "written
+    /// less than 10 minutes ago"). Each is an error at once, naming what it is
+    /// and what to delete; a FIFO is never opened.
+    #[test]
+    fn a_lock_that_is_not_a_file_is_an_error_not_a_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let expect = |kind: &str| {
+            format!(
+                "lock in the way: {p}: is {kind}, not a lock file hecjob writes, so hecjob can \
+                 neither hold nor wait on it. If no hecjob run uses it, delete it (rm -r {p}) \
+                 and run again",
+                p = path.display()
+            )
+        };
+        std::fs::create_dir(&path).unwrap();
+        let e = OutputLock::acquire(dir.path()).unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(e.to_string(), expect("a directory"));
+        let e = FileLock::wait(&path, "model.safetensors").unwrap_err();
+        assert_eq!(e.to_string(), expect("a directory"));
+        std::fs::remove_dir(&path).unwrap();
+
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &path).unwrap();
+        let e = FileLock::wait(&path, "model.safetensors").unwrap_err();
+        assert_eq!(e.to_string(), expect("a symbolic link"));
+        std::fs::remove_file(&path).unwrap();
+
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let e = OutputLock::acquire(dir.path()).unwrap_err();
+        assert_eq!(e.to_string(), expect("a FIFO (named pipe)"));
+        assert!(path.exists(), "hecjob removes nothing it did not write");
+    }
+
+    /// A live-looking lock (another host, mtime in the future; or a pid that
+    /// is alive but not hecjob's) was waited on forever: the wait ends at its
+    /// deadline, naming the lock, its holder and what to delete; a future
+    /// mtime counts as now, not as stale.
+    #[test]
+    fn a_wait_on_a_lock_that_never_ends_stops_at_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors.lock");
+        let other = Holder {
+            host: "node-elsewhere".into(),
+            pid: 1,
+            ..Holder::current()
+        };
+        std::fs::write(&path, other.to_text()).unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(SystemTime::now() + Duration::from_secs(365 * 86400))
+            .unwrap();
+        let (_, age) = read_lock(&path).unwrap();
+        assert_eq!(age, Duration::ZERO, "the future is clamped to now");
+        let t = std::time::Instant::now();
+        let e =
+            FileLock::wait_at_most(&path, "model.safetensors", Duration::from_secs(1)).unwrap_err();
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "waiting for a lock: {p}: model.safetensors: pid 1 on host node-elsewhere has \
+                 held it for all of the 1 s this run waited. If that process is gone or is not \
+                 fetching this file, delete {p} and run again",
+                p = path.display()
+            )
+        );
+    }
+
+    /// A stale lock with a directory where its takeover token belongs named
+    /// the dead holder as if it held the lock; the token is named now, with
+    /// the holder said to be gone.
+    #[test]
+    fn a_takeover_token_that_is_a_directory_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        let dead = dead_holder();
+        std::fs::write(&path, dead.to_text()).unwrap();
+        std::fs::create_dir(takeover_token(&path)).unwrap();
+        let e = OutputLock::acquire(dir.path()).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "lock in the way: {t}: is a directory, not the takeover note hecjob writes \
+                 beside the lock {p}, so hecjob can neither hold nor wait on it. If no hecjob run \
+                 uses it, delete it (rm -r {t}) and run again (the lock {p} is stale: its \
+                 holder, pid {pid} on host {host}, is gone)",
+                t = takeover_token(&path).display(),
+                p = path.display(),
+                pid = dead.pid,
+                host = dead.host
+            )
+        );
     }
 }

@@ -1,12 +1,12 @@
-//! The training worker a train task runs (`hecjob train`): data, the model in
+//! The training worker a train task runs (`hecjob train`): the model in
 //! tch, the training loop, its resource monitor and TensorBoard events, and the
 //! early-stopping rule each array task applies to itself.
 //!
-//! The parts that need libtorch are behind the `torch` feature; `data`,
-//! `asha` and `tensorboard` also serve the light binary (`analyze`, `report`).
+//! The parts that need libtorch are behind the `torch` feature; `asha` and
+//! `tensorboard` also serve the light binary (`report`).
 
 pub mod asha;
-pub mod data;
+pub mod metrics;
 pub mod tensorboard;
 
 #[cfg(feature = "torch")]

@@ -42,10 +42,11 @@ fn spec(data: &DataFiles, save: &Path, job: &Path, epochs: u32) -> RunSpec {
         task: Some(5),
         swept: Default::default(),
         limits: RunLimits::full(),
-        print_table: false,
+        print_table: None,
         early_stop: Some(EarlyStopSpec {
             job_dir: job.to_path_buf(),
             config_sha256: SHA.into(),
+            tasks: (1..=8).collect(),
             rule: EarlyStop {
                 rule: Default::default(),
                 metric: Default::default(),

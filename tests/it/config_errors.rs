@@ -275,23 +275,17 @@ case!(
         "expected HH:MM:SS (e.g. 00:25:00), got `25:00`"
     )
 );
+// A time or size no scheduler takes is refused where the YAML is read (into
+// seconds and bytes, once), at its line and column.
 case!(
     h_rt_61_minutes,
     with("cluster:\n  jobs:\n    train:\n      h_rt: \"00:61:00\"\n"),
-    one(
-        6,
-        "cluster.jobs.train.h_rt",
-        "expected HH:MM:SS (e.g. 00:25:00), got `00:61:00`"
-    )
+    "bad.yaml:6:13: cluster.jobs.train.h_rt: expected a time limit like 00:25:00 (HH:MM:SS; on Slurm also D-HH:MM:SS, e.g. 1-12:00:00), got `00:61:00`"
 );
 case!(
     h_vmem_lots,
     with("cluster:\n  jobs:\n    download:\n      h_vmem: lots\n"),
-    one(
-        6,
-        "cluster.jobs.download.h_vmem",
-        "expected memory like 4G or 512M, got `lots`"
-    )
+    "bad.yaml:6:15: cluster.jobs.download.h_vmem: expected memory like 4G or 512M, got `lots`"
 );
 case!(
     s_rt_not_below_h_rt,
@@ -824,25 +818,33 @@ fn slurm_time_formats_are_accepted() {
         let l = load_str(&slurm_train(&format!("h_rt: {t}")), SRC)
             .unwrap_or_else(|e| panic!("{t}: {e}"));
         assert_eq!(
-            l.config.cluster.jobs.train.h_rt.as_deref(),
+            l.config
+                .cluster
+                .jobs
+                .train
+                .h_rt
+                .as_ref()
+                .map(|t| t.as_str()),
             Some(t.trim_matches('"'))
         );
     }
     // The soft limit's default comes out in Slurm's own format past a day.
     let l = load_str(&slurm_train("h_rt: \"2-00:00:00\""), SRC).unwrap();
     assert_eq!(
-        l.config.cluster.jobs.train.s_rt.as_deref(),
+        l.config
+            .cluster
+            .jobs
+            .train
+            .s_rt
+            .as_ref()
+            .map(|t| t.as_str()),
         Some("1-23:50:00")
     );
 }
 case!(
     slurm_h_rt_61_minutes,
     slurm_train("h_rt: \"00:61:00\""),
-    one(
-        7,
-        "cluster.jobs.train.h_rt",
-        "expected a Slurm time limit, HH:MM:SS or D-HH:MM:SS (e.g. 00:25:00 or 1-12:00:00), got `00:61:00`"
-    )
+    "bad.yaml:7:19: cluster.jobs.train.h_rt: expected a time limit like 00:25:00 (HH:MM:SS; on Slurm also D-HH:MM:SS, e.g. 1-12:00:00), got `00:61:00`"
 );
 case!(
     grid_engine_refuses_slurm_days,
@@ -964,7 +966,25 @@ case!(
     one(
         4,
         "cluster.notify.address",
-        "expected a mail address like me@lancaster.ac.uk, got `me; rm -rf ~`"
+        "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `me; rm -rf ~`"
+    )
+);
+case!(
+    notify_address_that_mail_would_read_as_an_option,
+    with("cluster:\n  notify: {address: \"-s@evil.example\"}\n"),
+    one(
+        4,
+        "cluster.notify.address",
+        "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `-s@evil.example`"
+    )
+);
+case!(
+    notify_address_with_an_option_for_a_domain,
+    with("cluster:\n  notify: {address: \"me@-bspy.example\"}\n"),
+    one(
+        4,
+        "cluster.notify.address",
+        "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `me@-bspy.example`"
     )
 );
 case!(
@@ -1023,12 +1043,12 @@ fn several_problems_are_all_reported_once_each() {
 fn flow_style_problems_fall_back_to_the_enclosing_key_line() {
     // locate.rs scans block mappings; a key inside `{…}` gets its parent's line.
     let yaml =
-        "experiment: {name: e}\ncluster:\n  jobs:\n    train: {h_rt: \"2h\", h_vmem: \"x\"}\n";
+        "experiment: {name: e}\ncluster:\n  jobs:\n    train: {h_rt: \"25:00\", h_vmem: \"0G\"}\n";
     assert_eq!(
         err(yaml),
         "bad.yaml: 2 problems in the config:\n  \
-         bad.yaml:4: cluster.jobs.train.h_vmem: expected memory like 4G or 512M, got `x`\n  \
-         bad.yaml:4: cluster.jobs.train.h_rt: expected HH:MM:SS (e.g. 00:25:00), got `2h`"
+         bad.yaml:4: cluster.jobs.train.h_vmem: `0G` would allow no memory at all; give e.g. 4G (or leave it out for the site default)\n  \
+         bad.yaml:4: cluster.jobs.train.h_rt: expected HH:MM:SS (e.g. 00:25:00), got `25:00`"
     );
 }
 
@@ -1317,3 +1337,183 @@ fn quoted_null_is_a_name_and_bash_n_passes_good_setup() {
     // Quoted, it is the word; and setup lines parse as one script together.
     assert_eq!(l.unwrap().config.experiment.name, "null");
 }
+
+// ---- issue 22: panics and endless waits in `status` ----
+
+/// A task range read back from submission.json goes through the same checks
+/// as a parsed one: a step of 0 panicked (exit 101), four billion tasks
+/// aborted on a 34 GB allocation. `--watch 0` was accepted.
+#[test]
+fn status_refuses_a_corrupt_task_range_and_watch_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let record = |tasks: &str| {
+        format!(
+            r#"{{"hecjob_version":"0.1.0","executor":"sge","submitted_at_unix":0,"config":null,"job_dir":"/j","jobs":[{{"stage":"train","name":"t","script":"train.com","sha256":"","id":{{"number":7,"tasks":{tasks}}},"hold":[],"command":{{"argv":["qsub"],"cwd":"/j"}}}}]}}"#
+        )
+    };
+    let cases = [(
+        r#"{"first":1,"last":3,"step":0}"#,
+        "task range 1-3:0: the step must be at least 1 at line 1 column 218",
+    )];
+    for (tasks, why) in cases {
+        std::fs::write(tmp.path().join("submission.json"), record(tasks)).unwrap();
+        let out = hecjob(tmp.path(), &["status", "submission.json"]);
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!("error: submission.json: not a submission record: {why}\n")
+        );
+        assert_eq!(out.status.code(), Some(3), "{tasks}");
+    }
+    // Four billion tasks: read as a range, refused before any query.
+    std::fs::write(
+        tmp.path().join("submission.json"),
+        record(r#"{"first":1,"last":4294967295,"step":1}"#),
+    )
+    .unwrap();
+    let out = hecjob(tmp.path(), &["status", "submission.json"]);
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: train job 7 (t): task range 1-4294967295:1: 4294967295 tasks, more than the \
+         1000000 hecjob follows one by one (no scheduler runs that many in one array); is its \
+         submission.json intact?\n"
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let out = hecjob(tmp.path(), &["status", "--watch", "0", "submission.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: --watch 0: the refresh interval is in seconds and must be at least 1 \
+         (e.g. --watch 30)\n"
+    );
+}
+
+/// Issue 22: raw terminal escapes in what an error quotes (a file or folder
+/// name, a scheduler's answer) reached the terminal; they are spelt out, and
+/// the message keeps its lines.
+#[test]
+fn errors_print_control_characters_spelt_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hecjob(tmp.path(), &["validate", "bad\u{1b}]0;owned\u{7}.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: bad\\u{1b}]0;owned\\u{7}.yaml: no such config file (run `hecjob render` with no \
+         file for the embedded default, or see configs/)\n"
+    );
+}
+// ---- issue 22: scheduler values that passed and then misbehaved ----
+
+/// Slurm reads a zero `--time` as no limit at all: a zero limit is refused for
+/// every way Slurm (and Grid Engine) writes one.
+#[test]
+fn zero_time_limits_are_refused() {
+    for t in ["0", "00:00:00", "0-0"] {
+        assert_eq!(
+            err(&slurm_train(&format!("h_rt: \"{t}\", s_rt: \"00:01:00\""))),
+            format!(
+                "bad.yaml: 2 problems in the config:\n  \
+                 bad.yaml:7: cluster.jobs.train.h_rt: `{t}` is a limit of no time at all (Slurm reads a zero limit as no limit); give e.g. 00:25:00, or leave it out for the queue's default\n  \
+                 bad.yaml:7: cluster.jobs.train.s_rt: the soft limit 00:01:00 must be below h_rt {t} so the task can checkpoint before the kill"
+            )
+        );
+    }
+}
+case!(
+    install_zero_time_limit,
+    with("cluster:\n  scheduler: slurm\n  jobs:\n    install:\n      h_rt: \"0\"\n"),
+    one(
+        7,
+        "cluster.jobs.install.h_rt",
+        "`0` is a limit of no time at all (Slurm reads a zero limit as no limit); give e.g. 00:25:00, or leave it out for the queue's default"
+    )
+);
+case!(
+    zero_soft_limit,
+    with("cluster:\n  jobs:\n    train:\n      s_rt: \"00:00:00\"\n"),
+    one(
+        6,
+        "cluster.jobs.train.s_rt",
+        "`00:00:00` would send the warning signal as the job starts; give a soft limit above zero and below h_rt (e.g. 00:23:00), or leave it out"
+    )
+);
+case!(
+    h_vmem_past_u64,
+    with("cluster:\n  scheduler: slurm\n  jobs:\n    download:\n      h_vmem: 99999999999999999999T\n"),
+    "bad.yaml:7:15: cluster.jobs.download.h_vmem: `99999999999999999999T` is more memory than can be counted (2^64 bytes, 16777216T): surely a typo"
+);
+case!(
+    slurm_directive_overriding_the_memory_request,
+    slurm_train("extra_directives: [\"--mem-per-gpu=20G\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`--mem-per-gpu` replaces the memory, GPU or CPU request hecjob writes from the config (--mem, --gres, --cpus-per-task); use h_vmem, ngpus, gpu_type and ncpus instead (Slurm: written as `#SBATCH --mem-per-gpu=20G`)"
+    )
+);
+case!(
+    slurm_directive_that_blocks_sbatch,
+    slurm_train("extra_directives: [\"-W\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`-W` is not for a job hecjob submits: sbatch then blocks until the job ends, so the submission times out and the chain is rolled back (Slurm: written as `#SBATCH -W`)"
+    )
+);
+case!(
+    slurm_directive_to_another_cluster,
+    slurm_train("extra_directives: [\"--clusters=gpu2\"]"),
+    one(
+        7,
+        "cluster.jobs.train.extra_directives[0]",
+        "`--clusters` is not for a job hecjob submits: the job then goes to a cluster where squeue and sacct here never look (Slurm: written as `#SBATCH --clusters=gpu2`)"
+    )
+);
+
+#[test]
+fn a_slurm_feature_expression_is_accepted() {
+    let l = load_str(
+        &slurm_train("extra_directives: [\"--constraint=v100|a100\"]"),
+        SRC,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        l.config.cluster.jobs.train.extra_directives,
+        ["--constraint=v100|a100"]
+    );
+    // Grid Engine's -l has no such expression: `|` stays refused there.
+    assert!(err(&with(
+        "cluster:\n  jobs:\n    train:\n      extra_directives: [\"-l gpu=v100|a100\"]\n"
+    ))
+    .contains("is not a plain qsub argument"));
+}
+
+/// Issue 22: the V100 warning the README promises was never printed
+/// (`validate::warnings` was called nowhere). validate, render and submit
+/// print it on stderr and go on.
+#[test]
+fn the_v100_warning_is_printed_by_validate_render_and_submit() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("v100.yaml"),
+        "experiment:\n  name: e\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  jobs:\n    train: {gpu_type: tesla_v100-pcie-32gb}\n",
+    )
+    .unwrap();
+    let warning = "warning: v100.yaml: install.torch_cuda: cluster.jobs.train.gpu_type tesla_v100-pcie-32gb runs CUDA 12.9 at most, but the default torch 2.11.0 wheel (CUDA 13) needs CUDA 13: set install.torch_cuda: cu128 (or cu126)\n";
+    for args in [
+        &["validate", "v100.yaml"][..],
+        &["render", "v100.yaml", "--dry-run"],
+        &["submit", "v100.yaml", "--dry-run"],
+    ] {
+        let out = hecjob(tmp.path(), args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), warning, "{args:?}");
+    }
+}
+
+// Issue 22: a key written twice in `sweep:` kept the second list and dropped
+// the first without a word; elsewhere a duplicate is refused.
+case!(
+    sweep_duplicate_key,
+    "experiment:\n  name: e\nsweep:\n  epochs: [1, 2]\n  learning_rate: [1e-5]\n  epochs: [3]\n",
+    "bad.yaml:4:3: sweep: duplicate field `epochs`"
+);

@@ -2,9 +2,9 @@
 //! checked against counts recomputed here independently of the library.
 use crate::support;
 
+use hecjob::data::analysis::{analyze, analyze_split, pct2, render_text};
+use hecjob::data::tsv::{read_split, Dataset};
 use hecjob::fetch::dataset::{check, goemotions_files};
-use hecjob::worker::data::analysis::{analyze, analyze_split, pct2, render_text};
-use hecjob::worker::data::tsv::{read_split, Dataset};
 use std::collections::HashMap;
 use std::path::Path;
 

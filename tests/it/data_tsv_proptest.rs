@@ -1,6 +1,6 @@
 //! The TSV reader never panics on arbitrary input, and rows written the way
 //! Python's csv writer quotes them read back unchanged.
-use hecjob::worker::data::tsv::{parse_emotions, parse_split, Example};
+use hecjob::data::tsv::{parse_emotions, parse_split, Example};
 use proptest::prelude::*;
 use std::collections::HashSet;
 

@@ -222,11 +222,8 @@ fn directives_and_chain_of_the_sweep() {
 /// The chain `render` prints: submit's stages through its scheduler's builder.
 fn chain(r: &Rendered) -> Vec<String> {
     let stages = r.stages(&[], true);
-    let build = match r.plan.scheduler {
-        config::SchedulerKind::Sge => hecjob::scheduler::sge::qsub_command,
-        config::SchedulerKind::Slurm => hecjob::scheduler::slurm::client::sbatch_command,
-    };
-    let jobs = render::chain_commands(&r.dir, &stages, build);
+    let dialect = r.plan.scheduler.dialect();
+    let jobs = render::chain_commands(&r.dir, &stages, |job| dialect.submit_command(job));
     render::chain_lines(&r.dir, &jobs)
 }
 
@@ -407,7 +404,7 @@ fn render_writes_the_same_files_as_the_library() {
     let mut expected: Vec<String> = FILES
         .iter()
         .map(|s| s.to_string())
-        .chain(["logs".to_string()])
+        .chain(["logs".to_string(), "written.json".to_string()])
         .collect();
     expected.sort();
     assert_eq!(written, expected);
@@ -457,6 +454,111 @@ fn a_templates_directory_that_overrides_nothing_is_an_error() {
         .files
         .iter()
         .any(|f| f.content == "#!/bin/bash\necho custom\n"));
+}
+
+/// A template that includes itself (or two that include each other) is an error
+/// naming the loop; it overflowed the stack (issue 22).
+#[test]
+fn a_template_that_includes_itself_is_an_error_not_a_stack_overflow() {
+    let loaded = hecjob::experiment::config::load(None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("tpl");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("_header.tera"), "{%- include '_header.tera' -%}\n").unwrap();
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
+        panic!("a self-including template was accepted");
+    };
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "--templates {}: _header.tera → _header.tera includes itself; \
+             a template may include others only without a loop",
+            dir.display()
+        )
+    );
+    std::fs::write(
+        dir.join("_header.tera"),
+        "{% include \"train.com.tera\" %}\n",
+    )
+    .unwrap();
+    let Err(e) = hecjob::experiment::render::render(&loaded, &tmp.path().join("out"), Some(&dir))
+    else {
+        panic!("templates including each other were accepted");
+    };
+    assert!(
+        e.to_string()
+            .contains("_header.tera → train.com.tera → _header.tera includes itself"),
+        "{e}"
+    );
+}
+
+/// Issue 22: `render --out .` wrote the resolved config over the user's own
+/// config.yaml (comments and layout lost), and replaced their own train.com
+/// in the out folder. Neither is touched now; the message names the file and
+/// what to do; a folder hecjob rendered is rendered again as before.
+#[test]
+fn render_never_overwrites_a_file_hecjob_did_not_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let own = "# my notes\nexperiment:\n  name: mine   # keep this comment\n";
+    std::fs::write(tmp.path().join("config.yaml"), own).unwrap();
+    let render = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hecjob"))
+            .arg("render")
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let out = render(&["config.yaml", "--out", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: ./config.yaml: this is the config being rendered, and the resolved config \
+         would be written over it. Render elsewhere (--out jobs/<experiment>, the default \
+         without --out)\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("config.yaml")).unwrap(),
+        own
+    );
+
+    // The user's own script in the out folder.
+    std::fs::create_dir(tmp.path().join("mine")).unwrap();
+    std::fs::write(tmp.path().join("mine/train.com"), "echo mine\n").unwrap();
+    let out = render(&["config.yaml", "--out", "mine"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: mine/train.com: exists and hecjob did not write it (it is not in written.json), \
+         so it is left alone. Render elsewhere (--out jobs/<experiment>), or delete the file if \
+         it may go\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("mine/train.com")).unwrap(),
+        "echo mine\n"
+    );
+    assert!(
+        !tmp.path().join("mine/config.yaml").exists(),
+        "nothing written"
+    );
+
+    // Its own folder, twice: the second render replaces what the first wrote.
+    for _ in 0..2 {
+        let out = render(&["config.yaml", "--out", "jobs/mine"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let record = std::fs::read_to_string(tmp.path().join("jobs/mine/written.json")).unwrap();
+    assert!(
+        record.contains("\"train.com\"") && record.contains("\"config.yaml\""),
+        "{record}"
+    );
 }
 
 /// `render --templates DIR` and then `submit` (or `run`) without it: the job
@@ -613,7 +715,7 @@ echo '378_[1-3:2,6%3]|CANCELLED by 0'
         "hecjob: goemotions-sweep: 6 train task(s), job 378: 3 cancelled, 2 completed, 1 failed";
     let mail = std::fs::read_to_string(&mail_log).unwrap();
     assert!(
-        mail.contains(&format!("argv: [-s] [{summary}] [me@lancaster.ac.uk]")),
+        mail.contains(&format!("argv: [-s] [{summary}] [--] [me@lancaster.ac.uk]")),
         "{mail}\n{log}"
     );
 }
@@ -660,4 +762,36 @@ fn notify_renders_per_scheduler() {
         .map(|s| s.stage.clone())
         .collect();
     assert_eq!(stages, ["install", "download", "train"]);
+}
+
+/// The train script of a Slurm config whose train job has `train_keys`.
+fn slurm_train_script(train_keys: &str) -> String {
+    let text = format!(
+        "experiment: {{name: e}}\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  \
+         jobs:\n    train: {{{train_keys}}}\n"
+    );
+    let loaded = config::load_str(&text, "t.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let r = render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap();
+    let train = r.file("train.com").unwrap().content.clone();
+    bash_n("train.com", &train);
+    train
+}
+
+/// Issue 22: a padded `h_rt` was written as `--time= 01:00:00 `. Times are
+/// read into seconds and written from them.
+#[test]
+fn a_padded_slurm_time_is_written_trimmed() {
+    let train = slurm_train_script("h_rt: \" 01:00:00 \"");
+    for d in ["#SBATCH --time=01:00:00\n", "#SBATCH --signal=B:USR1@360\n"] {
+        assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
+    }
+}
+
+/// Issue 22: a feature expression (`--constraint=v100|a100`) was refused. It is
+/// written double-quoted for sbatch, which unquotes it (bash reads a comment).
+#[test]
+fn a_slurm_feature_expression_is_written_quoted() {
+    let train = slurm_train_script("extra_directives: [\"--constraint=v100|a100\"]");
+    let d = "#SBATCH --constraint=\"v100|a100\"\n";
+    assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
 }

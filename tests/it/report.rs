@@ -560,7 +560,7 @@ fn grid_engine_accounting_from_submission() {
     std::fs::write(&path, tasks.to_string()).unwrap();
     // The record `hecjob submit` writes.
     use hecjob::jobdir::SubmissionRecord;
-    use hecjob::scheduler::{job_id::JobId, submission::SubmittedJob, CommandLine};
+    use hecjob::scheduler::{submission::SubmittedJob, CommandLine, JobId};
     let job = |stage: &str, number: u64| SubmittedJob {
         stage: stage.into(),
         name: format!("lr-bs-sweep-{stage}"),
@@ -655,7 +655,7 @@ fn grid_engine_accounting_from_submission() {
 fn a_slurm_runs_peak_memory_is_named_maxrss_not_maxvmem() {
     let sw = sweep();
     use hecjob::jobdir::SubmissionRecord;
-    use hecjob::scheduler::{job_id::JobId, submission::SubmittedJob, CommandLine};
+    use hecjob::scheduler::{submission::SubmittedJob, CommandLine, JobId};
     let train = SubmittedJob {
         stage: "train".into(),
         name: "lr-bs-sweep-train".into(),
@@ -734,7 +734,7 @@ fn fake_qstat(dir: &Path, running: &[u32]) -> std::path::PathBuf {
 fn status_json_has_live_progress_and_efficiency() {
     let sw = sweep();
     use hecjob::jobdir::SubmissionRecord;
-    use hecjob::scheduler::{job_id::JobId, submission::SubmittedJob, CommandLine, TaskRange};
+    use hecjob::scheduler::{submission::SubmittedJob, CommandLine, JobId, TaskRange};
     let path = sw.jobs.join("tasks.json");
     let mut tasks: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     for id in [7, 8] {

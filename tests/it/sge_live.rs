@@ -48,7 +48,7 @@ fn wait_finished(jobs: &[TrackedJob]) -> Vec<JobStatus> {
         assert!(
             Instant::now() < deadline,
             "jobs did not finish:\n{}",
-            cli::table(&st, "sge")
+            cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
         );
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -119,7 +119,10 @@ fn chained_submission_honours_holds_and_status_has_accounting() {
         tracked("first", &a, jobs[0].id),
         tracked("second", &b, jobs[1].id),
     ]);
-    eprintln!("{}", cli::table(&st, "sge"));
+    eprintln!(
+        "{}",
+        cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
+    );
     let end: u128 = std::fs::read_to_string(dir.path().join("first.end"))
         .unwrap()
         .trim()
@@ -139,7 +142,12 @@ fn chained_submission_honours_holds_and_status_has_accounting() {
     // Finished jobs come from qacct, with accounting figures.
     for job in &st {
         for t in &job.tasks {
-            assert_eq!(t.state, TaskState::Done, "{}", cli::table(&st, "sge"));
+            assert_eq!(
+                t.state,
+                TaskState::Done,
+                "{}",
+                cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
+            );
             let run = t.last_run.as_ref().expect("accounting record");
             assert_eq!((run.exit_status, run.failure.as_deref()), (Some(0), None));
             assert_eq!(run.name, job.name);
@@ -248,8 +256,18 @@ echo "never signalled"; exit 1"#,
     let id = ge.submit(&JobRequest::new(s, dir.path())).unwrap().id;
     let st = wait_finished_after_restart(&[tracked("resume", &name, id)]);
     let t = &st[0].tasks[0];
-    assert_eq!(t.state, TaskState::Done, "{}", cli::table(&st, "sge"));
-    assert_eq!(t.runs, 2, "{}", cli::table(&st, "sge"));
+    assert_eq!(
+        t.state,
+        TaskState::Done,
+        "{}",
+        cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
+    );
+    assert_eq!(
+        t.runs,
+        2,
+        "{}",
+        cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
+    );
     let log = std::fs::read_to_string(dir.path().join(format!("logs/{name}.o{id}"))).unwrap();
     assert!(log.contains("signal: checkpointed"), "{log}");
     assert!(
@@ -280,7 +298,12 @@ fn exit_99_after_hard_limit_warning_is_not_rescheduled() {
     let st = wait_finished(&[tracked("hard", &name, id)]);
     let t = &st[0].tasks[0];
     let run = t.last_run.as_ref().unwrap();
-    assert_eq!(t.state, TaskState::Failed, "{}", cli::table(&st, "sge"));
+    assert_eq!(
+        t.state,
+        TaskState::Failed,
+        "{}",
+        cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
+    );
     assert_eq!(
         (run.outcome, run.exit_status, t.runs),
         (RunOutcome::Failed, Some(99), 1)
@@ -308,7 +331,11 @@ fn wait_finished_after_restart(jobs: &[TrackedJob]) -> Vec<JobStatus> {
         {
             return st;
         }
-        assert!(Instant::now() < deadline, "{}", cli::table(&st, "sge"));
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            cli::table(&st, Some(hecjob::scheduler::SchedulerKind::Sge))
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }

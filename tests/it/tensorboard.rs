@@ -82,7 +82,7 @@ fn tensorboard_reads_what_the_run_recorded() {
         task: Some(1),
         swept: Default::default(),
         limits: RunLimits::full(),
-        print_table: false,
+        print_table: None,
         early_stop: None,
     };
     let m = trainer::run(&spec).unwrap();

@@ -44,7 +44,7 @@ fn spec(data: &DataFiles, save: &Path, epochs: u32) -> RunSpec {
         task: None,
         swept: Default::default(),
         limits: RunLimits::full(),
-        print_table: false,
+        print_table: None,
         early_stop: None,
     }
 }
@@ -510,9 +510,11 @@ fn logging_flags_keep_a_checkpoint_and_damaged_checkpoints_are_refused() {
             .contains("epochs_done 5 does not fit the checkpoint (1 epoch record, 2 planned)"),
         "{e}"
     );
-    // Put back as an older hecjob wrote it (no totals): it still resumes.
+    // Put back as an older hecjob wrote it (no totals, no sums of its
+    // files): it still resumes.
     let mut older: serde_json::Value = serde_json::from_str(&state).unwrap();
     assert!(older.as_object_mut().unwrap().remove("totals").is_some());
+    assert!(older.as_object_mut().unwrap().remove("sha256").is_some());
     std::fs::write(&state_path, older.to_string()).unwrap();
 
     // An optimizer file without tensors: refused, not resumed with fresh moments.
@@ -535,6 +537,57 @@ fn logging_flags_keep_a_checkpoint_and_damaged_checkpoints_are_refused() {
     let m = trainer::run(&s).unwrap();
     assert_eq!(m.epochs.len(), 2);
     assert_eq!(m.epochs[0].train_loss, epoch1_loss, "epoch 1 was retrained");
+}
+
+#[test]
+fn a_checkpoint_file_changed_since_its_commit_is_refused_naming_it() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    let mut s = spec(&data, &save, 2);
+    s.limits.raise_signal_at_step = Some(27);
+    assert_eq!(trainer::run(&s).unwrap_err().exit_code(), 99);
+    s.limits.raise_signal_at_step = None;
+    let ckpt = save.join("checkpoint/epoch-1");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ckpt.join("state.json")).unwrap()).unwrap();
+    let recorded = |name: &str| state["sha256"][name].as_str().unwrap().to_string();
+    // Each file of the checkpoint with one byte flipped near its end (in the
+    // tensors, past the header): refused, naming the file and what to do.
+    for name in [
+        "model.safetensors",
+        "optimizer.safetensors",
+        "best.safetensors",
+    ] {
+        let path = ckpt.join(name);
+        let good = std::fs::read(&path).unwrap();
+        let mut bad = good.clone();
+        let at = bad.len() - 3;
+        bad[at] ^= 0x40;
+        std::fs::write(&path, &bad).unwrap();
+        let e = trainer::run(&s).unwrap_err();
+        assert_eq!(e.exit_code(), 7, "{name}: {e}");
+        let got = hecjob::util::digest::sha256_file(&path).unwrap();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: its sha256 is {got}, not {} as recorded when the checkpoint was written: \
+                 the file was damaged or changed since. Delete {} to start the run over, or \
+                 resume from an older checkpoint if you kept one.",
+                path.display(),
+                recorded(name),
+                save.join("checkpoint").display()
+            ),
+            "{name}"
+        );
+        std::fs::write(&path, &good).unwrap();
+    }
+    // Put back whole, it resumes after epoch 1.
+    let m = trainer::run(&s).unwrap();
+    assert_eq!(m.epochs.len(), 2);
 }
 
 #[test]

@@ -31,6 +31,9 @@ pub struct LoadedConfig {
     pub search: search::SearchSpace,
     /// Where it came from, for messages and the rendered scripts' headers.
     pub source: String,
+    /// What is allowed but likely wrong ([`validate::warnings`]), each as
+    /// `file:line: key.path: message`; the commands print them on stderr.
+    pub warnings: Vec<String>,
 }
 
 /// Load `path`, or the embedded default when `None`.
@@ -75,11 +78,23 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
         }
         return Err(Error::Config(msg));
     }
+    let warnings = validate::warnings(&config)
+        .0
+        .iter()
+        .map(|pr| {
+            let at = lines
+                .line_of(&pr.path)
+                .map(|l| format!("{source}:{l}: "))
+                .unwrap_or_else(|| format!("{source}: "));
+            format!("{at}{}: {}", pr.path, pr.message)
+        })
+        .collect();
     Ok(LoadedConfig {
         config,
         tasks,
         search,
         source: source.to_string(),
+        warnings,
     })
 }
 
@@ -161,6 +176,14 @@ pub fn nearest<'a>(s: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 impl LoadedConfig {
+    /// Print the config's warnings on stderr (`warning: …`): validate, render,
+    /// submit, run and check call it once they have loaded the config.
+    pub fn print_warnings(&self) {
+        for w in &self.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+
     pub fn task(&self, id: u32) -> Result<&Task> {
         self.tasks.iter().find(|t| t.id == id).ok_or_else(|| {
             Error::Usage(format!(

@@ -24,8 +24,40 @@ pub struct Config {
     /// product, first key outermost) or distribution (`method: random`), and the
     /// settings `method`, `samples`, `seed`, `early_stop`. Kept as written here
     /// and checked by config::search, which reports problems by key path.
-    #[serde(default)]
+    /// A key written twice is refused, as anywhere else in the config.
+    #[serde(default, deserialize_with = "unique_keys")]
     pub sweep: IndexMap<String, serde_yaml_ng::Value>,
+}
+
+/// A mapping whose keys are each written once: an `IndexMap` alone keeps the
+/// last of two `epochs:` lists and drops the first without a word.
+fn unique_keys<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<IndexMap<String, serde_yaml_ng::Value>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = IndexMap<String, serde_yaml_ng::Value>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(key) = m.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+                }
+                let value = m.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,43 +80,10 @@ fn not_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SchedulerKind {
-    /// Son of Grid Engine (`#$` directives, qsub/qstat/qacct).
-    #[default]
-    Sge,
-    /// Slurm (`#SBATCH` directives, sbatch/squeue/sacct).
-    Slurm,
-}
-
-impl SchedulerKind {
-    /// The scheduler's name as users know it, for messages.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            SchedulerKind::Sge => "Grid Engine",
-            SchedulerKind::Slurm => "Slurm",
-        }
-    }
-
-    /// Seconds of a wall-clock limit as this scheduler writes it: Grid Engine's
-    /// `HH:MM:SS`; Slurm's `HH:MM:SS`, `D-HH:MM:SS` (and its other forms: `MM:SS`,
-    /// `D-HH`, `D-HH:MM`, bare minutes). None when the scheduler would not take it.
-    pub fn parse_time(self, s: &str) -> Option<u64> {
-        match self {
-            SchedulerKind::Sge => is_hms(s).then(|| parse_hms(s)).flatten(),
-            SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(s),
-        }
-    }
-
-    /// Seconds as this scheduler's time limit (`HH:MM:SS`; Slurm `D-HH:MM:SS` from a day).
-    pub fn format_time(self, secs: u64) -> String {
-        match self {
-            SchedulerKind::Sge => format_hms(secs),
-            SchedulerKind::Slurm => crate::scheduler::slurm::time::format_duration(secs),
-        }
-    }
-}
+/// `h_vmem`, `h_rt`, `s_rt`: read into bytes and seconds as the config is parsed.
+pub use crate::scheduler::resources::{Memory, TimeLimit};
+/// `cluster.scheduler`: the one scheduler enum, kept with the schedulers.
+pub use crate::scheduler::SchedulerKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -210,14 +209,15 @@ impl Default for Jobs {
 pub struct JobResources {
     /// Overrides `cpu_queue`/`gpu_queue` for this job.
     pub queue: Option<String>,
-    /// Memory limit per slot, e.g. `4G` (`-l h_vmem`).
-    pub h_vmem: Option<String>,
-    /// Wall-clock limit `HH:MM:SS` (`-l h_rt`); the job is killed past it.
-    pub h_rt: Option<String>,
+    /// Memory limit per slot, e.g. `4G` (`-l h_vmem`; Slurm `--mem`), read into bytes.
+    pub h_vmem: Option<Memory>,
+    /// Wall-clock limit `HH:MM:SS` (`-l h_rt`; Slurm `--time`, which also takes
+    /// `D-HH:MM:SS`), read into seconds; the job is killed past it.
+    pub h_rt: Option<TimeLimit>,
     /// Soft wall-clock limit (`-l s_rt`): Grid Engine sends SIGUSR1 there, the
     /// worker exits 99 and the task is rescheduled to resume from its checkpoint.
     /// Default for the train job: h_rt minus 10 % (at least 1, at most 10 minutes).
-    pub s_rt: Option<String>,
+    pub s_rt: Option<TimeLimit>,
     /// `-l ncpus=N` as on the HEC.
     pub ncpus: Option<u32>,
     /// `-l ngpus=N` (Slurm: `--gres=gpu:N`); only the train job may ask for GPUs.
@@ -505,48 +505,20 @@ impl Jobs {
         }
         // Only the train job checkpoints, so only it gets a soft limit by default.
         if self.train.s_rt.is_none() {
+            let dialect = scheduler.dialect();
             self.train.s_rt = self
                 .train
                 .h_rt
-                .as_deref()
-                .and_then(|t| scheduler.parse_time(t))
+                .as_ref()
+                .filter(|t| dialect.is_time(t.as_str()))
+                .map(TimeLimit::secs)
+                // Past u64: a typo the check names; no soft limit from it.
+                .filter(|&h| h < u64::MAX)
                 .and_then(|h| {
                     let margin = (h / 10).clamp(60, 600);
-                    (h >= 2 * margin).then(|| scheduler.format_time(h - margin))
+                    (h >= 2 * margin)
+                        .then(|| TimeLimit::new(h - margin, dialect.format_time(h - margin)))
                 });
         }
     }
-}
-
-/// Seconds in `HH:MM:SS`; `None` for another shape or past u64 (checked:
-/// `5124095576030432:00:00` hours overflow when multiplied by 3600).
-pub fn parse_hms(s: &str) -> Option<u64> {
-    let p: Vec<u64> = s
-        .split(':')
-        .map(|x| x.parse().ok())
-        .collect::<Option<_>>()?;
-    match p.as_slice() {
-        [h, m, s] => h
-            .checked_mul(3600)?
-            .checked_add(m.checked_mul(60)?)?
-            .checked_add(*s),
-        _ => None,
-    }
-}
-
-pub fn format_hms(secs: u64) -> String {
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-/// `HH:MM:SS` with minutes and seconds below 60 (hours may exceed 24).
-pub fn is_hms(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        && parts[1].len() == 2
-        && parts[2].len() == 2
-        && parts[1] < "60"
-        && parts[2] < "60"
 }

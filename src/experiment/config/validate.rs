@@ -7,6 +7,7 @@
 //! everything else is shell-quoted by the renderer.
 
 use super::schema::*;
+use crate::scheduler::resources::parse_memory;
 
 /// One problem: the YAML key path and the message.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,39 +49,9 @@ pub fn is_job_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-fn is_queue(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-@*,".contains(c))
-}
-
 fn check_queue(p: &mut Problems, key: String, q: &str, sched: SchedulerKind) {
-    match sched {
-        SchedulerKind::Sge if !is_queue(q) => p.push(
-            key,
-            format!(
-                "`{}` is not a queue name (letters, digits, _ . - @)",
-                lit(q)
-            ),
-        ),
-        // Slurm partitions: -p takes a name or a comma-separated list of names.
-        SchedulerKind::Slurm
-            if q.is_empty()
-                || !q.split(',').all(|x| {
-                    !x.is_empty()
-                        && x.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-                }) =>
-        {
-            p.push(
-                key,
-                format!(
-                    "`{}` is not a Slurm partition name (letters, digits, _ . -; e.g. gpu-short)",
-                    lit(q)
-                ),
-            )
-        }
-        _ => {}
+    if let Err(e) = sched.dialect().check_queue(q) {
+        p.push(key, e);
     }
 }
 
@@ -114,20 +85,6 @@ fn no_tilde(p: &mut Problems, path: &str, v: &str) -> bool {
     true
 }
 
-/// Directives hecjob writes itself; a duplicate would silently win or clash.
-/// (`-wd` would replace `-cwd`, and the scripts expect the job directory.)
-const RESERVED_DIRECTIVES: &[&str] = &[
-    "-N",
-    "-o",
-    "-e",
-    "-t",
-    "-tc",
-    "-S",
-    "-cwd",
-    "-wd",
-    "-hold_jid",
-];
-
 /// A run-time limit past a year is a typo (and far past any queue's limit).
 pub const MAX_RUNTIME_SECS: u64 = 8760 * 3600;
 
@@ -145,65 +102,15 @@ fn check_resources(
     if let Some(q) = &r.queue {
         check_queue(p, format!("{path}.queue"), q, sched);
     }
-    if let Some(m) = &r.h_vmem {
-        if !is_memory(m) {
-            p.push(
-                format!("{path}.h_vmem"),
-                format!("expected memory like 4G or 512M, got `{}`", lit(m)),
-            );
-        } else if m.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0) {
-            p.push(
-                format!("{path}.h_vmem"),
-                format!("`{}` would allow no memory at all; give e.g. 4G (or leave it out for the site default)", lit(m)),
-            );
-        }
+    // The shapes and sizes were read where the YAML was (Memory, TimeLimit):
+    // what is left is what the scheduler takes and what makes sense.
+    if let Some(m) = r.h_vmem.as_ref().filter(|m| m.bytes() == 0) {
+        p.push(
+            format!("{path}.h_vmem"),
+            format!("`{}` would allow no memory at all; give e.g. 4G (or leave it out for the site default)", lit(m.as_str())),
+        );
     }
-    if let Some(t) = &r.h_rt {
-        if !time_shape_ok(sched, t) {
-            p.push(format!("{path}.h_rt"), time_expected(sched, "00:25:00", t));
-        } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
-            p.push(
-                format!("{path}.h_rt"),
-                format!(
-                    "`{}` is more than a year (8760:00:00): surely a typo",
-                    lit(t)
-                ),
-            );
-        }
-    }
-    if let Some(t) = &r.s_rt {
-        if !time_shape_ok(sched, t) {
-            p.push(format!("{path}.s_rt"), time_expected(sched, "00:23:00", t));
-        } else if sched.parse_time(t).is_none_or(|s| s > MAX_RUNTIME_SECS) {
-            p.push(
-                format!("{path}.s_rt"),
-                format!(
-                    "`{}` is more than a year (8760:00:00): surely a typo",
-                    lit(t)
-                ),
-            );
-        } else if let (Some(s), Some(h)) = (
-            sched.parse_time(t),
-            r.h_rt.as_deref().and_then(|h| sched.parse_time(h)),
-        ) {
-            if s >= h {
-                p.push(
-                    format!("{path}.s_rt"),
-                    format!("the soft limit {t} must be below h_rt {} so the task can checkpoint before the kill", r.h_rt.as_deref().unwrap_or("")),
-                );
-            } else if sched == SchedulerKind::Slurm && h - s > SLURM_MAX_SIGNAL_S {
-                p.push(
-                    format!("{path}.s_rt"),
-                    format!(
-                        "on Slurm the soft limit is a signal sent a number of seconds before h_rt \
-                         (--signal=B:USR1@SECONDS), at most {SLURM_MAX_SIGNAL_S}; {t} is {} s before h_rt {}",
-                        h - s,
-                        r.h_rt.as_deref().unwrap_or("")
-                    ),
-                );
-            }
-        }
-    }
+    check_time_limits(p, path, r, sched);
     if r.ncpus == Some(0) {
         p.push(
             format!("{path}.ncpus"),
@@ -226,38 +133,66 @@ fn check_resources(
         if !no_control_chars(p, &dp, d) {
             continue;
         }
-        match sched {
-            SchedulerKind::Sge => check_sge_directive(p, &dp, d),
-            SchedulerKind::Slurm => check_slurm_directive(p, &dp, d, cpu_job),
+        if let Err(e) = sched.dialect().check_extra_directive(d, !cpu_job) {
+            p.push(dp, e);
         }
     }
 }
 
-/// The longest `--signal=B:USR1@SECONDS` Slurm takes.
-const SLURM_MAX_SIGNAL_S: u64 = 65535;
-
-/// Written as the scheduler writes a time limit (its value is checked apart:
-/// `9000:00:00` has the shape and is still a typo).
-fn time_shape_ok(sched: SchedulerKind, t: &str) -> bool {
-    match sched {
-        SchedulerKind::Sge => is_hms(t),
-        SchedulerKind::Slurm => crate::scheduler::slurm::time::parse_time_limit(t).is_some(),
+/// `h_rt` and `s_rt`: written as the scheduler writes a time limit, above
+/// zero, below a year, the soft one below the hard one (and as far below as
+/// the scheduler can signal).
+fn check_time_limits(p: &mut Problems, path: &str, r: &JobResources, sched: SchedulerKind) {
+    let dialect = sched.dialect();
+    // A limit as this scheduler writes one, with its seconds.
+    let limit = |key: &str, t: &TimeLimit, example: &str, p: &mut Problems| -> Option<u64> {
+        let text = lit(t.as_str());
+        let problem = if !dialect.is_time(t.as_str()) {
+            dialect.time_expected(example, t.as_str())
+        } else if t.secs() > MAX_RUNTIME_SECS {
+            format!("`{text}` is more than a year (8760:00:00): surely a typo")
+        } else if t.secs() == 0 && key == "h_rt" {
+            format!(
+                "`{text}` is a limit of no time at all (Slurm reads a zero limit as no limit); \
+                 give e.g. 00:25:00, or leave it out for the queue's default"
+            )
+        } else if t.secs() == 0 {
+            format!(
+                "`{text}` would send the warning signal as the job starts; give a soft limit \
+                 above zero and below h_rt (e.g. 00:23:00), or leave it out"
+            )
+        } else {
+            return Some(t.secs());
+        };
+        p.push(format!("{path}.{key}"), problem);
+        None
+    };
+    if let Some(t) = &r.h_rt {
+        limit("h_rt", t, "00:25:00", p);
     }
-}
-
-fn time_expected(sched: SchedulerKind, example: &str, got: &str) -> String {
-    match sched {
-        SchedulerKind::Sge => format!("expected HH:MM:SS (e.g. {example}), got `{}`", lit(got)),
-        SchedulerKind::Slurm => format!(
-            "expected a Slurm time limit, HH:MM:SS or D-HH:MM:SS (e.g. {example} or 1-12:00:00), got `{}`",
-            lit(got)
-        ),
+    let hard_shaped = r
+        .h_rt
+        .as_ref()
+        .filter(|t| dialect.is_time(t.as_str()))
+        .map(TimeLimit::secs);
+    if let Some(t) = &r.s_rt {
+        if let (Some(s), Some(h)) = (limit("s_rt", t, "00:23:00", p), hard_shaped) {
+            let h_rt = r.h_rt.as_ref().map(TimeLimit::as_str).unwrap_or("");
+            if s >= h {
+                p.push(
+                    format!("{path}.s_rt"),
+                    format!("the soft limit {t} must be below h_rt {h_rt} so the task can checkpoint before the kill"),
+                );
+            } else if let Some(e) = dialect.check_soft_limit(t.as_str(), h_rt, s, h) {
+                p.push(format!("{path}.s_rt"), e);
+            }
+        }
     }
 }
 
 fn check_gpu_type(p: &mut Problems, path: &str, t: &str, gpus: u32, sched: SchedulerKind) {
     let key = format!("{path}.gpu_type");
-    if sched != SchedulerKind::Slurm {
+    if !sched.dialect().gpu_types() {
         p.push(
             key,
             format!(
@@ -286,75 +221,16 @@ fn check_gpu_type(p: &mut Problems, path: &str, t: &str, gpus: u32, sched: Sched
     }
 }
 
-fn check_sge_directive(p: &mut Problems, dp: &str, d: &str) {
-    let flag = d.split_whitespace().next().unwrap_or("");
-    let flag_ok = flag.len() > 1
-        && flag.starts_with('-')
-        && flag[1..]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    // qsub reads every option on a `#$` line, so look at every word, not
-    // only the first: `-m ea -o /x` would silently replace hecjob's -o.
-    let reserved = d
-        .split_whitespace()
-        .find(|w| RESERVED_DIRECTIVES.contains(w));
-    // Every word, not only the first: qsub reads `-m ea; touch x` as
-    // arguments `ea;`, `touch`, `x`, which is never what was meant.
-    let odd_word = d.split_whitespace().find(|w| {
-        !w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
-    });
-    if !flag_ok {
-        p.push(
-            dp,
-            format!("expected a qsub option such as `-M me@example.org`, got `{d}`"),
-        );
-    } else if let Some(r) = reserved {
-        p.push(
-            dp,
-            format!("`{r}` is set by hecjob itself; use the config key for it instead"),
-        );
-    } else if let Some(w) = odd_word {
-        p.push(
-            dp,
-            format!(
-                "`{w}` in `{d}` is not a plain qsub argument (letters, digits and - _ . @ , : = / + % *); qsub reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
-            ),
-        );
-    }
-}
-
-fn check_slurm_directive(p: &mut Problems, dp: &str, d: &str, cpu_job: bool) {
-    // The same rule as for qsub: sbatch reads the line, not a shell, so shell
-    // syntax there only garbles it.
-    let odd_word = d.split_whitespace().find(|w| {
-        !w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c))
-    });
-    if let Err(e) = crate::scheduler::slurm::directives::check_extra(d) {
-        p.push(dp, format!("{e} (Slurm: written as `#SBATCH {d}`)"));
-    } else if let Some(w) = odd_word {
-        p.push(
-            dp,
-            format!(
-                "`{w}` in `{d}` is not a plain sbatch argument (letters, digits and - _ . @ , : = / + % *); sbatch reads this line, not a shell, so `;` `|` `$` quotes and the like only garble it"
-            ),
-        );
-    } else if !cpu_job && d.split_whitespace().any(|w| w.starts_with("--mail-")) {
-        p.push(
-            dp,
-            "the train job is a job array, and the HEC rejects arrays that ask for mail \
-             at submission; use cluster.notify (one small job after the array mails a summary)",
-        );
-    }
-}
-
-/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes.
+/// A mail address as `-M` and `mail` take it: local@domain, no spaces or quotes,
+/// and no leading `-` (`mail` would read `-s@evil.example` as its `-s` option;
+/// the templates also put `--` before the address).
 fn is_mail_address(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
     !local.is_empty()
+        && !local.starts_with('-')
+        && !domain.starts_with('-')
         && local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
@@ -376,9 +252,7 @@ fn check_site_gpu(p: &mut Problems, path: &str, g: &SiteGpu) {
             "expected the type's name as people write it (e.g. A100-80GB)",
         );
     }
-    if !is_memory(&g.memory)
-        || crate::scheduler::sge::qacct::parse_bytes(&g.memory).unwrap_or(0) == 0
-    {
+    if !is_memory(&g.memory) || parse_memory(&g.memory).unwrap_or(0) == 0 {
         p.push(
             format!("{path}.memory"),
             format!(
@@ -409,7 +283,7 @@ fn check_notify(p: &mut Problems, n: &Notify) {
         p.push(
             "cluster.notify.address",
             format!(
-                "expected a mail address like me@lancaster.ac.uk, got `{}`",
+                "expected a mail address like me@lancaster.ac.uk (not starting with `-`), got `{}`",
                 lit(&n.address)
             ),
         );
@@ -573,9 +447,10 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
         .jobs
         .train
         .h_rt
-        .as_deref()
-        .and_then(|t| c.scheduler.parse_time(t));
-    if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s < 120) {
+        .as_ref()
+        .filter(|t| c.scheduler.dialect().is_time(t.as_str()))
+        .map(TimeLimit::secs);
+    if c.jobs.train.s_rt.is_none() && train_rt.is_some_and(|s| s > 0 && s < 120) {
         p.push(
             "cluster.jobs.train.h_rt",
             "under 00:02:00 leaves no time for the soft limit (s_rt) that lets a task checkpoint before the kill; give at least 00:02:00, or set s_rt yourself",

@@ -2,7 +2,7 @@
 //! needs them: name (-N), logs (-o, -e, -j), array range (-t), working directory
 //! (-cwd, -wd). Everything else (-q, -l, -notify, …) is kept verbatim but unused.
 
-use crate::scheduler::job_id::TaskRange;
+use crate::jobdir::job_id::TaskRange;
 use crate::util::error::{Error, Result};
 use std::path::Path;
 

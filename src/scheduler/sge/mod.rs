@@ -1,39 +1,27 @@
 //! The Grid Engine back end: `qsub -terse` to submit, `qstat -xml` and `qacct -j`
-//! to follow, `qdel` to undo. Grid Engine's own formats live in the files beside
-//! this one: `#$` directives ([`directives`]), job ids ([`terse`]), queue
-//! ([`qstat`]) and accounting ([`qacct`]). Every client call goes through
-//! [`command::run`](crate::scheduler::command::run), so each is bounded by a timeout.
+//! to follow, `qdel` to undo, `qsub -w v` to check. Grid Engine's own formats live
+//! in the files beside this one: its [`dialect`] (what hecjob writes for it and
+//! checks in a config), `#$` directives read back ([`directives`]), job ids
+//! ([`terse`]), queue ([`qstat`]) and accounting ([`qacct`]). Every client call goes through
+//! [`command::run`], so each is bounded by a timeout.
 
+pub mod dialect;
 pub mod directives;
 pub mod qacct;
 pub mod qstat;
 pub mod terse;
 
+use crate::jobdir::job_id::JobId;
 use crate::scheduler::backend::{
-    may_be_queued, CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted,
+    may_be_queued, CommandLine, JobRequest, QueueEntry, RunRecord, Scheduler, Submitted, Verdict,
 };
 use crate::scheduler::command;
-use crate::scheduler::job_id::JobId;
+use crate::scheduler::program::file_name;
 use crate::util::error::{Error, Result};
 use directives::Directives;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
-
-/// Search PATH for an executable, as a shell would.
-pub fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os(crate::util::env_vars::PATH)?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
 
 /// The error for a machine that is not a submit host.
 pub fn not_a_submit_host(program: &str) -> Error {
@@ -47,7 +35,7 @@ pub fn not_a_submit_host(program: &str) -> Error {
 
 /// Resolve a Grid Engine client program or explain why it is missing.
 pub fn client(program: &str) -> Result<PathBuf> {
-    find_on_path(program).ok_or_else(|| not_a_submit_host(program))
+    crate::scheduler::program::find_on_path(program).ok_or_else(|| not_a_submit_host(program))
 }
 
 /// The script's `#$` directives with the submission options applied on top,
@@ -77,12 +65,6 @@ pub fn display_name(job: &JobRequest) -> String {
         .unwrap_or_else(|| file_name(&job.script))
 }
 
-pub(crate) fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string())
-}
-
 /// The `qsub` command line for a request: the one builder behind `submit`,
 /// `submit --dry-run` and `render`'s printed chain.
 pub fn qsub_command(job: &JobRequest) -> CommandLine {
@@ -95,20 +77,6 @@ pub fn qsub_command(job: &JobRequest) -> CommandLine {
         argv.extend(["-w".to_string(), "e".to_string()]);
     }
     job.command_line(argv)
-}
-
-/// The builder a dry run of Grid Engine uses: the same `qsub` line, and the
-/// script's directives read as qsub would read them.
-pub fn dry_run_builder() -> crate::scheduler::dry_run::Builder {
-    crate::scheduler::dry_run::Builder {
-        name: "sge",
-        command: qsub_command,
-        inspect: |job| {
-            let d = request_directives(job)?;
-            Ok((display_name(job), d.tasks))
-        },
-        cancel: qdel_command,
-    }
 }
 
 /// How a user lists their own Grid Engine jobs (to find one whose submission
@@ -181,24 +149,50 @@ impl GridEngine {
     }
 
     /// `qsub -w v`: would the job find a queue (ignoring the cluster's current
-    /// load)? Submits nothing. Returns the command, the verdict, and Grid Engine's
-    /// words (`found suitable queue(s)`, or why no queue ever could).
-    pub fn verify(&self, job: &JobRequest) -> Result<(CommandLine, bool, String)> {
+    /// load)? Submits nothing. Returns the command and the verdict: Grid
+    /// Engine's words (`found suitable queue(s)`, or why no queue ever could),
+    /// or why there is none (qsub was killed, or said nothing).
+    pub fn verify(&self, job: &JobRequest) -> Result<(CommandLine, Verdict)> {
         let qsub = self.program(&self.programs.qsub, "qsub")?;
         let cmd = verify_command(job);
-        let out = self.run(&qsub, &cmd)?;
-        let text = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let words: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && *l != "Exiting.")
-            .collect();
-        let ok = out.status.success() && text.contains("found suitable queue");
-        Ok((cmd, ok, words.join("\n")))
+        let out = match command::run_query(&qsub, &cmd, self.timeout) {
+            Ok(out) => out,
+            Err(Error::Scheduler(e)) => return Ok((cmd, Verdict::Unknown(e))),
+            Err(e) => return Err(e),
+        };
+        let verdict = verify_verdict(&cmd, &out);
+        Ok((cmd, verdict))
+    }
+}
+
+/// What `qsub -w v`'s answer says.
+fn verify_verdict(cmd: &CommandLine, out: &Output) -> Verdict {
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let words: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Exiting.")
+        .collect();
+    if out.status.success() && text.contains("found suitable queue") {
+        Verdict::Runs("a suitable queue exists (qsub -w v)".into())
+    } else if out.status.code().is_none() {
+        Verdict::Unknown(format!(
+            "`{}` ended with {} before it gave a verdict",
+            cmd.shell(),
+            command::describe_status(&out.status)
+        ))
+    } else if words.is_empty() {
+        Verdict::Unknown(format!(
+            "`{}` printed nothing ({})",
+            cmd.shell(),
+            command::describe_status(&out.status)
+        ))
+    } else {
+        Verdict::Refused(words.join("; "))
     }
 }
 
@@ -302,6 +296,10 @@ impl Scheduler for GridEngine {
             .filter(|e| wanted(e.job))
             .map(qstat::QstatEntry::into_neutral)
             .collect())
+    }
+
+    fn check(&mut self, job: &JobRequest) -> Result<Verdict> {
+        Ok(self.verify(job)?.1)
     }
 
     fn accounting(&mut self, ids: &[JobId]) -> Result<Vec<RunRecord>> {

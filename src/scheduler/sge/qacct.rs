@@ -78,7 +78,7 @@ pub fn query(job: u64) -> Result<Vec<AcctRecord>> {
 /// [`query`] through a given qacct program (`hecjob report --qacct PATH`).
 pub fn query_with(qacct: &Path, job: u64, timeout: Duration) -> Result<Vec<AcctRecord>> {
     let cmd = CommandLine::anywhere(vec!["qacct".into(), "-j".into(), job.to_string()]);
-    let out = crate::scheduler::command::run(qacct, &cmd, timeout)?;
+    let out = crate::scheduler::command::run_query(qacct, &cmd, timeout)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if out.status.success() {
         return parse(&stdout);

@@ -2,8 +2,8 @@
 //! Finished jobs are not listed; they are found through `qacct` (see `qacct.rs`).
 //! One call serves a whole refresh, whatever the number of jobs.
 
+use crate::jobdir::job_id::TaskRange;
 use crate::scheduler::backend::{CommandLine, QueueEntry, QueueState};
-use crate::scheduler::job_id::TaskRange;
 use crate::util::error::{Error, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -71,7 +71,7 @@ impl QstatSnapshot {
     /// [`query`](Self::query) through a given qstat program.
     pub fn query_with(qstat: &Path, timeout: Duration) -> Result<QstatSnapshot> {
         let cmd = CommandLine::anywhere(["qstat", "-xml", "-u", "*"].map(String::from).to_vec());
-        let out = crate::scheduler::command::run(qstat, &cmd, timeout)?;
+        let out = crate::scheduler::command::run_query(qstat, &cmd, timeout)?;
         if !out.status.success() {
             return Err(Error::Scheduler(format!(
                 "qstat -xml failed ({}): {}",

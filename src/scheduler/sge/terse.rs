@@ -1,6 +1,6 @@
 //! Job ids as `qsub -terse` prints them: `20`, or `9.1-3:1` for an array job.
 
-use crate::scheduler::job_id::{JobId, TaskRange};
+use crate::jobdir::job_id::{JobId, TaskRange};
 use crate::util::error::{Error, Result};
 
 /// Parse `qsub -terse` stdout. Grid Engine may print warnings on earlier lines, so

@@ -1,7 +1,7 @@
 //! The Slurm back end: `sbatch --parsable` to submit (chained with
 //! `--dependency=afterok:ID --kill-on-invalid-dep=yes`), one `squeue` and one `sacct`
 //! call per status refresh for all jobs, `scancel` to undo. Every client call goes
-//! through [`command::run`](crate::scheduler::command::run), bounded by a timeout.
+//! through [`command::run`], bounded by a timeout.
 //!
 //! Decisions, and why:
 //! * A failed job CANCELS the jobs chained after it (`--kill-on-invalid-dep=yes`)
@@ -25,12 +25,12 @@ use super::sacct::{self, AcctRun};
 use super::sbatch::{self, TestOnly};
 use super::squeue::{self, QueueEntry as SqueueEntry};
 use super::state::JobState;
+use crate::jobdir::job_id::{JobId, TaskRange};
 use crate::scheduler::backend::{
     may_be_queued, CommandLine, JobRequest, QueueEntry, QueueState, RunOutcome, RunRecord,
-    Scheduler, Submitted,
+    Scheduler, Submitted, Verdict,
 };
 use crate::scheduler::command;
-use crate::scheduler::job_id::{JobId, TaskRange};
 use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -48,7 +48,7 @@ pub fn not_a_submit_host(program: &str) -> Error {
 
 /// Resolve a Slurm client program or explain why it is missing.
 pub fn client(program: &str) -> Result<PathBuf> {
-    crate::scheduler::sge::find_on_path(program).ok_or_else(|| not_a_submit_host(program))
+    crate::scheduler::program::find_on_path(program).ok_or_else(|| not_a_submit_host(program))
 }
 
 /// The script's `#SBATCH` directives with the submission options on top.
@@ -68,7 +68,7 @@ pub fn display_name(job: &JobRequest) -> String {
     request_directives(job)
         .ok()
         .and_then(|d| d.name)
-        .unwrap_or_else(|| crate::scheduler::sge::file_name(&job.script))
+        .unwrap_or_else(|| crate::scheduler::program::file_name(&job.script))
 }
 
 fn join_ids(ids: &[JobId], sep: &str) -> String {
@@ -111,19 +111,6 @@ pub fn scancel_command(ids: &[JobId]) -> CommandLine {
     let mut argv = vec!["scancel".to_string(), "-v".to_string()];
     argv.extend(ids.iter().map(|j| j.number.to_string()));
     CommandLine::anywhere(argv)
-}
-
-/// What a dry run of Slurm needs: the same `sbatch` line, the script read as sbatch reads it.
-pub fn dry_run_builder() -> crate::scheduler::dry_run::Builder {
-    crate::scheduler::dry_run::Builder {
-        name: "slurm",
-        command: sbatch_command,
-        inspect: |job| {
-            let d = request_directives(job)?;
-            Ok((display_name(job), d.tasks))
-        },
-        cancel: scancel_command,
-    }
 }
 
 /// Errors in `scancel -v` output other than "this id is unknown" (a job that ended).
@@ -193,10 +180,19 @@ impl Slurm {
     }
 
     /// `sbatch --test-only`: would the job start, where and when, or why never.
+    /// A client killed by a signal gave no verdict.
     pub fn test_only(&mut self, job: &JobRequest) -> Result<(CommandLine, TestOnly)> {
         let sbatch = self.program(&self.programs.sbatch, "sbatch")?;
         let cmd = test_only_command(job);
-        let out = self.run(&sbatch, &cmd)?;
+        let out = command::run_query(&sbatch, &cmd, self.timeout)?;
+        if out.status.code().is_none() {
+            let why = format!(
+                "`{}` ended with {} before it gave a verdict",
+                cmd.shell(),
+                command::describe_status(&out.status)
+            );
+            return Ok((cmd, TestOnly::Unreadable { why }));
+        }
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -370,7 +366,7 @@ impl Scheduler for Slurm {
         let name = d
             .name
             .clone()
-            .unwrap_or_else(|| crate::scheduler::sge::file_name(&job.script));
+            .unwrap_or_else(|| crate::scheduler::program::file_name(&job.script));
         // An sbatch that timed out, or exited 0 without an id, may have queued the job.
         let uncertain = |e| may_be_queued(e, &name, &job.script, LIST_OWN_JOBS, "scancel ID");
         let out = self.run(&sbatch, &cmd).map_err(uncertain)?;
@@ -423,7 +419,7 @@ impl Scheduler for Slurm {
         let mut argv = vec!["squeue".to_string()];
         argv.extend(squeue::args(&numbers));
         let cmd = CommandLine::anywhere(argv);
-        let out = self.run(&squeue, &cmd)?;
+        let out = command::run_query(&squeue, &cmd, self.timeout)?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
             if squeue::is_unknown_ids(&stderr) {
@@ -454,7 +450,7 @@ impl Scheduler for Slurm {
         let mut argv = vec!["sacct".to_string()];
         argv.extend(sacct::args(&numbers));
         let cmd = CommandLine::anywhere(argv);
-        let out = self.run(&sacct, &cmd)?;
+        let out = command::run_query(&sacct, &cmd, self.timeout)?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if !out.status.success() {
             if sacct::is_unavailable(&stderr) {
@@ -472,6 +468,27 @@ impl Scheduler for Slurm {
     fn accounting_note(&self) -> Option<String> {
         self.note.clone()
     }
+
+    fn check(&mut self, job: &JobRequest) -> Result<Verdict> {
+        let (_, t) = match self.test_only(job) {
+            Ok(t) => t,
+            Err(Error::Scheduler(e)) => return Ok(Verdict::Unknown(e)),
+            Err(e) => return Err(e),
+        };
+        Ok(match t {
+            TestOnly::WouldStart {
+                start,
+                nodes,
+                partition,
+                ..
+            } => Verdict::Runs(format!(
+                "would start{} on {nodes} in partition {partition}",
+                start.map(|s| format!(" at {s}")).unwrap_or_default()
+            )),
+            TestOnly::Refused { reason } => Verdict::Refused(reason),
+            TestOnly::Unreadable { why } => Verdict::Unknown(why),
+        })
+    }
 }
 
 impl Slurm {
@@ -486,5 +503,66 @@ impl Slurm {
             .filter(|e| ids.iter().any(|i| i.number == e.job))
             .map(run_from_queue)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// `hecjob check` on a Slurm whose sbatch answers with `body` (a bash script).
+    fn check_with(body: &str) -> Verdict {
+        let dir = tempfile::tempdir().unwrap();
+        let sbatch = dir.path().join("sbatch");
+        std::fs::write(&sbatch, format!("#!/bin/bash\n{body}\n")).unwrap();
+        std::fs::set_permissions(&sbatch, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(
+            dir.path().join("job.com"),
+            "#!/bin/bash\n#SBATCH -J j\ntrue\n",
+        )
+        .unwrap();
+        let mut slurm = Slurm::with_programs(
+            Programs {
+                sbatch: Some(sbatch),
+                ..Programs::default()
+            },
+            Duration::from_secs(60),
+        );
+        slurm
+            .check(&JobRequest::new("job.com", dir.path()))
+            .unwrap()
+    }
+
+    /// Issue: a killed, silent or unreadable `sbatch --test-only` was read as
+    /// "Slurm would never run this". It is no verdict at all.
+    #[test]
+    fn a_test_only_that_says_nothing_is_no_verdict() {
+        assert_eq!(
+            check_with("kill -KILL $$"),
+            Verdict::Unknown(
+                "`sbatch --test-only job.com` ended with killed by signal 9 before it gave a verdict"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_with("exit 1"),
+            Verdict::Unknown("sbatch --test-only printed nothing (it exited with an error)".into())
+        );
+        assert_eq!(
+            check_with("echo 'Segmentation fault' >&2; exit 139"),
+            Verdict::Unknown(
+                "sbatch --test-only said neither where the job would start nor why it never \
+                 could: \"Segmentation fault\""
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_with(
+                "echo 'sbatch: error: Batch job submission failed: Invalid partition name specified' >&2\n\
+                 echo 'allocation failure: Invalid partition name specified' >&2; exit 1"
+            ),
+            Verdict::Refused("Invalid partition name specified".into())
+        );
     }
 }

@@ -8,7 +8,7 @@
 //! Log file names take Slurm's patterns: `%x` job name, `%j` job id, `%A` array job
 //! id, `%a` array task id, `%%` a percent sign ([`expand_pattern`]).
 
-use crate::scheduler::job_id::TaskRange;
+use crate::jobdir::job_id::TaskRange;
 
 /// Options that take no value.
 const FLAGS: &[&str] = &[
@@ -36,6 +36,13 @@ const FLAGS: &[&str] = &[
     "--get-user-env",
     "--oversubscribe",
     "-s",
+    "--help",
+    "-h",
+    "--usage",
+    "--version",
+    "-V",
+    "--reboot",
+    "--contiguous",
 ];
 
 /// The long name of a short option hecjob cares about.
@@ -51,6 +58,12 @@ fn long_name(opt: &str) -> &str {
         "-c" => "--cpus-per-task",
         "-d" => "--dependency",
         "-G" => "--gpus",
+        "-W" => "--wait",
+        "-M" => "--clusters",
+        "-Q" => "--quiet",
+        "-h" => "--help",
+        "-V" => "--version",
+        "-C" => "--constraint",
         other => other,
     }
 }
@@ -78,6 +91,117 @@ pub const RESERVED: &[&str] = &[
     "--parsable",
     "--wrap",
     "--kill-on-invalid-dep",
+];
+
+/// Options that replace the memory, GPU or CPU request hecjob writes from the
+/// config (`--mem`, `--gres`, `--cpus-per-task`): Slurm takes the last or the
+/// more specific one, so the config's `h_vmem`, `ngpus`, `ncpus` would silently
+/// not be what the job gets.
+pub const OVERRIDES: &[&str] = &[
+    "--mem-per-gpu",
+    "--gpus-per-node",
+    "--gpus-per-task",
+    "--gpus-per-socket",
+    "--cpus-per-gpu",
+    "--tres-per-task",
+];
+
+/// Options that change what sbatch answers or where the job goes; hecjob reads
+/// the job id from sbatch's answer and follows the job with squeue and sacct on
+/// this cluster. Each with what it would do.
+pub const CHANGES_THE_ANSWER: &[(&str, &str)] = &[
+    ("--test-only", "sbatch then submits nothing and prints no job id"),
+    ("--quiet", "sbatch then prints no job id"),
+    ("--help", "sbatch then prints its help, submits nothing and prints no job id"),
+    ("--usage", "sbatch then prints its usage, submits nothing and prints no job id"),
+    ("--version", "sbatch then prints its version, submits nothing and prints no job id"),
+    (
+        "--wait",
+        "sbatch then blocks until the job ends, so the submission times out and the chain is rolled back",
+    ),
+    (
+        "--clusters",
+        "the job then goes to a cluster where squeue and sacct here never look",
+    ),
+    (
+        "--cluster-constraint",
+        "the job may then go to a cluster where squeue and sacct here never look",
+    ),
+];
+
+/// Options whose value is a Slurm expression with `|`, `&`, `[]` or `()`
+/// (features: `--constraint=v100|a100`). Such a value is written double-quoted
+/// on its `#SBATCH` line, which sbatch reads without a shell and unquotes.
+pub const EXPRESSIONS: &[&str] = &["--constraint", "--prefer"];
+
+/// The characters an [`EXPRESSIONS`] value may hold beyond plain words.
+pub const EXPRESSION_CHARS: &str = "|&[]()";
+
+/// What hecjob does with each option sbatch lists, when a config names it in
+/// `extra_directives` (for the test that classifies sbatch's whole option table).
+#[cfg(test)]
+const ALLOWED: &[&str] = &[
+    "--account",
+    "--bb",
+    "--bbf",
+    "--begin",
+    "--comment",
+    "--constraint",
+    "--container",
+    "--contiguous",
+    "--core-spec",
+    "--cores-per-socket",
+    "--cpu-freq",
+    "--deadline",
+    "--delay-boot",
+    "--distribution",
+    "--exclude",
+    "--exclusive",
+    "--export",
+    "--export-file",
+    "--extra-node-info",
+    "--get-user-env",
+    "--gid",
+    "--gpu-bind",
+    "--gpu-freq",
+    "--gres-flags",
+    "--hold",
+    "--ignore-pbs",
+    "--input",
+    "--licenses",
+    "--mail-type",
+    "--mail-user",
+    "--mcs-label",
+    "--mincpus",
+    "--nice",
+    "--no-kill",
+    "--nodefile",
+    "--nodelist",
+    "--nodes",
+    "--ntasks",
+    "--ntasks-per-core",
+    "--ntasks-per-node",
+    "--ntasks-per-socket",
+    "--overcommit",
+    "--oversubscribe",
+    "--power",
+    "--priority",
+    "--profile",
+    "--propagate",
+    "--qos",
+    "--reboot",
+    "--reservation",
+    "--sockets-per-node",
+    "--spread-job",
+    "--switches",
+    "--thread-spec",
+    "--threads-per-core",
+    "--time-min",
+    "--tmp",
+    "--uid",
+    "--use-min-nodes",
+    "--verbose",
+    "--wckey",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -266,15 +390,23 @@ pub fn check_extra(d: &str) -> Result<(), String> {
             return Err(format!("`{opt}` is not an sbatch option name"));
         }
         let long = long_name(opt);
-        if RESERVED.contains(&long) {
-            return Err(format!(
-                "`{opt}` is set by hecjob itself; use the config key for it instead"
-            ));
+        if let Some(why) = refusal(long) {
+            return Err(format!("`{opt}` {why}"));
         }
         if opt.starts_with("--") {
-            if let Some(full) = RESERVED.iter().find(|r| r.starts_with(long)) {
+            let refused = RESERVED
+                .iter()
+                .chain(OVERRIDES)
+                .chain(CHANGES_THE_ANSWER.iter().map(|(o, _)| o))
+                .find(|r| r.starts_with(long));
+            if let Some(full) = refused {
+                let why = if RESERVED.contains(full) {
+                    "hecjob sets itself; use the config key for it instead".to_string()
+                } else {
+                    refusal(full).unwrap_or_default()
+                };
                 return Err(format!(
-                    "`{opt}` is how sbatch abbreviates `{full}`, which hecjob sets itself; use the config key for it instead"
+                    "`{opt}` is how sbatch abbreviates `{full}`, which {why}"
                 ));
             }
         } else if let Some(v) = value
@@ -296,6 +428,76 @@ pub fn check_extra(d: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why hecjob refuses the option `long` (a long name) in `extra_directives`,
+/// starting with a verb ("is set by hecjob itself; …"), or None.
+fn refusal(long: &str) -> Option<String> {
+    if RESERVED.contains(&long) {
+        return Some("is set by hecjob itself; use the config key for it instead".into());
+    }
+    if OVERRIDES.contains(&long) {
+        return Some(
+            "replaces the memory, GPU or CPU request hecjob writes from the config \
+             (--mem, --gres, --cpus-per-task); use h_vmem, ngpus, gpu_type and ncpus instead"
+                .into(),
+        );
+    }
+    CHANGES_THE_ANSWER
+        .iter()
+        .find(|(o, _)| *o == long)
+        .map(|(_, what)| format!("is not for a job hecjob submits: {what}"))
+}
+
+/// The first word of an `extra_directives` entry that is not a plain sbatch
+/// argument (letters, digits and `- _ . @ , : = / + % *`; an [`EXPRESSIONS`]
+/// value may also hold [`EXPRESSION_CHARS`]). sbatch reads the line, not a
+/// shell, so shell syntax there only garbles it.
+pub fn odd_word(d: &str) -> Option<&str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.@,:=/+%*".contains(c);
+    let expr = |c: char| plain(c) || EXPRESSION_CHARS.contains(c);
+    let mut value_of_expression = false;
+    for w in d.split_whitespace() {
+        let ok = if value_of_expression {
+            w.chars().all(expr)
+        } else if let Some((o, v)) = w.split_once('=').filter(|(o, _)| o.starts_with("--")) {
+            o.chars().all(plain)
+                && if EXPRESSIONS.contains(&long_name(o)) {
+                    v.chars().all(expr)
+                } else {
+                    v.chars().all(plain)
+                }
+        } else {
+            w.chars().all(plain)
+        };
+        if !ok {
+            return Some(w);
+        }
+        value_of_expression = EXPRESSIONS.contains(&long_name(w));
+    }
+    None
+}
+
+/// An `extra_directives` entry as its `#SBATCH` line carries it: the value of
+/// an expression option ([`EXPRESSIONS`]) with `|` and the like double-quoted.
+pub fn quote_expressions(d: &str) -> String {
+    let needs = |v: &str| v.contains(|c| EXPRESSION_CHARS.contains(c)) && !v.contains('"');
+    let mut out: Vec<String> = Vec::new();
+    let mut quote_next = false;
+    for w in d.split_whitespace() {
+        if quote_next && needs(w) {
+            out.push(format!("\"{w}\""));
+        } else if let Some((o, v)) = w
+            .split_once('=')
+            .filter(|(o, v)| o.starts_with("--") && EXPRESSIONS.contains(&long_name(o)) && needs(v))
+        {
+            out.push(format!("{o}=\"{v}\""));
+        } else {
+            out.push(w.to_string());
+        }
+        quote_next = EXPRESSIONS.contains(&long_name(w));
+    }
+    out.join(" ")
 }
 
 /// Expand Slurm's file name patterns for a job (what sbatch does with `-o`/`-e`),
@@ -460,6 +662,72 @@ mod tests {
             check_extra("--nice=10 --mail-user=me@lancaster.ac.uk"),
             Ok(())
         );
+    }
+
+    #[test]
+    fn every_sbatch_option_is_classified() {
+        // sbatch 22.05.8's own table (tests/data/slurm/capture.sh), plus the
+        // ones it takes without listing them.
+        let help = crate::scheduler::slurm::captured("sbatch_help.txt");
+        let mut listed: Vec<String> = help
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect();
+        listed.extend(["--test-only".to_string(), "--tres-per-task".into()]);
+        listed.sort();
+        listed.dedup();
+        assert!(listed.len() > 90, "{listed:?}");
+        let unclassified: Vec<&String> = listed
+            .iter()
+            .filter(|o| {
+                let o = o.as_str();
+                !(ALLOWED.contains(&o)
+                    || RESERVED.contains(&o)
+                    || OVERRIDES.contains(&o)
+                    || CHANGES_THE_ANSWER.iter().any(|(c, _)| *c == o))
+            })
+            .collect();
+        assert!(unclassified.is_empty(), "classify: {unclassified:?}");
+        for o in &listed {
+            let allowed = ALLOWED.contains(&o.as_str());
+            assert_eq!(refusal(o).is_none(), allowed, "{o}");
+        }
+    }
+
+    /// Issue 22: options that override hecjob's requests or change sbatch's
+    /// answer were accepted in extra_directives.
+    #[test]
+    fn options_that_override_requests_or_answers_are_refused() {
+        for (d, msg) in [
+            ("--mem-per-gpu=20G", "`--mem-per-gpu` replaces the memory, GPU or CPU request hecjob writes from the config (--mem, --gres, --cpus-per-task); use h_vmem, ngpus, gpu_type and ncpus instead"),
+            ("--gpus-per-node=2", "`--gpus-per-node` replaces the memory"),
+            ("--gpus-per-task=1", "`--gpus-per-task` replaces the memory"),
+            ("--cpus-per-gpu=8", "`--cpus-per-gpu` replaces the memory"),
+            ("--tres-per-task=gres/gpu:1", "`--tres-per-task` replaces the memory"),
+            ("--test-only", "`--test-only` is not for a job hecjob submits: sbatch then submits nothing and prints no job id"),
+            ("--wait", "`--wait` is not for a job hecjob submits: sbatch then blocks until the job ends"),
+            ("-W", "`-W` is not for a job hecjob submits: sbatch then blocks"),
+            ("-M other", "`-M` is not for a job hecjob submits: the job then goes to a cluster where squeue and sacct here never look"),
+            ("--clusters=other", "`--clusters` is not for a job hecjob submits"),
+            ("--clus=other", "`--clus` is how sbatch abbreviates `--clusters`, which is not for a job hecjob submits"),
+            ("-Q", "`-Q` is not for a job hecjob submits: sbatch then prints no job id"),
+        ] {
+            let e = check_extra(d).unwrap_err();
+            assert!(e.starts_with(msg), "{d}: {e}");
+        }
+    }
+
+    #[test]
+    fn constraint_expressions_are_quoted_for_sbatch() {
+        assert_eq!(check_extra("--constraint=v100|a100"), Ok(()));
+        assert_eq!(
+            quote_expressions("--constraint=v100|a100"),
+            "--constraint=\"v100|a100\""
+        );
+        assert_eq!(quote_expressions("-C v100&ib"), "-C \"v100&ib\"");
+        assert_eq!(quote_expressions("--qos=gpu"), "--qos=gpu");
+        assert_eq!(quote_expressions("--comment=a|b"), "--comment=a|b");
     }
 
     #[test]

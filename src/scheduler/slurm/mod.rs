@@ -3,15 +3,19 @@
 //! read into types (pure parsers, tested on output captured from a real Slurm 22.05
 //! by tests/data/slurm/capture.sh).
 //!
+//! * [`dialect`]: what hecjob writes for Slurm and checks in a config (the
+//!   [`Dialect`](crate::scheduler::Dialect) seam).
 //! * [`client`]: submit, follow, cancel, `--test-only`; the decisions are there.
 //! * [`directives`]: `#SBATCH` lines written, read back as sbatch reads them, and
 //!   `extra_directives` checked.
 //! * [`sbatch`]: the id of `sbatch --parsable`; the verdict of `sbatch --test-only`.
 //! * [`squeue`]: jobs still held, one line per array task, with pending reasons.
 //! * [`sacct`]: accounting per run (requeued runs included), steps folded in.
-//! * [`state`]: job states and array task specs; [`time`]: durations (`D-HH:MM:SS`,
-//!   `HH:MM:SS`, `MM:SS`, minutes) and timestamps; [`memory`]: `--mem` and MaxRSS sizes.
+//! * [`state`]: job states and array task specs; [`time`]: durations as squeue and
+//!   sacct print them (`D-HH:MM:SS`, `HH:MM:SS`, `MM:SS`, minutes) and timestamps;
+//!   [`memory`]: `--mem` and MaxRSS sizes.
 pub mod client;
+pub mod dialect;
 pub mod directives;
 pub mod memory;
 pub mod sacct;

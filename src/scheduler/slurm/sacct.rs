@@ -16,7 +16,7 @@
 //!   [`is_unavailable`] tells the caller to report from squeue and metrics.json alone.
 
 use super::memory::parse_rss;
-use super::state::{expand_tasks, JobState};
+use super::state::{JobState, TaskSpecs};
 use super::time::{parse_duration_secs, parse_timestamp, Timestamp};
 use crate::util::error::{Error, Result};
 use serde::Serialize;
@@ -115,6 +115,7 @@ pub fn parse(text: &str) -> Result<Vec<AcctRun>> {
     let mut runs: Vec<AcctRun> = Vec::new();
     // Index in `runs` of the records the following step lines belong to.
     let mut current: Vec<usize> = Vec::new();
+    let mut specs = TaskSpecs::new();
     for (i, line) in lines {
         let f: Vec<&str> = line.split('|').collect();
         let bad = |what: &str| {
@@ -143,8 +144,9 @@ pub fn parse(text: &str) -> Result<Vec<AcctRun>> {
         let job: u64 = job.parse().map_err(|_| bad("no job id"))?;
         let tasks: Vec<Option<u32>> = match task {
             None => vec![None],
-            Some(spec) => expand_tasks(spec)
-                .ok_or_else(|| bad("no array task id"))?
+            Some(spec) => specs
+                .expand(spec)
+                .map_err(|why| bad(&why))?
                 .into_iter()
                 .map(Some)
                 .collect(),

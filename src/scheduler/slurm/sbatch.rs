@@ -7,6 +7,8 @@
 //!   using C processors on nodes NODES in partition P` when the job could run, and exits 1
 //!   with `allocation failure: REASON` (sometimes after an `sbatch: error: …` line) when
 //!   it never could (no such partition, GPU type, too many CPUs, too long a time).
+//!   Anything else (nothing at all, or neither of those) is no verdict: the check
+//!   failed, which is not the same as Slurm refusing the job.
 
 use super::time::{parse_timestamp, Timestamp};
 use crate::util::error::{Error, Result};
@@ -42,6 +44,12 @@ pub enum TestOnly {
         /// Slurm's own words, e.g. `Requested node configuration is not available`.
         reason: String,
     },
+    /// sbatch said neither (it printed nothing, or nothing hecjob can read): the
+    /// check failed, and nothing is known about the job.
+    Unreadable {
+        /// What it printed, or that it printed nothing.
+        why: String,
+    },
 }
 
 /// Read `--test-only`'s output (stdout and stderr together) and exit status.
@@ -71,12 +79,24 @@ pub fn parse_test_only(output: &str, success: bool) -> TestOnly {
                 .rev()
                 .find_map(|l| l.split_once("error: ").map(|(_, r)| r))
         });
-    let reason = match failure {
-        Some(r) => r.trim().to_string(),
-        None if output.trim().is_empty() => "sbatch --test-only printed nothing".to_string(),
-        None => output.trim().to_string(),
-    };
-    TestOnly::Refused { reason }
+    match failure {
+        Some(r) => TestOnly::Refused {
+            reason: r.trim().to_string(),
+        },
+        None if output.trim().is_empty() => TestOnly::Unreadable {
+            why: format!(
+                "sbatch --test-only printed nothing (it exited {})",
+                if success { "0" } else { "with an error" }
+            ),
+        },
+        None => TestOnly::Unreadable {
+            why: format!(
+                "sbatch --test-only said neither where the job would start nor why it never \
+                 could: {:?}",
+                output.trim()
+            ),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +181,18 @@ mod tests {
                 "{file}"
             );
         }
+        assert_eq!(
+            parse_test_only("", false),
+            TestOnly::Unreadable {
+                why: "sbatch --test-only printed nothing (it exited with an error)".into()
+            }
+        );
+        assert_eq!(
+            parse_test_only("sbatch: Job 3 queued\n", true),
+            TestOnly::Unreadable {
+                why: "sbatch --test-only said neither where the job would start nor why it never could: \"sbatch: Job 3 queued\"".into()
+            }
+        );
         assert_eq!(
             parse_test_only("sbatch: error: Unable to contact slurm controller\n", false),
             TestOnly::Refused {

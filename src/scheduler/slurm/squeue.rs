@@ -9,7 +9,7 @@
 //!   (all ended long ago, or another cluster's): that is an empty answer, not an error;
 //! * the job name is the last field, so a `|` in a name cannot shift the others.
 
-use super::state::{expand_tasks, JobState};
+use super::state::{JobState, TaskSpecs};
 use super::time::{parse_duration_secs, parse_limit, parse_timestamp, Limit, Timestamp};
 use crate::util::error::{Error, Result};
 use serde::Serialize;
@@ -63,6 +63,7 @@ pub struct QueueEntry {
 /// Every line of `squeue -h -o FORMAT`; a line that does not fit is an error naming it.
 pub fn parse(text: &str) -> Result<Vec<QueueEntry>> {
     let mut out = Vec::new();
+    let mut specs = TaskSpecs::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -80,8 +81,9 @@ pub fn parse(text: &str) -> Result<Vec<QueueEntry>> {
         let job: u64 = f[1].trim().parse().map_err(|_| bad("no array job id"))?;
         let tasks: Vec<Option<u32>> = match f[2].trim() {
             "N/A" | "" => vec![None],
-            spec => expand_tasks(spec)
-                .ok_or_else(|| bad("no array task id"))?
+            spec => specs
+                .expand(spec)
+                .map_err(|why| bad(&why))?
                 .into_iter()
                 .map(Some)
                 .collect(),

@@ -1,6 +1,10 @@
 //! Slurm's job states, as `squeue %T` and `sacct State` print them (long names;
 //! `CANCELLED by 0` carries who cancelled), and array task specs (`3`, `[3-4%2]`).
+//!
+//! One answer (a squeue or sacct output) expands to at most [`MAX_TASKS`] task
+//! ids in all, whatever its number of lines: [`TaskSpecs`] keeps the count.
 
+use crate::jobdir::job_id::MAX_TASKS;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,9 +135,41 @@ impl JobState {
     }
 }
 
-/// The task ids of an array task spec as squeue `%K` and sacct `JobID` print them:
-/// `3`, `3-4`, `[3-4%2]`, `1,3,5-7`, `1-7:2`. None for anything else (`N/A` included).
-pub fn expand_tasks(spec: &str) -> Option<Vec<u32>> {
+/// The task specs of one scheduler answer, expanded with a cap on their total:
+/// 40 lines of `[1-1000000]` are an error, not 40 million entries.
+#[derive(Debug)]
+pub struct TaskSpecs {
+    left: u64,
+}
+
+impl Default for TaskSpecs {
+    fn default() -> Self {
+        TaskSpecs { left: MAX_TASKS }
+    }
+}
+
+impl TaskSpecs {
+    pub fn new() -> TaskSpecs {
+        TaskSpecs::default()
+    }
+
+    /// [`expand_tasks`], counted against the answer's total; the error says why
+    /// (for a parser's "line N: …" message).
+    pub fn expand(&mut self, spec: &str) -> std::result::Result<Vec<u32>, String> {
+        let count = count_tasks(spec).ok_or_else(|| "no array task id".to_string())?;
+        if count > self.left {
+            return Err(format!(
+                "more than {MAX_TASKS} array tasks in all (a cluster's array holds at most \
+                 that many; is this the scheduler's answer?)"
+            ));
+        }
+        self.left -= count;
+        expand_tasks(spec).ok_or_else(|| "no array task id".to_string())
+    }
+}
+
+/// The parts of a task spec as (first, last, step), or None when it is not one.
+fn spec_parts(spec: &str) -> Option<Vec<(u32, u32, u32)>> {
     let s = spec.trim();
     let s = s
         .strip_prefix('[')
@@ -144,7 +180,7 @@ pub fn expand_tasks(spec: &str) -> Option<Vec<u32>> {
     if s.is_empty() {
         return None;
     }
-    let mut tasks = Vec::new();
+    let mut parts = Vec::new();
     for part in s.split(',') {
         let (range, step) = match part.split_once(':') {
             Some((r, st)) => (r, st.parse::<u32>().ok().filter(|&x| x > 0)?),
@@ -157,9 +193,35 @@ pub fn expand_tasks(spec: &str) -> Option<Vec<u32>> {
                 (n, n)
             }
         };
-        if last < first || last - first > 1_000_000 {
+        if last < first {
             return None;
         }
+        parts.push((first, last, step));
+    }
+    Some(parts)
+}
+
+/// How many task ids a spec stands for, without expanding it.
+fn count_tasks(spec: &str) -> Option<u64> {
+    let parts = spec_parts(spec)?;
+    Some(
+        parts
+            .iter()
+            .map(|&(f, l, st)| u64::from(l - f) / u64::from(st) + 1)
+            .sum(),
+    )
+}
+
+/// The task ids of an array task spec as squeue `%K` and sacct `JobID` print them:
+/// `3`, `3-4`, `[3-4%2]`, `1,3,5-7`, `1-7:2`. None for anything else (`N/A` included)
+/// and for a spec of more than [`MAX_TASKS`] tasks; a whole answer goes through
+/// [`TaskSpecs`], which caps the total.
+pub fn expand_tasks(spec: &str) -> Option<Vec<u32>> {
+    if count_tasks(spec)? > MAX_TASKS {
+        return None;
+    }
+    let mut tasks = Vec::new();
+    for (first, last, step) in spec_parts(spec)? {
         tasks.extend((first..=last).step_by(step as usize));
     }
     Some(tasks)
@@ -192,8 +254,56 @@ mod tests {
         assert_eq!(expand_tasks("3-4%2"), Some(vec![3, 4]));
         assert_eq!(expand_tasks("1,3,5-7"), Some(vec![1, 3, 5, 6, 7]));
         assert_eq!(expand_tasks("1-7:2"), Some(vec![1, 3, 5, 7]));
-        for bad in ["N/A", "", "4-3", "a", "1-", "1:0", "[]"] {
+        for bad in [
+            "N/A",
+            "",
+            "4-3",
+            "a",
+            "1-",
+            "1:0",
+            "[]",
+            "1-1000001",
+            "1-4294967295",
+        ] {
             assert_eq!(expand_tasks(bad), None, "{bad:?}");
         }
+    }
+
+    /// The cap is on the whole answer: each of 40 lines of a million tasks is
+    /// within the per-spec cap, their sum is not.
+    #[test]
+    fn an_answer_expands_to_at_most_a_million_tasks_in_all() {
+        let mut specs = TaskSpecs::new();
+        assert_eq!(specs.expand("[1-3]"), Ok(vec![1, 2, 3]));
+        assert_eq!(specs.expand("[1-999997]").map(|v| v.len()), Ok(999_997));
+        assert_eq!(
+            specs.expand("[1-1]"),
+            Err(
+                "more than 1000000 array tasks in all (a cluster's array holds at most \
+                 that many; is this the scheduler's answer?)"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            TaskSpecs::new().expand("N/A"),
+            Err("no array task id".to_string())
+        );
+    }
+
+    /// squeue's parser goes through [`TaskSpecs`]: 40 lines of a million tasks
+    /// each are an error naming the line, not an abort on 40 million entries.
+    #[test]
+    fn squeue_with_forty_million_tasks_is_an_error() {
+        let line = "1003_[1-1000000]|1003|[1-1000000]|PENDING|None|p|0:00|1:00:00|N/A||x\n";
+        let e = crate::scheduler::slurm::squeue::parse(&line.repeat(40)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "squeue output line 2: more than 1000000 array tasks in all (a cluster's array \
+                 holds at most that many; is this the scheduler's answer?) in {:?} (expected \
+                 the fields of -o '%i|%F|%K|%T|%r|%P|%M|%l|%S|%N|%j')",
+                line.trim_end()
+            )
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Slurm's durations and timestamps, as `sbatch --time` takes them and `squeue`/`sacct`
 //! print them.
 //!
-//! Durations (`--time`, `%l`, `%M`, `Elapsed`, `TotalCPU`): `minutes`, `minutes:seconds`,
+//! Durations (`%l`, `%M`, `Elapsed`, `TotalCPU`; a config's `--time` is read by
+//! [`resources::parse_time_limit`](crate::scheduler::resources::parse_time_limit)): `minutes`, `minutes:seconds`,
 //! `hours:minutes:seconds`, `days-hours`, `days-hours:minutes`, `days-hours:minutes:seconds`,
 //! with an optional fraction on the seconds (`TotalCPU` prints `00:00.140`). `UNLIMITED`
 //! and `INFINITE` are no limit. Note the asymmetry Slurm has and this module keeps: a
@@ -55,40 +56,6 @@ pub fn parse_duration_secs(s: &str) -> Option<f64> {
         }
     };
     Some(days * 86400.0 + secs)
-}
-
-/// A time limit as a user writes it for `--time`: every form of
-/// [`parse_duration_secs`], whole seconds only, and each field in range (minutes and
-/// seconds below 60 after a larger unit, hours below 24 after days), so a typo such as
-/// `00:61:00` is refused rather than read as 61 minutes.
-pub fn parse_time_limit(s: &str) -> Option<u64> {
-    let s = s.trim();
-    if s.contains('.') {
-        return None;
-    }
-    let (days, rest) = match s.split_once('-') {
-        Some((d, r)) => (Some(d), r),
-        None => (None, s),
-    };
-    let fields: Vec<&str> = rest.split(':').collect();
-    let n = |f: &str| number(f).map(|x| x as u64);
-    // The first field may be unbounded (minutes, or hours without days); the rest not.
-    let bounded = |f: &str, max: u64| n(f).filter(|&x| x < max);
-    let ok = match (days, fields.as_slice()) {
-        (Some(d), [h, rest @ ..]) => {
-            n(d).is_some()
-                && bounded(h, 24).is_some()
-                && rest.iter().all(|f| bounded(f, 60).is_some())
-        }
-        (None, [first, rest @ ..]) => {
-            n(first).is_some() && rest.iter().all(|f| bounded(f, 60).is_some())
-        }
-        _ => false,
-    };
-    if !ok {
-        return None;
-    }
-    parse_duration_secs(s).map(|x| x as u64)
 }
 
 /// A whole, unsigned field (`07`, `2`); signs, exponents and fractions are refused.
@@ -208,31 +175,6 @@ mod tests {
             "+5",
         ] {
             assert_eq!(parse_duration_secs(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn time_limits_as_users_write_them() {
-        assert_eq!(parse_time_limit("02:00:00"), Some(7200));
-        assert_eq!(parse_time_limit("1-12:00:00"), Some(129600));
-        assert_eq!(parse_time_limit("2-0"), Some(172800));
-        assert_eq!(parse_time_limit("90"), Some(5400));
-        assert_eq!(parse_time_limit("30:00"), Some(1800));
-        assert_eq!(
-            parse_time_limit("36:00:00"),
-            Some(129600),
-            "hours may exceed 24 without days"
-        );
-        for bad in [
-            "00:61:00",
-            "1-24:00:00",
-            "1:00:60",
-            "00:00:01.5",
-            "1-",
-            "",
-            "x",
-        ] {
-            assert_eq!(parse_time_limit(bad), None, "{bad:?}");
         }
     }
 

@@ -31,7 +31,7 @@ fn stages(dir: &Path) -> Vec<StageJob> {
 #[test]
 fn dry_run_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let mut ex = DryRun::sge();
+    let mut ex = DryRun::new(crate::scheduler::SchedulerKind::Sge.dialect());
     let jobs = submit_chain(&mut ex, dir.path(), &stages(dir.path())).unwrap();
     assert_eq!(jobs.len(), 3);
     assert_eq!(jobs[0].hold, Vec::<u64>::new());
@@ -428,4 +428,32 @@ fn a_hanging_notify_sbatch_is_named_and_the_chain_cancelled() {
         std::fs::read_to_string(&scancel_log).unwrap(),
         "-v 51 52 53\n"
     );
+}
+
+/// Issue 22: a qsub that answers the same id for every job was accepted, and
+/// download was held on itself. The repeated id is refused and the chain
+/// removed (one qdel of the id, which is also the job just queued).
+#[test]
+fn a_job_id_answered_twice_in_a_chain_is_refused_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let qsub = stand_in(bin.path(), "qsub", "echo 1003");
+    let (qdel, qdel_log) = recording_stand_in(bin.path(), "qdel");
+    let mut ge = GridEngine::with_programs(
+        Programs {
+            qsub: Some(qsub),
+            qdel: Some(qdel),
+            ..Programs::default()
+        },
+        Duration::from_secs(20),
+    );
+    let e = submit_chain(&mut ge, dir.path(), &stages(dir.path())).unwrap_err();
+    assert_eq!(e.exit_code(), 6);
+    assert_eq!(
+        e.to_string(),
+        "the scheduler answered job id 1003 for download, the id it gave install already: a \
+         chain's jobs each need their own id (is `qsub` a wrapper that prints a fixed id?)\n\
+         submitting download: removed the jobs this submission had already queued: install (job 1003)"
+    );
+    assert_eq!(std::fs::read_to_string(&qdel_log).unwrap(), "1003\n");
 }

@@ -16,8 +16,6 @@
 
 pub mod store;
 
-use serde::{Deserialize, Serialize};
-
 /// The rung epochs: `min_epochs · η^k` for k = 0, 1, … while below `epochs`
 /// (at the last epoch a task is done anyway).
 pub fn rungs(min_epochs: u32, reduction_factor: u32, epochs: u32) -> Vec<u32> {
@@ -40,23 +38,8 @@ pub struct RungResult {
     pub value: f64,
 }
 
-/// What a task learned at a rung; `stopped_early` in metrics.json when it stops.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    /// 1 for the first rung.
-    pub rung: u32,
-    /// The epoch the rung sits at.
-    pub epoch: u32,
-    pub metric: String,
-    pub value: f64,
-    /// 1 = best among the results compared.
-    pub rank: usize,
-    /// How many results were compared (this task's included).
-    pub compared: usize,
-    /// How many of them go on: max(1, ⌊compared/η⌋).
-    pub kept: usize,
-    pub continues: bool,
-}
+/// What a task learned at a rung: a record of metrics.json (the contract).
+pub use crate::jobdir::rungs::Decision;
 
 /// Whether `a` ranks before `b`.
 fn better(a: &RungResult, b: &RungResult) -> bool {

@@ -1,205 +1,40 @@
-//! Rung records on shared storage: how array tasks learn each other's results
-//! with no server and no locks.
-//!
-//! Contract:
-//! * One file per (rung epoch, task): `rungs/rung-<epoch>.task-<id>.json` in the
-//!   job directory. Only task `<id>` writes it, so no two writers ever share a
-//!   name; it is written to a uniquely named temp file beside it, synced, then
-//!   renamed (atomic on POSIX file systems and on an NFS server), so a reader sees
-//!   a whole record or none.
-//! * A task records a rung once. Grid Engine and Slurm run one attempt of a task
-//!   at a time, so "the file exists" is a safe test; a requeued task that reaches
-//!   the rung again keeps its first record (and its value) and decides again
-//!   against what is recorded now.
-//! * A task writes its record before it reads the others', so of two tasks at a
-//!   rung at the same moment, at least the later reader sees both. A stale
-//!   directory listing (NFS attribute caching) can only hide records, which makes
-//!   the rule judge on fewer results "so far" — never on a torn one.
-//! * Records carry the sha256 of the config they were made under; readers skip
-//!   others', so a re-rendered experiment in the same directory starts afresh.
+//! The rung step of early stopping: record this task's result in the rung
+//! folder (`jobdir::rungs`, the on-disk contract), read everyone's, apply the
+//! rule ([`super::decide`]).
 
 use super::{decide, Decision, RungResult};
-use crate::util::error::{Error, Result};
-use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use crate::util::error::Result;
 
+pub use crate::jobdir::rungs::{file_name, RungRecord, RungStore};
 /// The folder of the job directory that holds the rung records.
 pub use crate::jobdir::RUNGS_DIR;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RungRecord {
-    pub task: u32,
-    /// The epoch the rung sits at.
-    pub epoch: u32,
-    pub metric: String,
-    /// `null` for a metric that was not a number.
-    pub value: Option<f64>,
-    pub config_sha256: String,
-    /// Process that wrote it, for a person reading the folder.
-    pub pid: u32,
-    pub recorded_unix: u64,
-}
-
-impl RungRecord {
-    pub fn result(&self) -> RungResult {
-        RungResult {
-            task: self.task,
-            value: self.value.unwrap_or(f64::NAN),
-        }
+/// A record as the rule compares it: a metric that was not a number ranks last.
+pub fn result(r: &RungRecord) -> RungResult {
+    RungResult {
+        task: r.task,
+        value: r.value.unwrap_or(f64::NAN),
     }
 }
 
-pub struct RungStore {
-    pub dir: PathBuf,
-    config_sha256: String,
-}
-
-/// `rung-<epoch>.task-<id>.json`
-pub fn file_name(epoch: u32, task: u32) -> String {
-    format!("rung-{epoch}.task-{task}.json")
-}
-
-/// (epoch, task) of a record's file name; temp files and others give `None`.
-fn parse_name(name: &str) -> Option<(u32, u32)> {
-    let rest = name.strip_prefix("rung-")?.strip_suffix(".json")?;
-    let (epoch, task) = rest.split_once(".task-")?;
-    Some((epoch.parse().ok()?, task.parse().ok()?))
-}
-
-impl RungStore {
-    /// The store of the job directory `job_dir` for the config with this sha256.
-    pub fn new(job_dir: &Path, config_sha256: &str) -> RungStore {
-        RungStore {
-            dir: job_dir.join(RUNGS_DIR),
-            config_sha256: config_sha256.to_string(),
-        }
-    }
-
-    /// Record `value` for `task` at the rung at `epoch`, unless this task has
-    /// recorded that rung already (then that record stands). Returns the record
-    /// in force and whether it was written now.
-    pub fn record(
-        &self,
-        task: u32,
-        epoch: u32,
-        metric: &str,
-        value: f64,
-    ) -> Result<(RungRecord, bool)> {
-        let path = self.dir.join(file_name(epoch, task));
-        // A record of another config, or one that cannot be read, is this
-        // task's own slot: replaced below.
-        if let Ok(Some(existing)) = read_record(&path) {
-            if existing.config_sha256 == self.config_sha256 {
-                return Ok((existing, false));
-            }
-        }
-        let rec = RungRecord {
-            task,
-            epoch,
-            metric: metric.to_string(),
-            value: value.is_finite().then_some(value),
-            config_sha256: self.config_sha256.clone(),
-            pid: std::process::id(),
-            recorded_unix: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        let json = serde_json::to_string_pretty(&rec).expect("json");
-        crate::util::fsutil::write_atomic(&path, json.as_bytes())?;
-        // The rename is durable once the directory is; best effort (some
-        // network file systems refuse fsync on a directory).
-        if let Ok(d) = std::fs::File::open(&self.dir) {
-            let _ = d.sync_all();
-        }
-        Ok((rec, true))
-    }
-
-    /// Every record at the rung at `epoch` made under this config, by task id.
-    /// A record that cannot be read is skipped with a warning: it cannot be
-    /// compared, and one bad file must not stop every task of the sweep.
-    pub fn read(&self, epoch: u32) -> Result<Vec<RungRecord>> {
-        Ok(self
-            .read_all()?
-            .into_iter()
-            .filter(|r| r.epoch == epoch)
-            .collect())
-    }
-
-    /// Every record under this config, by (epoch, task).
-    pub fn read_all(&self) -> Result<Vec<RungRecord>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("listing rung records", &self.dir, e)),
-        };
-        let mut out = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("listing rung records", &self.dir, e))?;
-            let name = entry.file_name();
-            let Some((epoch, task)) = name.to_str().and_then(parse_name) else {
-                continue;
-            };
-            match read_record(&entry.path()) {
-                Ok(Some(r))
-                    if r.config_sha256 == self.config_sha256
-                        && (r.epoch, r.task) == (epoch, task) =>
-                {
-                    out.push(r)
-                }
-                Ok(_) => {}
-                Err(e) => eprintln!("warning: skipping a rung record: {e}"),
-            }
-        }
-        out.sort_by_key(|r| (r.epoch, r.task));
-        Ok(out)
-    }
-
-    /// The whole step at a rung: record (once), read, apply the rule.
-    pub fn check(
-        &self,
-        task: u32,
-        rung: u32,
-        epoch: u32,
-        metric: &str,
-        value: f64,
-        reduction_factor: u32,
-    ) -> Result<Decision> {
-        let (mine, _) = self.record(task, epoch, metric, value)?;
-        let all: Vec<RungResult> = self.read(epoch)?.iter().map(RungRecord::result).collect();
-        Ok(decide(
-            mine.result(),
-            &all,
-            reduction_factor,
-            rung,
-            epoch,
-            metric,
-        ))
-    }
-}
-
-/// A record file, or `None` when there is none.
-fn read_record(path: &Path) -> Result<Option<RungRecord>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("reading rung record", path, e)),
-    };
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Error::Data(format!(
-            "{}: not a rung record ({e}); remove it if it is not hecjob's",
-            path.display()
-        ))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_and_temp_files_are_not_records() {
-        assert_eq!(parse_name(&file_name(3, 17)), Some((3, 17)));
-        assert_eq!(parse_name(".hecjob-tmp-abc"), None);
-        assert_eq!(parse_name("rung-1.task-x.json"), None);
-    }
+/// The whole step at a rung: record (once), read, apply the rule.
+pub fn check(
+    store: &RungStore,
+    task: u32,
+    rung: u32,
+    epoch: u32,
+    metric: &str,
+    value: f64,
+    reduction_factor: u32,
+) -> Result<Decision> {
+    let (mine, _) = store.record(task, epoch, metric, value)?;
+    let all: Vec<RungResult> = store.read(epoch)?.iter().map(result).collect();
+    Ok(decide(
+        result(&mine),
+        &all,
+        reduction_factor,
+        rung,
+        epoch,
+        metric,
+    ))
 }

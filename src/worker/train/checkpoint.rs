@@ -12,10 +12,18 @@
 //! the output folder is overwritten before the epoch that beat it is
 //! committed, and a kill in between must not leave a resume trusting weights
 //! its recorded best epoch did not produce ([`Checkpoint::best_weights`]).
+//!
+//! `state.json` records the sha256 of each of the epoch folder's files when
+//! it is committed, and a resume checks them before it loads anything: a file
+//! damaged on disk or changed by hand is refused, naming the file and what to
+//! do, instead of being trained on (checkpoints of older hecjob versions
+//! carry no sums and are resumed as before).
 
 use crate::jobdir::metrics::RunMetrics;
+use crate::jobdir::read::{read_bounded, CHECKPOINT_LATEST, CHECKPOINT_STATE};
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +38,10 @@ pub struct CheckpointState {
     /// checkpoints of older hecjob versions.
     #[serde(default)]
     pub totals: Option<Totals>,
+    /// sha256 of each file of the epoch folder (file name → hex digest),
+    /// filled in by [`Checkpoint::commit`] and checked by [`Checkpoint::read`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sha256: BTreeMap<String, String>,
 }
 
 /// What every attempt (process) of a run used so far, as the worker measured
@@ -48,6 +60,9 @@ pub struct Totals {
 
 /// The best epoch's weights inside an epoch folder.
 const BEST_WEIGHTS: &str = "best.safetensors";
+
+/// The files of an epoch folder whose sums the state records (each when present).
+pub const SUMMED_FILES: [&str; 3] = ["model.safetensors", "optimizer.safetensors", BEST_WEIGHTS];
 
 pub struct Checkpoint {
     pub dir: PathBuf,
@@ -96,7 +111,7 @@ impl Checkpoint {
 
     /// The folder the latest complete checkpoint lives in.
     pub fn latest(&self) -> Option<PathBuf> {
-        let name = std::fs::read_to_string(self.dir.join("latest")).ok()?;
+        let name = read_bounded(&self.dir.join("latest"), CHECKPOINT_LATEST).ok()??;
         let dir = self.dir.join(name.trim());
         dir.join("state.json").is_file().then_some(dir)
     }
@@ -109,10 +124,12 @@ impl Checkpoint {
     /// unusable (a `latest` that is empty or names a folder without state).
     pub fn find(&self) -> Found {
         let latest = self.dir.join("latest");
-        let name = match std::fs::read_to_string(&latest) {
-            Ok(n) => n,
-            Err(_) if !self.dir.is_dir() => return Found::Nothing,
-            Err(_) => {
+        // Bounded and from a regular file only: a FIFO here must not hang a resume.
+        let name = match read_bounded(&latest, CHECKPOINT_LATEST) {
+            Ok(Some(n)) => n,
+            Err(e) => return Found::Unusable(e.to_string()),
+            Ok(None) if !self.dir.is_dir() => return Found::Nothing,
+            Ok(None) => {
                 return if std::fs::read_dir(&self.dir).is_ok_and(|mut d| d.next().is_some()) {
                     Found::Unusable(format!(
                         "{} has no `latest`: no epoch was completed before the run stopped",
@@ -165,7 +182,9 @@ impl Checkpoint {
         if let Some(b) = best {
             crate::util::fsutil::link_or_copy_atomic(b, &dir.join(BEST_WEIGHTS))?;
         }
-        let json = serde_json::to_string_pretty(state).expect("json");
+        let mut state = state.clone();
+        state.sha256 = sums(&dir)?;
+        let json = serde_json::to_string_pretty(&state).expect("json");
         crate::util::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())?;
         let name = format!("epoch-{epoch}");
         crate::util::fsutil::write_atomic(&self.dir.join("latest"), name.as_bytes())?;
@@ -180,17 +199,48 @@ impl Checkpoint {
         Ok(())
     }
 
-    /// The latest complete checkpoint's state and folder.
+    /// The latest complete checkpoint's state and folder, its files checked
+    /// against the sums recorded at the commit (what a resume loads).
     pub fn read(&self) -> Result<(CheckpointState, PathBuf)> {
+        let (state, dir) = self.read_state()?;
+        self.verify(&state, &dir)?;
+        Ok((state, dir))
+    }
+
+    /// Every file whose sum the state recorded must still have it.
+    fn verify(&self, state: &CheckpointState, dir: &Path) -> Result<()> {
+        for (name, want) in &state.sha256 {
+            let path = dir.join(name);
+            let got = crate::util::digest::sha256_file(&path).map_err(|e| {
+                Error::Training(format!(
+                    "{e}: the checkpoint recorded this file when it was written; delete {} to \
+                     start the run over",
+                    self.dir.display()
+                ))
+            })?;
+            if &got != want {
+                return Err(Error::Training(format!(
+                    "{}: its sha256 is {got}, not {want} as recorded when the checkpoint was \
+                     written: the file was damaged or changed since. Delete {} to start the run \
+                     over, or resume from an older checkpoint if you kept one.",
+                    path.display(),
+                    self.dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest complete checkpoint's state and folder, its files unchecked
+    /// (an interrupted attempt records its totals in seconds, not minutes).
+    fn read_state(&self) -> Result<(CheckpointState, PathBuf)> {
         let dir = self.latest().ok_or_else(|| {
             Error::Training(format!("{}: no complete checkpoint", self.dir.display()))
         })?;
         let p = dir.join("state.json");
-        let state: CheckpointState = serde_json::from_str(&crate::util::fsutil::read_to_string(
-            &p,
-            "reading checkpoint",
-        )?)
-        .map_err(|e| {
+        let text = read_bounded(&p, CHECKPOINT_STATE)?
+            .ok_or_else(|| Error::Training(format!("{}: no checkpoint state", p.display())))?;
+        let state: CheckpointState = serde_json::from_str(&text).map_err(|e| {
             Error::Training(format!(
                 "{}: unreadable checkpoint ({e}); delete the folder to start over",
                 p.display()
@@ -219,7 +269,7 @@ impl Checkpoint {
     /// Write `totals` into the latest checkpoint's state (an attempt that
     /// stops adds its time after the last commit).
     pub fn record_totals(&self, totals: &Totals) -> Result<()> {
-        let (mut state, dir) = self.read()?;
+        let (mut state, dir) = self.read_state()?;
         state.totals = Some(totals.clone());
         let json = serde_json::to_string_pretty(&state).expect("json");
         crate::util::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())
@@ -228,6 +278,18 @@ impl Checkpoint {
     pub fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The sums of the epoch folder's files ([`SUMMED_FILES`]) that exist.
+fn sums(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for name in SUMMED_FILES {
+        let path = dir.join(name);
+        if path.is_file() {
+            out.insert(name.to_string(), crate::util::digest::sha256_file(&path)?);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -252,6 +314,26 @@ mod tests {
         std::fs::write(c.dir.join("epoch-1/state.json"), "{}").unwrap();
         std::fs::write(c.dir.join("latest"), "epoch-1").unwrap();
         assert_eq!(c.find(), Found::Ready(c.dir.join("epoch-1")));
+    }
+
+    #[test]
+    fn a_fifo_as_latest_is_unusable_not_waited_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Checkpoint::in_run(tmp.path());
+        c.begin(1).unwrap();
+        let latest = c.dir.join("latest");
+        let path = std::ffi::CString::new(latest.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+        assert_eq!(
+            c.find(),
+            Found::Unusable(format!(
+                "{}: is not a regular file (a FIFO), so it is not a checkpoint pointer hecjob \
+                 wrote: remove it",
+                latest.display()
+            ))
+        );
+        assert!(!c.exists());
     }
 
     #[test]

@@ -201,8 +201,13 @@ impl FlatAdam {
             ("exp_avg_sq", self.exp_avg_sq.to_device(Device::Cpu)),
             ("step", step),
         ];
-        crate::worker::model::saved::write_safetensors_atomic(path, &tensors)
-            .map_err(|e| Error::Training(format!("saving optimizer state: {e}")))?;
+        crate::worker::model::saved::write_safetensors_atomic(path, &tensors).map_err(
+            |e| match e {
+                // A refused write (full disk, quota, ulimit -f) is local I/O: exit 4.
+                e @ Error::Io { .. } => e,
+                e => Error::Training(format!("saving optimizer state: {e}")),
+            },
+        )?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use super::trainer::{self, DataFiles, RunLimits, RunSpec};
 use crate::experiment::config::{self, DeviceChoice};
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use std::path::PathBuf;
 
 /// The spec of one sweep task of a config (what train.com runs).
@@ -15,7 +15,8 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
     // task of the array shares.
     let early_stop = match loaded.search.early_stop {
         Some(rule) => {
-            let text = crate::util::fsutil::read_to_string(path, "reading config")?;
+            let text = crate::jobdir::read::read_bounded(path, crate::jobdir::read::CONFIG_COPY)?
+                .ok_or_else(|| Error::Usage(format!("{}: not found", path.display())))?;
             let job_dir = match path.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                 _ => PathBuf::from("."),
@@ -23,6 +24,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
             Some(trainer::EarlyStopSpec {
                 job_dir,
                 config_sha256: config::body_sha256(&text),
+                tasks: loaded.tasks.iter().map(|t| t.id).collect(),
                 rule,
             })
         }
@@ -50,7 +52,8 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
             train_limit: t.train.max_train_examples.map(|n| n as usize),
             ..RunLimits::full()
         },
-        print_table: true,
+        // The caller (cli) supplies the report's formatter.
+        print_table: None,
         early_stop,
     })
 }

@@ -95,5 +95,8 @@ sacct --parsable2 -j "$IDS" --format="$SA" >"$OUT/sacct.txt"
 # -D: every run of a requeued task, the first ones as REQUEUED.
 sacct --parsable2 -D -j "$(cat rq.id)" --format="$SA" >"$OUT/sacct_requeue.txt"
 { sacct --parsable2 -j 1 --format=JobID,Restarts 2>&1; echo "rc=$?"; } >"$OUT/sacct_no_restarts_field.txt" || true
+# sbatch's own option table: every option extra_directives may name is classified
+# (src/scheduler/slurm/directives.rs: every_sbatch_option_is_classified).
+sbatch --help >"$OUT/sbatch_help.txt" 2>&1
 rm -rf "$WORK"
 echo "captured into $OUT"

@@ -1,14 +1,18 @@
 //! The scheduler's accounting of the train array job, per task, for the
-//! report's columns and its efficiency section.
+//! report's columns and its efficiency section: one query through the
+//! scheduler the run was submitted to ([`query`]; a Slurm run's report never
+//! asks qacct, whose Grid Engine on the same machine would answer for an
+//! unrelated job).
 //!
 //! Built from the scheduler-neutral [`RunRecord`]s (`scheduler::backend`), so
-//! any scheduler that gives those (Grid Engine's qacct here; Slurm's sacct)
-//! fills the same figures through [`from_records`]. A task interrupted and
-//! requeued (exit 99) has several runs: its wallclock and CPU time are summed
-//! over them, its peak memory is the largest, its exit status the last run's.
+//! every scheduler fills the same figures through [`from_records`]. A task
+//! interrupted and requeued (exit 99) has several runs: its wallclock and CPU
+//! time are summed over them, its peak memory is the largest (Grid Engine's
+//! maxvmem, Slurm's MaxRSS, each filed as what it is), its exit status and
+//! failure the last run's. A figure the scheduler did not give stays missing.
 
 use crate::scheduler::backend::RunRecord;
-use crate::scheduler::sge::qacct::query_with;
+use crate::scheduler::{JobId, SchedulerKind};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -38,14 +42,18 @@ impl Accounting {
 /// is filed under task 1.
 pub type ByTask = BTreeMap<u32, Accounting>;
 
-/// Run `program -j job_id` (Grid Engine's qacct). `None` when qacct is not
-/// installed, fails (e.g. "job id N not found"), or prints nothing usable: the
-/// report then shows "-" for these columns rather than failing.
-pub fn query(program: &Path, job_id: u64) -> Option<ByTask> {
-    let timeout = crate::scheduler::command::timeout_from_env().ok()?;
-    let records = query_with(program, job_id, timeout).ok()?;
-    let neutral: Vec<RunRecord> = records.iter().map(|r| r.to_neutral()).collect();
-    let by_task = from_records(&neutral);
+/// The accounting of job `job_id` from `kind`'s accounting client (`program`:
+/// the client `--qacct` names, for a scheduler that takes one). `None` when the
+/// client is not installed, fails (e.g. "job id N not found"), knows nothing, or
+/// says its answer is incomplete (Slurm without sacct): the report then shows
+/// "-" for these columns rather than failing.
+pub fn query(kind: SchedulerKind, program: &Path, job_id: u64) -> Option<ByTask> {
+    let mut sched = crate::scheduler::open_accounting(kind, program).ok()?;
+    let records = sched.accounting(&[JobId::single(job_id)]).ok()?;
+    if sched.accounting_note().is_some() {
+        return None;
+    }
+    let by_task = from_records(&records);
     (!by_task.is_empty()).then_some(by_task)
 }
 
@@ -86,7 +94,21 @@ mod tests {
 
     #[test]
     fn missing_program_is_none() {
-        assert!(query(Path::new("/nonexistent/qacct"), 1).is_none());
+        assert!(query(SchedulerKind::Sge, Path::new("/nonexistent/qacct"), 1).is_none());
+    }
+
+    #[test]
+    fn requeued_slurm_runs_fold_into_one_task() {
+        let records =
+            crate::scheduler::auto::captured_runs(SchedulerKind::Slurm, "sacct_requeue.txt");
+        let t = from_records(&records);
+        assert_eq!(t.len(), 2);
+        let a = &t[&1];
+        // 17 s requeued + 0 s resumed; the requeued run's MaxRSS is the peak.
+        assert_eq!(a.wallclock_seconds, Some(17.0));
+        assert_eq!(a.peak_memory_bytes(), Some(6484 * 1024));
+        assert_eq!(a.maxvmem_bytes, None, "MaxRSS is not filed as maxvmem");
+        assert_eq!((a.exit_status, a.failed.as_deref()), (Some(0), Some("0")));
     }
 
     /// A Slurm-like record (MaxRSS, no maxvmem) fills the same figures.

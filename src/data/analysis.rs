@@ -6,8 +6,8 @@
 //! does the same (both round the exact decimal expansion of the f64), and
 //! `x` is computed in the same order, `count / total * 100`, so the digits match.
 
+use crate::data::tsv::{Dataset, Example, SPLITS};
 use crate::util::csv;
-use crate::worker::data::tsv::{Dataset, Example, SPLITS};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,3 +1,0 @@
-//! GoEmotions data: the TSV reader, emotions.txt and analysis (the download is fetch::dataset).
-pub mod analysis;
-pub mod tsv;

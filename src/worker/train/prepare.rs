@@ -1,0 +1,130 @@
+//! Phase 1 of a run: threads, device and precision, the data, the model, the
+//! encoded splits, the optimizer and the learning-rate schedule.
+
+use super::data::{encode, read_data, Encoded, Splits};
+use super::device::{choose_device, compute_kind, enable_tf32, use_granted_threads};
+use super::optim::FlatAdam;
+use super::trainer::RunSpec;
+use crate::experiment::config::{LrSchedule, Precision};
+use crate::util::error::{Error, Result};
+use crate::worker::model::saved::LoadedModel;
+use std::time::Instant;
+use tch::{Device, Kind};
+
+/// What the run trains with, prepared before the first step: the device and
+/// compute kind, the labels, the model, the three encoded splits, the
+/// optimizer and the learning-rate schedule.
+pub(super) struct Prepared {
+    pub(super) device: Device,
+    pub(super) kind: Option<Kind>,
+    pub(super) labels: Vec<String>,
+    pub(super) lm: LoadedModel,
+    pub(super) pad_id: i64,
+    pub(super) train: Encoded,
+    pub(super) dev: Encoded,
+    pub(super) test: Encoded,
+    pub(super) opt: FlatAdam,
+    /// Token count of each training text (batches are built from these).
+    pub(super) lengths: Vec<usize>,
+    pub(super) steps_per_epoch: u64,
+    pub(super) total_steps: u64,
+    pub(super) warmup: u64,
+    pub(super) decay: bool,
+}
+
+/// Phase 1: threads, device and precision, the data, the model, the encoded
+/// splits, the optimizer and the schedule.
+pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
+    let p = &spec.params;
+    use_granted_threads();
+    let (device, kind) = device_and_precision(spec)?;
+    let data = read_data(spec)?;
+    tch::manual_seed(p.seed as i64);
+    let model_dir = crate::worker::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
+    let mut lm = LoadedModel::new_for_training(
+        &model_dir,
+        &data.labels,
+        p.dropout,
+        p.max_length as usize,
+        device,
+        spec.limits.random_init,
+    )?;
+    lm.model.encoder.compute_kind = kind;
+    let pad_id = lm.config.pad_token_id;
+    let (train, dev, test) = encode_splits(&lm, &data)?;
+    let opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
+    let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
+    let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
+    let steps_per_epoch = spec
+        .limits
+        .max_steps_per_epoch
+        .map_or(batches_per_epoch, |m| m.min(batches_per_epoch));
+    let total_steps = steps_per_epoch * u64::from(p.epochs);
+    Ok(Prepared {
+        device,
+        kind,
+        labels: data.labels,
+        lm,
+        pad_id,
+        train,
+        dev,
+        test,
+        opt,
+        lengths,
+        steps_per_epoch,
+        total_steps,
+        warmup: (p.warmup_ratio * total_steps as f64).round() as u64,
+        decay: p.lr_schedule == LrSchedule::Linear,
+    })
+}
+
+/// The device and the kind it computes in (bf16 autocast on a GPU only),
+/// TF32 and cuDNN autotuning set up, and the run's first line printed.
+fn device_and_precision(spec: &RunSpec) -> Result<(Device, Option<Kind>)> {
+    let p = &spec.params;
+    let device = choose_device(p.device)?;
+    if p.precision == Precision::Bf16 && device == Device::Cpu {
+        // It would silently train in fp32 (bf16 autocast is CUDA-only here).
+        return Err(Error::Usage(
+            "precision bf16 needs a GPU (here the device is the CPU, where hecjob trains in fp32): use fp32 or auto on the CPU, or --cuda / device: cuda".into(),
+        ));
+    }
+    let kind = compute_kind(p.precision, device);
+    let tf32 = enable_tf32(p.precision, device);
+    if let Device::Cuda(_) = device {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
+    println!(
+        "hecjob train: model {} on {:?}{}, batch {}, lr {:e}, {} epoch{}",
+        spec.model,
+        device,
+        if kind.is_some() {
+            " (bf16 autocast, fp32 master weights)"
+        } else if tf32 {
+            " (fp32, TF32 matmuls)"
+        } else {
+            " (fp32)"
+        },
+        p.batch_size,
+        p.learning_rate,
+        p.epochs,
+        if p.epochs == 1 { "" } else { "s" }
+    );
+    Ok((device, kind))
+}
+
+/// The three splits tokenized, timed.
+fn encode_splits(lm: &LoadedModel, data: &Splits) -> Result<(Encoded, Encoded, Encoded)> {
+    let t_tok = Instant::now();
+    let train = encode(lm, &data.train)?;
+    let dev = encode(lm, &data.dev)?;
+    let test = encode(lm, &data.test)?;
+    println!(
+        "tokenized {} / {} / {} texts in {:.1} s",
+        train.ids.len(),
+        dev.ids.len(),
+        test.ids.len(),
+        t_tok.elapsed().as_secs_f64()
+    );
+    Ok((train, dev, test))
+}
