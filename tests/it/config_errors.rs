@@ -1357,7 +1357,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
     )];
     for (tasks, why) in cases {
         std::fs::write(tmp.path().join("submission.json"), record(tasks)).unwrap();
-        let out = hecjob(tmp.path(), &["status", "submission.json"]);
+        let out = Hecjob::new()
+            .current_dir(tmp.path())
+            .args(["status", "submission.json"])
+            .output();
         assert_eq!(
             String::from_utf8(out.stderr).unwrap(),
             format!("error: submission.json: not a submission record: {why}\n")
@@ -1370,7 +1373,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
         record(r#"{"first":1,"last":4294967295,"step":1}"#),
     )
     .unwrap();
-    let out = hecjob(tmp.path(), &["status", "submission.json"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["status", "submission.json"])
+        .output();
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
         "error: train job 7 (t): task range 1-4294967295:1: 4294967295 tasks, more than the \
@@ -1378,7 +1384,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
          submission.json intact?\n"
     );
     assert_eq!(out.status.code(), Some(3));
-    let out = hecjob(tmp.path(), &["status", "--watch", "0", "submission.json"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["status", "--watch", "0", "submission.json"])
+        .output();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
@@ -1393,7 +1402,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
 #[test]
 fn errors_print_control_characters_spelt_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = hecjob(tmp.path(), &["validate", "bad\u{1b}]0;owned\u{7}.yaml"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "bad\u{1b}]0;owned\u{7}.yaml"])
+        .output();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
@@ -1504,7 +1516,7 @@ fn the_v100_warning_is_printed_by_validate_render_and_submit() {
         &["render", "v100.yaml", "--dry-run"],
         &["submit", "v100.yaml", "--dry-run"],
     ] {
-        let out = hecjob(tmp.path(), args);
+        let out = Hecjob::new().current_dir(tmp.path()).args(args).output();
         assert!(out.status.success(), "{args:?}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), warning, "{args:?}");
     }

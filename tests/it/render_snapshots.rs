@@ -504,12 +504,11 @@ fn render_never_overwrites_a_file_hecjob_did_not_write() {
     let own = "# my notes\nexperiment:\n  name: mine   # keep this comment\n";
     std::fs::write(tmp.path().join("config.yaml"), own).unwrap();
     let render = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        Hecjob::new()
             .arg("render")
             .args(args)
             .current_dir(tmp.path())
             .output()
-            .unwrap()
     };
     let out = render(&["config.yaml", "--out", "."]);
     assert_eq!(out.status.code(), Some(2));
