@@ -488,7 +488,7 @@ fn notify_job_mails_a_summary_after_the_array() {
     let mail = std::fs::read_to_string(&mail_log).unwrap_or_default();
     let summary = format!("hecjob: notified: 1 train task(s), job {train_id}: 1 cancelled");
     assert!(
-        mail.contains(&format!("argv: [-s] [{summary}] [me@lancaster.ac.uk]")),
+        mail.contains(&format!("argv: [-s] [{summary}] [--] [me@lancaster.ac.uk]")),
         "{mail}"
     );
     assert!(mail.contains(&summary), "{mail}");
