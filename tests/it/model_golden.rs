@@ -1,8 +1,7 @@
 //! The tch encoders against Hugging Face transformers on the same weights.
 //! Goldens come from tests/golden/make_golden.py (transformers 5.24, fp32 CPU).
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use hecjob::worker::model::saved::LoadedModel;
 use std::path::Path;

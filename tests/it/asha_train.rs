@@ -2,9 +2,8 @@
 //! requeued keeps the rung record its earlier attempt made (and judges with its
 //! value), and a run interrupted between rungs resumes with its rung decisions
 //! and records each rung once.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use hecjob::experiment::config::search::EarlyStop;
 use hecjob::experiment::config::{DeviceChoice, Train};
@@ -79,6 +78,7 @@ fn records(job: &Path) -> Vec<String> {
 
 #[test]
 fn requeued_and_resumed_tasks_record_each_rung_once() {
+    let _one = support::one_training_run_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let Some(data) = small_data(tmp.path()) else {
         return;

@@ -4,9 +4,8 @@
 //! scripts/setup-libtorch.sh installs into .venv): the loss at every log step,
 //! the learning rate, dev macro-F1 per epoch and memory must be the values the
 //! run recorded in metrics.json; and progress.json must say the run finished.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
 
 use hecjob::experiment::config::{DeviceChoice, Train};
 use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
@@ -52,6 +51,7 @@ fn series(run: &Value, tag: &str) -> Vec<(u64, f64)> {
 
 #[test]
 fn tensorboard_reads_what_the_run_recorded() {
+    let _one = support::one_training_run_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let Some(data) = small_data(tmp.path()) else {
         return;

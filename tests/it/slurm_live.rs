@@ -5,24 +5,13 @@
 //! message, without Slurm; failed instead under CI. No test assumes job ids or
 //! asserts timings: deadlines only stop a stuck test from hanging.
 
-mod support;
+use crate::support;
+use crate::support::Hecjob;
+use hecjob::experiment::config::{InstallFrom, JobResources, Notify, NotifyOn, SchedulerKind};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn hecjob_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hecjob"));
-    c.args(args).env("SLURM_CONF", support::slurm_conf());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-fn hecjob(args: &[&str]) -> Output {
-    hecjob_env(args, &[])
-}
 
 fn text(o: &Output) -> String {
     format!(
@@ -33,35 +22,27 @@ fn text(o: &Output) -> String {
 }
 
 /// A Slurm experiment whose install copies `binary`, with `train` as the train job's
-/// resources (a YAML flow mapping).
+/// resources (a YAML flow mapping), written to `dir/<name>.yaml`.
 fn config(dir: &Path, name: &str, binary: &str, train: &str) -> PathBuf {
+    let mut c = support::config::named(name);
+    c.cluster.scheduler = SchedulerKind::Slurm;
+    c.cluster.cpu_queue = "serial".into();
+    c.cluster.gpu_queue = "gpu-short".into();
+    c.cluster.storage_root = dir.join("storage").display().to_string();
+    let small = JobResources {
+        h_vmem: Some("200M".into()),
+        h_rt: Some("00:05:00".into()),
+        ..JobResources::default()
+    };
+    c.cluster.jobs.install = small.clone();
+    c.cluster.jobs.download = small;
+    c.cluster.jobs.train = serde_yaml_ng::from_str(train).unwrap();
+    c.install.from = InstallFrom::Binary;
+    c.install.binary = Some(binary.into());
+    c.data.base_url = Some("http://127.0.0.1:9/nothing-listens-here".into());
+    c.model.name = "acme/tiny-bert".into();
     let p = dir.join(format!("{name}.yaml"));
-    std::fs::write(
-        &p,
-        format!(
-            r#"experiment:
-  name: {name}
-cluster:
-  scheduler: slurm
-  cpu_queue: serial
-  gpu_queue: gpu-short
-  storage_root: {storage}
-  jobs:
-    install:  {{ h_vmem: 200M, h_rt: "00:05:00" }}
-    download: {{ h_vmem: 200M, h_rt: "00:05:00" }}
-    train:    {train}
-install:
-  from: binary
-  binary: {binary}
-data:
-  base_url: http://127.0.0.1:9/nothing-listens-here
-model:
-  name: acme/tiny-bert
-"#,
-            storage = dir.join("storage").display(),
-        ),
-    )
-    .unwrap();
+    support::config::write(&c, &p);
     p
 }
 
@@ -81,7 +62,11 @@ fn squeue_state(id: &str) -> Vec<String> {
 fn wait_settled(jobs: &Path, env: &[(&str, &str)]) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let out = hecjob_env(&["status", jobs.to_str().unwrap(), "--json"], env);
+        let out = Hecjob::new()
+            .slurm()
+            .args(["status", jobs.to_str().unwrap(), "--json"])
+            .envs(env.iter().copied())
+            .output();
         assert!(out.status.success(), "{}", text(&out));
         let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let states: Vec<String> = st
@@ -115,12 +100,15 @@ fn a_failing_install_cancels_the_chain_and_status_says_why() {
         "{ h_vmem: 200M, h_rt: \"00:05:00\", ncpus: 1, ngpus: 1 }",
     );
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "submit",
+            cfg.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     assert!(out.status.success(), "{}", text(&out));
     let st = wait_settled(&jobs, &[]);
     let stage = |s: &str| {
@@ -159,7 +147,10 @@ fn a_failing_install_cancels_the_chain_and_status_says_why() {
         "{logs:?}"
     );
     let install_id = stage("install")["id"]["number"].as_u64().unwrap();
-    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let out = Hecjob::new()
+        .slurm()
+        .args(["status", jobs.to_str().unwrap()])
+        .output();
     let table = text(&out);
     assert!(
         table.contains(&format!(
@@ -181,16 +172,19 @@ fn a_refused_submission_cancels_what_was_queued() {
     let cfg = config(
         tmp.path(),
         "refused",
-        env!("CARGO_BIN_EXE_hecjob"),
+        support::cmd::BIN,
         "{ h_vmem: 200M, h_rt: \"00:05:00\", ncpus: 1, ngpus: 1, gpu_type: nvidia_l40 }",
     );
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "submit",
+            cfg.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     let msg = text(&out);
     assert_eq!(out.status.code(), Some(6), "{msg}");
     assert!(
@@ -250,17 +244,20 @@ fn no_verify_is_named_as_changing_nothing_on_slurm() {
     let cfg = config(
         tmp.path(),
         "noverify",
-        env!("CARGO_BIN_EXE_hecjob"),
+        support::cmd::BIN,
         "{ h_vmem: 200M, h_rt: \"00:05:00\", ncpus: 1, ngpus: 1, gpu_type: nvidia_l40 }",
     );
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg.to_str().unwrap(),
-        "--no-verify",
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "submit",
+            cfg.to_str().unwrap(),
+            "--no-verify",
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("note: --no-verify changes nothing on Slurm"),
@@ -289,10 +286,13 @@ fn check_relays_slurms_verdict() {
     let ok = config(
         tmp.path(),
         "check-ok",
-        env!("CARGO_BIN_EXE_hecjob"),
+        support::cmd::BIN,
         "{ h_vmem: 1G, h_rt: \"01:00:00\", ncpus: 1, ngpus: 1, gpu_type: nvidia_h200_nvl }",
     );
-    let out = hecjob(&["check", ok.to_str().unwrap()]);
+    let out = Hecjob::new()
+        .slurm()
+        .args(["check", ok.to_str().unwrap()])
+        .output();
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     for stage in ["install", "download", "train"] {
@@ -319,8 +319,11 @@ fn check_relays_slurms_verdict() {
             "More processors requested than permitted",
         ),
     ] {
-        let bad = config(tmp.path(), "check-bad", env!("CARGO_BIN_EXE_hecjob"), train);
-        let out = hecjob(&["check", bad.to_str().unwrap()]);
+        let bad = config(tmp.path(), "check-bad", support::cmd::BIN, train);
+        let out = Hecjob::new()
+            .slurm()
+            .args(["check", bad.to_str().unwrap()])
+            .output();
         let t = text(&out);
         assert_eq!(out.status.code(), Some(6), "{train}: {t}");
         let line = t.lines().find(|l| l.starts_with("train")).unwrap_or("");
@@ -362,18 +365,21 @@ fn status_without_sacct_says_so_and_still_reports() {
     let cfg = config(
         tmp.path(),
         "no-sacct",
-        env!("CARGO_BIN_EXE_hecjob"),
+        support::cmd::BIN,
         "{ h_vmem: 200M, h_rt: \"00:05:00\", ngpus: 0 }",
     );
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "submit",
-        cfg.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-        "--only",
-        "install",
-    ]);
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "submit",
+            cfg.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+            "--only",
+            "install",
+        ])
+        .output();
     assert!(out.status.success(), "{}", text(&out));
     let env = [("PATH", path.as_str())];
     let st = wait_settled(&jobs, &env);
@@ -383,7 +389,11 @@ fn status_without_sacct_says_so_and_still_reports() {
         t["last_run"]["exit_status"].is_null(),
         "squeue has no exit code: {t:#}"
     );
-    let out = hecjob_env(&["status", jobs.to_str().unwrap()], &env);
+    let out = Hecjob::new()
+        .slurm()
+        .args(["status", jobs.to_str().unwrap()])
+        .envs(env)
+        .output();
     let table = text(&out);
     assert!(out.status.success(), "{table}");
     assert!(
@@ -416,29 +426,29 @@ fn notify_job_mails_a_summary_after_the_array() {
     let cfg = config(
         tmp.path(),
         "notified",
-        env!("CARGO_BIN_EXE_hecjob"),
+        support::cmd::BIN,
         "{ h_vmem: 200M, h_rt: \"00:05:00\", ngpus: 0 }",
     );
     // cluster.setup runs in every job after /etc/profile (which resets PATH).
-    let text_cfg = std::fs::read_to_string(&cfg).unwrap().replace(
-        "  jobs:\n",
-        &format!(
-            "  notify: {{ address: me@lancaster.ac.uk, on: [end, fail] }}\n  setup: [\"export PATH={}:$PATH\"]\n  jobs:\n",
-            bin.display()
-        ),
-    );
-    std::fs::write(&cfg, text_cfg).unwrap();
+    let mut typed = support::config::read(&cfg);
+    typed.cluster.notify = Some(Notify {
+        address: "me@lancaster.ac.uk".into(),
+        on: vec![NotifyOn::End, NotifyOn::Fail],
+    });
+    typed.cluster.setup = vec![format!("export PATH={}:$PATH", bin.display())];
+    support::config::write(&typed, &cfg);
     let jobs = tmp.path().join("jobs");
     let env = [("HECJOB_HTTP_RETRIES", "0")];
-    let out = hecjob_env(
-        &[
+    let out = Hecjob::new()
+        .slurm()
+        .args([
             "submit",
             cfg.to_str().unwrap(),
             "--out",
             jobs.to_str().unwrap(),
-        ],
-        &env,
-    );
+        ])
+        .envs(env)
+        .output();
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("submitted notify"), "{t}");
@@ -478,7 +488,7 @@ fn notify_job_mails_a_summary_after_the_array() {
     let mail = std::fs::read_to_string(&mail_log).unwrap_or_default();
     let summary = format!("hecjob: notified: 1 train task(s), job {train_id}: 1 cancelled");
     assert!(
-        mail.contains(&format!("argv: [-s] [{summary}] [me@lancaster.ac.uk]")),
+        mail.contains(&format!("argv: [-s] [{summary}] [--] [me@lancaster.ac.uk]")),
         "{mail}"
     );
     assert!(mail.contains(&summary), "{mail}");

@@ -2,6 +2,7 @@
 //! table/csv/json/markdown snapshots, incomplete sweeps, Grid Engine accounting,
 //! and the plots (valid SVG with one line per task, decodable PNG with text).
 
+use crate::support::Hecjob;
 use hecjob::jobdir::metrics::{
     EpochRecord, Evaluation, LabelScore, LossPoint, MemoryRecord, MemorySample, Prf, RunMetrics,
     METRICS_SCHEMA_VERSION,
@@ -11,7 +12,7 @@ use hecjob::report::{self, format, plots, Layout, ReportOptions, SortKey, Status
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-mod support;
+use crate::support;
 
 /// GoEmotions test-set gold counts per label (emotions.txt order).
 const TEST_SUPPORT: [u64; 28] = [
@@ -480,22 +481,44 @@ fn output_root_and_single_task_dir() {
 fn output_dir_variables_are_expanded_or_reported() {
     let sw = sweep();
     let storage = sw._tmp.path().join("storage");
-    // Both forms; the variable name is unique to this test (tests share the environment).
-    std::env::set_var("HECJOB_REPORT_TEST_STORAGE", &storage);
+    // Both forms. The variable is the report process's own: a test never sets
+    // this process's environment (the tests share it under `cargo test`).
     let tasks = json!({"experiment": "lr-bs-sweep", "tasks": [
         {"id": 1, "swept": {"learning_rate": 2e-5}, "output_dir": "$HECJOB_REPORT_TEST_STORAGE/models/go-emotions/lr-bs-sweep/task-1"},
         {"id": 2, "swept": {"learning_rate": 5e-5}, "output_dir": "${HECJOB_REPORT_TEST_STORAGE}/models/go-emotions/lr-bs-sweep/task-2"},
         {"id": 3, "swept": {"learning_rate": 2e-5}, "output_dir": "$HECJOB_REPORT_TEST_UNSET_VAR/task-3"},
     ]});
     std::fs::write(sw.jobs.join("tasks.json"), tasks.to_string()).unwrap();
-    let r = report::build(&sw.jobs, &no_qacct()).unwrap();
-    assert_eq!(r.row(1).unwrap().status, Status::Finished);
-    assert_eq!(r.row(2).unwrap().status, Status::Finished);
-    let three = r.row(3).unwrap();
-    assert_eq!(three.status, Status::Missing);
-    assert!(three
-        .note
-        .as_deref()
+    let out = Hecjob::new()
+        .args([
+            "report",
+            "--no-qacct",
+            "--no-plots",
+            "--no-html",
+            "--format",
+            "json",
+        ])
+        .arg(&sw.jobs)
+        .env("HECJOB_REPORT_TEST_STORAGE", &storage)
+        .env_remove("HECJOB_REPORT_TEST_UNSET_VAR")
+        .run()
+        .success();
+    let r: Value = serde_json::from_str(&out.stdout()).unwrap();
+    let row = |task: u64| {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["task"] == task)
+            .unwrap_or_else(|| panic!("no task {task} in {r}"))
+            .clone()
+    };
+    assert_eq!(row(1)["status"], "finished");
+    assert_eq!(row(2)["status"], "finished");
+    let three = row(3);
+    assert_eq!(three["status"], "missing");
+    assert!(three["note"]
+        .as_str()
         .unwrap()
         .contains("$HECJOB_REPORT_TEST_UNSET_VAR"));
 }
@@ -503,7 +526,7 @@ fn output_dir_variables_are_expanded_or_reported() {
 /// qacct output in Son of Grid Engine 8.1.9's format (captured from a real
 /// `qacct -j` of an array job, values changed): task 1 twice (rescheduled after
 /// exit 99, then finished), task 2, task 7 (ran, wrote no metrics).
-const QACCT_OUTPUT: &str = include_str!("fixtures/qacct_array.txt");
+const QACCT_OUTPUT: &str = include_str!("../fixtures/qacct_array.txt");
 
 fn fake_qacct(dir: &Path) -> std::path::PathBuf {
     let fixture = dir.join("qacct.out");
@@ -772,12 +795,11 @@ fn status_json_has_live_progress_and_efficiency() {
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+    let out = Hecjob::new()
         .args(["status", "--json"])
         .arg(&sw.jobs)
         .env("PATH", path_var)
-        .output()
-        .unwrap();
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -1111,12 +1133,11 @@ fn plots_skip_what_has_no_data() {
 #[test]
 fn cli_prints_table_and_plot_paths() {
     let sw = sweep();
-    let exe = env!("CARGO_BIN_EXE_hecjob");
-    let out = std::process::Command::new(exe)
+
+    let out = Hecjob::new()
         .args(["report", "--no-qacct", "--top", "4"])
         .arg(&sw.jobs)
-        .output()
-        .unwrap();
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -1128,7 +1149,7 @@ fn cli_prints_table_and_plot_paths() {
     assert!(stdout.contains(&png.display().to_string()), "{stdout}");
     assert!(png.is_file());
 
-    let out = std::process::Command::new(exe)
+    let out = Hecjob::new()
         .args([
             "report",
             "--no-plots",
@@ -1138,25 +1159,20 @@ fn cli_prints_table_and_plot_paths() {
             "peak_gpu",
         ])
         .arg(&sw.jobs)
-        .output()
-        .unwrap();
+        .output();
     assert!(out.status.success());
     let csv = String::from_utf8_lossy(&out.stdout);
     assert_eq!(csv.lines().count(), 7);
     assert!(!csv.contains("plots"));
 
     let missing = sw._tmp.path().join("nope");
-    let out = std::process::Command::new(exe)
-        .arg("report")
-        .arg(&missing)
-        .output()
-        .unwrap();
+    let out = Hecjob::new().arg("report").arg(&missing).output();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a directory"));
 }
 
 /// Writes the test sweep to `$HECJOB_REPORT_DEMO_DIR` to look at by hand:
-/// `HECJOB_REPORT_DEMO_DIR=/tmp/demo cargo test --test report -- --ignored demo`,
+/// `HECJOB_REPORT_DEMO_DIR=/tmp/demo cargo test --test it -- --ignored report::demo`,
 /// then `hecjob report /tmp/demo/jobs/lr-bs-sweep`.
 #[test]
 #[ignore]
@@ -1276,12 +1292,11 @@ fn html_report_in_a_real_browser() {
         return;
     };
     let sw = sweep();
-    let exe = env!("CARGO_BIN_EXE_hecjob");
-    let out = std::process::Command::new(exe)
+
+    let out = Hecjob::new()
         .args(["report", "--no-qacct", "--no-plots"])
         .arg(&sw.jobs)
-        .output()
-        .unwrap();
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -1404,13 +1419,11 @@ fn any_folders_of_runs_are_compared_by_name() {
     assert_eq!(r.best_row.as_ref().unwrap().name.as_deref(), Some("run-b"));
     assert_eq!(r.swept_keys, ["learning_rate"], "only what differs");
 
-    let exe = env!("CARGO_BIN_EXE_hecjob");
-    let out = std::process::Command::new(exe)
+    let out = Hecjob::new()
         .args(["report", "--no-qacct", "--no-plots"])
         .arg(models.join("run-a"))
         .arg(models.join("baseline"))
-        .output()
-        .unwrap();
+        .output();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -1,27 +1,19 @@
 //! The whole pipeline on the live Slurm (scripts/slurm-local.sh up), as
-//! tests/pipeline_sge.rs does it on Grid Engine: a rendered 2×2 sweep of a tiny BERT
+//! tests/it/pipeline_sge.rs does it on Grid Engine: a rendered 2×2 sweep of a tiny BERT
 //! runs install → download → train with the data and the model served from
 //! 127.0.0.1; status reports every task done with sacct's accounting; a task
 //! signalled in epoch 2 is requeued and resumes; the report reads the real run.
 //! And the same Slurm-rendered scripts under `hecjob run --local`, with the SLURM_*
 //! variables a task sees. Skipped (visibly) without Slurm or the data; under CI a
 //! missing Slurm fails.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
+use crate::support::Hecjob;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::pipeline::Setup;
-
-fn hecjob(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hecjob"))
-        .args(args)
-        .env("SLURM_CONF", support::slurm_conf())
-        .output()
-        .unwrap()
-}
 
 /// A served model and data, a scratch folder and the sweep config (edited by `edit`).
 fn setup_with(edit: impl Fn(String) -> String) -> Option<Setup> {
@@ -67,17 +59,20 @@ sweep:
 "#,
         storage = storage.display(),
         base = base,
-        bin = env!("CARGO_BIN_EXE_hecjob"),
+        bin = support::cmd::BIN,
     )
 }
 
 fn submit(cfg_path: &Path, jobs: &Path) -> PathBuf {
-    let out = hecjob(&[
-        "submit",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-    ]);
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "submit",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
     assert!(
         out.status.success(),
         "submit failed:\n{}\n{}",
@@ -90,7 +85,10 @@ fn submit(cfg_path: &Path, jobs: &Path) -> PathBuf {
 }
 
 fn status_json(jobs: &Path) -> serde_json::Value {
-    let out = hecjob(&["status", jobs.to_str().unwrap(), "--json"]);
+    let out = Hecjob::new()
+        .slurm()
+        .args(["status", jobs.to_str().unwrap(), "--json"])
+        .output();
     assert!(
         out.status.success(),
         "status failed:\n{}",
@@ -291,30 +289,43 @@ fn a_sweep_runs_end_to_end_on_slurm() {
         .hits("GET", "/acme/tiny-bert/resolve/main/model.safetensors")
         .is_empty());
 
-    // The report reads the real run directories. Built in this process, its sacct
-    // call needs SLURM_CONF here too (Rust's own env lock guards set_var against
-    // the other tests' process spawns).
-    if std::env::var_os("SLURM_CONF").is_none() {
-        std::env::set_var("SLURM_CONF", support::slurm_conf());
-    }
-    let report = hecjob::report::build(&jobs, &hecjob::report::ReportOptions::default()).unwrap();
-    assert_eq!(report.rows.len(), 4);
-    assert!(report.best.is_some());
+    // The report reads the real run directories. It runs as its own process,
+    // whose sacct call gets SLURM_CONF from the builder: a test never sets this
+    // process's environment (the tests share it under `cargo test`).
+    let report = Hecjob::new()
+        .slurm()
+        .args(["report", "--format", "json", "--no-plots", "--no-html"])
+        .arg(&jobs)
+        .run()
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&report.stdout()).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(!report["best_task"].is_null());
     // Accounting comes from sacct (never qacct: a Grid Engine here would answer
     // for an unrelated job with the same number).
-    assert_eq!(report.accounting_note, format!("`sacct -j {train_id}`"));
+    assert_eq!(
+        report["efficiency"]["accounting"],
+        format!("`sacct -j {train_id}`")
+    );
     assert!(
-        report
-            .rows
-            .iter()
-            .any(|r| r.scheduler_peak_memory_bytes.is_some_and(|b| b > 0)),
+        rows.iter().any(|r| r["scheduler_peak_memory_bytes"]
+            .as_u64()
+            .is_some_and(|b| b > 0)),
         "sacct's MaxRSS reaches the report"
     );
-    for row in &report.rows {
-        assert_eq!(row.epochs_done, 1);
-        assert!(row.test_f1.is_some(), "task {} has a test F1", row.task);
+    for row in rows {
+        assert_eq!(row["epochs_done"], 1);
+        assert!(
+            !row["test_f1"].is_null(),
+            "task {} has a test F1",
+            row["task"]
+        );
     }
-    let out = hecjob(&["report", jobs.to_str().unwrap()]);
+    let out = Hecjob::new()
+        .slurm()
+        .args(["report", jobs.to_str().unwrap()])
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -323,7 +334,10 @@ fn a_sweep_runs_end_to_end_on_slurm() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("macro-average"));
 
     // The human table shows sacct's figures too.
-    let out = hecjob(&["status", jobs.to_str().unwrap()]);
+    let out = Hecjob::new()
+        .slurm()
+        .args(["status", jobs.to_str().unwrap()])
+        .output();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("done"), "{table}");
     assert!(
@@ -451,15 +465,18 @@ fn the_slurm_sweep_runs_locally_without_a_scheduler() {
         return;
     };
     let jobs = tmp.path().join("jobs");
-    let out = hecjob(&[
-        "run",
-        "--local",
-        cfg_path.to_str().unwrap(),
-        "--out",
-        jobs.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ]);
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "run",
+            "--local",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+            "--jobs",
+            "2",
+        ])
+        .output();
     assert!(
         out.status.success(),
         "run --local failed:\n{}\n{}\n{}",

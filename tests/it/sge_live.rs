@@ -4,7 +4,7 @@
 //! No test assumes job ids or asserts timings: the deadlines below only stop a
 //! stuck test from hanging forever.
 
-mod support;
+use crate::support;
 
 use hecjob::cli::status as cli;
 use hecjob::jobdir::SubmissionRecord;
@@ -347,12 +347,10 @@ fn submit_cli_writes_record_and_status_reads_it() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("jobs/x");
-    let bin = env!("CARGO_BIN_EXE_hecjob");
-    let o = std::process::Command::new(bin)
+    let o = support::Hecjob::new()
         .args(["submit", "--only", "install,download", "--out"])
         .arg(&out)
-        .output()
-        .unwrap();
+        .output();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success(),
@@ -365,11 +363,10 @@ fn submit_cli_writes_record_and_status_reads_it() {
     assert_eq!(rec.jobs[1].hold, vec![rec.jobs[0].id.number]);
     assert!(rec.jobs.iter().all(|j| j.sha256.len() == 64));
     assert_eq!(rec.jobs[0].command.argv[..2], ["qsub", "-terse"]);
-    let o = std::process::Command::new(bin)
+    let o = support::Hecjob::new()
         .args(["status", "--json"])
         .arg(&out)
-        .output()
-        .unwrap();
+        .output();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);

@@ -2,6 +2,7 @@
 //! config (and seed), lie within their bounds, and survive a re-render; lists in
 //! a random sweep are drawn from; a grid is unchanged.
 
+use crate::support;
 use hecjob::experiment::config::search::{draw, Domain, Method};
 use hecjob::experiment::config::{load_str, LoadedConfig};
 use proptest::prelude::*;
@@ -64,12 +65,18 @@ fn random_points_reach_tasks_and_are_stable() {
 #[test]
 fn another_seed_draws_other_points_and_more_samples_keep_the_first() {
     let a = load(RANDOM);
-    let other = load(&RANDOM.replace("seed: 7", "seed: 8"));
+    let with_setting = |key: &str, value: u64| {
+        let mut c = support::config::parse(RANDOM);
+        assert!(c.sweep.contains_key(key), "{key}");
+        c.sweep.insert(key.into(), value.into());
+        load(&support::config::yaml(&c))
+    };
+    let other = with_setting("seed", 8);
     assert_ne!(
         a.tasks[0].train.learning_rate,
         other.tasks[0].train.learning_rate
     );
-    let more = load(&RANDOM.replace("samples: 12", "samples: 20"));
+    let more = with_setting("samples", 20);
     assert_eq!(more.tasks.len(), 20);
     assert_eq!(&more.tasks[..12], &a.tasks[..]);
     // Adding a key leaves the other keys' values as they were.

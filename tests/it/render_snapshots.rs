@@ -2,12 +2,14 @@
 //! file, `bash -n` on each script, byte-identical re-rendering, and
 //! `render --dry-run` through the binary (writes nothing, prints the chain).
 
+use crate::support::config::edit;
+use crate::support::Hecjob;
 use hecjob::experiment::config::{self, LoadedConfig};
 use hecjob::experiment::render::{self, Rendered};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod support;
+use crate::support;
 
 /// The Grid Engine configs (the dry-run test below reads their qsub lines).
 const CONFIGS: [&str; 3] = ["goemotions", "sweep", "local"];
@@ -60,10 +62,10 @@ fn render_shipped_for(name: &str, scheduler: &str) -> Rendered {
             .join("\n")
             + "\n"
     } else {
-        text.replacen(
+        edit(
+            &text,
             "cluster:\n",
             &format!("cluster:\n  scheduler: {scheduler}\n"),
-            1,
         )
     };
     let source = format!("configs/{name}.yaml");
@@ -279,14 +281,6 @@ fn directives_and_chain_of_the_slurm_sweep() {
     );
 }
 
-fn hecjob(cwd: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hecjob"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn dry_run_writes_nothing_and_prints_the_chain() {
     for name in CONFIGS {
@@ -299,14 +293,20 @@ fn dry_run_writes_nothing_and_prints_the_chain() {
             .collect();
 
         // With --out, and with the default jobs/<experiment>.
-        let out = hecjob(tmp.path(), &["render", "--dry-run", "--out", "out", &cfg]);
+        let out = Hecjob::new()
+            .current_dir(tmp.path())
+            .args(["render", "--dry-run", "--out", "out", &cfg])
+            .output();
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8(out.stdout).unwrap();
-        let def = hecjob(tmp.path(), &["render", "--dry-run", &cfg]);
+        let def = Hecjob::new()
+            .current_dir(tmp.path())
+            .args(["render", "--dry-run", &cfg])
+            .output();
         assert!(
             def.status.success(),
             "{}",
@@ -333,10 +333,10 @@ fn dry_run_writes_nothing_and_prints_the_chain() {
         // The printed chain is what `submit` runs, `-w e` included (it lacked it).
         let sub_dir = tempfile::tempdir().unwrap();
         std::fs::copy(repo().join("configs").join(&cfg), sub_dir.path().join(&cfg)).unwrap();
-        let sub = hecjob(
-            sub_dir.path(),
-            &["submit", "--dry-run", "--out", "out", &cfg],
-        );
+        let sub = Hecjob::new()
+            .current_dir(sub_dir.path())
+            .args(["submit", "--dry-run", "--out", "out", &cfg])
+            .output();
         assert!(
             sub.status.success(),
             "{}",
@@ -384,7 +384,10 @@ fn render_writes_the_same_files_as_the_library() {
         tmp.path().join("sweep.yaml"),
     )
     .unwrap();
-    let out = hecjob(tmp.path(), &["render", "--out", "out", "sweep.yaml"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["render", "--out", "out", "sweep.yaml"])
+        .output();
     assert!(
         out.status.success(),
         "{}",
@@ -501,12 +504,11 @@ fn render_never_overwrites_a_file_hecjob_did_not_write() {
     let own = "# my notes\nexperiment:\n  name: mine   # keep this comment\n";
     std::fs::write(tmp.path().join("config.yaml"), own).unwrap();
     let render = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hecjob"))
+        Hecjob::new()
             .arg("render")
             .args(args)
             .current_dir(tmp.path())
             .output()
-            .unwrap()
     };
     let out = render(&["config.yaml", "--out", "."]);
     assert_eq!(out.status.code(), Some(2));
@@ -587,39 +589,39 @@ fn custom_templates_survive_submit() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
-    ok(hecjob(
-        tmp.path(),
-        &[
+    ok(Hecjob::new()
+        .current_dir(tmp.path())
+        .args([
             "render",
             "--templates",
             "my-templates",
             "--out",
             "out",
             "sweep.yaml",
-        ],
-    ));
+        ])
+        .output());
     assert!(has_line(), "render wrote the custom train.com");
-    ok(hecjob(
-        tmp.path(),
-        &["submit", "--dry-run", "--out", "out", "sweep.yaml"],
-    ));
+    ok(Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["submit", "--dry-run", "--out", "out", "sweep.yaml"])
+        .output());
     assert!(has_line(), "submit kept the templates render used");
 
     // Without --templates, render means the embedded templates.
-    ok(hecjob(
-        tmp.path(),
-        &["render", "--out", "out", "sweep.yaml"],
-    ));
+    ok(Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["render", "--out", "out", "sweep.yaml"])
+        .output());
     assert!(!has_line());
-    ok(hecjob(
-        tmp.path(),
-        &["submit", "--dry-run", "--out", "out", "sweep.yaml"],
-    ));
+    ok(Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["submit", "--dry-run", "--out", "out", "sweep.yaml"])
+        .output());
     assert!(!has_line());
     // And submit can be given them itself.
-    ok(hecjob(
-        tmp.path(),
-        &[
+    ok(Hecjob::new()
+        .current_dir(tmp.path())
+        .args([
             "submit",
             "--dry-run",
             "--templates",
@@ -627,8 +629,8 @@ fn custom_templates_survive_submit() {
             "--out",
             "out",
             "sweep.yaml",
-        ],
-    ));
+        ])
+        .output());
     assert!(has_line());
 }
 
@@ -672,17 +674,19 @@ echo '378_[1-3:2,6%3]|CANCELLED by 0'
         ),
     );
     support::stand_in(&bin, "sleep", "#!/bin/sh\nexit 0\n");
-    let text = std::fs::read_to_string(repo().join("configs/slurm-sweep.yaml"))
-        .unwrap()
-        .replace("  modules: [cuda]\n", "  modules: []\n")
-        .replacen(
+    let text = edit(
+        &std::fs::read_to_string(repo().join("configs/slurm-sweep.yaml")).unwrap(),
+        "  modules: [cuda]\n",
+        "  modules: []\n",
+    );
+    let text = edit(
+            &text,
             "cluster:\n",
             &format!(
                 "cluster:\n  notify: {{ address: me@lancaster.ac.uk, on: [end] }}\n  storage_root: {}\n  setup: [\"export PATH={}:$PATH\"]\n",
                 tmp.path().join("storage").display(),
                 bin.display()
             ),
-            1,
         );
     let loaded = config::load_str(&text, "configs/slurm-sweep.yaml").unwrap();
     let rendered = render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap();
@@ -720,13 +724,11 @@ echo '378_[1-3:2,6%3]|CANCELLED by 0'
 #[test]
 fn notify_renders_per_scheduler() {
     let with_notify = |name: &str, on: &str| {
-        let text = std::fs::read_to_string(repo().join(format!("configs/{name}.yaml")))
-            .unwrap()
-            .replacen(
-                "cluster:\n",
-                &format!("cluster:\n  notify: {{ address: me@lancaster.ac.uk, on: {on} }}\n"),
-                1,
-            );
+        let text = edit(
+            &std::fs::read_to_string(repo().join(format!("configs/{name}.yaml"))).unwrap(),
+            "cluster:\n",
+            &format!("cluster:\n  notify: {{ address: me@lancaster.ac.uk, on: {on} }}\n"),
+        );
         let loaded = config::load_str(&text, &format!("configs/{name}.yaml")).unwrap();
         render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap()
     };

@@ -171,7 +171,11 @@ fn records_of_tasks_outside_the_array_or_under_alias_names_are_ignored() {
 #[test]
 fn the_warnings_name_the_ignored_files_and_why() {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "ignored_records_child", "--nocapture"])
+        .args([
+            "--exact",
+            &in_this_binary("ignored_records_child"),
+            "--nocapture",
+        ])
         .env("ASHA_IGNORED_CHILD", "1")
         .output()
         .unwrap();
@@ -227,6 +231,12 @@ fn ignored_records_child() {
 }
 
 /// What a racing child does: wait for the start signal, then the whole rung step.
+/// A test of this module by its full name in the test binary
+/// (`asha_rungs::race_child`), for a child started with `--exact`.
+fn in_this_binary(test: &str) -> String {
+    format!("{}::{test}", module_path!().split_once("::").unwrap().1)
+}
+
 /// Runs only when the parent test starts this binary with ASHA_RACE_CHILD set.
 #[test]
 fn race_child() {
@@ -279,18 +289,13 @@ fn decision_of(out: &std::process::Output) -> Decision {
 #[test]
 fn two_processes_racing_at_a_rung() {
     let exe = std::env::current_exe().unwrap();
+    let child_test = in_this_binary("race_child");
     for round in 0..12 {
         let job = tempfile::tempdir().unwrap();
         let go = job.path().join("go");
         let spawn = |task: u32, value: f64| {
             Command::new(&exe)
-                .args([
-                    "--exact",
-                    "race_child",
-                    "--nocapture",
-                    "--test-threads",
-                    "1",
-                ])
+                .args(["--exact", &child_test, "--nocapture", "--test-threads", "1"])
                 .env(
                     "ASHA_RACE_CHILD",
                     format!("{}|{task}|{value}|{}", job.path().display(), go.display()),

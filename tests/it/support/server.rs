@@ -51,13 +51,6 @@ impl Route {
         }
     }
 
-    pub fn status(code: u16) -> Self {
-        Route {
-            status: code,
-            ..Route::ok(format!("status {code}"))
-        }
-    }
-
     pub fn redirect(location: impl Into<String>) -> Self {
         Route {
             redirect: Some(location.into()),

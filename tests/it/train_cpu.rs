@@ -1,22 +1,19 @@
 //! Real tch training on the CPU: a tiny random BERT (tests/fixtures/golden/tiny-bert,
 //! MiniLM's vocabulary) on a few hundred real GoEmotions examples.
-#![cfg(feature = "torch")]
 
-mod support;
+use crate::support;
+use crate::support::config::edit;
+use crate::support::Hecjob;
 
 use hecjob::experiment::config::{DeviceChoice, Train};
 use hecjob::worker::model::saved::LoadedModel;
 use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use std::path::Path;
-use std::sync::Mutex;
 use tch::{Device, Tensor};
 
-/// Signals are process-wide: one run at a time in this test binary, or the
-/// resume test's SIGUSR1 would stop a neighbour's run too.
-static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
-
+/// One in-process run at a time ([`support::one_training_run_at_a_time`]).
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+    support::one_training_run_at_a_time()
 }
 
 /// A small copy of the data: 320 train, 120 dev, 120 test lines.
@@ -187,7 +184,7 @@ fn train_process(
     epochs: u32,
     kill_at: Option<&str>,
 ) -> std::process::Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"));
+    let mut cmd = Hecjob::new().command();
     cmd.arg("train")
         .args([&data.train, &data.dev, &data.test, &data.labels])
         .arg(save)
@@ -398,11 +395,13 @@ fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
         sha
     );
     // Re-rendered with another learning rate while the tasks wait in the queue.
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("0.00002", "0.00001");
+    let text = edit(
+        &std::fs::read_to_string(&cfg).unwrap(),
+        "0.00002",
+        "0.00001",
+    );
     std::fs::write(&cfg, text).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+    let out = Hecjob::new()
         .args([
             "train",
             "--config",
@@ -412,11 +411,9 @@ fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
             "--config-sha256",
             &sha,
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("changed since this job was rendered"), "{err}");
+        .run();
+    out.code(2)
+        .stderr_contains("changed since this job was rendered");
 }
 
 #[test]
@@ -641,16 +638,13 @@ fn bf16_on_the_cpu_and_a_seed_past_i64_are_refused_at_the_flag() {
     );
     // `seed as i64 + epoch` overflowed (a panic) for this seed.
     let d = tmp.path();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
+    let out = Hecjob::new()
         .args(["train"])
         .args(["train.tsv", "dev.tsv", "test.tsv", "emotions.txt", "out"].map(|f| d.join(f)))
         .args(["--seed", "9223372036854775807"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "error: --seed: must be at most 9007199254740991 (2^53 - 1), got 9223372036854775807\n"
+        .run();
+    out.code(2).stderr_eq(
+        "error: --seed: must be at most 9007199254740991 (2^53 - 1), got 9223372036854775807\n",
     );
 }
 
@@ -659,10 +653,7 @@ fn flags_that_make_no_sense_are_refused_by_the_command_line() {
     // Issue 15: --threshold nan|2 chose every label or none, --top-k 0 showed
     // nothing, --max-steps 0 "finished" an untrained model; all exit 0.
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecjob"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = Hecjob::new().args(args).output();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -1,10 +1,11 @@
 //! `hecjob download-model` against a real HTTP server on 127.0.0.1 that
 //! answers like the hub: X-Repo-Commit, ETag, LFS redirects with X-Linked-Etag.
-mod support;
+use crate::support;
+use crate::support::Hecjob;
 
 use hecjob::fetch::hub::resolve_model_dir_in;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use support::server::{Route, TestServer};
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -73,21 +74,16 @@ fn serve(srv: &TestServer, name: &str, files: &[File], hub_headers: bool) {
     }
 }
 
-fn hecjob(cache: &Path, endpoint: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hecjob"));
-    for v in [
-        "HF_HOME",
-        "TRANSFORMERS_CACHE",
-        "HF_HUB_OFFLINE",
-        "HF_TOKEN",
-    ] {
-        c.env_remove(v);
-    }
-    c.env("HF_HUB_CACHE", cache)
+fn hecjob(cache: &Path, endpoint: &str) -> Hecjob {
+    Hecjob::new()
+        .env_remove("HF_HOME")
+        .env_remove("TRANSFORMERS_CACHE")
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("HF_TOKEN")
+        .env("HF_HUB_CACHE", cache)
         .env("HF_ENDPOINT", endpoint)
         .env("HECJOB_HTTP_RETRIES", "2")
-        .env("HECJOB_HTTP_TIMEOUT", "5");
-    c
+        .env("HECJOB_HTTP_TIMEOUT", "5")
 }
 
 fn ok(out: &Output) -> String {
@@ -135,8 +131,7 @@ fn downloads_into_the_hf_layout_resumes_reuses_and_works_offline() {
     let cache = tmp.path().join("cache");
     let stdout = ok(&hecjob(&cache, &srv.base())
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap());
+        .output());
     assert!(
         stdout.contains(&format!(
             "model.safetensors: downloaded {} bytes (resumed at byte 100000)",
@@ -214,8 +209,7 @@ fn downloads_into_the_hf_layout_resumes_reuses_and_works_offline() {
     let before = srv.requests().iter().filter(|r| r.method == "GET").count();
     let stdout = ok(&hecjob(&cache, &srv.base())
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap());
+        .output());
     assert!(
         stdout.contains("model.safetensors: already in the cache"),
         "{stdout}"
@@ -230,8 +224,7 @@ fn downloads_into_the_hf_layout_resumes_reuses_and_works_offline() {
     let stdout = ok(&hecjob(&cache, &srv.base())
         .env("HF_HUB_OFFLINE", "1")
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap());
+        .output());
     assert!(stdout.contains(&snap.display().to_string()), "{stdout}");
     assert_eq!(srv.requests().len(), n);
 }
@@ -253,8 +246,7 @@ fn a_partial_blob_left_by_an_interrupted_run_is_resumed() {
     .unwrap();
     ok(&hecjob(&cache, &srv.base())
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap());
+        .output());
     let cdn = srv.hits("GET", &format!("/cdn/{sha}"));
     assert_eq!(cdn.len(), 1);
     assert_eq!(cdn[0].header("range"), Some("bytes=40000-"));
@@ -269,8 +261,7 @@ fn offline_without_the_model_fails_clearly() {
     let out = hecjob(&cache, &srv.base())
         .env("HF_HUB_OFFLINE", "1")
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains("HF_HUB_OFFLINE=1 forbids downloads"), "{err}");
@@ -312,8 +303,7 @@ fn plain_mirror_without_hub_headers_and_vocab_txt_tokenizer() {
     let cache = tmp.path().join("cache");
     ok(&hecjob(&cache, &format!("{}/", srv.base()))
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap());
+        .output());
     // No commit header: the snapshot is named after the revision, no refs file.
     let snap = repo(&cache).join("snapshots/main");
     assert_eq!(
@@ -359,8 +349,7 @@ fn renamed_repo_redirects_are_followed() {
     let cache = tmp.path().join("cache");
     ok(&hecjob(&cache, &srv.base())
         .args(["download-model", "bert-base-uncased"])
-        .output()
-        .unwrap());
+        .output());
     let snap = cache
         .join("models--bert-base-uncased/snapshots")
         .join(COMMIT);
@@ -385,8 +374,7 @@ fn weights_with_the_wrong_sha256_are_not_kept() {
     let cache = tmp.path().join("cache");
     let out = hecjob(&cache, &srv.base())
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
@@ -409,8 +397,7 @@ fn unknown_model_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let out = hecjob(&tmp.path().join("c"), &srv.base())
         .args(["download-model", "acme/nope"])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
@@ -439,8 +426,7 @@ fn a_captive_portal_page_is_not_stored_as_the_model() {
     let cache = tmp.path().join("cache");
     let out = hecjob(&cache, &srv.base())
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
@@ -476,8 +462,7 @@ fn a_file_that_does_not_match_its_git_etag_is_not_kept() {
     let cache = tmp.path().join("cache");
     let out = hecjob(&cache, &srv.base())
         .args(["download-model", "acme/tiny-bert"])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
@@ -501,6 +486,7 @@ fn two_concurrent_downloads_into_one_cache_leave_it_whole() {
         .map(|_| {
             hecjob(&cache, &srv.base())
                 .args(["download-model", "acme/tiny-bert"])
+                .command()
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()

@@ -1,6 +1,6 @@
 //! The loader and the analysis on the real GoEmotions files (env GOEMOTIONS_DIR),
 //! checked against counts recomputed here independently of the library.
-mod support;
+use crate::support;
 
 use hecjob::data::analysis::{analyze, analyze_split, pct2, render_text};
 use hecjob::data::tsv::{read_split, Dataset};

@@ -1,10 +1,10 @@
 //! `download-data` against a real HTTP server on 127.0.0.1: the library call
 //! with generated files and checksums, and the CLI with its embedded checksums.
-mod support;
+use crate::support;
+use crate::support::Hecjob;
 
 use hecjob::fetch::dataset::{download_files, goemotions_files, FileSpec, Outcome};
 use hecjob::fetch::http::{Http, HttpOptions};
-use std::process::Command;
 use std::time::Duration;
 use support::server::{Route, TestServer};
 
@@ -121,12 +121,11 @@ fn base_url_must_be_http() {
     assert!(err.to_string().contains("not an http(s) URL"), "{err}");
 }
 
-fn hecjob() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hecjob"));
-    c.env_remove("HECJOB_DATA_URL")
+fn hecjob() -> Hecjob {
+    Hecjob::new()
+        .env_remove("HECJOB_DATA_URL")
         .env("HECJOB_HTTP_RETRIES", "0")
-        .env("HECJOB_HTTP_TIMEOUT", "5");
-    c
+        .env("HECJOB_HTTP_TIMEOUT", "5")
 }
 
 #[test]
@@ -139,8 +138,7 @@ fn cli_rejects_a_mirror_serving_other_data() {
         .arg("download-data")
         .arg(dir.path())
         .args(["--base-url", &srv.url("/data")])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains("train.tsv: sha256 is"), "{err}");
@@ -161,8 +159,7 @@ fn cli_404_and_unreachable_say_what_to_do() {
         .arg("download-data")
         .arg(dir.path())
         .env("HECJOB_DATA_URL", srv.url("/nothing-here"))
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
@@ -184,8 +181,7 @@ fn cli_404_and_unreachable_say_what_to_do() {
         .arg("download-data")
         .arg(dir.path())
         .args(["--base-url", &url])
-        .output()
-        .unwrap();
+        .output();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(
@@ -215,7 +211,6 @@ fn cli_downloads_the_real_files_from_a_local_mirror() {
             .arg(dir.path())
             .args(["--base-url", &srv.url("/goemotions/data/")])
             .output()
-            .unwrap()
     };
     let out = run();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -276,7 +271,7 @@ fn two_concurrent_downloads_into_one_directory_both_succeed() {
 #[test]
 fn a_blank_base_url_is_an_error_not_the_default() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hecjob"))
+    Hecjob::new()
         .args([
             "download-data",
             dir.path().to_str().unwrap(),
@@ -284,11 +279,7 @@ fn a_blank_base_url_is_an_error_not_the_default() {
             " ",
         ])
         .env_remove("HECJOB_DATA_URL")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "error: --base-url / HECJOB_DATA_URL is empty; give a mirror URL, or leave both out for the pinned GitHub commit\n"
-    );
+        .run()
+        .code(2)
+        .stderr_eq("error: --base-url / HECJOB_DATA_URL is empty; give a mirror URL, or leave both out for the pinned GitHub commit\n");
 }

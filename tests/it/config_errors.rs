@@ -3,8 +3,9 @@
 //! and type errors; `file:line: key.path: message` for semantic problems, all of
 //! them at once — and exit code 2 through the binary.
 
+use crate::support::config::edit;
+use crate::support::Hecjob;
 use hecjob::experiment::config::{self, load_str, TRAIN_KEYS};
-use std::process::Command;
 
 const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`";
@@ -1016,7 +1017,7 @@ fn v100_with_a_cuda_13_torch_is_warned_about() {
         ["install.torch_cuda: cluster.jobs.train.gpu_type tesla_v100-pcie-32gb runs CUDA 12.9 at most, but install.torch_cuda: cu130 needs CUDA 13: set install.torch_cuda: cu128 (or cu126)"]
     );
     assert!(warn(&cfg("install:\n  torch_cuda: cu128\n")).is_empty());
-    assert!(warn(&cfg("").replace("tesla_v100-pcie-32gb", "nvidia_h200_nvl")).is_empty());
+    assert!(warn(&edit(&cfg(""), "tesla_v100-pcie-32gb", "nvidia_h200_nvl")).is_empty());
 }
 
 #[test]
@@ -1101,14 +1102,6 @@ fn the_shipped_configs_are_valid() {
     );
 }
 
-fn hecjob(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hecjob"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn binary_exits_2_with_the_message_on_stderr() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1122,37 +1115,31 @@ fn binary_exits_2_with_the_message_on_stderr() {
         std::fs::write(tmp.path().join(file), yaml).unwrap();
         let expected = load_str(yaml, file).unwrap_err().to_string();
         for sub in ["validate", "render"] {
-            let out = hecjob(tmp.path(), &[sub, file]);
-            assert_eq!(out.status.code(), Some(2), "{sub} {file}");
-            assert_eq!(
-                String::from_utf8(out.stderr).unwrap(),
-                format!("error: {expected}\n"),
-                "{sub} {file}"
-            );
-            assert!(out.stdout.is_empty(), "{sub} {file}");
+            Hecjob::new()
+                .current_dir(tmp.path())
+                .args([sub, file])
+                .run()
+                .code(2)
+                .stderr_eq(&format!("error: {expected}\n"))
+                .stdout_eq("");
         }
     }
     // Nothing was rendered for the refused configs.
     assert!(!tmp.path().join("jobs").exists());
-    let out = hecjob(tmp.path(), &["validate", "missing.yaml"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(
-        String::from_utf8(out.stderr).unwrap(),
-        "error: missing.yaml: no such config file (run `hecjob render` with no file for the embedded default, or see configs/)\n"
-    );
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "missing.yaml"])
+        .run()
+        .code(2)
+        .stderr_eq("error: missing.yaml: no such config file (run `hecjob render` with no file for the embedded default, or see configs/)\n");
     // And a valid config exits 0 through the same path.
     std::fs::write(tmp.path().join("good.yaml"), with("")).unwrap();
-    let out = hecjob(tmp.path(), &["validate", "good.yaml"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "good.yaml: valid — experiment `e`, model bert-base-uncased, 1 task\n"
-    );
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "good.yaml"])
+        .run()
+        .success()
+        .stdout_eq("good.yaml: valid — experiment `e`, model bert-base-uncased, 1 task\n");
 }
 
 // ---- issue 15: values that panicked, or passed and failed later ----
@@ -1275,19 +1262,21 @@ fn encodings_exit_2_with_where_and_a_bom_is_not_content() {
     ];
     for (file, bytes, expected) in &cases {
         std::fs::write(tmp.path().join(file), bytes).unwrap();
-        let out = hecjob(tmp.path(), &["validate", file]);
-        assert_eq!(out.status.code(), Some(2), "{file}");
-        assert_eq!(String::from_utf8(out.stderr).unwrap(), *expected);
+        Hecjob::new()
+            .current_dir(tmp.path())
+            .args(["validate", file])
+            .run()
+            .code(2)
+            .stderr_eq(expected);
     }
     // A UTF-8 byte-order mark is dropped, not read as a second document.
     std::fs::write(tmp.path().join("bom.yaml"), format!("\u{feff}{good}")).unwrap();
-    let out = hecjob(tmp.path(), &["validate", "bom.yaml"]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        "",
-        "a BOM at the start of a config"
-    );
-    assert_eq!(out.status.code(), Some(0));
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "bom.yaml"])
+        .run()
+        .stderr_eq("")
+        .success();
 }
 
 // ---- issue 15, should fix: validation ----
@@ -1368,7 +1357,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
     )];
     for (tasks, why) in cases {
         std::fs::write(tmp.path().join("submission.json"), record(tasks)).unwrap();
-        let out = hecjob(tmp.path(), &["status", "submission.json"]);
+        let out = Hecjob::new()
+            .current_dir(tmp.path())
+            .args(["status", "submission.json"])
+            .output();
         assert_eq!(
             String::from_utf8(out.stderr).unwrap(),
             format!("error: submission.json: not a submission record: {why}\n")
@@ -1381,7 +1373,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
         record(r#"{"first":1,"last":4294967295,"step":1}"#),
     )
     .unwrap();
-    let out = hecjob(tmp.path(), &["status", "submission.json"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["status", "submission.json"])
+        .output();
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
         "error: train job 7 (t): task range 1-4294967295:1: 4294967295 tasks, more than the \
@@ -1389,7 +1384,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
          submission.json intact?\n"
     );
     assert_eq!(out.status.code(), Some(3));
-    let out = hecjob(tmp.path(), &["status", "--watch", "0", "submission.json"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["status", "--watch", "0", "submission.json"])
+        .output();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
@@ -1404,7 +1402,10 @@ fn status_refuses_a_corrupt_task_range_and_watch_0() {
 #[test]
 fn errors_print_control_characters_spelt_out() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = hecjob(tmp.path(), &["validate", "bad\u{1b}]0;owned\u{7}.yaml"]);
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "bad\u{1b}]0;owned\u{7}.yaml"])
+        .output();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
@@ -1515,7 +1516,7 @@ fn the_v100_warning_is_printed_by_validate_render_and_submit() {
         &["render", "v100.yaml", "--dry-run"],
         &["submit", "v100.yaml", "--dry-run"],
     ] {
-        let out = hecjob(tmp.path(), args);
+        let out = Hecjob::new().current_dir(tmp.path()).args(args).output();
         assert!(out.status.success(), "{args:?}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr), warning, "{args:?}");
     }

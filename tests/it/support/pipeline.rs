@@ -1,4 +1,4 @@
-//! The pipeline tests' shared setup (tests/pipeline_sge.rs, tests/pipeline_slurm.rs):
+//! The pipeline tests' shared setup (tests/it/pipeline_sge.rs, tests/it/pipeline_slurm.rs):
 //! the real GoEmotions data and the tiny BERT fixture served from 127.0.0.1 in
 //! the hub's URL layout, a scratch folder, and a sweep config written into it.
 //! Each scheduler's test keeps its own config text; only the plumbing is here.
@@ -58,10 +58,13 @@ pub fn setup_with(
 /// first point only, two epochs long enough to signal the worker in the
 /// second, logging every 50 steps.
 pub fn requeue_config(c: String) -> String {
-    let c = c[..c.find("sweep:").unwrap()].to_string();
-    c.replace("name: e2e-sweep", "name: e2e-requeue")
-        .replace("epochs: 1", "epochs: 2")
-        .replace("max_train_examples: 160", "max_train_examples: 4000")
-        .replace("tune_thresholds: true", "log_every: 50")
-        .replace("  log_every: 5\n", "")
+    let mut c = super::config::parse(&c);
+    assert_eq!(c.experiment.name, "e2e-sweep");
+    c.experiment.name = "e2e-requeue".into();
+    c.sweep.clear();
+    c.train.epochs = 2;
+    c.train.max_train_examples = Some(4000);
+    c.train.tune_thresholds = false;
+    c.train.log_every = 50;
+    super::config::yaml(&c)
 }
