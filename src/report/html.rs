@@ -5,7 +5,7 @@
 //!
 //! Self-contained means nothing is fetched: CSS and SVG are inline, the only
 //! script is the table sort below (plain DOM, a dozen lines), and no link
-//! points off the page. `tests/report_browser.rs` opens the page in a real
+//! points off the page. `tests/it/report.rs` opens the page in a real
 //! headless Chromium and checks that.
 
 use super::compare::EmotionRow;

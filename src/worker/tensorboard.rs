@@ -10,7 +10,7 @@
 //! 0.23 (both long superseded), `tboard` pulls `prost`, `anyhow` with backtraces
 //! and `hostname` for the same few bytes; the three messages used here are
 //! encoded by hand below (about 60 lines) and checked by TensorBoard's own reader
-//! in `tests/tensorboard.rs`.
+//! in `tests/it/tensorboard.rs`.
 //!
 //! Each writer owns its file (named with the host, the process id and a
 //! per-process counter, as TensorBoard's writers do), so concurrent runs in one

@@ -10,7 +10,7 @@
 //!   block nesting is already capped by serde_yaml_ng's recursion limit.
 //!
 //! With both limits the parse of any input is bounded by its size, which is
-//! what `tests/config_proptest.rs` relies on (it asserts no panic, not times).
+//! what `tests/it/config_proptest.rs` relies on (it asserts no panic, not times).
 
 use crate::util::error::{Error, Result};
 use std::io::Read;
