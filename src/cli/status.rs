@@ -2,7 +2,7 @@
 //! scheduler seam (one queue query and one accounting call per refresh).
 
 use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
-use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
+use crate::scheduler::status::{JobStatus, TaskState, TaskStatus, TrackedJob};
 use crate::scheduler::{Purpose, SchedulerKind};
 use crate::util::error::{lit, Error, Result};
 use std::path::{Path, PathBuf};
@@ -90,14 +90,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
         Some(p) => p.clone(),
         None => newest_record()?,
     };
-    let record = SubmissionRecord::load(&path)?;
-    let Some(kind) = SchedulerKind::from_record(&record.executor) else {
-        return Err(Error::Usage(format!(
-            "{}: this record is from a `{}` submission; only Grid Engine and Slurm jobs have a status",
-            path.display(),
-            record.executor,
-        )));
-    };
+    let (record, kind) = load_record(&path)?;
     let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
     let tracked: Vec<TrackedJob> = record
         .jobs
@@ -120,44 +113,15 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
     loop {
         let st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
         let note = sched.accounting_note();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        if a.json {
-            let value = crate::report::status_view::json(&job_dir, &st, now);
-            let json = serde_json::to_string_pretty(&value)
-                .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
-            println!("{json}");
-        } else {
-            if a.watch.is_some() {
-                println!("--- {} ---", path.display());
-            }
-            print!("{}", table(&st, Some(kind)));
-            if let Some(n) = &note {
-                println!("note: {}", lit(n));
-            }
-            if let Some(why) = chain_broken_by(&st) {
-                println!("{}", lit(&why));
-            }
-            // Live progress of running train tasks, efficiency of finished ones.
-            print!("{}", crate::report::status_view::text(&job_dir, &st, now));
-        }
-        // Also stop when nothing can move on by itself: a job in error state
-        // (e.g. an install that exited 100) keeps the jobs after it held forever.
-        let states: Vec<TaskState> = st
-            .iter()
-            .flat_map(|j| j.tasks.iter().map(|t| t.state))
-            .collect();
-        // A Slurm job waiting on its dependency (reason `Dependency`) starts by
-        // itself once the job before it ends: held, but not settled.
-        let settled = st.iter().flat_map(|j| &j.tasks).all(|t| match t.state {
-            TaskState::Done | TaskState::Failed | TaskState::Error => true,
-            TaskState::Held => t.reason.as_deref() != Some("Dependency"),
-            _ => false,
-        });
-        // Finished tasks are settled too, so `settled` alone says the chain is over.
-        let done = settled;
-        if settled && states.contains(&TaskState::Error) && !a.json {
+        print_refresh(a, &path, kind, &job_dir, &st, note.as_deref())?;
+        let done = settled(&st);
+        if done
+            && !a.json
+            && st
+                .iter()
+                .flat_map(|j| &j.tasks)
+                .any(|t| t.state == TaskState::Error)
+        {
             println!(
                 "a job is in error state and the jobs after it stay held: read its log in logs/, \
                  then `qmod -cj ID` to retry it or `qdel` the chain"
@@ -171,6 +135,67 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
             _ => return Ok(()),
         }
     }
+}
+
+/// The submission record at `path` and the scheduler it was submitted to
+/// (an error for a record no scheduler took).
+fn load_record(path: &Path) -> Result<(SubmissionRecord, SchedulerKind)> {
+    let record = SubmissionRecord::load(path)?;
+    let Some(kind) = SchedulerKind::from_record(&record.executor) else {
+        return Err(Error::Usage(format!(
+            "{}: this record is from a `{}` submission; only Grid Engine and Slurm jobs have a status",
+            path.display(),
+            record.executor,
+        )));
+    };
+    Ok((record, kind))
+}
+
+/// Print one refresh: JSON, or the table with its notes, progress and efficiency.
+fn print_refresh(
+    a: &StatusArgs,
+    path: &Path,
+    kind: SchedulerKind,
+    job_dir: &Path,
+    st: &[JobStatus],
+    note: Option<&str>,
+) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if a.json {
+        let value = crate::report::status_view::json(job_dir, st, now);
+        let json = serde_json::to_string_pretty(&value)
+            .map_err(|e| Error::Internal(format!("serializing status: {e}")))?;
+        println!("{json}");
+        return Ok(());
+    }
+    if a.watch.is_some() {
+        println!("--- {} ---", path.display());
+    }
+    print!("{}", table(st, Some(kind)));
+    if let Some(n) = note {
+        println!("note: {}", lit(n));
+    }
+    if let Some(why) = chain_broken_by(st) {
+        println!("{}", lit(&why));
+    }
+    // Live progress of running train tasks, efficiency of finished ones.
+    print!("{}", crate::report::status_view::text(job_dir, st, now));
+    Ok(())
+}
+
+/// Whether nothing can move on by itself: every task finished, or held for a
+/// reason other than a dependency. A job in error state (e.g. an install that
+/// exited 100) keeps the jobs after it held forever.
+fn settled(st: &[JobStatus]) -> bool {
+    // A Slurm job waiting on its dependency (reason `Dependency`) starts by
+    // itself once the job before it ends: held, but not settled.
+    st.iter().flat_map(|j| &j.tasks).all(|t| match t.state {
+        TaskState::Done | TaskState::Failed | TaskState::Error => true,
+        TaskState::Held => t.reason.as_deref() != Some("Dependency"),
+        _ => false,
+    })
 }
 
 /// Grid Engine's view of these jobs: one qstat call, then qacct for the jobs
@@ -237,45 +262,52 @@ pub fn table(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
     ]
     .map(String::from)];
     for j in st {
-        for t in &j.tasks {
-            let run = t.last_run.as_ref();
-            let state = match (&t.code, &t.reason, t.state) {
-                (Some(code), Some(why), s) => format!("{} ({code}: {why})", s.as_str()),
-                (Some(code), None, s) => format!("{} ({code})", s.as_str()),
-                (None, _, s) => s.as_str().to_string(),
-            };
-            let failed = match run {
-                Some(r) => r.failure.clone().unwrap_or_else(|| "0".into()),
-                None => "-".into(),
-            };
-            let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-            // What the scheduler printed (state code, reason, failure, name)
-            // reaches the terminal with its control characters escaped.
-            rows.push(
-                [
-                    j.stage.clone(),
-                    j.id.number.to_string(),
-                    t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-                    state,
-                    show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
-                    failed,
-                    show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
-                    show(
-                        run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
-                            .map(crate::util::units::bytes),
-                    ),
-                    t.runs.to_string(),
-                    j.name.clone(),
-                ]
-                .map(|cell| lit(&cell)),
-            );
-        }
+        rows.extend(j.tasks.iter().map(|t| task_cells(j, t)));
     }
+    let mut out = aligned(&rows);
+    out.push_str(&footnotes(st, scheduler));
+    out
+}
+
+/// One task's row of [`table`]. What the scheduler printed (state code,
+/// reason, failure, name) reaches the terminal with its control characters escaped.
+fn task_cells(j: &JobStatus, t: &TaskStatus) -> [String; 10] {
+    let run = t.last_run.as_ref();
+    let state = match (&t.code, &t.reason, t.state) {
+        (Some(code), Some(why), s) => format!("{} ({code}: {why})", s.as_str()),
+        (Some(code), None, s) => format!("{} ({code})", s.as_str()),
+        (None, _, s) => s.as_str().to_string(),
+    };
+    let failed = match run {
+        Some(r) => r.failure.clone().unwrap_or_else(|| "0".into()),
+        None => "-".into(),
+    };
+    let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    [
+        j.stage.clone(),
+        j.id.number.to_string(),
+        t.task.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+        state,
+        show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
+        failed,
+        show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
+        show(
+            run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
+                .map(crate::util::units::bytes),
+        ),
+        t.runs.to_string(),
+        j.name.clone(),
+    ]
+    .map(|cell| lit(&cell))
+}
+
+/// The rows in left-aligned columns two spaces apart, one line each.
+fn aligned(rows: &[[String; 10]]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
-    for r in &rows {
+    for r in rows {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
@@ -284,6 +316,13 @@ pub fn table(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
+    out
+}
+
+/// The lines below [`table`]: which accounting fields the columns are, and
+/// how many tasks no one knows.
+fn footnotes(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
+    let mut out = String::new();
     // Only where accounting filled those columns: without it (no sacct) they
     // are all `-`, and naming sacct's fields would say they came from it.
     let accounted = st

@@ -155,65 +155,13 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         return Err(Error::Usage("--top must be at least 1".into()));
     }
     let dir = common_dir(dirs);
-    let dir = dir.as_path();
     let found = discover::discover_many(dirs)?;
-    // A run submitted to Slurm is asked about through sacct, never qacct (a
-    // Grid Engine on the same machine would answer for an unrelated job).
-    let submitted_to = discover::submitted_to(dir);
-    let kind = submitted_to.as_deref().and_then(SchedulerKind::from_record);
-    let accounting_words = kind.map(|k| k.dialect().words());
-    // A run no scheduler took (or one without a record) is asked of Grid
-    // Engine's qacct, as before there were other schedulers.
-    let kind = kind.unwrap_or_default();
-    let accounting = match (found.train_job_id, &opts.qacct) {
-        (Some(id), Some(program)) => accounting::query(kind, program, id),
-        _ => None,
-    };
-    let submitted = found.train_job_id.is_some();
-    let accounting_found = accounting.is_some();
-    let accounting_note = accounting_note(
-        found.train_job_id,
-        opts.qacct.as_deref(),
-        accounting_found,
-        kind,
-    );
-
-    let mut rows = Vec::with_capacity(found.tasks.len());
-    let mut runs = BTreeMap::new();
-    let mut experiment = found.experiment.clone();
-    for t in &found.tasks {
-        let loaded = match &t.dir {
-            Some(d) => discover::load_metrics(d),
-            None => Loaded::Absent,
-        };
-        let (id, row) = task_row(
-            t,
-            &loaded,
-            found.layout,
-            accounting.as_ref(),
-            submitted,
-            accounting_words.as_ref(),
-        );
-        rows.push(row);
-        if let Loaded::Metrics(m) = loaded {
-            if experiment.is_none() {
-                experiment = m.experiment.clone();
-            }
-            runs.insert(id, *m);
-        }
-    }
-
+    let asked = ask_accounting(&dir, &found, opts);
+    let (mut rows, mut runs, experiment) = read_tasks(&found, &asked);
     if found.layout == Layout::Runs && rows.iter().all(|r| r.swept.is_empty()) {
         differing_params(&mut rows, &runs);
     }
-    let mut swept_keys: Vec<String> = Vec::new();
-    for r in &rows {
-        for k in r.swept.keys() {
-            if !swept_keys.contains(k) {
-                swept_keys.push(k.clone());
-            }
-        }
-    }
+    let swept_keys = swept_keys(&rows);
 
     let best = opts.sort.pick_best(&rows);
     for r in &mut rows {
@@ -227,7 +175,8 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         rows.truncate(n);
     }
     runs.retain(|id, _| Some(*id) == best || rows.iter().any(|r| r.task == *id));
-    let mut accounting = accounting.unwrap_or_default();
+    let accounting_found = asked.by_task.is_some();
+    let mut accounting = asked.by_task.unwrap_or_default();
     accounting.retain(|id, _| rows.iter().any(|r| r.task == *id));
 
     let comparison = best.and_then(|t| {
@@ -237,7 +186,7 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     });
 
     Ok(Report {
-        dir: dir.to_path_buf(),
+        dir,
         layout: found.layout,
         experiment,
         swept_keys,
@@ -251,9 +200,94 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         accounting_found,
         early_stop,
         accounting,
-        accounting_note,
-        accounting_words,
+        accounting_note: asked.note,
+        accounting_words: asked.words,
     })
+}
+
+/// What the scheduler's accounting said of the train job, and how to label it.
+struct Asked {
+    /// `None`: not asked, or no record.
+    by_task: Option<accounting::ByTask>,
+    words: Option<AccountingWords>,
+    note: String,
+    /// Whether the sweep was submitted with `hecjob submit`.
+    submitted: bool,
+}
+
+/// Ask the accounting of the scheduler the run was submitted to (unless
+/// `--no-accounting`) about the sweep's train job.
+fn ask_accounting(dir: &Path, found: &discover::Discovered, opts: &ReportOptions) -> Asked {
+    // A run submitted to Slurm is asked about through sacct, never qacct (a
+    // Grid Engine on the same machine would answer for an unrelated job).
+    let submitted_to = discover::submitted_to(dir);
+    let kind = submitted_to.as_deref().and_then(SchedulerKind::from_record);
+    let words = kind.map(|k| k.dialect().words());
+    // A run no scheduler took (or one without a record) is asked of Grid
+    // Engine's qacct, as before there were other schedulers.
+    let kind = kind.unwrap_or_default();
+    let by_task = match (found.train_job_id, &opts.qacct) {
+        (Some(id), Some(program)) => accounting::query(kind, program, id),
+        _ => None,
+    };
+    let note = accounting_note(
+        found.train_job_id,
+        opts.qacct.as_deref(),
+        by_task.is_some(),
+        kind,
+    );
+    Asked {
+        by_task,
+        words,
+        note,
+        submitted: found.train_job_id.is_some(),
+    }
+}
+
+/// One row per task, the metrics of those that have them by task id, and the
+/// experiment's name (from the discovery, else the first metrics naming it).
+fn read_tasks(
+    found: &discover::Discovered,
+    asked: &Asked,
+) -> (Vec<Row>, BTreeMap<u32, RunMetrics>, Option<String>) {
+    let mut rows = Vec::with_capacity(found.tasks.len());
+    let mut runs = BTreeMap::new();
+    let mut experiment = found.experiment.clone();
+    for t in &found.tasks {
+        let loaded = match &t.dir {
+            Some(d) => discover::load_metrics(d),
+            None => Loaded::Absent,
+        };
+        let (id, row) = task_row(
+            t,
+            &loaded,
+            found.layout,
+            asked.by_task.as_ref(),
+            asked.submitted,
+            asked.words.as_ref(),
+        );
+        rows.push(row);
+        if let Loaded::Metrics(m) = loaded {
+            if experiment.is_none() {
+                experiment = m.experiment.clone();
+            }
+            runs.insert(id, *m);
+        }
+    }
+    (rows, runs, experiment)
+}
+
+/// The swept parameter names, in the order they first appear.
+fn swept_keys(rows: &[Row]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for r in rows {
+        for k in r.swept.keys() {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
 }
 
 /// Where the accounting column came from, or why it is empty (the report's footnote).

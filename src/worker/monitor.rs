@@ -208,6 +208,128 @@ fn rss_bytes(sys: &mut sysinfo::System, pid: sysinfo::Pid) -> Option<u64> {
     sys.process(pid).map(|p| p.memory())
 }
 
+/// The record a run starts from: the peaks, mean utilization and energy of
+/// the `earlier` attempts.
+fn record_after(earlier: &Totals) -> MemoryRecord {
+    MemoryRecord {
+        peak_gpu_device_used_bytes: earlier.peak_gpu_device_used_bytes,
+        peak_gpu_process_used_bytes: earlier.peak_gpu_process_used_bytes,
+        peak_rss_bytes: earlier.peak_rss_bytes,
+        gpu_utilization_avg_percent: earlier.mean_utilization(),
+        gpu_energy_joules: earlier.energy_joules(),
+        ..MemoryRecord::default()
+    }
+}
+
+/// The background thread's side of a [`Monitor`]: what it writes and when it stops.
+struct Sampler {
+    interval: Duration,
+    stop: Arc<AtomicBool>,
+    record: Arc<Mutex<MemoryRecord>>,
+    totals: Arc<Mutex<Totals>>,
+    latest: Arc<Mutex<Option<MemorySample>>>,
+}
+
+/// Which samples the record keeps: every `every`-th, doubled each time the
+/// record is thinned.
+struct Thinning {
+    every: usize,
+    n: usize,
+}
+
+impl Sampler {
+    /// Sample until stopped: open the GPU, say what it is, then one sample per interval.
+    fn run(self, want_gpu: bool, earlier: Totals) {
+        let gpu = if want_gpu {
+            Gpu::open()
+        } else {
+            Err("training on the CPU".to_string())
+        };
+        self.describe_gpu(&gpu, earlier.gpu_energy_gap);
+        let pid = std::process::id();
+        let spid = sysinfo::Pid::from_u32(pid);
+        // sysinfo 0.40: System::new() can fail (no /proc); RSS is then unreported.
+        let mut sys = sysinfo::System::new().ok();
+        let t0 = Instant::now();
+        let mut thinning = Thinning { every: 1, n: 0 };
+        let mut gpu_totals = GpuTotals::after(earlier);
+        loop {
+            let g = match &gpu {
+                Ok(g) => g.sample(pid),
+                Err(_) => GpuSample::default(),
+            };
+            gpu_totals.add(g.utilization, g.energy_mj);
+            let sample = MemorySample {
+                t: t0.elapsed().as_secs_f64(),
+                gpu_device_used_bytes: g.device_used,
+                gpu_process_used_bytes: g.process_used,
+                rss_bytes: sys.as_mut().and_then(|s| rss_bytes(s, spid)),
+                gpu_utilization_percent: g.utilization,
+            };
+            *self.latest.lock().unwrap() = Some(sample.clone());
+            self.add(sample, gpu_totals.combined(), &mut thinning);
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            self.pause();
+        }
+    }
+
+    /// Write what the GPU is (or why there is none) into the record.
+    fn describe_gpu(&self, gpu: &Result<Gpu, String>, earlier_energy_gap: bool) {
+        let mut r = self.record.lock().unwrap();
+        match gpu {
+            Ok(g) => {
+                r.gpu_available = true;
+                (r.gpu_name, r.gpu_total_bytes) = g.describe();
+                r.gpu_energy_unavailable_reason = g.energy_reason().or_else(|| {
+                    earlier_energy_gap.then(|| {
+                        "an earlier attempt of this run read the GPU without an energy figure"
+                            .to_string()
+                    })
+                });
+            }
+            Err(why) => r.gpu_unavailable_reason = Some(why.clone()),
+        }
+    }
+
+    /// Fold one sample into the peaks, the totals and (thinned) the record's samples.
+    fn add(&self, sample: MemorySample, all: Totals, thinning: &mut Thinning) {
+        let mut r = self.record.lock().unwrap();
+        r.peak_gpu_device_used_bytes =
+            max_opt(r.peak_gpu_device_used_bytes, sample.gpu_device_used_bytes);
+        r.peak_gpu_process_used_bytes =
+            max_opt(r.peak_gpu_process_used_bytes, sample.gpu_process_used_bytes);
+        r.peak_rss_bytes = max_opt(r.peak_rss_bytes, sample.rss_bytes);
+        r.gpu_utilization_avg_percent = all.mean_utilization();
+        r.gpu_energy_joules = all.energy_joules();
+        *self.totals.lock().unwrap() = Totals {
+            peak_gpu_device_used_bytes: r.peak_gpu_device_used_bytes,
+            peak_gpu_process_used_bytes: r.peak_gpu_process_used_bytes,
+            peak_rss_bytes: r.peak_rss_bytes,
+            ..all
+        };
+        if thinning.n % thinning.every == 0 {
+            r.samples.push(sample);
+            if r.samples.len() >= MAX_SAMPLES {
+                // Thin to every other sample and sample half as often.
+                let kept: Vec<MemorySample> = r.samples.iter().step_by(2).cloned().collect();
+                r.samples = kept;
+                thinning.every *= 2;
+            }
+        }
+        thinning.n += 1;
+    }
+
+    /// Wait one interval, in short slices so stop() returns promptly.
+    fn pause(&self) {
+        let until = Instant::now() + self.interval;
+        while Instant::now() < until && !self.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20).min(self.interval));
+        }
+    }
+}
+
 impl Monitor {
     /// Start sampling. `want_gpu`: look for NVML (a CPU run skips it and says so).
     pub fn start(interval: Duration, want_gpu: bool) -> Monitor {
@@ -218,102 +340,19 @@ impl Monitor {
     /// peaks, mean utilization and energy cover `earlier` attempts too.
     pub fn start_after(interval: Duration, want_gpu: bool, earlier: Totals) -> Monitor {
         let stop = Arc::new(AtomicBool::new(false));
-        let record = Arc::new(Mutex::new(MemoryRecord {
-            peak_gpu_device_used_bytes: earlier.peak_gpu_device_used_bytes,
-            peak_gpu_process_used_bytes: earlier.peak_gpu_process_used_bytes,
-            peak_rss_bytes: earlier.peak_rss_bytes,
-            gpu_utilization_avg_percent: earlier.mean_utilization(),
-            gpu_energy_joules: earlier.energy_joules(),
-            ..MemoryRecord::default()
-        }));
+        let record = Arc::new(Mutex::new(record_after(&earlier)));
         let totals = Arc::new(Mutex::new(earlier.clone()));
         let latest = Arc::new(Mutex::new(None));
-        let (stop2, record2, latest2, totals2) =
-            (stop.clone(), record.clone(), latest.clone(), totals.clone());
+        let sampler = Sampler {
+            interval,
+            stop: stop.clone(),
+            record: record.clone(),
+            totals: totals.clone(),
+            latest: latest.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("hecjob-monitor".into())
-            .spawn(move || {
-                let gpu = if want_gpu {
-                    Gpu::open()
-                } else {
-                    Err("training on the CPU".to_string())
-                };
-                {
-                    let mut r = record2.lock().unwrap();
-                    match &gpu {
-                        Ok(g) => {
-                            r.gpu_available = true;
-                            (r.gpu_name, r.gpu_total_bytes) = g.describe();
-                            r.gpu_energy_unavailable_reason = g.energy_reason().or_else(|| {
-                                earlier.gpu_energy_gap.then(|| {
-                                    "an earlier attempt of this run read the GPU without an energy figure".to_string()
-                                })
-                            });
-                        }
-                        Err(why) => r.gpu_unavailable_reason = Some(why.clone()),
-                    }
-                }
-                let pid = std::process::id();
-                let spid = sysinfo::Pid::from_u32(pid);
-                // sysinfo 0.40: System::new() can fail (no /proc); RSS is then unreported.
-                let mut sys = sysinfo::System::new().ok();
-                let t0 = Instant::now();
-                let mut every = 1usize;
-                let mut n = 0usize;
-                let mut gpu_totals = GpuTotals::after(earlier);
-                loop {
-                    let g = match &gpu {
-                        Ok(g) => g.sample(pid),
-                        Err(_) => GpuSample::default(),
-                    };
-                    gpu_totals.add(g.utilization, g.energy_mj);
-                    let all = gpu_totals.combined();
-                    let rss = sys.as_mut().and_then(|s| rss_bytes(s, spid));
-                    let sample = MemorySample {
-                        t: t0.elapsed().as_secs_f64(),
-                        gpu_device_used_bytes: g.device_used,
-                        gpu_process_used_bytes: g.process_used,
-                        rss_bytes: rss,
-                        gpu_utilization_percent: g.utilization,
-                    };
-                    *latest2.lock().unwrap() = Some(sample.clone());
-                    {
-                        let mut r = record2.lock().unwrap();
-                        r.peak_gpu_device_used_bytes =
-                            max_opt(r.peak_gpu_device_used_bytes, g.device_used);
-                        r.peak_gpu_process_used_bytes =
-                            max_opt(r.peak_gpu_process_used_bytes, g.process_used);
-                        r.peak_rss_bytes = max_opt(r.peak_rss_bytes, rss);
-                        r.gpu_utilization_avg_percent = all.mean_utilization();
-                        r.gpu_energy_joules = all.energy_joules();
-                        *totals2.lock().unwrap() = Totals {
-                            peak_gpu_device_used_bytes: r.peak_gpu_device_used_bytes,
-                            peak_gpu_process_used_bytes: r.peak_gpu_process_used_bytes,
-                            peak_rss_bytes: r.peak_rss_bytes,
-                            ..all
-                        };
-                        if n % every == 0 {
-                            r.samples.push(sample);
-                            if r.samples.len() >= MAX_SAMPLES {
-                                // Thin to every other sample and sample half as often.
-                                let kept: Vec<MemorySample> =
-                                    r.samples.iter().step_by(2).cloned().collect();
-                                r.samples = kept;
-                                every *= 2;
-                            }
-                        }
-                    }
-                    n += 1;
-                    if stop2.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    // Sleep in short slices so stop() returns promptly.
-                    let until = Instant::now() + interval;
-                    while Instant::now() < until && !stop2.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(20).min(interval));
-                    }
-                }
-            })
+            .spawn(move || sampler.run(want_gpu, earlier))
             .expect("spawning monitor thread");
         Monitor {
             stop,

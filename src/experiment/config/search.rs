@@ -218,6 +218,18 @@ fn parse(raw: &IndexMap<String, Value>, p: &mut Problems) -> SearchSpace {
             }
         }
     }
+    check_method(raw, &s, seed_given, p);
+    s
+}
+
+/// What the sweep's keys say together: `samples` and a seed only with
+/// `method: random`, which needs something to draw; a grid takes only lists.
+fn check_method(
+    raw: &IndexMap<String, Value>,
+    s: &SearchSpace,
+    seed_given: bool,
+    p: &mut Problems,
+) {
     match (s.method, s.samples) {
         (Method::Random, None) if !raw.contains_key("samples") => p.push(
             "sweep.method",
@@ -255,26 +267,12 @@ fn parse(raw: &IndexMap<String, Value>, p: &mut Problems) -> SearchSpace {
             }
         }
     }
-    s
 }
 
 /// One swept key's list or distribution, checked against what the key can take.
 fn parse_domain(key: &str, v: &Value, p: &mut Problems) -> Option<Domain> {
     let path = format!("sweep.{key}");
-    let Some(kind) = key_kind(key) else {
-        let candidates: Vec<&str> = TRAIN_KEYS.iter().chain(SETTINGS).copied().collect();
-        let hint = super::nearest(key, &candidates)
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_default();
-        p.push(
-            &path,
-            format!(
-                "`{key}` is not a train key{hint} (sweepable: {})",
-                TRAIN_KEYS.join(", ")
-            ),
-        );
-        return None;
-    };
+    let kind = swept_kind(key, &path, p)?;
     let map = match v {
         Value::Sequence(items) => return Some(Domain::List(items.clone())),
         Value::Mapping(m) => m,
@@ -301,6 +299,37 @@ fn parse_domain(key: &str, v: &Value, p: &mut Problems) -> Option<Domain> {
         );
         return None;
     }
+    parse_distribution(key, kind, map, &path, p)
+}
+
+/// What a swept key takes, or a problem naming the nearest train key.
+fn swept_kind(key: &str, path: &str, p: &mut Problems) -> Option<KeyKind> {
+    let kind = key_kind(key);
+    if kind.is_none() {
+        let candidates: Vec<&str> = TRAIN_KEYS.iter().chain(SETTINGS).copied().collect();
+        let hint = super::nearest(key, &candidates)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        p.push(
+            path,
+            format!(
+                "`{key}` is not a train key{hint} (sweepable: {})",
+                TRAIN_KEYS.join(", ")
+            ),
+        );
+    }
+    kind
+}
+
+/// The one distribution of `map` (`choice`, `uniform`, `log_uniform`,
+/// `int_uniform`), checked against the kind of number `key` takes.
+fn parse_distribution(
+    key: &str,
+    kind: KeyKind,
+    map: &serde_yaml_ng::Mapping,
+    path: &str,
+    p: &mut Problems,
+) -> Option<Domain> {
     let (name, arg) = map.iter().next().expect("one entry");
     let name = name.as_str().unwrap_or("");
     let at = format!("{path}.{name}");
@@ -339,7 +368,7 @@ fn parse_domain(key: &str, v: &Value, p: &mut Problems) -> Option<Domain> {
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
             p.push(
-                &path,
+                path,
                 format!(
                     "`{}` is not a distribution; {hint}(expected one of {})",
                     show(&map.keys().next().cloned().unwrap_or(Value::Null)),

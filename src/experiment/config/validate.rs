@@ -379,30 +379,7 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
     ] {
         check_queue(p, key.to_string(), q, c.scheduler);
     }
-    if no_control_chars(p, "cluster.storage_root", &c.storage_root)
-        && crate::util::shell::var_reference(&c.storage_root).is_none()
-    {
-        if !c.storage_root.starts_with('/') {
-            p.push(
-                "cluster.storage_root",
-                format!(
-                    "expected an environment variable such as `$global_storage` or an absolute path, got `{}`",
-                    lit(&c.storage_root)
-                ),
-            );
-        } else if !crate::util::shell::is_tool_safe_path(&c.storage_root) {
-            // The venv, pip cache and cargo home live under it, and python's
-            // venv writes it into a launcher that a shell runs (shell.rs).
-            p.push(
-                "cluster.storage_root",
-                format!(
-                    "`{}`: other tools (python's venv, pip) write this path into scripts they run, so it may hold only {}; choose a directory without spaces, quotes, `$`, backticks, backslashes or `:`",
-                    lit(&c.storage_root),
-                    crate::util::shell::TOOL_SAFE_PATH_CHARS
-                ),
-            );
-        }
-    }
+    check_storage_root(p, &c.storage_root);
     for (i, m) in c.modules.iter().enumerate() {
         if !is_module(m) {
             p.push(
@@ -426,6 +403,40 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
     for (i, g) in c.gpu_types.iter().enumerate() {
         check_site_gpu(p, &format!("cluster.gpu_types[{i}]"), g);
     }
+    check_jobs(p, c);
+}
+
+/// `cluster.storage_root`: a variable, or an absolute path other tools can
+/// write into their scripts.
+fn check_storage_root(p: &mut Problems, storage_root: &str) {
+    if no_control_chars(p, "cluster.storage_root", storage_root)
+        && crate::util::shell::var_reference(storage_root).is_none()
+    {
+        if !storage_root.starts_with('/') {
+            p.push(
+                "cluster.storage_root",
+                format!(
+                    "expected an environment variable such as `$global_storage` or an absolute path, got `{}`",
+                    lit(storage_root)
+                ),
+            );
+        } else if !crate::util::shell::is_tool_safe_path(storage_root) {
+            // The venv, pip cache and cargo home live under it, and python's
+            // venv writes it into a launcher that a shell runs (shell.rs).
+            p.push(
+                "cluster.storage_root",
+                format!(
+                    "`{}`: other tools (python's venv, pip) write this path into scripts they run, so it may hold only {}; choose a directory without spaces, quotes, `$`, backticks, backslashes or `:`",
+                    lit(storage_root),
+                    crate::util::shell::TOOL_SAFE_PATH_CHARS
+                ),
+            );
+        }
+    }
+}
+
+/// `cluster.jobs`: each job's resources, and room for the train job's soft limit.
+fn check_jobs(p: &mut Problems, c: &Cluster) {
     check_resources(
         p,
         "cluster.jobs.install",

@@ -99,19 +99,7 @@ pub fn parse(text: &str) -> Result<Vec<AcctRun>> {
     let Some((_, header)) = lines.next() else {
         return Ok(Vec::new());
     };
-    let columns: Vec<&str> = header.split('|').collect();
-    let col = |name: &str| columns.iter().position(|c| *c == name);
-    let need = |name: &str| {
-        col(name).ok_or_else(|| {
-            Error::Scheduler(format!(
-                "sacct output has no {name} column (header {header:?}); hecjob asks for --format={FIELDS}"
-            ))
-        })
-    };
-    let (c_id, c_state, c_exit) = (need("JobID")?, need("State")?, need("ExitCode")?);
-    let get =
-        |f: &[&str], name: &str| col(name).and_then(|i| f.get(i).map(|s| s.trim().to_string()));
-
+    let cols = Columns::new(header)?;
     let mut runs: Vec<AcctRun> = Vec::new();
     // Index in `runs` of the records the following step lines belong to.
     let mut current: Vec<usize> = Vec::new();
@@ -121,15 +109,15 @@ pub fn parse(text: &str) -> Result<Vec<AcctRun>> {
         let bad = |what: &str| {
             Error::Scheduler(format!("sacct output line {}: {what} in {line:?}", i + 1))
         };
-        if f.len() != columns.len() {
+        if f.len() != cols.names.len() {
             return Err(bad(&format!(
                 "{} fields instead of {}",
                 f.len(),
-                columns.len()
+                cols.names.len()
             )));
         }
-        let (job, task, step) = split_job_id(f[c_id].trim());
-        let rss = get(&f, "MaxRSS").and_then(|s| parse_rss(&s));
+        let (job, task, step) = split_job_id(f[cols.id].trim());
+        let rss = cols.get(&f, "MaxRSS").and_then(|s| parse_rss(&s));
         if step.is_some() {
             // A step: its peak memory counts for the run it belongs to.
             for &k in &current {
@@ -151,30 +139,83 @@ pub fn parse(text: &str) -> Result<Vec<AcctRun>> {
                 .map(Some)
                 .collect(),
         };
-        let (exit_code, signal) = parse_exit_code(f[c_exit]).ok_or_else(|| bad("no exit code"))?;
-        let time = |name| get(&f, name).and_then(|s| parse_timestamp(&s));
+        let (exit_code, signal) =
+            parse_exit_code(f[cols.exit]).ok_or_else(|| bad("no exit code"))?;
+        let run = cols.run(&f, job, exit_code, signal, rss);
         current.clear();
         for task in tasks {
             current.push(runs.len());
             runs.push(AcctRun {
-                job,
                 task,
-                name: get(&f, "JobName").unwrap_or_default(),
-                partition: get(&f, "Partition").unwrap_or_default(),
-                state: JobState::parse(f[c_state]),
-                exit_code,
-                signal,
-                elapsed_s: get(&f, "Elapsed").and_then(|s| parse_duration_secs(&s)),
-                max_rss_bytes: rss,
-                total_cpu_s: get(&f, "TotalCPU").and_then(|s| parse_duration_secs(&s)),
-                submit: time("Submit"),
-                start: time("Start"),
-                end: time("End"),
-                nodes: get(&f, "NodeList").unwrap_or_default(),
+                ..run.clone()
             });
         }
     }
     Ok(runs)
+}
+
+/// The columns of sacct's header, found by name; JobID, State and ExitCode
+/// must be there.
+struct Columns<'h> {
+    names: Vec<&'h str>,
+    id: usize,
+    state: usize,
+    exit: usize,
+}
+
+impl<'h> Columns<'h> {
+    fn new(header: &'h str) -> Result<Columns<'h>> {
+        let names: Vec<&str> = header.split('|').collect();
+        let need = |name: &str| {
+            names.iter().position(|c| *c == name).ok_or_else(|| {
+                Error::Scheduler(format!(
+                    "sacct output has no {name} column (header {header:?}); hecjob asks for --format={FIELDS}"
+                ))
+            })
+        };
+        let (id, state, exit) = (need("JobID")?, need("State")?, need("ExitCode")?);
+        Ok(Columns {
+            names,
+            id,
+            state,
+            exit,
+        })
+    }
+
+    /// The field `name` of a line (trimmed), when sacct printed that column.
+    fn get(&self, f: &[&str], name: &str) -> Option<String> {
+        let i = self.names.iter().position(|c| *c == name)?;
+        f.get(i).map(|s| s.trim().to_string())
+    }
+
+    /// The record of a job line `f` (task `None`: the caller sets each task's).
+    fn run(
+        &self,
+        f: &[&str],
+        job: u64,
+        exit_code: i32,
+        signal: i32,
+        max_rss_bytes: Option<u64>,
+    ) -> AcctRun {
+        let time = |name| self.get(f, name).and_then(|s| parse_timestamp(&s));
+        let secs = |name| self.get(f, name).and_then(|s| parse_duration_secs(&s));
+        AcctRun {
+            job,
+            task: None,
+            name: self.get(f, "JobName").unwrap_or_default(),
+            partition: self.get(f, "Partition").unwrap_or_default(),
+            state: JobState::parse(f[self.state]),
+            exit_code,
+            signal,
+            elapsed_s: secs("Elapsed"),
+            max_rss_bytes,
+            total_cpu_s: secs("TotalCPU"),
+            submit: time("Submit"),
+            start: time("Start"),
+            end: time("End"),
+            nodes: self.get(f, "NodeList").unwrap_or_default(),
+        }
+    }
 }
 
 /// The runs of one job or array task, in accounting order (earliest first).
