@@ -48,7 +48,7 @@ pub struct Discovered {
     pub layout: Layout,
     pub experiment: Option<String>,
     pub tasks: Vec<TaskSource>,
-    /// Grid Engine job id of the train array job (from submission.json).
+    /// The scheduler's job id of the train array job (from submission.json).
     pub train_job_id: Option<u64>,
 }
 

@@ -85,7 +85,7 @@ pub struct Report {
     pub runs: BTreeMap<u32, RunMetrics>,
     /// The best run's test scores beside the paper's Table 4.
     pub comparison: Option<Comparison>,
-    /// Whether Grid Engine accounting was found for the train job.
+    /// Whether the scheduler's accounting (qacct or sacct) was found for the train job.
     pub accounting_found: bool,
     /// Rungs and epochs spent, when the sweep stopped tasks early (over every
     /// task, not only the shown rows).

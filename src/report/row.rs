@@ -1,5 +1,5 @@
 //! One summary row per sweep task, computed from its metrics.json (if any) and
-//! Grid Engine accounting (if any); and the orderings `--sort` offers.
+//! the scheduler's accounting (qacct or sacct, if any); and the orderings `--sort` offers.
 
 use super::accounting::Accounting;
 use super::discover::Loaded;

@@ -3,7 +3,7 @@
 //! * [`backend`]: the seam, the [`Scheduler`] trait (submit → id, name and the
 //!   exact command; queue and accounting of many jobs per call; cancel; check) and
 //!   its scheduler-neutral types. Back ends: [`sge::GridEngine`], [`slurm::Slurm`], [`local::Local`]
-//!   (bash, here and now, with Grid Engine's environment and log names),
+//!   (bash, here and now, with the scheduler's environment and log names),
 //!   [`dry_run::DryRun`] (the exact commands, nothing submitted) and
 //!   [`fake::Fake`] (scripted, fails on demand, for tests of every rollback branch).
 //! * [`command`]: the one runner every scheduler client goes through (timeout,
@@ -23,8 +23,8 @@
 //!   `qstat -xml`, `qacct`); [`slurm`]: Slurm's (`#SBATCH`, `sbatch`, `squeue`,
 //!   `sacct`). A third scheduler goes beside them (docs/scheduler-backend.md).
 //!
-//! This module imports nothing from `config`, `render` or `report`: it knows
-//! scripts, ids and states, not experiments.
+//! This module imports only `jobdir` and `util` (scripts/check-layers.sh): it
+//! knows scripts, ids and states, not experiments.
 pub mod auto;
 pub mod backend;
 pub mod command;

@@ -1,5 +1,6 @@
 //! Progress reporting: a bar on a terminal, plain periodic lines otherwise
-//! (Grid Engine `.o` files are not terminals, and bars there are unreadable).
+//! (a scheduler's log files — Grid Engine's `.o`, Slurm's `slurm-%A_%a.out` —
+//! are not terminals, and bars there are unreadable).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
