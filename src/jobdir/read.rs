@@ -81,7 +81,7 @@ pub const CONFIG_COPY: Record = Record {
 /// not a regular file, is larger than the record's bound, or cannot be read.
 pub fn read_bounded(path: &Path, rec: Record) -> Result<Option<String>> {
     let (what, limit) = (rec.name, rec.limit);
-    let file = match open_regular(path) {
+    let file = match crate::util::fsutil::open_nonblocking(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(rec.reading, path, e)),
@@ -121,19 +121,6 @@ pub fn read_bounded(path: &Path, rec: Record) -> Result<Option<String>> {
             path.display()
         ))
     })
-}
-
-/// Open for reading without blocking on a FIFO or a device (O_NONBLOCK); the
-/// caller checks the type of what was opened.
-fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK);
-    }
-    opts.open(path)
 }
 
 fn kind_name(t: &std::fs::FileType) -> &'static str {

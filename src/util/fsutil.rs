@@ -122,11 +122,7 @@ pub fn read_to_string(path: &Path, context: &'static str) -> Result<String> {
 /// checked on the open file, so nothing can be swapped in between. For files
 /// hecjob finds by name, not for the user's own arguments (`<(…)` is a pipe).
 pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let f = open_nonblocking(path)?;
     let kind = f.metadata()?.file_type();
     if !kind.is_file() {
         return Err(std::io::Error::new(
@@ -135,6 +131,16 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
         ));
     }
     Ok(f)
+}
+
+/// Open `path` for reading without blocking on a FIFO or a device
+/// (O_NONBLOCK); the caller checks the type of what was opened.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// What a file type is, for messages: "a directory", "a FIFO", ….
