@@ -1,7 +1,7 @@
 //! `hecjob analyze DIR`: label statistics per split.
 
 use crate::data::analysis::{analyze, render_csv, render_json, render_text, Format};
-use crate::data::tsv::Dataset;
+use crate::data::tsv::load_dir;
 use crate::util::error::Result;
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ pub struct AnalyzeArgs {
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<()> {
-    let ds = Dataset::load(&args.dir)?;
+    let ds = load_dir(&args.dir)?;
     let stats = analyze(&ds);
     let out = match args.format {
         Format::Text => render_text(&stats),

@@ -290,6 +290,7 @@ mod tests {
             text: "t".into(),
             labels: labels.to_vec(),
             id: id.into(),
+            line: 1,
         }
     }
 

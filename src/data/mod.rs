@@ -1,3 +1,12 @@
-//! Reading datasets: the GoEmotions TSV reader, emotions.txt, and analysis.
+//! Reading datasets: the `data:` keys (spec), GoEmotions' TSV and
+//! emotions.txt (tsv), CSV/TSV/JSONL rows (table), label layouts, sets and
+//! maps (labels), the whole dataset as the keys describe it (load), a
+//! stratified dev hold-out (stratify), and label statistics (analysis).
 pub mod analysis;
+pub mod dataset;
+pub mod labels;
+pub mod load;
+pub mod spec;
+pub mod stratify;
+pub mod table;
 pub mod tsv;

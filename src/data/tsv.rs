@@ -11,50 +11,18 @@ use crate::util::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// One labelled comment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Example {
-    pub text: String,
-    /// Label ids (indexes into emotions.txt), in file order, each at most once.
-    pub labels: Vec<usize>,
-    /// Reddit comment id.
-    pub id: String,
-}
+pub use super::dataset::{Dataset, Example, SPLITS};
 
-/// emotions.txt and the three splits.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    pub labels: Vec<String>,
-    pub train: Vec<Example>,
-    pub dev: Vec<Example>,
-    pub test: Vec<Example>,
-}
-
-/// The split file names, in the order the tutorial lists them.
-pub const SPLITS: [&str; 3] = ["train", "dev", "test"];
-
-impl Dataset {
-    /// Read `dir/emotions.txt`, `dir/train.tsv`, `dir/dev.tsv`, `dir/test.tsv`.
-    pub fn load(dir: &Path) -> Result<Dataset> {
-        let labels = read_emotions(&dir.join("emotions.txt"))?;
-        let n = labels.len();
-        Ok(Dataset {
-            train: read_split(&dir.join("train.tsv"), n)?,
-            dev: read_split(&dir.join("dev.tsv"), n)?,
-            test: read_split(&dir.join("test.tsv"), n)?,
-            labels,
-        })
-    }
-
-    /// The split called `name` ("train", "dev" or "test").
-    pub fn split(&self, name: &str) -> Option<&[Example]> {
-        match name {
-            "train" => Some(&self.train),
-            "dev" => Some(&self.dev),
-            "test" => Some(&self.test),
-            _ => None,
-        }
-    }
+/// Read `dir/emotions.txt`, `dir/train.tsv`, `dir/dev.tsv`, `dir/test.tsv`.
+pub fn load_dir(dir: &Path) -> Result<Dataset> {
+    let labels = read_emotions(&dir.join("emotions.txt"))?;
+    let n = labels.len();
+    Ok(Dataset {
+        train: read_split(&dir.join("train.tsv"), n)?,
+        dev: read_split(&dir.join("dev.tsv"), n)?,
+        test: read_split(&dir.join("test.tsv"), n)?,
+        labels,
+    })
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
@@ -224,7 +192,7 @@ pub fn parse_split_warnings(
         if let Some(w) = run_on_warning(&at, lineno, &rec.swallowed) {
             warnings.push(w);
         }
-        let example = to_example(rec.fields, n_labels, &at)?;
+        let example = to_example(rec.fields, n_labels, &at, lineno)?;
         if let Some(prev) = ids.insert(example.id.clone(), lineno) {
             return Err(Error::Data(format!(
                 "{at}: comment id {:?} already used on line {prev}; expected each id once",
@@ -297,7 +265,7 @@ fn run_on_warning(at: &str, lineno: usize, swallowed: &[usize]) -> Option<String
 }
 
 /// The three fields as an example: text, label ids, a non-empty comment id.
-fn to_example(fields: Vec<String>, n_labels: usize, at: &str) -> Result<Example> {
+fn to_example(fields: Vec<String>, n_labels: usize, at: &str, line: usize) -> Result<Example> {
     if fields.len() != 3 {
         return Err(Error::Data(format!(
             "{at}: {} tab-separated field{}; expected 3: text<TAB>label ids<TAB>comment id",
@@ -317,7 +285,12 @@ fn to_example(fields: Vec<String>, n_labels: usize, at: &str) -> Result<Example>
             "{at}: empty comment id; expected an id such as eebbqej in the third field"
         )));
     }
-    Ok(Example { text, labels, id })
+    Ok(Example {
+        text,
+        labels,
+        id,
+        line,
+    })
 }
 
 fn parse_labels(field: &str, n_labels: usize, at: &str) -> Result<Vec<usize>> {
@@ -454,12 +427,14 @@ mod tests {
                 Example {
                     text: "hello there".into(),
                     labels: vec![27],
-                    id: "id1".into()
+                    id: "id1".into(),
+                    line: 1,
                 },
                 Example {
                     text: "bye".into(),
                     labels: vec![2, 3],
-                    id: "id2".into()
+                    id: "id2".into(),
+                    line: 2,
                 },
             ]
         );

@@ -10,4 +10,5 @@ pub mod fsutil;
 pub mod progress;
 pub mod run_lock;
 pub mod shell;
+pub mod suggest;
 pub mod units;

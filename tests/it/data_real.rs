@@ -3,7 +3,7 @@
 use crate::support;
 
 use hecjob::data::analysis::{analyze, analyze_split, pct2, render_text};
-use hecjob::data::tsv::{read_split, Dataset};
+use hecjob::data::tsv::{load_dir, read_split};
 use hecjob::fetch::dataset::{check, goemotions_files};
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,7 +33,7 @@ fn real_files_load_with_the_expected_counts() {
     let Some(dir) = support::goemotions_dir() else {
         return;
     };
-    let ds = Dataset::load(&dir).unwrap();
+    let ds = load_dir(&dir).unwrap();
     assert_eq!(ds.labels.len(), 28);
     assert_eq!(ds.labels[0], "admiration");
     assert_eq!(ds.labels[26], "surprise");
@@ -113,7 +113,7 @@ fn analysis_matches_an_independent_recount() {
     let Some(dir) = support::goemotions_dir() else {
         return;
     };
-    let ds = Dataset::load(&dir).unwrap();
+    let ds = load_dir(&dir).unwrap();
     let stats = analyze(&ds);
     for (s, split) in stats.iter().zip(["train", "dev", "test"]) {
         let rows = plain_rows(&dir.join(format!("{split}.tsv")));

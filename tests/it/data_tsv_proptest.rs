@@ -77,7 +77,7 @@ proptest! {
             let labels: Vec<usize> = labels.iter().copied().collect();
             let ids: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
             file.push_str(&format!("{}\t{}\tid{i}\n", quote(text), ids.join(",")));
-            want.push(Example { text: text.clone(), labels, id: format!("id{i}") });
+            want.push(Example { text: text.clone(), labels, id: format!("id{i}"), line: i + 1 });
         }
         let got = parse_split(file.as_bytes(), "r.tsv", 28).unwrap();
         prop_assert_eq!(got, want);

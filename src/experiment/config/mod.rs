@@ -160,20 +160,7 @@ pub(crate) fn unknown_key_hint(msg: &str) -> Option<String> {
     nearest(bad, &candidates).map(|s| format!("; did you mean `{s}`?"))
 }
 
-/// The candidate closest to `s`, if any is reasonably close.
-pub fn nearest<'a>(s: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| {
-            (
-                strsim::jaro_winkler(&s.to_lowercase(), &c.to_lowercase()),
-                *c,
-            )
-        })
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
+pub use crate::util::suggest::nearest;
 
 impl LoadedConfig {
     /// Print the config's warnings on stderr (`warning: …`): validate, render,

@@ -349,12 +349,8 @@ impl Default for Paths {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct Data {
-    /// Mirror for the GoEmotions files (default: the tutorial's pinned GitHub URL).
-    pub base_url: Option<String>,
-}
+/// The `data:` keys, kept with the readers that apply them.
+pub use crate::data::spec::DataSpec as Data;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,0 +1,378 @@
+//! Rows of a CSV, TSV or JSONL file, streamed, with the line each starts on.
+//!
+//! CSV and TSV are read as RFC 4180 by the `csv` crate (quoted fields with
+//! embedded newlines and `""`; a UTF-8 byte-order mark is dropped) and need a
+//! header row; JSONL is one JSON object per line. A cell is looked up by column
+//! name, so the three formats are one thing to the label layouts.
+
+use super::spec::Format;
+use crate::util::error::{Error, Result};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::Path;
+
+/// The column names: a CSV/TSV header row, or the keys of a JSONL file's first object.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    pub columns: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Header {
+    fn new(columns: Vec<String>) -> Header {
+        let index = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
+        Header { columns, index }
+    }
+
+    pub fn position(&self, column: &str) -> Option<usize> {
+        self.index.get(column).copied()
+    }
+
+    /// `a, b, c` for messages.
+    pub fn listing(&self) -> String {
+        self.columns.join(", ")
+    }
+}
+
+/// One cell: CSV/TSV text, or a JSON value.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    Text(&'a str),
+    Json(&'a Value),
+}
+
+/// One row and the line of the file it starts on (1-based).
+#[derive(Debug)]
+pub struct Row {
+    pub line: usize,
+    fields: Fields,
+}
+
+#[derive(Debug)]
+enum Fields {
+    Delimited(csv::StringRecord),
+    Object(serde_json::Map<String, Value>),
+}
+
+impl Row {
+    /// The cell of `column`; `None` when this row has no such key (JSONL).
+    pub fn cell<'a>(&'a self, header: &Header, column: &str) -> Option<Cell<'a>> {
+        match &self.fields {
+            Fields::Delimited(r) => header
+                .position(column)
+                .and_then(|i| r.get(i))
+                .map(Cell::Text),
+            Fields::Object(o) => o.get(column).map(Cell::Json),
+        }
+    }
+}
+
+/// A file that cannot be read as its format at all (not one bad row).
+fn file_error(file: &str, line: Option<u64>, what: impl std::fmt::Display) -> Error {
+    match line {
+        Some(l) => Error::Data(format!("{file}:{l}: {what}")),
+        None => Error::Data(format!("{file}: {what}")),
+    }
+}
+
+/// Open `path`, naming what to do when it is missing.
+fn open(path: &Path) -> Result<std::fs::File> {
+    crate::util::fsutil::open_regular(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Data(format!(
+                "{}: no such file; check the data: keys (paths are relative to cluster.storage_root, or absolute)",
+                path.display()
+            ))
+        } else {
+            Error::io("reading", path, e)
+        }
+    })
+}
+
+/// Read every row of `path` in order, calling `each` with the header and the
+/// row; the header is returned. `format` is csv, tsv or jsonl.
+pub fn for_each_row(
+    path: &Path,
+    format: Format,
+    mut each: impl FnMut(&Header, Row) -> Result<()>,
+) -> Result<Header> {
+    let file = path.display().to_string();
+    match format {
+        Format::Csv | Format::Tsv => {
+            let delimiter = if format == Format::Csv { b',' } else { b'\t' };
+            read_delimited(open(path)?, &file, delimiter, &mut each)
+        }
+        Format::Jsonl => read_jsonl(open(path)?, &file, &mut each),
+        Format::Goemotions => Err(Error::Data(format!(
+            "{file}: GoEmotions' TSV is read by data::tsv, not as a table"
+        ))),
+    }
+}
+
+/// The column names of `path` without reading its rows: the header row, or
+/// the keys of the first JSONL object.
+pub fn read_header(path: &Path, format: Format) -> Result<Header> {
+    let file = path.display().to_string();
+    match format {
+        Format::Csv | Format::Tsv => {
+            let delimiter = if format == Format::Csv { b',' } else { b'\t' };
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .from_reader(std::io::BufReader::new(open(path)?));
+            let names: Vec<String> = reader
+                .headers()
+                .map_err(|e| csv_error(&file, &e))?
+                .iter()
+                .map(|c| c.trim_start_matches('\u{feff}').to_string())
+                .collect();
+            Ok(Header::new(names))
+        }
+        Format::Jsonl => {
+            let mut first: Option<Header> = None;
+            // Only the first object is parsed: stop right after it.
+            let stop = "first object read";
+            let r = read_jsonl(open(path)?, &file, &mut |h: &Header, _row: Row| {
+                first = Some(h.clone());
+                Err(Error::Data(stop.into()))
+            });
+            match r {
+                Err(Error::Data(m)) if m == stop => Ok(first.unwrap_or_default()),
+                Err(e) => Err(e),
+                Ok(h) => Ok(h),
+            }
+        }
+        Format::Goemotions => Ok(Header::default()),
+    }
+}
+
+fn read_delimited(
+    input: impl std::io::Read,
+    file: &str,
+    delimiter: u8,
+    each: &mut impl FnMut(&Header, Row) -> Result<()>,
+) -> Result<Header> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .from_reader(std::io::BufReader::with_capacity(1 << 16, input));
+    let names = reader
+        .headers()
+        .map_err(|e| csv_error(file, &e))?
+        .iter()
+        .map(|c| c.trim_start_matches('\u{feff}').to_string())
+        .collect::<Vec<_>>();
+    if names.iter().all(String::is_empty) {
+        return Err(file_error(
+            file,
+            Some(1),
+            "no header row; expected the column names on the first line",
+        ));
+    }
+    let header = Header::new(names);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line() as usize);
+                let row = Row {
+                    line,
+                    fields: Fields::Delimited(std::mem::take(&mut record)),
+                };
+                each(&header, row)?;
+            }
+            Err(e) => return Err(csv_error(file, &e)),
+        }
+    }
+    Ok(header)
+}
+
+/// A csv error as `file:line: what; expected …`.
+fn csv_error(file: &str, e: &csv::Error) -> Error {
+    let line = e.position().map(|p| p.line());
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => file_error(
+            file,
+            line,
+            format!(
+                "{len} fields where the header has {expected_len}; expected one field per column \
+                 (a field holding the delimiter or a newline must be quoted: \"like, this\")"
+            ),
+        ),
+        csv::ErrorKind::Utf8 { err, .. } => file_error(
+            file,
+            line,
+            format!(
+                "invalid UTF-8 in field {}; expected UTF-8 text (re-save the file as UTF-8)",
+                err.field() + 1
+            ),
+        ),
+        csv::ErrorKind::Io(io) => Error::Data(format!("{file}: {io}")),
+        other => file_error(file, line, format!("{other:?}")),
+    }
+}
+
+fn read_jsonl(
+    input: impl std::io::Read,
+    file: &str,
+    each: &mut impl FnMut(&Header, Row) -> Result<()>,
+) -> Result<Header> {
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, input);
+    let mut header: Option<Header> = None;
+    let mut buf = String::new();
+    let mut line = 0usize;
+    loop {
+        buf.clear();
+        let n = reader.read_line(&mut buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                file_error(
+                    file,
+                    Some(line as u64 + 1),
+                    "invalid UTF-8; expected UTF-8 text (re-save the file as UTF-8)",
+                )
+            } else {
+                Error::Data(format!("{file}: {e}"))
+            }
+        })?;
+        if n == 0 {
+            break;
+        }
+        line += 1;
+        let text = buf.trim_end_matches(['\n', '\r']);
+        let text = if line == 1 {
+            text.trim_start_matches('\u{feff}')
+        } else {
+            text
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let object = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(o)) => o,
+            Ok(other) => {
+                return Err(file_error(
+                    file,
+                    Some(line as u64),
+                    format!(
+                        "a JSON {}; expected one JSON object per line ({{\"text\": …, \"labels\": […]}})",
+                        json_kind(&other)
+                    ),
+                ))
+            }
+            Err(e) => {
+                return Err(file_error(
+                    file,
+                    Some(line as u64),
+                    format!("not JSON ({e}); expected one JSON object per line"),
+                ))
+            }
+        };
+        let h = header.get_or_insert_with(|| Header::new(object.keys().cloned().collect()));
+        each(
+            h,
+            Row {
+                line,
+                fields: Fields::Object(object),
+            },
+        )?;
+    }
+    Ok(header.unwrap_or_default())
+}
+
+/// "string", "number", … for messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Lines = Vec<(usize, Vec<String>)>;
+
+    fn rows(bytes: &[u8], format: Format) -> Result<(Header, Lines)> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, bytes).unwrap();
+        let mut out = Vec::new();
+        let h = for_each_row(&p, format, |h, r| {
+            let cells = h
+                .columns
+                .iter()
+                .map(|c| match r.cell(h, c) {
+                    Some(Cell::Text(t)) => t.to_string(),
+                    Some(Cell::Json(v)) => v.to_string(),
+                    None => "-".into(),
+                })
+                .collect();
+            out.push((r.line, cells));
+            Ok(())
+        })?;
+        Ok((h, out))
+    }
+
+    #[test]
+    fn csv_is_rfc4180_with_bom_and_embedded_newlines() {
+        let (h, r) = rows(
+            b"\xEF\xBB\xBFtext,labels\n\"a, \"\"quoted\"\"\nline\",joy\nplain,\"x|y\"\n",
+            Format::Csv,
+        )
+        .unwrap();
+        assert_eq!(h.columns, ["text", "labels"]);
+        assert_eq!(r[0], (2, vec!["a, \"quoted\"\nline".into(), "joy".into()]));
+        // The second record starts on line 4: the first took two lines.
+        assert_eq!(r[1], (4, vec!["plain".into(), "x|y".into()]));
+    }
+
+    #[test]
+    fn tsv_and_jsonl() {
+        let (_, r) = rows(b"text\tlabel\nhi\t1\n", Format::Tsv).unwrap();
+        assert_eq!(r, [(2, vec!["hi".to_string(), "1".to_string()])]);
+        let (h, r) = rows(
+            b"{\"text\": \"a\", \"labels\": [\"x\"]}\n\n{\"labels\": [1], \"text\": \"b\"}\n",
+            Format::Jsonl,
+        )
+        .unwrap();
+        assert_eq!(h.columns, ["text", "labels"]);
+        assert_eq!(r[1], (3, vec!["\"b\"".to_string(), "[1]".to_string()]));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = rows(b"text,label\na,1\nb,1,2\n", Format::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with(":3: 3 fields where the header has 2; expected one field per column (a field holding the delimiter or a newline must be quoted: \"like, this\")"), "{e}");
+        let e = rows(b"{\"text\": 1}\n[1]\n", Format::Jsonl)
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with(":2: a JSON list; expected one JSON object per line ({\"text\": …, \"labels\": […]})"), "{e}");
+        let e = rows(b"{\"text\": 1}\n{oops\n", Format::Jsonl)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":2: not JSON ("), "{e}");
+        let e = rows(b"text,label\n\xff,1\n", Format::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(
+                ":2: invalid UTF-8 in field 1; expected UTF-8 text (re-save the file as UTF-8)"
+            ),
+            "{e}"
+        );
+    }
+}
