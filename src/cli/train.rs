@@ -209,10 +209,15 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
     }
     Ok(RunSpec {
         data: DataFiles {
-            train: need(&a.train, "TRAIN")?,
-            dev: need(&a.dev, "DEV")?,
-            test: need(&a.test, "TEST")?,
-            labels: need(&a.labels, "LABELS")?,
+            spec: Default::default(),
+            sources: crate::data::load::Sources {
+                format: crate::data::spec::Format::Goemotions,
+                train: need(&a.train, "TRAIN")?,
+                dev: Some(need(&a.dev, "DEV")?),
+                test: Some(need(&a.test, "TEST")?),
+                labels_file: Some(need(&a.labels, "LABELS")?),
+            },
+            record_dir: None,
         },
         save_dir: need(&a.save_path, "SAVE_PATH")?,
         model: a.transformer_model.clone(),

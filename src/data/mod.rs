@@ -3,9 +3,11 @@
 //! maps (labels), the whole dataset as the keys describe it (load), a
 //! stratified dev hold-out (stratify), and label statistics (analysis).
 pub mod analysis;
+pub mod checks;
 pub mod dataset;
 pub mod labels;
 pub mod load;
+pub mod record;
 pub mod spec;
 pub mod stratify;
 pub mod table;

@@ -19,11 +19,14 @@
 //!   written.json                the files hecjob wrote here (written::WrittenRecord): only those are replaced
 //!   logs/                       the scheduler's -o/-e files
 //!   rungs/                      early stopping: one record per task and rung (rungs::RungRecord)
+//!   data.json                   the data as the download job read it (data_record::DataRecord)
+//!   rejects.tsv, heldout-dev.txt  rows left out (bad_rows: skip); dev ids held out of train
 //! <output_dir>/<experiment>/task-N/   a task directory
 //!   metrics.json                the worker's results (metrics::RunMetrics)
 //!   progress.json               the worker's live position (progress::LiveProgress)
 //! ```
 
+pub mod data_record;
 pub mod job_id;
 pub mod metrics;
 pub mod paths;

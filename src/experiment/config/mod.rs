@@ -299,6 +299,35 @@ impl Config {
     pub fn data_dir(&self) -> Result<PathBuf> {
         resolve_path(&self.cluster.storage_root, &self.paths.data_dir)
     }
+
+    /// Where the data's split files are on this machine: `data.train`/`dev`/
+    /// `test` resolved like other paths, or GoEmotions' files in `paths.data_dir`.
+    pub fn data_sources(&self) -> Result<crate::data::load::Sources> {
+        use crate::data::load::Sources;
+        let d = &self.data;
+        let root = &self.cluster.storage_root;
+        let resolve = |p: &Option<String>| p.as_deref().map(|p| resolve_path(root, p)).transpose();
+        let labels_file = resolve(&d.labels_file)?;
+        let Some(train) = &d.train else {
+            let mut src = Sources::goemotions(&self.data_dir()?);
+            if labels_file.is_some() {
+                src.labels_file = labels_file;
+            }
+            return Ok(src);
+        };
+        let format = d.format().ok_or_else(|| {
+            Error::Config(format!(
+                "data.train: cannot tell the format of `{train}` from its extension; set data.format: csv, tsv, jsonl or goemotions"
+            ))
+        })?;
+        Ok(Sources {
+            format,
+            train: resolve_path(root, train)?,
+            dev: resolve(&d.dev)?,
+            test: resolve(&d.test)?,
+            labels_file,
+        })
+    }
     /// `<output_dir>/<experiment>/task-<id>` on this machine.
     pub fn task_output_dir(&self, task: u32) -> Result<PathBuf> {
         Ok(

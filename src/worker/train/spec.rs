@@ -17,12 +17,8 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         Some(rule) => {
             let text = crate::jobdir::read::read_bounded(path, crate::jobdir::read::CONFIG_COPY)?
                 .ok_or_else(|| Error::Usage(format!("{}: not found", path.display())))?;
-            let job_dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
             Some(trainer::EarlyStopSpec {
-                job_dir,
+                job_dir: job_dir_of(path),
                 config_sha256: config::body_sha256(&text),
                 tasks: loaded.tasks.iter().map(|t| t.id).collect(),
                 rule,
@@ -38,7 +34,11 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         params.device = DeviceChoice::Cuda;
     }
     Ok(RunSpec {
-        data: DataFiles::in_dir(&c.data_dir()?),
+        data: DataFiles {
+            spec: c.data.clone(),
+            sources: c.data_sources()?,
+            record_dir: Some(job_dir_of(path)),
+        },
         save_dir: c.task_output_dir(task)?,
         model: c.model.name.clone(),
         revision: c.model.revision.clone(),
@@ -56,4 +56,13 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         print_table: None,
         early_stop,
     })
+}
+
+/// The job directory: the folder holding config.yaml, which every task of the
+/// array shares (rung records, the data record).
+fn job_dir_of(config: &std::path::Path) -> PathBuf {
+    match config.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }

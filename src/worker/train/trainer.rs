@@ -30,22 +30,23 @@ pub use super::device::choose_device;
 pub use super::evaluation::evaluate_saved;
 pub use super::requeue::scheduler_restart_from_env;
 
-/// The four GoEmotions files.
+/// The run's data: the `data:` keys and where the split files are.
 #[derive(Debug, Clone)]
 pub struct DataFiles {
-    pub train: PathBuf,
-    pub dev: PathBuf,
-    pub test: PathBuf,
-    pub labels: PathBuf,
+    pub spec: crate::data::spec::DataSpec,
+    pub sources: crate::data::load::Sources,
+    /// The job directory whose data record (data.json) the files must still
+    /// match; `None` outside a rendered experiment.
+    pub record_dir: Option<PathBuf>,
 }
 
 impl DataFiles {
+    /// GoEmotions' four files in `dir`, read as the tutorial reads them.
     pub fn in_dir(dir: &Path) -> DataFiles {
         DataFiles {
-            train: dir.join("train.tsv"),
-            dev: dir.join("dev.tsv"),
-            test: dir.join("test.tsv"),
-            labels: dir.join("emotions.txt"),
+            spec: Default::default(),
+            sources: crate::data::load::Sources::goemotions(dir),
+            record_dir: None,
         }
     }
 }
