@@ -71,6 +71,16 @@ pub struct Evaluation {
     pub per_label: Vec<LabelScore>,
     pub macro_avg: Prf,
     pub examples: u64,
+    /// Micro-averaged P/R/F1 (over every label decision; for single-label
+    /// data micro-F1 equals accuracy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_avg: Option<Prf>,
+    /// Single-label only: the share of texts whose predicted class is the gold one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    /// Single-label only: counts[gold][predicted], in label order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion: Option<Vec<Vec<u64>>>,
 }
 
 /// Steps excluded from `EpochRecord::timed_seconds` (the HF peer excludes as many).
@@ -97,6 +107,10 @@ pub struct RunMetrics {
     pub model: String,
     pub device: String,
     pub labels: Vec<String>,
+    /// The data the run read: format, task, label set, each file's sha256
+    /// (the job's data.json when there is one). Absent in runs before 0.4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<crate::jobdir::data_record::DataRecord>,
     pub epochs: Vec<EpochRecord>,
     pub best_epoch: Option<u32>,
     /// Test evaluation of the best epoch at the configured threshold.

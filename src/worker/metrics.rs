@@ -95,6 +95,9 @@ pub fn evaluate(
         per_label,
         macro_avg,
         examples: probs.len() as u64,
+        micro_avg: None,
+        accuracy: None,
+        confusion: None,
     }
 }
 

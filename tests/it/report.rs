@@ -105,6 +105,9 @@ impl RunBuilder {
             per_label,
             macro_avg,
             examples,
+            micro_avg: None,
+            accuracy: None,
+            confusion: None,
         }
     }
 
@@ -193,6 +196,7 @@ impl RunBuilder {
             model: "bert-base-cased".into(),
             device: "cuda:0".into(),
             labels: PAPER_TABLE4.iter().map(|r| r.0.to_string()).collect(),
+            data: None,
             epochs,
             best_epoch: if self.status == "finished" {
                 best_epoch

@@ -78,7 +78,13 @@ fn loss_falls_and_the_saved_model_reloads_exactly() {
     assert_eq!(test.per_label.len(), 28);
     assert_eq!(test.examples, 120);
     // Reloading the saved model gives the same test evaluation, number for number.
-    let again = trainer::evaluate_saved(&save, &data.test, None, Device::Cpu).unwrap();
+    let again = trainer::evaluate_saved(
+        &save,
+        data.sources.test.as_ref().unwrap(),
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
     assert_eq!(&again, test);
     // And a second reload gives bit-identical logits.
     let a = LoadedModel::trained(&save, Device::Cpu).unwrap();
@@ -186,7 +192,12 @@ fn train_process(
 ) -> std::process::Output {
     let mut cmd = Hecjob::new().command();
     cmd.arg("train")
-        .args([&data.train, &data.dev, &data.test, &data.labels])
+        .args([
+            &data.sources.train,
+            data.sources.dev.as_ref().unwrap(),
+            data.sources.test.as_ref().unwrap(),
+            data.sources.labels_file.as_ref().unwrap(),
+        ])
         .arg(save)
         .arg("--transformer-model")
         .arg(support::fixture("golden/tiny-bert"))
@@ -216,7 +227,7 @@ fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() 
     // stand in for scores a rerun on a GPU may give: the real one, then one
     // whose every gold label is `neutral` (the model's one prediction: F1
     // 1/28), then one whose every gold label is `grief` (F1 0).
-    let real_dev = std::fs::read_to_string(&data.dev).unwrap();
+    let real_dev = std::fs::read_to_string(data.sources.dev.as_ref().unwrap()).unwrap();
     let dev_labelled = |label: &str| -> String {
         real_dev
             .lines()
@@ -240,7 +251,7 @@ fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() 
 
     // Attempt 2: epoch 2 beats epoch 1 and is saved as the best model; SIGKILL
     // (h_rt, a node crash) before epoch 2's checkpoint is committed.
-    std::fs::write(&data.dev, dev_labelled("27")).unwrap();
+    std::fs::write(data.sources.dev.as_ref().unwrap(), dev_labelled("27")).unwrap();
     let out = train_process(&data, &save, 3, Some("best-saved:2"));
     assert_eq!(
         out.status.signal(),
@@ -261,7 +272,7 @@ fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() 
     );
 
     // Attempt 3: the reruns of epochs 2 and 3 score below epoch 1.
-    std::fs::write(&data.dev, dev_labelled("16")).unwrap();
+    std::fs::write(data.sources.dev.as_ref().unwrap(), dev_labelled("16")).unwrap();
     let out = train_process(&data, &save, 3, None);
     assert!(out.status.success(), "{}", show(&out));
     let m: serde_json::Value =
@@ -279,7 +290,13 @@ fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() 
         serde_json::from_str(&std::fs::read_to_string(save.join("hecjob.json")).unwrap()).unwrap();
     assert_eq!(meta["epoch"], 1);
     // And Table 4 in metrics.json is that model's.
-    let again = trainer::evaluate_saved(&save, &data.test, None, Device::Cpu).unwrap();
+    let again = trainer::evaluate_saved(
+        &save,
+        data.sources.test.as_ref().unwrap(),
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
     assert_eq!(serde_json::to_value(&again).unwrap(), m["test"]);
 }
 
