@@ -12,6 +12,7 @@
 pub mod analyze;
 pub mod check;
 pub mod completions;
+pub mod data_flags;
 pub mod download_data;
 pub mod download_model;
 #[cfg(feature = "torch")]
@@ -19,6 +20,7 @@ pub mod evaluate;
 pub mod flag_values;
 #[cfg(feature = "torch")]
 pub mod predict;
+pub mod prepare_data;
 pub mod render;
 pub mod report;
 pub mod run;
@@ -67,8 +69,12 @@ pub enum Command {
     DownloadData(download_data::DownloadDataArgs),
     /// Download a model into the Hugging Face cache layout.
     DownloadModel(download_model::DownloadModelArgs),
-    /// Label statistics per split, as the tutorial's data_analysis.py prints them.
+    /// Label statistics per split for any dataset (GoEmotions' directory, a
+    /// config's data:, or files), and the data's warnings.
     Analyze(analyze::AnalyzeArgs),
+    /// Check the data as the config's data: says and write its record into the
+    /// job directory (the download job runs it, before any GPU time).
+    PrepareData(prepare_data::PrepareDataArgs),
     /// Fine-tune a classifier (the train job's worker).
     #[cfg(feature = "torch")]
     Train(train::TrainArgs),
@@ -95,6 +101,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::DownloadData(a) => download_data::run(&a),
         Command::DownloadModel(a) => download_model::run(&a),
         Command::Analyze(a) => analyze::run(&a),
+        Command::PrepareData(a) => prepare_data::run(&a),
         #[cfg(feature = "torch")]
         Command::Train(a) => train::run_train(&a),
         #[cfg(feature = "torch")]

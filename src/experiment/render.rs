@@ -256,6 +256,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("model_cache", &path_expr(&c.paths.model_cache));
     common.insert("output_dir", &path_expr(&c.paths.output_dir));
     common.insert("data_base_url", &c.data.base_url);
+    common.insert("data_is_goemotions", &c.data.train.is_none());
     common.insert("task_count", &plan.tasks.len());
     common.insert("experiment", &c.experiment.name);
     common.insert("notify", &c.cluster.notify);

@@ -4,6 +4,7 @@
 //! Entry point: [`load`]. What comes out is a [`LoadedConfig`]: valid by
 //! construction, with its sweep tasks.
 
+pub mod data_keys;
 mod locate;
 pub mod prng;
 pub mod schema;
@@ -12,6 +13,7 @@ pub mod sweep;
 pub mod text;
 pub mod validate;
 
+pub use data_keys::check_data;
 pub use schema::*;
 pub use sweep::Task;
 

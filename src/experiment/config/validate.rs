@@ -340,6 +340,7 @@ pub fn check(cfg: &Config) -> Problems {
     check_cluster(&mut p, &cfg.cluster);
     check_install(&mut p, &cfg.install);
     check_paths(&mut p, cfg);
+    super::data_keys::check_data(&mut p, &cfg.data);
     check_model(&mut p, &cfg.model);
     check_train(&mut p, "train", &cfg.train);
     if cfg.train.device == DeviceChoice::Cuda && cfg.cluster.jobs.train.ngpus == Some(0) {
