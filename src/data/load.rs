@@ -225,7 +225,7 @@ fn label_set(spec: &DataSpec, src: &Sources) -> Result<(Vocab, &'static str, Opt
 fn layout(spec: &DataSpec, header: &Header, file: &Path, format: Format) -> Result<Layout> {
     let missing = |col: &str, key: &str| {
         Error::Data(format!(
-            "{}: no column `{col}` (data.{key}); the {} has {}",
+            "{}: no column `{col}` (data.{key}); the {} {}",
             file.display(),
             if format == Format::Jsonl {
                 "first object's keys are"

@@ -30,6 +30,7 @@ mod hub_download;
 mod injection;
 #[cfg(feature = "torch")]
 mod model_golden;
+mod own_data;
 #[cfg(feature = "torch")]
 mod pipeline_sge;
 #[cfg(feature = "torch")]

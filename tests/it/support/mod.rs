@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod cmd;
 pub mod config;
+pub mod owndata;
 #[cfg(feature = "torch")]
 pub mod pipeline;
 pub mod server;
@@ -66,7 +67,6 @@ pub fn fixture(rel: &str) -> PathBuf {
 }
 
 /// The first `n` lines of a TSV into `dir/name`.
-#[cfg(feature = "torch")]
 pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
     let text = std::fs::read_to_string(src).unwrap();
     let lines: Vec<&str> = text.lines().take(n).collect();
@@ -76,7 +76,6 @@ pub fn head_tsv(src: &Path, dst: &Path, n: usize) {
 /// A small copy of the real GoEmotions data in `dir`: the first `train`, `dev`
 /// and `test` lines of each split, and the label list. None (skipped
 /// visibly) without the data.
-#[cfg(feature = "torch")]
 pub fn small_goemotions(dir: &Path, train: usize, dev: usize, test: usize) -> Option<()> {
     let src = goemotions_dir()?;
     head_tsv(&src.join("train.tsv"), &dir.join("train.tsv"), train);
