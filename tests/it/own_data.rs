@@ -141,8 +141,7 @@ fn load_files(
 
 /// The error message with the temp dir replaced by `DIR`.
 fn message(tmp: &Path, r: hecjob::Result<hecjob::data::load::Loaded>) -> String {
-    r.err()
-        .expect("an error")
+    r.expect_err("an error")
         .to_string()
         .replace(&format!("{}/", tmp.display()), "")
 }
@@ -159,7 +158,8 @@ fn every_data_error_names_file_line_and_what_to_do() {
         s.label_column = Some("labels".into());
         s.label_delimiter = Some("|".into());
     };
-    let cases: Vec<(Vec<(&str, &str)>, DataSpec, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, DataSpec, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("train.csv", "text,labels\nhi,joy|angr\n")],
             spec(&names),
@@ -488,4 +488,32 @@ fn analyze_reads_a_config_and_files_with_flags() {
         .stdout()
         .contains("Test: none (no test file given; nothing will be tested)\n"));
     assert!(!by_flags.stdout().contains("Split: test"));
+}
+
+#[test]
+fn a_single_label_csv_reads_one_class_per_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let go = tmp.path().join("go");
+    std::fs::create_dir_all(&go).unwrap();
+    if support::small_goemotions(&go, 400, 100, 100).is_none() {
+        return;
+    }
+    let spec = owndata::write_single_label(&go, &tmp.path().join("single"));
+    let l = load(&spec, &sources(&spec)).unwrap();
+    assert_eq!(l.task, Task::SingleLabel);
+    assert_eq!(l.label_source, "inferred from train");
+    let mut names = l.dataset.labels.clone();
+    names.sort();
+    assert_eq!(
+        names,
+        ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"]
+    );
+    for split in ["train", "dev", "test"] {
+        assert!(l
+            .dataset
+            .split(split)
+            .unwrap()
+            .iter()
+            .all(|e| e.labels.len() == 1));
+    }
 }
