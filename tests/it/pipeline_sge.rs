@@ -540,3 +540,83 @@ fn a_signalled_task_is_rescheduled_and_resumes_on_grid_engine() {
     assert_eq!(m["epochs"].as_array().unwrap().len(), 2);
     assert!(!task.join("checkpoint").exists());
 }
+
+/// Your own data end to end without a scheduler: a CSV with 0/1 columns, dev
+/// held out of train, the Ekman map; the download job checks it and writes
+/// the data record, the task trains on the 7 labels.
+#[test]
+fn own_data_runs_locally() {
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        storage,
+        cfg_path,
+        ..
+    }) = support::pipeline::setup_with(sweep_config, |c| c)
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        support::pipeline::own_data_config(text, &storage),
+    )
+    .unwrap();
+    let jobs = tmp.path().join("jobs");
+    let out = Hecjob::new()
+        .args([
+            "run",
+            "--local",
+            cfg_path.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+        ])
+        .output();
+    assert!(
+        out.status.success(),
+        "run --local failed:\n{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        support::pipeline::logs(&jobs)
+    );
+    support::pipeline::check_own_data_run(&jobs, &storage);
+}
+
+/// The same own-data experiment submitted to the live Grid Engine.
+#[test]
+fn own_data_runs_on_grid_engine() {
+    if !support::have_qsub() {
+        return;
+    }
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        storage,
+        cfg_path,
+        ..
+    }) = support::pipeline::setup_with(sweep_config, |c| c)
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        support::pipeline::own_data_config(text, &storage),
+    )
+    .unwrap();
+    let jobs = submit(&cfg_path, &tmp.path().join("jobs"));
+    let st = support::pipeline::wait_settled(&jobs, Hecjob::new, Duration::from_secs(600));
+    let states: Vec<&str> = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|j| j["tasks"].as_array().unwrap().iter())
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.iter().all(|s| *s == "done"),
+        "{states:?}\n{}",
+        support::pipeline::logs(&jobs)
+    );
+    support::pipeline::check_own_data_run(&jobs, &storage);
+}

@@ -515,3 +515,38 @@ fn the_slurm_sweep_runs_locally_without_a_scheduler() {
         assert_eq!(m["status"], "finished", "task {t}");
     }
 }
+
+/// Your own data on the live Slurm: a CSV with 0/1 columns, dev held out of
+/// train, the Ekman map; the download job writes the data record and the task
+/// trains on the 7 labels.
+#[test]
+fn own_data_runs_on_slurm() {
+    if !support::have_slurm() {
+        return;
+    }
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        storage,
+        cfg_path,
+        ..
+    }) = setup_with(|c| c)
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        support::pipeline::own_data_config(text, &storage),
+    )
+    .unwrap();
+    let jobs = submit(&cfg_path, &tmp.path().join("jobs"));
+    let st =
+        support::pipeline::wait_settled(&jobs, || Hecjob::new().slurm(), Duration::from_secs(600));
+    assert!(
+        states(&st).iter().all(|s| s == "done"),
+        "{st}\n{}",
+        logs(&jobs, "")
+    );
+    support::pipeline::check_own_data_run(&jobs, &storage);
+}

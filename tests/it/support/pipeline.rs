@@ -68,3 +68,111 @@ pub fn requeue_config(c: String) -> String {
     c.train.log_every = 50;
     super::config::yaml(&c)
 }
+
+/// The own-data runs' config (Grid Engine's, Slurm's, local): the first 600
+/// train and 200 test rows of GoEmotions written under the storage root as a
+/// CSV with one 0/1 column per label, no dev file (held out of train), the
+/// Ekman map, one task. Writes the files; returns the config text.
+pub fn own_data_config(c: String, storage: &Path) -> String {
+    let slice = storage.join("go-slice");
+    std::fs::create_dir_all(&slice).unwrap();
+    super::small_goemotions(&slice, 600, 10, 200).unwrap();
+    let mut spec = super::owndata::write(
+        &slice,
+        &storage.join("data/own"),
+        super::owndata::Layout::CsvIndicators,
+    );
+    spec.train = Some("data/own/train.csv".into());
+    spec.dev = None;
+    spec.test = Some("data/own/test.csv".into());
+    spec.label_map = Some(hecjob::data::spec::LabelMapSpec::Ekman);
+    let mut c = super::config::parse(&c);
+    c.experiment.name = "e2e-own".into();
+    c.sweep.clear();
+    c.data = hecjob::experiment::config::Data {
+        base_url: c.data.base_url.clone(),
+        ..spec
+    };
+    c.train.max_train_examples = None;
+    c.train.tune_thresholds = false;
+    super::config::yaml(&c)
+}
+
+/// What an own-data run left: the job directory's data record says how the
+/// data was read, and the task trained on the 7 Ekman labels.
+pub fn check_own_data_run(job_dir: &Path, storage: &Path) {
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(job_dir.join("data.json")).unwrap()).unwrap();
+    assert_eq!(record["format"], "csv");
+    assert_eq!(record["label_map"], "ekman");
+    assert_eq!(record["labels"].as_array().unwrap().len(), 7);
+    // About a tenth of the 600 train rows (stratification keeps label shares,
+    // not an exact row count).
+    let held = record["held_out"]["rows"].as_u64().unwrap();
+    assert!((50..=70).contains(&held), "{record}");
+    assert!(job_dir.join("heldout-dev.txt").is_file());
+    let m = storage.join("models/go-emotions/e2e-own/task-1/metrics.json");
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(m).unwrap()).unwrap();
+    assert_eq!(m["status"], "finished");
+    assert_eq!(m["labels"], record["labels"]);
+    assert_eq!(m["test"]["per_label"].as_array().unwrap().len(), 7);
+    assert_eq!(m["test"]["examples"], 200);
+}
+
+/// Follow `hecjob status JOBS --json` (with `cmd` adding the scheduler's
+/// environment) until every task has settled (done, failed, error or held);
+/// returns the last status. Panics after `limit`.
+pub fn wait_settled(
+    jobs: &Path,
+    cmd: impl Fn() -> super::Hecjob,
+    limit: std::time::Duration,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let out = cmd()
+            .args(["status", jobs.to_str().unwrap(), "--json"])
+            .output();
+        assert!(
+            out.status.success(),
+            "status failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let states: Vec<String> = st
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|j| j["tasks"].as_array().unwrap().iter())
+            .map(|t| t["state"].as_str().unwrap().to_string())
+            .collect();
+        if states
+            .iter()
+            .all(|s| matches!(s.as_str(), "done" | "failed" | "error" | "held"))
+        {
+            return st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not settled in time: {states:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
+/// Every log in `jobs/logs`, for a failure message.
+pub fn logs(jobs: &Path) -> String {
+    std::fs::read_dir(jobs.join("logs"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    format!(
+                        "--- {}\n{}",
+                        e.path().display(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
