@@ -113,7 +113,11 @@ impl Plan {
                     &c.cluster.cpu_queue,
                     &c.cluster.jobs.download,
                     Some(JobKind::Install),
-                    "Download the GoEmotions data and the model on a CPU node.",
+                    if c.data.train.is_none() {
+                        "Download the GoEmotions data and the model, and check the data, on a CPU node."
+                    } else {
+                        "Check your data and download the model on a CPU node."
+                    },
                 ),
                 train,
             ]

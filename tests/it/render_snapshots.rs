@@ -794,3 +794,68 @@ fn a_slurm_feature_expression_is_written_quoted() {
     let d = "#SBATCH --constraint=\"v100|a100\"\n";
     assert!(train.contains(d), "train.com lacks {d:?}:\n{train}");
 }
+
+/// The shipped configs that read your own data (and GoEmotions' groupings).
+const OWN_DATA_CONFIGS: [&str; 5] = [
+    "own-csv-columns",
+    "own-jsonl-names",
+    "own-tsv-ids",
+    "own-single-label",
+    "goemotions-ekman",
+];
+
+#[test]
+fn own_data_configs_render_for_both_schedulers() {
+    for name in OWN_DATA_CONFIGS {
+        for sched in SCHEDULERS {
+            let r = render_shipped_for(name, sched);
+            for f in r.files.iter().filter(|f| f.executable) {
+                bash_n(&f.name, &f.content);
+            }
+            let download = r.file("download.com").unwrap();
+            // Own files are read where they are; GoEmotions' are downloaded.
+            assert_eq!(
+                download.content.contains("hecjob download-data"),
+                name == "goemotions-ekman",
+                "{name}@{sched}"
+            );
+            assert!(
+                download
+                    .content
+                    .contains("\nhecjob prepare-data config.yaml\n"),
+                "{name}@{sched}"
+            );
+        }
+    }
+    insta::assert_snapshot!(
+        "own-csv-columns@slurm__download.com",
+        redact(
+            &render_shipped_for("own-csv-columns", "slurm")
+                .file("download.com")
+                .unwrap()
+                .content
+        )
+    );
+}
+
+#[test]
+fn every_shipped_config_is_tested() {
+    let mut shipped: Vec<String> = std::fs::read_dir(repo().join("configs"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .trim_end_matches(".yaml")
+                .to_string()
+        })
+        .collect();
+    shipped.sort();
+    let mut tested: Vec<String> = ALL_CONFIGS
+        .iter()
+        .chain(&OWN_DATA_CONFIGS)
+        .map(|s| s.to_string())
+        .collect();
+    tested.sort();
+    assert_eq!(shipped, tested);
+}
