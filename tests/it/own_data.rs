@@ -517,3 +517,56 @@ fn a_single_label_csv_reads_one_class_per_row() {
             .all(|e| e.labels.len() == 1));
     }
 }
+
+/// The example file a shipped config shows in its comment (`#   ` lines).
+fn example_in_comment(text: &str) -> String {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// Each shipped own-data config reads the example file its comment shows
+/// (written as every split it names): the comments are true.
+#[test]
+fn shipped_configs_read_the_files_their_comments_show() {
+    for name in [
+        "own-csv-columns",
+        "own-jsonl-names",
+        "own-tsv-ids",
+        "own-single-label",
+    ] {
+        let path = support::repo().join(format!("configs/{name}.yaml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let example = example_in_comment(&text);
+        assert!(example.lines().count() >= 3, "{name}");
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = config::parse(&text);
+        c.cluster.storage_root = tmp.path().display().to_string();
+        for split in [&c.data.train, &c.data.dev, &c.data.test]
+            .into_iter()
+            .flatten()
+        {
+            let p = tmp.path().join(split);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, &example).unwrap();
+        }
+        if let Some(f) = &c.data.labels_file {
+            std::fs::write(
+                tmp.path().join(f),
+                "reliability\nstaff\npunctuality\nprice\n",
+            )
+            .unwrap();
+        }
+        let cfg = tmp.path().join("config.yaml");
+        config::write(&c, &cfg);
+        let out = Hecjob::new()
+            .arg("analyze")
+            .arg(&cfg)
+            .run()
+            .success()
+            .stdout();
+        assert!(out.contains("Split: train\n"), "{name}: {out}");
+        Hecjob::new().arg("prepare-data").arg(&cfg).run().success();
+    }
+}
