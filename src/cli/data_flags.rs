@@ -9,7 +9,7 @@ use crate::data::spec::{
 use crate::util::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, PartialEq, clap::Args)]
 #[command(next_help_heading = "Data (the config's data: keys)")]
 pub struct DataFlags {
     /// How the files are written (default: from the extension).
@@ -122,7 +122,7 @@ impl DataFlags {
     ) -> Result<(DataSpec, Sources)> {
         let mut spec = self.overlay(DataSpec::default());
         spec.train = Some(train.display().to_string());
-        let format = spec.format().ok_or_else(|| {
+        let format = spec.format_of(train).ok_or_else(|| {
             Error::Usage(format!(
                 "{}: cannot tell the format from the extension; pass --data-format csv, tsv, jsonl or goemotions",
                 train.display()

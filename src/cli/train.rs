@@ -1,6 +1,7 @@
 //! `hecjob train`: the tutorial's bert_model.py interface, or `--config --task`
 //! as train.com calls it.
 
+use super::data_flags::DataFlags;
 use crate::experiment::config::{self, DeviceChoice, LrSchedule, Optimizer, Precision, Train};
 use crate::util::error::{Error, Result};
 use crate::worker::train::spec::spec_from_config;
@@ -22,7 +23,8 @@ pub struct TrainArgs {
     /// test.tsv
     #[arg(required_unless_present = "config")]
     pub test: Option<PathBuf>,
-    /// emotions.txt (label names, one per line)
+    /// emotions.txt (label names, one per line); `-` for none (your own data
+    /// whose labels are columns, given with --labels, or read from TRAIN)
     #[arg(required_unless_present = "config")]
     pub labels: Option<PathBuf>,
     /// Directory to save the model, metrics.json and checkpoints in.
@@ -54,6 +56,9 @@ pub struct TrainArgs {
     /// keeps the config's default (config::Train::default()).
     #[command(flatten)]
     pub params: TrainFlags,
+    /// The `data:` keys, for TRAIN DEV TEST in another layout than GoEmotions'.
+    #[command(flatten)]
+    pub data: DataFlags,
     /// Hub name or local directory.
     #[arg(long, default_value = "bert-base-uncased")]
     pub transformer_model: String,
@@ -181,6 +186,33 @@ fn tutorial_recipe(mut t: Train) -> Train {
     t
 }
 
+/// TRAIN DEV TEST LABELS read as the data flags say.
+fn data_files(a: &TrainArgs) -> Result<DataFiles> {
+    let need = |o: &Option<PathBuf>, what: &str| {
+        o.clone()
+            .ok_or_else(|| Error::Usage(format!("missing {what} (or use --config FILE --task N)")))
+    };
+    let labels = need(&a.labels, "LABELS")?;
+    let flags = DataFlags {
+        labels_file: a
+            .data
+            .labels_file
+            .clone()
+            .or((labels.as_os_str() != "-").then_some(labels)),
+        ..a.data.clone()
+    };
+    let (spec, sources) = flags.sources(
+        &need(&a.train, "TRAIN")?,
+        Some(&need(&a.dev, "DEV")?),
+        Some(&need(&a.test, "TEST")?),
+    )?;
+    Ok(DataFiles {
+        spec,
+        sources,
+        record_dir: None,
+    })
+}
+
 fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
     let need = |o: &Option<PathBuf>, what: &str| {
         o.clone()
@@ -208,17 +240,7 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
         )));
     }
     Ok(RunSpec {
-        data: DataFiles {
-            spec: Default::default(),
-            sources: crate::data::load::Sources {
-                format: crate::data::spec::Format::Goemotions,
-                train: need(&a.train, "TRAIN")?,
-                dev: Some(need(&a.dev, "DEV")?),
-                test: Some(need(&a.test, "TEST")?),
-                labels_file: Some(need(&a.labels, "LABELS")?),
-            },
-            record_dir: None,
-        },
+        data: data_files(a)?,
         save_dir: need(&a.save_path, "SAVE_PATH")?,
         model: a.transformer_model.clone(),
         revision: None,
@@ -242,6 +264,11 @@ fn spec_from_args(a: &TrainArgs) -> Result<RunSpec> {
 }
 
 pub fn run_train(a: &TrainArgs) -> Result<()> {
+    if a.config.is_some() && a.data != DataFlags::default() {
+        return Err(Error::Usage(
+            "--config takes the data from the config's data: keys; drop the data flags (or set them in the config)".into(),
+        ));
+    }
     let spec = match (&a.config, a.task) {
         (Some(cfg), Some(task)) => {
             if let Some(want) = &a.config_sha256 {

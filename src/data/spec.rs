@@ -104,6 +104,22 @@ impl DataSpec {
         }
     }
 
+    /// [`DataSpec::format`] for the train file at `train`: a `.tsv` named
+    /// without `format:` or any column key that reads as GoEmotions' own
+    /// (no header, `text<TAB>ids<TAB>id`) is GoEmotions'.
+    pub fn format_of(&self, train: &std::path::Path) -> Option<Format> {
+        let guessed = self.format();
+        let no_column_keys = self.label_column.is_none() && self.label_columns.is_none();
+        if self.format.is_none()
+            && guessed == Some(Format::Tsv)
+            && no_column_keys
+            && super::tsv::looks_like_goemotions(train)
+        {
+            return Some(Format::Goemotions);
+        }
+        guessed
+    }
+
     /// Whether this reads GoEmotions' own files (the paper's comparisons apply).
     pub fn is_goemotions(&self) -> bool {
         self.format() == Some(Format::Goemotions)

@@ -152,6 +152,27 @@ pub fn parse_split(bytes: &[u8], file: &str, n_labels: usize) -> Result<Vec<Exam
     Ok(rows)
 }
 
+/// Whether `path` reads as GoEmotions' header-less TSV: its first line is a
+/// record (`text<TAB>label ids<TAB>comment id`), not a header row. A file that
+/// cannot be read is not (the reader that follows says why).
+pub fn looks_like_goemotions(path: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = crate::util::fsutil::open_regular(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    // One line, at most 64 KiB of it.
+    let mut reader = std::io::Read::take(std::io::BufReader::new(file), 64 << 10);
+    if reader.read_line(&mut first).is_err() {
+        return false;
+    }
+    looks_like_record(
+        first
+            .trim_end_matches(['\n', '\r'])
+            .trim_start_matches('\u{feff}'),
+    )
+}
+
 /// Whether a line inside a quoted text looks like a record of its own:
 /// `text<TAB>label ids<TAB>comment id`.
 fn looks_like_record(line: &str) -> bool {

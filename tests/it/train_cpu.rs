@@ -616,7 +616,7 @@ fn an_empty_dev_or_test_split_is_an_error_not_f1_zero() {
     };
     for (split, role) in [
         ("dev", "dev picks the best epoch"),
-        ("test", "test gives Table 4"),
+        ("test", "test gives the final scores"),
     ] {
         let dir = tmp.path().join(format!("empty-{split}"));
         std::fs::create_dir(&dir).unwrap();

@@ -317,14 +317,15 @@ impl Config {
             }
             return Ok(src);
         };
-        let format = d.format().ok_or_else(|| {
+        let train_path = resolve_path(root, train)?;
+        let format = d.format_of(&train_path).ok_or_else(|| {
             Error::Config(format!(
                 "data.train: cannot tell the format of `{train}` from its extension; set data.format: csv, tsv, jsonl or goemotions"
             ))
         })?;
         Ok(Sources {
             format,
-            train: resolve_path(root, train)?,
+            train: train_path,
             dev: resolve(&d.dev)?,
             test: resolve(&d.test)?,
             labels_file,
