@@ -76,7 +76,12 @@ fn row(emotion: &str, ours: Prf, support: u64, paper: Option<(f64, f64, f64)>) -
 /// Rows follow the run's label order (emotions.txt order, as Table 4 is
 /// embedded). The paper's figures are looked up only against Table 4: the
 /// Ekman grouping's `anger` is not GoEmotions' `anger`.
-pub fn compare(task: u32, test: &Evaluation, reference: Reference, label_set: String) -> Comparison {
+pub fn compare(
+    task: u32,
+    test: &Evaluation,
+    reference: Reference,
+    label_set: String,
+) -> Comparison {
     let table4 = reference.is_table4();
     let rows = test
         .per_label

@@ -115,7 +115,12 @@ fn cell_svg(
 ) {
     let (x, y) = (left + p as f64 * cell, top + g as f64 * cell);
     let font = (cell * 0.34).clamp(8.0, 15.0);
-    let ink = if share > 0.5 { "#ffffff" } else { "#1d1f23" };
+    // Zeros recede, so the confusions that happened stand out.
+    let ink = match (count, share > 0.5) {
+        (0, _) => "#a3a9b0",
+        (_, true) => "#ffffff",
+        (_, false) => "#1d1f23",
+    };
     let _ = write!(
         o,
         r##"<g class="cell" data-gold="{g}" data-predicted="{p}"><title>gold {}, predicted {}: {count} ({:.1}% of gold {})</title><rect x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="{}" stroke="#ffffff"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="{font:.1}" fill="{ink}">{count}</text></g>"##,
@@ -139,10 +144,19 @@ mod tests {
         let counts = vec![vec![8, 2, 0], vec![1, 3, 0], vec![0, 0, 0]];
         let s = svg(&labels, &counts);
         assert_eq!(s.matches("<g class=\"cell\"").count(), 9, "{s}");
-        assert!(s.contains("gold pos, predicted pos: 8 (80.0% of gold pos)"), "{s}");
-        assert!(s.contains("gold neg, predicted neg: 3 (75.0% of gold neg)"), "{s}");
+        assert!(
+            s.contains("gold pos, predicted pos: 8 (80.0% of gold pos)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("gold neg, predicted neg: 3 (75.0% of gold neg)"),
+            "{s}"
+        );
         // An empty gold row is drawn, at share 0.
-        assert!(s.contains("gold a&lt;b, predicted a&lt;b: 0 (0.0% of gold a&lt;b)"), "{s}");
+        assert!(
+            s.contains("gold a&lt;b, predicted a&lt;b: 0 (0.0% of gold a&lt;b)"),
+            "{s}"
+        );
         assert!(s.contains(&format!("fill=\"{}\"", shade(0.8))), "{s}");
         assert_eq!(shade(0.0), "#f7fafd");
         assert_eq!(shade(1.0), "#1f497d");

@@ -321,7 +321,9 @@ fn comparison_grid(c: &Comparison) -> Grid {
 /// Per-label P/R/F1 and support of any label set, nothing beside them.
 fn scores_grid(c: &Comparison) -> Grid {
     use crate::report::table4::cell;
-    let headers = ["label", "P", "R", "F1", "support"].map(String::from).to_vec();
+    let headers = ["label", "P", "R", "F1", "support"]
+        .map(String::from)
+        .to_vec();
     let mut align = vec![Align::Left];
     align.extend([Align::Right; 4]);
     let line = |e: &EmotionRow| {

@@ -92,7 +92,11 @@ fn nav(o: &mut String, report: &Report) {
     } else {
         "<a href=\"#table4\">Per label</a>"
     });
-    if report.comparison.as_ref().is_some_and(|c| c.confusion.is_some()) {
+    if report
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.confusion.is_some())
+    {
         o.push_str("<a href=\"#confusion\">Confusion</a>");
     }
     o.push_str(
@@ -408,8 +412,7 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
         },
         "no run has logged a training loss yet",
     );
-    let line = super::reference::shared(report.runs.values())
-        .and_then(|r| r.macro_line());
+    let line = super::reference::shared(report.runs.values()).and_then(|r| r.macro_line());
     figure(
         o,
         "Dev macro-F1 per epoch",
@@ -453,7 +456,11 @@ fn figure(o: &mut String, caption: &str, chart: &Chart, empty: &str) {
 // --- Table 4 ----------------------------------------------------------------
 
 fn table4_section(o: &mut String, report: &Report) {
-    if let Some(c) = report.comparison.as_ref().filter(|c| !c.reference.is_table4()) {
+    if let Some(c) = report
+        .comparison
+        .as_ref()
+        .filter(|c| !c.reference.is_table4())
+    {
         return per_label_section(o, report, c);
     }
     o.push_str("<section id=\"table4\"><h2>Table 4: best run vs. the paper</h2>");
@@ -511,9 +518,12 @@ fn per_label_section(o: &mut String, report: &Report, c: &super::Comparison) {
         "<section id=\"table4\"><h2>Per-label test scores: best run</h2><p>{}.</p>",
         esc(&super::format::comparison_heading(report, c))
     );
-    for line in [super::format::summary_line(c), super::format::reference_line(c)]
-        .into_iter()
-        .flatten()
+    for line in [
+        super::format::summary_line(c),
+        super::format::reference_line(c),
+    ]
+    .into_iter()
+    .flatten()
     {
         let _ = write!(o, "<p class=\"summary\">{}</p>", esc(&line));
     }
@@ -533,7 +543,11 @@ fn per_label_section(o: &mut String, report: &Report, c: &super::Comparison) {
         for v in [e.ours.precision, e.ours.recall, e.ours.f1] {
             o.push_str(&two(v));
         }
-        let _ = write!(o, "<td class=\"num\" data-v=\"{s}\">{s}</td></tr>", s = e.support);
+        let _ = write!(
+            o,
+            "<td class=\"num\" data-v=\"{s}\">{s}</td></tr>",
+            s = e.support
+        );
     }
     o.push_str("</tfoot></table></div></section>\n");
 }

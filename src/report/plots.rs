@@ -571,11 +571,17 @@ impl Figure for DevF1Figure<'_> {
         let mut chart = chart_on(&plot, k, px(78.0, k), x.clone(), 0f64..y_max.min(1.0))?;
         styled_mesh(&mut chart, k)
             .x_desc("epoch")
-            .y_desc(if self.reference.as_ref().is_some_and(|r| r.1.starts_with("paper")) {
-                "dev macro-F1 (28 emotions)"
-            } else {
-                "dev macro-F1"
-            })
+            .y_desc(
+                if self
+                    .reference
+                    .as_ref()
+                    .is_some_and(|r| r.1.starts_with("paper"))
+                {
+                    "dev macro-F1 (28 emotions)"
+                } else {
+                    "dev macro-F1"
+                },
+            )
             .x_labels((max_epoch as usize + 1).min(20))
             // Only whole epochs are labelled.
             .x_label_formatter(&|x| {

@@ -262,7 +262,11 @@ fn own_evaluation(own: &OwnData, shift: f64) -> Evaluation {
     let prf = |p: f64, r: f64| Prf {
         precision: round4(p),
         recall: round4(r),
-        f1: round4(if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 }),
+        f1: round4(if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }),
     };
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
     let (per_label, micro, accuracy, examples): (Vec<LabelScore>, Prf, Option<f64>, u64) =
@@ -1817,7 +1821,10 @@ fn a_single_label_run_on_its_own_data_shows_accuracy_and_its_labels() {
 
     let csv = format::render(&r, format::Format::Csv, &plots::Plots::default());
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].contains(",test_f1,test_micro_f1,test_accuracy,"), "{csv}");
+    assert!(
+        lines[0].contains(",test_f1,test_micro_f1,test_accuracy,"),
+        "{csv}"
+    );
     assert!(lines[1].contains(",0.8267,0.8267,"), "{csv}");
 }
 
@@ -1830,7 +1837,10 @@ fn a_grouped_goemotions_run_is_compared_with_the_reproduction_not_table4() {
         "anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral",
     ];
     let sentiment = ["positive", "negative", "ambiguous", "neutral"];
-    for (map, labels, published) in [("ekman", &ekman[..], "0.624"), ("sentiment", &sentiment[..], "0.701")] {
+    for (map, labels, published) in [
+        ("ekman", &ekman[..], "0.624"),
+        ("sentiment", &sentiment[..], "0.701"),
+    ] {
         let own = OwnData {
             labels: labels.iter().map(|l| l.to_string()).collect(),
             record: data_record("goemotions", "multi_label", Some(map), labels, true),
@@ -1863,8 +1873,14 @@ fn a_grouped_goemotions_run_is_compared_with_the_reproduction_not_table4() {
         assert!(first.starts_with(labels[0]), "{log}");
         assert!(first.ends_with("     -      -      -       -"), "{log}");
         let html = hecjob::report::html::render(&r, &Default::default());
-        assert!(html.contains("<h2>Per-label test scores: best run</h2>"), "{html}");
-        assert!(html.contains(&format!("reproduction, {map}: macro-F1 {published}")), "{html}");
+        assert!(
+            html.contains("<h2>Per-label test scores: best run</h2>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("reproduction, {map}: macro-F1 {published}")),
+            "{html}"
+        );
     }
 }
 
@@ -1876,7 +1892,11 @@ fn runs_on_different_label_sets_are_said_not_mixed() {
     let models = tmp.path().join("models");
     let mut plain = RunBuilder::new(1, 5e-5, 16).offset(0.02).build();
     let mut own = RunBuilder::new(1, 5e-5, 16)
-        .own_data(single_label_data(vec![vec![9, 1, 0], vec![1, 8, 1], vec![0, 2, 8]]))
+        .own_data(single_label_data(vec![
+            vec![9, 1, 0],
+            vec![1, 8, 1],
+            vec![0, 2, 8],
+        ]))
         .build();
     for m in [&mut plain, &mut own] {
         m.task = None;
@@ -1892,7 +1912,10 @@ fn runs_on_different_label_sets_are_said_not_mixed() {
     assert!(text.contains(want), "missing {want:?} in:\n{text}");
     let html = hecjob::report::html::render(&r, &Default::default());
     assert!(!html.contains("paper macro-F1"), "{html}");
-    assert!(html.contains(&format!("<li>{}</li>", hecjob::report::text::esc(want))), "{html}");
+    assert!(
+        html.contains(&format!("<li>{}</li>", hecjob::report::text::esc(want))),
+        "{html}"
+    );
 }
 
 /// Data with no test split: said, and the missing comparison says why.
@@ -1915,5 +1938,136 @@ fn data_without_a_test_split_is_said() {
         "\nPer-label test scores: task 1's data has no test split, so there is no test evaluation\n",
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+/// The pixels of `png` (RGB or RGBA) as (width, height, rgb at (x, y)).
+fn pixels(png: &Path) -> (u32, u32, impl Fn(u32, u32) -> (u8, u8, u8)) {
+    let (w, h, buf) = png_info(png);
+    let channels = buf.len() / (w as usize * h as usize);
+    let at = move |x: u32, y: u32| {
+        let i = (y as usize * w as usize + x as usize) * channels;
+        (buf[i], buf[i + 1], buf[i + 2])
+    };
+    (w, h, at)
+}
+
+/// report.html of single-label runs with 3 and with 30 classes, opened in a
+/// real headless Chromium: the confusion matrix is drawn (the one class
+/// always right has the darkest cell, found by its colour in the section's
+/// screenshot), the gold label is drawn to its left and the predicted label
+/// above it, and the per-label table sorts. Screenshots are kept in
+/// target/tmp/report-confusion-N/ to look at.
+#[test]
+fn a_confusion_matrix_renders_in_a_real_browser() {
+    let Some(chromium) = support::browser::chromium() else {
+        return;
+    };
+    for n in [3usize, 30] {
+        let labels: Vec<String> = (0..n)
+            .map(|i| match i {
+                0 => "always-right".to_string(),
+                1 => "a-label-name-longer-than-the-axis-shows".to_string(),
+                _ => format!("class {i:02}"),
+            })
+            .collect();
+        // Class 0 is always right; the others mostly, with some confusion.
+        let confusion: Vec<Vec<u64>> = (0..n)
+            .map(|g| {
+                (0..n)
+                    .map(|p| match (g, p) {
+                        (0, 0) => 25,
+                        (0, _) => 0,
+                        _ if g == p => 20 + g as u64 % 7,
+                        _ if p == (g + 1) % n => 6,
+                        _ if p == 0 => 1,
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let own = OwnData {
+            labels: labels.clone(),
+            record: data_record("tsv", "single_label", None, &refs, true),
+            confusion: Some(confusion),
+        };
+        let m = RunBuilder::new(1, 5e-5, 16).own_data(own).build();
+        let test_f1: Vec<(String, f64)> = m
+            .test
+            .as_ref()
+            .unwrap()
+            .per_label
+            .iter()
+            .map(|l| (l.label.clone(), l.f1))
+            .collect();
+        let tmp = own_data_jobs(&[m], None);
+        let jobs = tmp.path().join("jobs");
+        let out = Hecjob::new()
+            .args(["report", "--no-qacct", "--no-plots"])
+            .arg(&jobs)
+            .output();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let page = jobs.join("report/report.html");
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(html.matches("<g class=\"cell\"").count(), n * n);
+        assert!(html.contains("<a href=\"#confusion\">Confusion</a>"));
+        assert!(
+            html.contains(">a-label-name-long…</text>"),
+            "shortened on the axes"
+        );
+
+        let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-confusion-{n}"));
+        let r = support::browser::open_and_click(&chromium, &page, &shots, "labels-table", "F1");
+        assert_eq!(r["errors"], json!([]), "console errors: {r}");
+        assert_eq!(r["external_requests"], json!([]), "{r}");
+        assert_eq!(r["aria_sort_after_click_1"], "ascending");
+        assert_eq!(r["order_before"], json!(labels));
+        let mut by_f1: Vec<(String, f64)> = test_f1.iter().map(|(l, f)| (l.clone(), *f)).collect();
+        by_f1.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let asc: Vec<&String> = by_f1.iter().map(|(l, _)| l).collect();
+        assert_eq!(r["order_after_click_1"], json!(asc), "{r}");
+
+        let (w, h, at) = pixels(&shots.join("section-confusion.png"));
+        let darkest = (0x1f, 0x49, 0x7d);
+        let hits: Vec<(u32, u32)> = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| at(x, y) == darkest)
+            .collect();
+        assert!(
+            hits.len() > 150,
+            "{n} classes: the full cell is not drawn ({} pixels)",
+            hits.len()
+        );
+        let (x0, y0) = (
+            hits.iter().map(|p| p.0).min().unwrap(),
+            hits.iter().map(|p| p.1).min().unwrap(),
+        );
+        let (x1, y1) = (
+            hits.iter().map(|p| p.0).max().unwrap(),
+            hits.iter().map(|p| p.1).max().unwrap(),
+        );
+        let dark = |xs: std::ops::Range<u32>, ys: std::ops::Range<u32>| {
+            ys.flat_map(|y| xs.clone().map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let (r, g, b) = at(x, y);
+                    r < 110 && g < 110 && b < 110
+                })
+                .count()
+        };
+        let gold = dark(x0.saturating_sub(120)..x0.saturating_sub(2), y0..y1 + 1);
+        let predicted = dark(x0..x1 + 1, y0.saturating_sub(120)..y0.saturating_sub(2));
+        assert!(
+            gold > 40,
+            "{n} classes: no gold label left of the first row ({gold} dark pixels)"
+        );
+        assert!(
+            predicted > 40,
+            "{n} classes: no predicted label above the first column ({predicted})"
+        );
     }
 }
