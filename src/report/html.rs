@@ -126,11 +126,11 @@ fn confusion_section(o: &mut String, report: &Report) {
         return;
     };
     let (who, swept) = best_run_who(report, c);
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<section id=\"confusion\"><h2>Confusion matrix</h2><p>Best run, {}{}: test set, \
          {} examples. Rows are the gold labels, columns the predicted ones; each cell's \
-         colour is its share of the gold row.</p><div class=\"scroll\">{}</div></section>\n",
+         colour is its share of the gold row.</p><div class=\"scroll\">{}</div></section>",
         esc(&who),
         esc(&swept),
         c.examples,

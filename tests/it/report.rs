@@ -1848,7 +1848,7 @@ fn a_grouped_goemotions_run_is_compared_with_the_reproduction_not_table4() {
         };
         let m = RunBuilder::new(1, 5e-5, 16).own_data(own).build();
         let macro_f1 = m.test.as_ref().unwrap().macro_avg.f1;
-        let tmp = own_data_jobs(&[m.clone()], None);
+        let tmp = own_data_jobs(std::slice::from_ref(&m), None);
         let r = report::build(&tmp.path().join("jobs"), &no_qacct()).unwrap();
         let text = format::render(&r, format::Format::Table, &plots::Plots::default());
         let want = format!(
