@@ -234,9 +234,9 @@ fn rows_grid(report: &Report) -> Grid {
 
 /// A score column shown only when some run has it: micro-F1 (runs from 0.4
 /// on), accuracy (single-label runs).
-type ScoreColumn = (&'static str, fn(&Row) -> Option<f64>);
+pub(crate) type ScoreColumn = (&'static str, fn(&Row) -> Option<f64>);
 
-fn extra_test_columns(report: &Report) -> Vec<ScoreColumn> {
+pub(crate) fn extra_test_columns(report: &Report) -> Vec<ScoreColumn> {
     let all: [ScoreColumn; 2] = [
         ("test micro-F1", |r| r.test_micro_f1),
         ("test acc", |r| r.test_accuracy),

@@ -242,6 +242,14 @@ fn table_head_html(o: &mut String, report: &Report) {
         ("test P".into(), Some("test_precision")),
         ("test R".into(), Some("test_recall")),
         ("test F1".into(), Some("test_f1")),
+    ]);
+    // Micro-F1 and accuracy, when some run has them.
+    headers.extend(
+        super::format::extra_test_columns(report)
+            .into_iter()
+            .map(|(h, _)| (h.to_string(), None)),
+    );
+    headers.extend([
         ("s/epoch".into(), Some("seconds_per_epoch")),
         ("peak GPU".into(), Some("peak_gpu")),
         ("peak RSS".into(), None),
@@ -353,6 +361,9 @@ fn row_cells(report: &Report, r: &Row) -> Vec<Cell> {
     c.push(score(r.test_precision));
     c.push(score(r.test_recall));
     c.push(score(r.test_f1));
+    for (_, get) in super::format::extra_test_columns(report) {
+        c.push(score(get(r)));
+    }
     c.push(num(r.seconds_per_epoch, |s| format!("{s:.1}")));
     let bytes = |b: Option<u64>| num(b.map(|b| b as f64), |b| human_bytes(b as u64));
     c.push(bytes(r.peak_gpu_bytes));

@@ -1993,6 +1993,7 @@ fn a_confusion_matrix_renders_in_a_real_browser() {
             confusion: Some(confusion),
         };
         let m = RunBuilder::new(1, 5e-5, 16).own_data(own).build();
+        let m_accuracy = m.test.as_ref().unwrap().accuracy.unwrap();
         let test_f1: Vec<(String, f64)> = m
             .test
             .as_ref()
@@ -2015,6 +2016,12 @@ fn a_confusion_matrix_renders_in_a_real_browser() {
         let page = jobs.join("report/report.html");
         let html = std::fs::read_to_string(&page).unwrap();
         assert_eq!(html.matches("<g class=\"cell\"").count(), n * n);
+        let acc = m_accuracy;
+        assert!(
+            html.contains("<th tabindex=\"0\">test micro-F1</th><th tabindex=\"0\">test acc</th>")
+                && html.contains(&format!("<td class=\"num\" data-v=\"{acc}\">{acc:.4}</td>")),
+            "the sweep table has micro-F1 and accuracy"
+        );
         assert!(html.contains("<a href=\"#confusion\">Confusion</a>"));
         assert!(
             html.contains(">a-label-name-long…</text>"),
