@@ -181,19 +181,19 @@ fn rows_grid(report: &Report) -> Grid {
             "test P",
             "test R",
             "test F1",
-            "s/epoch",
-            "peak GPU",
-            "peak RSS",
         ]
         .map(String::from),
     );
+    let extra = extra_test_columns(report);
+    headers.extend(extra.iter().map(|(h, _)| (*h).to_string()));
+    headers.extend(["s/epoch", "peak GPU", "peak RSS"].map(String::from));
     // Named after the scheduler's own field (qacct maxvmem, sacct MaxRSS).
     headers.push(report.scheduler_peak_label());
     headers.push("wallclock".into());
     let mut align = vec![Align::Left, Align::Right];
     align.extend(report.swept_keys.iter().map(|_| Align::Right));
     align.push(Align::Left);
-    align.extend([Align::Right; 11]);
+    align.extend(std::iter::repeat_n(Align::Right, 11 + extra.len()));
     let rows = report
         .rows
         .iter()
@@ -213,6 +213,9 @@ fn rows_grid(report: &Report) -> Grid {
                 score(r.test_precision),
                 score(r.test_recall),
                 score(r.test_f1),
+            ]);
+            c.extend(extra.iter().map(|(_, get)| score(get(r))));
+            c.extend([
                 opt(r.seconds_per_epoch, |s| format!("{s:.1}")),
                 opt(r.peak_gpu_bytes, human_bytes),
                 opt(r.peak_rss_bytes, human_bytes),
@@ -227,6 +230,20 @@ fn rows_grid(report: &Report) -> Grid {
         align,
         rows,
     }
+}
+
+/// A score column shown only when some run has it: micro-F1 (runs from 0.4
+/// on), accuracy (single-label runs).
+pub(crate) type ScoreColumn = (&'static str, fn(&Row) -> Option<f64>);
+
+pub(crate) fn extra_test_columns(report: &Report) -> Vec<ScoreColumn> {
+    let all: [ScoreColumn; 2] = [
+        ("test micro-F1", |r| r.test_micro_f1),
+        ("test acc", |r| r.test_accuracy),
+    ];
+    all.into_iter()
+        .filter(|(_, get)| report.rows.iter().any(|r| get(r).is_some()))
+        .collect()
 }
 
 fn notes(report: &Report) -> String {
@@ -263,7 +280,11 @@ fn notes(report: &Report) -> String {
 
 // --- Table 4 -----------------------------------------------------------------
 
+/// The per-label table: with the paper's columns only against Table 4.
 fn comparison_grid(c: &Comparison) -> Grid {
+    if !c.reference.is_table4() {
+        return scores_grid(c);
+    }
     let headers = [
         "emotion", "P", "R", "F1", "support", "paper P", "paper R", "paper F1", "ΔP", "ΔR", "ΔF1",
     ]
@@ -297,6 +318,32 @@ fn comparison_grid(c: &Comparison) -> Grid {
     }
 }
 
+/// Per-label P/R/F1 and support of any label set, nothing beside them.
+fn scores_grid(c: &Comparison) -> Grid {
+    use crate::report::table4::cell;
+    let headers = ["label", "P", "R", "F1", "support"]
+        .map(String::from)
+        .to_vec();
+    let mut align = vec![Align::Left];
+    align.extend([Align::Right; 4]);
+    let line = |e: &EmotionRow| {
+        vec![
+            e.emotion.clone(),
+            cell::score(Some(e.ours.precision)),
+            cell::score(Some(e.ours.recall)),
+            cell::score(Some(e.ours.f1)),
+            e.support.to_string(),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = c.rows.iter().map(line).collect();
+    rows.push(line(&c.macro_row));
+    Grid {
+        headers,
+        align,
+        rows,
+    }
+}
+
 /// Who the comparison is about, for its heading in every format: the best
 /// run's label (or its task number when its row is gone) and, when anything
 /// was swept, ` (its swept values)` to follow it.
@@ -315,13 +362,60 @@ pub(crate) fn best_run_who(report: &Report, c: &Comparison) -> (String, String) 
     (who, swept)
 }
 
-fn comparison_heading(report: &Report, c: &Comparison) -> String {
+pub(crate) fn comparison_heading(report: &Report, c: &Comparison) -> String {
+    use crate::report::reference::Reference;
     let (who, swept) = best_run_who(report, c);
-    format!(
-        "Best run, {who}{swept}: test set ({} examples) vs. the paper's Table 4 \
-         (BERT-base, threshold 0.3)",
-        c.examples
-    )
+    match &c.reference {
+        Reference::Table4 => format!(
+            "Best run, {who}{swept}: test set ({} examples) vs. the paper's Table 4 \
+             (BERT-base, threshold 0.3)",
+            c.examples
+        ),
+        _ => format!(
+            "Best run, {who}{swept}: test set ({} examples), per label; {}",
+            c.examples, c.label_set
+        ),
+    }
+}
+
+/// What the per-label scores stand beside when it is not Table 4: the
+/// published reproduction's macro-F1 for a GoEmotions grouping, or nothing.
+pub(crate) fn reference_line(c: &Comparison) -> Option<String> {
+    use crate::report::reference::Reference;
+    match &c.reference {
+        Reference::Table4 => None,
+        Reference::Reproduction {
+            label_map,
+            macro_f1,
+            source,
+        } => Some(format!(
+            "Published reproduction, {source}: {label_map} test macro-F1 {macro_f1:.3} \
+             (this run {:.4}, {}). The paper's own per-label figures for this grouping \
+             are not included.",
+            c.macro_row.ours.f1,
+            crate::report::table4::cell::delta(Some(c.macro_row.ours.f1 - macro_f1))
+        )),
+        Reference::None => Some(
+            "No published figures to compare this label set with (the GoEmotions paper's apply to its own 28 labels).".into(),
+        ),
+    }
+}
+
+/// The best run's test summary beyond the macro scores: accuracy, macro-
+/// and micro-F1 for a single-label run; micro-F1 for a multi-label one.
+pub(crate) fn summary_line(c: &Comparison) -> Option<String> {
+    let macro_f1 = c.macro_row.ours.f1;
+    match (c.accuracy, c.micro_avg) {
+        (Some(acc), micro) => Some(format!(
+            "Single-label test scores: accuracy {acc:.4}, macro-F1 {macro_f1:.4}, micro-F1 {}",
+            micro.map_or_else(|| DASH.to_string(), |m| format!("{:.4}", m.f1))
+        )),
+        (None, Some(m)) => Some(format!(
+            "Test scores: macro-F1 {macro_f1:.4}, micro-F1 {:.4} (micro P {:.4}, R {:.4})",
+            m.f1, m.precision, m.recall
+        )),
+        (None, None) => None,
+    }
 }
 
 /// The best run's test scores with per-label thresholds tuned on dev, when the
@@ -334,8 +428,15 @@ fn tuned_line(report: &Report) -> Option<String> {
     ))
 }
 
-fn comparison_missing(report: &Report) -> Option<String> {
+pub(crate) fn comparison_missing(report: &Report) -> Option<String> {
+    let no_test = report
+        .best_metrics()
+        .and_then(|m| m.data.as_ref())
+        .is_some_and(|d| !d.has_test);
     match (report.best, &report.comparison) {
+        (Some(t), None) if no_test => Some(format!(
+            "Per-label test scores: task {t}'s data has no test split, so there is no test evaluation"
+        )),
         (Some(t), None) => Some(format!(
             "Table 4 comparison: task {t} has no test evaluation yet"
         )),
@@ -387,11 +488,21 @@ fn text(report: &Report, plots: &Plots) -> String {
     if let Some(es) = &report.early_stop {
         let _ = write!(out, "\n{}", super::rungs::text(es));
     }
+    let data = report.data.lines();
+    if !data.is_empty() {
+        out.push('\n');
+        for line in &data {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     if let Some(c) = &report.comparison {
         let _ = writeln!(out, "\n{}\n", comparison_heading(report, c));
         out.push_str(&comparison_grid(c).to_text());
-        if let Some(t) = tuned_line(report) {
-            let _ = writeln!(out, "\n{t}");
+        for line in [summary_line(c), reference_line(c), tuned_line(report)]
+            .into_iter()
+            .flatten()
+        {
+            let _ = writeln!(out, "\n{line}");
         }
     } else if let Some(m) = comparison_missing(report) {
         let _ = writeln!(out, "\n{m}");
@@ -419,9 +530,19 @@ fn markdown(report: &Report, plots: &Plots) -> String {
     if let Some(es) = &report.early_stop {
         let _ = write!(out, "\n```\n{}```\n", super::rungs::text(es));
     }
+    let data = report.data.lines();
+    if !data.is_empty() {
+        out.push('\n');
+        for line in &data {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
     if let Some(c) = &report.comparison {
         let _ = writeln!(out, "\n### {}\n", comparison_heading(report, c));
         out.push_str(&comparison_grid(c).to_markdown());
+        for line in [summary_line(c), reference_line(c)].into_iter().flatten() {
+            let _ = writeln!(out, "\n{line}");
+        }
     } else if let Some(m) = comparison_missing(report) {
         let _ = writeln!(out, "\n{m}");
     }
@@ -437,7 +558,7 @@ fn markdown(report: &Report, plots: &Plots) -> String {
     out
 }
 
-/// One line per task, raw units; the Table 4 comparison is in the JSON output.
+/// One line per task, raw units; the per-label comparison is in the JSON output.
 /// A task stopped early has its rung, that rung's epoch, its rank there and how
 /// many results it was compared with in the last four columns.
 fn csv(report: &Report) -> String {
@@ -460,7 +581,7 @@ fn csv(report: &Report) -> String {
 }
 
 /// The CSV columns after `best`, `task` and the swept keys.
-const CSV_COLUMNS: [&str; 19] = [
+const CSV_COLUMNS: [&str; 21] = [
     "status",
     "note",
     "epochs_done",
@@ -470,6 +591,8 @@ const CSV_COLUMNS: [&str; 19] = [
     "test_precision",
     "test_recall",
     "test_f1",
+    "test_micro_f1",
+    "test_accuracy",
     "seconds_per_epoch",
     "peak_gpu_bytes",
     "peak_rss_bytes",
@@ -483,7 +606,7 @@ const CSV_COLUMNS: [&str; 19] = [
 ];
 
 /// A row's cells for [`CSV_COLUMNS`], raw units, empty for unknown.
-fn csv_cells(r: &Row) -> [String; 19] {
+fn csv_cells(r: &Row) -> [String; 21] {
     let o = |v: Option<String>| v.unwrap_or_default();
     // Why an early-stopped task stopped (`sweep.early_stop`); empty otherwise.
     let stop = r.stopped_early.as_ref();
@@ -497,6 +620,8 @@ fn csv_cells(r: &Row) -> [String; 19] {
         o(r.test_precision.map(|v| v.to_string())),
         o(r.test_recall.map(|v| v.to_string())),
         o(r.test_f1.map(|v| v.to_string())),
+        o(r.test_micro_f1.map(|v| v.to_string())),
+        o(r.test_accuracy.map(|v| v.to_string())),
         o(r.seconds_per_epoch.map(|v| v.to_string())),
         o(r.peak_gpu_bytes.map(|v| v.to_string())),
         o(r.peak_rss_bytes.map(|v| v.to_string())),
@@ -532,7 +657,9 @@ pub fn to_json(report: &Report, plots: &Plots) -> Value {
         "rows": report.rows,
         // Which accounting field the rows' scheduler_peak_memory_bytes is.
         "scheduler_peak_memory": report.accounting_words.map(|w| w.peak_memory_source()),
+        // The best run's per-label test scores (beside Table 4 where it applies).
         "table4": report.comparison,
+        "data": report.data,
         "plots": plots.files,
         "plots_skipped": plots.skipped,
     });

@@ -1,7 +1,9 @@
 //! `report.html`: the whole report as one self-contained page, to open in a
 //! browser or print: the sweep table (sortable by any column, the best run
-//! marked, each task's state), loss and dev-F1 curves as inline SVG, the best
-//! run's Table 4 beside the paper's, the efficiency section and the config.
+//! marked, each task's state), the data the runs read, loss and dev-F1 curves
+//! as inline SVG, the best run's per-label scores (beside the paper's Table 4
+//! when its labels are GoEmotions' 28), a single-label run's confusion
+//! matrix, the efficiency section and the config.
 //!
 //! Self-contained means nothing is fetched: CSS and SVG are inline, the only
 //! script is the table sort below (plain DOM, a dozen lines), and no link
@@ -57,14 +59,12 @@ pub fn render(report: &Report, extras: &Extras) -> String {
         esc(&utc_now()),
         env!("CARGO_PKG_VERSION")
     );
-    o.push_str(
-        "<nav><a href=\"#sweep\">Sweep</a><a href=\"#curves\">Curves</a>\
-         <a href=\"#table4\">Table 4</a><a href=\"#efficiency\">Efficiency</a>\
-         <a href=\"#config\">Config</a></nav></header>\n<main>\n",
-    );
+    nav(&mut o, report);
     sweep_section(&mut o, report, &colors);
+    data_section(&mut o, report);
     curves_section(&mut o, report, &colors);
     table4_section(&mut o, report);
+    confusion_section(&mut o, report);
     o.push_str("<section id=\"efficiency\"><h2>Efficiency</h2>");
     match &extras.efficiency_html {
         Some(h) => o.push_str(h),
@@ -74,6 +74,68 @@ pub fn render(report: &Report, extras: &Extras) -> String {
     config_section(&mut o, report, extras);
     let _ = writeln!(o, "</main><script>{SCRIPT}</script></body></html>");
     o
+}
+
+/// The links to the sections the page has.
+fn nav(o: &mut String, report: &Report) {
+    let table4 = report
+        .comparison
+        .as_ref()
+        .is_none_or(|c| c.reference.is_table4());
+    o.push_str("<nav><a href=\"#sweep\">Sweep</a>");
+    if !report.data.lines().is_empty() {
+        o.push_str("<a href=\"#data\">Data</a>");
+    }
+    o.push_str("<a href=\"#curves\">Curves</a>");
+    o.push_str(if table4 {
+        "<a href=\"#table4\">Table 4</a>"
+    } else {
+        "<a href=\"#table4\">Per label</a>"
+    });
+    if report
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.confusion.is_some())
+    {
+        o.push_str("<a href=\"#confusion\">Confusion</a>");
+    }
+    o.push_str(
+        "<a href=\"#efficiency\">Efficiency</a><a href=\"#config\">Config</a></nav></header>\n<main>\n",
+    );
+}
+
+/// The data the runs read, their label sets, the data check's rejected rows.
+fn data_section(o: &mut String, report: &Report) {
+    let lines = report.data.lines();
+    if lines.is_empty() {
+        return;
+    }
+    o.push_str("<section id=\"data\"><h2>Data</h2><ul class=\"data\">");
+    for l in &lines {
+        let _ = write!(o, "<li>{}</li>", esc(l));
+    }
+    o.push_str("</ul></section>\n");
+}
+
+/// A single-label best run's confusion matrix as a heat map.
+fn confusion_section(o: &mut String, report: &Report) {
+    let Some(c) = &report.comparison else {
+        return;
+    };
+    let Some(counts) = &c.confusion else {
+        return;
+    };
+    let (who, swept) = best_run_who(report, c);
+    let _ = writeln!(
+        o,
+        "<section id=\"confusion\"><h2>Confusion matrix</h2><p>Best run, {}{}: test set, \
+         {} examples. Rows are the gold labels, columns the predicted ones; each cell's \
+         colour is its share of the gold row.</p><div class=\"scroll\">{}</div></section>",
+        esc(&who),
+        esc(&swept),
+        c.examples,
+        super::confusion::svg(&c.labels(), counts)
+    );
 }
 
 /// Each task's colour (a border, not a background: borders print), by its place in the table (as the curves use it).
@@ -180,6 +242,14 @@ fn table_head_html(o: &mut String, report: &Report) {
         ("test P".into(), Some("test_precision")),
         ("test R".into(), Some("test_recall")),
         ("test F1".into(), Some("test_f1")),
+    ]);
+    // Micro-F1 and accuracy, when some run has them.
+    headers.extend(
+        super::format::extra_test_columns(report)
+            .into_iter()
+            .map(|(h, _)| (h.to_string(), None)),
+    );
+    headers.extend([
         ("s/epoch".into(), Some("seconds_per_epoch")),
         ("peak GPU".into(), Some("peak_gpu")),
         ("peak RSS".into(), None),
@@ -291,6 +361,9 @@ fn row_cells(report: &Report, r: &Row) -> Vec<Cell> {
     c.push(score(r.test_precision));
     c.push(score(r.test_recall));
     c.push(score(r.test_f1));
+    for (_, get) in super::format::extra_test_columns(report) {
+        c.push(score(get(r)));
+    }
     c.push(num(r.seconds_per_epoch, |s| format!("{s:.1}")));
     let bytes = |b: Option<u64>| num(b.map(|b| b as f64), |b| human_bytes(b as u64));
     c.push(bytes(r.peak_gpu_bytes));
@@ -350,7 +423,7 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
         },
         "no run has logged a training loss yet",
     );
-    let paper = format!("paper macro-F1 {:.2}", crate::report::table4::PAPER_MACRO.2);
+    let line = super::reference::shared(report.runs.values()).and_then(|r| r.macro_line());
     figure(
         o,
         "Dev macro-F1 per epoch",
@@ -358,7 +431,7 @@ fn curves_section(o: &mut String, report: &Report, colors: &BTreeMap<u32, &'stat
             x_label: "epoch",
             y_label: "dev macro-F1",
             series: &dev,
-            reference: Some((crate::report::table4::PAPER_MACRO.2, &paper)),
+            reference: line.as_ref().map(|(v, l)| (*v, l.as_str())),
             integer_x: true,
             from_zero: false,
         },
@@ -394,6 +467,13 @@ fn figure(o: &mut String, caption: &str, chart: &Chart, empty: &str) {
 // --- Table 4 ----------------------------------------------------------------
 
 fn table4_section(o: &mut String, report: &Report) {
+    if let Some(c) = report
+        .comparison
+        .as_ref()
+        .filter(|c| !c.reference.is_table4())
+    {
+        return per_label_section(o, report, c);
+    }
     o.push_str("<section id=\"table4\"><h2>Table 4: best run vs. the paper</h2>");
     let Some(c) = &report.comparison else {
         let why = match report.best {
@@ -416,6 +496,9 @@ fn table4_section(o: &mut String, report: &Report) {
         esc(&swept),
         c.examples
     );
+    if let Some(line) = super::format::summary_line(c) {
+        let _ = write!(o, "<p class=\"summary\">{}.</p>", esc(&line));
+    }
     if let Some(t) = report.best_metrics().and_then(|m| m.test_tuned.as_ref()) {
         let _ = write!(
             o,
@@ -435,6 +518,48 @@ fn table4_section(o: &mut String, report: &Report) {
     }
     o.push_str("</tbody><tfoot>");
     t4_row(o, &c.macro_row, true);
+    o.push_str("</tfoot></table></div></section>\n");
+}
+
+/// Any other label set: the run's per-label scores alone, and what they may
+/// be compared with.
+fn per_label_section(o: &mut String, report: &Report, c: &super::Comparison) {
+    let _ = write!(
+        o,
+        "<section id=\"table4\"><h2>Per-label test scores: best run</h2><p>{}.</p>",
+        esc(&super::format::comparison_heading(report, c))
+    );
+    for line in [
+        super::format::summary_line(c),
+        super::format::reference_line(c),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = write!(o, "<p class=\"summary\">{}</p>", esc(&line));
+    }
+    o.push_str(
+        "<div class=\"scroll\"><table class=\"sortable\" id=\"labels-table\"><thead>\
+         <tr><th tabindex=\"0\">label</th><th tabindex=\"0\">P</th><th tabindex=\"0\">R</th>\
+         <th tabindex=\"0\">F1</th><th tabindex=\"0\">support</th></tr></thead><tbody>",
+    );
+    let two = |x: f64| format!("<td class=\"num\" data-v=\"{x}\">{x:.2}</td>");
+    for (i, e) in c.rows.iter().chain([&c.macro_row]).enumerate() {
+        if i == c.rows.len() {
+            o.push_str("</tbody><tfoot><tr class=\"macro\">");
+        } else {
+            o.push_str("<tr>");
+        }
+        let _ = write!(o, "<td data-v=\"{n}\">{n}</td>", n = esc(&e.emotion));
+        for v in [e.ours.precision, e.ours.recall, e.ours.f1] {
+            o.push_str(&two(v));
+        }
+        let _ = write!(
+            o,
+            "<td class=\"num\" data-v=\"{s}\">{s}</td></tr>",
+            s = e.support
+        );
+    }
     o.push_str("</tfoot></table></div></section>\n");
 }
 
@@ -576,7 +701,8 @@ td.up{color:#1e6b1e}td.down{color:#a02525}
 figure{margin:0}figcaption{font-weight:600;margin-bottom:4px}
 svg.chart{width:100%;height:auto;max-height:340px}
 svg .grid{stroke:#eceef0}svg .axis{stroke:#888}svg .tick{font-size:11px;fill:#555}
-svg .label{font-size:12px;fill:#333}svg .ref{stroke:#6b6b6b;stroke-dasharray:6 4}svg .reflabel{font-size:11px;fill:#555}
+svg .label{font-size:12px;fill:#333}svg.confusion{width:100%;height:auto}
+svg.confusion .gold,svg.confusion .pred{font-size:12px;fill:#1d1f23}.data{font-size:.92rem}svg .ref{stroke:#6b6b6b;stroke-dasharray:6 4}svg .reflabel{font-size:11px;fill:#555}
 .legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 18px;font-size:.88rem}
 .legend li.best{font-weight:700}
 table.params th{background:none;font-weight:500;color:var(--muted);position:static}

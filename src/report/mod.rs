@@ -9,16 +9,21 @@
 //! - reading: `discover` (which directory, where each task's records are),
 //!   `accounting` (the scheduler's accounting of the submitted jobs, through
 //!   `scheduler::open_accounting`), `rungs` (early stopping's rung records);
-//! - judging: `row` (one summary row per task, sorting), `compare` and
-//!   `table4` (a run beside the paper's Table 4), `efficiency` (requests
-//!   against peaks, the suggestion for next time);
+//! - judging: `row` (one summary row per task, sorting), `compare`,
+//!   `reference` and `table4` (a run's per-label scores, beside the paper's
+//!   Table 4 where its labels are GoEmotions' 28), `dataset` (the data the
+//!   runs read, their label sets, the data check's rejected rows),
+//!   `efficiency` (requests against peaks, the suggestion for next time);
 //! - writing: `format` (table, CSV, JSON, markdown), `text` (shared text
 //!   cells), `efficiency_format`, `html` (report.html), `plots` (PNG and SVG
-//!   through plotters, with `font`), `svg` (hand-drawn inline SVG for the page);
+//!   through plotters, with `font`), `svg` and `confusion` (hand-drawn inline
+//!   SVG for the page: curves, the confusion matrix);
 //! - `status_view`: what `hecjob status` shows of each task, text and JSON.
 
 pub mod accounting;
 pub mod compare;
+pub mod confusion;
+pub mod dataset;
 pub mod discover;
 pub mod efficiency;
 pub mod efficiency_format;
@@ -26,6 +31,7 @@ pub mod font;
 pub mod format;
 pub mod html;
 pub mod plots;
+pub mod reference;
 pub mod row;
 pub mod rungs;
 pub mod status_view;
@@ -98,6 +104,8 @@ pub struct Report {
     /// figures (`qacct maxvmem`, `sacct MaxRSS`); `None` when no scheduler
     /// accounts for it. Column labels come from here.
     pub accounting_words: Option<AccountingWords>,
+    /// The data the runs read, their label sets, and the job's data check.
+    pub data: dataset::DataFacts,
 }
 
 impl Report {
@@ -180,10 +188,16 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
     accounting.retain(|id, _| rows.iter().any(|r| r.task == *id));
 
     let comparison = best.and_then(|t| {
-        runs.get(&t)
-            .and_then(|m| m.test.as_ref())
-            .map(|test| compare::compare(t, test))
+        let m = runs.get(&t)?;
+        let test = m.test.as_ref()?;
+        Some(compare::compare(
+            t,
+            test,
+            reference::for_run(m),
+            reference::label_set_name(m),
+        ))
     });
+    let data = dataset::collect(&dir, found.layout, &rows, &runs);
 
     Ok(Report {
         dir,
@@ -202,6 +216,7 @@ pub fn build_many(dirs: &[PathBuf], opts: &ReportOptions) -> Result<Report> {
         accounting,
         accounting_note: asked.note,
         accounting_words: asked.words,
+        data,
     })
 }
 

@@ -104,7 +104,10 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Plots> {
             .push("loss: no run has logged a training loss yet".into());
     }
 
-    let dev = DevF1Figure { tasks: &tasks };
+    let dev = DevF1Figure {
+        tasks: &tasks,
+        reference: super::reference::shared(report.runs.values()).and_then(|r| r.macro_line()),
+    };
     if tasks
         .iter()
         .any(|t| t.run.epochs.iter().any(|e| e.dev.is_some()))
@@ -124,7 +127,7 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Plots> {
                     .iter()
                     .map(|r| (r.emotion.clone(), r.ours.f1, r.paper.as_ref().map(|p| p.f1)))
                     .collect(),
-                macro_f1: (c.macro_row.ours.f1, crate::report::table4::PAPER_MACRO.2),
+                macro_f1: (c.macro_row.ours.f1, c.macro_row.paper.map(|p| p.f1)),
             };
             out.files.extend(write_figure(dir, "emotion_f1", &fig)?);
         }
@@ -509,6 +512,9 @@ impl Figure for LossFigure<'_> {
 
 struct DevF1Figure<'a> {
     tasks: &'a [PlotTask<'a>],
+    /// The dashed line every run shares (the paper's macro-F1, or a grouping's
+    /// published reproduction), with its legend text; none for other data.
+    reference: Option<(f64, String)>,
 }
 
 impl DevF1Figure<'_> {
@@ -540,16 +546,22 @@ impl Figure for DevF1Figure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
         let area = titled(root, "Dev macro-F1 per epoch", k)?;
         let series = self.series();
-        let paper = crate::report::table4::PAPER_MACRO.2;
         let mut entries: Vec<LegendEntry> = series
             .iter()
             .map(|(i, _)| line_entry(self.tasks[*i].label.clone(), color(*i)))
             .collect();
-        entries.push(LegendEntry {
-            label: format!("paper, test macro-F1 ({paper:.2})"),
-            color: PAPER_GREY,
-            mark: Mark::Dashed,
-        });
+        if let Some((v, label)) = &self.reference {
+            entries.push(LegendEntry {
+                label: if label.starts_with("paper") {
+                    format!("paper, test macro-F1 ({v:.2})")
+                } else {
+                    label.clone()
+                },
+                color: PAPER_GREY,
+                mark: Mark::Dashed,
+            });
+        }
+        let paper = self.reference.as_ref().map_or(0.0, |r| r.0);
         let (plot, legend) = split_legend(&area, &entries, k);
         let all = || series.iter().flat_map(|(_, p)| p.iter());
         let max_epoch = all().map(|q| q.0).fold(1.0, f64::max);
@@ -559,7 +571,17 @@ impl Figure for DevF1Figure<'_> {
         let mut chart = chart_on(&plot, k, px(78.0, k), x.clone(), 0f64..y_max.min(1.0))?;
         styled_mesh(&mut chart, k)
             .x_desc("epoch")
-            .y_desc("dev macro-F1 (28 emotions)")
+            .y_desc(
+                if self
+                    .reference
+                    .as_ref()
+                    .is_some_and(|r| r.1.starts_with("paper"))
+                {
+                    "dev macro-F1 (28 emotions)"
+                } else {
+                    "dev macro-F1"
+                },
+            )
             .x_labels((max_epoch as usize + 1).min(20))
             // Only whole epochs are labelled.
             .x_label_formatter(&|x| {
@@ -573,7 +595,9 @@ impl Figure for DevF1Figure<'_> {
             .draw()
             .map_err(err)?;
         // The paper's line first, so runs draw over it.
-        draw_paper_line(&mut chart, x, paper, k)?;
+        if self.reference.is_some() {
+            draw_paper_line(&mut chart, x, paper, k)?;
+        }
         for (i, pts) in &series {
             draw_line(&mut chart, pts, color(*i), 2.5, Markers::Always, k)?;
         }
@@ -587,8 +611,8 @@ struct EmotionFigure {
     task: u32,
     /// (emotion, our F1, the paper's F1)
     rows: Vec<(String, f64, Option<f64>)>,
-    /// (our macro-F1, the paper's)
-    macro_f1: (f64, f64),
+    /// (our macro-F1, the paper's: only against Table 4)
+    macro_f1: (f64, Option<f64>),
 }
 
 /// The colour of this run's bars (the paper's are PAPER_GREY).
@@ -601,23 +625,26 @@ impl Figure for EmotionFigure {
 
     /// Horizontal grouped bars: emotion names stay horizontal and readable.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> DrawResult {
-        let title = format!(
-            "Per-emotion test F1: best run (task {}) vs. GoEmotions paper, Table 4",
-            self.task
-        );
+        let title = match self.macro_f1.1 {
+            Some(_) => format!(
+                "Per-emotion test F1: best run (task {}) vs. GoEmotions paper, Table 4",
+                self.task
+            ),
+            None => format!("Per-label test F1: best run (task {})", self.task),
+        };
         let area = titled(root, &title, k)?;
-        let entries = vec![
-            LegendEntry {
-                label: format!("this run (macro-F1 {:.2})", self.macro_f1.0),
-                color: OURS,
-                mark: Mark::Bar,
-            },
-            LegendEntry {
-                label: format!("paper, BERT-base (macro-F1 {:.2})", self.macro_f1.1),
+        let mut entries = vec![LegendEntry {
+            label: format!("this run (macro-F1 {:.2})", self.macro_f1.0),
+            color: OURS,
+            mark: Mark::Bar,
+        }];
+        if let Some(paper) = self.macro_f1.1 {
+            entries.push(LegendEntry {
+                label: format!("paper, BERT-base (macro-F1 {paper:.2})"),
                 color: PAPER_GREY,
                 mark: Mark::Bar,
-            },
-        ];
+            });
+        }
         let (plot, legend) = split_legend(&area, &entries, k);
         let n = self.rows.len().max(1) as f64;
         let label_style = TextStyle::from((FONT, 15.0 * k).into_font())

@@ -87,6 +87,12 @@ pub struct Row {
     pub test_precision: Option<f64>,
     pub test_recall: Option<f64>,
     pub test_f1: Option<f64>,
+    /// Micro-averaged test F1 (runs from 0.4 on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_micro_f1: Option<f64>,
+    /// Single-label runs: the share of test texts classified right.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
     pub seconds_per_epoch: Option<f64>,
     /// Peak GPU memory used by the training process (NVML), bytes.
     pub peak_gpu_bytes: Option<u64>,
@@ -141,6 +147,8 @@ impl Row {
             test_precision: None,
             test_recall: None,
             test_f1: None,
+            test_micro_f1: None,
+            test_accuracy: None,
             seconds_per_epoch: None,
             peak_gpu_bytes: None,
             peak_rss_bytes: None,
@@ -209,6 +217,8 @@ impl Row {
             self.test_precision = Some(t.macro_avg.precision);
             self.test_recall = Some(t.macro_avg.recall);
             self.test_f1 = Some(t.macro_avg.f1);
+            self.test_micro_f1 = t.micro_avg.map(|m| m.f1);
+            self.test_accuracy = t.accuracy;
         }
         if !m.epochs.is_empty() {
             let total: f64 = m.epochs.iter().map(|e| e.seconds).sum();

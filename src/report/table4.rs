@@ -73,7 +73,8 @@ pub fn paper_row(emotion: &str) -> Option<(f64, f64, f64)> {
         .map(|r| (r.1, r.2, r.3))
 }
 
-/// Table 4 as text: per-emotion P/R/F1/support, the paper's values beside them.
+/// Table 4 as text: per-emotion P/R/F1/support, the paper's values beside
+/// them when the labels are GoEmotions' 28 (`-` in its columns otherwise).
 pub fn format(eval: &Evaluation, title: &str) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -99,14 +100,23 @@ pub fn format(eval: &Evaluation, title: &str) -> String {
             cell::delta(paper.map(|p| ours.f1 - p.2))
         );
     };
+    // The paper's figures only for GoEmotions' 28 labels: an Ekman run's
+    // `anger` is not the paper's `anger`.
+    let labels: Vec<String> = eval.per_label.iter().map(|s| s.label.clone()).collect();
+    let table4 = crate::report::reference::is_goemotions_28(&labels);
     for s in &eval.per_label {
-        line(&s.label, s.scores(), s.support, paper_row(&s.label));
+        line(
+            &s.label,
+            s.scores(),
+            s.support,
+            paper_row(&s.label).filter(|_| table4),
+        );
     }
     line(
         "macro-average",
         eval.macro_avg,
         eval.examples,
-        Some(PAPER_MACRO),
+        table4.then_some(PAPER_MACRO),
     );
     out
 }

@@ -3,6 +3,7 @@
 //! and the plots (valid SVG with one line per task, decodable PNG with text).
 
 use crate::support::Hecjob;
+use hecjob::jobdir::data_record::{DataRecord, FileRecord};
 use hecjob::jobdir::metrics::{
     EpochRecord, Evaluation, LabelScore, LossPoint, MemoryRecord, MemorySample, Prf, RunMetrics,
     METRICS_SCHEMA_VERSION,
@@ -33,6 +34,18 @@ struct RunBuilder {
     /// Shifts every per-emotion score: the run's quality relative to the paper.
     offset: f64,
     message: Option<String>,
+    /// A run on its own data (issue 19): its labels, data record and, for a
+    /// single-label run, the confusion matrix its scores come from.
+    own: Option<OwnData>,
+}
+
+/// What a run on "your own data" read and how it scored.
+#[derive(Clone)]
+struct OwnData {
+    labels: Vec<String>,
+    record: DataRecord,
+    /// Single-label runs: test counts[gold][predicted].
+    confusion: Option<Vec<Vec<u64>>>,
 }
 
 impl RunBuilder {
@@ -46,7 +59,13 @@ impl RunBuilder {
             status: "finished",
             offset: 0.0,
             message: None,
+            own: None,
         }
+    }
+
+    fn own_data(mut self, own: OwnData) -> Self {
+        self.own = Some(own);
+        self
     }
 
     fn offset(mut self, o: f64) -> Self {
@@ -70,6 +89,9 @@ impl RunBuilder {
     /// Per-emotion scores: the paper's P/R moved by `shift`, F1 from P and R,
     /// the macro row as the column mean (as `metrics::evaluate` computes them).
     fn evaluation(&self, shift: f64, examples: u64) -> Evaluation {
+        if let Some(own) = &self.own {
+            return own_evaluation(own, shift);
+        }
         let per_label: Vec<LabelScore> = PAPER_TABLE4
             .iter()
             .zip(TEST_SUPPORT)
@@ -195,15 +217,20 @@ impl RunBuilder {
             params: params.as_object().unwrap().clone(),
             model: "bert-base-cased".into(),
             device: "cuda:0".into(),
-            labels: PAPER_TABLE4.iter().map(|r| r.0.to_string()).collect(),
-            data: None,
+            labels: match &self.own {
+                Some(o) => o.labels.clone(),
+                None => PAPER_TABLE4.iter().map(|r| r.0.to_string()).collect(),
+            },
+            data: self.own.as_ref().map(|o| o.record.clone()),
             epochs,
             best_epoch: if self.status == "finished" {
                 best_epoch
             } else {
                 None
             },
-            test: (self.status == "finished").then(|| self.evaluation(self.offset, 5427)),
+            test: (self.status == "finished"
+                && self.own.as_ref().is_none_or(|o| o.record.has_test))
+            .then(|| self.evaluation(self.offset, 5427)),
             test_tuned: None,
             loss_log,
             memory: MemoryRecord {
@@ -225,6 +252,119 @@ impl RunBuilder {
             rungs: Vec::new(),
             stopped_early: None,
         }
+    }
+}
+
+/// Scores of a run on its own data. Single-label: from the confusion matrix
+/// (P, R, F1 per class; micro-F1 = accuracy), as the worker computes them.
+/// Multi-label: made-up per-label scores moved by `shift`, micro a bit above macro.
+fn own_evaluation(own: &OwnData, shift: f64) -> Evaluation {
+    let prf = |p: f64, r: f64| Prf {
+        precision: round4(p),
+        recall: round4(r),
+        f1: round4(if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }),
+    };
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let (per_label, micro, accuracy, examples): (Vec<LabelScore>, Prf, Option<f64>, u64) =
+        match &own.confusion {
+            Some(cm) => {
+                let total: u64 = cm.iter().flatten().sum();
+                let right: u64 = (0..cm.len()).map(|k| cm[k][k]).sum();
+                let per = own
+                    .labels
+                    .iter()
+                    .enumerate()
+                    .map(|(k, label)| {
+                        let gold: u64 = cm[k].iter().sum();
+                        let said: u64 = cm.iter().map(|row| row[k]).sum();
+                        let s = prf(ratio(cm[k][k], said), ratio(cm[k][k], gold));
+                        LabelScore {
+                            label: label.clone(),
+                            precision: s.precision,
+                            recall: s.recall,
+                            f1: s.f1,
+                            support: gold,
+                            threshold: 0.5,
+                        }
+                    })
+                    .collect();
+                let acc = round4(ratio(right, total));
+                (per, prf(acc, acc), Some(acc), total)
+            }
+            None => {
+                let per = own
+                    .labels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, label)| {
+                        let s = prf(0.45 + shift + 0.04 * i as f64, 0.6 + shift / 2.0);
+                        LabelScore {
+                            label: label.clone(),
+                            precision: s.precision,
+                            recall: s.recall,
+                            f1: s.f1,
+                            support: 100 + 10 * i as u64,
+                            threshold: 0.3,
+                        }
+                    })
+                    .collect();
+                (per, prf(0.6 + shift, 0.7 + shift), None, 1000)
+            }
+        };
+    let n = per_label.len() as f64;
+    let mean = |f: fn(&LabelScore) -> f64| round4(per_label.iter().map(f).sum::<f64>() / n);
+    Evaluation {
+        macro_avg: Prf {
+            precision: mean(|l| l.precision),
+            recall: mean(|l| l.recall),
+            f1: mean(|l| l.f1),
+        },
+        per_label,
+        examples,
+        micro_avg: Some(micro),
+        accuracy,
+        confusion: own.confusion.clone(),
+    }
+}
+
+/// A data record as the data check writes it: one file per split.
+fn data_record(
+    format: &str,
+    task: &str,
+    label_map: Option<&str>,
+    labels: &[&str],
+    has_test: bool,
+) -> DataRecord {
+    let splits: &[&str] = if has_test {
+        &["train", "dev", "test"]
+    } else {
+        &["train", "dev"]
+    };
+    DataRecord {
+        format: format.into(),
+        task: task.into(),
+        label_map: label_map.map(String::from),
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        label_source: "given".into(),
+        files: splits
+            .iter()
+            .map(|split| FileRecord {
+                split: split.to_string(),
+                path: format!("/data/reviews/{split}.{format}"),
+                sha256: support::sha256(split.as_bytes()),
+                bytes: 1000,
+                rows: 10,
+            })
+            .collect(),
+        splits: Vec::new(),
+        held_out: None,
+        has_test,
+        rejected: 0,
+        warnings: Vec::new(),
     }
 }
 
@@ -1601,4 +1741,340 @@ fn stopped_tasks_rungs_and_epochs_spent() {
     // Without early stopping there is no summary (and no key in the JSON).
     let plain = report::build(&sweep().jobs, &no_qacct()).unwrap();
     assert!(plain.early_stop.is_none());
+}
+
+// --- your own data (issue 19) -------------------------------------------------
+
+/// A jobs directory (tasks.json, task-N/metrics.json) of runs on their own
+/// data, with the data check's data.json (and rejects.tsv) when given.
+fn own_data_jobs(runs: &[RunMetrics], checked: Option<&DataRecord>) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let jobs = tmp.path().join("jobs");
+    let tasks: Vec<Value> = runs
+        .iter()
+        .map(|m| {
+            let id = m.task.unwrap();
+            let dir = jobs.join(format!("task-{id}"));
+            write_metrics(&dir, m);
+            json!({"id": id, "swept": m.swept, "output_dir": dir})
+        })
+        .collect();
+    std::fs::write(
+        jobs.join("tasks.json"),
+        json!({"experiment": "reviews", "tasks": tasks}).to_string(),
+    )
+    .unwrap();
+    if let Some(d) = checked {
+        d.write(&jobs).unwrap();
+        std::fs::write(jobs.join("rejects.tsv"), "line\treason\n").unwrap();
+    }
+    tmp
+}
+
+const SENTIMENTS: [&str; 3] = ["negative", "neutral", "positive"];
+
+fn single_label_data(confusion: Vec<Vec<u64>>) -> OwnData {
+    OwnData {
+        labels: SENTIMENTS.map(String::from).to_vec(),
+        record: data_record("csv", "single_label", None, &SENTIMENTS, true),
+        confusion: Some(confusion),
+    }
+}
+
+/// A single-label run on a CSV of its own: the per-label table has no
+/// paper columns, the summary has accuracy, macro- and micro-F1, the data
+/// line names the files by sha256, and the job's rejected rows are counted.
+#[test]
+fn a_single_label_run_on_its_own_data_shows_accuracy_and_its_labels() {
+    let a = RunBuilder::new(1, 2e-5, 16)
+        .own_data(single_label_data(vec![
+            vec![40, 8, 2],
+            vec![6, 30, 4],
+            vec![1, 5, 54],
+        ]))
+        .build();
+    let b = RunBuilder::new(2, 5e-5, 16)
+        .own_data(single_label_data(vec![
+            vec![30, 15, 5],
+            vec![10, 25, 5],
+            vec![5, 10, 45],
+        ]))
+        .build();
+    let mut checked = a.data.clone().unwrap();
+    checked.rejected = 3;
+    let tmp = own_data_jobs(&[a, b], Some(&checked));
+    let jobs = tmp.path().join("jobs");
+    let r = report::build(&jobs, &no_qacct()).unwrap();
+    let scrub = |s: &str| s.replace(&tmp.path().display().to_string(), "<tmp>");
+    let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+    insta::assert_snapshot!("own_data_single_label_table", scrub(&text));
+    let md = format::render(&r, format::Format::Markdown, &plots::Plots::default());
+    insta::assert_snapshot!("own_data_single_label_markdown", scrub(&md));
+
+    let v = format::to_json(&r, &plots::Plots::default());
+    assert_eq!(v["table4"]["reference"], json!({"kind": "none"}));
+    assert_eq!(v["table4"]["accuracy"], json!(0.8267));
+    assert_eq!(v["table4"]["confusion"][2], json!([1, 5, 54]));
+    assert_eq!(v["table4"]["rows"][0]["paper"], Value::Null);
+    assert_eq!(v["data"]["job"]["rejected"], 3);
+    assert_eq!(v["rows"][0]["test_accuracy"], json!(0.8267));
+
+    let csv = format::render(&r, format::Format::Csv, &plots::Plots::default());
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].contains(",test_f1,test_micro_f1,test_accuracy,"),
+        "{csv}"
+    );
+    assert!(lines[1].contains(",0.8267,0.8267,"), "{csv}");
+}
+
+/// GoEmotions grouped by the ekman or sentiment map is compared with the
+/// published reproduction's macro-F1, never with Table 4's rows that share
+/// a name (the Ekman grouping's `anger` is not GoEmotions' `anger`).
+#[test]
+fn a_grouped_goemotions_run_is_compared_with_the_reproduction_not_table4() {
+    let ekman = [
+        "anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral",
+    ];
+    let sentiment = ["positive", "negative", "ambiguous", "neutral"];
+    for (map, labels, published) in [
+        ("ekman", &ekman[..], "0.624"),
+        ("sentiment", &sentiment[..], "0.701"),
+    ] {
+        let own = OwnData {
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            record: data_record("goemotions", "multi_label", Some(map), labels, true),
+            confusion: None,
+        };
+        let m = RunBuilder::new(1, 5e-5, 16).own_data(own).build();
+        let macro_f1 = m.test.as_ref().unwrap().macro_avg.f1;
+        let tmp = own_data_jobs(std::slice::from_ref(&m), None);
+        let r = report::build(&tmp.path().join("jobs"), &no_qacct()).unwrap();
+        let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+        let want = format!(
+            "Published reproduction, monologg/GoEmotions-pytorch (bert-base-cased, threshold 0.3, \
+             10 epochs): {map} test macro-F1 {published} (this run {macro_f1:.4}, "
+        );
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+        assert!(
+            text.contains(&format!(
+                "Best run, task 1 (learning_rate=5e-5, batch_size=16): test set (1000 examples), \
+                 per label; GoEmotions grouped by the {map} map, {} labels ({}",
+                labels.len(),
+                labels[0]
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("paper P"), "{text}");
+        assert!(!text.contains("Table 4"), "{text}");
+        // The training log's table leaves the paper's columns empty too.
+        let log = report::table4::format(m.test.as_ref().unwrap(), "t");
+        let first = log.lines().nth(2).unwrap();
+        assert!(first.starts_with(labels[0]), "{log}");
+        assert!(first.ends_with("     -      -      -       -"), "{log}");
+        let html = hecjob::report::html::render(&r, &Default::default());
+        assert!(
+            html.contains("<h2>Per-label test scores: best run</h2>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("reproduction, {map}: macro-F1 {published}")),
+            "{html}"
+        );
+    }
+}
+
+/// Runs on different label sets in one report: said, and the per-label
+/// table is the best run's alone; no paper line on the dev chart.
+#[test]
+fn runs_on_different_label_sets_are_said_not_mixed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let models = tmp.path().join("models");
+    let mut plain = RunBuilder::new(1, 5e-5, 16).offset(0.02).build();
+    let mut own = RunBuilder::new(1, 5e-5, 16)
+        .own_data(single_label_data(vec![
+            vec![9, 1, 0],
+            vec![1, 8, 1],
+            vec![0, 2, 8],
+        ]))
+        .build();
+    for m in [&mut plain, &mut own] {
+        m.task = None;
+        m.swept = Map::new();
+    }
+    write_metrics(&models.join("goemotions"), &plain);
+    write_metrics(&models.join("reviews"), &own);
+    let r = report::build(&models, &no_qacct()).unwrap();
+    let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+    let want = "label sets differ: csv data, 3 labels (negative, neutral, positive) (reviews); \
+                GoEmotions, 28 labels (goemotions). Scores on different label sets are not \
+                comparable; the per-label table is the best run's alone.";
+    assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    let html = hecjob::report::html::render(&r, &Default::default());
+    assert!(!html.contains("paper macro-F1"), "{html}");
+    assert!(
+        html.contains(&format!("<li>{}</li>", hecjob::report::text::esc(want))),
+        "{html}"
+    );
+}
+
+/// Data with no test split: said, and the missing comparison says why.
+#[test]
+fn data_without_a_test_split_is_said() {
+    let own = OwnData {
+        labels: SENTIMENTS.map(String::from).to_vec(),
+        record: data_record("jsonl", "single_label", Some("custom"), &SENTIMENTS, false),
+        confusion: Some(vec![vec![5, 0, 0], vec![0, 5, 0], vec![0, 0, 5]]),
+    };
+    let m = RunBuilder::new(1, 5e-5, 16).own_data(own).build();
+    assert!(m.test.is_none());
+    let tmp = own_data_jobs(&[m], None);
+    let r = report::build(&tmp.path().join("jobs"), &no_qacct()).unwrap();
+    let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+    for want in [
+        "\ndata: jsonl, single_label, 3 labels, label map custom; sha256 train 116f54c41d04, \
+         dev ef260e9aa3c6\n",
+        "\nno test split: the runs have no test evaluation; their scores are dev's\n",
+        "\nPer-label test scores: task 1's data has no test split, so there is no test evaluation\n",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+/// The pixels of `png` (RGB or RGBA) as (width, height, rgb at (x, y)).
+fn pixels(png: &Path) -> (u32, u32, impl Fn(u32, u32) -> (u8, u8, u8)) {
+    let (w, h, buf) = png_info(png);
+    let channels = buf.len() / (w as usize * h as usize);
+    let at = move |x: u32, y: u32| {
+        let i = (y as usize * w as usize + x as usize) * channels;
+        (buf[i], buf[i + 1], buf[i + 2])
+    };
+    (w, h, at)
+}
+
+/// report.html of single-label runs with 3 and with 30 classes, opened in a
+/// real headless Chromium: the confusion matrix is drawn (the one class
+/// always right has the darkest cell, found by its colour in the section's
+/// screenshot), the gold label is drawn to its left and the predicted label
+/// above it, and the per-label table sorts. Screenshots are kept in
+/// target/tmp/report-confusion-N/ to look at.
+#[test]
+fn a_confusion_matrix_renders_in_a_real_browser() {
+    let Some(chromium) = support::browser::chromium() else {
+        return;
+    };
+    for n in [3usize, 30] {
+        let labels: Vec<String> = (0..n)
+            .map(|i| match i {
+                0 => "always-right".to_string(),
+                1 => "a-label-name-longer-than-the-axis-shows".to_string(),
+                _ => format!("class {i:02}"),
+            })
+            .collect();
+        // Class 0 is always right; the others mostly, with some confusion.
+        let confusion: Vec<Vec<u64>> = (0..n)
+            .map(|g| {
+                (0..n)
+                    .map(|p| match (g, p) {
+                        (0, 0) => 25,
+                        (0, _) => 0,
+                        _ if g == p => 20 + g as u64 % 7,
+                        _ if p == (g + 1) % n => 6,
+                        _ if p == 0 => 1,
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let own = OwnData {
+            labels: labels.clone(),
+            record: data_record("tsv", "single_label", None, &refs, true),
+            confusion: Some(confusion),
+        };
+        let m = RunBuilder::new(1, 5e-5, 16).own_data(own).build();
+        let m_accuracy = m.test.as_ref().unwrap().accuracy.unwrap();
+        let test_f1: Vec<(String, f64)> = m
+            .test
+            .as_ref()
+            .unwrap()
+            .per_label
+            .iter()
+            .map(|l| (l.label.clone(), l.f1))
+            .collect();
+        let tmp = own_data_jobs(&[m], None);
+        let jobs = tmp.path().join("jobs");
+        let out = Hecjob::new()
+            .args(["report", "--no-qacct", "--no-plots"])
+            .arg(&jobs)
+            .output();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let page = jobs.join("report/report.html");
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(html.matches("<g class=\"cell\"").count(), n * n);
+        let acc = m_accuracy;
+        assert!(
+            html.contains("<th tabindex=\"0\">test micro-F1</th><th tabindex=\"0\">test acc</th>")
+                && html.contains(&format!("<td class=\"num\" data-v=\"{acc}\">{acc:.4}</td>")),
+            "the sweep table has micro-F1 and accuracy"
+        );
+        assert!(html.contains("<a href=\"#confusion\">Confusion</a>"));
+        assert!(
+            html.contains(">a-label-name-long…</text>"),
+            "shortened on the axes"
+        );
+
+        let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("report-confusion-{n}"));
+        let r = support::browser::open_and_click(&chromium, &page, &shots, "labels-table", "F1");
+        assert_eq!(r["errors"], json!([]), "console errors: {r}");
+        assert_eq!(r["external_requests"], json!([]), "{r}");
+        assert_eq!(r["aria_sort_after_click_1"], "ascending");
+        assert_eq!(r["order_before"], json!(labels));
+        let mut by_f1: Vec<(String, f64)> = test_f1.iter().map(|(l, f)| (l.clone(), *f)).collect();
+        by_f1.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let asc: Vec<&String> = by_f1.iter().map(|(l, _)| l).collect();
+        assert_eq!(r["order_after_click_1"], json!(asc), "{r}");
+
+        let (w, h, at) = pixels(&shots.join("section-confusion.png"));
+        let darkest = (0x1f, 0x49, 0x7d);
+        let hits: Vec<(u32, u32)> = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| at(x, y) == darkest)
+            .collect();
+        assert!(
+            hits.len() > 150,
+            "{n} classes: the full cell is not drawn ({} pixels)",
+            hits.len()
+        );
+        let (x0, y0) = (
+            hits.iter().map(|p| p.0).min().unwrap(),
+            hits.iter().map(|p| p.1).min().unwrap(),
+        );
+        let (x1, y1) = (
+            hits.iter().map(|p| p.0).max().unwrap(),
+            hits.iter().map(|p| p.1).max().unwrap(),
+        );
+        let dark = |xs: std::ops::Range<u32>, ys: std::ops::Range<u32>| {
+            ys.flat_map(|y| xs.clone().map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let (r, g, b) = at(x, y);
+                    r < 110 && g < 110 && b < 110
+                })
+                .count()
+        };
+        let gold = dark(x0.saturating_sub(120)..x0.saturating_sub(2), y0..y1 + 1);
+        let predicted = dark(x0..x1 + 1, y0.saturating_sub(120)..y0.saturating_sub(2));
+        assert!(
+            gold > 40,
+            "{n} classes: no gold label left of the first row ({gold} dark pixels)"
+        );
+        assert!(
+            predicted > 40,
+            "{n} classes: no predicted label above the first column ({predicted})"
+        );
+    }
 }
