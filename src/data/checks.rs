@@ -24,6 +24,14 @@ pub fn warnings(ds: &Dataset, files: &HashMap<&str, String>) -> Vec<String> {
             out.push(w);
         }
     }
+    out.extend(leakage(ds, &name));
+    out.extend(label_coverage(ds));
+    out
+}
+
+/// Texts of dev and test that train has too.
+fn leakage(ds: &Dataset, name: &dyn Fn(&str) -> String) -> Vec<String> {
+    let mut out = Vec::new();
     let train_texts: HashMap<&str, &Example> =
         ds.train.iter().map(|e| (e.text.as_str(), e)).collect();
     for split in ["dev", "test"] {
@@ -53,6 +61,12 @@ pub fn warnings(ds: &Dataset, files: &HashMap<&str, String>) -> Vec<String> {
             ));
         }
     }
+    out
+}
+
+/// Labels with no train example, and labels dev or test never carries.
+fn label_coverage(ds: &Dataset) -> Vec<String> {
+    let mut out = Vec::new();
     let counts = |rows: &[Example]| {
         let mut c = vec![0usize; ds.labels.len()];
         for e in rows {

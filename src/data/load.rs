@@ -81,12 +81,15 @@ pub struct Loaded {
     pub source_labels: Vec<String>,
 }
 
+/// A split's name and its examples.
+type NamedSplit = (&'static str, Vec<Example>);
+
 /// Read the dataset `spec` describes from `src`.
 pub fn load(spec: &DataSpec, src: &Sources) -> Result<Loaded> {
     let (mut vocab, label_source, layout) = label_set(spec, src)?;
     let mut rejects = Vec::new();
     let mut files = Vec::new();
-    let mut raw: Vec<(&'static str, Vec<Example>)> = Vec::new();
+    let mut raw: Vec<NamedSplit> = Vec::new();
     for (split, path) in src.files() {
         let (examples, rows) = read_split(
             spec,
@@ -108,36 +111,8 @@ pub fn load(spec: &DataSpec, src: &Sources) -> Result<Loaded> {
         raw.push((split, examples));
     }
     let source_labels = vocab.names.clone();
-    let map = match &spec.label_map {
-        Some(m) => Some(build_map(m, &source_labels).map_err(Error::Data)?),
-        None => None,
-    };
-    let labels = map
-        .as_ref()
-        .map_or_else(|| source_labels.clone(), |m| m.names.clone());
-    let mut splits: Vec<(&'static str, Vec<Example>)> = Vec::new();
-    for (split, examples) in raw {
-        let file = src
-            .files()
-            .iter()
-            .find(|(s, _)| *s == split)
-            .map(|(_, p)| p.display().to_string())
-            .unwrap_or_default();
-        let mut kept = Vec::with_capacity(examples.len());
-        for mut ex in examples {
-            if let Some(m) = &map {
-                ex.labels = m.apply(&ex.labels);
-            }
-            match task_problem(spec.task, &ex.labels, &labels) {
-                None => kept.push(ex),
-                Some(reason) => {
-                    bad_row(spec.bad_rows, &mut rejects, split, &file, ex.line, reason)?
-                }
-            }
-        }
-        splits.push((split, kept));
-    }
-    let take = |name: &str, splits: &mut Vec<(&'static str, Vec<Example>)>| {
+    let (labels, mut splits) = map_and_check(spec, src, &source_labels, raw, &mut rejects)?;
+    let take = |name: &str, splits: &mut Vec<NamedSplit>| {
         splits
             .iter()
             .position(|(s, _)| *s == name)
@@ -169,6 +144,45 @@ pub fn load(spec: &DataSpec, src: &Sources) -> Result<Loaded> {
         label_source,
         source_labels,
     })
+}
+
+/// The label names after `label_map`, and each split's examples mapped and
+/// checked against the task (a row that fits it not is a bad row).
+fn map_and_check(
+    spec: &DataSpec,
+    src: &Sources,
+    source_labels: &[String],
+    raw: Vec<NamedSplit>,
+    rejects: &mut Vec<Reject>,
+) -> Result<(Vec<String>, Vec<NamedSplit>)> {
+    let map = match &spec.label_map {
+        Some(m) => Some(build_map(m, source_labels).map_err(Error::Data)?),
+        None => None,
+    };
+    let labels = map
+        .as_ref()
+        .map_or_else(|| source_labels.to_vec(), |m| m.names.clone());
+    let mut splits = Vec::new();
+    for (split, examples) in raw {
+        let file = src
+            .files()
+            .iter()
+            .find(|(s, _)| *s == split)
+            .map(|(_, p)| p.display().to_string())
+            .unwrap_or_default();
+        let mut kept = Vec::with_capacity(examples.len());
+        for mut ex in examples {
+            if let Some(m) = &map {
+                ex.labels = m.apply(&ex.labels);
+            }
+            match task_problem(spec.task, &ex.labels, &labels) {
+                None => kept.push(ex),
+                Some(reason) => bad_row(spec.bad_rows, rejects, split, &file, ex.line, reason)?,
+            }
+        }
+        splits.push((split, kept));
+    }
+    Ok((labels, splits))
 }
 
 /// Train split into (kept, held out), each in file order.
