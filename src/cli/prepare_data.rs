@@ -3,7 +3,9 @@
 //! `data:` says, stops at the first bad row (file:line) or leaves bad rows out
 //! (`bad_rows: skip`), and writes the data record (data.json: each file's
 //! sha256, rows, label counts), rejects.tsv and heldout-dev.txt beside the
-//! config, in the job directory, where train tasks check them.
+//! config, in the job directory, where train tasks check them. The full build
+//! also tokenizes every split once into the job's token cache
+//! (worker::model::token_cache), which every task of the sweep reads.
 
 use crate::data::load::load;
 use crate::data::record::{record, write_all};
@@ -23,11 +25,14 @@ pub fn run(args: &PrepareDataArgs) -> Result<()> {
     let c = &loaded_config.config;
     let sources = c.data_sources()?;
     let loaded = load(&c.data, &sources)?;
-    let rec = record(&loaded, &c.data, &sources)?;
+    #[allow(unused_mut)] // only the full build adds to it
+    let mut rec = record(&loaded, &c.data, &sources)?;
     let job_dir = match args.config.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    #[cfg(feature = "torch")]
+    tokenize(&loaded_config, &loaded, &mut rec, &job_dir)?;
     write_all(&rec, &loaded, &job_dir)?;
     let rows = |s: &str| {
         rec.splits
@@ -65,5 +70,62 @@ pub fn run(args: &PrepareDataArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     println!("data record: {}", job_dir.join(DATA_RECORD_FILE).display());
+    Ok(())
+}
+
+/// Tokenize every split once for each `max_length` the tasks use, into the
+/// job directory's token cache, and add the share of texts cut by the
+/// truncation to the record's warnings. Skipped, saying so, when the model is
+/// not in the cache yet (the download job fetches it first).
+#[cfg(feature = "torch")]
+fn tokenize(
+    loaded_config: &config::LoadedConfig,
+    loaded: &crate::data::load::Loaded,
+    rec: &mut crate::jobdir::data_record::DataRecord,
+    job_dir: &std::path::Path,
+) -> Result<()> {
+    use crate::worker::model::{token_cache, tokenize::TextEncoder};
+    let c = &loaded_config.config;
+    let model_dir =
+        match crate::worker::model::saved::resolve(&c.model.name, c.model.revision.as_deref()) {
+            Ok(d) => d,
+            Err(e) => {
+                println!("token cache: skipped, the model is not here yet ({e})");
+                return Ok(());
+            }
+        };
+    let mut lengths: Vec<u32> = loaded_config
+        .tasks
+        .iter()
+        .map(|t| t.train.max_length)
+        .collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    for max_length in lengths {
+        let started = std::time::Instant::now();
+        let key = token_cache::key(rec, &c.data, &model_dir, max_length)?;
+        let encoder = TextEncoder::from_dir(&model_dir, max_length as usize)?;
+        for split in ["train", "dev", "test"] {
+            let examples = loaded.dataset.split(split).unwrap_or_default();
+            if examples.is_empty() {
+                continue;
+            }
+            let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+            let (ids, cut) = encoder.encode_all_counting_cut(&texts)?;
+            token_cache::write(job_dir, split, &key, &ids)?;
+            if cut > 0 {
+                rec.warnings.push(format!(
+                    "{cut} of {} {split} texts ({:.1}%) are longer than max_length {max_length} tokens and are cut",
+                    texts.len(),
+                    cut as f64 * 100.0 / texts.len() as f64
+                ));
+            }
+        }
+        println!(
+            "token cache: max_length {max_length} in {:.1} s ({}/*-{key}.bin)",
+            started.elapsed().as_secs_f64(),
+            job_dir.join(token_cache::TOKENS_DIR).display()
+        );
+    }
     Ok(())
 }

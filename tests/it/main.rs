@@ -32,6 +32,8 @@ mod injection;
 mod model_golden;
 mod own_data;
 #[cfg(feature = "torch")]
+mod own_data_train;
+#[cfg(feature = "torch")]
 mod pipeline_sge;
 #[cfg(feature = "torch")]
 mod pipeline_slurm;

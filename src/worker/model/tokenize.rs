@@ -34,15 +34,26 @@ impl TextEncoder {
 
     /// Token ids with special tokens (`[CLS] … [SEP]` / `<s> … </s>`), truncated.
     pub fn encode_all(&self, texts: &[&str]) -> Result<Vec<Vec<i64>>> {
+        self.encode_all_counting_cut(texts).map(|(ids, _)| ids)
+    }
+
+    /// [`TextEncoder::encode_all`], and how many of the texts were longer
+    /// than `max_length` tokens (cut by the truncation).
+    pub fn encode_all_counting_cut(&self, texts: &[&str]) -> Result<(Vec<Vec<i64>>, usize)> {
         let inputs: Vec<tokenizers::EncodeInput> = texts.iter().map(|t| (*t).into()).collect();
         let encs = self
             .tokenizer
             .encode_batch(inputs, true)
             .map_err(|e| Error::Data(format!("tokenizer failed: {e}")))?;
-        Ok(encs
+        let cut = encs
+            .iter()
+            .filter(|e| !e.get_overflowing().is_empty())
+            .count();
+        let ids = encs
             .iter()
             .map(|e| e.get_ids().iter().map(|&i| i64::from(i)).collect())
-            .collect())
+            .collect();
+        Ok((ids, cut))
     }
 
     pub fn save(&self, dir: &Path) -> Result<()> {

@@ -9,6 +9,7 @@ use crate::data::record::verify_unchanged;
 use crate::jobdir::data_record::DataRecord;
 use crate::util::error::{Error, Result};
 use crate::worker::model::saved::LoadedModel;
+use std::path::Path;
 
 pub(super) struct Encoded {
     pub(super) ids: Vec<Vec<i64>>,
@@ -33,6 +34,88 @@ pub(super) struct Splits {
     pub(super) has_test: bool,
     /// The dataset as read: files, label set, rejects.
     pub(super) loaded: Loaded,
+    /// The job's data record, when the download job checked the data.
+    pub(super) record: Option<DataRecord>,
+    /// Train rows before `train_limit` (the token cache holds them all).
+    pub(super) train_rows: usize,
+}
+
+/// The three splits' token ids: from the job's token cache when the download
+/// job wrote one for this data, tokenizer and max_length, else tokenized here.
+/// Says which in the log.
+pub(super) fn encode_splits_cached(
+    lm: &LoadedModel,
+    model_dir: &Path,
+    spec: &RunSpec,
+    data: &Splits,
+) -> Result<(Encoded, Encoded, Encoded)> {
+    let started = std::time::Instant::now();
+    if let Some(cached) = from_cache(model_dir, spec, data)? {
+        println!(
+            "token ids from the job's token cache ({} / {} / {} texts in {:.1} s)",
+            cached.0.ids.len(),
+            cached.1.ids.len(),
+            cached.2.ids.len(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(cached);
+    }
+    let train = encode(lm, &data.train)?;
+    let dev = encode(lm, &data.dev)?;
+    let test = encode(lm, &data.test)?;
+    println!(
+        "tokenized {} / {} / {} texts in {:.1} s",
+        train.ids.len(),
+        dev.ids.len(),
+        test.ids.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok((train, dev, test))
+}
+
+/// The cached ids, when there is a whole cache for this run; a cache that
+/// is there but damaged is said and ignored (tokenizing gives the same ids).
+fn from_cache(
+    model_dir: &Path,
+    spec: &RunSpec,
+    data: &Splits,
+) -> Result<Option<(Encoded, Encoded, Encoded)>> {
+    use crate::worker::model::token_cache;
+    let (Some(record), Some(job_dir)) = (&data.record, &spec.data.record_dir) else {
+        return Ok(None);
+    };
+    let key = token_cache::key(record, &spec.data.spec, model_dir, spec.params.max_length)?;
+    let with_labels = |ids: Vec<Vec<i64>>, examples: &[Example]| Encoded {
+        ids,
+        labels: examples.iter().map(|e| e.labels.clone()).collect(),
+    };
+    let mut out = Vec::new();
+    for (split, examples, rows) in [
+        ("train", &data.train, data.train_rows),
+        ("dev", &data.dev, data.dev.len()),
+        ("test", &data.test, data.test.len()),
+    ] {
+        if examples.is_empty() {
+            out.push(with_labels(Vec::new(), examples));
+            continue;
+        }
+        match token_cache::read(job_dir, split, &key, rows) {
+            Ok(Some(mut ids)) => {
+                ids.truncate(examples.len());
+                out.push(with_labels(ids, examples));
+            }
+            Ok(None) => return Ok(None),
+            Err(why) => {
+                eprintln!("warning: token cache not used: {why}; tokenizing here");
+                return Ok(None);
+            }
+        }
+    }
+    let mut it = out.into_iter();
+    match (it.next(), it.next(), it.next()) {
+        (Some(a), Some(b), Some(c)) => Ok(Some((a, b, c))),
+        _ => Ok(None),
+    }
 }
 
 /// The labels and the three splits (train cut to `train_limit`; dev and test
@@ -59,6 +142,7 @@ pub(super) fn read_data(spec: &RunSpec) -> Result<Splits> {
     }
     let ds = &mut loaded.dataset;
     let mut train_ex = std::mem::take(&mut ds.train);
+    let train_rows = train_ex.len();
     if let Some(n) = spec.limits.train_limit {
         train_ex.truncate(n);
     }
@@ -104,5 +188,7 @@ pub(super) fn read_data(spec: &RunSpec) -> Result<Splits> {
         test: test_ex,
         has_test: loaded.has_test,
         loaded,
+        record,
+        train_rows,
     })
 }

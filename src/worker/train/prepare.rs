@@ -1,14 +1,13 @@
 //! Phase 1 of a run: threads, device and precision, the data, the model, the
 //! encoded splits, the optimizer and the learning-rate schedule.
 
-use super::data::{encode, read_data, Encoded, Splits};
+use super::data::{encode_splits_cached, read_data, Encoded};
 use super::device::{choose_device, compute_kind, enable_tf32, use_granted_threads};
 use super::optim::FlatAdam;
 use super::trainer::RunSpec;
 use crate::experiment::config::{LrSchedule, Precision};
 use crate::util::error::{Error, Result};
 use crate::worker::model::saved::LoadedModel;
-use std::time::Instant;
 use tch::{Device, Kind};
 
 /// What the run trains with, prepared before the first step: the device and
@@ -51,7 +50,7 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
     )?;
     lm.model.encoder.compute_kind = kind;
     let pad_id = lm.config.pad_token_id;
-    let (train, dev, test) = encode_splits(&lm, &data)?;
+    let (train, dev, test) = encode_splits_cached(&lm, &model_dir, spec, &data)?;
     let opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
     let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
     let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
@@ -111,20 +110,4 @@ fn device_and_precision(spec: &RunSpec) -> Result<(Device, Option<Kind>)> {
         if p.epochs == 1 { "" } else { "s" }
     );
     Ok((device, kind))
-}
-
-/// The three splits tokenized, timed.
-fn encode_splits(lm: &LoadedModel, data: &Splits) -> Result<(Encoded, Encoded, Encoded)> {
-    let t_tok = Instant::now();
-    let train = encode(lm, &data.train)?;
-    let dev = encode(lm, &data.dev)?;
-    let test = encode(lm, &data.test)?;
-    println!(
-        "tokenized {} / {} / {} texts in {:.1} s",
-        train.ids.len(),
-        dev.ids.len(),
-        test.ids.len(),
-        t_tok.elapsed().as_secs_f64()
-    );
-    Ok((train, dev, test))
 }

@@ -1,0 +1,199 @@
+//! Your own data through real tch training on the CPU (the tiny BERT
+//! fixture): every layout of the same GoEmotions rows trains to the same loss
+//! at every logged step, bit for bit; the download job's token cache gives the
+//! same run as tokenizing in the task; a task refuses data changed since the
+//! data check.
+
+use crate::support::{self, config, owndata, Hecjob};
+use hecjob::data::load::Sources;
+use hecjob::experiment::config::{DeviceChoice, Train};
+use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
+use std::path::{Path, PathBuf};
+
+fn spec(data: DataFiles, save: &Path) -> RunSpec {
+    RunSpec {
+        data,
+        save_dir: save.to_path_buf(),
+        model: support::fixture("golden/tiny-bert").display().to_string(),
+        revision: None,
+        params: Train {
+            learning_rate: 3e-3,
+            batch_size: 16,
+            epochs: 1,
+            max_length: 32,
+            warmup_ratio: 0.0,
+            device: DeviceChoice::Cpu,
+            log_every: 1,
+            ..Train::default()
+        },
+        resume: false,
+        scheduler_restart: false,
+        experiment: None,
+        task: None,
+        swept: Default::default(),
+        limits: RunLimits {
+            max_steps_per_epoch: Some(12),
+            ..RunLimits::full()
+        },
+        print_table: None,
+        early_stop: None,
+    }
+}
+
+/// The loss at every logged step, as bits.
+fn loss_bits(m: &hecjob::jobdir::metrics::RunMetrics) -> Vec<(u64, u64)> {
+    m.loss_log
+        .iter()
+        .map(|p| (p.step, p.loss.to_bits()))
+        .collect()
+}
+
+#[test]
+fn every_layout_trains_to_the_same_loss_bit_for_bit() {
+    let _one = support::one_training_run_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let go = tmp.path().join("go");
+    std::fs::create_dir_all(&go).unwrap();
+    if support::small_goemotions(&go, 200, 60, 60).is_none() {
+        return;
+    }
+    let tsv = trainer::run(&spec(DataFiles::in_dir(&go), &tmp.path().join("run-tsv"))).unwrap();
+    let want = loss_bits(&tsv);
+    assert_eq!(want.len(), 12);
+    for layout in owndata::LAYOUTS {
+        let data_spec = owndata::write(&go, &tmp.path().join(format!("{layout:?}")), layout);
+        let p = |s: &Option<String>| s.as_ref().map(PathBuf::from);
+        let sources = Sources {
+            format: data_spec.format().unwrap(),
+            train: PathBuf::from(data_spec.train.as_ref().unwrap()),
+            dev: p(&data_spec.dev),
+            test: p(&data_spec.test),
+            labels_file: p(&data_spec.labels_file),
+        };
+        let files = DataFiles {
+            spec: data_spec,
+            sources,
+            record_dir: None,
+        };
+        let m = trainer::run(&spec(files, &tmp.path().join(format!("run-{layout:?}")))).unwrap();
+        assert_eq!(loss_bits(&m), want, "{layout:?}");
+        assert_eq!(
+            m.test.as_ref().unwrap().macro_avg,
+            tsv.test.as_ref().unwrap().macro_avg,
+            "{layout:?}"
+        );
+    }
+}
+
+/// A config at `storage/jobs/own/config.yaml` training the tiny BERT on a
+/// JSONL copy of a GoEmotions slice (dev held out of train).
+fn job(storage: &Path) -> Option<PathBuf> {
+    let go = storage.join("go");
+    std::fs::create_dir_all(&go).unwrap();
+    support::small_goemotions(&go, 240, 10, 60)?;
+    let mut spec = owndata::write(&go, &storage.join("data"), owndata::Layout::JsonlNames);
+    spec.dev = None;
+    let mut c = config::named("own");
+    c.cluster.storage_root = storage.display().to_string();
+    c.cluster.jobs.train.ngpus = Some(0);
+    c.data = spec;
+    c.model.name = support::fixture("golden/tiny-bert").display().to_string();
+    c.train = Train {
+        epochs: 1,
+        max_length: 32,
+        batch_size: 16,
+        warmup_ratio: 0.0,
+        device: DeviceChoice::Cpu,
+        log_every: 2,
+        ..Train::default()
+    };
+    let dir = storage.join("jobs/own");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.yaml");
+    config::write(&c, &path);
+    Some(path)
+}
+
+fn train_task(cfg: &Path) -> support::cmd::Run {
+    Hecjob::new()
+        .args(["train", "--config", "config.yaml", "--task", "1"])
+        .current_dir(cfg.parent().unwrap())
+        .run()
+}
+
+fn metrics(storage: &Path) -> serde_json::Value {
+    let p = storage.join("models/go-emotions/own/task-1/metrics.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn the_token_cache_gives_the_same_run_and_changed_data_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(cfg) = job(tmp.path()) else {
+        return;
+    };
+    let prep = Hecjob::new().arg("prepare-data").arg(&cfg).run().success();
+    assert!(
+        prep.stdout().contains("token cache: max_length 32 in "),
+        "{}",
+        prep.stdout()
+    );
+    let tokens = cfg.parent().unwrap().join("tokens");
+    let files: Vec<String> = std::fs::read_dir(&tokens)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(files.len(), 3, "train, dev (held out) and test: {files:?}");
+    let cached = train_task(&cfg).success();
+    assert!(
+        cached
+            .stdout()
+            .contains("token ids from the job's token cache (218 / 22 / 60 texts"),
+        "{}",
+        cached.stdout()
+    );
+    let with_cache = metrics(tmp.path());
+    // Without the cache the task tokenizes, and trains the same, bit for bit.
+    std::fs::remove_dir_all(&tokens).unwrap();
+    std::fs::remove_dir_all(tmp.path().join("models")).unwrap();
+    let plain = train_task(&cfg).success();
+    assert!(
+        plain.stdout().contains("tokenized 218 / 22 / 60 texts in "),
+        "{}",
+        plain.stdout()
+    );
+    let without = metrics(tmp.path());
+    assert_eq!(with_cache["loss_log"], without["loss_log"]);
+    assert_eq!(with_cache["test"], without["test"]);
+    // A train file changed after the check is refused before any training.
+    let train = tmp.path().join("data/train.jsonl");
+    let text = std::fs::read_to_string(&train).unwrap();
+    std::fs::write(
+        &train,
+        text.replacen("\"text\":\"", "\"text\":\"edited ", 1),
+    )
+    .unwrap();
+    assert_ne!(
+        std::fs::read_to_string(&train).unwrap(),
+        text,
+        "the edit took"
+    );
+    std::fs::remove_dir_all(tmp.path().join("models")).unwrap();
+    let refused = train_task(&cfg).code(3);
+    assert!(
+        refused.stderr().contains(&format!(
+            "{}: changed since the data was checked (sha256 ",
+            train.display()
+        )),
+        "{}",
+        refused.stderr()
+    );
+}
