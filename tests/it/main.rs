@@ -44,3 +44,5 @@ mod sweep_search;
 mod tensorboard;
 #[cfg(feature = "torch")]
 mod train_cpu;
+#[cfg(feature = "torch")]
+mod train_own_data;
