@@ -4,7 +4,7 @@
 //! when asked; nothing without a test split), and a saved model scored on one
 //! split (`hecjob evaluate`).
 
-use super::batches::{predict_probs, predict_probs_for};
+use super::batches::predict_probs_for;
 use super::data::encode;
 use super::prepare::Prepared;
 use super::state::meta;
@@ -12,7 +12,7 @@ use super::trainer::RunSpec;
 use crate::data::spec::Task;
 use crate::data::tsv;
 use crate::jobdir::metrics::{Evaluation, RunMetrics};
-use crate::util::error::Result;
+use crate::util::error::{Error, Result};
 use crate::worker::metrics::{evaluate, evaluate_single, tune_thresholds};
 use crate::worker::model::saved::LoadedModel;
 use std::path::Path;
@@ -107,7 +107,9 @@ pub(super) fn evaluate_best(
     Ok(())
 }
 
-/// Test-time evaluation of a saved model on one TSV split.
+/// Test-time evaluation of a saved model on one TSV split, as the model's
+/// task reads its logits (a single-label model: by argmax, each row needing
+/// exactly one label).
 pub fn evaluate_saved(
     model_dir: &Path,
     tsv_path: &Path,
@@ -115,19 +117,30 @@ pub fn evaluate_saved(
     device: Device,
 ) -> Result<Evaluation> {
     let lm = LoadedModel::trained(model_dir, device)?;
+    let task = lm.task();
     let examples = tsv::read_split(tsv_path, lm.labels.len())?;
+    if task == Task::SingleLabel {
+        if let Some(e) = examples.iter().find(|e| e.labels.len() != 1) {
+            return Err(Error::Data(format!(
+                "{}:{}: {} labels, but {} is a single-label model (one label per text)",
+                tsv_path.display(),
+                e.line,
+                e.labels.len(),
+                model_dir.display()
+            )));
+        }
+    }
     let enc = encode(&lm, &examples)?;
-    let probs = predict_probs(
+    let probs = predict_probs_for(
+        task,
         &lm.model,
         &enc.ids,
         lm.config.pad_token_id,
         EVAL_BATCH,
         device,
     );
-    Ok(evaluate(
-        &probs,
-        &enc.labels,
-        &lm.labels,
-        &lm.thresholds(threshold),
-    ))
+    Ok(match task {
+        Task::MultiLabel => evaluate(&probs, &enc.labels, &lm.labels, &lm.thresholds(threshold)),
+        Task::SingleLabel => evaluate_single(&probs, &enc.labels, &lm.labels),
+    })
 }

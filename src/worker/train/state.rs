@@ -119,5 +119,6 @@ pub(super) fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> Hecjo
         tuned_thresholds: tuned,
         dropout: spec.params.dropout,
         epoch,
+        task: spec.data.spec.task,
     }
 }
