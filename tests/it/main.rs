@@ -47,3 +47,5 @@ mod sweep_search;
 mod tensorboard;
 #[cfg(feature = "torch")]
 mod train_cpu;
+#[cfg(feature = "torch")]
+mod train_own_data;

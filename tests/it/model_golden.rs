@@ -172,6 +172,7 @@ fn classifier_label_count_mismatch_is_a_clear_error() {
         tuned_thresholds: None,
         dropout: 0.1,
         epoch: 1,
+        task: Default::default(),
     };
     lm.save(tmp.path(), &meta).unwrap();
     std::fs::write(tmp.path().join("labels.txt"), "a\nb\nc\n").unwrap();

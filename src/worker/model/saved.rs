@@ -22,6 +22,11 @@ pub struct HecjobMeta {
     pub tuned_thresholds: Option<Vec<f64>>,
     pub dropout: f64,
     pub epoch: u32,
+    /// How the logits are read: `multi_label` (sigmoid per label, thresholds)
+    /// or `single_label` (softmax over the classes, argmax). Models saved
+    /// before hecjob 0.4 have none: multi-label.
+    #[serde(default)]
+    pub task: crate::data::spec::Task,
 }
 
 pub struct LoadedModel {
@@ -167,6 +172,12 @@ impl LoadedModel {
             raw_config,
             meta: Some(meta),
         })
+    }
+
+    /// How the model's logits are read (multi-label for a model without
+    /// hecjob.json).
+    pub fn task(&self) -> crate::data::spec::Task {
+        self.meta.as_ref().map(|m| m.task).unwrap_or_default()
     }
 
     /// Per-label decision thresholds: `threshold` for every label when given,

@@ -5,6 +5,7 @@
 //! chunks of 50 batches, each chunk sorted by length and split into batches, and
 //! the batches shuffled again: still random, but with little padding.
 
+use crate::data::spec::Task;
 use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
 
@@ -167,9 +168,24 @@ pub fn sync(device: Device) {
     }
 }
 
-/// Class probabilities for every example, in the input order. Batches are
-/// formed by length (fastest) and the results put back in place.
+/// Per-label probabilities (sigmoid) for every example, in the input order:
+/// [`predict_probs_for`] of multi-label data.
 pub fn predict_probs(
+    model: &crate::worker::model::bert::Classifier,
+    ids: &[Vec<i64>],
+    pad_id: i64,
+    batch_size: usize,
+    device: Device,
+) -> Vec<Vec<f32>> {
+    predict_probs_for(Task::MultiLabel, model, ids, pad_id, batch_size, device)
+}
+
+/// Probabilities for every example, in the input order, as `task` reads the
+/// logits: per label (sigmoid) for multi-label data, over the classes
+/// (softmax, summing to 1) for single-label data. Batches are formed by
+/// length (fastest) and the results put back in place.
+pub fn predict_probs_for(
+    task: Task,
     model: &crate::worker::model::bert::Classifier,
     ids: &[Vec<i64>],
     pad_id: i64,
@@ -185,11 +201,13 @@ pub fn predict_probs(
     tch::no_grad(|| {
         for chunk in order.chunks(batch_size) {
             let batch = stager.batch(ids, &no_labels, chunk, pad_id, n_labels);
-            let probs = model
-                .forward_t(&batch.ids, &batch.mask, false)
-                .sigmoid()
-                .to_device(Device::Cpu)
-                .contiguous();
+            let logits = model.forward_t(&batch.ids, &batch.mask, false);
+            let probs = match task {
+                Task::MultiLabel => logits.sigmoid(),
+                Task::SingleLabel => logits.softmax(-1, Kind::Float),
+            }
+            .to_device(Device::Cpu)
+            .contiguous();
             let flat: Vec<f32> =
                 Vec::<f32>::try_from(&probs.view([-1])).expect("f32 probabilities");
             for (row, &i) in chunk.iter().enumerate() {

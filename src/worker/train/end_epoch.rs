@@ -2,17 +2,16 @@
 //! the best model saved, metrics.json written, the early-stopping rung, and
 //! the checkpoint the next attempt resumes from.
 
-use super::batches::predict_probs;
+use super::batches::predict_probs_for;
 use super::checkpoint::CheckpointState;
 use super::epoch::kill_point;
-use super::evaluation::EVAL_BATCH;
+use super::evaluation::{score, EVAL_BATCH};
 use super::prepare::Prepared;
 use super::rungs::rung_check;
 use super::state::{meta, EpochResult, Live, Position};
 use super::trainer::{write_metrics, RunSpec, NO_DEV_F1};
 use crate::jobdir::metrics::{EpochRecord, RunMetrics};
 use crate::util::error::Result;
-use crate::worker::metrics::evaluate;
 use std::time::Instant;
 use tch::Device;
 
@@ -64,17 +63,30 @@ fn record_epoch(
 ) -> f64 {
     let device = run.device;
     let dev_eval = (!spec.limits.skip_eval).then(|| {
-        let probs = predict_probs(&run.lm.model, &run.dev.ids, run.pad_id, EVAL_BATCH, device);
-        evaluate(
+        let probs = predict_probs_for(
+            run.task,
+            &run.lm.model,
+            &run.dev.ids,
+            run.pad_id,
+            EVAL_BATCH,
+            device,
+        );
+        score(
+            run.task,
             &probs,
             &run.dev.labels,
             &run.labels,
-            &vec![spec.params.threshold; run.labels.len()],
+            spec.params.threshold,
         )
     });
     let dev_f1 = dev_eval.as_ref().map_or(f64::NAN, |e| e.macro_avg.f1);
+    let accuracy = dev_eval
+        .as_ref()
+        .and_then(|e| e.accuracy)
+        .map(|a| format!(", accuracy {a:.4}"))
+        .unwrap_or_default();
     println!(
-        "epoch {epoch}: average loss {:.4}, {:.1} s ({:.1} steps/s), dev macro-F1 {dev_f1:.4}",
+        "epoch {epoch}: average loss {:.4}, {:.1} s ({:.1} steps/s), dev macro-F1 {dev_f1:.4}{accuracy}",
         t.train_loss,
         t.seconds,
         t.steps as f64 / t.seconds

@@ -13,7 +13,7 @@ use crate::util::error::{Error, Result};
 use crate::util::progress::Progress;
 use crate::worker::monitor::Monitor;
 use std::time::{Duration, Instant};
-use tch::{Kind, Reduction, Tensor};
+use tch::{Kind, Tensor};
 
 /// Phase 3: one epoch's training steps. A stop signal, checked before every
 /// step, ends the run here (metrics written, exit 99 or a failure; see
@@ -131,12 +131,7 @@ pub(super) fn step(
         run.labels.len(),
     );
     let logits = run.lm.model.forward_t(&batch.ids, &batch.mask, true);
-    let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
-        &batch.targets,
-        None,
-        None,
-        Reduction::Mean,
-    );
+    let loss = run.loss.of(&logits, &batch.targets);
     let grads = run.opt.backward(&loss)?;
     let lr = learning_rate(
         spec.params.learning_rate,

@@ -1,5 +1,6 @@
-//! Phase 5 of a run: the best epoch on test (Table 4), the final
-//! metrics.json, the checkpoint removed, the memory peaks printed.
+//! Phase 5 of a run: the best epoch on test (Table 4; nothing tested when the
+//! data has no test split), the final metrics.json, the checkpoint removed,
+//! the memory peaks printed.
 
 use super::evaluation::evaluate_best;
 use super::prepare::Prepared;
@@ -19,15 +20,7 @@ pub(super) fn finish(
     mut metrics: RunMetrics,
 ) -> Result<RunMetrics> {
     if !spec.limits.skip_eval {
-        evaluate_best(
-            spec,
-            run.kind,
-            run.device,
-            run.pad_id,
-            &run.dev,
-            &run.test,
-            &mut metrics,
-        )?;
+        evaluate_best(spec, run, &mut metrics)?;
     }
     metrics.total_seconds = live.seconds();
     if let Some(m) = live.monitor {

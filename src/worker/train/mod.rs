@@ -17,6 +17,7 @@ mod epoch;
 mod evaluation;
 mod finish;
 mod interrupt;
+mod loss;
 mod prepare;
 mod requeue;
 mod resume;

@@ -1,11 +1,15 @@
-//! Phase 1 of a run: threads, device and precision, the data, the model, the
-//! encoded splits, the optimizer and the learning-rate schedule.
+//! Phase 1 of a run: threads, device and precision, the data (and its record,
+//! named in metrics.json), the model, the encoded splits, the loss the data's
+//! task calls for, the optimizer and the learning-rate schedule.
 
-use super::data::{encode_splits_cached, read_data, Encoded};
+use super::data::{encode_splits_cached, read_data, Encoded, Splits};
 use super::device::{choose_device, compute_kind, enable_tf32, use_granted_threads};
+use super::loss::Loss;
 use super::optim::FlatAdam;
 use super::trainer::RunSpec;
+use crate::data::spec::Task;
 use crate::experiment::config::{LrSchedule, Precision};
+use crate::jobdir::data_record::DataRecord;
 use crate::util::error::{Error, Result};
 use crate::worker::model::saved::LoadedModel;
 use tch::{Device, Kind};
@@ -17,6 +21,13 @@ pub(super) struct Prepared {
     pub(super) device: Device,
     pub(super) kind: Option<Kind>,
     pub(super) labels: Vec<String>,
+    /// Multi-label (sigmoid, thresholds) or single-label (softmax, argmax).
+    pub(super) task: Task,
+    /// Whether the data has a test split (without one, nothing is tested).
+    pub(super) has_test: bool,
+    /// The data the run read, for metrics.json's `data`.
+    pub(super) data_record: DataRecord,
+    pub(super) loss: Loss,
     pub(super) lm: LoadedModel,
     pub(super) pad_id: i64,
     pub(super) train: Encoded,
@@ -37,7 +48,9 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
     let p = &spec.params;
     use_granted_threads();
     let (device, kind) = device_and_precision(spec)?;
-    let data = read_data(spec)?;
+    let mut data = read_data(spec)?;
+    let data_record = record_data(spec, &mut data)?;
+    println!("{}", data_line(&data_record, &data));
     tch::manual_seed(p.seed as i64);
     let model_dir = crate::worker::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
     let mut lm = LoadedModel::new_for_training(
@@ -51,6 +64,14 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
     lm.model.encoder.compute_kind = kind;
     let pad_id = lm.config.pad_token_id;
     let (train, dev, test) = encode_splits_cached(&lm, &model_dir, spec, &data)?;
+    let task = spec.data.spec.task;
+    let loss = Loss::new(
+        task,
+        spec.data.spec.pos_weight,
+        &train.labels,
+        &data.labels,
+        device,
+    );
     let opt = FlatAdam::new(&lm.vs, p.optimizer, p.weight_decay);
     let lengths: Vec<usize> = train.ids.iter().map(Vec::len).collect();
     let batches_per_epoch = lengths.len().div_ceil(p.batch_size as usize) as u64;
@@ -63,6 +84,10 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
         device,
         kind,
         labels: data.labels,
+        task,
+        has_test: data.has_test,
+        data_record,
+        loss,
         lm,
         pad_id,
         train,
@@ -110,4 +135,43 @@ fn device_and_precision(spec: &RunSpec) -> Result<(Device, Option<Kind>)> {
         if p.epochs == 1 { "" } else { "s" }
     );
     Ok((device, kind))
+}
+
+/// The record of the data the run read (its files' sha256 hashed here, once),
+/// with each split's label counts over the examples the run uses (train cut to
+/// `train_limit`; dev and test empty under `skip_eval`).
+fn record_data(spec: &RunSpec, data: &mut Splits) -> Result<DataRecord> {
+    // read_data moved the splits out of `loaded`; lend them back for the count.
+    let ds = &mut data.loaded.dataset;
+    std::mem::swap(&mut ds.train, &mut data.train);
+    std::mem::swap(&mut ds.dev, &mut data.dev);
+    std::mem::swap(&mut ds.test, &mut data.test);
+    let record = crate::data::record::record(&data.loaded, &spec.data.spec, &spec.data.sources);
+    let ds = &mut data.loaded.dataset;
+    std::mem::swap(&mut ds.train, &mut data.train);
+    std::mem::swap(&mut ds.dev, &mut data.dev);
+    std::mem::swap(&mut ds.test, &mut data.test);
+    record
+}
+
+/// The run's line about its data: `data: <format>, <task>, <n> labels,
+/// <train>/<dev>/<test> examples`, and whether dev was held out of train or
+/// there is no test split.
+fn data_line(r: &DataRecord, data: &Splits) -> String {
+    let mut line = format!(
+        "data: {}, {}, {} labels, {}/{}/{} examples",
+        r.format,
+        r.task,
+        r.labels.len(),
+        data.train.len(),
+        data.dev.len(),
+        data.test.len(),
+    );
+    if r.held_out.is_some() {
+        line.push_str(", dev held out of train");
+    }
+    if !data.has_test {
+        line.push_str(", no test");
+    }
+    line
 }

@@ -95,7 +95,7 @@ pub(super) fn new_metrics(spec: &RunSpec, run: &Prepared) -> RunMetrics {
         model: spec.model.clone(),
         device: format!("{:?}", run.device),
         labels: run.labels.clone(),
-        data: None,
+        data: Some(run.data_record.clone()),
         epochs: Vec::new(),
         best_epoch: None,
         test: None,
@@ -119,5 +119,6 @@ pub(super) fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> Hecjo
         tuned_thresholds: tuned,
         dropout: spec.params.dropout,
         epoch,
+        task: spec.data.spec.task,
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! This file holds the run's spec and its named phases (`run_inner`); each
 //! phase and concern has its own file beside it: signals.rs, requeue.rs,
-//! device.rs, data.rs, prepare.rs (phase 1), resume.rs (2), epoch.rs (3),
+//! device.rs, data.rs, prepare.rs (phase 1) with loss.rs, resume.rs (2), epoch.rs (3),
 //! end_epoch.rs (4) with rungs.rs and evaluation.rs, finish.rs (5), and
 //! interrupt.rs for a run stopped by a signal.
 
