@@ -31,9 +31,6 @@ pub fn run(args: &PrepareDataArgs) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    #[cfg(feature = "torch")]
-    tokenize(&loaded_config, &loaded, &mut rec, &job_dir)?;
-    write_all(&rec, &loaded, &job_dir)?;
     let rows = |s: &str| {
         rec.splits
             .iter()
@@ -59,10 +56,14 @@ pub fn run(args: &PrepareDataArgs) -> Result<()> {
             "none".into()
         },
     );
+    #[cfg(feature = "torch")]
+    tokenize(&loaded_config, &loaded, &mut rec, &job_dir)?;
+    write_all(&rec, &loaded, &job_dir)?;
     if rec.rejected > 0 {
         println!(
-            "{} bad rows left out (data.bad_rows: skip): see {}",
+            "{} bad row{} left out (data.bad_rows: skip): see {}",
             rec.rejected,
+            if rec.rejected == 1 { "" } else { "s" },
             job_dir.join(REJECTS_FILE).display()
         );
     }
@@ -86,14 +87,19 @@ fn tokenize(
 ) -> Result<()> {
     use crate::worker::model::{token_cache, tokenize::TextEncoder};
     let c = &loaded_config.config;
-    let model_dir =
-        match crate::worker::model::saved::resolve(&c.model.name, c.model.revision.as_deref()) {
-            Ok(d) => d,
-            Err(e) => {
-                println!("token cache: skipped, the model is not here yet ({e})");
-                return Ok(());
-            }
-        };
+    let model_dir = match crate::worker::model::saved::resolve(
+        &c.model.name,
+        c.model.revision.as_deref(),
+    ) {
+        Ok(d) => d,
+        Err(_) => {
+            println!(
+                    "token cache: not written ({} is not downloaded yet); each task tokenizes for itself",
+                    c.model.name
+                );
+            return Ok(());
+        }
+    };
     let mut lengths: Vec<u32> = loaded_config
         .tasks
         .iter()
