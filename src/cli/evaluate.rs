@@ -1,15 +1,24 @@
-//! `hecjob evaluate`: Table 4 of a trained model on a TSV split.
+//! `hecjob evaluate MODEL FILE`: a trained model's per-label scores on one
+//! labelled file: GoEmotions' TSV (Table 4), or your own CSV, TSV or JSONL
+//! read as the data flags say (as the config's `data:` keys would).
 
+use super::data_flags::DataFlags;
 use super::train::device;
-use crate::util::error::Result;
+use crate::data::dataset::Example;
+use crate::data::load::{load, Sources};
+use crate::data::spec::Format;
+use crate::util::error::{Error, Result};
+use crate::worker::model::saved::LoadedModel;
 use crate::worker::train::trainer;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
     /// A model directory saved by `hecjob train`.
     pub model: PathBuf,
-    /// A GoEmotions TSV split (e.g. test.tsv).
+    /// A labelled file: a GoEmotions TSV split (e.g. test.tsv), or your own
+    /// CSV, TSV or JSONL (see the data flags).
+    #[arg(value_name = "FILE")]
     pub tsv: PathBuf,
     /// One threshold for every label (default: as `predict`: the tuned ones, else
     /// the training threshold).
@@ -21,17 +30,70 @@ pub struct EvaluateArgs {
     /// Run the model on the GPU (an error if none is usable).
     #[arg(long)]
     pub cuda: bool,
+    #[command(flatten)]
+    pub data: DataFlags,
 }
 
 pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
-    let eval = trainer::evaluate_saved(&a.model, &a.tsv, a.threshold, device(a.cuda)?)?;
+    let device = device(a.cuda)?;
+    let lm = LoadedModel::trained(&a.model, device)?;
+    let examples = read_examples(a, &lm.labels)?;
+    let source = a.tsv.display().to_string();
+    let eval = trainer::evaluate_examples(&lm, &examples, &source, a.threshold, device)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&eval).expect("json"));
     } else {
         print!(
             "{}",
-            crate::report::table4::format(&eval, &format!("Table 4 — {}", a.tsv.display()))
+            crate::report::table4::format(&eval, &format!("Table 4 — {source}"))
         );
     }
     Ok(())
+}
+
+/// The file's rows, their label ids indexing the model's labels.
+fn read_examples(a: &EvaluateArgs, model_labels: &[String]) -> Result<Vec<Example>> {
+    let (spec, src) = a.data.sources(&a.tsv, None, None)?;
+    if src.format == Format::Goemotions
+        && spec.label_map.is_none()
+        && src.labels_file.as_deref().is_none_or(|f| !f.is_file())
+    {
+        // GoEmotions' ids index the model's labels (emotions.txt's order).
+        return crate::data::tsv::read_split(&a.tsv, model_labels.len());
+    }
+    // The file as its own dev split: read once, nothing held out.
+    let src = Sources {
+        dev: Some(a.tsv.clone()),
+        ..src
+    };
+    let loaded = load(&spec, &src)?;
+    let to_model: Vec<usize> = loaded
+        .dataset
+        .labels
+        .iter()
+        .map(|name| {
+            model_labels
+                .iter()
+                .position(|m| m == name)
+                .ok_or_else(|| not_a_model_label(&a.tsv, name, model_labels))
+        })
+        .collect::<Result<_>>()?;
+    Ok(loaded
+        .dataset
+        .dev
+        .into_iter()
+        .map(|mut e| {
+            e.labels = e.labels.iter().map(|&l| to_model[l]).collect();
+            e
+        })
+        .collect())
+}
+
+fn not_a_model_label(file: &Path, name: &str, model_labels: &[String]) -> Error {
+    Error::Data(format!(
+        "{}: the label {name:?} is not one of the model's {} labels ({}); evaluate on data with the model's labels (or map them with --label-map)",
+        file.display(),
+        model_labels.len(),
+        crate::data::labels::abbreviated(model_labels)
+    ))
 }

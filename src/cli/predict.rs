@@ -1,6 +1,8 @@
-//! `hecjob predict`: emotions for texts with a trained model.
+//! `hecjob predict`: labels for texts with a trained model (those above the
+//! threshold; a single-label model's most probable class).
 
 use super::train::device;
+use crate::data::spec::Task;
 use crate::util::error::Result;
 use crate::worker::model::saved::LoadedModel;
 use std::path::PathBuf;
@@ -13,7 +15,8 @@ pub struct PredictArgs {
     #[arg(required = true)]
     pub texts: Vec<String>,
     /// Probability above which a label is predicted (default: the model's
-    /// per-label thresholds tuned on dev if it has them, else its training threshold).
+    /// per-label thresholds tuned on dev if it has them, else its training
+    /// threshold). A single-label model predicts its most probable class.
     #[arg(long, value_parser = crate::cli::flag_values::threshold)]
     pub threshold: Option<f64>,
     /// Show the K most probable labels instead of those above the threshold.
@@ -32,7 +35,9 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
     let lm = LoadedModel::trained(&a.model, dev)?;
     let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
     let ids = lm.encoder.encode_all(&texts)?;
-    let probs = crate::worker::train::batches::predict_probs(
+    let task = lm.task();
+    let probs = crate::worker::train::batches::predict_probs_for(
+        task,
         &lm.model,
         &ids,
         lm.config.pad_token_id,
@@ -44,9 +49,11 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
     for (text, p) in a.texts.iter().zip(&probs) {
         let mut ranked: Vec<(usize, f32)> = p.iter().copied().enumerate().collect();
         ranked.sort_by(|x, y| y.1.total_cmp(&x.1));
-        let chosen: Vec<(usize, f32)> = match a.top_k {
-            Some(k) => ranked.into_iter().take(k).collect(),
-            None => ranked
+        let chosen: Vec<(usize, f32)> = match (a.top_k, task) {
+            (Some(k), _) => ranked.into_iter().take(k).collect(),
+            // One class per text: the most probable (softmax probabilities).
+            (None, Task::SingleLabel) => ranked.into_iter().take(1).collect(),
+            (None, Task::MultiLabel) => ranked
                 .into_iter()
                 .filter(|(j, pr)| f64::from(*pr) > thresholds[*j])
                 .collect(),

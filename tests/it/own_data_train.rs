@@ -197,3 +197,90 @@ fn the_token_cache_gives_the_same_run_and_changed_data_is_refused() {
         refused.stderr()
     );
 }
+
+/// The tutorial form with the data flags trains a single-label model on a
+/// CSV; `predict` gives each text its one most probable class and `evaluate`
+/// reads the same CSV with the same flags (accuracy and a confusion matrix),
+/// refusing a file whose labels the model does not have.
+#[test]
+fn single_label_from_the_command_line_predicts_and_evaluates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let go = tmp.path().join("go");
+    std::fs::create_dir_all(&go).unwrap();
+    if support::small_goemotions(&go, 300, 80, 80).is_none() {
+        return;
+    }
+    let spec = owndata::write_single_label(&go, &tmp.path().join("single"));
+    let (train, dev, test) = (
+        spec.train.clone().unwrap(),
+        spec.dev.clone().unwrap(),
+        spec.test.clone().unwrap(),
+    );
+    let model = tmp.path().join("model");
+    let tiny = support::fixture("golden/tiny-bert");
+    Hecjob::new()
+        .args(["train", &train, &dev, &test, "-"])
+        .arg(&model)
+        .args([
+            "--label-column",
+            "label",
+            "--data-task",
+            "single_label",
+            "--epochs",
+            "1",
+        ])
+        .args([
+            "--max-steps",
+            "4",
+            "--max-length",
+            "32",
+            "--transformer-model",
+        ])
+        .arg(&tiny)
+        .run()
+        .success();
+    let p = Hecjob::new()
+        .arg("predict")
+        .arg(&model)
+        .args(["so happy for you", "this is awful", "--json"])
+        .run()
+        .success();
+    let p: serde_json::Value = serde_json::from_str(&p.stdout()).unwrap();
+    for row in p.as_array().unwrap() {
+        assert_eq!(row["labels"].as_array().unwrap().len(), 1, "{row}");
+    }
+    let e = Hecjob::new()
+        .arg("evaluate")
+        .arg(&model)
+        .args([&test, "--label-column", "label", "--json"])
+        .run()
+        .success();
+    let e: serde_json::Value = serde_json::from_str(&e.stdout()).unwrap();
+    let rows = std::fs::read_to_string(&test).unwrap().lines().count() as u64 - 1;
+    assert_eq!(e["examples"], rows);
+    assert!(e["accuracy"].as_f64().is_some(), "{e}");
+    let confusion: u64 = e["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|c| c.as_u64().unwrap()))
+        .sum();
+    assert_eq!(confusion, rows);
+    let other = tmp.path().join("other.csv");
+    std::fs::write(&other, "text,label\nhello,curiosity\n").unwrap();
+    let refused = Hecjob::new()
+        .arg("evaluate")
+        .arg(&model)
+        .arg(&other)
+        .args(["--label-column", "label"])
+        .run()
+        .code(3);
+    assert!(
+        refused.stderr().contains(&format!(
+            "{}: the label \"curiosity\" is not one of the model's 7 labels (",
+            other.display()
+        )),
+        "{}",
+        refused.stderr()
+    );
+}

@@ -9,6 +9,7 @@ use super::data::encode;
 use super::prepare::Prepared;
 use super::state::meta;
 use super::trainer::RunSpec;
+use crate::data::dataset::Example;
 use crate::data::spec::Task;
 use crate::data::tsv;
 use crate::jobdir::metrics::{Evaluation, RunMetrics};
@@ -107,9 +108,7 @@ pub(super) fn evaluate_best(
     Ok(())
 }
 
-/// Test-time evaluation of a saved model on one TSV split, as the model's
-/// task reads its logits (a single-label model: by argmax, each row needing
-/// exactly one label).
+/// Test-time evaluation of a saved model on one GoEmotions TSV split.
 pub fn evaluate_saved(
     model_dir: &Path,
     tsv_path: &Path,
@@ -117,20 +116,37 @@ pub fn evaluate_saved(
     device: Device,
 ) -> Result<Evaluation> {
     let lm = LoadedModel::trained(model_dir, device)?;
-    let task = lm.task();
     let examples = tsv::read_split(tsv_path, lm.labels.len())?;
+    evaluate_examples(
+        &lm,
+        &examples,
+        &tsv_path.display().to_string(),
+        threshold,
+        device,
+    )
+}
+
+/// Test-time evaluation of a loaded model on `examples` (label ids index the
+/// model's labels; `source` names their file), as the model's task reads its
+/// logits (a single-label model: by argmax, each row needing exactly one label).
+pub fn evaluate_examples(
+    lm: &LoadedModel,
+    examples: &[Example],
+    source: &str,
+    threshold: Option<f64>,
+    device: Device,
+) -> Result<Evaluation> {
+    let task = lm.task();
     if task == Task::SingleLabel {
         if let Some(e) = examples.iter().find(|e| e.labels.len() != 1) {
             return Err(Error::Data(format!(
-                "{}:{}: {} labels, but {} is a single-label model (one label per text)",
-                tsv_path.display(),
+                "{source}:{}: {} labels, but the model is single-label (one label per text)",
                 e.line,
                 e.labels.len(),
-                model_dir.display()
             )));
         }
     }
-    let enc = encode(&lm, &examples)?;
+    let enc = encode(lm, examples)?;
     let probs = predict_probs_for(
         task,
         &lm.model,
