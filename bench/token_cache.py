@@ -13,6 +13,7 @@ start to the first `loss at batch 1` line, reads the process's peak RSS
 (VmHWM) at that moment, and stops it. One JSON line per measurement on
 stdout; a markdown table at the end.
 
+    WITH_TRANSFORMERS=1 ./scripts/setup-libtorch.sh   # the peer side: transformers in .venv
     .venv/bin/python bench/token_cache.py --rows 1000000 --hecjob target/release/hecjob
 """
 import argparse, csv, json, os, random, shutil, signal, subprocess, sys, tempfile, time
@@ -100,6 +101,29 @@ def first_step(hecjob, cfg, storage):
     raise SystemExit(f"the task ended (exit {p.returncode}) before its first step")
 
 
+PEER = r"""
+import csv, sys, time, resource
+from transformers import AutoTokenizer
+t0 = time.monotonic()
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+rows = list(csv.reader(open(sys.argv[2], newline="")))[1:]
+texts = [r[0] for r in rows]
+labels = [[float(x) for x in r[1:]] for r in rows]
+enc = tok(texts, truncation=True, max_length=128)
+print(time.monotonic() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def peer(model, train_csv):
+    """The transformers way before a first step: read the CSV, tokenize it all
+    with the fast tokenizer (what a run_classification-style script does)."""
+    out = subprocess.run([sys.executable, "-c", PEER, model, train_csv], check=True,
+                         capture_output=True, text=True,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "RAYON_NUM_THREADS": "2"})
+    seconds, rss = out.stdout.split()
+    return float(seconds), int(rss)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -113,10 +137,14 @@ def main():
         write_data(a.goemotions, os.path.join(storage, "data"), a.rows, a.seed)
         print(json.dumps({"step": "write_data", "rows": a.rows, "seconds": round(time.monotonic() - t, 1)}), flush=True)
         cfg = write_config(storage, minilm_dir())
+        import resource
         t = time.monotonic()
         subprocess.run([a.hecjob, "prepare-data", cfg], check=True, stdout=sys.stderr)
         prep = time.monotonic() - t
-        print(json.dumps({"step": "prepare-data", "seconds": round(prep, 1)}), flush=True)
+        # The first child, so the children's peak is its own (KiB on Linux).
+        prep_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        print(json.dumps({"step": "prepare-data", "seconds": round(prep, 1),
+                          "peak_rss_bytes": prep_rss}), flush=True)
         results = []
         for label in ["with the token cache", "without (the task tokenizes)"]:
             if label.startswith("without"):
@@ -125,8 +153,12 @@ def main():
             results.append((label, s, rss, source))
             print(json.dumps({"step": "first training step", "case": label, "ids": source,
                               "seconds": round(s, 1), "peak_rss_bytes": rss}), flush=True)
+        s, rss = peer(minilm_dir(), os.path.join(storage, "data", "train.csv"))
+        results.append(("transformers: read the CSV, tokenize it all (fast tokenizer)", s, rss, "peer"))
+        print(json.dumps({"step": "peer", "seconds": round(s, 1), "peak_rss_bytes": rss}), flush=True)
         print(f"\n{a.rows:,} rows, MiniLM, max_length 128, batch 32, {os.cpu_count()} cores; "
-              f"prepare-data (check + tokenize, the download job) {prep:.1f} s\n")
+              f"prepare-data (check + tokenize, the download job) {prep:.1f} s, "
+              f"peak RSS {prep_rss / 2**30:.2f} GiB\n")
         print("| case | start → first step | peak RSS |\n|---|---|---|")
         for label, s, rss, _ in results:
             print(f"| {label} | {s:.1f} s | {rss / 2**30:.2f} GiB |")

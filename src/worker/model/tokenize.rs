@@ -38,21 +38,31 @@ impl TextEncoder {
     }
 
     /// [`TextEncoder::encode_all`], and how many of the texts were longer
-    /// than `max_length` tokens (cut by the truncation).
+    /// than `max_length` tokens (cut by the truncation). Texts go to the
+    /// tokenizer in chunks: a tokenizer `Encoding` holds offsets, type ids and
+    /// masks besides the ids, so a million at once would take gigabytes where
+    /// the ids alone take a few hundred megabytes.
     pub fn encode_all_counting_cut(&self, texts: &[&str]) -> Result<(Vec<Vec<i64>>, usize)> {
-        let inputs: Vec<tokenizers::EncodeInput> = texts.iter().map(|t| (*t).into()).collect();
-        let encs = self
-            .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| Error::Data(format!("tokenizer failed: {e}")))?;
-        let cut = encs
-            .iter()
-            .filter(|e| !e.get_overflowing().is_empty())
-            .count();
-        let ids = encs
-            .iter()
-            .map(|e| e.get_ids().iter().map(|&i| i64::from(i)).collect())
-            .collect();
+        const CHUNK: usize = 4096;
+        let mut ids = Vec::with_capacity(texts.len());
+        let mut cut = 0;
+        for chunk in texts.chunks(CHUNK) {
+            let inputs: Vec<tokenizers::EncodeInput> = chunk.iter().map(|t| (*t).into()).collect();
+            let encs = self
+                .tokenizer
+                .encode_batch(inputs, true)
+                .map_err(|e| Error::Data(format!("tokenizer failed: {e}")))?;
+            cut += encs
+                .iter()
+                .filter(|e| !e.get_overflowing().is_empty())
+                .count();
+            ids.extend(encs.iter().map(|e| {
+                e.get_ids()
+                    .iter()
+                    .map(|&i| i64::from(i))
+                    .collect::<Vec<i64>>()
+            }));
+        }
         Ok((ids, cut))
     }
 
