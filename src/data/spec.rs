@@ -194,23 +194,37 @@ impl Serialize for LabelColumns {
     }
 }
 
+// A visitor rather than an untagged enum: serde buffers an untagged value, and
+// the error would then point at the enclosing section, not at this key.
 impl<'de> Deserialize<'de> for LabelColumns {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Word(String),
-            List(Vec<String>),
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LabelColumns;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of column names, or `rest`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, w: &str) -> Result<LabelColumns, E> {
+                if w == "rest" {
+                    Ok(LabelColumns::Rest)
+                } else {
+                    Err(E::custom(format!(
+                        "`{w}`: expected a list of column names (`[{w}]`), or `rest` for every column after the text"
+                    )))
+                }
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<LabelColumns, A::Error> {
+                Vec::<String>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(LabelColumns::Listed)
+            }
         }
-        match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a list of column names, or `rest`")
-        })? {
-            Raw::Word(w) if w == "rest" => Ok(LabelColumns::Rest),
-            Raw::Word(w) => Err(serde::de::Error::custom(format!(
-                "`{w}`: expected a list of column names (`[{w}]`), or `rest` for every column after the text"
-            ))),
-            Raw::List(v) => Ok(LabelColumns::Listed(v)),
-        }
+        d.deserialize_any(V)
     }
 }
 
@@ -265,20 +279,29 @@ impl Serialize for LabelMapSpec {
 
 impl<'de> Deserialize<'de> for LabelMapSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Word(String),
-            Map(IndexMap<String, Vec<String>>),
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LabelMapSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("ekman, sentiment, or a map of new label → list of labels it merges")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, w: &str) -> Result<LabelMapSpec, E> {
+                LabelMapSpec::parse_flag(w).map_err(E::custom)
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<LabelMapSpec, A::Error> {
+                IndexMap::<String, Vec<String>>::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )
+                .map(LabelMapSpec::Custom)
+            }
         }
-        match Raw::deserialize(d).map_err(|_| {
-            serde::de::Error::custom(
-                "expected ekman, sentiment, or a map of new label → list of labels it merges",
-            )
-        })? {
-            Raw::Word(w) => LabelMapSpec::parse_flag(&w).map_err(serde::de::Error::custom),
-            Raw::Map(m) => Ok(LabelMapSpec::Custom(m)),
-        }
+        d.deserialize_any(V)
     }
 }
 

@@ -1529,3 +1529,88 @@ case!(
     "experiment:\n  name: e\nsweep:\n  epochs: [1, 2]\n  learning_rate: [1e-5]\n  epochs: [3]\n",
     "bad.yaml:4:3: sweep: duplicate field `epochs`"
 );
+
+// ---- data: which keys go together, ranges, names (issue 19) ----
+
+case!(
+    data_label_column_and_columns_together,
+    with("data:\n  train: a.csv\n  label_column: tags\n  label_columns: rest\n"),
+    one(
+        6,
+        "data.label_columns",
+        "set together with data.label_column; use one: label_column (a list or delimited column) or label_columns (one 0/1 column per label)"
+    )
+);
+case!(
+    data_unknown_extension_needs_a_format,
+    with("data:\n  train: corpus.txt\n  label_column: tags\n"),
+    one(
+        3,
+        "data.format",
+        "cannot tell the format of `corpus.txt` from its extension; set data.format: csv, tsv, jsonl or goemotions"
+    )
+);
+case!(
+    data_dev_without_train,
+    with("data:\n  dev: dev.csv\n"),
+    one(
+        4,
+        "data.dev",
+        "is set but data.train is not; name the train file too (without data.train, GoEmotions' files in paths.data_dir are read)"
+    )
+);
+case!(
+    data_columns_on_goemotions_tsv,
+    with("data:\n  label_column: labels\n"),
+    one(
+        4,
+        "data.label_column",
+        "GoEmotions' TSV has fixed columns (text, label ids, comment id) and no header; drop this key, or set data.format: tsv for a TSV with a header row"
+    )
+);
+case!(
+    data_dev_fraction_out_of_range,
+    with("data:\n  train: a.csv\n  label_column: l\n  dev_fraction: 1.5\n"),
+    one(
+        6,
+        "data.dev_fraction",
+        "expected a share between 0 and 1 (exclusive) of train to hold out as dev, got 1.5"
+    )
+);
+case!(
+    data_pos_weight_with_single_label,
+    with("data:\n  train: a.csv\n  label_column: l\n  task: single_label\n  pos_weight: auto\n"),
+    one(
+        7,
+        "data.pos_weight",
+        "`auto` weighs the positives of each label's binary loss, which single_label data does not have (its loss is one softmax); use none"
+    )
+);
+case!(
+    data_labels_named_twice,
+    with("data:\n  train: a.csv\n  label_column: l\n  labels: [joy, anger, joy]\n"),
+    one(
+        6,
+        "data.labels[2]",
+        "`joy` is already data.labels[0]; expected distinct names"
+    )
+);
+case!(
+    data_delimiter_without_column,
+    with("data:\n  train: a.csv\n  label_columns: rest\n  label_delimiter: '|'\n"),
+    one(
+        6,
+        "data.label_delimiter",
+        "needs data.label_column (the column whose text it splits)"
+    )
+);
+case!(
+    data_label_columns_a_word,
+    with("data:\n  train: a.csv\n  label_columns: toxic\n"),
+    "bad.yaml:5:18: data.label_columns: `toxic`: expected a list of column names (`[toxic]`), or `rest` for every column after the text"
+);
+case!(
+    data_unknown_label_map,
+    with("data:\n  label_map: plutchik\n"),
+    "bad.yaml:4:14: data.label_map: `plutchik`: expected ekman or sentiment (a custom map is written in the config's data.label_map)"
+);
