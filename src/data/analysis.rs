@@ -1,5 +1,6 @@
-//! `hecjob analyze DIR`: the tutorial's data_analysis.py label statistics per
-//! split, plus how often `neutral` shares a text and how many labels texts have.
+//! `hecjob analyze`: the tutorial's data_analysis.py label statistics per
+//! split, plus how often `neutral` shares a text, how many labels texts have,
+//! the label pairs that share texts most, and a histogram of text lengths.
 //!
 //! Percentages are printed as Python's `format(x, '.2f')` prints them: the
 //! exact binary value rounded to two decimals, ties to even. Rust's `{:.2}`
@@ -68,6 +69,62 @@ pub struct SplitStats {
     pub neutral: Option<NeutralStats>,
     /// Number of labels on a text → number of texts.
     pub labels_per_text: BTreeMap<usize, usize>,
+    /// The label pairs that share texts most often (up to [`TOP_PAIRS`]),
+    /// most frequent first (ties by label ids).
+    pub pairs: Vec<(String, String, usize)>,
+    /// Texts per length bucket in words ([`WORD_BUCKETS`]), in bucket order.
+    pub words_per_text: Vec<(&'static str, usize)>,
+}
+
+/// How many label pairs `analyze` lists.
+pub const TOP_PAIRS: usize = 5;
+
+/// Length buckets in words (whitespace-separated): their names and upper bounds.
+pub const WORD_BUCKETS: [(&str, usize); 8] = [
+    ("1-5", 5),
+    ("6-10", 10),
+    ("11-20", 20),
+    ("21-50", 50),
+    ("51-100", 100),
+    ("101-200", 200),
+    ("201-500", 500),
+    (">500", usize::MAX),
+];
+
+/// The most frequent co-occurring label pairs of `examples`.
+fn top_pairs(names: &[String], examples: &[Example]) -> Vec<(String, String, usize)> {
+    let mut counts: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for ex in examples {
+        let mut l = ex.labels.clone();
+        l.sort_unstable();
+        for (i, &a) in l.iter().enumerate() {
+            for &b in &l[i + 1..] {
+                *counts.entry((a, b)).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut v: Vec<((usize, usize), usize)> = counts.into_iter().collect();
+    v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    v.into_iter()
+        .take(TOP_PAIRS)
+        .map(|((a, b), c)| (names[a].clone(), names[b].clone(), c))
+        .collect()
+}
+
+/// Texts per [`WORD_BUCKETS`] bucket.
+fn word_histogram(examples: &[Example]) -> Vec<(&'static str, usize)> {
+    let mut counts = [0usize; WORD_BUCKETS.len()];
+    for ex in examples {
+        let words = ex.text.split_whitespace().count().max(1);
+        if let Some(i) = WORD_BUCKETS.iter().position(|(_, hi)| words <= *hi) {
+            counts[i] += 1;
+        }
+    }
+    WORD_BUCKETS
+        .iter()
+        .zip(counts)
+        .map(|((name, _), c)| (*name, c))
+        .collect()
 }
 
 /// Count labels of `examples` (whose ids index `names`).
@@ -125,6 +182,8 @@ pub fn analyze_split(split: &str, names: &[String], examples: &[Example]) -> Spl
             .collect(),
         neutral,
         labels_per_text: per_text,
+        pairs: top_pairs(names, examples),
+        words_per_text: word_histogram(examples),
     }
 }
 
@@ -197,6 +256,21 @@ pub fn render_text(stats: &[SplitStats]) -> String {
             .map(|(k, v)| format!("{k}: {v} ({}%)", pct2(ratio(*v, s.texts))))
             .collect();
         let _ = writeln!(o, "Labels per text: {}", hist.join(", "));
+        if !s.pairs.is_empty() {
+            let pairs: Vec<String> = s
+                .pairs
+                .iter()
+                .map(|(a, b, c)| format!("{a} + {b} {c}"))
+                .collect();
+            let _ = writeln!(o, "Most frequent label pairs: {}", pairs.join(", "));
+        }
+        let words: Vec<String> = s
+            .words_per_text
+            .iter()
+            .filter(|(_, c)| *c > 0)
+            .map(|(b, c)| format!("{b}: {c} ({}%)", pct2(ratio(*c, s.texts))))
+            .collect();
+        let _ = writeln!(o, "Words per text: {}", words.join(", "));
     }
     o
 }
@@ -249,6 +323,8 @@ pub fn render_json(stats: &[SplitStats]) -> String {
                     "partners": n.partners.iter().map(|(name, c)| json!({"name": name, "count": c})).collect::<Vec<_>>(),
                 })),
                 "labels_per_text": s.labels_per_text.iter().map(|(k, v)| json!({"labels": k, "texts": v})).collect::<Vec<_>>(),
+                "pairs": s.pairs.iter().map(|(a, b, c)| json!({"labels": [a, b], "texts": c})).collect::<Vec<_>>(),
+                "words_per_text": s.words_per_text.iter().map(|(b, c)| json!({"words": b, "texts": c})).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -138,6 +138,40 @@ fn analysis_matches_an_independent_recount() {
             neutral.with_other,
             with_n.iter().filter(|r| r.1.len() > 1).count()
         );
+        // Label pairs: each listed count recounted, in descending order, and
+        // no unlisted pair more frequent than the last one listed.
+        let both = |a: &str, b: &str| {
+            let (a, b) = (
+                ds.labels.iter().position(|n| n == a).unwrap(),
+                ds.labels.iter().position(|n| n == b).unwrap(),
+            );
+            rows.iter()
+                .filter(|r| r.1.contains(&a) && r.1.contains(&b))
+                .count()
+        };
+        for (a, b, c) in &s.pairs {
+            assert_eq!(*c, both(a, b), "{split} {a} + {b}");
+        }
+        assert!(s.pairs.windows(2).all(|w| w[0].2 >= w[1].2), "{split}");
+        if let Some(last) = s.pairs.last() {
+            for a in &ds.labels {
+                for b in &ds.labels {
+                    if a < b
+                        && !s
+                            .pairs
+                            .iter()
+                            .any(|p| (&p.0, &p.1) == (a, b) || (&p.0, &p.1) == (b, a))
+                    {
+                        assert!(
+                            both(a, b) <= last.2,
+                            "{split}: {a} + {b} beats the listed pairs"
+                        );
+                    }
+                }
+            }
+        }
+        let words: usize = s.words_per_text.iter().map(|(_, c)| c).sum();
+        assert_eq!(words, rows.len(), "every text in one length bucket");
         let hist_total: usize = s.labels_per_text.values().sum();
         assert_eq!(hist_total, rows.len());
         for (k, v) in &s.labels_per_text {
