@@ -394,7 +394,9 @@ mod tests {
             neutral, 4, 50.00%, 50.00%\n\
             Text count: 8\n\
             Neutral with another label: 2 of 4 neutral texts (50.00%); most often with joy 2, anger 1\n\
-            Labels per text: 1: 5 (62.50%), 2: 2 (25.00%), 3: 1 (12.50%)\n";
+            Labels per text: 1: 5 (62.50%), 2: 2 (25.00%), 3: 1 (12.50%)\n\
+            Most frequent label pairs: joy + anger 2, joy + neutral 2, anger + neutral 1\n\
+            Words per text: 1-5: 8 (100.00%)\n";
         assert_eq!(text, want);
         let csv = render_csv(std::slice::from_ref(&s));
         assert!(csv.contains("\ntrain,unused,0,0.00,,8\n"), "{csv}");
