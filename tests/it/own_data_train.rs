@@ -152,6 +152,64 @@ fn the_token_cache_gives_the_same_run_and_changed_data_is_refused() {
         })
         .collect();
     assert_eq!(files.len(), 3, "train, dev (held out) and test: {files:?}");
+    // The share of texts the truncation cuts, counted here with the tokenizer.
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cfg.parent().unwrap().join("data.json")).unwrap(),
+    )
+    .unwrap();
+    let tok = tokenizers::Tokenizer::from_file(support::fixture("golden/tiny-bert/tokenizer.json"))
+        .unwrap();
+    // As it is in the file, the tokenizer may pad or cut: it must do neither here.
+    let mut tok = tok;
+    tok.with_padding(None);
+    tok.with_truncation(None).unwrap();
+    let train_rows = record["splits"][0]["examples"].as_u64().unwrap() as usize;
+    let texts: Vec<String> = std::fs::read_to_string(tmp.path().join("data/train.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let held: std::collections::HashSet<String> =
+        std::fs::read_to_string(cfg.parent().unwrap().join("heldout-dev.txt"))
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+    let ids: Vec<String> = std::fs::read_to_string(tmp.path().join("data/train.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let cut = texts
+        .iter()
+        .zip(&ids)
+        .filter(|(_, id)| !held.contains(*id))
+        .filter(|(t, _)| tok.encode(t.as_str(), true).unwrap().get_ids().len() > 32)
+        .count();
+    assert!(cut > 0);
+    let want = format!(
+        "{cut} of {train_rows} train texts ({:.1}%) are longer than max_length 32 tokens and are cut",
+        cut as f64 * 100.0 / train_rows as f64
+    );
+    assert!(
+        record["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == &serde_json::json!(want)),
+        "{want}\n{}",
+        record["warnings"]
+    );
     let cached = train_task(&cfg).success();
     assert!(
         cached
