@@ -230,6 +230,26 @@ fn a_single_label_run_beats_the_majority_class_and_records_accuracy_and_confusio
     assert_eq!(json["data"]["format"], "csv");
     assert_eq!(json["data"]["labels"], serde_json::json!(labels));
     assert_files_named(&json, &[("train", &train), ("dev", &dev), ("test", &test)]);
+
+    // The report of this real run: report.html, opened in headless Chromium,
+    // draws the test confusion matrix (one cell per gold × predicted class).
+    let out = crate::support::Hecjob::new()
+        .args(["report", "--no-accounting", "--no-plots", "--plots-dir"])
+        .arg(save.parent().unwrap().join("report"))
+        .arg(&save)
+        .run()
+        .success();
+    let page = save.parent().unwrap().join("report/report.html");
+    let html = std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{e}\n{}", out.stdout()));
+    let n = labels.len();
+    assert_eq!(html.matches("<g class=\"cell\"").count(), n * n);
+    if let Some(chromium) = crate::support::browser::chromium() {
+        let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("single-label-report");
+        let r =
+            crate::support::browser::open_and_click(&chromium, &page, &shots, "labels-table", "F1");
+        assert_eq!(r["errors"], serde_json::json!([]), "console errors: {r}");
+        assert!(shots.join("section-confusion.png").is_file(), "{r}");
+    }
 }
 
 /// The tiny model's run on `dir`'s small GoEmotions copy, 2 epochs of 20
