@@ -78,7 +78,7 @@ pub struct Evaluation {
     /// Single-label only: the share of texts whose predicted class is the gold one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
-    /// Single-label only: counts[gold][predicted], in label order.
+    /// Single-label only: `counts[gold][predicted]`, in label order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confusion: Option<Vec<Vec<u64>>>,
 }

@@ -37,7 +37,7 @@ pub struct Comparison {
     /// Single-label runs: the share of texts classified right.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,
-    /// Single-label runs: counts[gold][predicted], in the rows' label order.
+    /// Single-label runs: `counts[gold][predicted]`, in the rows' label order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confusion: Option<Vec<Vec<u64>>>,
 }

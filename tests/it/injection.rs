@@ -520,7 +520,9 @@ fn render_and_run(
     // download.com
     let calls = s.run_ok("download.com", env);
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["module", "hecjob"]);
+    assert_eq!(names, ["module", "hecjob", "hecjob"]);
+    // The data check reads the job's own config.yaml, beside the script.
+    assert_eq!(calls[2].argv, argv(&["prepare-data", "config.yaml"]));
     assert_eq!(
         calls[1].argv,
         argv(&[

@@ -10,8 +10,8 @@
 //! same bytes); a reader checks its magic, its length and its row count, and
 //! tokenizes afresh, saying why, when anything is off.
 //!
-//! Layout (little-endian): `HJTOKEN1`, u64 rows, u64 offsets[rows + 1] (into
-//! the ids), u32 ids[offsets[rows]].
+//! Layout (little-endian): `HJTOKEN1`, `u64 rows`, `u64 offsets[rows + 1]`
+//! (into the ids), `u32 ids[offsets[rows]]`.
 
 use crate::data::spec::DataSpec;
 use crate::jobdir::data_record::DataRecord;
