@@ -313,15 +313,28 @@ fn check_text_columns(spec: &DataSpec, header: &Header, file: &Path, format: For
                 "{}:1: no column `{col}` (data.{key}); the header row's columns are {}{}",
                 file.display(),
                 header.listing(),
-                if key == "text_column" {
-                    "; set data.text_column to the column holding the text"
-                } else {
+                if key != "text_column" {
                     ""
+                } else if looks_like_data(header) {
+                    "; is the first line data, not a header? CSV and TSV files need a header row naming the columns"
+                } else {
+                    "; set data.text_column to the column holding the text"
                 }
             )));
         }
     }
     Ok(())
+}
+
+/// Whether a "header" reads like a row of data: a cell with a space that is
+/// long, or a 0/1 or numeric cell (column names are rarely either).
+fn looks_like_data(header: &Header) -> bool {
+    header.columns.iter().any(|c| {
+        c.split_whitespace().count() >= 4
+            || (!c.is_empty()
+                && c.chars()
+                    .all(|ch| ch.is_ascii_digit() || ch == '.' || ch == ','))
+    })
 }
 
 /// Record `reason` for the row at `file:line`: an error, or a reject.

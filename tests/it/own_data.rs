@@ -176,6 +176,11 @@ fn every_data_error_names_file_line_and_what_to_do() {
             "train.csv:1: no column `text` (data.text_column); the header row's columns are body, labels; set data.text_column to the column holding the text",
         ),
         (
+            vec![("train.csv", "I love this so much,joy\nhi,anger\n")],
+            spec(&names),
+            "train.csv:1: no column `text` (data.text_column); the header row's columns are I love this so much, joy; is the first line data, not a header? CSV and TSV files need a header row naming the columns",
+        ),
+        (
             vec![("train.csv", "text,tags\nhi,joy\n")],
             spec(&names),
             "train.csv: no column `labels` (data.label_column); the header row's columns are text, tags",
