@@ -582,3 +582,33 @@ fn shipped_configs_read_the_files_their_comments_show() {
         Hecjob::new().arg("prepare-data").arg(&cfg).run().success();
     }
 }
+
+/// GoEmotions' own TSV files named in `data.train` (another folder, a slice)
+/// read as GoEmotions' (no header; emotions.txt beside them), as the
+/// tutorial form reads them.
+#[test]
+fn goemotions_files_named_in_data_train_are_recognised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let go = tmp.path().join("slice");
+    std::fs::create_dir_all(&go).unwrap();
+    if support::small_goemotions(&go, 100, 30, 30).is_none() {
+        return;
+    }
+    let spec = DataSpec {
+        train: Some("slice/train.tsv".into()),
+        dev: Some("slice/dev.tsv".into()),
+        test: Some("slice/test.tsv".into()),
+        ..DataSpec::default()
+    };
+    let cfg = job_config(tmp.path(), spec);
+    let out = Hecjob::new()
+        .arg("prepare-data")
+        .arg(&cfg)
+        .run()
+        .success()
+        .stdout();
+    assert!(
+        out.starts_with("data: goemotions, multi_label, 28 labels (labels_file); train 100 / dev 30 / test 30\n"),
+        "{out}"
+    );
+}

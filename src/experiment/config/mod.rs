@@ -323,6 +323,11 @@ impl Config {
                 "data.train: cannot tell the format of `{train}` from its extension; set data.format: csv, tsv, jsonl or goemotions"
             ))
         })?;
+        // GoEmotions' files name their labels in emotions.txt beside them.
+        let labels_file = labels_file.or_else(|| {
+            (format == crate::data::spec::Format::Goemotions)
+                .then(|| train_path.with_file_name("emotions.txt"))
+        });
         Ok(Sources {
             format,
             train: train_path,
