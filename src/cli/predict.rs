@@ -51,8 +51,7 @@ pub struct FileArgs {
     /// is an error unless --resume; `OUT.progress` beside it records what is done.
     #[arg(long, value_name = "OUT", requires = "input")]
     pub output: Option<PathBuf>,
-    /// jsonl: {"id", "labels": [...], "probabilities": {label: p}}; csv: id,labels
-    /// (joined by `|`), then one column per label with --probabilities.
+    /// How OUT is written (labels most probable first).
     #[arg(long, value_enum, default_value = "jsonl", requires = "input")]
     pub format: OutputFormat,
     /// Also write every label's probability.
@@ -62,7 +61,8 @@ pub struct FileArgs {
     #[arg(long, value_name = "N", default_value = "64", requires = "input",
           value_parser = crate::cli::flag_values::at_least_one::<usize>)]
     pub batch_size: usize,
-    /// Rows read, predicted and appended to OUT at a time (memory grows with it).
+    /// Rows read, predicted and appended to OUT at a time (memory grows with
+    /// it; a --resume must give the same).
     #[arg(long, value_name = "ROWS", default_value = "16384", requires = "input",
           value_parser = crate::cli::flag_values::at_least_one::<usize>)]
     pub window: usize,

@@ -390,6 +390,24 @@ fn errors_name_the_column_the_flag_and_what_changed() {
         sidecar(&out).display()
     ));
 
+    // The same file named another way would change the ids (`FILE:LINE`).
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .arg("predict")
+        .arg(model)
+        .args(["--input", "in.csv", "--output"])
+        .arg(&out)
+        .args(["--text-column", "body", "--resume"])
+        .run()
+        .code(2)
+        .stderr_eq(&format!(
+            "error: --resume: --input is in.csv, but the run began with {}; resume with the same \
+             inputs, model and options, or remove {} and {} to start over\n",
+            input.display(),
+            out.display(),
+            sidecar(&out).display()
+        ));
+
     std::fs::write(&input, "id,body\n1,so happy\n2,what a day\n3,and more\n").unwrap();
     let canonical = std::fs::canonicalize(&input).unwrap();
     predict(&["--text-column", "body", "--resume"]).code(2).stderr_eq(&format!(

@@ -53,6 +53,15 @@ impl Job {
     fn options(&self, device: Device) -> Vec<(String, String)> {
         let opt = |f: &str, v: String| (f.to_string(), v);
         vec![
+            // As given: a row's id may hold the path (`FILE:LINE`).
+            opt(
+                "--input",
+                self.inputs
+                    .iter()
+                    .map(|i| i.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             opt(
                 "--data-format",
                 self.inputs
