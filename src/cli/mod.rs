@@ -78,7 +78,7 @@ pub enum Command {
     /// Fine-tune a classifier (the train job's worker).
     #[cfg(feature = "torch")]
     Train(train::TrainArgs),
-    /// Predict emotions for texts with a trained model.
+    /// Label texts, or whole files (--input … --output), with a trained model.
     #[cfg(feature = "torch")]
     Predict(predict::PredictArgs),
     /// Evaluate a trained model on a TSV split and print Table 4.

@@ -37,6 +37,8 @@ mod own_data_train;
 mod pipeline_sge;
 #[cfg(feature = "torch")]
 mod pipeline_slurm;
+#[cfg(feature = "torch")]
+mod predict_files;
 mod render_snapshots;
 mod report;
 mod sge_live;

@@ -1,0 +1,371 @@
+//! Labels for a whole corpus (`hecjob predict MODEL --input FILE… --output
+//! OUT`): the inputs streamed, never held whole.
+//!
+//! Rows are read in windows of `window` rows (across the input files, in
+//! order); each window is tokenized, predicted in batches sorted by token
+//! length (train::batches::predict_probs_for) and written back in input
+//! order as one append to OUT (writer), after which `OUT.progress` records
+//! the rows and bytes done (resume). Memory is one window's texts and ids, not
+//! the corpus's. Windows always start at multiples of `window` rows, so a
+//! resumed run forms the same windows and batches as an uninterrupted one
+//! and writes the same bytes.
+
+pub mod reader;
+pub mod resume;
+pub mod writer;
+
+use crate::util::error::{Error, Result};
+use crate::worker::model::saved::LoadedModel;
+use reader::{Columns, Input};
+use resume::{FileKey, Record, RunKey};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tch::Device;
+use writer::{Appender, Decision, Formatter, OutputFormat};
+
+/// What to predict and how to write it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub inputs: Vec<Input>,
+    pub columns: Columns,
+    pub output: PathBuf,
+    pub format: OutputFormat,
+    pub probabilities: bool,
+    pub threshold: Option<f64>,
+    pub top_k: Option<usize>,
+    pub batch_size: usize,
+    /// Rows per window (read, predicted and appended together).
+    pub window: usize,
+    pub resume: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Rows written by this invocation.
+    pub rows: u64,
+    /// Rows a resumed run found written already.
+    pub skipped: u64,
+}
+
+impl Job {
+    /// The options a resume must find unchanged, as `--flag value`.
+    fn options(&self, device: Device) -> Vec<(String, String)> {
+        let opt = |f: &str, v: String| (f.to_string(), v);
+        vec![
+            // As given: a row's id may hold the path (`FILE:LINE`).
+            opt(
+                "--input",
+                self.inputs
+                    .iter()
+                    .map(|i| i.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            opt(
+                "--data-format",
+                self.inputs
+                    .iter()
+                    .map(|i| i.format.name())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            opt("--text-column", self.columns.text.join(",")),
+            opt("--text-join", format!("{:?}", self.columns.join)),
+            opt(
+                "--id-column",
+                self.columns.id.clone().unwrap_or_else(|| "(none)".into()),
+            ),
+            opt("--format", format!("{:?}", self.format).to_lowercase()),
+            opt("--probabilities", self.probabilities.to_string()),
+            opt(
+                "--threshold",
+                self.threshold
+                    .map_or("(the model's)".into(), |t| t.to_string()),
+            ),
+            opt(
+                "--top-k",
+                self.top_k.map_or("(none)".into(), |k| k.to_string()),
+            ),
+            opt("--batch-size", self.batch_size.to_string()),
+            opt("--window", self.window.to_string()),
+            opt("--cuda", (device != Device::Cpu).to_string()),
+        ]
+    }
+
+    fn run_key(&self, model_dir: &std::path::Path, device: Device) -> Result<RunKey> {
+        Ok(RunKey {
+            inputs: self
+                .inputs
+                .iter()
+                .map(|i| FileKey::of(&i.path))
+                .collect::<Result<_>>()?,
+            model: FileKey::of(&model_dir.join("model.safetensors"))?,
+            options: self.options(device),
+        })
+    }
+}
+
+/// Where a run starts: OUT opened for appending and the rows already in it.
+struct Start {
+    out: Appender,
+    record: Record,
+}
+
+/// Open OUT fresh, or (`--resume`) as its sidecar left it; `None` when a
+/// resumed run had already finished.
+fn start(job: &Job, key: RunKey, header: &[u8]) -> Result<Option<Start>> {
+    let out = &job.output;
+    if !job.resume && out.exists() {
+        return Err(Error::Usage(format!(
+            "{} exists; pass --resume to continue the run that wrote it, or remove it (and {}) to start over",
+            out.display(),
+            resume::sidecar(out).display()
+        )));
+    }
+    // Without --resume a progress file without its output is a stale one.
+    let previous = if job.resume { Record::load(out)? } else { None };
+    let fresh = Record {
+        rows_done: 0,
+        bytes: 0,
+        done: false,
+        run: key,
+    };
+    let Some(mut record) = previous else {
+        if out.exists() {
+            return Err(Error::Usage(format!(
+                "--resume: {} has no {}, so what it holds is unknown; remove it to start over",
+                out.display(),
+                resume::sidecar(out).display()
+            )));
+        }
+        // The sidecar first: a kill before the header leaves a resumable run.
+        fresh.save(out)?;
+        let mut a = Appender::create(out)?;
+        return begin(&mut a, fresh, header, out).map(|record| Some(Start { out: a, record }));
+    };
+    resume::check_same(out, &record.run, &fresh.run)?;
+    if record.done {
+        return Ok(None);
+    }
+    record.run = fresh.run;
+    if !out.exists() {
+        if record.bytes > 0 {
+            return Err(Error::Data(format!(
+                "{}: missing, though {} records {} bytes written; remove {} to start over",
+                out.display(),
+                resume::sidecar(out).display(),
+                record.bytes,
+                resume::sidecar(out).display()
+            )));
+        }
+        let mut a = Appender::create(out)?;
+        return begin(&mut a, record, header, out).map(|record| Some(Start { out: a, record }));
+    }
+    let mut a = Appender::reopen(out, record.bytes)?;
+    let record = if record.bytes == 0 {
+        begin(&mut a, record, header, out)?
+    } else {
+        record
+    };
+    Ok(Some(Start { out: a, record }))
+}
+
+/// Write the header of an empty OUT and record it.
+fn begin(
+    a: &mut Appender,
+    mut record: Record,
+    header: &[u8],
+    out: &std::path::Path,
+) -> Result<Record> {
+    a.append(header)?;
+    record.bytes = a.bytes;
+    record.save(out)?;
+    Ok(record)
+}
+
+/// Predict every row of `job.inputs` with `lm` into `job.output`.
+pub fn run(
+    job: &Job,
+    lm: &LoadedModel,
+    model_dir: &std::path::Path,
+    device: Device,
+) -> Result<Summary> {
+    for input in &job.inputs {
+        reader::check_columns(input, &job.columns)?;
+    }
+    let formatter = Formatter {
+        format: job.format,
+        labels: lm.labels.clone(),
+        decision: Decision {
+            task: lm.task(),
+            thresholds: lm.thresholds(job.threshold),
+            top_k: job.top_k,
+        },
+        probabilities: job.probabilities,
+    };
+    let key = job.run_key(model_dir, device)?;
+    let Some(Start { out, record }) = start(job, key, &formatter.header())? else {
+        println!(
+            "{}: already complete ({}); nothing to do",
+            job.output.display(),
+            resume::sidecar(&job.output).display()
+        );
+        return Ok(Summary {
+            rows: 0,
+            skipped: 0,
+        });
+    };
+    let skip = record.rows_done;
+    if skip > 0 {
+        println!("resuming {} after {skip} rows", job.output.display());
+    }
+    let mut w = Windows {
+        job,
+        lm,
+        device,
+        formatter,
+        out,
+        record,
+        ids: Vec::new(),
+        texts: Vec::new(),
+        seen: 0,
+        written: 0,
+        counter: RowCounter::new(),
+    };
+    for input in &job.inputs {
+        reader::for_each_text(input, &job.columns, |id, text| w.push(id, text))?;
+    }
+    w.flush()?;
+    w.record.done = true;
+    w.record.save(&job.output)?;
+    w.counter.finish(w.written, &job.output);
+    Ok(Summary {
+        rows: w.written,
+        skipped: skip,
+    })
+}
+
+/// The window being filled, and what has been written.
+struct Windows<'a> {
+    job: &'a Job,
+    lm: &'a LoadedModel,
+    device: Device,
+    formatter: Formatter,
+    out: Appender,
+    record: Record,
+    ids: Vec<String>,
+    texts: Vec<String>,
+    /// Rows read, skipped ones included.
+    seen: u64,
+    /// Rows written by this invocation.
+    written: u64,
+    counter: RowCounter,
+}
+
+impl Windows<'_> {
+    fn push(&mut self, id: String, text: String) -> Result<()> {
+        self.seen += 1;
+        if self.seen <= self.record.rows_done {
+            return Ok(());
+        }
+        self.ids.push(id);
+        self.texts.push(text);
+        if self.ids.len() >= self.job.window {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Predict the window and append it, then record it.
+    fn flush(&mut self) -> Result<()> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
+        let texts: Vec<&str> = self.texts.iter().map(String::as_str).collect();
+        let ids = self.lm.encoder.encode_all(&texts)?;
+        let probs = crate::worker::train::batches::predict_probs_for(
+            self.lm.task(),
+            &self.lm.model,
+            &ids,
+            self.lm.config.pad_token_id,
+            self.job.batch_size,
+            self.device,
+        );
+        let chunk = self.formatter.rows(&self.ids, &probs);
+        self.out.append(&chunk)?;
+        let n = self.ids.len() as u64;
+        self.record.rows_done += n;
+        self.record.bytes = self.out.bytes;
+        self.record.save(&self.job.output)?;
+        self.written += n;
+        self.counter.add(n);
+        self.ids.clear();
+        self.texts.clear();
+        Ok(())
+    }
+}
+
+/// Rows predicted: a spinner on a terminal, else a line now and then
+/// (`predicted N rows (R rows/s)`) for a job's log. util::progress::Progress
+/// needs a total, which a streamed corpus does not have before it is read.
+struct RowCounter {
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+    last_line: Instant,
+    rows: u64,
+}
+
+impl RowCounter {
+    const EVERY: Duration = Duration::from_secs(30);
+
+    fn new() -> RowCounter {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] predicted {pos} rows ({per_sec})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        let now = Instant::now();
+        RowCounter {
+            bar,
+            started: now,
+            last_line: now,
+            rows: 0,
+        }
+    }
+
+    fn rate(&self) -> f64 {
+        self.rows as f64 / self.started.elapsed().as_secs_f64().max(1e-9)
+    }
+
+    fn add(&mut self, n: u64) {
+        self.rows += n;
+        match &self.bar {
+            Some(bar) => bar.inc(n),
+            None if self.last_line.elapsed() >= Self::EVERY => {
+                self.last_line = Instant::now();
+                println!("predicted {} rows ({:.0} rows/s)", self.rows, self.rate());
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self, rows: u64, out: &std::path::Path) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        println!(
+            "predicted {rows} rows in {:.1} s ({:.0} rows/s) → {}",
+            self.started.elapsed().as_secs_f64(),
+            self.rate(),
+            out.display()
+        );
+    }
+}

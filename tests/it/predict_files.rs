@@ -1,0 +1,437 @@
+//! `hecjob predict MODEL --input FILE… --output OUT` through the binary, with
+//! the tiny BERT (tests/fixtures/golden/tiny-bert) trained a few steps on real
+//! GoEmotions lines: the same labels as the text interface, input order kept
+//! though batches are sorted by length, a SIGKILLed run resumed byte for
+//! byte, and the errors a user meets, whole.
+
+use crate::support;
+use crate::support::Hecjob;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The trained model and the GoEmotions copy it was trained on, made once
+/// for every test here (None, with SKIPPED printed, without the data).
+fn model() -> Option<&'static (PathBuf, PathBuf)> {
+    static MODEL: OnceLock<Option<(PathBuf, PathBuf)>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            // Kept for the life of the test process.
+            let dir = tempfile::tempdir().unwrap().keep();
+            let data = dir.join("go");
+            std::fs::create_dir_all(&data).unwrap();
+            support::small_goemotions(&data, 320, 120, 120)?;
+            let model = dir.join("model");
+            Hecjob::new()
+                .arg("train")
+                .args(["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"].map(|f| data.join(f)))
+                .arg(&model)
+                .arg("--transformer-model")
+                .arg(support::fixture("golden/tiny-bert"))
+                .args(["--epochs", "1", "--max-steps", "12", "--max-length", "32"])
+                .args(["--learning-rate", "3e-3", "--batch-size", "16"])
+                .args(["--tune-thresholds"])
+                .run()
+                .success();
+            Some((model, data))
+        })
+        .as_ref()
+}
+
+/// The first `n` texts of a GoEmotions split (the full data: `model` has
+/// checked it is there).
+fn texts(split: &str, n: usize) -> Vec<String> {
+    let full = support::goemotions_dir()
+        .unwrap()
+        .join(format!("{split}.tsv"));
+    std::fs::read_to_string(full)
+        .unwrap()
+        .lines()
+        .take(n)
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+fn csv_of(rows: &[(String, String)]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "body"]).unwrap();
+    for (id, text) in rows {
+        w.write_record([id, text]).unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+fn jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The text interface's labels (most probable first) and their probabilities.
+fn cli_labels(model: &Path, texts: &[String]) -> Vec<Vec<(String, f32)>> {
+    let out = Hecjob::new()
+        .arg("predict")
+        .arg(model)
+        .arg("--json")
+        .arg("--")
+        .args(texts)
+        .run()
+        .success();
+    let v: Value = serde_json::from_str(&out.stdout()).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| {
+                    let p = l["probability"].as_f64().unwrap() as f32;
+                    (l["label"].as_str().unwrap().to_string(), p)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A CSV (text in `body`, ids in `id`) and a JSONL file of the same texts give
+/// the labels the command line gives them, in JSONL and in CSV.
+#[test]
+fn files_get_the_labels_the_command_line_gives() {
+    let Some((model, _)) = model() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let texts = texts("test", 40);
+    let rows: Vec<(String, String)> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("c{i}"), t.clone()))
+        .collect();
+    let csv_in = tmp.path().join("in.csv");
+    std::fs::write(&csv_in, csv_of(&rows)).unwrap();
+    let jsonl_in = tmp.path().join("in.jsonl");
+    let lines: String = texts
+        .iter()
+        .map(|t| serde_json::json!({"text": t}).to_string() + "\n")
+        .collect();
+    std::fs::write(&jsonl_in, lines).unwrap();
+    let expected = cli_labels(model, &texts);
+    assert!(
+        expected.iter().any(|l| !l.is_empty()),
+        "the tiny model predicts some label: {expected:?}"
+    );
+
+    let out = tmp.path().join("from-csv.jsonl");
+    Hecjob::new()
+        .arg("predict")
+        .arg(model)
+        .arg("--input")
+        .arg(&csv_in)
+        .arg("--output")
+        .arg(&out)
+        .args([
+            "--text-column",
+            "body",
+            "--id-column",
+            "id",
+            "--probabilities",
+        ])
+        .run()
+        .success()
+        .stdout_contains("predicted 40 rows in ");
+    let got = jsonl(&out);
+    assert_eq!(got.len(), 40);
+    for (i, (row, want)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(row["id"], format!("c{i}"), "{row}");
+        let labels: Vec<&str> = row["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        let want_labels: Vec<&str> = want.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, want_labels, "row {i}");
+        for (label, p) in want {
+            assert_eq!(
+                row["probabilities"][label].as_f64().unwrap() as f32,
+                *p,
+                "row {i} {label}"
+            );
+        }
+        assert_eq!(row["probabilities"].as_object().unwrap().len(), 28);
+    }
+
+    let out = tmp.path().join("from-jsonl.csv");
+    Hecjob::new()
+        .arg("predict")
+        .arg(model)
+        .arg("--input")
+        .arg(&jsonl_in)
+        .arg("--output")
+        .arg(&out)
+        .args(["--format", "csv"])
+        .run()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(r.headers().unwrap(), vec!["id", "labels"]);
+    let got: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(got.len(), 40);
+    for (i, (row, want)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(&row[0], format!("{}:{}", jsonl_in.display(), i + 1));
+        let want: Vec<&str> = want.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(row[1], want.join("|"), "row {i}");
+    }
+}
+
+/// Texts whose lengths zig-zag, predicted two at a time (so batches are
+/// sorted by length, far from input order), come back in input order, each
+/// with its own text's probabilities: those of the same text predicted alone.
+#[test]
+fn rows_come_back_in_input_order_though_batches_are_length_sorted() {
+    let Some((model, _)) = model() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pool = texts("dev", 200);
+    pool.sort_by_key(String::len);
+    // Longest, shortest, second longest, second shortest, …
+    let mut zigzag = Vec::new();
+    let (mut lo, mut hi) = (0, pool.len() - 1);
+    while zigzag.len() < 30 {
+        zigzag.push(pool[hi].clone());
+        zigzag.push(pool[lo].clone());
+        hi -= 1;
+        lo += 1;
+    }
+    let input = tmp.path().join("zigzag.txt");
+    std::fs::write(&input, zigzag.join("\n") + "\n").unwrap();
+    let predict = |out: &Path, extra: &[&str]| {
+        Hecjob::new()
+            .arg("predict")
+            .arg(model)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(out)
+            .arg("--probabilities")
+            .args(extra)
+            .run()
+            .success();
+        jsonl(out)
+    };
+    let sorted = predict(&tmp.path().join("sorted.jsonl"), &["--batch-size", "2"]);
+    let alone = predict(&tmp.path().join("alone.jsonl"), &["--window", "1"]);
+    assert_eq!(sorted.len(), 30);
+    let probs = |row: &Value| -> Vec<f64> {
+        row["probabilities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_f64().unwrap())
+            .collect()
+    };
+    let distance = |a: &[f64], b: &[f64]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    };
+    for (i, row) in sorted.iter().enumerate() {
+        assert_eq!(row["id"], format!("{}:{}", input.display(), i + 1));
+        let mine = distance(&probs(row), &probs(&alone[i]));
+        // Padding changes a probability only in its last digits; another
+        // text's probabilities are further off than that.
+        assert!(mine < 1e-4, "row {i}: {mine}");
+        let nearest_other = (0..alone.len())
+            .filter(|&j| zigzag[j] != zigzag[i])
+            .map(|j| distance(&probs(row), &probs(&alone[j])))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            nearest_other > mine,
+            "row {i}: {mine} vs another text's {nearest_other}"
+        );
+    }
+}
+
+fn sidecar(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.progress", out.display()))
+}
+
+/// A run SIGKILLed after some windows (and with a half line added past its
+/// last recorded append, as a kill mid-write leaves) resumed with --resume
+/// writes the same bytes as an uninterrupted run; a second --resume is a no-op.
+#[test]
+fn a_killed_run_resumes_to_the_same_bytes() {
+    let Some((model, _)) = model() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("corpus.txt");
+    std::fs::write(&input, texts("train", 4000).join("\n") + "\n").unwrap();
+    let args = |out: &Path| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec!["predict".into(), model.into(), "--input".into()];
+        v.push(input.clone().into());
+        v.push("--output".into());
+        v.push(out.into());
+        for a in ["--probabilities", "--batch-size", "4", "--window", "100"] {
+            v.push(a.into());
+        }
+        v
+    };
+    let straight = tmp.path().join("straight.jsonl");
+    Hecjob::new().args(args(&straight)).run().success();
+
+    let resumed = tmp.path().join("resumed.jsonl");
+    let mut child = Hecjob::new()
+        .args(args(&resumed))
+        .command()
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let rows_done = |out: &Path| -> Option<(u64, bool)> {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(sidecar(out)).ok()?).ok()?;
+        Some((v["rows_done"].as_u64()?, v["done"].as_bool()?))
+    };
+    let killed_at = loop {
+        match rows_done(&resumed) {
+            Some((n, false)) if n >= 200 => {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break n;
+            }
+            Some((_, true)) => panic!("the run finished before it could be killed"),
+            _ => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    };
+    let (after_kill, done) = rows_done(&resumed).unwrap();
+    assert!(
+        !done && after_kill >= killed_at && after_kill < 4000,
+        "{after_kill}"
+    );
+    // A write the kill cut short: bytes past the recorded length.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&resumed)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"{\"id\":\"half a li").unwrap();
+    drop(f);
+
+    Hecjob::new()
+        .args(args(&resumed))
+        .arg("--resume")
+        .run()
+        .success()
+        .stdout_contains(&format!(
+            "resuming {} after {after_kill} rows",
+            resumed.display()
+        ))
+        .stdout_contains(&format!("predicted {} rows in ", 4000 - after_kill));
+    assert!(
+        std::fs::read(&straight).unwrap() == std::fs::read(&resumed).unwrap(),
+        "the resumed output differs from the uninterrupted one"
+    );
+    assert_eq!(jsonl(&resumed).len(), 4000);
+    assert_eq!(rows_done(&resumed), Some((4000, true)));
+
+    Hecjob::new()
+        .args(args(&resumed))
+        .arg("--resume")
+        .run()
+        .success()
+        .stdout_eq(&format!(
+            "{}: already complete ({}); nothing to do\n",
+            resumed.display(),
+            sidecar(&resumed).display()
+        ));
+    assert!(std::fs::read(&straight).unwrap() == std::fs::read(&resumed).unwrap());
+}
+
+/// The errors, whole: a text column the file lacks (listing its columns), an
+/// existing output without --resume, a --resume whose input changed.
+#[test]
+fn errors_name_the_column_the_flag_and_what_changed() {
+    let Some((model, _)) = model() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.csv");
+    std::fs::write(&input, "id,body\n1,so happy\n2,what a day\n").unwrap();
+    let out = tmp.path().join("out.jsonl");
+    let predict = |extra: &[&str]| {
+        Hecjob::new()
+            .arg("predict")
+            .arg(model)
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&out)
+            .args(extra)
+            .run()
+    };
+    predict(&[]).code(3).stderr_eq(&format!(
+        "error: {}:1: no column `text` (--text-column); the header row's columns are id, body; \
+         pass --text-column with the column to read\n",
+        input.display()
+    ));
+    assert!(
+        !out.exists(),
+        "nothing is written before the columns are checked"
+    );
+
+    predict(&["--text-column", "body"]).success();
+    predict(&["--text-column", "body"]).code(2).stderr_eq(&format!(
+        "error: {} exists; pass --resume to continue the run that wrote it, or remove it (and {}) to start over\n",
+        out.display(),
+        sidecar(&out).display()
+    ));
+
+    // The same file named another way would change the ids (`FILE:LINE`).
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .arg("predict")
+        .arg(model)
+        .args(["--input", "in.csv", "--output"])
+        .arg(&out)
+        .args(["--text-column", "body", "--resume"])
+        .run()
+        .code(2)
+        .stderr_eq(&format!(
+            "error: --resume: --input is in.csv, but the run began with {}; resume with the same \
+             inputs, model and options, or remove {} and {} to start over\n",
+            input.display(),
+            out.display(),
+            sidecar(&out).display()
+        ));
+
+    std::fs::write(&input, "id,body\n1,so happy\n2,what a day\n3,and more\n").unwrap();
+    let canonical = std::fs::canonicalize(&input).unwrap();
+    predict(&["--text-column", "body", "--resume"]).code(2).stderr_eq(&format!(
+        "error: --resume: {} changed since the run began (43 bytes now, 32 then); resume with the same \
+         inputs, model and options, or remove {} and {} to start over\n",
+        canonical.display(),
+        out.display(),
+        sidecar(&out).display()
+    ));
+    let txt = tmp.path().join("in.txt");
+    std::fs::write(&txt, "hello\n").unwrap();
+    Hecjob::new()
+        .arg("predict")
+        .arg(model)
+        .arg("--input")
+        .arg(&txt)
+        .arg("--output")
+        .arg(tmp.path().join("t.jsonl"))
+        .args(["--text-column", "body"])
+        .run()
+        .code(2)
+        .stderr_eq(&format!(
+            "error: --text-column: {} is plain text (one text per line), which has no columns; \
+             leave --text-column out, or pass --data-format csv, tsv or jsonl if it is a table\n",
+            txt.display()
+        ));
+}
