@@ -6,10 +6,9 @@
 use super::dataset::{Dataset, Example};
 use super::labels::{build_map, row_labels, task_problem, Layout, Vocab};
 use super::spec::{BadRows, DataSpec, Format, LabelColumns, Task};
-use super::table::{self, json_kind, Cell, Header, Row};
+use super::table::{self, Cell, Header, Row};
 use super::{stratify, tsv};
 use crate::util::error::{Error, Result};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Where the splits are, resolved (the config layer turns `data:` paths
@@ -448,16 +447,8 @@ fn example(
     })
 }
 
-/// A cell as text: CSV text, a JSON string or number; null is empty.
+/// A cell as text, or why it is not (naming its column).
 fn cell_text(cell: Cell, col: &str) -> std::result::Result<String, String> {
-    match cell {
-        Cell::Text(t) => Ok(t.to_string()),
-        Cell::Json(Value::String(s)) => Ok(s.clone()),
-        Cell::Json(Value::Number(n)) => Ok(n.to_string()),
-        Cell::Json(Value::Null) => Ok(String::new()),
-        Cell::Json(v) => Err(format!(
-            "`{col}` holds a JSON {}; expected text",
-            json_kind(v)
-        )),
-    }
+    cell.text()
+        .map_err(|kind| format!("`{col}` holds a JSON {kind}; expected text"))
 }

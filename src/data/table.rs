@@ -46,6 +46,20 @@ pub enum Cell<'a> {
     Json(&'a Value),
 }
 
+impl Cell<'_> {
+    /// The cell as text: CSV text, a JSON string or number; null is empty.
+    /// Otherwise the kind of JSON value it holds (`list`, `object`, …).
+    pub fn text(self) -> std::result::Result<String, &'static str> {
+        match self {
+            Cell::Text(t) => Ok(t.to_string()),
+            Cell::Json(Value::String(s)) => Ok(s.clone()),
+            Cell::Json(Value::Number(n)) => Ok(n.to_string()),
+            Cell::Json(Value::Null) => Ok(String::new()),
+            Cell::Json(v) => Err(json_kind(v)),
+        }
+    }
+}
+
 /// One row and the line of the file it starts on (1-based).
 #[derive(Debug)]
 pub struct Row {

@@ -9,9 +9,8 @@
 //! 1-based line the row starts on).
 
 use crate::data::spec::Format;
-use crate::data::table::{self, Cell, Header, Row};
+use crate::data::table::{self, Header, Row};
 use crate::util::error::{Error, Result};
-use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -127,9 +126,9 @@ pub fn for_each_text(
 fn id_and_text(header: &Header, row: &Row, cols: &Columns, file: &str) -> Result<(String, String)> {
     let cell = |col: &str, flag: &str| -> Result<String> {
         match row.cell(header, col) {
-            Some(c) => cell_text(c).map_err(|what| {
+            Some(c) => c.text().map_err(|kind| {
                 Error::Data(format!(
-                    "{file}:{}: `{col}` holds {what}; expected text",
+                    "{file}:{}: `{col}` holds a JSON {kind}; expected text",
                     row.line
                 ))
             }),
@@ -149,18 +148,6 @@ fn id_and_text(header: &Header, row: &Row, cols: &Columns, file: &str) -> Result
         None => format!("{file}:{}", row.line),
     };
     Ok((id, parts.join(&cols.join)))
-}
-
-/// A cell as text: CSV text, a JSON string or number; null is empty (the
-/// rule of data::load's rows).
-fn cell_text(cell: Cell) -> std::result::Result<String, String> {
-    match cell {
-        Cell::Text(t) => Ok(t.to_string()),
-        Cell::Json(Value::String(s)) => Ok(s.clone()),
-        Cell::Json(Value::Number(n)) => Ok(n.to_string()),
-        Cell::Json(Value::Null) => Ok(String::new()),
-        Cell::Json(v) => Err(format!("a JSON {}", table::json_kind(v))),
-    }
 }
 
 /// Plain text: every line (without its `\n` or `\r\n`) is a row; a UTF-8
