@@ -3,13 +3,13 @@
 //! early-stopping rule each array task applies to itself.
 //!
 //! The parts that need libtorch are behind the `torch` feature; `asha` and
-//! `tensorboard` also serve the light binary (`report`).
+//! `tensorboard` also serve the light binary (`report`), `model::config` its
+//! `download-model` (the supported `model_type`s).
 
 pub mod asha;
 pub mod metrics;
 pub mod tensorboard;
 
-#[cfg(feature = "torch")]
 pub mod model;
 #[cfg(feature = "torch")]
 pub mod monitor;
