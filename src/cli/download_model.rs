@@ -18,7 +18,16 @@ pub fn run(args: &DownloadModelArgs) -> Result<()> {
     let dir = if env.offline {
         offline_snapshot(&env, &args.name, &args.revision)?
     } else {
-        download_model(&Http::from_env()?, &env, &args.name, &args.revision)?
+        // The supported model_types are the worker's; refused before the weights.
+        let accept =
+            |p: &std::path::Path| crate::worker::model::config::read_model_type(p).map(|_| ());
+        download_model(
+            &Http::from_env()?,
+            &env,
+            &args.name,
+            &args.revision,
+            &accept,
+        )?
     };
     println!(
         "model {} ({}) ready in {}",

@@ -261,8 +261,15 @@ fn missing_files(dir: &Path) -> Vec<String> {
 }
 
 /// Fetch config, tokenizer and weights of `name` at `revision` into the cache;
-/// returns the snapshot directory.
-pub fn download_model(http: &Http, env: &HubEnv, name: &str, revision: &str) -> Result<PathBuf> {
+/// returns the snapshot directory. `accept_config` sees config.json first: its
+/// error (a `model_type` the worker cannot run) stops the download there.
+pub fn download_model(
+    http: &Http,
+    env: &HubEnv,
+    name: &str,
+    revision: &str,
+    accept_config: &dyn Fn(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     check_name(name)?;
     check_revision(revision)?;
     let mut dl = ModelDownload {
@@ -273,8 +280,10 @@ pub fn download_model(http: &Http, env: &HubEnv, name: &str, revision: &str) -> 
         url_rev: revision.to_string(),
         pinned: false,
     };
-    dl.fetch("config.json")?
+    let config = dl
+        .fetch("config.json")?
         .ok_or_else(|| not_found(env, name, revision, "config.json"))?;
+    accept_config(&config)?;
     let mut have_tokenizer = false;
     for set in TOKENIZER_SETS {
         let mut all = true;

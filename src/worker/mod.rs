@@ -4,13 +4,13 @@
 //! predictor that labels whole files with a trained model (`hecjob predict --input`).
 //!
 //! The parts that need libtorch are behind the `torch` feature; `asha` and
-//! `tensorboard` also serve the light binary (`report`).
+//! `tensorboard` also serve the light binary (`report`), `model::config` its
+//! `download-model` (the supported `model_type`s).
 
 pub mod asha;
 pub mod metrics;
 pub mod tensorboard;
 
-#[cfg(feature = "torch")]
 pub mod model;
 #[cfg(feature = "torch")]
 pub mod monitor;

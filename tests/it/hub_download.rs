@@ -284,7 +284,7 @@ fn plain_mirror_without_hub_headers_and_vocab_txt_tokenizer() {
     let files = vec![
         File {
             name: "config.json",
-            body: b"{}".to_vec(),
+            body: b"{\"model_type\": \"bert\"}".to_vec(),
             lfs: false,
         },
         File {
@@ -406,6 +406,39 @@ fn unknown_model_says_so() {
     );
     // 404 is final: asked once.
     assert_eq!(srv.requests().len(), 1);
+}
+
+#[test]
+fn an_unsupported_model_type_is_refused_before_the_weights_are_fetched() {
+    // Issue 20: a model hecjob cannot train is refused from its config.json,
+    // with the supported model_types, not after gigabytes of weights.
+    let srv = TestServer::start();
+    let mut files = tiny_model();
+    files[0].body = b"{\"model_type\": \"deberta-v2\"}".to_vec();
+    serve(&srv, "acme/deberta", &files, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("c");
+    let out = hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/deberta"])
+        .output();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    let config = cache
+        .join("models--acme--deberta/snapshots")
+        .join(COMMIT)
+        .join("config.json");
+    assert!(
+        err.contains(&format!(
+            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`",
+            config.display()
+        )),
+        "{err}"
+    );
+    let asked: Vec<String> = srv.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        asked.iter().all(|p| p.ends_with("/config.json")),
+        "only config.json may be fetched: {asked:?}"
+    );
 }
 
 // ---- issue 15 ----

@@ -1,10 +1,15 @@
-//! BERT and RoBERTa encoders in tch, numerically matching Hugging Face
-//! transformers, plus the tutorial's classification head
-//! (pooled output → dropout → linear to the labels).
+//! BERT, RoBERTa, DistilBERT and ELECTRA encoders in tch, numerically
+//! matching Hugging Face transformers, each with its classification head:
+//! BERT and RoBERTa the tutorial's (pooled output → dropout → linear),
+//! DistilBERT and ELECTRA their `*ForSequenceClassification` heads.
 //!
+//! The four share one layer (post-norm attention + feed-forward); they differ
+//! in names, embeddings (DistilBERT has no token types; ELECTRA's may be
+//! narrower than the layers and are projected), the pooler and the head.
 //! Variables are created under the names HF uses (`bert.encoder.layer.0.…`,
-//! `classifier.weight`), so checkpoints load without renaming and the model
-//! hecjob saves loads in transformers as BertForSequenceClassification.
+//! `distilbert.transformer.layer.0.…`, `classifier.weight`), so checkpoints
+//! load without renaming and the model hecjob saves loads in transformers as
+//! the matching class ([`Architecture::hf_class`]).
 
 use super::config::{Architecture, EncoderConfig, HiddenAct};
 use tch::nn::{self, Module};
@@ -46,8 +51,12 @@ fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
 struct Embeddings {
     word: nn::Embedding,
     position: nn::Embedding,
-    token_type: nn::Embedding,
+    /// None for DistilBERT, which has no token types.
+    token_type: Option<nn::Embedding>,
     layer_norm: nn::LayerNorm,
+    /// ELECTRA's `embeddings_project` (embedding_size → hidden_size), applied
+    /// after the dropout; None where the widths agree.
+    project: Option<nn::Linear>,
     dropout: f64,
     arch: Architecture,
     pad_id: i64,
@@ -65,48 +74,56 @@ fn layer_norm(p: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
 }
 
 impl Embeddings {
-    fn new(p: nn::Path, c: &EncoderConfig) -> Self {
+    /// `p` is the embeddings' path; `project` the path of ELECTRA's projection
+    /// (a sibling: `electra.embeddings_project`).
+    fn new(p: nn::Path, project: nn::Path, c: &EncoderConfig) -> Self {
         let e = nn::EmbeddingConfig::default();
+        let width = c.embedding_size();
         Embeddings {
-            word: nn::embedding(&p / "word_embeddings", c.vocab_size, c.hidden_size, e),
+            word: nn::embedding(&p / "word_embeddings", c.vocab_size, width, e),
             position: nn::embedding(
                 &p / "position_embeddings",
                 c.max_position_embeddings,
-                c.hidden_size,
+                width,
                 e,
             ),
-            token_type: nn::embedding(
-                &p / "token_type_embeddings",
-                c.type_vocab_size,
-                c.hidden_size,
-                e,
-            ),
-            layer_norm: layer_norm(&p / "LayerNorm", c.hidden_size, c.layer_norm_eps),
+            token_type: (c.model_type != Architecture::DistilBert)
+                .then(|| nn::embedding(&p / "token_type_embeddings", c.type_vocab_size, width, e)),
+            layer_norm: layer_norm(&p / "LayerNorm", width, c.layer_norm_eps),
+            project: (width != c.hidden_size)
+                .then(|| nn::linear(project, width, c.hidden_size, Default::default())),
             dropout: c.hidden_dropout_prob,
             arch: c.model_type,
             pad_id: c.pad_token_id,
         }
     }
 
-    fn forward_t(&self, input_ids: &Tensor, train: bool) -> Tensor {
+    fn forward_t(&self, input_ids: &Tensor, train: bool, kind: Option<Kind>) -> Tensor {
         let (_, seq) = input_ids.size2().expect("input_ids is [batch, seq]");
         let words = self.word.forward(input_ids);
-        // Every token has type 0 (one segment per text; RoBERTa has one type
-        // only), so the type embedding is row 0 broadcast: a view, where a
-        // lookup would cost an index tensor and a scatter in the backward.
-        let token_type = self.token_type.ws.select(0, 0);
         let x = match self.arch {
-            // Positions 0..seq for every row: the first `seq` rows, again a view.
-            Architecture::Bert => words + self.position.ws.narrow(0, 0, seq) + token_type,
             // RoBERTa counts positions from padding_idx + 1 and gives padding
             // tokens the padding index (HF create_position_ids_from_input_ids).
             Architecture::Roberta => {
                 let mask = input_ids.ne(self.pad_id).to_kind(Kind::Int64);
                 let position_ids = mask.cumsum(1, Kind::Int64) * &mask + self.pad_id;
-                words + self.position.forward(&position_ids) + token_type
+                words + self.position.forward(&position_ids)
             }
+            // Positions 0..seq for every row: the first `seq` rows, a view.
+            _ => words + self.position.ws.narrow(0, 0, seq),
         };
-        self.layer_norm.forward(&x).dropout(self.dropout, train)
+        // Every token has type 0 (one segment per text; RoBERTa has one type
+        // only), so the type embedding is row 0 broadcast: a view, where a
+        // lookup would cost an index tensor and a scatter in the backward.
+        let x = match &self.token_type {
+            Some(t) => x + t.ws.select(0, 0),
+            None => x,
+        };
+        let x = self.layer_norm.forward(&x).dropout(self.dropout, train);
+        match &self.project {
+            Some(p) => to_fp32(dense(p, &x, kind), kind),
+            None => x,
+        }
     }
 }
 
@@ -133,20 +150,55 @@ enum Activation {
     Relu,
 }
 
+/// A layer's variable names, relative to the layer: BERT's (RoBERTa and
+/// ELECTRA share them) or DistilBERT's. Order: query, key, value, attention
+/// output, its LayerNorm, intermediate, output, its LayerNorm.
+fn layer_names(arch: Architecture) -> [&'static str; 8] {
+    match arch {
+        Architecture::DistilBert => [
+            "attention.q_lin",
+            "attention.k_lin",
+            "attention.v_lin",
+            "attention.out_lin",
+            "sa_layer_norm",
+            "ffn.lin1",
+            "ffn.lin2",
+            "output_layer_norm",
+        ],
+        _ => [
+            "attention.self.query",
+            "attention.self.key",
+            "attention.self.value",
+            "attention.output.dense",
+            "attention.output.LayerNorm",
+            "intermediate.dense",
+            "output.dense",
+            "output.LayerNorm",
+        ],
+    }
+}
+
+/// `p / "a.b.c"`: a dotted name as nested path components.
+fn at<'a>(p: &nn::Path<'a>, dotted: &str) -> nn::Path<'a> {
+    let mut parts = dotted.split('.');
+    let first = p / parts.next().unwrap_or_default();
+    parts.fold(first, |p, part| p / part)
+}
+
 impl Layer {
     fn new(p: nn::Path, c: &EncoderConfig) -> Self {
         let lin = Default::default();
-        let att = &p / "attention";
         let h = c.hidden_size;
+        let [q, k, v, ao, an, i, o, on] = layer_names(c.model_type);
         Layer {
-            query: nn::linear(&att / "self" / "query", h, h, lin),
-            key: nn::linear(&att / "self" / "key", h, h, lin),
-            value: nn::linear(&att / "self" / "value", h, h, lin),
-            attn_out: nn::linear(&att / "output" / "dense", h, h, lin),
-            attn_norm: layer_norm(&att / "output" / "LayerNorm", h, c.layer_norm_eps),
-            intermediate: nn::linear(&p / "intermediate" / "dense", h, c.intermediate_size, lin),
-            output: nn::linear(&p / "output" / "dense", c.intermediate_size, h, lin),
-            out_norm: layer_norm(&p / "output" / "LayerNorm", h, c.layer_norm_eps),
+            query: nn::linear(at(&p, q), h, h, lin),
+            key: nn::linear(at(&p, k), h, h, lin),
+            value: nn::linear(at(&p, v), h, h, lin),
+            attn_out: nn::linear(at(&p, ao), h, h, lin),
+            attn_norm: layer_norm(at(&p, an), h, c.layer_norm_eps),
+            intermediate: nn::linear(at(&p, i), h, c.intermediate_size, lin),
+            output: nn::linear(at(&p, o), c.intermediate_size, h, lin),
+            out_norm: layer_norm(at(&p, on), h, c.layer_norm_eps),
             heads: c.num_attention_heads,
             head_dim: c.head_dim(),
             hidden_dropout: c.hidden_dropout_prob,
@@ -206,11 +258,12 @@ impl Layer {
     }
 }
 
-/// The encoder: embeddings, transformer layers, pooler.
+/// The encoder: embeddings, transformer layers, and BERT's pooler where the
+/// family has one.
 pub struct Encoder {
     embeddings: Embeddings,
     layers: Vec<Layer>,
-    pooler: nn::Linear,
+    pooler: Option<nn::Linear>,
     /// Compute dtype for matmuls and attention (None: the weights' fp32).
     pub compute_kind: Option<Kind>,
 }
@@ -218,29 +271,33 @@ pub struct Encoder {
 impl Encoder {
     /// `p` is the path of the encoder (e.g. `root / "bert"`).
     pub fn new(p: nn::Path, config: &EncoderConfig) -> Self {
+        let arch = config.model_type;
         let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::new(&p / "encoder" / "layer" / i, config))
+            .map(|i| Layer::new(at(&p, arch.layers_path()) / i, config))
             .collect();
         Encoder {
-            embeddings: Embeddings::new(&p / "embeddings", config),
+            embeddings: Embeddings::new(&p / "embeddings", &p / "embeddings_project", config),
             layers,
-            pooler: nn::linear(
-                &p / "pooler" / "dense",
-                config.hidden_size,
-                config.hidden_size,
-                Default::default(),
-            ),
+            pooler: arch.has_pooler().then(|| {
+                nn::linear(
+                    &p / "pooler" / "dense",
+                    config.hidden_size,
+                    config.hidden_size,
+                    Default::default(),
+                )
+            }),
             compute_kind: None,
         }
     }
 
-    /// (last hidden state [batch, seq, hidden], pooled output [batch, hidden]).
+    /// (last hidden state [batch, seq, hidden], pooled output [batch, hidden]
+    /// where the family has a pooler).
     pub fn forward_t(
         &self,
         input_ids: &Tensor,
         attention_mask: &Tensor,
         train: bool,
-    ) -> (Tensor, Tensor) {
+    ) -> (Tensor, Option<Tensor>) {
         let (b, s) = input_ids.size2().expect("input_ids is [batch, seq]");
         // Built once here, not per layer: SDPA would convert a boolean mask to
         // an additive one in every layer. The fill is the dtype's most negative
@@ -250,33 +307,61 @@ impl Encoder {
         let kind = self.compute_kind.unwrap_or(Kind::Float);
         let mask = Tensor::zeros([b, 1, 1, s], (kind, input_ids.device()))
             .masked_fill(&attention_mask.eq(0).view([b, 1, 1, s]), lowest(kind));
-        let mut x = self.embeddings.forward_t(input_ids, train);
+        let mut x = self
+            .embeddings
+            .forward_t(input_ids, train, self.compute_kind);
         for layer in &self.layers {
             x = layer.forward_t(&x, &mask, train, self.compute_kind);
         }
-        let pooled = dense(&self.pooler, &x.select(1, 0), self.compute_kind).tanh();
+        let pooled = self
+            .pooler
+            .as_ref()
+            .map(|p| dense(p, &x.select(1, 0), self.compute_kind).tanh());
         (x, pooled)
     }
 }
 
-/// The tutorial's classifier: encoder → dropout on the pooled output → linear.
+/// The classification head, as each family's `*ForSequenceClassification`
+/// builds it (same variable names, so a head trained in either tool loads in
+/// the other). Every dropout is the classifier dropout hecjob is given.
+enum Head {
+    /// BERT and RoBERTa (hecjob's): pooled → dropout → `classifier`.
+    Pooled(nn::Linear),
+    /// DistilBERT: first token → `pre_classifier` → ReLU → dropout → `classifier`.
+    DistilBert { pre: nn::Linear, out: nn::Linear },
+    /// ELECTRA: first token → dropout → `classifier.dense` → GELU (erf) →
+    /// dropout → `classifier.out_proj`.
+    Electra { dense: nn::Linear, out: nn::Linear },
+}
+
+/// Encoder and head: logits for each label.
 pub struct Classifier {
     pub encoder: Encoder,
-    head: nn::Linear,
+    head: Head,
     dropout: f64,
     pub num_labels: i64,
 }
 
 impl Classifier {
-    /// Variables at `root / <bert|roberta>` and `root / "classifier"`.
+    /// Variables at `root / <model_type>` and the head's names at `root`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
-        let encoder = Encoder::new(root / config.model_type.prefix(), config);
-        let head = nn::linear(
-            root / "classifier",
-            config.hidden_size,
-            num_labels,
-            Default::default(),
-        );
+        let arch = config.model_type;
+        let encoder = Encoder::new(root / arch.prefix(), config);
+        let h = config.hidden_size;
+        let lin = |p: nn::Path, out: i64| nn::linear(p, h, out, Default::default());
+        let head = match arch {
+            Architecture::Bert | Architecture::Roberta => {
+                Head::Pooled(lin(root / "classifier", num_labels))
+            }
+            Architecture::DistilBert => Head::DistilBert {
+                pre: lin(root / "pre_classifier", h),
+                out: lin(root / "classifier", num_labels),
+            },
+            Architecture::Electra => Head::Electra {
+                dense: lin(root / "classifier" / "dense", h),
+                out: lin(root / "classifier" / "out_proj", num_labels),
+            },
+        };
         Classifier {
             encoder,
             head,
@@ -287,11 +372,24 @@ impl Classifier {
 
     /// Logits [batch, labels], fp32 whatever the compute dtype.
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
-        let (_, pooled) = self.encoder.forward_t(input_ids, attention_mask, train);
+        let (hidden, pooled) = self.encoder.forward_t(input_ids, attention_mask, train);
         let kind = self.encoder.compute_kind;
-        to_fp32(
-            dense(&self.head, &pooled.dropout(self.dropout, train), kind),
-            kind,
-        )
+        let p = self.dropout;
+        let logits = match &self.head {
+            Head::Pooled(out) => {
+                let pooled = pooled.expect("BERT and RoBERTa have a pooler");
+                dense(out, &pooled.dropout(p, train), kind)
+            }
+            Head::DistilBert { pre, out } => {
+                let x = dense(pre, &hidden.select(1, 0), kind).relu();
+                dense(out, &x.dropout(p, train), kind)
+            }
+            Head::Electra { dense: d, out } => {
+                let x = hidden.select(1, 0).dropout(p, train);
+                let x = dense(d, &x, kind).gelu("none").dropout(p, train);
+                dense(out, &x, kind)
+            }
+        };
+        to_fp32(logits, kind)
     }
 }

@@ -1,4 +1,10 @@
 //! The encoder's shape, read from a Hugging Face `config.json`.
+//!
+//! [`Architecture`] is the one list of the `model_type`s hecjob runs
+//! ([`Architecture::ALL`]); anything else is refused with that list.
+//! DistilBERT's own key names (`dim`, `n_layers`, …) are read into the BERT
+//! names here, so the forward pass sees one shape; the file's JSON is kept
+//! whole and written back as it was.
 
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -9,19 +15,93 @@ use std::path::Path;
 pub enum Architecture {
     Bert,
     Roberta,
+    #[serde(rename = "distilbert")]
+    DistilBert,
+    Electra,
 }
 
 impl Architecture {
-    /// The weight-name prefix HF's *ForSequenceClassification checkpoints use.
+    /// Every supported family, in the order error messages list them.
+    pub const ALL: [Architecture; 4] = [
+        Architecture::Bert,
+        Architecture::Roberta,
+        Architecture::DistilBert,
+        Architecture::Electra,
+    ];
+
+    /// The weight-name prefix HF's *ForSequenceClassification checkpoints use
+    /// (also config.json's `model_type`).
     pub fn prefix(self) -> &'static str {
         match self {
             Architecture::Bert => "bert",
             Architecture::Roberta => "roberta",
+            Architecture::DistilBert => "distilbert",
+            Architecture::Electra => "electra",
         }
+    }
+
+    /// The family for config.json's `model_type`, or the error listing the
+    /// supported ones (`where_` names the file).
+    pub fn from_model_type(kind: &str, where_: &str) -> Result<Architecture> {
+        Architecture::ALL
+            .into_iter()
+            .find(|a| a.prefix() == kind)
+            .ok_or_else(|| {
+                Error::Data(format!(
+                    "{where_}: model_type `{kind}` is not supported; expected one of {}",
+                    Architecture::supported()
+                ))
+            })
+    }
+
+    /// `` `bert` (BERT, MiniLM), `roberta`, … `` for messages.
+    pub fn supported() -> String {
+        Architecture::ALL
+            .iter()
+            .map(|a| match a {
+                Architecture::Bert => "`bert` (BERT, MiniLM)".to_string(),
+                a => format!("`{}`", a.prefix()),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The transformers class whose checkpoint hecjob's saved model is.
+    pub fn hf_class(self) -> &'static str {
+        match self {
+            Architecture::Bert => "BertForSequenceClassification",
+            // hecjob's RoBERTa head is BERT's (pooler → linear), not
+            // RobertaForSequenceClassification's.
+            Architecture::Roberta => "RobertaModel",
+            Architecture::DistilBert => "DistilBertForSequenceClassification",
+            Architecture::Electra => "ElectraForSequenceClassification",
+        }
+    }
+
+    /// Where the layers live under the prefix (`encoder.layer.N` in BERT).
+    pub fn layers_path(self) -> &'static str {
+        match self {
+            Architecture::DistilBert => "transformer.layer",
+            _ => "encoder.layer",
+        }
+    }
+
+    /// The first feed-forward projection of a layer, relative to the layer.
+    pub fn intermediate_name(self) -> &'static str {
+        match self {
+            Architecture::DistilBert => "ffn.lin1",
+            _ => "intermediate.dense",
+        }
+    }
+
+    /// Whether the encoder has BERT's pooler (`tanh(dense(h[:, 0]))`).
+    pub fn has_pooler(self) -> bool {
+        matches!(self, Architecture::Bert | Architecture::Roberta)
     }
 }
 
-/// The fields of HF's BertConfig / RobertaConfig that the forward pass needs.
+/// The fields of HF's BertConfig / RobertaConfig / ElectraConfig that the
+/// forward pass needs (DistilBertConfig's are renamed to these on reading).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncoderConfig {
     pub model_type: Architecture,
@@ -43,6 +123,10 @@ pub struct EncoderConfig {
     pub hidden_dropout_prob: f64,
     #[serde(default = "default_dropout")]
     pub attention_probs_dropout_prob: f64,
+    /// ELECTRA's embedding width, projected to `hidden_size` by
+    /// `embeddings_project` when it differs (ElectraConfig's default 128).
+    #[serde(default)]
+    pub embedding_size: Option<i64>,
 }
 
 /// config.json's `hidden_act`, parsed once (candle's `HiddenAct`): the names
@@ -58,6 +142,54 @@ pub enum HiddenAct {
     GeluPytorchTanh,
     Relu,
 }
+/// DistilBertConfig's keys under BertConfig's names: `dim`, `n_layers`,
+/// `n_heads`, `hidden_dim`, `activation`, `dropout`, `attention_dropout`; no
+/// token types; LayerNorm eps fixed at 1e-12 as DistilBERT's modules have it.
+/// Sinusoidal position embeddings (`sinusoidal_pos_embds: true`, frozen in
+/// transformers) are refused: no released DistilBERT uses them.
+fn distilbert_as_bert(raw: &serde_json::Value, path: &Path) -> Result<serde_json::Value> {
+    if raw.get("sinusoidal_pos_embds").and_then(|v| v.as_bool()) == Some(true) {
+        return Err(Error::Data(format!(
+            "{}: sinusoidal_pos_embds true is not supported (hecjob trains DistilBERT's learned position embeddings, as the released models have)",
+            path.display()
+        )));
+    }
+    let mut v = raw.clone();
+    let obj = v.as_object_mut().ok_or_else(|| {
+        Error::Data(format!(
+            "{}: config.json is not a JSON object",
+            path.display()
+        ))
+    })?;
+    for (from, to) in [
+        ("dim", "hidden_size"),
+        ("n_layers", "num_hidden_layers"),
+        ("n_heads", "num_attention_heads"),
+        ("hidden_dim", "intermediate_size"),
+        ("activation", "hidden_act"),
+        ("dropout", "hidden_dropout_prob"),
+        ("attention_dropout", "attention_probs_dropout_prob"),
+    ] {
+        if let Some(x) = obj.get(from).cloned() {
+            obj.insert(to.into(), x);
+        }
+    }
+    // DistilBertConfig's defaults for the shape keys a config.json may omit.
+    for (key, default) in [
+        ("hidden_size", 768),
+        ("num_hidden_layers", 6),
+        ("num_attention_heads", 12),
+        ("intermediate_size", 3072),
+        ("max_position_embeddings", 512),
+    ] {
+        obj.entry(key).or_insert(default.into());
+    }
+    obj.insert("type_vocab_size".into(), 0.into());
+    obj.insert("layer_norm_eps".into(), 1e-12.into());
+    obj.remove("embedding_size");
+    Ok(v)
+}
+
 fn default_type_vocab() -> i64 {
     2
 }
@@ -68,34 +200,49 @@ fn default_dropout() -> f64 {
     0.1
 }
 
+/// config.json's JSON and the family its `model_type` names, or the error
+/// listing the supported ones. `download-model` calls this on config.json
+/// before it fetches anything else.
+pub fn read_model_type(path: &Path) -> Result<(Architecture, serde_json::Value)> {
+    let text = crate::util::fsutil::read_to_string(path, "reading model config")?;
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::Data(format!(
+            "{}:{}: not valid JSON: {e}",
+            path.display(),
+            e.line()
+        ))
+    })?;
+    let kind = raw.get("model_type").and_then(|v| v.as_str()).unwrap_or("");
+    let arch = Architecture::from_model_type(kind, &path.display().to_string())?;
+    Ok((arch, raw))
+}
+
 impl EncoderConfig {
     /// The checked config and the file's JSON as read (a saved model keeps it
     /// whole, keys hecjob does not use included).
     pub fn from_file(path: &Path) -> Result<(EncoderConfig, serde_json::Value)> {
-        let text = crate::util::fsutil::read_to_string(path, "reading model config")?;
-        let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            Error::Data(format!(
-                "{}:{}: not valid JSON: {e}",
-                path.display(),
-                e.line()
-            ))
-        })?;
-        let kind = raw.get("model_type").and_then(|v| v.as_str()).unwrap_or("");
-        if !matches!(kind, "bert" | "roberta") {
-            return Err(Error::Data(format!(
-                "{}: model_type `{kind}` is not supported; expected `bert` (BERT, MiniLM) or `roberta`",
-                path.display()
-            )));
-        }
-        let cfg: EncoderConfig = serde_json::from_value(raw.clone())
+        let (arch, raw) = read_model_type(path)?;
+        let fields = match arch {
+            Architecture::DistilBert => distilbert_as_bert(&raw, path)?,
+            Architecture::Electra => {
+                let mut v = raw.clone();
+                if v.get("embedding_size").is_none() {
+                    v["embedding_size"] = 128.into();
+                }
+                v
+            }
+            _ => raw.clone(),
+        };
+        let cfg: EncoderConfig = serde_json::from_value(fields)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
         if cfg.num_attention_heads < 1
             || cfg.hidden_size < 1
             || cfg.vocab_size < 1
             || cfg.max_position_embeddings < 1
+            || cfg.embedding_size() < 1
         {
             return Err(Error::Data(format!(
-                "{}: num_attention_heads, hidden_size, vocab_size and max_position_embeddings must be positive",
+                "{}: num_attention_heads, hidden_size, vocab_size, max_position_embeddings and embedding_size must be positive",
                 path.display()
             )));
         }
@@ -112,10 +259,11 @@ impl EncoderConfig {
                 1_048_576,
             ),
             ("type_vocab_size", cfg.type_vocab_size, 1024),
+            ("embedding_size", cfg.embedding_size(), 65_536),
         ] {
             if !(0..=max).contains(&v) {
                 return Err(Error::Data(format!(
-                    "{}: {key} {v} is outside 0..={max}; is this the config.json of a BERT or RoBERTa model?",
+                    "{}: {key} {v} is outside 0..={max}; is this the config.json of a BERT-family encoder?",
                     path.display()
                 )));
             }
@@ -135,12 +283,73 @@ impl EncoderConfig {
     /// positions from padding_idx + 1, so it loses pad_token_id + 1 of them).
     pub fn max_tokens(&self) -> i64 {
         match self.model_type {
-            Architecture::Bert => self.max_position_embeddings,
             Architecture::Roberta => self.max_position_embeddings - self.pad_token_id - 1,
+            _ => self.max_position_embeddings,
         }
+    }
+
+    /// The width of the embeddings (ELECTRA's `embedding_size`, else hidden).
+    pub fn embedding_size(&self) -> i64 {
+        self.embedding_size.unwrap_or(self.hidden_size)
     }
 
     pub fn head_dim(&self) -> i64 {
         self.hidden_size / self.num_attention_heads
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Result<EncoderConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.json");
+        std::fs::write(&p, json).unwrap();
+        EncoderConfig::from_file(&p).map(|(c, _)| c)
+    }
+
+    #[test]
+    fn distilbert_keys_are_read_under_bert_names() {
+        let c = read(
+            r#"{"model_type": "distilbert", "vocab_size": 100, "dim": 32, "n_layers": 3,
+                "n_heads": 4, "hidden_dim": 64, "activation": "relu", "dropout": 0.0,
+                "attention_dropout": 0.2, "max_position_embeddings": 64}"#,
+        )
+        .unwrap();
+        assert_eq!(c.model_type, Architecture::DistilBert);
+        assert_eq!(
+            (c.hidden_size, c.num_hidden_layers, c.num_attention_heads),
+            (32, 3, 4)
+        );
+        assert_eq!((c.intermediate_size, c.hidden_act), (64, HiddenAct::Relu));
+        assert_eq!(
+            (c.hidden_dropout_prob, c.attention_probs_dropout_prob),
+            (0.0, 0.2)
+        );
+        assert_eq!((c.layer_norm_eps, c.embedding_size()), (1e-12, 32));
+    }
+
+    #[test]
+    fn sinusoidal_distilbert_positions_are_refused() {
+        let e = read(
+            r#"{"model_type": "distilbert", "vocab_size": 100, "sinusoidal_pos_embds": true}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.ends_with(": sinusoidal_pos_embds true is not supported (hecjob trains DistilBERT's learned position embeddings, as the released models have)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn electra_embedding_size_defaults_as_in_transformers() {
+        let base = r#""model_type": "electra", "vocab_size": 100, "hidden_size": 256,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 1024,
+            "max_position_embeddings": 512"#;
+        assert_eq!(read(&format!("{{{base}}}")).unwrap().embedding_size(), 128);
+        let c = read(&format!("{{{base}, \"embedding_size\": 256}}")).unwrap();
+        assert_eq!(c.embedding_size(), 256);
     }
 }

@@ -1,10 +1,15 @@
-//! The model: encoder config, the BERT/RoBERTa forward pass, weight loading,
+//! The model: encoder config, the encoder forward passes, weight loading,
 //! tokenization (and its cache on shared storage), and a trained model
-//! directory (save / load).
+//! directory (save / load). Only `config` (no libtorch) is in the light build.
 
+#[cfg(feature = "torch")]
 pub mod bert;
 pub mod config;
+#[cfg(feature = "torch")]
 pub mod saved;
+#[cfg(feature = "torch")]
 pub mod token_cache;
+#[cfg(feature = "torch")]
 pub mod tokenize;
+#[cfg(feature = "torch")]
 pub mod weights;

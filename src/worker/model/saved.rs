@@ -195,7 +195,8 @@ impl LoadedModel {
     }
 
     /// Write the model directory atomically file by file: weights (HF names,
-    /// loadable as BertForSequenceClassification), config.json with the labels,
+    /// loadable as the family's class, [`super::config::Architecture::hf_class`]: e.g.
+    /// BertForSequenceClassification), config.json with the labels,
     /// tokenizer.json, labels.txt, hecjob.json.
     pub fn save(&self, dir: &Path, meta: &HecjobMeta) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
@@ -211,10 +212,7 @@ impl LoadedModel {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating model directory", dir, e))?;
         let mut cfg = self.raw_config.clone();
         if let Some(obj) = cfg.as_object_mut() {
-            let arch = match self.config.model_type {
-                super::config::Architecture::Bert => "BertForSequenceClassification",
-                super::config::Architecture::Roberta => "RobertaModel",
-            };
+            let arch = self.config.model_type.hf_class();
             obj.insert("architectures".into(), serde_json::json!([arch]));
             obj.insert("problem_type".into(), "multi_label_classification".into());
             let id2label: serde_json::Map<String, serde_json::Value> = self

@@ -1,9 +1,11 @@
 //! Load HF safetensors into the variables of [`super::bert::Classifier`].
 //!
-//! Checkpoints name the same tensor differently: a `bert.`/`roberta.` prefix
-//! (ForSequenceClassification/ForMaskedLM) or none (bare BertModel,
-//! sentence-transformers), and old TF-converted ones call LayerNorm's weight and
-//! bias `gamma`/`beta`. We map every name to ours explicitly.
+//! Checkpoints name the same tensor differently: a `bert.`/`roberta.`/
+//! `distilbert.`/`electra.` prefix (ForSequenceClassification/ForMaskedLM/
+//! ForPreTraining) or none (bare BertModel, sentence-transformers), and old
+//! TF-converted ones call LayerNorm's weight and bias `gamma`/`beta`. We map
+//! every name to ours explicitly; heads other than the classifier (MLM,
+//! ELECTRA's discriminator and generator) are ignored.
 
 use super::config::{Architecture, EncoderConfig};
 use crate::util::error::{Error, Result};
@@ -22,20 +24,26 @@ pub enum Head {
 
 /// Our variable name for a checkpoint tensor name, or None to ignore it.
 pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
-    if name.starts_with("classifier.") {
+    if is_head(name) {
         return Some(name.to_string());
     }
     let mut rest = name;
-    for prefix in ["bert.", "roberta.", "model."] {
+    for prefix in ["bert.", "roberta.", "distilbert.", "electra.", "model."] {
         if let Some(r) = rest.strip_prefix(prefix) {
             rest = r;
             break;
         }
     }
     // Buffers and heads we don't use (position_ids, MLM/NSP heads).
-    if !(rest.starts_with("embeddings.")
-        || rest.starts_with("encoder.")
-        || rest.starts_with("pooler."))
+    if ![
+        "embeddings.",
+        "embeddings_project.",
+        "encoder.",
+        "transformer.",
+        "pooler.",
+    ]
+    .iter()
+    .any(|p| rest.starts_with(p))
         || rest.ends_with("position_ids")
     {
         return None;
@@ -48,6 +56,12 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
         rest.to_string()
     };
     Some(format!("{}.{rest}", arch.prefix()))
+}
+
+/// The classification head's variables (`classifier.…`, DistilBERT's
+/// `pre_classifier.…`): a pretrained encoder may lack them.
+fn is_head(name: &str) -> bool {
+    name.starts_with("classifier.") || name.starts_with("pre_classifier.")
 }
 
 /// Copy the checkpoint's tensors into `vs`. Returns the names of variables that
@@ -69,7 +83,7 @@ pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Resul
     tch::no_grad(|| -> Result<()> {
         for name in &names {
             let var = vars.get_mut(name).expect("listed");
-            let is_head = name.starts_with("classifier.");
+            let is_head = is_head(name);
             let optional = head == Head::InitIfMissing && (is_head || name.contains(".pooler."));
             match from_file.get(name) {
                 Some(t) if t.size() == var.size() => {
@@ -128,7 +142,8 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
         let Some(c) = canonical_name(&name, arch) else {
             continue;
         };
-        if let Some(rest) = c.strip_prefix(&format!("{}.encoder.layer.", arch.prefix())) {
+        let layers_at = format!("{}.{}.", arch.prefix(), arch.layers_path());
+        if let Some(rest) = c.strip_prefix(&layers_at) {
             if let Some(n) = rest.split('.').next().and_then(|n| n.parse::<i64>().ok()) {
                 layers = layers.max(n + 1);
             }
@@ -148,17 +163,22 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
         ));
     }
     let p = arch.prefix();
+    let emb = cfg.embedding_size();
     for (name, want) in [
         (
             format!("{p}.embeddings.word_embeddings.weight"),
-            vec![cfg.vocab_size, cfg.hidden_size],
+            vec![cfg.vocab_size, emb],
         ),
         (
             format!("{p}.embeddings.position_embeddings.weight"),
-            vec![cfg.max_position_embeddings, cfg.hidden_size],
+            vec![cfg.max_position_embeddings, emb],
         ),
         (
-            format!("{p}.encoder.layer.0.intermediate.dense.weight"),
+            format!(
+                "{p}.{}.0.{}.weight",
+                arch.layers_path(),
+                arch.intermediate_name()
+            ),
             vec![cfg.intermediate_size, cfg.hidden_size],
         ),
     ] {
@@ -247,6 +267,40 @@ mod tests {
         assert_eq!(
             canonical_name("roberta.pooler.dense.bias", Architecture::Roberta).unwrap(),
             "roberta.pooler.dense.bias"
+        );
+    }
+
+    #[test]
+    fn distilbert_and_electra_names_map() {
+        let d = Architecture::DistilBert;
+        assert_eq!(
+            canonical_name("distilbert.transformer.layer.2.ffn.lin1.weight", d).unwrap(),
+            "distilbert.transformer.layer.2.ffn.lin1.weight"
+        );
+        assert_eq!(
+            canonical_name("transformer.layer.0.sa_layer_norm.bias", d).unwrap(),
+            "distilbert.transformer.layer.0.sa_layer_norm.bias"
+        );
+        assert_eq!(
+            canonical_name("pre_classifier.weight", d).unwrap(),
+            "pre_classifier.weight"
+        );
+        // DistilBertForMaskedLM's head is not ours.
+        assert_eq!(canonical_name("vocab_projector.bias", d), None);
+        assert_eq!(canonical_name("vocab_transform.weight", d), None);
+        let e = Architecture::Electra;
+        assert_eq!(
+            canonical_name("electra.embeddings_project.weight", e).unwrap(),
+            "electra.embeddings_project.weight"
+        );
+        assert_eq!(
+            canonical_name("classifier.out_proj.bias", e).unwrap(),
+            "classifier.out_proj.bias"
+        );
+        // ElectraForPreTraining's discriminator head is not ours.
+        assert_eq!(
+            canonical_name("discriminator_predictions.dense.weight", e),
+            None
         );
     }
 }
