@@ -120,7 +120,7 @@ pub fn check_own_data_run(job_dir: &Path, storage: &Path) {
 }
 
 /// Follow `hecjob status JOBS --json` (with `cmd` adding the scheduler's
-/// environment) until every task has settled (done, failed, error or held);
+/// environment) until every task is done or one has failed;
 /// returns the last status. Panics after `limit`.
 pub fn wait_settled(
     jobs: &Path,
@@ -145,9 +145,13 @@ pub fn wait_settled(
             .flat_map(|j| j["tasks"].as_array().unwrap().iter())
             .map(|t| t["state"].as_str().unwrap().to_string())
             .collect();
-        if states
-            .iter()
-            .all(|s| matches!(s.as_str(), "done" | "failed" | "error" | "held"))
+        // Settled: all done, or one failed (those after it may wait on it forever,
+        // held behind Grid Engine's error state). Pending on a dependency is not
+        // settled: Slurm shows the next job so for a moment after one ends.
+        if states.iter().all(|s| s == "done")
+            || states
+                .iter()
+                .any(|s| matches!(s.as_str(), "failed" | "error"))
         {
             return st;
         }
