@@ -21,8 +21,10 @@ pub struct AnalyzeArgs {
     /// Your own train file (CSV, TSV or JSONL; the data flags say how to read it).
     #[arg(long, value_name = "FILE")]
     pub train: Option<PathBuf>,
+    /// Your own dev file (without it, --dev-fraction of train is held out).
     #[arg(long, value_name = "FILE", requires = "train")]
     pub dev: Option<PathBuf>,
+    /// Your own test file.
     #[arg(long, value_name = "FILE", requires = "train")]
     pub test: Option<PathBuf>,
     #[command(flatten)]

@@ -295,19 +295,25 @@ fn layout(spec: &DataSpec, header: &Header, file: &Path, format: Format) -> Resu
     }
 }
 
-/// Every text column (and the id column) is in the header (CSV/TSV; JSONL
-/// rows are checked one by one).
+/// Every text column (and the id column) is in the header, or in a JSONL
+/// file's first object (later objects are checked one by one).
 fn check_text_columns(spec: &DataSpec, header: &Header, file: &Path, format: Format) -> Result<()> {
-    if format == Format::Jsonl {
-        return Ok(());
-    }
     let wanted = spec
         .text_columns()
         .into_iter()
         .map(|c| (c, "text_column"))
         .chain(spec.id_column.as_deref().map(|c| (c, "id_column")));
     for (col, key) in wanted {
-        if header.position(col).is_none() {
+        if header.position(col).is_none() && format == Format::Jsonl && !header.columns.is_empty() {
+            // Every row needs it, and the first has not got it: the key is
+            // misnamed, not one row bad.
+            return Err(Error::Data(format!(
+                "{}: no `{col}` key in the first object (data.{key}); its keys are {}",
+                file.display(),
+                header.listing()
+            )));
+        }
+        if header.position(col).is_none() && format != Format::Jsonl {
             return Err(Error::Data(format!(
                 "{}:1: no column `{col}` (data.{key}); the header row's columns are {}{}",
                 file.display(),

@@ -139,8 +139,11 @@ impl DataSpec {
 pub enum Format {
     /// `text<TAB>ids<TAB>id`, no header, labels in emotions.txt.
     Goemotions,
+    /// Comma-separated, RFC 4180 quoting, a header row.
     Csv,
+    /// Tab-separated with a header row (quoted as CSV is).
     Tsv,
+    /// One JSON object per line.
     Jsonl,
 }
 

@@ -140,7 +140,13 @@ pub fn read_header(path: &Path, format: Format) -> Result<Header> {
                 .from_reader(std::io::BufReader::new(open(path)?));
             let names: Vec<String> = reader
                 .headers()
-                .map_err(|e| csv_error(&file, &e))?
+                .map_err(|e| {
+                    let mut line_of = LineOf {
+                        newlines: std::rc::Rc::default(),
+                        passed: 0,
+                    };
+                    csv_error(&file, &e, &mut line_of)
+                })?
                 .iter()
                 .map(|c| c.trim_start_matches('\u{feff}').to_string())
                 .collect();
@@ -164,19 +170,73 @@ pub fn read_header(path: &Path, format: Format) -> Result<Header> {
     }
 }
 
+/// The input, with the byte offsets of its newlines queued as the csv reader
+/// reads ahead: the reader's own line numbers lag one behind on CRLF files
+/// (what Python's csv module and Excel write), its byte offsets do not, so a
+/// record's line is counted here from its byte offset.
+struct NewlineOffsets<R> {
+    inner: R,
+    offset: u64,
+    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+impl<R: std::io::Read> std::io::Read for NewlineOffsets<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut q = self.newlines.borrow_mut();
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' {
+                q.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Line numbers from byte offsets, in order: each call pops the newlines at
+/// or before `byte` (offsets only grow, so the queue holds one read-ahead).
+/// At, because on a CRLF file the reader places a record at the `\n` that
+/// ends the line before it (a record never starts with a newline otherwise).
+struct LineOf {
+    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+    passed: usize,
+}
+
+impl LineOf {
+    fn at(&mut self, byte: u64) -> usize {
+        let mut q = self.newlines.borrow_mut();
+        while q.front().is_some_and(|&nl| nl <= byte) {
+            q.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
 fn read_delimited(
     input: impl std::io::Read,
     file: &str,
     delimiter: u8,
     each: &mut impl FnMut(&Header, Row) -> Result<()>,
 ) -> Result<Header> {
+    let newlines = std::rc::Rc::default();
+    let counted = NewlineOffsets {
+        inner: input,
+        offset: 0,
+        newlines: std::rc::Rc::clone(&newlines),
+    };
+    let mut line_of = LineOf {
+        newlines,
+        passed: 0,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
-        .from_reader(std::io::BufReader::with_capacity(1 << 16, input));
+        .from_reader(std::io::BufReader::with_capacity(1 << 16, counted));
     let names = reader
         .headers()
-        .map_err(|e| csv_error(file, &e))?
+        .map_err(|e| csv_error(file, &e, &mut line_of))?
         .iter()
         .map(|c| c.trim_start_matches('\u{feff}').to_string())
         .collect::<Vec<_>>();
@@ -193,22 +253,22 @@ fn read_delimited(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line() as usize);
+                let line = record.position().map_or(0, |p| line_of.at(p.byte()));
                 let row = Row {
                     line,
                     fields: Fields::Delimited(std::mem::take(&mut record)),
                 };
                 each(&header, row)?;
             }
-            Err(e) => return Err(csv_error(file, &e)),
+            Err(e) => return Err(csv_error(file, &e, &mut line_of)),
         }
     }
     Ok(header)
 }
 
 /// A csv error as `file:line: what; expected …`.
-fn csv_error(file: &str, e: &csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
+fn csv_error(file: &str, e: &csv::Error, line_of: &mut LineOf) -> Error {
+    let line = e.position().map(|p| line_of.at(p.byte()) as u64);
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -350,6 +410,26 @@ mod tests {
         assert_eq!(r[0], (2, vec!["a, \"quoted\"\nline".into(), "joy".into()]));
         // The second record starts on line 4: the first took two lines.
         assert_eq!(r[1], (4, vec!["plain".into(), "x|y".into()]));
+    }
+
+    #[test]
+    fn crlf_files_count_lines_as_lf_files_do() {
+        let lf = rows(b"text,labels\na,x\n\"two\nlines\",y\nb,z\n", Format::Csv)
+            .unwrap()
+            .1;
+        let crlf = rows(
+            b"text,labels\r\na,x\r\n\"two\r\nlines\",y\r\nb,z\r\n",
+            Format::Csv,
+        )
+        .unwrap()
+        .1;
+        let lines = |r: &Lines| r.iter().map(|(l, _)| *l).collect::<Vec<_>>();
+        assert_eq!(lines(&lf), [2, 3, 5]);
+        assert_eq!(lines(&crlf), [2, 3, 5]);
+        let e = rows(b"text,label\r\na,1\r\nb,1,2\r\n", Format::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(":3: 3 fields where the header has 2"), "{e}");
     }
 
     #[test]

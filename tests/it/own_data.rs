@@ -207,6 +207,11 @@ fn every_data_error_names_file_line_and_what_to_do() {
             "train.csv:2: column `obscene` holds \"maybe\"; expected 0 or 1 (one 0/1 column per label) (data.bad_rows: skip leaves such rows out, listing them in rejects.tsv)",
         ),
         (
+            vec![("train.jsonl", "{\"body\": \"a\", \"labels\": [\"joy\"]}\n")],
+            spec(&|s| s.label_column = Some("labels".into())),
+            "train.jsonl: no `text` key in the first object (data.text_column); its keys are body, labels",
+        ),
+        (
             vec![("train.jsonl", "{\"text\": \"a\", \"labels\": [\"joy\"]}\n{\"text\": \"b\"}\n")],
             spec(&|s| s.label_column = Some("labels".into())),
             "train.jsonl:2: no `labels` key; expected the labels in `labels` (data.bad_rows: skip leaves such rows out, listing them in rejects.tsv)",
