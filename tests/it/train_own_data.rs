@@ -324,4 +324,7 @@ fn a_run_without_a_test_split_trains_on_dev_and_tests_nothing() {
     assert_eq!(examples(0) + examples(1), 360, "dev is held out of train");
     assert_eq!(m.epochs[0].dev.as_ref().unwrap().examples, examples(1));
     assert_files_named(&json, &[("train", &data.sources.train)]);
+    // The held-out ids are kept beside the run, one per line.
+    let held = std::fs::read_to_string(save.join("heldout-dev.txt")).unwrap();
+    assert_eq!(held.lines().count() as u64, examples(1));
 }

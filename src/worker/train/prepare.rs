@@ -51,6 +51,18 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
     let mut data = read_data(spec)?;
     let data_record = record_data(spec, &mut data)?;
     println!("{}", data_line(&data_record, &data));
+    if let Some(ids) = &data.loaded.held_out {
+        // Beside the run too (the job directory has them when there is one), so
+        // the split can be reproduced from the run alone.
+        let mut text = ids.join("\n");
+        text.push('\n');
+        crate::util::fsutil::write_atomic(
+            &spec
+                .save_dir
+                .join(crate::jobdir::data_record::HELD_OUT_FILE),
+            text.as_bytes(),
+        )?;
+    }
     tch::manual_seed(p.seed as i64);
     let model_dir = crate::worker::model::saved::resolve(&spec.model, spec.revision.as_deref())?;
     let mut lm = LoadedModel::new_for_training(
