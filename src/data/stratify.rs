@@ -28,7 +28,7 @@ impl SplitMix64 {
 }
 
 /// Which rows go to the held-out part (`true`), given each row's label ids.
-/// About `fraction` of the rows are held out; with rows, at least one.
+/// `fraction` of the rows (rounded) are held out; with rows, at least one.
 pub fn hold_out(labels: &[Vec<usize>], n_labels: usize, fraction: f64, seed: u64) -> Vec<bool> {
     let n = labels.len();
     let mut rng = SplitMix64(seed);
@@ -79,7 +79,45 @@ pub fn hold_out(labels: &[Vec<usize>], n_labels: usize, fraction: f64, seed: u64
         desired[pick] -= 1.0;
         *f = Some(pick);
     }
-    fold.into_iter().map(|f| f == Some(0)).collect()
+    let mut fold: Vec<usize> = fold.into_iter().map(|f| f.unwrap_or(1)).collect();
+    exact_count(&mut fold, labels, &label_desired, held, &mut rng);
+    fold.into_iter().map(|f| f == 0).collect()
+}
+
+/// Make the held-out part exactly `held` rows. The algorithm keeps each
+/// label's share, not the row total (a row carries several labels), so it may
+/// end a few rows off; those rows move from the fold with too many, the ones
+/// whose every label the other fold still wants first, then rows without
+/// labels, ties in a seeded order.
+fn exact_count(
+    fold: &mut [usize],
+    labels: &[Vec<usize>],
+    label_desired: &[[f64; 2]],
+    held: usize,
+    rng: &mut SplitMix64,
+) {
+    let now = fold.iter().filter(|&&f| f == 0).count();
+    let (from, to, surplus) = match now.cmp(&held) {
+        std::cmp::Ordering::Equal => return,
+        std::cmp::Ordering::Greater => (0, 1, now - held),
+        std::cmp::Ordering::Less => (1, 0, held - now),
+    };
+    let mut candidates: Vec<usize> = (0..fold.len()).filter(|&r| fold[r] == from).collect();
+    shuffle(&mut candidates, rng);
+    // How much the other fold still wants this row: its least wanted label
+    // (0 for a row without labels, which moves no label's share).
+    let want = |r: usize| {
+        labels[r]
+            .iter()
+            .map(|&l| label_desired[l][to])
+            .reduce(f64::min)
+            .unwrap_or(0.0)
+    };
+    // A stable sort keeps the shuffled order among equal scores.
+    candidates.sort_by(|&a, &b| want(b).total_cmp(&want(a)));
+    for &r in candidates.iter().take(surplus) {
+        fold[r] = to;
+    }
 }
 
 /// The fold wanting label `l` most; ties to the fold wanting most rows; then random.
@@ -131,6 +169,18 @@ mod tests {
         let d = data();
         let held = hold_out(&d, 3, 0.1, 42);
         assert_eq!(held.iter().filter(|&&h| h).count(), 100);
+        // Exactly the fraction also where rows carry several labels each.
+        let multi: Vec<Vec<usize>> = (0..997)
+            .map(|i| (0..5).filter(|l| (i * 7 + l * 3) % (l + 2) == 0).collect())
+            .collect();
+        for fraction in [0.1, 0.17, 0.5] {
+            let h = hold_out(&multi, 5, fraction, 3);
+            assert_eq!(
+                h.iter().filter(|&&x| x).count(),
+                (997.0 * fraction).round() as usize,
+                "{fraction}"
+            );
+        }
         for (l, total) in [(0usize, 500usize), (1, 100), (2, 20)] {
             let in_dev = d
                 .iter()

@@ -214,7 +214,7 @@ fn the_token_cache_gives_the_same_run_and_changed_data_is_refused() {
     assert!(
         cached
             .stdout()
-            .contains("token ids from the job's token cache (218 / 22 / 60 texts"),
+            .contains("token ids from the job's token cache (216 / 24 / 60 texts"),
         "{}",
         cached.stdout()
     );
@@ -224,7 +224,7 @@ fn the_token_cache_gives_the_same_run_and_changed_data_is_refused() {
     std::fs::remove_dir_all(tmp.path().join("models")).unwrap();
     let plain = train_task(&cfg).success();
     assert!(
-        plain.stdout().contains("tokenized 218 / 22 / 60 texts in "),
+        plain.stdout().contains("tokenized 216 / 24 / 60 texts in "),
         "{}",
         plain.stdout()
     );
