@@ -123,7 +123,7 @@ pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Resul
             missing.len(),
             if missing.len() == 1 { " is" } else { "s are" },
             shown.join(", "),
-            arch.prefix()
+            arch.model_type()
         )));
     }
     Ok(random_init)
