@@ -331,6 +331,48 @@ fn a_pretrained_roberta_with_a_pooler_saves_as_roberta_for_sequence_classificati
 }
 
 #[test]
+fn a_roberta_classifier_saved_with_the_old_pooled_head_is_refused_clearly() {
+    // hecjob 0.4 saved RoBERTa with BERT's head: `roberta.pooler.…`,
+    // `classifier.weight` [labels, hidden], architectures ["RobertaModel"].
+    let src = support::fixture("golden/tiny-roberta-prefixed");
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "config.json"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut tensors: Vec<(String, Tensor)> =
+        Tensor::read_safetensors(src.join("model.safetensors")).unwrap();
+    assert!(tensors
+        .iter()
+        .any(|(n, _)| n == "roberta.pooler.dense.weight"));
+    tensors.push((
+        "classifier.weight".into(),
+        Tensor::zeros([28, 32], tch::kind::FLOAT_CPU),
+    ));
+    tensors.push((
+        "classifier.bias".into(),
+        Tensor::zeros([28], tch::kind::FLOAT_CPU),
+    ));
+    Tensor::write_safetensors(&tensors, tmp.path().join("model.safetensors")).unwrap();
+    std::fs::write(tmp.path().join("labels.txt"), labels(28).join("\n") + "\n").unwrap();
+    std::fs::write(
+        tmp.path().join("hecjob.json"),
+        serde_json::to_string(&meta()).unwrap(),
+    )
+    .unwrap();
+    let e = LoadedModel::trained(tmp.path(), Device::Cpu)
+        .err()
+        .expect("must fail");
+    assert_eq!(e.exit_code(), 3, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: a RoBERTa classifier saved by hecjob 0.4 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.4",
+            tmp.path().display()
+        )
+    );
+}
+
+#[test]
 fn real_minilm_matches_transformers() {
     let Some(dir) = support::minilm_dir() else {
         return;
