@@ -373,6 +373,36 @@ fn a_roberta_classifier_saved_with_the_old_pooled_head_is_refused_clearly() {
 }
 
 #[test]
+fn a_roberta_family_head_gets_gradients_down_to_the_embeddings() {
+    // One training step's backward through XLM-R's and RoBERTa's tanh head:
+    // finite, non-zero gradients on the head and the word embeddings, and no
+    // pooler variable to train.
+    for fixture in ["golden/tiny-xlm-roberta", "golden/tiny-roberta-cls"] {
+        let d = support::fixture(fixture);
+        let lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 16, Device::Cpu).unwrap();
+        let enc = lm.encoder.encode_all(&["I love this so much!"]).unwrap();
+        let ids = Tensor::from_slice(&enc[0]).unsqueeze(0);
+        let mask = ids.ones_like();
+        let logits = lm.model.forward_t(&ids, &mask, true);
+        let target = Tensor::zeros([1, 28], tch::kind::FLOAT_CPU);
+        logits
+            .binary_cross_entropy_with_logits::<Tensor>(&target, None, None, tch::Reduction::Mean)
+            .backward();
+        let vars = lm.vs.variables();
+        assert!(!vars.keys().any(|n| n.contains("pooler")), "{fixture}");
+        for name in [
+            "classifier.dense.weight",
+            "classifier.out_proj.weight",
+            "roberta.embeddings.word_embeddings.weight",
+        ] {
+            let g = vars[name].grad();
+            let norm = g.norm().double_value(&[]);
+            assert!(norm.is_finite() && norm > 0.0, "{fixture}: {name}: {norm}");
+        }
+    }
+}
+
+#[test]
 fn real_minilm_matches_transformers() {
     let Some(dir) = support::minilm_dir() else {
         return;

@@ -349,7 +349,7 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Variables at `root / <model_type>` and the head's names at `root`.
+    /// Variables at `root / <prefix>` (`roberta` for XLM-R) and the head's names at `root`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
         let arch = config.model_type;
         let encoder = Encoder::new(root / arch.prefix(), config);
