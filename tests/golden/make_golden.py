@@ -572,6 +572,20 @@ def build_unigram_tokenizer(vocab_size: int = 400) -> Tokenizer:
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>",
                                       show_progress=False)
     tok.train_from_iterator(roberta_training_lines(), trainer=trainer)
+    # The trainer keeps the same pieces every run, but their scores vary (it sums in hash-map
+    # order, and tied pieces get scores a hair apart in either order), which renumbers them. So
+    # keep its pieces and score each by itself, deterministically: log of its share of the
+    # (overlapping) occurrences in the pre-tokenized lines; ids by (score, text).
+    pieces = [p for p, _ in json.loads(tok.to_str())["model"]["vocab"][len(specials):]]
+    words = [w for line in roberta_training_lines()
+             for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(line))]
+    counts = {p: max(1, sum(w.count(p) for w in words)) for p in pieces}
+    total = sum(counts.values())
+    rest = sorted(((p, round(float(np.log(c / total)), 6)) for p, c in counts.items()),
+                  key=lambda x: (-x[1], x[0]))
+    tok.model = models.Unigram([(p, 0.0) for p in specials] + rest, unk_id=specials.index("<unk>"),
+                               byte_fallback=False)
+    tok.add_special_tokens(specials)
     tok.add_special_tokens(["<mask>"])
     for i, s in enumerate(specials):
         assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
