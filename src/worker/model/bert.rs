@@ -1,11 +1,12 @@
-//! BERT, RoBERTa, DistilBERT and ELECTRA encoders in tch, numerically
-//! matching Hugging Face transformers, each with its classification head:
-//! BERT and RoBERTa the tutorial's (pooled output → dropout → linear),
-//! DistilBERT and ELECTRA their `*ForSequenceClassification` heads.
+//! BERT, RoBERTa, XLM-RoBERTa, DistilBERT and ELECTRA encoders in tch,
+//! numerically matching Hugging Face transformers, each with the head of its
+//! `*ForSequenceClassification` (BERT's: pooled output → dropout → linear).
 //!
-//! The four share one layer (post-norm attention + feed-forward); they differ
-//! in names, embeddings (DistilBERT has no token types; ELECTRA's may be
-//! narrower than the layers and are projected), the pooler and the head.
+//! The five share one layer (post-norm attention + feed-forward); they differ
+//! in names, embeddings (RoBERTa's positions start after padding_idx;
+//! DistilBERT has no token types; ELECTRA's may be narrower than the layers
+//! and are projected), the pooler (BERT only) and the head. XLM-R is
+//! RoBERTa's body under RoBERTa's names; only its tokenizer differs.
 //! Variables are created under the names HF uses (`bert.encoder.layer.0.…`,
 //! `distilbert.transformer.layer.0.…`, `classifier.weight`), so checkpoints
 //! load without renaming and the model hecjob saves loads in transformers as
@@ -102,9 +103,9 @@ impl Embeddings {
         let (_, seq) = input_ids.size2().expect("input_ids is [batch, seq]");
         let words = self.word.forward(input_ids);
         let x = match self.arch {
-            // RoBERTa counts positions from padding_idx + 1 and gives padding
-            // tokens the padding index (HF create_position_ids_from_input_ids).
-            Architecture::Roberta => {
+            // RoBERTa (and XLM-R) count positions from padding_idx + 1 and give
+            // padding tokens the padding index (HF create_position_ids_from_input_ids).
+            a if a.positions_after_padding() => {
                 let mask = input_ids.ne(self.pad_id).to_kind(Kind::Int64);
                 let position_ids = mask.cumsum(1, Kind::Int64) * &mask + self.pad_id;
                 words + self.position.forward(&position_ids)
@@ -325,13 +326,18 @@ impl Encoder {
 /// builds it (same variable names, so a head trained in either tool loads in
 /// the other). Every dropout is the classifier dropout hecjob is given.
 enum Head {
-    /// BERT and RoBERTa (hecjob's): pooled → dropout → `classifier`.
+    /// BERT: pooled → dropout → `classifier`.
     Pooled(nn::Linear),
     /// DistilBERT: first token → `pre_classifier` → ReLU → dropout → `classifier`.
     DistilBert { pre: nn::Linear, out: nn::Linear },
-    /// ELECTRA: first token → dropout → `classifier.dense` → GELU (erf) →
-    /// dropout → `classifier.out_proj`.
-    Electra { dense: nn::Linear, out: nn::Linear },
+    /// ELECTRA, RoBERTa and XLM-R: first token → dropout →
+    /// `classifier.dense` → GELU (erf; tanh for RoBERTa and XLM-R) → dropout
+    /// → `classifier.out_proj`.
+    FirstToken {
+        dense: nn::Linear,
+        out: nn::Linear,
+        tanh: bool,
+    },
 }
 
 /// Encoder and head: logits for each label.
@@ -343,24 +349,25 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Variables at `root / <model_type>` and the head's names at `root`.
+    /// Variables at `root / <prefix>` (`roberta` for XLM-R) and the head's names at `root`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
         let arch = config.model_type;
         let encoder = Encoder::new(root / arch.prefix(), config);
         let h = config.hidden_size;
         let lin = |p: nn::Path, out: i64| nn::linear(p, h, out, Default::default());
         let head = match arch {
-            Architecture::Bert | Architecture::Roberta => {
-                Head::Pooled(lin(root / "classifier", num_labels))
-            }
+            Architecture::Bert => Head::Pooled(lin(root / "classifier", num_labels)),
             Architecture::DistilBert => Head::DistilBert {
                 pre: lin(root / "pre_classifier", h),
                 out: lin(root / "classifier", num_labels),
             },
-            Architecture::Electra => Head::Electra {
-                dense: lin(root / "classifier" / "dense", h),
-                out: lin(root / "classifier" / "out_proj", num_labels),
-            },
+            Architecture::Electra | Architecture::Roberta | Architecture::XlmRoberta => {
+                Head::FirstToken {
+                    dense: lin(root / "classifier" / "dense", h),
+                    out: lin(root / "classifier" / "out_proj", num_labels),
+                    tanh: arch != Architecture::Electra,
+                }
+            }
         };
         Classifier {
             encoder,
@@ -377,17 +384,21 @@ impl Classifier {
         let p = self.dropout;
         let logits = match &self.head {
             Head::Pooled(out) => {
-                let pooled = pooled.expect("BERT and RoBERTa have a pooler");
+                let pooled = pooled.expect("BERT has a pooler");
                 dense(out, &pooled.dropout(p, train), kind)
             }
             Head::DistilBert { pre, out } => {
                 let x = dense(pre, &hidden.select(1, 0), kind).relu();
                 dense(out, &x.dropout(p, train), kind)
             }
-            Head::Electra { dense: d, out } => {
-                let x = hidden.select(1, 0).dropout(p, train);
-                let x = dense(d, &x, kind).gelu("none").dropout(p, train);
-                dense(out, &x, kind)
+            Head::FirstToken {
+                dense: d,
+                out,
+                tanh,
+            } => {
+                let x = dense(d, &hidden.select(1, 0).dropout(p, train), kind);
+                let x = if *tanh { x.tanh() } else { x.gelu("none") };
+                dense(out, &x.dropout(p, train), kind)
             }
         };
         to_fp32(logits, kind)

@@ -18,26 +18,45 @@ pub enum Architecture {
     #[serde(rename = "distilbert")]
     DistilBert,
     Electra,
+    /// XLM-RoBERTa: RoBERTa's body under RoBERTa's weight names (`roberta.…`),
+    /// with a SentencePiece (Unigram) tokenizer.json.
+    #[serde(rename = "xlm-roberta")]
+    XlmRoberta,
 }
 
 impl Architecture {
     /// Every supported family, in the order error messages list them.
-    pub const ALL: [Architecture; 4] = [
+    pub const ALL: [Architecture; 5] = [
         Architecture::Bert,
         Architecture::Roberta,
         Architecture::DistilBert,
         Architecture::Electra,
+        Architecture::XlmRoberta,
     ];
 
     /// The weight-name prefix HF's *ForSequenceClassification checkpoints use
-    /// (also config.json's `model_type`).
+    /// (XLM-R's is RoBERTa's: `roberta.`).
     pub fn prefix(self) -> &'static str {
         match self {
             Architecture::Bert => "bert",
-            Architecture::Roberta => "roberta",
+            Architecture::Roberta | Architecture::XlmRoberta => "roberta",
             Architecture::DistilBert => "distilbert",
             Architecture::Electra => "electra",
         }
+    }
+
+    /// config.json's `model_type` for the family.
+    pub fn model_type(self) -> &'static str {
+        match self {
+            Architecture::XlmRoberta => "xlm-roberta",
+            a => a.prefix(),
+        }
+    }
+
+    /// RoBERTa's embeddings: positions counted from padding_idx + 1, padding
+    /// tokens at padding_idx (XLM-R's are the same).
+    pub fn positions_after_padding(self) -> bool {
+        matches!(self, Architecture::Roberta | Architecture::XlmRoberta)
     }
 
     /// The family for config.json's `model_type`, or the error listing the
@@ -45,7 +64,7 @@ impl Architecture {
     pub fn from_model_type(kind: &str, where_: &str) -> Result<Architecture> {
         Architecture::ALL
             .into_iter()
-            .find(|a| a.prefix() == kind)
+            .find(|a| a.model_type() == kind)
             .ok_or_else(|| {
                 Error::Data(format!(
                     "{where_}: model_type `{kind}` is not supported; expected one of {}",
@@ -60,7 +79,7 @@ impl Architecture {
             .iter()
             .map(|a| match a {
                 Architecture::Bert => "`bert` (BERT, MiniLM)".to_string(),
-                a => format!("`{}`", a.prefix()),
+                a => format!("`{}`", a.model_type()),
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -70,9 +89,8 @@ impl Architecture {
     pub fn hf_class(self) -> &'static str {
         match self {
             Architecture::Bert => "BertForSequenceClassification",
-            // hecjob's RoBERTa head is BERT's (pooler → linear), not
-            // RobertaForSequenceClassification's.
-            Architecture::Roberta => "RobertaModel",
+            Architecture::Roberta => "RobertaForSequenceClassification",
+            Architecture::XlmRoberta => "XLMRobertaForSequenceClassification",
             Architecture::DistilBert => "DistilBertForSequenceClassification",
             Architecture::Electra => "ElectraForSequenceClassification",
         }
@@ -94,9 +112,12 @@ impl Architecture {
         }
     }
 
-    /// Whether the encoder has BERT's pooler (`tanh(dense(h[:, 0]))`).
+    /// Whether the encoder has BERT's pooler (`tanh(dense(h[:, 0]))`). BERT
+    /// only: RobertaForSequenceClassification has none (its head reads the
+    /// first token itself), so a pretrained roberta-base / xlm-roberta-base
+    /// pooler in the file is read past and unused.
     pub fn has_pooler(self) -> bool {
-        matches!(self, Architecture::Bert | Architecture::Roberta)
+        matches!(self, Architecture::Bert)
     }
 }
 
@@ -282,9 +303,10 @@ impl EncoderConfig {
     /// The longest input the position embeddings cover (RoBERTa numbers
     /// positions from padding_idx + 1, so it loses pad_token_id + 1 of them).
     pub fn max_tokens(&self) -> i64 {
-        match self.model_type {
-            Architecture::Roberta => self.max_position_embeddings - self.pad_token_id - 1,
-            _ => self.max_position_embeddings,
+        if self.model_type.positions_after_padding() {
+            self.max_position_embeddings - self.pad_token_id - 1
+        } else {
+            self.max_position_embeddings
         }
     }
 
@@ -341,6 +363,19 @@ mod tests {
             e.ends_with(": sinusoidal_pos_embds true is not supported (hecjob trains DistilBERT's learned position embeddings, as the released models have)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn xlm_roberta_is_its_own_model_type_under_roberta_names() {
+        let c = read(
+            r#"{"model_type": "xlm-roberta", "vocab_size": 250002, "hidden_size": 32,
+                "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+                "max_position_embeddings": 514, "pad_token_id": 1, "type_vocab_size": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(c.model_type, Architecture::XlmRoberta);
+        assert_eq!(c.model_type.prefix(), "roberta");
+        assert_eq!(c.max_tokens(), 512);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `labels.txt`, `hecjob.json`) that `predict`/`evaluate` reload.
 
 use super::bert::Classifier;
-use super::config::EncoderConfig;
+use super::config::{Architecture, EncoderConfig};
 use super::tokenize::TextEncoder;
 use super::weights::{self, Head};
 use crate::util::error::{Error, Result};
@@ -134,6 +134,7 @@ impl LoadedModel {
     /// A classifier saved by hecjob (`save`).
     pub fn trained(dir: &Path, device: Device) -> Result<LoadedModel> {
         let (config, raw_config) = read_raw_config(dir)?;
+        refuse_old_roberta_head(dir, &config, &raw_config)?;
         let meta_path = dir.join("hecjob.json");
         let meta: HecjobMeta = serde_json::from_str(&crate::util::fsutil::read_to_string(
             &meta_path,
@@ -241,6 +242,25 @@ impl LoadedModel {
         crate::util::fsutil::write_atomic(&dir.join("hecjob.json"), meta_json.as_bytes())?;
         Ok(())
     }
+}
+
+/// hecjob 0.4 saved RoBERTa classifiers with BERT's head (pooler →
+/// `classifier`) and `architectures: ["RobertaModel"]`; the head is now
+/// RobertaForSequenceClassification's, which those weights do not have.
+fn refuse_old_roberta_head(
+    dir: &Path,
+    config: &EncoderConfig,
+    raw: &serde_json::Value,
+) -> Result<()> {
+    if config.model_type == Architecture::Roberta
+        && raw.get("architectures") == Some(&serde_json::json!(["RobertaModel"]))
+    {
+        return Err(Error::Data(format!(
+            "{}: a RoBERTa classifier saved by hecjob 0.4 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.4",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Save a VarStore as safetensors: fp32, on the CPU, sorted by name.

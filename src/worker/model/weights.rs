@@ -5,7 +5,9 @@
 //! ForPreTraining) or none (bare BertModel, sentence-transformers), and old
 //! TF-converted ones call LayerNorm's weight and bias `gamma`/`beta`. We map
 //! every name to ours explicitly; heads other than the classifier (MLM,
-//! ELECTRA's discriminator and generator) are ignored.
+//! ELECTRA's discriminator and generator) are ignored, and so is a pooler the
+//! family does not use (roberta-base's, xlm-roberta-base's): only the
+//! model's variables are looked up in the file.
 
 use super::config::{Architecture, EncoderConfig};
 use crate::util::error::{Error, Result};
@@ -123,7 +125,7 @@ pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Resul
             missing.len(),
             if missing.len() == 1 { " is" } else { "s are" },
             shown.join(", "),
-            arch.prefix()
+            arch.model_type()
         )));
     }
     Ok(random_init)
