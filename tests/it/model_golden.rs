@@ -332,7 +332,7 @@ fn a_pretrained_roberta_with_a_pooler_saves_as_roberta_for_sequence_classificati
 
 #[test]
 fn a_roberta_classifier_saved_with_the_old_pooled_head_is_refused_clearly() {
-    // hecjob 0.4 saved RoBERTa with BERT's head: `roberta.pooler.…`,
+    // hecjob 0.3 and earlier saved RoBERTa with BERT's head: `roberta.pooler.…`,
     // `classifier.weight` [labels, hidden], architectures ["RobertaModel"].
     let src = support::fixture("golden/tiny-roberta-prefixed");
     let tmp = tempfile::tempdir().unwrap();
@@ -366,7 +366,7 @@ fn a_roberta_classifier_saved_with_the_old_pooled_head_is_refused_clearly() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: a RoBERTa classifier saved by hecjob 0.4 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.4",
+            "{}: a RoBERTa classifier saved by hecjob 0.3 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.3",
             tmp.path().display()
         )
     );

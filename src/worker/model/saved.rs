@@ -244,7 +244,7 @@ impl LoadedModel {
     }
 }
 
-/// hecjob 0.4 saved RoBERTa classifiers with BERT's head (pooler →
+/// hecjob 0.3 and earlier saved RoBERTa classifiers with BERT's head (pooler →
 /// `classifier`) and `architectures: ["RobertaModel"]`; the head is now
 /// RobertaForSequenceClassification's, which those weights do not have.
 fn refuse_old_roberta_head(
@@ -256,7 +256,7 @@ fn refuse_old_roberta_head(
         && raw.get("architectures") == Some(&serde_json::json!(["RobertaModel"]))
     {
         return Err(Error::Data(format!(
-            "{}: a RoBERTa classifier saved by hecjob 0.4 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.4",
+            "{}: a RoBERTa classifier saved by hecjob 0.3 or earlier (pooler → classifier head, architectures RobertaModel); hecjob now trains RobertaForSequenceClassification's head (classifier.dense → classifier.out_proj): retrain the model, or predict with hecjob 0.3",
             dir.display()
         )));
     }
