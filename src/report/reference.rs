@@ -10,7 +10,7 @@
 //!   could not be found in the stored copies of the paper (arXiv 2005.00547)
 //!   when this was written, so they are not embedded. What is shown instead is
 //!   the published reproduction's test macro-F1 (monologg/GoEmotions-pytorch,
-//!   as /work/shared/reference/README.md records it), said to be that.
+//!   as the reference notes beside the data record it), said to be that.
 //! - Anything else (custom maps, other data): no published figures.
 
 use super::table4::PAPER_TABLE4;
