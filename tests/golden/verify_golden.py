@@ -5,7 +5,8 @@ Usage:
     .venv/bin/python tests/golden/verify_golden.py tests/fixtures/golden
 
 For every fixture dir: reload the checkpoint with transformers (tiny-bert-oldnames and
-tiny-roberta-prefixed included, checking that no key is missing/unexpected), re-tokenize the texts,
+tiny-roberta-prefixed included, checking that no key is missing/unexpected; the DistilBERT, ELECTRA,
+RoBERTa-classifier and XLM-R fixtures through AutoModelForSequenceClassification), re-tokenize the texts,
 re-run the model with default (multi-threaded) CPU math and with both eager and SDPA attention,
 and print max |delta| against golden.safetensors. Exits non-zero if any token id differs or any
 delta exceeds 1e-4 (the tolerance the Rust side asserts); typical deltas are ~1e-6.
@@ -25,6 +26,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 from transformers import (  # noqa: E402
+    AutoModelForSequenceClassification,
     AutoTokenizer,
     BertForSequenceClassification,
     BertModel,
@@ -101,19 +103,72 @@ def check(name: str, model_dir: Path, golden_dir: Path, kind: str) -> float:
     return worst
 
 
+def check_classifier(name: str, d: Path) -> float:
+    """A *ForSequenceClassification fixture (DistilBERT, ELECTRA, RoBERTa's and
+    XLM-R's classifiers): reloaded by AutoModelForSequenceClassification with no
+    key missing or unexpected; token ids, masks, the last hidden states, the
+    logits and the loss compared with golden.safetensors."""
+    import inspect
+
+    g = json.loads((d / "golden.json").read_text())
+    ref = load_file(str(d / "golden.safetensors"))
+    tok = AutoTokenizer.from_pretrained(d)
+    worst = 0.0
+    for attn in ["eager", "sdpa"]:
+        try:
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                d, attn_implementation=attn, output_loading_info=True)
+        except (ValueError, ImportError) as e:  # a family without SDPA in this version
+            print(f"  {name:22s} {attn:5s} skipped: {e}")
+            continue
+        assert not info["missing_keys"] and not info["unexpected_keys"], (name, info)
+        model.eval()
+        takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
+        for bname, b in g["batches"].items():
+            texts = [g["texts"][i] for i in b["text_ids"]]
+            enc = tok(texts, padding="longest", truncation=True, max_length=g["max_length"],
+                      return_tensors="pt", return_token_type_ids=takes_types)
+            assert enc["input_ids"].tolist() == b["input_ids"], (name, bname, "input_ids")
+            assert enc["attention_mask"].tolist() == b["attention_mask"], (name, bname, "mask")
+            # The loss is recorded for the whole batch only (multi-label BCE, its labels).
+            labels = ref.get(f"{bname}.labels")
+            with torch.no_grad():
+                out = model(**enc, output_hidden_states=True)
+            d_h = (out.hidden_states[-1] - ref[f"{bname}.last_hidden_state"]).abs().max().item()
+            d_l = (out.logits - ref[f"{bname}.logits"]).abs().max().item()
+            d_loss = 0.0
+            if labels is not None:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(out.logits, labels.float())
+                d_loss = (loss - ref[f"{bname}.loss"]).abs().max().item()
+            worst = max(worst, d_h, d_l, d_loss)
+            if bname in ("batch_all", "single_0"):
+                print(f"  {name:22s} {attn:5s} {bname:10s} max|dh|={d_h:.2e} "
+                      f"max|dlogits|={d_l:.2e} |dloss|={d_loss:.2e}")
+    return worst
+
+
 def main() -> None:
     golden = Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/golden")
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {torch.get_num_threads()}")
     worst = {}
-    worst["tiny-bert"] = check("tiny-bert", golden / "tiny-bert", golden / "tiny-bert", "bert-cls")
-    worst["tiny-bert-oldnames"] = check("tiny-bert-oldnames", golden / "tiny-bert-oldnames",
-                                        golden / "tiny-bert", "bert-cls")
-    worst["tiny-roberta"] = check("tiny-roberta", golden / "tiny-roberta", golden / "tiny-roberta", "roberta")
-    worst["tiny-roberta-prefixed"] = check("tiny-roberta-prefixed", golden / "tiny-roberta-prefixed",
-                                           golden / "tiny-roberta", "roberta")
+    # (name, model dir, golden dir, kind); a fixture not committed is said and skipped
+    # (the *-oldnames and *-prefixed variants are made by the Rust tests on the fly).
+    base = [
+        ("tiny-bert", "tiny-bert", "tiny-bert", "bert-cls"),
+        ("tiny-bert-oldnames", "tiny-bert-oldnames", "tiny-bert", "bert-cls"),
+        ("tiny-roberta", "tiny-roberta", "tiny-roberta", "roberta"),
+        ("tiny-roberta-prefixed", "tiny-roberta-prefixed", "tiny-roberta", "roberta"),
+    ]
+    for name, model_dir, golden_dir, kind in base:
+        if not (golden / model_dir / "config.json").is_file():
+            print(f"  {name:22s} not committed; skipped")
+            continue
+        worst[name] = check(name, golden / model_dir, golden / golden_dir, kind)
     worst["minilm"] = check("minilm", minilm_dir(golden), golden / "minilm", "bert")
+    for name in ["tiny-distilbert", "tiny-electra", "tiny-roberta-cls", "tiny-xlm-roberta"]:
+        worst[name] = check_classifier(name, golden / name)
     print(json.dumps(worst))
     bad = {k: v for k, v in worst.items() if not v <= TOL}
     if bad:
