@@ -481,3 +481,53 @@ fn a_config_that_does_not_match_its_weights_is_refused_before_building() {
     let e = try_with(&cfg);
     assert!(e.contains("intermediate.dense.weight` has shape"), "{e}");
 }
+
+/// A classifier directory transformers saved (no hecjob.json) is read as
+/// transformers' pipeline reads it: labels from id2label, sigmoid per label for
+/// `problem_type: multi_label_classification`. `predict` gives the
+/// probabilities transformers' own logits give, for every family.
+#[test]
+fn predict_reads_a_transformers_classifier_directory() {
+    for name in [
+        "tiny-distilbert",
+        "tiny-electra",
+        "tiny-roberta-cls",
+        "tiny-xlm-roberta",
+    ] {
+        let dir = support::fixture(&format!("golden/{name}"));
+        let golden: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("golden.json")).unwrap())
+                .unwrap();
+        let text = golden["texts"][0].as_str().unwrap();
+        let reference = Tensor::read_safetensors(dir.join("golden.safetensors")).unwrap();
+        let logits = &reference
+            .iter()
+            .find(|(k, _)| k == "single_0.logits")
+            .unwrap()
+            .1;
+        let want: Vec<f32> = Vec::<f32>::try_from(logits.sigmoid().flatten(0, -1)).unwrap();
+        let out = support::Hecjob::new()
+            .arg("predict")
+            .arg(&dir)
+            .args([text, "--top-k", &want.len().to_string(), "--json"])
+            .run()
+            .success();
+        let got: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+        let labels = got[0]["labels"].as_array().unwrap();
+        assert_eq!(labels.len(), want.len(), "{name}");
+        for l in labels {
+            let id: usize = l["label"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("LABEL_")
+                .parse()
+                .unwrap();
+            let p = l["probability"].as_f64().unwrap() as f32;
+            assert!(
+                (p - want[id]).abs() < 1e-4,
+                "{name} LABEL_{id}: {p} vs transformers {}",
+                want[id]
+            );
+        }
+    }
+}

@@ -136,6 +136,10 @@ impl LoadedModel {
         let (config, raw_config) = read_raw_config(dir)?;
         refuse_old_roberta_head(dir, &config, &raw_config)?;
         let meta_path = dir.join("hecjob.json");
+        if !meta_path.exists() {
+            let (meta, labels) = transformers_meta(dir, &config, &raw_config)?;
+            return Self::with_meta(dir, config, raw_config, meta, labels, device);
+        }
         let meta: HecjobMeta = serde_json::from_str(&crate::util::fsutil::read_to_string(
             &meta_path,
             "reading model metadata",
@@ -158,6 +162,18 @@ impl LoadedModel {
                 )));
             }
         }
+        Self::with_meta(dir, config, raw_config, meta, labels, device)
+    }
+
+    /// The encoder, the weights with their head, and `meta`.
+    fn with_meta(
+        dir: &Path,
+        config: EncoderConfig,
+        raw_config: serde_json::Value,
+        meta: HecjobMeta,
+        labels: Vec<String>,
+        device: Device,
+    ) -> Result<LoadedModel> {
         let encoder = TextEncoder::from_dir(dir, meta.max_length)?;
         let weights_path = weights_file(dir)?;
         weights::check_against_config(&weights_path, &config)?;
@@ -242,6 +258,64 @@ impl LoadedModel {
         crate::util::fsutil::write_atomic(&dir.join("hecjob.json"), meta_json.as_bytes())?;
         Ok(())
     }
+}
+
+/// How a `*ForSequenceClassification` directory that transformers saved (no
+/// hecjob.json) is read, as transformers' text-classification pipeline reads
+/// it: the labels from `id2label`; sigmoid per label at 0.5 when `problem_type`
+/// is `multi_label_classification` (or there is one label), else softmax over
+/// the classes; texts cut at the model's positions (at most 512 tokens).
+fn transformers_meta(
+    dir: &Path,
+    config: &EncoderConfig,
+    raw: &serde_json::Value,
+) -> Result<(HecjobMeta, Vec<String>)> {
+    let id2label = raw
+        .get("id2label")
+        .and_then(|v| v.as_object())
+        .ok_or_else(|| {
+            Error::Data(format!(
+                "{}: neither a model hecjob saved (no hecjob.json) nor a transformers classifier (config.json has no id2label)",
+                dir.display()
+            ))
+        })?;
+    let mut pairs: Vec<(usize, String)> = Vec::with_capacity(id2label.len());
+    for (k, v) in id2label {
+        let id = k.parse::<usize>().map_err(|_| {
+            Error::Data(format!(
+                "{}/config.json: id2label key {k:?} is not an id",
+                dir.display()
+            ))
+        })?;
+        pairs.push((id, v.as_str().unwrap_or_default().to_string()));
+    }
+    pairs.sort();
+    if pairs.iter().enumerate().any(|(i, (id, _))| *id != i) {
+        return Err(Error::Data(format!(
+            "{}/config.json: id2label's ids are not 0..{}",
+            dir.display(),
+            pairs.len()
+        )));
+    }
+    let labels: Vec<String> = pairs.into_iter().map(|(_, l)| l).collect();
+    let multi = raw.get("problem_type").and_then(|v| v.as_str())
+        == Some("multi_label_classification")
+        || labels.len() == 1;
+    let meta = HecjobMeta {
+        hecjob_version: "transformers".into(),
+        base_model: dir.display().to_string(),
+        max_length: config.max_tokens().clamp(1, 512) as usize,
+        threshold: 0.5,
+        tuned_thresholds: None,
+        dropout: 0.0,
+        epoch: 0,
+        task: if multi {
+            crate::data::spec::Task::MultiLabel
+        } else {
+            crate::data::spec::Task::SingleLabel
+        },
+    };
+    Ok((meta, labels))
 }
 
 /// hecjob 0.3 and earlier saved RoBERTa classifiers with BERT's head (pooler →
