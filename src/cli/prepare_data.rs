@@ -26,11 +26,8 @@ pub fn run(args: &PrepareDataArgs) -> Result<()> {
     let sources = c.data_sources()?;
     let loaded = load(&c.data, &sources)?;
     #[allow(unused_mut)] // only the full build adds to it
-    let mut rec = record(&loaded, &c.data, &sources)?;
-    let job_dir = match args.config.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let mut rec = record(&loaded, &c.data, &sources, None)?;
+    let job_dir = crate::jobdir::job_dir_of_config(&args.config);
     let rows = |s: &str| {
         rec.splits
             .iter()

@@ -15,15 +15,34 @@ use crate::util::fsutil::write_atomic;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The record of `loaded`, read as `spec` and `src` say.
-pub fn record(loaded: &Loaded, spec: &DataSpec, src: &Sources) -> Result<DataRecord> {
+/// The record of `loaded`, read as `spec` and `src` say. A file that
+/// `verified` (the job's record, just checked by [`verify_unchanged`]) already
+/// hashed keeps that sha256 instead of being read once more.
+pub fn record(
+    loaded: &Loaded,
+    spec: &DataSpec,
+    src: &Sources,
+    verified: Option<&DataRecord>,
+) -> Result<DataRecord> {
     let mut files = Vec::new();
     for f in &loaded.files {
-        let bytes = std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0);
+        let path = f.path.display().to_string();
+        let known = verified.and_then(|r| {
+            r.files
+                .iter()
+                .find(|k| k.split == f.split && k.path == path)
+        });
+        let (sha256, bytes) = match known {
+            Some(k) => (k.sha256.clone(), k.bytes),
+            None => (
+                sha256_file(&f.path)?,
+                std::fs::metadata(&f.path).map(|m| m.len()).unwrap_or(0),
+            ),
+        };
         files.push(FileRecord {
             split: f.split.to_string(),
-            path: f.path.display().to_string(),
-            sha256: sha256_file(&f.path)?,
+            path,
+            sha256,
             bytes,
             rows: f.rows,
         });

@@ -16,6 +16,16 @@ pub const LOG_DIR: &str = "logs";
 pub const METRICS_FILE: &str = "metrics.json";
 
 /// `task-N`: the task directory's name.
+/// The job directory of a job's config.yaml: the folder holding it, which
+/// every task of the array shares (rung records, the data record, the token
+/// cache). A bare `config.yaml` is in the current directory.
+pub fn job_dir_of_config(config: &std::path::Path) -> std::path::PathBuf {
+    match config.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
 pub fn task_dir_name(task: u32) -> String {
     format!("task-{task}")
 }

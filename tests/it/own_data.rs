@@ -2,23 +2,12 @@
 //! examples; the Ekman map on the real files; every data error and warning
 //! with its full message; `prepare-data` and `analyze` on a config.
 
+use crate::support::owndata::sources;
 use crate::support::{self, config, owndata, Hecjob};
 use hecjob::data::load::{load, Sources};
 use hecjob::data::spec::{BadRows, DataSpec, LabelMapSpec, Task};
 use hecjob::data::tsv::load_dir;
 use std::path::{Path, PathBuf};
-
-/// The files a spec with absolute paths names.
-fn sources(spec: &DataSpec) -> Sources {
-    let p = |s: &Option<String>| s.as_ref().map(PathBuf::from);
-    Sources {
-        format: spec.format().unwrap(),
-        train: PathBuf::from(spec.train.as_ref().unwrap()),
-        dev: p(&spec.dev),
-        test: p(&spec.test),
-        labels_file: p(&spec.labels_file),
-    }
-}
 
 /// (id, text, sorted label ids) of every example of a split.
 fn rows(ex: &[hecjob::data::dataset::Example]) -> Vec<(String, String, Vec<usize>)> {

@@ -5,7 +5,6 @@
 //! data check.
 
 use crate::support::{self, config, owndata, Hecjob};
-use hecjob::data::load::Sources;
 use hecjob::experiment::config::{DeviceChoice, Train};
 use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
 use std::path::{Path, PathBuf};
@@ -62,14 +61,7 @@ fn every_layout_trains_to_the_same_loss_bit_for_bit() {
     assert_eq!(want.len(), 12);
     for layout in owndata::LAYOUTS {
         let data_spec = owndata::write(&go, &tmp.path().join(format!("{layout:?}")), layout);
-        let p = |s: &Option<String>| s.as_ref().map(PathBuf::from);
-        let sources = Sources {
-            format: data_spec.format().unwrap(),
-            train: PathBuf::from(data_spec.train.as_ref().unwrap()),
-            dev: p(&data_spec.dev),
-            test: p(&data_spec.test),
-            labels_file: p(&data_spec.labels_file),
-        };
+        let sources = owndata::sources(&data_spec);
         let files = DataFiles {
             spec: data_spec,
             sources,

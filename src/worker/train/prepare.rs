@@ -149,7 +149,8 @@ fn device_and_precision(spec: &RunSpec) -> Result<(Device, Option<Kind>)> {
     Ok((device, kind))
 }
 
-/// The record of the data the run read (its files' sha256 hashed here, once),
+/// The record of the data the run read (the files hashed once: by the check
+/// against the job's record when there is one, else here),
 /// with each split's label counts over the examples the run uses (train cut to
 /// `train_limit`; dev and test empty under `skip_eval`).
 fn record_data(spec: &RunSpec, data: &mut Splits) -> Result<DataRecord> {
@@ -158,7 +159,12 @@ fn record_data(spec: &RunSpec, data: &mut Splits) -> Result<DataRecord> {
     std::mem::swap(&mut ds.train, &mut data.train);
     std::mem::swap(&mut ds.dev, &mut data.dev);
     std::mem::swap(&mut ds.test, &mut data.test);
-    let record = crate::data::record::record(&data.loaded, &spec.data.spec, &spec.data.sources);
+    let record = crate::data::record::record(
+        &data.loaded,
+        &spec.data.spec,
+        &spec.data.sources,
+        data.record.as_ref(),
+    );
     let ds = &mut data.loaded.dataset;
     std::mem::swap(&mut ds.train, &mut data.train);
     std::mem::swap(&mut ds.dev, &mut data.dev);

@@ -3,7 +3,6 @@
 use super::trainer::{self, DataFiles, RunLimits, RunSpec};
 use crate::experiment::config::{self, DeviceChoice};
 use crate::util::error::{Error, Result};
-use std::path::PathBuf;
 
 /// The spec of one sweep task of a config (what train.com runs).
 pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
@@ -18,7 +17,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
             let text = crate::jobdir::read::read_bounded(path, crate::jobdir::read::CONFIG_COPY)?
                 .ok_or_else(|| Error::Usage(format!("{}: not found", path.display())))?;
             Some(trainer::EarlyStopSpec {
-                job_dir: job_dir_of(path),
+                job_dir: crate::jobdir::job_dir_of_config(path),
                 config_sha256: config::body_sha256(&text),
                 tasks: loaded.tasks.iter().map(|t| t.id).collect(),
                 rule,
@@ -37,7 +36,7 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         data: DataFiles {
             spec: c.data.clone(),
             sources: c.data_sources()?,
-            record_dir: Some(job_dir_of(path)),
+            record_dir: Some(crate::jobdir::job_dir_of_config(path)),
         },
         save_dir: c.task_output_dir(task)?,
         model: c.model.name.clone(),
@@ -56,13 +55,4 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
         print_table: None,
         early_stop,
     })
-}
-
-/// The job directory: the folder holding config.yaml, which every task of the
-/// array shares (rung records, the data record).
-fn job_dir_of(config: &std::path::Path) -> PathBuf {
-    match config.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }

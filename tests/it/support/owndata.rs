@@ -3,9 +3,11 @@
 //! column per label, JSONL with a list of label names, TSV with a delimited
 //! id column, and a single-label CSV. Each comes with its `data:` keys.
 
+use hecjob::data::load::Sources;
 use hecjob::data::spec::{DataSpec, Format, LabelColumns, LabelsAre, Task};
 use hecjob::data::tsv::{load_dir, Dataset};
 use std::path::Path;
+use std::path::PathBuf;
 
 /// The layouts, each named as its config would be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,18 @@ impl Layout {
             Layout::JsonlNames => "jsonl",
             Layout::TsvDelimitedIds => "tsv",
         }
+    }
+}
+
+/// The files a spec with absolute paths names (as `write` returns them).
+pub fn sources(spec: &DataSpec) -> Sources {
+    let p = |s: &Option<String>| s.as_ref().map(PathBuf::from);
+    Sources {
+        format: spec.format().unwrap(),
+        train: PathBuf::from(spec.train.as_ref().unwrap()),
+        dev: p(&spec.dev),
+        test: p(&spec.test),
+        labels_file: p(&spec.labels_file),
     }
 }
 
