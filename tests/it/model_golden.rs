@@ -74,8 +74,7 @@ fn check(model_dir: &Path, golden_dir: &Path) {
             attention.equal(&g[&format!("{name}.attention_mask")]),
             "{name}: attention mask differs"
         );
-        let (hidden, pooled) =
-            tch::no_grad(|| lm.model.encoder.forward_t(&input_ids, &attention, false));
+        let (hidden, pooled) = tch::no_grad(|| lm.model.hidden_states(&input_ids, &attention));
         let gh = &g[&format!("{name}.last_hidden_state")];
         let d_all = max_abs(&hidden, gh);
         // Real tokens only: pad positions are computed but meaningless.

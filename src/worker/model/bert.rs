@@ -341,14 +341,14 @@ enum Head {
 }
 
 /// Encoder and head: logits for each label.
-pub struct Classifier {
+pub struct BertClassifier {
     pub encoder: Encoder,
     head: Head,
     dropout: f64,
     pub num_labels: i64,
 }
 
-impl Classifier {
+impl BertClassifier {
     /// Variables at `root / <prefix>` (`roberta` for XLM-R) and the head's names at `root`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
         let arch = config.model_type;
@@ -369,7 +369,7 @@ impl Classifier {
                 }
             }
         };
-        Classifier {
+        BertClassifier {
             encoder,
             head,
             dropout,

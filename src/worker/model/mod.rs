@@ -4,6 +4,8 @@
 
 #[cfg(feature = "torch")]
 pub mod bert;
+#[cfg(feature = "torch")]
+pub mod classifier;
 pub mod config;
 #[cfg(feature = "torch")]
 pub mod saved;

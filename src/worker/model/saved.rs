@@ -2,7 +2,7 @@
 //! classifier directory (`model.safetensors`, `config.json`, `tokenizer.json`,
 //! `labels.txt`, `hecjob.json`) that `predict`/`evaluate` reload.
 
-use super::bert::Classifier;
+use super::classifier::Classifier;
 use super::config::{Architecture, EncoderConfig};
 use super::tokenize::TextEncoder;
 use super::weights::{self, Head};

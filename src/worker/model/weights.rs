@@ -1,4 +1,4 @@
-//! Load HF safetensors into the variables of [`super::bert::Classifier`].
+//! Load HF safetensors into the variables of [`super::classifier::Classifier`].
 //!
 //! Checkpoints name the same tensor differently: a `bert.`/`roberta.`/
 //! `distilbert.`/`electra.` prefix (ForSequenceClassification/ForMaskedLM/

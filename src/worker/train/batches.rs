@@ -171,7 +171,7 @@ pub fn sync(device: Device) {
 /// Per-label probabilities (sigmoid) for every example, in the input order:
 /// [`predict_probs_for`] of multi-label data.
 pub fn predict_probs(
-    model: &crate::worker::model::bert::Classifier,
+    model: &crate::worker::model::classifier::Classifier,
     ids: &[Vec<i64>],
     pad_id: i64,
     batch_size: usize,
@@ -186,7 +186,7 @@ pub fn predict_probs(
 /// length (fastest) and the results put back in place.
 pub fn predict_probs_for(
     task: Task,
-    model: &crate::worker::model::bert::Classifier,
+    model: &crate::worker::model::classifier::Classifier,
     ids: &[Vec<i64>],
     pad_id: i64,
     batch_size: usize,
@@ -194,7 +194,7 @@ pub fn predict_probs_for(
 ) -> Vec<Vec<f32>> {
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.sort_by_key(|&i| ids[i].len());
-    let n_labels = model.num_labels as usize;
+    let n_labels = model.num_labels() as usize;
     let mut out = vec![Vec::new(); ids.len()];
     let no_labels: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
     let mut stager = Stager::new(device);

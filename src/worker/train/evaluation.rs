@@ -57,7 +57,7 @@ pub(super) fn evaluate_best(
     // Evaluate the best epoch, not the last.
     let best = LoadedModel::trained(&spec.save_dir, device)?;
     let mut best_model = best.model;
-    best_model.encoder.compute_kind = run.kind;
+    best_model.set_compute_kind(run.kind);
     let test_probs = run
         .has_test
         .then(|| predict_probs_for(task, &best_model, &run.test.ids, pad_id, EVAL_BATCH, device));

@@ -73,7 +73,7 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
         device,
         spec.limits.random_init,
     )?;
-    lm.model.encoder.compute_kind = kind;
+    lm.model.set_compute_kind(kind);
     let pad_id = lm.config.pad_token_id;
     let (train, dev, test) = encode_splits_cached(&lm, &model_dir, spec, &data)?;
     let task = spec.data.spec.task;

@@ -1,0 +1,55 @@
+//! The sequence classifier of any supported family: one type for the trainer,
+//! predict and evaluate, dispatching to the family's own module. Each family
+//! module builds its variables under the names its `transformers`
+//! `*ForSequenceClassification` uses, so checkpoints go both ways.
+
+use super::bert::BertClassifier;
+use super::config::EncoderConfig;
+use tch::nn;
+use tch::{Kind, Tensor};
+
+/// A family's classifier (encoder + head).
+pub enum Classifier {
+    /// BERT, RoBERTa, XLM-R, DistilBERT and ELECTRA: one post-norm layer type.
+    Bert(BertClassifier),
+}
+
+impl Classifier {
+    /// Variables at `root`, named as `transformers` names them for the family
+    /// in `config.model_type`.
+    pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
+        Classifier::Bert(BertClassifier::new(root, config, num_labels, dropout))
+    }
+
+    /// Logits [batch, labels], fp32 whatever the compute dtype.
+    pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        match self {
+            Classifier::Bert(m) => m.forward_t(input_ids, attention_mask, train),
+        }
+    }
+
+    /// The encoder's last hidden state [batch, seq, hidden] and BERT's pooled
+    /// output where the family has a pooler (what the goldens compare).
+    pub fn hidden_states(
+        &self,
+        input_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> (Tensor, Option<Tensor>) {
+        match self {
+            Classifier::Bert(m) => m.encoder.forward_t(input_ids, attention_mask, false),
+        }
+    }
+
+    /// Compute dtype for matmuls and attention (None: the weights' fp32).
+    pub fn set_compute_kind(&mut self, kind: Option<Kind>) {
+        match self {
+            Classifier::Bert(m) => m.encoder.compute_kind = kind,
+        }
+    }
+
+    pub fn num_labels(&self) -> i64 {
+        match self {
+            Classifier::Bert(m) => m.num_labels,
+        }
+    }
+}
