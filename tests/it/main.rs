@@ -30,6 +30,8 @@ mod hub_download;
 mod injection;
 #[cfg(feature = "torch")]
 mod model_golden;
+#[cfg(feature = "torch")]
+mod model_steps;
 mod own_data;
 #[cfg(feature = "torch")]
 mod own_data_train;

@@ -13,5 +13,6 @@ pub mod saved;
 pub mod token_cache;
 #[cfg(feature = "torch")]
 pub mod tokenize;
+pub mod tokenizer_class;
 #[cfg(feature = "torch")]
 pub mod weights;

@@ -20,8 +20,7 @@ impl TextEncoder {
                 dir.display()
             )));
         }
-        let mut tokenizer = Tokenizer::from_file(&path)
-            .map_err(|e| Error::Data(format!("{}: cannot load tokenizer: {e}", path.display())))?;
+        let mut tokenizer = load_as_transformers_does(dir, &path)?;
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length,
@@ -74,4 +73,24 @@ impl TextEncoder {
             .map_err(|e| Error::Internal(format!("serialising tokenizer: {e}")))?;
         crate::util::fsutil::write_atomic(&path, json.as_bytes())
     }
+}
+
+/// The model's tokenizer.json with the pipeline `transformers` runs for the
+/// class its tokenizer_config.json names ([`super::tokenizer_class`]).
+fn load_as_transformers_does(dir: &Path, path: &Path) -> Result<Tokenizer> {
+    let bad = |e: &dyn std::fmt::Display| {
+        Error::Data(format!("{}: cannot load tokenizer: {e}", path.display()))
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(&e))?;
+    let file: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(&e))?;
+    let config_path = dir.join("tokenizer_config.json");
+    let config: Option<serde_json::Value> =
+        match std::fs::read_to_string(&config_path) {
+            Ok(t) => Some(serde_json::from_str(&t).map_err(|e| {
+                Error::Data(format!("{}: not valid JSON: {e}", config_path.display()))
+            })?),
+            Err(_) => None,
+        };
+    let file = super::tokenizer_class::as_transformers_runs_it(file, config.as_ref());
+    file.to_string().parse::<Tokenizer>().map_err(|e| bad(&e))
 }
