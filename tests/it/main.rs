@@ -25,6 +25,8 @@ mod config_proptest;
 mod data_download;
 mod data_real;
 mod data_tsv_proptest;
+#[cfg(feature = "torch")]
+mod hf_round_trip;
 mod http_download;
 mod hub_download;
 mod injection;
