@@ -9,7 +9,9 @@ Loads `AutoTokenizer.from_pretrained(MODEL_DIR)` and
 strings) with `truncation=True` (the saved tokenizer_config.json's model_max_length), runs batches of
 64 with padding in fp32 on the CPU, and writes each text's label probabilities: sigmoid for
 `problem_type: multi_label_classification`, softmax otherwise. Also writes what it loaded (the
-classes, problem_type, labels), so the Rust side can check them. tests/it/hf_round_trip.rs runs it.
+classes, problem_type, labels) and the model card README.md as huggingface_hub's own `ModelCard`
+loader reads it (its metadata and eval results), so the Rust side can check them.
+tests/it/hf_round_trip.rs runs it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import torch  # noqa: E402
+from huggingface_hub import ModelCard  # noqa: E402
 from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
 
 
@@ -39,7 +42,18 @@ def main() -> None:
             logits = model(**enc).logits
             p = torch.sigmoid(logits) if multi else torch.softmax(logits, dim=-1)
             probs.extend(p.tolist())
+    card = ModelCard.load(os.path.join(model_dir, "README.md"))
+    card_view = {
+        "data": card.data.to_dict(),
+        "eval_results": [
+            {"task_type": r.task_type, "dataset_type": r.dataset_type, "dataset_split": r.dataset_split,
+             "metric_type": r.metric_type, "metric_value": r.metric_value, "metric_name": r.metric_name}
+            for r in (card.data.eval_results or [])
+        ],
+        "text": card.text,
+    }
     json.dump({
+        "card": card_view,
         "model_class": type(model).__name__,
         "tokenizer_class": type(tok).__name__,
         "problem_type": model.config.problem_type,

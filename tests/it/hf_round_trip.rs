@@ -77,6 +77,48 @@ fn transformers_view(model: &Path, texts: &[String], scratch: &Path) -> serde_js
     serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
 }
 
+/// The model card as huggingface_hub's `ModelCard` read it: the Hub's
+/// metadata and the test results of metrics.json.
+fn check_card(name: &str, card: &serde_json::Value, save: &Path) {
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("metrics.json")).unwrap()).unwrap();
+    let data = &card["data"];
+    assert_eq!(
+        data["pipeline_tag"], "text-classification",
+        "{name}: {data}"
+    );
+    assert_eq!(data["library_name"], "transformers", "{name}");
+    assert_eq!(
+        data["datasets"],
+        serde_json::json!(["google-research-datasets/go_emotions"])
+    );
+    // The base model here is a local directory: no base_model id, and the
+    // card says the license must be added.
+    assert!(data.get("base_model").is_none(), "{name}: {data}");
+    assert!(card["text"].as_str().unwrap().contains("add `license:`"));
+    let results = card["eval_results"].as_array().unwrap();
+    let macro_f1 = results
+        .iter()
+        .find(|r| r["metric_name"].as_str().unwrap().starts_with("Macro F1"))
+        .unwrap_or_else(|| panic!("{name}: no macro F1 in {results:?}"));
+    assert_eq!(
+        macro_f1["metric_value"], metrics["test"]["macro_avg"]["f1"],
+        "{name}"
+    );
+    assert_eq!(
+        macro_f1["dataset_type"],
+        "google-research-datasets/go_emotions"
+    );
+    assert_eq!(macro_f1["dataset_split"], "test");
+    assert_eq!(macro_f1["task_type"], "text-classification");
+    // The per-label table has every label.
+    let text = card["text"].as_str().unwrap();
+    for label in metrics["labels"].as_array().unwrap() {
+        let row = format!("| {} |", label.as_str().unwrap());
+        assert!(text.contains(&row), "{name}: no row {row} in the card");
+    }
+}
+
 #[test]
 fn every_family_hecjob_trains_loads_in_transformers_with_the_same_probabilities() {
     let _one = support::one_training_run_at_a_time();
@@ -118,6 +160,7 @@ fn every_family_hecjob_trains_loads_in_transformers_with_the_same_probabilities(
         assert_eq!(hf["missing_keys"], serde_json::json!([]), "{name}");
         assert_eq!(hf["unexpected_keys"], serde_json::json!([]), "{name}");
         assert_eq!(hf["model_max_length"], 32, "{name}");
+        check_card(&name, &hf["card"], &save);
         let theirs = hf["probabilities"].as_array().unwrap();
         assert_eq!(theirs.len(), ours.len(), "{name}");
         let mut worst = 0f64;
@@ -138,4 +181,110 @@ fn every_family_hecjob_trains_loads_in_transformers_with_the_same_probabilities(
             ours.len()
         );
     }
+}
+
+/// `predict` and `evaluate` take a Hub id as well as a directory: a published
+/// GoEmotions classifier (here a transformers-saved RoBERTa classifier with
+/// GoEmotions' labels as id2label) is read from the Hugging Face cache, and
+/// scores exactly as its directory does.
+#[test]
+fn predict_and_evaluate_take_a_hub_id_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(()) = support::small_goemotions(tmp.path(), 10, 10, 60) else {
+        return;
+    };
+    let emotions: Vec<String> = std::fs::read_to_string(tmp.path().join("emotions.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // The HF cache layout: models--ORG--NAME/{refs/main, snapshots/COMMIT/…}.
+    let cache = tmp.path().join("hub");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let repo = cache.join("models--acme--goemotions-roberta");
+    let snapshot = repo.join("snapshots").join(commit);
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), commit).unwrap();
+    let src = support::fixture("golden/tiny-roberta-cls");
+    for f in [
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    ] {
+        std::fs::copy(src.join(f), snapshot.join(f)).unwrap();
+    }
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    config["id2label"] = emotions
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i.to_string(), serde_json::json!(l)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    config["label2id"] = emotions
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), serde_json::json!(i)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    std::fs::write(snapshot.join("config.json"), config.to_string()).unwrap();
+
+    let hecjob = || {
+        support::Hecjob::new()
+            .env_remove("HF_HOME")
+            .env_remove("HF_HUB_OFFLINE")
+            .env("HF_HUB_CACHE", &cache)
+    };
+    let test = tmp.path().join("test.tsv");
+    let by_id = hecjob()
+        .args(["evaluate", "acme/goemotions-roberta"])
+        .arg(&test)
+        .arg("--json")
+        .run()
+        .success()
+        .stdout();
+    let by_dir = hecjob()
+        .arg("evaluate")
+        .arg(&snapshot)
+        .arg(&test)
+        .arg("--json")
+        .run()
+        .success()
+        .stdout();
+    let eval: serde_json::Value = serde_json::from_str(&by_id).unwrap();
+    assert_eq!(eval["examples"], 60);
+    assert_eq!(eval["per_label"][0]["label"], emotions[0]);
+    // The source named in the output differs by nothing but the model.
+    assert_eq!(by_id, by_dir);
+
+    let predicted = hecjob()
+        .args([
+            "predict",
+            "acme/goemotions-roberta",
+            "I love it",
+            "--top-k",
+            "3",
+            "--json",
+        ])
+        .run()
+        .success()
+        .stdout();
+    let p: serde_json::Value = serde_json::from_str(&predicted).unwrap();
+    let label = p[0]["labels"][0]["label"].as_str().unwrap();
+    assert!(emotions.iter().any(|e| e == label), "{predicted}");
+
+    // A Hub id not in the cache says how to get it.
+    let missing = hecjob()
+        .args(["predict", "acme/not-downloaded", "text"])
+        .run();
+    assert_ne!(missing.exit_code(), Some(0));
+    assert!(
+        missing
+            .stderr()
+            .contains("hecjob download-model acme/not-downloaded"),
+        "{}",
+        missing.stderr()
+    );
 }
