@@ -862,7 +862,10 @@ fn each_family_config_renders_and_fetches_its_model() {
                 "{name}@{sched}: {download}"
             );
             let resolved = &r.file("config.yaml").unwrap().content;
-            assert!(resolved.contains(&format!("name: {model}\n")), "{name}@{sched}");
+            assert!(
+                resolved.contains(&format!("name: {model}\n")),
+                "{name}@{sched}"
+            );
         }
     }
 }
