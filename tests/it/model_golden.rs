@@ -321,7 +321,11 @@ fn transformers_loads_the_deberta_model_hecjob_saved_with_the_same_probabilities
     let probs = tch::no_grad(|| lm.model.forward_t(&ids, &mask, false)).sigmoid();
     let inputs = tmp.path().join("inputs.safetensors");
     Tensor::write_safetensors(
-        &[("input_ids", ids), ("attention_mask", mask), ("probs", probs)],
+        &[
+            ("input_ids", ids),
+            ("attention_mask", mask),
+            ("probs", probs),
+        ],
         &inputs,
     )
     .unwrap();

@@ -270,7 +270,10 @@ impl EncoderConfig {
             // DebertaV2Config's defaults where they differ from BERT's.
             Architecture::DebertaV2 => {
                 let mut v = raw.clone();
-                for (key, default) in [("type_vocab_size", 0.into()), ("layer_norm_eps", 1e-7.into())] {
+                for (key, default) in [
+                    ("type_vocab_size", 0.into()),
+                    ("layer_norm_eps", 1e-7.into()),
+                ] {
                     if v.get(key).is_none_or(|x| x.is_null()) {
                         v[key] = default;
                     }

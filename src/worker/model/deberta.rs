@@ -136,12 +136,12 @@ impl DebertaOptions {
                     match part {
                         "layer_norm" => layer_norm = true,
                         "none" | "" => {}
-                        other => {
-                            return Err(bad(
-                                "norm_rel_ebd",
-                                format!("entry `{other}` is not supported; expected `layer_norm` or `none`"),
-                            ))
-                        }
+                        other => return Err(bad(
+                            "norm_rel_ebd",
+                            format!(
+                                "entry `{other}` is not supported; expected `layer_norm` or `none`"
+                            ),
+                        )),
                     }
                 }
                 layer_norm
@@ -225,9 +225,9 @@ fn pos_att_types(v: Option<&Value>, bad: &dyn Fn(&str, String) -> Error) -> Resu
         Some(Value::Array(a)) => a
             .iter()
             .map(|e| {
-                e.as_str().map(str::to_lowercase).ok_or_else(|| {
-                    bad("pos_att_type", format!("entries must be strings, not {e}"))
-                })
+                e.as_str()
+                    .map(str::to_lowercase)
+                    .ok_or_else(|| bad("pos_att_type", format!("entries must be strings, not {e}")))
             })
             .collect::<Result<_>>()?,
         Some(other) => {
@@ -374,7 +374,8 @@ mod net {
     impl Layer {
         fn new(p: nn::Path, c: &EncoderConfig, o: &DebertaOptions) -> Self {
             let h = c.hidden_size;
-            let lin = |name: &str, i: i64, out: i64| nn::linear(at(&p, name), i, out, Default::default());
+            let lin =
+                |name: &str, i: i64, out: i64| nn::linear(at(&p, name), i, out, Default::default());
             let separate = o.relative_attention && !o.share_att_key;
             Layer {
                 query: lin("attention.self.query_proj", h, h),
@@ -456,7 +457,13 @@ mod net {
             score.expect("relative attention has c2p or p2c") * self.scale
         }
 
-        fn forward_t(&self, x: &Tensor, shared: &Shared, train: bool, kind: Option<Kind>) -> Tensor {
+        fn forward_t(
+            &self,
+            x: &Tensor,
+            shared: &Shared,
+            train: bool,
+            kind: Option<Kind>,
+        ) -> Tensor {
             let (b, s, h) = x.size3().expect("hidden is [batch, seq, hidden]");
             let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
             let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
@@ -503,6 +510,26 @@ mod net {
         }
     }
 
+    /// transformers' `make_log_bucket_position`, by the same float32
+    /// operations (so the bucket edges round alike): distances within
+    /// ±buckets/2 kept, longer ones on a log scale reaching ±buckets at
+    /// `max_position` (and past it beyond).
+    pub(super) fn log_buckets(rel: &Tensor, buckets: i64, max_position: i64) -> Tensor {
+        let device = rel.device();
+        let mid = buckets / 2;
+        let near = rel.lt(mid).logical_and(&rel.gt(-mid));
+        let abs =
+            Tensor::scalar_tensor(mid - 1, (Kind::Int64, device)).where_self(&near, &rel.abs());
+        let ratio = (max_position - 1) as f64 / mid as f64;
+        let denom = Tensor::scalar_tensor(ratio, (Kind::Float, device)).log();
+        let log_pos = ((abs.to_kind(Kind::Float) / mid as f64).log() / denom * (mid - 1) as f64)
+            .ceil()
+            + mid as f64;
+        rel.to_kind(Kind::Float)
+            .where_self(&abs.le(mid), &(log_pos * rel.sign()))
+            .to_kind(Kind::Int64)
+    }
+
     /// `DebertaV2Model`: embeddings, the relative-position table, the layers.
     pub struct Encoder {
         embeddings: Embeddings,
@@ -538,32 +565,26 @@ mod net {
             }
         }
 
-        /// transformers' `make_log_bucket_position` over `q - k` for a
-        /// sequence of `seq`, [seq, seq] int64, the same float32 operations.
+        /// `q - k` for a sequence of `seq`, [seq, seq] int64, log-bucketed
+        /// when `position_buckets` > 0.
         fn relative_positions(&self, seq: i64, device: tch::Device) -> Tensor {
             let ids = Tensor::arange(seq, (Kind::Int64, device));
             let rel = ids.unsqueeze(1) - ids.unsqueeze(0);
-            let buckets = self.options.position_buckets;
-            if buckets <= 0 {
-                return rel;
+            match self.options.position_buckets {
+                b if b > 0 => log_buckets(&rel, b, self.options.max_relative_positions),
+                _ => rel,
             }
-            let mid = buckets / 2;
-            let near = rel.lt(mid).logical_and(&rel.gt(-mid));
-            let abs = Tensor::scalar_tensor(mid - 1, (Kind::Int64, device)).where_self(&near, &rel.abs());
-            let max = self.options.max_relative_positions;
-            let denom = Tensor::scalar_tensor((max - 1) as f64 / mid as f64, (Kind::Float, device)).log();
-            let log_pos = ((abs.to_kind(Kind::Float) / mid as f64).log() / denom * (mid - 1) as f64)
-                .ceil()
-                + mid as f64;
-            let bucketed = rel.to_kind(Kind::Float).where_self(&abs.le(mid), &(log_pos * rel.sign()));
-            bucketed.to_kind(Kind::Int64)
         }
 
         fn shared(&self, attention_mask: &Tensor, seq: i64) -> Shared {
-            let (b, s) = attention_mask.size2().expect("attention_mask is [batch, seq]");
+            let (b, s) = attention_mask
+                .size2()
+                .expect("attention_mask is [batch, seq]");
             let kind = self.compute_kind.unwrap_or(Kind::Float);
             let token = attention_mask.ne(0);
-            let both = token.view([b, 1, 1, s]).logical_and(&token.view([b, 1, s, 1]));
+            let both = token
+                .view([b, 1, 1, s])
+                .logical_and(&token.view([b, 1, s, 1]));
             let mask = Tensor::zeros([b, 1, s, s], (kind, attention_mask.device()))
                 .masked_fill(&both.logical_not(), lowest(kind));
             let relative = self.rel_embeddings.as_ref().map(|table| {
@@ -581,7 +602,12 @@ mod net {
         }
 
         /// The last hidden state [batch, seq, hidden] (fp32).
-        pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        pub fn forward_t(
+            &self,
+            input_ids: &Tensor,
+            attention_mask: &Tensor,
+            train: bool,
+        ) -> Tensor {
             let (_, s) = input_ids.size2().expect("input_ids is [batch, seq]");
             let keep = attention_mask.to_kind(Kind::Float).unsqueeze(-1);
             let shared = self.shared(attention_mask, s);
@@ -626,7 +652,12 @@ mod net {
         }
 
         /// Logits [batch, labels], fp32 whatever the compute dtype.
-        pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        pub fn forward_t(
+            &self,
+            input_ids: &Tensor,
+            attention_mask: &Tensor,
+            train: bool,
+        ) -> Tensor {
             let hidden = self.encoder.forward_t(input_ids, attention_mask, train);
             let kind = self.encoder.compute_kind;
             let first = hidden.select(1, 0).dropout(self.pooler_dropout, train);
@@ -634,5 +665,81 @@ mod net {
             let logits = dense(&self.classifier, &pooled.dropout(self.dropout, train), kind);
             to_fp32(logits, kind)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(json: &str) -> Result<DebertaOptions> {
+        let raw: Value = serde_json::from_str(json).unwrap();
+        DebertaOptions::from_raw(&raw, Path::new("config.json"), 512, 768, 12)
+    }
+
+    #[test]
+    fn deberta_v3_base_options_are_read() {
+        let o = options(
+            r#"{"relative_attention": true, "position_buckets": 256, "max_relative_positions": -1,
+                "pos_att_type": ["p2c", "c2p"], "share_att_key": true, "norm_rel_ebd": "layer_norm",
+                "position_biased_input": false, "pooler_hidden_size": 768, "pooler_dropout": 0,
+                "pooler_hidden_act": "gelu"}"#,
+        )
+        .unwrap();
+        assert_eq!(o.max_relative_positions, 512);
+        assert_eq!((o.attention_span(), o.scale_factor()), (256, 3));
+        assert!(o.relative_attention && o.share_att_key && o.norm_rel_ebd);
+        assert!(o.c2p && o.p2c && !o.position_biased_input);
+    }
+
+    #[test]
+    fn absent_keys_take_debertav2config_defaults() {
+        let o = options("{}").unwrap();
+        assert!(!o.relative_attention && !o.share_att_key && !o.norm_rel_ebd);
+        assert!(!o.c2p && !o.p2c && o.position_biased_input);
+        assert_eq!((o.position_buckets, o.max_relative_positions), (-1, 512));
+        assert_eq!(
+            (o.pooler_dropout, o.pooler_hidden_act),
+            (0.0, HiddenAct::Gelu)
+        );
+        assert_eq!(o.scale_factor(), 1);
+    }
+
+    #[test]
+    fn a_wrongly_typed_key_is_named() {
+        let e = options(r#"{"share_att_key": "yes"}"#)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config.json: share_att_key must be true or false, not \"yes\""
+        );
+        let e = options(r#"{"pos_att_type": 3}"#).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "config.json: pos_att_type must be a list such as [\"p2c\", \"c2p\"], not 3"
+        );
+    }
+
+    #[cfg(feature = "torch")]
+    #[test]
+    fn log_buckets_match_transformers() {
+        // make_log_bucket_position's output in transformers 5.25 for these distances.
+        let bucket = |rel: &[i64], buckets, max| {
+            let t = super::net::log_buckets(&tch::Tensor::from_slice(rel), buckets, max);
+            Vec::<i64>::try_from(&t).unwrap()
+        };
+        assert_eq!(
+            bucket(
+                &[0, 1, -1, 127, 128, 129, -129, 200, 300, 511, -511, 1000],
+                256,
+                512
+            ),
+            [0, 1, -1, 127, 128, 129, -129, 169, 207, 255, -255, 317]
+        );
+        assert_eq!(
+            bucket(&[0, 3, 4, 5, -5, 10, 31, 32, 40, 63, -63], 8, 32),
+            [0, 3, 4, 5, -5, 6, 7, 8, 8, 9, -9]
+        );
     }
 }

@@ -30,7 +30,14 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
         return Some(name.to_string());
     }
     let mut rest = name;
-    for prefix in ["bert.", "roberta.", "distilbert.", "electra.", "deberta.", "model."] {
+    for prefix in [
+        "bert.",
+        "roberta.",
+        "distilbert.",
+        "electra.",
+        "deberta.",
+        "model.",
+    ] {
         if let Some(r) = rest.strip_prefix(prefix) {
             rest = r;
             break;
