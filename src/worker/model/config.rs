@@ -416,6 +416,24 @@ mod tests {
     }
 
     #[test]
+    fn deberta_v2_takes_its_own_defaults_and_options() {
+        let c = read(
+            r#"{"model_type": "deberta-v2", "vocab_size": 128100, "hidden_size": 32,
+                "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+                "max_position_embeddings": 512, "relative_attention": true,
+                "position_buckets": 256, "pos_att_type": "p2c|c2p"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.model_type, Architecture::DebertaV2);
+        assert_eq!(c.model_type.prefix(), "deberta");
+        // DebertaV2Config's defaults, not BERT's (2 and 1e-12).
+        assert_eq!((c.type_vocab_size, c.layer_norm_eps), (0, 1e-7));
+        let o = c.deberta.expect("DeBERTa's options");
+        assert_eq!((o.attention_span(), o.max_relative_positions), (256, 512));
+        assert!(o.c2p && o.p2c);
+    }
+
+    #[test]
     fn electra_embedding_size_defaults_as_in_transformers() {
         let base = r#""model_type": "electra", "vocab_size": 100, "hidden_size": 256,
             "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 1024,
