@@ -82,91 +82,16 @@ impl DebertaOptions {
         hidden_size: i64,
         heads: i64,
     ) -> Result<DebertaOptions> {
-        let file = path.display().to_string();
-        let bad = |key: &str, why: String| Error::Data(format!("{file}: {key} {why}"));
-        let get = |key: &str| raw.get(key).filter(|v| !v.is_null());
-        let boolean = |key: &str, default: bool| -> Result<bool> {
-            match get(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .as_bool()
-                    .ok_or_else(|| bad(key, format!("must be true or false, not {v}"))),
-            }
+        let keys = Keys {
+            raw,
+            file: path.display().to_string(),
         };
-        let int = |key: &str, default: i64| -> Result<i64> {
-            match get(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .as_i64()
-                    .ok_or_else(|| bad(key, format!("must be an integer, not {v}"))),
-            }
-        };
-        let conv = int("conv_kernel_size", 0)?;
-        if conv > 0 {
-            return Err(bad(
-                "conv_kernel_size",
-                format!("{conv} is not supported: hecjob's DeBERTa has no convolution layer (DeBERTa-v2 xlarge/xxlarge have one; DeBERTa-v3 has none)"),
-            ));
-        }
-        if let Some(size) = get("attention_head_size") {
-            if size.as_i64() != Some(hidden_size / heads) {
-                return Err(bad(
-                    "attention_head_size",
-                    format!("{size} is not supported: hecjob's heads are hidden_size / num_attention_heads = {}", hidden_size / heads),
-                ));
-            }
-        }
-        if let Some(size) = get("pooler_hidden_size") {
-            if size.as_i64() != Some(hidden_size) {
-                return Err(bad(
-                    "pooler_hidden_size",
-                    format!("{size} is not supported: the pooler must be hidden_size ({hidden_size}) wide"),
-                ));
-            }
-        }
-        let (c2p, p2c) = pos_att_types(get("pos_att_type"), &bad)?;
-        let norm_rel_ebd = match get("norm_rel_ebd") {
-            None => false,
-            Some(v) => {
-                let text = v
-                    .as_str()
-                    .ok_or_else(|| bad("norm_rel_ebd", format!("must be a string, not {v}")))?;
-                let mut layer_norm = false;
-                for part in text.to_lowercase().split('|').map(str::trim) {
-                    match part {
-                        "layer_norm" => layer_norm = true,
-                        "none" | "" => {}
-                        other => return Err(bad(
-                            "norm_rel_ebd",
-                            format!(
-                                "entry `{other}` is not supported; expected `layer_norm` or `none`"
-                            ),
-                        )),
-                    }
-                }
-                layer_norm
-            }
-        };
-        let pooler_hidden_act = match get("pooler_hidden_act") {
-            None => HiddenAct::Gelu,
-            Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
-                bad(
-                    "pooler_hidden_act",
-                    format!("{v} is not supported; expected \"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\" or \"relu\""),
-                )
-            })?,
-        };
-        let pooler_dropout = match get("pooler_dropout") {
-            None => 0.0,
-            Some(v) => v
-                .as_f64()
-                .filter(|p| (0.0..1.0).contains(p))
-                .ok_or_else(|| bad("pooler_dropout", format!("must be in [0, 1), not {v}")))?,
-        };
-        let max_relative = int("max_relative_positions", -1)?;
+        keys.refuse_unimplemented(hidden_size, heads)?;
+        let (c2p, p2c) = keys.pos_att_types()?;
+        let max_relative = keys.int("max_relative_positions", -1)?;
         let options = DebertaOptions {
-            relative_attention: boolean("relative_attention", false)?,
-            position_buckets: int("position_buckets", -1)?,
+            relative_attention: keys.boolean("relative_attention", false)?,
+            position_buckets: keys.int("position_buckets", -1)?,
             max_relative_positions: if max_relative < 1 {
                 max_position_embeddings
             } else {
@@ -174,83 +99,197 @@ impl DebertaOptions {
             },
             c2p,
             p2c,
-            share_att_key: boolean("share_att_key", false)?,
-            norm_rel_ebd,
-            position_biased_input: boolean("position_biased_input", true)?,
-            pooler_dropout,
-            pooler_hidden_act,
+            share_att_key: keys.boolean("share_att_key", false)?,
+            norm_rel_ebd: keys.norm_rel_ebd()?,
+            position_biased_input: keys.boolean("position_biased_input", true)?,
+            pooler_dropout: keys.pooler_dropout()?,
+            pooler_hidden_act: keys.pooler_hidden_act()?,
         };
         if options.relative_attention {
-            options.check_relative_positions(&bad)?;
+            keys.check_relative_positions(&options)?;
         }
         Ok(options)
+    }
+}
+
+/// config.json's JSON and its path, for reading keys with errors naming them.
+struct Keys<'a> {
+    raw: &'a Value,
+    file: String,
+}
+
+impl Keys<'_> {
+    fn bad(&self, key: &str, why: impl std::fmt::Display) -> Error {
+        Error::Data(format!("{}: {key} {why}", self.file))
+    }
+
+    /// The key's value; `null` reads as absent (transformers' None).
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.raw.get(key).filter(|v| !v.is_null())
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.bad(key, format!("must be true or false, not {v}"))),
+        }
+    }
+
+    fn int(&self, key: &str, default: i64) -> Result<i64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| self.bad(key, format!("must be an integer, not {v}"))),
+        }
+    }
+
+    /// DeBERTa-v2's convolution layer, and head or pooler widths other than
+    /// the ones hecjob builds.
+    fn refuse_unimplemented(&self, hidden_size: i64, heads: i64) -> Result<()> {
+        let conv = self.int("conv_kernel_size", 0)?;
+        if conv > 0 {
+            return Err(self.bad(
+                "conv_kernel_size",
+                format!("{conv} is not supported: hecjob's DeBERTa has no convolution layer (DeBERTa-v2 xlarge/xxlarge have one; DeBERTa-v3 has none)"),
+            ));
+        }
+        let head_dim = hidden_size / heads;
+        if let Some(size) = self.get("attention_head_size") {
+            if size.as_i64() != Some(head_dim) {
+                return Err(self.bad(
+                    "attention_head_size",
+                    format!("{size} is not supported: hecjob's heads are hidden_size / num_attention_heads = {head_dim}"),
+                ));
+            }
+        }
+        if let Some(size) = self.get("pooler_hidden_size") {
+            if size.as_i64() != Some(hidden_size) {
+                return Err(self.bad(
+                    "pooler_hidden_size",
+                    format!("{size} is not supported: the pooler must be hidden_size ({hidden_size}) wide"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `pos_att_type` as a list (`["p2c", "c2p"]`) or transformers' older
+    /// `"p2c|c2p"` string: whether c2p and p2c are on.
+    fn pos_att_types(&self) -> Result<(bool, bool)> {
+        let key = "pos_att_type";
+        let entries: Vec<String> = match self.get(key) {
+            None => Vec::new(),
+            Some(Value::String(s)) => s.split('|').map(|e| e.trim().to_lowercase()).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|e| {
+                    e.as_str()
+                        .map(str::to_lowercase)
+                        .ok_or_else(|| self.bad(key, format!("entries must be strings, not {e}")))
+                })
+                .collect::<Result<_>>()?,
+            Some(other) => {
+                return Err(self.bad(
+                    key,
+                    format!("must be a list such as [\"p2c\", \"c2p\"], not {other}"),
+                ))
+            }
+        };
+        let (mut c2p, mut p2c) = (false, false);
+        for e in entries.iter().filter(|e| !e.is_empty()) {
+            match e.as_str() {
+                "c2p" => c2p = true,
+                "p2c" => p2c = true,
+                other => {
+                    return Err(self.bad(
+                        key,
+                        format!(
+                            "entry `{other}` is not supported; hecjob implements `c2p` and `p2c`"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok((c2p, p2c))
+    }
+
+    /// `norm_rel_ebd` (`"layer_norm"`, `"none"`, `|`-separated): whether
+    /// the relative embeddings get `encoder.LayerNorm`.
+    fn norm_rel_ebd(&self) -> Result<bool> {
+        let key = "norm_rel_ebd";
+        let Some(v) = self.get(key) else {
+            return Ok(false);
+        };
+        let text = v
+            .as_str()
+            .ok_or_else(|| self.bad(key, format!("must be a string, not {v}")))?;
+        let mut layer_norm = false;
+        for part in text.to_lowercase().split('|').map(str::trim) {
+            match part {
+                "layer_norm" => layer_norm = true,
+                "none" | "" => {}
+                other => {
+                    return Err(self.bad(
+                        key,
+                        format!(
+                            "entry `{other}` is not supported; expected `layer_norm` or `none`"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(layer_norm)
+    }
+
+    fn pooler_hidden_act(&self) -> Result<HiddenAct> {
+        let key = "pooler_hidden_act";
+        match self.get(key) {
+            None => Ok(HiddenAct::Gelu),
+            Some(v) => serde_json::from_value(v.clone()).map_err(|_| {
+                self.bad(key, format!("{v} is not supported; expected \"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\" or \"relu\""))
+            }),
+        }
+    }
+
+    fn pooler_dropout(&self) -> Result<f64> {
+        let key = "pooler_dropout";
+        match self.get(key) {
+            None => Ok(0.0),
+            Some(v) => v
+                .as_f64()
+                .filter(|p| (0.0..1.0).contains(p))
+                .ok_or_else(|| self.bad(key, format!("must be in [0, 1), not {v}"))),
+        }
     }
 
     /// The log buckets divide by `log((max_relative_positions - 1) / (buckets / 2))`:
     /// it must be positive, and the table must not be absurdly large.
-    fn check_relative_positions(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
-        if !(1..=65_536).contains(&self.attention_span()) {
-            let key = if self.position_buckets > 0 {
+    fn check_relative_positions(&self, o: &DebertaOptions) -> Result<()> {
+        if !(1..=65_536).contains(&o.attention_span()) {
+            let key = if o.position_buckets > 0 {
                 "position_buckets"
             } else {
                 "max_relative_positions"
             };
-            return Err(bad(
-                key,
-                format!("{} is outside 1..=65536", self.attention_span()),
-            ));
+            return Err(self.bad(key, format!("{} is outside 1..=65536", o.attention_span())));
         }
-        let mid = self.position_buckets / 2;
-        if self.position_buckets > 0 && (mid < 1 || self.max_relative_positions - 1 <= mid) {
-            return Err(bad(
+        let mid = o.position_buckets / 2;
+        if o.position_buckets > 0 && (mid < 1 || o.max_relative_positions - 1 <= mid) {
+            return Err(self.bad(
                 "max_relative_positions",
                 format!(
                     "{} must be more than position_buckets / 2 + 1 ({}) for log-bucketed positions (position_buckets {})",
-                    self.max_relative_positions,
+                    o.max_relative_positions,
                     mid + 1,
-                    self.position_buckets
+                    o.position_buckets
                 ),
             ));
         }
         Ok(())
     }
-}
-
-/// `pos_att_type` as a list (`["p2c", "c2p"]`) or transformers' older
-/// `"p2c|c2p"` string: whether c2p and p2c are on.
-fn pos_att_types(v: Option<&Value>, bad: &dyn Fn(&str, String) -> Error) -> Result<(bool, bool)> {
-    let entries: Vec<String> = match v {
-        None => Vec::new(),
-        Some(Value::String(s)) => s.split('|').map(|e| e.trim().to_lowercase()).collect(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|e| {
-                e.as_str()
-                    .map(str::to_lowercase)
-                    .ok_or_else(|| bad("pos_att_type", format!("entries must be strings, not {e}")))
-            })
-            .collect::<Result<_>>()?,
-        Some(other) => {
-            return Err(bad(
-                "pos_att_type",
-                format!("must be a list such as [\"p2c\", \"c2p\"], not {other}"),
-            ))
-        }
-    };
-    let (mut c2p, mut p2c) = (false, false);
-    for e in entries.iter().filter(|e| !e.is_empty()) {
-        match e.as_str() {
-            "c2p" => c2p = true,
-            "p2c" => p2c = true,
-            other => {
-                return Err(bad(
-                    "pos_att_type",
-                    format!("entry `{other}` is not supported; hecjob implements `c2p` and `p2c`"),
-                ))
-            }
-        }
-    }
-    Ok((c2p, p2c))
 }
 
 #[cfg(feature = "torch")]
@@ -322,17 +361,20 @@ mod net {
             kind: Option<Kind>,
         ) -> Tensor {
             let (_, seq) = input_ids.size2().expect("input_ids is [batch, seq]");
-            let mut x = self.word.forward(input_ids);
-            if let Some(p) = &self.position {
-                x = x + p.ws.narrow(0, 0, seq);
-            }
+            let words = self.word.forward(input_ids);
+            let x = match &self.position {
+                Some(p) => words + p.ws.narrow(0, 0, seq),
+                None => words,
+            };
             // One segment per text: every token has type 0 (a broadcast row).
-            if let Some(t) = &self.token_type {
-                x = x + t.ws.select(0, 0);
-            }
-            if let Some(p) = &self.project {
-                x = to_fp32(dense(p, &x, kind), kind);
-            }
+            let x = match &self.token_type {
+                Some(t) => x + t.ws.select(0, 0),
+                None => x,
+            };
+            let x = match &self.project {
+                Some(p) => to_fp32(dense(p, &x, kind), kind),
+                None => x,
+            };
             (self.layer_norm.forward(&x) * keep).dropout(self.dropout, train)
         }
     }
