@@ -21,7 +21,9 @@
 //!
 //! For speed: the bucketed relative-position index, the two clamped gather
 //! indices derived from it, the additive 2-D attention mask and the
-//! normalized relative embeddings are built once per forward, not per layer;
+//! normalized relative embeddings are built once per forward, not per layer,
+//! and only the relative-embedding rows the sequence length can reach take
+//! part (transformers multiplies by all 2·span and gathers a few);
 //! Q, K and V are one matmul; c2p and p2c are one batched matmul each (all
 //! heads and rows against the projected relative embeddings, `[b, heads, seq,
 //! 2·span]`) followed by one gather on the shared index; the position bias is
@@ -64,6 +66,29 @@ impl DebertaOptions {
         } else {
             self.max_relative_positions
         }
+    }
+
+    /// The rows of the `rel_embeddings` table that a sequence of `seq` tokens
+    /// reaches, as (first, count): transformers multiplies by all 2·span rows
+    /// and gathers the few it needs; hecjob multiplies by these only (for 128
+    /// tokens and DeBERTa-v3's 256 buckets, 255 of the 512). The log-bucket
+    /// reach is computed in f64 here and in f32 by the index, so it is
+    /// widened by one row: the window may be a row larger, never smaller.
+    pub fn rows_used(&self, seq: i64) -> (i64, i64) {
+        let span = self.attention_span();
+        let far = (seq - 1).max(0);
+        let mid = self.position_buckets / 2;
+        let reach = if self.position_buckets > 0 && far > mid {
+            let (mid_f, max_f) = (mid as f64, (self.max_relative_positions - 1) as f64);
+            let log_pos =
+                ((far as f64 / mid_f).ln() / (max_f / mid_f).ln() * (mid - 1) as f64).ceil();
+            log_pos as i64 + mid + 1
+        } else {
+            far
+        };
+        let first = (span - reach).max(0);
+        let last = (span + reach).min(2 * span - 1);
+        (first, last - first + 1)
     }
 
     /// 1 + the number of relative terms (c2p, p2c): the scores are divided
@@ -385,8 +410,9 @@ mod net {
         /// and key are both tokens, the dtype's lowest value elsewhere (as
         /// transformers masks `mask[:, None, :] · mask[:, :, None]`).
         mask: Tensor,
-        /// Normalized `rel_embeddings` rows [2·span, hidden] (fp32) and the
-        /// clamped gather indices [seq, seq] of c2p and p2c.
+        /// The normalized `rel_embeddings` rows the sequence reaches
+        /// ([`DebertaOptions::rows_used`], fp32) and the clamped gather
+        /// indices [seq, seq] of c2p and p2c into them.
         relative: Option<(Tensor, Tensor, Tensor)>,
     }
 
@@ -631,14 +657,18 @@ mod net {
                 .masked_fill(&both.logical_not(), lowest(kind));
             let relative = self.rel_embeddings.as_ref().map(|table| {
                 let span = self.options.attention_span();
+                // Only the rows this length reaches: the same scores, from
+                // smaller c2p / p2c matmuls (LayerNorm is per row).
+                let (first, count) = self.options.rows_used(seq);
+                let window = table.ws.narrow(0, first, count);
                 let rows = match &self.rel_norm {
-                    Some(n) => n.forward(&table.ws),
-                    None => table.ws.shallow_clone(),
+                    Some(n) => n.forward(&window),
+                    None => window,
                 };
                 let rel = self.relative_positions(seq, attention_mask.device());
-                let c2p = (&rel + span).clamp(0, 2 * span - 1);
-                let p2c = (-rel + span).clamp(0, 2 * span - 1);
-                (rows.narrow(0, 0, 2 * span), c2p, p2c)
+                let c2p = (&rel + span).clamp(0, 2 * span - 1) - first;
+                let p2c = (-rel + span).clamp(0, 2 * span - 1) - first;
+                (rows, c2p, p2c)
             });
             Shared { mask, relative }
         }
@@ -745,6 +775,25 @@ mod tests {
             (0.0, HiddenAct::Gelu)
         );
         assert_eq!(o.scale_factor(), 1);
+    }
+
+    #[test]
+    fn the_rows_used_cover_every_bucket_a_length_reaches() {
+        let v3 = options(r#"{"relative_attention": true, "position_buckets": 256}"#).unwrap();
+        assert_eq!(v3.rows_used(512), (0, 512));
+        assert_eq!(v3.rows_used(128), (129, 255));
+        assert_eq!(v3.rows_used(1), (256, 1));
+        // bucket(300) = 207 (transformers): one row of margin either side.
+        assert_eq!(v3.rows_used(301), (256 - 208, 2 * 208 + 1));
+        let tiny = options(
+            r#"{"relative_attention": true, "position_buckets": 8, "max_relative_positions": 32}"#,
+        )
+        .unwrap();
+        assert_eq!(tiny.rows_used(64), (0, 16));
+        // bucket(8) = 6 (transformers), + 1.
+        assert_eq!(tiny.rows_used(9), (8 - 7, 15));
+        let unbucketed = options(r#"{"relative_attention": true}"#).unwrap();
+        assert_eq!(unbucketed.rows_used(10), (512 - 9, 19));
     }
 
     #[test]
