@@ -217,6 +217,37 @@ fn tiny_deberta_v3_matches_transformers() {
     check(&d, &d);
 }
 
+#[test]
+fn deberta_in_bf16_tracks_fp32_and_trains_every_weight() {
+    // The autocast path (matmuls, position bias and attention in bf16,
+    // LayerNorms and the residual stream in fp32) on the CPU: logits near the
+    // fp32 goldens, and a backward pass reaches the relative embeddings, their
+    // LayerNorm and every projection with finite fp32 gradients.
+    let src = support::fixture("golden/tiny-deberta-v3");
+    let mut lm = LoadedModel::pretrained(&src, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    lm.model.set_compute_kind(Some(Kind::BFloat16));
+    let (_, g) = golden(&src);
+    let (ids, mask) = (&g["batch_all.input_ids"], &g["batch_all.attention_mask"]);
+    let logits = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+    assert_eq!(logits.kind(), Kind::Float);
+    let d = max_abs(&logits, &g["batch_all.logits"]);
+    assert!(d < 0.1, "bf16 logits differ from fp32 by {d}");
+    let loss = lm.model.forward_t(ids, mask, true).binary_cross_entropy_with_logits::<Tensor>(
+        &g["batch_all.labels"],
+        None,
+        None,
+        tch::Reduction::Mean,
+    );
+    loss.backward();
+    for (name, v) in lm.vs.variables() {
+        let grad = v.grad();
+        assert!(grad.defined(), "{name}: no gradient");
+        assert_eq!(grad.kind(), Kind::Float, "{name}");
+        let norm = grad.abs().sum(Kind::Double).double_value(&[]);
+        assert!(norm.is_finite() && norm > 0.0, "{name}: gradient norm {norm}");
+    }
+}
+
 /// tiny-deberta-v3 with `edit` applied to its config.json, in a temp dir.
 fn deberta_with(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
     let src = support::fixture("golden/tiny-deberta-v3");
