@@ -232,19 +232,25 @@ fn deberta_in_bf16_tracks_fp32_and_trains_every_weight() {
     assert_eq!(logits.kind(), Kind::Float);
     let d = max_abs(&logits, &g["batch_all.logits"]);
     assert!(d < 0.1, "bf16 logits differ from fp32 by {d}");
-    let loss = lm.model.forward_t(ids, mask, true).binary_cross_entropy_with_logits::<Tensor>(
-        &g["batch_all.labels"],
-        None,
-        None,
-        tch::Reduction::Mean,
-    );
+    let loss = lm
+        .model
+        .forward_t(ids, mask, true)
+        .binary_cross_entropy_with_logits::<Tensor>(
+            &g["batch_all.labels"],
+            None,
+            None,
+            tch::Reduction::Mean,
+        );
     loss.backward();
     for (name, v) in lm.vs.variables() {
         let grad = v.grad();
         assert!(grad.defined(), "{name}: no gradient");
         assert_eq!(grad.kind(), Kind::Float, "{name}");
         let norm = grad.abs().sum(Kind::Double).double_value(&[]);
-        assert!(norm.is_finite() && norm > 0.0, "{name}: gradient norm {norm}");
+        assert!(
+            norm.is_finite() && norm > 0.0,
+            "{name}: gradient norm {norm}"
+        );
     }
 }
 
