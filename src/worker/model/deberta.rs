@@ -410,10 +410,18 @@ mod net {
         /// and key are both tokens, the dtype's lowest value elsewhere (as
         /// transformers masks `mask[:, None, :] · mask[:, :, None]`).
         mask: Tensor,
+        /// None without `relative_attention`.
+        relative: Option<Relative>,
+    }
+
+    /// The relative-position inputs of c2p and p2c.
+    struct Relative {
         /// The normalized `rel_embeddings` rows the sequence reaches
-        /// ([`DebertaOptions::rows_used`], fp32) and the clamped gather
-        /// indices [seq, seq] of c2p and p2c into them.
-        relative: Option<(Tensor, Tensor, Tensor)>,
+        /// ([`DebertaOptions::rows_used`]), fp32.
+        rows: Tensor,
+        /// Clamped gather indices [seq, seq] into `rows`.
+        c2p: Tensor,
+        p2c: Tensor,
     }
 
     struct Layer {
@@ -474,24 +482,22 @@ mod net {
         }
 
         /// The c2p + p2c bias [batch, heads, seq, seq], already scaled:
-        /// one batched matmul and one gather per term.
-        #[allow(clippy::too_many_arguments)]
+        /// one batched matmul and one gather per term. `qkv` are the
+        /// concatenated content projections (shared with the positions
+        /// under `share_att_key`).
         fn relative_bias(
             &self,
-            q: &Tensor,
-            k: &Tensor,
-            qk_weights: (&Tensor, Option<&Tensor>),
-            rel: &Tensor,
-            c2p_index: &Tensor,
-            p2c_index: &Tensor,
+            (q, k): (&Tensor, &Tensor),
+            qkv: (&Tensor, Option<&Tensor>),
+            relative: &Relative,
             train: bool,
             kind: Option<Kind>,
         ) -> Tensor {
             let (b, _, s, _) = q.size4().expect("q is [batch, heads, seq, head_dim]");
-            let rel = rel.dropout(self.hidden_dropout, train);
+            let rel = relative.rows.dropout(self.hidden_dropout, train);
             let index = |i: &Tensor| i.expand([b, self.heads, s, s], false);
             let h = self.heads * self.head_dim;
-            let (w, bias) = qk_weights;
+            let (w, bias) = qkv;
             // share_att_key: the content projections, applied to the table.
             let shared = |part: i64| {
                 linear_in(
@@ -508,7 +514,7 @@ mod net {
                     None => shared(1),
                 };
                 let all = q.matmul(&self.per_head(pos_key).transpose(-1, -2));
-                score = Some(all.gather(-1, &index(c2p_index), false));
+                score = Some(all.gather(-1, &index(&relative.c2p), false));
             }
             if self.p2c {
                 let pos_query = match &self.pos_query {
@@ -516,7 +522,9 @@ mod net {
                     None => shared(0),
                 };
                 let all = k.matmul(&self.per_head(pos_query).transpose(-1, -2));
-                let p2c = all.gather(-1, &index(p2c_index), false).transpose(-1, -2);
+                let p2c = all
+                    .gather(-1, &index(&relative.p2c), false)
+                    .transpose(-1, -2);
                 score = Some(match score {
                     Some(c2p) => c2p + p2c,
                     None => p2c,
@@ -533,6 +541,7 @@ mod net {
             kind: Option<Kind>,
         ) -> Tensor {
             let (b, s, h) = x.size3().expect("hidden is [batch, seq, hidden]");
+            // Q, K and V in one matmul over the concatenated weights (as bert.rs).
             let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
             let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
                 (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
@@ -542,19 +551,12 @@ mod net {
                 .view([b, s, 3, self.heads, self.head_dim])
                 .permute([2, 0, 3, 1, 4]);
             let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
+            // The position bias joins the mask: SDPA adds both to Q·Kᵀ·scale.
             let mask = match &shared.relative {
-                Some((rel, c2p_index, p2c_index)) if self.c2p || self.p2c => {
-                    let bias = self.relative_bias(
-                        &q,
-                        &k,
-                        (&w, bias.as_ref()),
-                        rel,
-                        c2p_index,
-                        p2c_index,
-                        train,
-                        kind,
-                    );
-                    bias + &shared.mask
+                Some(relative) if self.c2p || self.p2c => {
+                    let position =
+                        self.relative_bias((&q, &k), (&w, bias.as_ref()), relative, train, kind);
+                    position + &shared.mask
                 }
                 _ => shared.mask.shallow_clone(),
             };
@@ -644,7 +646,7 @@ mod net {
             }
         }
 
-        fn shared(&self, attention_mask: &Tensor, seq: i64) -> Shared {
+        fn shared(&self, attention_mask: &Tensor) -> Shared {
             let (b, s) = attention_mask
                 .size2()
                 .expect("attention_mask is [batch, seq]");
@@ -659,16 +661,18 @@ mod net {
                 let span = self.options.attention_span();
                 // Only the rows this length reaches: the same scores, from
                 // smaller c2p / p2c matmuls (LayerNorm is per row).
-                let (first, count) = self.options.rows_used(seq);
+                let (first, count) = self.options.rows_used(s);
                 let window = table.ws.narrow(0, first, count);
                 let rows = match &self.rel_norm {
                     Some(n) => n.forward(&window),
                     None => window,
                 };
-                let rel = self.relative_positions(seq, attention_mask.device());
-                let c2p = (&rel + span).clamp(0, 2 * span - 1) - first;
-                let p2c = (-rel + span).clamp(0, 2 * span - 1) - first;
-                (rows, c2p, p2c)
+                let rel = self.relative_positions(s, attention_mask.device());
+                Relative {
+                    rows,
+                    c2p: (&rel + span).clamp(0, 2 * span - 1) - first,
+                    p2c: (-rel + span).clamp(0, 2 * span - 1) - first,
+                }
             });
             Shared { mask, relative }
         }
@@ -680,9 +684,8 @@ mod net {
             attention_mask: &Tensor,
             train: bool,
         ) -> Tensor {
-            let (_, s) = input_ids.size2().expect("input_ids is [batch, seq]");
             let keep = attention_mask.to_kind(Kind::Float).unsqueeze(-1);
-            let shared = self.shared(attention_mask, s);
+            let shared = self.shared(attention_mask);
             let kind = self.compute_kind;
             let mut x = self.embeddings.forward_t(input_ids, &keep, train, kind);
             for layer in &self.layers {
