@@ -6,7 +6,7 @@ Usage:
 
 For every fixture dir: reload the checkpoint with transformers (tiny-bert-oldnames and
 tiny-roberta-prefixed included, checking that no key is missing/unexpected; the DistilBERT, ELECTRA,
-RoBERTa-classifier and XLM-R fixtures through AutoModelForSequenceClassification), re-tokenize the texts,
+RoBERTa-classifier, XLM-R and DeBERTa fixtures through AutoModelForSequenceClassification), re-tokenize the texts,
 re-run the model with default (multi-threaded) CPU math and with both eager and SDPA attention,
 and print max |delta| against golden.safetensors. Exits non-zero if any token id differs or any
 delta exceeds 1e-4 (the tolerance the Rust side asserts); typical deltas are ~1e-6.
@@ -167,7 +167,8 @@ def main() -> None:
             continue
         worst[name] = check(name, golden / model_dir, golden / golden_dir, kind)
     worst["minilm"] = check("minilm", minilm_dir(golden), golden / "minilm", "bert")
-    for name in ["tiny-distilbert", "tiny-electra", "tiny-roberta-cls", "tiny-xlm-roberta"]:
+    for name in ["tiny-distilbert", "tiny-electra", "tiny-roberta-cls", "tiny-xlm-roberta",
+                 "tiny-deberta-v3", "tiny-deberta-options"]:
         worst[name] = check_classifier(name, golden / name)
     print(json.dumps(worst))
     bad = {k: v for k, v in worst.items() if not v <= TOL}

@@ -18,12 +18,12 @@ use tch::{Kind, Tensor};
 
 /// A linear layer, computed in `kind` when set (bf16 autocast): input, weight
 /// and bias are cast, so gradients flow back to the fp32 master weights.
-fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
+pub(super) fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
     linear_in(x, &l.ws, l.bs.as_ref(), kind)
 }
 
 /// `x·wᵀ + b`, in `kind` when set (see [`dense`]).
-fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> Tensor {
+pub(super) fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> Tensor {
     match kind {
         None => x.linear(w, b),
         Some(k) => x.to_kind(k).linear(&w.to_kind(k), b.map(|b| b.to_kind(k))),
@@ -31,7 +31,7 @@ fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> 
 }
 
 /// The most negative finite value of a float dtype (torch.finfo(kind).min).
-fn lowest(kind: Kind) -> f64 {
+pub(super) fn lowest(kind: Kind) -> f64 {
     match kind {
         Kind::Half => -65504.0,
         Kind::BFloat16 => -3.389_531_389_251_535_5e38,
@@ -42,7 +42,7 @@ fn lowest(kind: Kind) -> f64 {
 
 /// Back to fp32 for the residual stream and LayerNorm; skipped (not even a
 /// dispatcher call) when everything already is fp32.
-fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
+pub(super) fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
     match kind {
         Some(_) => x.to_kind(Kind::Float),
         None => x,
@@ -63,7 +63,7 @@ struct Embeddings {
     pad_id: i64,
 }
 
-fn layer_norm(p: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
+pub(super) fn layer_norm(p: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
     nn::layer_norm(
         p,
         vec![dim],
@@ -180,7 +180,7 @@ fn layer_names(arch: Architecture) -> [&'static str; 8] {
 }
 
 /// `p / "a.b.c"`: a dotted name as nested path components.
-fn at<'a>(p: &nn::Path<'a>, dotted: &str) -> nn::Path<'a> {
+pub(super) fn at<'a>(p: &nn::Path<'a>, dotted: &str) -> nn::Path<'a> {
     let mut parts = dotted.split('.');
     let first = p / parts.next().unwrap_or_default();
     parts.fold(first, |p, part| p / part)
@@ -368,6 +368,7 @@ impl BertClassifier {
                     tanh: arch != Architecture::Electra,
                 }
             }
+            Architecture::DebertaV2 => unreachable!("Classifier::new builds DeBERTa's own model"),
         };
         BertClassifier {
             encoder,

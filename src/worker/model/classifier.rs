@@ -4,7 +4,8 @@
 //! `*ForSequenceClassification` uses, so checkpoints go both ways.
 
 use super::bert::BertClassifier;
-use super::config::EncoderConfig;
+use super::config::{Architecture, EncoderConfig};
+use super::deberta::DebertaClassifier;
 use tch::nn;
 use tch::{Kind, Tensor};
 
@@ -12,19 +13,27 @@ use tch::{Kind, Tensor};
 pub enum Classifier {
     /// BERT, RoBERTa, XLM-R, DistilBERT and ELECTRA: one post-norm layer type.
     Bert(BertClassifier),
+    /// DeBERTa-v2 / -v3: disentangled attention, ContextPooler head.
+    Deberta(DebertaClassifier),
 }
 
 impl Classifier {
     /// Variables at `root`, named as `transformers` names them for the family
     /// in `config.model_type`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
-        Classifier::Bert(BertClassifier::new(root, config, num_labels, dropout))
+        match config.model_type {
+            Architecture::DebertaV2 => {
+                Classifier::Deberta(DebertaClassifier::new(root, config, num_labels, dropout))
+            }
+            _ => Classifier::Bert(BertClassifier::new(root, config, num_labels, dropout)),
+        }
     }
 
     /// Logits [batch, labels], fp32 whatever the compute dtype.
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
         match self {
             Classifier::Bert(m) => m.forward_t(input_ids, attention_mask, train),
+            Classifier::Deberta(m) => m.forward_t(input_ids, attention_mask, train),
         }
     }
 
@@ -37,6 +46,8 @@ impl Classifier {
     ) -> (Tensor, Option<Tensor>) {
         match self {
             Classifier::Bert(m) => m.encoder.forward_t(input_ids, attention_mask, false),
+            // The ContextPooler belongs to the head: no pooled output here.
+            Classifier::Deberta(m) => (m.encoder.forward_t(input_ids, attention_mask, false), None),
         }
     }
 
@@ -44,12 +55,14 @@ impl Classifier {
     pub fn set_compute_kind(&mut self, kind: Option<Kind>) {
         match self {
             Classifier::Bert(m) => m.encoder.compute_kind = kind,
+            Classifier::Deberta(m) => m.encoder.compute_kind = kind,
         }
     }
 
     pub fn num_labels(&self) -> i64 {
         match self {
             Classifier::Bert(m) => m.num_labels,
+            Classifier::Deberta(m) => m.num_labels,
         }
     }
 }
