@@ -23,6 +23,7 @@ pub mod predict;
 pub mod prepare_data;
 pub mod render;
 pub mod report;
+pub mod resubmit;
 pub mod run;
 pub mod status;
 pub mod submit;
@@ -63,6 +64,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Show the state of a submitted run (qstat/qacct, or squeue/sacct).
     Status(status::StatusArgs),
+    /// Submit again the train tasks that did not finish, each resuming its
+    /// checkpoint, with more memory or time where that is why it stopped.
+    Resubmit(resubmit::ResubmitArgs),
     /// Run the rendered scripts here, without a scheduler (--local).
     Run(run::RunArgs),
     /// Download the GoEmotions TSV files (sha256 and row counts checked).
@@ -96,6 +100,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Render(a) => render::run(&a),
         Command::Submit(a) => submit::run_submit(&a),
         Command::Status(a) => status::run_status(&a),
+        Command::Resubmit(a) => resubmit::run_resubmit(&a),
         Command::Check(a) => check::run_check(&a),
         Command::Run(a) => run::run_run(&a),
         Command::DownloadData(a) => download_data::run(&a),

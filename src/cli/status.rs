@@ -23,7 +23,7 @@ pub struct StatusArgs {
 }
 
 /// The newest `jobs/*/submission.json` under the current directory.
-fn newest_record() -> Result<PathBuf> {
+pub(crate) fn newest_record() -> Result<PathBuf> {
     let jobs = Path::new("jobs");
     let newest = std::fs::read_dir(jobs)
         .ok()
@@ -141,7 +141,7 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
 
 /// The submission record at `path` and the scheduler it was submitted to
 /// (an error for a record no scheduler took).
-fn load_record(path: &Path) -> Result<(SubmissionRecord, SchedulerKind)> {
+pub(crate) fn load_record(path: &Path) -> Result<(SubmissionRecord, SchedulerKind)> {
     let record = SubmissionRecord::load(path)?;
     let Some(kind) = SchedulerKind::from_record(&record.executor) else {
         return Err(Error::Usage(format!(

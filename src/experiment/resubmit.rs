@@ -8,7 +8,7 @@
 //! * out of memory: ask for 1.5 × the larger of the peak and the request, in
 //!   whole GiB; time limit: for the steps left at the measured seconds per
 //!   step, × 1.25 + 10 minutes, never less than before (unknown progress:
-//!   twice the request) — both within `cluster.limits`;
+//!   twice the request, at least 10 minutes) — both within `cluster.limits`;
 //! * a failure of the run itself, a GPU out of memory, a cancellation: not
 //!   run again (the same run would fail the same way; a person decides);
 //! * a task that hit the same limit twice in a row and cannot be given more
@@ -71,7 +71,7 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
         ..Plan::default()
     };
     let mut memory_needed: Option<(u64, u32)> = None;
-    let mut time_needed: Option<(u64, u32)> = None;
+    let mut time_needed: Option<(u64, u32, bool)> = None;
     for t in tasks {
         let last = t.attempts.last().copied().flatten();
         let twice = t.attempts.len() >= 2
@@ -110,8 +110,8 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
                     continue;
                 }
                 p.tasks.push(t.task);
-                if got > old {
-                    time_needed = Some(time_needed.map_or((got, t.task), |(o, ot)| if got > o { (got, t.task) } else { (o, ot) }));
+                if got > old && time_needed.is_none_or(|(o, _, _)| got > o) {
+                    time_needed = Some((got, t.task, t.seconds_left.is_some()));
                 }
             }
             Some(StopCause::RunFailed) => p.skipped.push((t.task, "the run failed by itself (see its log and metrics.json); fix the cause, then submit again".into())),
@@ -127,10 +127,17 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
         ));
         p.requests.memory = Some(m);
     }
-    if let Some((secs, task)) = time_needed {
+    if let Some((secs, task, paced)) = time_needed {
+        let how = if paced {
+            "the steps left at its measured pace, + 25 % + 10 min"
+        } else {
+            "no progress recorded to measure a pace from: twice the request, at least 10 min"
+        };
         p.changes.push(format!(
-            "time {} → {}: task {task} reached its time limit (the steps left at its pace, + 25 % + 10 min)",
-            current.time.map_or("unset".into(), |t| crate::util::units::duration(t as f64)),
+            "time {} → {}: task {task} reached its time limit ({how})",
+            current
+                .time
+                .map_or("unset".into(), |t| crate::util::units::duration(t as f64)),
             crate::util::units::duration(secs as f64)
         ));
         p.requests.time = Some(secs);

@@ -493,3 +493,121 @@ fn notify_job_mails_a_summary_after_the_array() {
     );
     assert!(mail.contains(&summary), "{mail}");
 }
+
+/// A train task killed at its time limit (a stand-in worker that outlives a
+/// one-minute `--time`): `status` says `time limit`, `hecjob resubmit --dry-run`
+/// says what it would change, and `hecjob resubmit` submits exactly that task
+/// again with more time (no progress was recorded to measure a pace from:
+/// twice the request, at least 10 minutes); the second attempt finishes, and
+/// `status` shows both jobs.
+#[test]
+fn a_task_past_its_time_limit_is_resubmitted_with_more_time() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let mark = tmp.path().join("second-attempt");
+    // The worker: the first run ignores the warning signal and outlives the
+    // limit; the second (the resubmitted one) finishes at once.
+    support::stand_in(
+        &bin,
+        "hecjob",
+        &format!(
+            "#!/bin/bash\ntrap '' USR1\nif [ -e {m} ]; then exit 0; fi\ntouch {m}\nsleep 600\n",
+            m = mark.display()
+        ),
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cfg = config(
+        tmp.path(),
+        "past-time",
+        support::cmd::BIN,
+        "{ h_vmem: 200M, h_rt: \"00:01:00\", s_rt: \"00:00:30\", ngpus: 0 }",
+    );
+    // cluster.setup runs in every job after /etc/profile (which resets PATH).
+    let mut typed = support::config::read(&cfg);
+    typed.cluster.setup = vec![format!("export PATH={}:$PATH", bin.display())];
+    support::config::write(&typed, &cfg);
+    let jobs = tmp.path().join("jobs");
+    let env = [("PATH", path.as_str())];
+    let out = Hecjob::new()
+        .slurm()
+        .args([
+            "submit",
+            cfg.to_str().unwrap(),
+            "--out",
+            jobs.to_str().unwrap(),
+            "--only",
+            "train",
+        ])
+        .envs(env)
+        .output();
+    assert!(out.status.success(), "{}", text(&out));
+    let st = wait_settled(&jobs, &env);
+    let t = &st[0]["tasks"][0];
+    assert_eq!(t["state"], "failed", "{st:#}");
+    assert_eq!(t["last_run"]["cause"], "time_limit", "{st:#}");
+
+    let dry = Hecjob::new()
+        .slurm()
+        .args(["resubmit", jobs.to_str().unwrap(), "--dry-run"])
+        .envs(env)
+        .output();
+    let said = text(&dry);
+    assert!(dry.status.success(), "{said}");
+    assert!(said.contains("resubmitting tasks 1\n"), "{said}");
+    assert!(
+        said.contains(
+            "time 0:01:00 → 0:10:00: task 1 reached its time limit (no progress recorded"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("#SBATCH --time=00:10:00; #SBATCH --array=1\n"),
+        "{said}"
+    );
+    assert!(
+        !jobs.join("train.resubmit-1.com").exists(),
+        "a dry run writes nothing"
+    );
+
+    let out = Hecjob::new()
+        .slurm()
+        .args(["resubmit", jobs.to_str().unwrap()])
+        .envs(env)
+        .output();
+    assert!(out.status.success(), "{}", text(&out));
+    let script = std::fs::read_to_string(jobs.join("train.resubmit-1.com")).unwrap();
+    assert!(script.contains("\n#SBATCH --time=00:10:00\n"), "{script}");
+    let st = wait_settled(&jobs, &env);
+    let states: Vec<&str> = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["tasks"][0]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["failed", "done"], "{st:#}");
+    let table = Hecjob::new()
+        .slurm()
+        .args(["status", jobs.to_str().unwrap()])
+        .envs(env)
+        .output();
+    let table = text(&table);
+    assert!(table.contains("time limit"), "{table}");
+    // Nothing is left to resubmit.
+    let again = Hecjob::new()
+        .slurm()
+        .args(["resubmit", jobs.to_str().unwrap()])
+        .envs(env)
+        .output();
+    assert!(
+        text(&again).contains("nothing to resubmit"),
+        "{}",
+        text(&again)
+    );
+}
