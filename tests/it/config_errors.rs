@@ -1224,6 +1224,22 @@ fn binary_exits_2_with_the_message_on_stderr() {
         .run()
         .success()
         .stdout_eq("good.yaml: valid — experiment `e`, model bert-base-uncased, 1 task\n");
+    // A model axis: validate names every model and each task's.
+    std::fs::write(
+        tmp.path().join("models.yaml"),
+        with("sweep:\n  model.name: [roberta-base, ./local-bert]\n"),
+    )
+    .unwrap();
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "models.yaml"])
+        .run()
+        .success()
+        .stdout_eq(
+            "models.yaml: valid — experiment `e`, models roberta-base, ./local-bert, 2 tasks\n  \
+             task   1: model.name=roberta-base\n  \
+             task   2: model.name=./local-bert\n",
+        );
 }
 
 // ---- issue 15: values that panicked, or passed and failed later ----
