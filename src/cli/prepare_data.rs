@@ -71,10 +71,32 @@ pub fn run(args: &PrepareDataArgs) -> Result<()> {
     Ok(())
 }
 
-/// Tokenize every split once for each `max_length` the tasks use, into the
-/// job directory's token cache, and add the share of texts cut by the
-/// truncation to the record's warnings. Skipped, saying so, when the model is
-/// not in the cache yet (the download job fetches it first).
+/// Each model the tasks fine-tune, each once in task order, with the
+/// `max_length`s its tasks use (sorted): what the token cache is written for.
+#[cfg_attr(not(feature = "torch"), allow(dead_code))]
+fn tokenizations(loaded: &config::LoadedConfig) -> Vec<(&config::Model, Vec<u32>)> {
+    loaded
+        .models()
+        .into_iter()
+        .map(|m| {
+            let mut lengths: Vec<u32> = loaded
+                .tasks
+                .iter()
+                .filter(|t| &t.model == m)
+                .map(|t| t.train.max_length)
+                .collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            (m, lengths)
+        })
+        .collect()
+}
+
+/// Tokenize every split once for each model's tokenizer and each `max_length`
+/// its tasks use, into the job directory's token cache, and add the share of
+/// texts cut by the truncation to the record's warnings. A model not in the
+/// cache yet (the download job fetches it first) is skipped, saying so; models
+/// that share a tokenizer share a key, tokenized once.
 #[cfg(feature = "torch")]
 fn tokenize(
     loaded_config: &config::LoadedConfig,
@@ -84,51 +106,89 @@ fn tokenize(
 ) -> Result<()> {
     use crate::worker::model::{token_cache, tokenize::TextEncoder};
     let c = &loaded_config.config;
-    let model_dir = match crate::worker::model::saved::resolve(
-        &c.model.name,
-        c.model.revision.as_deref(),
-    ) {
-        Ok(d) => d,
-        Err(_) => {
-            println!(
-                    "token cache: not written ({} is not downloaded yet); each task tokenizes for itself",
-                    c.model.name
+    let plan = tokenizations(loaded_config);
+    let several = plan.len() > 1;
+    let mut written = std::collections::HashSet::new();
+    for (model, lengths) in plan {
+        // Only with several models does a line need to say whose it is.
+        let whose = if several {
+            format!("{}, ", model.name)
+        } else {
+            String::new()
+        };
+        let model_dir = match crate::worker::model::saved::resolve(
+            &model.name,
+            model.revision.as_deref(),
+        ) {
+            Ok(d) => d,
+            Err(_) => {
+                println!(
+                    "token cache: not written for {0} ({0} is not downloaded yet); its tasks tokenize for themselves",
+                    model.name
                 );
-            return Ok(());
-        }
-    };
-    let mut lengths: Vec<u32> = loaded_config
-        .tasks
-        .iter()
-        .map(|t| t.train.max_length)
-        .collect();
-    lengths.sort_unstable();
-    lengths.dedup();
-    for max_length in lengths {
-        let started = std::time::Instant::now();
-        let key = token_cache::key(rec, &c.data, &model_dir, max_length)?;
-        let encoder = TextEncoder::from_dir(&model_dir, max_length as usize)?;
-        for split in ["train", "dev", "test"] {
-            let examples = loaded.dataset.split(split).unwrap_or_default();
-            if examples.is_empty() {
                 continue;
             }
-            let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
-            let (ids, cut) = encoder.encode_all_counting_cut(&texts)?;
-            token_cache::write(job_dir, split, &key, &ids)?;
-            if cut > 0 {
-                rec.warnings.push(format!(
-                    "{cut} of {} {split} texts ({:.1}%) are longer than max_length {max_length} tokens and are cut",
-                    texts.len(),
-                    cut as f64 * 100.0 / texts.len() as f64
-                ));
+        };
+        for max_length in lengths {
+            let started = std::time::Instant::now();
+            let key = token_cache::key(rec, &c.data, &model_dir, max_length)?;
+            if !written.insert(key.clone()) {
+                println!("token cache: {whose}max_length {max_length}: the same tokenizer as a model above ({key})");
+                continue;
             }
+            let encoder = TextEncoder::from_dir(&model_dir, max_length as usize)?;
+            for split in ["train", "dev", "test"] {
+                let examples = loaded.dataset.split(split).unwrap_or_default();
+                if examples.is_empty() {
+                    continue;
+                }
+                let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+                let (ids, cut) = encoder.encode_all_counting_cut(&texts)?;
+                token_cache::write(job_dir, split, &key, &ids)?;
+                if cut > 0 {
+                    rec.warnings.push(format!(
+                        "{whose}{cut} of {} {split} texts ({:.1}%) are longer than max_length {max_length} tokens and are cut",
+                        texts.len(),
+                        cut as f64 * 100.0 / texts.len() as f64
+                    ));
+                }
+            }
+            println!(
+                "token cache: {whose}max_length {max_length} in {:.1} s ({}/*-{key}.bin)",
+                started.elapsed().as_secs_f64(),
+                job_dir.join(token_cache::TOKENS_DIR).display()
+            );
         }
-        println!(
-            "token cache: max_length {max_length} in {:.1} s ({}/*-{key}.bin)",
-            started.elapsed().as_secs_f64(),
-            job_dir.join(token_cache::TOKENS_DIR).display()
-        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The token cache is written for every model of a `sweep.model.name`,
+    /// each with the max_lengths of its own tasks.
+    #[test]
+    fn every_swept_model_is_tokenized_for_its_own_lengths() {
+        let yaml = "experiment:\n  name: e\nsweep:\n  model.name: [bert-base-uncased, roberta-base]\n  max_length: [64, 128]\n";
+        let loaded = config::load_str(yaml, "t.yaml").unwrap();
+        let got: Vec<(&str, Vec<u32>)> = tokenizations(&loaded)
+            .into_iter()
+            .map(|(m, l)| (m.name.as_str(), l))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("bert-base-uncased", vec![64, 128]),
+                ("roberta-base", vec![64, 128])
+            ]
+        );
+        let one = config::load_str("experiment:\n  name: e\n", "t.yaml").unwrap();
+        let got: Vec<&str> = tokenizations(&one)
+            .iter()
+            .map(|(m, _)| m.name.as_str())
+            .collect();
+        assert_eq!(got, ["bert-base-uncased"]);
+    }
 }

@@ -20,11 +20,13 @@ pub fn run_validate(a: &ValidateArgs) -> Result<()> {
         return Ok(());
     }
     let c = &loaded.config;
+    let models: Vec<&str> = loaded.models().iter().map(|m| m.name.as_str()).collect();
     println!(
-        "{}: valid — experiment `{}`, model {}, {} task{}",
+        "{}: valid — experiment `{}`, model{} {}, {} task{}",
         loaded.source,
         c.experiment.name,
-        c.model.name,
+        if models.len() == 1 { "" } else { "s" },
+        models.join(", "),
         loaded.tasks.len(),
         if loaded.tasks.len() == 1 { "" } else { "s" }
     );

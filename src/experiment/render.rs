@@ -245,11 +245,14 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("install", &c.install);
     common.insert("install_home", &c.install.home());
     common.insert("install_lock_wait", &install_lock_wait(c));
+    // `model` and `model_is_hub`: the config's `model:`, as templates written
+    // before `sweep.model.name` read it; `models`: every task's, each once.
     common.insert("model", &c.model);
     common.insert(
         "model_is_hub",
         &!crate::fetch::model_ref::is_path(&c.model.name),
     );
+    common.insert("models", &models_context(loaded));
     common.insert("exit_requeue", &exit_code::REQUEUE);
     common.insert("exit_hold_chain", &exit_code::HOLD_CHAIN);
     common.insert("data_dir", &path_expr(&c.paths.data_dir));
@@ -299,6 +302,22 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         dir: out_dir.to_path_buf(),
         files,
     })
+}
+
+/// Each model the tasks fine-tune (`name`, `revision`, `is_hub`), for the
+/// download job to fetch every one.
+fn models_context(loaded: &LoadedConfig) -> Vec<tera::Value> {
+    loaded
+        .models()
+        .into_iter()
+        .map(|m| {
+            serde_json::json!({
+                "name": m.name,
+                "revision": m.revision,
+                "is_hub": !crate::fetch::model_ref::is_path(&m.name),
+            })
+        })
+        .collect()
 }
 
 fn tasks_tsv(loaded: &LoadedConfig) -> String {

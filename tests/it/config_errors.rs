@@ -524,7 +524,7 @@ case!(
         4,
         "sweep.learnin_rate",
         &format!(
-            "`learnin_rate` is not a train key; did you mean `learning_rate`? (sweepable: {})",
+            "`learnin_rate` is not a train key; did you mean `learning_rate`? (sweepable: {}, model.name)",
             TRAIN_KEYS.join(", ")
         )
     )
@@ -572,6 +572,90 @@ case!(
         7,
         "sweep.learning_rate[1]",
         "must be < 1 for fine-tuning (e.g. 5e-5), got 2"
+    )
+);
+
+// ---- sweep.model.name: each value checked as model.name is ----
+
+case!(
+    sweep_model_name_neither_hub_id_nor_path,
+    with("sweep:\n  learning_rate: [1e-5]\n  model.name: [bert-base-uncased, roberta-base, \"bert base\"]\n"),
+    one(
+        5,
+        "sweep.model.name[2]",
+        "`bert base` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)"
+    )
+);
+case!(
+    sweep_model_name_with_tilde,
+    with("sweep:\n  model.name: [bert-base-uncased, ~/models/bert]\n"),
+    one(
+        4,
+        "sweep.model.name[1]",
+        "`~/models/bert`: `~` is not expanded (the path is used as written); write the absolute path, e.g. /home/…"
+    )
+);
+case!(
+    sweep_model_name_not_a_string,
+    with("sweep:\n  model.name: [bert-base-uncased, [roberta-base]]\n"),
+    one(
+        4,
+        "sweep.model.name[1]",
+        "invalid type: sequence, expected a string"
+    )
+);
+case!(
+    sweep_model_name_listed_twice,
+    with("sweep:\n  model.name: [roberta-base, bert-base-uncased, roberta-base]\n"),
+    one(
+        4,
+        "sweep.model.name[2]",
+        "duplicate value roberta-base: equal to sweep.model.name[0]; list each value once"
+    )
+);
+case!(
+    sweep_model_name_nested_under_model,
+    with("sweep:\n  model:\n    name: [bert-base-uncased, roberta-base]\n"),
+    one(
+        4,
+        "sweep.model",
+        "to sweep the encoder, write the dotted key `model.name: [bert-base-uncased, roberta-base]` (a list of model names; the rest of `model:` applies to every task)"
+    )
+);
+case!(
+    sweep_model_revision,
+    with("sweep:\n  model.revision: [main, v2]\n"),
+    one(
+        4,
+        "sweep.model.revision",
+        "only `model.name` of `model:` can be swept; `model.revision` applies to every task (set it under `model:`)"
+    )
+);
+case!(
+    one_revision_for_several_swept_models,
+    with("model:\n  revision: v1.0\nsweep:\n  model.name: [bert-base-uncased, roberta-base]\n"),
+    one(
+        4,
+        "model.revision",
+        "`v1.0` is a revision of one model's repository, but sweep.model.name lists 2 models; remove model.revision (each model's main branch) or sweep one model"
+    )
+);
+case!(
+    sweep_model_name_drawn_from_a_range,
+    random("model.name: {uniform: [0, 1]}"),
+    one(
+        6,
+        "sweep.model.name.uniform",
+        "`model.name` takes named values, not numbers: give a list or choice: [...]"
+    )
+);
+case!(
+    sweep_model_name_bad_choice,
+    random("model.name: {choice: [roberta-base, \"a;b\"]}"),
+    one(
+        6,
+        "sweep.model.name[1]",
+        "`a;b` is neither a hub name (bert-base-uncased, org/name) nor a path (starting with /, ./ or ../)"
     )
 );
 
@@ -1140,6 +1224,22 @@ fn binary_exits_2_with_the_message_on_stderr() {
         .run()
         .success()
         .stdout_eq("good.yaml: valid — experiment `e`, model bert-base-uncased, 1 task\n");
+    // A model axis: validate names every model and each task's.
+    std::fs::write(
+        tmp.path().join("models.yaml"),
+        with("sweep:\n  model.name: [roberta-base, ./local-bert]\n"),
+    )
+    .unwrap();
+    Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["validate", "models.yaml"])
+        .run()
+        .success()
+        .stdout_eq(
+            "models.yaml: valid — experiment `e`, models roberta-base, ./local-bert, 2 tasks\n  \
+             task   1: model.name=roberta-base\n  \
+             task   2: model.name=./local-bert\n",
+        );
 }
 
 // ---- issue 15: values that panicked, or passed and failed later ----

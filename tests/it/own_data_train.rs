@@ -334,3 +334,80 @@ fn single_label_from_the_command_line_predicts_and_evaluates() {
         refused.stderr()
     );
 }
+
+/// A sweep over encoders: the download job's `prepare-data` writes the token
+/// cache for each model's tokenizer (once for two models that share one), and
+/// each task trains its own model from the cache of its own tokenizer.
+#[test]
+fn each_swept_model_trains_from_its_own_tokenizers_cache() {
+    let _one = support::one_training_run_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(cfg) = job(tmp.path()) else {
+        return;
+    };
+    let models: Vec<String> = ["tiny-bert", "tiny-roberta", "tiny-electra"]
+        .iter()
+        .map(|m| {
+            support::fixture(&format!("golden/{m}"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut c = config::read(&cfg);
+    let list = models.iter().map(|m| m.as_str().into()).collect();
+    c.sweep
+        .insert("model.name".into(), serde_yaml_ng::Value::Sequence(list));
+    config::write(&c, &cfg);
+    let prep = Hecjob::new().arg("prepare-data").arg(&cfg).run().success();
+    let out = prep.stdout();
+    for m in &models[..2] {
+        assert!(
+            out.contains(&format!("token cache: {m}, max_length 32 in ")),
+            "{out}"
+        );
+    }
+    // tiny-electra has tiny-bert's tokenizer.json: one key for both.
+    assert!(
+        out.contains(&format!(
+            "token cache: {}, max_length 32: the same tokenizer as a model above",
+            models[2]
+        )),
+        "{out}"
+    );
+    let tokens = cfg.parent().unwrap().join("tokens");
+    assert_eq!(
+        std::fs::read_dir(&tokens).unwrap().count(),
+        6,
+        "2 keys × 3 splits"
+    );
+    for (task, model) in [(2, &models[1]), (3, &models[2])] {
+        let run = Hecjob::new()
+            .args([
+                "train",
+                "--config",
+                "config.yaml",
+                "--task",
+                &task.to_string(),
+            ])
+            .current_dir(cfg.parent().unwrap())
+            .run()
+            .success();
+        assert!(
+            run.stdout()
+                .contains("token ids from the job's token cache ("),
+            "task {task}: {}",
+            run.stdout()
+        );
+        let p = tmp
+            .path()
+            .join(format!("models/go-emotions/own/task-{task}/metrics.json"));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        assert_eq!(m["model"], serde_json::json!(model), "task {task}");
+        assert_eq!(
+            m["swept"]["model.name"],
+            serde_json::json!(model),
+            "task {task}"
+        );
+    }
+}

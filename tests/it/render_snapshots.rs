@@ -892,3 +892,89 @@ fn every_shipped_config_is_tested() {
     tested.sort();
     assert_eq!(shipped, tested);
 }
+
+/// `sweep.model.name` × learning rate under both schedulers: the manifest gives
+/// each task its model (train.com's worker reads it from config.yaml by task
+/// id), and the download job fetches every model, or checks a local one.
+#[test]
+fn a_model_axis_gives_each_task_its_model_and_downloads_every_one() {
+    for scheduler in SCHEDULERS {
+        let yaml = format!(
+            "experiment:\n  name: m\ncluster:\n  scheduler: {scheduler}\n\
+             sweep:\n  model.name: [bert-base-uncased, /models/my encoder]\n  learning_rate: [3.0e-5, 2.0e-5]\n"
+        );
+        let loaded = config::load_str(&yaml, "m.yaml").unwrap();
+        let r = render::render(&loaded, Path::new("out"), None).unwrap();
+        let tsv = &r.file("tasks.tsv").unwrap().content;
+        let rows: Vec<Vec<&str>> = tsv
+            .lines()
+            .map(|l| l.split('\t').take(3).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ["task", "model.name", "learning_rate"],
+                ["1", "bert-base-uncased", "0.00003"],
+                ["2", "bert-base-uncased", "0.00002"],
+                ["3", "/models/my encoder", "0.00003"],
+                ["4", "/models/my encoder", "0.00002"],
+            ],
+            "{scheduler}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&r.file("tasks.json").unwrap().content).unwrap();
+        let models: Vec<&str> = json["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["swept"]["model.name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            models,
+            [
+                "bert-base-uncased",
+                "bert-base-uncased",
+                "/models/my encoder",
+                "/models/my encoder"
+            ]
+        );
+        let download = &r.file("download.com").unwrap().content;
+        assert!(
+            download.contains(
+                "hecjob download-model bert-base-uncased\n\
+                 # model.name is a local directory: nothing to download.\n\
+                 test -f '/models/my encoder'/config.json\n"
+            ),
+            "{scheduler}:\n{download}"
+        );
+        bash_n("download.com", download);
+        // The worker's config: the resolved config.yaml gives task 3 its model.
+        let back =
+            config::load_str(&r.file("config.yaml").unwrap().content, "config.yaml").unwrap();
+        assert_eq!(back.task(3).unwrap().model.name, "/models/my encoder");
+        assert_eq!(back.task(2).unwrap().model.name, "bert-base-uncased");
+    }
+}
+
+/// Two hub models × two learning rates: four tasks, two downloads, each once.
+#[test]
+fn a_two_model_sweep_downloads_both_models_once() {
+    let yaml = "experiment:\n  name: m\n\
+                sweep:\n  model.name: [roberta-base, google/electra-base-discriminator]\n  learning_rate: [3.0e-5, 2.0e-5]\n";
+    let loaded = config::load_str(yaml, "m.yaml").unwrap();
+    assert_eq!(loaded.tasks.len(), 4);
+    let r = render::render(&loaded, Path::new("out"), None).unwrap();
+    assert!(r.file("train.com").unwrap().content.contains("#$ -t 1-4\n"));
+    let download = &r.file("download.com").unwrap().content;
+    let fetches: Vec<&str> = download
+        .lines()
+        .filter(|l| l.starts_with("hecjob download-model "))
+        .collect();
+    assert_eq!(
+        fetches,
+        [
+            "hecjob download-model roberta-base",
+            "hecjob download-model google/electra-base-discriminator"
+        ]
+    );
+}

@@ -2078,3 +2078,44 @@ fn a_confusion_matrix_renders_in_a_real_browser() {
         );
     }
 }
+
+/// A sweep over encoders: `model.name` is a swept key like any other, a column
+/// of the comparison (text and CSV) with each task's model, and in the best
+/// run's line.
+#[test]
+fn a_swept_model_name_is_a_column_of_the_comparison() {
+    let runs: Vec<RunMetrics> = [(1, "bert-base-uncased", 0.01), (2, "roberta-base", 0.04)]
+        .into_iter()
+        .map(|(task, model, offset)| {
+            let mut m = RunBuilder::new(task, 3e-5, 16).offset(offset).build();
+            m.model = model.into();
+            m.swept = serde_json::Map::from_iter([
+                ("model.name".to_string(), json!(model)),
+                ("learning_rate".to_string(), json!(3e-5)),
+            ]);
+            m
+        })
+        .collect();
+    let tmp = own_data_jobs(&runs, None);
+    let r = report::build(&tmp.path().join("jobs"), &no_qacct()).unwrap();
+    assert_eq!(r.swept_keys, ["model.name", "learning_rate"]);
+    let text = format::render(&r, format::Format::Table, &plots::Plots::default());
+    assert!(
+        text.contains("Best run, task 2 (model.name=roberta-base, learning_rate=3e-5)"),
+        "{text}"
+    );
+    let csv = format::render(&r, format::Format::Csv, &plots::Plots::default());
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("best,task,model.name,learning_rate,status,"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("1,2,roberta-base,3e-5,finished,"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("0,1,bert-base-uncased,3e-5,finished,"),
+        "{csv}"
+    );
+}

@@ -27,45 +27,99 @@ fn swept(l: &LoadedConfig) -> Vec<(u32, Vec<String>)> {
 }
 
 #[test]
-fn shipped_sweep_is_3_by_2_in_order() {
+fn shipped_sweep_is_2_encoders_by_3_learning_rates_in_order() {
     let l = config::load(Some(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/sweep.yaml"),
     ))
     .unwrap();
     assert_eq!(l.tasks.len(), 6);
-    let got: Vec<(u32, f64, u32)> = l
+    let got: Vec<(u32, &str, f64)> = l
         .tasks
         .iter()
-        .map(|t| (t.id, t.train.learning_rate, t.train.batch_size))
+        .map(|t| (t.id, t.model.name.as_str(), t.train.learning_rate))
         .collect();
     assert_eq!(
         got,
         vec![
-            (1, 5e-5, 16),
-            (2, 5e-5, 32),
-            (3, 3e-5, 16),
-            (4, 3e-5, 32),
-            (5, 2e-5, 16),
-            (6, 2e-5, 32),
+            (1, "bert-base-uncased", 5e-5),
+            (2, "bert-base-uncased", 3e-5),
+            (3, "bert-base-uncased", 2e-5),
+            (4, "roberta-base", 5e-5),
+            (5, "roberta-base", 3e-5),
+            (6, "roberta-base", 2e-5),
         ]
     );
     // The swept map has the keys in the order written, with the task's values.
     for t in &l.tasks {
         let keys: Vec<&str> = t.swept.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["learning_rate", "batch_size"]);
+        assert_eq!(keys, ["model.name", "learning_rate"]);
+        assert_eq!(t.swept["model.name"].as_str(), Some(t.model.name.as_str()));
         assert_eq!(
             t.swept["learning_rate"].as_f64(),
             Some(t.train.learning_rate)
-        );
-        assert_eq!(
-            t.swept["batch_size"].as_u64(),
-            Some(t.train.batch_size as u64)
         );
         // Unswept keys keep the config's values.
         assert_eq!(t.train.epochs, 4);
         assert_eq!(t.train.max_length, 50);
         assert_eq!(t.train.seed, 42);
+        assert_eq!(t.model.revision, None);
     }
+}
+
+/// The issue's example: `model.name` is one more axis, and each task fine-tunes
+/// its own encoder (in `tasks.json` through its swept values).
+#[test]
+fn model_name_is_an_axis_like_any_train_key() {
+    let l = load(
+        "experiment: {name: s}
+\
+         model: {name: ./unused-when-swept}
+\
+         sweep:
+  model.name: [bert-base-uncased, roberta-base, microsoft/deberta-v3-base, answerdotai/ModernBERT-base]
+  learning_rate: [3.0e-5, 2.0e-5]
+",
+    );
+    assert_eq!(l.tasks.len(), 8);
+    let got: Vec<(u32, &str, f64)> = l
+        .tasks
+        .iter()
+        .map(|t| (t.id, t.model.name.as_str(), t.train.learning_rate))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "bert-base-uncased", 3e-5),
+            (2, "bert-base-uncased", 2e-5),
+            (3, "roberta-base", 3e-5),
+            (4, "roberta-base", 2e-5),
+            (5, "microsoft/deberta-v3-base", 3e-5),
+            (6, "microsoft/deberta-v3-base", 2e-5),
+            (7, "answerdotai/ModernBERT-base", 3e-5),
+            (8, "answerdotai/ModernBERT-base", 2e-5),
+        ]
+    );
+    assert_eq!(
+        l.tasks[4].swept_json()["model.name"],
+        serde_json::json!("microsoft/deberta-v3-base")
+    );
+    // Every model once, in task order; `model:` itself is not among them.
+    let models: Vec<&str> = l.models().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        models,
+        [
+            "bert-base-uncased",
+            "roberta-base",
+            "microsoft/deberta-v3-base",
+            "answerdotai/ModernBERT-base"
+        ]
+    );
+    // The lead's lookup by $SGE_TASK_ID gives the task's model.
+    assert_eq!(l.task(6).unwrap().model.name, "microsoft/deberta-v3-base");
+    // Without a model axis every task has `model:`.
+    let one = load("experiment: {name: s}\nmodel: {name: roberta-base}\nsweep:\n  seed: [1, 2]\n");
+    assert!(one.tasks.iter().all(|t| t.model == one.config.model));
+    assert_eq!(one.models(), [&one.config.model]);
 }
 
 #[test]
@@ -186,7 +240,12 @@ fn expand_directly_matches_load() {
         vec![Value::from(10u64), Value::from(20u64), Value::from(30u64)],
     );
     let mut problems = config::validate::Problems::default();
-    let tasks = config::sweep::expand(&Train::default(), &sweep, &mut problems);
+    let tasks = config::sweep::expand(
+        &Train::default(),
+        &config::Model::default(),
+        &sweep,
+        &mut problems,
+    );
     assert!(problems.0.is_empty());
     let got: Vec<(u32, u32, u32)> = tasks
         .iter()

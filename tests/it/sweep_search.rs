@@ -181,3 +181,40 @@ proptest! {
         prop_assert_eq!(&draw(&d, seed, "learning_rate", n)[..], &long[..n]);
     }
 }
+
+/// A random search chooses each task's encoder from `model.name`'s list (or
+/// `choice:`), from its own stream, as it draws a named train key.
+#[test]
+fn random_search_chooses_among_models() {
+    let yaml = "experiment: {name: r}\n\
+        sweep:\n  method: random\n  samples: 16\n  seed: 3\n\
+        \x20 model.name: {choice: [bert-base-uncased, roberta-base]}\n\
+        \x20 learning_rate: {log_uniform: [1.0e-5, 1.0e-4]}\n";
+    let a = load(yaml);
+    assert_eq!(a.tasks.len(), 16);
+    for t in &a.tasks {
+        assert_eq!(t.swept["model.name"].as_str(), Some(t.model.name.as_str()));
+        assert!(
+            ["bert-base-uncased", "roberta-base"].contains(&t.model.name.as_str()),
+            "{t:?}"
+        );
+    }
+    let models: Vec<&str> = a.models().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(models.len(), 2, "16 draws choose both: {models:?}");
+    // The same draws from a plain list, and again from the resolved config.
+    let list = load(&yaml.replace(
+        "{choice: [bert-base-uncased, roberta-base]}",
+        "[bert-base-uncased, roberta-base]",
+    ));
+    assert_eq!(list.tasks, a.tasks);
+    let again = load_str(&a.to_yaml(), "resolved.yaml").unwrap();
+    assert_eq!(again.tasks, a.tasks);
+    // The model's stream is its own: the learning rates are those drawn without it.
+    let without = load(&yaml.replace(
+        "  model.name: {choice: [bert-base-uncased, roberta-base]}\n",
+        "",
+    ));
+    let lrs =
+        |l: &LoadedConfig| -> Vec<f64> { l.tasks.iter().map(|t| t.train.learning_rate).collect() };
+    assert_eq!(lrs(&a), lrs(&without));
+}

@@ -64,7 +64,7 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
     config.cluster.jobs.fill_defaults(config.cluster.scheduler);
     let lines = locate::KeyLines::scan(text);
     let mut problems = validate::check(&config);
-    let (search, tasks) = search::tasks(&config.train, &config.sweep, &mut problems);
+    let (search, tasks) = search::tasks(&config.train, &config.model, &config.sweep, &mut problems);
     if !problems.0.is_empty() {
         let mut msg = format!(
             "{source}: {} problem{} in the config:",
@@ -171,6 +171,18 @@ impl LoadedConfig {
         for w in &self.warnings {
             eprintln!("warning: {w}");
         }
+    }
+
+    /// Every model the tasks fine-tune, each once, in task order: `model:`
+    /// alone unless `sweep.model.name` lists several.
+    pub fn models(&self) -> Vec<&Model> {
+        let mut models: Vec<&Model> = Vec::new();
+        for t in &self.tasks {
+            if !models.contains(&&t.model) {
+                models.push(&t.model);
+            }
+        }
+        models
     }
 
     pub fn task(&self, id: u32) -> Result<&Task> {

@@ -16,10 +16,13 @@
 //! Settings and swept keys share the mapping. `seed` is both a setting and a
 //! `train` key; the shape decides: a single number is the sampling seed, a list or
 //! a distribution sweeps `train.seed`.
+//!
+//! `model.name` (see [`super::sweep`]) takes a list or `choice:`: a random
+//! search draws each task's encoder as it draws a named train key.
 
 use super::prng::{fnv1a, mix, SplitMix64};
-use super::schema::{Train, TRAIN_KEYS};
-use super::sweep::{expand, show, Task, MAX_TASKS};
+use super::schema::{Model, Train};
+use super::sweep::{expand, not_sweepable, show, Task, MAX_TASKS, MODEL_NAME};
 use super::validate::{check_train, Problems};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -131,20 +134,23 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
             KeyKind::Whole
         }
         "optimizer" | "precision" | "device" | "tune_thresholds" | "lr_schedule"
-        | "length_buckets" => KeyKind::Named,
+        | "length_buckets" | MODEL_NAME => KeyKind::Named,
         _ => return None,
     })
 }
 
-/// Parse and check `sweep:`, then make the tasks (grid or random). Problems go
-/// to `p`; with any problem the task list is empty.
+/// Parse and check `sweep:`, then make the tasks (grid or random) from the
+/// config's `train:` and `model:`. Problems go to `p`; with any problem the
+/// task list is empty.
 pub fn tasks(
     base: &Train,
+    model: &Model,
     raw: &IndexMap<String, Value>,
     p: &mut Problems,
 ) -> (SearchSpace, Vec<Task>) {
     let before = p.0.len();
     let space = parse(raw, p);
+    check_revision(model, &space, p);
     if p.0.len() > before {
         return (space, Vec::new());
     }
@@ -158,9 +164,9 @@ pub fn tasks(
                     _ => unreachable!("parse refuses distributions in a grid"),
                 })
                 .collect();
-            expand(base, &lists, p)
+            expand(base, model, &lists, p)
         }
-        Method::Random => random_tasks(base, &space, p),
+        Method::Random => random_tasks(base, model, &space, p),
     };
     if let Some(es) = &space.early_stop {
         check_early_stop(es, base, &tasks, p);
@@ -169,6 +175,23 @@ pub fn tasks(
         return (space, Vec::new());
     }
     (space, tasks)
+}
+
+/// A `model.revision` names a commit of one repository: with several swept
+/// models it would be looked up in each, and fail in all but one.
+fn check_revision(model: &Model, space: &SearchSpace, p: &mut Problems) {
+    let models = match space.keys.get(MODEL_NAME) {
+        Some(Domain::List(values)) => values.len(),
+        _ => return,
+    };
+    if let (Some(rev), true) = (&model.revision, models > 1) {
+        p.push(
+            "model.revision",
+            format!(
+                "`{rev}` is a revision of one model's repository, but sweep.{MODEL_NAME} lists {models} models; remove model.revision (each model's main branch) or sweep one model"
+            ),
+        );
+    }
 }
 
 fn parse(raw: &IndexMap<String, Value>, p: &mut Problems) -> SearchSpace {
@@ -306,17 +329,7 @@ fn parse_domain(key: &str, v: &Value, p: &mut Problems) -> Option<Domain> {
 fn swept_kind(key: &str, path: &str, p: &mut Problems) -> Option<KeyKind> {
     let kind = key_kind(key);
     if kind.is_none() {
-        let candidates: Vec<&str> = TRAIN_KEYS.iter().chain(SETTINGS).copied().collect();
-        let hint = super::nearest(key, &candidates)
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_default();
-        p.push(
-            path,
-            format!(
-                "`{key}` is not a train key{hint} (sweepable: {})",
-                TRAIN_KEYS.join(", ")
-            ),
-        );
+        p.push(path, not_sweepable(key, SETTINGS));
     }
     kind
 }
@@ -468,7 +481,7 @@ fn range(name: &str, arg: &Value, at: &str, p: &mut Problems) -> Option<Domain> 
 
 /// Each list value and each range end must be a valid value of its key (a
 /// dropout range [0, 1.5] is refused at its `hi`, not at a draw).
-fn check_values(base: &Train, space: &SearchSpace, p: &mut Problems) {
+fn check_values(base: &Train, model: &Model, space: &SearchSpace, p: &mut Problems) {
     for (key, d) in &space.keys {
         let path = format!("sweep.{key}");
         let ends: Vec<(&str, Value)> = match d {
@@ -476,7 +489,7 @@ fn check_values(base: &Train, space: &SearchSpace, p: &mut Problems) {
                 // The grid's checks (types, duplicates, ranges) one key at a time.
                 let one: IndexMap<String, Vec<Value>> =
                     [(key.clone(), values.clone())].into_iter().collect();
-                let _ = expand(base, &one, p);
+                let _ = expand(base, model, &one, p);
                 continue;
             }
             Domain::Uniform { lo, hi } => vec![("lo", (*lo).into()), ("hi", (*hi).into())],
@@ -500,9 +513,9 @@ fn check_values(base: &Train, space: &SearchSpace, p: &mut Problems) {
     }
 }
 
-fn random_tasks(base: &Train, space: &SearchSpace, p: &mut Problems) -> Vec<Task> {
+fn random_tasks(base: &Train, model: &Model, space: &SearchSpace, p: &mut Problems) -> Vec<Task> {
     let before = p.0.len();
-    check_values(base, space, p);
+    check_values(base, model, space, p);
     if p.0.len() > before {
         return Vec::new();
     }
@@ -515,20 +528,9 @@ fn random_tasks(base: &Train, space: &SearchSpace, p: &mut Problems) -> Vec<Task
     let base_map = serde_yaml_ng::to_value(base).expect("Train serializes");
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
-        let mut map = base_map.clone();
-        let mut swept = IndexMap::new();
-        for (k, col) in &columns {
-            if let Value::Mapping(m) = &mut map {
-                m.insert(Value::String(k.clone()), col[i].clone());
-            }
-            swept.insert(k.clone(), col[i].clone());
-        }
-        match serde_yaml_ng::from_value::<Train>(map) {
-            Ok(train) => tasks.push(Task {
-                id: (i + 1) as u32,
-                swept,
-                train,
-            }),
+        let values = columns.iter().map(|(k, col)| (k, &col[i]));
+        match super::sweep::task((i + 1) as u32, &base_map, model, values) {
+            Ok(t) => tasks.push(t),
             Err(e) => {
                 p.push("sweep", format!("point {}: {e}", i + 1));
                 return Vec::new();
@@ -618,10 +620,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_train_key_has_a_kind() {
-        for k in TRAIN_KEYS {
+    fn every_sweepable_key_has_a_kind() {
+        for k in super::super::schema::TRAIN_KEYS {
             assert!(key_kind(k).is_some(), "{k}");
         }
+        assert_eq!(key_kind(MODEL_NAME), Some(KeyKind::Named));
     }
 
     #[test]

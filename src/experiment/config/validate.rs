@@ -525,13 +525,7 @@ fn check_paths(p: &mut Problems, cfg: &Config) {
 
 /// `model:`: a hub id or a local path, and the revision.
 fn check_model(p: &mut Problems, m: &Model) {
-    if m.name.starts_with('~') {
-        no_tilde(p, "model.name", &m.name);
-    } else if let Err(e) = crate::fetch::model_ref::check_name(&m.name) {
-        p.push("model.name", e);
-    } else {
-        no_control_chars(p, "model.name", &m.name);
-    }
+    check_model_name(p, "model.name", &m.name);
     // The hub's own rule (`..` refused), whatever the name: one check, here and on the node.
     if let Some(Err(e)) = m
         .revision
@@ -539,6 +533,18 @@ fn check_model(p: &mut Problems, m: &Model) {
         .map(crate::fetch::model_ref::check_revision)
     {
         p.push("model.revision", e);
+    }
+}
+
+/// A `model.name` (or one value of `sweep.model.name`, at `path`): a hub id
+/// or a local path.
+pub(super) fn check_model_name(p: &mut Problems, path: &str, name: &str) {
+    if name.starts_with('~') {
+        no_tilde(p, path, name);
+    } else if let Err(e) = crate::fetch::model_ref::check_name(name) {
+        p.push(path, e);
+    } else {
+        no_control_chars(p, path, name);
     }
 }
 

@@ -39,8 +39,9 @@ pub fn spec_from_config(path: &std::path::Path, task: u32) -> Result<RunSpec> {
             record_dir: Some(crate::jobdir::job_dir_of_config(path)),
         },
         save_dir: c.task_output_dir(task)?,
-        model: c.model.name.clone(),
-        revision: c.model.revision.clone(),
+        // The task's own: `sweep.model.name` may give each task another.
+        model: t.model.name.clone(),
+        revision: t.model.revision.clone(),
         params,
         resume: true,
         scheduler_restart: trainer::scheduler_restart_from_env(),
