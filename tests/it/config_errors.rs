@@ -11,7 +11,7 @@ const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`";
 const TOP_LIST: &str =
     "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
-const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`";
+const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`";
 const JOB_LIST: &str =
     "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `gpu_type`, `extra_directives`";
 
@@ -126,6 +126,16 @@ case!(
     unknown_train_key,
     with("train:\n  learnig_rate: 1e-5\n"),
     format!("bad.yaml:4:3: train: unknown field `learnig_rate`, expected one of {TRAIN_LIST}; did you mean `learning_rate`?")
+);
+case!(
+    a_limit_that_is_not_a_time,
+    with("cluster:\n  limits:\n    max_time: soon\n"),
+    "bad.yaml:5:15: cluster.limits.max_time: expected a time limit like 00:25:00 (HH:MM:SS; on Slurm also D-HH:MM:SS, e.g. 1-12:00:00), got `soon`"
+);
+case!(
+    a_limit_that_is_not_memory,
+    with("cluster:\n  limits:\n    max_memory: lots\n"),
+    "bad.yaml:5:17: cluster.limits.max_memory: expected memory like 4G or 512M, got `lots`"
 );
 case!(
     unknown_cluster_key,
