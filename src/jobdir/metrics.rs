@@ -93,6 +93,10 @@ pub const METRICS_SCHEMA_VERSION: u32 = 1;
 /// out (the worker writes it; `status` reads it as the stop cause).
 pub const GPU_OUT_OF_MEMORY: &str = "GPU out of memory";
 
+/// How `message` starts when the host's memory ran out inside the run (an
+/// allocation refused: Grid Engine's h_vmem is a ulimit).
+pub const HOST_OUT_OF_MEMORY: &str = "host out of memory";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunMetrics {
     pub schema_version: u32,

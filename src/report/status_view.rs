@@ -140,11 +140,18 @@ pub fn refine_causes(job_dir: &Path, st: &mut [JobStatus]) {
         };
         let message = crate::jobdir::metrics::RunMetrics::read_value(dir)
             .and_then(|v| v["message"].as_str().map(str::to_string));
-        if message.is_some_and(|m| m.starts_with(crate::jobdir::metrics::GPU_OUT_OF_MEMORY)) {
-            run.cause = Some(StopCause::GpuOutOfMemory);
-            if let Some(last) = t.attempts.last_mut() {
-                *last = Some(StopCause::GpuOutOfMemory);
+        let cause = match message.as_deref() {
+            Some(m) if m.starts_with(crate::jobdir::metrics::GPU_OUT_OF_MEMORY) => {
+                StopCause::GpuOutOfMemory
             }
+            Some(m) if m.starts_with(crate::jobdir::metrics::HOST_OUT_OF_MEMORY) => {
+                StopCause::OutOfMemory
+            }
+            _ => continue,
+        };
+        run.cause = Some(cause);
+        if let Some(last) = t.attempts.last_mut() {
+            *last = Some(cause);
         }
     }
 }

@@ -68,7 +68,9 @@ impl AcctRecord {
             .is_some_and(|limit| self.wallclock_s + 1.0 >= limit);
         let killed = matches!(self.exit_status, KILLED | XCPU);
         match () {
-            _ if (self.failed == FAILED_LIMIT || killed) && memory_hit => StopCause::OutOfMemory,
+            // h_vmem is also a ulimit: an allocation past it fails inside the
+            // run (exit 1, or 134 on an abort) with the peak at the limit.
+            _ if memory_hit => StopCause::OutOfMemory,
             _ if self.failed == FAILED_LIMIT || (killed && time_hit) => StopCause::TimeLimit,
             // SIGXCPU below the memory limit: the CPU-time limit (s_cpu).
             _ if self.exit_status == XCPU => StopCause::TimeLimit,
@@ -355,6 +357,9 @@ mod stop_cause_tests {
         assert_eq!(run(100, 137, 50.0, 1.0).stop_cause(), StopCause::Cancelled);
         assert_eq!(run(0, 152, 50.0, 1.0).stop_cause(), StopCause::TimeLimit);
         assert_eq!(run(0, 3, 50.0, 1.0).stop_cause(), StopCause::RunFailed);
+        // An allocation refused at the h_vmem ulimit: the run fails by itself,
+        // with its peak at the limit.
+        assert_eq!(run(0, 134, 50.0, 3.95).stop_cause(), StopCause::OutOfMemory);
         assert_eq!(
             run(0, 3, 50.0, 1.0).to_neutral().cause,
             Some(StopCause::RunFailed)

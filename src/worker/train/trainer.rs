@@ -145,7 +145,7 @@ pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
 /// The error for a panic in the run: a GPU out of memory said as such (what
 /// `status` shows as its cause), anything else an internal error.
 pub fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
-    use crate::jobdir::metrics::GPU_OUT_OF_MEMORY;
+    use crate::jobdir::metrics::{GPU_OUT_OF_MEMORY, HOST_OUT_OF_MEMORY};
     let text = panic
         .downcast_ref::<String>()
         .map(String::as_str)
@@ -156,6 +156,12 @@ pub fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
         Error::Training(format!(
             "{GPU_OUT_OF_MEMORY}: {first}; lower train.batch_size or train.max_length, \
              use precision: bf16, or ask for a GPU with more memory"
+        ))
+    } else if text.contains("can't allocate memory") || text.contains("std::bad_alloc") {
+        // libtorch's CPU allocator refused: over h_vmem (a ulimit) or the node's memory.
+        Error::Training(format!(
+            "{HOST_OUT_OF_MEMORY}: {first}; ask for more memory (cluster.jobs.train.h_vmem), \
+             or lower train.batch_size or train.max_length"
         ))
     } else {
         Error::Internal(format!("the run panicked: {first}"))
@@ -261,6 +267,15 @@ mod panic_tests {
             "{e}"
         );
         assert!(e.to_string().contains("lower train.batch_size"), "{e}");
+        let host: Box<dyn std::any::Any + Send> = Box::new(String::from(
+            "Torch(\"[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate 8589934592 bytes\")",
+        ));
+        let e = panic_error(host.as_ref());
+        assert!(
+            e.to_string()
+                .starts_with(crate::jobdir::metrics::HOST_OUT_OF_MEMORY),
+            "{e}"
+        );
         let other: Box<dyn std::any::Any + Send> = Box::new("index out of range");
         let e = panic_error(other.as_ref());
         assert!(matches!(e, Error::Internal(_)), "{e:?}");
