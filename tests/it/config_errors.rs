@@ -289,6 +289,15 @@ case!(
     "bad.yaml:4:21: train.checkpoint_every: expected a duration like 30m, 90s or 2h (whole seconds, minutes or hours), or `off`, got `soon`"
 );
 case!(
+    checkpoint_every_swept,
+    with("sweep:\n  checkpoint_every: [10m, 20m]\n"),
+    one(
+        4,
+        "sweep.checkpoint_every",
+        "is when the job checkpoints, the same for every task: set it under train:, not in sweep:"
+    )
+);
+case!(
     h_vmem_lots,
     with("cluster:\n  jobs:\n    download:\n      h_vmem: lots\n"),
     "bad.yaml:6:15: cluster.jobs.download.h_vmem: expected memory like 4G or 512M, got `lots`"
