@@ -298,7 +298,12 @@ fn a_kill_between_the_best_save_and_the_commit_leaves_the_recorded_best_model() 
         Device::Cpu,
     )
     .unwrap();
-    assert_eq!(serde_json::to_value(&again).unwrap(), m["test"]);
+    // Through JSON text as metrics.json went: serde_json (without
+    // float_roundtrip) may read a float back one ulp off, the same way for
+    // the same text, and equal floats print the same text.
+    let again: serde_json::Value =
+        serde_json::from_str(&serde_json::to_string(&again).unwrap()).unwrap();
+    assert_eq!(again, m["test"]);
 }
 
 #[test]
@@ -406,8 +411,8 @@ fn a_task_refuses_a_config_re_rendered_after_it_was_queued() {
     let sha = script
         .split("--config-sha256 ")
         .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
         .unwrap()
-        .trim()
         .to_string();
     let cfg = tmp.path().join("config.yaml");
     assert_eq!(
