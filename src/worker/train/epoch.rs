@@ -256,3 +256,36 @@ fn slow_step() {
         std::thread::sleep(*d);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::step_seed;
+
+    #[test]
+    fn step_seeds_differ_by_step_epoch_and_seed_and_are_never_negative() {
+        let a = step_seed(42, 2, 27);
+        assert_eq!(a, step_seed(42, 2, 27), "a function of its inputs only");
+        for other in [
+            step_seed(42, 2, 28),
+            step_seed(42, 3, 27),
+            step_seed(43, 2, 27),
+        ] {
+            assert_ne!(a, other);
+        }
+        assert!((0..10_000).all(|s| step_seed(u64::MAX, u32::MAX, s) >= 0));
+    }
+
+    /// The per-step reseed costs microseconds (BENCHMARKS.md "Step
+    /// checkpoints"): a step of the smallest model takes milliseconds.
+    #[test]
+    fn reseeding_before_every_step_costs_microseconds() {
+        let n = 20_000;
+        let t = std::time::Instant::now();
+        for s in 0..n {
+            tch::manual_seed(step_seed(42, 1, s));
+        }
+        let each = t.elapsed().as_secs_f64() / n as f64;
+        println!("tch::manual_seed: {:.2} µs", each * 1e6);
+        assert!(each < 100e-6, "{each} s a reseed");
+    }
+}
