@@ -28,7 +28,7 @@ STEPS=${STEPS:-12}
 DEVICE=${DEVICE:-cpu}
 BATCH=${BATCH:-16}
 MAXLEN=${MAXLEN:-64}
-OUT=${BENCH_OUT:-bench/out/checkpoint-$(date +%Y%m%d-%H%M%S)}
+OUT=${BENCH_OUT:-$PWD/bench/out/checkpoint-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/bert-base-shape"
 cp bench/models/bert-base/config.json "$OUT/bert-base-shape/"
 cp tests/fixtures/golden/tiny-bert/tokenizer.json "$OUT/bert-base-shape/"
