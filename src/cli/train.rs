@@ -2,6 +2,7 @@
 //! as train.com calls it.
 
 use super::data_flags::DataFlags;
+use crate::experiment::config::every::CheckpointEvery;
 use crate::experiment::config::{self, DeviceChoice, LrSchedule, Optimizer, Precision, Train};
 use crate::util::error::{Error, Result};
 use crate::worker::train::spec::spec_from_config;
@@ -140,6 +141,11 @@ pub struct TrainFlags {
     /// Train on the first N examples only (as --train-limit).
     #[arg(long)]
     pub max_train_examples: Option<u32>,
+    /// Commit a step checkpoint when this much wall time has passed since the
+    /// last one: 30m, 90s, 2h or off [default: off; train.com passes the
+    /// config's, a tenth of h_rt unless set]. Also beside --config.
+    #[arg(long, value_name = "DURATION")]
+    pub checkpoint_every: Option<CheckpointEvery>,
 }
 
 impl TrainFlags {
@@ -168,6 +174,9 @@ impl TrainFlags {
         t.tune_thresholds |= self.tune_thresholds;
         if self.max_train_examples.is_some() {
             t.max_train_examples = self.max_train_examples;
+        }
+        if let Some(c) = &self.checkpoint_every {
+            t.checkpoint_every = Some(c.clone());
         }
         t
     }
@@ -283,6 +292,11 @@ pub fn run_train(a: &TrainArgs) -> Result<()> {
                 }
             }
             let mut s = spec_from_config(cfg, task)?;
+            // When to checkpoint is the job's business, not the sweep point's:
+            // train.com passes it, and it wins over the config's.
+            if let Some(c) = &a.params.checkpoint_every {
+                s.params.checkpoint_every = Some(c.clone());
+            }
             s.limits.max_steps_per_epoch = a.max_steps;
             s.limits.train_limit = a.train_limit.or(s.limits.train_limit);
             s.print_table = Some(crate::report::table4::format);
@@ -404,5 +418,17 @@ mod tests {
         // The run's limits still apply to a config task (quick tries, tests).
         let argv = ["x", "--config", "c.yaml", "--task", "1", "--max-steps", "3"];
         assert!(Cmd::try_parse_from(argv).is_ok());
+        // So does when to checkpoint (train.com passes it from the job's h_rt).
+        let argv = [
+            "x",
+            "--config",
+            "c.yaml",
+            "--task",
+            "1",
+            "--checkpoint-every",
+            "90s",
+        ];
+        let a = Cmd::try_parse_from(argv).unwrap().a;
+        assert_eq!(a.params.checkpoint_every.unwrap().secs(), Some(90));
     }
 }

@@ -264,6 +264,14 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("experiment", &c.experiment.name);
     common.insert("notify", &c.cluster.notify);
     common.insert("config_sha256", &config::body_sha256(&yaml));
+    // Resolved at load (config/every.rs): the config's value or one from h_rt.
+    common.insert(
+        "checkpoint_every",
+        &c.train
+            .checkpoint_every
+            .as_ref()
+            .map_or_else(|| "off".to_string(), ToString::to_string),
+    );
     let mut files = Vec::new();
     for job in &plan.jobs {
         let mut ctx = common.clone();

@@ -64,7 +64,8 @@ pub const CHECKPOINT_STATE: Record = Record {
     reading: "reading checkpoint state",
     limit: MAX_RECORD_BYTES,
 };
-/// `checkpoint/latest`: the name of the latest complete epoch folder.
+/// `checkpoint/latest`: the name of the latest complete checkpoint folder
+/// (`epoch-N` or `step-S`).
 pub const CHECKPOINT_LATEST: Record = Record {
     name: "checkpoint pointer",
     reading: "reading checkpoint pointer",

@@ -84,6 +84,10 @@ pub const HECJOB_RUN_LOCAL: &str = "HECJOB_RUN_LOCAL";
 /// itself at that point of that epoch, as h_rt or a node crash would, so a test
 /// can prove what a kill there leaves behind (train/trainer.rs `kill_point`).
 pub const HECJOB_TEST_KILL_AT: &str = "HECJOB_TEST_KILL_AT";
+/// Tests only: milliseconds `hecjob train` sleeps after each training step,
+/// so a test of `--checkpoint-every 1s` sees time pass between steps of a
+/// tiny model (train/epoch.rs `slow_step`).
+pub const HECJOB_TEST_STEP_DELAY_MS: &str = "HECJOB_TEST_STEP_DELAY_MS";
 
 /// The host name, when /proc/sys/kernel/hostname cannot be read: it names the
 /// holder of an output or download lock (util/run_lock.rs).

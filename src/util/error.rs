@@ -37,8 +37,8 @@ pub enum Error {
     /// check`): unlike [`Error::Scheduler`], nothing is known either way.
     #[error("{0}")]
     NoVerdict(String),
-    /// Stopped by SIGINT/SIGTERM/SIGUSR1/SIGUSR2; the task resumes from its last
-    /// end-of-epoch checkpoint (if an epoch had finished).
+    /// Stopped by SIGINT/SIGTERM/SIGUSR1/SIGUSR2; the task resumes from the
+    /// step checkpoint committed on the signal (if a step had finished).
     #[error("{0}")]
     Interrupted(String),
     #[error("internal error: {0}")]

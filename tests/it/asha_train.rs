@@ -114,7 +114,7 @@ fn requeued_and_resumed_tasks_record_each_rung_once() {
     assert_eq!(records(&job), [file_name(1, 1), file_name(1, 5)]);
 
     // 2. Interrupted in epoch 2 (after rung 1, before rung 2), then resumed from
-    // the epoch-1 checkpoint: rung 1's decision comes back from the checkpoint,
+    // the step-27 checkpoint: rung 1's decision comes back from the checkpoint,
     // rung 2 is recorded once, and the run finishes.
     let job = tmp.path().join("job-b");
     let save = tmp.path().join("b");

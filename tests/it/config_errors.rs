@@ -8,7 +8,7 @@ use crate::support::Hecjob;
 use hecjob::experiment::config::{self, load_str, TRAIN_KEYS};
 
 const SRC: &str = "bad.yaml";
-const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`";
+const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`, `checkpoint_every`";
 const TOP_LIST: &str =
     "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
 const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`";
@@ -291,6 +291,21 @@ case!(
     h_rt_61_minutes,
     with("cluster:\n  jobs:\n    train:\n      h_rt: \"00:61:00\"\n"),
     "bad.yaml:6:13: cluster.jobs.train.h_rt: expected a time limit like 00:25:00 (HH:MM:SS; on Slurm also D-HH:MM:SS, e.g. 1-12:00:00), got `00:61:00`"
+);
+// train.checkpoint_every is read into seconds where the YAML is read.
+case!(
+    checkpoint_every_soon,
+    with("train:\n  checkpoint_every: soon\n"),
+    "bad.yaml:4:21: train.checkpoint_every: expected a duration like 30m, 90s or 2h (whole seconds, minutes or hours), or `off`, got `soon`"
+);
+case!(
+    checkpoint_every_swept,
+    with("sweep:\n  checkpoint_every: [10m, 20m]\n"),
+    one(
+        4,
+        "sweep.checkpoint_every",
+        "is when the job checkpoints, the same for every task: set it under train:, not in sweep:"
+    )
 );
 case!(
     h_vmem_lots,

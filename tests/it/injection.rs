@@ -545,7 +545,8 @@ fn render_and_run(
     let calls = s.run_ok("train.com", &train_env);
     let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["module", "hecjob"]);
-    // The last argument is the sha256 of the config body the job was rendered with.
+    // Then the sha256 of the config body the job was rendered with, and the
+    // checkpoint interval (a tenth of the default h_rt).
     let sha = hecjob::experiment::config::body_sha256(
         &std::fs::read_to_string(s.job.join("config.yaml")).unwrap(),
     );
@@ -558,7 +559,9 @@ fn render_and_run(
             "--task",
             "3",
             "--config-sha256",
-            &sha
+            &sha,
+            "--checkpoint-every",
+            "12m"
         ])
     );
     assert_eq!(calls[1].env["HF_HOME"], hf_home);

@@ -47,6 +47,8 @@ mod render_snapshots;
 mod report;
 mod sge_live;
 mod slurm_live;
+#[cfg(feature = "torch")]
+mod step_checkpoint;
 mod sweep;
 mod sweep_search;
 #[cfg(feature = "torch")]

@@ -160,6 +160,15 @@ fn three_keys_first_outermost_values_as_written() {
     assert!(l.tasks.iter().all(|t| t.train.epochs == 2));
 }
 
+/// `Train::default()` as a loaded config has it: checkpoint_every derived
+/// from the train job's default h_rt (02:00:00 → a tenth, 12m).
+fn derived_train() -> Train {
+    Train {
+        checkpoint_every: Some("12m".parse().unwrap()),
+        ..Train::default()
+    }
+}
+
 #[test]
 fn ids_are_one_to_n_and_tasks_differ_only_in_swept_keys() {
     let l =
@@ -170,7 +179,7 @@ fn ids_are_one_to_n_and_tasks_differ_only_in_swept_keys() {
         let expected = Train {
             batch_size: [8, 16, 32, 64][(t.id as usize - 1) / 3],
             epochs: [1, 2, 3][(t.id as usize - 1) % 3],
-            ..Train::default()
+            ..derived_train()
         };
         assert_eq!(t.train, expected, "task {}", t.id);
     }
@@ -211,7 +220,7 @@ fn no_sweep_is_one_task_with_the_config_train() {
     // An explicitly empty sweep mapping is the same as none.
     let l = load("experiment: {name: s}\nsweep: {}\n");
     assert_eq!(l.tasks.len(), 1);
-    assert_eq!(l.tasks[0].train, Train::default());
+    assert_eq!(l.tasks[0].train, derived_train());
 }
 
 #[test]

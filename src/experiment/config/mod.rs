@@ -5,6 +5,7 @@
 //! construction, with its sweep tasks.
 
 pub mod data_keys;
+pub mod every;
 mod locate;
 pub mod prng;
 pub mod schema;
@@ -62,6 +63,10 @@ pub fn load_str(text: &str, source: &str) -> Result<LoadedConfig> {
     let mut config: Config =
         serde_yaml_ng::from_str(text).map_err(|e| Error::Config(parse_error(&e, source, text)))?;
     config.cluster.jobs.fill_defaults(config.cluster.scheduler);
+    if config.train.checkpoint_every.is_none() {
+        let h_rt = config.cluster.jobs.train.h_rt.as_ref().map(|t| t.secs());
+        config.train.checkpoint_every = Some(every::CheckpointEvery::for_limit(h_rt));
+    }
     let lines = locate::KeyLines::scan(text);
     let mut problems = validate::check(&config);
     let (search, tasks) = search::tasks(&config.train, &config.model, &config.sweep, &mut problems);

@@ -473,6 +473,11 @@ train_struct! {
     length_buckets: bool,
     /// Train on the first N examples only (quick tries of a whole pipeline).
     max_train_examples: Option<u32>,
+    /// Commit a step checkpoint when this much wall time has passed since the
+    /// last one (`30m`, `90s`, `2h`, or `off`), so a kill without warning loses
+    /// at most that much. Default: a tenth of the train job's h_rt, at least
+    /// 10 minutes (off without a limit).
+    checkpoint_every: Option<super::every::CheckpointEvery>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -503,6 +508,7 @@ impl Default for Train {
             lr_schedule: LrSchedule::Linear,
             length_buckets: true,
             max_train_examples: None,
+            checkpoint_every: None,
         }
     }
 }

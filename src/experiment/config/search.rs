@@ -134,7 +134,7 @@ pub fn key_kind(key: &str) -> Option<KeyKind> {
             KeyKind::Whole
         }
         "optimizer" | "precision" | "device" | "tune_thresholds" | "lr_schedule"
-        | "length_buckets" | MODEL_NAME => KeyKind::Named,
+        | "length_buckets" | "checkpoint_every" | MODEL_NAME => KeyKind::Named,
         _ => return None,
     })
 }
@@ -327,6 +327,15 @@ fn parse_domain(key: &str, v: &Value, p: &mut Problems) -> Option<Domain> {
 
 /// What a swept key takes, or a problem naming the nearest train key.
 fn swept_kind(key: &str, path: &str, p: &mut Problems) -> Option<KeyKind> {
+    // train.com passes one interval to every task of the array (--checkpoint-every):
+    // a swept one would be ignored, so it is refused.
+    if key == "checkpoint_every" {
+        p.push(
+            path,
+            "is when the job checkpoints, the same for every task: set it under train:, not in sweep:",
+        );
+        return None;
+    }
     let kind = key_kind(key);
     if kind.is_none() {
         p.push(path, not_sweepable(key, SETTINGS));

@@ -1,11 +1,21 @@
-//! The end-of-epoch checkpoint a resumed task continues from: weights,
-//! optimizer moments, and the metrics so far. Written after every finished
-//! epoch, so an interruption loses at most the epoch in progress.
+//! The checkpoint a resumed task continues from: weights, optimizer moments
+//! and step count, and the metrics so far. Written after every finished
+//! epoch, at the step a stop signal arrived at, and every
+//! `train.checkpoint_every` of wall time, so a signal loses nothing and a
+//! kill without warning at most that interval.
 //!
-//! Layout: `checkpoint/epoch-N/{model,optimizer}.safetensors + state.json`, and
-//! `checkpoint/latest` naming the complete one. `latest` is replaced atomically
-//! only after epoch N's files are all written, so a kill at any moment (Grid
-//! Engine's h_rt SIGKILL) leaves `latest` pointing at a complete set.
+//! Layout: `checkpoint/epoch-N/` (after epoch N) or `checkpoint/step-S/`
+//! (after global step S, inside an epoch: [`InEpoch`] says where), each with
+//! `{model,optimizer}.safetensors + state.json`, and `checkpoint/latest`
+//! naming the complete one. `latest` is replaced atomically only after the
+//! folder's files are all written, so a kill at any moment (Grid Engine's h_rt
+//! SIGKILL) leaves `latest` pointing at a complete set. A commit then removes
+//! every other folder but the last epoch's.
+//!
+//! No RNG state is saved: the learning rate is a function of the step, the
+//! batch order of (seed, epoch), and dropout's generator is reseeded from
+//! (seed, epoch, step) before every step (epoch.rs), so the position is all a
+//! resume needs to continue bit for bit.
 //!
 //! `epoch-N/best.safetensors` holds the weights of the state's best epoch (a
 //! hard link to the saved model's file, so no extra space): the best model in
@@ -42,6 +52,28 @@ pub struct CheckpointState {
     /// filled in by [`Checkpoint::commit`] and checked by [`Checkpoint::read`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sha256: BTreeMap<String, String>,
+    /// Where inside epoch `epochs_done + 1` a step checkpoint was taken;
+    /// absent after a finished epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_epoch: Option<InEpoch>,
+}
+
+/// The position inside an epoch and the epoch's running sums at a step
+/// checkpoint: what the rest of the epoch and its end need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InEpoch {
+    /// The epoch in progress.
+    pub epoch: u32,
+    /// Batches of the epoch's deterministic order already trained.
+    pub batches_done: u64,
+    /// The epoch's loss sum and the log window's, as the f32 the device held
+    /// (exact in JSON's f64), so the epoch's average and the next logged
+    /// loss come out bit for bit.
+    pub loss_sum: f64,
+    pub window_loss_sum: f64,
+    /// Wall seconds of the epoch's training so far, and of them waiting for the GPU.
+    pub seconds: f64,
+    pub waited_seconds: f64,
 }
 
 /// What every attempt (process) of a run used so far, as the worker measured
@@ -79,9 +111,9 @@ pub enum Found {
     Unusable(String),
 }
 
-/// Parameters that change what a run logs, not what it computes: a
-/// checkpoint written with another value is resumed all the same.
-pub const LOGGING_KEYS: &[&str] = &["log_every"];
+/// Parameters that change what a run logs or when it checkpoints, not what
+/// it computes: a checkpoint written with another value is resumed all the same.
+pub const LOGGING_KEYS: &[&str] = &["log_every", "checkpoint_every"];
 
 /// Whether a checkpoint's parameters are this run's, logging keys aside.
 pub fn same_params(
@@ -103,10 +135,6 @@ impl Checkpoint {
         Checkpoint {
             dir: save_dir.join("checkpoint"),
         }
-    }
-
-    fn epoch_dir(&self, epoch: u32) -> PathBuf {
-        self.dir.join(format!("epoch-{epoch}"))
     }
 
     /// The folder the latest complete checkpoint lives in.
@@ -145,9 +173,9 @@ impl Checkpoint {
             return Found::Unusable(format!("{} is empty", latest.display()));
         }
         let dir = self.dir.join(name);
-        if !name.starts_with("epoch-") || name.contains(['/', '\\']) {
+        if !is_checkpoint_name(name) || name.contains(['/', '\\']) {
             return Found::Unusable(format!(
-                "{} names `{name}`, not an epoch folder",
+                "{} names `{name}`, not an epoch or step folder",
                 latest.display()
             ));
         }
@@ -169,16 +197,32 @@ impl Checkpoint {
 
     /// A fresh folder for epoch `epoch`'s files.
     pub fn begin(&self, epoch: u32) -> Result<PathBuf> {
-        let dir = self.epoch_dir(epoch);
+        self.begin_named(&epoch_name(epoch))
+    }
+
+    /// A fresh folder for the files of the step checkpoint after global step `step`.
+    pub fn begin_step(&self, step: u64) -> Result<PathBuf> {
+        self.begin_named(&step_name(step))
+    }
+
+    fn begin_named(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.dir.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating checkpoint", &dir, e))?;
         Ok(dir)
     }
 
-    /// Keep `best` (the weights of `state`'s best epoch) with the epoch,
-    /// write the state last, point `latest` at the epoch, drop older epochs.
-    pub fn commit(&self, epoch: u32, state: &CheckpointState, best: Option<&Path>) -> Result<()> {
-        let dir = self.epoch_dir(epoch);
+    /// Keep `best` (the weights of `state`'s best epoch) with the checkpoint,
+    /// write the state last, point `latest` at it, and prune: every other
+    /// folder goes but the last complete epoch's (kept beside a step checkpoint).
+    /// The folder is `epoch-N` for a state after epoch N, `step-S` for one
+    /// inside an epoch ([`CheckpointState::in_epoch`]).
+    pub fn commit(&self, state: &CheckpointState, best: Option<&Path>) -> Result<()> {
+        let name = match state.in_epoch {
+            Some(_) => step_name(state.global_step),
+            None => epoch_name(state.epochs_done),
+        };
+        let dir = self.dir.join(&name);
         if let Some(b) = best {
             crate::util::fsutil::link_or_copy_atomic(b, &dir.join(BEST_WEIGHTS))?;
         }
@@ -186,17 +230,33 @@ impl Checkpoint {
         state.sha256 = sums(&dir)?;
         let json = serde_json::to_string_pretty(&state).expect("json");
         crate::util::fsutil::write_atomic(&dir.join("state.json"), json.as_bytes())?;
-        let name = format!("epoch-{epoch}");
         crate::util::fsutil::write_atomic(&self.dir.join("latest"), name.as_bytes())?;
-        if let Ok(rd) = std::fs::read_dir(&self.dir) {
-            for e in rd.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                if n.starts_with("epoch-") && n != name {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
+        self.prune(&name);
+        Ok(())
+    }
+
+    /// Remove every checkpoint folder but `keep` and the latest complete
+    /// epoch's (a folder with a state, the highest epoch).
+    fn prune(&self, keep: &str) {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let folders: Vec<(String, PathBuf)> = rd
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(n, _)| is_checkpoint_name(n))
+            .collect();
+        let last_epoch = folders
+            .iter()
+            .filter(|(_, p)| p.join("state.json").is_file())
+            .filter_map(|(n, _)| n.strip_prefix("epoch-")?.parse::<u32>().ok())
+            .max()
+            .map(epoch_name);
+        for (n, p) in folders {
+            if n != keep && Some(&n) != last_epoch.as_ref() {
+                let _ = std::fs::remove_dir_all(p);
             }
         }
-        Ok(())
     }
 
     /// The latest complete checkpoint's state and folder, its files checked
@@ -250,7 +310,12 @@ impl Checkpoint {
         // run's epochs: anything else is a damaged or hand-edited file.
         let recorded = state.metrics.epochs.len();
         let planned = state.metrics.params.get("epochs").and_then(|v| v.as_u64());
-        if state.epochs_done == 0
+        let in_epoch_fits = state
+            .in_epoch
+            .as_ref()
+            .is_none_or(|i| i.epoch == state.epochs_done + 1 && i.batches_done >= 1);
+        if (state.epochs_done == 0 && state.in_epoch.is_none())
+            || !in_epoch_fits
             || state.epochs_done as usize != recorded
             || planned.is_some_and(|n| u64::from(state.epochs_done) > n)
         {
@@ -278,6 +343,21 @@ impl Checkpoint {
     pub fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+fn epoch_name(epoch: u32) -> String {
+    format!("epoch-{epoch}")
+}
+
+fn step_name(step: u64) -> String {
+    format!("step-{step}")
+}
+
+/// A folder a commit may name: `epoch-N` or `step-S`.
+fn is_checkpoint_name(name: &str) -> bool {
+    name.strip_prefix("epoch-")
+        .or_else(|| name.strip_prefix("step-"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The sums of the epoch folder's files ([`SUMMED_FILES`]) that exist.

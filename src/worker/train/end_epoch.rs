@@ -3,7 +3,7 @@
 //! the checkpoint the next attempt resumes from.
 
 use super::batches::predict_probs_for;
-use super::checkpoint::CheckpointState;
+use super::commit::{commit, At};
 use super::epoch::kill_point;
 use super::evaluation::{score, EVAL_BATCH};
 use super::prepare::Prepared;
@@ -157,23 +157,8 @@ fn commit_checkpoint(
     metrics: &RunMetrics,
     epoch: u32,
 ) -> Result<()> {
-    let dir = live.ckpt.begin(epoch)?;
-    crate::worker::model::saved::save_weights(&run.lm.vs, &dir.join("model.safetensors"))?;
-    run.opt.save(&dir.join("optimizer.safetensors"))?;
-    let best = spec.save_dir.join("model.safetensors");
-    live.ckpt.commit(
-        epoch,
-        &CheckpointState {
-            epochs_done: epoch,
-            global_step: pos.global_step,
-            best_dev_f1: pos.best_dev_f1,
-            metrics: metrics.clone(),
-            totals: Some(live.totals()),
-            sha256: Default::default(),
-        },
-        best.is_file().then_some(best.as_path()),
-    )?;
-    live.checkpoint_ours = true;
+    let line = commit(spec, run, pos, live, metrics, At::EpochEnd(epoch))?;
+    println!("{line}");
     kill_point("committed", epoch);
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod runlog;
 pub mod spec;
 pub mod trainer;
 
+mod commit;
 mod data;
 mod device;
 mod end_epoch;

@@ -1,5 +1,5 @@
 //! Requeue detection: whether this process is the scheduler's rerun of a task,
-//! and what this attempt achieved, so an attempt that again finishes no epoch
+//! and what this attempt achieved, so an attempt that commits no new step
 //! fails instead of being requeued forever (interrupt.rs).
 
 /// Whether the scheduler is running this task again: Grid Engine sets
@@ -21,7 +21,9 @@ fn scheduler_restart(get: impl Fn(&str) -> Option<String>) -> bool {
 pub(super) struct Attempt {
     /// The scheduler's rerun of the task ([`RunSpec::scheduler_restart`]).
     pub(super) scheduler_restart: bool,
-    pub(super) finished_an_epoch: bool,
+    /// It committed a checkpoint past the step it started at (a step or an
+    /// epoch checkpoint; the one a stop signal commits counts).
+    pub(super) advanced: bool,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Phase 2 of a run: continue from the checkpoint when asked and it belongs
-//! to this run, restoring the weights, the optimizer, the best model and the
-//! records so far.
+//! to this run, restoring the weights, the optimizer, the best model, the
+//! records so far and, for a step checkpoint, the place in the epoch.
 
 use super::checkpoint::{self, Checkpoint, CheckpointState};
 use super::prepare::Prepared;
@@ -25,6 +25,7 @@ pub(super) fn resume(
         global_step: 0,
         best_dev_f1: NO_DEV_F1,
         earlier: checkpoint::Totals::default(),
+        in_epoch: None,
     };
     if let (true, checkpoint::Found::Unusable(why)) = (spec.resume, ckpt.find()) {
         println!("note: not resuming: {why}; starting over");
@@ -61,16 +62,27 @@ pub(super) fn resume(
             metrics.loss_log = state.metrics.loss_log;
             metrics.best_epoch = state.metrics.best_epoch;
             metrics.rungs = state.metrics.rungs;
+            pos.in_epoch = state.in_epoch.clone();
             // metrics.json as the checkpoint has it, beside the model just restored.
             let mut now = metrics.clone();
             now.memory = state.metrics.memory;
             now.total_seconds = pos.earlier.seconds;
             write_metrics(&spec.save_dir, &now)?;
-            println!(
-                "resuming from {} after epoch {}",
-                dir.display(),
-                state.epochs_done
-            );
+            match &state.in_epoch {
+                Some(i) => println!(
+                    "resuming from {} at step {} (epoch {}, after batch {})",
+                    dir.display(),
+                    state.global_step,
+                    i.epoch,
+                    i.batches_done
+                ),
+                None => println!(
+                    "resuming from {} after epoch {} (step {})",
+                    dir.display(),
+                    state.epochs_done,
+                    state.global_step
+                ),
+            }
         }
     }
     Ok(pos)
@@ -94,7 +106,7 @@ pub(super) fn restore_best(
     if let Some(w) = Checkpoint::best_weights(dir) {
         crate::util::fsutil::link_or_copy_atomic(&w, &spec.save_dir.join("model.safetensors"))?;
         run.lm.save_beside_weights(&spec.save_dir, &meta)
-    } else if best == state.epochs_done {
+    } else if best == state.epochs_done && state.in_epoch.is_none() {
         // A checkpoint from before best weights were kept: its own weights
         // (loaded) are the best epoch's.
         run.lm.save(&spec.save_dir, &meta)

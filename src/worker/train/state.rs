@@ -22,6 +22,9 @@ pub(super) struct Position {
     pub(super) best_dev_f1: f64,
     /// What the earlier attempts of the run used (none on a fresh start).
     pub(super) earlier: checkpoint::Totals,
+    /// Where inside `start_epoch` a step checkpoint left off (taken by the
+    /// first epoch trained).
+    pub(super) in_epoch: Option<checkpoint::InEpoch>,
 }
 
 /// The live parts of a run that every epoch uses and an interruption ends.
@@ -37,12 +40,25 @@ pub(super) struct Live {
     pub(super) checkpoint_ours: bool,
     pub(super) runlog: RunLog,
     pub(super) stager: Stager,
+    /// The global step this attempt started at, and the step of the latest
+    /// checkpoint (resumed or committed): an attempt advanced when they differ.
+    pub(super) first_step: u64,
+    pub(super) committed_step: u64,
+    /// When the latest checkpoint was committed (or the attempt started),
+    /// and how long to let pass before a time-based one (`None`: never).
+    pub(super) last_commit: Instant,
+    pub(super) every: Option<Duration>,
 }
 
 impl Live {
     /// Wall seconds of every attempt so far, this one's included.
     pub(super) fn seconds(&self) -> f64 {
         self.earlier.seconds + self.t_start.elapsed().as_secs_f64()
+    }
+
+    /// Whether `train.checkpoint_every` has passed since the latest commit.
+    pub(super) fn checkpoint_due(&self) -> bool {
+        self.every.is_some_and(|d| self.last_commit.elapsed() >= d)
     }
 
     /// Every attempt's measures so far, for the checkpoint.

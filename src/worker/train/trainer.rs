@@ -13,7 +13,6 @@ use super::end_epoch::end_epoch;
 use super::epoch::train_epoch;
 use super::finish::finish;
 use super::prepare::prepare;
-use super::requeue::Attempt;
 use super::resume::resume;
 use super::runlog::RunLog;
 use super::state::{new_metrics, Live};
@@ -63,7 +62,7 @@ pub struct RunSpec {
     pub resume: bool,
     /// This process is the scheduler running the task again after it stopped
     /// (see [`scheduler_restart_from_env`]), not a first run or a user's own
-    /// `--resume`: only such an attempt that again finishes no epoch is failed
+    /// `--resume`: only such an attempt that commits no new step is failed
     /// instead of being requeued once more.
     pub scheduler_restart: bool,
     pub experiment: Option<String>,
@@ -210,7 +209,7 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             pos.earlier.monitor.clone(),
         )),
         earlier: pos.earlier.clone(),
-        checkpoint_ours: pos.start_epoch > 1,
+        checkpoint_ours: pos.global_step > 0,
         runlog: RunLog::start(
             &spec.save_dir,
             p.epochs,
@@ -219,22 +218,17 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
             last_dev,
         ),
         stager: Stager::new(run.device),
+        first_step: pos.global_step,
+        committed_step: pos.global_step,
+        last_commit: Instant::now(),
+        every: p
+            .checkpoint_every
+            .as_ref()
+            .and_then(|c| c.secs())
+            .map(Duration::from_secs),
     };
-    let first_epoch_of_attempt = pos.start_epoch;
     for epoch in pos.start_epoch..=p.epochs {
-        let attempt = Attempt {
-            scheduler_restart: spec.scheduler_restart,
-            finished_an_epoch: epoch > first_epoch_of_attempt,
-        };
-        let trained = train_epoch(
-            spec,
-            &mut run,
-            &mut pos,
-            &mut live,
-            &mut metrics,
-            epoch,
-            attempt,
-        )?;
+        let trained = train_epoch(spec, &mut run, &mut pos, &mut live, &mut metrics, epoch)?;
         if !end_epoch(
             spec,
             &mut run,
