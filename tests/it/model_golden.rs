@@ -1,6 +1,7 @@
 //! The tch encoders against Hugging Face transformers on the same weights.
 //! Goldens come from tests/golden/make_golden.py (transformers 5.24; the
-//! DistilBERT, ELECTRA, RoBERTa-classifier and XLM-R ones 5.25; fp32 CPU).
+//! DistilBERT, ELECTRA, RoBERTa-classifier, XLM-R and ModernBERT ones 5.25;
+//! fp32 CPU).
 
 use crate::support;
 
@@ -205,6 +206,69 @@ fn tiny_electra_matches_transformers() {
     check(&d, &d);
 }
 
+/// A copy of a fixture's config.json, tokenizer.json and weights in a temp
+/// directory, config.json changed by `edit`.
+fn with_config(src: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "model.safetensors"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    edit(&mut cfg);
+    std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+    tmp
+}
+
+#[test]
+fn tiny_modernbert_matches_transformers() {
+    // ModernBertForSequenceClassification as transformers 5.25 saves it
+    // (`layer_types`, `rope_parameters`): layers 0 and 2 global (rotary base
+    // 1000), 1 and 3 local (base 30, keys within ±4), texts up to 64 tokens,
+    // no norm/attention/MLP biases, mean pooling over the mask.
+    let d = support::fixture("golden/tiny-modernbert");
+    check(&d, &d);
+}
+
+#[test]
+fn tiny_modernbert_with_cls_pooling_matches_transformers() {
+    // The same weights with `classifier_pooling: "cls"`: the head reads the
+    // first token (golden `<batch>.logits_cls`).
+    let src = support::fixture("golden/tiny-modernbert");
+    let tmp = with_config(&src, |c| c["classifier_pooling"] = "cls".into());
+    let (json, g) = golden(&src);
+    let lm = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    let mut checked = 0;
+    for name in json["batches"].as_object().unwrap().keys() {
+        let ids = &g[&format!("{name}.input_ids")];
+        let mask = &g[&format!("{name}.attention_mask")];
+        let logits = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+        let d = max_abs(&logits, &g[&format!("{name}.logits_cls")]);
+        assert!(d <= TOL, "{name}: cls-pooled logits differ by {d:e}");
+        let mean = max_abs(&logits, &g[&format!("{name}.logits")]);
+        assert!(mean > TOL, "{name}: cls and mean pooling agree ({mean:e})");
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn tiny_modernbert_reads_the_hub_s_config_keys() {
+    // answerdotai/ModernBERT-base's config.json names the layout and the bases
+    // the older way: global_attn_every_n_layers, global_rope_theta,
+    // local_rope_theta, no layer_types or rope_parameters. Same model.
+    let src = support::fixture("golden/tiny-modernbert");
+    let tmp = with_config(&src, |c| {
+        let o = c.as_object_mut().unwrap();
+        o.remove("layer_types");
+        o.remove("rope_parameters");
+        o.insert("global_attn_every_n_layers".into(), 2.into());
+        o.insert("global_rope_theta".into(), 1000.0.into());
+        o.insert("local_rope_theta".into(), 30.0.into());
+    });
+    check(tmp.path(), &src);
+}
+
 fn meta() -> hecjob::worker::model::saved::HecjobMeta {
     hecjob::worker::model::saved::HecjobMeta {
         hecjob_version: "test".into(),
@@ -248,6 +312,10 @@ fn a_saved_model_has_the_tensor_names_transformers_saves() {
         (
             "golden/tiny-xlm-roberta",
             "XLMRobertaForSequenceClassification",
+        ),
+        (
+            "golden/tiny-modernbert",
+            "ModernBertForSequenceClassification",
         ),
     ] {
         let src = support::fixture(fixture);
@@ -300,7 +368,7 @@ fn an_unsupported_model_type_is_refused_with_the_supported_ones() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`",
+            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`, `modernbert`",
             tmp.path().join("config.json").display()
         )
     );
@@ -492,6 +560,7 @@ fn predict_reads_a_transformers_classifier_directory() {
         "tiny-electra",
         "tiny-roberta-cls",
         "tiny-xlm-roberta",
+        "tiny-modernbert",
     ] {
         let dir = support::fixture(&format!("golden/{name}"));
         let golden: serde_json::Value =

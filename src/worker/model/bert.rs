@@ -18,7 +18,7 @@ use tch::{Kind, Tensor};
 
 /// A linear layer, computed in `kind` when set (bf16 autocast): input, weight
 /// and bias are cast, so gradients flow back to the fp32 master weights.
-fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
+pub(super) fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
     linear_in(x, &l.ws, l.bs.as_ref(), kind)
 }
 
@@ -31,7 +31,7 @@ fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> 
 }
 
 /// The most negative finite value of a float dtype (torch.finfo(kind).min).
-fn lowest(kind: Kind) -> f64 {
+pub(super) fn lowest(kind: Kind) -> f64 {
     match kind {
         Kind::Half => -65504.0,
         Kind::BFloat16 => -3.389_531_389_251_535_5e38,
@@ -42,7 +42,7 @@ fn lowest(kind: Kind) -> f64 {
 
 /// Back to fp32 for the residual stream and LayerNorm; skipped (not even a
 /// dispatcher call) when everything already is fp32.
-fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
+pub(super) fn to_fp32(x: Tensor, kind: Option<Kind>) -> Tensor {
     match kind {
         Some(_) => x.to_kind(Kind::Float),
         None => x,
@@ -367,6 +367,9 @@ impl BertClassifier {
                     out: lin(root / "classifier" / "out_proj", num_labels),
                     tanh: arch != Architecture::Electra,
                 }
+            }
+            Architecture::ModernBert => {
+                unreachable!("Classifier::new builds ModernBERT from modernbert.rs")
             }
         };
         BertClassifier {

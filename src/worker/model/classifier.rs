@@ -4,7 +4,8 @@
 //! `*ForSequenceClassification` uses, so checkpoints go both ways.
 
 use super::bert::BertClassifier;
-use super::config::EncoderConfig;
+use super::config::{Architecture, EncoderConfig};
+use super::modernbert::ModernBertClassifier;
 use tch::nn;
 use tch::{Kind, Tensor};
 
@@ -12,19 +13,30 @@ use tch::{Kind, Tensor};
 pub enum Classifier {
     /// BERT, RoBERTa, XLM-R, DistilBERT and ELECTRA: one post-norm layer type.
     Bert(BertClassifier),
+    /// ModernBERT: rotary, alternating global/local attention, GeGLU.
+    ModernBert(ModernBertClassifier),
 }
 
 impl Classifier {
     /// Variables at `root`, named as `transformers` names them for the family
     /// in `config.model_type`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
-        Classifier::Bert(BertClassifier::new(root, config, num_labels, dropout))
+        match (config.model_type, &config.modernbert) {
+            (Architecture::ModernBert, Some(o)) => Classifier::ModernBert(
+                ModernBertClassifier::new(root, config, o, num_labels, dropout),
+            ),
+            (Architecture::ModernBert, None) => {
+                unreachable!("EncoderConfig::from_file reads ModernBERT's options")
+            }
+            _ => Classifier::Bert(BertClassifier::new(root, config, num_labels, dropout)),
+        }
     }
 
     /// Logits [batch, labels], fp32 whatever the compute dtype.
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
         match self {
             Classifier::Bert(m) => m.forward_t(input_ids, attention_mask, train),
+            Classifier::ModernBert(m) => m.forward_t(input_ids, attention_mask, train),
         }
     }
 
@@ -37,6 +49,7 @@ impl Classifier {
     ) -> (Tensor, Option<Tensor>) {
         match self {
             Classifier::Bert(m) => m.encoder.forward_t(input_ids, attention_mask, false),
+            Classifier::ModernBert(m) => (m.encoder.forward_t(input_ids, attention_mask, false), None),
         }
     }
 
@@ -44,12 +57,14 @@ impl Classifier {
     pub fn set_compute_kind(&mut self, kind: Option<Kind>) {
         match self {
             Classifier::Bert(m) => m.encoder.compute_kind = kind,
+            Classifier::ModernBert(m) => m.encoder.compute_kind = kind,
         }
     }
 
     pub fn num_labels(&self) -> i64 {
         match self {
             Classifier::Bert(m) => m.num_labels,
+            Classifier::ModernBert(m) => m.num_labels,
         }
     }
 }

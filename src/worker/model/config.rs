@@ -22,16 +22,20 @@ pub enum Architecture {
     /// with a SentencePiece (Unigram) tokenizer.json.
     #[serde(rename = "xlm-roberta")]
     XlmRoberta,
+    /// ModernBERT: pre-norm, rotary positions, alternating global/local
+    /// attention, GeGLU (its own module, `modernbert.rs`).
+    ModernBert,
 }
 
 impl Architecture {
     /// Every supported family, in the order error messages list them.
-    pub const ALL: [Architecture; 5] = [
+    pub const ALL: [Architecture; 6] = [
         Architecture::Bert,
         Architecture::Roberta,
         Architecture::DistilBert,
         Architecture::Electra,
         Architecture::XlmRoberta,
+        Architecture::ModernBert,
     ];
 
     /// The weight-name prefix HF's *ForSequenceClassification checkpoints use
@@ -42,6 +46,7 @@ impl Architecture {
             Architecture::Roberta | Architecture::XlmRoberta => "roberta",
             Architecture::DistilBert => "distilbert",
             Architecture::Electra => "electra",
+            Architecture::ModernBert => "model",
         }
     }
 
@@ -49,6 +54,7 @@ impl Architecture {
     pub fn model_type(self) -> &'static str {
         match self {
             Architecture::XlmRoberta => "xlm-roberta",
+            Architecture::ModernBert => "modernbert",
             a => a.prefix(),
         }
     }
@@ -93,6 +99,7 @@ impl Architecture {
             Architecture::XlmRoberta => "XLMRobertaForSequenceClassification",
             Architecture::DistilBert => "DistilBertForSequenceClassification",
             Architecture::Electra => "ElectraForSequenceClassification",
+            Architecture::ModernBert => "ModernBertForSequenceClassification",
         }
     }
 
@@ -100,6 +107,7 @@ impl Architecture {
     pub fn layers_path(self) -> &'static str {
         match self {
             Architecture::DistilBert => "transformer.layer",
+            Architecture::ModernBert => "layers",
             _ => "encoder.layer",
         }
     }
@@ -108,6 +116,7 @@ impl Architecture {
     pub fn intermediate_name(self) -> &'static str {
         match self {
             Architecture::DistilBert => "ffn.lin1",
+            Architecture::ModernBert => "mlp.Wi",
             _ => "intermediate.dense",
         }
     }
@@ -148,6 +157,9 @@ pub struct EncoderConfig {
     /// `embeddings_project` when it differs (ElectraConfig's default 128).
     #[serde(default)]
     pub embedding_size: Option<i64>,
+    /// ModernBERT's own keys (None for the other families).
+    #[serde(skip)]
+    pub modernbert: Option<super::modernbert::ModernBertOptions>,
 }
 
 /// config.json's `hidden_act`, parsed once (candle's `HiddenAct`): the names
@@ -252,10 +264,18 @@ impl EncoderConfig {
                 }
                 v
             }
+            Architecture::ModernBert => super::modernbert::as_encoder_fields(&raw, path)?,
             _ => raw.clone(),
         };
-        let cfg: EncoderConfig = serde_json::from_value(fields)
+        let mut cfg: EncoderConfig = serde_json::from_value(fields)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+        if arch == Architecture::ModernBert {
+            cfg.modernbert = Some(super::modernbert::ModernBertOptions::from_raw(
+                &raw,
+                cfg.num_hidden_layers,
+                path,
+            )?);
+        }
         if cfg.num_attention_heads < 1
             || cfg.hidden_size < 1
             || cfg.vocab_size < 1

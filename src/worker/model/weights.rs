@@ -43,6 +43,8 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
         "encoder.",
         "transformer.",
         "pooler.",
+        "layers.",
+        "final_norm.",
     ]
     .iter()
     .any(|p| rest.starts_with(p))
@@ -61,9 +63,13 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
 }
 
 /// The classification head's variables (`classifier.…`, DistilBERT's
-/// `pre_classifier.…`): a pretrained encoder may lack them.
+/// `pre_classifier.…`, ModernBERT's `head.…`): a pretrained encoder may lack
+/// them. (ModernBertForMaskedLM's `head.dense` and `head.norm` have the
+/// classifier's names and shapes: they load, as transformers loads them.)
 fn is_head(name: &str) -> bool {
-    name.starts_with("classifier.") || name.starts_with("pre_classifier.")
+    ["classifier.", "pre_classifier.", "head."]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Copy the checkpoint's tensors into `vs`. Returns the names of variables that
@@ -166,24 +172,39 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
     }
     let p = arch.prefix();
     let emb = cfg.embedding_size();
-    for (name, want) in [
-        (
-            format!("{p}.embeddings.word_embeddings.weight"),
-            vec![cfg.vocab_size, emb],
+    let intermediate = (
+        format!(
+            "{p}.{}.0.{}.weight",
+            arch.layers_path(),
+            arch.intermediate_name()
         ),
-        (
-            format!("{p}.embeddings.position_embeddings.weight"),
-            vec![cfg.max_position_embeddings, emb],
-        ),
-        (
-            format!(
-                "{p}.{}.0.{}.weight",
-                arch.layers_path(),
-                arch.intermediate_name()
+        vec![cfg.intermediate_size, cfg.hidden_size],
+    );
+    let expected = match arch {
+        // No position table (rotary); `mlp.Wi` holds the input and the gate.
+        Architecture::ModernBert => vec![
+            (
+                format!("{p}.embeddings.tok_embeddings.weight"),
+                vec![cfg.vocab_size, cfg.hidden_size],
             ),
-            vec![cfg.intermediate_size, cfg.hidden_size],
-        ),
-    ] {
+            (
+                intermediate.0,
+                vec![2 * cfg.intermediate_size, cfg.hidden_size],
+            ),
+        ],
+        _ => vec![
+            (
+                format!("{p}.embeddings.word_embeddings.weight"),
+                vec![cfg.vocab_size, emb],
+            ),
+            (
+                format!("{p}.embeddings.position_embeddings.weight"),
+                vec![cfg.max_position_embeddings, emb],
+            ),
+            intermediate,
+        ],
+    };
+    for (name, want) in expected {
         match by_name.get(&name) {
             Some(got) if *got == want => {}
             Some(got) => {
@@ -304,5 +325,29 @@ mod tests {
             canonical_name("discriminator_predictions.dense.weight", e),
             None
         );
+    }
+
+    #[test]
+    fn modernbert_names_map_and_its_mlm_decoder_is_ignored() {
+        let m = Architecture::ModernBert;
+        assert_eq!(
+            canonical_name("model.layers.1.attn.Wqkv.weight", m).unwrap(),
+            "model.layers.1.attn.Wqkv.weight"
+        );
+        // A bare ModernBertModel's names get the prefix.
+        assert_eq!(
+            canonical_name("final_norm.weight", m).unwrap(),
+            "model.final_norm.weight"
+        );
+        assert_eq!(
+            canonical_name("embeddings.tok_embeddings.weight", m).unwrap(),
+            "model.embeddings.tok_embeddings.weight"
+        );
+        assert_eq!(
+            canonical_name("head.dense.weight", m).unwrap(),
+            "head.dense.weight"
+        );
+        assert_eq!(canonical_name("decoder.bias", m), None);
+        assert_eq!(canonical_name("decoder.weight", m), None);
     }
 }
