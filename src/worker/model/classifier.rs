@@ -49,7 +49,9 @@ impl Classifier {
     ) -> (Tensor, Option<Tensor>) {
         match self {
             Classifier::Bert(m) => m.encoder.forward_t(input_ids, attention_mask, false),
-            Classifier::ModernBert(m) => (m.encoder.forward_t(input_ids, attention_mask, false), None),
+            Classifier::ModernBert(m) => {
+                (m.encoder.forward_t(input_ids, attention_mask, false), None)
+            }
         }
     }
 

@@ -168,10 +168,11 @@ impl ModernBertOptions {
         };
         let local_attention = match raw.get("local_attention") {
             None | Some(Value::Null) => 128,
-            Some(v) => v
-                .as_i64()
-                .filter(|w| *w >= 0)
-                .ok_or_else(|| bad(format!("local_attention must be a whole number ≥ 0, not {v}")))?,
+            Some(v) => v.as_i64().filter(|w| *w >= 0).ok_or_else(|| {
+                bad(format!(
+                    "local_attention must be a whole number ≥ 0, not {v}"
+                ))
+            })?,
         };
         let (global_rope_theta, local_rope_theta) = rope_thetas(raw, &bad)?;
         Ok(ModernBertOptions {
@@ -321,7 +322,13 @@ mod net {
         /// Always in fp32 (the residual stream's dtype).
         fn forward(&self, x: &Tensor) -> Tensor {
             let dim = self.weight.size()[0];
-            x.layer_norm([dim], Some(&self.weight), self.bias.as_ref(), self.eps, true)
+            x.layer_norm(
+                [dim],
+                Some(&self.weight),
+                self.bias.as_ref(),
+                self.eps,
+                true,
+            )
         }
     }
 
@@ -507,7 +514,9 @@ mod net {
         /// padding position far from the text, then attends evenly instead of
         /// giving NaN).
         fn context(&self, attention_mask: &Tensor) -> Context {
-            let (b, s) = attention_mask.size2().expect("attention_mask is [batch, seq]");
+            let (b, s) = attention_mask
+                .size2()
+                .expect("attention_mask is [batch, seq]");
             let device = attention_mask.device();
             let kind = self.compute_kind.unwrap_or(Kind::Float);
             let o = &self.options;
@@ -535,7 +544,12 @@ mod net {
         }
 
         /// The last hidden state [batch, seq, hidden], fp32.
-        pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        pub fn forward_t(
+            &self,
+            input_ids: &Tensor,
+            attention_mask: &Tensor,
+            train: bool,
+        ) -> Tensor {
             let ctx = self.context(attention_mask);
             let mut x = self
                 .embed_norm
@@ -585,7 +599,12 @@ mod net {
         }
 
         /// Logits [batch, labels], fp32 whatever the compute dtype.
-        pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
+        pub fn forward_t(
+            &self,
+            input_ids: &Tensor,
+            attention_mask: &Tensor,
+            train: bool,
+        ) -> Tensor {
             let hidden = self.encoder.forward_t(input_ids, attention_mask, train);
             let kind = self.encoder.compute_kind;
             let pooled = match self.pooling {
@@ -597,7 +616,10 @@ mod net {
                 }
             };
             let x = activate(&dense(&self.dense, &pooled, kind), self.act);
-            let x = self.norm.forward(&to_fp32(x, kind)).dropout(self.dropout, train);
+            let x = self
+                .norm
+                .forward(&to_fp32(x, kind))
+                .dropout(self.dropout, train);
             to_fp32(dense(&self.out, &x, kind), kind)
         }
     }
@@ -623,7 +645,10 @@ mod tests {
         .unwrap();
         use AttentionType::{Global as G, Local as L};
         assert_eq!(o.layer_types, [G, L, L, G, L, L, G]);
-        assert_eq!((o.global_rope_theta, o.local_rope_theta), (160000.0, 10000.0));
+        assert_eq!(
+            (o.global_rope_theta, o.local_rope_theta),
+            (160000.0, 10000.0)
+        );
         assert_eq!((o.local_attention, o.half_window()), (128, 64));
         assert_eq!(o.classifier_pooling, Pooling::Mean);
     }
@@ -644,8 +669,14 @@ mod tests {
         // Defaults as ModernBertConfig's.
         let d = options("{}", 4).unwrap();
         assert_eq!(d.layer_types, [G, L, L, G]);
-        assert_eq!((d.global_rope_theta, d.local_rope_theta), (160000.0, 10000.0));
-        assert_eq!((d.local_attention, d.classifier_pooling), (128, Pooling::Cls));
+        assert_eq!(
+            (d.global_rope_theta, d.local_rope_theta),
+            (160000.0, 10000.0)
+        );
+        assert_eq!(
+            (d.local_attention, d.classifier_pooling),
+            (128, Pooling::Cls)
+        );
         assert_eq!((d.norm_eps, d.norm_bias, d.mlp_bias), (1e-5, false, false));
     }
 
