@@ -269,6 +269,42 @@ fn tiny_modernbert_reads_the_hub_s_config_keys() {
     check(tmp.path(), &src);
 }
 
+#[test]
+fn tiny_modernbert_trains_under_bf16_autocast() {
+    // Matmuls and attention in bf16 (masks in bf16 too, rotary in fp32 and
+    // back), the residual stream and norms in fp32: the logits stay near the
+    // fp32 ones, and a backward pass reaches the embeddings with finite
+    // gradients. (On the CPU here; the trainer uses it on CUDA.)
+    let d = support::fixture("golden/tiny-modernbert");
+    let (_, g) = golden(&d);
+    let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    let ids = &g["batch_all.input_ids"];
+    let mask = &g["batch_all.attention_mask"];
+    lm.model.set_compute_kind(Some(Kind::BFloat16));
+    let logits = lm.model.forward_t(ids, mask, true);
+    assert_eq!(logits.kind(), Kind::Float);
+    let eval = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+    let d_bf16 = max_abs(&eval, &g["batch_all.logits"]);
+    assert!(d_bf16 < 0.05, "bf16 logits differ by {d_bf16:e}");
+    logits
+        .binary_cross_entropy_with_logits::<Tensor>(
+            &g["batch_all.labels"],
+            None,
+            None,
+            tch::Reduction::Mean,
+        )
+        .backward();
+    let vars = lm.vs.variables();
+    for name in [
+        "classifier.weight",
+        "model.layers.1.attn.Wqkv.weight",
+        "model.embeddings.tok_embeddings.weight",
+    ] {
+        let norm = vars[name].grad().norm().double_value(&[]);
+        assert!(norm.is_finite() && norm > 0.0, "{name}: {norm}");
+    }
+}
+
 fn meta() -> hecjob::worker::model::saved::HecjobMeta {
     hecjob::worker::model::saved::HecjobMeta {
         hecjob_version: "test".into(),
