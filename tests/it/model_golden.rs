@@ -305,6 +305,34 @@ fn tiny_modernbert_trains_under_bf16_autocast() {
     }
 }
 
+#[test]
+fn a_modernbert_config_that_does_not_match_its_weights_is_refused_before_building() {
+    // ModernBERT has no position table and a doubled `mlp.Wi` (input and
+    // gate): the header check compares those, and counts `model.layers.N`.
+    let src = support::fixture("golden/tiny-modernbert");
+    let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let tmp = with_config(&src, edit);
+        let e = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 16, Device::Cpu)
+            .err()
+            .expect("must fail");
+        assert_eq!(e.exit_code(), 3, "{e}");
+        let weights = tmp.path().join("model.safetensors");
+        e.to_string()
+            .replace(&weights.display().to_string(), "WEIGHTS")
+    };
+    assert_eq!(
+        refused(&|c| c["intermediate_size"] = 96.into()),
+        "WEIGHTS: tensor `model.layers.0.mlp.Wi.weight` has shape [96, 32], config.json implies [192, 32]; the weights and config.json do not belong together"
+    );
+    assert_eq!(
+        refused(&|c| {
+            c["num_hidden_layers"] = 6.into();
+            c.as_object_mut().unwrap().remove("layer_types");
+        }),
+        "WEIGHTS: 4 encoder layers in the weights, config.json says num_hidden_layers 6; the weights and config.json do not belong together"
+    );
+}
+
 fn meta() -> hecjob::worker::model::saved::HecjobMeta {
     hecjob::worker::model::saved::HecjobMeta {
         hecjob_version: "test".into(),
