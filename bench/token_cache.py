@@ -13,7 +13,7 @@ start to the first `loss at batch 1` line, reads the process's peak RSS
 (VmHWM) at that moment, and stops it. One JSON line per measurement on
 stdout; a markdown table at the end.
 
-    WITH_TRANSFORMERS=1 ./scripts/setup-libtorch.sh   # the peer side: transformers in .venv
+    ./scripts/setup-libtorch.sh   # the peer side: transformers in .venv
     .venv/bin/python bench/token_cache.py --rows 1000000 --hecjob target/release/hecjob
 """
 import argparse, csv, json, os, random, shutil, signal, subprocess, sys, tempfile, time

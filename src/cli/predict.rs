@@ -7,15 +7,21 @@ use super::train::device;
 use crate::cli::data_flags::DataFlags;
 use crate::data::spec::DataSpec;
 use crate::util::error::{Error, Result};
-use crate::worker::model::saved::LoadedModel;
+use crate::worker::model::saved::{resolve, LoadedModel};
 use crate::worker::predict::reader::{Columns, Input, InputFormat};
 use crate::worker::predict::writer::{Decision, OutputFormat};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct PredictArgs {
-    /// A model directory saved by `hecjob train`.
-    pub model: PathBuf,
+    /// A model directory saved by `hecjob train`, or any transformers
+    /// `*ForSequenceClassification` directory or Hub id (labels from its
+    /// `id2label`; a Hub id is read from the Hugging Face cache, where
+    /// `hecjob download-model ID` puts it).
+    pub model: String,
+    /// The Hub revision (branch, tag or commit) of a Hub id.
+    #[arg(long)]
+    pub revision: Option<String>,
     /// Texts to classify (or --input files).
     #[arg(required_unless_present = "input", conflicts_with = "input")]
     pub texts: Vec<String>,
@@ -95,7 +101,8 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
         return run_files(a);
     }
     let dev = device(a.cuda)?;
-    let lm = LoadedModel::trained(&a.model, dev)?;
+    let model_dir = resolve(&a.model, a.revision.as_deref())?;
+    let lm = LoadedModel::trained(&model_dir, dev)?;
     let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
     let ids = lm.encoder.encode_all(&texts)?;
     let task = lm.task();
@@ -164,7 +171,8 @@ fn run_files(a: &PredictArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let columns = columns(f, &inputs)?;
     let dev = device(a.cuda)?;
-    let lm = LoadedModel::trained(&a.model, dev)?;
+    let model_dir = resolve(&a.model, a.revision.as_deref())?;
+    let lm = LoadedModel::trained(&model_dir, dev)?;
     let job = crate::worker::predict::Job {
         inputs,
         columns,
@@ -177,7 +185,7 @@ fn run_files(a: &PredictArgs) -> Result<()> {
         window: f.window,
         resume: f.resume,
     };
-    crate::worker::predict::run(&job, &lm, &a.model, dev)?;
+    crate::worker::predict::run(&job, &lm, &model_dir, dev)?;
     Ok(())
 }
 

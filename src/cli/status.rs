@@ -2,6 +2,7 @@
 //! scheduler seam (one queue query and one accounting call per refresh).
 
 use crate::jobdir::{SubmissionRecord, SUBMISSION_FILE};
+use crate::scheduler::backend::{RunRecord, StopCause};
 use crate::scheduler::status::{JobStatus, TaskState, TaskStatus, TrackedJob};
 use crate::scheduler::{Purpose, SchedulerKind};
 use crate::util::error::{lit, Error, Result};
@@ -111,7 +112,8 @@ pub fn run_status(a: &StatusArgs) -> Result<()> {
     };
     let mut watch = Watch::default();
     loop {
-        let st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
+        let mut st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
+        crate::report::status_view::refine_causes(&job_dir, &mut st);
         let note = sched.accounting_note();
         print_refresh(a, &path, kind, &job_dir, &st, note.as_deref())?;
         let done = settled(&st);
@@ -255,6 +257,7 @@ pub fn table(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
         "STATE",
         "EXIT",
         "FAILURE",
+        "WHY",
         "WALLCLOCK",
         "PEAK_MEM",
         "RUNS",
@@ -265,13 +268,14 @@ pub fn table(st: &[JobStatus], scheduler: Option<SchedulerKind>) -> String {
         rows.extend(j.tasks.iter().map(|t| task_cells(j, t)));
     }
     let mut out = aligned(&rows);
+    out.push_str(&attempt_lines(st));
     out.push_str(&footnotes(st, scheduler));
     out
 }
 
 /// One task's row of [`table`]. What the scheduler printed (state code,
 /// reason, failure, name) reaches the terminal with its control characters escaped.
-fn task_cells(j: &JobStatus, t: &TaskStatus) -> [String; 10] {
+fn task_cells(j: &JobStatus, t: &TaskStatus) -> [String; 11] {
     let run = t.last_run.as_ref();
     let state = match (&t.code, &t.reason, t.state) {
         (Some(code), Some(why), s) => format!("{} ({code}: {why})", s.as_str()),
@@ -290,6 +294,7 @@ fn task_cells(j: &JobStatus, t: &TaskStatus) -> [String; 10] {
         state,
         show(run.and_then(|r| r.exit_status).map(|c| c.to_string())),
         failed,
+        show(run.and_then(why)),
         show(run.and_then(|r| r.wallclock_s).map(|s| format!("{s:.0} s"))),
         show(
             run.and_then(|r| r.maxvmem_bytes.or(r.max_rss_bytes))
@@ -301,8 +306,47 @@ fn task_cells(j: &JobStatus, t: &TaskStatus) -> [String; 10] {
     .map(|cell| lit(&cell))
 }
 
+/// The WHY cell: the run's [`StopCause`], with the exit status named when the
+/// run failed by itself (`run failed (exit 3: bad input)`).
+fn why(r: &RunRecord) -> Option<String> {
+    let cause = r.cause?;
+    Some(match (cause, r.exit_status) {
+        (StopCause::RunFailed, Some(code)) => format!(
+            "{} (exit {code}{})",
+            cause.describe(),
+            crate::util::exit_code::name(code)
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
+        ),
+        _ => cause.describe().to_string(),
+    })
+}
+
+/// Tasks that ran more than once: why each attempt ended, oldest first.
+fn attempt_lines(st: &[JobStatus]) -> String {
+    let mut out = String::new();
+    for j in st {
+        for t in j.tasks.iter().filter(|t| t.attempts.len() > 1) {
+            let list: Vec<&str> = t
+                .attempts
+                .iter()
+                .map(|c| c.map_or("?", StopCause::describe))
+                .collect();
+            let task = t.task.map(|n| format!(" task {n}")).unwrap_or_default();
+            out.push_str(&format!(
+                "{} job {}{task}: {} attempts: {}\n",
+                j.stage,
+                j.id.number,
+                list.len(),
+                list.join(", then ")
+            ));
+        }
+    }
+    out
+}
+
 /// The rows in left-aligned columns two spaces apart, one line each.
-fn aligned(rows: &[[String; 10]]) -> String {
+fn aligned(rows: &[[String; 11]]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
@@ -368,6 +412,14 @@ mod tests {
         let t = table(&st, Some(SchedulerKind::Sge));
         assert!(t.contains("failed"), "{t}");
         assert!(t.contains("37 qmaster enforced"), "{t}");
+        // Failed 37 with the peak far below any h_vmem: the h_rt=8 it asked for.
+        let header = t.lines().next().unwrap();
+        let why = header.find("WHY").unwrap();
+        assert_eq!(
+            &t.lines().nth(1).unwrap()[why..why + 10],
+            "time limit",
+            "{t}"
+        );
         assert!(t.contains("99"), "{t}");
         assert!(
             t.contains("FAILURE: qacct's failed; PEAK_MEM: qacct's maxvmem (peak virtual memory)"),
@@ -399,6 +451,13 @@ mod tests {
         );
         assert!(
             t.contains("FAILURE: sacct's State; PEAK_MEM: sacct's MaxRSS (peak resident memory"),
+            "{t}"
+        );
+        // Each run's cause, oldest first, for a task that ran more than once.
+        assert!(
+            t.contains(
+                "train job 36: 4 attempts: requeued, then requeued, then finished, then finished"
+            ),
             "{t}"
         );
         // Without accounting (no sacct) the columns are `-`, and the line

@@ -4,3 +4,4 @@
 pub mod config;
 pub mod plan;
 pub mod render;
+pub mod resubmit;

@@ -89,6 +89,10 @@ pub const WARMUP_STEPS: u64 = 3;
 /// Bump when a field changes meaning.
 pub const METRICS_SCHEMA_VERSION: u32 = 1;
 
+/// How `message` starts in a run that failed because the GPU's memory ran
+/// out (the worker writes it; `status` reads it as the stop cause).
+pub const GPU_OUT_OF_MEMORY: &str = "GPU out of memory";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunMetrics {
     pub schema_version: u32,

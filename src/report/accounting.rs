@@ -11,7 +11,7 @@
 //! maxvmem, Slurm's MaxRSS, each filed as what it is), its exit status and
 //! failure the last run's. A figure the scheduler did not give stays missing.
 
-use crate::scheduler::backend::RunRecord;
+use crate::scheduler::backend::{RunRecord, StopCause};
 use crate::scheduler::{JobId, SchedulerKind};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,9 +28,32 @@ pub struct Accounting {
     pub exit_status: Option<i64>,
     /// The last run's failure in the scheduler's words (`0` when none).
     pub failed: Option<String>,
+    /// Why each run ended, oldest first (`None` where accounting does not say).
+    pub attempts: Vec<Option<StopCause>>,
 }
 
 impl Accounting {
+    /// What the report says of a task that did not finish: why its last run
+    /// ended and, when it ran more than once, every attempt (`stopped: time
+    /// limit (attempts: requeued, then time limit)`); None when it finished
+    /// or accounting does not say.
+    pub fn stopped(&self) -> Option<String> {
+        let last = (*self.attempts.last()?)?;
+        if last == StopCause::Finished {
+            return None;
+        }
+        let mut out = format!("stopped: {}", last.describe());
+        if self.attempts.len() > 1 {
+            let all: Vec<&str> = self
+                .attempts
+                .iter()
+                .map(|c| c.map_or("?", StopCause::describe))
+                .collect();
+            out.push_str(&format!(" (attempts: {})", all.join(", then ")));
+        }
+        Some(out)
+    }
+
     /// The scheduler's peak memory: maxvmem where it counts virtual memory
     /// (what Grid Engine's h_vmem limits), else the peak RSS.
     pub fn peak_memory_bytes(&self) -> Option<u64> {
@@ -84,6 +107,7 @@ pub fn from_records(records: &[RunRecord]) -> ByTask {
         acc.cpu_seconds = add(acc.cpu_seconds, r.cpu_s);
         acc.exit_status = r.exit_status.map(i64::from).or(acc.exit_status);
         acc.failed = Some(r.failure.clone().unwrap_or_else(|| "0".into()));
+        acc.attempts.push(r.cause);
     }
     by_task
 }
@@ -131,6 +155,7 @@ mod tests {
             queue: None,
             start_time: None,
             end_time: None,
+            cause: None,
         };
         let by = from_records(&[
             run(1, 100.0, 150.0, 3 << 30, RunOutcome::Requeued),

@@ -159,7 +159,19 @@ impl Row {
             stopped_early: None,
         };
         match loaded {
-            Loaded::Metrics(m) => row.fill_from(m),
+            Loaded::Metrics(m) => {
+                row.fill_from(m);
+                // A run that did not finish: the scheduler knows why it stopped
+                // (its own record only says it was interrupted or failed).
+                if let Some(stopped) = acct.and_then(Accounting::stopped) {
+                    if matches!(row.status, Status::Interrupted | Status::Failed) {
+                        row.note = Some(match row.note.take() {
+                            Some(n) => format!("{stopped}; {n}"),
+                            None => stopped,
+                        });
+                    }
+                }
+            }
             Loaded::Unreadable(reason) => {
                 row.status = Status::Unreadable;
                 row.note = Some(format!("metrics.json: {reason}"));
@@ -172,12 +184,13 @@ impl Row {
                     row.status = Status::Missing;
                     let w = words.copied().unwrap_or(GRID_ENGINE);
                     row.note = Some(format!(
-                        "no metrics.json; {}: {} {}, {} {}",
+                        "no metrics.json; {}: {} {}, {} {}{}",
                         w.scheduler,
                         w.exit_status,
                         a.exit_status.map_or("?".into(), |e| e.to_string()),
                         w.failure,
-                        a.failed.as_deref().unwrap_or("?")
+                        a.failed.as_deref().unwrap_or("?"),
+                        a.stopped().map(|s| format!("; {s}")).unwrap_or_default()
                     ));
                 }
                 None if submitted => row.status = Status::Pending,
@@ -357,6 +370,38 @@ impl SortKey {
 mod tests {
     use super::*;
     use crate::scheduler::words::SLURM;
+
+    /// A task that did not finish says why it stopped, attempt by attempt,
+    /// from the scheduler's record; one that finished says nothing of it.
+    #[test]
+    fn an_unfinished_task_says_why_each_attempt_stopped() {
+        use crate::scheduler::backend::StopCause;
+        let acct = Accounting {
+            exit_status: Some(0),
+            attempts: vec![Some(StopCause::Requeued), Some(StopCause::TimeLimit)],
+            ..Accounting::default()
+        };
+        let mut without = Row::new(
+            3,
+            Map::new(),
+            &Loaded::Absent,
+            None,
+            true,
+            Some(&acct),
+            Some(&SLURM),
+        );
+        assert!(without
+            .note
+            .take()
+            .unwrap()
+            .ends_with("; stopped: time limit (attempts: requeued, then time limit)"));
+        let finished = Accounting {
+            attempts: vec![Some(StopCause::Requeued), Some(StopCause::Finished)],
+            ..acct.clone()
+        };
+        assert_eq!(finished.stopped(), None);
+        assert_eq!(Accounting::default().stopped(), None);
+    }
 
     /// A Slurm task that ran but wrote no metrics is described in sacct's
     /// words, not Grid Engine's (`exit_status`, `failed`).

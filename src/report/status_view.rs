@@ -110,6 +110,45 @@ fn gather(
     })
 }
 
+/// Refine why failed train tasks stopped with the worker's own record: the
+/// scheduler sees only an exit status where metrics.json says the GPU ran
+/// out of memory. Quietly leaves `st` as it is when the task directories
+/// cannot be read here.
+pub fn refine_causes(job_dir: &Path, st: &mut [JobStatus]) {
+    use crate::scheduler::backend::StopCause;
+    let Some(train) = st.iter_mut().find(|j| j.stage == "train") else {
+        return;
+    };
+    let Ok(found) = super::discover::discover(job_dir) else {
+        return;
+    };
+    for t in train.tasks.iter_mut() {
+        let Some(run) = t.last_run.as_mut() else {
+            continue;
+        };
+        if !matches!(run.cause, Some(StopCause::RunFailed) | None) {
+            continue;
+        }
+        let id = t.task.unwrap_or(1);
+        let Some(dir) = found
+            .tasks
+            .iter()
+            .find(|f| f.id == id)
+            .and_then(|f| f.dir.as_deref())
+        else {
+            continue;
+        };
+        let message = crate::jobdir::metrics::RunMetrics::read_value(dir)
+            .and_then(|v| v["message"].as_str().map(str::to_string));
+        if message.is_some_and(|m| m.starts_with(crate::jobdir::metrics::GPU_OUT_OF_MEMORY)) {
+            run.cause = Some(StopCause::GpuOutOfMemory);
+            if let Some(last) = t.attempts.last_mut() {
+                *last = Some(StopCause::GpuOutOfMemory);
+            }
+        }
+    }
+}
+
 /// The lines for the train job of `st`, reading task directories from `job_dir`.
 pub fn text(job_dir: &Path, st: &[JobStatus], now_unix: f64) -> String {
     let Some(train) = st.iter().find(|j| j.stage == "train") else {
@@ -255,6 +294,7 @@ mod tests {
             reason: None,
             runs: 0,
             last_run: None,
+            attempts: Vec::new(),
         }
     }
 
@@ -302,6 +342,54 @@ mod tests {
         )
         .unwrap();
         jobs
+    }
+
+    #[test]
+    fn a_failed_task_whose_worker_ran_out_of_gpu_memory_says_so() {
+        use crate::scheduler::backend::{RunOutcome, RunRecord, StopCause};
+        let tmp = tempfile::tempdir().unwrap();
+        let jobs = jobs_dir_with_three_tasks(tmp.path());
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(out.join("task-2")).unwrap();
+        std::fs::write(
+            out.join("task-2/metrics.json"),
+            r#"{"status": "failed", "message": "GPU out of memory: CUDA out of memory. Tried to allocate 2 GiB"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            out.join("task-1/metrics.json"),
+            r#"{"status": "failed", "message": "data error"}"#,
+        )
+        .unwrap();
+        let failed = |id| {
+            let mut t = task(id, TaskState::Failed);
+            let run: RunRecord = serde_json::from_value(serde_json::json!({
+                "job": 5, "task": id, "name": "x-train", "outcome": "failed",
+                "exit_status": 7, "failure": null, "wallclock_s": 3.0, "cpu_s": null,
+                "max_rss_bytes": null, "maxvmem_bytes": null, "restarts": null, "host": null,
+                "queue": null, "start_time": null, "end_time": null, "cause": "run_failed"
+            }))
+            .unwrap();
+            assert_eq!(run.outcome, RunOutcome::Failed);
+            t.attempts = vec![Some(StopCause::Requeued), run.cause];
+            t.last_run = Some(run);
+            t
+        };
+        let mut st = train_job(vec![failed(1), failed(2)]);
+        refine_causes(&jobs, &mut st);
+        let causes: Vec<_> = st[0]
+            .tasks
+            .iter()
+            .map(|t| t.last_run.as_ref().unwrap().cause)
+            .collect();
+        assert_eq!(
+            causes,
+            [Some(StopCause::RunFailed), Some(StopCause::GpuOutOfMemory)]
+        );
+        assert_eq!(
+            st[0].tasks[1].attempts,
+            [Some(StopCause::Requeued), Some(StopCause::GpuOutOfMemory)]
+        );
     }
 
     #[test]

@@ -161,6 +161,61 @@ pub enum RunOutcome {
     Requeued,
 }
 
+/// Why a run ended, in words every scheduler shares: each back end maps its
+/// own states and codes onto these (Slurm's `TIMEOUT`, Grid Engine's
+/// `failed 37` with maxvmem against h_vmem, …), and `status` refines a
+/// failed run with the worker's own record (a CUDA out-of-memory error).
+/// What `hecjob resubmit` raises follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCause {
+    /// It ran to its end.
+    Finished,
+    /// It ended to run again: the worker's exit 99 on the scheduler's warning,
+    /// or the scheduler's own requeue.
+    Requeued,
+    /// Killed at its wall-clock (or CPU-time) limit.
+    TimeLimit,
+    /// Stopped for a job of higher priority.
+    Preempted,
+    /// Its node failed (or never booted).
+    NodeFailure,
+    /// Killed for using more host memory than it asked for.
+    OutOfMemory,
+    /// The GPU's memory was exhausted (the worker's CUDA error).
+    GpuOutOfMemory,
+    /// Cancelled by a user (`scancel`, `qdel`) or an administrator.
+    Cancelled,
+    /// The run itself failed: its exit status says how.
+    RunFailed,
+}
+
+impl StopCause {
+    /// For tables and messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StopCause::Finished => "finished",
+            StopCause::Requeued => "requeued",
+            StopCause::TimeLimit => "time limit",
+            StopCause::Preempted => "preempted",
+            StopCause::NodeFailure => "node failure",
+            StopCause::OutOfMemory => "out of memory",
+            StopCause::GpuOutOfMemory => "GPU out of memory",
+            StopCause::Cancelled => "cancelled",
+            StopCause::RunFailed => "run failed",
+        }
+    }
+
+    /// Whether the cluster, not the run, stopped it: running it again as it
+    /// was (from its checkpoint) may finish it.
+    pub fn not_the_run_s_fault(self) -> bool {
+        matches!(
+            self,
+            StopCause::Requeued | StopCause::Preempted | StopCause::NodeFailure
+        )
+    }
+}
+
 /// Accounting for one finished run of a job or array task. Fields a scheduler
 /// does not measure are `None`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,6 +241,9 @@ pub struct RunRecord {
     pub queue: Option<String>,
     pub start_time: Option<String>,
     pub end_time: Option<String>,
+    /// Why it ended, as the back end reads its scheduler's record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<StopCause>,
 }
 
 impl RunRecord {

@@ -143,6 +143,18 @@ pub trait Dialect: Sync {
     fn remove_one(&self) -> &'static str;
     /// Its accounting's names for the figures shown in neutral columns.
     fn words(&self) -> AccountingWords;
+
+    /// The rendered train script `script` made to run again for `tasks`
+    /// only, asking for `memory` bytes and `time` seconds where given: its
+    /// own directive lines rewritten (so every other request stays exactly as
+    /// rendered). Err names a directive the script lacks.
+    fn resubmit_script(
+        &self,
+        script: &str,
+        tasks: TaskRange,
+        memory: Option<u64>,
+        time: Option<u64>,
+    ) -> std::result::Result<String, String>;
     /// A script's job name and array range as the scheduler reads them (so a
     /// dry run fails on a script the scheduler would refuse).
     fn inspect(&self, job: &JobRequest) -> Result<(String, Option<TaskRange>)>;
@@ -159,4 +171,45 @@ pub trait Dialect: Sync {
     /// Its client for queries, with `program` as its accounting client
     /// (`hecjob report --qacct PROGRAM`), where it has one to replace.
     fn accounting_client(&self, program: &Path) -> Result<Box<dyn Scheduler>>;
+}
+
+/// `script` with each line that starts with a prefix in `rewrites` replaced
+/// by its new line; Err names a prefix no line has.
+pub fn rewrite_directives(
+    script: &str,
+    rewrites: &[(&str, String)],
+) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(script.len() + 64);
+    let mut seen = vec![false; rewrites.len()];
+    for line in script.lines() {
+        match rewrites
+            .iter()
+            .position(|(prefix, _)| line.starts_with(prefix))
+        {
+            Some(i) => {
+                out.push_str(&rewrites[i].1);
+                seen[i] = true;
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    match seen.iter().position(|s| !s) {
+        Some(i) => Err(format!(
+            "the script has no `{}` line to rewrite",
+            rewrites[i].0
+        )),
+        None => Ok(out),
+    }
+}
+
+/// `first-last:step` (`first` alone for one task), as both schedulers write a range.
+pub fn range_text(tasks: TaskRange) -> String {
+    if tasks.first == tasks.last {
+        tasks.first.to_string()
+    } else if tasks.step == 1 {
+        format!("{}-{}", tasks.first, tasks.last)
+    } else {
+        format!("{}-{}:{}", tasks.first, tasks.last, tasks.step)
+    }
 }

@@ -270,6 +270,13 @@ pub fn is_hms(s: &str) -> bool {
         && parts[2] < "60"
 }
 
+/// How long before the hard limit `h_rt` the soft limit (`s_rt`, Slurm's
+/// `--signal`) warns a train task: a tenth of it, at least 1 and at most 10
+/// minutes (time to finish a step and commit a checkpoint).
+pub fn soft_margin(h_rt_secs: u64) -> u64 {
+    (h_rt_secs / 10).clamp(60, 600)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

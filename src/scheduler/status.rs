@@ -4,7 +4,7 @@
 //! (accounting may not have flushed yet, or the id is from another cluster),
 //! never `failed`.
 
-use super::backend::{QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler};
+use super::backend::{QueueEntry, QueueState, RunOutcome, RunRecord, Scheduler, StopCause};
 use crate::jobdir::job_id::JobId;
 use crate::util::error::{Error, Result};
 use serde::Serialize;
@@ -76,6 +76,11 @@ pub struct TaskStatus {
     /// The latest finished run, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_run: Option<RunRecord>,
+    /// Why each finished run ended, oldest first (a requeued attempt, then
+    /// the one that hit the time limit, …); `None` where the scheduler's
+    /// record does not say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Option<StopCause>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,6 +174,7 @@ fn task_status(
         .filter(|r| r.job == job && (task.is_none() || r.task == task))
         .collect();
     let last_run = runs.last().map(|r| (*r).clone());
+    let attempts: Vec<Option<StopCause>> = runs.iter().map(|r| r.cause).collect();
     if let Some(e) = queue.iter().find(|e| e.covers(job, task)) {
         return TaskStatus {
             task,
@@ -177,6 +183,7 @@ fn task_status(
             reason: e.reason.clone(),
             runs: runs.len(),
             last_run,
+            attempts,
         };
     }
     let state = match last_run.as_ref().map(|r| r.outcome) {
@@ -193,6 +200,7 @@ fn task_status(
         reason: None,
         runs: runs.len(),
         last_run,
+        attempts,
     }
 }
 

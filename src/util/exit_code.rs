@@ -32,3 +32,22 @@ pub const REQUEUE: i32 = 99;
 /// Stop the chain: Grid Engine puts a job that exits 100 in error state, so
 /// the jobs held on it wait for a person (`qmod -cj`, or `qdel`).
 pub const HOLD_CHAIN: i32 = 100;
+
+/// A short name for an exit status hecjob gives, for `status`'s WHY column;
+/// None for a status hecjob does not give (a signal's 128 + N, a shell's 127).
+pub fn name(code: i32) -> Option<&'static str> {
+    Some(match code {
+        SUCCESS => "success",
+        INTERNAL => "internal error",
+        USAGE => "bad command line or config",
+        BAD_INPUT => "bad input data or model files",
+        LOCAL_IO => "local file I/O",
+        NETWORK => "network",
+        SCHEDULER => "scheduler",
+        TRAINING => "training failed",
+        NO_VERDICT => "no verdict",
+        REQUEUE => "checkpointed, to run again",
+        HOLD_CHAIN => "chain held",
+        _ => return None,
+    })
+}

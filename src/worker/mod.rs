@@ -9,6 +9,7 @@
 
 pub mod asha;
 pub mod metrics;
+pub mod model_card;
 pub mod tensorboard;
 
 pub mod model;

@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden [FIXTURE...]
 
 FIXTURE (tiny-bert, tiny-roberta, tiny-roberta-cls, tiny-xlm-roberta, tiny-distilbert, tiny-electra,
-tiny-modernbert, minilm) limits the run to those
+tiny-deberta-v3, tiny-deberta-options, tiny-modernbert, minilm) limits the run to those
 fixtures (all by default), so adding a family does not rewrite the others' files.
 
 Writes (see tests/fixtures/golden/README.md for the exact format):
@@ -24,6 +24,12 @@ Writes (see tests/fixtures/golden/README.md for the exact format):
                                  `classifier.dense` + `classifier.out_proj`) + tiny-roberta's BPE tokenizer
     OUT/tiny-xlm-roberta/        tiny random XLMRobertaForSequenceClassification (as tiny-roberta-cls) + a
                                  SentencePiece-style Unigram tokenizer.json trained here
+    OUT/tiny-deberta-v3/         tiny random DebertaV2ForSequenceClassification as DeBERTa-v3 configures it
+                                 (relative attention, log buckets, c2p+p2c, shared keys) + a Unigram
+                                 tokenizer.json with DeBERTa-v3's specials; max_length 64
+    OUT/tiny-deberta-options/    the other DebertaV2 options: absolute positions, token types, embed_proj,
+                                 separate pos_key_proj/pos_query_proj, unbucketed positions, no rel
+                                 LayerNorm, "c2p|p2c" as a string (tiny-deberta-v3's tokenizer)
     OUT/tiny-modernbert/         tiny random ModernBertForSequenceClassification (`model.` prefix, 4 layers
                                  alternating global/local attention, local window 8, distinct rotary
                                  bases, mean pooling; logits_cls with cls pooling) + own byte-level BPE
@@ -63,6 +69,8 @@ from transformers import (  # noqa: E402
     BertConfig,
     BertForSequenceClassification,
     BertModel,
+    DebertaV2Config,
+    DebertaV2ForSequenceClassification,
     DistilBertConfig,
     DistilBertForSequenceClassification,
     ElectraConfig,
@@ -574,16 +582,21 @@ def make_tiny_roberta_cls(out: Path) -> None:
                       "tiny-roberta-cls")
 
 
-def build_unigram_tokenizer(vocab_size: int = 400) -> Tokenizer:
+def build_unigram_tokenizer(vocab_size: int = 400, specials=("<s>", "<pad>", "</s>", "<unk>"),
+                            unk="<unk>", mask="<mask>", cls_sep=("<s>", "</s>"),
+                            strip: bool = False) -> Tokenizer:
     """A SentencePiece-style Unigram tokenizer.json laid out as xlm-roberta-base's: NFKC + whitespace
     collapsing, Metaspace (`▁`, prepended), `<s>`=0 `<pad>`=1 `</s>`=2 `<unk>`=3 ... `<mask>` last,
-    `<s> A </s>` around each text."""
-    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    `<s> A </s>` around each text. DeBERTa-v3's (`specials` `[PAD] [CLS] [SEP] [UNK]`, `[MASK]`,
+    `[CLS] A [SEP]`, `strip`) is laid out as transformers' DebertaV2Converter writes it: Strip, then
+    NFKC standing in for the SentencePiece charsmap, then whitespace collapsing."""
+    specials = list(specials)
     tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    tok.normalizer = normalizers.Sequence(([normalizers.Strip()] if strip else [])
+                                          + [normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>",
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token=unk,
                                       show_progress=False)
     tok.train_from_iterator(roberta_training_lines(), trainer=trainer)
     # The trainer keeps the same pieces every run, but their scores vary (it sums in hash-map
@@ -597,15 +610,20 @@ def build_unigram_tokenizer(vocab_size: int = 400) -> Tokenizer:
     total = sum(counts.values())
     rest = sorted(((p, round(float(np.log(c / total)), 6)) for p, c in counts.items()),
                   key=lambda x: (-x[1], x[0]))
-    tok.model = models.Unigram([(p, 0.0) for p in specials] + rest, unk_id=specials.index("<unk>"),
+    tok.model = models.Unigram([(p, 0.0) for p in specials] + rest, unk_id=specials.index(unk),
                                byte_fallback=False)
     tok.add_special_tokens(specials)
-    tok.add_special_tokens(["<mask>"])
+    tok.add_special_tokens([mask])
     for i, s in enumerate(specials):
         assert tok.token_to_id(s) == i, (s, tok.token_to_id(s))
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
-        special_tokens=[("<s>", 0), ("</s>", 2)])
+    cls, sep = cls_sep
+    ids = [(cls, specials.index(cls)), (sep, specials.index(sep))]
+    if cls == "<s>":  # XLM-R
+        tok.post_processor = processors.TemplateProcessing(
+            single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=ids)
+    else:  # DeBERTa-v3
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{cls}:0 $A:0 {sep}:0", pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1", special_tokens=ids)
     return tok
 
 
@@ -628,6 +646,92 @@ def make_tiny_xlm_roberta(out: Path) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# tiny-deberta-v3: DebertaV2ForSequenceClassification with DeBERTa-v3's options
+# ----------------------------------------------------------------------------------------------
+DEBERTA_MAX_LENGTH = 64  # text 2 is ~50 tokens: distances far past the 8 buckets and past 32
+
+
+def make_tiny_deberta_v3(out: Path) -> None:
+    d = _fresh(out / "tiny-deberta-v3")
+    tok = build_unigram_tokenizer(specials=("[PAD]", "[CLS]", "[SEP]", "[UNK]"), unk="[UNK]",
+                                  mask="[MASK]", cls_sep=("[CLS]", "[SEP]"), strip=True)
+    tok.save(str(d / "tokenizer.json"))
+    specials = {"bos_token": "[CLS]", "eos_token": "[SEP]", "sep_token": "[SEP]", "cls_token": "[CLS]",
+                "unk_token": "[UNK]", "pad_token": "[PAD]", "mask_token": "[MASK]"}
+    write_json(d / "tokenizer_config.json", {"tokenizer_class": "DebertaV2Tokenizer", **specials,
+                                             "do_lower_case": False, "split_by_punct": False,
+                                             "model_max_length": 128})
+    write_json(d / "special_tokens_map.json", specials)
+    set_seeds(SEED + 60)
+    cfg = DebertaV2Config(
+        vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+        intermediate_size=64, max_position_embeddings=128, type_vocab_size=0, hidden_act="gelu",
+        layer_norm_eps=1e-7, pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+        relative_attention=True, position_buckets=8, max_relative_positions=32,
+        pos_att_type=["p2c", "c2p"], share_att_key=True, norm_rel_ebd="layer_norm",
+        position_biased_input=False, pooler_hidden_act="gelu", pooler_dropout=0,
+        initializer_range=0.2, num_labels=NUM_LABELS, problem_type="multi_label_classification",
+        architectures=["DebertaV2ForSequenceClassification"],
+    )
+    cfg._attn_implementation = "eager"
+    model = DebertaV2ForSequenceClassification(cfg)
+    perturb_(model, SEED + 61)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+    cls = DebertaV2ForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    assert cls.deberta.embeddings.position_embeddings is None
+    assert cls.deberta.encoder.rel_embeddings.weight.shape[0] == 16
+    htok = AutoTokenizer.from_pretrained(d)
+
+    def head(hidden, _pooled):  # first token -> pooler.dense -> GELU -> dropout -> classifier
+        return cls.classifier(cls.pooler(hidden))
+
+    tensors = run_goldens("tiny-deberta-v3", d, d, cls.deberta, htok, logits_model=cls, head=head,
+                          max_length=DEBERTA_MAX_LENGTH,
+                          extra_meta={"checkpoint": "DebertaV2ForSequenceClassification (prefix 'deberta.', "
+                                                    "head 'pooler.dense' + 'classifier')",
+                                      "num_labels": NUM_LABELS})
+    longest = tensors["batch_all.attention_mask"].sum(-1).max().item()
+    assert longest >= 40, f"the longest text has {longest} tokens; the buckets need >= 40"
+
+
+def make_tiny_deberta_options(out: Path) -> None:
+    """The DebertaV2 options DeBERTa-v3 leaves off, so hecjob's code for them is checked too."""
+    d = _fresh(out / "tiny-deberta-options")
+    for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copyfile(out / "tiny-deberta-v3" / f, d / f)
+    set_seeds(SEED + 70)
+    cfg = DebertaV2Config(
+        vocab_size=Tokenizer.from_file(str(d / "tokenizer.json")).get_vocab_size(), hidden_size=32,
+        embedding_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+        max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-7,
+        pad_token_id=0, hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1,
+        relative_attention=True, position_buckets=-1, max_relative_positions=16,
+        pos_att_type="c2p|p2c", share_att_key=False, norm_rel_ebd="none", position_biased_input=True,
+        pooler_hidden_act="gelu", pooler_dropout=0, initializer_range=0.2, num_labels=NUM_LABELS,
+        problem_type="multi_label_classification", architectures=["DebertaV2ForSequenceClassification"],
+    )
+    cfg._attn_implementation = "eager"
+    model = DebertaV2ForSequenceClassification(cfg)
+    perturb_(model, SEED + 71)
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+    # transformers 5 writes pos_att_type back as a list; older ones kept the string.
+    c = json.loads((d / "config.json").read_text())
+    c["pos_att_type"] = "c2p|p2c"
+    write_json(d / "config.json", c)
+    cls = DebertaV2ForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    att = cls.deberta.encoder.layer[0].attention.self
+    assert hasattr(att, "pos_key_proj") and hasattr(att, "pos_query_proj")
+    assert cls.deberta.embeddings.embed_proj is not None
+    assert cls.deberta.encoder.rel_embeddings.weight.shape[0] == 32
+    htok = AutoTokenizer.from_pretrained(d)
+    run_goldens("tiny-deberta-options", d, d, cls.deberta, htok, logits_model=cls,
+                head=lambda hidden, _pooled: cls.classifier(cls.pooler(hidden)),
+                max_length=DEBERTA_MAX_LENGTH,
+                extra_meta={"checkpoint": "DebertaV2ForSequenceClassification (prefix 'deberta.', "
+                                          "head 'pooler.dense' + 'classifier')",
+                            "num_labels": NUM_LABELS})
 # tiny-modernbert: ModernBertForSequenceClassification (`model.` prefix, head.dense + head.norm +
 # classifier), both attention types, texts far longer than the local window
 # ----------------------------------------------------------------------------------------------
@@ -793,6 +897,8 @@ def main() -> None:
         "tiny-xlm-roberta": lambda: make_tiny_xlm_roberta(out),
         "tiny-distilbert": lambda: make_tiny_distilbert(out, minilm_dir),
         "tiny-electra": lambda: make_tiny_electra(out, minilm_dir),
+        "tiny-deberta-v3": lambda: make_tiny_deberta_v3(out),
+        "tiny-deberta-options": lambda: make_tiny_deberta_options(out),  # after tiny-deberta-v3
         "tiny-modernbert": lambda: make_tiny_modernbert(out),
         "minilm": lambda: make_minilm(out, minilm_dir),
     }

@@ -6,8 +6,8 @@ Usage:
 
 For every fixture dir: reload the checkpoint with transformers (tiny-bert-oldnames and
 tiny-roberta-prefixed included, checking that no key is missing/unexpected; the DistilBERT, ELECTRA,
-RoBERTa-classifier, XLM-R and ModernBERT fixtures through AutoModelForSequenceClassification; ModernBERT's
-`logits_cls` with classifier_pooling "cls"), re-tokenize the texts,
+RoBERTa-classifier, XLM-R, DeBERTa and ModernBERT fixtures through AutoModelForSequenceClassification;
+ModernBERT's `logits_cls` with classifier_pooling "cls"), re-tokenize the texts,
 re-run the model with default (multi-threaded) CPU math and with both eager and SDPA attention,
 and print max |delta| against golden.safetensors. Exits non-zero if any token id differs or any
 delta exceeds 1e-4 (the tolerance the Rust side asserts); typical deltas are ~1e-6.
@@ -183,7 +183,7 @@ def main() -> None:
         worst[name] = check(name, golden / model_dir, golden / golden_dir, kind)
     worst["minilm"] = check("minilm", minilm_dir(golden), golden / "minilm", "bert")
     for name in ["tiny-distilbert", "tiny-electra", "tiny-roberta-cls", "tiny-xlm-roberta",
-                 "tiny-modernbert"]:
+                 "tiny-deberta-v3", "tiny-deberta-options", "tiny-modernbert"]:
         worst[name] = check_classifier(name, golden / name)
     print(json.dumps(worst))
     bad = {k: v for k, v in worst.items() if not v <= TOL}

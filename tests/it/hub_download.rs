@@ -441,7 +441,7 @@ fn an_unsupported_model_type_is_refused_before_the_weights_are_fetched() {
     // with the supported model_types, not after gigabytes of weights.
     let srv = TestServer::start();
     let mut files = tiny_model();
-    files[0].body = b"{\"model_type\": \"deberta-v2\"}".to_vec();
+    files[0].body = b"{\"model_type\": \"deberta\"}".to_vec();
     serve(&srv, "acme/deberta", &files, true);
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("c");
@@ -456,7 +456,7 @@ fn an_unsupported_model_type_is_refused_before_the_weights_are_fetched() {
         .join("config.json");
     assert!(
         err.contains(&format!(
-            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`",
+            "{}: model_type `deberta` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`, `deberta-v2` (DeBERTa-v2, -v3)",
             config.display()
         )),
         "{err}"
@@ -465,6 +465,33 @@ fn an_unsupported_model_type_is_refused_before_the_weights_are_fetched() {
     assert!(
         asked.iter().all(|p| p.ends_with("/config.json")),
         "only config.json may be fetched: {asked:?}"
+    );
+}
+
+#[test]
+fn a_deberta_v2_model_is_downloaded() {
+    // DeBERTa-v2 / -v3 checkpoints (`model_type: deberta-v2`) are one of the
+    // families the worker trains: config.json passes and the rest is fetched.
+    let srv = TestServer::start();
+    let mut files = tiny_model();
+    files[0].body = b"{\"model_type\": \"deberta-v2\"}".to_vec();
+    serve(&srv, "acme/deberta-v3-tiny", &files, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("c");
+    ok(&hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/deberta-v3-tiny"])
+        .output());
+    let snap = cache
+        .join("models--acme--deberta-v3-tiny/snapshots")
+        .join(COMMIT);
+    assert_eq!(
+        names_in(&snap),
+        [
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "tokenizer_config.json"
+        ]
     );
 }
 

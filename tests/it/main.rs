@@ -25,11 +25,15 @@ mod config_proptest;
 mod data_download;
 mod data_real;
 mod data_tsv_proptest;
+#[cfg(feature = "torch")]
+mod hf_round_trip;
 mod http_download;
 mod hub_download;
 mod injection;
 #[cfg(feature = "torch")]
 mod model_golden;
+#[cfg(feature = "torch")]
+mod model_steps;
 mod own_data;
 #[cfg(feature = "torch")]
 mod own_data_train;

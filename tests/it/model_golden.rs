@@ -1,7 +1,7 @@
 //! The tch encoders against Hugging Face transformers on the same weights.
 //! Goldens come from tests/golden/make_golden.py (transformers 5.24; the
-//! DistilBERT, ELECTRA, RoBERTa-classifier, XLM-R and ModernBERT ones 5.25;
-//! fp32 CPU).
+//! DistilBERT, ELECTRA, RoBERTa-classifier, XLM-R, DeBERTa-v3 and ModernBERT
+//! ones 5.25; fp32 CPU).
 
 use crate::support;
 
@@ -206,6 +206,194 @@ fn tiny_electra_matches_transformers() {
     check(&d, &d);
 }
 
+#[test]
+fn tiny_deberta_v3_matches_transformers() {
+    // DeBERTa-v3's options: relative attention (c2p + p2c) with keys shared
+    // with the content projections, 8 log buckets over max_relative_positions
+    // 32 (the 64-token text reaches distances past both), the LayerNorm on
+    // rel_embeddings, no absolute positions, no token types; the
+    // ContextPooler head; a Unigram tokenizer with [CLS] … [SEP].
+    let d = support::fixture("golden/tiny-deberta-v3");
+    check(&d, &d);
+}
+
+#[test]
+fn tiny_deberta_options_match_transformers() {
+    // The DebertaV2 options v3 leaves off: absolute positions and token types
+    // in the embeddings, embedding_size 16 → `embed_proj`, unbucketed relative
+    // positions clamped at ±16, no LayerNorm on them, `pos_key_proj` /
+    // `pos_query_proj` (share_att_key false), pos_att_type as "c2p|p2c".
+    let d = support::fixture("golden/tiny-deberta-options");
+    check(&d, &d);
+}
+
+#[test]
+fn deberta_in_bf16_tracks_fp32_and_trains_every_weight() {
+    // The autocast path (matmuls, position bias and attention in bf16,
+    // LayerNorms and the residual stream in fp32) on the CPU: logits near the
+    // fp32 goldens, and a backward pass reaches the relative embeddings, their
+    // LayerNorm and every projection with finite fp32 gradients.
+    let src = support::fixture("golden/tiny-deberta-v3");
+    let mut lm = LoadedModel::pretrained(&src, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    lm.model.set_compute_kind(Some(Kind::BFloat16));
+    let (_, g) = golden(&src);
+    let (ids, mask) = (&g["batch_all.input_ids"], &g["batch_all.attention_mask"]);
+    let logits = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+    assert_eq!(logits.kind(), Kind::Float);
+    let d = max_abs(&logits, &g["batch_all.logits"]);
+    assert!(d < 0.1, "bf16 logits differ from fp32 by {d}");
+    let loss = lm
+        .model
+        .forward_t(ids, mask, true)
+        .binary_cross_entropy_with_logits::<Tensor>(
+            &g["batch_all.labels"],
+            None,
+            None,
+            tch::Reduction::Mean,
+        );
+    loss.backward();
+    for (name, v) in lm.vs.variables() {
+        let grad = v.grad();
+        assert!(grad.defined(), "{name}: no gradient");
+        assert_eq!(grad.kind(), Kind::Float, "{name}");
+        let norm = grad.abs().sum(Kind::Double).double_value(&[]);
+        assert!(
+            norm.is_finite() && norm > 0.0,
+            "{name}: gradient norm {norm}"
+        );
+    }
+}
+
+/// tiny-deberta-v3 with `edit` applied to its config.json, in a temp dir.
+fn deberta_with(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    let src = support::fixture("golden/tiny-deberta-v3");
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "model.safetensors"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    edit(&mut cfg);
+    std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+    tmp
+}
+
+#[test]
+fn deberta_options_hecjob_does_not_implement_are_refused_naming_the_key() {
+    let cases: [(&str, serde_json::Value, &str); 5] = [
+        (
+            "conv_kernel_size",
+            3.into(),
+            "conv_kernel_size 3 is not supported: hecjob's DeBERTa has no convolution layer (DeBERTa-v2 xlarge/xxlarge have one; DeBERTa-v3 has none)",
+        ),
+        (
+            "pos_att_type",
+            serde_json::json!(["p2c", "p2p"]),
+            "pos_att_type entry `p2p` is not supported; hecjob implements `c2p` and `p2c`",
+        ),
+        (
+            "norm_rel_ebd",
+            "layer_norm|batch_norm".into(),
+            "norm_rel_ebd entry `batch_norm` is not supported; expected `layer_norm` or `none`",
+        ),
+        (
+            "pooler_hidden_size",
+            64.into(),
+            "pooler_hidden_size 64 is not supported: the pooler must be hidden_size (32) wide",
+        ),
+        (
+            "max_relative_positions",
+            5.into(),
+            "max_relative_positions 5 must be more than position_buckets / 2 + 1 (5) for log-bucketed positions (position_buckets 8)",
+        ),
+    ];
+    for (key, value, why) in cases {
+        let tmp = deberta_with(|c| c[key] = value);
+        let e = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 16, Device::Cpu)
+            .err()
+            .expect("must fail");
+        assert_eq!(e.exit_code(), 3, "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: {why}", tmp.path().join("config.json").display())
+        );
+    }
+}
+
+#[test]
+fn deberta_reads_the_older_pipe_separated_pos_att_type() {
+    // DeBERTa-v2/v3 configs saved by older transformers write "p2c|c2p".
+    let tmp = deberta_with(|c| c["pos_att_type"] = "p2c|c2p".into());
+    let d = support::fixture("golden/tiny-deberta-v3");
+    check(tmp.path(), &d);
+}
+
+#[test]
+fn transformers_loads_the_deberta_model_hecjob_saved_with_the_same_probabilities() {
+    // Weights moved off the fixture's (so transformers must read hecjob's
+    // names, not the fixture's), saved by hecjob, loaded by
+    // AutoModelForSequenceClassification (tests/golden/load_saved.py): the
+    // class config.json names, no key missing or unexpected, the labels, and
+    // sigmoid probabilities on a padded 64-token batch within 1e-4.
+    let py = support::repo().join(".venv/bin/python");
+    let has_transformers = std::process::Command::new("timeout")
+        .arg("120")
+        .arg(&py)
+        .args(["-c", "import transformers"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_transformers {
+        assert!(
+            std::env::var("CI").is_err(),
+            "transformers not importable from .venv under CI"
+        );
+        eprintln!("SKIPPED: .venv/bin/python cannot import transformers");
+        return;
+    }
+    let src = support::fixture("golden/tiny-deberta-v3");
+    let lm = LoadedModel::pretrained(&src, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    tch::no_grad(|| {
+        tch::manual_seed(7);
+        for (_, mut v) in lm.vs.variables() {
+            let noise = v.randn_like() * 0.05;
+            let _ = v.g_add_(&noise);
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("model");
+    lm.save(&dir, &meta()).unwrap();
+    let (_, g) = golden(&src);
+    let ids = g["batch_all.input_ids"].shallow_clone();
+    let mask = g["batch_all.attention_mask"].shallow_clone();
+    let probs = tch::no_grad(|| lm.model.forward_t(&ids, &mask, false)).sigmoid();
+    let inputs = tmp.path().join("inputs.safetensors");
+    Tensor::write_safetensors(
+        &[
+            ("input_ids", ids),
+            ("attention_mask", mask),
+            ("probs", probs),
+        ],
+        &inputs,
+    )
+    .unwrap();
+    let out = std::process::Command::new(&py)
+        .arg(support::repo().join("tests/golden/load_saved.py"))
+        .arg(&dir)
+        .arg(&inputs)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("DebertaV2ForSequenceClassification: max |dprob|"),
+        "{text}"
+    );
+}
+
 /// A copy of a fixture's config.json, tokenizer.json and weights in a temp
 /// directory, config.json changed by `edit`.
 fn with_config(src: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
@@ -378,6 +566,14 @@ fn a_saved_model_has_the_tensor_names_transformers_saves() {
             "XLMRobertaForSequenceClassification",
         ),
         (
+            "golden/tiny-deberta-v3",
+            "DebertaV2ForSequenceClassification",
+        ),
+        (
+            "golden/tiny-deberta-options",
+            "DebertaV2ForSequenceClassification",
+        ),
+        (
             "golden/tiny-modernbert",
             "ModernBertForSequenceClassification",
         ),
@@ -422,7 +618,7 @@ fn an_unsupported_model_type_is_refused_with_the_supported_ones() {
     }
     std::fs::write(
         tmp.path().join("config.json"),
-        r#"{"model_type": "deberta-v2", "hidden_size": 32}"#,
+        r#"{"model_type": "deberta", "hidden_size": 32}"#,
     )
     .unwrap();
     let e = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 16, Device::Cpu)
@@ -432,7 +628,7 @@ fn an_unsupported_model_type_is_refused_with_the_supported_ones() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: model_type `deberta-v2` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`, `modernbert`",
+            "{}: model_type `deberta` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`, `deberta-v2` (DeBERTa-v2, -v3), `modernbert`",
             tmp.path().join("config.json").display()
         )
     );

@@ -838,6 +838,38 @@ fn own_data_configs_render_for_both_schedulers() {
     );
 }
 
+/// The shipped config of each encoder family, and the model it names.
+const FAMILY_CONFIGS: [(&str, &str); 6] = [
+    ("roberta", "roberta-base"),
+    ("xlm-roberta", "xlm-roberta-base"),
+    ("distilbert", "distilbert-base-uncased"),
+    ("electra", "google/electra-base-discriminator"),
+    ("deberta-v3", "microsoft/deberta-v3-base"),
+    ("modernbert", "answerdotai/ModernBERT-base"),
+];
+
+#[test]
+fn each_family_config_renders_and_fetches_its_model() {
+    for (name, model) in FAMILY_CONFIGS {
+        for sched in SCHEDULERS {
+            let r = render_shipped_for(name, sched);
+            for f in r.files.iter().filter(|f| f.executable) {
+                bash_n(&f.name, &f.content);
+            }
+            let download = &r.file("download.com").unwrap().content;
+            assert!(
+                download.contains(&format!("\nhecjob download-model {model}\n")),
+                "{name}@{sched}: {download}"
+            );
+            let resolved = &r.file("config.yaml").unwrap().content;
+            assert!(
+                resolved.contains(&format!("name: {model}\n")),
+                "{name}@{sched}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_shipped_config_is_tested() {
     let mut shipped: Vec<String> = std::fs::read_dir(repo().join("configs"))
@@ -855,6 +887,7 @@ fn every_shipped_config_is_tested() {
         .iter()
         .chain(&OWN_DATA_CONFIGS)
         .map(|s| s.to_string())
+        .chain(FAMILY_CONFIGS.iter().map(|(name, _)| name.to_string()))
         .collect();
     tested.sort();
     assert_eq!(shipped, tested);

@@ -114,6 +114,51 @@ fn loss_falls_and_the_saved_model_reloads_exactly() {
 }
 
 #[test]
+fn tiny_deberta_v3_fine_tunes_and_reloads_with_identical_logits() {
+    // The same worker path on DeBERTa-v3's disentangled attention: the loss
+    // falls, and the saved model (DebertaV2ForSequenceClassification names)
+    // reloads to the same test evaluation and the same logits.
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    let mut spec = spec(&data, &save, 2);
+    spec.model = support::fixture("golden/tiny-deberta-v3")
+        .display()
+        .to_string();
+    let m = trainer::run(&spec).unwrap();
+    assert_eq!(m.status, hecjob::jobdir::RunStatus::Finished);
+    let (first, last) = (m.epochs[0].train_loss, m.epochs[1].train_loss);
+    assert!(last < first, "loss did not fall: {first} → {last}");
+    let test = m.test.as_ref().expect("test evaluation");
+    let again = trainer::evaluate_saved(
+        &save,
+        data.sources.test.as_ref().unwrap(),
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
+    assert_eq!(&again, test);
+    let a = LoadedModel::trained(&save, Device::Cpu).unwrap();
+    let b = LoadedModel::trained(&save, Device::Cpu).unwrap();
+    // [CLS] … [SEP] and a padded row: the 2-D mask and the buckets both matter.
+    let ids = Tensor::from_slice(&[1i64, 40, 41, 42, 43, 2, 1, 50, 2, 0, 0, 0]).view([2, 6]);
+    let mask = ids.ne(0).to_kind(tch::Kind::Int64);
+    let la = tch::no_grad(|| a.model.forward_t(&ids, &mask, false));
+    let lb = tch::no_grad(|| b.model.forward_t(&ids, &mask, false));
+    assert!(la.equal(&lb));
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        cfg["architectures"],
+        serde_json::json!(["DebertaV2ForSequenceClassification"])
+    );
+    assert_eq!(cfg["position_buckets"], 8);
+}
+
+#[test]
 fn modernbert_fine_tunes_and_its_saved_model_reloads_exactly() {
     // tiny-modernbert (alternating global/local attention, window 8, inputs
     // up to 32 tokens, mean pooling) through the same worker as tiny-bert.

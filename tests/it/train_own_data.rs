@@ -213,6 +213,10 @@ fn a_single_label_run_beats_the_majority_class_and_records_accuracy_and_confusio
     // The saved model reads its logits as single-label: softmax rows.
     let lm = hecjob::worker::model::saved::LoadedModel::trained(&save, tch::Device::Cpu).unwrap();
     assert_eq!(lm.task(), Task::SingleLabel);
+    // And transformers reads it so too (it was saved as multi-label before 0.5).
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["problem_type"], "single_label_classification");
     let ids = lm.encoder.encode_all(&["I love this so much!"]).unwrap();
     let probs = hecjob::worker::train::batches::predict_probs_for(
         lm.task(),

@@ -113,6 +113,30 @@ pub struct Cluster {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub gpu_types: Vec<SiteGpu>,
     pub jobs: Jobs,
+    /// The most the queue or partition allows: `hecjob resubmit` raises a
+    /// task's requests up to these and no further.
+    pub limits: Limits,
+}
+
+/// `cluster.limits`: the HEC's by default (its GPU partition `gpu-short` and
+/// Grid Engine queue `short` end jobs at 12 hours; no memory ceiling is
+/// documented, so none is assumed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The longest wall-clock time a train job may ask for.
+    pub max_time: Option<TimeLimit>,
+    /// The most memory a train job may ask for.
+    pub max_memory: Option<Memory>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_time: Some(TimeLimit::from("12:00:00")),
+            max_memory: None,
+        }
+    }
 }
 
 /// One entry of `cluster.gpu_types`.
@@ -167,6 +191,7 @@ impl Default for Cluster {
             notify: None,
             gpu_types: Vec::new(),
             jobs: Jobs::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -511,7 +536,7 @@ impl Jobs {
                 // Past u64: a typo the check names; no soft limit from it.
                 .filter(|&h| h < u64::MAX)
                 .and_then(|h| {
-                    let margin = (h / 10).clamp(60, 600);
+                    let margin = crate::scheduler::resources::soft_margin(h);
                     (h >= 2 * margin)
                         .then(|| TimeLimit::new(h - margin, dialect.format_time(h - margin)))
                 });

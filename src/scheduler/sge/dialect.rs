@@ -8,7 +8,9 @@ use super::{display_name, qdel_command, qsub_command, request_directives, GridEn
 use crate::jobdir::job_id::{JobId, TaskRange};
 use crate::scheduler::backend::{CommandLine, JobRequest, Scheduler};
 use crate::scheduler::command;
-use crate::scheduler::dialect::{Dialect, MailOn, Purpose, Request};
+use crate::scheduler::dialect::{
+    range_text, rewrite_directives, Dialect, MailOn, Purpose, Request,
+};
 use crate::scheduler::resources::{format_hms, is_hms, parse_hms};
 use crate::scheduler::words::{AccountingWords, GRID_ENGINE};
 use crate::util::error::{lit, Result};
@@ -242,6 +244,35 @@ impl Dialect for GridEngineDialect {
     /// which holds the chain on purpose).
     fn after_any(&self, job: u64) -> Vec<String> {
         vec!["-hold_jid".into(), job.to_string()]
+    }
+
+    /// `-l h_vmem`, `-l h_rt` (and the soft `s_rt` below it, by the config's
+    /// rule) and `-t` rewritten in place: a `-l` given on qsub's command line
+    /// instead would leave the script's own in the job's resource list too.
+    fn resubmit_script(
+        &self,
+        script: &str,
+        tasks: TaskRange,
+        memory: Option<u64>,
+        time: Option<u64>,
+    ) -> std::result::Result<String, String> {
+        let mut rewrites = vec![("#$ -t ", format!("#$ -t {}", range_text(tasks)))];
+        if let Some(bytes) = memory {
+            rewrites.push((
+                "#$ -l h_vmem=",
+                format!("#$ -l h_vmem={}", format_memory(bytes)),
+            ));
+        }
+        if let Some(secs) = time {
+            rewrites.push(("#$ -l h_rt=", format!("#$ -l h_rt={}", format_hms(secs))));
+            if script.lines().any(|l| l.starts_with("#$ -l s_rt=")) {
+                let soft = secs
+                    .saturating_sub(crate::scheduler::resources::soft_margin(secs))
+                    .max(1);
+                rewrites.push(("#$ -l s_rt=", format!("#$ -l s_rt={}", format_hms(soft))));
+            }
+        }
+        rewrite_directives(script, &rewrites)
     }
 
     fn accounting_command(&self, program: Option<&Path>, job: u64) -> String {

@@ -2,7 +2,7 @@
 //! that exited 99 and was rescheduled has one record per run (the first with
 //! `failed 25 : rescheduling`).
 
-use crate::scheduler::backend::{CommandLine, RunOutcome, RunRecord};
+use crate::scheduler::backend::{CommandLine, RunOutcome, RunRecord, StopCause};
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -31,11 +31,50 @@ pub struct AcctRecord {
     pub maxvmem_bytes: u64,
     pub start_time: String,
     pub end_time: String,
+    /// The `-l h_vmem=` and `-l h_rt=` the job asked for (qacct's `category`).
+    pub h_vmem_bytes: Option<u64>,
+    pub h_rt_s: Option<f64>,
 }
+
+/// Exit statuses of a job Grid Engine killed: 128 + SIGKILL (h_rt, h_vmem,
+/// qdel) and 128 + SIGXCPU (s_cpu, s_vmem).
+const KILLED: i32 = 137;
+const XCPU: i32 = 152;
+/// qacct's `failed` code for a run the qmaster killed at h_rt, h_cpu or h_vmem.
+const FAILED_LIMIT: u32 = 37;
 
 impl AcctRecord {
     pub fn succeeded(&self) -> bool {
         self.failed == 0 && self.exit_status == 0
+    }
+
+    /// Why the run ended. Grid Engine says "a limit" (failed 37) or only
+    /// that a signal killed it (exit 137/152), not which limit: the peak
+    /// virtual memory against the h_vmem asked for tells memory from time.
+    pub fn stop_cause(&self) -> StopCause {
+        if self.succeeded() {
+            return StopCause::Finished;
+        }
+        if self.failed == FAILED_RESCHEDULED {
+            return StopCause::Requeued;
+        }
+        // Within 2 %: maxvmem is sampled, so a kill just above the limit
+        // can be recorded just below it.
+        let memory_hit = self
+            .h_vmem_bytes
+            .is_some_and(|limit| self.maxvmem_bytes as f64 >= 0.98 * limit as f64);
+        let time_hit = self
+            .h_rt_s
+            .is_some_and(|limit| self.wallclock_s + 1.0 >= limit);
+        let killed = matches!(self.exit_status, KILLED | XCPU);
+        match () {
+            _ if (self.failed == FAILED_LIMIT || killed) && memory_hit => StopCause::OutOfMemory,
+            _ if self.failed == FAILED_LIMIT || (killed && time_hit) => StopCause::TimeLimit,
+            // SIGXCPU below the memory limit: the CPU-time limit (s_cpu).
+            _ if self.exit_status == XCPU => StopCause::TimeLimit,
+            _ if self.exit_status == KILLED => StopCause::Cancelled,
+            _ => StopCause::RunFailed,
+        }
     }
 
     /// The scheduler-neutral record `hecjob status` works with.
@@ -64,6 +103,7 @@ impl AcctRecord {
             queue: text(&self.queue),
             start_time: text(&self.start_time),
             end_time: text(&self.end_time),
+            cause: Some(self.stop_cause()),
         }
     }
 }
@@ -154,11 +194,31 @@ pub fn parse(text: &str) -> Result<Vec<AcctRecord>> {
             "maxvmem" => rec.maxvmem_bytes = parse_bytes(value).ok_or_else(|| bad("maxvmem"))?,
             "start_time" => rec.start_time = value.into(),
             "end_time" => rec.end_time = value.into(),
+            "category" => (rec.h_vmem_bytes, rec.h_rt_s) = requested_limits(value),
             _ => {}
         }
     }
     records.extend(cur.filter(|r| r.job != 0));
     Ok(records)
+}
+
+/// h_vmem and h_rt from a category (`-q gpu -l h_rt=7200,h_vmem=40G,ngpus=1`).
+fn requested_limits(category: &str) -> (Option<u64>, Option<f64>) {
+    let mut words = category.split_whitespace();
+    let (mut vmem, mut rt) = (None, None);
+    while let Some(w) = words.next() {
+        if w != "-l" {
+            continue;
+        }
+        for kv in words.next().unwrap_or("").split(',') {
+            match kv.split_once('=') {
+                Some(("h_vmem", v)) => vmem = parse_bytes(v),
+                Some(("h_rt", v)) => rt = parse_seconds(v),
+                _ => {}
+            }
+        }
+    }
+    (vmem, rt)
 }
 
 /// `20s`, `0.005s`, `20`, `20.5` or `hh:mm:ss`.
@@ -259,5 +319,45 @@ mod tests {
         assert_eq!(parse_seconds("20s"), Some(20.0));
         assert_eq!(parse_seconds("0.005s"), Some(0.005));
         assert_eq!(parse_seconds("01:02:03"), Some(3723.0));
+    }
+}
+
+#[cfg(test)]
+mod stop_cause_tests {
+    use super::*;
+
+    fn run(failed: u32, exit: i32, wall: f64, maxvmem_gb: f64) -> AcctRecord {
+        let text = format!(
+            "==============================================================\n\
+             jobnumber    7\ntaskid       2\nfailed       {failed}  : x\nexit_status  {exit}\n\
+             ru_wallclock {wall}s\nmaxvmem      {maxvmem_gb}GB\n\
+             category     -q gpu -l h_rt=600,h_vmem=4G,ngpus=1\n"
+        );
+        parse(&text).unwrap().remove(0)
+    }
+
+    #[test]
+    fn the_peak_against_h_vmem_tells_memory_from_time() {
+        let r = run(0, 0, 100.0, 1.0);
+        assert_eq!((r.h_vmem_bytes, r.h_rt_s), (Some(4 << 30), Some(600.0)));
+        assert_eq!(r.stop_cause(), StopCause::Finished);
+        assert_eq!(run(25, 99, 100.0, 1.0).stop_cause(), StopCause::Requeued);
+        // failed 37 "qmaster enforced h_rt, h_cpu, or h_vmem limit".
+        assert_eq!(run(37, 137, 600.0, 1.0).stop_cause(), StopCause::TimeLimit);
+        assert_eq!(run(37, 137, 50.0, 4.0).stop_cause(), StopCause::OutOfMemory);
+        // execd's kill at h_vmem shows only as exit 137 (failed 100).
+        assert_eq!(
+            run(100, 137, 50.0, 3.99).stop_cause(),
+            StopCause::OutOfMemory
+        );
+        assert_eq!(run(100, 137, 600.0, 1.0).stop_cause(), StopCause::TimeLimit);
+        // SIGKILL with neither limit reached: qdel.
+        assert_eq!(run(100, 137, 50.0, 1.0).stop_cause(), StopCause::Cancelled);
+        assert_eq!(run(0, 152, 50.0, 1.0).stop_cause(), StopCause::TimeLimit);
+        assert_eq!(run(0, 3, 50.0, 1.0).stop_cause(), StopCause::RunFailed);
+        assert_eq!(
+            run(0, 3, 50.0, 1.0).to_neutral().cause,
+            Some(StopCause::RunFailed)
+        );
     }
 }

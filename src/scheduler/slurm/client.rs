@@ -293,6 +293,7 @@ fn neutral_run(r: &AcctRun, restarts_before: u32) -> RunRecord {
         queue: Some(r.partition.clone()).filter(|p| !p.is_empty()),
         start_time: r.start.as_ref().map(|t| t.0.clone()),
         end_time: r.end.as_ref().map(|t| t.0.clone()),
+        cause: Some(r.state.stop_cause(r.exit_code)),
     }
 }
 

@@ -12,7 +12,7 @@ use super::client::{
 use super::{directives, memory, time};
 use crate::jobdir::job_id::{JobId, TaskRange};
 use crate::scheduler::backend::{CommandLine, JobRequest, Scheduler};
-use crate::scheduler::dialect::{Dialect, Purpose, Request};
+use crate::scheduler::dialect::{range_text, rewrite_directives, Dialect, Purpose, Request};
 use crate::scheduler::resources::parse_time_limit;
 use crate::scheduler::words::{AccountingWords, SLURM};
 use crate::util::error::{lit, Result};
@@ -197,6 +197,40 @@ impl Dialect for SlurmDialect {
 
     fn after_any(&self, job: u64) -> Vec<String> {
         vec![format!("--dependency=afterany:{job}")]
+    }
+
+    /// `--array` (keeping its `%` cap), `--mem` and `--time` rewritten in
+    /// place; `--signal`'s warning is relative to the end, so it still holds.
+    fn resubmit_script(
+        &self,
+        script: &str,
+        tasks: TaskRange,
+        memory: Option<u64>,
+        time: Option<u64>,
+    ) -> std::result::Result<String, String> {
+        let cap = script
+            .lines()
+            .find_map(|l| l.strip_prefix("#SBATCH --array="))
+            .and_then(|spec| spec.split_once('%'))
+            .map(|(_, cap)| format!("%{}", cap.trim()))
+            .unwrap_or_default();
+        let mut rewrites = vec![(
+            "#SBATCH --array=",
+            format!("#SBATCH --array={}{cap}", range_text(tasks)),
+        )];
+        if let Some(bytes) = memory {
+            rewrites.push((
+                "#SBATCH --mem=",
+                format!("#SBATCH --mem={}", self.format_memory(bytes)),
+            ));
+        }
+        if let Some(secs) = time {
+            rewrites.push((
+                "#SBATCH --time=",
+                format!("#SBATCH --time={}", self.format_time(secs)),
+            ));
+        }
+        rewrite_directives(script, &rewrites)
     }
 
     fn accounting_command(&self, _program: Option<&Path>, job: u64) -> String {

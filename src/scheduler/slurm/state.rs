@@ -5,6 +5,7 @@
 //! ids in all, whatever its number of lines: [`TaskSpecs`] keeps the count.
 
 use crate::jobdir::job_id::MAX_TASKS;
+use crate::scheduler::backend::StopCause;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +92,24 @@ impl JobState {
                 | JobState::SpecialExit
                 | JobState::Revoked
         )
+    }
+
+    /// Why a run in this final state ended, with its exit code: Slurm's own
+    /// states name the cluster's reasons (`TIMEOUT`, `PREEMPTED`, `NODE_FAIL`,
+    /// `OUT_OF_MEMORY`); `FAILED` or a non-zero exit is the run's own.
+    pub fn stop_cause(&self, exit_code: i32) -> StopCause {
+        match self {
+            JobState::Completed if exit_code == 0 => StopCause::Finished,
+            JobState::Requeued | JobState::RequeueHold | JobState::RequeueFed => {
+                StopCause::Requeued
+            }
+            JobState::Timeout | JobState::Deadline => StopCause::TimeLimit,
+            JobState::Preempted => StopCause::Preempted,
+            JobState::NodeFail | JobState::BootFail => StopCause::NodeFailure,
+            JobState::OutOfMemory => StopCause::OutOfMemory,
+            JobState::Cancelled | JobState::Revoked => StopCause::Cancelled,
+            _ => StopCause::RunFailed,
+        }
     }
 
     /// Waiting to start (again).
@@ -305,5 +324,24 @@ mod tests {
                 line.trim_end()
             )
         );
+    }
+}
+
+#[cfg(test)]
+mod stop_cause_tests {
+    use super::*;
+
+    #[test]
+    fn slurm_s_states_name_the_cluster_s_reasons() {
+        let cause = |s: &str, code| JobState::parse(s).stop_cause(code);
+        assert_eq!(cause("COMPLETED", 0), StopCause::Finished);
+        assert_eq!(cause("COMPLETED", 3), StopCause::RunFailed);
+        assert_eq!(cause("FAILED", 7), StopCause::RunFailed);
+        assert_eq!(cause("TIMEOUT", 0), StopCause::TimeLimit);
+        assert_eq!(cause("PREEMPTED", 0), StopCause::Preempted);
+        assert_eq!(cause("NODE_FAIL", 0), StopCause::NodeFailure);
+        assert_eq!(cause("OUT_OF_MEMORY", 0), StopCause::OutOfMemory);
+        assert_eq!(cause("CANCELLED", 0), StopCause::Cancelled);
+        assert_eq!(cause("REQUEUED", 99), StopCause::Requeued);
     }
 }

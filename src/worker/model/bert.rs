@@ -23,7 +23,7 @@ pub(super) fn dense(l: &nn::Linear, x: &Tensor, kind: Option<Kind>) -> Tensor {
 }
 
 /// `x·wᵀ + b`, in `kind` when set (see [`dense`]).
-fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> Tensor {
+pub(super) fn linear_in(x: &Tensor, w: &Tensor, b: Option<&Tensor>, kind: Option<Kind>) -> Tensor {
     match kind {
         None => x.linear(w, b),
         Some(k) => x.to_kind(k).linear(&w.to_kind(k), b.map(|b| b.to_kind(k))),
@@ -63,7 +63,7 @@ struct Embeddings {
     pad_id: i64,
 }
 
-fn layer_norm(p: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
+pub(super) fn layer_norm(p: nn::Path, dim: i64, eps: f64) -> nn::LayerNorm {
     nn::layer_norm(
         p,
         vec![dim],
@@ -180,7 +180,7 @@ fn layer_names(arch: Architecture) -> [&'static str; 8] {
 }
 
 /// `p / "a.b.c"`: a dotted name as nested path components.
-fn at<'a>(p: &nn::Path<'a>, dotted: &str) -> nn::Path<'a> {
+pub(super) fn at<'a>(p: &nn::Path<'a>, dotted: &str) -> nn::Path<'a> {
     let mut parts = dotted.split('.');
     let first = p / parts.next().unwrap_or_default();
     parts.fold(first, |p, part| p / part)
@@ -368,6 +368,7 @@ impl BertClassifier {
                     tanh: arch != Architecture::Electra,
                 }
             }
+            Architecture::DebertaV2 => unreachable!("Classifier::new builds DeBERTa's own model"),
             Architecture::ModernBert => {
                 unreachable!("Classifier::new builds ModernBERT from modernbert.rs")
             }

@@ -5,6 +5,7 @@
 
 use super::bert::BertClassifier;
 use super::config::{Architecture, EncoderConfig};
+use super::deberta::DebertaClassifier;
 use super::modernbert::ModernBertClassifier;
 use tch::nn;
 use tch::{Kind, Tensor};
@@ -13,6 +14,8 @@ use tch::{Kind, Tensor};
 pub enum Classifier {
     /// BERT, RoBERTa, XLM-R, DistilBERT and ELECTRA: one post-norm layer type.
     Bert(BertClassifier),
+    /// DeBERTa-v2 / -v3: disentangled attention, ContextPooler head.
+    Deberta(DebertaClassifier),
     /// ModernBERT: rotary, alternating global/local attention, GeGLU.
     ModernBert(ModernBertClassifier),
 }
@@ -22,6 +25,9 @@ impl Classifier {
     /// in `config.model_type`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
         match (config.model_type, &config.modernbert) {
+            (Architecture::DebertaV2, _) => {
+                Classifier::Deberta(DebertaClassifier::new(root, config, num_labels, dropout))
+            }
             (Architecture::ModernBert, Some(o)) => Classifier::ModernBert(
                 ModernBertClassifier::new(root, config, o, num_labels, dropout),
             ),
@@ -36,6 +42,7 @@ impl Classifier {
     pub fn forward_t(&self, input_ids: &Tensor, attention_mask: &Tensor, train: bool) -> Tensor {
         match self {
             Classifier::Bert(m) => m.forward_t(input_ids, attention_mask, train),
+            Classifier::Deberta(m) => m.forward_t(input_ids, attention_mask, train),
             Classifier::ModernBert(m) => m.forward_t(input_ids, attention_mask, train),
         }
     }
@@ -49,6 +56,8 @@ impl Classifier {
     ) -> (Tensor, Option<Tensor>) {
         match self {
             Classifier::Bert(m) => m.encoder.forward_t(input_ids, attention_mask, false),
+            // The ContextPooler belongs to the head: no pooled output here.
+            Classifier::Deberta(m) => (m.encoder.forward_t(input_ids, attention_mask, false), None),
             Classifier::ModernBert(m) => {
                 (m.encoder.forward_t(input_ids, attention_mask, false), None)
             }
@@ -59,6 +68,7 @@ impl Classifier {
     pub fn set_compute_kind(&mut self, kind: Option<Kind>) {
         match self {
             Classifier::Bert(m) => m.encoder.compute_kind = kind,
+            Classifier::Deberta(m) => m.encoder.compute_kind = kind,
             Classifier::ModernBert(m) => m.encoder.compute_kind = kind,
         }
     }
@@ -66,6 +76,7 @@ impl Classifier {
     pub fn num_labels(&self) -> i64 {
         match self {
             Classifier::Bert(m) => m.num_labels,
+            Classifier::Deberta(m) => m.num_labels,
             Classifier::ModernBert(m) => m.num_labels,
         }
     }

@@ -6,6 +6,7 @@
 //! names here, so the forward pass sees one shape; the file's JSON is kept
 //! whole and written back as it was.
 
+use super::deberta::DebertaOptions;
 use crate::util::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -22,6 +23,10 @@ pub enum Architecture {
     /// with a SentencePiece (Unigram) tokenizer.json.
     #[serde(rename = "xlm-roberta")]
     XlmRoberta,
+    /// DeBERTa-v2 and -v3 (`deberta-v2`): disentangled attention over
+    /// relative positions, its own module (`deberta.rs`).
+    #[serde(rename = "deberta-v2")]
+    DebertaV2,
     /// ModernBERT: pre-norm, rotary positions, alternating global/local
     /// attention, GeGLU (its own module, `modernbert.rs`).
     ModernBert,
@@ -29,12 +34,13 @@ pub enum Architecture {
 
 impl Architecture {
     /// Every supported family, in the order error messages list them.
-    pub const ALL: [Architecture; 6] = [
+    pub const ALL: [Architecture; 7] = [
         Architecture::Bert,
         Architecture::Roberta,
         Architecture::DistilBert,
         Architecture::Electra,
         Architecture::XlmRoberta,
+        Architecture::DebertaV2,
         Architecture::ModernBert,
     ];
 
@@ -46,6 +52,7 @@ impl Architecture {
             Architecture::Roberta | Architecture::XlmRoberta => "roberta",
             Architecture::DistilBert => "distilbert",
             Architecture::Electra => "electra",
+            Architecture::DebertaV2 => "deberta",
             Architecture::ModernBert => "model",
         }
     }
@@ -54,6 +61,7 @@ impl Architecture {
     pub fn model_type(self) -> &'static str {
         match self {
             Architecture::XlmRoberta => "xlm-roberta",
+            Architecture::DebertaV2 => "deberta-v2",
             Architecture::ModernBert => "modernbert",
             a => a.prefix(),
         }
@@ -85,6 +93,7 @@ impl Architecture {
             .iter()
             .map(|a| match a {
                 Architecture::Bert => "`bert` (BERT, MiniLM)".to_string(),
+                Architecture::DebertaV2 => "`deberta-v2` (DeBERTa-v2, -v3)".to_string(),
                 a => format!("`{}`", a.model_type()),
             })
             .collect::<Vec<_>>()
@@ -99,6 +108,7 @@ impl Architecture {
             Architecture::XlmRoberta => "XLMRobertaForSequenceClassification",
             Architecture::DistilBert => "DistilBertForSequenceClassification",
             Architecture::Electra => "ElectraForSequenceClassification",
+            Architecture::DebertaV2 => "DebertaV2ForSequenceClassification",
             Architecture::ModernBert => "ModernBertForSequenceClassification",
         }
     }
@@ -154,9 +164,14 @@ pub struct EncoderConfig {
     #[serde(default = "default_dropout")]
     pub attention_probs_dropout_prob: f64,
     /// ELECTRA's embedding width, projected to `hidden_size` by
-    /// `embeddings_project` when it differs (ElectraConfig's default 128).
+    /// `embeddings_project` when it differs (ElectraConfig's default 128);
+    /// DeBERTa's `embed_proj` likewise.
     #[serde(default)]
     pub embedding_size: Option<i64>,
+    /// DeBERTa's own keys (relative positions, pooler), read and checked by
+    /// [`DebertaOptions::from_raw`]; None for the other families.
+    #[serde(skip)]
+    pub deberta: Option<DebertaOptions>,
     /// ModernBERT's own keys (None for the other families).
     #[serde(skip)]
     pub modernbert: Option<super::modernbert::ModernBertOptions>,
@@ -264,6 +279,19 @@ impl EncoderConfig {
                 }
                 v
             }
+            // DebertaV2Config's defaults where they differ from BERT's.
+            Architecture::DebertaV2 => {
+                let mut v = raw.clone();
+                for (key, default) in [
+                    ("type_vocab_size", 0.into()),
+                    ("layer_norm_eps", 1e-7.into()),
+                ] {
+                    if v.get(key).is_none_or(|x| x.is_null()) {
+                        v[key] = default;
+                    }
+                }
+                v
+            }
             Architecture::ModernBert => super::modernbert::as_encoder_fields(&raw, path)?,
             _ => raw.clone(),
         };
@@ -316,6 +344,15 @@ impl EncoderConfig {
                 cfg.hidden_size,
                 cfg.num_attention_heads
             )));
+        }
+        if cfg.model_type == Architecture::DebertaV2 {
+            cfg.deberta = Some(DebertaOptions::from_raw(
+                &raw,
+                path,
+                cfg.max_position_embeddings,
+                cfg.hidden_size,
+                cfg.num_attention_heads,
+            )?);
         }
         Ok((cfg, raw))
     }
@@ -396,6 +433,24 @@ mod tests {
         assert_eq!(c.model_type, Architecture::XlmRoberta);
         assert_eq!(c.model_type.prefix(), "roberta");
         assert_eq!(c.max_tokens(), 512);
+    }
+
+    #[test]
+    fn deberta_v2_takes_its_own_defaults_and_options() {
+        let c = read(
+            r#"{"model_type": "deberta-v2", "vocab_size": 128100, "hidden_size": 32,
+                "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+                "max_position_embeddings": 512, "relative_attention": true,
+                "position_buckets": 256, "pos_att_type": "p2c|c2p"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.model_type, Architecture::DebertaV2);
+        assert_eq!(c.model_type.prefix(), "deberta");
+        // DebertaV2Config's defaults, not BERT's (2 and 1e-12).
+        assert_eq!((c.type_vocab_size, c.layer_norm_eps), (0, 1e-7));
+        let o = c.deberta.expect("DeBERTa's options");
+        assert_eq!((o.attention_span(), o.max_relative_positions), (256, 512));
+        assert!(o.c2p && o.p2c);
     }
 
     #[test]

@@ -231,7 +231,12 @@ impl LoadedModel {
         if let Some(obj) = cfg.as_object_mut() {
             let arch = self.config.model_type.hf_class();
             obj.insert("architectures".into(), serde_json::json!([arch]));
-            obj.insert("problem_type".into(), "multi_label_classification".into());
+            // transformers picks sigmoid + BCE or softmax + cross-entropy by it.
+            let problem = match meta.task {
+                crate::data::spec::Task::MultiLabel => "multi_label_classification",
+                crate::data::spec::Task::SingleLabel => "single_label_classification",
+            };
+            obj.insert("problem_type".into(), problem.into());
             let id2label: serde_json::Map<String, serde_json::Value> = self
                 .labels
                 .iter()

@@ -5,7 +5,8 @@
 //!
 //! The key is the sha256 of what decides the ids: the data files' sha256 (from
 //! the data record), the `data:` keys that decide which rows are read and in
-//! what order, the tokenizer.json's sha256 and `max_length`. A file is written
+//! what order, the tokenizer.json's (and tokenizer_config.json's) sha256, the
+//! tokenizer rules' version and `max_length`. A file is written
 //! to a temporary name and renamed (two download jobs writing one key write the
 //! same bytes); a reader checks its magic, its length and its row count, and
 //! tokenizes afresh, saying why, when anything is off.
@@ -43,6 +44,16 @@ pub fn key(
     text.push_str(&format!(
         "\n{}\n{max_length}\n",
         sha256_file(&tokenizer_dir.join("tokenizer.json"))?
+    ));
+    // The class in tokenizer_config.json and hecjob's rule for it decide the
+    // pipeline too (super::tokenizer_class).
+    let class_file = tokenizer_dir.join("tokenizer_config.json");
+    if class_file.is_file() {
+        text.push_str(&format!("{}\n", sha256_file(&class_file)?));
+    }
+    text.push_str(&format!(
+        "rules {}\n",
+        super::tokenizer_class::RULES_VERSION
     ));
     Ok(sha256_hex(text.as_bytes())[..24].to_string())
 }

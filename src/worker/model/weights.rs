@@ -26,11 +26,18 @@ pub enum Head {
 
 /// Our variable name for a checkpoint tensor name, or None to ignore it.
 pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
-    if is_head(name) {
+    if is_head(name, arch) {
         return Some(name.to_string());
     }
     let mut rest = name;
-    for prefix in ["bert.", "roberta.", "distilbert.", "electra.", "model."] {
+    for prefix in [
+        "bert.",
+        "roberta.",
+        "distilbert.",
+        "electra.",
+        "deberta.",
+        "model.",
+    ] {
         if let Some(r) = rest.strip_prefix(prefix) {
             rest = r;
             break;
@@ -63,13 +70,16 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
 }
 
 /// The classification head's variables (`classifier.…`, DistilBERT's
-/// `pre_classifier.…`, ModernBERT's `head.…`): a pretrained encoder may lack
-/// them. (ModernBertForMaskedLM's `head.dense` and `head.norm` have the
-/// classifier's names and shapes: they load, as transformers loads them.)
-fn is_head(name: &str) -> bool {
-    ["classifier.", "pre_classifier.", "head."]
-        .iter()
-        .any(|p| name.starts_with(p))
+/// `pre_classifier.…`, DeBERTa's ContextPooler `pooler.…` at the root,
+/// ModernBERT's `head.…`): a pretrained encoder may lack them. (A bare
+/// BertModel's `pooler.` is the encoder's, prefixed on loading;
+/// ModernBertForMaskedLM's `head.dense` and `head.norm` have the classifier's
+/// names and shapes: they load, as transformers loads them.)
+fn is_head(name: &str, arch: Architecture) -> bool {
+    name.starts_with("classifier.")
+        || name.starts_with("pre_classifier.")
+        || (arch == Architecture::DebertaV2 && name.starts_with("pooler."))
+        || (arch == Architecture::ModernBert && name.starts_with("head."))
 }
 
 /// Copy the checkpoint's tensors into `vs`. Returns the names of variables that
@@ -91,7 +101,7 @@ pub fn load(vs: &VarStore, path: &Path, arch: Architecture, head: Head) -> Resul
     tch::no_grad(|| -> Result<()> {
         for name in &names {
             let var = vars.get_mut(name).expect("listed");
-            let is_head = is_head(name);
+            let is_head = is_head(name, arch);
             let optional = head == Head::InitIfMissing && (is_head || name.contains(".pooler."));
             match from_file.get(name) {
                 Some(t) if t.size() == var.size() => {
@@ -172,6 +182,8 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
     }
     let p = arch.prefix();
     let emb = cfg.embedding_size();
+    // DeBERTa-v3 has no absolute positions (position_biased_input false).
+    let positions = cfg.deberta.as_ref().is_none_or(|o| o.position_biased_input);
     let intermediate = (
         format!(
             "{p}.{}.0.{}.weight",
@@ -204,6 +216,7 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
             intermediate,
         ],
     };
+    let layer_0 = format!(".{}.0.", arch.layers_path());
     for (name, want) in expected {
         match by_name.get(&name) {
             Some(got) if *got == want => {}
@@ -213,7 +226,8 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
                 ))
             }
             // A model without layers has no layer 0: nothing to compare.
-            None if cfg.num_hidden_layers == 0 && name.contains(".layer.0.") => {}
+            None if cfg.num_hidden_layers == 0 && name.contains(&layer_0) => {}
+            None if !positions && name.ends_with(".position_embeddings.weight") => {}
             None => return mismatch(format!("no tensor `{name}`")),
         }
     }
@@ -325,6 +339,36 @@ mod tests {
             canonical_name("discriminator_predictions.dense.weight", e),
             None
         );
+    }
+
+    #[test]
+    fn deberta_names_map_with_the_context_pooler_at_the_root() {
+        let d = Architecture::DebertaV2;
+        for name in [
+            "deberta.encoder.rel_embeddings.weight",
+            "deberta.encoder.LayerNorm.bias",
+            "deberta.encoder.layer.1.attention.self.pos_key_proj.weight",
+        ] {
+            assert_eq!(canonical_name(name, d).unwrap(), name);
+        }
+        // DebertaV2Model saved bare: the prefix is added.
+        assert_eq!(
+            canonical_name("encoder.layer.0.attention.self.query_proj.bias", d).unwrap(),
+            "deberta.encoder.layer.0.attention.self.query_proj.bias"
+        );
+        // The ContextPooler is the head's (root), unlike a bare BertModel's pooler.
+        assert_eq!(
+            canonical_name("pooler.dense.weight", d).unwrap(),
+            "pooler.dense.weight"
+        );
+        assert_eq!(
+            canonical_name("pooler.dense.weight", Architecture::Bert).unwrap(),
+            "bert.pooler.dense.weight"
+        );
+        // DebertaV2ForMaskedLM's head (legacy and new) is not ours.
+        assert_eq!(canonical_name("lm_predictions.lm_head.bias", d), None);
+        assert_eq!(canonical_name("cls.predictions.bias", d), None);
+        assert_eq!(canonical_name("mask_predictions.dense.weight", d), None);
     }
 
     #[test]

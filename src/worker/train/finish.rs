@@ -32,6 +32,7 @@ pub(super) fn finish(
         RunStatus::Finished
     };
     write_metrics(&spec.save_dir, &metrics)?;
+    write_model_card(spec, &metrics)?;
     live.ckpt.remove();
     print_memory(&metrics);
     println!(
@@ -40,6 +41,16 @@ pub(super) fn finish(
         spec.save_dir.join("metrics.json").display()
     );
     Ok(metrics)
+}
+
+/// README.md beside the model: what the Hub shows for it
+/// ([`crate::worker::model_card`]).
+fn write_model_card(spec: &RunSpec, metrics: &RunMetrics) -> Result<()> {
+    use crate::worker::model_card;
+    let base_dir = crate::worker::model::saved::resolve(&spec.model, spec.revision.as_deref()).ok();
+    let license = model_card::base_license(&spec.model, base_dir.as_deref());
+    let card = model_card::render(metrics, license.as_deref());
+    crate::util::fsutil::write_atomic(&spec.save_dir.join(model_card::FILE), card.as_bytes())
 }
 
 pub(super) fn print_memory(m: &RunMetrics) {

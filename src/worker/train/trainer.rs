@@ -129,13 +129,37 @@ pub(super) fn write_metrics(save_dir: &Path, m: &RunMetrics) -> Result<()> {
 pub fn run(spec: &RunSpec) -> Result<RunMetrics> {
     // One run per output directory; a refused run leaves the holder's files alone.
     let _lock = crate::util::run_lock::OutputLock::acquire(&spec.save_dir)?;
-    let result = run_inner(spec);
+    // libtorch's errors inside tch ops (a CUDA out-of-memory among them)
+    // arrive as panics: caught here so metrics.json says what happened and
+    // the exit status is a named one, not a panic's 101.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_inner(spec)))
+        .unwrap_or_else(|panic| Err(panic_error(panic.as_ref())));
     if let Err(e) = &result {
         if !matches!(e, Error::Interrupted(_)) {
             mark_failed(&spec.save_dir, &e.to_string());
         }
     }
     result
+}
+
+/// The error for a panic in the run: a GPU out of memory said as such (what
+/// `status` shows as its cause), anything else an internal error.
+pub fn panic_error(panic: &(dyn std::any::Any + Send)) -> Error {
+    use crate::jobdir::metrics::GPU_OUT_OF_MEMORY;
+    let text = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    let first = text.lines().next().unwrap_or(text);
+    if text.contains("CUDA out of memory") || text.contains("CUDA error: out of memory") {
+        Error::Training(format!(
+            "{GPU_OUT_OF_MEMORY}: {first}; lower train.batch_size or train.max_length, \
+             use precision: bf16, or ask for a GPU with more memory"
+        ))
+    } else {
+        Error::Internal(format!("the run panicked: {first}"))
+    }
 }
 
 /// Patch an existing metrics.json to `failed` (a run that failed before its
@@ -218,4 +242,32 @@ fn run_inner(spec: &RunSpec) -> Result<RunMetrics> {
         }
     }
     finish(spec, &run, live, metrics)
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+
+    #[test]
+    fn a_cuda_out_of_memory_panic_is_named_and_others_are_internal() {
+        let oom: Box<dyn std::any::Any + Send> = Box::new(String::from(
+            "called `Result::unwrap()` on an `Err` value: Torch(\"CUDA out of memory. Tried to allocate 2.00 GiB\")\nException raised from malloc",
+        ));
+        let e = panic_error(oom.as_ref());
+        assert!(matches!(e, Error::Training(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with(crate::jobdir::metrics::GPU_OUT_OF_MEMORY),
+            "{e}"
+        );
+        assert!(e.to_string().contains("lower train.batch_size"), "{e}");
+        let other: Box<dyn std::any::Any + Send> = Box::new("index out of range");
+        let e = panic_error(other.as_ref());
+        assert!(matches!(e, Error::Internal(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("the run panicked: index out of range"),
+            "{e}"
+        );
+    }
 }
