@@ -297,13 +297,6 @@ impl EncoderConfig {
         };
         let mut cfg: EncoderConfig = serde_json::from_value(fields)
             .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
-        if arch == Architecture::ModernBert {
-            cfg.modernbert = Some(super::modernbert::ModernBertOptions::from_raw(
-                &raw,
-                cfg.num_hidden_layers,
-                path,
-            )?);
-        }
         if cfg.num_attention_heads < 1
             || cfg.hidden_size < 1
             || cfg.vocab_size < 1
@@ -345,16 +338,33 @@ impl EncoderConfig {
                 cfg.num_attention_heads
             )));
         }
-        if cfg.model_type == Architecture::DebertaV2 {
-            cfg.deberta = Some(DebertaOptions::from_raw(
-                &raw,
-                path,
-                cfg.max_position_embeddings,
-                cfg.hidden_size,
-                cfg.num_attention_heads,
-            )?);
-        }
+        cfg.read_family_options(&raw, path)?;
         Ok((cfg, raw))
+    }
+
+    /// DeBERTa's and ModernBERT's own keys, read once the shape is checked
+    /// (ModernBERT's per-layer list is num_hidden_layers long).
+    fn read_family_options(&mut self, raw: &serde_json::Value, path: &Path) -> Result<()> {
+        match self.model_type {
+            Architecture::DebertaV2 => {
+                self.deberta = Some(DebertaOptions::from_raw(
+                    raw,
+                    path,
+                    self.max_position_embeddings,
+                    self.hidden_size,
+                    self.num_attention_heads,
+                )?);
+            }
+            Architecture::ModernBert => {
+                self.modernbert = Some(super::modernbert::ModernBertOptions::from_raw(
+                    raw,
+                    self.num_hidden_layers,
+                    path,
+                )?);
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The longest input the position embeddings cover (RoBERTa numbers
@@ -451,6 +461,31 @@ mod tests {
         let o = c.deberta.expect("DeBERTa's options");
         assert_eq!((o.attention_span(), o.max_relative_positions), (256, 512));
         assert!(o.c2p && o.p2c);
+    }
+
+    #[test]
+    fn modernbert_reads_its_own_keys_after_the_shape_is_checked() {
+        let c = read(
+            r#"{"model_type": "modernbert", "vocab_size": 100, "hidden_size": 32,
+                "num_hidden_layers": 3, "num_attention_heads": 4, "intermediate_size": 48,
+                "norm_eps": 1e-6, "hidden_activation": "gelu_pytorch_tanh"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.model_type.prefix(), "model");
+        assert_eq!(
+            (c.layer_norm_eps, c.hidden_act),
+            (1e-6, HiddenAct::GeluPytorchTanh)
+        );
+        assert_eq!((c.max_position_embeddings, c.pad_token_id), (8192, 50283));
+        assert_eq!(c.modernbert.expect("options").layer_types.len(), 3);
+        // A per-layer list is not built for an absurd layer count.
+        let e = read(r#"{"model_type": "modernbert", "num_hidden_layers": 4000000000}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(": num_hidden_layers 4000000000 is outside 0..=1024; is this the config.json of a BERT-family encoder?"),
+            "{e}"
+        );
     }
 
     #[test]

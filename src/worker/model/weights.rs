@@ -180,10 +180,32 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
             cfg.num_hidden_layers
         ));
     }
-    let p = arch.prefix();
-    let emb = cfg.embedding_size();
     // DeBERTa-v3 has no absolute positions (position_biased_input false).
     let positions = cfg.deberta.as_ref().is_none_or(|o| o.position_biased_input);
+    let layer_0 = format!(".{}.0.", arch.layers_path());
+    for (name, want) in expected_tensors(cfg) {
+        match by_name.get(&name) {
+            Some(got) if *got == want => {}
+            Some(got) => {
+                return mismatch(format!(
+                    "tensor `{name}` has shape {got:?}, config.json implies {want:?}"
+                ))
+            }
+            // A model without layers has no layer 0: nothing to compare.
+            None if cfg.num_hidden_layers == 0 && name.contains(&layer_0) => {}
+            None if !positions && name.ends_with(".position_embeddings.weight") => {}
+            None => return mismatch(format!("no tensor `{name}`")),
+        }
+    }
+    Ok(())
+}
+
+/// The tensors whose shapes config.json fixes, by our names: the embeddings
+/// and layer 0's first feed-forward projection.
+fn expected_tensors(cfg: &EncoderConfig) -> Vec<(String, Vec<i64>)> {
+    let arch = cfg.model_type;
+    let p = arch.prefix();
+    let emb = cfg.embedding_size();
     let intermediate = (
         format!(
             "{p}.{}.0.{}.weight",
@@ -192,7 +214,7 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
         ),
         vec![cfg.intermediate_size, cfg.hidden_size],
     );
-    let expected = match arch {
+    match arch {
         // No position table (rotary); `mlp.Wi` holds the input and the gate.
         Architecture::ModernBert => vec![
             (
@@ -215,23 +237,7 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
             ),
             intermediate,
         ],
-    };
-    let layer_0 = format!(".{}.0.", arch.layers_path());
-    for (name, want) in expected {
-        match by_name.get(&name) {
-            Some(got) if *got == want => {}
-            Some(got) => {
-                return mismatch(format!(
-                    "tensor `{name}` has shape {got:?}, config.json implies {want:?}"
-                ))
-            }
-            // A model without layers has no layer 0: nothing to compare.
-            None if cfg.num_hidden_layers == 0 && name.contains(&layer_0) => {}
-            None if !positions && name.ends_with(".position_embeddings.weight") => {}
-            None => return mismatch(format!("no tensor `{name}`")),
-        }
     }
-    Ok(())
 }
 
 /// Tensor names and shapes from a safetensors header (8-byte length, JSON).
