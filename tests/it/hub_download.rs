@@ -409,6 +409,33 @@ fn unknown_model_says_so() {
 }
 
 #[test]
+fn a_modernbert_model_is_downloaded_whole() {
+    // model_type modernbert (answerdotai/ModernBERT-base's) is one the worker
+    // runs: config.json is accepted and the weights follow.
+    let srv = TestServer::start();
+    let mut files = tiny_model();
+    files[0].body = b"{\"model_type\": \"modernbert\", \"global_attn_every_n_layers\": 3}".to_vec();
+    serve(&srv, "acme/modernbert", &files, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("c");
+    ok(&hecjob(&cache, &srv.base())
+        .args(["download-model", "acme/modernbert"])
+        .output());
+    let snapshot = cache
+        .join("models--acme--modernbert/snapshots")
+        .join(COMMIT);
+    assert_eq!(
+        names_in(&snapshot),
+        [
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "tokenizer_config.json"
+        ]
+    );
+}
+
+#[test]
 fn an_unsupported_model_type_is_refused_before_the_weights_are_fetched() {
     // Issue 20: a model hecjob cannot train is refused from its config.json,
     // with the supported model_types, not after gigabytes of weights.

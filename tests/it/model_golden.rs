@@ -1,7 +1,7 @@
 //! The tch encoders against Hugging Face transformers on the same weights.
 //! Goldens come from tests/golden/make_golden.py (transformers 5.24; the
-//! DistilBERT, ELECTRA, RoBERTa-classifier, XLM-R and DeBERTa-v3 ones 5.25;
-//! fp32 CPU).
+//! DistilBERT, ELECTRA, RoBERTa-classifier, XLM-R, DeBERTa-v3 and ModernBERT
+//! ones 5.25; fp32 CPU).
 
 use crate::support;
 
@@ -394,6 +394,133 @@ fn transformers_loads_the_deberta_model_hecjob_saved_with_the_same_probabilities
     );
 }
 
+/// A copy of a fixture's config.json, tokenizer.json and weights in a temp
+/// directory, config.json changed by `edit`.
+fn with_config(src: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for f in ["tokenizer.json", "model.safetensors"] {
+        std::fs::copy(src.join(f), tmp.path().join(f)).unwrap();
+    }
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    edit(&mut cfg);
+    std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
+    tmp
+}
+
+#[test]
+fn tiny_modernbert_matches_transformers() {
+    // ModernBertForSequenceClassification as transformers 5.25 saves it
+    // (`layer_types`, `rope_parameters`): layers 0 and 2 global (rotary base
+    // 1000), 1 and 3 local (base 30, keys within ±4), texts up to 64 tokens,
+    // no norm/attention/MLP biases, mean pooling over the mask.
+    let d = support::fixture("golden/tiny-modernbert");
+    check(&d, &d);
+}
+
+#[test]
+fn tiny_modernbert_with_cls_pooling_matches_transformers() {
+    // The same weights with `classifier_pooling: "cls"`: the head reads the
+    // first token (golden `<batch>.logits_cls`).
+    let src = support::fixture("golden/tiny-modernbert");
+    let tmp = with_config(&src, |c| c["classifier_pooling"] = "cls".into());
+    let (json, g) = golden(&src);
+    let lm = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    let mut checked = 0;
+    for name in json["batches"].as_object().unwrap().keys() {
+        let ids = &g[&format!("{name}.input_ids")];
+        let mask = &g[&format!("{name}.attention_mask")];
+        let logits = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+        let d = max_abs(&logits, &g[&format!("{name}.logits_cls")]);
+        assert!(d <= TOL, "{name}: cls-pooled logits differ by {d:e}");
+        let mean = max_abs(&logits, &g[&format!("{name}.logits")]);
+        assert!(mean > TOL, "{name}: cls and mean pooling agree ({mean:e})");
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn tiny_modernbert_reads_the_hub_s_config_keys() {
+    // answerdotai/ModernBERT-base's config.json names the layout and the bases
+    // the older way: global_attn_every_n_layers, global_rope_theta,
+    // local_rope_theta, no layer_types or rope_parameters. Same model.
+    let src = support::fixture("golden/tiny-modernbert");
+    let tmp = with_config(&src, |c| {
+        let o = c.as_object_mut().unwrap();
+        o.remove("layer_types");
+        o.remove("rope_parameters");
+        o.insert("global_attn_every_n_layers".into(), 2.into());
+        o.insert("global_rope_theta".into(), 1000.0.into());
+        o.insert("local_rope_theta".into(), 30.0.into());
+    });
+    check(tmp.path(), &src);
+}
+
+#[test]
+fn tiny_modernbert_trains_under_bf16_autocast() {
+    // Matmuls and attention in bf16 (masks in bf16 too, rotary in fp32 and
+    // back), the residual stream and norms in fp32: the logits stay near the
+    // fp32 ones, and a backward pass reaches the embeddings with finite
+    // gradients. (On the CPU here; the trainer uses it on CUDA.)
+    let d = support::fixture("golden/tiny-modernbert");
+    let (_, g) = golden(&d);
+    let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    let ids = &g["batch_all.input_ids"];
+    let mask = &g["batch_all.attention_mask"];
+    lm.model.set_compute_kind(Some(Kind::BFloat16));
+    let logits = lm.model.forward_t(ids, mask, true);
+    assert_eq!(logits.kind(), Kind::Float);
+    let eval = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+    let d_bf16 = max_abs(&eval, &g["batch_all.logits"]);
+    assert!(d_bf16 < 0.05, "bf16 logits differ by {d_bf16:e}");
+    logits
+        .binary_cross_entropy_with_logits::<Tensor>(
+            &g["batch_all.labels"],
+            None,
+            None,
+            tch::Reduction::Mean,
+        )
+        .backward();
+    let vars = lm.vs.variables();
+    for name in [
+        "classifier.weight",
+        "model.layers.1.attn.Wqkv.weight",
+        "model.embeddings.tok_embeddings.weight",
+    ] {
+        let norm = vars[name].grad().norm().double_value(&[]);
+        assert!(norm.is_finite() && norm > 0.0, "{name}: {norm}");
+    }
+}
+
+#[test]
+fn a_modernbert_config_that_does_not_match_its_weights_is_refused_before_building() {
+    // ModernBERT has no position table and a doubled `mlp.Wi` (input and
+    // gate): the header check compares those, and counts `model.layers.N`.
+    let src = support::fixture("golden/tiny-modernbert");
+    let refused = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let tmp = with_config(&src, edit);
+        let e = LoadedModel::pretrained(tmp.path(), &labels(28), 0.1, 16, Device::Cpu)
+            .err()
+            .expect("must fail");
+        assert_eq!(e.exit_code(), 3, "{e}");
+        let weights = tmp.path().join("model.safetensors");
+        e.to_string()
+            .replace(&weights.display().to_string(), "WEIGHTS")
+    };
+    assert_eq!(
+        refused(&|c| c["intermediate_size"] = 96.into()),
+        "WEIGHTS: tensor `model.layers.0.mlp.Wi.weight` has shape [96, 32], config.json implies [192, 32]; the weights and config.json do not belong together"
+    );
+    assert_eq!(
+        refused(&|c| {
+            c["num_hidden_layers"] = 6.into();
+            c.as_object_mut().unwrap().remove("layer_types");
+        }),
+        "WEIGHTS: 4 encoder layers in the weights, config.json says num_hidden_layers 6; the weights and config.json do not belong together"
+    );
+}
+
 fn meta() -> hecjob::worker::model::saved::HecjobMeta {
     hecjob::worker::model::saved::HecjobMeta {
         hecjob_version: "test".into(),
@@ -446,6 +573,10 @@ fn a_saved_model_has_the_tensor_names_transformers_saves() {
             "golden/tiny-deberta-options",
             "DebertaV2ForSequenceClassification",
         ),
+        (
+            "golden/tiny-modernbert",
+            "ModernBertForSequenceClassification",
+        ),
     ] {
         let src = support::fixture(fixture);
         let tmp = tempfile::tempdir().unwrap();
@@ -497,7 +628,7 @@ fn an_unsupported_model_type_is_refused_with_the_supported_ones() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: model_type `deberta` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`, `deberta-v2` (DeBERTa-v2, -v3)",
+            "{}: model_type `deberta` is not supported; expected one of `bert` (BERT, MiniLM), `roberta`, `distilbert`, `electra`, `xlm-roberta`, `deberta-v2` (DeBERTa-v2, -v3), `modernbert`",
             tmp.path().join("config.json").display()
         )
     );
@@ -689,6 +820,7 @@ fn predict_reads_a_transformers_classifier_directory() {
         "tiny-electra",
         "tiny-roberta-cls",
         "tiny-xlm-roberta",
+        "tiny-modernbert",
     ] {
         let dir = support::fixture(&format!("golden/{name}"));
         let golden: serde_json::Value =

@@ -159,6 +159,57 @@ fn tiny_deberta_v3_fine_tunes_and_reloads_with_identical_logits() {
 }
 
 #[test]
+fn modernbert_fine_tunes_and_its_saved_model_reloads_exactly() {
+    // tiny-modernbert (alternating global/local attention, window 8, inputs
+    // up to 32 tokens, mean pooling) through the same worker as tiny-bert.
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let save = tmp.path().join("run");
+    let mut spec = spec(&data, &save, 2);
+    spec.model = support::fixture("golden/tiny-modernbert")
+        .display()
+        .to_string();
+    let m = trainer::run(&spec).unwrap();
+    assert_eq!(m.status, hecjob::jobdir::RunStatus::Finished);
+    let (first, last) = (m.epochs[0].train_loss, m.epochs[1].train_loss);
+    assert!(last < first, "loss did not fall: {first} → {last}");
+    let test = m.test.as_ref().expect("test evaluation");
+    let again = trainer::evaluate_saved(
+        &save,
+        data.sources.test.as_ref().unwrap(),
+        None,
+        Device::Cpu,
+    )
+    .unwrap();
+    assert_eq!(&again, test);
+    let a = LoadedModel::trained(&save, Device::Cpu).unwrap();
+    let b = LoadedModel::trained(&save, Device::Cpu).unwrap();
+    let ids = a
+        .encoder
+        .encode_all(&["The old librarian quietly watched the rainy afternoon, and then the tiny green frog finally found the blue bicycle."])
+        .unwrap();
+    let ids = Tensor::from_slice(&ids[0]).unsqueeze(0);
+    assert!(ids.size()[1] > 16, "longer than the local window");
+    let mask = ids.ones_like();
+    let la = tch::no_grad(|| a.model.forward_t(&ids, &mask, false));
+    let lb = tch::no_grad(|| b.model.forward_t(&ids, &mask, false));
+    assert!(la.equal(&lb));
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(save.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        cfg["architectures"],
+        serde_json::json!(["ModernBertForSequenceClassification"])
+    );
+    assert_eq!(cfg["model_type"], "modernbert");
+    assert_eq!(cfg["local_attention"], 8);
+    assert_eq!(cfg["id2label"]["27"], "neutral");
+    // hf_round_trip.rs reads a trained ModernBERT back in transformers.
+}
+
+#[test]
 fn a_resumed_run_equals_an_uninterrupted_one() {
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();

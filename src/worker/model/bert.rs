@@ -369,6 +369,9 @@ impl BertClassifier {
                 }
             }
             Architecture::DebertaV2 => unreachable!("Classifier::new builds DeBERTa's own model"),
+            Architecture::ModernBert => {
+                unreachable!("Classifier::new builds ModernBERT from modernbert.rs")
+            }
         };
         BertClassifier {
             encoder,

@@ -6,6 +6,7 @@
 use super::bert::BertClassifier;
 use super::config::{Architecture, EncoderConfig};
 use super::deberta::DebertaClassifier;
+use super::modernbert::ModernBertClassifier;
 use tch::nn;
 use tch::{Kind, Tensor};
 
@@ -15,15 +16,23 @@ pub enum Classifier {
     Bert(BertClassifier),
     /// DeBERTa-v2 / -v3: disentangled attention, ContextPooler head.
     Deberta(DebertaClassifier),
+    /// ModernBERT: rotary, alternating global/local attention, GeGLU.
+    ModernBert(ModernBertClassifier),
 }
 
 impl Classifier {
     /// Variables at `root`, named as `transformers` names them for the family
     /// in `config.model_type`.
     pub fn new(root: &nn::Path, config: &EncoderConfig, num_labels: i64, dropout: f64) -> Self {
-        match config.model_type {
-            Architecture::DebertaV2 => {
+        match (config.model_type, &config.modernbert) {
+            (Architecture::DebertaV2, _) => {
                 Classifier::Deberta(DebertaClassifier::new(root, config, num_labels, dropout))
+            }
+            (Architecture::ModernBert, Some(o)) => Classifier::ModernBert(
+                ModernBertClassifier::new(root, config, o, num_labels, dropout),
+            ),
+            (Architecture::ModernBert, None) => {
+                unreachable!("EncoderConfig::from_file reads ModernBERT's options")
             }
             _ => Classifier::Bert(BertClassifier::new(root, config, num_labels, dropout)),
         }
@@ -34,6 +43,7 @@ impl Classifier {
         match self {
             Classifier::Bert(m) => m.forward_t(input_ids, attention_mask, train),
             Classifier::Deberta(m) => m.forward_t(input_ids, attention_mask, train),
+            Classifier::ModernBert(m) => m.forward_t(input_ids, attention_mask, train),
         }
     }
 
@@ -48,6 +58,9 @@ impl Classifier {
             Classifier::Bert(m) => m.encoder.forward_t(input_ids, attention_mask, false),
             // The ContextPooler belongs to the head: no pooled output here.
             Classifier::Deberta(m) => (m.encoder.forward_t(input_ids, attention_mask, false), None),
+            Classifier::ModernBert(m) => {
+                (m.encoder.forward_t(input_ids, attention_mask, false), None)
+            }
         }
     }
 
@@ -56,6 +69,7 @@ impl Classifier {
         match self {
             Classifier::Bert(m) => m.encoder.compute_kind = kind,
             Classifier::Deberta(m) => m.encoder.compute_kind = kind,
+            Classifier::ModernBert(m) => m.encoder.compute_kind = kind,
         }
     }
 
@@ -63,6 +77,7 @@ impl Classifier {
         match self {
             Classifier::Bert(m) => m.num_labels,
             Classifier::Deberta(m) => m.num_labels,
+            Classifier::ModernBert(m) => m.num_labels,
         }
     }
 }

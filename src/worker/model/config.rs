@@ -27,17 +27,21 @@ pub enum Architecture {
     /// relative positions, its own module (`deberta.rs`).
     #[serde(rename = "deberta-v2")]
     DebertaV2,
+    /// ModernBERT: pre-norm, rotary positions, alternating global/local
+    /// attention, GeGLU (its own module, `modernbert.rs`).
+    ModernBert,
 }
 
 impl Architecture {
     /// Every supported family, in the order error messages list them.
-    pub const ALL: [Architecture; 6] = [
+    pub const ALL: [Architecture; 7] = [
         Architecture::Bert,
         Architecture::Roberta,
         Architecture::DistilBert,
         Architecture::Electra,
         Architecture::XlmRoberta,
         Architecture::DebertaV2,
+        Architecture::ModernBert,
     ];
 
     /// The weight-name prefix HF's *ForSequenceClassification checkpoints use
@@ -49,6 +53,7 @@ impl Architecture {
             Architecture::DistilBert => "distilbert",
             Architecture::Electra => "electra",
             Architecture::DebertaV2 => "deberta",
+            Architecture::ModernBert => "model",
         }
     }
 
@@ -57,6 +62,7 @@ impl Architecture {
         match self {
             Architecture::XlmRoberta => "xlm-roberta",
             Architecture::DebertaV2 => "deberta-v2",
+            Architecture::ModernBert => "modernbert",
             a => a.prefix(),
         }
     }
@@ -103,6 +109,7 @@ impl Architecture {
             Architecture::DistilBert => "DistilBertForSequenceClassification",
             Architecture::Electra => "ElectraForSequenceClassification",
             Architecture::DebertaV2 => "DebertaV2ForSequenceClassification",
+            Architecture::ModernBert => "ModernBertForSequenceClassification",
         }
     }
 
@@ -110,6 +117,7 @@ impl Architecture {
     pub fn layers_path(self) -> &'static str {
         match self {
             Architecture::DistilBert => "transformer.layer",
+            Architecture::ModernBert => "layers",
             _ => "encoder.layer",
         }
     }
@@ -118,6 +126,7 @@ impl Architecture {
     pub fn intermediate_name(self) -> &'static str {
         match self {
             Architecture::DistilBert => "ffn.lin1",
+            Architecture::ModernBert => "mlp.Wi",
             _ => "intermediate.dense",
         }
     }
@@ -163,6 +172,9 @@ pub struct EncoderConfig {
     /// [`DebertaOptions::from_raw`]; None for the other families.
     #[serde(skip)]
     pub deberta: Option<DebertaOptions>,
+    /// ModernBERT's own keys (None for the other families).
+    #[serde(skip)]
+    pub modernbert: Option<super::modernbert::ModernBertOptions>,
 }
 
 /// config.json's `hidden_act`, parsed once (candle's `HiddenAct`): the names
@@ -280,6 +292,7 @@ impl EncoderConfig {
                 }
                 v
             }
+            Architecture::ModernBert => super::modernbert::as_encoder_fields(&raw, path)?,
             _ => raw.clone(),
         };
         let mut cfg: EncoderConfig = serde_json::from_value(fields)
@@ -325,16 +338,33 @@ impl EncoderConfig {
                 cfg.num_attention_heads
             )));
         }
-        if cfg.model_type == Architecture::DebertaV2 {
-            cfg.deberta = Some(DebertaOptions::from_raw(
-                &raw,
-                path,
-                cfg.max_position_embeddings,
-                cfg.hidden_size,
-                cfg.num_attention_heads,
-            )?);
-        }
+        cfg.read_family_options(&raw, path)?;
         Ok((cfg, raw))
+    }
+
+    /// DeBERTa's and ModernBERT's own keys, read once the shape is checked
+    /// (ModernBERT's per-layer list is num_hidden_layers long).
+    fn read_family_options(&mut self, raw: &serde_json::Value, path: &Path) -> Result<()> {
+        match self.model_type {
+            Architecture::DebertaV2 => {
+                self.deberta = Some(DebertaOptions::from_raw(
+                    raw,
+                    path,
+                    self.max_position_embeddings,
+                    self.hidden_size,
+                    self.num_attention_heads,
+                )?);
+            }
+            Architecture::ModernBert => {
+                self.modernbert = Some(super::modernbert::ModernBertOptions::from_raw(
+                    raw,
+                    self.num_hidden_layers,
+                    path,
+                )?);
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The longest input the position embeddings cover (RoBERTa numbers
@@ -431,6 +461,31 @@ mod tests {
         let o = c.deberta.expect("DeBERTa's options");
         assert_eq!((o.attention_span(), o.max_relative_positions), (256, 512));
         assert!(o.c2p && o.p2c);
+    }
+
+    #[test]
+    fn modernbert_reads_its_own_keys_after_the_shape_is_checked() {
+        let c = read(
+            r#"{"model_type": "modernbert", "vocab_size": 100, "hidden_size": 32,
+                "num_hidden_layers": 3, "num_attention_heads": 4, "intermediate_size": 48,
+                "norm_eps": 1e-6, "hidden_activation": "gelu_pytorch_tanh"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.model_type.prefix(), "model");
+        assert_eq!(
+            (c.layer_norm_eps, c.hidden_act),
+            (1e-6, HiddenAct::GeluPytorchTanh)
+        );
+        assert_eq!((c.max_position_embeddings, c.pad_token_id), (8192, 50283));
+        assert_eq!(c.modernbert.expect("options").layer_types.len(), 3);
+        // A per-layer list is not built for an absurd layer count.
+        let e = read(r#"{"model_type": "modernbert", "num_hidden_layers": 4000000000}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(": num_hidden_layers 4000000000 is outside 0..=1024; is this the config.json of a BERT-family encoder?"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The model: encoder config, the encoder forward passes, weight loading,
 //! tokenization (and its cache on shared storage), and a trained model
-//! directory (save / load). Only `config` and DeBERTa's config keys
-//! (`deberta::DebertaOptions`) are in the light build (no libtorch).
+//! directory (save / load). Only `config`, DeBERTa's config keys
+//! (`deberta::DebertaOptions`) and ModernBERT's (`modernbert::ModernBertOptions`)
+//! are in the light build (no libtorch).
 
 #[cfg(feature = "torch")]
 pub mod bert;
@@ -9,6 +10,7 @@ pub mod bert;
 pub mod classifier;
 pub mod config;
 pub mod deberta;
+pub mod modernbert;
 #[cfg(feature = "torch")]
 pub mod saved;
 #[cfg(feature = "torch")]

@@ -50,6 +50,8 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
         "encoder.",
         "transformer.",
         "pooler.",
+        "layers.",
+        "final_norm.",
     ]
     .iter()
     .any(|p| rest.starts_with(p))
@@ -68,13 +70,16 @@ pub fn canonical_name(name: &str, arch: Architecture) -> Option<String> {
 }
 
 /// The classification head's variables (`classifier.…`, DistilBERT's
-/// `pre_classifier.…`, DeBERTa's ContextPooler `pooler.…` at the root): a
-/// pretrained encoder may lack them. (A bare BertModel's `pooler.` is the
-/// encoder's, prefixed on loading.)
+/// `pre_classifier.…`, DeBERTa's ContextPooler `pooler.…` at the root,
+/// ModernBERT's `head.…`): a pretrained encoder may lack them. (A bare
+/// BertModel's `pooler.` is the encoder's, prefixed on loading;
+/// ModernBertForMaskedLM's `head.dense` and `head.norm` have the classifier's
+/// names and shapes: they load, as transformers loads them.)
 fn is_head(name: &str, arch: Architecture) -> bool {
     name.starts_with("classifier.")
         || name.starts_with("pre_classifier.")
         || (arch == Architecture::DebertaV2 && name.starts_with("pooler."))
+        || (arch == Architecture::ModernBert && name.starts_with("head."))
 }
 
 /// Copy the checkpoint's tensors into `vs`. Returns the names of variables that
@@ -175,28 +180,10 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
             cfg.num_hidden_layers
         ));
     }
-    let p = arch.prefix();
-    let emb = cfg.embedding_size();
     // DeBERTa-v3 has no absolute positions (position_biased_input false).
     let positions = cfg.deberta.as_ref().is_none_or(|o| o.position_biased_input);
-    for (name, want) in [
-        (
-            format!("{p}.embeddings.word_embeddings.weight"),
-            vec![cfg.vocab_size, emb],
-        ),
-        (
-            format!("{p}.embeddings.position_embeddings.weight"),
-            vec![cfg.max_position_embeddings, emb],
-        ),
-        (
-            format!(
-                "{p}.{}.0.{}.weight",
-                arch.layers_path(),
-                arch.intermediate_name()
-            ),
-            vec![cfg.intermediate_size, cfg.hidden_size],
-        ),
-    ] {
+    let layer_0 = format!(".{}.0.", arch.layers_path());
+    for (name, want) in expected_tensors(cfg) {
         match by_name.get(&name) {
             Some(got) if *got == want => {}
             Some(got) => {
@@ -205,12 +192,52 @@ pub fn check_against_config(path: &Path, cfg: &EncoderConfig) -> Result<()> {
                 ))
             }
             // A model without layers has no layer 0: nothing to compare.
-            None if cfg.num_hidden_layers == 0 && name.contains(".layer.0.") => {}
+            None if cfg.num_hidden_layers == 0 && name.contains(&layer_0) => {}
             None if !positions && name.ends_with(".position_embeddings.weight") => {}
             None => return mismatch(format!("no tensor `{name}`")),
         }
     }
     Ok(())
+}
+
+/// The tensors whose shapes config.json fixes, by our names: the embeddings
+/// and layer 0's first feed-forward projection.
+fn expected_tensors(cfg: &EncoderConfig) -> Vec<(String, Vec<i64>)> {
+    let arch = cfg.model_type;
+    let p = arch.prefix();
+    let emb = cfg.embedding_size();
+    let intermediate = (
+        format!(
+            "{p}.{}.0.{}.weight",
+            arch.layers_path(),
+            arch.intermediate_name()
+        ),
+        vec![cfg.intermediate_size, cfg.hidden_size],
+    );
+    match arch {
+        // No position table (rotary); `mlp.Wi` holds the input and the gate.
+        Architecture::ModernBert => vec![
+            (
+                format!("{p}.embeddings.tok_embeddings.weight"),
+                vec![cfg.vocab_size, cfg.hidden_size],
+            ),
+            (
+                intermediate.0,
+                vec![2 * cfg.intermediate_size, cfg.hidden_size],
+            ),
+        ],
+        _ => vec![
+            (
+                format!("{p}.embeddings.word_embeddings.weight"),
+                vec![cfg.vocab_size, emb],
+            ),
+            (
+                format!("{p}.embeddings.position_embeddings.weight"),
+                vec![cfg.max_position_embeddings, emb],
+            ),
+            intermediate,
+        ],
+    }
 }
 
 /// Tensor names and shapes from a safetensors header (8-byte length, JSON).
@@ -348,5 +375,29 @@ mod tests {
         assert_eq!(canonical_name("lm_predictions.lm_head.bias", d), None);
         assert_eq!(canonical_name("cls.predictions.bias", d), None);
         assert_eq!(canonical_name("mask_predictions.dense.weight", d), None);
+    }
+
+    #[test]
+    fn modernbert_names_map_and_its_mlm_decoder_is_ignored() {
+        let m = Architecture::ModernBert;
+        assert_eq!(
+            canonical_name("model.layers.1.attn.Wqkv.weight", m).unwrap(),
+            "model.layers.1.attn.Wqkv.weight"
+        );
+        // A bare ModernBertModel's names get the prefix.
+        assert_eq!(
+            canonical_name("final_norm.weight", m).unwrap(),
+            "model.final_norm.weight"
+        );
+        assert_eq!(
+            canonical_name("embeddings.tok_embeddings.weight", m).unwrap(),
+            "model.embeddings.tok_embeddings.weight"
+        );
+        assert_eq!(
+            canonical_name("head.dense.weight", m).unwrap(),
+            "head.dense.weight"
+        );
+        assert_eq!(canonical_name("decoder.bias", m), None);
+        assert_eq!(canonical_name("decoder.weight", m), None);
     }
 }
