@@ -299,19 +299,25 @@ pub fn download_model(
         }
     }
     if !have_tokenizer {
-        return Err(not_found(
-            env,
+        return Err(convertible(
+            not_found(
+                env,
+                name,
+                revision,
+                "tokenizer.json (nor vocab.txt, nor vocab.json + merges.txt)",
+            ),
             name,
-            revision,
-            "tokenizer.json (nor vocab.txt, nor vocab.json + merges.txt)",
         ));
     }
     dl.fetch("model.safetensors")?.ok_or_else(|| {
-        not_found(
-            env,
+        convertible(
+            not_found(
+                env,
+                name,
+                revision,
+                "model.safetensors (hecjob loads safetensors weights only)",
+            ),
             name,
-            revision,
-            "model.safetensors (hecjob loads safetensors weights only)",
         )
     })?;
     for f in OPTIONAL {
@@ -322,6 +328,22 @@ pub fn download_model(
         crate::util::fsutil::write_atomic(&r, dl.url_rev.as_bytes())?;
     }
     Ok(dl.repo.join("snapshots").join(&dl.url_rev))
+}
+
+/// `e`, with how to make a directory hecjob reads from a repository that
+/// has only a SentencePiece `spm.model` or `pytorch_model.bin` (as
+/// microsoft/deberta-v3-base does): transformers writes both files once.
+fn convertible(e: Error, name: &str) -> Error {
+    let Error::Network(msg) = e else {
+        return e;
+    };
+    Error::Network(format!(
+        "{msg}. If the repository has the model in another form (spm.model, pytorch_model.bin), \
+         convert it once where transformers is installed and give the directory as the model \
+         name: python -c \"from transformers import AutoTokenizer, AutoModel; \
+         AutoTokenizer.from_pretrained('{name}').save_pretrained('DIR'); \
+         AutoModel.from_pretrained('{name}').save_pretrained('DIR')\""
+    ))
 }
 
 fn not_found(env: &HubEnv, name: &str, revision: &str, what: &str) -> Error {

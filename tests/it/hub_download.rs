@@ -495,6 +495,43 @@ fn a_deberta_v2_model_is_downloaded() {
     );
 }
 
+#[test]
+fn a_repository_with_only_spm_model_says_how_to_convert_it() {
+    // microsoft/deberta-v3-base ships spm.model and pytorch_model.bin, no
+    // tokenizer.json: the error says how to write both once with transformers.
+    let srv = TestServer::start();
+    let files = vec![
+        File {
+            name: "config.json",
+            body: b"{\"model_type\": \"deberta-v2\"}".to_vec(),
+            lfs: false,
+        },
+        File {
+            name: "spm.model",
+            body: bytes(1000, 3),
+            lfs: true,
+        },
+    ];
+    serve(&srv, "acme/deberta-v3-spm", &files, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hecjob(&tmp.path().join("c"), &srv.base())
+        .args(["download-model", "acme/deberta-v3-spm"])
+        .output();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("has no tokenizer.json (nor vocab.txt, nor vocab.json + merges.txt)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "AutoTokenizer.from_pretrained('acme/deberta-v3-spm').save_pretrained('DIR'); \
+             AutoModel.from_pretrained('acme/deberta-v3-spm').save_pretrained('DIR')"
+        ),
+        "{err}"
+    );
+}
+
 // ---- issue 15 ----
 
 #[test]
