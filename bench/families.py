@@ -8,8 +8,10 @@ For each family a base-size model of the family's own shape (BERT-base, RoBERTa-
 XLM-R-base, DistilBERT-base, ELECTRA-base, DeBERTa-v3-base, ModernBERT-base: their published
 configs' dimensions and options, random weights, the family's tiny fixture tokenizer) trains
 for --steps steps at batch 16 on GoEmotions train texts, max_length 64, fp32, --threads CPU threads:
-- hecjob: `hecjob train … --transformer-model DIR --random-init --max-steps N --no-eval`
-  (its own recipe: AdamW, linear schedule, dropout 0.1); the rate is metrics.json's timed steps.
+- hecjob: `hecjob train … --transformer-model DIR --random-init --max-steps N --no-eval
+  --length-buckets false` (its own recipe: AdamW, linear schedule, dropout 0.1; batches of random
+  texts padded to their longest, as the peer's, not its default length buckets, which pad less);
+  the rate is metrics.json's timed steps.
 - transformers: `AutoModelForSequenceClassification.from_config` (multi-label), AdamW, the same
   batch size, max length and texts, padded to the longest text in the batch, in a subprocess of its
   own (`--peer`) so its peak RSS is its own.
@@ -123,7 +125,7 @@ def ours(hecjob: str, model_dir: Path, data: Path, steps: int, threads: int, out
     cmd = [hecjob, "train", *(str(data / f) for f in ["train.tsv", "dev.tsv", "test.tsv", "emotions.txt"]),
            str(run), "--transformer-model", str(model_dir), "--random-init", "--max-steps", str(steps),
            "--epochs", "1", "--no-eval", "--batch-size", str(BATCH), "--max-length", str(MAX_LENGTH),
-           "--log-every", "10"]
+           "--length-buckets", "false", "--log-every", "10"]
     log = out / f"{model_dir.name}-hecjob.log"
     with open(log, "w") as f:
         subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, check=True, timeout=3600)
@@ -147,7 +149,7 @@ def main() -> None:
     if a.peer:
         peer(Path(a.peer), data, a.steps, a.threads)
         return
-    out = Path(a.out)
+    out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     rows = ["| family | hecjob steps/s | transformers steps/s | hecjob ÷ transformers | peak RSS hecjob | peak RSS transformers |",
             "|---|---|---|---|---|---|"]

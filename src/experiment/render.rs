@@ -230,12 +230,9 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
-    let plan = Plan::new(loaded);
+/// What every script shares; each job adds its own name and directives.
+fn common_context(loaded: &LoadedConfig, plan: &Plan, yaml: &str) -> tera::Context {
     let c = &loaded.config;
-    let tera = engine(scheduler_of(loaded), templates)?;
-    let yaml = loaded.to_yaml();
-    // What every script shares; each job adds its own name and directives.
     let mut common = tera::Context::new();
     common.insert("version", env!("CARGO_PKG_VERSION"));
     common.insert("source", &one_line(&loaded.source));
@@ -263,7 +260,7 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
     common.insert("task_count", &plan.tasks.len());
     common.insert("experiment", &c.experiment.name);
     common.insert("notify", &c.cluster.notify);
-    common.insert("config_sha256", &config::body_sha256(&yaml));
+    common.insert("config_sha256", &config::body_sha256(yaml));
     // Resolved at load (config/every.rs): the config's value or one from h_rt.
     common.insert(
         "checkpoint_every",
@@ -272,6 +269,15 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
             .as_ref()
             .map_or_else(|| "off".to_string(), ToString::to_string),
     );
+    common
+}
+
+pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
+    let plan = Plan::new(loaded);
+    let c = &loaded.config;
+    let tera = engine(scheduler_of(loaded), templates)?;
+    let yaml = loaded.to_yaml();
+    let common = common_context(loaded, &plan, &yaml);
     let mut files = Vec::new();
     for job in &plan.jobs {
         let mut ctx = common.clone();

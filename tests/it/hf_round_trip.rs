@@ -288,3 +288,85 @@ fn predict_and_evaluate_take_a_hub_id_from_the_cache() {
         missing.stderr()
     );
 }
+
+/// A person's check of every family: one config sweeping `model.name` over the
+/// tiny model of each family (local directories), run by `hecjob run --local`
+/// through the rendered scripts (download checks each directory, prepare-data
+/// tokenizes for each tokenizer, each task fine-tunes its own encoder on the
+/// CPU), ending in a report that has every family's test scores.
+#[test]
+fn every_family_fine_tunes_through_run_local_and_reports() {
+    let models: Vec<String> = families().iter().map(|d| d.display().to_string()).collect();
+    let list = models
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config = |storage: &Path, base: &str| {
+        format!(
+            r#"experiment:
+  name: families
+cluster:
+  storage_root: {storage}
+  setup:
+    - export HF_ENDPOINT={base}
+install:
+  from: binary
+  binary: {bin}
+data:
+  base_url: {base}/data
+model:
+  name: {first}
+train:
+  epochs: 1
+  max_length: 32
+  max_train_examples: 96
+  warmup_ratio: 0.0
+  learning_rate: 0.003
+  device: cpu
+  log_every: 2
+sweep:
+  model.name: [{list}]
+"#,
+            storage = storage.display(),
+            bin = support::cmd::BIN,
+            first = models[0],
+        )
+    };
+    let Some(s) = support::pipeline::setup_with(config, |c| c) else {
+        return;
+    };
+    let jobs = s.tmp.path().join("jobs");
+    let run = support::Hecjob::new()
+        .args(["run", "--local"])
+        .arg(&s.cfg_path)
+        .arg("--out")
+        .arg(&jobs)
+        .args(["--jobs", "2"])
+        .output();
+    assert!(
+        run.status.success(),
+        "run --local failed:\n{}\n{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+        support::pipeline::logs(&jobs)
+    );
+    let report = support::Hecjob::new()
+        .args(["report", "--format", "json", "--no-plots", "--no-html"])
+        .arg(&jobs)
+        .run()
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&report.stdout()).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), models.len(), "{report:#}");
+    let mut seen: Vec<String> = Vec::new();
+    for row in rows {
+        assert_eq!(row["status"], "finished", "{row:#}");
+        assert!(row["test_f1"].as_f64().is_some(), "{row:#}");
+        seen.push(row["swept"]["model.name"].as_str().unwrap().to_string());
+    }
+    seen.sort();
+    let mut want = models.clone();
+    want.sort();
+    assert_eq!(seen, want);
+}

@@ -78,6 +78,10 @@ fn a_typed_config_written_as_yaml_loads_back_unchanged() {
     let mut expected = c.clone();
     let scheduler = expected.cluster.scheduler;
     expected.cluster.jobs.fill_defaults(scheduler);
+    // Loading resolves the checkpoint interval from the train job's h_rt.
+    let h_rt = expected.cluster.jobs.train.h_rt.as_ref().map(|t| t.secs());
+    expected.train.checkpoint_every =
+        Some(hecjob::experiment::config::every::CheckpointEvery::for_limit(h_rt));
     assert_eq!(loaded.config, expected);
     assert_eq!(loaded.tasks.len(), 2);
 }
