@@ -321,6 +321,37 @@ impl Dialect for GridEngineDialect {
 mod tests {
     use super::*;
 
+    const TRAIN: &str = "#!/bin/bash\n#$ -N x-train\n#$ -l h_vmem=40G\n#$ -l h_rt=02:00:00\n\
+                         #$ -l s_rt=01:50:00\n#$ -l ngpus=1\n#$ -t 1-6\n#$ -tc 3\necho run\n";
+
+    #[test]
+    fn a_resubmission_rewrites_only_the_range_memory_and_limits() {
+        let tasks = TaskRange::new(3, 11, 4).unwrap();
+        let out = GridEngineDialect
+            .resubmit_script(TRAIN, tasks, Some(60 << 30), Some(4 * 3600))
+            .unwrap();
+        assert_eq!(
+            out,
+            "#!/bin/bash\n#$ -N x-train\n#$ -l h_vmem=60G\n#$ -l h_rt=04:00:00\n\
+             #$ -l s_rt=03:50:00\n#$ -l ngpus=1\n#$ -t 3-11:4\n#$ -tc 3\necho run\n"
+        );
+        // Nothing raised: only the range changes.
+        let one = GridEngineDialect
+            .resubmit_script(TRAIN, TaskRange::new(5, 5, 1).unwrap(), None, None)
+            .unwrap();
+        assert!(one.contains("\n#$ -t 5\n"), "{one}");
+        assert!(
+            one.contains("h_vmem=40G") && one.contains("h_rt=02:00:00"),
+            "{one}"
+        );
+        // A script without the directive to raise says so.
+        let no_vmem = TRAIN.replace("#$ -l h_vmem=40G\n", "");
+        let e = GridEngineDialect
+            .resubmit_script(&no_vmem, tasks, Some(1 << 30), None)
+            .unwrap_err();
+        assert_eq!(e, "the script has no `#$ -l h_vmem=` line to rewrite");
+    }
+
     #[test]
     fn memory_in_the_largest_exact_unit() {
         assert_eq!(format_memory(40 << 30), "40G");

@@ -283,3 +283,27 @@ impl Dialect for SlurmDialect {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resubmission_keeps_the_array_cap_and_rewrites_mem_and_time() {
+        let train = "#!/bin/bash\n#SBATCH -J x-train\n#SBATCH --mem=40G\n#SBATCH --time=02:00:00\n\
+                     #SBATCH --array=1-6%3\n#SBATCH --signal=B:USR1@600\necho run\n";
+        let out = SlurmDialect
+            .resubmit_script(
+                train,
+                TaskRange::new(2, 6, 2).unwrap(),
+                Some(60 << 30),
+                Some(90_000),
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            "#!/bin/bash\n#SBATCH -J x-train\n#SBATCH --mem=60G\n#SBATCH --time=1-01:00:00\n\
+             #SBATCH --array=2-6:2%3\n#SBATCH --signal=B:USR1@600\necho run\n"
+        );
+    }
+}
