@@ -65,14 +65,17 @@ impl Accounting {
 /// is filed under task 1.
 pub type ByTask = BTreeMap<u32, Accounting>;
 
-/// The accounting of job `job_id` from `kind`'s accounting client (`program`:
+/// The accounting of jobs `job_ids` from `kind`'s accounting client (`program`:
 /// the client `--qacct` names, for a scheduler that takes one). `None` when the
 /// client is not installed, fails (e.g. "job id N not found"), knows nothing, or
 /// says its answer is incomplete (Slurm without sacct): the report then shows
 /// "-" for these columns rather than failing.
-pub fn query(kind: SchedulerKind, program: &Path, job_id: u64) -> Option<ByTask> {
+pub fn query(kind: SchedulerKind, program: &Path, job_ids: &[u64]) -> Option<ByTask> {
     let mut sched = crate::scheduler::open_accounting(kind, program).ok()?;
-    let records = sched.accounting(&[JobId::single(job_id)]).ok()?;
+    // The train job and its resubmissions, oldest first: a task's runs in
+    // later jobs are its later attempts.
+    let ids: Vec<JobId> = job_ids.iter().map(|id| JobId::single(*id)).collect();
+    let records = sched.accounting(&ids).ok()?;
     if sched.accounting_note().is_some() {
         return None;
     }
@@ -118,7 +121,7 @@ mod tests {
 
     #[test]
     fn missing_program_is_none() {
-        assert!(query(SchedulerKind::Sge, Path::new("/nonexistent/qacct"), 1).is_none());
+        assert!(query(SchedulerKind::Sge, Path::new("/nonexistent/qacct"), &[1]).is_none());
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub struct Discovered {
     pub layout: Layout,
     pub experiment: Option<String>,
     pub tasks: Vec<TaskSource>,
-    /// The scheduler's job id of the train array job (from submission.json).
-    pub train_job_id: Option<u64>,
+    /// The scheduler's job ids of the train array job and of each
+    /// `hecjob resubmit` after it, in submission order (from submission.json).
+    pub train_job_ids: Vec<u64>,
 }
 
 /// What reading one `metrics.json` gave.
@@ -88,7 +89,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
                     problem: None,
                 })
                 .collect(),
-            train_job_id: None,
+            train_job_ids: Vec::new(),
         });
     }
     if dir.join(METRICS_FILE).is_file() {
@@ -108,7 +109,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
                 dir: Some(dir.to_path_buf()),
                 problem: None,
             }],
-            train_job_id: None,
+            train_job_ids: Vec::new(),
         });
     }
     let runs = run_subdirs(dir)?;
@@ -117,7 +118,7 @@ pub fn discover(dir: &Path) -> Result<Discovered> {
             layout: Layout::Runs,
             experiment: None,
             tasks: named(runs),
-            train_job_id: None,
+            train_job_ids: Vec::new(),
         });
     }
     Err(Error::Usage(format!(
@@ -145,7 +146,7 @@ pub fn discover_many(dirs: &[PathBuf]) -> Result<Discovered> {
         layout: Layout::Runs,
         experiment: None,
         tasks: named(runs),
-        train_job_id: None,
+        train_job_ids: Vec::new(),
     })
 }
 
@@ -224,7 +225,7 @@ fn discover_jobs_dir(dir: &Path, tasks_json: &Path) -> Result<Discovered> {
         layout: Layout::JobsDir,
         experiment: file.experiment,
         tasks,
-        train_job_id: read_train_job_id(&dir.join(SUBMISSION_FILE))?,
+        train_job_ids: read_train_job_ids(&dir.join(SUBMISSION_FILE))?,
     })
 }
 
@@ -254,16 +255,20 @@ pub fn submitted_to(dir: &Path) -> Option<String> {
         .map(|r| r.executor)
 }
 
-/// The train job's id from submission.json (written by `hecjob submit`);
-/// `None` when not submitted.
-fn read_train_job_id(path: &Path) -> Result<Option<u64>> {
+/// The train jobs' ids from submission.json (written by `hecjob submit`,
+/// extended by `hecjob resubmit`); empty when not submitted.
+fn read_train_job_ids(path: &Path) -> Result<Vec<u64>> {
     if !path.is_file() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let record = crate::jobdir::SubmissionRecord::load(path)?;
+    let train = crate::jobdir::JobKind::Train.as_str();
     Ok(record
-        .job(crate::jobdir::JobKind::Train)
-        .map(|j| j.id.number))
+        .jobs
+        .iter()
+        .filter(|j| j.stage == train)
+        .map(|j| j.id.number)
+        .collect())
 }
 
 /// `task-<N>` subdirectories, sorted by N.

@@ -241,12 +241,12 @@ fn ask_accounting(dir: &Path, found: &discover::Discovered, opts: &ReportOptions
     // A run no scheduler took (or one without a record) is asked of Grid
     // Engine's qacct, as before there were other schedulers.
     let kind = kind.unwrap_or_default();
-    let by_task = match (found.train_job_id, &opts.qacct) {
-        (Some(id), Some(program)) => accounting::query(kind, program, id),
+    let by_task = match (found.train_job_ids.is_empty(), &opts.qacct) {
+        (false, Some(program)) => accounting::query(kind, program, &found.train_job_ids),
         _ => None,
     };
     let note = accounting_note(
-        found.train_job_id,
+        &found.train_job_ids,
         opts.qacct.as_deref(),
         by_task.is_some(),
         kind,
@@ -255,7 +255,7 @@ fn ask_accounting(dir: &Path, found: &discover::Discovered, opts: &ReportOptions
         by_task,
         words,
         note,
-        submitted: found.train_job_id.is_some(),
+        submitted: !found.train_job_ids.is_empty(),
     }
 }
 
@@ -307,21 +307,29 @@ fn swept_keys(rows: &[Row]) -> Vec<String> {
 
 /// Where the accounting column came from, or why it is empty (the report's footnote).
 fn accounting_note(
-    train_job_id: Option<u64>,
+    train_job_ids: &[u64],
     qacct: Option<&Path>,
     accounting_found: bool,
     kind: SchedulerKind,
 ) -> String {
     let dialect = kind.dialect();
-    match (train_job_id, qacct, accounting_found) {
-        (None, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
-        (Some(_), None, _) => "not asked (--no-accounting)".to_string(),
-        (Some(id), Some(p), false) => format!(
-            "`{}` gave no record (the job has not finished, or {} accounting is not available from here)",
-            dialect.accounting_command(Some(p), id),
+    // The train job and each resubmission of it, one command each.
+    let commands = |p: &Path| {
+        train_job_ids
+            .iter()
+            .map(|id| format!("`{}`", dialect.accounting_command(Some(p), *id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (train_job_ids.is_empty(), qacct, accounting_found) {
+        (true, _, _) => "not submitted with `hecjob submit` (no submission.json), so there is no scheduler job to ask about".to_string(),
+        (false, None, _) => "not asked (--no-accounting)".to_string(),
+        (false, Some(p), false) => format!(
+            "{} gave no record (the job has not finished, or {} accounting is not available from here)",
+            commands(p),
             dialect.display_name()
         ),
-        (Some(id), Some(p), true) => format!("`{}`", dialect.accounting_command(Some(p), id)),
+        (false, Some(p), true) => commands(p),
     }
 }
 

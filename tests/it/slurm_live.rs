@@ -599,6 +599,36 @@ fn a_task_past_its_time_limit_is_resubmitted_with_more_time() {
         .output();
     let table = text(&table);
     assert!(table.contains("time limit"), "{table}");
+    // The report asks sacct about both jobs: the task's attempts are one row,
+    // its wall time both runs', and it finished (no "stopped: time limit").
+    let report = Hecjob::new()
+        .slurm()
+        .args(["report", "--format", "json", "--no-plots", "--no-html"])
+        .arg(&jobs)
+        .envs(env)
+        .output();
+    assert!(report.status.success(), "{}", text(&report));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let row = &report["rows"][0];
+    assert!(
+        row["wallclock_seconds"].as_f64().unwrap() >= 55.0,
+        "the first run's minute counts: {row:#}"
+    );
+    assert!(
+        !row["note"].as_str().unwrap_or("").contains("stopped"),
+        "{row:#}"
+    );
+    let ids: Vec<u64> = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"]["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        report["efficiency"]["accounting"],
+        format!("`sacct -j {}`, `sacct -j {}`", ids[0], ids[1]),
+        "{report:#}"
+    );
     // Nothing is left to resubmit.
     let again = Hecjob::new()
         .slurm()
