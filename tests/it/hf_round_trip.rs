@@ -10,7 +10,7 @@ use crate::support;
 use hecjob::experiment::config::{DeviceChoice, Train};
 use hecjob::worker::model::saved::LoadedModel;
 use hecjob::worker::train::batches::predict_probs_for;
-use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
+use hecjob::worker::train::trainer::{self, DataFiles};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -30,30 +30,17 @@ fn families() -> Vec<PathBuf> {
 }
 
 fn train(model: &Path, data: &DataFiles, save: &Path) {
-    let spec = RunSpec {
-        data: data.clone(),
-        save_dir: save.to_path_buf(),
-        model: model.display().to_string(),
-        revision: None,
-        params: Train {
-            learning_rate: 3e-3,
-            batch_size: 16,
-            epochs: 1,
-            max_length: 32,
-            warmup_ratio: 0.0,
-            device: DeviceChoice::Cpu,
-            log_every: 5,
-            ..Train::default()
-        },
-        resume: false,
-        scheduler_restart: false,
-        experiment: None,
-        task: None,
-        swept: Default::default(),
-        limits: RunLimits::full(),
-        print_table: None,
-        early_stop: None,
+    let params = Train {
+        learning_rate: 3e-3,
+        batch_size: 16,
+        epochs: 1,
+        max_length: 32,
+        warmup_ratio: 0.0,
+        device: DeviceChoice::Cpu,
+        log_every: 5,
+        ..Train::default()
     };
+    let spec = support::run_spec(data, model, save, params);
     let m = trainer::run(&spec).unwrap();
     assert_eq!(m.status, hecjob::jobdir::RunStatus::Finished);
 }

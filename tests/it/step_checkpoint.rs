@@ -8,7 +8,7 @@ use crate::support;
 use crate::support::Hecjob;
 
 use hecjob::experiment::config::{DeviceChoice, Train};
-use hecjob::worker::train::trainer::{self, DataFiles, RunLimits, RunSpec};
+use hecjob::worker::train::trainer::{self, DataFiles, RunSpec};
 use std::path::Path;
 
 /// 320 training examples in batches of 16: 20 steps an epoch, so global
@@ -19,32 +19,22 @@ fn small_data(dir: &Path) -> Option<DataFiles> {
 }
 
 fn spec(data: &DataFiles, save: &Path) -> RunSpec {
+    let params = Train {
+        learning_rate: 3e-3,
+        batch_size: 16,
+        epochs: 2,
+        max_length: 32,
+        warmup_ratio: 0.1,
+        // Dropout on: on the pooled output here, and in every layer of
+        // the tiny model (its config's hidden and attention dropout 0.1).
+        dropout: 0.1,
+        device: DeviceChoice::Cpu,
+        log_every: 3,
+        ..Train::default()
+    };
     RunSpec {
-        data: data.clone(),
-        save_dir: save.to_path_buf(),
-        model: support::fixture("golden/tiny-bert").display().to_string(),
-        revision: None,
-        params: Train {
-            learning_rate: 3e-3,
-            batch_size: 16,
-            epochs: 2,
-            max_length: 32,
-            warmup_ratio: 0.1,
-            // Dropout on: on the pooled output here, and in every layer of
-            // the tiny model (its config's hidden and attention dropout 0.1).
-            dropout: 0.1,
-            device: DeviceChoice::Cpu,
-            log_every: 3,
-            ..Train::default()
-        },
         resume: true,
-        scheduler_restart: false,
-        experiment: None,
-        task: None,
-        swept: Default::default(),
-        limits: RunLimits::full(),
-        print_table: None,
-        early_stop: None,
+        ..support::run_spec(data, &support::fixture("golden/tiny-bert"), save, params)
     }
 }
 

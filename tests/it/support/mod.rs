@@ -96,6 +96,32 @@ pub fn one_training_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// An in-process training run of `model` on `data` into `save` with
+/// `params`: a fresh run (no resume), no experiment, every limit off.
+#[cfg(feature = "torch")]
+pub fn run_spec(
+    data: &hecjob::worker::train::trainer::DataFiles,
+    model: &Path,
+    save: &Path,
+    params: hecjob::experiment::config::Train,
+) -> hecjob::worker::train::trainer::RunSpec {
+    hecjob::worker::train::trainer::RunSpec {
+        data: data.clone(),
+        save_dir: save.to_path_buf(),
+        model: model.display().to_string(),
+        revision: None,
+        params,
+        resume: false,
+        scheduler_restart: false,
+        experiment: None,
+        task: None,
+        swept: Default::default(),
+        limits: hecjob::worker::train::trainer::RunLimits::full(),
+        print_table: None,
+        early_stop: None,
+    }
+}
+
 /// A stand-in program: `script` written to `dir/name` (creating `dir`) and
 /// made executable, for a test to put on a PATH. Returns its path.
 pub fn stand_in(dir: &Path, name: &str, script: &str) -> PathBuf {
