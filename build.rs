@@ -1,5 +1,5 @@
 //! Link libtorch so that the binary finds it at run time and keeps libtorch_cuda,
-//! and compile the one C++ binding tch lacks (csrc/fused_adam.cpp).
+//! and compile the C++ bindings tch lacks (csrc/: fused Adam, fbgemm's int8 linear).
 //!
 //! torch-sys puts an rpath only on its own C++ compile, and rustc links with
 //! `--as-needed`, which silently drops libtorch_cuda (nothing references it by
@@ -13,6 +13,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=csrc/fused_adam.cpp");
+    println!("cargo:rerun-if-changed=csrc/int8_linear.cpp");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     if std::env::var_os("CARGO_FEATURE_TORCH").is_none() {
@@ -48,12 +49,13 @@ fn compile_shim(lib_dir: &str) {
     cc::Build::new()
         .cpp(true)
         .file("csrc/fused_adam.cpp")
+        .file("csrc/int8_linear.cpp")
         .include(root.join("include"))
         .flag("-std=c++17")
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .warnings(false)
-        .compile("hecjob_fused_adam");
+        .compile("hecjob_csrc");
 }
 
 #[cfg(not(feature = "torch"))]

@@ -8,6 +8,7 @@ use crate::cli::data_flags::DataFlags;
 use crate::data::spec::DataSpec;
 use crate::util::error::{Error, Result};
 use crate::worker::model::saved::{resolve, LoadedModel};
+use crate::worker::predict::precision::{set_up, Precision, Quantize};
 use crate::worker::predict::reader::{Columns, Input, InputFormat};
 use crate::worker::predict::writer::{Decision, OutputFormat};
 use std::path::PathBuf;
@@ -39,6 +40,16 @@ pub struct PredictArgs {
     /// Run the model on the GPU (an error if none is usable).
     #[arg(long)]
     pub cuda: bool,
+    /// What the model computes in: `auto` is bf16 where the CPU has native
+    /// bf16 (AMX-BF16 or AVX512-BF16; the log says which), else fp32; `bf16`
+    /// on a CPU without it is an error.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precision: Precision,
+    /// `int8`: the encoder's linear layers in dynamic int8 (CPU only, BERT
+    /// family), fastest on CPUs with VNNI; labels agree with fp32 for
+    /// nearly every text (BENCHMARKS.md).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub quantize: Option<Quantize>,
     #[command(flatten)]
     pub files: FileArgs,
 }
@@ -102,7 +113,11 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
     }
     let dev = device(a.cuda)?;
     let model_dir = resolve(&a.model, a.revision.as_deref())?;
-    let lm = LoadedModel::trained(&model_dir, dev)?;
+    let mut lm = LoadedModel::trained(&model_dir, dev)?;
+    let (_, log) = set_up(&mut lm, a.precision, a.quantize, dev)?;
+    for line in log {
+        eprintln!("{line}");
+    }
     let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
     let ids = lm.encoder.encode_all(&texts)?;
     let task = lm.task();
@@ -172,7 +187,8 @@ fn run_files(a: &PredictArgs) -> Result<()> {
     let columns = columns(f, &inputs)?;
     let dev = device(a.cuda)?;
     let model_dir = resolve(&a.model, a.revision.as_deref())?;
-    let lm = LoadedModel::trained(&model_dir, dev)?;
+    let mut lm = LoadedModel::trained(&model_dir, dev)?;
+    let (compute, log) = set_up(&mut lm, a.precision, a.quantize, dev)?;
     let job = crate::worker::predict::Job {
         inputs,
         columns,
@@ -184,6 +200,8 @@ fn run_files(a: &PredictArgs) -> Result<()> {
         batch_size: f.batch_size,
         window: f.window,
         resume: f.resume,
+        compute,
+        log,
     };
     crate::worker::predict::run(&job, &lm, &model_dir, dev)?;
     Ok(())

@@ -88,6 +88,10 @@ pub const HECJOB_TEST_KILL_AT: &str = "HECJOB_TEST_KILL_AT";
 /// so a test of `--checkpoint-every 1s` sees time pass between steps of a
 /// tiny model (train/epoch.rs `slow_step`).
 pub const HECJOB_TEST_STEP_DELAY_MS: &str = "HECJOB_TEST_STEP_DELAY_MS";
+/// Tests only: the CPU's flags as /proc/cpuinfo's `flags` line would list
+/// them (space-separated), read instead of /proc/cpuinfo (util/cpu.rs), so a
+/// test can show what happens on a CPU without native bf16.
+pub const HECJOB_TEST_CPU_FLAGS: &str = "HECJOB_TEST_CPU_FLAGS";
 
 /// The host name, when /proc/sys/kernel/hostname cannot be read: it names the
 /// holder of an output or download lock (util/run_lock.rs).

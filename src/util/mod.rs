@@ -1,6 +1,7 @@
 //! Small things every layer uses: errors and exit codes, atomic writes and
 //! locks, digests, quoting, units, environment variable names, progress output.
 
+pub mod cpu;
 pub mod csv;
 pub mod digest;
 pub mod env_vars;

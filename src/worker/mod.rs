@@ -12,6 +12,8 @@ pub mod metrics;
 pub mod model_card;
 pub mod tensorboard;
 
+#[cfg(feature = "torch")]
+pub mod cpu;
 pub mod model;
 #[cfg(feature = "torch")]
 pub mod monitor;

@@ -746,7 +746,7 @@ fn an_empty_dev_or_test_split_is_an_error_not_f1_zero() {
 }
 
 #[test]
-fn bf16_on_the_cpu_and_a_seed_past_i64_are_refused_at_the_flag() {
+fn bf16_on_a_cpu_without_it_and_a_seed_past_i64_are_refused() {
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some(data) = small_data(tmp.path()) else {
@@ -754,11 +754,16 @@ fn bf16_on_the_cpu_and_a_seed_past_i64_are_refused_at_the_flag() {
     };
     let mut s = spec(&data, &tmp.path().join("run"), 1);
     s.params.precision = hecjob::experiment::config::Precision::Bf16;
+    // A CPU without native bf16 (Skylake's flags), whatever this one has.
+    std::env::set_var("HECJOB_TEST_CPU_FLAGS", "fpu sse4_2 avx2 avx512f avx512bw");
     let e = trainer::run(&s).unwrap_err();
+    std::env::remove_var("HECJOB_TEST_CPU_FLAGS");
     assert_eq!(e.exit_code(), 2, "{e}");
-    assert!(
-        e.to_string().starts_with("precision bf16 needs a GPU"),
-        "{e}"
+    assert_eq!(
+        e.to_string(),
+        "precision bf16 on the CPU needs native bf16, and this CPU has neither amx_bf16 nor avx512_bf16 \
+         in /proc/cpuinfo's flags, so bf16 would be emulated (slower than fp32): use fp32 or auto on this CPU, \
+         or --cuda / device: cuda"
     );
     // `seed as i64 + epoch` overflowed (a panic) for this seed.
     let d = tmp.path();

@@ -13,6 +13,8 @@
 //! the matching class ([`Architecture::hf_class`]).
 
 use super::config::{Architecture, EncoderConfig, HiddenAct};
+use super::int8::Int8Linear;
+use crate::util::error::Result;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
@@ -142,6 +144,25 @@ struct Layer {
     hidden_dropout: f64,
     attn_dropout: f64,
     act: Activation,
+    /// The four matmuls in int8 (`Encoder::quantize_int8`), for inference.
+    int8: Option<Int8Layer>,
+}
+
+/// A layer's linear maps quantized: Q, K and V as one, as the fp32 path
+/// computes them.
+struct Int8Layer {
+    qkv: Int8Linear,
+    attn_out: Int8Linear,
+    intermediate: Int8Linear,
+    output: Int8Linear,
+}
+
+/// `l` in int8 when quantized, else in `kind` ([`dense`]).
+fn apply(l: &nn::Linear, q: Option<&Int8Linear>, x: &Tensor, kind: Option<Kind>) -> Tensor {
+    match q {
+        Some(q) => q.forward(x),
+        None => dense(l, x, kind),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -209,7 +230,30 @@ impl Layer {
                 HiddenAct::Relu => Activation::Relu,
                 HiddenAct::GeluNew | HiddenAct::GeluPytorchTanh => Activation::GeluTanh,
             },
+            int8: None,
         }
+    }
+
+    /// Q, K and V's weights (and biases) concatenated: one matmul.
+    fn qkv_weights(&self) -> (Tensor, Option<Tensor>) {
+        let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
+        let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
+            (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
+            _ => None,
+        };
+        (w, bias)
+    }
+
+    fn quantize_int8(&mut self) -> Result<()> {
+        let q = |l: &nn::Linear| Int8Linear::new(&l.ws, l.bs.as_ref());
+        let (w, bias) = self.qkv_weights();
+        self.int8 = Some(Int8Layer {
+            qkv: Int8Linear::new(&w, bias.as_ref())?,
+            attn_out: q(&self.attn_out)?,
+            intermediate: q(&self.intermediate)?,
+            output: q(&self.output)?,
+        });
+        Ok(())
     }
 
     /// `mask`: additive [batch, 1, 1, seq] in the compute dtype, 0 where a key
@@ -221,12 +265,14 @@ impl Layer {
         // Q, K and V in ONE matmul over the concatenated weights: fewer, larger
         // kernels (forward and backward) than three projections. The weights
         // stay three HF-named variables; the concatenation is part of the graph.
-        let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
-        let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
-            (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
-            _ => None,
+        let q8 = self.int8.as_ref();
+        let qkv = match q8 {
+            Some(q) => q.qkv.forward(x),
+            None => {
+                let (w, bias) = self.qkv_weights();
+                linear_in(x, &w, bias.as_ref(), kind)
+            }
         };
-        let qkv = linear_in(x, &w, bias.as_ref(), kind);
         // [b, s, 3·h] → three [b, heads, s, head_dim] views.
         let qkv = qkv
             .view([b, s, 3, self.heads, self.head_dim])
@@ -246,15 +292,17 @@ impl Layer {
             false,
         );
         let ctx = ctx.transpose(1, 2).contiguous().view([b, s, h]);
-        let attn = dense(&self.attn_out, &ctx, kind).dropout(self.hidden_dropout, train);
+        let attn = apply(&self.attn_out, q8.map(|q| &q.attn_out), &ctx, kind)
+            .dropout(self.hidden_dropout, train);
         let x = self.attn_norm.forward(&to_fp32(attn + x, kind));
-        let inter = dense(&self.intermediate, &x, kind);
+        let inter = apply(&self.intermediate, q8.map(|q| &q.intermediate), &x, kind);
         let inter = match self.act {
             Activation::GeluErf => inter.gelu("none"),
             Activation::GeluTanh => inter.gelu("tanh"),
             Activation::Relu => inter.relu(),
         };
-        let out = dense(&self.output, &inter, kind).dropout(self.hidden_dropout, train);
+        let out = apply(&self.output, q8.map(|q| &q.output), &inter, kind)
+            .dropout(self.hidden_dropout, train);
         self.out_norm.forward(&to_fp32(out + x, kind))
     }
 }
@@ -289,6 +337,12 @@ impl Encoder {
             }),
             compute_kind: None,
         }
+    }
+
+    /// Every layer's linear maps in int8 from now on (CPU inference only:
+    /// the fp32 weights stay, unused, and nothing trains through these).
+    pub fn quantize_int8(&mut self) -> Result<()> {
+        self.layers.iter_mut().try_for_each(Layer::quantize_int8)
     }
 
     /// (last hidden state [batch, seq, hidden], pooled output [batch, hidden]

@@ -73,6 +73,20 @@ impl Classifier {
         }
     }
 
+    /// The encoder's layers' linear maps in int8 (CPU inference): the BERT
+    /// family only for now.
+    pub fn quantize_int8(&mut self) -> crate::util::error::Result<()> {
+        let family = match self {
+            Classifier::Bert(m) => return m.encoder.quantize_int8(),
+            Classifier::Deberta(_) => "DeBERTa",
+            Classifier::ModernBert(_) => "ModernBERT",
+        };
+        Err(crate::util::error::Error::Usage(format!(
+            "--quantize int8 is implemented for the BERT family (BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA), \
+             not yet for {family}: leave --quantize out (--precision auto uses bf16 where the CPU has it)"
+        )))
+    }
+
     pub fn num_labels(&self) -> i64 {
         match self {
             Classifier::Bert(m) => m.num_labels,

@@ -10,6 +10,8 @@ pub mod bert;
 pub mod classifier;
 pub mod config;
 pub mod deberta;
+#[cfg(feature = "torch")]
+pub mod int8;
 pub mod modernbert;
 #[cfg(feature = "torch")]
 pub mod saved;

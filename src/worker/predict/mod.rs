@@ -10,6 +10,7 @@
 //! resumed run forms the same windows and batches as an uninterrupted one
 //! and writes the same bytes.
 
+pub mod precision;
 pub mod reader;
 pub mod resume;
 pub mod writer;
@@ -37,6 +38,11 @@ pub struct Job {
     /// Rows per window (read, predicted and appended together).
     pub window: usize,
     pub resume: bool,
+    /// What the model computes in (precision::set_up has applied it).
+    pub compute: precision::Compute,
+    /// Lines saying how the model was set up (precision::set_up), printed on
+    /// stderr once the run begins: an error before that comes alone.
+    pub log: Vec<String>,
 }
 
 /// What a run did.
@@ -90,6 +96,21 @@ impl Job {
             opt("--batch-size", self.batch_size.to_string()),
             opt("--window", self.window.to_string()),
             opt("--cuda", (device != Device::Cpu).to_string()),
+            // As decided, not as asked: `auto` is bf16 on one CPU, fp32 on another.
+            opt(
+                "--precision",
+                match self.compute {
+                    precision::Compute::Int8 => "fp32".into(),
+                    c => c.name().into(),
+                },
+            ),
+            opt(
+                "--quantize",
+                match self.compute {
+                    precision::Compute::Int8 => "int8".into(),
+                    _ => "(none)".into(),
+                },
+            ),
         ]
     }
 
@@ -216,6 +237,9 @@ pub fn run(
             skipped: 0,
         });
     };
+    for line in &job.log {
+        eprintln!("{line}");
+    }
     let skip = record.rows_done;
     if skip > 0 {
         println!("resuming {} after {skip} rows", job.output.display());

@@ -1,21 +1,10 @@
-//! Device setup: the cores the scheduler granted, the device asked for (a GPU
+//! Device setup: the device asked for (a GPU
 //! asked for and missing is an error, not a quiet CPU run), and the precision
 //! the device computes in.
 
 use crate::experiment::config::{DeviceChoice, Precision};
 use crate::util::error::{Error, Result};
 use tch::{Device, Kind};
-
-/// Use the cores Grid Engine granted, not every core of a shared node.
-pub(super) fn use_granted_threads() {
-    if let Some(n) = crate::util::env_vars::get(crate::util::env_vars::NSLOTS)
-        .and_then(|v| v.parse::<i32>().ok())
-    {
-        if n > 0 {
-            tch::set_num_threads(n);
-        }
-    }
-}
 
 pub fn choose_device(choice: DeviceChoice) -> Result<Device> {
     match choice {
@@ -36,9 +25,14 @@ pub fn choose_device(choice: DeviceChoice) -> Result<Device> {
     }
 }
 
-pub(super) fn compute_kind(p: Precision, device: Device) -> Option<Kind> {
-    match (p, device) {
-        (Precision::Bf16, Device::Cuda(_)) => Some(Kind::BFloat16),
+/// bf16 autocast on a GPU, and on a CPU with native bf16 (`cpu_bf16`: its
+/// /proc/cpuinfo flag, util::cpu::native_bf16) when asked for; fp32 otherwise.
+/// `auto` stays fp32 on the CPU (BENCHMARKS.md, "bf16 training on the CPU").
+pub(super) fn compute_kind(p: Precision, device: Device, cpu_bf16: Option<&str>) -> Option<Kind> {
+    match (p, device, cpu_bf16) {
+        (Precision::Bf16, Device::Cuda(_), _) | (Precision::Bf16, Device::Cpu, Some(_)) => {
+            Some(Kind::BFloat16)
+        }
         _ => None,
     }
 }

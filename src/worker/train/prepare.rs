@@ -3,7 +3,7 @@
 //! task calls for, the optimizer and the learning-rate schedule.
 
 use super::data::{encode_splits_cached, read_data, Encoded, Splits};
-use super::device::{choose_device, compute_kind, enable_tf32, use_granted_threads};
+use super::device::{choose_device, compute_kind, enable_tf32};
 use super::loss::Loss;
 use super::optim::FlatAdam;
 use super::trainer::RunSpec;
@@ -46,7 +46,9 @@ pub(super) struct Prepared {
 /// splits, the optimizer and the schedule.
 pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
     let p = &spec.params;
-    use_granted_threads();
+    if let Some(line) = crate::worker::cpu::use_granted_threads() {
+        println!("hecjob train: {line}");
+    }
     let (device, kind) = device_and_precision(spec)?;
     let mut data = read_data(spec)?;
     let data_record = record_data(spec, &mut data)?;
@@ -114,18 +116,21 @@ pub(super) fn prepare(spec: &RunSpec) -> Result<Prepared> {
     })
 }
 
-/// The device and the kind it computes in (bf16 autocast on a GPU only),
-/// TF32 and cuDNN autotuning set up, and the run's first line printed.
+/// The device and the kind it computes in (bf16 autocast on a GPU, or on a
+/// CPU with native bf16), TF32 and cuDNN autotuning set up, and the run's
+/// first line printed.
 fn device_and_precision(spec: &RunSpec) -> Result<(Device, Option<Kind>)> {
     let p = &spec.params;
     let device = choose_device(p.device)?;
-    if p.precision == Precision::Bf16 && device == Device::Cpu {
-        // It would silently train in fp32 (bf16 autocast is CUDA-only here).
-        return Err(Error::Usage(
-            "precision bf16 needs a GPU (here the device is the CPU, where hecjob trains in fp32): use fp32 or auto on the CPU, or --cuda / device: cuda".into(),
-        ));
+    let cpu_bf16 = crate::util::cpu::native_bf16();
+    if p.precision == Precision::Bf16 && device == Device::Cpu && cpu_bf16.is_none() {
+        // It would be emulated: slower than fp32, for nothing.
+        return Err(Error::Usage(format!(
+            "precision bf16 on the CPU needs native bf16, and {}: use fp32 or auto on this CPU, or --cuda / device: cuda",
+            crate::util::cpu::no_bf16_reason()
+        )));
     }
-    let kind = compute_kind(p.precision, device);
+    let kind = compute_kind(p.precision, device, cpu_bf16);
     let tf32 = enable_tf32(p.precision, device);
     if let Device::Cuda(_) = device {
         tch::Cuda::cudnn_set_benchmark(true);
@@ -134,12 +139,13 @@ fn device_and_precision(spec: &RunSpec) -> Result<(Device, Option<Kind>)> {
         "hecjob train: model {} on {:?}{}, batch {}, lr {:e}, {} epoch{}",
         spec.model,
         device,
-        if kind.is_some() {
-            " (bf16 autocast, fp32 master weights)"
-        } else if tf32 {
-            " (fp32, TF32 matmuls)"
-        } else {
-            " (fp32)"
+        match (kind, device, cpu_bf16) {
+            (Some(_), Device::Cpu, Some(flag)) => {
+                format!(" (bf16 autocast on the CPU's {flag}, fp32 master weights)")
+            }
+            (Some(_), ..) => " (bf16 autocast, fp32 master weights)".into(),
+            _ if tf32 => " (fp32, TF32 matmuls)".into(),
+            _ => " (fp32)".to_string(),
         },
         p.batch_size,
         p.learning_rate,
