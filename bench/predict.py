@@ -72,6 +72,22 @@ def bert_base_classifier(out: Path, labels: list[str], max_length: int) -> Path:
     return out
 
 
+def tiny_classifier(out: Path, labels: list[str]) -> Path:
+    """A 2-layer, 32-wide BERT (random init) with MiniLM's tokenizer: for the
+    RSS runs, where what matters is the input's size, not the model's."""
+    if out.exists():
+        return out
+    cfg = transformers.BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={l: i for i, l in enumerate(labels)}, problem_type="multi_label_classification")
+    torch.manual_seed(0)
+    transformers.BertForSequenceClassification(cfg).eval().save_pretrained(out, safe_serialization=True)
+    for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"]:
+        shutil.copy(MINILM_TOKENIZER / f, out / f)
+    return out
+
+
 def run_hecjob(hecjob: Path, model: Path, inp: Path, out: Path, flags: list[str], batch: int) -> dict:
     """One `hecjob predict` process: wall seconds, peak RSS (MiB), its log."""
     for p in [out, Path(str(out) + ".progress")]:
@@ -82,8 +98,6 @@ def run_hecjob(hecjob: Path, model: Path, inp: Path, out: Path, flags: list[str]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t0
-    # communicate() reaped it; ask the kernel for the child's peak RSS.
-    rss_kib = None
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{stderr}")
     return {"cmd": " ".join(cmd), "wall_s": wall, "log": (stderr + stdout).strip()}
@@ -149,7 +163,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--pipeline-sizes", default="1,8,32,64")
     ap.add_argument("--rss-lines", default="20000,200000")
-    ap.add_argument("--rss-model", type=Path, default=None, help="model for the RSS runs (default --minilm)")
+    ap.add_argument("--rss-model", default="tiny", help="model dir for the RSS runs, or `tiny` (2 layers, 32 wide)")
     ap.add_argument("--out", type=Path, default=ROOT / f"bench/out/predict-{time.strftime('%Y%m%d-%H%M%S')}")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
@@ -178,6 +192,7 @@ def main() -> None:
             out = a.out / f"{model.name}-{kind}.jsonl"
             h = run_hecjob(a.hecjob, model, inp, out, fl, a.batch_size)
             h["texts_per_s"] = n / h["wall_s"]
+            h["loadavg_after"] = os.getloadavg()[0]
             r[f"hecjob_{kind}"] = h
             print(f"{name}: hecjob {kind}: {h['texts_per_s']:.1f} texts/s", flush=True)
         ref = label_sets(a.out / f"{model.name}-fp32.jsonl")
@@ -192,8 +207,9 @@ def main() -> None:
         r["loop_bf16"] = hand_loop(model, hx, max_length, a.batch_size, True)
         print(f"{name}: loop fp32 {r['loop_fp32']:.1f}, bf16 {r['loop_bf16']:.1f} texts/s", flush=True)
         r["hf_lines"] = len(hx)
+        r["loadavg_after_hf"] = os.getloadavg()[0]
         results["models"][name] = r
-    rss_model = a.rss_model or models[0][1]
+    rss_model = tiny_classifier(a.out / "tiny", labels) if a.rss_model == "tiny" else Path(a.rss_model)
     results["rss"] = {}
     for n in [int(s) for s in a.rss_lines.split(",")]:
         inp = a.out / f"rss-{n}.txt"
@@ -212,7 +228,10 @@ def main() -> None:
 
 
 def report(res: dict) -> str:
-    lines = [f"{res['threads']} threads; CPU flags {', '.join(res['cpu_flags']) or '(none)'}; "
+    loads = [m[f"hecjob_{k}"]["loadavg_after"] for m in res["models"].values() for k in ["fp32", "bf16", "int8"]]
+    loads += [m["loadavg_after_hf"] for m in res["models"].values()]
+    lines = [f"1-minute load average after each run: {min(loads):.1f}–{max(loads):.1f} (the machine is shared). "
+             f"{res['threads']} threads; CPU flags {', '.join(res['cpu_flags']) or '(none)'}; "
              f"torch {res['torch']}, transformers {res['transformers']}.", "",
              "| model | texts | hecjob fp32 | hecjob bf16 | hecjob int8 | pipeline (best batch) | loop fp32 | loop bf16 | best hecjob ÷ pipeline | best hecjob ÷ best loop | agreement bf16 / int8 |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

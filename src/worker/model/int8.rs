@@ -132,3 +132,32 @@ impl Int8Linear {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_int8_linear_keeps_shapes_and_stays_within_two_percent_of_fp32() {
+        tch::manual_seed(0);
+        let opts = (Kind::Float, Device::Cpu);
+        let w = Tensor::randn([48, 64], opts) * 0.05;
+        let b = Tensor::randn([48], opts) * 0.1;
+        let x = Tensor::randn([3, 5, 64], opts);
+        let q = Int8Linear::new(&w, Some(&b)).unwrap();
+        let y = q.forward(&x);
+        assert_eq!(y.size(), [3, 5, 48]);
+        assert_eq!(y.kind(), Kind::Float);
+        let r = x.linear(&w, Some(&b));
+        let err = (&y - &r).abs().max().double_value(&[]);
+        let scale = r.abs().max().double_value(&[]);
+        assert!(err <= 0.02 * scale, "max error {err} of {scale}");
+        // No bias: zeros.
+        let q = Int8Linear::new(&w, None).unwrap();
+        let err = (q.forward(&x) - x.linear::<Tensor>(&w, None))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(err <= 0.02 * scale, "max error {err} without bias");
+    }
+}

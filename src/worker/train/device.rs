@@ -50,3 +50,24 @@ pub(super) fn enable_tf32(p: Precision, device: Device) -> bool {
     }
     on
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bf16_runs_on_the_cpu_only_with_native_support_and_auto_stays_fp32() {
+        let native = Some("avx512_bf16");
+        assert_eq!(
+            compute_kind(Precision::Bf16, Device::Cpu, native),
+            Some(Kind::BFloat16)
+        );
+        assert_eq!(compute_kind(Precision::Bf16, Device::Cpu, None), None);
+        assert_eq!(compute_kind(Precision::Auto, Device::Cpu, native), None);
+        assert_eq!(
+            compute_kind(Precision::Bf16, Device::Cuda(0), None),
+            Some(Kind::BFloat16)
+        );
+        assert_eq!(compute_kind(Precision::Auto, Device::Cuda(0), native), None);
+    }
+}
