@@ -14,7 +14,8 @@ pub fn use_granted_threads() -> Option<String> {
     ONCE.call_once(|| {
         let t = crate::util::cpu::granted_threads();
         tch::set_num_threads(i32::try_from(t.n).unwrap_or(i32::MAX));
-        line = Some(format!("{} CPU threads ({})", t.n, t.source));
+        let s = if t.n == 1 { "" } else { "s" };
+        line = Some(format!("{} CPU thread{s} ({})", t.n, t.source));
     });
     line
 }

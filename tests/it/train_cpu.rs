@@ -811,3 +811,35 @@ fn flags_that_make_no_sense_are_refused_by_the_command_line() {
         assert!(err.starts_with(expected), "{args:?}: {err}");
     }
 }
+
+/// `--precision bf16` on a CPU with native bf16 trains (bf16 autocast, fp32
+/// master weights) and says so; it was refused on every CPU before.
+#[test]
+fn bf16_trains_on_a_cpu_that_has_it() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(data) = small_data(tmp.path()) else {
+        return;
+    };
+    let out = Hecjob::new()
+        .env("HECJOB_TEST_CPU_FLAGS", "fpu avx2 avx512f avx512_bf16")
+        .env_remove("NSLOTS")
+        .env("SLURM_CPUS_PER_TASK", "1")
+        .arg("train")
+        .args([
+            &data.sources.train,
+            data.sources.dev.as_ref().unwrap(),
+            data.sources.test.as_ref().unwrap(),
+            data.sources.labels_file.as_ref().unwrap(),
+        ])
+        .arg(tmp.path().join("run"))
+        .arg("--transformer-model")
+        .arg(support::fixture("golden/tiny-bert"))
+        .args(["--precision", "bf16", "--device", "cpu", "--max-steps", "3"])
+        .args(["--epochs", "1", "--max-length", "32", "--batch-size", "16"])
+        .run()
+        .success();
+    out.stdout_contains("hecjob train: 1 CPU thread (SLURM_CPUS_PER_TASK=1)\n")
+        .stdout_contains("on Cpu (bf16 autocast on the CPU's avx512_bf16, fp32 master weights)");
+    assert!(tmp.path().join("run/model.safetensors").is_file());
+}
