@@ -1,7 +1,8 @@
 //! `hecjob submit`: render the job directory (the pipeline `render` uses) and
 //! submit the chain, or with --dry-run print its exact commands.
 
-use crate::experiment::render::{prepare_job_dir, TemplateChoice};
+use crate::experiment::config::MAX_RETRIES;
+use crate::experiment::render::{prepare_job_dir_with, TemplateChoice};
 use crate::jobdir::{JobKind, SubmissionRecord};
 use crate::scheduler::backend::Scheduler;
 use crate::scheduler::submission::{submit_after_chain, submit_chain, SubmittedJob};
@@ -33,6 +34,13 @@ pub struct SubmitArgs {
     /// those the job directory was rendered with by `hecjob render --templates`).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Run `hecjob resubmit` by itself after the train array, up to N rounds
+    /// (sets cluster.retries): the unfinished tasks run again from their
+    /// checkpoints, with more memory or time where that is why they stopped,
+    /// until every task finished or nothing changed.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
+    pub retries: Option<u32>,
 }
 
 pub(crate) fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
@@ -42,11 +50,16 @@ pub(crate) fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
 }
 
 pub fn run_submit(a: &SubmitArgs) -> Result<()> {
-    let p = prepare_job_dir(
+    let p = prepare_job_dir_with(
         a.config.as_deref(),
         a.out.as_deref(),
         TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
         true,
+        |loaded| {
+            if let Some(n) = a.retries {
+                loaded.config.cluster.retries = n;
+            }
+        },
     )?;
     p.loaded.print_warnings();
     let dir = p.dir.clone();
@@ -64,9 +77,14 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     };
     let mut sched = crate::scheduler::open(kind, purpose)?;
     let mut jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
-    if let Some(n) = submit_notify(sched.as_mut(), &rendered, &jobs)? {
-        jobs.push(n);
-    }
+    // With retries, the notify job follows the last round instead (the retry
+    // job queues it), so its mail counts the tasks as they finally ended.
+    let after_train = if rendered.plan.job(JobKind::Retry).is_some() {
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Retry)?
+    } else {
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Notify)?
+    };
+    jobs.extend(after_train);
     if a.dry_run {
         println!(
             "# dry run: scripts written to {}; nothing submitted.",
@@ -97,39 +115,45 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     Ok(())
 }
 
-/// Slurm with `cluster.notify`: submit notify.com after the train array, however
-/// it ends (`--dependency=afterany`), with the train job's id as its argument. If
-/// that fails, the chain just queued is cancelled, as for any failed submission
-/// ([`submit_after_chain`] names what was removed, and says when the notify job
-/// itself may be queued).
-fn submit_notify(
+/// Submit the planned `kind` job after the train array, however it ends
+/// (Grid Engine `-hold_jid`, Slurm `--dependency=afterany`): the notify job
+/// (Slurm with `cluster.notify`) gets the train job's id as its argument, the
+/// retry job (`cluster.retries`) its first round. Nothing when the plan has no
+/// such job or no train job was submitted. If it fails, the chain just queued
+/// is cancelled, as for any failed submission ([`submit_after_chain`] names
+/// what was removed, and says when this job itself may be queued).
+fn submit_after_train(
     sched: &mut dyn Scheduler,
     rendered: &crate::experiment::render::Rendered,
     chain: &[SubmittedJob],
+    kind: JobKind,
 ) -> Result<Option<SubmittedJob>> {
-    let Some(job) = rendered
-        .plan
-        .jobs
-        .iter()
-        .find(|j| j.kind == JobKind::Notify)
-    else {
+    let Some(job) = rendered.plan.job(kind) else {
         return Ok(None);
     };
     let Some(train) = chain.iter().find(|j| j.stage == JobKind::Train.as_str()) else {
         return Ok(None);
     };
     let mut req = crate::scheduler::JobRequest::new(&job.script, &rendered.dir);
-    req.options = rendered.plan.scheduler.dialect().after_any(train.id.number);
-    req.args = vec![train.id.number.to_string()];
-    let mut notify =
-        submit_after_chain(sched, JobKind::Notify.as_str(), &req, chain).map_err(|e| match e {
-            Error::Scheduler(m) => {
-                Error::Scheduler(format!("submitting the notify job (cluster.notify): {m}"))
-            }
-            other => other,
-        })?;
-    notify.hold = vec![train.id.number];
-    Ok(Some(notify))
+    req.options = rendered
+        .plan
+        .scheduler
+        .dialect()
+        .after_any(&[train.id.number]);
+    req.args = vec![match kind {
+        JobKind::Retry => "1".to_string(),
+        _ => train.id.number.to_string(),
+    }];
+    let why = match kind {
+        JobKind::Retry => "the retry job (cluster.retries)",
+        _ => "the notify job (cluster.notify)",
+    };
+    let mut after = submit_after_chain(sched, kind.as_str(), &req, chain).map_err(|e| match e {
+        Error::Scheduler(m) => Error::Scheduler(format!("submitting {why}: {m}")),
+        other => other,
+    })?;
+    after.hold = vec![train.id.number];
+    Ok(Some(after))
 }
 
 /// What `--no-verify` does on this scheduler, when that is not what it says

@@ -97,6 +97,29 @@ impl Plan {
                 "Mail a one-line summary of the train array once it has ended (cluster.notify).",
             )
         });
+        // `cluster.retries` (or `submit --retries`): one small CPU job after
+        // the train array runs `hecjob resubmit`; it loads hecjob, libtorch
+        // linked in, whose mappings count against Grid Engine's h_vmem, and
+        // waits up to 3 minutes for accounting to settle.
+        let retry_job = (c.cluster.retries > 0).then(|| {
+            let res = JobResources {
+                h_vmem: Some("4G".into()),
+                h_rt: Some("00:15:00".into()),
+                ncpus: Some(1),
+                ..JobResources::default()
+            };
+            PlannedJob {
+                // The retry job mails its own summary when it stops.
+                mail: None,
+                ..job(
+                    JobKind::Retry,
+                    &c.cluster.cpu_queue,
+                    &res,
+                    Some(JobKind::Train),
+                    "Run again, one round at a time, the train tasks that did not finish (cluster.retries).",
+                )
+            }
+        });
         Plan {
             experiment: exp.clone(),
             scheduler: c.cluster.scheduler,
@@ -123,9 +146,17 @@ impl Plan {
             ]
             .into_iter()
             .chain(notify_job)
+            .chain(retry_job)
             .collect(),
             tasks: loaded.tasks.clone(),
         }
+    }
+}
+
+impl Plan {
+    /// The planned job of `kind`, when the plan has one.
+    pub fn job(&self, kind: JobKind) -> Option<&PlannedJob> {
+        self.jobs.iter().find(|j| j.kind == kind)
     }
 }
 

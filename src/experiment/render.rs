@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// scheduler; the others are looked up in the folder of DIR the scheduler's
 /// dialect names first (Slurm: DIR/slurm/), so a Grid Engine header is never
 /// used for a Slurm script. The embedded sets are the dialects' own.
-const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera"];
+const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera", "retry.com.tera"];
 
 /// One rendered file: its name inside the job directory and its content.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +260,7 @@ fn common_context(loaded: &LoadedConfig, plan: &Plan, yaml: &str) -> tera::Conte
     common.insert("task_count", &plan.tasks.len());
     common.insert("experiment", &c.experiment.name);
     common.insert("notify", &c.cluster.notify);
+    common.insert("retries", &c.cluster.retries);
     common.insert("config_sha256", &config::body_sha256(yaml));
     // Resolved at load (config/every.rs): the config's value or one from h_rt.
     common.insert(
@@ -416,9 +417,9 @@ impl Rendered {
         self.plan
             .jobs
             .iter()
-            // The notify job is not a chained stage: it follows the train job
-            // however that ends (cmd::submit queues it after the chain).
-            .filter(|j| j.kind != JobKind::Notify)
+            // The notify and retry jobs are not chained stages: they follow
+            // the train job however that ends (cli::submit queues them).
+            .filter(|j| !matches!(j.kind, JobKind::Notify | JobKind::Retry))
             .filter(|j| only.is_empty() || only.contains(&j.kind))
             .map(|j| StageJob {
                 stage: j.kind.as_str().to_string(),
@@ -512,7 +513,21 @@ pub fn prepare_job_dir(
     templates: TemplateChoice,
     write: bool,
 ) -> Result<Prepared> {
-    let loaded = config::load(config)?;
+    prepare_job_dir_with(config, out, templates, write, |_| {})
+}
+
+/// [`prepare_job_dir`] with the loaded config adjusted first, by a command's
+/// flag that overrides a key (`submit --retries N`: `cluster.retries`), so the
+/// scripts and the resolved config.yaml both say what was submitted.
+pub fn prepare_job_dir_with(
+    config: Option<&Path>,
+    out: Option<&Path>,
+    templates: TemplateChoice,
+    write: bool,
+    adjust: impl FnOnce(&mut LoadedConfig),
+) -> Result<Prepared> {
+    let mut loaded = config::load(config)?;
+    adjust(&mut loaded);
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_out_dir(&loaded));

@@ -45,6 +45,9 @@ pub enum JobKind {
     /// Slurm with `cluster.notify`: a small job after the train array (afterany)
     /// that mails a one-line summary. Not one of the chained stages ([`JobKind::ALL`]).
     Notify,
+    /// `submit --retries N`: a small job after the train array (any ending)
+    /// that runs `hecjob resubmit` for one round and queues the next. Not chained.
+    Retry,
 }
 
 impl JobKind {
@@ -56,6 +59,7 @@ impl JobKind {
             JobKind::Download => "download",
             JobKind::Train => "train",
             JobKind::Notify => "notify",
+            JobKind::Retry => "retry",
         }
     }
 
@@ -66,6 +70,7 @@ impl JobKind {
             JobKind::Download => "download.com",
             JobKind::Train => "train.com",
             JobKind::Notify => "notify.com",
+            JobKind::Retry => "retry.com",
         }
     }
 

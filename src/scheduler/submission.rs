@@ -76,6 +76,7 @@ pub fn submit_chain(
                 id: s.id,
                 hold: req.after.iter().map(|j| j.number).collect(),
                 command: s.command,
+                requests: None,
             }),
             Err(e) => return Err(roll_back(sched, &done, &stage.stage, e)),
         }
@@ -106,6 +107,7 @@ pub fn submit_after_chain(
             id: s.id,
             hold: req.after.iter().map(|j| j.number).collect(),
             command: s.command,
+            requests: None,
         }),
         Err(e) => Err(roll_back(sched, chain, stage, e)),
     }

@@ -11,7 +11,7 @@ const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`, `checkpoint_every`";
 const TOP_LIST: &str =
     "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
-const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`";
+const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`, `retries`";
 const JOB_LIST: &str =
     "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `gpu_type`, `extra_directives`";
 
@@ -424,6 +424,15 @@ case!(
         4,
         "cluster.max_concurrent_tasks",
         "must be at least 1 (or leave it out for no cap)"
+    )
+);
+case!(
+    retries_past_the_most,
+    with("cluster:\n  retries: 11\n"),
+    one(
+        4,
+        "cluster.retries",
+        "11 rounds is more than the 10 hecjob runs: a task still failing after that needs a person (see hecjob status)"
     )
 );
 case!(

@@ -45,6 +45,7 @@ mod pipeline_slurm;
 mod predict_files;
 mod render_snapshots;
 mod report;
+mod retries_live;
 mod sge_live;
 mod slurm_live;
 #[cfg(feature = "torch")]

@@ -763,6 +763,100 @@ fn notify_renders_per_scheduler() {
     assert_eq!(stages, ["install", "download", "train"]);
 }
 
+/// `cluster.retries`: one more script on either scheduler, retry.com, which
+/// `submit` queues after the train array with round 1; it never asks Grid
+/// Engine for mail (it mails its own summary when the rounds stop), and with
+/// Slurm's notify job it mails the way notify.com does.
+#[test]
+fn retries_render_a_retry_job_for_both_schedulers() {
+    let with_retries = |name: &str, extra: &str| {
+        let text = edit(
+            &std::fs::read_to_string(repo().join(format!("configs/{name}.yaml"))).unwrap(),
+            "cluster:\n",
+            &format!("cluster:\n  retries: 2\n{extra}"),
+        );
+        let loaded = config::load_str(&text, &format!("configs/{name}.yaml")).unwrap();
+        render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap()
+    };
+    let sge = with_retries(
+        "sweep",
+        "  notify: { address: me@lancaster.ac.uk, on: [fail] }\n",
+    );
+    let retry = sge.file("retry.com").unwrap();
+    assert!(retry.executable);
+    assert!(!retry.content.contains("#$ -M"), "{}", retry.content);
+    bash_n("retry.com", &retry.content);
+    insta::assert_snapshot!("sweep@retries__retry.com", redact(&retry.content));
+    let slurm = with_retries(
+        "slurm-sweep",
+        "  notify: { address: me@lancaster.ac.uk, on: [end] }\n",
+    );
+    let retry = slurm.file("retry.com").unwrap();
+    bash_n("retry.com", &retry.content);
+    insta::assert_snapshot!("slurm-sweep@retries__retry.com", redact(&retry.content));
+    let stages: Vec<String> = slurm
+        .stages(&[], true)
+        .iter()
+        .map(|s| s.stage.clone())
+        .collect();
+    assert_eq!(stages, ["install", "download", "train"]);
+    // Without retries, no retry job.
+    assert!(render_shipped("sweep").file("retry.com").is_none());
+}
+
+/// `submit --retries 2 --dry-run`: the retry job is queued after the train
+/// array however it ends, with round 1; on Slurm it takes the notify job's
+/// place (the last round queues that); the resolved config records the rounds.
+#[test]
+fn submit_retries_queues_the_retry_job_after_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("slurm.yaml");
+    std::fs::write(
+        &cfg,
+        edit(
+            &std::fs::read_to_string(repo().join("configs/slurm-sweep.yaml")).unwrap(),
+            "cluster:\n",
+            "cluster:\n  notify: { address: me@lancaster.ac.uk, on: [fail] }\n",
+        ),
+    )
+    .unwrap();
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args([
+            "submit",
+            "--dry-run",
+            "--retries",
+            "2",
+            "--out",
+            "out",
+            "slurm.yaml",
+        ])
+        .output();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .contains("sbatch --parsable --dependency=afterany:3 retry.com 1    # retry → job 4\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("notify.com"), "{stdout}");
+    let resolved = std::fs::read_to_string(tmp.path().join("out/config.yaml")).unwrap();
+    assert!(resolved.contains("\n  retries: 2\n"), "{resolved}");
+    let too_many = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["submit", "--dry-run", "--retries", "11", "slurm.yaml"])
+        .output();
+    assert!(
+        String::from_utf8_lossy(&too_many.stderr).contains("11 is not in 1..=10"),
+        "{}",
+        String::from_utf8_lossy(&too_many.stderr)
+    );
+}
+
 /// The train script of a Slurm config whose train job has `train_keys`.
 fn slurm_train_script(train_keys: &str) -> String {
     let text = format!(

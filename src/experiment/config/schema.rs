@@ -116,6 +116,18 @@ pub struct Cluster {
     /// The most the queue or partition allows: `hecjob resubmit` raises a
     /// task's requests up to these and no further.
     pub limits: Limits,
+    /// Rounds of `hecjob resubmit` run by a small job after the train array,
+    /// without a hand on the keyboard (`submit --retries N` sets it too); 0: none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+/// The most `cluster.retries` rounds: each is a job that waits on the last,
+/// and a task still failing after this many needs a person.
+pub const MAX_RETRIES: u32 = 10;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// `cluster.limits`: the HEC's by default (its GPU partition `gpu-short` and
@@ -192,6 +204,7 @@ impl Default for Cluster {
             gpu_types: Vec::new(),
             jobs: Jobs::default(),
             limits: Limits::default(),
+            retries: 0,
         }
     }
 }

@@ -398,6 +398,16 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
             "must be at least 1 (or leave it out for no cap)",
         );
     }
+    if c.retries > super::MAX_RETRIES {
+        p.push(
+            "cluster.retries",
+            format!(
+                "{} rounds is more than the {} hecjob runs: a task still failing after that needs a person (see hecjob status)",
+                c.retries,
+                super::MAX_RETRIES
+            ),
+        );
+    }
     if let Some(n) = &c.notify {
         check_notify(p, n);
     }

@@ -44,6 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "notify.com.tera",
         include_str!("../../../templates/slurm/notify.com.tera"),
     ),
+    (
+        "retry.com.tera",
+        include_str!("../../../templates/retry.com.tera"),
+    ),
 ];
 
 /// The longest `--signal=B:USR1@SECONDS` Slurm takes.
@@ -195,8 +199,9 @@ impl Dialect for SlurmDialect {
         scancel_command(ids)
     }
 
-    fn after_any(&self, job: u64) -> Vec<String> {
-        vec![format!("--dependency=afterany:{job}")]
+    fn after_any(&self, jobs: &[u64]) -> Vec<String> {
+        let ids: Vec<String> = jobs.iter().map(u64::to_string).collect();
+        vec![format!("--dependency=afterany:{}", ids.join(":"))]
     }
 
     /// `--array` (keeping its `%` cap), `--mem` and `--time` rewritten in
