@@ -5,10 +5,10 @@
 //! `status` shows every attempt.
 
 use super::status::{load_record, newest_record};
-use crate::experiment::config::MAX_RETRIES;
+use crate::experiment::config::{Config, MAX_RETRIES};
 use crate::experiment::resubmit::{plan, Attempt, Plan, Requests, TaskFacts};
 use crate::jobdir::job_id::TaskRange;
-use crate::jobdir::submission::{JobRequests, SubmittedJob};
+use crate::jobdir::submission::{JobRequests, SubmissionRecord, SubmittedJob};
 use crate::jobdir::JobKind;
 use crate::scheduler::backend::JobRequest;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
@@ -78,17 +78,8 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         )?)
     };
     // Read under the lock: a resubmission that held it has appended its jobs.
-    let (mut record, kind) = load_record(&path)?;
+    let (record, kind) = load_record(&path)?;
     let config = crate::experiment::config::load(Some(&job_dir.join("config.yaml")))?.config;
-    let train = &config.cluster.jobs.train;
-    let configured = Requests {
-        memory: train.h_vmem.as_ref().map(|m| m.bytes()),
-        time: train.h_rt.as_ref().map(|t| t.secs()),
-    };
-    let limits = Requests {
-        memory: config.cluster.limits.max_memory.as_ref().map(|m| m.bytes()),
-        time: config.cluster.limits.max_time.as_ref().map(|t| t.secs()),
-    };
     let train_jobs: Vec<&SubmittedJob> =
         record.jobs.iter().filter(|j| j.stage == "train").collect();
     if train_jobs.is_empty() {
@@ -97,18 +88,7 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
             path.display()
         )));
     }
-    // What each train job asked for: a resubmission recorded its own.
-    let requests: BTreeMap<u64, Requests> = train_jobs
-        .iter()
-        .map(|j| {
-            let r = j.requests.map_or(configured, |r| Requests {
-                memory: r.memory_bytes,
-                time: r.time_s,
-            });
-            (j.id.number, r)
-        })
-        .collect();
-    let current = requests[&train_jobs.last().unwrap().id.number];
+    let (requests, current, limits) = train_requests(&config, &train_jobs);
     let tracked: Vec<TrackedJob> = train_jobs
         .iter()
         .map(|j| TrackedJob {
@@ -117,17 +97,7 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
-    let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
-    let mut st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
-    if round.is_some() {
-        let deadline = std::time::Instant::now() + SETTLE;
-        while st.iter().flat_map(|j| &j.tasks).any(|t| waits(t.state))
-            && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(std::time::Duration::from_secs(5));
-            st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
-        }
-    }
+    let mut st = query(kind, &tracked, round.is_some())?;
     crate::report::status_view::refine_causes(&job_dir, &mut st);
     let (facts, waiting, finished) = task_facts(&job_dir, &st, &requests);
     let p = plan(&facts, current, limits);
@@ -159,27 +129,87 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
     if a.dry_run {
         return Ok(());
     }
+    record_jobs(kind, &job_dir, round, record, submitted)
+}
+
+/// Append the resubmitted jobs to the record and, in a retry round, queue
+/// what follows them (the next round, or the notify job), recording that too;
+/// the record is written also when queueing the follower fails.
+fn record_jobs(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    round: Option<Round>,
+    mut record: SubmissionRecord,
+    submitted: Vec<SubmittedJob>,
+) -> Result<()> {
     let new_ids: Vec<u64> = submitted.iter().map(|j| j.id.number).collect();
     record.jobs.extend(submitted);
     if let Some(r) = round {
-        let follow = follow_round(kind, &job_dir, r, &new_ids);
-        // Record what was queued before reporting a failure to queue more.
-        let (jobs, line) = match follow {
-            Ok(x) => x,
+        match follow_round(kind, job_dir, r, &new_ids) {
+            Ok((jobs, line)) => {
+                record.jobs.extend(jobs);
+                println!("{line}");
+            }
             Err(e) => {
-                record.write(&job_dir)?;
+                record.write(job_dir)?;
                 return Err(e);
             }
-        };
-        record.jobs.extend(jobs);
-        println!("{line}");
+        }
     }
-    record.write(&job_dir)?;
+    record.write(job_dir)?;
     println!(
         "follow with: hecjob status {}",
         crate::util::shell::quote(&job_dir.display().to_string())
     );
     Ok(())
+}
+
+/// What each train job asked for (a resubmission recorded its own; the
+/// others asked for what the config says), what the newest asked for, and
+/// `cluster.limits`.
+fn train_requests(
+    config: &Config,
+    train_jobs: &[&SubmittedJob],
+) -> (BTreeMap<u64, Requests>, Requests, Requests) {
+    let train = &config.cluster.jobs.train;
+    let configured = Requests {
+        memory: train.h_vmem.as_ref().map(|m| m.bytes()),
+        time: train.h_rt.as_ref().map(|t| t.secs()),
+    };
+    let limits = Requests {
+        memory: config.cluster.limits.max_memory.as_ref().map(|m| m.bytes()),
+        time: config.cluster.limits.max_time.as_ref().map(|t| t.secs()),
+    };
+    let requests: BTreeMap<u64, Requests> = train_jobs
+        .iter()
+        .map(|j| {
+            let r = j.requests.map_or(configured, |r| Requests {
+                memory: r.memory_bytes,
+                time: r.time_s,
+            });
+            (j.id.number, r)
+        })
+        .collect();
+    let newest = train_jobs
+        .last()
+        .map_or(configured, |j| requests[&j.id.number]);
+    (requests, newest, limits)
+}
+
+/// The train jobs' status; for a retry round (`settle`), once accounting
+/// records every task as ended, or after [`SETTLE`].
+fn query(kind: SchedulerKind, tracked: &[TrackedJob], settle: bool) -> Result<Vec<JobStatus>> {
+    let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
+    let mut st = crate::scheduler::status::query(sched.as_mut(), tracked)?;
+    let deadline = std::time::Instant::now() + SETTLE;
+    while settle
+        && st.iter().flat_map(|j| &j.tasks).any(|t| waits(t.state))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        st = crate::scheduler::status::query(sched.as_mut(), tracked)?;
+    }
+    Ok(st)
 }
 
 /// Whether a task in `state` has not ended yet (queued, held, running…).
