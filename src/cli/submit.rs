@@ -13,8 +13,10 @@ use std::path::PathBuf;
 pub struct SubmitArgs {
     /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
     pub config: Option<PathBuf>,
-    /// Submit only these jobs, still in install → download → train order and
-    /// chained among themselves (comma-separated).
+    /// Submit only these jobs, still in install → download → train → predict →
+    /// merge order and chained among themselves (comma-separated; `predict`
+    /// brings its merge job along, and needs the model to exist already
+    /// unless `train` is submitted too).
     #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
     pub only: Vec<JobKind>,
     /// Render the scripts and print the exact qsub command lines; submit nothing.
@@ -37,7 +39,9 @@ pub struct SubmitArgs {
 
 pub(crate) fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
     JobKind::parse(s.trim()).ok_or_else(|| {
-        format!("unknown job {s:?}: expected install, download or train (comma-separated)")
+        format!(
+            "unknown job {s:?}: expected install, download, train, predict or merge (comma-separated)"
+        )
     })
 }
 
@@ -53,6 +57,9 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, !a.no_verify);
+    if !a.dry_run {
+        super::predict_job::check_only(&a.only, &rendered, &dir)?;
+    }
     let kind = p.loaded.config.cluster.scheduler;
     if let Some(note) = no_verify_note(kind, a.no_verify) {
         eprintln!("note: {note}");
@@ -194,6 +201,9 @@ mod tests {
         let e = T::try_parse_from(["x", "--only", "trian"])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("install, download or train"), "{e}");
+        assert!(
+            e.contains("install, download, train, predict or merge"),
+            "{e}"
+        );
     }
 }

@@ -49,7 +49,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(loaded: &LoadedConfig) -> Plan {
+    /// `predict_shards`: the predict array's size, from the shard plan
+    /// (experiment::predict), when the config has a `predict:` section.
+    pub fn new(loaded: &LoadedConfig, predict_shards: Option<u32>) -> Plan {
         let c = &loaded.config;
         let exp = &c.experiment.name;
         let job =
@@ -78,25 +80,10 @@ impl Plan {
             max_concurrent: c.cluster.max_concurrent_tasks,
         });
         train.notify = true;
-        // Slurm: the HEC rejects arrays that ask for mail, so one small job after
-        // the array mails the summary (Grid Engine mails from the jobs: -M/-m).
-        let notify_job = (!c.cluster.scheduler.dialect().mails_from_jobs()
-            && c.cluster.notify.is_some())
-        .then(|| {
-            let res = JobResources {
-                h_vmem: Some("100M".into()),
-                h_rt: Some("00:05:00".into()),
-                ncpus: Some(1),
-                ..JobResources::default()
-            };
-            job(
-                JobKind::Notify,
-                &c.cluster.cpu_queue,
-                &res,
-                Some(JobKind::Train),
-                "Mail a one-line summary of the train array once it has ended (cluster.notify).",
-            )
-        });
+        let notify_job = notify_job(c, &job);
+        let predict_jobs = predict_shards
+            .map(|shards| predict_jobs(c, shards, &job))
+            .unwrap_or_default();
         Plan {
             experiment: exp.clone(),
             scheduler: c.cluster.scheduler,
@@ -122,11 +109,75 @@ impl Plan {
                 train,
             ]
             .into_iter()
+            .chain(predict_jobs)
             .chain(notify_job)
             .collect(),
             tasks: loaded.tasks.clone(),
         }
     }
+}
+
+/// Slurm: the HEC rejects arrays that ask for mail, so one small job after
+/// the array mails the summary (Grid Engine mails from the jobs: -M/-m).
+fn notify_job(
+    c: &crate::experiment::config::Config,
+    job: &dyn Fn(JobKind, &str, &JobResources, Option<JobKind>, &str) -> PlannedJob,
+) -> Option<PlannedJob> {
+    (!c.cluster.scheduler.dialect().mails_from_jobs() && c.cluster.notify.is_some()).then(|| {
+        let res = JobResources {
+            h_vmem: Some("100M".into()),
+            h_rt: Some("00:05:00".into()),
+            ncpus: Some(1),
+            ..JobResources::default()
+        };
+        job(
+            JobKind::Notify,
+            &c.cluster.cpu_queue,
+            &res,
+            Some(JobKind::Train),
+            "Mail a one-line summary of the train array once it has ended (cluster.notify).",
+        )
+    })
+}
+
+/// The predict array (one task per shard, on the GPU queue if it asks for
+/// GPUs) and the small merge job after it.
+fn predict_jobs(
+    c: &crate::experiment::config::Config,
+    shards: u32,
+    job: &dyn Fn(JobKind, &str, &JobResources, Option<JobKind>, &str) -> PlannedJob,
+) -> Vec<PlannedJob> {
+    let res = &c.cluster.jobs.predict;
+    let queue = if res.ngpus.unwrap_or(0) > 0 {
+        &c.cluster.gpu_queue
+    } else {
+        &c.cluster.cpu_queue
+    };
+    let mut predict = job(
+        JobKind::Predict,
+        queue,
+        res,
+        Some(JobKind::Train),
+        "Label one shard of the predict inputs per array task (predict.json).",
+    );
+    predict.array = Some(ArraySpec {
+        tasks: shards,
+        max_concurrent: None,
+    });
+    let merge_res = JobResources {
+        h_vmem: Some("1G".into()),
+        h_rt: Some("01:00:00".into()),
+        ncpus: Some(1),
+        ..JobResources::default()
+    };
+    let merge = job(
+        JobKind::Merge,
+        &c.cluster.cpu_queue,
+        &merge_res,
+        Some(JobKind::Predict),
+        "Concatenate the predict shards in input order and check every input row has one output row.",
+    );
+    vec![predict, merge]
 }
 
 impl PlannedJob {

@@ -10,7 +10,7 @@ use hecjob::experiment::config::{self, load_str, TRAIN_KEYS};
 const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`, `checkpoint_every`";
 const TOP_LIST: &str =
-    "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
+    "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`, `predict`";
 const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`";
 const JOB_LIST: &str =
     "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `gpu_type`, `extra_directives`";
@@ -145,7 +145,7 @@ case!(
 case!(
     unknown_job_name,
     with("cluster:\n  jobs:\n    trian: {h_rt: \"01:00:00\"}\n"),
-    "bad.yaml:5:5: cluster.jobs: unknown field `trian`, expected one of `install`, `download`, `train`; did you mean `train`?"
+    "bad.yaml:5:5: cluster.jobs: unknown field `trian`, expected one of `install`, `download`, `train`, `predict`; did you mean `train`?"
 );
 case!(
     unknown_job_resource,
@@ -327,7 +327,7 @@ case!(
     one(
         6,
         "cluster.jobs.install.ngpus",
-        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs"
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs"
     )
 );
 case!(
@@ -336,7 +336,7 @@ case!(
     one(
         5,
         "cluster.jobs.download.ngpus",
-        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs"
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs"
     )
 );
 case!(
@@ -1140,7 +1140,7 @@ fn several_problems_are_all_reported_once_each() {
         "bad.yaml: 7 problems in the config:\n  \
          bad.yaml:2: experiment.name: `1abc` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)\n  \
          bad.yaml:4: cluster.gpu_queue: `a b` is not a queue name (letters, digits, _ . - @)\n  \
-         bad.yaml:6: cluster.jobs.install.ngpus: this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs\n  \
+         bad.yaml:6: cluster.jobs.install.ngpus: this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs\n  \
          bad.yaml:8: train.learning_rate: must be > 0 (e.g. 5e-5), got 0\n  \
          bad.yaml:9: train.batch_size: must be at least 1 (the paper used 16)\n  \
          bad.yaml:11: sweep.epochs[1]: duplicate value 1: equal to sweep.epochs[0]; list each value once\n  \

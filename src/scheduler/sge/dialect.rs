@@ -39,6 +39,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "train.com.tera",
         include_str!("../../../templates/train.com.tera"),
     ),
+    (
+        "predict.com.tera",
+        include_str!("../../../templates/predict.com.tera"),
+    ),
+    (
+        "merge.com.tera",
+        include_str!("../../../templates/merge.com.tera"),
+    ),
 ];
 
 /// Directives hecjob writes itself; a duplicate would silently win or clash.

@@ -1,0 +1,306 @@
+//! The predict stage's two job commands, run in the job directory by the
+//! rendered scripts: `hecjob predict-shard K` (predict.com, one per array
+//! task) labels shard K of the inputs `predict.json` lists into
+//! `predict/shard-K.*`, resuming an earlier run of the same shard, and writes
+//! its summary; `hecjob predict-merge` (merge.com) checks that every shard
+//! finished with exactly one output row per input row and concatenates them,
+//! in input order, into `predict/predictions.*` (atomically: all or nothing).
+//!
+//! `predict.model: best` is chosen when a shard runs, from the task
+//! directories, by the report's rule (report::build: the best dev macro-F1
+//! among finished tasks), so predict can be held on the train array.
+
+use crate::data::spec::Format;
+use crate::jobdir::predict::{PredictPlan, ShardSummary};
+use crate::util::error::{Error, Result};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct PredictShardArgs {
+    /// The shard (the array task id, from 1).
+    pub shard: u32,
+    /// The job directory holding predict.json.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictMergeArgs {
+    /// The job directory holding predict.json.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// The model directory `plan.model` names: `best` resolved from the sweep's
+/// task directories, a path checked to hold a model.
+pub fn model_dir(plan_model: &str, job_dir: &Path) -> Result<PathBuf> {
+    let dir = if plan_model == "best" {
+        best_task_dir(job_dir)?
+    } else {
+        PathBuf::from(plan_model)
+    };
+    if !dir.join("model.safetensors").is_file() {
+        return Err(Error::Usage(format!(
+            "predict.model: {} holds no model.safetensors; {}",
+            dir.display(),
+            if plan_model == "best" {
+                "the best task has not saved its model yet: wait for the train array to finish"
+            } else {
+                "give a model directory saved by `hecjob train` (or `best`)"
+            }
+        )));
+    }
+    Ok(dir)
+}
+
+/// The best task's directory, by the report's rule.
+fn best_task_dir(job_dir: &Path) -> Result<PathBuf> {
+    let opts = crate::report::ReportOptions {
+        qacct: None,
+        ..Default::default()
+    };
+    let report = crate::report::build(job_dir, &opts)?;
+    let none = || {
+        Error::Usage(format!(
+            "predict.model is `best`, but no task of {} has a dev score yet: \
+             wait for the train array to finish, or set predict.model to a model directory",
+            job_dir.display()
+        ))
+    };
+    let best = report.best.ok_or_else(none)?;
+    let found = crate::report::discover::discover(job_dir)?;
+    let task = found
+        .tasks
+        .into_iter()
+        .find(|t| t.id == best)
+        .ok_or_else(none)?;
+    task.dir.ok_or_else(|| {
+        Error::Usage(format!(
+            "predict.model is `best` (task {best}), but its directory is unknown: {}",
+            task.problem.unwrap_or_default()
+        ))
+    })
+}
+
+/// `hecjob predict-shard K`.
+#[cfg(feature = "torch")]
+pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
+    use crate::worker::predict::reader::{Columns, Input, InputFormat};
+    use crate::worker::predict::writer::OutputFormat;
+    let plan = PredictPlan::read(&a.dir)?;
+    if a.shard == 0 || a.shard > plan.shards {
+        return Err(Error::Usage(format!(
+            "shard {}: predict.json has shards 1 to {}",
+            a.shard, plan.shards
+        )));
+    }
+    let (inputs, rows) = shard_inputs(&plan, a.shard);
+    let inputs = inputs
+        .into_iter()
+        .map(|i| {
+            let format = match i.format.as_str() {
+                "csv" => InputFormat::Csv,
+                "tsv" => InputFormat::Tsv,
+                "jsonl" => InputFormat::Jsonl,
+                _ => InputFormat::Text,
+            };
+            Input {
+                path: i.path.clone(),
+                format,
+            }
+        })
+        .collect();
+    let model = model_dir(&plan.model, &a.dir)?;
+    println!(
+        "shard {}: rows {}..{} with {}",
+        a.shard,
+        rows.start,
+        rows.end,
+        model.display()
+    );
+    let dev = super::train::device(tch::Cuda::is_available())?;
+    let lm = crate::worker::model::saved::LoadedModel::trained(&model, dev)?;
+    let job = crate::worker::predict::Job {
+        inputs,
+        columns: Columns {
+            text: plan.text_column.clone(),
+            join: plan.text_join.clone(),
+            id: plan.id_column.clone(),
+        },
+        output: plan.shard_output(&a.dir, a.shard),
+        format: if plan.format == "csv" {
+            OutputFormat::Csv
+        } else {
+            OutputFormat::Jsonl
+        },
+        probabilities: plan.probabilities,
+        threshold: plan.threshold,
+        top_k: None,
+        batch_size: plan.batch_size,
+        window: 16384,
+        resume: true,
+        rows: Some(rows.clone()),
+    };
+    let started = std::time::Instant::now();
+    let done = crate::worker::predict::run(&job, &lm, &model, dev)?;
+    let seconds = started.elapsed().as_secs_f64();
+    // A shard found complete keeps the summary of the run that labelled it.
+    if done.rows == 0 && ShardSummary::read(&a.dir, a.shard)?.is_some() {
+        return Ok(());
+    }
+    ShardSummary {
+        shard: a.shard,
+        rows: rows.end - rows.start,
+        predicted: done.rows,
+        seconds,
+        model: model.display().to_string(),
+    }
+    .write(&a.dir)
+}
+
+/// The inputs shard `shard` reads (those its rows fall in) and its rows
+/// counted from the first of them, so a shard skips whole files before its own.
+pub fn shard_inputs(
+    plan: &PredictPlan,
+    shard: u32,
+) -> (
+    Vec<&crate::jobdir::predict::PlanInput>,
+    std::ops::Range<u64>,
+) {
+    let want = plan.shard_rows(shard);
+    let mut offset = 0u64;
+    let mut first: Option<u64> = None;
+    let mut chosen = Vec::new();
+    for input in &plan.inputs {
+        let (start, end) = (offset, offset + input.rows);
+        offset = end;
+        if end <= want.start || start >= want.end {
+            continue;
+        }
+        first.get_or_insert(start);
+        chosen.push(input);
+    }
+    let base = first.unwrap_or(want.start);
+    (chosen, want.start - base..want.end - base)
+}
+
+/// `hecjob predict-merge`.
+pub fn run_merge(a: &PredictMergeArgs) -> Result<()> {
+    let plan = PredictPlan::read(&a.dir)?;
+    check_shards(&plan, &a.dir)?;
+    let merged = plan.merged_output(&a.dir);
+    crate::util::fsutil::replace_atomic(&merged, &format!(".{}", plan.format), |tmp| {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        for k in 1..=plan.shards {
+            let path = plan.shard_output(&a.dir, k);
+            let f = crate::util::fsutil::open_regular(&path)
+                .map_err(|e| Error::io("reading", &path, e))?;
+            let mut r = std::io::BufReader::new(f);
+            // A CSV shard starts with the header: the merged file has it once.
+            if plan.format == "csv" && k > 1 {
+                let mut header = Vec::new();
+                r.read_until(b'\n', &mut header)
+                    .map_err(|e| Error::io("reading", &path, e))?;
+            }
+            std::io::copy(&mut r, &mut out).map_err(|e| Error::io("writing", &merged, e))?;
+        }
+        out.flush().map_err(|e| Error::io("writing", &merged, e))
+    })?;
+    println!(
+        "merged {} rows from {} shard(s) → {}",
+        plan.rows,
+        plan.shards,
+        merged.display()
+    );
+    Ok(())
+}
+
+/// Every shard finished, with one output row per input row.
+fn check_shards(plan: &PredictPlan, dir: &Path) -> Result<()> {
+    for k in 1..=plan.shards {
+        let want = plan.shard_rows(k);
+        let expected = want.end - want.start;
+        let path = plan.shard_output(dir, k);
+        let rerun =
+            "run it again (hecjob submit --only predict resumes the shards that did not finish)";
+        if !path.is_file() || ShardSummary::read(dir, k)?.is_none() {
+            return Err(Error::Data(format!(
+                "shard {k} (input rows {}..{}) did not finish: {} {}; see its log in logs/ and {rerun}",
+                want.start,
+                want.end,
+                if path.is_file() { "has no summary beside" } else { "no" },
+                path.display()
+            )));
+        }
+        let got = output_rows(&path, &plan.format)?;
+        if got != expected {
+            return Err(Error::Data(format!(
+                "shard {k}: {} holds {got} output rows for its {expected} input rows ({}..{}): {}; \
+                 remove it (and its .progress and .summary.json) and {rerun}",
+                path.display(),
+                want.start,
+                want.end,
+                if got < expected {
+                    "rows are missing"
+                } else {
+                    "rows are duplicated"
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Data rows of a shard's output: JSONL lines, CSV records after the header.
+fn output_rows(path: &Path, format: &str) -> Result<u64> {
+    if format == "csv" {
+        let mut rows = 0u64;
+        crate::data::table::for_each_row(path, Format::Csv, |_, _| {
+            rows += 1;
+            Ok(())
+        })?;
+        return Ok(rows);
+    }
+    crate::experiment::predict::count_rows(path, "text")
+}
+
+/// `submit`/`run` without the train job: the model must be there already.
+pub fn check_model_ready(job_dir: &Path) -> Result<()> {
+    let plan = PredictPlan::read(job_dir)?;
+    model_dir(&plan.model, job_dir).map(|_| ())
+}
+
+/// `submit`/`run --only …` naming the predict stage: the config must have a
+/// `predict:` section, and without the train job in the same chain the model
+/// must exist already (for `best`: a finished task).
+pub fn check_only(
+    only: &[crate::jobdir::JobKind],
+    rendered: &crate::experiment::render::Rendered,
+    job_dir: &Path,
+) -> Result<()> {
+    use crate::jobdir::JobKind;
+    let named = |k: JobKind| only.contains(&k);
+    if !named(JobKind::Predict) && !named(JobKind::Merge) {
+        return Ok(());
+    }
+    if !rendered
+        .plan
+        .jobs
+        .iter()
+        .any(|j| j.kind == JobKind::Predict)
+    {
+        return Err(Error::Usage(
+            "--only predict: the config has no `predict:` section; add one \
+             (predict: {model: best, inputs: [corpus.txt]}) to label a corpus"
+                .into(),
+        ));
+    }
+    if named(JobKind::Predict) && !named(JobKind::Train) {
+        check_model_ready(job_dir).map_err(|e| match e {
+            Error::Usage(m) => Error::Usage(format!("--only predict: {m}")),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
