@@ -106,8 +106,19 @@ fn resolve(base: &Path, pattern: &str, i: usize) -> Result<Vec<PathBuf>> {
             )))
         };
     }
+    let no_match = || {
+        Error::Usage(format!(
+            "{key}: {} matches no file (relative inputs are read from the config's folder, {})",
+            full.display(),
+            base.display()
+        ))
+    };
     let dir = full.parent().unwrap_or(Path::new("."));
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("reading folder", dir, e))?;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_match()),
+        Err(e) => return Err(Error::io("reading folder", dir, e)),
+    };
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_str().is_some_and(|n| matches(&name, n)))
@@ -116,10 +127,7 @@ fn resolve(base: &Path, pattern: &str, i: usize) -> Result<Vec<PathBuf>> {
         .collect();
     found.sort();
     if found.is_empty() {
-        return Err(Error::Usage(format!(
-            "{key}: {} matches no file",
-            full.display()
-        )));
+        return Err(no_match());
     }
     Ok(found)
 }

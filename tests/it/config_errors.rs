@@ -1739,3 +1739,61 @@ case!(
     with("data:\n  label_map: plutchik\n"),
     "bad.yaml:4:14: data.label_map: `plutchik`: expected ekman or sentiment (a custom map is written in the config's data.label_map)"
 );
+
+// ---- predict: ----
+
+case!(
+    predict_without_inputs,
+    with("predict:\n  model: best\n  inputs: []\n"),
+    one(
+        5,
+        "predict.inputs",
+        "empty; list the files (or globs such as corpus/*.txt) to label"
+    )
+);
+case!(
+    predict_shard_size_zero,
+    with("predict:\n  model: best\n  inputs: [a.txt]\n  shard_size: 0\n"),
+    one(
+        6,
+        "predict.shard_size",
+        "must be at least 1 (input rows per array task, e.g. 100000)"
+    )
+);
+case!(
+    predict_threshold_not_a_probability,
+    with("predict:\n  model: m\n  inputs: [a.txt]\n  threshold: 1.5\n"),
+    one(
+        6,
+        "predict.threshold",
+        "1.5 is not a probability strictly between 0 and 1 (e.g. 0.3), or leave it out for the model's own thresholds"
+    )
+);
+case!(
+    predict_empty_model,
+    with("predict:\n  model: ''\n  inputs: [a.txt]\n"),
+    one(
+        4,
+        "predict.model",
+        "empty; give a model directory saved by `hecjob train`, or `best` for the sweep's best task"
+    )
+);
+case!(
+    predict_unknown_key,
+    with("predict:\n  model: best\n  inputs: [a.txt]\n  shards: 4\n"),
+    "bad.yaml:6:3: predict: unknown field `shards`, expected one of `model`, `inputs`, `shard_size`, `format`, `probabilities`, `threshold`, `batch_size`, `data_format`, `text_column`, `text_join`, `id_column`; did you mean `shard_size`?"
+);
+case!(
+    predict_without_model,
+    with("predict:\n  inputs: [a.txt]\n"),
+    "bad.yaml:4:3: predict: missing field `model`"
+);
+case!(
+    predict_job_may_ask_for_a_gpu_but_download_may_not,
+    with("cluster:\n  jobs:\n    predict:\n      ngpus: 1\n    download:\n      ngpus: 1\n"),
+    one(
+        8,
+        "cluster.jobs.download.ngpus",
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs"
+    )
+);

@@ -291,7 +291,16 @@ pub struct Jobs {
     pub download: JobResources,
     pub train: JobResources,
     /// The predict array (`predict:`): a CPU job unless it asks for GPUs.
+    /// Left out of the resolved config.yaml while it is the default, so
+    /// configs without `predict:` resolve as before.
+    #[serde(skip_serializing_if = "JobResources::is_predict_default")]
     pub predict: JobResources,
+}
+
+impl JobResources {
+    fn is_predict_default(&self) -> bool {
+        *self == Jobs::default().predict
+    }
 }
 
 impl Default for Jobs {
