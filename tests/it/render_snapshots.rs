@@ -1011,7 +1011,10 @@ fn predict_renders_an_array_of_shards_and_a_merge_for_both_schedulers() {
             .map(|i| (i.path.file_name().unwrap().to_string_lossy().into(), i.rows))
             .collect();
         assert_eq!(inputs, [("a.txt".into(), 3), ("b.txt".into(), 2)]);
-        assert_eq!((plan.rows, plan.shards, plan.model.as_str()), (5, 3, "best"));
+        assert_eq!(
+            (plan.rows, plan.shards, plan.model.as_str()),
+            (5, 3, "best")
+        );
         // The header names the source: a fixed one keeps the snapshot stable.
         loaded.source = "label.yaml".into();
         let r2 = render::render(&loaded, Path::new("jobs/label"), None);
