@@ -177,3 +177,48 @@ fn report_shows_rows_per_second_per_shard() {
         .join("\n")
     );
 }
+
+/// `--only predict` before any task has finished: refused at once, naming
+/// why, instead of queueing shards that would all fail; and a config without
+/// `predict:` has nothing to submit.
+#[test]
+fn only_predict_needs_a_finished_model_and_a_predict_section() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.txt"), "one\ntwo\n").unwrap();
+    let cfg = tmp.path().join("c.yaml");
+    let base = "experiment:\n  name: label\ncluster:\n  storage_root: /tmp/hecjob-none\n";
+    std::fs::write(
+        &cfg,
+        format!("{base}predict:\n  model: best\n  inputs: [a.txt]\n"),
+    )
+    .unwrap();
+    let jobs = tmp.path().join("jobs");
+    let run = |cfg: &Path| {
+        Hecjob::new()
+            .args(["run", "--local", "--only", "predict", "--out"])
+            .arg(&jobs)
+            .arg(cfg)
+            .run()
+    };
+    run(&cfg).code(2).stderr_eq(&format!(
+        "error: --only predict: predict.model is `best`, but no task of {} has a dev score yet: \
+         wait for the train array to finish, or set predict.model to a model directory\n",
+        jobs.display()
+    ));
+    std::fs::write(
+        &cfg,
+        format!("{base}predict:\n  model: nowhere\n  inputs: [a.txt]\n"),
+    )
+    .unwrap();
+    run(&cfg).code(2).stderr_eq(&format!(
+        "error: --only predict: predict.model: {} holds no model.safetensors; \
+         give a model directory saved by `hecjob train` (or `best`)\n",
+        tmp.path().join("nowhere").display()
+    ));
+    let bare = tmp.path().join("bare.yaml");
+    std::fs::write(&bare, base).unwrap();
+    run(&bare).code(2).stderr_eq(
+        "error: --only predict: the config has no `predict:` section; add one \
+         (predict: {model: best, inputs: [corpus.txt]}) to label a corpus\n",
+    );
+}
