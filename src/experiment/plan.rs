@@ -117,12 +117,13 @@ impl Plan {
     }
 }
 
+/// Plan::new's job builder: kind, default queue, resources, the job it
+/// follows, description.
+type JobMaker<'a> = dyn Fn(JobKind, &str, &JobResources, Option<JobKind>, &str) -> PlannedJob + 'a;
+
 /// Slurm: the HEC rejects arrays that ask for mail, so one small job after
 /// the array mails the summary (Grid Engine mails from the jobs: -M/-m).
-fn notify_job(
-    c: &crate::experiment::config::Config,
-    job: &dyn Fn(JobKind, &str, &JobResources, Option<JobKind>, &str) -> PlannedJob,
-) -> Option<PlannedJob> {
+fn notify_job(c: &crate::experiment::config::Config, job: &JobMaker) -> Option<PlannedJob> {
     (!c.cluster.scheduler.dialect().mails_from_jobs() && c.cluster.notify.is_some()).then(|| {
         let res = JobResources {
             h_vmem: Some("100M".into()),
@@ -145,7 +146,7 @@ fn notify_job(
 fn predict_jobs(
     c: &crate::experiment::config::Config,
     shards: u32,
-    job: &dyn Fn(JobKind, &str, &JobResources, Option<JobKind>, &str) -> PlannedJob,
+    job: &JobMaker,
 ) -> Vec<PlannedJob> {
     let res = &c.cluster.jobs.predict;
     let queue = if res.ngpus.unwrap_or(0) > 0 {
