@@ -96,6 +96,9 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
         )));
     }
     let (inputs, rows) = shard_inputs(&plan, a.shard);
+    for i in &inputs {
+        unchanged(i)?;
+    }
     let inputs = inputs
         .into_iter()
         .map(|i| {
@@ -159,6 +162,24 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
     .write(&a.dir)
 }
 
+/// A file the plan counted is the same size still: the shard's rows are
+/// those rows only if it is.
+pub fn unchanged(i: &crate::jobdir::predict::PlanInput) -> Result<()> {
+    let now = std::fs::metadata(&i.path).map_err(|e| Error::io("reading", &i.path, e))?;
+    if now.len() != i.bytes {
+        return Err(Error::Data(format!(
+            "{}: {} bytes, but {} when the job directory was rendered ({} rows counted); \
+             the shards would not cover it: render and submit the predict stage again \
+             (hecjob submit --only predict)",
+            i.path.display(),
+            now.len(),
+            i.bytes,
+            i.rows
+        )));
+    }
+    Ok(())
+}
+
 /// The inputs shard `shard` reads (those its rows fall in) and its rows
 /// counted from the first of them, so a shard skips whole files before its own.
 pub fn shard_inputs(
@@ -175,7 +196,7 @@ pub fn shard_inputs(
     for input in &plan.inputs {
         let (start, end) = (offset, offset + input.rows);
         offset = end;
-        if end <= want.start || start >= want.end {
+        if input.rows == 0 || end <= want.start || start >= want.end {
             continue;
         }
         first.get_or_insert(start);
@@ -303,4 +324,83 @@ pub fn check_only(
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobdir::predict::PlanInput;
+
+    fn plan(rows: &[u64], shard_size: u64) -> PredictPlan {
+        let total = rows.iter().sum();
+        PredictPlan {
+            model: "best".into(),
+            inputs: rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| PlanInput {
+                    path: format!("f{i}").into(),
+                    format: "text".into(),
+                    rows: *r,
+                    bytes: 0,
+                })
+                .collect(),
+            rows: total,
+            shard_size,
+            shards: PredictPlan::shards_for(total, shard_size),
+            format: "jsonl".into(),
+            probabilities: false,
+            threshold: None,
+            batch_size: 64,
+            text_column: vec!["text".into()],
+            text_join: " ".into(),
+            id_column: None,
+        }
+    }
+
+    /// A shard reads only the files its rows fall in, its rows counted from
+    /// the first of them; an empty file between others is skipped.
+    #[test]
+    fn a_shard_reads_only_the_files_its_rows_fall_in() {
+        let p = plan(&[5, 0, 3, 4], 3);
+        let got: Vec<(Vec<String>, std::ops::Range<u64>)> = (1..=p.shards)
+            .map(|k| {
+                let (files, rows) = shard_inputs(&p, k);
+                let names = files.iter().map(|f| f.path.display().to_string()).collect();
+                (names, rows)
+            })
+            .collect();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                (names(&["f0"]), 0..3),
+                (names(&["f0", "f2"]), 3..6),
+                (names(&["f2", "f3"]), 1..4),
+                (names(&["f3"]), 1..4),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_changed_since_render_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, "one\ntwo\nthree\n").unwrap();
+        let input = PlanInput {
+            path: path.clone(),
+            format: "text".into(),
+            rows: 2,
+            bytes: 8,
+        };
+        assert_eq!(
+            unchanged(&input).unwrap_err().to_string(),
+            format!(
+                "{}: 14 bytes, but 8 when the job directory was rendered (2 rows counted); \
+                 the shards would not cover it: render and submit the predict stage again \
+                 (hecjob submit --only predict)",
+                path.display()
+            )
+        );
+    }
 }

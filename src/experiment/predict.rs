@@ -29,7 +29,15 @@ pub fn plan(loaded: &LoadedConfig) -> Result<Option<PredictPlan>> {
         for path in resolve(&base, pattern, i)? {
             let format = input_format(pr, &path, i)?;
             let rows = count_rows(&path, &format)?;
-            inputs.push(PlanInput { path, format, rows });
+            let bytes = std::fs::metadata(&path)
+                .map_err(|e| Error::io("reading", &path, e))?
+                .len();
+            inputs.push(PlanInput {
+                path,
+                format,
+                rows,
+                bytes,
+            });
         }
     }
     let rows = inputs.iter().map(|i| i.rows).sum();

@@ -39,6 +39,8 @@ pub struct PlanInput {
     pub format: String,
     /// Input rows (text: lines; tables: data rows).
     pub rows: u64,
+    /// Its size when counted: a shard refuses a file that changed since.
+    pub bytes: u64,
 }
 
 /// `predict.json`: what every shard and the merge read.

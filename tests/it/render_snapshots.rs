@@ -1045,6 +1045,21 @@ fn predict_renders_an_array_of_shards_and_a_merge_for_both_schedulers() {
             ["install", "download", "train", "predict", "merge"]
         );
         assert_eq!(stages(&[JobKind::Predict]), ["predict", "merge"]);
+        // Held on the train array, the merge on the predict array: Grid
+        // Engine's -hold_jid (whatever the exit), Slurm's afterok.
+        let tail: Vec<String> = chain(&r).split_off(4);
+        let expected = if scheduler == "sge" {
+            [
+                "qsub -terse -hold_jid 3 -w e predict.com    # predict → job 4",
+                "qsub -terse -hold_jid 4 -w e merge.com    # merge → job 5",
+            ]
+        } else {
+            [
+                "sbatch --parsable --dependency=afterok:3 --kill-on-invalid-dep=yes predict.com    # predict → job 4",
+                "sbatch --parsable --dependency=afterok:4 --kill-on-invalid-dep=yes merge.com    # merge → job 5",
+            ]
+        };
+        assert_eq!(tail, expected);
     }
 }
 
