@@ -326,6 +326,33 @@ pub fn check_only(
     Ok(())
 }
 
+/// `submit --only predict` (and/or merge) after the sweep: the record keeps
+/// the jobs submitted before (install, download, train…) ahead of the new
+/// ones, so `status` and `report` still find the train array. Any other
+/// submission starts a fresh record, as before.
+pub fn keep_earlier_jobs(
+    only: &[crate::jobdir::JobKind],
+    job_dir: &Path,
+    jobs: Vec<crate::jobdir::submission::SubmittedJob>,
+) -> Result<Vec<crate::jobdir::submission::SubmittedJob>> {
+    use crate::jobdir::{JobKind, SubmissionRecord, SUBMISSION_FILE};
+    let predict_only = !only.is_empty()
+        && only
+            .iter()
+            .all(|k| matches!(k, JobKind::Predict | JobKind::Merge));
+    if !predict_only || !job_dir.join(SUBMISSION_FILE).is_file() {
+        return Ok(jobs);
+    }
+    let earlier = SubmissionRecord::load(job_dir)?;
+    let predict_stages = [JobKind::Predict.as_str(), JobKind::Merge.as_str()];
+    Ok(earlier
+        .jobs
+        .into_iter()
+        .filter(|j| !predict_stages.contains(&j.stage.as_str()))
+        .chain(jobs)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +407,46 @@ mod tests {
                 (names(&["f3"]), 1..4),
             ]
         );
+    }
+
+    /// Submitting the predict stage again after the sweep keeps the train
+    /// job in the record and replaces an earlier predict and merge.
+    #[test]
+    fn only_predict_keeps_the_earlier_jobs_in_the_record() {
+        use crate::jobdir::job_id::JobId;
+        use crate::jobdir::submission::SubmittedJob;
+        use crate::jobdir::{JobKind, SubmissionRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let job = |stage: &str, n: u64| SubmittedJob {
+            stage: stage.into(),
+            name: format!("e-{stage}"),
+            script: format!("{stage}.com").into(),
+            sha256: String::new(),
+            id: JobId::single(n),
+            hold: vec![],
+            command: crate::jobdir::submission::CommandLine::anywhere(vec!["qsub".into()]),
+        };
+        let stages = |jobs: &[SubmittedJob]| -> Vec<(String, u64)> {
+            jobs.iter()
+                .map(|j| (j.stage.clone(), j.id.number))
+                .collect()
+        };
+        let earlier = vec![job("train", 3), job("predict", 4), job("merge", 5)];
+        SubmissionRecord::new("sge", None, dir.path(), earlier)
+            .write(dir.path())
+            .unwrap();
+        let new = vec![job("predict", 7), job("merge", 8)];
+        let kept = keep_earlier_jobs(&[JobKind::Predict], dir.path(), new.clone()).unwrap();
+        assert_eq!(
+            stages(&kept),
+            [
+                ("train".into(), 3),
+                ("predict".into(), 7),
+                ("merge".into(), 8)
+            ]
+        );
+        let fresh = keep_earlier_jobs(&[], dir.path(), new.clone()).unwrap();
+        assert_eq!(stages(&fresh), stages(&new));
     }
 
     #[test]

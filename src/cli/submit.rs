@@ -93,6 +93,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
         None => None,
     };
+    let jobs = super::predict_job::keep_earlier_jobs(&a.only, &dir, jobs)?;
     let record = SubmissionRecord::new(sched.name(), config, &dir, jobs);
     let path = record.write(&dir)?;
     print_submitted(&record.jobs);
