@@ -184,6 +184,7 @@ fn run_files(a: &PredictArgs) -> Result<()> {
         batch_size: f.batch_size,
         window: f.window,
         resume: f.resume,
+        rows: None,
     };
     crate::worker::predict::run(&job, &lm, &model_dir, dev)?;
     Ok(())

@@ -449,6 +449,7 @@ fn submit_ranges(
             script: path,
             verify: true,
             options: Vec::new(),
+            after_any: false,
         };
         let mut jobs = submit_chain(sched.as_mut(), job_dir, &[stage])?;
         for j in &mut jobs {

@@ -14,8 +14,10 @@ use std::path::PathBuf;
 pub struct SubmitArgs {
     /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
     pub config: Option<PathBuf>,
-    /// Submit only these jobs, still in install → download → train order and
-    /// chained among themselves (comma-separated).
+    /// Submit only these jobs, still in install → download → train → predict →
+    /// merge order and chained among themselves (comma-separated; `predict`
+    /// brings its merge job along, and needs the model to exist already
+    /// unless `train` is submitted too).
     #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
     pub only: Vec<JobKind>,
     /// Render the scripts and print the exact qsub command lines; submit nothing.
@@ -45,7 +47,9 @@ pub struct SubmitArgs {
 
 pub(crate) fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
     JobKind::parse(s.trim()).ok_or_else(|| {
-        format!("unknown job {s:?}: expected install, download or train (comma-separated)")
+        format!(
+            "unknown job {s:?}: expected install, download, train, predict or merge (comma-separated)"
+        )
     })
 }
 
@@ -66,6 +70,9 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, !a.no_verify);
+    if !a.dry_run {
+        super::predict_job::check_only(&a.only, &rendered, &dir)?;
+    }
     let kind = p.loaded.config.cluster.scheduler;
     if let Some(note) = no_verify_note(kind, a.no_verify) {
         eprintln!("note: {note}");
@@ -104,6 +111,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
         None => None,
     };
+    let jobs = super::predict_job::keep_earlier_jobs(&a.only, &dir, jobs)?;
     let record = SubmissionRecord::new(sched.name(), config, &dir, jobs);
     let path = record.write(&dir)?;
     print_submitted(&record.jobs);
@@ -218,6 +226,9 @@ mod tests {
         let e = T::try_parse_from(["x", "--only", "trian"])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("install, download or train"), "{e}");
+        assert!(
+            e.contains("install, download, train, predict or merge"),
+            "{e}"
+        );
     }
 }

@@ -124,7 +124,9 @@ fn retry_job(c: &Config) -> Option<PlannedJob> {
 }
 
 impl Plan {
-    pub fn new(loaded: &LoadedConfig) -> Plan {
+    /// `predict_shards`: the predict array's size, from the shard plan
+    /// (experiment::predict), when the config has a `predict:` section.
+    pub fn new(loaded: &LoadedConfig, predict_shards: Option<u32>) -> Plan {
         let c = &loaded.config;
         let exp = &c.experiment.name;
         let job = |kind, queue: &str, res: &JobResources, after, description: &str| {
@@ -142,6 +144,9 @@ impl Plan {
             max_concurrent: c.cluster.max_concurrent_tasks,
         });
         train.notify = true;
+        let predict_jobs = predict_shards
+            .map(|shards| predict_jobs(c, shards))
+            .unwrap_or_default();
         Plan {
             experiment: exp.clone(),
             scheduler: c.cluster.scheduler,
@@ -167,6 +172,7 @@ impl Plan {
                 train,
             ]
             .into_iter()
+            .chain(predict_jobs)
             .chain(notify_job(c))
             .chain(retry_job(c))
             .collect(),
@@ -180,6 +186,44 @@ impl Plan {
     pub fn job(&self, kind: JobKind) -> Option<&PlannedJob> {
         self.jobs.iter().find(|j| j.kind == kind)
     }
+}
+
+/// The predict array (one task per shard, on the GPU queue if it asks for
+/// GPUs) and the small merge job after it.
+fn predict_jobs(c: &Config, shards: u32) -> Vec<PlannedJob> {
+    let res = &c.cluster.jobs.predict;
+    let queue = if res.ngpus.unwrap_or(0) > 0 {
+        &c.cluster.gpu_queue
+    } else {
+        &c.cluster.cpu_queue
+    };
+    let mut predict = planned(
+        c,
+        JobKind::Predict,
+        queue,
+        res,
+        Some(JobKind::Train),
+        "Label one shard of the predict inputs per array task (predict.json).",
+    );
+    predict.array = Some(ArraySpec {
+        tasks: shards,
+        max_concurrent: None,
+    });
+    let merge_res = JobResources {
+        h_vmem: Some("1G".into()),
+        h_rt: Some("01:00:00".into()),
+        ncpus: Some(1),
+        ..JobResources::default()
+    };
+    let merge = planned(
+        c,
+        JobKind::Merge,
+        &c.cluster.cpu_queue,
+        &merge_res,
+        Some(JobKind::Predict),
+        "Concatenate the predict shards in input order and check every input row has one output row.",
+    );
+    vec![predict, merge]
 }
 
 impl PlannedJob {

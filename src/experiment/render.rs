@@ -1,5 +1,6 @@
 //! Render an experiment's job scripts with tera: `install.com`, `download.com`,
-//! `train.com`, plus the task manifest (`tasks.tsv`, `tasks.json`) and the
+//! `train.com` (and with `predict:`, `predict.com`, `merge.com` and the shard
+//! plan `predict.json`), plus the task manifest (`tasks.tsv`, `tasks.json`) and the
 //! resolved config (`config.yaml`) the array tasks read.
 //!
 //! Templates are embedded; a user's templates directory overrides any of them.
@@ -274,11 +275,18 @@ fn common_context(loaded: &LoadedConfig, plan: &Plan, yaml: &str) -> tera::Conte
 }
 
 pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
-    let plan = Plan::new(loaded);
+    let predict_plan = crate::experiment::predict::plan(loaded)?;
+    let plan = Plan::new(loaded, predict_plan.as_ref().map(|p| p.shards));
     let c = &loaded.config;
     let tera = engine(scheduler_of(loaded), templates)?;
     let yaml = loaded.to_yaml();
-    let common = common_context(loaded, &plan, &yaml);
+    let mut common = common_context(loaded, &plan, &yaml);
+    if let Some(p) = &predict_plan {
+        common.insert(
+            "predict",
+            &serde_json::json!({"shards": p.shards, "rows": p.rows, "shard_size": p.shard_size}),
+        );
+    }
     let mut files = Vec::new();
     for job in &plan.jobs {
         let mut ctx = common.clone();
@@ -302,6 +310,13 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         ),
         executable: false,
     });
+    if let Some(p) = &predict_plan {
+        files.push(RenderedFile {
+            name: jobdir::predict::PREDICT_PLAN_FILE.into(),
+            content: p.to_json(),
+            executable: false,
+        });
+    }
     files.push(RenderedFile {
         name: jobdir::TASKS_TSV.into(),
         content: tasks_tsv(loaded),
@@ -420,10 +435,17 @@ impl Rendered {
             // The notify and retry jobs are not chained stages: they follow
             // the train job however that ends (cli::submit queues them).
             .filter(|j| !matches!(j.kind, JobKind::Notify | JobKind::Retry))
-            .filter(|j| only.is_empty() || only.contains(&j.kind))
+            // `--only predict` also merges what it predicts.
+            .filter(|j| {
+                only.is_empty()
+                    || only.contains(&j.kind)
+                    || (j.kind == JobKind::Merge && only.contains(&JobKind::Predict))
+            })
             .map(|j| StageJob {
                 stage: j.kind.as_str().to_string(),
                 script: self.dir.join(&j.script),
+                // A train task that failed leaves the others' models to label with.
+                after_any: j.kind == JobKind::Predict,
                 verify,
                 options: Vec::new(),
             })

@@ -1072,3 +1072,112 @@ fn a_two_model_sweep_downloads_both_models_once() {
         ]
     );
 }
+
+/// A config with `predict:` over two input files (a glob) renders, under both
+/// schedulers, predict.com (an array of one task per shard: 5 rows in shards
+/// of 2 make 3) and merge.com after it, chained after the train array;
+/// predict.json lists each file with its rows. `--only predict` brings the
+/// merge along.
+#[test]
+fn predict_renders_an_array_of_shards_and_a_merge_for_both_schedulers() {
+    use hecjob::jobdir::predict::PredictPlan;
+    use hecjob::jobdir::JobKind;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.txt"), "one\ntwo\nthree\n").unwrap();
+    std::fs::write(tmp.path().join("b.txt"), "four\nfive").unwrap();
+    for scheduler in SCHEDULERS {
+        let cfg = tmp.path().join(format!("{scheduler}.yaml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "experiment:\n  name: label\ncluster:\n  scheduler: {scheduler}\n\
+                 predict:\n  model: best\n  inputs: [\"*.txt\"]\n  shard_size: 2\n"
+            ),
+        )
+        .unwrap();
+        let mut loaded = config::load(Some(&cfg)).unwrap();
+        let r = render::render(&loaded, Path::new("jobs/label"), None).unwrap();
+        let plan: PredictPlan =
+            serde_json::from_str(&r.file("predict.json").unwrap().content).unwrap();
+        let inputs: Vec<(String, u64)> = plan
+            .inputs
+            .iter()
+            .map(|i| (i.path.file_name().unwrap().to_string_lossy().into(), i.rows))
+            .collect();
+        assert_eq!(inputs, [("a.txt".into(), 3), ("b.txt".into(), 2)]);
+        assert_eq!(
+            (plan.rows, plan.shards, plan.model.as_str()),
+            (5, 3, "best")
+        );
+        // The header names the source: a fixed one keeps the snapshot stable.
+        loaded.source = "label.yaml".into();
+        let r2 = render::render(&loaded, Path::new("jobs/label"), None);
+        // Relative inputs are the config's folder's: from label.yaml (here,
+        // the test's working directory) they match nothing.
+        assert!(r2.is_err(), "rendered from the wrong folder");
+        for name in ["predict.com", "merge.com"] {
+            let f = r.file(name).unwrap();
+            assert!(f.executable);
+            bash_n(name, &f.content);
+            let content = redact(&f.content).replace(&cfg.display().to_string(), "label.yaml");
+            insta::assert_snapshot!(format!("predict@{scheduler}__{name}"), content);
+        }
+        let array = if scheduler == "sge" {
+            "-t 1-3"
+        } else {
+            "--array=1-3"
+        };
+        assert!(
+            r.file("predict.com").unwrap().content.contains(array),
+            "{scheduler}: no {array}"
+        );
+        let stages = |only: &[JobKind]| -> Vec<String> {
+            r.stages(only, false).into_iter().map(|s| s.stage).collect()
+        };
+        assert_eq!(
+            stages(&[]),
+            ["install", "download", "train", "predict", "merge"]
+        );
+        assert_eq!(stages(&[JobKind::Predict]), ["predict", "merge"]);
+        // Held on the train array however its tasks end (a failed task
+        // leaves the others' models): Grid Engine's -hold_jid, Slurm's
+        // afterany; the merge only after the predict array succeeded.
+        let tail: Vec<String> = chain(&r).split_off(4);
+        let expected = if scheduler == "sge" {
+            [
+                "qsub -terse -hold_jid 3 -w e predict.com    # predict → job 4",
+                "qsub -terse -hold_jid 4 -w e merge.com    # merge → job 5",
+            ]
+        } else {
+            [
+                "sbatch --parsable --dependency=afterany:3 predict.com    # predict → job 4",
+                "sbatch --parsable --dependency=afterok:4 --kill-on-invalid-dep=yes merge.com    # merge → job 5",
+            ]
+        };
+        assert_eq!(tail, expected);
+    }
+}
+
+/// An input glob that matches nothing is refused at render time, naming the key.
+#[test]
+fn a_predict_glob_matching_nothing_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "experiment:\n  name: label\npredict:\n  model: best\n  inputs: [corpus/*.csv]\n",
+    )
+    .unwrap();
+    let loaded = config::load(Some(&cfg)).unwrap();
+    let e = render::render(&loaded, Path::new("jobs/label"), None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "predict.inputs[0]: {} matches no file (relative inputs are read from the config's folder, {})",
+            tmp.path().join("corpus/*.csv").display(),
+            tmp.path().display()
+        )
+    );
+}

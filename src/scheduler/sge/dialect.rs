@@ -43,6 +43,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "retry.com.tera",
         include_str!("../../../templates/retry.com.tera"),
     ),
+    (
+        "predict.com.tera",
+        include_str!("../../../templates/predict.com.tera"),
+    ),
+    (
+        "merge.com.tera",
+        include_str!("../../../templates/merge.com.tera"),
+    ),
 ];
 
 /// Directives hecjob writes itself; a duplicate would silently win or clash.

@@ -41,6 +41,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/slurm/train.com.tera"),
     ),
     (
+        "predict.com.tera",
+        include_str!("../../../templates/slurm/predict.com.tera"),
+    ),
+    (
+        "merge.com.tera",
+        include_str!("../../../templates/slurm/merge.com.tera"),
+    ),
+    (
         "notify.com.tera",
         include_str!("../../../templates/slurm/notify.com.tera"),
     ),

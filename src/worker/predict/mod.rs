@@ -37,6 +37,9 @@ pub struct Job {
     /// Rows per window (read, predicted and appended together).
     pub window: usize,
     pub resume: bool,
+    /// Only these rows (0-based, over the inputs read in order): a predict
+    /// array task's shard. `None`: every row.
+    pub rows: Option<std::ops::Range<u64>>,
 }
 
 /// What a run did.
@@ -90,6 +93,12 @@ impl Job {
             opt("--batch-size", self.batch_size.to_string()),
             opt("--window", self.window.to_string()),
             opt("--cuda", (device != Device::Cpu).to_string()),
+            opt(
+                "--rows",
+                self.rows
+                    .as_ref()
+                    .map_or("(all)".into(), |r| format!("{}..{}", r.start, r.end)),
+            ),
         ]
     }
 
@@ -265,8 +274,15 @@ struct Windows<'a> {
 
 impl Windows<'_> {
     fn push(&mut self, id: String, text: String) -> Result<()> {
+        let row = self.seen;
         self.seen += 1;
-        if self.seen <= self.record.rows_done {
+        // Within a shard (job.rows), count from its first row.
+        let nth = match &self.job.rows {
+            Some(r) if !r.contains(&row) => return Ok(()),
+            Some(r) => row - r.start,
+            None => row,
+        };
+        if nth < self.record.rows_done {
             return Ok(());
         }
         self.ids.push(id);
