@@ -209,8 +209,10 @@ fn predict_jobs(c: &Config, shards: u32) -> Vec<PlannedJob> {
         tasks: shards,
         max_concurrent: None,
     });
+    // hecjob maps libtorch (and its CUDA libraries) at start: about 3 GB of
+    // address space, which Grid Engine's h_vmem counts.
     let merge_res = JobResources {
-        h_vmem: Some("1G".into()),
+        h_vmem: Some("4G".into()),
         h_rt: Some("01:00:00".into()),
         ncpus: Some(1),
         ..JobResources::default()

@@ -203,7 +203,8 @@ pub fn predict_config(c: String, folder: &Path) -> String {
 /// What a predict stage left in `job_dir`: three shards, each with its
 /// summary, merged in input order — every input row has its output row.
 pub fn check_predictions(job_dir: &Path, folder: &Path) {
-    let merged = std::fs::read_to_string(job_dir.join("predict/predictions.jsonl")).unwrap();
+    let merged = std::fs::read_to_string(job_dir.join("predict/predictions.jsonl"))
+        .unwrap_or_else(|e| panic!("predict/predictions.jsonl: {e}\n{}", logs(job_dir)));
     let ids: Vec<String> = merged
         .lines()
         .map(|l| {
