@@ -11,7 +11,7 @@
 //! among finished tasks), so predict can be held on the train array.
 
 use crate::data::spec::Format;
-use crate::jobdir::predict::{PredictPlan, ShardSummary};
+use crate::jobdir::predict::{BestChoice, PredictPlan, ShardSummary};
 use crate::util::error::{Error, Result};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -54,8 +54,30 @@ pub fn model_dir(plan_model: &str, job_dir: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The best task's directory, by the report's rule.
+/// The best task's directory: as this submission's first shard chose it
+/// (`predict/best.json`), or chosen now by the report's rule and recorded.
 fn best_task_dir(job_dir: &Path) -> Result<PathBuf> {
+    let folder = job_dir.join(crate::jobdir::predict::PREDICT_DIR);
+    std::fs::create_dir_all(&folder).map_err(|e| Error::io("creating", &folder, e))?;
+    let _lock = crate::util::run_lock::FileLock::wait(
+        &BestChoice::lock_path(job_dir),
+        "another predict shard choosing the best task",
+    )?;
+    if let Some(chosen) = BestChoice::read(job_dir)? {
+        return Ok(chosen.dir);
+    }
+    let (task, dir) = choose_best(job_dir)?;
+    println!("predict.model: best is task {task} ({})", dir.display());
+    BestChoice {
+        task,
+        dir: dir.clone(),
+    }
+    .write(job_dir)?;
+    Ok(dir)
+}
+
+/// The best task and its directory, by the report's rule.
+fn choose_best(job_dir: &Path) -> Result<(u32, PathBuf)> {
     let opts = crate::report::ReportOptions {
         qacct: None,
         ..Default::default()
@@ -75,12 +97,13 @@ fn best_task_dir(job_dir: &Path) -> Result<PathBuf> {
         .into_iter()
         .find(|t| t.id == best)
         .ok_or_else(none)?;
-    task.dir.ok_or_else(|| {
+    let dir = task.dir.ok_or_else(|| {
         Error::Usage(format!(
             "predict.model is `best` (task {best}), but its directory is unknown: {}",
             task.problem.unwrap_or_default()
         ))
-    })
+    })?;
+    Ok((best, dir))
 }
 
 /// `hecjob predict-shard K`.
@@ -292,9 +315,11 @@ pub fn check_model_ready(job_dir: &Path) -> Result<()> {
     model_dir(&plan.model, job_dir).map(|_| ())
 }
 
-/// `submit`/`run --only …` naming the predict stage: the config must have a
-/// `predict:` section, and without the train job in the same chain the model
-/// must exist already (for `best`: a finished task).
+/// Before `submit`/`run` queues the predict stage: forget the best task an
+/// earlier submission chose (predict/best.json), so this one chooses afresh.
+/// With `--only …` naming it: the config must have a `predict:` section, and
+/// without the train job in the same chain the model must exist already (for
+/// `best`: a finished task, then chosen for this submission's shards).
 pub fn check_only(
     only: &[crate::jobdir::JobKind],
     rendered: &crate::experiment::render::Rendered,
@@ -302,6 +327,10 @@ pub fn check_only(
 ) -> Result<()> {
     use crate::jobdir::JobKind;
     let named = |k: JobKind| only.contains(&k);
+    if rendered.plan.job(JobKind::Predict).is_some() && (only.is_empty() || named(JobKind::Predict))
+    {
+        BestChoice::clear(job_dir)?;
+    }
     if !named(JobKind::Predict) && !named(JobKind::Merge) {
         return Ok(());
     }

@@ -108,6 +108,56 @@ impl ShardSummary {
     }
 }
 
+/// `predict/best.json`: the task `predict.model: best` named for this
+/// submission's shards. The first shard to resolve it writes it (under
+/// `BestChoice::lock_path`); the others, and reruns of a shard, read it, so
+/// every shard labels with one model even when a task finishes in between.
+/// `submit` removes it, so a new submission chooses again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestChoice {
+    pub task: u32,
+    pub dir: PathBuf,
+}
+
+impl BestChoice {
+    pub fn path(job_dir: &Path) -> PathBuf {
+        job_dir.join(PREDICT_DIR).join("best.json")
+    }
+
+    /// What the shards hold while one of them chooses.
+    pub fn lock_path(job_dir: &Path) -> PathBuf {
+        job_dir.join(PREDICT_DIR).join(".best.lock")
+    }
+
+    pub fn read(job_dir: &Path) -> Result<Option<BestChoice>> {
+        let path = Self::path(job_dir);
+        let Some(text) = read_bounded(&path, SUMMARY_RECORD)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::Data(format!(
+                "{}: not a choice hecjob wrote ({e}); remove it to choose the best task again",
+                path.display()
+            ))
+        })
+    }
+
+    pub fn write(&self, job_dir: &Path) -> Result<()> {
+        write_json(&Self::path(job_dir), self)
+    }
+
+    /// Forget the choice (a new submission of the predict stage).
+    pub fn clear(job_dir: &Path) -> Result<()> {
+        let path = Self::path(job_dir);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("removing", &path, e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Data(e.to_string()))?;
     text.push('\n');

@@ -633,14 +633,21 @@ fn predict_best_runs_locally_in_shards() {
     .unwrap()
     .best
     .unwrap();
-    let used = hecjob::jobdir::predict::ShardSummary::read(&jobs, 1)
+    // Every shard labelled with the one model the first shard chose.
+    for shard in 1..=3 {
+        let used = hecjob::jobdir::predict::ShardSummary::read(&jobs, shard)
+            .unwrap()
+            .unwrap()
+            .model;
+        assert!(
+            used.ends_with(&format!("/task-{best}")),
+            "shard {shard}: {used} is not task {best}"
+        );
+    }
+    let chosen = hecjob::jobdir::predict::BestChoice::read(&jobs)
         .unwrap()
-        .unwrap()
-        .model;
-    assert!(
-        used.ends_with(&format!("/task-{best}")),
-        "{used} is not task {best}"
-    );
+        .unwrap();
+    assert_eq!(chosen.task, best);
     Hecjob::new()
         .args(["report", "--no-plots", "--no-html", "--no-qacct"])
         .arg(&jobs)

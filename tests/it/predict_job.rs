@@ -200,11 +200,26 @@ fn only_predict_needs_a_finished_model_and_a_predict_section() {
             .arg(cfg)
             .run()
     };
+    // An earlier submission's choice of the best task is forgotten: this
+    // submission chooses again (and finds none yet).
+    let earlier = tmp.path().join("earlier-best");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("model.safetensors"), b"").unwrap();
+    std::fs::create_dir_all(jobs.join("predict")).unwrap();
+    std::fs::write(
+        jobs.join("predict/best.json"),
+        format!(
+            "{{\"task\": 1, \"dir\": {:?}}}",
+            earlier.display().to_string()
+        ),
+    )
+    .unwrap();
     run(&cfg).code(2).stderr_eq(&format!(
         "error: --only predict: predict.model is `best`, but no task of {} has a dev score yet: \
          wait for the train array to finish, or set predict.model to a model directory\n",
         jobs.display()
     ));
+    assert!(!jobs.join("predict/best.json").exists());
     std::fs::write(
         &cfg,
         format!("{base}predict:\n  model: nowhere\n  inputs: [a.txt]\n"),
