@@ -20,6 +20,7 @@ pub mod evaluate;
 pub mod flag_values;
 #[cfg(feature = "torch")]
 pub mod predict;
+pub mod predict_job;
 pub mod prepare_data;
 pub mod render;
 pub mod report;
@@ -85,6 +86,11 @@ pub enum Command {
     /// Label texts, or whole files (--input … --output), with a trained model.
     #[cfg(feature = "torch")]
     Predict(predict::PredictArgs),
+    /// Label one shard of a job directory's predict inputs (predict.com runs it).
+    #[cfg(feature = "torch")]
+    PredictShard(predict_job::PredictShardArgs),
+    /// Check the predict shards and concatenate them in input order (merge.com runs it).
+    PredictMerge(predict_job::PredictMergeArgs),
     /// Evaluate a trained model on a TSV split and print Table 4.
     #[cfg(feature = "torch")]
     Evaluate(evaluate::EvaluateArgs),
@@ -111,6 +117,9 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run_train(&a),
         #[cfg(feature = "torch")]
         Command::Predict(a) => predict::run_predict(&a),
+        #[cfg(feature = "torch")]
+        Command::PredictShard(a) => predict_job::run_shard(&a),
+        Command::PredictMerge(a) => predict_job::run_merge(&a),
         #[cfg(feature = "torch")]
         Command::Evaluate(a) => evaluate::run_evaluate(&a),
         Command::Report(a) => report::run(&a),

@@ -202,6 +202,7 @@ fn run_files(a: &PredictArgs) -> Result<()> {
         resume: f.resume,
         compute,
         log,
+        rows: None,
     };
     crate::worker::predict::run(&job, &lm, &model_dir, dev)?;
     Ok(())

@@ -68,6 +68,11 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         plots::write_all(&report, &plots_dir)?
     };
     let eff = efficiency_of(&report);
+    let predict = crate::report::predict::facts(&dir)?;
+    let predict_text = predict
+        .as_ref()
+        .map(|p| format!("\n{}", crate::report::predict::text(p)))
+        .unwrap_or_default();
     if !a.no_html {
         let path = plots_dir.join("report.html");
         let mut extras = html_extras(&report);
@@ -79,17 +84,20 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         Format::Json => {
             let mut v = format::to_json(&report, &plots);
             v["efficiency"] = serde_json::to_value(&eff).expect("efficiency serializes");
+            if let Some(p) = &predict {
+                v["predict"] = serde_json::to_value(p).expect("predict facts serialize");
+            }
             let mut s = serde_json::to_string_pretty(&v).expect("report JSON serializes");
             s.push('\n');
             s
         }
         Format::Table => format!(
-            "{}\n{}",
+            "{}\n{}{predict_text}",
             format::render(&report, a.format, &plots),
             efficiency_format::text(&eff)
         ),
         Format::Markdown => format!(
-            "{}\n### Efficiency\n\n```text\n{}```\n",
+            "{}\n### Efficiency\n\n```text\n{}{predict_text}```\n",
             format::render(&report, a.format, &plots),
             efficiency_format::text(&eff)
         ),

@@ -5,12 +5,17 @@
 //! `status` shows every attempt.
 
 use super::status::{load_record, newest_record};
-use crate::experiment::resubmit::{plan, Plan, Requests, TaskFacts};
+use crate::experiment::config::{Config, MAX_RETRIES};
+use crate::experiment::resubmit::{plan, Attempt, Plan, Requests, TaskFacts};
 use crate::jobdir::job_id::TaskRange;
+use crate::jobdir::submission::{JobRequests, SubmissionRecord, SubmittedJob};
+use crate::jobdir::JobKind;
+use crate::scheduler::backend::JobRequest;
 use crate::scheduler::status::{JobStatus, TaskState, TrackedJob};
-use crate::scheduler::submission::{submit_chain, StageJob};
+use crate::scheduler::submission::{submit_after_chain, submit_chain, StageJob};
 use crate::scheduler::{Purpose, SchedulerKind};
 use crate::util::error::{Error, Result};
+use crate::util::run_lock::FileLock;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -19,8 +24,34 @@ pub struct ResubmitArgs {
     /// The job directory or its submission.json (default: the newest under jobs/).
     pub run: Option<PathBuf>,
     /// Print what would be resubmitted, with which requests and why; submit nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "retry_round")]
     pub dry_run: bool,
+    /// Run as round K of `submit --retries N` (the retry job passes both):
+    /// wait for accounting to settle, resubmit, then queue round K+1 after the
+    /// resubmitted jobs while rounds are left. The last line says what was done
+    /// or why the retries stop.
+    #[arg(long, value_name = "K", requires = "retries",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
+    pub retry_round: Option<u32>,
+    /// The rounds `submit --retries N` asked for (with --retry-round).
+    #[arg(long, value_name = "N", requires = "retry_round",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
+    pub retries: Option<u32>,
+}
+
+/// The lock a resubmission holds in the job directory, so that a retry job
+/// and a person resubmitting at once cannot both queue the same tasks.
+const RESUBMIT_LOCK: &str = ".hecjob-resubmit.lock";
+
+/// How long a retry job waits for accounting to record the tasks it follows
+/// as ended (the scheduler starts it at once; accounting lags a little).
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// `--retry-round K --retries N`, when given.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    this: u32,
+    of: u32,
 }
 
 pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
@@ -28,16 +59,120 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         Some(p) => p.clone(),
         None => newest_record()?,
     };
-    let (mut record, kind) = load_record(&path)?;
     let job_dir = if path.is_dir() {
         path.clone()
     } else {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
+    let round = a
+        .retry_round
+        .zip(a.retries)
+        .map(|(this, of)| Round { this, of });
+    let _lock = if a.dry_run {
+        None
+    } else {
+        Some(FileLock::wait(
+            &job_dir.join(RESUBMIT_LOCK),
+            "another `hecjob resubmit` of this run",
+        )?)
+    };
+    // Read under the lock: a resubmission that held it has appended its jobs.
+    let (record, kind) = load_record(&path)?;
     let config = crate::experiment::config::load(Some(&job_dir.join("config.yaml")))?.config;
+    let train_jobs: Vec<&SubmittedJob> =
+        record.jobs.iter().filter(|j| j.stage == "train").collect();
+    if train_jobs.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no train job in this submission",
+            path.display()
+        )));
+    }
+    let (requests, current, limits) = train_requests(&config, &train_jobs);
+    let tracked: Vec<TrackedJob> = train_jobs
+        .iter()
+        .map(|j| TrackedJob {
+            stage: j.stage.clone(),
+            name: j.name.clone(),
+            id: j.id,
+        })
+        .collect();
+    let mut st = query(kind, &tracked, round.is_some())?;
+    crate::report::status_view::refine_causes(&job_dir, &mut st);
+    let (facts, waiting, finished) = task_facts(&job_dir, &st, &requests);
+    let p = plan(&facts, current, limits);
+    print_plan(&p, &waiting);
+    if p.tasks.is_empty() {
+        println!("nothing to resubmit");
+        if let Some(r) = round {
+            println!("{}", stopped_line(r, &p, &waiting, finished));
+        }
+        return Ok(());
+    }
+    if let Some(r) = round {
+        if !waiting.is_empty() {
+            // Their jobs have not ended: another round would resubmit none
+            // of them, and they may yet finish; a person decides.
+            println!(
+                "hecjob retries: round {} of {}: tasks {} still queued or running after {} s; \
+                 resubmitting the others",
+                r.this,
+                r.of,
+                list(&waiting),
+                SETTLE.as_secs()
+            );
+        }
+    }
+    // The rendered script: each resubmission rewrites its directives afresh.
+    let script = job_dir.join(&train_jobs[0].script);
+    let submitted = submit_ranges(kind, &job_dir, &script, &p, a.dry_run)?;
+    if a.dry_run {
+        return Ok(());
+    }
+    record_jobs(kind, &job_dir, round, record, submitted)
+}
+
+/// Append the resubmitted jobs to the record and, in a retry round, queue
+/// what follows them (the next round, or the notify job), recording that too;
+/// the record is written also when queueing the follower fails.
+fn record_jobs(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    round: Option<Round>,
+    mut record: SubmissionRecord,
+    submitted: Vec<SubmittedJob>,
+) -> Result<()> {
+    let new_ids: Vec<u64> = submitted.iter().map(|j| j.id.number).collect();
+    record.jobs.extend(submitted);
+    if let Some(r) = round {
+        match follow_round(kind, job_dir, r, &new_ids) {
+            Ok((jobs, line)) => {
+                record.jobs.extend(jobs);
+                println!("{line}");
+            }
+            Err(e) => {
+                record.write(job_dir)?;
+                return Err(e);
+            }
+        }
+    }
+    record.write(job_dir)?;
+    println!(
+        "follow with: hecjob status {}",
+        crate::util::shell::quote(&job_dir.display().to_string())
+    );
+    Ok(())
+}
+
+/// What each train job asked for (a resubmission recorded its own; the
+/// others asked for what the config says), what the newest asked for, and
+/// `cluster.limits`.
+fn train_requests(
+    config: &Config,
+    train_jobs: &[&SubmittedJob],
+) -> (BTreeMap<u64, Requests>, Requests, Requests) {
     let train = &config.cluster.jobs.train;
-    let current = Requests {
+    let configured = Requests {
         memory: train.h_vmem.as_ref().map(|m| m.bytes()),
         time: train.h_rt.as_ref().map(|t| t.secs()),
     };
@@ -45,59 +180,134 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         memory: config.cluster.limits.max_memory.as_ref().map(|m| m.bytes()),
         time: config.cluster.limits.max_time.as_ref().map(|t| t.secs()),
     };
-    let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
-    let tracked: Vec<TrackedJob> = record
-        .jobs
+    let requests: BTreeMap<u64, Requests> = train_jobs
         .iter()
-        .filter(|j| j.stage == "train")
-        .map(|j| TrackedJob {
-            stage: j.stage.clone(),
-            name: j.name.clone(),
-            id: j.id,
+        .map(|j| {
+            let r = j.requests.map_or(configured, |r| Requests {
+                memory: r.memory_bytes,
+                time: r.time_s,
+            });
+            (j.id.number, r)
         })
         .collect();
-    if tracked.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: no train job in this submission",
-            path.display()
-        )));
-    }
-    let mut st = crate::scheduler::status::query(sched.as_mut(), &tracked)?;
-    crate::report::status_view::refine_causes(&job_dir, &mut st);
-    let (facts, waiting) = task_facts(&job_dir, &st);
-    let p = plan(&facts, current, limits);
-    print_plan(&p, &waiting);
-    if p.tasks.is_empty() {
-        println!("nothing to resubmit");
-        return Ok(());
-    }
-    let script = job_dir.join(
-        &record
-            .jobs
-            .iter()
-            .find(|j| j.stage == "train")
-            .unwrap()
-            .script,
-    );
-    let submitted = submit_ranges(kind, &job_dir, &script, &p, a.dry_run)?;
-    if !a.dry_run {
-        record.jobs.extend(submitted);
-        record.write(&job_dir)?;
-        println!(
-            "follow with: hecjob status {}",
-            crate::util::shell::quote(&job_dir.display().to_string())
-        );
-    }
-    Ok(())
+    let newest = train_jobs
+        .last()
+        .map_or(configured, |j| requests[&j.id.number]);
+    (requests, newest, limits)
 }
 
-/// Each train task's latest state across the record's train jobs (a later
-/// job's run of a task supersedes an earlier one's), as facts for the plan;
-/// and the tasks still queued or running, which are left alone.
-fn task_facts(job_dir: &Path, st: &[JobStatus]) -> (Vec<TaskFacts>, Vec<u32>) {
+/// The train jobs' status; for a retry round (`settle`), once accounting
+/// records every task as ended, or after [`SETTLE`].
+fn query(kind: SchedulerKind, tracked: &[TrackedJob], settle: bool) -> Result<Vec<JobStatus>> {
+    let mut sched = crate::scheduler::open(kind, Purpose::Query)?;
+    let mut st = crate::scheduler::status::query(sched.as_mut(), tracked)?;
+    let deadline = std::time::Instant::now() + SETTLE;
+    while settle
+        && st.iter().flat_map(|j| &j.tasks).any(|t| waits(t.state))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        st = crate::scheduler::status::query(sched.as_mut(), tracked)?;
+    }
+    Ok(st)
+}
+
+/// Whether a task in `state` has not ended yet (queued, held, running…).
+fn waits(state: TaskState) -> bool {
+    !matches!(state, TaskState::Done | TaskState::Failed)
+}
+
+/// After round `r` resubmitted `new_ids`: queue the next round's retry job
+/// after them, or on the last round the notify job (Slurm with
+/// `cluster.notify`), so the mail comes once every retry has ended.
+fn follow_round(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    r: Round,
+    new_ids: &[u64],
+) -> Result<(Vec<SubmittedJob>, String)> {
+    let dialect = kind.dialect();
+    let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
+    let (script, args, what) = if r.this < r.of {
+        let next = r.this + 1;
+        (
+            JobKind::Retry.script(),
+            vec![next.to_string()],
+            format!("round {next} queued after them"),
+        )
+    } else if job_dir.join(JobKind::Notify.script()).exists() {
+        (
+            JobKind::Notify.script(),
+            vec![new_ids.last().expect("a resubmitted job").to_string()],
+            "that was the last round; the notify job mails once they end".to_string(),
+        )
+    } else {
+        return Ok((
+            Vec::new(),
+            format!(
+                "hecjob retries: round {} of {} (the last): resubmitted as job {}",
+                r.this,
+                r.of,
+                list64(new_ids)
+            ),
+        ));
+    };
+    let mut req = JobRequest::new(script, job_dir);
+    req.options = dialect.after_any(new_ids);
+    req.args = args;
+    let stage = if script == JobKind::Retry.script() {
+        JobKind::Retry
+    } else {
+        JobKind::Notify
+    };
+    let mut job = submit_after_chain(sched.as_mut(), stage.as_str(), &req, &[])
+        .map_err(|e| Error::Scheduler(format!("queueing the job after round {}: {e}", r.this)))?;
+    job.hold = new_ids.to_vec();
+    let line = format!(
+        "hecjob retries: round {} of {}: resubmitted as job {}; {what} (job {})",
+        r.this,
+        r.of,
+        list64(new_ids),
+        job.id.number
+    );
+    Ok((vec![job], line))
+}
+
+/// The retry job's last line when it resubmits nothing: why the retries stop
+/// (the notify mail carries it).
+fn stopped_line(r: Round, p: &Plan, waiting: &[u32], finished: usize) -> String {
+    let mut why = Vec::new();
+    if p.skipped.is_empty() && waiting.is_empty() {
+        why.push(format!("every task finished ({finished})"));
+    } else if finished > 0 {
+        why.push(format!("{finished} task(s) finished"));
+    }
+    for (task, reason) in &p.skipped {
+        why.push(format!("task {task} not retried: {reason}"));
+    }
+    if !waiting.is_empty() {
+        why.push(format!("tasks {} still queued or running", list(waiting)));
+    }
+    format!(
+        "hecjob retries: stopped at round {} of {}: {}",
+        r.this,
+        r.of,
+        why.join("; ")
+    )
+}
+
+/// Each train task's runs across the record's train jobs, oldest first, as
+/// facts for the plan (each run with its job's requests); the tasks still
+/// queued or running, which are left alone; and how many tasks finished.
+fn task_facts(
+    job_dir: &Path,
+    st: &[JobStatus],
+    requests: &BTreeMap<u64, Requests>,
+) -> (Vec<TaskFacts>, Vec<u32>, usize) {
     let mut latest: BTreeMap<u32, TaskFacts> = BTreeMap::new();
     let mut state: BTreeMap<u32, TaskState> = BTreeMap::new();
     for job in st {
+        let asked = requests.get(&job.id.number).copied().unwrap_or_default();
         for t in &job.tasks {
             let id = t.task.unwrap_or(1);
             state.insert(id, t.state);
@@ -107,7 +317,12 @@ fn task_facts(job_dir: &Path, st: &[JobStatus]) -> (Vec<TaskFacts>, Vec<u32>) {
                 peak_memory: None,
                 seconds_left: None,
             });
-            entry.attempts.extend(t.attempts.iter().copied());
+            entry
+                .attempts
+                .extend(t.attempts.iter().map(|&cause| Attempt {
+                    cause,
+                    requests: asked,
+                }));
             if let Some(run) = &t.last_run {
                 entry.peak_memory = run.maxvmem_bytes.or(run.max_rss_bytes);
             }
@@ -116,10 +331,14 @@ fn task_facts(job_dir: &Path, st: &[JobStatus]) -> (Vec<TaskFacts>, Vec<u32>) {
     let found = crate::report::discover::discover(job_dir).ok();
     let mut facts = Vec::new();
     let mut waiting = Vec::new();
+    let mut finished = 0;
     for (id, mut f) in latest {
         match state[&id] {
             TaskState::Failed => {}
-            TaskState::Done => continue,
+            TaskState::Done => {
+                finished += 1;
+                continue;
+            }
             _ => {
                 waiting.push(id);
                 continue;
@@ -135,7 +354,7 @@ fn task_facts(job_dir: &Path, st: &[JobStatus]) -> (Vec<TaskFacts>, Vec<u32>) {
             .and_then(|p| p.eta_seconds);
         facts.push(f);
     }
-    (facts, waiting)
+    (facts, waiting, finished)
 }
 
 fn print_plan(p: &Plan, waiting: &[u32]) {
@@ -162,6 +381,13 @@ fn print_plan(p: &Plan, waiting: &[u32]) {
 fn list(ids: &[u32]) -> String {
     ids.iter()
         .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list64(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -197,7 +423,7 @@ fn submit_ranges(
     script: &Path,
     p: &Plan,
     dry_run: bool,
-) -> Result<Vec<crate::jobdir::submission::SubmittedJob>> {
+) -> Result<Vec<SubmittedJob>> {
     let text = crate::util::fsutil::read_to_string(script, "reading the train script")?;
     let dialect = kind.dialect();
     let purpose = if dry_run {
@@ -223,10 +449,15 @@ fn submit_ranges(
             script: path,
             verify: true,
             options: Vec::new(),
+            after_any: false,
         };
-        let jobs = submit_chain(sched.as_mut(), job_dir, &[stage])?;
-        for j in &jobs {
+        let mut jobs = submit_chain(sched.as_mut(), job_dir, &[stage])?;
+        for j in &mut jobs {
             println!("submitted {} as job {}", name, j.id.number);
+            j.requests = Some(JobRequests {
+                memory_bytes: p.requests.memory,
+                time_s: p.requests.time,
+            });
         }
         submitted.extend(jobs);
     }

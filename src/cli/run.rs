@@ -17,7 +17,7 @@ pub struct RunArgs {
     /// would (environment, log files, exit 99 re-runs the task).
     #[arg(long)]
     pub local: bool,
-    /// Run only these jobs (comma-separated: install,download,train).
+    /// Run only these jobs (comma-separated: install,download,train,predict,merge).
     #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
     pub only: Vec<JobKind>,
     /// Job directory (default: jobs/<experiment>).
@@ -52,6 +52,7 @@ pub fn run_run(a: &RunArgs) -> Result<()> {
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, false);
+    super::predict_job::check_only(&a.only, &rendered, &dir)?;
     let kind = p.loaded.config.cluster.scheduler;
     let mut exec = crate::scheduler::open(
         kind,

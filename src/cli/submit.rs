@@ -1,7 +1,8 @@
 //! `hecjob submit`: render the job directory (the pipeline `render` uses) and
 //! submit the chain, or with --dry-run print its exact commands.
 
-use crate::experiment::render::{prepare_job_dir, TemplateChoice};
+use crate::experiment::config::MAX_RETRIES;
+use crate::experiment::render::{prepare_job_dir_with, TemplateChoice};
 use crate::jobdir::{JobKind, SubmissionRecord};
 use crate::scheduler::backend::Scheduler;
 use crate::scheduler::submission::{submit_after_chain, submit_chain, SubmittedJob};
@@ -13,8 +14,10 @@ use std::path::PathBuf;
 pub struct SubmitArgs {
     /// Experiment config (YAML). Without it, the embedded configs/goemotions.yaml.
     pub config: Option<PathBuf>,
-    /// Submit only these jobs, still in install → download → train order and
-    /// chained among themselves (comma-separated).
+    /// Submit only these jobs, still in install → download → train → predict →
+    /// merge order and chained among themselves (comma-separated; `predict`
+    /// brings its merge job along, and needs the model to exist already
+    /// unless `train` is submitted too).
     #[arg(long, value_delimiter = ',', value_name = "JOBS", value_parser = parse_kind)]
     pub only: Vec<JobKind>,
     /// Render the scripts and print the exact qsub command lines; submit nothing.
@@ -33,26 +36,43 @@ pub struct SubmitArgs {
     /// those the job directory was rendered with by `hecjob render --templates`).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Run `hecjob resubmit` by itself after the train array, up to N rounds
+    /// (sets cluster.retries): the unfinished tasks run again from their
+    /// checkpoints, with more memory or time where that is why they stopped,
+    /// until every task finished or nothing changed.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
+    pub retries: Option<u32>,
 }
 
 pub(crate) fn parse_kind(s: &str) -> std::result::Result<JobKind, String> {
     JobKind::parse(s.trim()).ok_or_else(|| {
-        format!("unknown job {s:?}: expected install, download or train (comma-separated)")
+        format!(
+            "unknown job {s:?}: expected install, download, train, predict or merge (comma-separated)"
+        )
     })
 }
 
 pub fn run_submit(a: &SubmitArgs) -> Result<()> {
-    let p = prepare_job_dir(
+    let p = prepare_job_dir_with(
         a.config.as_deref(),
         a.out.as_deref(),
         TemplateChoice::GivenOrRecorded(a.templates.as_deref()),
         true,
+        |loaded| {
+            if let Some(n) = a.retries {
+                loaded.config.cluster.retries = n;
+            }
+        },
     )?;
     p.loaded.print_warnings();
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
     let stages = rendered.stages(&a.only, !a.no_verify);
+    if !a.dry_run {
+        super::predict_job::check_only(&a.only, &rendered, &dir)?;
+    }
     let kind = p.loaded.config.cluster.scheduler;
     if let Some(note) = no_verify_note(kind, a.no_verify) {
         eprintln!("note: {note}");
@@ -64,9 +84,14 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     };
     let mut sched = crate::scheduler::open(kind, purpose)?;
     let mut jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
-    if let Some(n) = submit_notify(sched.as_mut(), &rendered, &jobs)? {
-        jobs.push(n);
-    }
+    // With retries, the notify job follows the last round instead (the retry
+    // job queues it), so its mail counts the tasks as they finally ended.
+    let after_train = if rendered.plan.job(JobKind::Retry).is_some() {
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Retry)?
+    } else {
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Notify)?
+    };
+    jobs.extend(after_train);
     if a.dry_run {
         println!(
             "# dry run: scripts written to {}; nothing submitted.",
@@ -86,6 +111,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         Some(p) => Some(std::fs::canonicalize(p).map_err(|e| Error::io("resolving", p, e))?),
         None => None,
     };
+    let jobs = super::predict_job::keep_earlier_jobs(&a.only, &dir, jobs)?;
     let record = SubmissionRecord::new(sched.name(), config, &dir, jobs);
     let path = record.write(&dir)?;
     print_submitted(&record.jobs);
@@ -97,39 +123,45 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     Ok(())
 }
 
-/// Slurm with `cluster.notify`: submit notify.com after the train array, however
-/// it ends (`--dependency=afterany`), with the train job's id as its argument. If
-/// that fails, the chain just queued is cancelled, as for any failed submission
-/// ([`submit_after_chain`] names what was removed, and says when the notify job
-/// itself may be queued).
-fn submit_notify(
+/// Submit the planned `kind` job after the train array, however it ends
+/// (Grid Engine `-hold_jid`, Slurm `--dependency=afterany`): the notify job
+/// (Slurm with `cluster.notify`) gets the train job's id as its argument, the
+/// retry job (`cluster.retries`) its first round. Nothing when the plan has no
+/// such job or no train job was submitted. If it fails, the chain just queued
+/// is cancelled, as for any failed submission ([`submit_after_chain`] names
+/// what was removed, and says when this job itself may be queued).
+fn submit_after_train(
     sched: &mut dyn Scheduler,
     rendered: &crate::experiment::render::Rendered,
     chain: &[SubmittedJob],
+    kind: JobKind,
 ) -> Result<Option<SubmittedJob>> {
-    let Some(job) = rendered
-        .plan
-        .jobs
-        .iter()
-        .find(|j| j.kind == JobKind::Notify)
-    else {
+    let Some(job) = rendered.plan.job(kind) else {
         return Ok(None);
     };
     let Some(train) = chain.iter().find(|j| j.stage == JobKind::Train.as_str()) else {
         return Ok(None);
     };
     let mut req = crate::scheduler::JobRequest::new(&job.script, &rendered.dir);
-    req.options = rendered.plan.scheduler.dialect().after_any(train.id.number);
-    req.args = vec![train.id.number.to_string()];
-    let mut notify =
-        submit_after_chain(sched, JobKind::Notify.as_str(), &req, chain).map_err(|e| match e {
-            Error::Scheduler(m) => {
-                Error::Scheduler(format!("submitting the notify job (cluster.notify): {m}"))
-            }
-            other => other,
-        })?;
-    notify.hold = vec![train.id.number];
-    Ok(Some(notify))
+    req.options = rendered
+        .plan
+        .scheduler
+        .dialect()
+        .after_any(&[train.id.number]);
+    req.args = vec![match kind {
+        JobKind::Retry => "1".to_string(),
+        _ => train.id.number.to_string(),
+    }];
+    let why = match kind {
+        JobKind::Retry => "the retry job (cluster.retries)",
+        _ => "the notify job (cluster.notify)",
+    };
+    let mut after = submit_after_chain(sched, kind.as_str(), &req, chain).map_err(|e| match e {
+        Error::Scheduler(m) => Error::Scheduler(format!("submitting {why}: {m}")),
+        other => other,
+    })?;
+    after.hold = vec![train.id.number];
+    Ok(Some(after))
 }
 
 /// What `--no-verify` does on this scheduler, when that is not what it says
@@ -194,6 +226,9 @@ mod tests {
         let e = T::try_parse_from(["x", "--only", "trian"])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("install, download or train"), "{e}");
+        assert!(
+            e.contains("install, download, train, predict or merge"),
+            "{e}"
+        );
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod config;
 pub mod plan;
+pub mod predict;
 pub mod render;
 pub mod resubmit;

@@ -3,7 +3,7 @@
 //! submitted by `scheduler`.
 
 use crate::experiment::config::{
-    JobResources, LoadedConfig, Notify, NotifyOn, SchedulerKind, Task,
+    Config, JobResources, LoadedConfig, Notify, NotifyOn, SchedulerKind, Task,
 };
 pub use crate::jobdir::{JobKind, LOG_DIR};
 use crate::scheduler::dialect::{Mail, MailOn, Request};
@@ -48,24 +48,90 @@ pub struct Plan {
     pub tasks: Vec<Task>,
 }
 
+/// A job of the experiment `c`, on `queue` unless its resources name one.
+fn planned(
+    c: &Config,
+    kind: JobKind,
+    queue: &str,
+    res: &JobResources,
+    after: Option<JobKind>,
+    description: &str,
+) -> PlannedJob {
+    PlannedJob {
+        kind,
+        name: format!("{}-{}", c.experiment.name, kind.as_str()),
+        script: kind.script().to_string(),
+        queue: res.queue.clone().unwrap_or_else(|| queue.to_string()),
+        resources: res.clone(),
+        array: None,
+        after,
+        notify: false,
+        description: description.to_string(),
+        scheduler: c.cluster.scheduler,
+        mail: c.cluster.notify.clone(),
+    }
+}
+
+/// Slurm with `cluster.notify`: the HEC rejects arrays that ask for mail, so
+/// one small job after the array mails the summary (Grid Engine mails from
+/// the jobs: -M/-m).
+fn notify_job(c: &Config) -> Option<PlannedJob> {
+    if c.cluster.scheduler.dialect().mails_from_jobs() || c.cluster.notify.is_none() {
+        return None;
+    }
+    let res = JobResources {
+        h_vmem: Some("100M".into()),
+        h_rt: Some("00:05:00".into()),
+        ncpus: Some(1),
+        ..JobResources::default()
+    };
+    Some(planned(
+        c,
+        JobKind::Notify,
+        &c.cluster.cpu_queue,
+        &res,
+        Some(JobKind::Train),
+        "Mail a one-line summary of the train array once it has ended (cluster.notify).",
+    ))
+}
+
+/// `cluster.retries` (or `submit --retries`): one small CPU job after the
+/// train array runs `hecjob resubmit`. It loads hecjob, libtorch linked in,
+/// whose mappings count against Grid Engine's h_vmem, and waits up to 3
+/// minutes for accounting to settle.
+fn retry_job(c: &Config) -> Option<PlannedJob> {
+    if c.cluster.retries == 0 {
+        return None;
+    }
+    let res = JobResources {
+        h_vmem: Some("4G".into()),
+        h_rt: Some("00:15:00".into()),
+        ncpus: Some(1),
+        ..JobResources::default()
+    };
+    Some(PlannedJob {
+        // The retry job mails its own summary when it stops.
+        mail: None,
+        ..planned(
+            c,
+            JobKind::Retry,
+            &c.cluster.cpu_queue,
+            &res,
+            Some(JobKind::Train),
+            "Run again, one round at a time, the train tasks that did not finish (cluster.retries).",
+        )
+    })
+}
+
 impl Plan {
-    pub fn new(loaded: &LoadedConfig) -> Plan {
+    /// `predict_shards`: the predict array's size, from the shard plan
+    /// (experiment::predict), when the config has a `predict:` section.
+    pub fn new(loaded: &LoadedConfig, predict_shards: Option<u32>) -> Plan {
         let c = &loaded.config;
         let exp = &c.experiment.name;
-        let job =
-            |kind: JobKind, queue: &str, res: &JobResources, after, description: &str| PlannedJob {
-                kind,
-                name: format!("{exp}-{}", kind.as_str()),
-                script: kind.script().to_string(),
-                queue: res.queue.clone().unwrap_or_else(|| queue.to_string()),
-                resources: res.clone(),
-                array: None,
-                after,
-                notify: false,
-                description: description.to_string(),
-                scheduler: c.cluster.scheduler,
-                mail: c.cluster.notify.clone(),
-            };
+        let job = |kind, queue: &str, res: &JobResources, after, description: &str| {
+            planned(c, kind, queue, res, after, description)
+        };
         let mut train = job(
             JobKind::Train,
             &c.cluster.gpu_queue,
@@ -78,25 +144,9 @@ impl Plan {
             max_concurrent: c.cluster.max_concurrent_tasks,
         });
         train.notify = true;
-        // Slurm: the HEC rejects arrays that ask for mail, so one small job after
-        // the array mails the summary (Grid Engine mails from the jobs: -M/-m).
-        let notify_job = (!c.cluster.scheduler.dialect().mails_from_jobs()
-            && c.cluster.notify.is_some())
-        .then(|| {
-            let res = JobResources {
-                h_vmem: Some("100M".into()),
-                h_rt: Some("00:05:00".into()),
-                ncpus: Some(1),
-                ..JobResources::default()
-            };
-            job(
-                JobKind::Notify,
-                &c.cluster.cpu_queue,
-                &res,
-                Some(JobKind::Train),
-                "Mail a one-line summary of the train array once it has ended (cluster.notify).",
-            )
-        });
+        let predict_jobs = predict_shards
+            .map(|shards| predict_jobs(c, shards))
+            .unwrap_or_default();
         Plan {
             experiment: exp.clone(),
             scheduler: c.cluster.scheduler,
@@ -122,11 +172,60 @@ impl Plan {
                 train,
             ]
             .into_iter()
-            .chain(notify_job)
+            .chain(predict_jobs)
+            .chain(notify_job(c))
+            .chain(retry_job(c))
             .collect(),
             tasks: loaded.tasks.clone(),
         }
     }
+}
+
+impl Plan {
+    /// The planned job of `kind`, when the plan has one.
+    pub fn job(&self, kind: JobKind) -> Option<&PlannedJob> {
+        self.jobs.iter().find(|j| j.kind == kind)
+    }
+}
+
+/// The predict array (one task per shard, on the GPU queue if it asks for
+/// GPUs) and the small merge job after it.
+fn predict_jobs(c: &Config, shards: u32) -> Vec<PlannedJob> {
+    let res = &c.cluster.jobs.predict;
+    let queue = if res.ngpus.unwrap_or(0) > 0 {
+        &c.cluster.gpu_queue
+    } else {
+        &c.cluster.cpu_queue
+    };
+    let mut predict = planned(
+        c,
+        JobKind::Predict,
+        queue,
+        res,
+        Some(JobKind::Train),
+        "Label one shard of the predict inputs per array task (predict.json).",
+    );
+    predict.array = Some(ArraySpec {
+        tasks: shards,
+        max_concurrent: None,
+    });
+    // hecjob maps libtorch (and its CUDA libraries) at start: about 3 GB of
+    // address space, which Grid Engine's h_vmem counts.
+    let merge_res = JobResources {
+        h_vmem: Some("4G".into()),
+        h_rt: Some("01:00:00".into()),
+        ncpus: Some(1),
+        ..JobResources::default()
+    };
+    let merge = planned(
+        c,
+        JobKind::Merge,
+        &c.cluster.cpu_queue,
+        &merge_res,
+        Some(JobKind::Predict),
+        "Concatenate the predict shards in input order and check every input row has one output row.",
+    );
+    vec![predict, merge]
 }
 
 impl PlannedJob {

@@ -1,5 +1,6 @@
 //! Render an experiment's job scripts with tera: `install.com`, `download.com`,
-//! `train.com`, plus the task manifest (`tasks.tsv`, `tasks.json`) and the
+//! `train.com` (and with `predict:`, `predict.com`, `merge.com` and the shard
+//! plan `predict.json`), plus the task manifest (`tasks.tsv`, `tasks.json`) and the
 //! resolved config (`config.yaml`) the array tasks read.
 //!
 //! Templates are embedded; a user's templates directory overrides any of them.
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 /// scheduler; the others are looked up in the folder of DIR the scheduler's
 /// dialect names first (Slurm: DIR/slurm/), so a Grid Engine header is never
 /// used for a Slurm script. The embedded sets are the dialects' own.
-const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera"];
+const SHARED_TEMPLATES: &[&str] = &["install.com.tera", "download.com.tera", "retry.com.tera"];
 
 /// One rendered file: its name inside the job directory and its content.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,6 +261,7 @@ fn common_context(loaded: &LoadedConfig, plan: &Plan, yaml: &str) -> tera::Conte
     common.insert("task_count", &plan.tasks.len());
     common.insert("experiment", &c.experiment.name);
     common.insert("notify", &c.cluster.notify);
+    common.insert("retries", &c.cluster.retries);
     common.insert("config_sha256", &config::body_sha256(yaml));
     // Resolved at load (config/every.rs): the config's value or one from h_rt.
     common.insert(
@@ -273,11 +275,18 @@ fn common_context(loaded: &LoadedConfig, plan: &Plan, yaml: &str) -> tera::Conte
 }
 
 pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -> Result<Rendered> {
-    let plan = Plan::new(loaded);
+    let predict_plan = crate::experiment::predict::plan(loaded)?;
+    let plan = Plan::new(loaded, predict_plan.as_ref().map(|p| p.shards));
     let c = &loaded.config;
     let tera = engine(scheduler_of(loaded), templates)?;
     let yaml = loaded.to_yaml();
-    let common = common_context(loaded, &plan, &yaml);
+    let mut common = common_context(loaded, &plan, &yaml);
+    if let Some(p) = &predict_plan {
+        common.insert(
+            "predict",
+            &serde_json::json!({"shards": p.shards, "rows": p.rows, "shard_size": p.shard_size}),
+        );
+    }
     let mut files = Vec::new();
     for job in &plan.jobs {
         let mut ctx = common.clone();
@@ -301,6 +310,13 @@ pub fn render(loaded: &LoadedConfig, out_dir: &Path, templates: Option<&Path>) -
         ),
         executable: false,
     });
+    if let Some(p) = &predict_plan {
+        files.push(RenderedFile {
+            name: jobdir::predict::PREDICT_PLAN_FILE.into(),
+            content: p.to_json(),
+            executable: false,
+        });
+    }
     files.push(RenderedFile {
         name: jobdir::TASKS_TSV.into(),
         content: tasks_tsv(loaded),
@@ -416,13 +432,20 @@ impl Rendered {
         self.plan
             .jobs
             .iter()
-            // The notify job is not a chained stage: it follows the train job
-            // however that ends (cmd::submit queues it after the chain).
-            .filter(|j| j.kind != JobKind::Notify)
-            .filter(|j| only.is_empty() || only.contains(&j.kind))
+            // The notify and retry jobs are not chained stages: they follow
+            // the train job however that ends (cli::submit queues them).
+            .filter(|j| !matches!(j.kind, JobKind::Notify | JobKind::Retry))
+            // `--only predict` also merges what it predicts.
+            .filter(|j| {
+                only.is_empty()
+                    || only.contains(&j.kind)
+                    || (j.kind == JobKind::Merge && only.contains(&JobKind::Predict))
+            })
             .map(|j| StageJob {
                 stage: j.kind.as_str().to_string(),
                 script: self.dir.join(&j.script),
+                // A train task that failed leaves the others' models to label with.
+                after_any: j.kind == JobKind::Predict,
                 verify,
                 options: Vec::new(),
             })
@@ -512,7 +535,21 @@ pub fn prepare_job_dir(
     templates: TemplateChoice,
     write: bool,
 ) -> Result<Prepared> {
-    let loaded = config::load(config)?;
+    prepare_job_dir_with(config, out, templates, write, |_| {})
+}
+
+/// [`prepare_job_dir`] with the loaded config adjusted first, by a command's
+/// flag that overrides a key (`submit --retries N`: `cluster.retries`), so the
+/// scripts and the resolved config.yaml both say what was submitted.
+pub fn prepare_job_dir_with(
+    config: Option<&Path>,
+    out: Option<&Path>,
+    templates: TemplateChoice,
+    write: bool,
+    adjust: impl FnOnce(&mut LoadedConfig),
+) -> Result<Prepared> {
+    let mut loaded = config::load(config)?;
+    adjust(&mut loaded);
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_out_dir(&loaded));

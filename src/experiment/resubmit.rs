@@ -11,8 +11,11 @@
 //!   twice the request, at least 10 minutes) — both within `cluster.limits`;
 //! * a failure of the run itself, a GPU out of memory, a cancellation: not
 //!   run again (the same run would fail the same way; a person decides);
-//! * a task that hit the same limit twice in a row and cannot be given more
-//!   (the limit is reached) is not run again either.
+//! * a task that stopped the same way twice in a row with the same requests
+//!   is not run again either: nothing changed, so it would stop again (a
+//!   time limit with progress recorded is exempt: each run resumes further
+//!   on; so are preemption and requeues, which are not the task's doing).
+//!   This is what ends `submit --retries` early.
 //!
 //! One array job asks for one set of requests: the largest any of its tasks needs.
 
@@ -22,12 +25,19 @@ use crate::scheduler::backend::StopCause;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskFacts {
     pub task: u32,
-    /// Why each run ended, oldest first (the last is the one that matters).
-    pub attempts: Vec<Option<StopCause>>,
+    /// Each run, oldest first (the last is the one that matters).
+    pub attempts: Vec<Attempt>,
     /// The scheduler's peak memory of the last run, bytes.
     pub peak_memory: Option<u64>,
     /// Seconds the worker still needs at its measured pace (progress.json).
     pub seconds_left: Option<f64>,
+}
+
+/// One run of a task: why it ended, and what its job asked for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attempt {
+    pub cause: Option<StopCause>,
+    pub requests: Requests,
 }
 
 /// A train job's memory (bytes) and wall-clock (seconds) requests.
@@ -73,9 +83,11 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
     let mut memory_needed: Option<(u64, u32)> = None;
     let mut time_needed: Option<(u64, u32, bool)> = None;
     for t in tasks {
-        let last = t.attempts.last().copied().flatten();
-        let twice = t.attempts.len() >= 2
-            && t.attempts[t.attempts.len() - 2] == t.attempts.last().copied().flatten();
+        let last = t.attempts.last().and_then(|a| a.cause);
+        if let Some(why) = unchanged_repeat(t) {
+            p.skipped.push((t.task, why));
+            continue;
+        }
         match last {
             None => p.skipped.push((t.task, "the scheduler has no record of why it stopped".into())),
             Some(StopCause::Finished) => {}
@@ -83,16 +95,9 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
             Some(StopCause::OutOfMemory) => {
                 let base = t.peak_memory.unwrap_or(0).max(current.memory.unwrap_or(0));
                 let want = whole_gib(base as f64 * 1.5);
-                match capped(want, max.memory) {
-                    Some(m) if Some(m) > current.memory => {
-                        p.tasks.push(t.task);
-                        memory_needed = Some(memory_needed.map_or((m, t.task), |(o, ot)| if m > o { (m, t.task) } else { (o, ot) }));
-                    }
-                    _ if twice => p.skipped.push((t.task, format!(
-                        "out of memory twice, and {} is already the most cluster.limits.max_memory allows",
-                        current.memory.map_or("the request".into(), gib_text)
-                    ))),
-                    _ => p.tasks.push(t.task),
+                p.tasks.push(t.task);
+                if let Some(m) = capped(want, max.memory).filter(|&m| Some(m) > current.memory) {
+                    memory_needed = Some(memory_needed.map_or((m, t.task), |(o, ot)| if m > o { (m, t.task) } else { (o, ot) }));
                 }
             }
             Some(StopCause::TimeLimit) => {
@@ -102,13 +107,6 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
                     None => old.saturating_mul(2).max(600),
                 };
                 let got = capped(want, max.time).unwrap_or(want);
-                if got <= old && twice && t.seconds_left.is_none() {
-                    p.skipped.push((t.task, format!(
-                        "time limit twice, and {} is already the most cluster.limits.max_time allows",
-                        crate::util::units::duration(old as f64)
-                    )));
-                    continue;
-                }
                 p.tasks.push(t.task);
                 if got > old && time_needed.is_none_or(|(o, _, _)| got > o) {
                     time_needed = Some((got, t.task, t.seconds_left.is_some()));
@@ -145,6 +143,35 @@ pub fn plan(tasks: &[TaskFacts], current: Requests, max: Requests) -> Plan {
     p
 }
 
+/// Why `t` is not run again when its last two runs stopped the same way
+/// with the same requests (see the module's rules), naming the limit that
+/// could not be raised when one was reached.
+fn unchanged_repeat(t: &TaskFacts) -> Option<String> {
+    let [.., before, last] = t.attempts.as_slice() else {
+        return None;
+    };
+    let cause = last.cause?;
+    if before.cause != Some(cause) || before.requests != last.requests {
+        return None;
+    }
+    let what = match cause {
+        StopCause::Preempted | StopCause::Requeued => return None,
+        StopCause::TimeLimit if t.seconds_left.is_some() => return None,
+        StopCause::OutOfMemory => format!(
+            "out of memory twice with {} (cluster.limits.max_memory allows no more)",
+            last.requests.memory.map_or("the same request".into(), gib_text)
+        ),
+        StopCause::TimeLimit => format!(
+            "time limit twice with {} and no progress recorded (cluster.limits.max_time allows no more)",
+            last.requests
+                .time
+                .map_or("the same request".into(), |t| crate::util::units::duration(t as f64))
+        ),
+        other => format!("{} twice with the same requests", other.describe()),
+    };
+    Some(format!("{what}: nothing changed, so it is not tried again"))
+}
+
 fn capped(want: u64, max: Option<u64>) -> Option<u64> {
     Some(max.map_or(want, |m| want.min(m)))
 }
@@ -153,10 +180,27 @@ fn capped(want: u64, max: Option<u64>) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// A task whose every run asked for [`CURRENT`].
     fn facts(task: u32, causes: &[StopCause], peak: Option<u64>, left: Option<f64>) -> TaskFacts {
+        facts_with(task, causes, CURRENT, peak, left)
+    }
+
+    fn facts_with(
+        task: u32,
+        causes: &[StopCause],
+        requests: Requests,
+        peak: Option<u64>,
+        left: Option<f64>,
+    ) -> TaskFacts {
         TaskFacts {
             task,
-            attempts: causes.iter().copied().map(Some).collect(),
+            attempts: causes
+                .iter()
+                .map(|&c| Attempt {
+                    cause: Some(c),
+                    requests,
+                })
+                .collect(),
             peak_memory: peak,
             seconds_left: left,
         }
@@ -222,9 +266,10 @@ mod tests {
             ..CURRENT
         };
         let p = plan(
-            &[facts(
+            &[facts_with(
                 2,
                 &[StopCause::OutOfMemory, StopCause::OutOfMemory],
+                at_limit,
                 Some(5 * GIB),
                 None,
             )],
@@ -232,7 +277,11 @@ mod tests {
             max,
         );
         assert!(p.tasks.is_empty(), "{p:?}");
-        assert!(p.skipped[0].1.contains("out of memory twice"), "{p:?}");
+        assert_eq!(
+            p.skipped[0].1,
+            "out of memory twice with 5.00 GiB (cluster.limits.max_memory allows no more): \
+             nothing changed, so it is not tried again"
+        );
         // A time limit with progress at the ceiling still goes on from its checkpoint.
         let p = plan(
             &[facts(
@@ -247,6 +296,57 @@ mod tests {
         assert_eq!(
             (p.tasks, p.requests.time, p.changes.len()),
             (vec![3], Some(3600), 0)
+        );
+    }
+
+    /// `submit --retries` stops on a task that stopped the same way twice with
+    /// the same requests; raised requests, progress against a time limit and
+    /// preemption are each something that changed.
+    #[test]
+    fn the_same_stop_twice_with_the_same_requests_is_not_retried() {
+        let raised = Requests {
+            memory: Some(6 * GIB),
+            ..CURRENT
+        };
+        let oom_then_raised = TaskFacts {
+            attempts: vec![
+                Attempt {
+                    cause: Some(StopCause::OutOfMemory),
+                    requests: CURRENT,
+                },
+                Attempt {
+                    cause: Some(StopCause::OutOfMemory),
+                    requests: raised,
+                },
+            ],
+            ..facts(1, &[], Some(6 * GIB), None)
+        };
+        let p = plan(&[oom_then_raised], raised, Requests::default());
+        assert_eq!((p.tasks, p.requests.memory), (vec![1], Some(9 * GIB)));
+
+        let twice = |cause| facts(2, &[cause, cause], None, None);
+        let p = plan(
+            &[
+                twice(StopCause::NodeFailure),
+                twice(StopCause::Preempted),
+                facts(
+                    3,
+                    &[StopCause::TimeLimit, StopCause::TimeLimit],
+                    None,
+                    Some(60.0),
+                ),
+            ],
+            CURRENT,
+            Requests::default(),
+        );
+        assert_eq!(p.tasks, [2, 3], "{p:?}");
+        assert_eq!(
+            p.skipped,
+            [(
+                2,
+                "node failure twice with the same requests: nothing changed, so it is not tried again"
+                    .to_string()
+            )]
         );
     }
 }

@@ -19,6 +19,8 @@
 //!   written.json                the files hecjob wrote here (written::WrittenRecord): only those are replaced
 //!   logs/                       the scheduler's -o/-e files
 //!   rungs/                      early stopping: one record per task and rung (rungs::RungRecord)
+//!   predict.json                the predict stage's shard plan (predict::PredictPlan)
+//!   predict/                    shard-K.jsonl (+ .progress, .summary.json), predictions.jsonl
 //!   data.json                   the data as the download job read it (data_record::DataRecord)
 //!   rejects.tsv, heldout-dev.txt  rows left out (bad_rows: skip); dev ids held out of train
 //! <output_dir>/<experiment>/task-N/   a task directory
@@ -30,6 +32,7 @@ pub mod data_record;
 pub mod job_id;
 pub mod metrics;
 pub mod paths;
+pub mod predict;
 pub mod progress;
 pub mod read;
 pub mod rungs;

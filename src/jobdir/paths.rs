@@ -45,10 +45,23 @@ pub enum JobKind {
     /// Slurm with `cluster.notify`: a small job after the train array (afterany)
     /// that mails a one-line summary. Not one of the chained stages ([`JobKind::ALL`]).
     Notify,
+    /// `submit --retries N`: a small job after the train array (any ending)
+    /// that runs `hecjob resubmit` for one round and queues the next. Not chained.
+    Retry,
+    /// The `predict:` section: an array job, one task per shard of the inputs.
+    Predict,
+    /// After the predict array: concatenates the shards and checks them.
+    Merge,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 3] = [JobKind::Install, JobKind::Download, JobKind::Train];
+    pub const ALL: [JobKind; 5] = [
+        JobKind::Install,
+        JobKind::Download,
+        JobKind::Train,
+        JobKind::Predict,
+        JobKind::Merge,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -56,6 +69,9 @@ impl JobKind {
             JobKind::Download => "download",
             JobKind::Train => "train",
             JobKind::Notify => "notify",
+            JobKind::Retry => "retry",
+            JobKind::Predict => "predict",
+            JobKind::Merge => "merge",
         }
     }
 
@@ -66,6 +82,9 @@ impl JobKind {
             JobKind::Download => "download.com",
             JobKind::Train => "train.com",
             JobKind::Notify => "notify.com",
+            JobKind::Retry => "retry.com",
+            JobKind::Predict => "predict.com",
+            JobKind::Merge => "merge.com",
         }
     }
 

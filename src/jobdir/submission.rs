@@ -47,6 +47,17 @@ pub struct SubmittedJob {
     /// Job numbers this job started after.
     pub hold: Vec<u64>,
     pub command: CommandLine,
+    /// What a resubmitted train job asked for (`hecjob resubmit` rewrote its
+    /// directives); absent: the rendered script's requests, as the config says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<JobRequests>,
+}
+
+/// A train job's memory and wall-clock requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JobRequests {
+    pub memory_bytes: Option<u64>,
+    pub time_s: Option<u64>,
 }
 
 /// `submission.json`: what `hecjob submit` queued, and how.
@@ -133,6 +144,7 @@ mod tests {
                 argv: vec!["qsub".into()],
                 cwd: dir.path().into(),
             },
+            requests: None,
         };
         let rec = SubmissionRecord::new(
             "sge",

@@ -31,6 +31,7 @@ pub mod font;
 pub mod format;
 pub mod html;
 pub mod plots;
+pub mod predict;
 pub mod reference;
 pub mod row;
 pub mod rungs;

@@ -25,6 +25,9 @@ pub struct JobRequest {
     /// Start only after these jobs have ended successfully (Grid Engine:
     /// `-hold_jid`, with exit 100 keeping the chain held).
     pub after: Vec<JobId>,
+    /// `after` is met once they have ended however they ended (Slurm:
+    /// `afterany`, no cancelling; Grid Engine's `-hold_jid` is that already).
+    pub after_any: bool,
     /// Ask the scheduler to refuse at once a job it could never run, instead of
     /// leaving it pending forever (Grid Engine: `-w e`).
     pub verify: bool,
@@ -40,6 +43,7 @@ impl JobRequest {
             script: script.into(),
             workdir: workdir.into(),
             after: Vec::new(),
+            after_any: false,
             verify: false,
             options: Vec::new(),
             args: Vec::new(),

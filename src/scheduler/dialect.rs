@@ -131,9 +131,9 @@ pub trait Dialect: Sync {
     fn submit_command(&self, job: &JobRequest) -> CommandLine;
     /// The command that removes jobs.
     fn cancel_command(&self, ids: &[JobId]) -> CommandLine;
-    /// Submission options that start a job once `job` has ended, however it
-    /// ended (the notify job after the train array).
-    fn after_any(&self, job: u64) -> Vec<String>;
+    /// Submission options that start a job once every one of `jobs` has
+    /// ended, however each ended (the notify and retry jobs after train arrays).
+    fn after_any(&self, jobs: &[u64]) -> Vec<String>;
     /// The accounting command for one job, for messages (`qacct -j 7`), with
     /// `program` standing for the client when given.
     fn accounting_command(&self, program: Option<&Path>, job: u64) -> String;

@@ -18,6 +18,10 @@ pub struct StageJob {
     pub verify: bool,
     /// Extra options in the scheduler's own syntax (before the script).
     pub options: Vec<String>,
+    /// Start once the stage before has ended, however it ended (predict after
+    /// the train array: a failed task leaves the others' models), instead of
+    /// only after it succeeded.
+    pub after_any: bool,
 }
 
 /// One job of a submitted chain: a record of submission.json (the on-disk contract).
@@ -38,6 +42,7 @@ pub fn requests(job_dir: &Path, stages: &[StageJob], ids: &[JobId]) -> Vec<JobRe
             let mut req = JobRequest::new(relative_script(job_dir, &stage.script), job_dir)
                 .after(&after)
                 .verified(stage.verify);
+            req.after_any = stage.after_any;
             req.options = stage.options.clone();
             req
         })
@@ -76,6 +81,7 @@ pub fn submit_chain(
                 id: s.id,
                 hold: req.after.iter().map(|j| j.number).collect(),
                 command: s.command,
+                requests: None,
             }),
             Err(e) => return Err(roll_back(sched, &done, &stage.stage, e)),
         }
@@ -106,6 +112,7 @@ pub fn submit_after_chain(
             id: s.id,
             hold: req.after.iter().map(|j| j.number).collect(),
             command: s.command,
+            requests: None,
         }),
         Err(e) => Err(roll_back(sched, chain, stage, e)),
     }

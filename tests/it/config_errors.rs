@@ -10,8 +10,8 @@ use hecjob::experiment::config::{self, load_str, TRAIN_KEYS};
 const SRC: &str = "bad.yaml";
 const TRAIN_LIST: &str = "`learning_rate`, `batch_size`, `epochs`, `max_length`, `seed`, `threshold`, `dropout`, `warmup_ratio`, `weight_decay`, `optimizer`, `precision`, `device`, `tune_thresholds`, `log_every`, `lr_schedule`, `length_buckets`, `max_train_examples`, `checkpoint_every`";
 const TOP_LIST: &str =
-    "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`";
-const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`";
+    "`experiment`, `cluster`, `install`, `paths`, `data`, `model`, `train`, `sweep`, `predict`";
+const CLUSTER_LIST: &str = "`scheduler`, `cpu_queue`, `gpu_queue`, `storage_root`, `modules`, `setup`, `max_concurrent_tasks`, `notify`, `gpu_types`, `jobs`, `limits`, `retries`";
 const JOB_LIST: &str =
     "`queue`, `h_vmem`, `h_rt`, `s_rt`, `ncpus`, `ngpus`, `gpu_type`, `extra_directives`";
 
@@ -145,7 +145,7 @@ case!(
 case!(
     unknown_job_name,
     with("cluster:\n  jobs:\n    trian: {h_rt: \"01:00:00\"}\n"),
-    "bad.yaml:5:5: cluster.jobs: unknown field `trian`, expected one of `install`, `download`, `train`; did you mean `train`?"
+    "bad.yaml:5:5: cluster.jobs: unknown field `trian`, expected one of `install`, `download`, `train`, `predict`; did you mean `train`?"
 );
 case!(
     unknown_job_resource,
@@ -327,7 +327,7 @@ case!(
     one(
         6,
         "cluster.jobs.install.ngpus",
-        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs"
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs"
     )
 );
 case!(
@@ -336,7 +336,7 @@ case!(
     one(
         5,
         "cluster.jobs.download.ngpus",
-        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs"
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs"
     )
 );
 case!(
@@ -424,6 +424,15 @@ case!(
         4,
         "cluster.max_concurrent_tasks",
         "must be at least 1 (or leave it out for no cap)"
+    )
+);
+case!(
+    retries_past_the_most,
+    with("cluster:\n  retries: 11\n"),
+    one(
+        4,
+        "cluster.retries",
+        "11 rounds is more than the 10 hecjob runs: a task still failing after that needs a person (see hecjob status)"
     )
 );
 case!(
@@ -1140,7 +1149,7 @@ fn several_problems_are_all_reported_once_each() {
         "bad.yaml: 7 problems in the config:\n  \
          bad.yaml:2: experiment.name: `1abc` cannot name Grid Engine jobs: use a letter first, then letters, digits, _ . - (at most 64)\n  \
          bad.yaml:4: cluster.gpu_queue: `a b` is not a queue name (letters, digits, _ . - @)\n  \
-         bad.yaml:6: cluster.jobs.install.ngpus: this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs\n  \
+         bad.yaml:6: cluster.jobs.install.ngpus: this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs\n  \
          bad.yaml:8: train.learning_rate: must be > 0 (e.g. 5e-5), got 0\n  \
          bad.yaml:9: train.batch_size: must be at least 1 (the paper used 16)\n  \
          bad.yaml:11: sweep.epochs[1]: duplicate value 1: equal to sweep.epochs[0]; list each value once\n  \
@@ -1738,4 +1747,62 @@ case!(
     data_unknown_label_map,
     with("data:\n  label_map: plutchik\n"),
     "bad.yaml:4:14: data.label_map: `plutchik`: expected ekman or sentiment (a custom map is written in the config's data.label_map)"
+);
+
+// ---- predict: ----
+
+case!(
+    predict_without_inputs,
+    with("predict:\n  model: best\n  inputs: []\n"),
+    one(
+        5,
+        "predict.inputs",
+        "empty; list the files (or globs such as corpus/*.txt) to label"
+    )
+);
+case!(
+    predict_shard_size_zero,
+    with("predict:\n  model: best\n  inputs: [a.txt]\n  shard_size: 0\n"),
+    one(
+        6,
+        "predict.shard_size",
+        "must be at least 1 (input rows per array task, e.g. 100000)"
+    )
+);
+case!(
+    predict_threshold_not_a_probability,
+    with("predict:\n  model: m\n  inputs: [a.txt]\n  threshold: 1.5\n"),
+    one(
+        6,
+        "predict.threshold",
+        "1.5 is not a probability strictly between 0 and 1 (e.g. 0.3), or leave it out for the model's own thresholds"
+    )
+);
+case!(
+    predict_empty_model,
+    with("predict:\n  model: ''\n  inputs: [a.txt]\n"),
+    one(
+        4,
+        "predict.model",
+        "empty; give a model directory saved by `hecjob train`, or `best` for the sweep's best task"
+    )
+);
+case!(
+    predict_unknown_key,
+    with("predict:\n  model: best\n  inputs: [a.txt]\n  shards: 4\n"),
+    "bad.yaml:6:3: predict: unknown field `shards`, expected one of `model`, `inputs`, `shard_size`, `format`, `probabilities`, `threshold`, `batch_size`, `data_format`, `text_column`, `text_join`, `id_column`; did you mean `shard_size`?"
+);
+case!(
+    predict_without_model,
+    with("predict:\n  inputs: [a.txt]\n"),
+    "bad.yaml:4:3: predict: missing field `model`"
+);
+case!(
+    predict_job_may_ask_for_a_gpu_but_download_may_not,
+    with("cluster:\n  jobs:\n    predict:\n      ngpus: 1\n    download:\n      ngpus: 1\n"),
+    one(
+        8,
+        "cluster.jobs.download.ngpus",
+        "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs"
+    )
 );

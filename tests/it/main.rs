@@ -43,8 +43,10 @@ mod pipeline_sge;
 mod pipeline_slurm;
 #[cfg(feature = "torch")]
 mod predict_files;
+mod predict_job;
 mod render_snapshots;
 mod report;
+mod retries_live;
 mod sge_live;
 mod slurm_live;
 #[cfg(feature = "torch")]

@@ -582,6 +582,118 @@ fn own_data_runs_locally() {
     support::pipeline::check_own_data_run(&jobs, &storage);
 }
 
+/// `predict: {model: best, …}` after a 2×2 sweep, without a scheduler and two
+/// array tasks at a time: the predict array labels its three shards of two
+/// input files with the best task's model, the merge joins them, every
+/// input row has its output row in order, and `report` shows each shard.
+#[test]
+fn predict_best_runs_locally_in_shards() {
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        cfg_path,
+        ..
+    }) = support::pipeline::setup_with(sweep_config, |c| c)
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        support::pipeline::predict_config(text, tmp.path()),
+    )
+    .unwrap();
+    let jobs = tmp.path().join("jobs");
+    let out = Hecjob::new()
+        .args([
+            "run",
+            "--local",
+            "--jobs",
+            "2",
+            cfg_path.to_str().unwrap(),
+            "--out",
+        ])
+        .arg(&jobs)
+        .output();
+    assert!(
+        out.status.success(),
+        "run --local failed:\n{}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        support::pipeline::logs(&jobs)
+    );
+    support::pipeline::check_predictions(&jobs, tmp.path());
+    let best = hecjob::report::build(
+        &jobs,
+        &hecjob::report::ReportOptions {
+            qacct: None,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .best
+    .unwrap();
+    // Every shard labelled with the one model the first shard chose.
+    for shard in 1..=3 {
+        let used = hecjob::jobdir::predict::ShardSummary::read(&jobs, shard)
+            .unwrap()
+            .unwrap()
+            .model;
+        assert!(
+            used.ends_with(&format!("/task-{best}")),
+            "shard {shard}: {used} is not task {best}"
+        );
+    }
+    let chosen = hecjob::jobdir::predict::BestChoice::read(&jobs)
+        .unwrap()
+        .unwrap();
+    assert_eq!(chosen.task, best);
+    Hecjob::new()
+        .args(["report", "--no-plots", "--no-html", "--no-qacct"])
+        .arg(&jobs)
+        .run()
+        .success()
+        .stdout_contains("Predict: 8 input rows in 3 shard(s) of 3");
+}
+
+/// The same predict stage after a sweep on the live Grid Engine: the predict
+/// array is held on the train array, the merge on the predict array.
+#[test]
+fn predict_best_runs_on_grid_engine() {
+    if !support::have_qsub() {
+        return;
+    }
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        cfg_path,
+        ..
+    }) = support::pipeline::setup_with(sweep_config, |c| c)
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        support::pipeline::predict_config(text, tmp.path()),
+    )
+    .unwrap();
+    let jobs = submit(&cfg_path, &tmp.path().join("jobs"));
+    let st = support::pipeline::wait_settled(&jobs, Hecjob::new, Duration::from_secs(900));
+    let stages: Vec<&str> = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        ["install", "download", "train", "predict", "merge"],
+        "{st}"
+    );
+    support::pipeline::check_predictions(&jobs, tmp.path());
+}
+
 /// The same own-data experiment submitted to the live Grid Engine.
 #[test]
 fn own_data_runs_on_grid_engine() {

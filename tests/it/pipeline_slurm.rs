@@ -550,3 +550,37 @@ fn own_data_runs_on_slurm() {
     );
     support::pipeline::check_own_data_run(&jobs, &storage);
 }
+
+/// `predict: {model: best, …}` after the sweep on the live Slurm: the predict
+/// array (afterok on the train array) labels three shards of two files, the
+/// merge (afterok on the predict array) joins them in input order.
+#[test]
+fn predict_best_runs_on_slurm() {
+    if !support::have_slurm() {
+        return;
+    }
+    let Some(Setup {
+        srv: _srv,
+        tmp,
+        cfg_path,
+        ..
+    }) = setup_with(|c| c)
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    std::fs::write(
+        &cfg_path,
+        support::pipeline::predict_config(text, tmp.path()),
+    )
+    .unwrap();
+    let jobs = submit(&cfg_path, &tmp.path().join("jobs"));
+    let st =
+        support::pipeline::wait_settled(&jobs, || Hecjob::new().slurm(), Duration::from_secs(900));
+    assert!(
+        states(&st).iter().all(|s| s == "done"),
+        "{st}\n{}",
+        logs(&jobs, "")
+    );
+    support::pipeline::check_predictions(&jobs, tmp.path());
+}

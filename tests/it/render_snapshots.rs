@@ -763,6 +763,100 @@ fn notify_renders_per_scheduler() {
     assert_eq!(stages, ["install", "download", "train"]);
 }
 
+/// `cluster.retries`: one more script on either scheduler, retry.com, which
+/// `submit` queues after the train array with round 1; it never asks Grid
+/// Engine for mail (it mails its own summary when the rounds stop), and with
+/// Slurm's notify job it mails the way notify.com does.
+#[test]
+fn retries_render_a_retry_job_for_both_schedulers() {
+    let with_retries = |name: &str, extra: &str| {
+        let text = edit(
+            &std::fs::read_to_string(repo().join(format!("configs/{name}.yaml"))).unwrap(),
+            "cluster:\n",
+            &format!("cluster:\n  retries: 2\n{extra}"),
+        );
+        let loaded = config::load_str(&text, &format!("configs/{name}.yaml")).unwrap();
+        render::render(&loaded, &render::default_out_dir(&loaded), None).unwrap()
+    };
+    let sge = with_retries(
+        "sweep",
+        "  notify: { address: me@lancaster.ac.uk, on: [fail] }\n",
+    );
+    let retry = sge.file("retry.com").unwrap();
+    assert!(retry.executable);
+    assert!(!retry.content.contains("#$ -M"), "{}", retry.content);
+    bash_n("retry.com", &retry.content);
+    insta::assert_snapshot!("sweep@retries__retry.com", redact(&retry.content));
+    let slurm = with_retries(
+        "slurm-sweep",
+        "  notify: { address: me@lancaster.ac.uk, on: [end] }\n",
+    );
+    let retry = slurm.file("retry.com").unwrap();
+    bash_n("retry.com", &retry.content);
+    insta::assert_snapshot!("slurm-sweep@retries__retry.com", redact(&retry.content));
+    let stages: Vec<String> = slurm
+        .stages(&[], true)
+        .iter()
+        .map(|s| s.stage.clone())
+        .collect();
+    assert_eq!(stages, ["install", "download", "train"]);
+    // Without retries, no retry job.
+    assert!(render_shipped("sweep").file("retry.com").is_none());
+}
+
+/// `submit --retries 2 --dry-run`: the retry job is queued after the train
+/// array however it ends, with round 1; on Slurm it takes the notify job's
+/// place (the last round queues that); the resolved config records the rounds.
+#[test]
+fn submit_retries_queues_the_retry_job_after_train() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("slurm.yaml");
+    std::fs::write(
+        &cfg,
+        edit(
+            &std::fs::read_to_string(repo().join("configs/slurm-sweep.yaml")).unwrap(),
+            "cluster:\n",
+            "cluster:\n  notify: { address: me@lancaster.ac.uk, on: [fail] }\n",
+        ),
+    )
+    .unwrap();
+    let out = Hecjob::new()
+        .current_dir(tmp.path())
+        .args([
+            "submit",
+            "--dry-run",
+            "--retries",
+            "2",
+            "--out",
+            "out",
+            "slurm.yaml",
+        ])
+        .output();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .contains("sbatch --parsable --dependency=afterany:3 retry.com 1    # retry → job 4\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("notify.com"), "{stdout}");
+    let resolved = std::fs::read_to_string(tmp.path().join("out/config.yaml")).unwrap();
+    assert!(resolved.contains("\n  retries: 2\n"), "{resolved}");
+    let too_many = Hecjob::new()
+        .current_dir(tmp.path())
+        .args(["submit", "--dry-run", "--retries", "11", "slurm.yaml"])
+        .output();
+    assert!(
+        String::from_utf8_lossy(&too_many.stderr).contains("11 is not in 1..=10"),
+        "{}",
+        String::from_utf8_lossy(&too_many.stderr)
+    );
+}
+
 /// The train script of a Slurm config whose train job has `train_keys`.
 fn slurm_train_script(train_keys: &str) -> String {
     let text = format!(
@@ -976,5 +1070,114 @@ fn a_two_model_sweep_downloads_both_models_once() {
             "hecjob download-model roberta-base",
             "hecjob download-model google/electra-base-discriminator"
         ]
+    );
+}
+
+/// A config with `predict:` over two input files (a glob) renders, under both
+/// schedulers, predict.com (an array of one task per shard: 5 rows in shards
+/// of 2 make 3) and merge.com after it, chained after the train array;
+/// predict.json lists each file with its rows. `--only predict` brings the
+/// merge along.
+#[test]
+fn predict_renders_an_array_of_shards_and_a_merge_for_both_schedulers() {
+    use hecjob::jobdir::predict::PredictPlan;
+    use hecjob::jobdir::JobKind;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.txt"), "one\ntwo\nthree\n").unwrap();
+    std::fs::write(tmp.path().join("b.txt"), "four\nfive").unwrap();
+    for scheduler in SCHEDULERS {
+        let cfg = tmp.path().join(format!("{scheduler}.yaml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "experiment:\n  name: label\ncluster:\n  scheduler: {scheduler}\n\
+                 predict:\n  model: best\n  inputs: [\"*.txt\"]\n  shard_size: 2\n"
+            ),
+        )
+        .unwrap();
+        let mut loaded = config::load(Some(&cfg)).unwrap();
+        let r = render::render(&loaded, Path::new("jobs/label"), None).unwrap();
+        let plan: PredictPlan =
+            serde_json::from_str(&r.file("predict.json").unwrap().content).unwrap();
+        let inputs: Vec<(String, u64)> = plan
+            .inputs
+            .iter()
+            .map(|i| (i.path.file_name().unwrap().to_string_lossy().into(), i.rows))
+            .collect();
+        assert_eq!(inputs, [("a.txt".into(), 3), ("b.txt".into(), 2)]);
+        assert_eq!(
+            (plan.rows, plan.shards, plan.model.as_str()),
+            (5, 3, "best")
+        );
+        // The header names the source: a fixed one keeps the snapshot stable.
+        loaded.source = "label.yaml".into();
+        let r2 = render::render(&loaded, Path::new("jobs/label"), None);
+        // Relative inputs are the config's folder's: from label.yaml (here,
+        // the test's working directory) they match nothing.
+        assert!(r2.is_err(), "rendered from the wrong folder");
+        for name in ["predict.com", "merge.com"] {
+            let f = r.file(name).unwrap();
+            assert!(f.executable);
+            bash_n(name, &f.content);
+            let content = redact(&f.content).replace(&cfg.display().to_string(), "label.yaml");
+            insta::assert_snapshot!(format!("predict@{scheduler}__{name}"), content);
+        }
+        let array = if scheduler == "sge" {
+            "-t 1-3"
+        } else {
+            "--array=1-3"
+        };
+        assert!(
+            r.file("predict.com").unwrap().content.contains(array),
+            "{scheduler}: no {array}"
+        );
+        let stages = |only: &[JobKind]| -> Vec<String> {
+            r.stages(only, false).into_iter().map(|s| s.stage).collect()
+        };
+        assert_eq!(
+            stages(&[]),
+            ["install", "download", "train", "predict", "merge"]
+        );
+        assert_eq!(stages(&[JobKind::Predict]), ["predict", "merge"]);
+        // Held on the train array however its tasks end (a failed task
+        // leaves the others' models): Grid Engine's -hold_jid, Slurm's
+        // afterany; the merge only after the predict array succeeded.
+        let tail: Vec<String> = chain(&r).split_off(4);
+        let expected = if scheduler == "sge" {
+            [
+                "qsub -terse -hold_jid 3 -w e predict.com    # predict → job 4",
+                "qsub -terse -hold_jid 4 -w e merge.com    # merge → job 5",
+            ]
+        } else {
+            [
+                "sbatch --parsable --dependency=afterany:3 predict.com    # predict → job 4",
+                "sbatch --parsable --dependency=afterok:4 --kill-on-invalid-dep=yes merge.com    # merge → job 5",
+            ]
+        };
+        assert_eq!(tail, expected);
+    }
+}
+
+/// An input glob that matches nothing is refused at render time, naming the key.
+#[test]
+fn a_predict_glob_matching_nothing_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "experiment:\n  name: label\npredict:\n  model: best\n  inputs: [corpus/*.csv]\n",
+    )
+    .unwrap();
+    let loaded = config::load(Some(&cfg)).unwrap();
+    let e = render::render(&loaded, Path::new("jobs/label"), None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "predict.inputs[0]: {} matches no file (relative inputs are read from the config's folder, {})",
+            tmp.path().join("corpus/*.csv").display(),
+            tmp.path().display()
+        )
     );
 }

@@ -719,6 +719,7 @@ fn grid_engine_accounting_from_submission() {
             argv: vec!["qsub".into()],
             cwd: sw.jobs.clone(),
         },
+        requests: None,
     };
     SubmissionRecord::new(
         "sge",
@@ -812,6 +813,7 @@ fn a_slurm_runs_peak_memory_is_named_maxrss_not_maxvmem() {
             argv: vec!["sbatch".into()],
             cwd: sw.jobs.clone(),
         },
+        requests: None,
     };
     SubmissionRecord::new("slurm", None, &sw.jobs, vec![train])
         .write(&sw.jobs)
@@ -911,6 +913,7 @@ fn status_json_has_live_progress_and_efficiency() {
             argv: vec!["qsub".into()],
             cwd: sw.jobs.clone(),
         },
+        requests: None,
     };
     SubmissionRecord::new("sge", None, &sw.jobs, vec![train])
         .write(&sw.jobs)

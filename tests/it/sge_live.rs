@@ -91,12 +91,14 @@ fn chained_submission_honours_holds_and_status_has_accounting() {
             script: s1,
             verify: false,
             options: vec![],
+            after_any: false,
         },
         StageJob {
             stage: "second".into(),
             script: s2,
             verify: true,
             options: vec![],
+            after_any: false,
         },
     ];
     let mut ge = GridEngine::new().unwrap();
@@ -177,12 +179,14 @@ fn refused_second_submission_leaves_nothing_queued() {
             script: s1,
             verify: false,
             options: vec![],
+            after_any: false,
         },
         StageJob {
             stage: "two".into(),
             script: s2,
             verify: false,
             options: vec!["-l".into(), "nosuchresource=1".into()],
+            after_any: false,
         },
     ];
     let mut ge = GridEngine::new().unwrap();

@@ -27,6 +27,94 @@ pub struct Config {
     /// A key written twice is refused, as anywhere else in the config.
     #[serde(default, deserialize_with = "unique_keys")]
     pub sweep: IndexMap<String, serde_yaml_ng::Value>,
+    /// Label a corpus with the trained model after the sweep (`predict.com`,
+    /// then `merge.com`); absent: no predict stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict: Option<Predict>,
+}
+
+/// `predict:`: the predict array and its merge (experiment/predict.rs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predict {
+    /// A model directory saved by `hecjob train` (absolute, or relative to the
+    /// config's folder), or `best`: the sweep's best task by the report's rule
+    /// (dev macro-F1), chosen when the predict tasks run.
+    pub model: String,
+    /// Files or globs (`*`, `?` in the file name), absolute or relative to the
+    /// config's folder; resolved and counted when the job directory is rendered.
+    pub inputs: Vec<String>,
+    /// Input rows per array task.
+    #[serde(default = "default_shard_size")]
+    pub shard_size: u64,
+    /// How the shards and the merged predictions are written.
+    #[serde(default)]
+    pub format: PredictFormat,
+    /// Also write every label's probability.
+    #[serde(default)]
+    pub probabilities: bool,
+    /// Probability above which a label is predicted (default: the model's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Texts per forward pass.
+    #[serde(default = "default_predict_batch")]
+    pub batch_size: usize,
+    /// How the inputs are written (default: from each file's extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_format: Option<PredictInputFormat>,
+    /// The text column(s), their join and the id column (default: `data:`'s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_column: Option<crate::data::spec::TextColumns>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_join: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
+}
+
+fn default_shard_size() -> u64 {
+    100_000
+}
+
+fn default_predict_batch() -> usize {
+    64
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PredictFormat {
+    #[default]
+    Jsonl,
+    Csv,
+}
+
+impl PredictFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictFormat::Jsonl => "jsonl",
+            PredictFormat::Csv => "csv",
+        }
+    }
+}
+
+/// `predict.data_format`: as `hecjob predict --data-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PredictInputFormat {
+    Text,
+    Csv,
+    Tsv,
+    Jsonl,
+}
+
+impl PredictInputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictInputFormat::Text => "text",
+            PredictInputFormat::Csv => "csv",
+            PredictInputFormat::Tsv => "tsv",
+            PredictInputFormat::Jsonl => "jsonl",
+        }
+    }
 }
 
 /// A mapping whose keys are each written once: an `IndexMap` alone keeps the
@@ -116,6 +204,18 @@ pub struct Cluster {
     /// The most the queue or partition allows: `hecjob resubmit` raises a
     /// task's requests up to these and no further.
     pub limits: Limits,
+    /// Rounds of `hecjob resubmit` run by a small job after the train array,
+    /// without a hand on the keyboard (`submit --retries N` sets it too); 0: none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retries: u32,
+}
+
+/// The most `cluster.retries` rounds: each is a job that waits on the last,
+/// and a task still failing after this many needs a person.
+pub const MAX_RETRIES: u32 = 10;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// `cluster.limits`: the HEC's by default (its GPU partition `gpu-short` and
@@ -192,6 +292,7 @@ impl Default for Cluster {
             gpu_types: Vec::new(),
             jobs: Jobs::default(),
             limits: Limits::default(),
+            retries: 0,
         }
     }
 }
@@ -202,6 +303,17 @@ pub struct Jobs {
     pub install: JobResources,
     pub download: JobResources,
     pub train: JobResources,
+    /// The predict array (`predict:`): a CPU job unless it asks for GPUs.
+    /// Left out of the resolved config.yaml while it is the default, so
+    /// configs without `predict:` resolve as before.
+    #[serde(skip_serializing_if = "JobResources::is_predict_default")]
+    pub predict: JobResources,
+}
+
+impl JobResources {
+    fn is_predict_default(&self) -> bool {
+        *self == Jobs::default().predict
+    }
 }
 
 impl Default for Jobs {
@@ -222,6 +334,12 @@ impl Default for Jobs {
                 h_rt: Some("02:00:00".into()),
                 ncpus: Some(4),
                 ngpus: Some(1),
+                ..JobResources::default()
+            },
+            predict: JobResources {
+                h_vmem: Some("8G".into()),
+                h_rt: Some("04:00:00".into()),
+                ncpus: Some(4),
                 ..JobResources::default()
             },
         }

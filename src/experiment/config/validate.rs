@@ -124,7 +124,7 @@ fn check_resources(
         if cpu_job && g > 0 {
             p.push(
                 format!("{path}.ngpus"),
-                "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train may ask for GPUs",
+                "this job runs on a CPU node (so no GPU time is spent downloading); only jobs.train and jobs.predict may ask for GPUs",
             );
         }
     }
@@ -350,7 +350,51 @@ pub fn check(cfg: &Config) -> Problems {
         );
     }
     check_setup(&mut p, &cfg.cluster.setup);
+    if let Some(pr) = &cfg.predict {
+        check_predict(&mut p, pr);
+    }
     p
+}
+
+/// `predict:`: a model, at least one input, sizes that make sense.
+fn check_predict(p: &mut Problems, pr: &Predict) {
+    if pr.model.trim().is_empty() {
+        p.push(
+            "predict.model",
+            "empty; give a model directory saved by `hecjob train`, or `best` for the sweep's best task",
+        );
+    } else {
+        no_control_chars(p, "predict.model", &pr.model);
+    }
+    if pr.inputs.is_empty() {
+        p.push(
+            "predict.inputs",
+            "empty; list the files (or globs such as corpus/*.txt) to label",
+        );
+    }
+    for (i, input) in pr.inputs.iter().enumerate() {
+        let path = format!("predict.inputs[{i}]");
+        if input.trim().is_empty() {
+            p.push(path, "empty; give a file or a glob such as corpus/*.txt");
+        } else {
+            no_control_chars(p, &path, input);
+        }
+    }
+    if pr.shard_size == 0 {
+        p.push(
+            "predict.shard_size",
+            "must be at least 1 (input rows per array task, e.g. 100000)",
+        );
+    }
+    if pr.batch_size == 0 {
+        p.push("predict.batch_size", "must be at least 1 (e.g. 64)");
+    }
+    if let Some(t) = pr.threshold.filter(|t| !(*t > 0.0 && *t < 1.0)) {
+        p.push(
+            "predict.threshold",
+            format!("{t} is not a probability strictly between 0 and 1 (e.g. 0.3), or leave it out for the model's own thresholds"),
+        );
+    }
 }
 
 /// `experiment:`: a name the scheduler accepts, a description without control characters.
@@ -396,6 +440,16 @@ fn check_cluster(p: &mut Problems, c: &Cluster) {
         p.push(
             "cluster.max_concurrent_tasks",
             "must be at least 1 (or leave it out for no cap)",
+        );
+    }
+    if c.retries > super::MAX_RETRIES {
+        p.push(
+            "cluster.retries",
+            format!(
+                "{} rounds is more than the {} hecjob runs: a task still failing after that needs a person (see hecjob status)",
+                c.retries,
+                super::MAX_RETRIES
+            ),
         );
     }
     if let Some(n) = &c.notify {
@@ -453,6 +507,13 @@ fn check_jobs(p: &mut Problems, c: &Cluster) {
         c.scheduler,
     );
     check_resources(p, "cluster.jobs.train", &c.jobs.train, false, c.scheduler);
+    check_resources(
+        p,
+        "cluster.jobs.predict",
+        &c.jobs.predict,
+        false,
+        c.scheduler,
+    );
     // fill_defaults gives the train job a soft limit only when h_rt leaves
     // room for one (2 minutes); without it the task is killed mid-epoch.
     let train_rt = c

@@ -39,6 +39,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "train.com.tera",
         include_str!("../../../templates/train.com.tera"),
     ),
+    (
+        "retry.com.tera",
+        include_str!("../../../templates/retry.com.tera"),
+    ),
+    (
+        "predict.com.tera",
+        include_str!("../../../templates/predict.com.tera"),
+    ),
+    (
+        "merge.com.tera",
+        include_str!("../../../templates/merge.com.tera"),
+    ),
 ];
 
 /// Directives hecjob writes itself; a duplicate would silently win or clash.
@@ -242,8 +254,9 @@ impl Dialect for GridEngineDialect {
 
     /// `-hold_jid` waits for the job's end whatever its exit status (but 100,
     /// which holds the chain on purpose).
-    fn after_any(&self, job: u64) -> Vec<String> {
-        vec!["-hold_jid".into(), job.to_string()]
+    fn after_any(&self, jobs: &[u64]) -> Vec<String> {
+        let ids: Vec<String> = jobs.iter().map(u64::to_string).collect();
+        vec!["-hold_jid".into(), ids.join(",")]
     }
 
     /// `-l h_vmem`, `-l h_rt` (and the soft `s_rt` below it, by the config's

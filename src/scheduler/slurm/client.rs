@@ -82,7 +82,12 @@ fn join_ids(ids: &[JobId], sep: &str) -> String {
 /// `submit --dry-run` and `render`'s printed chain.
 pub fn sbatch_command(job: &JobRequest) -> CommandLine {
     let mut argv = vec!["sbatch".to_string(), "--parsable".to_string()];
-    if !job.after.is_empty() {
+    if !job.after.is_empty() && job.after_any {
+        argv.push(format!(
+            "--dependency=afterany:{}",
+            join_ids(&job.after, ":")
+        ));
+    } else if !job.after.is_empty() {
         argv.push(format!(
             "--dependency=afterok:{}",
             join_ids(&job.after, ":")

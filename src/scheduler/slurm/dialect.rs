@@ -41,8 +41,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/slurm/train.com.tera"),
     ),
     (
+        "predict.com.tera",
+        include_str!("../../../templates/slurm/predict.com.tera"),
+    ),
+    (
+        "merge.com.tera",
+        include_str!("../../../templates/slurm/merge.com.tera"),
+    ),
+    (
         "notify.com.tera",
         include_str!("../../../templates/slurm/notify.com.tera"),
+    ),
+    (
+        "retry.com.tera",
+        include_str!("../../../templates/retry.com.tera"),
     ),
 ];
 
@@ -195,8 +207,9 @@ impl Dialect for SlurmDialect {
         scancel_command(ids)
     }
 
-    fn after_any(&self, job: u64) -> Vec<String> {
-        vec![format!("--dependency=afterany:{job}")]
+    fn after_any(&self, jobs: &[u64]) -> Vec<String> {
+        let ids: Vec<String> = jobs.iter().map(u64::to_string).collect();
+        vec![format!("--dependency=afterany:{}", ids.join(":"))]
     }
 
     /// `--array` (keeping its `%` cap), `--mem` and `--time` rewritten in

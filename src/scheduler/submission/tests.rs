@@ -23,6 +23,7 @@ fn stages(dir: &Path) -> Vec<StageJob> {
             script: p,
             verify: false,
             options: vec![],
+            after_any: false,
         }
     })
     .collect()

@@ -43,6 +43,9 @@ pub struct Job {
     /// Lines saying how the model was set up (precision::set_up), printed on
     /// stderr once the run begins: an error before that comes alone.
     pub log: Vec<String>,
+    /// Only these rows (0-based, over the inputs read in order): a predict
+    /// array task's shard. `None`: every row.
+    pub rows: Option<std::ops::Range<u64>>,
 }
 
 /// What a run did.
@@ -110,6 +113,12 @@ impl Job {
                     precision::Compute::Int8 => "int8".into(),
                     _ => "(none)".into(),
                 },
+            ),
+            opt(
+                "--rows",
+                self.rows
+                    .as_ref()
+                    .map_or("(all)".into(), |r| format!("{}..{}", r.start, r.end)),
             ),
         ]
     }
@@ -289,8 +298,15 @@ struct Windows<'a> {
 
 impl Windows<'_> {
     fn push(&mut self, id: String, text: String) -> Result<()> {
+        let row = self.seen;
         self.seen += 1;
-        if self.seen <= self.record.rows_done {
+        // Within a shard (job.rows), count from its first row.
+        let nth = match &self.job.rows {
+            Some(r) if !r.contains(&row) => return Ok(()),
+            Some(r) => row - r.start,
+            None => row,
+        };
+        if nth < self.record.rows_done {
             return Ok(());
         }
         self.ids.push(id);

@@ -27,6 +27,7 @@ pub fn named(name: &str) -> Config {
         model: Model::default(),
         train: Train::default(),
         sweep: Default::default(),
+        predict: None,
     }
 }
 

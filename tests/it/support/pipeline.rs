@@ -178,3 +178,52 @@ pub fn logs(jobs: &Path) -> String {
         })
         .unwrap_or_default()
 }
+
+/// The sweep config with a `predict:` section over two input files written
+/// beside it (`corpus/a.txt`, 5 lines; `corpus/b.jsonl`, 3 rows) in shards of
+/// 3 rows, so shard 2 spans both files; the best task's model labels them.
+pub fn predict_config(c: String, folder: &Path) -> String {
+    let corpus = folder.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("a.txt"),
+        "I love this so much\nthis is awful\n\nwhat a surprise!\nthanks a lot\n",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.join("b.jsonl"),
+        "{\"text\": \"so sad today\", \"id\": \"b1\"}\n{\"text\": \"ok\", \"id\": \"b2\"}\n{\"text\": \"I am so angry\", \"id\": \"b3\"}\n",
+    )
+    .unwrap();
+    format!(
+        "{c}predict:\n  model: best\n  inputs: [corpus/a.txt, \"corpus/*.jsonl\"]\n  shard_size: 3\n  probabilities: true\n"
+    )
+}
+
+/// What a predict stage left in `job_dir`: three shards, each with its
+/// summary, merged in input order — every input row has its output row.
+pub fn check_predictions(job_dir: &Path, folder: &Path) {
+    let merged = std::fs::read_to_string(job_dir.join("predict/predictions.jsonl"))
+        .unwrap_or_else(|e| panic!("predict/predictions.jsonl: {e}\n{}", logs(job_dir)));
+    let ids: Vec<String> = merged
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(v["labels"].is_array(), "{l}");
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let a = folder.join("corpus/a.txt").display().to_string();
+    let b = folder.join("corpus/b.jsonl").display().to_string();
+    let expected: Vec<String> = (1..=5)
+        .map(|n| format!("{a}:{n}"))
+        .chain((1..=3).map(|n| format!("{b}:{n}")))
+        .collect();
+    assert_eq!(ids, expected);
+    for k in 1..=3 {
+        let s = hecjob::jobdir::predict::ShardSummary::read(job_dir, k)
+            .unwrap()
+            .unwrap_or_else(|| panic!("shard {k} wrote no summary"));
+        assert_eq!(s.rows, if k == 3 { 2 } else { 3 }, "shard {k}");
+    }
+}

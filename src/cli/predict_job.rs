@@ -1,0 +1,512 @@
+//! The predict stage's two job commands, run in the job directory by the
+//! rendered scripts: `hecjob predict-shard K` (predict.com, one per array
+//! task) labels shard K of the inputs `predict.json` lists into
+//! `predict/shard-K.*`, resuming an earlier run of the same shard, and writes
+//! its summary; `hecjob predict-merge` (merge.com) checks that every shard
+//! finished with exactly one output row per input row and concatenates them,
+//! in input order, into `predict/predictions.*` (atomically: all or nothing).
+//!
+//! `predict.model: best` is chosen when a shard runs, from the task
+//! directories, by the report's rule (report::build: the best dev macro-F1
+//! among finished tasks), so predict can be held on the train array.
+
+use crate::data::spec::Format;
+use crate::jobdir::predict::{BestChoice, PredictPlan, ShardSummary};
+use crate::util::error::{Error, Result};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct PredictShardArgs {
+    /// The shard (the array task id, from 1).
+    pub shard: u32,
+    /// The job directory holding predict.json.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PredictMergeArgs {
+    /// The job directory holding predict.json.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// The model directory `plan.model` names: `best` resolved from the sweep's
+/// task directories, a path checked to hold a model.
+pub fn model_dir(plan_model: &str, job_dir: &Path) -> Result<PathBuf> {
+    let dir = if plan_model == "best" {
+        best_task_dir(job_dir)?
+    } else {
+        PathBuf::from(plan_model)
+    };
+    if !dir.join("model.safetensors").is_file() {
+        return Err(Error::Usage(format!(
+            "predict.model: {} holds no model.safetensors; {}",
+            dir.display(),
+            if plan_model == "best" {
+                "the best task has not saved its model yet: wait for the train array to finish"
+            } else {
+                "give a model directory saved by `hecjob train` (or `best`)"
+            }
+        )));
+    }
+    Ok(dir)
+}
+
+/// The best task's directory: as this submission's first shard chose it
+/// (`predict/best.json`), or chosen now by the report's rule and recorded.
+fn best_task_dir(job_dir: &Path) -> Result<PathBuf> {
+    let folder = job_dir.join(crate::jobdir::predict::PREDICT_DIR);
+    std::fs::create_dir_all(&folder).map_err(|e| Error::io("creating", &folder, e))?;
+    let _lock = crate::util::run_lock::FileLock::wait(
+        &BestChoice::lock_path(job_dir),
+        "another predict shard choosing the best task",
+    )?;
+    if let Some(chosen) = BestChoice::read(job_dir)? {
+        return Ok(chosen.dir);
+    }
+    let (task, dir) = choose_best(job_dir)?;
+    println!("predict.model: best is task {task} ({})", dir.display());
+    BestChoice {
+        task,
+        dir: dir.clone(),
+    }
+    .write(job_dir)?;
+    Ok(dir)
+}
+
+/// The best task and its directory, by the report's rule.
+fn choose_best(job_dir: &Path) -> Result<(u32, PathBuf)> {
+    let opts = crate::report::ReportOptions {
+        qacct: None,
+        ..Default::default()
+    };
+    let report = crate::report::build(job_dir, &opts)?;
+    let none = || {
+        Error::Usage(format!(
+            "predict.model is `best`, but no task of {} has a dev score yet: \
+             wait for the train array to finish, or set predict.model to a model directory",
+            job_dir.display()
+        ))
+    };
+    let best = report.best.ok_or_else(none)?;
+    let found = crate::report::discover::discover(job_dir)?;
+    let task = found
+        .tasks
+        .into_iter()
+        .find(|t| t.id == best)
+        .ok_or_else(none)?;
+    let dir = task.dir.ok_or_else(|| {
+        Error::Usage(format!(
+            "predict.model is `best` (task {best}), but its directory is unknown: {}",
+            task.problem.unwrap_or_default()
+        ))
+    })?;
+    Ok((best, dir))
+}
+
+/// `hecjob predict-shard K`.
+#[cfg(feature = "torch")]
+pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
+    use crate::worker::predict::reader::{Columns, Input, InputFormat};
+    use crate::worker::predict::writer::OutputFormat;
+    let plan = PredictPlan::read(&a.dir)?;
+    if a.shard == 0 || a.shard > plan.shards {
+        return Err(Error::Usage(format!(
+            "shard {}: predict.json has shards 1 to {}",
+            a.shard, plan.shards
+        )));
+    }
+    let (inputs, rows) = shard_inputs(&plan, a.shard);
+    for i in &inputs {
+        unchanged(i)?;
+    }
+    let inputs = inputs
+        .into_iter()
+        .map(|i| {
+            let format = match i.format.as_str() {
+                "csv" => InputFormat::Csv,
+                "tsv" => InputFormat::Tsv,
+                "jsonl" => InputFormat::Jsonl,
+                _ => InputFormat::Text,
+            };
+            Input {
+                path: i.path.clone(),
+                format,
+            }
+        })
+        .collect();
+    let model = model_dir(&plan.model, &a.dir)?;
+    println!(
+        "shard {}: rows {}..{} with {}",
+        a.shard,
+        rows.start,
+        rows.end,
+        model.display()
+    );
+    let dev = super::train::device(tch::Cuda::is_available())?;
+    let mut lm = crate::worker::model::saved::LoadedModel::trained(&model, dev)?;
+    // bf16 where the node's CPU has it; threads from the task's slots.
+    let (compute, log) = crate::worker::predict::precision::set_up(
+        &mut lm,
+        crate::worker::predict::precision::Precision::Auto,
+        None,
+        dev,
+    )?;
+    let job = crate::worker::predict::Job {
+        inputs,
+        columns: Columns {
+            text: plan.text_column.clone(),
+            join: plan.text_join.clone(),
+            id: plan.id_column.clone(),
+        },
+        output: plan.shard_output(&a.dir, a.shard),
+        format: if plan.format == "csv" {
+            OutputFormat::Csv
+        } else {
+            OutputFormat::Jsonl
+        },
+        probabilities: plan.probabilities,
+        threshold: plan.threshold,
+        top_k: None,
+        batch_size: plan.batch_size,
+        window: 16384,
+        resume: true,
+        rows: Some(rows.clone()),
+        compute,
+        log,
+    };
+    let started = std::time::Instant::now();
+    let done = crate::worker::predict::run(&job, &lm, &model, dev)?;
+    let seconds = started.elapsed().as_secs_f64();
+    // A shard found complete keeps the summary of the run that labelled it.
+    if done.rows == 0 && ShardSummary::read(&a.dir, a.shard)?.is_some() {
+        return Ok(());
+    }
+    ShardSummary {
+        shard: a.shard,
+        rows: rows.end - rows.start,
+        predicted: done.rows,
+        seconds,
+        model: model.display().to_string(),
+    }
+    .write(&a.dir)
+}
+
+/// A file the plan counted is the same size still: the shard's rows are
+/// those rows only if it is.
+pub fn unchanged(i: &crate::jobdir::predict::PlanInput) -> Result<()> {
+    let now = std::fs::metadata(&i.path).map_err(|e| Error::io("reading", &i.path, e))?;
+    if now.len() != i.bytes {
+        return Err(Error::Data(format!(
+            "{}: {} bytes, but {} when the job directory was rendered ({} rows counted); \
+             the shards would not cover it: render and submit the predict stage again \
+             (hecjob submit --only predict)",
+            i.path.display(),
+            now.len(),
+            i.bytes,
+            i.rows
+        )));
+    }
+    Ok(())
+}
+
+/// The inputs shard `shard` reads (those its rows fall in) and its rows
+/// counted from the first of them, so a shard skips whole files before its own.
+pub fn shard_inputs(
+    plan: &PredictPlan,
+    shard: u32,
+) -> (
+    Vec<&crate::jobdir::predict::PlanInput>,
+    std::ops::Range<u64>,
+) {
+    let want = plan.shard_rows(shard);
+    let mut offset = 0u64;
+    let mut first: Option<u64> = None;
+    let mut chosen = Vec::new();
+    for input in &plan.inputs {
+        let (start, end) = (offset, offset + input.rows);
+        offset = end;
+        if input.rows == 0 || end <= want.start || start >= want.end {
+            continue;
+        }
+        first.get_or_insert(start);
+        chosen.push(input);
+    }
+    let base = first.unwrap_or(want.start);
+    (chosen, want.start - base..want.end - base)
+}
+
+/// `hecjob predict-merge`.
+pub fn run_merge(a: &PredictMergeArgs) -> Result<()> {
+    let plan = PredictPlan::read(&a.dir)?;
+    check_shards(&plan, &a.dir)?;
+    let merged = plan.merged_output(&a.dir);
+    crate::util::fsutil::replace_atomic(&merged, &format!(".{}", plan.format), |tmp| {
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        for k in 1..=plan.shards {
+            let path = plan.shard_output(&a.dir, k);
+            let f = crate::util::fsutil::open_regular(&path)
+                .map_err(|e| Error::io("reading", &path, e))?;
+            let mut r = std::io::BufReader::new(f);
+            // A CSV shard starts with the header: the merged file has it once.
+            if plan.format == "csv" && k > 1 {
+                let mut header = Vec::new();
+                r.read_until(b'\n', &mut header)
+                    .map_err(|e| Error::io("reading", &path, e))?;
+            }
+            std::io::copy(&mut r, &mut out).map_err(|e| Error::io("writing", &merged, e))?;
+        }
+        out.flush().map_err(|e| Error::io("writing", &merged, e))
+    })?;
+    println!(
+        "merged {} rows from {} shard(s) → {}",
+        plan.rows,
+        plan.shards,
+        merged.display()
+    );
+    Ok(())
+}
+
+/// Every shard finished, with one output row per input row.
+fn check_shards(plan: &PredictPlan, dir: &Path) -> Result<()> {
+    for k in 1..=plan.shards {
+        let want = plan.shard_rows(k);
+        let expected = want.end - want.start;
+        let path = plan.shard_output(dir, k);
+        let rerun =
+            "run it again (hecjob submit --only predict resumes the shards that did not finish)";
+        if !path.is_file() || ShardSummary::read(dir, k)?.is_none() {
+            return Err(Error::Data(format!(
+                "shard {k} (input rows {}..{}) did not finish: {} {}; see its log in logs/ and {rerun}",
+                want.start,
+                want.end,
+                if path.is_file() { "has no summary beside" } else { "no" },
+                path.display()
+            )));
+        }
+        let got = output_rows(&path, &plan.format)?;
+        if got != expected {
+            return Err(Error::Data(format!(
+                "shard {k}: {} holds {got} output rows for its {expected} input rows ({}..{}): {}; \
+                 remove it (and its .progress and .summary.json) and {rerun}",
+                path.display(),
+                want.start,
+                want.end,
+                if got < expected {
+                    "rows are missing"
+                } else {
+                    "rows are duplicated"
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Data rows of a shard's output: JSONL lines, CSV records after the header.
+fn output_rows(path: &Path, format: &str) -> Result<u64> {
+    if format == "csv" {
+        let mut rows = 0u64;
+        crate::data::table::for_each_row(path, Format::Csv, |_, _| {
+            rows += 1;
+            Ok(())
+        })?;
+        return Ok(rows);
+    }
+    crate::experiment::predict::count_rows(path, "text")
+}
+
+/// `submit`/`run` without the train job: the model must be there already.
+pub fn check_model_ready(job_dir: &Path) -> Result<()> {
+    let plan = PredictPlan::read(job_dir)?;
+    model_dir(&plan.model, job_dir).map(|_| ())
+}
+
+/// Before `submit`/`run` queues the predict stage: forget the best task an
+/// earlier submission chose (predict/best.json), so this one chooses afresh.
+/// With `--only …` naming it: the config must have a `predict:` section, and
+/// without the train job in the same chain the model must exist already (for
+/// `best`: a finished task, then chosen for this submission's shards).
+pub fn check_only(
+    only: &[crate::jobdir::JobKind],
+    rendered: &crate::experiment::render::Rendered,
+    job_dir: &Path,
+) -> Result<()> {
+    use crate::jobdir::JobKind;
+    let named = |k: JobKind| only.contains(&k);
+    if rendered.plan.job(JobKind::Predict).is_some() && (only.is_empty() || named(JobKind::Predict))
+    {
+        BestChoice::clear(job_dir)?;
+    }
+    if !named(JobKind::Predict) && !named(JobKind::Merge) {
+        return Ok(());
+    }
+    if !rendered
+        .plan
+        .jobs
+        .iter()
+        .any(|j| j.kind == JobKind::Predict)
+    {
+        return Err(Error::Usage(
+            "--only predict: the config has no `predict:` section; add one \
+             (predict: {model: best, inputs: [corpus.txt]}) to label a corpus"
+                .into(),
+        ));
+    }
+    if named(JobKind::Predict) && !named(JobKind::Train) {
+        check_model_ready(job_dir).map_err(|e| match e {
+            Error::Usage(m) => Error::Usage(format!("--only predict: {m}")),
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// `submit --only predict` (and/or merge) after the sweep: the record keeps
+/// the jobs submitted before (install, download, train…) ahead of the new
+/// ones, so `status` and `report` still find the train array. Any other
+/// submission starts a fresh record, as before.
+pub fn keep_earlier_jobs(
+    only: &[crate::jobdir::JobKind],
+    job_dir: &Path,
+    jobs: Vec<crate::jobdir::submission::SubmittedJob>,
+) -> Result<Vec<crate::jobdir::submission::SubmittedJob>> {
+    use crate::jobdir::{JobKind, SubmissionRecord, SUBMISSION_FILE};
+    let predict_only = !only.is_empty()
+        && only
+            .iter()
+            .all(|k| matches!(k, JobKind::Predict | JobKind::Merge));
+    if !predict_only || !job_dir.join(SUBMISSION_FILE).is_file() {
+        return Ok(jobs);
+    }
+    let earlier = SubmissionRecord::load(job_dir)?;
+    let predict_stages = [JobKind::Predict.as_str(), JobKind::Merge.as_str()];
+    Ok(earlier
+        .jobs
+        .into_iter()
+        .filter(|j| !predict_stages.contains(&j.stage.as_str()))
+        .chain(jobs)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobdir::predict::PlanInput;
+
+    fn plan(rows: &[u64], shard_size: u64) -> PredictPlan {
+        let total = rows.iter().sum();
+        PredictPlan {
+            model: "best".into(),
+            inputs: rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| PlanInput {
+                    path: format!("f{i}").into(),
+                    format: "text".into(),
+                    rows: *r,
+                    bytes: 0,
+                })
+                .collect(),
+            rows: total,
+            shard_size,
+            shards: PredictPlan::shards_for(total, shard_size),
+            format: "jsonl".into(),
+            probabilities: false,
+            threshold: None,
+            batch_size: 64,
+            text_column: vec!["text".into()],
+            text_join: " ".into(),
+            id_column: None,
+        }
+    }
+
+    /// A shard reads only the files its rows fall in, its rows counted from
+    /// the first of them; an empty file between others is skipped.
+    #[test]
+    fn a_shard_reads_only_the_files_its_rows_fall_in() {
+        let p = plan(&[5, 0, 3, 4], 3);
+        let got: Vec<(Vec<String>, std::ops::Range<u64>)> = (1..=p.shards)
+            .map(|k| {
+                let (files, rows) = shard_inputs(&p, k);
+                let names = files.iter().map(|f| f.path.display().to_string()).collect();
+                (names, rows)
+            })
+            .collect();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                (names(&["f0"]), 0..3),
+                (names(&["f0", "f2"]), 3..6),
+                (names(&["f2", "f3"]), 1..4),
+                (names(&["f3"]), 1..4),
+            ]
+        );
+    }
+
+    /// Submitting the predict stage again after the sweep keeps the train
+    /// job in the record and replaces an earlier predict and merge.
+    #[test]
+    fn only_predict_keeps_the_earlier_jobs_in_the_record() {
+        use crate::jobdir::job_id::JobId;
+        use crate::jobdir::submission::SubmittedJob;
+        use crate::jobdir::{JobKind, SubmissionRecord};
+        let dir = tempfile::tempdir().unwrap();
+        let job = |stage: &str, n: u64| SubmittedJob {
+            stage: stage.into(),
+            name: format!("e-{stage}"),
+            script: format!("{stage}.com").into(),
+            sha256: String::new(),
+            id: JobId::single(n),
+            hold: vec![],
+            command: crate::jobdir::submission::CommandLine::anywhere(vec!["qsub".into()]),
+            requests: None,
+        };
+        let stages = |jobs: &[SubmittedJob]| -> Vec<(String, u64)> {
+            jobs.iter()
+                .map(|j| (j.stage.clone(), j.id.number))
+                .collect()
+        };
+        let earlier = vec![job("train", 3), job("predict", 4), job("merge", 5)];
+        SubmissionRecord::new("sge", None, dir.path(), earlier)
+            .write(dir.path())
+            .unwrap();
+        let new = vec![job("predict", 7), job("merge", 8)];
+        let kept = keep_earlier_jobs(&[JobKind::Predict], dir.path(), new.clone()).unwrap();
+        assert_eq!(
+            stages(&kept),
+            [
+                ("train".into(), 3),
+                ("predict".into(), 7),
+                ("merge".into(), 8)
+            ]
+        );
+        let fresh = keep_earlier_jobs(&[], dir.path(), new.clone()).unwrap();
+        assert_eq!(stages(&fresh), stages(&new));
+    }
+
+    #[test]
+    fn a_file_changed_since_render_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, "one\ntwo\nthree\n").unwrap();
+        let input = PlanInput {
+            path: path.clone(),
+            format: "text".into(),
+            rows: 2,
+            bytes: 8,
+        };
+        assert_eq!(
+            unchanged(&input).unwrap_err().to_string(),
+            format!(
+                "{}: 14 bytes, but 8 when the job directory was rendered (2 rows counted); \
+                 the shards would not cover it: render and submit the predict stage again \
+                 (hecjob submit --only predict)",
+                path.display()
+            )
+        );
+    }
+}

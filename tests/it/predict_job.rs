@@ -1,0 +1,239 @@
+//! The predict stage's merge (`hecjob predict-merge`, what merge.com runs) on
+//! hand-made shards: concatenated in input order when each shard holds one
+//! output row per input row, refused with the shard named when one is
+//! missing a row, holds one twice, or never finished — and then nothing is
+//! written.
+
+use crate::support::Hecjob;
+use hecjob::jobdir::predict::{PredictPlan, ShardSummary, PREDICT_PLAN_FILE};
+use std::path::Path;
+
+/// A job directory whose plan has 5 rows in shards of 2 (3 shards), and
+/// shard K's output `rows[K-1]` (JSONL lines), each with its summary.
+fn job_dir(rows: [&[&str]; 3], format: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = PredictPlan {
+        model: "best".into(),
+        inputs: vec![],
+        rows: 5,
+        shard_size: 2,
+        shards: 3,
+        format: format.into(),
+        probabilities: false,
+        threshold: None,
+        batch_size: 64,
+        text_column: vec!["text".into()],
+        text_join: " ".into(),
+        id_column: None,
+    };
+    std::fs::write(dir.path().join(PREDICT_PLAN_FILE), plan.to_json()).unwrap();
+    std::fs::create_dir(dir.path().join("predict")).unwrap();
+    for (k, lines) in (1..).zip(rows) {
+        let mut text: String = if format == "csv" {
+            "id,labels\n".into()
+        } else {
+            String::new()
+        };
+        for l in lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        std::fs::write(plan.shard_output(dir.path(), k), text).unwrap();
+        ShardSummary {
+            shard: k,
+            rows: lines.len() as u64,
+            predicted: lines.len() as u64,
+            seconds: 1.0,
+            model: "m".into(),
+        }
+        .write(dir.path())
+        .unwrap();
+    }
+    dir
+}
+
+fn merge(dir: &Path) -> crate::support::cmd::Run {
+    Hecjob::new()
+        .args(["predict-merge", "--dir"])
+        .arg(dir)
+        .run()
+}
+
+#[test]
+fn merge_concatenates_the_shards_in_input_order() {
+    let d = job_dir(
+        [
+            &["{\"id\":1}", "{\"id\":2}"],
+            &["{\"id\":3}", "{\"id\":4}"],
+            &["{\"id\":5}"],
+        ],
+        "jsonl",
+    );
+    let merged = d.path().join("predict/predictions.jsonl");
+    merge(d.path()).success().stdout_eq(&format!(
+        "merged 5 rows from 3 shard(s) → {}\n",
+        merged.display()
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&merged).unwrap(),
+        "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n{\"id\":4}\n{\"id\":5}\n"
+    );
+}
+
+#[test]
+fn merge_keeps_one_csv_header() {
+    let d = job_dir([&["1,a", "2,b"], &["3,", "4,c"], &["5,d"]], "csv");
+    merge(d.path()).success();
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("predict/predictions.csv")).unwrap(),
+        "id,labels\n1,a\n2,b\n3,\n4,c\n5,d\n"
+    );
+}
+
+#[test]
+fn merge_names_the_shard_missing_a_row_and_writes_nothing() {
+    let d = job_dir(
+        [
+            &["{\"id\":1}", "{\"id\":2}"],
+            &["{\"id\":3}"],
+            &["{\"id\":5}"],
+        ],
+        "jsonl",
+    );
+    let shard = d.path().join("predict/shard-2.jsonl");
+    merge(d.path()).code(3).stderr_eq(&format!(
+        "error: shard 2: {} holds 1 output rows for its 2 input rows (2..4): rows are missing; \
+         remove it (and its .progress and .summary.json) and run it again \
+         (hecjob submit --only predict resumes the shards that did not finish)\n",
+        shard.display()
+    ));
+    assert!(!d.path().join("predict/predictions.jsonl").exists());
+}
+
+#[test]
+fn merge_names_the_shard_with_a_duplicated_row() {
+    let d = job_dir(
+        [
+            &["{\"id\":1}", "{\"id\":2}"],
+            &["{\"id\":3}", "{\"id\":4}"],
+            &["{\"id\":5}", "{\"id\":5}"],
+        ],
+        "jsonl",
+    );
+    let shard = d.path().join("predict/shard-3.jsonl");
+    merge(d.path()).code(3).stderr_eq(&format!(
+        "error: shard 3: {} holds 2 output rows for its 1 input rows (4..5): rows are duplicated; \
+         remove it (and its .progress and .summary.json) and run it again \
+         (hecjob submit --only predict resumes the shards that did not finish)\n",
+        shard.display()
+    ));
+    assert!(!d.path().join("predict/predictions.jsonl").exists());
+}
+
+#[test]
+fn merge_names_a_shard_that_did_not_finish() {
+    let d = job_dir(
+        [
+            &["{\"id\":1}", "{\"id\":2}"],
+            &["{\"id\":3}", "{\"id\":4}"],
+            &["{\"id\":5}"],
+        ],
+        "jsonl",
+    );
+    std::fs::remove_file(ShardSummary::path(d.path(), 2)).unwrap();
+    let shard = d.path().join("predict/shard-2.jsonl");
+    merge(d.path()).code(3).stderr_eq(&format!(
+        "error: shard 2 (input rows 2..4) did not finish: has no summary beside {}; \
+         see its log in logs/ and run it again \
+         (hecjob submit --only predict resumes the shards that did not finish)\n",
+        shard.display()
+    ));
+}
+
+/// `report` shows each shard's rows and rows/s, and whether the merge ran.
+#[test]
+fn report_shows_rows_per_second_per_shard() {
+    let d = job_dir(
+        [
+            &["{\"id\":1}", "{\"id\":2}"],
+            &["{\"id\":3}", "{\"id\":4}"],
+            &["{\"id\":5}"],
+        ],
+        "jsonl",
+    );
+    std::fs::remove_file(ShardSummary::path(d.path(), 3)).unwrap();
+    let facts = hecjob::report::predict::facts(d.path()).unwrap().unwrap();
+    assert_eq!(
+        hecjob::report::predict::text(&facts),
+        [
+            "Predict: 5 input rows in 3 shard(s) of 2",
+            " shard       rows  predicted   seconds     rows/s",
+            "     1          2          2       1.0        2.0",
+            "     2          2          2       1.0        2.0",
+            "     3          1   not done",
+            "merged: not yet (the merge job writes predict/predictions.*)",
+            "",
+        ]
+        .join("\n")
+    );
+}
+
+/// `--only predict` before any task has finished: refused at once, naming
+/// why, instead of queueing shards that would all fail; and a config without
+/// `predict:` has nothing to submit.
+#[test]
+fn only_predict_needs_a_finished_model_and_a_predict_section() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.txt"), "one\ntwo\n").unwrap();
+    let cfg = tmp.path().join("c.yaml");
+    let base = "experiment:\n  name: label\ncluster:\n  storage_root: /tmp/hecjob-none\n";
+    std::fs::write(
+        &cfg,
+        format!("{base}predict:\n  model: best\n  inputs: [a.txt]\n"),
+    )
+    .unwrap();
+    let jobs = tmp.path().join("jobs");
+    let run = |cfg: &Path| {
+        Hecjob::new()
+            .args(["run", "--local", "--only", "predict", "--out"])
+            .arg(&jobs)
+            .arg(cfg)
+            .run()
+    };
+    // An earlier submission's choice of the best task is forgotten: this
+    // submission chooses again (and finds none yet).
+    let earlier = tmp.path().join("earlier-best");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("model.safetensors"), b"").unwrap();
+    std::fs::create_dir_all(jobs.join("predict")).unwrap();
+    std::fs::write(
+        jobs.join("predict/best.json"),
+        format!(
+            "{{\"task\": 1, \"dir\": {:?}}}",
+            earlier.display().to_string()
+        ),
+    )
+    .unwrap();
+    run(&cfg).code(2).stderr_eq(&format!(
+        "error: --only predict: predict.model is `best`, but no task of {} has a dev score yet: \
+         wait for the train array to finish, or set predict.model to a model directory\n",
+        jobs.display()
+    ));
+    assert!(!jobs.join("predict/best.json").exists());
+    std::fs::write(
+        &cfg,
+        format!("{base}predict:\n  model: nowhere\n  inputs: [a.txt]\n"),
+    )
+    .unwrap();
+    run(&cfg).code(2).stderr_eq(&format!(
+        "error: --only predict: predict.model: {} holds no model.safetensors; \
+         give a model directory saved by `hecjob train` (or `best`)\n",
+        tmp.path().join("nowhere").display()
+    ));
+    let bare = tmp.path().join("bare.yaml");
+    std::fs::write(&bare, base).unwrap();
+    run(&bare).code(2).stderr_eq(
+        "error: --only predict: the config has no `predict:` section; add one \
+         (predict: {model: best, inputs: [corpus.txt]}) to label a corpus\n",
+    );
+}
