@@ -106,6 +106,27 @@ fn choose_best(job_dir: &Path) -> Result<(u32, PathBuf)> {
     Ok((best, dir))
 }
 
+/// The model, set up as `hecjob predict` sets it up: threads from the task's
+/// grant, `--precision auto` (bf16 where the node's CPU has it natively).
+#[cfg(feature = "torch")]
+fn load_model(
+    model: &std::path::Path,
+    dev: tch::Device,
+) -> Result<(
+    crate::worker::model::saved::LoadedModel,
+    crate::worker::predict::precision::Compute,
+    Vec<String>,
+)> {
+    let mut lm = crate::worker::model::saved::LoadedModel::trained(model, dev)?;
+    let (compute, log) = crate::worker::predict::precision::set_up(
+        &mut lm,
+        crate::worker::predict::precision::Precision::Auto,
+        None,
+        dev,
+    )?;
+    Ok((lm, compute, log))
+}
+
 /// `hecjob predict-shard K`.
 #[cfg(feature = "torch")]
 pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
@@ -146,14 +167,7 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
         model.display()
     );
     let dev = super::train::device(tch::Cuda::is_available())?;
-    let mut lm = crate::worker::model::saved::LoadedModel::trained(&model, dev)?;
-    // bf16 where the node's CPU has it; threads from the task's slots.
-    let (compute, log) = crate::worker::predict::precision::set_up(
-        &mut lm,
-        crate::worker::predict::precision::Precision::Auto,
-        None,
-        dev,
-    )?;
+    let (lm, compute, log) = load_model(&model, dev)?;
     let job = crate::worker::predict::Job {
         inputs,
         columns: Columns {
