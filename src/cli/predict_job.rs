@@ -107,24 +107,79 @@ fn choose_best(job_dir: &Path) -> Result<(u32, PathBuf)> {
 }
 
 /// The model, set up as `hecjob predict` sets it up: threads from the task's
-/// grant, `--precision auto` (bf16 where the node's CPU has it natively).
+/// grant, precision and quantization as `predict:` says ([`shard_precision`]).
 #[cfg(feature = "torch")]
 fn load_model(
     model: &std::path::Path,
     dev: tch::Device,
+    plan: &PredictPlan,
+    shard: u32,
+    output: &Path,
 ) -> Result<(
     crate::worker::model::saved::LoadedModel,
     crate::worker::predict::precision::Compute,
     Vec<String>,
 )> {
+    use crate::worker::predict::precision::Precision;
     let mut lm = crate::worker::model::saved::LoadedModel::trained(model, dev)?;
-    let (compute, log) = crate::worker::predict::precision::set_up(
-        &mut lm,
-        crate::worker::predict::precision::Precision::Auto,
-        None,
-        dev,
-    )?;
+    let (precision, quantize, note) = shard_precision(plan, output)?;
+    let (compute, mut log) = crate::worker::predict::precision::set_up(
+        &mut lm, precision, quantize, dev,
+    )
+    .map_err(|e| match (note.is_some(), precision, e) {
+        // Began in bf16 on a node with native bf16; this one has none.
+        (true, Precision::Bf16, Error::Usage(m)) => Error::Usage(format!(
+            "shard {shard} began in bf16 (predict.precision: auto, on a node whose CPU has \
+                     it natively) and resumes on one without: {m}. Run it where the first run \
+                     ran, or set predict.precision: fp32 and remove {}* to start the shard over",
+            output.display()
+        )),
+        (_, _, e) => e,
+    })?;
+    log.extend(note);
     Ok((lm, compute, log))
+}
+
+/// What shard `output` computes in: `predict.precision` and `.quantize`;
+/// with `auto`, a shard resumed from an earlier run keeps what that run
+/// chose (its sidecar says), so one shard's rows come from one precision
+/// even when its requeue lands on a node of another CPU kind.
+#[cfg(feature = "torch")]
+fn shard_precision(
+    plan: &PredictPlan,
+    output: &Path,
+) -> Result<(
+    crate::worker::predict::precision::Precision,
+    Option<crate::worker::predict::precision::Quantize>,
+    Option<String>,
+)> {
+    use crate::worker::predict::precision::{Precision, Quantize};
+    let quantize = plan.quantize.as_ref().map(|_| Quantize::Int8);
+    let asked = match plan.precision.as_str() {
+        "fp32" => Precision::Fp32,
+        "bf16" => Precision::Bf16,
+        _ => Precision::Auto,
+    };
+    if asked != Precision::Auto || quantize.is_some() {
+        return Ok((asked, quantize, None));
+    }
+    let began = crate::worker::predict::resume::Record::load(output)?.and_then(|r| {
+        r.run
+            .options
+            .into_iter()
+            .find(|(flag, _)| flag == "--precision")
+            .map(|(_, v)| v)
+    });
+    Ok(match began.as_deref() {
+        Some("bf16") => (Precision::Bf16, None, Some(resumed_in("bf16"))),
+        Some("fp32") => (Precision::Fp32, None, Some(resumed_in("fp32"))),
+        _ => (Precision::Auto, None, None),
+    })
+}
+
+#[cfg(feature = "torch")]
+fn resumed_in(precision: &str) -> String {
+    format!("hecjob: resuming in {precision}, as this shard's first run chose (predict.precision: auto)")
 }
 
 /// `hecjob predict-shard K`.
@@ -167,7 +222,8 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
         model.display()
     );
     let dev = super::train::device(tch::Cuda::is_available())?;
-    let (lm, compute, log) = load_model(&model, dev)?;
+    let output = plan.shard_output(&a.dir, a.shard);
+    let (lm, compute, log) = load_model(&model, dev, &plan, a.shard, &output)?;
     let job = crate::worker::predict::Job {
         inputs,
         columns: Columns {
@@ -175,7 +231,7 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
             join: plan.text_join.clone(),
             id: plan.id_column.clone(),
         },
-        output: plan.shard_output(&a.dir, a.shard),
+        output,
         format: if plan.format == "csv" {
             OutputFormat::Csv
         } else {
@@ -434,6 +490,8 @@ mod tests {
             text_column: vec!["text".into()],
             text_join: " ".into(),
             id_column: None,
+            precision: "auto".into(),
+            quantize: None,
         }
     }
 
@@ -522,5 +580,47 @@ mod tests {
                 path.display()
             )
         );
+    }
+
+    /// `predict.precision: auto` lets each node choose, except for a shard
+    /// resumed from an earlier run: it keeps the precision that run chose, so
+    /// one shard's rows come from one precision; a precision the config names
+    /// is used as named.
+    #[cfg(feature = "torch")]
+    #[test]
+    fn a_resumed_shard_keeps_the_precision_it_began_with() {
+        use crate::worker::predict::precision::{Precision, Quantize};
+        use crate::worker::predict::resume::{FileKey, Record, RunKey};
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("shard-1.jsonl");
+        let mut p = plan(&[4], 4);
+        let chosen = |p: &PredictPlan| {
+            let (precision, quantize, note) = shard_precision(p, &out).unwrap();
+            (precision, quantize, note.is_some())
+        };
+        assert_eq!(chosen(&p), (Precision::Auto, None, false));
+        let key = FileKey {
+            path: "m".into(),
+            size: 0,
+            mtime_ns: 0,
+        };
+        Record {
+            rows_done: 2,
+            bytes: 10,
+            done: false,
+            run: RunKey {
+                inputs: vec![],
+                model: key,
+                options: vec![("--precision".into(), "bf16".into())],
+            },
+        }
+        .save(&out)
+        .unwrap();
+        assert_eq!(chosen(&p), (Precision::Bf16, None, true));
+        p.precision = "fp32".into();
+        assert_eq!(chosen(&p), (Precision::Fp32, None, false));
+        p.precision = "auto".into();
+        p.quantize = Some("int8".into());
+        assert_eq!(chosen(&p), (Precision::Auto, Some(Quantize::Int8), false));
     }
 }

@@ -72,6 +72,8 @@ pub fn plan(loaded: &LoadedConfig) -> Result<Option<PredictPlan>> {
             .clone()
             .unwrap_or_else(|| data.text_join.clone()),
         id_column: pr.id_column.clone().or_else(|| data.id_column.clone()),
+        precision: pr.precision.name().to_string(),
+        quantize: pr.quantize.map(|_| "int8".to_string()),
     }))
 }
 

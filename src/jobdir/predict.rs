@@ -63,6 +63,16 @@ pub struct PredictPlan {
     pub text_join: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_column: Option<String>,
+    /// `auto`, `fp32` or `bf16` (predict.precision).
+    #[serde(default = "auto")]
+    pub precision: String,
+    /// `int8` when predict.quantize says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantize: Option<String>,
+}
+
+fn auto() -> String {
+    "auto".into()
 }
 
 /// What a finished shard writes beside its output.
@@ -234,6 +244,8 @@ mod tests {
             text_column: vec!["text".into()],
             text_join: " ".into(),
             id_column: None,
+            precision: "auto".into(),
+            quantize: None,
         }
     }
 

@@ -1752,6 +1752,11 @@ case!(
 // ---- predict: ----
 
 case!(
+    predict_precision_misspelt,
+    with("predict:\n  model: best\n  inputs: [a.txt]\n  precision: bf17\n"),
+    "bad.yaml:6:14: predict.precision: unknown variant `bf17`, expected one of `auto`, `fp32`, `bf16`; did you mean `bf16`?"
+);
+case!(
     predict_without_inputs,
     with("predict:\n  model: best\n  inputs: []\n"),
     one(
@@ -1790,7 +1795,7 @@ case!(
 case!(
     predict_unknown_key,
     with("predict:\n  model: best\n  inputs: [a.txt]\n  shards: 4\n"),
-    "bad.yaml:6:3: predict: unknown field `shards`, expected one of `model`, `inputs`, `shard_size`, `format`, `probabilities`, `threshold`, `batch_size`, `data_format`, `text_column`, `text_join`, `id_column`; did you mean `shard_size`?"
+    "bad.yaml:6:3: predict: unknown field `shards`, expected one of `model`, `inputs`, `shard_size`, `format`, `probabilities`, `threshold`, `batch_size`, `data_format`, `text_column`, `text_join`, `id_column`, `precision`, `quantize`; did you mean `shard_size`?"
 );
 case!(
     predict_without_model,

@@ -25,6 +25,8 @@ fn job_dir(rows: [&[&str]; 3], format: &str) -> tempfile::TempDir {
         text_column: vec!["text".into()],
         text_join: " ".into(),
         id_column: None,
+        precision: "auto".into(),
+        quantize: None,
     };
     std::fs::write(dir.path().join(PREDICT_PLAN_FILE), plan.to_json()).unwrap();
     std::fs::create_dir(dir.path().join("predict")).unwrap();

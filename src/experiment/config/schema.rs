@@ -69,6 +69,45 @@ pub struct Predict {
     pub text_join: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_column: Option<String>,
+    /// What the shards compute in, as `hecjob predict --precision`: `auto`
+    /// is bf16 on a node whose CPU has it natively, fp32 elsewhere.
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub precision: PredictPrecision,
+    /// `int8`: the encoder's linear layers quantized (CPU, BERT family), as
+    /// `hecjob predict --quantize int8`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantize: Option<PredictQuantize>,
+}
+
+/// `predict.precision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PredictPrecision {
+    #[default]
+    Auto,
+    Fp32,
+    Bf16,
+}
+
+impl PredictPrecision {
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictPrecision::Auto => "auto",
+            PredictPrecision::Fp32 => "fp32",
+            PredictPrecision::Bf16 => "bf16",
+        }
+    }
+}
+
+fn is_auto(p: &PredictPrecision) -> bool {
+    *p == PredictPrecision::Auto
+}
+
+/// `predict.quantize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PredictQuantize {
+    Int8,
 }
 
 fn default_shard_size() -> u64 {
