@@ -5,8 +5,9 @@
 //! order); each window is tokenized, predicted in batches sorted by token
 //! length (train::batches::predict_probs_for) and written back in input
 //! order as one append to OUT (writer), after which `OUT.progress` records
-//! the rows and bytes done (resume). Memory is one window's texts and ids, not
-//! the corpus's. Windows always start at multiples of `window` rows, so a
+//! the rows and bytes done (resume). A thread reads and tokenizes the next
+//! window while the model predicts this one ([`pipeline`]). Memory is a few
+//! windows' texts and ids, not the corpus's. Windows always start at multiples of `window` rows, so a
 //! resumed run forms the same windows and batches as an uninterrupted one
 //! and writes the same bytes.
 
@@ -253,95 +254,148 @@ pub fn run(
     if skip > 0 {
         println!("resuming {} after {skip} rows", job.output.display());
     }
-    let mut w = Windows {
+    let mut sink = Sink {
         job,
         lm,
         device,
         formatter,
         out,
         record,
-        ids: Vec::new(),
-        texts: Vec::new(),
-        seen: 0,
         written: 0,
         counter: RowCounter::new(),
     };
-    for input in &job.inputs {
-        reader::for_each_text(input, &job.columns, |id, text| w.push(id, text))?;
-    }
-    w.flush()?;
-    w.record.done = true;
-    w.record.save(&job.output)?;
-    w.counter.finish(w.written, &job.output);
+    pipeline(job, lm, skip, |window| sink.write(window))?;
+    sink.record.done = true;
+    sink.record.save(&job.output)?;
+    sink.counter.finish(sink.written, &job.output);
     Ok(Summary {
-        rows: w.written,
+        rows: sink.written,
         skipped: skip,
     })
 }
 
-/// The window being filled, and what has been written.
-struct Windows<'a> {
+/// One window of rows, read and tokenized: what the model takes next.
+struct Window {
+    ids: Vec<String>,
+    tokens: Vec<Vec<i64>>,
+}
+
+/// Read and tokenize the windows on a thread of their own, one window ahead
+/// of `write` (the model and the output, on this thread), so the model does
+/// not wait for the reader and the tokenizer between windows: what keeps a
+/// GPU busy, and on the CPU overlaps the reading of a window with the last
+/// one's prediction. The windows arrive in input order. The first error
+/// stops both: a failed write drops the channel, so the reader stops at its
+/// next window; a reader's error (a bad row) comes after the whole windows
+/// read before it were written, as it did without the thread.
+fn pipeline(
+    job: &Job,
+    lm: &LoadedModel,
+    skip: u64,
+    mut write: impl FnMut(Window) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Window>(1);
+    std::thread::scope(|s| {
+        let encoder = &lm.encoder;
+        let reader = s.spawn(move || read_windows(job, encoder, skip, &tx));
+        let mut written = Ok(());
+        for window in &rx {
+            written = write(window);
+            if written.is_err() {
+                break;
+            }
+        }
+        drop(rx);
+        let read = reader.join().expect("the reader thread does not panic");
+        // The writer's error first: after it, the reader only saw a closed channel.
+        written.and(read)
+    })
+}
+
+/// The stand-in error a reader returns to stop reading once the writer is gone.
+const WRITER_GONE: &str = "the writer stopped";
+
+/// Read the rows this run predicts (those past `skip`; within a shard,
+/// `job.rows`), in windows of `job.window`, tokenized, into `tx`.
+fn read_windows(
+    job: &Job,
+    encoder: &crate::worker::model::tokenize::TextEncoder,
+    skip: u64,
+    tx: &std::sync::mpsc::SyncSender<Window>,
+) -> Result<()> {
+    let mut seen = 0u64;
+    let mut ids = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let send = |ids: &mut Vec<String>, texts: &mut Vec<String>| -> Result<()> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let tokens = encoder.encode_all(&refs)?;
+        texts.clear();
+        let window = Window {
+            ids: std::mem::take(ids),
+            tokens,
+        };
+        tx.send(window)
+            .map_err(|_| Error::Usage(WRITER_GONE.into()))
+    };
+    for input in &job.inputs {
+        reader::for_each_text(input, &job.columns, |id, text| {
+            let row = seen;
+            seen += 1;
+            // Within a shard (job.rows), count from its first row.
+            let nth = match &job.rows {
+                Some(r) if !r.contains(&row) => return Ok(()),
+                Some(r) => row - r.start,
+                None => row,
+            };
+            if nth < skip {
+                return Ok(());
+            }
+            ids.push(id);
+            texts.push(text);
+            if ids.len() >= job.window {
+                send(&mut ids, &mut texts)?;
+            }
+            Ok(())
+        })?;
+    }
+    if !ids.is_empty() {
+        send(&mut ids, &mut texts)?;
+    }
+    Ok(())
+}
+
+/// Where the windows go: predicted, appended to OUT, recorded.
+struct Sink<'a> {
     job: &'a Job,
     lm: &'a LoadedModel,
     device: Device,
     formatter: Formatter,
     out: Appender,
     record: Record,
-    ids: Vec<String>,
-    texts: Vec<String>,
-    /// Rows read, skipped ones included.
-    seen: u64,
     /// Rows written by this invocation.
     written: u64,
     counter: RowCounter,
 }
 
-impl Windows<'_> {
-    fn push(&mut self, id: String, text: String) -> Result<()> {
-        let row = self.seen;
-        self.seen += 1;
-        // Within a shard (job.rows), count from its first row.
-        let nth = match &self.job.rows {
-            Some(r) if !r.contains(&row) => return Ok(()),
-            Some(r) => row - r.start,
-            None => row,
-        };
-        if nth < self.record.rows_done {
-            return Ok(());
-        }
-        self.ids.push(id);
-        self.texts.push(text);
-        if self.ids.len() >= self.job.window {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
+impl Sink<'_> {
     /// Predict the window and append it, then record it.
-    fn flush(&mut self) -> Result<()> {
-        if self.ids.is_empty() {
-            return Ok(());
-        }
-        let texts: Vec<&str> = self.texts.iter().map(String::as_str).collect();
-        let ids = self.lm.encoder.encode_all(&texts)?;
+    fn write(&mut self, w: Window) -> Result<()> {
         let probs = crate::worker::train::batches::predict_probs_for(
             self.lm.task(),
             &self.lm.model,
-            &ids,
+            &w.tokens,
             self.lm.config.pad_token_id,
             self.job.batch_size,
             self.device,
         );
-        let chunk = self.formatter.rows(&self.ids, &probs);
+        let chunk = self.formatter.rows(&w.ids, &probs);
         self.out.append(&chunk)?;
-        let n = self.ids.len() as u64;
+        let n = w.ids.len() as u64;
         self.record.rows_done += n;
         self.record.bytes = self.out.bytes;
         self.record.save(&self.job.output)?;
         self.written += n;
         self.counter.add(n);
-        self.ids.clear();
-        self.texts.clear();
         Ok(())
     }
 }
