@@ -6,7 +6,7 @@
 //! length (train::batches::predict_probs_for) and written back in input
 //! order as one append to OUT (writer), after which `OUT.progress` records
 //! the rows and bytes done (resume). A thread reads and tokenizes the next
-//! window while the model predicts this one ([`pipeline`]). Memory is a few
+//! window while the model predicts this one (`pipeline`). Memory is a few
 //! windows' texts and ids, not the corpus's. Windows always start at multiples of `window` rows, so a
 //! resumed run forms the same windows and batches as an uninterrupted one
 //! and writes the same bytes.
