@@ -203,18 +203,16 @@ fn query(kind: SchedulerKind, tracked: &[TrackedJob], settle: bool) -> Result<Ve
     let mut st = crate::scheduler::status::query(sched.as_mut(), tracked)?;
     let deadline = std::time::Instant::now() + SETTLE;
     while settle
-        && st.iter().flat_map(|j| &j.tasks).any(|t| waits(t.state))
+        && st
+            .iter()
+            .flat_map(|j| &j.tasks)
+            .any(|t| !t.state.is_finished())
         && std::time::Instant::now() < deadline
     {
         std::thread::sleep(std::time::Duration::from_secs(5));
         st = crate::scheduler::status::query(sched.as_mut(), tracked)?;
     }
     Ok(st)
-}
-
-/// Whether a task in `state` has not ended yet (queued, held, running…).
-fn waits(state: TaskState) -> bool {
-    !matches!(state, TaskState::Done | TaskState::Failed)
 }
 
 /// After round `r` resubmitted `new_ids`: queue the next round's retry job
@@ -228,16 +226,16 @@ fn follow_round(
 ) -> Result<(Vec<SubmittedJob>, String)> {
     let dialect = kind.dialect();
     let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
-    let (script, args, what) = if r.this < r.of {
+    let (stage, args, what) = if r.this < r.of {
         let next = r.this + 1;
         (
-            JobKind::Retry.script(),
+            JobKind::Retry,
             vec![next.to_string()],
             format!("round {next} queued after them"),
         )
     } else if job_dir.join(JobKind::Notify.script()).exists() {
         (
-            JobKind::Notify.script(),
+            JobKind::Notify,
             vec![new_ids.last().expect("a resubmitted job").to_string()],
             "that was the last round; the notify job mails once they end".to_string(),
         )
@@ -252,14 +250,9 @@ fn follow_round(
             ),
         ));
     };
-    let mut req = JobRequest::new(script, job_dir);
+    let mut req = JobRequest::new(stage.script(), job_dir);
     req.options = dialect.after_any(new_ids);
     req.args = args;
-    let stage = if script == JobKind::Retry.script() {
-        JobKind::Retry
-    } else {
-        JobKind::Notify
-    };
     let mut job = submit_after_chain(sched.as_mut(), stage.as_str(), &req, &[])
         .map_err(|e| Error::Scheduler(format!("queueing the job after round {}: {e}", r.this)))?;
     job.hold = new_ids.to_vec();

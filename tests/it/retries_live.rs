@@ -15,13 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::text;
 
 /// An experiment under `dir` for `kind` whose train job asks for `train` (a
 /// YAML flow mapping) and whose `hecjob train` is the stand-in running
@@ -87,31 +81,10 @@ fn submit(kind: SchedulerKind, cfg: &Path, jobs: &Path, extra: &[&str]) -> Outpu
         .output()
 }
 
-fn status(kind: SchedulerKind, jobs: &Path) -> serde_json::Value {
-    let out = hecjob(kind)
-        .args(["status", jobs.to_str().unwrap(), "--json"])
-        .output();
-    assert!(out.status.success(), "{}", text(&out));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// `status --json` until every job of the record has ended and the record
 /// has at least `jobs` jobs (a retry job appends the next round's).
 fn wait_settled(kind: SchedulerKind, dir: &Path, jobs: usize) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(420);
-    loop {
-        let st = status(kind, dir);
-        let all = st.as_array().unwrap();
-        let ended = all
-            .iter()
-            .flat_map(|j| j["tasks"].as_array().unwrap().iter())
-            .all(|t| t["state"] == "done" || t["state"] == "failed");
-        if ended && all.len() >= jobs {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "not settled: {st:#}");
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    support::wait_ended(dir, || hecjob(kind), jobs)
 }
 
 fn runs(dir: &Path, task: u32) -> usize {

@@ -10,16 +10,9 @@ use crate::support::Hecjob;
 use hecjob::experiment::config::{InstallFrom, JobResources, Notify, NotifyOn, SchedulerKind};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::text;
 
 /// A Slurm experiment whose install copies `binary`, with `train` as the train job's
 /// resources (a YAML flow mapping), written to `dir/<name>.yaml`.
@@ -60,28 +53,7 @@ fn squeue_state(id: &str) -> Vec<String> {
 
 /// `hecjob status DIR --json` until nothing can move by itself any more.
 fn wait_settled(jobs: &Path, env: &[(&str, &str)]) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let out = Hecjob::new()
-            .slurm()
-            .args(["status", jobs.to_str().unwrap(), "--json"])
-            .envs(env.iter().copied())
-            .output();
-        assert!(out.status.success(), "{}", text(&out));
-        let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let states: Vec<String> = st
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|j| j["tasks"].as_array().unwrap().iter())
-            .map(|t| t["state"].as_str().unwrap().to_string())
-            .collect();
-        if states.iter().all(|s| s == "done" || s == "failed") {
-            return st;
-        }
-        assert!(Instant::now() < deadline, "not settled: {states:?}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    support::wait_ended(jobs, || Hecjob::new().slurm().envs(env.iter().copied()), 1)
 }
 
 /// install fails (its binary does not exist) → Slurm cancels download and train

@@ -205,3 +205,37 @@ pub fn have_slurm() -> bool {
     }
     ok
 }
+
+/// A command's stdout then stderr, for assertion messages.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// `hecjob status JOBS --json` (through `cmd`, which names the scheduler)
+/// until every task of the record has ended, done or failed, and the record
+/// holds at least `min_jobs` jobs (a retry job appends the next round's).
+/// The deadline only stops a stuck test from hanging.
+pub fn wait_ended(jobs: &Path, cmd: impl Fn() -> Hecjob, min_jobs: usize) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(420);
+    loop {
+        let out = cmd()
+            .args(["status", jobs.to_str().unwrap(), "--json"])
+            .output();
+        assert!(out.status.success(), "{}", text(&out));
+        let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let all = st.as_array().unwrap();
+        let ended = all
+            .iter()
+            .flat_map(|j| j["tasks"].as_array().unwrap().iter())
+            .all(|t| t["state"] == "done" || t["state"] == "failed");
+        if ended && all.len() >= min_jobs {
+            return st;
+        }
+        assert!(std::time::Instant::now() < deadline, "not settled: {st:#}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
