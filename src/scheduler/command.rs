@@ -96,7 +96,8 @@ pub fn run(program: &Path, cmd: &CommandLine, timeout: Duration) -> Result<Outpu
 
 fn run_as(program: &Path, cmd: &CommandLine, timeout: Duration, call: Call) -> Result<Output> {
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(&cmd.argv[1..])
         .current_dir(&cmd.cwd)
         .stdin(Stdio::null())
@@ -104,9 +105,9 @@ fn run_as(program: &Path, cmd: &CommandLine, timeout: Duration, call: Call) -> R
         .stderr(Stdio::piped())
         // Its own process group, so a timeout kills what it started too (a
         // wrapper script's children would otherwise hold the pipes open).
-        .process_group(0)
-        .spawn()
-        .map_err(|e| Error::io("running", program, e))?;
+        .process_group(0);
+    let mut child =
+        spawn_when_not_busy(&mut command).map_err(|e| Error::io("running", program, e))?;
     let (done_tx, done_rx) = mpsc::channel();
     let out = Reader::start(child.stdout.take(), done_tx.clone());
     let err = Reader::start(child.stderr.take(), done_tx);
@@ -179,6 +180,26 @@ impl Reader {
     }
 }
 
+/// Spawn, trying again for a moment while the program is "Text file busy".
+///
+/// A client written just before it is run (a site's wrapper, a test's
+/// stand-in) can be briefly busy: a process forked elsewhere in this program
+/// in that instant inherits the writer's descriptor until it execs. The
+/// descriptor goes within milliseconds, so a few short retries end it.
+fn spawn_when_not_busy(command: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut pause = Duration::from_millis(5);
+    for _ in 0..8 {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    command.spawn()
+}
+
 fn kill_group(pid: u32) {
     // SAFETY: kill(2) with a negative pid signals the process group the child
     // leads (process_group(0) above); no memory is shared.
@@ -214,6 +235,25 @@ mod tests {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             cwd: dir.to_path_buf(),
         }
+    }
+
+    /// A client still open for writing somewhere (here: by this test, for
+    /// 50 ms) is "Text file busy"; the run waits for it instead of failing.
+    #[test]
+    fn a_client_busy_for_a_moment_is_run_once_it_is_free() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("qstat");
+        let mut writer = std::fs::File::create(&p).unwrap();
+        writer.write_all(b"#!/bin/bash\necho free\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let busy = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            drop(writer);
+        });
+        let out = run(&p, &line(dir.path(), &["qstat"]), Duration::from_secs(10)).unwrap();
+        busy.join().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "free");
     }
 
     /// A client that never answers (here: a wrapper whose child sleeps, holding

@@ -138,7 +138,7 @@ impl Scratch {
             std::fs::create_dir_all(d).unwrap();
         }
         for name in STANDINS {
-            write_exec(&s.standins.join(name), STANDIN);
+            crate::support::stand_in(&s.standins, name, STANDIN);
         }
         // Stands in for the HEC's /etc/profile (see `run_script`).
         std::fs::write(&s.profile, "export HECJOB_TEST_PROFILE_SOURCED=yes\n").unwrap();
@@ -172,11 +172,11 @@ impl Scratch {
                 hecjob::util::shell::quote(self.profile.to_str().unwrap())
             ),
         );
-        let runnable = self.root.join(format!(
-            "run-{}-{name}",
-            job.file_name().unwrap().to_string_lossy()
-        ));
-        write_exec(&runnable, &text);
+        let runnable = crate::support::stand_in(
+            &self.root,
+            &format!("run-{}-{name}", job.file_name().unwrap().to_string_lossy()),
+            &text,
+        );
         let mut cmd = Command::new("/bin/bash");
         cmd.arg(&runnable)
             .current_dir(job)
@@ -251,15 +251,6 @@ impl Scratch {
         let mut found = Vec::new();
         walk(&self.root, &mut found);
         found
-    }
-}
-
-fn write_exec(p: &Path, text: &str) {
-    std::fs::write(p, text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
 
