@@ -8,6 +8,7 @@ use crate::cli::data_flags::DataFlags;
 use crate::data::spec::DataSpec;
 use crate::util::error::{Error, Result};
 use crate::worker::model::saved::{resolve, LoadedModel};
+use crate::worker::predict::gpu_batches::BatchSize;
 use crate::worker::predict::precision::{set_up, Precision, Quantize};
 use crate::worker::predict::reader::{Columns, Input, InputFormat};
 use crate::worker::predict::writer::{Decision, OutputFormat};
@@ -41,8 +42,9 @@ pub struct PredictArgs {
     #[arg(long)]
     pub cuda: bool,
     /// What the model computes in: `auto` is bf16 where the CPU has native
-    /// bf16 (AMX-BF16 or AVX512-BF16; the log says which), else fp32; `bf16`
-    /// on a CPU without it is an error.
+    /// bf16 (AMX-BF16 or AVX512-BF16; the log says which), else fp32; on a
+    /// GPU bf16 from compute capability 8.0, fp16 on 7.x. `bf16` on a CPU
+    /// without it, and `fp16` on a CPU, are errors.
     #[arg(long, value_enum, default_value = "auto")]
     pub precision: Precision,
     /// `int8`: the encoder's linear layers in dynamic int8 (CPU only, BERT
@@ -74,10 +76,11 @@ pub struct FileArgs {
     /// Also write every label's probability.
     #[arg(long, requires = "input")]
     pub probabilities: bool,
-    /// Texts per forward pass (batches are formed by token length).
-    #[arg(long, value_name = "N", default_value = "64", requires = "input",
-          value_parser = crate::cli::flag_values::at_least_one::<usize>)]
-    pub batch_size: usize,
+    /// Texts per forward pass (batches are formed by token length); `auto`
+    /// is 64 on the CPU, and with --cuda as many as the GPU's free memory
+    /// allows (read through NVML once the model is on it; at most --window).
+    #[arg(long, value_name = "N|auto", default_value = "auto", requires = "input")]
+    pub batch_size: BatchSize,
     /// Rows read, predicted and appended to OUT at a time (memory grows with
     /// it; a --resume must give the same).
     #[arg(long, value_name = "ROWS", default_value = "16384", requires = "input",
@@ -114,7 +117,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
     let dev = device(a.cuda)?;
     let model_dir = resolve(&a.model, a.revision.as_deref())?;
     let mut lm = LoadedModel::trained(&model_dir, dev)?;
-    let (_, log) = set_up(&mut lm, a.precision, a.quantize, dev)?;
+    let log = set_up(&mut lm, a.precision, a.quantize, dev)?.log;
     for line in log {
         eprintln!("{line}");
     }
@@ -126,7 +129,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<()> {
         &lm.model,
         &ids,
         lm.config.pad_token_id,
-        64,
+        crate::worker::predict::gpu_batches::CPU_ROWS,
         dev,
     );
     let decision = Decision {
@@ -188,7 +191,10 @@ fn run_files(a: &PredictArgs) -> Result<()> {
     let dev = device(a.cuda)?;
     let model_dir = resolve(&a.model, a.revision.as_deref())?;
     let mut lm = LoadedModel::trained(&model_dir, dev)?;
-    let (compute, log) = set_up(&mut lm, a.precision, a.quantize, dev)?;
+    let set_up = set_up(&mut lm, a.precision, a.quantize, dev)?;
+    let (batching, sized) = f.batch_size.decide(set_up.gpu, f.window);
+    let mut log = set_up.log;
+    log.extend(sized.map(|l| format!("hecjob: {l}")));
     let job = crate::worker::predict::Job {
         inputs,
         columns,
@@ -197,10 +203,10 @@ fn run_files(a: &PredictArgs) -> Result<()> {
         probabilities: f.probabilities,
         threshold: a.threshold,
         top_k: a.top_k,
-        batch_size: f.batch_size,
+        batching,
         window: f.window,
         resume: f.resume,
-        compute,
+        compute: set_up.compute,
         log,
         rows: None,
     };

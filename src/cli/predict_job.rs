@@ -123,9 +123,7 @@ fn load_model(
     use crate::worker::predict::precision::Precision;
     let mut lm = crate::worker::model::saved::LoadedModel::trained(model, dev)?;
     let (precision, quantize, note) = shard_precision(plan, output)?;
-    let (compute, mut log) = crate::worker::predict::precision::set_up(
-        &mut lm, precision, quantize, dev,
-    )
+    let set_up = crate::worker::predict::precision::set_up(&mut lm, precision, quantize, dev)
     .map_err(|e| match (note.is_some(), precision, e) {
         // Began in bf16 on a node with native bf16; this one has none.
         (true, Precision::Bf16, Error::Usage(m)) => Error::Usage(format!(
@@ -136,8 +134,9 @@ fn load_model(
         )),
         (_, _, e) => e,
     })?;
+    let mut log = set_up.log;
     log.extend(note);
-    Ok((lm, compute, log))
+    Ok((lm, set_up.compute, log))
 }
 
 /// What shard `output` computes in: `predict.precision` and `.quantize`;
@@ -240,7 +239,10 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
         probabilities: plan.probabilities,
         threshold: plan.threshold,
         top_k: None,
-        batch_size: plan.batch_size,
+        batching: crate::worker::predict::gpu_batches::Batching {
+            max_rows: plan.batch_size,
+            memory: None,
+        },
         window: 16384,
         resume: true,
         rows: Some(rows.clone()),

@@ -118,6 +118,38 @@ impl GpuTotals {
     }
 }
 
+/// What `hecjob predict` sizes its GPU batches and picks its precision from:
+/// the card CUDA device 0 of this process is, read once through NVML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuFacts {
+    pub name: Option<String>,
+    /// Memory not yet used on the card (after the model was loaded onto it).
+    pub free_bytes: u64,
+    /// CUDA compute capability (major, minor): 8.0 and newer have bf16
+    /// tensor cores, 7.x fp16 ones.
+    pub capability: Option<(i32, i32)>,
+}
+
+impl GpuFacts {
+    /// Read them now; the error says why NVML could not.
+    pub fn read() -> Result<GpuFacts, String> {
+        let gpu = Gpu::open()?;
+        let dev = gpu
+            .nvml
+            .device_by_index(gpu.index)
+            .map_err(|e| format!("NVML: {e}"))?;
+        let free_bytes = dev.memory_info().map_err(|e| format!("NVML: {e}"))?.free;
+        Ok(GpuFacts {
+            name: dev.name().ok(),
+            free_bytes,
+            capability: dev
+                .cuda_compute_capability()
+                .ok()
+                .map(|c| (c.major, c.minor)),
+        })
+    }
+}
+
 /// One GPU reading.
 #[derive(Debug, Default)]
 struct GpuSample {

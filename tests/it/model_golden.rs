@@ -862,3 +862,23 @@ fn predict_reads_a_transformers_classifier_directory() {
         }
     }
 }
+
+#[test]
+fn every_family_predicts_in_fp16_near_its_fp32_logits() {
+    // The GPU's fp16 inference path (`hecjob predict --cuda --precision
+    // fp16`, and `auto` on a Volta or Turing card), run on the CPU: matmuls
+    // and attention in fp16, masks at fp16's lowest finite value, LayerNorms,
+    // the residual stream and the logits in fp32.
+    for family in ["tiny-bert", "tiny-distilbert", "tiny-deberta-v3", "tiny-modernbert"] {
+        let d = support::fixture(&format!("golden/{family}"));
+        let (_, g) = golden(&d);
+        let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+        lm.model.set_compute_kind(Some(Kind::Half));
+        let (ids, mask) = (&g["batch_all.input_ids"], &g["batch_all.attention_mask"]);
+        let logits = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+        assert_eq!(logits.kind(), Kind::Float, "{family}");
+        let d = max_abs(&logits, &g["batch_all.logits"]);
+        assert!(d < 0.02, "{family}: fp16 logits differ from fp32 by {d:e}");
+        assert!(d > 0.0, "{family}: fp32's logits exactly, so not computed in fp16");
+    }
+}

@@ -11,6 +11,7 @@
 //! resumed run forms the same windows and batches as an uninterrupted one
 //! and writes the same bytes.
 
+pub mod gpu_batches;
 pub mod precision;
 pub mod reader;
 pub mod resume;
@@ -35,7 +36,8 @@ pub struct Job {
     pub probabilities: bool,
     pub threshold: Option<f64>,
     pub top_k: Option<usize>,
-    pub batch_size: usize,
+    /// How batches are cut (gpu_batches::BatchSize::decide).
+    pub batching: gpu_batches::Batching,
     /// Rows per window (read, predicted and appended together).
     pub window: usize,
     pub resume: bool,
@@ -97,7 +99,15 @@ impl Job {
                 "--top-k",
                 self.top_k.map_or("(none)".into(), |k| k.to_string()),
             ),
-            opt("--batch-size", self.batch_size.to_string()),
+            // A GPU's batches follow its free memory, which may differ when
+            // a run resumes: the labels do not depend on the batches.
+            opt(
+                "--batch-size",
+                match self.batching.memory {
+                    Some(_) => "auto".into(),
+                    None => self.batching.max_rows.to_string(),
+                },
+            ),
             opt("--window", self.window.to_string()),
             opt("--cuda", (device != Device::Cpu).to_string()),
             // As decided, not as asked: `auto` is bf16 on one CPU, fp32 on another.
@@ -380,12 +390,28 @@ struct Sink<'a> {
 impl Sink<'_> {
     /// Predict the window and append it, then record it.
     fn write(&mut self, w: Window) -> Result<()> {
-        let probs = crate::worker::train::batches::predict_probs_for(
+        use crate::worker::train::batches::{by_length, predict_probs_in};
+        let order = by_length(&w.tokens);
+        let b = self.job.batching;
+        let batches: Vec<&[usize]> = match b.memory {
+            None => order.chunks(b.max_rows).collect(),
+            Some(budget) => {
+                let footprint =
+                    gpu_batches::Footprint::of(&self.lm.config, self.job.compute.bytes());
+                gpu_batches::cut(
+                    &order,
+                    |i| w.tokens[i].len(),
+                    b.max_rows,
+                    |rows, len| footprint.batch_bytes(rows, len) <= budget,
+                )
+            }
+        };
+        let probs = predict_probs_in(
             self.lm.task(),
             &self.lm.model,
             &w.tokens,
             self.lm.config.pad_token_id,
-            self.job.batch_size,
+            &batches,
             self.device,
         );
         let chunk = self.formatter.rows(&w.ids, &probs);

@@ -192,14 +192,35 @@ pub fn predict_probs_for(
     batch_size: usize,
     device: Device,
 ) -> Vec<Vec<f32>> {
+    let order = by_length(ids);
+    let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
+    predict_probs_in(task, model, ids, pad_id, &batches, device)
+}
+
+/// The examples' indices from the shortest to the longest (ties in input
+/// order): the order [`predict_probs_in`]'s batches are cut from.
+pub fn by_length(ids: &[Vec<i64>]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..ids.len()).collect();
     order.sort_by_key(|&i| ids[i].len());
+    order
+}
+
+/// [`predict_probs_for`] with the batches given: each a list of indices
+/// into `ids`, every index in exactly one batch.
+pub fn predict_probs_in(
+    task: Task,
+    model: &crate::worker::model::classifier::Classifier,
+    ids: &[Vec<i64>],
+    pad_id: i64,
+    batches: &[&[usize]],
+    device: Device,
+) -> Vec<Vec<f32>> {
     let n_labels = model.num_labels() as usize;
     let mut out = vec![Vec::new(); ids.len()];
     let no_labels: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
     let mut stager = Stager::new(device);
     tch::no_grad(|| {
-        for chunk in order.chunks(batch_size) {
+        for &chunk in batches {
             let batch = stager.batch(ids, &no_labels, chunk, pad_id, n_labels);
             let logits = model.forward_t(&batch.ids, &batch.mask, false);
             let probs = match task {
