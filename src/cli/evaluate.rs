@@ -43,7 +43,10 @@ pub struct EvaluateArgs {
 pub fn run_evaluate(a: &EvaluateArgs) -> Result<()> {
     let device = device(a.cuda)?;
     let model_dir = resolve(&a.model, a.revision.as_deref())?;
-    let lm = LoadedModel::trained(&model_dir, device)?;
+    let mut lm = LoadedModel::trained(&model_dir, device)?;
+    if let Some(note) = trainer::compute_as_trained(&mut lm, device) {
+        eprintln!("{note}");
+    }
     let examples = read_examples(a, &lm.labels)?;
     let source = a.tsv.display().to_string();
     let eval = trainer::evaluate_examples(&lm, &examples, &source, a.threshold, device)?;

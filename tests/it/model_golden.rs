@@ -531,6 +531,7 @@ fn meta() -> hecjob::worker::model::saved::HecjobMeta {
         dropout: 0.1,
         epoch: 1,
         task: Default::default(),
+        precision: None,
     }
 }
 

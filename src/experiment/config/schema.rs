@@ -564,7 +564,8 @@ pub enum Optimizer {
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// The fastest setting measured to keep quality (BENCHMARKS.md): TF32
-    /// tensor-core matmuls on CUDA, fp32 on the CPU.
+    /// tensor-core matmuls on CUDA; bf16 autocast on a CPU with native bf16
+    /// (AMX-BF16 or AVX512-BF16), fp32 on other CPUs.
     #[default]
     Auto,
     /// Plain fp32 everywhere (the tutorial's exact numerics).

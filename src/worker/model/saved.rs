@@ -27,6 +27,12 @@ pub struct HecjobMeta {
     /// before hecjob 0.4 have none: multi-label.
     #[serde(default)]
     pub task: crate::data::spec::Task,
+    /// What the run's matmuls computed in, its dev and test scores included:
+    /// `bf16` (autocast; the weights are saved in fp32 all the same), absent
+    /// for fp32. `hecjob evaluate` scores in it where the hardware has it, so
+    /// its numbers are the run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
 }
 
 pub struct LoadedModel {
@@ -314,6 +320,7 @@ fn transformers_meta(
         tuned_thresholds: None,
         dropout: 0.0,
         epoch: 0,
+        precision: None,
         task: if multi {
             crate::data::spec::Task::MultiLabel
         } else {

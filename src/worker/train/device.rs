@@ -25,17 +25,17 @@ pub fn choose_device(choice: DeviceChoice) -> Result<Device> {
     }
 }
 
-/// bf16 autocast on a GPU, and on a CPU with native bf16 (`cpu_bf16`: its
-/// /proc/cpuinfo flag, util::cpu::native_bf16) when asked for; fp32 otherwise.
-/// `auto` stays fp32 on the CPU: bf16 kept MiniLM's dev macro-F1 within 0.01,
-/// but a run's own test metrics (computed in bf16) then differ from the
-/// saved model's re-evaluation in fp32 (BENCHMARKS.md, "bf16 training on the
-/// CPU").
+/// bf16 autocast: on a GPU when asked for, and on a CPU with native bf16
+/// (`cpu_bf16`: its /proc/cpuinfo flag, util::cpu::native_bf16) when asked
+/// for or by `auto`; fp32 otherwise. `auto` takes it on such a CPU because
+/// it kept MiniLM's dev macro-F1 within 0.01 of fp32 at several times the
+/// speed (BENCHMARKS.md, "bf16 training on the CPU"); the saved model records
+/// it, so `evaluate` scores as the run did (evaluation::compute_as_trained).
+/// On a GPU `auto` is TF32 ([`enable_tf32`]): faster than bf16 autocast there.
 pub(super) fn compute_kind(p: Precision, device: Device, cpu_bf16: Option<&str>) -> Option<Kind> {
     match (p, device, cpu_bf16) {
-        (Precision::Bf16, Device::Cuda(_), _) | (Precision::Bf16, Device::Cpu, Some(_)) => {
-            Some(Kind::BFloat16)
-        }
+        (Precision::Bf16, Device::Cuda(_), _)
+        | (Precision::Bf16 | Precision::Auto, Device::Cpu, Some(_)) => Some(Kind::BFloat16),
         _ => None,
     }
 }
@@ -59,14 +59,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bf16_runs_on_the_cpu_only_with_native_support_and_auto_stays_fp32() {
+    fn bf16_runs_on_the_cpu_only_with_native_support_and_auto_takes_it_there() {
         let native = Some("avx512_bf16");
         assert_eq!(
             compute_kind(Precision::Bf16, Device::Cpu, native),
             Some(Kind::BFloat16)
         );
         assert_eq!(compute_kind(Precision::Bf16, Device::Cpu, None), None);
-        assert_eq!(compute_kind(Precision::Auto, Device::Cpu, native), None);
+        assert_eq!(
+            compute_kind(Precision::Auto, Device::Cpu, native),
+            Some(Kind::BFloat16)
+        );
+        assert_eq!(compute_kind(Precision::Auto, Device::Cpu, None), None);
+        assert_eq!(compute_kind(Precision::Fp32, Device::Cpu, native), None);
         assert_eq!(
             compute_kind(Precision::Bf16, Device::Cuda(0), None),
             Some(Kind::BFloat16)

@@ -101,21 +101,45 @@ pub(super) fn evaluate_best(
             ));
         }
         let best_epoch = metrics.best_epoch.unwrap_or(p.epochs);
-        let m = meta(spec, best_epoch, Some(tuned));
+        let m = meta(spec, best_epoch, Some(tuned), run.kind);
         let json = serde_json::to_string_pretty(&m).expect("json");
         crate::util::fsutil::write_atomic(&spec.save_dir.join("hecjob.json"), json.as_bytes())?;
     }
     Ok(())
 }
 
-/// Test-time evaluation of a saved model on one GoEmotions TSV split.
+/// Set a saved model up to compute as its run did (`hecjob.json`'s
+/// `precision`), so its scores are the run's: bf16 on a GPU and on a CPU
+/// with native bf16. Where the CPU has none it scores in fp32 (bf16 would be
+/// emulated, slowly), and the line returned says the numbers may then differ
+/// a little from the run's.
+pub fn compute_as_trained(lm: &mut LoadedModel, device: Device) -> Option<String> {
+    if lm.meta.as_ref().and_then(|m| m.precision.as_deref()) != Some("bf16") {
+        return None;
+    }
+    if device != Device::Cpu || crate::util::cpu::native_bf16().is_some() {
+        lm.model.set_compute_kind(Some(tch::Kind::BFloat16));
+        return None;
+    }
+    Some(format!(
+        "hecjob: the model was trained in bf16, and {}: scoring in fp32, so the scores may \
+         differ a little from the run's",
+        crate::util::cpu::no_bf16_reason()
+    ))
+}
+
+/// Test-time evaluation of a saved model on one GoEmotions TSV split, in
+/// the precision it was trained in ([`compute_as_trained`]).
 pub fn evaluate_saved(
     model_dir: &Path,
     tsv_path: &Path,
     threshold: Option<f64>,
     device: Device,
 ) -> Result<Evaluation> {
-    let lm = LoadedModel::trained(model_dir, device)?;
+    let mut lm = LoadedModel::trained(model_dir, device)?;
+    if let Some(note) = compute_as_trained(&mut lm, device) {
+        eprintln!("{note}");
+    }
     let examples = tsv::read_split(tsv_path, lm.labels.len())?;
     evaluate_examples(
         &lm,

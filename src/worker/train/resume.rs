@@ -102,7 +102,7 @@ pub(super) fn restore_best(
     let Some(best) = state.metrics.best_epoch else {
         return Ok(());
     };
-    let meta = meta(spec, best, None);
+    let meta = meta(spec, best, None, run.kind);
     if let Some(w) = Checkpoint::best_weights(dir) {
         crate::util::fsutil::link_or_copy_atomic(&w, &spec.save_dir.join("model.safetensors"))?;
         run.lm.save_beside_weights(&spec.save_dir, &meta)

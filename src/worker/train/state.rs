@@ -126,7 +126,13 @@ pub(super) fn new_metrics(spec: &RunSpec, run: &Prepared) -> RunMetrics {
     }
 }
 
-pub(super) fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> HecjobMeta {
+/// `kind`: what the run computes in (Prepared::kind).
+pub(super) fn meta(
+    spec: &RunSpec,
+    epoch: u32,
+    tuned: Option<Vec<f64>>,
+    kind: Option<tch::Kind>,
+) -> HecjobMeta {
     HecjobMeta {
         hecjob_version: env!("CARGO_PKG_VERSION").into(),
         base_model: spec.model.clone(),
@@ -136,5 +142,6 @@ pub(super) fn meta(spec: &RunSpec, epoch: u32, tuned: Option<Vec<f64>>) -> Hecjo
         dropout: spec.params.dropout,
         epoch,
         task: spec.data.spec.task,
+        precision: (kind == Some(tch::Kind::BFloat16)).then(|| "bf16".into()),
     }
 }

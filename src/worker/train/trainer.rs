@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tch::Device;
 
 pub use super::device::choose_device;
-pub use super::evaluation::{evaluate_examples, evaluate_saved};
+pub use super::evaluation::{compute_as_trained, evaluate_examples, evaluate_saved};
 pub use super::requeue::scheduler_restart_from_env;
 
 /// The run's data: the `data:` keys and where the split files are.
