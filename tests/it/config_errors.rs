@@ -1754,7 +1754,7 @@ case!(
 case!(
     predict_precision_misspelt,
     with("predict:\n  model: best\n  inputs: [a.txt]\n  precision: bf17\n"),
-    "bad.yaml:6:14: predict.precision: unknown variant `bf17`, expected one of `auto`, `fp32`, `bf16`; did you mean `bf16`?"
+    "bad.yaml:6:14: predict.precision: unknown variant `bf17`, expected one of `auto`, `fp32`, `bf16`, `fp16`; did you mean `bf16`?"
 );
 case!(
     predict_without_inputs,

@@ -812,34 +812,68 @@ fn flags_that_make_no_sense_are_refused_by_the_command_line() {
     }
 }
 
-/// `--precision bf16` on a CPU with native bf16 trains (bf16 autocast, fp32
-/// master weights) and says so; it was refused on every CPU before.
+/// On a CPU with native bf16 (stood in for by its /proc/cpuinfo flags),
+/// `--precision auto` trains in bf16 autocast with fp32 master weights and
+/// says so; the saved model records it, and `evaluate` then scores as the
+/// run did: the run's test macro-F1 exactly. On a CPU without bf16 it scores
+/// in fp32 and says its numbers may differ.
 #[test]
-fn bf16_trains_on_a_cpu_that_has_it() {
+fn auto_trains_in_bf16_on_a_cpu_that_has_it_and_evaluate_scores_as_trained() {
     let _one = serial();
     let tmp = tempfile::tempdir().unwrap();
     let Some(data) = small_data(tmp.path()) else {
         return;
     };
+    const BF16_CPU: &str = "fpu avx2 avx512f avx512_bf16";
+    let test_tsv = data.sources.test.clone().unwrap();
     let out = Hecjob::new()
-        .env("HECJOB_TEST_CPU_FLAGS", "fpu avx2 avx512f avx512_bf16")
+        .env("HECJOB_TEST_CPU_FLAGS", BF16_CPU)
         .env_remove("NSLOTS")
         .env("SLURM_CPUS_PER_TASK", "1")
         .arg("train")
         .args([
             &data.sources.train,
             data.sources.dev.as_ref().unwrap(),
-            data.sources.test.as_ref().unwrap(),
+            &test_tsv,
             data.sources.labels_file.as_ref().unwrap(),
         ])
         .arg(tmp.path().join("run"))
         .arg("--transformer-model")
         .arg(support::fixture("golden/tiny-bert"))
-        .args(["--precision", "bf16", "--device", "cpu", "--max-steps", "3"])
+        .args(["--device", "cpu", "--max-steps", "6", "--learning-rate", "3e-3"])
         .args(["--epochs", "1", "--max-length", "32", "--batch-size", "16"])
         .run()
         .success();
     out.stdout_contains("hecjob train: 1 CPU thread (SLURM_CPUS_PER_TASK=1)\n")
         .stdout_contains("on Cpu (bf16 autocast on the CPU's avx512_bf16, fp32 master weights)");
-    assert!(tmp.path().join("run/model.safetensors").is_file());
+    let run = tmp.path().join("run");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("hecjob.json")).unwrap()).unwrap();
+    assert_eq!(meta["precision"], "bf16", "{meta}");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    let run_f1 = metrics["test"]["macro_avg"]["f1"].as_f64().unwrap();
+    let evaluate = |flags: &str| {
+        let out = Hecjob::new()
+            .env("HECJOB_TEST_CPU_FLAGS", flags)
+            .args(["evaluate", "--json"])
+            .arg(&run)
+            .arg(&test_tsv)
+            .run()
+            .success();
+        let eval: serde_json::Value = serde_json::from_str(&out.stdout()).unwrap();
+        (eval["macro_avg"]["f1"].as_f64().unwrap(), out.stderr())
+    };
+    let (as_trained, quiet) = evaluate(BF16_CPU);
+    assert_eq!(as_trained, run_f1, "evaluate in bf16 gives the run's test macro-F1");
+    assert!(!quiet.contains("trained in bf16"), "{quiet}");
+    let (_, note) = evaluate("fpu avx2");
+    assert!(
+        note.contains(
+            "hecjob: the model was trained in bf16, and this CPU has neither amx_bf16 nor \
+             avx512_bf16 in /proc/cpuinfo's flags, so bf16 would be emulated (slower than fp32): \
+             scoring in fp32, so the scores may differ a little from the run's"
+        ),
+        "{note}"
+    );
 }

@@ -70,7 +70,8 @@ pub struct Predict {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_column: Option<String>,
     /// What the shards compute in, as `hecjob predict --precision`: `auto`
-    /// is bf16 on a node whose CPU has it natively, fp32 elsewhere.
+    /// is bf16 on a node whose CPU has it natively, fp32 elsewhere; on a GPU
+    /// bf16 or fp16 as the card has tensor cores for.
     #[serde(default, skip_serializing_if = "is_auto")]
     pub precision: PredictPrecision,
     /// `int8`: the encoder's linear layers quantized (CPU, BERT family), as
@@ -87,6 +88,8 @@ pub enum PredictPrecision {
     Auto,
     Fp32,
     Bf16,
+    /// GPU only (`cluster.jobs.predict.ngpus`).
+    Fp16,
 }
 
 impl PredictPrecision {
@@ -95,6 +98,7 @@ impl PredictPrecision {
             PredictPrecision::Auto => "auto",
             PredictPrecision::Fp32 => "fp32",
             PredictPrecision::Bf16 => "bf16",
+            PredictPrecision::Fp16 => "fp16",
         }
     }
 }

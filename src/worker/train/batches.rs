@@ -73,6 +73,8 @@ pub struct Batch {
 /// copy from it may still be pending.
 pub struct Stager {
     device: Device,
+    /// Buffers in the ring (RING when training).
+    slots: usize,
     ring: Vec<Tensor>,
     next: usize,
     host: Vec<i64>,
@@ -85,8 +87,21 @@ const RING: usize = 32;
 
 impl Stager {
     pub fn new(device: Device) -> Stager {
+        Stager::with_slots(device, RING)
+    }
+
+    /// For prediction, where each batch's probabilities are copied back
+    /// (a wait for the device) before the next batch is staged: two buffers
+    /// are all the ring needs, and a memory-sized GPU batch can be tens of
+    /// megabytes of page-locked memory each.
+    pub fn for_inference(device: Device) -> Stager {
+        Stager::with_slots(device, 2)
+    }
+
+    fn with_slots(device: Device, slots: usize) -> Stager {
         Stager {
             device,
+            slots,
             ring: Vec::new(),
             next: 0,
             host: Vec::new(),
@@ -128,7 +143,7 @@ impl Stager {
             Device::Cpu => staged,
             device => {
                 let need = h.len() as i64;
-                let slot = self.next % RING;
+                let slot = self.next % self.slots;
                 if slot == 0 && self.next > 0 {
                     let t = Instant::now();
                     sync(device);
@@ -218,7 +233,7 @@ pub fn predict_probs_in(
     let n_labels = model.num_labels() as usize;
     let mut out = vec![Vec::new(); ids.len()];
     let no_labels: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
-    let mut stager = Stager::new(device);
+    let mut stager = Stager::for_inference(device);
     tch::no_grad(|| {
         for &chunk in batches {
             let batch = stager.batch(ids, &no_labels, chunk, pad_id, n_labels);
