@@ -47,8 +47,8 @@ pub struct PredictArgs {
     /// without it, and `fp16` on a CPU, are errors.
     #[arg(long, value_enum, default_value = "auto")]
     pub precision: Precision,
-    /// `int8`: the encoder's linear layers in dynamic int8 (CPU only, BERT
-    /// family), fastest on CPUs with VNNI; labels agree with fp32 for
+    /// `int8`: the encoder's linear layers in dynamic int8 (CPU only; BERT
+    /// family and ModernBERT), fastest on CPUs with VNNI; labels agree with fp32 for
     /// nearly every text (BENCHMARKS.md).
     #[arg(long, value_enum, value_name = "KIND")]
     pub quantize: Option<Quantize>,
@@ -79,7 +79,12 @@ pub struct FileArgs {
     /// Texts per forward pass (batches are formed by token length); `auto`
     /// is 64 on the CPU, and with --cuda as many as the GPU's free memory
     /// allows (read through NVML once the model is on it; at most --window).
-    #[arg(long, value_name = "N|auto", default_value = "auto", requires = "input")]
+    #[arg(
+        long,
+        value_name = "N|auto",
+        default_value = "auto",
+        requires = "input"
+    )]
     pub batch_size: BatchSize,
     /// Rows read, predicted and appended to OUT at a time (memory grows with
     /// it; a --resume must give the same).

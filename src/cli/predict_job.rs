@@ -124,16 +124,16 @@ fn load_model(
     let mut lm = crate::worker::model::saved::LoadedModel::trained(model, dev)?;
     let (precision, quantize, note) = shard_precision(plan, output)?;
     let set_up = crate::worker::predict::precision::set_up(&mut lm, precision, quantize, dev)
-    .map_err(|e| match (note.is_some(), precision, e) {
-        // Began in bf16 on a node with native bf16; this one has none.
-        (true, Precision::Bf16, Error::Usage(m)) => Error::Usage(format!(
-            "shard {shard} began in bf16 (predict.precision: auto, on a node whose CPU has \
+        .map_err(|e| match (note.is_some(), precision, e) {
+            // Began in bf16 on a node with native bf16; this one has none.
+            (true, Precision::Bf16, Error::Usage(m)) => Error::Usage(format!(
+                "shard {shard} began in bf16 (predict.precision: auto, on a node whose CPU has \
                      it natively) and resumes on one without: {m}. Run it where the first run \
                      ran, or set predict.precision: fp32 and remove {}* to start the shard over",
-            output.display()
-        )),
-        (_, _, e) => e,
-    })?;
+                output.display()
+            )),
+            (_, _, e) => e,
+        })?;
     let mut log = set_up.log;
     log.extend(note);
     Ok((lm, set_up.compute, log))

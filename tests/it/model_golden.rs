@@ -870,7 +870,12 @@ fn every_family_predicts_in_fp16_near_its_fp32_logits() {
     // fp16`, and `auto` on a Volta or Turing card), run on the CPU: matmuls
     // and attention in fp16, masks at fp16's lowest finite value, LayerNorms,
     // the residual stream and the logits in fp32.
-    for family in ["tiny-bert", "tiny-distilbert", "tiny-deberta-v3", "tiny-modernbert"] {
+    for family in [
+        "tiny-bert",
+        "tiny-distilbert",
+        "tiny-deberta-v3",
+        "tiny-modernbert",
+    ] {
         let d = support::fixture(&format!("golden/{family}"));
         let (_, g) = golden(&d);
         let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
@@ -880,6 +885,40 @@ fn every_family_predicts_in_fp16_near_its_fp32_logits() {
         assert_eq!(logits.kind(), Kind::Float, "{family}");
         let d = max_abs(&logits, &g["batch_all.logits"]);
         assert!(d < 0.02, "{family}: fp16 logits differ from fp32 by {d:e}");
-        assert!(d > 0.0, "{family}: fp32's logits exactly, so not computed in fp16");
+        assert!(
+            d > 0.0,
+            "{family}: fp32's logits exactly, so not computed in fp16"
+        );
     }
+}
+
+#[test]
+fn int8_linear_layers_keep_the_logits_near_fp32_where_implemented() {
+    // `--quantize int8`: the encoder layers' linear maps in fbgemm's dynamic
+    // int8 (fp32 activations around them), for the BERT family and
+    // ModernBERT; DeBERTa says it is not there yet.
+    for family in ["tiny-bert", "tiny-distilbert", "tiny-modernbert"] {
+        let d = support::fixture(&format!("golden/{family}"));
+        let (_, g) = golden(&d);
+        let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+        lm.model.quantize_int8().unwrap();
+        let (ids, mask) = (&g["batch_all.input_ids"], &g["batch_all.attention_mask"]);
+        let logits = tch::no_grad(|| lm.model.forward_t(ids, mask, false));
+        let fp32 = &g["batch_all.logits"];
+        let d = max_abs(&logits, fp32);
+        // Per-tensor int8 keeps a few percent of the logits' range.
+        let range = fp32.abs().max().double_value(&[]);
+        assert!(
+            d < 0.05 * range,
+            "{family}: int8 logits differ from fp32 by {d:e} of {range}"
+        );
+        assert!(
+            d > 0.0,
+            "{family}: fp32's logits exactly, so not computed in int8"
+        );
+    }
+    let d = support::fixture("golden/tiny-deberta-v3");
+    let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
+    let e = lm.model.quantize_int8().unwrap_err().to_string();
+    assert!(e.contains("and ModernBERT, not yet for DeBERTa"), "{e}");
 }

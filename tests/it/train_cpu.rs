@@ -840,7 +840,14 @@ fn auto_trains_in_bf16_on_a_cpu_that_has_it_and_evaluate_scores_as_trained() {
         .arg(tmp.path().join("run"))
         .arg("--transformer-model")
         .arg(support::fixture("golden/tiny-bert"))
-        .args(["--device", "cpu", "--max-steps", "6", "--learning-rate", "3e-3"])
+        .args([
+            "--device",
+            "cpu",
+            "--max-steps",
+            "6",
+            "--learning-rate",
+            "3e-3",
+        ])
         .args(["--epochs", "1", "--max-length", "32", "--batch-size", "16"])
         .run()
         .success();
@@ -865,7 +872,10 @@ fn auto_trains_in_bf16_on_a_cpu_that_has_it_and_evaluate_scores_as_trained() {
         (eval["macro_avg"]["f1"].as_f64().unwrap(), out.stderr())
     };
     let (as_trained, quiet) = evaluate(BF16_CPU);
-    assert_eq!(as_trained, run_f1, "evaluate in bf16 gives the run's test macro-F1");
+    assert_eq!(
+        as_trained, run_f1,
+        "evaluate in bf16 gives the run's test macro-F1"
+    );
     assert!(!quiet.contains("trained in bf16"), "{quiet}");
     let (_, note) = evaluate("fpu avx2");
     assert!(

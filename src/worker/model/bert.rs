@@ -158,7 +158,12 @@ struct Int8Layer {
 }
 
 /// `l` in int8 when quantized, else in `kind` ([`dense`]).
-fn apply(l: &nn::Linear, q: Option<&Int8Linear>, x: &Tensor, kind: Option<Kind>) -> Tensor {
+pub(super) fn apply(
+    l: &nn::Linear,
+    q: Option<&Int8Linear>,
+    x: &Tensor,
+    kind: Option<Kind>,
+) -> Tensor {
     match q {
         Some(q) => q.forward(x),
         None => dense(l, x, kind),

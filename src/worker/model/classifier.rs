@@ -74,17 +74,18 @@ impl Classifier {
     }
 
     /// The encoder's layers' linear maps in int8 (CPU inference): the BERT
-    /// family only for now.
+    /// family and ModernBERT; DeBERTa's disentangled attention not yet.
     pub fn quantize_int8(&mut self) -> crate::util::error::Result<()> {
-        let family = match self {
-            Classifier::Bert(m) => return m.encoder.quantize_int8(),
-            Classifier::Deberta(_) => "DeBERTa",
-            Classifier::ModernBert(_) => "ModernBERT",
-        };
-        Err(crate::util::error::Error::Usage(format!(
-            "--quantize int8 is implemented for the BERT family (BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA), \
-             not yet for {family}: leave --quantize out (--precision auto uses bf16 where the CPU has it)"
-        )))
+        match self {
+            Classifier::Bert(m) => m.encoder.quantize_int8(),
+            Classifier::ModernBert(m) => m.encoder.quantize_int8(),
+            Classifier::Deberta(_) => Err(crate::util::error::Error::Usage(
+                "--quantize int8 is implemented for the BERT family (BERT, RoBERTa, XLM-R, DistilBERT, \
+                 ELECTRA) and ModernBERT, not yet for DeBERTa: leave --quantize out (--precision auto \
+                 uses bf16 where the CPU has it)"
+                    .into(),
+            )),
+        }
     }
 
     pub fn num_labels(&self) -> i64 {

@@ -296,8 +296,10 @@ pub use net::{Encoder, ModernBertClassifier};
 #[cfg(feature = "torch")]
 mod net {
     use super::{AttentionType, ModernBertOptions, Pooling};
-    use crate::worker::model::bert::{dense, lowest, to_fp32};
+    use crate::util::error::Result;
+    use crate::worker::model::bert::{apply, dense, lowest, to_fp32};
     use crate::worker::model::config::{EncoderConfig, HiddenAct};
+    use crate::worker::model::int8::Int8Linear;
     use tch::nn::{self, Module};
     use tch::{Device, Kind, Tensor};
 
@@ -407,6 +409,16 @@ mod net {
         attn_dropout: f64,
         mlp_dropout: f64,
         act: HiddenAct,
+        /// The four matmuls in int8 (`Encoder::quantize_int8`), for inference.
+        int8: Option<Int8Layer>,
+    }
+
+    /// A layer's linear maps quantized.
+    struct Int8Layer {
+        wqkv: Int8Linear,
+        attn_out: Int8Linear,
+        wi: Int8Linear,
+        mlp_out: Int8Linear,
     }
 
     impl Layer {
@@ -429,7 +441,19 @@ mod net {
                 attn_dropout: o.attention_dropout,
                 mlp_dropout: o.mlp_dropout,
                 act: o.hidden_activation,
+                int8: None,
             }
+        }
+
+        fn quantize_int8(&mut self) -> Result<()> {
+            let q = |l: &nn::Linear| Int8Linear::new(&l.ws, l.bs.as_ref());
+            self.int8 = Some(Int8Layer {
+                wqkv: q(&self.wqkv)?,
+                attn_out: q(&self.attn_out)?,
+                wi: q(&self.wi)?,
+                mlp_out: q(&self.mlp_out)?,
+            });
+            Ok(())
         }
 
         fn forward_t(&self, x: &Tensor, ctx: &Context, train: bool, kind: Option<Kind>) -> Tensor {
@@ -446,7 +470,8 @@ mod net {
                 ),
             };
             // [b, s, 3·h] → [3, b, heads, s, head_dim]; Q and K rotated together.
-            let qkv = dense(&self.wqkv, &normed, kind)
+            let q8 = self.int8.as_ref();
+            let qkv = apply(&self.wqkv, q8.map(|q| &q.wqkv), &normed, kind)
                 .view([b, s, 3, self.heads, self.head_dim])
                 .permute([2, 0, 3, 1, 4]);
             let qk = rotary.apply(&qkv.narrow(0, 0, 2));
@@ -462,13 +487,19 @@ mod net {
                 false,
             );
             let ctx_v = ctx_v.transpose(1, 2).contiguous().view([b, s, h]);
-            let attn = dense(&self.attn_out, &ctx_v, kind).dropout(self.attn_dropout, train);
+            let attn = apply(&self.attn_out, q8.map(|q| &q.attn_out), &ctx_v, kind)
+                .dropout(self.attn_dropout, train);
             let x = x + to_fp32(attn, kind);
-            let up = dense(&self.wi, &self.mlp_norm.forward(&x), kind);
+            let up = apply(
+                &self.wi,
+                q8.map(|q| &q.wi),
+                &self.mlp_norm.forward(&x),
+                kind,
+            );
             let input = up.narrow(-1, 0, self.intermediate);
             let gate = up.narrow(-1, self.intermediate, self.intermediate);
             let glu = (activate(&input, self.act) * gate).dropout(self.mlp_dropout, train);
-            let out = dense(&self.mlp_out, &glu, kind);
+            let out = apply(&self.mlp_out, q8.map(|q| &q.mlp_out), &glu, kind);
             x + to_fp32(out, kind)
         }
     }
@@ -541,6 +572,12 @@ mod net {
                 local_rotary: any_local
                     .then(|| Rotary::new(o.local_rope_theta, self.head_dim, s, device)),
             }
+        }
+
+        /// Every layer's linear maps in int8 from now on (CPU inference
+        /// only: the fp32 weights stay for saving). The head stays fp32.
+        pub fn quantize_int8(&mut self) -> Result<()> {
+            self.layers.iter_mut().try_for_each(Layer::quantize_int8)
         }
 
         /// The last hidden state [batch, seq, hidden], fp32.

@@ -47,7 +47,9 @@ impl std::str::FromStr for BatchSize {
             "auto" => Ok(BatchSize::Auto),
             _ => match s.parse::<usize>() {
                 Ok(n) if n >= 1 => Ok(BatchSize::Rows(n)),
-                _ => Err(format!("expected `auto` or a whole number of rows, at least 1; got `{s}`")),
+                _ => Err(format!(
+                    "expected `auto` or a whole number of rows, at least 1; got `{s}`"
+                )),
             },
         }
     }
@@ -157,12 +159,12 @@ impl Footprint {
 /// batches: each as long as `fits(rows, longest)` allows and at most
 /// `max_rows`, and never empty (a single row that does not fit is tried
 /// alone: the card's error then names the problem, not an endless loop).
-pub fn cut<'a>(
-    order: &'a [usize],
+pub fn cut(
+    order: &[usize],
     len: impl Fn(usize) -> usize,
     max_rows: usize,
     fits: impl Fn(u64, u64) -> bool,
-) -> Vec<&'a [usize]> {
+) -> Vec<&[usize]> {
     let mut batches = Vec::new();
     let mut start = 0;
     while start < order.len() {
@@ -229,7 +231,8 @@ mod tests {
             BatchSize::Rows(8).decide(Some(Ok(h100)), 4096),
             (fixed(8), None)
         );
-        let (b, line) = BatchSize::Auto.decide(Some(Err("NVML unavailable: no driver".into())), 4096);
+        let (b, line) =
+            BatchSize::Auto.decide(Some(Err("NVML unavailable: no driver".into())), 4096);
         assert_eq!(b, fixed(256));
         assert_eq!(
             line.unwrap(),
@@ -251,7 +254,11 @@ mod tests {
         let b = budget(75 << 30);
         let rows_at = |f: Footprint, len: u64| b / f.batch_bytes(1, len);
         let bf16 = bert_base();
-        assert!((1000..20_000).contains(&rows_at(bf16, 128)), "{}", rows_at(bf16, 128));
+        assert!(
+            (1000..20_000).contains(&rows_at(bf16, 128)),
+            "{}",
+            rows_at(bf16, 128)
+        );
         assert!(rows_at(bf16, 512) < rows_at(bf16, 128) / 3);
         let fp32 = Footprint { element: 4, ..bf16 };
         assert!(rows_at(fp32, 128) < rows_at(bf16, 128));
@@ -266,7 +273,12 @@ mod tests {
         let lengths: Vec<usize> = (0..500).map(|i| 3 + i / 5).collect();
         let order: Vec<usize> = (0..500).collect();
         let budget_tokens = 2000u64;
-        let batches = cut(&order, |i| lengths[i], 64, |rows, len| rows * len <= budget_tokens);
+        let batches = cut(
+            &order,
+            |i| lengths[i],
+            64,
+            |rows, len| rows * len <= budget_tokens,
+        );
         assert_eq!(batches.concat(), order);
         for b in &batches {
             let longest = b.iter().map(|&i| lengths[i]).max().unwrap() as u64;

@@ -30,7 +30,7 @@ pub enum Precision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Quantize {
     /// The encoder's linear layers in int8 (dynamic quantization, fbgemm; CPU
-    /// only, BERT family).
+    /// only; BERT family and ModernBERT).
     Int8,
 }
 
@@ -246,7 +246,10 @@ mod tests {
     #[test]
     fn auto_is_bf16_only_where_the_cpu_has_it() {
         let native = on_cpu(Some("avx512_bf16"));
-        assert_eq!(choose(Precision::Auto, None, native).unwrap(), Compute::Bf16);
+        assert_eq!(
+            choose(Precision::Auto, None, native).unwrap(),
+            Compute::Bf16
+        );
         assert_eq!(
             choose(Precision::Auto, None, on_cpu(None)).unwrap(),
             Compute::Fp32
@@ -272,7 +275,11 @@ mod tests {
             (None, Compute::Fp32),
         ];
         for (cc, want) in cases {
-            assert_eq!(choose(Precision::Auto, None, on_gpu(cc)).unwrap(), want, "{cc:?}");
+            assert_eq!(
+                choose(Precision::Auto, None, on_gpu(cc)).unwrap(),
+                want,
+                "{cc:?}"
+            );
         }
         let (_, line) = Compute::choose(Precision::Auto, None, on_gpu(Some((9, 0)))).unwrap();
         assert_eq!(line, "GPU of compute capability 9.0: predicting in bf16");

@@ -135,7 +135,8 @@ fn save_if_best(
     };
     metrics.best_epoch = Some(epoch);
     let t_save = Instant::now();
-    run.lm.save(&spec.save_dir, &meta(spec, epoch, None, run.kind))?;
+    run.lm
+        .save(&spec.save_dir, &meta(spec, epoch, None, run.kind))?;
     let s = t_save.elapsed().as_secs_f64();
     metrics.save_seconds = Some(s);
     println!(
