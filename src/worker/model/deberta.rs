@@ -323,8 +323,10 @@ pub use net::DebertaClassifier;
 #[cfg(feature = "torch")]
 mod net {
     use super::DebertaOptions;
-    use crate::worker::model::bert::{at, dense, layer_norm, linear_in, lowest, to_fp32};
+    use crate::util::error::Result;
+    use crate::worker::model::bert::{apply, at, dense, layer_norm, linear_in, lowest, to_fp32};
     use crate::worker::model::config::{EncoderConfig, HiddenAct};
+    use crate::worker::model::int8::Int8Linear;
     use tch::nn::{self, Module};
     use tch::{Kind, Tensor};
 
@@ -445,6 +447,18 @@ mod net {
         p2c: bool,
         /// 1 / sqrt(head_dim · scale_factor).
         scale: f64,
+        /// The content matmuls in int8 (`Encoder::quantize_int8`), for
+        /// inference; the relative positions' projections stay fp32 (they
+        /// see the position table, not the batch).
+        int8: Option<Int8Layer>,
+    }
+
+    /// A layer's content linear maps quantized: Q, K and V as one.
+    struct Int8Layer {
+        qkv: Int8Linear,
+        attn_out: Int8Linear,
+        intermediate: Int8Linear,
+        output: Int8Linear,
     }
 
     impl Layer {
@@ -472,7 +486,31 @@ mod net {
                 c2p: o.c2p,
                 p2c: o.p2c,
                 scale: 1.0 / ((c.head_dim() * o.scale_factor()) as f64).sqrt(),
+                int8: None,
             }
+        }
+
+        /// Q, K and V's weights (and biases) concatenated, as one matmul
+        /// computes them.
+        fn qkv_weights(&self) -> (Tensor, Option<Tensor>) {
+            let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
+            let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
+                (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
+                _ => None,
+            };
+            (w, bias)
+        }
+
+        fn quantize_int8(&mut self) -> Result<()> {
+            let q = |l: &nn::Linear| Int8Linear::new(&l.ws, l.bs.as_ref());
+            let (w, bias) = self.qkv_weights();
+            self.int8 = Some(Int8Layer {
+                qkv: Int8Linear::new(&w, bias.as_ref())?,
+                attn_out: q(&self.attn_out)?,
+                intermediate: q(&self.intermediate)?,
+                output: q(&self.output)?,
+            });
+            Ok(())
         }
 
         /// [rows, heads·head_dim] → [heads, rows, head_dim].
@@ -542,12 +580,13 @@ mod net {
         ) -> Tensor {
             let (b, s, h) = x.size3().expect("hidden is [batch, seq, hidden]");
             // Q, K and V in one matmul over the concatenated weights (as bert.rs).
-            let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
-            let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
-                (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
-                _ => None,
+            let (w, bias) = self.qkv_weights();
+            let q8 = self.int8.as_ref();
+            let qkv = match q8 {
+                Some(q) => q.qkv.forward(x),
+                None => linear_in(x, &w, bias.as_ref(), kind),
             };
-            let qkv = linear_in(x, &w, bias.as_ref(), kind)
+            let qkv = qkv
                 .view([b, s, 3, self.heads, self.head_dim])
                 .permute([2, 0, 3, 1, 4]);
             let (q, k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
@@ -572,10 +611,15 @@ mod net {
                 false,
             );
             let ctx = ctx.transpose(1, 2).contiguous().view([b, s, h]);
-            let attn = dense(&self.attn_out, &ctx, kind).dropout(self.hidden_dropout, train);
+            let attn = apply(&self.attn_out, q8.map(|q| &q.attn_out), &ctx, kind)
+                .dropout(self.hidden_dropout, train);
             let x = self.attn_norm.forward(&to_fp32(attn + x, kind));
-            let inter = activate(dense(&self.intermediate, &x, kind), self.act);
-            let out = dense(&self.output, &inter, kind).dropout(self.hidden_dropout, train);
+            let inter = activate(
+                apply(&self.intermediate, q8.map(|q| &q.intermediate), &x, kind),
+                self.act,
+            );
+            let out = apply(&self.output, q8.map(|q| &q.output), &inter, kind)
+                .dropout(self.hidden_dropout, train);
             self.out_norm.forward(&to_fp32(out + x, kind))
         }
     }
@@ -675,6 +719,12 @@ mod net {
                 }
             });
             Shared { mask, relative }
+        }
+
+        /// Every layer's content linear maps in int8 from now on (CPU
+        /// inference only: the fp32 weights stay for saving).
+        pub fn quantize_int8(&mut self) -> Result<()> {
+            self.layers.iter_mut().try_for_each(Layer::quantize_int8)
         }
 
         /// The last hidden state [batch, seq, hidden] (fp32).

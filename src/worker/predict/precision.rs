@@ -30,7 +30,7 @@ pub enum Precision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Quantize {
     /// The encoder's linear layers in int8 (dynamic quantization, fbgemm; CPU
-    /// only; BERT family and ModernBERT).
+    /// only; every family).
     Int8,
 }
 
