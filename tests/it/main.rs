@@ -42,6 +42,8 @@ mod pipeline_sge;
 #[cfg(feature = "torch")]
 mod pipeline_slurm;
 #[cfg(feature = "torch")]
+mod predict_batches;
+#[cfg(feature = "torch")]
 mod predict_files;
 mod predict_job;
 mod render_snapshots;
