@@ -37,7 +37,16 @@ pub struct ResubmitArgs {
     #[arg(long, value_name = "N", requires = "retry_round",
           value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
     pub retries: Option<u32>,
+    /// With --retry-round: when the retries stop (the last round, or a round
+    /// that resubmits nothing), queue the predict stage, predict after the
+    /// jobs still to end and merge after it (`submit` leaves it to the retry
+    /// job when the config has a `predict:` section).
+    #[arg(long, requires = "retry_round")]
+    pub then_predict: bool,
 }
+
+/// The flag `submit` passes the retry job, and each round the next.
+pub const THEN_PREDICT: &str = "--then-predict";
 
 /// The lock a resubmission holds in the job directory, so that a retry job
 /// and a person resubmitting at once cannot both queue the same tasks.
@@ -52,6 +61,8 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(180);
 struct Round {
     this: u32,
     of: u32,
+    /// Queue the predict stage when the retries stop (--then-predict).
+    predict: bool,
 }
 
 pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
@@ -65,10 +76,11 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
-    let round = a
-        .retry_round
-        .zip(a.retries)
-        .map(|(this, of)| Round { this, of });
+    let round = a.retry_round.zip(a.retries).map(|(this, of)| Round {
+        this,
+        of,
+        predict: a.then_predict,
+    });
     let _lock = if a.dry_run {
         None
     } else {
@@ -106,6 +118,13 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         println!("nothing to resubmit");
         if let Some(r) = round {
             println!("{}", stopped_line(r, &p, &waiting, finished));
+            if r.predict {
+                // After the train jobs still queued or running, if any.
+                let mut record = record;
+                let result = predict_when_stopped(kind, &job_dir, &mut record, &unended(&st));
+                record.write(&job_dir)?;
+                result?;
+            }
         }
         return Ok(());
     }
@@ -125,7 +144,19 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
     }
     // The rendered script: each resubmission rewrites its directives afresh.
     let script = job_dir.join(&train_jobs[0].script);
-    let submitted = submit_ranges(kind, &job_dir, &script, &p, a.dry_run)?;
+    let submitted = match submit_ranges(kind, &job_dir, &script, &p, a.dry_run) {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            // The retries stop here: the predict stage still follows them.
+            if round.is_some_and(|r| r.predict) {
+                let mut record = record;
+                let queued = predict_when_stopped(kind, &job_dir, &mut record, &unended(&st));
+                record.write(&job_dir)?;
+                queued?;
+            }
+            return Err(e);
+        }
+    };
     if a.dry_run {
         return Ok(());
     }
@@ -145,15 +176,25 @@ fn record_jobs(
     let new_ids: Vec<u64> = submitted.iter().map(|j| j.id.number).collect();
     record.jobs.extend(submitted);
     if let Some(r) = round {
-        match follow_round(kind, job_dir, r, &new_ids) {
+        let followed = follow_round(kind, job_dir, r, &new_ids);
+        let next_queued = match &followed {
             Ok((jobs, line)) => {
-                record.jobs.extend(jobs);
+                record.jobs.extend(jobs.iter().cloned());
                 println!("{line}");
+                r.this < r.of
             }
-            Err(e) => {
-                record.write(job_dir)?;
-                return Err(e);
-            }
+            Err(_) => false,
+        };
+        // No next round: the retries stop with the jobs just resubmitted.
+        let predicted = if r.predict && !next_queued {
+            predict_when_stopped(kind, job_dir, &mut record, &new_ids)
+        } else {
+            Ok(())
+        };
+        if followed.is_err() || predicted.is_err() {
+            record.write(job_dir)?;
+            followed?;
+            predicted?;
         }
     }
     record.write(job_dir)?;
@@ -228,9 +269,11 @@ fn follow_round(
     let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
     let (stage, args, what) = if r.this < r.of {
         let next = r.this + 1;
+        let mut args = vec![next.to_string()];
+        args.extend(r.predict.then(|| THEN_PREDICT.to_string()));
         (
             JobKind::Retry,
-            vec![next.to_string()],
+            args,
             format!("round {next} queued after them"),
         )
     } else if job_dir.join(JobKind::Notify.script()).exists() {
@@ -264,6 +307,65 @@ fn follow_round(
         job.id.number
     );
     Ok((vec![job], line))
+}
+
+/// The train jobs of `st` with a task not yet ended.
+fn unended(st: &[JobStatus]) -> Vec<u64> {
+    st.iter()
+        .filter(|j| j.tasks.iter().any(|t| !t.state.is_finished()))
+        .map(|j| j.id.number)
+        .collect()
+}
+
+/// The retries stop: queue the predict stage (`--then-predict`), predict
+/// after `hold` however those end (none: right away) and merge after it, and
+/// add both to `record`. Once only: a record that holds a predict job
+/// already (another run of this round queued it) is left as it is.
+fn predict_when_stopped(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    record: &mut SubmissionRecord,
+    hold: &[u64],
+) -> Result<()> {
+    if let Some(p) = record.job(JobKind::Predict) {
+        println!(
+            "hecjob retries: the predict stage was queued already (job {})",
+            p.id.number
+        );
+        return Ok(());
+    }
+    let stage = |kind: JobKind, options: Vec<String>| StageJob {
+        stage: kind.as_str().into(),
+        script: job_dir.join(kind.script()),
+        verify: true,
+        options,
+        after_any: false,
+    };
+    let options = if hold.is_empty() {
+        Vec::new()
+    } else {
+        kind.dialect().after_any(hold)
+    };
+    let stages = [
+        stage(JobKind::Predict, options),
+        stage(JobKind::Merge, Vec::new()),
+    ];
+    let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
+    let mut jobs = submit_chain(sched.as_mut(), job_dir, &stages)
+        .map_err(|e| Error::Scheduler(format!("queueing the predict stage: {e}")))?;
+    jobs[0].hold = hold.to_vec();
+    println!(
+        "hecjob retries: predict queued as job {} {}; merge as job {} after it",
+        jobs[0].id.number,
+        if hold.is_empty() {
+            "to start now".to_string()
+        } else {
+            format!("after job {}", list64(hold))
+        },
+        jobs[1].id.number
+    );
+    record.jobs.extend(jobs);
+    Ok(())
 }
 
 /// The retry job's last line when it resubmits nothing: why the retries stop

@@ -69,7 +69,11 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
-    let stages = rendered.stages(&a.only, !a.no_verify);
+    let mut stages = rendered.stages(&a.only, !a.no_verify);
+    let predict_after_retries = predict_after_retries(&rendered, &stages);
+    if predict_after_retries {
+        stages.retain(|s| !is_predict_stage(&s.stage));
+    }
     if !a.dry_run {
         super::predict_job::check_only(&a.only, &rendered, &dir)?;
     }
@@ -85,11 +89,13 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let mut sched = crate::scheduler::open(kind, purpose)?;
     let mut jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
     // With retries, the notify job follows the last round instead (the retry
-    // job queues it), so its mail counts the tasks as they finally ended.
+    // job queues it), so its mail counts the tasks as they finally ended;
+    // so does the predict stage, so it labels with the models as they end.
     let after_train = if rendered.plan.job(JobKind::Retry).is_some() {
-        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Retry)?
+        let then = predict_after_retries.then_some(super::resubmit::THEN_PREDICT);
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Retry, then)?
     } else {
-        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Notify)?
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Notify, None)?
     };
     jobs.extend(after_train);
     if a.dry_run {
@@ -104,6 +110,12 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
             .collect();
         for line in crate::experiment::render::chain_lines(&dir, &chain) {
             println!("{line}");
+        }
+        if predict_after_retries {
+            println!(
+                "# predict and merge are not queued after train: the retry job queues them \
+                 once the retries stop, after the last round's jobs (cluster.retries)."
+            );
         }
         return Ok(());
     }
@@ -123,10 +135,29 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     Ok(())
 }
 
+/// `predict`, `merge`: the stages of the predict stage.
+fn is_predict_stage(stage: &str) -> bool {
+    stage == JobKind::Predict.as_str() || stage == JobKind::Merge.as_str()
+}
+
+/// Whether the retry job, not this chain, queues the predict stage: with
+/// `cluster.retries`, when the chain has both the train array and the
+/// predict stage, predict waits for the last round (the retry job queues it
+/// when the retries stop), not for the first train array only, so that it
+/// labels with the models of the tasks the rounds ran again.
+fn predict_after_retries(
+    rendered: &crate::experiment::render::Rendered,
+    stages: &[crate::scheduler::submission::StageJob],
+) -> bool {
+    let has = |kind: JobKind| stages.iter().any(|s| s.stage == kind.as_str());
+    rendered.plan.job(JobKind::Retry).is_some() && has(JobKind::Train) && has(JobKind::Predict)
+}
+
 /// Submit the planned `kind` job after the train array, however it ends
 /// (Grid Engine `-hold_jid`, Slurm `--dependency=afterany`): the notify job
 /// (Slurm with `cluster.notify`) gets the train job's id as its argument, the
-/// retry job (`cluster.retries`) its first round. Nothing when the plan has no
+/// retry job (`cluster.retries`) its first round, and `then` after it (the
+/// flag that leaves the predict stage to it). Nothing when the plan has no
 /// such job or no train job was submitted. If it fails, the chain just queued
 /// is cancelled, as for any failed submission ([`submit_after_chain`] names
 /// what was removed, and says when this job itself may be queued).
@@ -135,6 +166,7 @@ fn submit_after_train(
     rendered: &crate::experiment::render::Rendered,
     chain: &[SubmittedJob],
     kind: JobKind,
+    then: Option<&str>,
 ) -> Result<Option<SubmittedJob>> {
     let Some(job) = rendered.plan.job(kind) else {
         return Ok(None);
@@ -152,6 +184,7 @@ fn submit_after_train(
         JobKind::Retry => "1".to_string(),
         _ => train.id.number.to_string(),
     }];
+    req.args.extend(then.map(str::to_string));
     let why = match kind {
         JobKind::Retry => "the retry job (cluster.retries)",
         _ => "the notify job (cluster.notify)",
