@@ -194,13 +194,14 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
             a.shard, plan.shards
         )));
     }
-    let (inputs, rows) = shard_inputs(&plan, a.shard);
+    let ShardInputs { inputs, rows, from } = shard_inputs(&plan, a.shard);
     for i in &inputs {
         unchanged(i)?;
     }
     let inputs = inputs
         .into_iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(n, i)| {
             let format = match i.format.as_str() {
                 "csv" => InputFormat::Csv,
                 "tsv" => InputFormat::Tsv,
@@ -210,6 +211,8 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
             Input {
                 path: i.path.clone(),
                 format,
+                // The shard's first row, in its first file.
+                from: from.filter(|_| n == 0),
             }
         })
         .collect();
@@ -282,19 +285,15 @@ pub fn unchanged(i: &crate::jobdir::predict::PlanInput) -> Result<()> {
     Ok(())
 }
 
-/// The inputs shard `shard` reads (those its rows fall in) and its rows
-/// counted from the first of them, so a shard skips whole files before its own.
-pub fn shard_inputs(
-    plan: &PredictPlan,
-    shard: u32,
-) -> (
-    Vec<&crate::jobdir::predict::PlanInput>,
-    std::ops::Range<u64>,
-) {
+/// The inputs shard `shard` reads (those its rows fall in), its rows counted
+/// from the first of them, so a shard skips whole files before its own, and
+/// where in the first its first row begins when the plan recorded it (a plan
+/// written before `starts` were: None, read from the file's start).
+pub fn shard_inputs(plan: &PredictPlan, shard: u32) -> ShardInputs<'_> {
     let want = plan.shard_rows(shard);
     let mut offset = 0u64;
     let mut first: Option<u64> = None;
-    let mut chosen = Vec::new();
+    let mut inputs = Vec::new();
     for input in &plan.inputs {
         let (start, end) = (offset, offset + input.rows);
         offset = end;
@@ -302,10 +301,24 @@ pub fn shard_inputs(
             continue;
         }
         first.get_or_insert(start);
-        chosen.push(input);
+        inputs.push(input);
     }
     let base = first.unwrap_or(want.start);
-    (chosen, want.start - base..want.end - base)
+    let rows = want.start - base..want.end - base;
+    let from = inputs
+        .first()
+        .and_then(|i| i.starts.iter().find(|s| s.row == rows.start).copied());
+    ShardInputs { inputs, rows, from }
+}
+
+/// What [`shard_inputs`] found.
+#[derive(Debug, PartialEq)]
+pub struct ShardInputs<'a> {
+    pub inputs: Vec<&'a crate::jobdir::predict::PlanInput>,
+    /// The shard's rows, 0-based from the first input's first row.
+    pub rows: std::ops::Range<u64>,
+    /// Where in the first input the shard's first row begins.
+    pub from: Option<crate::jobdir::predict::RowStart>,
 }
 
 /// `hecjob predict-merge`.
@@ -478,6 +491,7 @@ mod tests {
                     format: "text".into(),
                     rows: *r,
                     bytes: 0,
+                    starts: vec![],
                 })
                 .collect(),
             rows: total,
@@ -502,9 +516,13 @@ mod tests {
         let p = plan(&[5, 0, 3, 4], 3);
         let got: Vec<(Vec<String>, std::ops::Range<u64>)> = (1..=p.shards)
             .map(|k| {
-                let (files, rows) = shard_inputs(&p, k);
-                let names = files.iter().map(|f| f.path.display().to_string()).collect();
-                (names, rows)
+                let s = shard_inputs(&p, k);
+                let names = s
+                    .inputs
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect();
+                (names, s.rows)
             })
             .collect();
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -570,6 +588,7 @@ mod tests {
             format: "text".into(),
             rows: 2,
             bytes: 8,
+            starts: vec![],
         };
         assert_eq!(
             unchanged(&input).unwrap_err().to_string(),
