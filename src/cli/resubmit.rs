@@ -2,7 +2,11 @@
 //! each resuming its checkpoint, with the requests their stop called for
 //! (`experiment::resubmit` decides; the scheduler's dialect rewrites its own
 //! directives). The resubmitted jobs join the run's submission.json, so
-//! `status` shows every attempt.
+//! `status` shows every attempt. As round K of `submit --retries N`, it queues
+//! what follows the round; with `--then-predict`, the round that ends the
+//! retries also queues the predict stage (predict after the jobs still to
+//! end, merge after it), once: the record is read and written under
+//! [`RESUBMIT_LOCK`], and a record that holds a predict job gets no other.
 
 use super::status::{load_record, newest_record};
 use crate::experiment::config::{Config, MAX_RETRIES};

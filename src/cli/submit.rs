@@ -39,7 +39,8 @@ pub struct SubmitArgs {
     /// Run `hecjob resubmit` by itself after the train array, up to N rounds
     /// (sets cluster.retries): the unfinished tasks run again from their
     /// checkpoints, with more memory or time where that is why they stopped,
-    /// until every task finished or nothing changed.
+    /// until every task finished or nothing changed. The predict stage (a
+    /// `predict:` section) then follows the last round, not the first array.
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
     pub retries: Option<u32>,
