@@ -113,7 +113,19 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
-    let mut st = query(kind, &tracked, round.is_some())?;
+    let mut st = match query(kind, &tracked, round.is_some()) {
+        Ok(st) => st,
+        Err(e) => {
+            // The retries stop unknowing; the jobs this retry job was held
+            // on have ended, so the predict stage may start now.
+            if round.is_some_and(|r| r.predict) {
+                if let Err(pe) = stopped_then_predict(kind, &job_dir, record, &[]) {
+                    eprintln!("error: {pe}");
+                }
+            }
+            return Err(e);
+        }
+    };
     crate::report::status_view::refine_causes(&job_dir, &mut st);
     let (facts, waiting, finished) = task_facts(&job_dir, &st, &requests);
     let p = plan(&facts, current, limits);
@@ -124,10 +136,7 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
             println!("{}", stopped_line(r, &p, &waiting, finished));
             if r.predict {
                 // After the train jobs still queued or running, if any.
-                let mut record = record;
-                let result = predict_when_stopped(kind, &job_dir, &mut record, &unended(&st));
-                record.write(&job_dir)?;
-                result?;
+                stopped_then_predict(kind, &job_dir, record, &unended(&st))?;
             }
         }
         return Ok(());
@@ -153,10 +162,9 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         Err(e) => {
             // The retries stop here: the predict stage still follows them.
             if round.is_some_and(|r| r.predict) {
-                let mut record = record;
-                let queued = predict_when_stopped(kind, &job_dir, &mut record, &unended(&st));
-                record.write(&job_dir)?;
-                queued?;
+                if let Err(pe) = stopped_then_predict(kind, &job_dir, record, &unended(&st)) {
+                    eprintln!("error: {pe}");
+                }
             }
             return Err(e);
         }
@@ -319,6 +327,18 @@ fn unended(st: &[JobStatus]) -> Vec<u64> {
         .filter(|j| j.tasks.iter().any(|t| !t.state.is_finished()))
         .map(|j| j.id.number)
         .collect()
+}
+
+/// [`predict_when_stopped`], then write the record, also when queueing failed.
+fn stopped_then_predict(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    mut record: SubmissionRecord,
+    hold: &[u64],
+) -> Result<()> {
+    let queued = predict_when_stopped(kind, job_dir, &mut record, hold);
+    record.write(job_dir)?;
+    queued
 }
 
 /// The retries stop: queue the predict stage (`--then-predict`), predict

@@ -273,11 +273,12 @@ fn retried_experiment(tmp: &Path, acct: &str) -> (std::path::PathBuf, std::path:
         ),
     );
     crate::support::stand_in(&bin, "squeue", "#!/bin/bash\nexit 0\n");
-    crate::support::stand_in(
-        &bin,
-        "sacct",
-        &format!("#!/bin/bash\nprintf 'JobID|State|ExitCode\\n{acct}'\n"),
-    );
+    let sacct = if acct == "down" {
+        "#!/bin/bash\necho 'sacct: error: slurmdbd is down' >&2\nexit 1\n".to_string()
+    } else {
+        format!("#!/bin/bash\nprintf 'JobID|State|ExitCode\\n{acct}'\n")
+    };
+    crate::support::stand_in(&bin, "sacct", &sacct);
     (jobs, bin)
 }
 
@@ -432,6 +433,33 @@ fn a_round_that_stops_the_retries_queues_predict_once() {
         [
             ("train".to_string(), 100, vec![]),
             ("retry".to_string(), 101, vec![]),
+            ("predict".to_string(), 200, vec![]),
+            ("merge".to_string(), 201, vec![200]),
+        ]
+    );
+}
+
+/// A round that cannot learn how the tasks ended (sacct fails) stops the
+/// retries with the error, and still queues the predict stage: the jobs the
+/// retry job was held on have ended, so it starts now.
+#[test]
+fn a_round_that_fails_still_queues_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jobs, bin) = retried_experiment(tmp.path(), "down");
+    record_train_and_retry(&jobs);
+    let run = retry_round(&jobs, &bin, "1").code(6);
+    assert_eq!(
+        run.stdout(),
+        "hecjob retries: predict queued as job 200 to start now; merge as job 201 after it\n"
+    );
+    assert!(
+        run.stderr().contains("slurmdbd is down"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        recorded(&jobs)[2..],
+        [
             ("predict".to_string(), 200, vec![]),
             ("merge".to_string(), 201, vec![200]),
         ]
