@@ -185,7 +185,7 @@ fn resumed_in(precision: &str) -> String {
 /// `hecjob predict-shard K`.
 #[cfg(feature = "torch")]
 pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
-    use crate::worker::predict::reader::{Columns, Input, InputFormat};
+    use crate::worker::predict::reader::Columns;
     use crate::worker::predict::writer::OutputFormat;
     let plan = PredictPlan::read(&a.dir)?;
     if a.shard == 0 || a.shard > plan.shards {
@@ -198,24 +198,7 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
     for i in &inputs {
         unchanged(i)?;
     }
-    let inputs = inputs
-        .into_iter()
-        .enumerate()
-        .map(|(n, i)| {
-            let format = match i.format.as_str() {
-                "csv" => InputFormat::Csv,
-                "tsv" => InputFormat::Tsv,
-                "jsonl" => InputFormat::Jsonl,
-                _ => InputFormat::Text,
-            };
-            Input {
-                path: i.path.clone(),
-                format,
-                // The shard's first row, in its first file.
-                from: from.filter(|_| n == 0),
-            }
-        })
-        .collect();
+    let inputs = reader_inputs(&inputs, from);
     let model = model_dir(&plan.model, &a.dir)?;
     println!(
         "shard {}: rows {}..{} with {}",
@@ -265,6 +248,30 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
         model: model.display().to_string(),
     }
     .write(&a.dir)
+}
+
+/// The plan's inputs as the reader takes them, the first from `from` (the
+/// shard's first row).
+#[cfg(feature = "torch")]
+fn reader_inputs(
+    inputs: &[&crate::jobdir::predict::PlanInput],
+    from: Option<crate::jobdir::predict::RowStart>,
+) -> Vec<crate::worker::predict::reader::Input> {
+    use crate::worker::predict::reader::{Input, InputFormat};
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(n, i)| Input {
+            path: i.path.clone(),
+            format: match i.format.as_str() {
+                "csv" => InputFormat::Csv,
+                "tsv" => InputFormat::Tsv,
+                "jsonl" => InputFormat::Jsonl,
+                _ => InputFormat::Text,
+            },
+            from: from.filter(|_| n == 0),
+        })
+        .collect()
 }
 
 /// A file the plan counted is the same size still: the shard's rows are

@@ -113,19 +113,10 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
-    let mut st = match query(kind, &tracked, round.is_some()) {
-        Ok(st) => st,
-        Err(e) => {
-            // The retries stop unknowing; the jobs this retry job was held
-            // on have ended, so the predict stage may start now.
-            if round.is_some_and(|r| r.predict) {
-                if let Err(pe) = stopped_then_predict(kind, &job_dir, record, &[]) {
-                    eprintln!("error: {pe}");
-                }
-            }
-            return Err(e);
-        }
-    };
+    // Failing, the retries stop unknowing; the jobs this retry job was
+    // held on have ended, so the predict stage may start now.
+    let queried = query(kind, &tracked, round.is_some());
+    let mut st = stop_on_error(queried, round, kind, &job_dir, &record, &[])?;
     crate::report::status_view::refine_causes(&job_dir, &mut st);
     let (facts, waiting, finished) = task_facts(&job_dir, &st, &requests);
     let p = plan(&facts, current, limits);
@@ -141,49 +132,31 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(r) = round {
-        if !waiting.is_empty() {
-            // Their jobs have not ended: another round would resubmit none
-            // of them, and they may yet finish; a person decides.
-            println!(
-                "hecjob retries: round {} of {}: tasks {} still queued or running after {} s; \
-                 resubmitting the others",
-                r.this,
-                r.of,
-                list(&waiting),
-                SETTLE.as_secs()
-            );
-        }
+    if let Some(r) = round.filter(|_| !waiting.is_empty()) {
+        println!("{}", still_waiting(r, &waiting));
     }
     // The rendered script: each resubmission rewrites its directives afresh.
     let script = job_dir.join(&train_jobs[0].script);
-    let submitted = match submit_ranges(kind, &job_dir, &script, &p, a.dry_run) {
-        Ok(jobs) => jobs,
-        Err(e) => {
-            // The retries stop here: the predict stage still follows them.
-            if round.is_some_and(|r| r.predict) {
-                if let Err(pe) = stopped_then_predict(kind, &job_dir, record, &unended(&st)) {
-                    eprintln!("error: {pe}");
-                }
-            }
-            return Err(e);
-        }
-    };
+    let submitted = submit_ranges(kind, &job_dir, &script, &p, a.dry_run);
+    let submitted = stop_on_error(submitted, round, kind, &job_dir, &record, &unended(&st))?;
     if a.dry_run {
         return Ok(());
     }
-    record_jobs(kind, &job_dir, round, record, submitted)
+    record_jobs(kind, &job_dir, round, record, submitted, &unended(&st))
 }
 
 /// Append the resubmitted jobs to the record and, in a retry round, queue
-/// what follows them (the next round, or the notify job), recording that too;
-/// the record is written also when queueing the follower fails.
+/// what follows them (the next round, or the notify job, and the predict
+/// stage when the retries stop: after them and the `unended` jobs, whose
+/// tasks were left alone), recording that too; the record is written also
+/// when queueing the follower fails.
 fn record_jobs(
     kind: SchedulerKind,
     job_dir: &Path,
     round: Option<Round>,
     mut record: SubmissionRecord,
     submitted: Vec<SubmittedJob>,
+    unended: &[u64],
 ) -> Result<()> {
     let new_ids: Vec<u64> = submitted.iter().map(|j| j.id.number).collect();
     record.jobs.extend(submitted);
@@ -199,7 +172,9 @@ fn record_jobs(
         };
         // No next round: the retries stop with the jobs just resubmitted.
         let predicted = if r.predict && !next_queued {
-            predict_when_stopped(kind, job_dir, &mut record, &new_ids)
+            let mut hold = unended.to_vec();
+            hold.extend(&new_ids);
+            predict_when_stopped(kind, job_dir, &mut record, &hold)
         } else {
             Ok(())
         };
@@ -329,6 +304,25 @@ fn unended(st: &[JobStatus]) -> Vec<u64> {
         .collect()
 }
 
+/// `result`; an error in a round with the predict stage to queue stops the
+/// retries there, so the stage is queued after `hold` (a failure to is
+/// printed: the round's own error is the one returned).
+fn stop_on_error<T>(
+    result: Result<T>,
+    round: Option<Round>,
+    kind: SchedulerKind,
+    job_dir: &Path,
+    record: &SubmissionRecord,
+    hold: &[u64],
+) -> Result<T> {
+    if result.is_err() && round.is_some_and(|r| r.predict) {
+        if let Err(e) = stopped_then_predict(kind, job_dir, record.clone(), hold) {
+            eprintln!("error: {e}");
+        }
+    }
+    result
+}
+
 /// [`predict_when_stopped`], then write the record, also when queueing failed.
 fn stopped_then_predict(
     kind: SchedulerKind,
@@ -358,9 +352,9 @@ fn predict_when_stopped(
         );
         return Ok(());
     }
-    let stage = |kind: JobKind, options: Vec<String>| StageJob {
-        stage: kind.as_str().into(),
-        script: job_dir.join(kind.script()),
+    let stage = |job: JobKind, options: Vec<String>| StageJob {
+        stage: job.as_str().into(),
+        script: job_dir.join(job.script()),
         verify: true,
         options,
         after_any: false,
@@ -375,8 +369,10 @@ fn predict_when_stopped(
         stage(JobKind::Merge, Vec::new()),
     ];
     let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
-    let mut jobs = submit_chain(sched.as_mut(), job_dir, &stages)
-        .map_err(|e| Error::Scheduler(format!("queueing the predict stage: {e}")))?;
+    let mut jobs = submit_chain(sched.as_mut(), job_dir, &stages).map_err(|e| match e {
+        Error::Scheduler(m) => Error::Scheduler(format!("queueing the predict stage: {m}")),
+        other => other,
+    })?;
     jobs[0].hold = hold.to_vec();
     println!(
         "hecjob retries: predict queued as job {} {}; merge as job {} after it",
@@ -390,6 +386,20 @@ fn predict_when_stopped(
     );
     record.jobs.extend(jobs);
     Ok(())
+}
+
+/// Why a round resubmits some tasks and not `waiting`: their jobs have not
+/// ended, so another round would resubmit none of them, and they may yet
+/// finish; a person decides.
+fn still_waiting(r: Round, waiting: &[u32]) -> String {
+    format!(
+        "hecjob retries: round {} of {}: tasks {} still queued or running after {} s; \
+         resubmitting the others",
+        r.this,
+        r.of,
+        list(waiting),
+        SETTLE.as_secs()
+    )
 }
 
 /// The retry job's last line when it resubmits nothing: why the retries stop

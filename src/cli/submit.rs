@@ -100,24 +100,7 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     };
     jobs.extend(after_train);
     if a.dry_run {
-        println!(
-            "# dry run: scripts written to {}; nothing submitted.",
-            dir.display()
-        );
-        println!("# Job ids below are placeholders; each job is held on the one before.");
-        let chain: Vec<_> = jobs
-            .iter()
-            .map(|j| (j.stage.clone(), j.command.clone(), j.id))
-            .collect();
-        for line in crate::experiment::render::chain_lines(&dir, &chain) {
-            println!("{line}");
-        }
-        if predict_after_retries {
-            println!(
-                "# predict and merge are not queued after train: the retry job queues them \
-                 once the retries stop, after the last round's jobs (cluster.retries)."
-            );
-        }
+        print_dry_run(&dir, &jobs, predict_after_retries);
         return Ok(());
     }
     let config = match &a.config {
@@ -134,6 +117,29 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
         crate::util::shell::quote(&dir.display().to_string())
     );
     Ok(())
+}
+
+/// What a dry run would have submitted, and (`predict_after_retries`) that
+/// the retry job queues the predict stage.
+fn print_dry_run(dir: &std::path::Path, jobs: &[SubmittedJob], predict_after_retries: bool) {
+    println!(
+        "# dry run: scripts written to {}; nothing submitted.",
+        dir.display()
+    );
+    println!("# Job ids below are placeholders; each job is held on the one before.");
+    let chain: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.stage.clone(), j.command.clone(), j.id))
+        .collect();
+    for line in crate::experiment::render::chain_lines(dir, &chain) {
+        println!("{line}");
+    }
+    if predict_after_retries {
+        println!(
+            "# predict and merge are not queued after train: the retry job queues them \
+             once the retries stop, after the last round's jobs (cluster.retries)."
+        );
+    }
 }
 
 /// `predict`, `merge`: the stages of the predict stage.
