@@ -544,6 +544,30 @@ mod tests {
         );
     }
 
+    /// A shard whose first row the plan located begins there in its first
+    /// file; one that begins at a file's first row, or in a plan without
+    /// starts, reads from the start.
+    #[test]
+    fn a_shard_begins_where_the_plan_located_its_first_row() {
+        use crate::jobdir::predict::RowStart;
+        let mut p = plan(&[5, 0, 3, 4], 3);
+        let at = |row, byte| RowStart {
+            row,
+            byte,
+            line: row + 1,
+        };
+        p.inputs[0].starts = vec![at(3, 30)];
+        p.inputs[2].starts = vec![at(1, 10)];
+        p.inputs[3].starts = vec![at(1, 7)];
+        let from: Vec<_> = (1..=p.shards).map(|k| shard_inputs(&p, k).from).collect();
+        assert_eq!(
+            from,
+            [None, Some(at(3, 30)), Some(at(1, 10)), Some(at(1, 7))]
+        );
+        p.inputs.iter_mut().for_each(|i| i.starts.clear());
+        assert!((1..=p.shards).all(|k| shard_inputs(&p, k).from.is_none()));
+    }
+
     /// Submitting the predict stage again after the sweep keeps the train
     /// job in the record and replaces an earlier predict and merge.
     #[test]
