@@ -189,6 +189,7 @@ fn run_files(a: &PredictArgs) -> Result<()> {
             Ok(Input {
                 path: path.clone(),
                 format,
+                from: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;

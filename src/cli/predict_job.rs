@@ -184,7 +184,7 @@ fn resumed_in(precision: &str) -> String {
 /// `hecjob predict-shard K`.
 #[cfg(feature = "torch")]
 pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
-    use crate::worker::predict::reader::{Columns, Input, InputFormat};
+    use crate::worker::predict::reader::Columns;
     use crate::worker::predict::writer::OutputFormat;
     let plan = PredictPlan::read(&a.dir)?;
     if a.shard == 0 || a.shard > plan.shards {
@@ -193,25 +193,11 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
             a.shard, plan.shards
         )));
     }
-    let (inputs, rows) = shard_inputs(&plan, a.shard);
+    let ShardInputs { inputs, rows, from } = shard_inputs(&plan, a.shard);
     for i in &inputs {
         unchanged(i)?;
     }
-    let inputs = inputs
-        .into_iter()
-        .map(|i| {
-            let format = match i.format.as_str() {
-                "csv" => InputFormat::Csv,
-                "tsv" => InputFormat::Tsv,
-                "jsonl" => InputFormat::Jsonl,
-                _ => InputFormat::Text,
-            };
-            Input {
-                path: i.path.clone(),
-                format,
-            }
-        })
-        .collect();
+    let inputs = reader_inputs(&inputs, from);
     let model = model_dir(&plan.model, &a.dir)?;
     println!(
         "shard {}: rows {}..{} with {}",
@@ -266,6 +252,30 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
     .write(&a.dir)
 }
 
+/// The plan's inputs as the reader takes them, the first from `from` (the
+/// shard's first row).
+#[cfg(feature = "torch")]
+fn reader_inputs(
+    inputs: &[&crate::jobdir::predict::PlanInput],
+    from: Option<crate::jobdir::predict::RowStart>,
+) -> Vec<crate::worker::predict::reader::Input> {
+    use crate::worker::predict::reader::{Input, InputFormat};
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(n, i)| Input {
+            path: i.path.clone(),
+            format: match i.format.as_str() {
+                "csv" => InputFormat::Csv,
+                "tsv" => InputFormat::Tsv,
+                "jsonl" => InputFormat::Jsonl,
+                _ => InputFormat::Text,
+            },
+            from: from.filter(|_| n == 0),
+        })
+        .collect()
+}
+
 /// A file the plan counted is the same size still: the shard's rows are
 /// those rows only if it is.
 pub fn unchanged(i: &crate::jobdir::predict::PlanInput) -> Result<()> {
@@ -284,19 +294,15 @@ pub fn unchanged(i: &crate::jobdir::predict::PlanInput) -> Result<()> {
     Ok(())
 }
 
-/// The inputs shard `shard` reads (those its rows fall in) and its rows
-/// counted from the first of them, so a shard skips whole files before its own.
-pub fn shard_inputs(
-    plan: &PredictPlan,
-    shard: u32,
-) -> (
-    Vec<&crate::jobdir::predict::PlanInput>,
-    std::ops::Range<u64>,
-) {
+/// The inputs shard `shard` reads (those its rows fall in), its rows counted
+/// from the first of them, so a shard skips whole files before its own, and
+/// where in the first its first row begins when the plan recorded it (a plan
+/// written before `starts` were: None, read from the file's start).
+pub fn shard_inputs(plan: &PredictPlan, shard: u32) -> ShardInputs<'_> {
     let want = plan.shard_rows(shard);
     let mut offset = 0u64;
     let mut first: Option<u64> = None;
-    let mut chosen = Vec::new();
+    let mut inputs = Vec::new();
     for input in &plan.inputs {
         let (start, end) = (offset, offset + input.rows);
         offset = end;
@@ -304,10 +310,24 @@ pub fn shard_inputs(
             continue;
         }
         first.get_or_insert(start);
-        chosen.push(input);
+        inputs.push(input);
     }
     let base = first.unwrap_or(want.start);
-    (chosen, want.start - base..want.end - base)
+    let rows = want.start - base..want.end - base;
+    let from = inputs
+        .first()
+        .and_then(|i| i.starts.iter().find(|s| s.row == rows.start).copied());
+    ShardInputs { inputs, rows, from }
+}
+
+/// What [`shard_inputs`] found.
+#[derive(Debug, PartialEq)]
+pub struct ShardInputs<'a> {
+    pub inputs: Vec<&'a crate::jobdir::predict::PlanInput>,
+    /// The shard's rows, 0-based from the first input's first row.
+    pub rows: std::ops::Range<u64>,
+    /// Where in the first input the shard's first row begins.
+    pub from: Option<crate::jobdir::predict::RowStart>,
 }
 
 /// `hecjob predict-merge`.
@@ -480,6 +500,7 @@ mod tests {
                     format: "text".into(),
                     rows: *r,
                     bytes: 0,
+                    starts: vec![],
                 })
                 .collect(),
             rows: total,
@@ -504,9 +525,13 @@ mod tests {
         let p = plan(&[5, 0, 3, 4], 3);
         let got: Vec<(Vec<String>, std::ops::Range<u64>)> = (1..=p.shards)
             .map(|k| {
-                let (files, rows) = shard_inputs(&p, k);
-                let names = files.iter().map(|f| f.path.display().to_string()).collect();
-                (names, rows)
+                let s = shard_inputs(&p, k);
+                let names = s
+                    .inputs
+                    .iter()
+                    .map(|f| f.path.display().to_string())
+                    .collect();
+                (names, s.rows)
             })
             .collect();
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -519,6 +544,30 @@ mod tests {
                 (names(&["f3"]), 1..4),
             ]
         );
+    }
+
+    /// A shard whose first row the plan located begins there in its first
+    /// file; one that begins at a file's first row, or in a plan without
+    /// starts, reads from the start.
+    #[test]
+    fn a_shard_begins_where_the_plan_located_its_first_row() {
+        use crate::jobdir::predict::RowStart;
+        let mut p = plan(&[5, 0, 3, 4], 3);
+        let at = |row, byte| RowStart {
+            row,
+            byte,
+            line: row + 1,
+        };
+        p.inputs[0].starts = vec![at(3, 30)];
+        p.inputs[2].starts = vec![at(1, 10)];
+        p.inputs[3].starts = vec![at(1, 7)];
+        let from: Vec<_> = (1..=p.shards).map(|k| shard_inputs(&p, k).from).collect();
+        assert_eq!(
+            from,
+            [None, Some(at(3, 30)), Some(at(1, 10)), Some(at(1, 7))]
+        );
+        p.inputs.iter_mut().for_each(|i| i.starts.clear());
+        assert!((1..=p.shards).all(|k| shard_inputs(&p, k).from.is_none()));
     }
 
     /// Submitting the predict stage again after the sweep keeps the train
@@ -572,6 +621,7 @@ mod tests {
             format: "text".into(),
             rows: 2,
             bytes: 8,
+            starts: vec![],
         };
         assert_eq!(
             unchanged(&input).unwrap_err().to_string(),

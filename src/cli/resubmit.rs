@@ -2,7 +2,11 @@
 //! each resuming its checkpoint, with the requests their stop called for
 //! (`experiment::resubmit` decides; the scheduler's dialect rewrites its own
 //! directives). The resubmitted jobs join the run's submission.json, so
-//! `status` shows every attempt.
+//! `status` shows every attempt. As round K of `submit --retries N`, it queues
+//! what follows the round; with `--then-predict`, the round that ends the
+//! retries also queues the predict stage (predict after the jobs still to
+//! end, merge after it), once: the record is read and written under
+//! [`RESUBMIT_LOCK`], and a record that holds a predict job gets no other.
 
 use super::status::{load_record, newest_record};
 use crate::experiment::config::{Config, MAX_RETRIES};
@@ -37,7 +41,16 @@ pub struct ResubmitArgs {
     #[arg(long, value_name = "N", requires = "retry_round",
           value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
     pub retries: Option<u32>,
+    /// With --retry-round: when the retries stop (the last round, or a round
+    /// that resubmits nothing), queue the predict stage, predict after the
+    /// jobs still to end and merge after it (`submit` leaves it to the retry
+    /// job when the config has a `predict:` section).
+    #[arg(long, requires = "retry_round")]
+    pub then_predict: bool,
 }
+
+/// The flag `submit` passes the retry job, and each round the next.
+pub const THEN_PREDICT: &str = "--then-predict";
 
 /// The lock a resubmission holds in the job directory, so that a retry job
 /// and a person resubmitting at once cannot both queue the same tasks.
@@ -52,6 +65,8 @@ const SETTLE: std::time::Duration = std::time::Duration::from_secs(180);
 struct Round {
     this: u32,
     of: u32,
+    /// Queue the predict stage when the retries stop (--then-predict).
+    predict: bool,
 }
 
 pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
@@ -65,10 +80,11 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
-    let round = a
-        .retry_round
-        .zip(a.retries)
-        .map(|(this, of)| Round { this, of });
+    let round = a.retry_round.zip(a.retries).map(|(this, of)| Round {
+        this,
+        of,
+        predict: a.then_predict,
+    });
     let _lock = if a.dry_run {
         None
     } else {
@@ -97,7 +113,10 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
             id: j.id,
         })
         .collect();
-    let mut st = query(kind, &tracked, round.is_some())?;
+    // Failing, the retries stop unknowing; the jobs this retry job was
+    // held on have ended, so the predict stage may start now.
+    let queried = query(kind, &tracked, round.is_some());
+    let mut st = stop_on_error(queried, round, kind, &job_dir, &record, &[])?;
     crate::report::status_view::refine_causes(&job_dir, &mut st);
     let (facts, waiting, finished) = task_facts(&job_dir, &st, &requests);
     let p = plan(&facts, current, limits);
@@ -106,54 +125,63 @@ pub fn run_resubmit(a: &ResubmitArgs) -> Result<()> {
         println!("nothing to resubmit");
         if let Some(r) = round {
             println!("{}", stopped_line(r, &p, &waiting, finished));
+            if r.predict {
+                // After the train jobs still queued or running, if any.
+                stopped_then_predict(kind, &job_dir, record, &unended(&st))?;
+            }
         }
         return Ok(());
     }
-    if let Some(r) = round {
-        if !waiting.is_empty() {
-            // Their jobs have not ended: another round would resubmit none
-            // of them, and they may yet finish; a person decides.
-            println!(
-                "hecjob retries: round {} of {}: tasks {} still queued or running after {} s; \
-                 resubmitting the others",
-                r.this,
-                r.of,
-                list(&waiting),
-                SETTLE.as_secs()
-            );
-        }
+    if let Some(r) = round.filter(|_| !waiting.is_empty()) {
+        println!("{}", still_waiting(r, &waiting));
     }
     // The rendered script: each resubmission rewrites its directives afresh.
     let script = job_dir.join(&train_jobs[0].script);
-    let submitted = submit_ranges(kind, &job_dir, &script, &p, a.dry_run)?;
+    let submitted = submit_ranges(kind, &job_dir, &script, &p, a.dry_run);
+    let submitted = stop_on_error(submitted, round, kind, &job_dir, &record, &unended(&st))?;
     if a.dry_run {
         return Ok(());
     }
-    record_jobs(kind, &job_dir, round, record, submitted)
+    record_jobs(kind, &job_dir, round, record, submitted, &unended(&st))
 }
 
 /// Append the resubmitted jobs to the record and, in a retry round, queue
-/// what follows them (the next round, or the notify job), recording that too;
-/// the record is written also when queueing the follower fails.
+/// what follows them (the next round, or the notify job, and the predict
+/// stage when the retries stop: after them and the `unended` jobs, whose
+/// tasks were left alone), recording that too; the record is written also
+/// when queueing the follower fails.
 fn record_jobs(
     kind: SchedulerKind,
     job_dir: &Path,
     round: Option<Round>,
     mut record: SubmissionRecord,
     submitted: Vec<SubmittedJob>,
+    unended: &[u64],
 ) -> Result<()> {
     let new_ids: Vec<u64> = submitted.iter().map(|j| j.id.number).collect();
     record.jobs.extend(submitted);
     if let Some(r) = round {
-        match follow_round(kind, job_dir, r, &new_ids) {
+        let followed = follow_round(kind, job_dir, r, &new_ids);
+        let next_queued = match &followed {
             Ok((jobs, line)) => {
-                record.jobs.extend(jobs);
+                record.jobs.extend(jobs.iter().cloned());
                 println!("{line}");
+                r.this < r.of
             }
-            Err(e) => {
-                record.write(job_dir)?;
-                return Err(e);
-            }
+            Err(_) => false,
+        };
+        // No next round: the retries stop with the jobs just resubmitted.
+        let predicted = if r.predict && !next_queued {
+            let mut hold = unended.to_vec();
+            hold.extend(&new_ids);
+            predict_when_stopped(kind, job_dir, &mut record, &hold)
+        } else {
+            Ok(())
+        };
+        if followed.is_err() || predicted.is_err() {
+            record.write(job_dir)?;
+            followed?;
+            predicted?;
         }
     }
     record.write(job_dir)?;
@@ -228,9 +256,11 @@ fn follow_round(
     let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
     let (stage, args, what) = if r.this < r.of {
         let next = r.this + 1;
+        let mut args = vec![next.to_string()];
+        args.extend(r.predict.then(|| THEN_PREDICT.to_string()));
         (
             JobKind::Retry,
-            vec![next.to_string()],
+            args,
             format!("round {next} queued after them"),
         )
     } else if job_dir.join(JobKind::Notify.script()).exists() {
@@ -264,6 +294,112 @@ fn follow_round(
         job.id.number
     );
     Ok((vec![job], line))
+}
+
+/// The train jobs of `st` with a task not yet ended.
+fn unended(st: &[JobStatus]) -> Vec<u64> {
+    st.iter()
+        .filter(|j| j.tasks.iter().any(|t| !t.state.is_finished()))
+        .map(|j| j.id.number)
+        .collect()
+}
+
+/// `result`; an error in a round with the predict stage to queue stops the
+/// retries there, so the stage is queued after `hold` (a failure to is
+/// printed: the round's own error is the one returned).
+fn stop_on_error<T>(
+    result: Result<T>,
+    round: Option<Round>,
+    kind: SchedulerKind,
+    job_dir: &Path,
+    record: &SubmissionRecord,
+    hold: &[u64],
+) -> Result<T> {
+    if result.is_err() && round.is_some_and(|r| r.predict) {
+        if let Err(e) = stopped_then_predict(kind, job_dir, record.clone(), hold) {
+            eprintln!("error: {e}");
+        }
+    }
+    result
+}
+
+/// [`predict_when_stopped`], then write the record, also when queueing failed.
+fn stopped_then_predict(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    mut record: SubmissionRecord,
+    hold: &[u64],
+) -> Result<()> {
+    let queued = predict_when_stopped(kind, job_dir, &mut record, hold);
+    record.write(job_dir)?;
+    queued
+}
+
+/// The retries stop: queue the predict stage (`--then-predict`), predict
+/// after `hold` however those end (none: right away) and merge after it, and
+/// add both to `record`. Once only: a record that holds a predict job
+/// already (another run of this round queued it) is left as it is.
+fn predict_when_stopped(
+    kind: SchedulerKind,
+    job_dir: &Path,
+    record: &mut SubmissionRecord,
+    hold: &[u64],
+) -> Result<()> {
+    if let Some(p) = record.job(JobKind::Predict) {
+        println!(
+            "hecjob retries: the predict stage was queued already (job {})",
+            p.id.number
+        );
+        return Ok(());
+    }
+    let stage = |job: JobKind, options: Vec<String>| StageJob {
+        stage: job.as_str().into(),
+        script: job_dir.join(job.script()),
+        verify: true,
+        options,
+        after_any: false,
+    };
+    let options = if hold.is_empty() {
+        Vec::new()
+    } else {
+        kind.dialect().after_any(hold)
+    };
+    let stages = [
+        stage(JobKind::Predict, options),
+        stage(JobKind::Merge, Vec::new()),
+    ];
+    let mut sched = crate::scheduler::open(kind, Purpose::Submit)?;
+    let mut jobs = submit_chain(sched.as_mut(), job_dir, &stages).map_err(|e| match e {
+        Error::Scheduler(m) => Error::Scheduler(format!("queueing the predict stage: {m}")),
+        other => other,
+    })?;
+    jobs[0].hold = hold.to_vec();
+    println!(
+        "hecjob retries: predict queued as job {} {}; merge as job {} after it",
+        jobs[0].id.number,
+        if hold.is_empty() {
+            "to start now".to_string()
+        } else {
+            format!("after job {}", list64(hold))
+        },
+        jobs[1].id.number
+    );
+    record.jobs.extend(jobs);
+    Ok(())
+}
+
+/// Why a round resubmits some tasks and not `waiting`: their jobs have not
+/// ended, so another round would resubmit none of them, and they may yet
+/// finish; a person decides.
+fn still_waiting(r: Round, waiting: &[u32]) -> String {
+    format!(
+        "hecjob retries: round {} of {}: tasks {} still queued or running after {} s; \
+         resubmitting the others",
+        r.this,
+        r.of,
+        list(waiting),
+        SETTLE.as_secs()
+    )
 }
 
 /// The retry job's last line when it resubmits nothing: why the retries stop

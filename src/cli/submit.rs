@@ -39,7 +39,8 @@ pub struct SubmitArgs {
     /// Run `hecjob resubmit` by itself after the train array, up to N rounds
     /// (sets cluster.retries): the unfinished tasks run again from their
     /// checkpoints, with more memory or time where that is why they stopped,
-    /// until every task finished or nothing changed.
+    /// until every task finished or nothing changed. The predict stage (a
+    /// `predict:` section) then follows the last round, not the first array.
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=MAX_RETRIES as i64))]
     pub retries: Option<u32>,
@@ -69,7 +70,11 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let dir = p.dir.clone();
     let mut rendered = p.rendered;
     rendered.dir = dir.clone();
-    let stages = rendered.stages(&a.only, !a.no_verify);
+    let mut stages = rendered.stages(&a.only, !a.no_verify);
+    let predict_after_retries = predict_after_retries(&rendered, &stages);
+    if predict_after_retries {
+        stages.retain(|s| !is_predict_stage(&s.stage));
+    }
     if !a.dry_run {
         super::predict_job::check_only(&a.only, &rendered, &dir)?;
     }
@@ -85,26 +90,17 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     let mut sched = crate::scheduler::open(kind, purpose)?;
     let mut jobs = submit_chain(sched.as_mut(), &dir, &stages)?;
     // With retries, the notify job follows the last round instead (the retry
-    // job queues it), so its mail counts the tasks as they finally ended.
+    // job queues it), so its mail counts the tasks as they finally ended;
+    // so does the predict stage, so it labels with the models as they end.
     let after_train = if rendered.plan.job(JobKind::Retry).is_some() {
-        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Retry)?
+        let then = predict_after_retries.then_some(super::resubmit::THEN_PREDICT);
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Retry, then)?
     } else {
-        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Notify)?
+        submit_after_train(sched.as_mut(), &rendered, &jobs, JobKind::Notify, None)?
     };
     jobs.extend(after_train);
     if a.dry_run {
-        println!(
-            "# dry run: scripts written to {}; nothing submitted.",
-            dir.display()
-        );
-        println!("# Job ids below are placeholders; each job is held on the one before.");
-        let chain: Vec<_> = jobs
-            .iter()
-            .map(|j| (j.stage.clone(), j.command.clone(), j.id))
-            .collect();
-        for line in crate::experiment::render::chain_lines(&dir, &chain) {
-            println!("{line}");
-        }
+        print_dry_run(&dir, &jobs, predict_after_retries);
         return Ok(());
     }
     let config = match &a.config {
@@ -123,10 +119,52 @@ pub fn run_submit(a: &SubmitArgs) -> Result<()> {
     Ok(())
 }
 
+/// What a dry run would have submitted, and (`predict_after_retries`) that
+/// the retry job queues the predict stage.
+fn print_dry_run(dir: &std::path::Path, jobs: &[SubmittedJob], predict_after_retries: bool) {
+    println!(
+        "# dry run: scripts written to {}; nothing submitted.",
+        dir.display()
+    );
+    println!("# Job ids below are placeholders; each job is held on the one before.");
+    let chain: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.stage.clone(), j.command.clone(), j.id))
+        .collect();
+    for line in crate::experiment::render::chain_lines(dir, &chain) {
+        println!("{line}");
+    }
+    if predict_after_retries {
+        println!(
+            "# predict and merge are not queued after train: the retry job queues them \
+             once the retries stop, after the last round's jobs (cluster.retries)."
+        );
+    }
+}
+
+/// `predict`, `merge`: the stages of the predict stage.
+fn is_predict_stage(stage: &str) -> bool {
+    stage == JobKind::Predict.as_str() || stage == JobKind::Merge.as_str()
+}
+
+/// Whether the retry job, not this chain, queues the predict stage: with
+/// `cluster.retries`, when the chain has both the train array and the
+/// predict stage, predict waits for the last round (the retry job queues it
+/// when the retries stop), not for the first train array only, so that it
+/// labels with the models of the tasks the rounds ran again.
+fn predict_after_retries(
+    rendered: &crate::experiment::render::Rendered,
+    stages: &[crate::scheduler::submission::StageJob],
+) -> bool {
+    let has = |kind: JobKind| stages.iter().any(|s| s.stage == kind.as_str());
+    rendered.plan.job(JobKind::Retry).is_some() && has(JobKind::Train) && has(JobKind::Predict)
+}
+
 /// Submit the planned `kind` job after the train array, however it ends
 /// (Grid Engine `-hold_jid`, Slurm `--dependency=afterany`): the notify job
 /// (Slurm with `cluster.notify`) gets the train job's id as its argument, the
-/// retry job (`cluster.retries`) its first round. Nothing when the plan has no
+/// retry job (`cluster.retries`) its first round, and `then` after it (the
+/// flag that leaves the predict stage to it). Nothing when the plan has no
 /// such job or no train job was submitted. If it fails, the chain just queued
 /// is cancelled, as for any failed submission ([`submit_after_chain`] names
 /// what was removed, and says when this job itself may be queued).
@@ -135,6 +173,7 @@ fn submit_after_train(
     rendered: &crate::experiment::render::Rendered,
     chain: &[SubmittedJob],
     kind: JobKind,
+    then: Option<&str>,
 ) -> Result<Option<SubmittedJob>> {
     let Some(job) = rendered.plan.job(kind) else {
         return Ok(None);
@@ -152,6 +191,7 @@ fn submit_after_train(
         JobKind::Retry => "1".to_string(),
         _ => train.id.number.to_string(),
     }];
+    req.args.extend(then.map(str::to_string));
     let why = match kind {
         JobKind::Retry => "the retry job (cluster.retries)",
         _ => "the notify job (cluster.notify)",

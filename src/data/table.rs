@@ -4,6 +4,10 @@
 //! embedded newlines and `""`; a UTF-8 byte-order mark is dropped) and need a
 //! header row; JSONL is one JSON object per line. A cell is looked up by column
 //! name, so the three formats are one thing to the label layouts.
+//!
+//! Each row also carries the byte offset it starts at, so that a reader can
+//! begin there later ([`for_each_row_from`]: a predict shard opening its first
+//! file at its first row) and give every row the line it gives in a whole read.
 
 use super::spec::Format;
 use crate::util::error::{Error, Result};
@@ -64,6 +68,10 @@ impl Cell<'_> {
 #[derive(Debug)]
 pub struct Row {
     pub line: usize,
+    /// Where [`for_each_row_from`] can begin to read this row again: the
+    /// csv reader's position of the record (on a CRLF file, the `\n` before
+    /// it), a JSONL line's first byte.
+    pub byte: u64,
     fields: Fields,
 }
 
@@ -119,13 +127,61 @@ pub fn for_each_row(
     match format {
         Format::Csv | Format::Tsv => {
             let delimiter = if format == Format::Csv { b',' } else { b'\t' };
-            read_delimited(open(path)?, &file, delimiter, &mut each)
+            read_delimited(open(path)?, &file, delimiter, None, &mut each)
         }
-        Format::Jsonl => read_jsonl(open(path)?, &file, &mut each),
+        Format::Jsonl => read_jsonl(open(path)?, &file, None, &mut each),
         Format::Goemotions => Err(Error::Data(format!(
             "{file}: GoEmotions' TSV is read by data::tsv, not as a table"
         ))),
     }
+}
+
+/// [`for_each_row`] from the row a whole read gave as `byte` and `line`
+/// (None: from the start): the header is read first, then the file from
+/// `byte`; each row gets the line, and each error the message, a whole read
+/// gives it.
+pub fn for_each_row_from(
+    path: &Path,
+    format: Format,
+    from: Option<(u64, usize)>,
+    mut each: impl FnMut(&Header, Row) -> Result<()>,
+) -> Result<Header> {
+    let Some((byte, line)) = from else {
+        return for_each_row(path, format, each);
+    };
+    let file = path.display().to_string();
+    let header = read_header(path, format)?;
+    let mut f = open(path)?;
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(byte))
+        .map_err(|e| Error::io("reading", path, e))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 16, f);
+    let at_newline = input
+        .fill_buf()
+        .map_err(|e| Error::io("reading", path, e))?
+        .first()
+        == Some(&b'\n');
+    let start = Start {
+        byte,
+        // A whole read counted the newline at `byte` itself into the line.
+        newlines_before: line.saturating_sub(1 + usize::from(at_newline)),
+        header,
+    };
+    match format {
+        Format::Csv | Format::Tsv => {
+            let delimiter = if format == Format::Csv { b',' } else { b'\t' };
+            read_delimited(input, &file, delimiter, Some(start), &mut each)
+        }
+        _ => read_jsonl(input, &file, Some(start), &mut each),
+    }
+}
+
+/// Where a read that does not begin at the file's start begins.
+struct Start {
+    byte: u64,
+    /// Newlines before `byte`: the lines a whole read had passed.
+    newlines_before: usize,
+    /// The header a whole read had read by then.
+    header: Header,
 }
 
 /// The column names of `path` without reading its rows: the header row, or
@@ -156,7 +212,7 @@ pub fn read_header(path: &Path, format: Format) -> Result<Header> {
             let mut first: Option<Header> = None;
             // Only the first object is parsed: stop right after it.
             let stop = "first object read";
-            let r = read_jsonl(open(path)?, &file, &mut |h: &Header, _row: Row| {
+            let r = read_jsonl(open(path)?, &file, None, &mut |h: &Header, _row: Row| {
                 first = Some(h.clone());
                 Err(Error::Data(stop.into()))
             });
@@ -214,10 +270,15 @@ impl LineOf {
     }
 }
 
+/// The rows of a CSV or TSV read from its start, or (`from`) from a row's
+/// position with the header given: then the reader takes every record as
+/// data and the field count is checked against the header here, as the csv
+/// reader checks it against the header row in a whole read.
 fn read_delimited(
     input: impl std::io::Read,
     file: &str,
     delimiter: u8,
+    from: Option<Start>,
     each: &mut impl FnMut(&Header, Row) -> Result<()>,
 ) -> Result<Header> {
     let newlines = std::rc::Rc::default();
@@ -228,34 +289,36 @@ fn read_delimited(
     };
     let mut line_of = LineOf {
         newlines,
-        passed: 0,
+        passed: from.as_ref().map_or(0, |s| s.newlines_before),
     };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
-        .has_headers(true)
+        .has_headers(from.is_none())
+        .flexible(from.is_some())
         .from_reader(std::io::BufReader::with_capacity(1 << 16, counted));
-    let names = reader
-        .headers()
-        .map_err(|e| csv_error(file, &e, &mut line_of))?
-        .iter()
-        .map(|c| c.trim_start_matches('\u{feff}').to_string())
-        .collect::<Vec<_>>();
-    if names.iter().all(String::is_empty) {
-        return Err(file_error(
-            file,
-            Some(1),
-            "no header row; expected the column names on the first line",
-        ));
-    }
-    let header = Header::new(names);
+    let seeked = from.is_some();
+    let (header, base) = match from {
+        Some(s) => (s.header, s.byte),
+        None => (delimited_header(&mut reader, file, &mut line_of)?, 0),
+    };
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(0, |p| line_of.at(p.byte()));
+                let byte = record.position().map_or(0, |p| p.byte());
+                let line = line_of.at(byte);
+                if seeked && record.len() != header.columns.len() {
+                    return Err(unequal_lengths(
+                        file,
+                        Some(line as u64),
+                        header.columns.len(),
+                        record.len(),
+                    ));
+                }
                 let row = Row {
                     line,
+                    byte: base + byte,
                     fields: Fields::Delimited(std::mem::take(&mut record)),
                 };
                 each(&header, row)?;
@@ -266,20 +329,46 @@ fn read_delimited(
     Ok(header)
 }
 
+/// The header row, read by `reader`.
+fn delimited_header<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    file: &str,
+    line_of: &mut LineOf,
+) -> Result<Header> {
+    let names = reader
+        .headers()
+        .map_err(|e| csv_error(file, &e, line_of))?
+        .iter()
+        .map(|c| c.trim_start_matches('\u{feff}').to_string())
+        .collect::<Vec<_>>();
+    if names.iter().all(String::is_empty) {
+        return Err(file_error(
+            file,
+            Some(1),
+            "no header row; expected the column names on the first line",
+        ));
+    }
+    Ok(Header::new(names))
+}
+
+fn unequal_lengths(file: &str, line: Option<u64>, expected_len: usize, len: usize) -> Error {
+    file_error(
+        file,
+        line,
+        format!(
+            "{len} fields where the header has {expected_len}; expected one field per column \
+             (a field holding the delimiter or a newline must be quoted: \"like, this\")"
+        ),
+    )
+}
+
 /// A csv error as `file:line: what; expected …`.
 fn csv_error(file: &str, e: &csv::Error, line_of: &mut LineOf) -> Error {
     let line = e.position().map(|p| line_of.at(p.byte()) as u64);
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
-        } => file_error(
-            file,
-            line,
-            format!(
-                "{len} fields where the header has {expected_len}; expected one field per column \
-                 (a field holding the delimiter or a newline must be quoted: \"like, this\")"
-            ),
-        ),
+        } => unequal_lengths(file, line, *expected_len as usize, *len as usize),
         csv::ErrorKind::Utf8 { err, .. } => file_error(
             file,
             line,
@@ -293,16 +382,22 @@ fn csv_error(file: &str, e: &csv::Error, line_of: &mut LineOf) -> Error {
     }
 }
 
+/// The rows of a JSONL file read from its start, or (`from`) from a row's
+/// first byte with the header (the first object's keys) given.
 fn read_jsonl(
     input: impl std::io::Read,
     file: &str,
+    from: Option<Start>,
     each: &mut impl FnMut(&Header, Row) -> Result<()>,
 ) -> Result<Header> {
     let mut reader = std::io::BufReader::with_capacity(1 << 16, input);
-    let mut header: Option<Header> = None;
+    let (mut header, mut line, mut next) = match from {
+        Some(s) => (Some(s.header), s.newlines_before, s.byte),
+        None => (None, 0usize, 0u64),
+    };
     let mut buf = String::new();
-    let mut line = 0usize;
     loop {
+        let byte = next;
         buf.clear();
         let n = reader.read_line(&mut buf).map_err(|e| {
             if e.kind() == std::io::ErrorKind::InvalidData {
@@ -318,6 +413,7 @@ fn read_jsonl(
         if n == 0 {
             break;
         }
+        next += n as u64;
         line += 1;
         let text = buf.trim_end_matches(['\n', '\r']);
         let text = if line == 1 {
@@ -353,6 +449,7 @@ fn read_jsonl(
             h,
             Row {
                 line,
+                byte,
                 fields: Fields::Object(object),
             },
         )?;

@@ -9,6 +9,10 @@
 //! inputs read one after another in the plan's order (0-based row numbers);
 //! the last shard takes what is left. The plan is written at render time, so
 //! the array's size and each shard's rows are fixed when the job is submitted.
+//! Each input also records where in it each shard after the first begins
+//! (`starts`: the row, its byte offset and line), so a shard opens its first
+//! file there instead of reading it from the start; a plan without them
+//! (written before they were) is read from each file's start, as then.
 
 use super::read::{read_bounded, Record, MAX_RECORD_BYTES};
 use crate::util::error::{Error, Result};
@@ -41,6 +45,21 @@ pub struct PlanInput {
     pub rows: u64,
     /// Its size when counted: a shard refuses a file that changed since.
     pub bytes: u64,
+    /// Where the shards that begin inside this file begin, in row order
+    /// (none at its first row: a shard starting there reads from the start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<RowStart>,
+}
+
+/// Where one row of an input file begins, so a reader can start there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowStart {
+    /// The row, 0-based within the file (text: its line; table: its data row).
+    pub row: u64,
+    /// The byte offset of its first byte.
+    pub byte: u64,
+    /// The 1-based line it begins on (a text row's id, a table row's messages).
+    pub line: u64,
 }
 
 /// `predict.json`: what every shard and the merge read.
@@ -260,10 +279,36 @@ mod tests {
         assert_eq!(plan(0, 4).shard_rows(1), 0..0);
     }
 
+    /// predict.json as the version before `starts` wrote it still reads,
+    /// with no starts: every shard reads its files from the start.
+    #[test]
+    fn a_plan_without_starts_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"model": "best", "inputs": [{"path": "/c/a.txt", "format": "text",
+            "rows": 5, "bytes": 20}], "rows": 5, "shard_size": 2, "shards": 3,
+            "format": "jsonl", "probabilities": false, "batch_size": 64,
+            "text_column": ["text"], "text_join": " "}"#;
+        std::fs::write(dir.path().join(PREDICT_PLAN_FILE), old).unwrap();
+        let p = PredictPlan::read(dir.path()).unwrap();
+        assert_eq!(p.inputs[0].starts, []);
+        assert_eq!((p.inputs[0].rows, p.shards), (5, 3));
+    }
+
     #[test]
     fn a_plan_reads_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
-        let p = plan(10, 4);
+        let mut p = plan(10, 4);
+        p.inputs.push(PlanInput {
+            path: "/c/a.txt".into(),
+            format: "text".into(),
+            rows: 10,
+            bytes: 40,
+            starts: vec![RowStart {
+                row: 4,
+                byte: 16,
+                line: 5,
+            }],
+        });
         crate::util::fsutil::write_atomic(
             &dir.path().join(PREDICT_PLAN_FILE),
             p.to_json().as_bytes(),

@@ -691,3 +691,155 @@ fn a_200k_line_corpus_killed_and_resumed_is_byte_identical() {
         LINES
     );
 }
+
+/// The predict stage's shards (`hecjob predict-shard K`, each opening its
+/// first file at its first row as predict.json records it) and their merge
+/// give, byte for byte, what the shards give reading every file from its
+/// start (a predict.json written before the starts were), and what one
+/// `hecjob predict` over the same files gives: a CSV whose quoted fields run
+/// over lines at and beside shard boundaries, a JSONL with blank lines and a
+/// text file with an empty line, in shards of 3 rows (6 shards).
+#[test]
+fn shards_that_seek_to_their_rows_give_the_one_shot_output() {
+    let Some((model, _)) = model() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let files = [
+        (
+            "b.csv",
+            "id,text\n1,I love this\n2,so sad\n3,\"a long\nquoted, \"\"text\"\"\"\n\
+             4,\"crossing\n\nthe boundary\"\n5,ok then\n6,what a day\n7,\"thanks\nso much\"\n",
+        ),
+        (
+            "c.jsonl",
+            "{\"text\": \"so angry\"}\n\n{\"text\": \"fine\"}\n{\"text\": \"wow, really?\"}\n\
+             {\"text\": \"meh\"}\n\n{\"text\": \"great news\"}\n",
+        ),
+        ("d.txt", "hello there\nterrible\n\nnot sure\nyay\nthe end"),
+    ];
+    for (name, text) in files {
+        std::fs::write(corpus.join(name), text).unwrap();
+    }
+    let cfg = tmp.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "experiment:\n  name: label\ncluster:\n  storage_root: /tmp/hecjob-none\n\
+             predict:\n  model: {}\n  inputs: [corpus/b.csv, corpus/c.jsonl, corpus/d.txt]\n  \
+             shard_size: 3\n  batch_size: 1\n  probabilities: true\n  precision: fp32\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let jobs = tmp.path().join("jobs");
+    Hecjob::new()
+        .args(["render", "--out"])
+        .arg(&jobs)
+        .arg(&cfg)
+        .run()
+        .success();
+    let plan = hecjob::jobdir::predict::PredictPlan::read(&jobs).unwrap();
+    assert_eq!((plan.rows, plan.shards), (18, 6));
+    let starts: Vec<usize> = plan.inputs.iter().map(|i| i.starts.len()).collect();
+    assert_eq!(starts, [2, 1, 1]);
+    let shards_and_merge = || {
+        let _ = std::fs::remove_dir_all(jobs.join("predict"));
+        for k in 1..=plan.shards {
+            Hecjob::new()
+                .args(["predict-shard", &k.to_string(), "--dir"])
+                .arg(&jobs)
+                .run()
+                .success();
+        }
+        Hecjob::new()
+            .args(["predict-merge", "--dir"])
+            .arg(&jobs)
+            .run()
+            .success();
+        std::fs::read_to_string(jobs.join("predict/predictions.jsonl")).unwrap()
+    };
+    let seeking = shards_and_merge();
+    // predict.json as the version before the starts wrote it.
+    let path = jobs.join("predict.json");
+    let with_starts = std::fs::read_to_string(&path).unwrap();
+    let mut old: Value = serde_json::from_str(&with_starts).unwrap();
+    for input in old["inputs"].as_array_mut().unwrap() {
+        input.as_object_mut().unwrap().remove("starts").unwrap();
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&old).unwrap()).unwrap();
+    let from_the_start = shards_and_merge();
+    assert_eq!(seeking, from_the_start);
+    let one_shot = tmp.path().join("one.jsonl");
+    let mut one = Hecjob::new().arg("predict").arg(model);
+    for (name, _) in files {
+        one = one.arg("--input").arg(corpus.join(name));
+    }
+    one.arg("--output")
+        .arg(&one_shot)
+        .args([
+            "--probabilities",
+            "--batch-size",
+            "1",
+            "--precision",
+            "fp32",
+        ])
+        .run()
+        .success();
+    assert_eq!(seeking, std::fs::read_to_string(&one_shot).unwrap());
+    let ids: Vec<String> = jsonl(&jobs.join("predict/predictions.jsonl"))
+        .iter()
+        .map(|r| {
+            r["id"]
+                .as_str()
+                .unwrap()
+                .replace(&corpus.display().to_string(), "")
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "/b.csv:2",
+            "/b.csv:3",
+            "/b.csv:4",
+            "/b.csv:6",
+            "/b.csv:9",
+            "/b.csv:10",
+            "/b.csv:11",
+            "/c.jsonl:1",
+            "/c.jsonl:3",
+            "/c.jsonl:4",
+            "/c.jsonl:5",
+            "/c.jsonl:7",
+            "/d.txt:1",
+            "/d.txt:2",
+            "/d.txt:3",
+            "/d.txt:4",
+            "/d.txt:5",
+            "/d.txt:6",
+        ]
+    );
+    // A shard reads only its rows: with b.csv's row 5 (line 9, shard 2's)
+    // made bad at the same size, shards 1 and 3 read past it no more.
+    std::fs::write(&path, with_starts).unwrap();
+    let csv = corpus.join("b.csv");
+    let bad = std::fs::read_to_string(&csv)
+        .unwrap()
+        .replace("5,ok then", "5,ok,then");
+    std::fs::write(&csv, bad).unwrap();
+    std::fs::remove_dir_all(jobs.join("predict")).unwrap();
+    let shard = |k: &str| {
+        Hecjob::new()
+            .args(["predict-shard", k, "--dir"])
+            .arg(&jobs)
+            .run()
+    };
+    shard("1").success();
+    shard("3").success();
+    shard("2").code(3).stderr_contains(&format!(
+        "{}:9: 3 fields where the header has 2",
+        csv.display()
+    ));
+}

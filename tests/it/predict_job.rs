@@ -239,3 +239,229 @@ fn only_predict_needs_a_finished_model_and_a_predict_section() {
          (predict: {model: best, inputs: [corpus.txt]}) to label a corpus\n",
     );
 }
+
+/// A Slurm experiment with two train tasks, `cluster.retries: 2` and a
+/// `predict:` section, rendered into `jobs/` under `tmp`; stand-ins for
+/// `sbatch` (each call logged to `sbatch.calls`, ids from 200 up), `squeue`
+/// (no job queued) and `sacct` (`acct`: the train tasks' records).
+fn retried_experiment(tmp: &Path, acct: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    std::fs::write(tmp.join("a.txt"), "one\ntwo\n").unwrap();
+    let cfg = tmp.join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "experiment:\n  name: label\ncluster:\n  scheduler: slurm\n  gpu_queue: gpu-short\n  \
+         storage_root: /tmp/hecjob-none\n  retries: 2\n  jobs:\n    train: {h_vmem: 4G}\n\
+         sweep: {learning_rate: [1e-5, 2e-5]}\n\
+         predict:\n  model: best\n  inputs: [a.txt]\n",
+    )
+    .unwrap();
+    let jobs = tmp.join("jobs");
+    Hecjob::new()
+        .args(["render", "--out"])
+        .arg(&jobs)
+        .arg(&cfg)
+        .run()
+        .success();
+    let bin = tmp.join("bin");
+    let calls = tmp.join("sbatch.calls");
+    crate::support::stand_in(
+        &bin,
+        "sbatch",
+        &format!(
+            "#!/bin/bash\necho \"$*\" >> {calls}\necho $((199 + $(wc -l < {calls})))\n",
+            calls = calls.display()
+        ),
+    );
+    crate::support::stand_in(&bin, "squeue", "#!/bin/bash\nexit 0\n");
+    let sacct = if acct == "down" {
+        "#!/bin/bash\necho 'sacct: error: slurmdbd is down' >&2\nexit 1\n".to_string()
+    } else {
+        format!("#!/bin/bash\nprintf 'JobID|State|ExitCode\\n{acct}'\n")
+    };
+    crate::support::stand_in(&bin, "sacct", &sacct);
+    (jobs, bin)
+}
+
+/// The record of a `submit --retries 2` that left the predict stage to the
+/// retry job: the train array (job 100, tasks 1-2) and round 1 (job 101).
+fn record_train_and_retry(jobs: &Path) {
+    use hecjob::jobdir::job_id::{JobId, TaskRange};
+    use hecjob::jobdir::submission::{CommandLine, SubmittedJob};
+    let job = |stage: &str, id: JobId| SubmittedJob {
+        stage: stage.into(),
+        name: format!("label-{stage}"),
+        script: format!("{stage}.com").into(),
+        sha256: String::new(),
+        id,
+        hold: vec![],
+        command: CommandLine::anywhere(vec!["sbatch".into()]),
+        requests: None,
+    };
+    let train = JobId {
+        number: 100,
+        tasks: Some(TaskRange::new(1, 2, 1).unwrap()),
+    };
+    hecjob::jobdir::SubmissionRecord::new(
+        "slurm",
+        None,
+        jobs,
+        vec![job("train", train), job("retry", JobId::single(101))],
+    )
+    .write(jobs)
+    .unwrap();
+}
+
+/// `hecjob resubmit --retry-round K --retries 2 --then-predict`, as retry.com runs it.
+fn retry_round(jobs: &Path, bin: &Path, round: &str) -> crate::support::cmd::Run {
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    Hecjob::new()
+        .env("PATH", path)
+        .arg("resubmit")
+        .arg(jobs)
+        .args(["--retry-round", round, "--retries", "2", "--then-predict"])
+        .run()
+}
+
+/// (stage, id, hold) of each job in the record.
+fn recorded(jobs: &Path) -> Vec<(String, u64, Vec<u64>)> {
+    hecjob::jobdir::SubmissionRecord::load(jobs)
+        .unwrap()
+        .jobs
+        .into_iter()
+        .map(|j| (j.stage, j.id.number, j.hold))
+        .collect()
+}
+
+/// `submit --retries` with a `predict:` section: predict is not held on the
+/// first train array (it would pin `best` before the rounds end); the retry
+/// job carries `--then-predict`, and the dry run says who queues predict.
+#[test]
+fn with_retries_submit_leaves_predict_to_the_retry_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jobs, _) = retried_experiment(tmp.path(), "");
+    let out = Hecjob::new()
+        .args(["submit", "--dry-run", "--out"])
+        .arg(&jobs)
+        .arg(tmp.path().join("c.yaml"))
+        .run()
+        .success()
+        .stdout();
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains(".com")).collect();
+    assert_eq!(
+        lines,
+        [
+            "sbatch --parsable install.com    # install → job 1",
+            "sbatch --parsable --dependency=afterok:1 --kill-on-invalid-dep=yes download.com    # download → job 2",
+            "sbatch --parsable --dependency=afterok:2 --kill-on-invalid-dep=yes train.com    # train → job 3",
+            "sbatch --parsable --dependency=afterany:3 retry.com 1 --then-predict    # retry → job 4",
+        ],
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "# predict and merge are not queued after train: the retry job queues them once \
+             the retries stop, after the last round's jobs (cluster.retries).\n"
+        ),
+        "{out}"
+    );
+}
+
+/// The last round queues the predict stage after the jobs it resubmitted
+/// (predict afterany on them, merge after predict), and records both.
+#[test]
+fn the_last_round_queues_predict_after_the_jobs_it_resubmitted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jobs, bin) = retried_experiment(
+        tmp.path(),
+        "100_1|COMPLETED|0:0\\n100_2|OUT_OF_MEMORY|0:125\\n",
+    );
+    record_train_and_retry(&jobs);
+    let out = retry_round(&jobs, &bin, "2").success().stdout();
+    assert!(
+        out.contains(
+            "hecjob retries: round 2 of 2 (the last): resubmitted as job 200\n\
+             hecjob retries: predict queued as job 201 after job 200; merge as job 202 after it\n"
+        ),
+        "{out}"
+    );
+    let calls = std::fs::read_to_string(tmp.path().join("sbatch.calls")).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(
+        calls[1..],
+        [
+            "--parsable --dependency=afterany:200 predict.com",
+            "--parsable --dependency=afterok:201 --kill-on-invalid-dep=yes merge.com",
+        ],
+        "{calls:?}"
+    );
+    assert_eq!(
+        recorded(&jobs)[2..],
+        [
+            ("train".to_string(), 200, vec![]),
+            ("predict".to_string(), 201, vec![200]),
+            ("merge".to_string(), 202, vec![201]),
+        ]
+    );
+}
+
+/// A round that resubmits nothing (every task finished) stops the retries:
+/// predict is queued to start now; the same round run again (a requeued
+/// retry job) finds it in the record and queues nothing more.
+#[test]
+fn a_round_that_stops_the_retries_queues_predict_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jobs, bin) =
+        retried_experiment(tmp.path(), "100_1|COMPLETED|0:0\\n100_2|COMPLETED|0:0\\n");
+    record_train_and_retry(&jobs);
+    retry_round(&jobs, &bin, "1").success().stdout_eq(
+        "nothing to resubmit\n\
+         hecjob retries: stopped at round 1 of 2: every task finished (2)\n\
+         hecjob retries: predict queued as job 200 to start now; merge as job 201 after it\n",
+    );
+    retry_round(&jobs, &bin, "1").success().stdout_eq(
+        "nothing to resubmit\n\
+         hecjob retries: stopped at round 1 of 2: every task finished (2)\n\
+         hecjob retries: the predict stage was queued already (job 200)\n",
+    );
+    let calls = std::fs::read_to_string(tmp.path().join("sbatch.calls")).unwrap();
+    assert_eq!(
+        calls,
+        "--parsable predict.com\n--parsable --dependency=afterok:200 --kill-on-invalid-dep=yes merge.com\n"
+    );
+    assert_eq!(
+        recorded(&jobs),
+        [
+            ("train".to_string(), 100, vec![]),
+            ("retry".to_string(), 101, vec![]),
+            ("predict".to_string(), 200, vec![]),
+            ("merge".to_string(), 201, vec![200]),
+        ]
+    );
+}
+
+/// A round that cannot learn how the tasks ended (sacct fails) stops the
+/// retries with the error, and still queues the predict stage: the jobs the
+/// retry job was held on have ended, so it starts now.
+#[test]
+fn a_round_that_fails_still_queues_predict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jobs, bin) = retried_experiment(tmp.path(), "down");
+    record_train_and_retry(&jobs);
+    let run = retry_round(&jobs, &bin, "1").code(6);
+    assert_eq!(
+        run.stdout(),
+        "hecjob retries: predict queued as job 200 to start now; merge as job 201 after it\n"
+    );
+    assert!(
+        run.stderr().contains("slurmdbd is down"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        recorded(&jobs)[2..],
+        [
+            ("predict".to_string(), 200, vec![]),
+            ("merge".to_string(), 201, vec![200]),
+        ]
+    );
+}

@@ -1076,7 +1076,8 @@ fn a_two_model_sweep_downloads_both_models_once() {
 /// A config with `predict:` over two input files (a glob) renders, under both
 /// schedulers, predict.com (an array of one task per shard: 5 rows in shards
 /// of 2 make 3) and merge.com after it, chained after the train array;
-/// predict.json lists each file with its rows. `--only predict` brings the
+/// predict.json lists each file with its rows and where in it each shard
+/// begins. `--only predict` brings the
 /// merge along.
 #[test]
 fn predict_renders_an_array_of_shards_and_a_merge_for_both_schedulers() {
@@ -1105,6 +1106,11 @@ fn predict_renders_an_array_of_shards_and_a_merge_for_both_schedulers() {
             .map(|i| (i.path.file_name().unwrap().to_string_lossy().into(), i.rows))
             .collect();
         assert_eq!(inputs, [("a.txt".into(), 3), ("b.txt".into(), 2)]);
+        // Where shards 2 (row 2: a.txt's third line) and 3 (row 4: b.txt's
+        // second) begin, so each opens its first file there.
+        let start = |row, byte, line| hecjob::jobdir::predict::RowStart { row, byte, line };
+        assert_eq!(plan.inputs[0].starts, [start(2, 8, 3)]);
+        assert_eq!(plan.inputs[1].starts, [start(1, 5, 2)]);
         assert_eq!(
             (plan.rows, plan.shards, plan.model.as_str()),
             (5, 3, "best")

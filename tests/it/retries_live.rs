@@ -1,7 +1,8 @@
 //! Live tests of work the cluster stopped, on a real Grid Engine and a real
 //! Slurm (the project's scripts start them; CI does): `hecjob resubmit` after
 //! an h_vmem kill, `submit --retries N` running rounds of it by itself on both
-//! schedulers, and a preempted Slurm task (`scontrol requeue`, as preemption
+//! schedulers (the predict stage queued by the round that stops them), and a
+//! preempted Slurm task (`scontrol requeue`, as preemption
 //! requeues) run exactly once more. The worker is a stand-in `hecjob train`
 //! (every other subcommand is the real binary) that fails as a test needs;
 //! each run of a task appends a line to `runs-N`. Skipped, with a message,
@@ -335,4 +336,54 @@ fn slurm_requeued_task_runs_exactly_once_more() {
         "{}",
         text(&again)
     );
+}
+
+/// `submit --retries 1 --only train,predict` on Slurm: the predict stage is
+/// not queued after the train array; the retry job, finding every task
+/// finished, stops the retries and queues predict (to start at once) and
+/// merge after it. (The stand-in train saves no model, so predict fails on
+/// `best` and merge is cancelled: the record and the log are what count.)
+#[test]
+fn slurm_retries_queue_predict_when_they_stop() {
+    if !support::have_slurm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cfg = experiment(
+        dir,
+        SchedulerKind::Slurm,
+        1,
+        "{ h_vmem: 200M, h_rt: \"00:05:00\", ngpus: 0 }",
+        "true",
+    );
+    std::fs::write(dir.join("a.txt"), "one\ntwo\n").unwrap();
+    let mut c = support::config::read(&cfg);
+    c.predict = Some(serde_yaml_ng::from_str("{ model: best, inputs: [a.txt] }").unwrap());
+    c.cluster.jobs.predict =
+        serde_yaml_ng::from_str("{ h_vmem: 1G, h_rt: \"00:05:00\", ngpus: 0 }").unwrap();
+    support::config::write(&c, &cfg);
+    let jobs = dir.join("jobs");
+    let out = submit(
+        SchedulerKind::Slurm,
+        &cfg,
+        &jobs,
+        &["--only", "predict", "--retries", "1"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("submitted predict"), "{}", text(&out));
+    let st = wait_settled(SchedulerKind::Slurm, &jobs, 4);
+    assert_eq!(
+        stages(&st),
+        ["train", "retry", "predict", "merge"],
+        "{st:#}"
+    );
+    let logs = retry_logs(&jobs);
+    assert!(
+        logs.contains("hecjob retries: stopped at round 1 of 1: every task finished (1)\n")
+            && logs.contains("hecjob retries: predict queued as job "),
+        "{logs}"
+    );
+    let record = hecjob::jobdir::SubmissionRecord::load(&jobs).unwrap();
+    assert_eq!(record.jobs[2].hold, Vec::<u64>::new(), "{st:#}");
 }

@@ -326,13 +326,16 @@ fn pipeline(
 const WRITER_GONE: &str = "the writer stopped";
 
 /// Read the rows this run predicts (those past `skip`; within a shard,
-/// `job.rows`), in windows of `job.window`, tokenized, into `tx`.
+/// `job.rows`), in windows of `job.window`, tokenized, into `tx`. A shard
+/// begins where its first input's `from` says (the rows before it unread)
+/// and stops reading at the end of its rows.
 fn read_windows(
     job: &Job,
     encoder: &crate::worker::model::tokenize::TextEncoder,
     skip: u64,
     tx: &std::sync::mpsc::SyncSender<Window>,
 ) -> Result<()> {
+    use std::ops::ControlFlow;
     let mut seen = 0u64;
     let mut ids = Vec::new();
     let mut texts: Vec<String> = Vec::new();
@@ -347,25 +350,35 @@ fn read_windows(
         tx.send(window)
             .map_err(|_| Error::Usage(WRITER_GONE.into()))
     };
+    let end = job.rows.as_ref().map_or(u64::MAX, |r| r.end);
     for input in &job.inputs {
+        if seen >= end {
+            break;
+        }
+        // The rows before `from` are not read, but counted.
+        seen += input.from.map_or(0, |f| f.row);
         reader::for_each_text(input, &job.columns, |id, text| {
             let row = seen;
             seen += 1;
             // Within a shard (job.rows), count from its first row.
             let nth = match &job.rows {
-                Some(r) if !r.contains(&row) => return Ok(()),
-                Some(r) => row - r.start,
-                None => row,
+                Some(r) if !r.contains(&row) => None,
+                Some(r) => Some(row - r.start),
+                None => Some(row),
             };
-            if nth < skip {
-                return Ok(());
+            if nth.is_some_and(|n| n >= skip) {
+                ids.push(id);
+                texts.push(text);
+                if ids.len() >= job.window {
+                    send(&mut ids, &mut texts)?;
+                }
             }
-            ids.push(id);
-            texts.push(text);
-            if ids.len() >= job.window {
-                send(&mut ids, &mut texts)?;
-            }
-            Ok(())
+            // Stop on the shard's last row: the next is another shard's.
+            Ok(if seen >= end {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
         })?;
     }
     if !ids.is_empty() {

@@ -7,11 +7,19 @@
 //! every line of a text file has its output row. A row's id is the id
 //! column's value where one is named, else `FILE:LINE` (the path as given, the
 //! 1-based line the row starts on).
+//!
+//! An input may begin at a row other than its first ([`Input::from`], a
+//! predict shard's first row as `render` found it): the file is opened there
+//! (a table's header read first), and each row keeps the line, id and error
+//! messages a read from the start gives it. The caller stops the reading
+//! when it has its rows ([`ControlFlow::Break`]).
 
 use crate::data::spec::Format;
 use crate::data::table::{self, Header, Row};
+use crate::jobdir::predict::RowStart;
 use crate::util::error::{Error, Result};
 use std::io::BufRead;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// How an input file is written: a table format, or one text per line.
@@ -67,6 +75,9 @@ impl InputFormat {
 pub struct Input {
     pub path: PathBuf,
     pub format: InputFormat,
+    /// Begin at this row (None: at the first); its `row` is the number of
+    /// rows before it, which the reader does not read.
+    pub from: Option<RowStart>,
 }
 
 /// Which cells make a row's text and id (the `data:` keys of the same names).
@@ -104,24 +115,40 @@ pub fn check_columns(input: &Input, cols: &Columns) -> Result<()> {
     Ok(())
 }
 
-/// Call `each(id, text)` for every row of `input`, in order.
+/// Call `each(id, text)` for every row of `input` (from `input.from`), in
+/// order, until it breaks.
 pub fn for_each_text(
     input: &Input,
     cols: &Columns,
-    mut each: impl FnMut(String, String) -> Result<()>,
+    mut each: impl FnMut(String, String) -> Result<ControlFlow<()>>,
 ) -> Result<()> {
     let file = input.path.display().to_string();
     match input.format.table() {
-        None => for_each_line(&input.path, &file, each),
+        None => for_each_line(&input.path, &file, input.from, each),
         Some(format) => {
-            table::for_each_row(&input.path, format, |header, row| {
+            // The table reader takes no break: a stand-in error stops it.
+            let mut stopped = false;
+            let from = input.from.map(|s| (s.byte, s.line as usize));
+            let read = table::for_each_row_from(&input.path, format, from, |header, row| {
                 let (id, text) = id_and_text(header, &row, cols, &file)?;
-                each(id, text)
-            })?;
-            Ok(())
+                match each(id, text)? {
+                    ControlFlow::Continue(()) => Ok(()),
+                    ControlFlow::Break(()) => {
+                        stopped = true;
+                        Err(Error::Internal(STOP.into()))
+                    }
+                }
+            });
+            match read {
+                Err(_) if stopped => Ok(()),
+                r => r.map(|_| ()),
+            }
         }
     }
 }
+
+/// The stand-in error that stops a table's reader when `each` breaks.
+const STOP: &str = "the caller has its rows";
 
 fn id_and_text(header: &Header, row: &Row, cols: &Columns, file: &str) -> Result<(String, String)> {
     let cell = |col: &str, flag: &str| -> Result<String> {
@@ -155,18 +182,24 @@ fn id_and_text(header: &Header, row: &Row, cols: &Columns, file: &str) -> Result
 fn for_each_line(
     path: &Path,
     file: &str,
-    mut each: impl FnMut(String, String) -> Result<()>,
+    from: Option<RowStart>,
+    mut each: impl FnMut(String, String) -> Result<ControlFlow<()>>,
 ) -> Result<()> {
-    let f = crate::util::fsutil::open_regular(path).map_err(|e| {
+    let mut f = crate::util::fsutil::open_regular(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::Data(format!("{file}: no such file"))
         } else {
             Error::io("reading", path, e)
         }
     })?;
+    let mut line = 0u64;
+    if let Some(s) = from {
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(s.byte))
+            .map_err(|e| Error::io("reading", path, e))?;
+        line = s.line - 1;
+    }
     let mut reader = std::io::BufReader::with_capacity(1 << 16, f);
     let mut buf = String::new();
-    let mut line = 0usize;
     loop {
         buf.clear();
         let n = reader.read_line(&mut buf).map_err(|e| {
@@ -188,7 +221,9 @@ fn for_each_line(
         if line == 1 {
             text = text.trim_start_matches('\u{feff}');
         }
-        each(format!("{file}:{line}"), text.to_string())?;
+        if each(format!("{file}:{line}"), text.to_string())?.is_break() {
+            return Ok(());
+        }
     }
 }
 
@@ -203,14 +238,76 @@ mod tests {
         let input = Input {
             format: InputFormat::of(&path).unwrap(),
             path: path.clone(),
+            from: None,
         };
         check_columns(&input, cols)?;
         let mut out = Vec::new();
         for_each_text(&input, cols, |id, text| {
             out.push((id.replace(&path.display().to_string(), "F"), text));
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         })?;
         Ok(out)
+    }
+
+    /// Every row `render` records a start for, read from there (as a shard
+    /// reads its first file), gives the rows a whole read gives from it on,
+    /// ids (FILE:LINE) and texts alike: text (CRLF, an empty line), CSV with
+    /// a quoted field over three lines (LF and CRLF) and JSONL with blank
+    /// lines. A break stops the reading at once.
+    #[test]
+    fn a_read_from_a_recorded_start_gives_the_rows_a_whole_read_gives() {
+        let files: [(&str, &[u8]); 5] = [
+            ("a.txt", b"\xEF\xBB\xBFone\r\n\ntwo\nthree\r\nfour\nfive"),
+            (
+                "b.csv",
+                b"id,text\n1,a\n2,\"multi\nline,\n\"\"field\"\"\"\n3,c\n4,\"d\ne\"\n5,f\n",
+            ),
+            (
+                "c.csv",
+                b"id,text\r\n1,a\r\n2,\"multi\r\nline\"\r\n3,c\r\n4,d\r\n",
+            ),
+            (
+                "d.jsonl",
+                b"{\"text\": \"a\"}\n\n{\"text\": \"b\"}\r\n{\"text\": \"c\"}\n\n\n{\"text\": \"d\"}",
+            ),
+            ("e.tsv", b"text\tn\nx\t1\ny\t2\n\"z\nw\"\t3\nv\t4\n"),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in files {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let format = InputFormat::of(&path).unwrap();
+            let read = |from: Option<RowStart>, stop_after: usize| {
+                let mut out = Vec::new();
+                let input = Input {
+                    path: path.clone(),
+                    format,
+                    from,
+                };
+                for_each_text(&input, &cols(&["text"], None), |id, text| {
+                    out.push((id, text));
+                    Ok(if out.len() == stop_after {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    })
+                })
+                .unwrap();
+                out
+            };
+            let whole = read(None, usize::MAX);
+            let shards = crate::experiment::predict::Shards { first: 0, size: 1 };
+            let (rows, starts) =
+                crate::experiment::predict::count_rows_and_starts(&path, format.name(), shards)
+                    .unwrap();
+            assert_eq!(rows as usize, whole.len(), "{name}");
+            assert_eq!(starts.len(), whole.len() - 1, "{name}: {starts:?}");
+            for s in starts {
+                let r = s.row as usize;
+                assert_eq!(read(Some(s), usize::MAX), whole[r..], "{name} from {s:?}");
+                assert_eq!(read(Some(s), 1), whole[r..=r], "{name} from {s:?}");
+            }
+        }
     }
 
     fn cols(text: &[&str], id: Option<&str>) -> Columns {
