@@ -117,8 +117,7 @@ fn load_model(
     output: &Path,
 ) -> Result<(
     crate::worker::model::saved::LoadedModel,
-    crate::worker::predict::precision::Compute,
-    Vec<String>,
+    crate::worker::predict::precision::SetUp,
 )> {
     use crate::worker::predict::precision::Precision;
     let mut lm = crate::worker::model::saved::LoadedModel::trained(model, dev)?;
@@ -134,9 +133,9 @@ fn load_model(
             )),
             (_, _, e) => e,
         })?;
-    let mut log = set_up.log;
-    log.extend(note);
-    Ok((lm, set_up.compute, log))
+    let mut set_up = set_up;
+    set_up.log.extend(note);
+    Ok((lm, set_up))
 }
 
 /// What shard `output` computes in: `predict.precision` and `.quantize`;
@@ -157,6 +156,7 @@ fn shard_precision(
     let asked = match plan.precision.as_str() {
         "fp32" => Precision::Fp32,
         "bf16" => Precision::Bf16,
+        "fp16" => Precision::Fp16,
         _ => Precision::Auto,
     };
     if asked != Precision::Auto || quantize.is_some() {
@@ -171,6 +171,7 @@ fn shard_precision(
     });
     Ok(match began.as_deref() {
         Some("bf16") => (Precision::Bf16, None, Some(resumed_in("bf16"))),
+        Some("fp16") => (Precision::Fp16, None, Some(resumed_in("fp16"))),
         Some("fp32") => (Precision::Fp32, None, Some(resumed_in("fp32"))),
         _ => (Precision::Auto, None, None),
     })
@@ -181,9 +182,15 @@ fn resumed_in(precision: &str) -> String {
     format!("hecjob: resuming in {precision}, as this shard's first run chose (predict.precision: auto)")
 }
 
+/// Rows a shard reads, predicts and appends at a time (`hecjob predict
+/// --window`'s default).
+#[cfg(feature = "torch")]
+const WINDOW: usize = 16384;
+
 /// `hecjob predict-shard K`.
 #[cfg(feature = "torch")]
 pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
+    use crate::worker::predict::gpu_batches::BatchSize;
     use crate::worker::predict::reader::Columns;
     use crate::worker::predict::writer::OutputFormat;
     let plan = PredictPlan::read(&a.dir)?;
@@ -208,7 +215,11 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
     );
     let dev = super::train::device(tch::Cuda::is_available())?;
     let output = plan.shard_output(&a.dir, a.shard);
-    let (lm, compute, log) = load_model(&model, dev, &plan, a.shard, &output)?;
+    let (lm, set_up) = load_model(&model, dev, &plan, a.shard, &output)?;
+    let size = plan.batch_size.map_or(BatchSize::Auto, BatchSize::Rows);
+    let (batching, sized) = size.decide(set_up.gpu, WINDOW);
+    let (compute, mut log) = (set_up.compute, set_up.log);
+    log.extend(sized.map(|l| format!("hecjob: {l}")));
     let job = crate::worker::predict::Job {
         inputs,
         columns: Columns {
@@ -225,11 +236,8 @@ pub fn run_shard(a: &PredictShardArgs) -> Result<()> {
         probabilities: plan.probabilities,
         threshold: plan.threshold,
         top_k: None,
-        batching: crate::worker::predict::gpu_batches::Batching {
-            max_rows: plan.batch_size,
-            memory: None,
-        },
-        window: 16384,
+        batching,
+        window: WINDOW,
         resume: true,
         rows: Some(rows.clone()),
         compute,
@@ -509,7 +517,7 @@ mod tests {
             format: "jsonl".into(),
             probabilities: false,
             threshold: None,
-            batch_size: 64,
+            batch_size: Some(64),
             text_column: vec!["text".into()],
             text_join: " ".into(),
             id_column: None,

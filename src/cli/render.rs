@@ -63,11 +63,20 @@ pub fn run(a: &RenderArgs) -> Result<()> {
         );
     }
     // Exactly what `submit` runs by default: its stages, its builder.
-    let stages = rendered.stages(&[], true);
+    let mut stages = rendered.stages(&[], true);
+    let predict_after_retries = super::submit::predict_after_retries(rendered, &stages);
+    if predict_after_retries {
+        stages.retain(|s| !super::submit::is_predict_stage(&s.stage));
+    }
     let dialect = rendered.plan.scheduler.dialect();
     let jobs = chain_commands(dir, &stages, |job| dialect.submit_command(job));
     for line in chain_lines(dir, &jobs) {
         println!("  {line}");
+    }
+    if predict_after_retries {
+        println!(
+            "  # then predict and merge, queued by the retry job once the retries stop (cluster.retries)"
+        );
     }
     Ok(())
 }

@@ -143,7 +143,7 @@ fn print_dry_run(dir: &std::path::Path, jobs: &[SubmittedJob], predict_after_ret
 }
 
 /// `predict`, `merge`: the stages of the predict stage.
-fn is_predict_stage(stage: &str) -> bool {
+pub(super) fn is_predict_stage(stage: &str) -> bool {
     stage == JobKind::Predict.as_str() || stage == JobKind::Merge.as_str()
 }
 
@@ -152,7 +152,7 @@ fn is_predict_stage(stage: &str) -> bool {
 /// predict stage, predict waits for the last round (the retry job queues it
 /// when the retries stop), not for the first train array only, so that it
 /// labels with the models of the tasks the rounds ran again.
-fn predict_after_retries(
+pub(super) fn predict_after_retries(
     rendered: &crate::experiment::render::Rendered,
     stages: &[crate::scheduler::submission::StageJob],
 ) -> bool {

@@ -77,7 +77,10 @@ pub struct PredictPlan {
     pub probabilities: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    pub batch_size: usize,
+    /// Texts per forward pass; None: `auto` (64 on the CPU, on a GPU as
+    /// many as its free memory allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
     pub text_column: Vec<String>,
     pub text_join: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,7 +262,7 @@ mod tests {
             format: "jsonl".into(),
             probabilities: false,
             threshold: None,
-            batch_size: 64,
+            batch_size: Some(64),
             text_column: vec!["text".into()],
             text_join: " ".into(),
             id_column: None,

@@ -15,7 +15,9 @@ use tch::Device;
 
 /// Row `i`'s text: 1 to 60 words, so batches of one window differ in length.
 fn text(i: usize) -> String {
-    let words = ["calm", "glad", "odd", "sorry", "wow", "thanks", "ugh", "fine"];
+    let words = [
+        "calm", "glad", "odd", "sorry", "wow", "thanks", "ugh", "fine",
+    ];
     (0..(i * 37) % 60 + 1)
         .map(|w| words[(i + w) % words.len()])
         .collect::<Vec<_>>()
@@ -27,6 +29,7 @@ fn job(input: &Path, output: &Path, batching: Batching) -> Job {
         inputs: vec![Input {
             path: input.to_path_buf(),
             format: InputFormat::Text,
+            from: None,
         }],
         columns: Columns {
             text: vec!["text".into()],
@@ -75,9 +78,12 @@ fn memory_sized_batches_give_what_fixed_batches_give() {
         .encode_all(&lines[..128].iter().map(String::as_str).collect::<Vec<_>>())
         .unwrap();
     let order = hecjob::worker::train::batches::by_length(&tokens);
-    let sizes: Vec<usize> = cut(&order, |i| tokens[i].len(), 128, |rows, len| {
-        footprint.batch_bytes(rows, len) <= budget
-    })
+    let sizes: Vec<usize> = cut(
+        &order,
+        |i| tokens[i].len(),
+        128,
+        |rows, len| footprint.batch_bytes(rows, len) <= budget,
+    )
     .iter()
     .map(|b| b.len())
     .collect();

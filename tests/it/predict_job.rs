@@ -21,7 +21,7 @@ fn job_dir(rows: [&[&str]; 3], format: &str) -> tempfile::TempDir {
         format: format.into(),
         probabilities: false,
         threshold: None,
-        batch_size: 64,
+        batch_size: Some(64),
         text_column: vec!["text".into()],
         text_join: " ".into(),
         id_column: None,
@@ -361,6 +361,31 @@ fn with_retries_submit_leaves_predict_to_the_retry_job() {
         out.ends_with(
             "# predict and merge are not queued after train: the retry job queues them once \
              the retries stop, after the last round's jobs (cluster.retries).\n"
+        ),
+        "{out}"
+    );
+}
+
+/// `render` shows the chain `submit` runs: with retries, no predict stage
+/// after train, and a line that says who queues it.
+#[test]
+fn with_retries_render_shows_predict_left_to_the_retry_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jobs, _) = retried_experiment(tmp.path(), "");
+    let out = Hecjob::new()
+        .args(["render", "--out"])
+        .arg(&jobs)
+        .arg(tmp.path().join("c.yaml"))
+        .run()
+        .success()
+        .stdout();
+    let chain: Vec<&str> = out.lines().filter(|l| l.contains("sbatch")).collect();
+    assert_eq!(chain.len(), 3, "{out}");
+    assert!(chain[2].contains("train.com"), "{out}");
+    assert!(
+        out.ends_with(
+            "  # then predict and merge, queued by the retry job once the retries stop \
+             (cluster.retries)\n"
         ),
         "{out}"
     );

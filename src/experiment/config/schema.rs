@@ -56,9 +56,10 @@ pub struct Predict {
     /// Probability above which a label is predicted (default: the model's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    /// Texts per forward pass.
-    #[serde(default = "default_predict_batch")]
-    pub batch_size: usize,
+    /// Texts per forward pass; left out, as `hecjob predict --batch-size
+    /// auto`: 64 on the CPU, on a GPU as many as its free memory allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
     /// How the inputs are written (default: from each file's extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_format: Option<PredictInputFormat>,
@@ -116,10 +117,6 @@ pub enum PredictQuantize {
 
 fn default_shard_size() -> u64 {
     100_000
-}
-
-fn default_predict_batch() -> usize {
-    64
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

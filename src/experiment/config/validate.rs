@@ -386,7 +386,7 @@ fn check_predict(p: &mut Problems, pr: &Predict) {
             "must be at least 1 (input rows per array task, e.g. 100000)",
         );
     }
-    if pr.batch_size == 0 {
+    if pr.batch_size == Some(0) {
         p.push("predict.batch_size", "must be at least 1 (e.g. 64)");
     }
     if let Some(t) = pr.threshold.filter(|t| !(*t > 0.0 && *t < 1.0)) {
