@@ -102,16 +102,15 @@ fn stages(st: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// The retry jobs' logs, oldest first, as one text.
+/// The retry jobs' standard output, oldest first, as one text.
 fn retry_logs(jobs: &Path) -> String {
     let mut logs: Vec<PathBuf> = std::fs::read_dir(jobs.join("logs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .contains("-retry.o")
+            // Grid Engine's NAME-retry.oID, Slurm's NAME-retry.ID.out.
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.contains("-retry.o") || (name.contains("-retry.") && name.ends_with(".out"))
         })
         .collect();
     logs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
