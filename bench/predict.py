@@ -15,6 +15,11 @@ it, with every raw number, to OUT/.
 
     bench/predict.py --minilm DIR [--lines N] [--bert-lines N] [--rss-lines 20000,200000]
 
+With --cuda, the same on the GPU: hecjob `--cuda` in fp32, bf16 and fp16
+with `--batch-size auto` (batches sized from the card's free memory), the
+pipeline on device 0, the hand loop on the GPU in fp32 and under
+torch.autocast("cuda", bf16); agreement of bf16 and fp16 with fp32.
+
 Threads: both sides use every CPU the process may run on (hecjob from its
 affinity mask, torch.set_num_threads for transformers).
 """
@@ -88,7 +93,7 @@ def tiny_classifier(out: Path, labels: list[str]) -> Path:
     return out
 
 
-def run_hecjob(hecjob: Path, model: Path, inp: Path, out: Path, flags: list[str], batch: int) -> dict:
+def run_hecjob(hecjob: Path, model: Path, inp: Path, out: Path, flags: list[str], batch: str) -> dict:
     """One `hecjob predict` process: wall seconds, peak RSS (MiB), its log."""
     for p in [out, Path(str(out) + ".progress")]:
         p.unlink(missing_ok=True)
@@ -119,11 +124,11 @@ def label_sets(path: Path) -> list[tuple]:
     return [tuple(json.loads(l)["labels"]) for l in path.read_text().splitlines()]
 
 
-def pipeline_best(model_dir: Path, xs: list[str], max_length: int, sizes: list[int]) -> dict:
+def pipeline_best(model_dir: Path, xs: list[str], max_length: int, sizes: list[int], device: str) -> dict:
     tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval().to(device)
     pipe = transformers.pipeline("text-classification", model=model, tokenizer=tok,
-                                 top_k=None, device=-1)
+                                 top_k=None, device=0 if device == "cuda" else -1)
     per = {}
     for bs in sizes:
         pipe(xs[:8], batch_size=bs, truncation=True, max_length=max_length)  # warm
@@ -134,19 +139,19 @@ def pipeline_best(model_dir: Path, xs: list[str], max_length: int, sizes: list[i
     return {"texts_per_s": per[best], "batch_size": best, "by_batch_size": per}
 
 
-def hand_loop(model_dir: Path, xs: list[str], max_length: int, batch: int, bf16: bool) -> float:
+def hand_loop(model_dir: Path, xs: list[str], max_length: int, batch: int, bf16: bool, device: str) -> float:
     """Length-sorted batches, sigmoid probabilities: what a careful user writes."""
     tok = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval().to(device)
     t0 = time.perf_counter()
     enc = tok(xs, truncation=True, max_length=max_length)["input_ids"]
     order = sorted(range(len(xs)), key=lambda i: len(enc[i]))
     out = [None] * len(xs)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.inference_mode(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
         for s in range(0, len(order), batch):
             idx = order[s:s + batch]
-            b = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt")
-            p = model(**b).logits.float().sigmoid()
+            b = tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt").to(device)
+            p = model(**b).logits.float().sigmoid().cpu()
             for row, i in enumerate(idx):
                 out[i] = p[row]
     return len(xs) / (time.perf_counter() - t0)
@@ -160,7 +165,8 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=50_000, help="texts for MiniLM")
     ap.add_argument("--bert-lines", type=int, default=None, help="texts for BERT-base (default --lines)")
     ap.add_argument("--hf-lines", type=int, default=None, help="texts for the transformers runs (default: as hecjob)")
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=64, help="hecjob on the CPU, and the hand loop")
+    ap.add_argument("--cuda", action="store_true", help="hecjob and transformers on the GPU")
     ap.add_argument("--pipeline-sizes", default="1,8,32,64")
     ap.add_argument("--rss-lines", default="20000,200000")
     ap.add_argument("--rss-model", default="tiny", help="model dir for the RSS runs, or `tiny` (2 layers, 32 wide)")
@@ -179,32 +185,36 @@ def main() -> None:
     ]
     cpu = open("/proc/cpuinfo").read()
     flags = [f for f in ["amx_bf16", "avx512_bf16", "avx512_vnni"] if f" {f}" in cpu]
+    device = "cuda" if a.cuda else "cpu"
     results = {"threads": threads, "cpu_flags": flags, "torch": torch.__version__,
-               "transformers": transformers.__version__, "models": {}}
+               "transformers": transformers.__version__, "device": device, "models": {},
+               "gpu": torch.cuda.get_device_name(0) if a.cuda else None}
     for name, model, n in models:
         xs = texts(a.data, n)
         inp = a.out / f"in-{n}.txt"
         inp.write_text("".join(x.replace("\n", " ") + "\n" for x in xs))
         r = {"lines": n}
-        runs = {"fp32": ["--precision", "fp32"], "bf16": ["--precision", "bf16"],
-                "int8": ["--quantize", "int8"]}
+        runs = {"fp32": ["--precision", "fp32"], "bf16": ["--precision", "bf16"]}
+        runs.update({"fp16": ["--precision", "fp16"]} if a.cuda else {"int8": ["--quantize", "int8"]})
+        batch = "auto" if a.cuda else str(a.batch_size)
         for kind, fl in runs.items():
             out = a.out / f"{model.name}-{kind}.jsonl"
-            h = run_hecjob(a.hecjob, model, inp, out, fl, a.batch_size)
+            fl = fl + (["--cuda"] if a.cuda else [])
+            h = run_hecjob(a.hecjob, model, inp, out, fl, batch)
             h["texts_per_s"] = n / h["wall_s"]
             h["loadavg_after"] = os.getloadavg()[0]
             r[f"hecjob_{kind}"] = h
             print(f"{name}: hecjob {kind}: {h['texts_per_s']:.1f} texts/s", flush=True)
         ref = label_sets(a.out / f"{model.name}-fp32.jsonl")
-        for kind in ["bf16", "int8"]:
+        for kind in list(runs)[1:]:
             got = label_sets(a.out / f"{model.name}-{kind}.jsonl")
             r[f"agreement_{kind}"] = sum(x == y for x, y in zip(ref, got)) / len(ref)
         hx = xs[: a.hf_lines or n]
         sizes = [int(s) for s in a.pipeline_sizes.split(",")]
-        r["pipeline"] = pipeline_best(model, hx, max_length, sizes)
+        r["pipeline"] = pipeline_best(model, hx, max_length, sizes, device)
         print(f"{name}: pipeline: {r['pipeline']}", flush=True)
-        r["loop_fp32"] = hand_loop(model, hx, max_length, a.batch_size, False)
-        r["loop_bf16"] = hand_loop(model, hx, max_length, a.batch_size, True)
+        r["loop_fp32"] = hand_loop(model, hx, max_length, a.batch_size, False, device)
+        r["loop_bf16"] = hand_loop(model, hx, max_length, a.batch_size, True, device)
         print(f"{name}: loop fp32 {r['loop_fp32']:.1f}, bf16 {r['loop_bf16']:.1f} texts/s", flush=True)
         r["hf_lines"] = len(hx)
         r["loadavg_after_hf"] = os.getloadavg()[0]
@@ -228,23 +238,26 @@ def main() -> None:
 
 
 def report(res: dict) -> str:
-    loads = [m[f"hecjob_{k}"]["loadavg_after"] for m in res["models"].values() for k in ["fp32", "bf16", "int8"]]
+    third = "fp16" if res.get("device") == "cuda" else "int8"
+    kinds = ["fp32", "bf16", third]
+    loads = [m[f"hecjob_{k}"]["loadavg_after"] for m in res["models"].values() for k in kinds]
     loads += [m["loadavg_after_hf"] for m in res["models"].values()]
+    on = f"GPU {res['gpu']}; " if res.get("gpu") else ""
     lines = [f"1-minute load average after each run: {min(loads):.1f}–{max(loads):.1f} (the machine is shared). "
-             f"{res['threads']} threads; CPU flags {', '.join(res['cpu_flags']) or '(none)'}; "
+             f"{on}{res['threads']} threads; CPU flags {', '.join(res['cpu_flags']) or '(none)'}; "
              f"torch {res['torch']}, transformers {res['transformers']}.", "",
-             "| model | texts | hecjob fp32 | hecjob bf16 | hecjob int8 | pipeline (best batch) | loop fp32 | loop bf16 | best hecjob ÷ pipeline | best hecjob ÷ best loop | agreement bf16 / int8 |",
+             f"| model | texts | hecjob fp32 | hecjob bf16 | hecjob {third} | pipeline (best batch) | loop fp32 | loop bf16 | best hecjob ÷ pipeline | best hecjob ÷ best loop | agreement bf16 / {third} |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in res["models"].items():
-        h = {k: r[f"hecjob_{k}"]["texts_per_s"] for k in ["fp32", "bf16", "int8"]}
+        h = {k: r[f"hecjob_{k}"]["texts_per_s"] for k in kinds}
         best = max(h.values())
         p = r["pipeline"]
         loop = max(r["loop_fp32"], r["loop_bf16"])
         lines.append(
-            f"| {name} | {r['lines']:,} (HF {r['hf_lines']:,}) | {h['fp32']:.1f} | {h['bf16']:.1f} | {h['int8']:.1f} | "
+            f"| {name} | {r['lines']:,} (HF {r['hf_lines']:,}) | {h['fp32']:.1f} | {h['bf16']:.1f} | {h[third]:.1f} | "
             f"{p['texts_per_s']:.1f} ({p['batch_size']}) | {r['loop_fp32']:.1f} | {r['loop_bf16']:.1f} | "
             f"{best / p['texts_per_s']:.2f}× | {best / loop:.2f}× | "
-            f"{100 * r['agreement_bf16']:.2f} % / {100 * r['agreement_int8']:.2f} % |")
+            f"{100 * r['agreement_bf16']:.2f} % / {100 * r[f'agreement_{third}']:.2f} % |")
     lines.append("")
     rss = ", ".join(f"{int(n):,} lines: {r['peak_rss_mib']:.0f} MiB" for n, r in res["rss"].items())
     lines.append(f"Peak RSS of `hecjob predict` (fp32, {Path(res['rss_model']).name}): {rss}.")
