@@ -5,7 +5,7 @@
 
 use crate::support;
 use hecjob::worker::model::saved::LoadedModel;
-use hecjob::worker::predict::gpu_batches::{cut, Batching, Footprint};
+use hecjob::worker::predict::gpu_batches::{Batching, Footprint};
 use hecjob::worker::predict::precision::Compute;
 use hecjob::worker::predict::reader::{Columns, Input, InputFormat};
 use hecjob::worker::predict::writer::OutputFormat;
@@ -77,23 +77,6 @@ fn memory_sized_batches_give_what_fixed_batches_give() {
         .encoder
         .encode_all(&lines[..128].iter().map(String::as_str).collect::<Vec<_>>())
         .unwrap();
-    let order = hecjob::worker::train::batches::by_length(&tokens);
-    let sizes: Vec<usize> = cut(
-        &order,
-        |i| tokens[i].len(),
-        128,
-        |rows, len| footprint.batch_bytes(rows, len) <= budget,
-    )
-    .iter()
-    .map(|b| b.len())
-    .collect();
-    assert!(
-        sizes.iter().max() > Some(&20) && sizes.iter().min() < Some(&6),
-        "the budget should bind: {sizes:?}"
-    );
-
-    let fixed = tmp.path().join("fixed.jsonl");
-    let sized = tmp.path().join("sized.jsonl");
     let rows_of = Batching {
         max_rows: 64,
         memory: None,
@@ -102,6 +85,19 @@ fn memory_sized_batches_give_what_fixed_batches_give() {
         max_rows: 128,
         memory: Some(budget),
     };
+    let order = hecjob::worker::train::batches::by_length(&tokens);
+    let sizes: Vec<usize> = by_memory
+        .cut(&order, |i| tokens[i].len(), footprint)
+        .iter()
+        .map(|b| b.len())
+        .collect();
+    assert!(
+        sizes.iter().max() > Some(&20) && sizes.iter().min() < Some(&6),
+        "the budget should bind: {sizes:?}"
+    );
+
+    let fixed = tmp.path().join("fixed.jsonl");
+    let sized = tmp.path().join("sized.jsonl");
     run(&job(&input, &fixed, rows_of), &lm, &model, Device::Cpu).unwrap();
     run(&job(&input, &sized, by_memory), &lm, &model, Device::Cpu).unwrap();
     let (a, b) = (rows(&fixed), rows(&sized));

@@ -794,6 +794,10 @@ fn flags_that_make_no_sense_are_refused_by_the_command_line() {
             "error: invalid value 'nan' for '--threshold <THRESHOLD>': NaN is not a probability strictly between 0 and 1 (Table 4 uses 0.3)",
         ),
         (
+            &["predict", "m", "--input", "a.txt", "--output", "o.jsonl", "--batch-size", "0"][..],
+            "error: invalid value '0' for '--batch-size <N|auto>': expected `auto` or a whole number of rows, at least 1; got `0`",
+        ),
+        (
             &["evaluate", "m", "t.tsv", "--threshold", "2"][..],
             "error: invalid value '2' for '--threshold <THRESHOLD>': 2 is not a probability strictly between 0 and 1 (Table 4 uses 0.3)",
         ),

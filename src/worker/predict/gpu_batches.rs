@@ -68,6 +68,25 @@ pub struct Batching {
 pub const CPU_ROWS: usize = 64;
 const GPU_ROWS_WITHOUT_NVML: usize = 256;
 
+impl Batching {
+    /// `order` (row indices by ascending length) cut into batches:
+    /// `max_rows` at a time, or on a GPU as many as `footprint` estimates
+    /// to fit the memory budget.
+    pub fn cut<'a>(
+        &self,
+        order: &'a [usize],
+        len: impl Fn(usize) -> usize,
+        footprint: Footprint,
+    ) -> Vec<&'a [usize]> {
+        match self.memory {
+            None => order.chunks(self.max_rows).collect(),
+            Some(budget) => cut(order, len, self.max_rows, |rows, longest| {
+                footprint.batch_bytes(rows, longest) <= budget
+            }),
+        }
+    }
+}
+
 impl BatchSize {
     /// Decide for `device`; `window` caps a memory-sized batch. The line
     /// says what a GPU's batches were sized from.

@@ -405,20 +405,11 @@ impl Sink<'_> {
     fn write(&mut self, w: Window) -> Result<()> {
         use crate::worker::train::batches::{by_length, predict_probs_in};
         let order = by_length(&w.tokens);
-        let b = self.job.batching;
-        let batches: Vec<&[usize]> = match b.memory {
-            None => order.chunks(b.max_rows).collect(),
-            Some(budget) => {
-                let footprint =
-                    gpu_batches::Footprint::of(&self.lm.config, self.job.compute.bytes());
-                gpu_batches::cut(
-                    &order,
-                    |i| w.tokens[i].len(),
-                    b.max_rows,
-                    |rows, len| footprint.batch_bytes(rows, len) <= budget,
-                )
-            }
-        };
+        let footprint = gpu_batches::Footprint::of(&self.lm.config, self.job.compute.bytes());
+        let batches = self
+            .job
+            .batching
+            .cut(&order, |i| w.tokens[i].len(), footprint);
         let probs = predict_probs_in(
             self.lm.task(),
             &self.lm.model,
