@@ -6,7 +6,7 @@
 //! what follows the round; with `--then-predict`, the round that ends the
 //! retries also queues the predict stage (predict after the jobs still to
 //! end, merge after it), once: the record is read and written under
-//! [`RESUBMIT_LOCK`], and a record that holds a predict job gets no other.
+//! `RESUBMIT_LOCK`, and a record that holds a predict job gets no other.
 
 use super::status::{load_record, newest_record};
 use crate::experiment::config::{Config, MAX_RETRIES};
