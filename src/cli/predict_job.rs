@@ -497,33 +497,18 @@ mod tests {
     use crate::jobdir::predict::PlanInput;
 
     fn plan(rows: &[u64], shard_size: u64) -> PredictPlan {
-        let total = rows.iter().sum();
-        PredictPlan {
-            model: "best".into(),
-            inputs: rows
-                .iter()
-                .enumerate()
-                .map(|(i, r)| PlanInput {
-                    path: format!("f{i}").into(),
-                    format: "text".into(),
-                    rows: *r,
-                    bytes: 0,
-                    starts: vec![],
-                })
-                .collect(),
-            rows: total,
-            shard_size,
-            shards: PredictPlan::shards_for(total, shard_size),
-            format: "jsonl".into(),
-            probabilities: false,
-            threshold: None,
-            batch_size: Some(64),
-            text_column: vec!["text".into()],
-            text_join: " ".into(),
-            id_column: None,
-            precision: "auto".into(),
-            quantize: None,
-        }
+        let inputs = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| PlanInput {
+                path: format!("f{i}").into(),
+                format: "text".into(),
+                rows: *r,
+                bytes: 0,
+                starts: vec![],
+            })
+            .collect();
+        PredictPlan::for_tests(inputs, rows.iter().sum(), shard_size)
     }
 
     /// A shard reads only the files its rows fall in, its rows counted from

@@ -249,13 +249,13 @@ impl PredictPlan {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(rows: u64, shard_size: u64) -> PredictPlan {
+impl PredictPlan {
+    /// A plan of `rows` rows over `inputs` for unit tests: `best`, JSONL,
+    /// the other options at their defaults.
+    pub(crate) fn for_tests(inputs: Vec<PlanInput>, rows: u64, shard_size: u64) -> PredictPlan {
         PredictPlan {
             model: "best".into(),
-            inputs: vec![],
+            inputs,
             rows,
             shard_size,
             shards: PredictPlan::shards_for(rows, shard_size),
@@ -269,6 +269,15 @@ mod tests {
             precision: "auto".into(),
             quantize: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(rows: u64, shard_size: u64) -> PredictPlan {
+        PredictPlan::for_tests(vec![], rows, shard_size)
     }
 
     #[test]

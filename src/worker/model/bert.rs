@@ -148,13 +148,45 @@ struct Layer {
     int8: Option<Int8Layer>,
 }
 
-/// A layer's linear maps quantized: Q, K and V as one, as the fp32 path
-/// computes them.
-struct Int8Layer {
-    qkv: Int8Linear,
-    attn_out: Int8Linear,
-    intermediate: Int8Linear,
-    output: Int8Linear,
+/// A post-norm layer's linear maps quantized (BERT's and DeBERTa's): Q, K
+/// and V as one, as the fp32 path computes them.
+pub(super) struct Int8Layer {
+    pub(super) qkv: Int8Linear,
+    pub(super) attn_out: Int8Linear,
+    pub(super) intermediate: Int8Linear,
+    pub(super) output: Int8Linear,
+}
+
+impl Int8Layer {
+    pub(super) fn new(
+        [query, key, value]: [&nn::Linear; 3],
+        attn_out: &nn::Linear,
+        intermediate: &nn::Linear,
+        output: &nn::Linear,
+    ) -> Result<Int8Layer> {
+        let q = |l: &nn::Linear| Int8Linear::new(&l.ws, l.bs.as_ref());
+        let (w, bias) = qkv_concat(query, key, value);
+        Ok(Int8Layer {
+            qkv: Int8Linear::new(&w, bias.as_ref())?,
+            attn_out: q(attn_out)?,
+            intermediate: q(intermediate)?,
+            output: q(output)?,
+        })
+    }
+}
+
+/// Q, K and V's weights (and biases) concatenated: one matmul.
+pub(super) fn qkv_concat(
+    query: &nn::Linear,
+    key: &nn::Linear,
+    value: &nn::Linear,
+) -> (Tensor, Option<Tensor>) {
+    let w = Tensor::cat(&[&query.ws, &key.ws, &value.ws], 0);
+    let bias = match (&query.bs, &key.bs, &value.bs) {
+        (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
+        _ => None,
+    };
+    (w, bias)
 }
 
 /// `l` in int8 when quantized, else in `kind` ([`dense`]).
@@ -239,25 +271,13 @@ impl Layer {
         }
     }
 
-    /// Q, K and V's weights (and biases) concatenated: one matmul.
-    fn qkv_weights(&self) -> (Tensor, Option<Tensor>) {
-        let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
-        let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
-            (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
-            _ => None,
-        };
-        (w, bias)
-    }
-
     fn quantize_int8(&mut self) -> Result<()> {
-        let q = |l: &nn::Linear| Int8Linear::new(&l.ws, l.bs.as_ref());
-        let (w, bias) = self.qkv_weights();
-        self.int8 = Some(Int8Layer {
-            qkv: Int8Linear::new(&w, bias.as_ref())?,
-            attn_out: q(&self.attn_out)?,
-            intermediate: q(&self.intermediate)?,
-            output: q(&self.output)?,
-        });
+        self.int8 = Some(Int8Layer::new(
+            [&self.query, &self.key, &self.value],
+            &self.attn_out,
+            &self.intermediate,
+            &self.output,
+        )?);
         Ok(())
     }
 
@@ -274,7 +294,7 @@ impl Layer {
         let qkv = match q8 {
             Some(q) => q.qkv.forward(x),
             None => {
-                let (w, bias) = self.qkv_weights();
+                let (w, bias) = qkv_concat(&self.query, &self.key, &self.value);
                 linear_in(x, &w, bias.as_ref(), kind)
             }
         };

@@ -324,9 +324,10 @@ pub use net::DebertaClassifier;
 mod net {
     use super::DebertaOptions;
     use crate::util::error::Result;
-    use crate::worker::model::bert::{apply, at, dense, layer_norm, linear_in, lowest, to_fp32};
+    use crate::worker::model::bert::{
+        apply, at, dense, layer_norm, linear_in, lowest, qkv_concat, to_fp32, Int8Layer,
+    };
     use crate::worker::model::config::{EncoderConfig, HiddenAct};
-    use crate::worker::model::int8::Int8Linear;
     use tch::nn::{self, Module};
     use tch::{Kind, Tensor};
 
@@ -453,14 +454,6 @@ mod net {
         int8: Option<Int8Layer>,
     }
 
-    /// A layer's content linear maps quantized: Q, K and V as one.
-    struct Int8Layer {
-        qkv: Int8Linear,
-        attn_out: Int8Linear,
-        intermediate: Int8Linear,
-        output: Int8Linear,
-    }
-
     impl Layer {
         fn new(p: nn::Path, c: &EncoderConfig, o: &DebertaOptions) -> Self {
             let h = c.hidden_size;
@@ -490,26 +483,13 @@ mod net {
             }
         }
 
-        /// Q, K and V's weights (and biases) concatenated, as one matmul
-        /// computes them.
-        fn qkv_weights(&self) -> (Tensor, Option<Tensor>) {
-            let w = Tensor::cat(&[&self.query.ws, &self.key.ws, &self.value.ws], 0);
-            let bias = match (&self.query.bs, &self.key.bs, &self.value.bs) {
-                (Some(bq), Some(bk), Some(bv)) => Some(Tensor::cat(&[bq, bk, bv], 0)),
-                _ => None,
-            };
-            (w, bias)
-        }
-
         fn quantize_int8(&mut self) -> Result<()> {
-            let q = |l: &nn::Linear| Int8Linear::new(&l.ws, l.bs.as_ref());
-            let (w, bias) = self.qkv_weights();
-            self.int8 = Some(Int8Layer {
-                qkv: Int8Linear::new(&w, bias.as_ref())?,
-                attn_out: q(&self.attn_out)?,
-                intermediate: q(&self.intermediate)?,
-                output: q(&self.output)?,
-            });
+            self.int8 = Some(Int8Layer::new(
+                [&self.query, &self.key, &self.value],
+                &self.attn_out,
+                &self.intermediate,
+                &self.output,
+            )?);
             Ok(())
         }
 
@@ -580,7 +560,7 @@ mod net {
         ) -> Tensor {
             let (b, s, h) = x.size3().expect("hidden is [batch, seq, hidden]");
             // Q, K and V in one matmul over the concatenated weights (as bert.rs).
-            let (w, bias) = self.qkv_weights();
+            let (w, bias) = qkv_concat(&self.query, &self.key, &self.value);
             let q8 = self.int8.as_ref();
             let qkv = match q8 {
                 Some(q) => q.qkv.forward(x),
